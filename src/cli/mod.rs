@@ -1,0 +1,94 @@
+//! Command-line interface. Each command is one function that gathers the
+//! library's errors into a one-line message and an exit code.
+
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Machine Swapping: a fast RV64IM machine, its microcoded twin, one-step
+/// proofs and a bisection game to settle disputed results.
+#[derive(Parser)]
+#[command(name = "mswap", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a program like `qemu-riscv64 ELF`: its output on stdout/stderr, its exit code as ours.
+    Run(run::RunArgs),
+    /// Print the state root after N steps.
+    Root(run::RootArgs),
+}
+
+/// A failure the CLI reports in one line.
+pub struct CliError {
+    /// The message.
+    pub msg: String,
+    /// The exit code.
+    pub code: i32,
+}
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError {
+            msg: e.to_string(),
+            code: 1,
+        }
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Root(a) => run::root(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mswap: {}", e.msg);
+            e.code
+        }
+    }
+}
+
+/// Reads a file, naming it in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError {
+        msg: format!("cannot read {}: {e}", path.display()),
+        code: 1,
+    })
+}
+
+/// Reads an input: a file, `-` for standard input, or `default` when absent.
+pub fn read_input(path: Option<&PathBuf>, stdin_by_default: bool) -> Result<Vec<u8>, CliError> {
+    use std::io::Read;
+    match path {
+        Some(p) if p.as_os_str() != "-" => read_file(p),
+        None if !stdin_by_default => Ok(Vec::new()),
+        _ => {
+            let mut v = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut v)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(v)
+        }
+    }
+}
+
+/// Loads a program, printing its warnings.
+pub fn load_program(path: &Path) -> Result<mswap::elf::Program, CliError> {
+    let bytes = read_file(path)?;
+    let p = mswap::elf::Program::load(&bytes).map_err(|e| CliError {
+        msg: format!("{}: {e}", path.display()),
+        code: 1,
+    })?;
+    for w in &p.warnings {
+        eprintln!("mswap: warning: {}: {w}", path.display());
+    }
+    Ok(p)
+}

@@ -1,0 +1,365 @@
+//! Machine A: the fast RV64IM interpreter. One step is one instruction.
+//!
+//! The interpreter keeps the registers in a local array while it runs and
+//! fetches pre-decoded instructions ([`isa::Inst`]) from a cache of the
+//! executable range; the plain run path does no hashing and no allocation.
+//! Every instruction, system call and fault follows the semantics written
+//! down in [`crate::layout`] and in the handlers below; machine AB's
+//! microcode implements the same semantics independently.
+
+pub mod isa;
+mod syscall;
+
+use crate::layout::{Fault, MEM_SIZE, Status, ctrl};
+use crate::state::State;
+use isa::{Inst, Op, decode};
+
+/// The largest executable range that is pre-decoded (larger ranges decode on the fly).
+pub const MAX_CACHED_CODE: u64 = 16 << 20;
+
+/// A write system call seen during a run, for printing to stdout/stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteEvent {
+    /// The file descriptor (1 or 2).
+    pub fd: u8,
+    /// Position of the first byte in the output log.
+    pub start: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// Pre-decoded instructions of the executable range.
+struct CodeCache {
+    lo: u64,
+    insts: Vec<Inst>,
+}
+
+impl CodeCache {
+    fn build(state: &State) -> CodeCache {
+        let lo = state.ctrl(ctrl::EXEC_LO);
+        let size = state.ctrl(ctrl::EXEC_SIZE);
+        let avail = MEM_SIZE.saturating_sub(lo).min(size);
+        if lo & 3 != 0 || avail > MAX_CACHED_CODE {
+            return CodeCache {
+                lo,
+                insts: Vec::new(),
+            };
+        }
+        let insts = (0..avail / 4)
+            .map(|i| decode(state.mem.read_u32(lo + 4 * i)))
+            .collect();
+        CodeCache { lo, insts }
+    }
+
+    /// Re-decodes the instructions overlapping `[addr, addr + len)`.
+    fn refresh(&mut self, state: &State, addr: u64, len: u64) {
+        let first = addr.saturating_sub(self.lo) / 4;
+        let last = (addr + len).saturating_sub(self.lo).div_ceil(4);
+        for i in first..last.min(self.insts.len() as u64) {
+            self.insts[i as usize] = decode(state.mem.read_u32(self.lo + 4 * i));
+        }
+    }
+}
+
+/// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
+/// (`n >= 1`). The microcode uses the same formula.
+#[inline(always)]
+pub fn overlaps(a: u64, n: u64, lo: u64, size: u64) -> bool {
+    a.wrapping_sub(lo) < size || (size != 0 && lo.wrapping_sub(a) < n)
+}
+
+/// Machine A over one state.
+pub struct Machine {
+    state: State,
+    cache: CodeCache,
+    /// Record write events for [`Machine::take_writes`].
+    pub record_writes: bool,
+    writes: Vec<WriteEvent>,
+}
+
+impl Machine {
+    /// Wraps a state (pre-decodes its executable range).
+    pub fn new(state: State) -> Machine {
+        let cache = CodeCache::build(&state);
+        Machine {
+            state,
+            cache,
+            record_writes: false,
+            writes: Vec::new(),
+        }
+    }
+
+    /// The state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Mutable access to the state; the code cache is rebuilt afterwards.
+    pub fn with_state_mut<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = f(&mut self.state);
+        self.cache = CodeCache::build(&self.state);
+        r
+    }
+
+    /// Mutable access for callers that only take dirty pages or hash (no change to S).
+    pub fn state_for_tree(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// Gives the state back.
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
+    /// The machine status.
+    pub fn status(&self) -> Status {
+        self.state.status()
+    }
+
+    /// Write events since the last call (only if `record_writes` is set).
+    pub fn take_writes(&mut self) -> Vec<WriteEvent> {
+        std::mem::take(&mut self.writes)
+    }
+
+    /// One step (one instruction); the identity on a halted machine.
+    /// Returns whether an instruction was executed.
+    pub fn step(&mut self) -> bool {
+        self.run(1) == 1
+    }
+
+    /// Runs until the machine halts or `max_steps` instructions have been
+    /// executed; returns the number executed (a faulting instruction counts).
+    pub fn run(&mut self, max_steps: u64) -> u64 {
+        if self.state.halted() || max_steps == 0 {
+            return 0;
+        }
+        let Machine {
+            state,
+            cache,
+            record_writes,
+            writes,
+        } = self;
+        let mut x = [0u64; 64];
+        for (i, r) in x.iter_mut().enumerate().take(32) {
+            *r = state.x(i);
+        }
+        let mut pc = state.pc();
+        let exec_lo = state.ctrl(ctrl::EXEC_LO);
+        let exec_size = state.ctrl(ctrl::EXEC_SIZE);
+        let ro_lo = state.ctrl(ctrl::RO_LO);
+        let ro_size = state.ctrl(ctrl::RO_SIZE);
+        let cached_bytes = cache.insts.len() as u64 * 4;
+        let mut steps = 0u64;
+
+        macro_rules! r {
+            ($i:expr) => {
+                x[($i & 63) as usize]
+            };
+        }
+        macro_rules! fault {
+            ($f:expr, $tval:expr) => {{
+                steps += 1;
+                state.set_fault($f, $tval);
+                break;
+            }};
+        }
+        macro_rules! load {
+            ($inst:expr, $n:literal, $conv:expr) => {{
+                let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
+                if a & ($n - 1) != 0 {
+                    fault!(Fault::LoadMisaligned, a)
+                }
+                match state.mem.read::<$n>(a) {
+                    Some(b) if a < MEM_SIZE => r!($inst.rd) = $conv(b),
+                    _ => fault!(Fault::LoadAccess, a),
+                }
+                pc = pc.wrapping_add(4);
+            }};
+        }
+        macro_rules! store {
+            ($inst:expr, $n:literal, $conv:expr) => {{
+                let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
+                if a & ($n - 1) != 0 {
+                    fault!(Fault::StoreMisaligned, a)
+                }
+                if a >= MEM_SIZE || overlaps(a, $n, ro_lo, ro_size) {
+                    fault!(Fault::StoreAccess, a)
+                }
+                let v = r!($inst.rs2);
+                state.mem.write(a, &$conv(v));
+                if overlaps(a, $n, exec_lo, exec_size) {
+                    cache.refresh(state, a, $n);
+                }
+                pc = pc.wrapping_add(4);
+            }};
+        }
+        macro_rules! branch {
+            ($inst:expr, $cond:expr) => {{
+                if $cond {
+                    let t = pc.wrapping_add($inst.imm as i64 as u64);
+                    if t & 3 != 0 {
+                        fault!(Fault::InstructionMisaligned, t)
+                    }
+                    pc = t;
+                } else {
+                    pc = pc.wrapping_add(4);
+                }
+            }};
+        }
+
+        while steps < max_steps {
+            let off = pc.wrapping_sub(cache.lo);
+            let inst = if off < cached_bytes && off & 3 == 0 {
+                cache.insts[(off >> 2) as usize]
+            } else {
+                if pc & 3 != 0 || pc >= MEM_SIZE || pc.wrapping_sub(exec_lo) >= exec_size {
+                    fault!(Fault::InstructionAccess, pc)
+                }
+                decode(state.mem.read_u32(pc))
+            };
+            let imm = inst.imm as i64 as u64;
+            match inst.op {
+                Op::Lui => {
+                    r!(inst.rd) = imm;
+                    pc = pc.wrapping_add(4);
+                }
+                Op::Auipc => {
+                    r!(inst.rd) = pc.wrapping_add(imm);
+                    pc = pc.wrapping_add(4);
+                }
+                Op::Jal => {
+                    let t = pc.wrapping_add(imm);
+                    if t & 3 != 0 {
+                        fault!(Fault::InstructionMisaligned, t)
+                    }
+                    r!(inst.rd) = pc.wrapping_add(4);
+                    pc = t;
+                }
+                Op::Jalr => {
+                    let t = r!(inst.rs1).wrapping_add(imm) & !1;
+                    if t & 3 != 0 {
+                        fault!(Fault::InstructionMisaligned, t)
+                    }
+                    r!(inst.rd) = pc.wrapping_add(4);
+                    pc = t;
+                }
+                Op::Beq => branch!(inst, r!(inst.rs1) == r!(inst.rs2)),
+                Op::Bne => branch!(inst, r!(inst.rs1) != r!(inst.rs2)),
+                Op::Blt => branch!(inst, (r!(inst.rs1) as i64) < (r!(inst.rs2) as i64)),
+                Op::Bge => branch!(inst, (r!(inst.rs1) as i64) >= (r!(inst.rs2) as i64)),
+                Op::Bltu => branch!(inst, r!(inst.rs1) < r!(inst.rs2)),
+                Op::Bgeu => branch!(inst, r!(inst.rs1) >= r!(inst.rs2)),
+                Op::Lb => load!(inst, 1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
+                Op::Lh => load!(inst, 2, |b| i16::from_le_bytes(b) as i64 as u64),
+                Op::Lw => load!(inst, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+                Op::Ld => load!(inst, 8, u64::from_le_bytes),
+                Op::Lbu => load!(inst, 1, |b: [u8; 1]| b[0] as u64),
+                Op::Lhu => load!(inst, 2, |b| u16::from_le_bytes(b) as u64),
+                Op::Lwu => load!(inst, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::Sb => store!(inst, 1, |v: u64| [v as u8]),
+                Op::Sh => store!(inst, 2, |v: u64| (v as u16).to_le_bytes()),
+                Op::Sw => store!(inst, 4, |v: u64| (v as u32).to_le_bytes()),
+                Op::Sd => store!(inst, 8, |v: u64| v.to_le_bytes()),
+                Op::Fence => pc = pc.wrapping_add(4),
+                Op::Ecall => {
+                    let next = syscall::ecall(state, &mut x, record_writes.then_some(&mut *writes));
+                    steps += 1;
+                    match next {
+                        syscall::Next::Halt => break,
+                        syscall::Next::Continue { wrote_mem } => {
+                            // A read into writable code must be seen by the cache.
+                            if let Some((a, n)) = wrote_mem {
+                                if overlaps(a, n, exec_lo, exec_size) {
+                                    cache.refresh(state, a, n);
+                                }
+                            }
+                            pc = pc.wrapping_add(4);
+                        }
+                    }
+                    continue;
+                }
+                Op::Ebreak => fault!(Fault::Breakpoint, pc),
+                Op::Illegal => fault!(Fault::IllegalInstruction, inst.imm as u32 as u64),
+                op => {
+                    r!(inst.rd) = alu(op, r!(inst.rs1), r!(inst.rs2), imm);
+                    pc = pc.wrapping_add(4);
+                }
+            }
+            steps += 1;
+        }
+        for i in 1..32 {
+            state.set_x(i, x[i]);
+        }
+        state.set_pc(pc);
+        steps
+    }
+}
+
+/// The register-only operations: `a = x[rs1]`, `b = x[rs2]`, `imm` the
+/// sign-extended immediate (or shift amount).
+#[inline(always)]
+pub fn alu(op: Op, a: u64, b: u64, imm: u64) -> u64 {
+    let sext32 = |v: u32| v as i32 as i64 as u64;
+    match op {
+        Op::Addi => a.wrapping_add(imm),
+        Op::Slti => ((a as i64) < (imm as i64)) as u64,
+        Op::Sltiu => (a < imm) as u64,
+        Op::Xori => a ^ imm,
+        Op::Ori => a | imm,
+        Op::Andi => a & imm,
+        Op::Slli => a << (imm & 63),
+        Op::Srli => a >> (imm & 63),
+        Op::Srai => ((a as i64) >> (imm & 63)) as u64,
+        Op::Add => a.wrapping_add(b),
+        Op::Sub => a.wrapping_sub(b),
+        Op::Sll => a << (b & 63),
+        Op::Slt => ((a as i64) < (b as i64)) as u64,
+        Op::Sltu => (a < b) as u64,
+        Op::Xor => a ^ b,
+        Op::Srl => a >> (b & 63),
+        Op::Sra => ((a as i64) >> (b & 63)) as u64,
+        Op::Or => a | b,
+        Op::And => a & b,
+        Op::Addiw => sext32((a as u32).wrapping_add(imm as u32)),
+        Op::Slliw => sext32((a as u32) << (imm & 31)),
+        Op::Srliw => sext32((a as u32) >> (imm & 31)),
+        Op::Sraiw => ((a as i32) >> (imm & 31)) as i64 as u64,
+        Op::Addw => sext32((a as u32).wrapping_add(b as u32)),
+        Op::Subw => sext32((a as u32).wrapping_sub(b as u32)),
+        Op::Sllw => sext32((a as u32) << (b & 31)),
+        Op::Srlw => sext32((a as u32) >> (b & 31)),
+        Op::Sraw => ((a as i32) >> (b & 31)) as i64 as u64,
+        Op::Mul => a.wrapping_mul(b),
+        Op::Mulh => (((a as i64 as i128) * (b as i64 as i128)) >> 64) as u64,
+        Op::Mulhsu => (((a as i64 as i128) * (b as i128)) >> 64) as u64,
+        Op::Mulhu => (((a as u128) * (b as u128)) >> 64) as u64,
+        Op::Div => match b {
+            0 => u64::MAX,
+            _ => (a as i64).wrapping_div(b as i64) as u64,
+        },
+        Op::Divu => a.checked_div(b).unwrap_or(u64::MAX),
+        Op::Rem => match b {
+            0 => a,
+            _ => (a as i64).wrapping_rem(b as i64) as u64,
+        },
+        Op::Remu => a.checked_rem(b).unwrap_or(a),
+        Op::Mulw => sext32((a as u32).wrapping_mul(b as u32)),
+        Op::Divw => match b as u32 {
+            0 => u64::MAX,
+            _ => (a as i32).wrapping_div(b as i32) as i64 as u64,
+        },
+        Op::Divuw => match b as u32 {
+            0 => u64::MAX,
+            d => sext32(a as u32 / d),
+        },
+        Op::Remw => match b as u32 {
+            0 => sext32(a as u32),
+            _ => (a as i32).wrapping_rem(b as i32) as i64 as u64,
+        },
+        Op::Remuw => match b as u32 {
+            0 => sext32(a as u32),
+            d => sext32(a as u32 % d),
+        },
+        _ => 0,
+    }
+}

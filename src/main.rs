@@ -1,0 +1,7 @@
+//! The `mswap` command: run, check, prove, verify and dispute RV64IM programs.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}
