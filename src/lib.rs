@@ -8,9 +8,11 @@
 //! (the bisection game, referee and players). The command-line interface in
 //! `src/main.rs` drives them all; nothing here depends on it.
 
+pub mod check;
 pub mod elf;
 pub mod fast;
 pub mod hash;
 pub mod layout;
+pub mod micro;
 pub mod proof;
 pub mod state;

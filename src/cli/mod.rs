@@ -1,6 +1,8 @@
 //! Command-line interface. Each command is one function that gathers the
 //! library's errors into a one-line message and an exit code.
 
+mod check;
+mod progress;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print the state root after N steps.
     Root(run::RootArgs),
+    /// Double-check every step of a run with the micro-machine, in parallel.
+    Check(check::CheckArgs),
 }
 
 /// A failure the CLI reports in one line.
@@ -46,6 +50,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Root(a) => run::root(a),
+        Command::Check(a) => check::check(a),
     };
     match result {
         Ok(code) => code,

@@ -66,6 +66,17 @@ impl PageSet {
         std::mem::take(&mut self.list)
     }
 
+    /// Empties the set, appending its pages to `out` (keeps the capacity).
+    pub fn drain_into(&mut self, out: &mut Vec<u64>) {
+        for &p in &self.list {
+            if let Some(w) = self.bits.get_mut((p >> 6) as usize) {
+                *w = 0;
+            }
+            out.push(p as u64);
+        }
+        self.list.clear();
+    }
+
     /// Number of pages in the set.
     pub fn len(&self) -> usize {
         self.list.len()
@@ -163,6 +174,15 @@ impl Memory {
             self.touched.insert(p);
         }
         pages
+    }
+
+    /// Like [`Memory::take_dirty`], appending the pages to `out` without allocating.
+    pub fn drain_dirty_into(&mut self, out: &mut Vec<u64>) {
+        let from = out.len();
+        self.dirty.drain_into(out);
+        for &p in &out[from..] {
+            self.touched.insert(p as u32);
+        }
     }
 
     /// Pages written since the last [`Memory::take_dirty`].

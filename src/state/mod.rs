@@ -194,6 +194,15 @@ impl State {
         v
     }
 
+    /// Appends the pages written since the last call to `out` (the first
+    /// control page is not included: it is always considered dirty).
+    pub fn drain_dirty_into(&mut self, out: &mut Vec<u64>) {
+        self.mem.drain_dirty_into(out);
+        if self.other.has_dirty() {
+            out.extend(self.other.take_dirty());
+        }
+    }
+
     /// The input bytes (region 2, `input_len` bytes).
     pub fn input(&self) -> Vec<u8> {
         let n = self.ctrl(ctrl::INPUT_LEN).min(layout::IO_CAPACITY) as usize;

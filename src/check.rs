@@ -1,0 +1,283 @@
+//! Double-checking: every transition `S_t -> S_(t+1)` of machine A is
+//! re-done by machine AB from `attach(Q*, S_t)` and the two results are
+//! compared (the fast-forward equation `A(S) == strip(AB^(2^a)(attach(Q*, S)))`).
+//!
+//! A run is cut into segments. One pass of machine A takes a snapshot at
+//! every segment start (pages shared with the previous snapshot unless
+//! written since); the segments are then checked in parallel with rayon,
+//! each worker re-creating `S_t` with machine A and stepping AB beside it.
+//! Memory stays bounded: only one wave of snapshots is alive at a time.
+//!
+//! Equal states have equal roots, so the check compares states, not
+//! hashes: the control words, every `S` word AB wrote and every page A
+//! wrote. On a mismatch the report names the first differing field.
+
+use crate::fast::Machine;
+use crate::fast::isa::{TABLE, decode, disassemble};
+use crate::layout::ctrl;
+use crate::micro::microcode::Microcode;
+use crate::micro::{CLEAN_AT, MicroMachine};
+use crate::state::snapshot::Snapshot;
+use crate::state::{CTRL_PAGE, Difference, State};
+use rayon::prelude::*;
+
+/// A transition where A and AB disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The A-step `t` of the transition `S_t -> S_(t+1)`.
+    pub step: u64,
+    /// `pc` of `S_t`.
+    pub pc: u64,
+    /// The instruction word at `pc`.
+    pub word: u32,
+    /// The first differing field of `S_(t+1)` (A's value left, AB's right).
+    pub difference: Option<Difference>,
+    /// AB did not reach `IDLE` before the cleaning step.
+    pub overrun: bool,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "step {} (pc {:#x}, {:#010x} {}): ",
+            self.step,
+            self.pc,
+            self.word,
+            disassemble(self.word)
+        )?;
+        if self.overrun {
+            write!(
+                f,
+                "the microcode did not finish within 2^a - 1 micro-steps; "
+            )?;
+        }
+        match &self.difference {
+            Some(d) => write!(f, "A and AB disagree on {d} (A vs AB)"),
+            None => write!(f, "A and AB agree on the state"),
+        }
+    }
+}
+
+/// Number of distinct instruction classes ([`Op`] values).
+pub const OP_CLASSES: usize = TABLE.len() + 1;
+
+/// Figures of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Transitions checked.
+    pub transitions: u64,
+    /// Micro-instructions executed by AB (idle ticks skipped).
+    pub usteps: u64,
+    /// Per instruction class: (count, total micro-steps, most micro-steps).
+    pub per_op: Vec<(u64, u64, u64)>,
+    /// The step at which the machine halted, if it did.
+    pub halted_at: Option<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            transitions: 0,
+            usteps: 0,
+            per_op: vec![(0, 0, 0); OP_CLASSES],
+            halted_at: None,
+        }
+    }
+}
+
+impl Stats {
+    fn merge(&mut self, o: &Stats) {
+        self.transitions += o.transitions;
+        self.usteps += o.usteps;
+        for (a, b) in self.per_op.iter_mut().zip(&o.per_op) {
+            a.0 += b.0;
+            a.1 += b.1;
+            a.2 = a.2.max(b.2);
+        }
+        self.halted_at = match (self.halted_at, o.halted_at) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+    }
+
+    /// The most micro-steps any checked instruction took.
+    pub fn max_usteps(&self) -> u64 {
+        self.per_op.iter().map(|x| x.2).max().unwrap_or(0)
+    }
+
+    /// The name of an instruction class index.
+    pub fn class_name(i: usize) -> &'static str {
+        TABLE.get(i).map_or("illegal", |r| r.1)
+    }
+}
+
+/// Machine A and machine AB side by side on equal states.
+pub struct Pair<'c> {
+    a: Machine,
+    ab: MicroMachine<'c>,
+    written: Vec<u64>,
+    pages: Vec<u64>,
+}
+
+impl<'c> Pair<'c> {
+    /// Both machines at `s`.
+    pub fn new(s: State, code: &'c Microcode) -> Pair<'c> {
+        let copy = s.clone();
+        Pair {
+            a: Machine::new(s),
+            ab: MicroMachine::with_microcode(copy, code),
+            written: Vec::new(),
+            pages: Vec::new(),
+        }
+    }
+
+    /// The current state (equal on both sides).
+    pub fn state(&self) -> &State {
+        self.a.state()
+    }
+
+    /// Checks the next transition (numbered `t`), recording into `stats`.
+    pub fn check_next(&mut self, t: u64, stats: &mut Stats) -> Result<(), Mismatch> {
+        let pc = self.a.state().pc();
+        let word = (self.a.state().read_word(pc) >> ((pc & 4) * 8)) as u32;
+        let was_halted = self.a.state().halted();
+        self.a.run(1);
+        self.written.clear();
+        let run = self.ab.run_a_step(Some(&mut self.written));
+        stats.transitions += 1;
+        if !was_halted {
+            stats.usteps += run.executed;
+            let class = &mut stats.per_op[decode(word).op as usize];
+            class.0 += 1;
+            class.1 += run.executed;
+            class.2 = class.2.max(run.executed);
+            if self.a.state().halted() {
+                stats.halted_at = Some(t);
+            }
+        }
+        if run.overrun || !self.agree() {
+            return Err(Mismatch {
+                step: t,
+                pc,
+                word,
+                difference: self.a.state().first_difference(&self.ab.s),
+                overrun: run.overrun,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the two states are equal, given that they were equal before
+    /// the last step: compares the control words, every word AB wrote and
+    /// every page A wrote.
+    fn agree(&mut self) -> bool {
+        let (sa, sb) = (self.a.state(), &self.ab.s);
+        if sa.ctrl_words()[..ctrl::WORDS] != sb.ctrl_words()[..ctrl::WORDS] {
+            return false;
+        }
+        if self
+            .written
+            .iter()
+            .any(|&w| sa.read_word(w) != sb.read_word(w))
+        {
+            return false;
+        }
+        self.pages.clear();
+        self.a.state_for_tree().drain_dirty_into(&mut self.pages);
+        let mut scratch = Vec::new();
+        self.ab.s.drain_dirty_into(&mut scratch);
+        let (sa, sb) = (self.a.state(), &self.ab.s);
+        self.pages
+            .iter()
+            .filter(|&&p| p != CTRL_PAGE)
+            .all(|&p| sa.page_bytes(p) == sb.page_bytes(p))
+    }
+}
+
+/// Checks `count` transitions starting from `s`, numbered from `first`.
+/// Stops early (successfully) after checking one transition of a halted
+/// machine: every later transition is that same identity.
+pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result<Stats, Mismatch> {
+    let mut pair = Pair::new(s, code);
+    let mut stats = Stats::default();
+    for t in first..first + count {
+        let halted_before = pair.state().halted();
+        pair.check_next(t, &mut stats)?;
+        if halted_before {
+            break;
+        }
+    }
+    Ok(stats)
+}
+
+/// Options of [`double_check`].
+pub struct Options<'a> {
+    /// Check at most this many transitions (the run is cut there).
+    pub max_steps: u64,
+    /// Transitions per segment (a unit of parallel work).
+    pub segment: u64,
+    /// Called with the number of transitions checked so far.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            max_steps: u64::MAX,
+            segment: 1 << 15,
+            progress: None,
+        }
+    }
+}
+
+/// Double-checks a run from `initial`: every transition until the machine
+/// halts (plus the halted identity) or `max_steps` transitions, in
+/// parallel on the current rayon pool.
+pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<Stats, Mismatch> {
+    let wave = (rayon::current_num_threads() * 4).max(4);
+    let mut a = Machine::new(initial);
+    a.state_for_tree().mem.take_dirty();
+    let mut prev: Option<Snapshot> = None;
+    let mut t = 0u64;
+    let mut stats = Stats::default();
+    let seg = opts.segment.max(1);
+    while t < opts.max_steps {
+        // One wave: machine A runs ahead and snapshots each segment start.
+        let mut starts: Vec<(u64, u64, Snapshot)> = Vec::new();
+        let mut halted = false;
+        while starts.len() < wave && t < opts.max_steps && !halted {
+            let dirty = a.state_for_tree().mem.take_dirty();
+            let snap = match &prev {
+                Some(p) => Snapshot::take_after(a.state(), p, &dirty),
+                None => Snapshot::take(a.state()),
+            };
+            let count = seg.min(opts.max_steps - t);
+            starts.push((t, count, snap.clone()));
+            prev = Some(snap);
+            a.run(count);
+            t += count;
+            halted = a.state().halted();
+        }
+        let results: Vec<Result<Stats, Mismatch>> = starts
+            .par_iter()
+            .map(|(first, count, snap)| {
+                let r = check_range(snap.restore(), *first, *count, code);
+                if let (Some(p), Ok(s)) = (opts.progress, &r) {
+                    p(s.transitions);
+                }
+                r
+            })
+            .collect();
+        for r in results {
+            stats.merge(&r?);
+        }
+        if halted || stats.halted_at.is_some() {
+            break;
+        }
+    }
+    Ok(stats)
+}
+
+/// The largest number of micro-steps an instruction may take (`2^a - 1`).
+pub const MAX_USTEPS: u64 = CLEAN_AT;

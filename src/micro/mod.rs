@@ -1,0 +1,166 @@
+//! Machine AB: the micro-machine. One step is one micro-instruction of a
+//! fixed microcode that interprets RV64IM; `2^a` micro-steps make one
+//! A-step, and the last of them (the cleaning step) resets the auxiliary
+//! state `Q` to its pristine value `Q*`.
+//!
+//! - [`isa`]: the micro-ISA, its encoding and `Q`'s layout;
+//! - [`step`]: the step function, the whole semantics, generic over
+//! - [`access`]: the state-access trait; [`direct`] is the plain accessor;
+//! - [`asm`] and [`microcode`]: the assembler and the RV64IM interpreter.
+
+pub mod access;
+pub mod asm;
+pub mod direct;
+pub mod isa;
+pub mod microcode;
+pub mod step;
+
+use crate::hash::{Hash, LEAF_BYTES, hash_leaf, hash_node};
+use crate::state::State;
+use direct::Direct;
+use isa::Q_WORDS;
+use microcode::{Microcode, microcode};
+use step::{UStatus, ustep};
+
+/// `a`: log2 of the micro-steps in one A-step.
+pub const LOG2_USTEPS: u32 = 11;
+/// `2^a`.
+pub const USTEPS: u64 = 1 << LOG2_USTEPS;
+/// The clock value at which the step is the cleaning step (`2^a - 1`).
+pub const CLEAN_AT: u64 = USTEPS - 1;
+
+/// The auxiliary state `Q`.
+pub type Q = [u64; Q_WORDS];
+/// The pristine auxiliary state `Q*`.
+pub const Q_PRISTINE: Q = [0; Q_WORDS];
+
+/// `root(Q)`: the Merkle root of `Q`'s four 32-byte leaves.
+pub fn q_root(q: &Q) -> Hash {
+    let leaf = |i: usize| {
+        let mut b = [0u8; LEAF_BYTES];
+        for (k, w) in q[i * 4..i * 4 + 4].iter().enumerate() {
+            b[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        hash_leaf(&b)
+    };
+    hash_node(
+        &hash_node(&leaf(0), &leaf(1)),
+        &hash_node(&leaf(2), &leaf(3)),
+    )
+}
+
+/// `root(R) = H(root(Q) || root(S))`.
+pub fn r_root(q_root: &Hash, s_root: &Hash) -> Hash {
+    hash_node(q_root, s_root)
+}
+
+/// `root(attach(Q*, S))` from `root(S)`.
+pub fn attached_root(s_root: &Hash) -> Hash {
+    r_root(&q_root(&Q_PRISTINE), s_root)
+}
+
+/// How one A-step went on the micro-machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstrRun {
+    /// Micro-instructions executed before the first `IDLE`.
+    pub executed: u64,
+    /// Whether the cleaning step came before the microcode reached `IDLE`.
+    pub overrun: bool,
+}
+
+/// Machine AB: a full state `R = (Q, S)`.
+pub struct MicroMachine<'c> {
+    /// The auxiliary state.
+    pub q: Q,
+    /// The essential state.
+    pub s: State,
+    code: &'c Microcode,
+}
+
+impl MicroMachine<'static> {
+    /// `attach(Q*, S)` with this build's microcode.
+    pub fn attach(s: State) -> MicroMachine<'static> {
+        MicroMachine::with_microcode(s, microcode())
+    }
+}
+
+impl<'c> MicroMachine<'c> {
+    /// `attach(Q*, S)` with a given microcode (tests use broken ones).
+    pub fn with_microcode(s: State, code: &'c Microcode) -> MicroMachine<'c> {
+        MicroMachine {
+            q: Q_PRISTINE,
+            s,
+            code,
+        }
+    }
+
+    /// `strip(R)`: the essential state.
+    pub fn strip(self) -> State {
+        self.s
+    }
+
+    /// The micro-PC.
+    pub fn upc(&self) -> u64 {
+        self.q[0] & 0xffff_ffff
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> u64 {
+        self.q[0] >> 32
+    }
+
+    /// One micro-step.
+    #[inline]
+    pub fn step(&mut self) -> UStatus {
+        let mut acc = Direct {
+            q: &mut self.q,
+            s: &mut self.s,
+            code: self.code,
+            written: None,
+        };
+        match ustep(&mut acc, CLEAN_AT) {
+            Ok(s) => s,
+            Err(never) => match never {},
+        }
+    }
+
+    /// `2^a` micro-steps, every one of them (the reference for the fast path).
+    pub fn step_full_a_step(&mut self) {
+        for _ in 0..USTEPS {
+            self.step();
+        }
+    }
+
+    /// One A-step the fast way, from `Q*`: executes micro-instructions up
+    /// to the first `IDLE`, skips the idle ticks (they only advance the
+    /// clock) and makes the cleaning step. Ends in exactly the state that
+    /// [`MicroMachine::step_full_a_step`] reaches. `written` collects the
+    /// `S` words written.
+    pub fn run_a_step(&mut self, mut written: Option<&mut Vec<u64>>) -> InstrRun {
+        let mut executed = 0;
+        let mut overrun = false;
+        loop {
+            let mut acc = Direct {
+                q: &mut self.q,
+                s: &mut self.s,
+                code: self.code,
+                written: written.as_deref_mut(),
+            };
+            match ustep(&mut acc, CLEAN_AT) {
+                Ok(UStatus::Executed) => executed += 1,
+                Ok(UStatus::Idle) => {
+                    // Idle ticks change nothing but the clock: jump to the cleaning step.
+                    self.q[0] = (self.q[0] & 0xffff_ffff) | (CLEAN_AT << 32);
+                    self.step();
+                    break;
+                }
+                Ok(UStatus::Cleaned) => {
+                    overrun = true;
+                    break;
+                }
+                Err(never) => match never {},
+            }
+        }
+        InstrRun { executed, overrun }
+    }
+}
