@@ -68,6 +68,12 @@ pub fn overlaps(a: u64, n: u64, lo: u64, size: u64) -> bool {
     a.wrapping_sub(lo) < size || (size != 0 && lo.wrapping_sub(a) < n)
 }
 
+/// Whether `a` is not a multiple of the access size `n` (a power of two).
+#[inline(always)]
+fn misaligned(a: u64, n: u64) -> bool {
+    a & (n - 1) != 0
+}
+
 /// Machine A over one state.
 pub struct Machine {
     state: State,
@@ -129,8 +135,6 @@ impl Machine {
 
     /// Runs until the machine halts or `max_steps` instructions have been
     /// executed; returns the number executed (a faulting instruction counts).
-    // The access macros test `a & (n - 1)`, which is `a & 0` for bytes: intended.
-    #[allow(clippy::erasing_op)]
     pub fn run(&mut self, max_steps: u64) -> u64 {
         if self.state.halted() || max_steps == 0 {
             return 0;
@@ -168,7 +172,7 @@ impl Machine {
         macro_rules! load {
             ($inst:expr, $n:literal, $conv:expr) => {{
                 let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
-                if a & ($n - 1) != 0 {
+                if misaligned(a, $n) {
                     fault!(Fault::LoadMisaligned, a)
                 }
                 match state.mem.read::<$n>(a) {
@@ -181,7 +185,7 @@ impl Machine {
         macro_rules! store {
             ($inst:expr, $n:literal, $conv:expr) => {{
                 let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
-                if a & ($n - 1) != 0 {
+                if misaligned(a, $n) {
                     fault!(Fault::StoreMisaligned, a)
                 }
                 if a >= MEM_SIZE || overlaps(a, $n, ro_lo, ro_size) {
