@@ -82,6 +82,27 @@ impl<'de> Deserialize<'de> for Hash {
     }
 }
 
+const fn hex_digit(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// A hash from 64 hex digits at compile time.
+pub const fn hash_from_hex(s: &str) -> Hash {
+    let b = s.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 && 2 * i + 1 < b.len() {
+        out[i] = (hex_digit(b[2 * i]) << 4) | hex_digit(b[2 * i + 1]);
+        i += 1;
+    }
+    Hash(out)
+}
+
 /// Keccak-256 of the concatenation of `parts`.
 pub fn keccak(parts: &[&[u8]]) -> Hash {
     let mut k = Keccak::v256();

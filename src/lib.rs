@@ -15,4 +15,6 @@ pub mod hash;
 pub mod layout;
 pub mod micro;
 pub mod proof;
+pub mod prover;
 pub mod state;
+pub mod verify;

@@ -15,49 +15,12 @@ pub mod isa;
 pub mod microcode;
 pub mod step;
 
-use crate::hash::{Hash, LEAF_BYTES, hash_leaf, hash_node};
 use crate::state::State;
 use direct::Direct;
-use isa::Q_WORDS;
 use microcode::{Microcode, microcode};
 use step::{UStatus, ustep};
 
-/// `a`: log2 of the micro-steps in one A-step.
-pub const LOG2_USTEPS: u32 = 11;
-/// `2^a`.
-pub const USTEPS: u64 = 1 << LOG2_USTEPS;
-/// The clock value at which the step is the cleaning step (`2^a - 1`).
-pub const CLEAN_AT: u64 = USTEPS - 1;
-
-/// The auxiliary state `Q`.
-pub type Q = [u64; Q_WORDS];
-/// The pristine auxiliary state `Q*`.
-pub const Q_PRISTINE: Q = [0; Q_WORDS];
-
-/// `root(Q)`: the Merkle root of `Q`'s four 32-byte leaves.
-pub fn q_root(q: &Q) -> Hash {
-    let leaf = |i: usize| {
-        let mut b = [0u8; LEAF_BYTES];
-        for (k, w) in q[i * 4..i * 4 + 4].iter().enumerate() {
-            b[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-        }
-        hash_leaf(&b)
-    };
-    hash_node(
-        &hash_node(&leaf(0), &leaf(1)),
-        &hash_node(&leaf(2), &leaf(3)),
-    )
-}
-
-/// `root(R) = H(root(Q) || root(S))`.
-pub fn r_root(q_root: &Hash, s_root: &Hash) -> Hash {
-    hash_node(q_root, s_root)
-}
-
-/// `root(attach(Q*, S))` from `root(S)`.
-pub fn attached_root(s_root: &Hash) -> Hash {
-    r_root(&q_root(&Q_PRISTINE), s_root)
-}
+pub use isa::{CLEAN_AT, LOG2_USTEPS, Q, Q_PRISTINE, USTEPS, attached_root, q_root, r_root};
 
 /// How one A-step went on the micro-machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

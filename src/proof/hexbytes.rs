@@ -35,3 +35,59 @@ pub mod vec {
             .map_err(|e| serde::de::Error::custom(format!("bad hex: {e}")))
     }
 }
+
+/// `u64` as a `0x`-prefixed hex string (JSON numbers lose precision above 2^53).
+pub mod u64hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serializes as `0x...`.
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:#x}"))
+    }
+
+    /// Parses `0x...` (or plain hex digits).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// Parses a hex `u64`, naming what is wrong.
+    pub fn parse(s: &str) -> Result<u64, String> {
+        let digits = s.strip_prefix("0x").unwrap_or(s);
+        if digits.is_empty() || digits.len() > 16 {
+            return Err(format!("expected a 64-bit hex number, found {s:?}"));
+        }
+        u64::from_str_radix(digits, 16)
+            .map_err(|_| format!("expected a 64-bit hex number, found {s:?}"))
+    }
+}
+
+/// The 16 words of `Q`, each as a hex string.
+pub mod q_words {
+    use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
+
+    /// Serializes as 16 hex strings.
+    pub fn serialize<S: Serializer>(v: &[u64; 16], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(16))?;
+        for w in v {
+            seq.serialize_element(&format!("{w:#x}"))?;
+        }
+        seq.end()
+    }
+
+    /// Parses exactly 16 hex strings.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u64; 16], D::Error> {
+        let v: Vec<String> = Vec::deserialize(d)?;
+        if v.len() != 16 {
+            return Err(serde::de::Error::custom(format!(
+                "q has 16 words, found {}",
+                v.len()
+            )));
+        }
+        let mut out = [0u64; 16];
+        for (o, s) in out.iter_mut().zip(&v) {
+            *o = super::u64hex::parse(s).map_err(serde::de::Error::custom)?;
+        }
+        Ok(out)
+    }
+}

@@ -1,6 +1,11 @@
-//! Proof types and their encodings.
+//! Proof types and their encodings: the data that the verifier reads.
+//! Nothing here depends on the machines; the prover lives in
+//! [`crate::prover`], the checker in [`crate::verify`].
 
+pub mod binary;
 pub mod hexbytes;
+pub mod types;
 pub mod word;
 
+pub use types::{Access, AccessKind, PROOF_VERSION, ProofKind, StepProof};
 pub use word::LeafProof;

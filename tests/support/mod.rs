@@ -1,0 +1,100 @@
+//! Helpers shared by the micro-machine, proof and game tests.
+#![allow(dead_code)]
+
+use mswap::elf::Program;
+use mswap::layout::ctrl;
+use mswap::state::State;
+use std::path::{Path, PathBuf};
+
+/// The guest directory.
+pub fn guest_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guests")
+}
+
+/// Every committed guest ELF with its sample input (empty if none), sorted by name.
+pub fn guests() -> Vec<(String, Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(guest_dir().join("bin")) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.extension().is_some_and(|e| e == "elf") {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let elf = std::fs::read(&p).expect("read guest");
+            out.push((name.clone(), elf, sample_input(&name)));
+        }
+    }
+    out
+}
+
+/// The small sample input used for a guest in tests.
+pub fn sample_input(name: &str) -> Vec<u8> {
+    let dir = guest_dir().join("inputs");
+    let pick = match name {
+        "sort" => Some("sort.txt"),
+        "echo" | "sha256" | "keccak" => Some("text.txt"),
+        "loop" => Some("loop_small.txt"),
+        "collatz" => Some("collatz_small.txt"),
+        _ => None,
+    };
+    pick.and_then(|f| std::fs::read(dir.join(f)).ok())
+        .unwrap_or_default()
+}
+
+/// The initial state of a guest.
+pub fn guest_state(elf: &[u8], input: &[u8]) -> State {
+    Program::load(elf)
+        .expect("guest loads")
+        .initial_state(input)
+}
+
+/// A state whose executable range holds `code` at 0x1000 (pc there), with
+/// the write-protected range over the code, and registers set by `regs`.
+pub fn code_state(code: &[u32], regs: &[(usize, u64)]) -> State {
+    let mut s = State::new();
+    for (i, w) in code.iter().enumerate() {
+        s.mem.write(0x1000 + 4 * i as u64, &w.to_le_bytes());
+    }
+    s.set_pc(0x1000);
+    s.set_ctrl(ctrl::EXEC_LO, 0x1000);
+    s.set_ctrl(ctrl::EXEC_SIZE, 4 * code.len() as u64);
+    s.set_ctrl(ctrl::RO_LO, 0x1000);
+    s.set_ctrl(ctrl::RO_SIZE, 4 * code.len() as u64);
+    for &(r, v) in regs {
+        s.set_x(r, v);
+    }
+    s
+}
+
+/// Tiny RV64 encoders for hand-written test programs.
+pub mod enc {
+    /// R-type.
+    pub fn r(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+        (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    }
+    /// I-type.
+    pub fn i(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+        (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    }
+    /// S-type.
+    pub fn s(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
+        let imm = imm as u32;
+        (((imm >> 5) & 0x7f) << 25)
+            | (rs2 << 20)
+            | (rs1 << 15)
+            | (f3 << 12)
+            | ((imm & 0x1f) << 7)
+            | 0x23
+    }
+    /// `addi rd, rs1, imm`.
+    pub fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
+        i(imm, rs1, 0, rd, 0x13)
+    }
+    /// `ecall`.
+    pub const ECALL: u32 = 0x73;
+}
