@@ -15,7 +15,8 @@ use crate::hash::{Hash, keccak};
 use crate::layout::{MEM_SIZE, STACK_TOP, ctrl};
 use crate::state::State;
 use goblin::elf::Elf;
-use goblin::elf::program_header::{PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD};
+pub use goblin::elf::program_header::{PF_R, PF_W, PF_X};
+use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
 
 /// `e_machine` of RISC-V.
 pub const EM_RISCV: u16 = 243;
@@ -323,38 +324,61 @@ impl Program {
     }
 }
 
+/// Writes a minimal static RV64 ELF executable: one `PT_LOAD` program
+/// header per segment `(vaddr, flags, bytes, memsz)`, no sections. Used by
+/// tests and examples to make programs without a cross compiler.
+pub fn write_elf(segments: &[(u64, u32, &[u8], u64)], entry: u64) -> Vec<u8> {
+    let phoff = 64u64;
+    let mut f = vec![0u8; 64 + 56 * segments.len()];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // ELFCLASS64
+    f[5] = 1; // little-endian
+    f[6] = 1; // EV_CURRENT
+    f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    f[18..20].copy_from_slice(&EM_RISCV.to_le_bytes());
+    f[20..24].copy_from_slice(&1u32.to_le_bytes());
+    f[24..32].copy_from_slice(&entry.to_le_bytes());
+    f[32..40].copy_from_slice(&phoff.to_le_bytes());
+    f[52..54].copy_from_slice(&64u16.to_le_bytes());
+    f[54..56].copy_from_slice(&56u16.to_le_bytes());
+    f[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+    for (i, (vaddr, flags, bytes, memsz)) in segments.iter().enumerate() {
+        // Keep file offsets congruent to addresses modulo the page size.
+        let mut off = f.len() as u64;
+        off += (vaddr.wrapping_sub(off)) & 0xfff;
+        f.resize(off as usize, 0);
+        f.extend_from_slice(bytes);
+        let ph = 64 + 56 * i;
+        f[ph..ph + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
+        f[ph + 4..ph + 8].copy_from_slice(&flags.to_le_bytes());
+        f[ph + 8..ph + 16].copy_from_slice(&off.to_le_bytes());
+        f[ph + 16..ph + 24].copy_from_slice(&vaddr.to_le_bytes());
+        f[ph + 24..ph + 32].copy_from_slice(&vaddr.to_le_bytes());
+        f[ph + 32..ph + 40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        f[ph + 40..ph + 48].copy_from_slice(&memsz.to_le_bytes());
+        f[ph + 48..ph + 56].copy_from_slice(&0x1000u64.to_le_bytes());
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A minimal valid ELF: one R+X segment holding `code` at 0x10000.
+    /// A minimal valid ELF: one R+X segment holding `code` at 0x10000,
+    /// entry after the 0x78-byte headers (as the old hand layout had it).
     pub(crate) fn tiny_elf(code: &[u32]) -> Vec<u8> {
-        let mut body = Vec::new();
+        let mut bytes = vec![0u8; 0x78];
         for w in code {
-            body.extend_from_slice(&w.to_le_bytes());
+            bytes.extend_from_slice(&w.to_le_bytes());
         }
-        let mut f = vec![0u8; 0x78];
-        f[..4].copy_from_slice(b"\x7fELF");
-        f[4] = 2;
-        f[5] = 1;
-        f[6] = 1;
-        f[16..18].copy_from_slice(&2u16.to_le_bytes());
-        f[18..20].copy_from_slice(&EM_RISCV.to_le_bytes());
-        f[20..24].copy_from_slice(&1u32.to_le_bytes());
-        f[24..32].copy_from_slice(&0x10078u64.to_le_bytes());
-        f[32..40].copy_from_slice(&64u64.to_le_bytes());
-        f[52..54].copy_from_slice(&64u16.to_le_bytes());
-        f[54..56].copy_from_slice(&56u16.to_le_bytes());
-        f[56..58].copy_from_slice(&1u16.to_le_bytes());
+        let size = bytes.len() as u64;
+        let mut f = write_elf(&[(0x10000, PF_R | PF_X, &bytes, size)], 0x10078);
+        // Let the segment start at file offset 0 so that it covers the headers, like ld does.
         let ph = 64;
-        f[ph..ph + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
-        f[ph + 4..ph + 8].copy_from_slice(&5u32.to_le_bytes());
-        f[ph + 16..ph + 24].copy_from_slice(&0x10000u64.to_le_bytes());
-        f[ph + 24..ph + 32].copy_from_slice(&0x10000u64.to_le_bytes());
-        let size = (0x78 + body.len()) as u64;
-        f[ph + 32..ph + 40].copy_from_slice(&size.to_le_bytes());
-        f[ph + 40..ph + 48].copy_from_slice(&size.to_le_bytes());
-        f.extend_from_slice(&body);
+        f[ph + 8..ph + 16].copy_from_slice(&0u64.to_le_bytes());
+        f.truncate(0x78);
+        f.extend_from_slice(&bytes[0x78..]);
         f
     }
 

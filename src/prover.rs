@@ -195,3 +195,43 @@ pub fn state_at(program: &Program, input: &[u8], t: u64) -> State {
     m.run(t);
     m.into_state()
 }
+
+/// Proves micro-step `j` of A-step `t` of a program run, with its context.
+pub fn prove_run(
+    program: &Program,
+    input: &[u8],
+    t: u64,
+    j: u64,
+) -> Result<crate::proof::ProofFile, ProveError> {
+    let code = crate::micro::microcode::microcode();
+    let s_t = state_at(program, input, t);
+    let pc = s_t.pc();
+    let word = (s_t.read_word(pc) >> ((pc & 4) * 8)) as u32;
+    let instruction = if s_t.halted() {
+        format!("(halted: {})", s_t.status())
+    } else {
+        crate::fast::isa::disassemble(word)
+    };
+    let proven = prove_micro_step(s_t, j, code)?;
+    let uop = match &proven.proof.uop {
+        Some(_) => {
+            let upc = proven.proof.q[0] & 0xffff_ffff;
+            crate::micro::isa::Uop::decode(code.fetch(upc)).disassemble()
+        }
+        None => "(cleaning step)".to_string(),
+    };
+    Ok(crate::proof::ProofFile {
+        kind: crate::proof::STEP_PROOF_TYPE.to_string(),
+        root_before: proven.root_before,
+        root_after: proven.root_after,
+        context: Some(crate::proof::ProofContext {
+            program: program.hash,
+            input: crate::hash::keccak(&[input]),
+            step: t,
+            micro: j,
+            instruction,
+            uop,
+        }),
+        proof: proven.proof,
+    })
+}

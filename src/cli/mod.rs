@@ -3,6 +3,7 @@
 
 mod check;
 mod progress;
+mod proof;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,10 @@ enum Command {
     Root(run::RootArgs),
     /// Double-check every step of a run with the micro-machine, in parallel.
     Check(check::CheckArgs),
+    /// Write the proof of one micro-step of a run.
+    Prove(proof::ProveArgs),
+    /// Check a step proof or a game transcript offline.
+    Verify(proof::VerifyArgs),
 }
 
 /// A failure the CLI reports in one line.
@@ -51,6 +56,8 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Root(a) => run::root(a),
         Command::Check(a) => check::check(a),
+        Command::Prove(a) => proof::prove(a),
+        Command::Verify(a) => proof::verify(a),
     };
     match result {
         Ok(code) => code,

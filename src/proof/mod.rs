@@ -3,9 +3,11 @@
 //! [`crate::prover`], the checker in [`crate::verify`].
 
 pub mod binary;
+pub mod file;
 pub mod hexbytes;
 pub mod types;
 pub mod word;
 
+pub use file::{ProofContext, ProofFile, STEP_PROOF_TYPE};
 pub use types::{Access, AccessKind, PROOF_VERSION, ProofKind, StepProof};
 pub use word::LeafProof;

@@ -41,6 +41,7 @@ impl std::fmt::Display for AccessKind {
 
 /// One access to a 64-bit word of `S`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Access {
     /// Read or write.
     pub kind: AccessKind,
@@ -60,6 +61,7 @@ pub struct Access {
 /// reaching `S` only through `accesses`, which must all touch the one leaf
 /// proven by `s_leaf`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepProof {
     /// Format version ([`PROOF_VERSION`]).
     pub version: u8,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// root. `index` is the leaf number; bit `k` of it says whether the node at
 /// height `k` is a right child.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeafProof {
     /// The leaf number (byte address / 32).
     pub index: u64,

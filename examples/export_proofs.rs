@@ -1,0 +1,181 @@
+//! Regenerates the example proofs in `proofs/`:
+//!
+//! ```text
+//! cargo run --release --example export_proofs
+//! ```
+//!
+//! It writes two tiny programs (`proofs/example.elf`, `proofs/fault.elf`,
+//! made without a cross compiler), picks one characteristic micro-step for
+//! each kind of work (an ALU op, a load, a store, each system call, a
+//! fault, a fetch, an idle tick, the cleaning step) and exports its proof
+//! as JSON (and the store's also in binary). `tests/proof_files.rs`
+//! re-verifies the files and checks that they are up to date.
+
+use mswap::elf::{PF_R, PF_W, PF_X, Program, write_elf};
+use mswap::layout::{CTRL_BASE, ctrl};
+use mswap::micro::isa::{Uop, op};
+use mswap::micro::microcode::microcode;
+use mswap::micro::step::UStatus;
+use mswap::micro::{CLEAN_AT, MicroMachine};
+use mswap::proof::binary;
+use mswap::prover::{prove_run, state_at};
+use std::path::Path;
+
+fn r(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, opc: u32) -> u32 {
+    (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc
+}
+fn i(imm: i32, rs1: u32, f3: u32, rd: u32, opc: u32) -> u32 {
+    (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc
+}
+fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
+    i(imm, rs1, 0, rd, 0x13)
+}
+
+/// The example program: each line is one A-step.
+pub fn example_program() -> Vec<u32> {
+    vec![
+        0x0002_0337,            // 0  lui  x6, 0x20        x6 = 0x20000 (data)
+        addi(7, 0, 42),         // 1  addi x7, x0, 42
+        r(0, 7, 7, 0, 5, 0x33), // 2  add  x5, x7, x7      (ALU)
+        i(0, 6, 3, 8, 0x03),    // 3  ld   x8, 0(x6)       (load)
+        (5 << 20) | (6 << 15) | (3 << 12) | (8 << 7) | 0x23, // 4  sd x5, 8(x6) (store)
+        addi(17, 0, 63),        // 5  addi a7, x0, 63      read
+        addi(10, 0, 0),         // 6  addi a0, x0, 0       fd 0
+        addi(11, 6, 16),        // 7  addi a1, x6, 16      buf
+        addi(12, 0, 8),         // 8  addi a2, x0, 8       len
+        0x73,                   // 9  ecall                (read)
+        addi(17, 0, 64),        // 10 addi a7, x0, 64      write
+        addi(10, 0, 1),         // 11 addi a0, x0, 1       fd 1
+        addi(11, 6, 0),         // 12 addi a1, x6, 0       buf
+        addi(12, 0, 24),        // 13 addi a2, x0, 24      len
+        0x73,                   // 14 ecall                (write)
+        addi(17, 0, 93),        // 15 addi a7, x0, 93      exit
+        addi(10, 0, 7),         // 16 addi a0, x0, 7
+        0x73,                   // 17 ecall                (exit 7)
+    ]
+}
+
+fn elf(code: &[u32], data: &[u8]) -> Vec<u8> {
+    let code: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    write_elf(
+        &[
+            (0x10000, PF_R | PF_X, &code, code.len() as u64),
+            (0x20000, PF_R | PF_W, data, 0x1000),
+        ],
+        0x10000,
+    )
+}
+
+/// The first micro-step `j` of A-step `t` whose micro-instruction satisfies `pick`.
+fn find(program: &Program, input: &[u8], t: u64, pick: &dyn Fn(&Uop, UStatus) -> bool) -> u64 {
+    let code = microcode();
+    let mut m = MicroMachine::attach(state_at(program, input, t));
+    for j in 0..=CLEAN_AT {
+        let u = Uop::decode(code.fetch(m.upc()));
+        let clean = m.clock() >= CLEAN_AT;
+        let status = if clean {
+            UStatus::Cleaned
+        } else if u.op == op::IDLE {
+            UStatus::Idle
+        } else {
+            UStatus::Executed
+        };
+        if pick(&u, status) {
+            return j;
+        }
+        m.step();
+    }
+    panic!("no micro-step of A-step {t} matches");
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    let data: Vec<u8> = 0x1122_3344_5566_7788u64.to_le_bytes().to_vec();
+    let example = elf(&example_program(), &data);
+    let fault = elf(&[addi(5, 0, 1), 0xffff_ffff], &[]);
+    std::fs::write(dir.join("example.elf"), &example).expect("write example.elf");
+    std::fs::write(dir.join("fault.elf"), &fault).expect("write fault.elf");
+    let input = b"ABCDEFGH".to_vec();
+    std::fs::write(dir.join("example.input"), &input).expect("write example.input");
+    let ex = Program::load(&example).expect("example loads");
+    let fa = Program::load(&fault).expect("fault program loads");
+    let status_word = (CTRL_BASE + ctrl::STATUS) as i64;
+    type Pick = Box<dyn Fn(&Uop, UStatus) -> bool>;
+    let cases: Vec<(&str, &Program, &[u8], u64, Pick)> = vec![
+        ("fetch", &ex, &input, 0, Box::new(|_, _| true)),
+        (
+            "alu",
+            &ex,
+            &input,
+            2,
+            Box::new(|u, _| u.op == op::ADD && u.rd == 6 && u.ra == 3 && u.rb == 4),
+        ),
+        (
+            "load",
+            &ex,
+            &input,
+            3,
+            Box::new(|u, _| u.op == op::LD && u.rd == 6 && u.ra == 3),
+        ),
+        (
+            "store",
+            &ex,
+            &input,
+            4,
+            Box::new(|u, _| u.op == op::ST && u.ra == 3),
+        ),
+        (
+            "read",
+            &ex,
+            &input,
+            9,
+            Box::new(|u, _| u.op == op::ST && u.func == 0),
+        ),
+        (
+            "write",
+            &ex,
+            &input,
+            14,
+            Box::new(|u, _| u.op == op::ST && u.func == 0),
+        ),
+        (
+            "exit",
+            &ex,
+            &input,
+            17,
+            Box::new(move |u, _| u.op == op::ST && u.imm == status_word),
+        ),
+        (
+            "fault",
+            &fa,
+            &[],
+            1,
+            Box::new(move |u, _| u.op == op::ST && u.imm == status_word),
+        ),
+        ("idle", &ex, &input, 2, Box::new(|_, s| s == UStatus::Idle)),
+        (
+            "clean",
+            &ex,
+            &input,
+            2,
+            Box::new(|_, s| s == UStatus::Cleaned),
+        ),
+    ];
+    for (name, program, input, t, pick) in cases {
+        let j = find(program, input, t, &*pick);
+        let file = prove_run(program, input, t, j).expect("proves");
+        let mut json = serde_json::to_vec_pretty(&file).expect("serializes");
+        json.push(b'\n');
+        std::fs::write(dir.join(format!("{name}.json")), json).expect("write proof");
+        if name == "store" {
+            std::fs::write(dir.join("store.bin"), binary::encode(&file.proof))
+                .expect("write binary proof");
+        }
+        println!(
+            "{name:6} t={t:2} j={j:4} {:>5} bytes binary  {} / {}",
+            binary::encode(&file.proof).len(),
+            file.context.as_ref().map_or("", |c| c.instruction.as_str()),
+            file.context.as_ref().map_or("", |c| c.uop.as_str())
+        );
+    }
+}

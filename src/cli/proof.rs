@@ -1,0 +1,160 @@
+//! `mswap prove` and `mswap verify`.
+
+use super::{CliError, load_program, read_file, read_input};
+use clap::Args;
+use mswap::hash::Hash;
+use mswap::proof::{ProofFile, STEP_PROOF_TYPE, binary};
+use mswap::prover::prove_run;
+use mswap::verify::{verify_step, verify_step_to};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `mswap prove`.
+#[derive(Args)]
+pub struct ProveArgs {
+    /// The program (a static RV64IM ELF file).
+    elf: PathBuf,
+    /// The guest's input file (`-` for standard input; empty by default).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// The A-step `t` (0 = the first instruction).
+    #[arg(long)]
+    step: u64,
+    /// The micro-step `j` within A-step `t` (0 ..= 2^a - 1).
+    #[arg(long)]
+    micro: u64,
+    /// Where to write the proof (JSON).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Write the compact binary encoding instead of JSON.
+    #[arg(long)]
+    binary: bool,
+}
+
+/// Arguments of `mswap verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A proof (JSON or binary) or a game transcript (JSON).
+    file: PathBuf,
+    /// The agreed root before the step (for binary proofs, which carry none).
+    #[arg(long)]
+    before: Option<String>,
+    /// The claimed root after the step (checked if given).
+    #[arg(long)]
+    after: Option<String>,
+}
+
+/// Writes a file whole: to a temporary name first, then renamed, so a
+/// failure never leaves a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::from(format!("cannot write {}: {e}", path.display()))
+        })
+}
+
+pub fn prove(a: ProveArgs) -> Result<i32, CliError> {
+    let program = load_program(&a.elf)?;
+    let input = read_input(a.input.as_ref(), false)?;
+    let file = prove_run(&program, &input, a.step, a.micro)?;
+    let bytes = if a.binary {
+        binary::encode(&file.proof)
+    } else {
+        let mut v = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+        v.push(b'\n');
+        v
+    };
+    write_atomic(&a.output, &bytes)?;
+    if let Some(c) = &file.context {
+        eprintln!(
+            "step {} micro-step {}: {} / {}",
+            c.step, c.micro, c.instruction, c.uop
+        );
+    }
+    eprintln!("root before: 0x{}", file.root_before);
+    eprintln!("root after:  0x{}", file.root_after);
+    eprintln!(
+        "proof: {} bytes binary, {} bytes written to {}",
+        binary::encode(&file.proof).len(),
+        bytes.len(),
+        a.output.display()
+    );
+    Ok(0)
+}
+
+fn parse_root(s: &Option<String>, what: &str) -> Result<Option<Hash>, CliError> {
+    s.as_deref()
+        .map(|h| Hash::from_hex(h).map_err(|e| CliError::from(format!("--{what}: {e}"))))
+        .transpose()
+}
+
+pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
+    let bytes = read_file(&a.file)?;
+    let name = a.file.display().to_string();
+    let before = parse_root(&a.before, "before")?;
+    let after = parse_root(&a.after, "after")?;
+    let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !is_json {
+        let proof = binary::decode(&bytes).map_err(|e| format!("{name}: malformed proof: {e}"))?;
+        let root = match before {
+            Some(r) => r,
+            None => mswap::micro::r_root(&mswap::micro::q_root(&proof.q), &proof.s_root),
+        };
+        let computed =
+            verify_step(&root, &proof).map_err(|e| format!("{name}: invalid proof: {e}"))?;
+        check_after(&name, &computed, after)?;
+        println!("valid step proof ({} bytes, binary)", bytes.len());
+        println!(
+            "root before: 0x{root}{}",
+            if before.is_none() {
+                " (from the proof itself: pass --before to check an agreed root)"
+            } else {
+                ""
+            }
+        );
+        println!("root after:  0x{computed}");
+        return Ok(0);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{name}: malformed JSON: {e}"))?;
+    match value.get("type").and_then(|t| t.as_str()) {
+        Some(STEP_PROOF_TYPE) => {
+            let file: ProofFile = serde_json::from_value(value)
+                .map_err(|e| format!("{name}: malformed step proof: {e}"))?;
+            let root = before.unwrap_or(file.root_before);
+            verify_step_to(&root, &file.proof, &file.root_after)
+                .map_err(|e| format!("{name}: invalid proof: {e}"))?;
+            check_after(&name, &file.root_after, after)?;
+            println!("valid step proof");
+            if let Some(c) = &file.context {
+                println!("program:     0x{}", c.program);
+                println!("input:       0x{}", c.input);
+                println!("step:        {} ({})", c.step, c.instruction);
+                println!("micro-step:  {} ({})", c.micro, c.uop);
+            }
+            println!("root before: 0x{root}");
+            println!("root after:  0x{}", file.root_after);
+            Ok(0)
+        }
+        Some(other) => Err(format!(
+            "{name}: unknown file type {other:?} (expected \"{STEP_PROOF_TYPE}\" or \"transcript\")"
+        )
+        .into()),
+        None => Err(format!("{name}: not an mswap proof (no \"type\" field)").into()),
+    }
+}
+
+fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), CliError> {
+    match after {
+        Some(a) if a != *computed => {
+            Err(format!("{name}: invalid proof: the step leads to 0x{computed}, not 0x{a}").into())
+        }
+        _ => Ok(()),
+    }
+}
