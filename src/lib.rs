@@ -11,6 +11,7 @@
 pub mod check;
 pub mod elf;
 pub mod fast;
+pub mod game;
 pub mod hash;
 pub mod layout;
 pub mod micro;

@@ -172,16 +172,7 @@ pub fn prove_micro_step(s_t: State, j: u64, code: &Microcode) -> Result<Proven, 
         return Err(ProveError::MicroStepRange(j));
     }
     let mut m = MicroMachine::with_microcode(s_t, code);
-    // Idle ticks change only the clock, so a machine that reached IDLE can jump ahead.
-    let mut done = 0;
-    while done < j {
-        let status = m.step();
-        done += 1;
-        if status == UStatus::Idle && done < j {
-            m.q[0] = (m.q[0] & 0xffff_ffff) | (j << 32);
-            done = j;
-        }
-    }
+    m.run_usteps(j);
     let mut q = m.q;
     let mut s = m.strip();
     let mut tree = StateTree::build(&s);

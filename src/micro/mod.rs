@@ -87,6 +87,21 @@ impl<'c> MicroMachine<'c> {
         }
     }
 
+    /// Runs `n` micro-steps, jumping over idle ticks (they only advance the
+    /// clock), so it ends exactly where `n` calls of [`MicroMachine::step`] end.
+    pub fn run_usteps(&mut self, n: u64) {
+        let mut left = n;
+        while left > 0 {
+            let status = self.step();
+            left -= 1;
+            if status == UStatus::Idle && left > 0 {
+                let idle = CLEAN_AT.saturating_sub(self.clock()).min(left);
+                self.q[0] += idle << 32;
+                left -= idle;
+            }
+        }
+    }
+
     /// `2^a` micro-steps, every one of them (the reference for the fast path).
     pub fn step_full_a_step(&mut self) {
         for _ in 0..USTEPS {

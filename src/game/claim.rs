@@ -1,0 +1,74 @@
+//! Claims: "program P with input I, run for `2^b` A-steps, ends in state
+//! root F".
+
+use crate::elf::Program;
+use crate::fast::Machine;
+use crate::hash::{Hash, keccak};
+use crate::state::tree::StateTree;
+use serde::{Deserialize, Serialize};
+
+/// A claimed result. `program`, `input`, `b` and `final_root` are what the
+/// game settles; the rest is for people to read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Keccak-256 of the ELF file.
+    pub program: Hash,
+    /// Keccak-256 of the input.
+    pub input: Hash,
+    /// The run is `2^b` A-steps (a halted machine's step is the identity).
+    pub b: u32,
+    /// `root(S_(2^b))`.
+    pub final_root: Hash,
+    /// The final status, e.g. "exited with code 0".
+    pub status: String,
+    /// Keccak-256 of the output log.
+    pub output: Hash,
+    /// Steps until the machine halted, if it did within `2^b`.
+    pub halted_after: Option<u64>,
+}
+
+/// The smallest `b` whose `2^b` steps include the halting step of a run of
+/// `steps` instructions (the run halts after `steps` steps).
+pub fn b_for_steps(steps: u64) -> u32 {
+    64 - steps.saturating_sub(1).leading_zeros().min(64)
+}
+
+/// Runs a program for `2^b` steps (or until it halts) and states the result.
+pub fn make_claim(program: &Program, input: &[u8], b: u32) -> Claim {
+    let mut m = Machine::new(program.initial_state(input));
+    let limit = 1u64.checked_shl(b).unwrap_or(u64::MAX);
+    let steps = m.run(limit);
+    let state = m.into_state();
+    let final_root = StateTree::build(&state).root();
+    Claim {
+        program: program.hash,
+        input: keccak(&[input]),
+        b,
+        final_root,
+        status: state.status().to_string(),
+        output: keccak(&[&state.output()]),
+        halted_after: state.halted().then_some(steps),
+    }
+}
+
+/// Steps until a program halts, up to `limit` (None if it runs on).
+pub fn steps_to_halt(program: &Program, input: &[u8], limit: u64) -> Option<u64> {
+    let mut m = Machine::new(program.initial_state(input));
+    let n = m.run(limit);
+    m.state().halted().then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b_covers_the_halting_step() {
+        assert_eq!(b_for_steps(1), 0);
+        assert_eq!(b_for_steps(2), 1);
+        assert_eq!(b_for_steps(3), 2);
+        assert_eq!(b_for_steps(1024), 10);
+        assert_eq!(b_for_steps(1025), 11);
+    }
+}

@@ -1,0 +1,19 @@
+//! The bisection game that settles a disputed claim.
+//!
+//! - [`claim`]: what a defender claims about a run;
+//! - [`levels`]: the list of bisection levels (A-steps, then micro-steps);
+//! - [`rules`]: the game as a pure state machine (turns, hand-overs, the
+//!   final proof), shared by the referee and the offline checker;
+//! - [`timeline`]: the honest player's roots on demand (checkpoints and replay);
+//! - [`player`]: strategies, honest and dishonest, and the move they make;
+//! - [`local`]: a game played in memory (tests, benches);
+//! - [`transcript`]: the record of a finished game and its offline check;
+//! - [`referee`], [`client`]: the referee service over HTTP/JSON and its client.
+
+pub mod claim;
+pub mod levels;
+pub mod local;
+pub mod player;
+pub mod rules;
+pub mod timeline;
+pub mod transcript;

@@ -1,0 +1,315 @@
+//! Players: what a side answers at each point of the game.
+//!
+//! A [`Strategy`] knows roots and proofs; [`Player::decide`] turns the game
+//! state into the next move. [`Honest`] answers from a [`Timeline`]; the
+//! dishonest strategies ([`Lie`]) exist to test that the honest side wins
+//! against every one of them.
+
+use super::claim::Claim;
+use super::levels::LevelKind;
+use super::rules::{Bisection, Game, Move, Phase, Side};
+use super::timeline::Timeline;
+use crate::hash::{Hash, keccak};
+use crate::proof::StepProof;
+
+/// A point whose root a player is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Query {
+    /// `root(S_t)`.
+    Step(u64),
+    /// `root(R_j)` of A-step `t`.
+    Micro {
+        /// The A-step.
+        t: u64,
+        /// The micro-step.
+        j: u64,
+    },
+}
+
+/// Where in the game a query comes from (for targeted lies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// Level index.
+    pub level: usize,
+    /// Position in the level.
+    pub position: u64,
+}
+
+/// The query for the midpoint of a bisection.
+pub fn midpoint_query(b: &Bisection) -> Query {
+    let abs = b.absolute(b.mid());
+    match (b.kind, b.t) {
+        (LevelKind::Micro, Some(t)) => Query::Micro { t, j: abs },
+        _ => Query::Step(abs),
+    }
+}
+
+/// What a side knows and says.
+pub trait Strategy: Send {
+    /// The root the side states for `q` (asked at `place`, if in a bisection).
+    fn root(&mut self, q: Query, place: Option<Place>) -> Hash;
+    /// The proof the side submits for micro-step `j` of A-step `t`, if any.
+    fn proof(&mut self, t: u64, j: u64) -> Option<StepProof>;
+    /// Whether the side still answers (a silent side lets its clock run out).
+    fn answers(&mut self, _seq: u64) -> bool {
+        true
+    }
+    /// Whether a challenger disputes a claim whose final root is `claimed`.
+    fn disputes(&mut self, claimed: &Hash) -> bool {
+        *claimed != self.root(Query::Step(u64::MAX), None)
+    }
+    /// Whether a challenger agrees with the defender's `root` at `place`.
+    fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
+        self.root(q, Some(place)) == *root
+    }
+}
+
+/// The honest strategy: true roots from a timeline, valid proofs.
+pub struct Honest {
+    /// The run.
+    pub timeline: Timeline,
+}
+
+impl Strategy for Honest {
+    fn root(&mut self, q: Query, _: Option<Place>) -> Hash {
+        match q {
+            Query::Step(t) => self.timeline.root_at(t),
+            Query::Micro { t, j } => self.timeline.micro_root(t, j),
+        }
+    }
+
+    fn proof(&mut self, t: u64, j: u64) -> Option<StepProof> {
+        self.timeline.proof(t, j).ok()
+    }
+}
+
+/// A dishonest variation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lie {
+    /// Defender: every A-step root from step `from` on is wrong (a machine
+    /// that diverged there), and so are its micro-roots from micro-step `micro_from`.
+    From {
+        /// First wrong A-step.
+        from: u64,
+        /// First wrong micro-step of the diverging A-step.
+        micro_from: u64,
+    },
+    /// Defender: a wrong final root, every midpoint true.
+    Final,
+    /// A wrong root (defender) or a wrong verdict (challenger) at one place.
+    At(Place),
+    /// Each answer wrong or right by a coin toss: a story that changes.
+    Random(u64),
+    /// Challenger: disputes a correct claim and disagrees with everything.
+    DisputeCorrect,
+    /// Submits a broken proof instead of the valid one.
+    BadProof,
+    /// Stops answering after `after` moves of the game.
+    Silent {
+        /// The game's move count at which it falls silent.
+        after: u64,
+    },
+}
+
+impl std::str::FromStr for Lie {
+    type Err = String;
+
+    /// `from:STEP[:MICRO]`, `final`, `at:LEVEL:POSITION`, `random:SEED`,
+    /// `dispute-correct`, `bad-proof`, `silent[:AFTER]`.
+    fn from_str(s: &str) -> Result<Lie, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |i: usize| -> Result<u64, String> {
+            parts
+                .get(i)
+                .ok_or_else(|| format!("lie {s:?}: missing number {i}"))?
+                .parse::<u64>()
+                .map_err(|e| format!("lie {s:?}: {e}"))
+        };
+        match parts.first().copied().unwrap_or("") {
+            "from" => Ok(Lie::From {
+                from: num(1)?,
+                micro_from: if parts.len() > 2 { num(2)? } else { 0 },
+            }),
+            "final" => Ok(Lie::Final),
+            "at" => Ok(Lie::At(Place {
+                level: num(1)? as usize,
+                position: num(2)?,
+            })),
+            "random" => Ok(Lie::Random(num(1)?)),
+            "dispute-correct" => Ok(Lie::DisputeCorrect),
+            "bad-proof" => Ok(Lie::BadProof),
+            "silent" => Ok(Lie::Silent {
+                after: if parts.len() > 1 { num(1)? } else { 0 },
+            }),
+            other => Err(format!(
+                "unknown lie {other:?}: use from:STEP[:MICRO], final, at:LEVEL:POSITION, random:SEED, dispute-correct, bad-proof, silent[:AFTER]"
+            )),
+        }
+    }
+}
+
+/// A wrong root derived from the true one (deterministic, never equal to it).
+pub fn forge(true_root: &Hash, salt: u64) -> Hash {
+    keccak(&[b"mswap lie", &true_root.0, &salt.to_le_bytes()])
+}
+
+/// The honest strategy bent by one or more lies.
+pub struct Liar {
+    /// The truth.
+    pub honest: Honest,
+    /// The lies.
+    pub lies: Vec<Lie>,
+    rng: u64,
+}
+
+impl Liar {
+    /// A liar.
+    pub fn new(honest: Honest, lies: Vec<Lie>) -> Liar {
+        let seed = lies.iter().find_map(|l| match l {
+            Lie::Random(seed) => Some(*seed),
+            _ => None,
+        });
+        Liar {
+            honest,
+            lies,
+            rng: seed.unwrap_or(1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        }
+    }
+
+    fn coin(&mut self) -> bool {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng & 1 == 1
+    }
+
+    fn has(&self, f: impl Fn(&Lie) -> bool) -> bool {
+        self.lies.iter().any(f)
+    }
+
+    /// Whether the liar's root for `q` at `place` is a lie.
+    fn lies_about(&mut self, q: Query, place: Option<Place>) -> bool {
+        let mut wrong = false;
+        for i in 0..self.lies.len() {
+            wrong |= match (self.lies[i].clone(), q) {
+                (Lie::From { from, .. }, Query::Step(t)) => t >= from,
+                (Lie::From { from, micro_from }, Query::Micro { t, j }) => {
+                    t >= from || (t + 1 == from && j >= micro_from.max(1))
+                }
+                (Lie::Final | Lie::Random(_), Query::Step(u64::MAX)) => true,
+                (Lie::At(p), _) => place == Some(p),
+                (Lie::Random(_), _) => place.is_some() && self.coin(),
+                _ => false,
+            };
+        }
+        wrong
+    }
+}
+
+impl Strategy for Liar {
+    fn root(&mut self, q: Query, place: Option<Place>) -> Hash {
+        let truth = self.honest.root(q, place);
+        if self.lies_about(q, place) {
+            forge(&truth, 0)
+        } else {
+            truth
+        }
+    }
+
+    fn proof(&mut self, t: u64, j: u64) -> Option<StepProof> {
+        let story = self.has(|l| matches!(l, Lie::From { .. } | Lie::Final | Lie::Random(_)));
+        let mut p = self.honest.proof(t, j)?;
+        if story || self.has(|l| *l == Lie::BadProof) {
+            // A liar has no valid proof of its story; it submits a broken one.
+            p.q[1] ^= 1;
+        }
+        Some(p)
+    }
+
+    fn answers(&mut self, seq: u64) -> bool {
+        !self.has(|l| matches!(l, Lie::Silent { after } if seq >= *after))
+    }
+
+    fn disputes(&mut self, claimed: &Hash) -> bool {
+        self.has(|l| matches!(l, Lie::DisputeCorrect | Lie::At(_) | Lie::Random(_)))
+            || *claimed != self.root(Query::Step(u64::MAX), None)
+    }
+
+    fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
+        let mut verdict = self.honest.root(q, Some(place)) == *root;
+        for i in 0..self.lies.len() {
+            match self.lies[i].clone() {
+                Lie::DisputeCorrect => verdict = false,
+                Lie::At(p) if p == place => verdict = !verdict,
+                Lie::Random(_) => verdict ^= self.coin(),
+                _ => {}
+            }
+        }
+        verdict
+    }
+}
+
+/// A side of a game with its strategy.
+pub struct Player {
+    /// Which side.
+    pub side: Side,
+    /// What it knows and says.
+    pub strategy: Box<dyn Strategy>,
+}
+
+impl Player {
+    /// The claim an honest defender makes: its final root for `2^b` steps.
+    pub fn claim_root(&mut self) -> Hash {
+        self.strategy.root(Query::Step(u64::MAX), None)
+    }
+
+    /// The move this player makes in `game` now, if any.
+    pub fn decide(&mut self, game: &Game) -> Option<Move> {
+        if !self.strategy.answers(game.seq) {
+            return None;
+        }
+        match (&game.phase, self.side) {
+            (Phase::Open, Side::Challenger) => {
+                let mine = self.strategy.root(Query::Step(u64::MAX), None);
+                self.strategy
+                    .disputes(&game.claim.final_root)
+                    .then_some(Move::Challenge { root: mine })
+            }
+            (Phase::Bisect(b), Side::Defender) if b.mid_root.is_none() => {
+                let place = Place {
+                    level: b.level,
+                    position: b.mid(),
+                };
+                Some(Move::Midpoint {
+                    level: b.level,
+                    position: b.mid(),
+                    root: self.strategy.root(midpoint_query(b), Some(place)),
+                })
+            }
+            (Phase::Bisect(b), Side::Challenger) => {
+                let root = b.mid_root?;
+                let place = Place {
+                    level: b.level,
+                    position: b.mid(),
+                };
+                let (level, position) = (b.level, b.mid());
+                Some(if self.strategy.agrees(midpoint_query(b), place, &root) {
+                    Move::Agree { level, position }
+                } else {
+                    Move::Disagree { level, position }
+                })
+            }
+            (Phase::Prove(d), _) => self
+                .strategy
+                .proof(d.t, d.j)
+                .map(|p| Move::Proof { proof: Box::new(p) }),
+            _ => None,
+        }
+    }
+}
+
+/// Fills `claim.final_root` from a strategy (a lying defender's claim).
+pub fn claimed_by(mut claim: Claim, strategy: &mut dyn Strategy) -> Claim {
+    claim.final_root = strategy.root(Query::Step(u64::MAX), None);
+    claim
+}

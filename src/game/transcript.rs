@@ -1,0 +1,151 @@
+//! The transcript of a game: the claim, the program and input, every
+//! accepted move and the result. [`verify_transcript`] replays it with the
+//! same rules and the verifier module, trusting nothing the referee said.
+
+use super::claim::Claim;
+use super::levels::Level;
+use super::rules::{Game, Move, MoveError, Outcome, SetupError, Side};
+use serde::{Deserialize, Serialize};
+
+/// The `type` of a transcript file.
+pub const TRANSCRIPT_TYPE: &str = "transcript";
+
+/// One accepted move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Move number.
+    pub seq: u64,
+    /// Who moved.
+    pub side: Side,
+    /// When the referee accepted it (milliseconds since the epoch).
+    pub time_ms: u64,
+    /// The move.
+    #[serde(rename = "move")]
+    pub mv: Move,
+}
+
+/// A whole game.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    /// Always [`TRANSCRIPT_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The game's id at the referee.
+    pub game: String,
+    /// The claim.
+    pub claim: Claim,
+    /// The ELF file, hex.
+    #[serde(with = "crate::proof::hexbytes::vec")]
+    pub program: Vec<u8>,
+    /// The input, hex.
+    #[serde(with = "crate::proof::hexbytes::vec")]
+    pub input: Vec<u8>,
+    /// The levels.
+    pub levels: Vec<Level>,
+    /// Each side's clock at the start, milliseconds.
+    pub clock_ms: u64,
+    /// When the game was created (milliseconds since the epoch).
+    pub created_ms: u64,
+    /// Every accepted move, in order.
+    pub moves: Vec<Record>,
+    /// The result the referee announced (`None` while the game runs).
+    pub outcome: Option<Outcome>,
+}
+
+/// Why a transcript does not check out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TranscriptError {
+    /// Wrong `type`.
+    #[error("not a transcript (type {0:?})")]
+    Type(String),
+    /// The game cannot be set up from the claim, program and input.
+    #[error("setup: {0}")]
+    Setup(#[from] SetupError),
+    /// A recorded move breaks the rules.
+    #[error("move {seq} ({side} {name}): {error}")]
+    Move {
+        /// Move number.
+        seq: u64,
+        /// Who moved.
+        side: Side,
+        /// Kind of move.
+        name: &'static str,
+        /// What is wrong.
+        error: MoveError,
+    },
+    /// The recorded result is not what the moves lead to.
+    #[error("result: the moves lead to {replayed}, the transcript says {recorded}")]
+    Outcome {
+        /// Replayed outcome.
+        replayed: String,
+        /// Recorded outcome.
+        recorded: String,
+    },
+}
+
+/// What an offline check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// The replayed game at the end.
+    pub game: Game,
+    /// The winner, if the game ended.
+    pub winner: Option<Side>,
+    /// Whether the result rests on the referee's clock (a timeout), which
+    /// an offline check cannot re-measure.
+    pub by_timeout: bool,
+}
+
+/// Replays a transcript with the rules and the verifier module.
+pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
+    if t.kind != TRANSCRIPT_TYPE {
+        return Err(TranscriptError::Type(t.kind.clone()));
+    }
+    let mut game = Game::new(
+        t.claim.clone(),
+        &t.program,
+        &t.input,
+        t.levels.clone(),
+        t.clock_ms,
+        t.created_ms,
+    )?;
+    for r in &t.moves {
+        game.apply(r.side, r.seq, &r.mv, r.time_ms)
+            .map_err(|error| TranscriptError::Move {
+                seq: r.seq,
+                side: r.side,
+                name: r.mv.name(),
+                error,
+            })?;
+    }
+    let mut by_timeout = false;
+    match (&t.outcome, game.outcome().cloned()) {
+        (None, None) => {}
+        (Some(rec), Some(rep)) if *rec == rep => {}
+        (Some(Outcome::Timeout { winner }), None) => {
+            // The loser must be the side whose clock was running.
+            if game.turn != winner.other() {
+                return Err(TranscriptError::Outcome {
+                    replayed: format!("the {} to move", game.turn),
+                    recorded: format!("a timeout of the {}", winner.other()),
+                });
+            }
+            by_timeout = true;
+            game.phase = super::rules::Phase::Done(Outcome::Timeout { winner: *winner });
+        }
+        (rec, rep) => {
+            return Err(TranscriptError::Outcome {
+                replayed: rep.map_or("an unfinished game".into(), |o| o.to_string()),
+                recorded: rec
+                    .as_ref()
+                    .map_or("an unfinished game".into(), |o| o.to_string()),
+            });
+        }
+    }
+    Ok(Checked {
+        winner: game.outcome().map(Outcome::winner),
+        game,
+        by_timeout,
+    })
+}
