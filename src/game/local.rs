@@ -12,6 +12,8 @@ pub struct Attempt {
     pub side: Side,
     /// What.
     pub mv: Move,
+    /// When (virtual milliseconds).
+    pub time_ms: u64,
     /// Accepted, or why not.
     pub result: Result<(), MoveError>,
 }
@@ -47,7 +49,12 @@ pub fn play(
             let seq = game.seq;
             let result = game.apply(side, seq, &mv, now);
             let ok = result.is_ok();
-            log.push(Attempt { side, mv, result });
+            log.push(Attempt {
+                side,
+                mv,
+                time_ms: now,
+                result,
+            });
             if ok {
                 progressed = true;
                 break;
@@ -75,21 +82,17 @@ pub fn transcript(
     log: &[Attempt],
     end: &Game,
 ) -> Transcript {
-    let mut seq = 0;
-    let mut time = start.turn_since_ms;
-    let mut moves = Vec::new();
-    for a in log {
-        time += 1;
-        if a.result.is_ok() {
-            moves.push(Record {
-                seq,
-                side: a.side,
-                time_ms: time,
-                mv: a.mv.clone(),
-            });
-            seq += 1;
-        }
-    }
+    let moves = log
+        .iter()
+        .filter(|a| a.result.is_ok())
+        .enumerate()
+        .map(|(seq, a)| Record {
+            seq: seq as u64,
+            side: a.side,
+            time_ms: a.time_ms,
+            mv: a.mv.clone(),
+        })
+        .collect();
     Transcript {
         kind: TRANSCRIPT_TYPE.to_string(),
         game: game_id.to_string(),
