@@ -12,6 +12,7 @@ pub mod check;
 pub mod elf;
 pub mod fast;
 pub mod game;
+pub mod guests;
 pub mod hash;
 pub mod layout;
 pub mod micro;
