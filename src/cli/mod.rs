@@ -30,6 +30,8 @@ enum Command {
     Prove(proof::ProveArgs),
     /// Check a step proof or a game transcript offline.
     Verify(proof::VerifyArgs),
+    /// Print the micro-machine's microcode as an assembly listing.
+    Microcode,
 }
 
 /// A failure the CLI reports in one line.
@@ -58,6 +60,23 @@ pub fn main() -> i32 {
         Command::Check(a) => check::check(a),
         Command::Prove(a) => proof::prove(a),
         Command::Verify(a) => proof::verify(a),
+        Command::Microcode => {
+            let m = mswap::micro::microcode::microcode();
+            println!(
+                "; mswap microcode: {} micro-instructions, {} slots, tree depth {}",
+                m.program.words.len(),
+                m.slots,
+                m.depth
+            );
+            println!("; root 0x{}", m.root);
+            println!(
+                "; a = {} ({} micro-steps per A-step)",
+                mswap::micro::LOG2_USTEPS,
+                mswap::micro::USTEPS
+            );
+            print!("{}", m.listing());
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => code,

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 /// Arguments of `mswap run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The program (a static RV64IM ELF file).
-    elf: PathBuf,
-    /// The guest's input; without it, standard input is read to its end.
+    /// The program (a static RV64IM ELF file); default: the embedded guest.
+    elf: Option<PathBuf>,
+    /// The guest's input; without it, standard input is read to its end
+    /// (the embedded default guest runs with an empty input).
     #[arg(long)]
     input: Option<PathBuf>,
     /// Print steps, final state root and status to stderr.
@@ -44,8 +45,19 @@ pub const EXIT_STEP_LIMIT: i32 = 124;
 const CHUNK: u64 = 1 << 24;
 
 pub fn run(a: RunArgs) -> Result<i32, CliError> {
-    let program = load_program(&a.elf)?;
-    let input = read_input(a.input.as_ref(), true)?;
+    let (program, input) = match &a.elf {
+        Some(path) => (load_program(path)?, read_input(a.input.as_ref(), true)?),
+        None => {
+            let (name, elf, default_input) = mswap::guests::default_guest();
+            let program = mswap::elf::Program::load(elf)
+                .map_err(|e| format!("embedded guest {name}: {e}"))?;
+            let input = match &a.input {
+                Some(_) => read_input(a.input.as_ref(), false)?,
+                None => default_input.to_vec(),
+            };
+            (program, input)
+        }
+    };
     let mut m = Machine::new(program.initial_state(&input));
     m.record_writes = true;
     let limit = a.max_steps.unwrap_or(u64::MAX);

@@ -1225,12 +1225,23 @@ impl Microcode {
             for (_, c) in self.program.comments.iter().filter(|(a, _)| *a == i) {
                 let _ = writeln!(out, "        ; {c}");
             }
-            let _ = writeln!(
-                out,
-                "{i:5}  {:016x}  {}",
-                w,
-                super::isa::Uop::decode(*w).disassemble()
-            );
+            let u = super::isa::Uop::decode(*w);
+            let target = match u.op {
+                super::isa::op::BR => Some(u.imm),
+                super::isa::op::JAL if u.ra == 0 => Some(u.imm),
+                _ => None,
+            };
+            let name = target.and_then(|t| {
+                self.program
+                    .names
+                    .iter()
+                    .find(|(a, _)| *a as i64 == t)
+                    .map(|(_, n)| n.as_str())
+            });
+            let _ = match name {
+                Some(n) => writeln!(out, "{i:5}  {w:016x}  {:<36} ; -> {n}", u.disassemble()),
+                None => writeln!(out, "{i:5}  {w:016x}  {}", u.disassemble()),
+            };
         }
         out
     }

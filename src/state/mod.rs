@@ -40,6 +40,30 @@ impl Default for State {
     }
 }
 
+impl std::fmt::Debug for State {
+    /// A summary: pc, status, non-zero registers and control words, page counts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "State {{ pc: {:#x}, status: {}",
+            self.pc(),
+            self.status()
+        )?;
+        for i in 0..ctrl::WORDS {
+            let v = self.ctrl[i];
+            if v != 0 && i as u64 * 8 != ctrl::PC {
+                write!(f, ", {}: {v:#x}", ctrl_word_name(i as u64 * 8))?;
+            }
+        }
+        write!(
+            f,
+            ", memory pages: {}, other pages: {} }}",
+            self.mem.written_pages().len(),
+            self.other.page_numbers().count()
+        )
+    }
+}
+
 impl Clone for State {
     fn clone(&self) -> Self {
         snapshot::Snapshot::take(self).restore()

@@ -29,7 +29,7 @@ use replay::Replay;
 /// Root of this build's microcode (see [`crate::micro::microcode`]); a test
 /// checks it against the assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("ad1fb49bfdfaf287d640e1a2064bc534cd65acad7d01acbc4acc3cacb4df0c14");
+    crate::hash::hash_from_hex("9e45df64a0a5d7a12644893db4d3db3f37eb251f257a91ec0ca5ac94d8fb4bea");
 /// Depth of the microcode tree (siblings in a micro-instruction proof).
 pub const MICROCODE_DEPTH: u32 = 9;
 
