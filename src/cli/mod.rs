@@ -2,6 +2,7 @@
 //! library's errors into a one-line message and an exit code.
 
 mod check;
+mod game;
 mod progress;
 mod proof;
 mod run;
@@ -32,6 +33,14 @@ enum Command {
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
     Microcode,
+    /// Serve games over HTTP/JSON as the referee.
+    Referee(game::RefereeArgs),
+    /// Claim a program's result and defend it in a game.
+    Defend(game::DefendArgs),
+    /// Check a claim and, if it is wrong, dispute it.
+    Challenge(game::ChallengeArgs),
+    /// A whole dispute in one process: referee, lying defender, honest challenger.
+    Dispute(game::DisputeArgs),
 }
 
 /// A failure the CLI reports in one line.
@@ -60,6 +69,10 @@ pub fn main() -> i32 {
         Command::Check(a) => check::check(a),
         Command::Prove(a) => proof::prove(a),
         Command::Verify(a) => proof::verify(a),
+        Command::Referee(a) => game::referee(a),
+        Command::Defend(a) => game::defend(a),
+        Command::Challenge(a) => game::challenge(a),
+        Command::Dispute(a) => game::dispute(a),
         Command::Microcode => {
             let m = mswap::micro::microcode::microcode();
             println!(

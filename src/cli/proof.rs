@@ -142,6 +142,7 @@ pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
             println!("root after:  0x{}", file.root_after);
             Ok(0)
         }
+        Some(mswap::game::transcript::TRANSCRIPT_TYPE) => verify_transcript_file(&name, value),
         Some(other) => Err(format!(
             "{name}: unknown file type {other:?} (expected \"{STEP_PROOF_TYPE}\" or \"transcript\")"
         )
@@ -157,4 +158,44 @@ fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), C
         }
         _ => Ok(()),
     }
+}
+
+fn verify_transcript_file(name: &str, value: serde_json::Value) -> Result<i32, CliError> {
+    use mswap::game::rules::{Move, Phase};
+    use mswap::game::transcript::{Transcript, verify_transcript};
+    let t: Transcript =
+        serde_json::from_value(value).map_err(|e| format!("{name}: malformed transcript: {e}"))?;
+    let checked = verify_transcript(&t).map_err(|e| format!("{name}: invalid transcript: {e}"))?;
+    let rounds = t
+        .moves
+        .iter()
+        .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
+        .count();
+    println!("valid transcript of game {}", t.game);
+    println!(
+        "program:     0x{} ({} bytes)",
+        t.claim.program,
+        t.program.len()
+    );
+    println!("input:       0x{} ({} bytes)", t.claim.input, t.input.len());
+    println!(
+        "claim:       2^{} steps end in root 0x{} ({})",
+        t.claim.b, t.claim.final_root, t.claim.status
+    );
+    println!("moves:       {} ({rounds} bisection rounds)", t.moves.len());
+    match (&checked.game.phase, checked.winner) {
+        (Phase::Done(o), Some(_)) => {
+            println!("result:      {o}");
+            if checked.by_timeout {
+                println!(
+                    "             (a timeout: the referee's clock, which an offline check cannot re-measure)"
+                );
+            }
+        }
+        _ => println!(
+            "result:      the game is not over ({})",
+            checked.game.waiting_for()
+        ),
+    }
+    Ok(0)
 }

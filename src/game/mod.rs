@@ -8,12 +8,17 @@
 //! - [`player`]: strategies, honest and dishonest, and the move they make;
 //! - [`local`]: a game played in memory (tests, benches);
 //! - [`transcript`]: the record of a finished game and its offline check;
-//! - [`referee`], [`client`]: the referee service over HTTP/JSON and its client.
+//! - [`referee`] (with [`store`], its durable log), [`wire`], [`client`]: the
+//!   referee service over HTTP/JSON, its messages and the players' client.
 
 pub mod claim;
+pub mod client;
 pub mod levels;
 pub mod local;
 pub mod player;
+pub mod referee;
 pub mod rules;
+pub mod store;
 pub mod timeline;
 pub mod transcript;
+pub mod wire;

@@ -54,6 +54,8 @@ pub struct Timeline {
     halted_at: Option<u64>,
     end: u64,
     final_root: Hash,
+    final_status: String,
+    final_output: Hash,
     /// Costs so far.
     pub stats: TimelineStats,
 }
@@ -101,6 +103,8 @@ impl Timeline {
             tree.update(machine.state(), &dirty);
         }
         let final_root = checkpoints.last().map(|c| c.root).unwrap_or_default();
+        let final_status = machine.state().status().to_string();
+        let final_output = crate::hash::keccak(&[&machine.state().output()]);
         let first_pass_steps = step;
         Timeline {
             stats: TimelineStats {
@@ -113,6 +117,26 @@ impl Timeline {
             halted_at,
             end,
             final_root,
+            final_status,
+            final_output,
+        }
+    }
+
+    /// The claim of this run: `2^b` steps of `program` on `input` (hashes given).
+    pub fn claim(
+        &self,
+        program: crate::hash::Hash,
+        input: crate::hash::Hash,
+        b: u32,
+    ) -> super::claim::Claim {
+        super::claim::Claim {
+            program,
+            input,
+            b,
+            final_root: self.final_root,
+            status: self.final_status.clone(),
+            output: self.final_output,
+            halted_after: self.halted_at,
         }
     }
 

@@ -1,0 +1,226 @@
+//! The referee's append-only log: one JSON event per line, written and
+//! synced to disk before the referee answers. Replaying it through the
+//! rules rebuilds every game exactly, so a crash loses no acknowledged
+//! move. A torn last line (a crash in the middle of an append) was never
+//! acknowledged; it is dropped and cut off before the next append.
+
+use super::claim::Claim;
+use super::levels::Level;
+use super::rules::{Move, Side};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// One accepted event. (Variants differ in size; events are few and short-lived.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event {
+    /// A game was opened.
+    Create {
+        /// Game id.
+        game: String,
+        /// When (ms since the epoch).
+        time_ms: u64,
+        /// The claim.
+        claim: Claim,
+        /// The ELF, hex.
+        #[serde(with = "crate::proof::hexbytes::vec")]
+        program: Vec<u8>,
+        /// The input, hex.
+        #[serde(with = "crate::proof::hexbytes::vec")]
+        input: Vec<u8>,
+        /// The levels.
+        levels: Vec<Level>,
+        /// Clock per side, ms.
+        clock_ms: u64,
+        /// The defender's secret.
+        defender_token: String,
+    },
+    /// A challenger joined.
+    Join {
+        /// Game id.
+        game: String,
+        /// When.
+        time_ms: u64,
+        /// The challenger's secret.
+        challenger_token: String,
+    },
+    /// A move was accepted.
+    Move {
+        /// Game id.
+        game: String,
+        /// When.
+        time_ms: u64,
+        /// Who.
+        side: Side,
+        /// Move number.
+        seq: u64,
+        /// The move.
+        #[serde(rename = "move")]
+        mv: Move,
+    },
+    /// The side on turn ran out of time.
+    Timeout {
+        /// Game id.
+        game: String,
+        /// When.
+        time_ms: u64,
+    },
+    /// The referee (re)started: running turns restart their clocks here,
+    /// so time the referee was down is charged to nobody.
+    Restart {
+        /// When.
+        time_ms: u64,
+    },
+}
+
+/// Why the log cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// I/O failure.
+    #[error("{path}: {source}")]
+    Io {
+        /// The log file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A complete line that does not parse (not a torn append).
+    #[error("{path}: line {line} is corrupt ({reason}); refusing to start")]
+    Corrupt {
+        /// The log file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The open log.
+pub struct Log {
+    file: File,
+    path: PathBuf,
+}
+
+/// The log file inside a data directory.
+pub fn log_path(dir: &Path) -> PathBuf {
+    dir.join("referee.log")
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir` and returns the events in it.
+    /// A torn last line is dropped and cut off.
+    pub fn open(dir: &Path) -> Result<(Log, Vec<Event>), StoreError> {
+        let path = log_path(dir);
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        let mut events = Vec::new();
+        let mut good = 0usize;
+        let mut line_no = 0usize;
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            line_no += 1;
+            let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+                break; // a torn last line: never acknowledged
+            };
+            let line = &rest[..nl];
+            match serde_json::from_slice::<Event>(line) {
+                Ok(e) => events.push(e),
+                Err(e) => {
+                    let last = rest.len() == nl + 1;
+                    if !last {
+                        return Err(StoreError::Corrupt {
+                            path,
+                            line: line_no,
+                            reason: e.to_string(),
+                        });
+                    }
+                    break;
+                }
+            }
+            good += nl + 1;
+            rest = &rest[nl + 1..];
+        }
+        if good != bytes.len() {
+            file.set_len(good as u64).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+        Ok((Log { file, path }, events))
+    }
+
+    /// Appends an event and syncs it to disk.
+    pub fn append(&mut self, e: &Event) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(e).map_err(|e| StoreError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(&line).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_last_lines_are_dropped_and_corrupt_ones_refused() {
+        let dir = std::env::temp_dir().join(format!("mswap-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut log, events) = Log::open(&dir).expect("opens");
+        assert!(events.is_empty());
+        log.append(&Event::Restart { time_ms: 1 }).expect("appends");
+        log.append(&Event::Restart { time_ms: 2 }).expect("appends");
+        drop(log);
+        // A crash in the middle of the third append.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(log_path(&dir))
+            .unwrap();
+        f.write_all(b"{\"event\":\"resta").unwrap();
+        drop(f);
+        let (mut log, events) = Log::open(&dir).expect("opens");
+        assert_eq!(
+            events,
+            vec![Event::Restart { time_ms: 1 }, Event::Restart { time_ms: 2 }]
+        );
+        log.append(&Event::Restart { time_ms: 3 })
+            .expect("appends after the cut");
+        drop(log);
+        let (_, events) = Log::open(&dir).expect("opens");
+        assert_eq!(events.len(), 3);
+        // A corrupt line in the middle is not a torn append.
+        let text = std::fs::read_to_string(log_path(&dir))
+            .unwrap()
+            .replacen("restart", "restrat", 1);
+        std::fs::write(log_path(&dir), text).unwrap();
+        assert!(matches!(
+            Log::open(&dir),
+            Err(StoreError::Corrupt { line: 1, .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
