@@ -8,8 +8,11 @@
 //! made without a cross compiler), picks one characteristic micro-step for
 //! each kind of work (an ALU op, a load, a store, each system call, a
 //! fault, a fetch, an idle tick, the cleaning step) and exports its proof
-//! as JSON (and the store's also in binary). `tests/proof_files.rs`
-//! re-verifies the files and checks that they are up to date.
+//! as JSON (and the store's also in binary), and the transcript of a whole
+//! game on `example.elf` (the defender lies from A-step 9, micro-step 40;
+//! played in memory with a virtual clock, so the file is reproducible).
+//! `tests/proof_files.rs` and `tests/game_transcript.rs` re-verify the
+//! files and check that they are up to date.
 
 use mswap::elf::{PF_R, PF_W, PF_X, Program, write_elf};
 use mswap::layout::{CTRL_BASE, ctrl};
@@ -88,6 +91,44 @@ fn find(program: &Program, input: &[u8], t: u64, pick: &dyn Fn(&Uop, UStatus) ->
     panic!("no micro-step of A-step {t} matches");
 }
 
+/// The example game's transcript.
+pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::game::transcript::Transcript {
+    use mswap::game::levels::two_levels;
+    use mswap::game::local::{play, transcript};
+    use mswap::game::player::{Honest, Liar, Lie, Player, claimed_by};
+    use mswap::game::rules::{Game, Side};
+    use mswap::game::timeline::Timeline;
+    let p = Program::load(elf).expect("loads");
+    let b = 5;
+    let timeline = || Timeline::new(&p, input, b, 3);
+    let claim = timeline().claim(p.hash, mswap::hash::keccak(&[input]), b);
+    let mut liar = Liar::new(
+        Honest {
+            timeline: timeline(),
+        },
+        vec![Lie::From {
+            from: 9,
+            micro_from: 40,
+        }],
+    );
+    let claim = claimed_by(claim, &mut liar);
+    let start =
+        Game::new(claim, elf, input, two_levels(b), 60_000, 1_700_000_000_000).expect("game");
+    let mut g = start.clone();
+    let mut d = Player {
+        side: Side::Defender,
+        strategy: Box::new(liar),
+    };
+    let mut c = Player {
+        side: Side::Challenger,
+        strategy: Box::new(Honest {
+            timeline: timeline(),
+        }),
+    };
+    let log = play(&mut g, &mut d, &mut c, 1000);
+    transcript("example", &start, elf, input, &log, &g)
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
     let data: Vec<u8> = 0x1122_3344_5566_7788u64.to_le_bytes().to_vec();
@@ -161,6 +202,11 @@ fn main() {
             Box::new(|_, s| s == UStatus::Cleaned),
         ),
     ];
+    let t = example_transcript(&example, &input);
+    let mut json = serde_json::to_vec_pretty(&t).expect("serializes");
+    json.push(b'\n');
+    std::fs::write(dir.join("transcript.json"), json).expect("write transcript");
+    println!("transcript: {} moves, {:?}", t.moves.len(), t.outcome);
     for (name, program, input, t, pick) in cases {
         let j = find(program, input, t, &*pick);
         let file = prove_run(program, input, t, j).expect("proves");

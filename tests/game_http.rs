@@ -1,0 +1,452 @@
+//! The referee over real loopback HTTP: honest sides win against a sweep of
+//! dishonest strategies, a silent side loses on its clock, and malformed or
+//! misdirected requests get a 4xx answer with a reason and change nothing.
+
+use mswap::elf::Program;
+use mswap::game::client::{Client, ClientError, play};
+use mswap::game::levels::{two_levels, with_strides};
+use mswap::game::player::{Honest, Liar, Lie, Place, Player, Strategy, claimed_by};
+use mswap::game::referee::{Config, Referee, Server};
+use mswap::game::rules::{Move, Outcome, Side};
+use mswap::game::timeline::Timeline;
+use mswap::game::transcript::verify_transcript;
+use mswap::game::wire::{CreateGame, MoveRequest};
+use mswap::hash::keccak;
+use std::path::{Path, PathBuf};
+
+fn example() -> (Vec<u8>, Vec<u8>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    (
+        std::fs::read(dir.join("example.elf")).unwrap(),
+        std::fs::read(dir.join("example.input")).unwrap(),
+    )
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mswap-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
+    let dir = temp_dir(tag);
+    let referee = Referee::open(&dir, Config { clock_ms }).expect("opens");
+    (referee.serve("127.0.0.1:0").expect("serves"), dir)
+}
+
+fn strategy(p: &Program, input: &[u8], b: u32, lies: &[Lie]) -> Box<dyn Strategy> {
+    let honest = Honest {
+        timeline: Timeline::new(p, input, b, 3),
+    };
+    if lies.is_empty() {
+        Box::new(honest)
+    } else {
+        Box::new(Liar::new(honest, lies.to_vec()))
+    }
+}
+
+/// A whole game over HTTP between two threads; returns the outcome (None: no dispute).
+fn game(
+    url: &str,
+    levels: Vec<mswap::game::levels::Level>,
+    d_lies: Vec<Lie>,
+    c_lies: Vec<Lie>,
+    clock_ms: Option<u64>,
+) -> Option<Outcome> {
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let b = 5;
+    let mut ds = strategy(&p, &input, b, &d_lies);
+    let claim = claimed_by(
+        Timeline::new(&p, &input, b, 3).claim(p.hash, keccak(&[&input]), b),
+        &mut *ds,
+    );
+    let client = Client::new(url);
+    let created = client
+        .create(&CreateGame {
+            claim,
+            program: elf.clone(),
+            input: input.clone(),
+            levels: Some(levels),
+            clock_ms,
+        })
+        .expect("creates");
+    let id = created.game.clone();
+    let url2 = url.to_string();
+    let defender = std::thread::spawn(move || {
+        let client = Client::new(&url2);
+        let mut player = Player {
+            side: Side::Defender,
+            strategy: ds,
+        };
+        play(
+            &client,
+            &created.game,
+            &created.token,
+            &mut player,
+            &mut |_| {},
+        )
+    });
+    let mut cs = strategy(&p, &input, b, &c_lies);
+    let view = client.view(&id, None, 0).expect("view");
+    if !cs.disputes(&view.game.claim.final_root) {
+        return None;
+    }
+    let joined = client.join(&id).expect("joins");
+    let mut player = Player {
+        side: Side::Challenger,
+        strategy: cs,
+    };
+    let c = play(&client, &id, &joined.token, &mut player, &mut |_| {}).expect("challenger plays");
+    let d = defender
+        .join()
+        .expect("defender thread")
+        .expect("defender plays");
+    assert_eq!(c, d, "both sides see the same outcome");
+    let t = client.transcript(&id).expect("transcript");
+    let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("transcript: {e}"));
+    assert_eq!(checked.winner, Some(c.winner()));
+    Some(c)
+}
+
+#[test]
+fn honest_sides_win_over_http_against_a_sweep_of_lies() {
+    let (server, dir) = start("sweep", 60_000);
+    let url = server.url();
+    let cases: Vec<(Vec<Lie>, Vec<Lie>, Side)> = vec![
+        (vec![Lie::Final], vec![], Side::Challenger),
+        (
+            vec![Lie::From {
+                from: 1,
+                micro_from: 0,
+            }],
+            vec![],
+            Side::Challenger,
+        ),
+        (
+            vec![Lie::From {
+                from: 9,
+                micro_from: 40,
+            }],
+            vec![],
+            Side::Challenger,
+        ),
+        (
+            vec![Lie::From {
+                from: 18,
+                micro_from: 2047,
+            }],
+            vec![],
+            Side::Challenger,
+        ),
+        (
+            vec![
+                Lie::Final,
+                Lie::At(Place {
+                    level: 0,
+                    position: 16,
+                }),
+            ],
+            vec![],
+            Side::Challenger,
+        ),
+        (
+            vec![
+                Lie::Final,
+                Lie::At(Place {
+                    level: 1,
+                    position: 1024,
+                }),
+            ],
+            vec![],
+            Side::Challenger,
+        ),
+        (vec![Lie::Random(7)], vec![], Side::Challenger),
+        (vec![Lie::Final, Lie::BadProof], vec![], Side::Challenger),
+        (vec![], vec![Lie::DisputeCorrect], Side::Defender),
+        (
+            vec![],
+            vec![Lie::At(Place {
+                level: 0,
+                position: 16,
+            })],
+            Side::Defender,
+        ),
+        (
+            vec![],
+            vec![Lie::At(Place {
+                level: 1,
+                position: 512,
+            })],
+            Side::Defender,
+        ),
+        (vec![], vec![Lie::Random(11)], Side::Defender),
+        (
+            vec![],
+            vec![Lie::DisputeCorrect, Lie::BadProof],
+            Side::Defender,
+        ),
+    ];
+    for (d, c, honest) in cases {
+        let what = format!("defender {d:?} / challenger {c:?}");
+        let o =
+            game(&url, two_levels(5), d, c, None).unwrap_or_else(|| panic!("{what}: no dispute"));
+        assert_eq!(o.winner(), honest, "{what}: {o}");
+    }
+    // Three levels over the wire too.
+    let o = game(
+        &url,
+        with_strides(5, &[2]),
+        vec![Lie::From {
+            from: 7,
+            micro_from: 3,
+        }],
+        vec![],
+        None,
+    )
+    .expect("dispute");
+    assert_eq!(o.winner(), Side::Challenger);
+    // A correct claim and an honest challenger: no dispute.
+    assert_eq!(game(&url, two_levels(5), vec![], vec![], None), None);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_silent_side_loses_on_its_clock() {
+    let (server, dir) = start("silent", 60_000);
+    let url = server.url();
+    let t0 = std::time::Instant::now();
+    let o = game(
+        &url,
+        two_levels(5),
+        vec![Lie::Final, Lie::Silent { after: 3 }],
+        vec![],
+        Some(800),
+    )
+    .expect("dispute");
+    assert_eq!(
+        o,
+        Outcome::Timeout {
+            winner: Side::Challenger
+        }
+    );
+    let o = game(
+        &url,
+        two_levels(5),
+        vec![],
+        vec![Lie::DisputeCorrect, Lie::Silent { after: 4 }],
+        Some(800),
+    )
+    .expect("dispute");
+    assert_eq!(
+        o,
+        Outcome::Timeout {
+            winner: Side::Defender
+        }
+    );
+    assert!(t0.elapsed().as_secs() < 20);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A raw HTTP request: (status, body).
+fn raw(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
+    let (server, dir) = start("bad", 60_000);
+    let url = server.url();
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let mut liar = strategy(&p, &input, 5, &[Lie::Final]);
+    let claim = claimed_by(
+        Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5),
+        &mut *liar,
+    );
+    let client = Client::new(&url);
+    let created = client
+        .create(&CreateGame {
+            claim: claim.clone(),
+            program: elf.clone(),
+            input: input.clone(),
+            levels: None,
+            clock_ms: None,
+        })
+        .expect("creates");
+    let id = created.game.clone();
+    let joined = client.join(&id).expect("joins");
+    // One good move: the challenge.
+    let challenge = MoveRequest {
+        side: Side::Challenger,
+        token: joined.token.clone(),
+        seq: 0,
+        mv: Move::Challenge {
+            root: claim.final_root,
+        },
+    };
+    client.send(&id, &challenge).expect("challenge accepted");
+    let snapshot = || {
+        let t = client.transcript(&id).expect("transcript");
+        (
+            serde_json::to_string(&t.moves).unwrap(),
+            client.view(&id, None, 0).unwrap().game.seq,
+        )
+    };
+    let before = snapshot();
+    let mv = |side: Side, token: &str, seq: u64, mv: Move| {
+        serde_json::to_vec(&MoveRequest {
+            side,
+            token: token.into(),
+            seq,
+            mv,
+        })
+        .unwrap()
+    };
+    let root = claim.final_root;
+    let midpoint = Move::Midpoint {
+        level: 0,
+        position: 16,
+        root,
+    };
+    let cases: Vec<(&str, String, Vec<u8>, u16)> = vec![
+        ("bad JSON", format!("/games/{id}/moves"), b"{not json".to_vec(), 400),
+        ("wrong field type", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":"one","move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
+        ("unknown field", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1},"extra":1}"#.to_vec(), 400),
+        ("bad hex root", format!("/games/{id}/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"zz{}"}}}}"#, created.token, "0".repeat(62)).into_bytes(), 400),
+        ("short root", format!("/games/{id}/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"abcd"}}}}"#, created.token).into_bytes(), 400),
+        ("unknown side", format!("/games/{id}/moves"), br#"{"side":"referee","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
+        ("wrong token", format!("/games/{id}/moves"), mv(Side::Defender, "00", 1, midpoint.clone()), 403),
+        ("out of turn", format!("/games/{id}/moves"), mv(Side::Challenger, &joined.token, 1, Move::Agree { level: 0, position: 16 }), 409),
+        ("replayed move", format!("/games/{id}/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 409),
+        ("future seq", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 7, midpoint.clone()), 409),
+        ("wrong position", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 0, position: 8, root }), 409),
+        ("wrong level", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 1, position: 16, root }), 409),
+        ("wrong kind of move", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Challenge { root }), 409),
+        ("unknown game", "/games/g999/moves".to_string(), mv(Side::Defender, &created.token, 1, midpoint.clone()), 404),
+        ("unknown endpoint", format!("/games/{id}/nothing"), b"{}".to_vec(), 404),
+        ("second join", format!("/games/{id}/join"), b"{}".to_vec(), 409),
+        ("oversized body", format!("/games/{id}/moves"), vec![b' '; (1 << 20) + 10], 413),
+        ("bad query", format!("/games/{id}?after_seq=x"), Vec::new(), 400),
+    ];
+    for (what, path, body, want) in cases {
+        let method = if what == "bad query" { "GET" } else { "POST" };
+        let (status, text) = raw(&url, method, &path, &body);
+        assert_eq!(status, want, "{what}: {text}");
+        let reason: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{what}: JSON error body: {text}"));
+        let line = reason["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: error field: {text}"));
+        assert!(
+            !line.is_empty() && !line.contains('\n'),
+            "{what}: one-line reason: {line:?}"
+        );
+        assert_eq!(snapshot(), before, "{what}: the game changed");
+    }
+    assert_eq!(raw(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);
+    // A bad game creation: the program does not match the claim.
+    let mut wrong = CreateGame {
+        claim: claim.clone(),
+        program: elf.clone(),
+        input: input.clone(),
+        levels: None,
+        clock_ms: None,
+    };
+    wrong.program[100] ^= 1;
+    assert!(matches!(
+        client.create(&wrong),
+        Err(ClientError::Refused { status: 400, .. })
+    ));
+    let mut wrong = CreateGame {
+        claim: claim.clone(),
+        program: elf,
+        input,
+        levels: Some(two_levels(4)),
+        clock_ms: None,
+    };
+    assert!(matches!(
+        client.create(&wrong),
+        Err(ClientError::Refused { status: 400, .. })
+    ));
+    wrong.levels = None;
+    wrong.input.push(b'!');
+    assert!(matches!(
+        client.create(&wrong),
+        Err(ClientError::Refused { status: 400, .. })
+    ));
+    // An invalid proof is 422; bring the game to its proof first.
+    let mut d = Player {
+        side: Side::Defender,
+        strategy: liar,
+    };
+    let mut c = Player {
+        side: Side::Challenger,
+        strategy: strategy(&p, &example().1, 5, &[]),
+    };
+    loop {
+        let v = client.view(&id, None, 0).unwrap();
+        if matches!(v.game.phase, mswap::game::rules::Phase::Prove(_)) {
+            let Some(Move::Proof { mut proof }) = c.decide(&v.game) else {
+                panic!("proof")
+            };
+            proof.accesses.push(mswap::proof::Access {
+                kind: mswap::proof::AccessKind::Read,
+                addr: 0,
+                value: 0,
+            });
+            let body = mv(
+                Side::Challenger,
+                &joined.token,
+                v.game.seq,
+                Move::Proof { proof },
+            );
+            let (status, text) = raw(&url, "POST", &format!("/games/{id}/moves"), &body);
+            assert_eq!(status, 422, "{text}");
+            assert!(text.contains("invalid proof"), "{text}");
+            break;
+        }
+        let (player, token) = if v.game.turn == Side::Defender {
+            (&mut d, &created.token)
+        } else {
+            (&mut c, &joined.token)
+        };
+        let m = player.decide(&v.game).expect("a move");
+        client
+            .send(
+                &id,
+                &MoveRequest {
+                    side: player.side,
+                    token: token.clone(),
+                    seq: v.game.seq,
+                    mv: m,
+                },
+            )
+            .expect("accepted");
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
