@@ -11,6 +11,7 @@
 pub mod check;
 pub mod elf;
 pub mod fast;
+pub mod fuzz;
 pub mod game;
 pub mod guests;
 pub mod hash;
