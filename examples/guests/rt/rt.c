@@ -28,7 +28,7 @@ int write_all(int fd, const void *buf, size_t len) {
     return 0;
 }
 
-#define INPUT_MAX (4u << 20)
+#define INPUT_MAX (1u << 20)   /* small enough for interpreters with 4 MiB of memory */
 static u8 input_buf[INPUT_MAX];
 
 size_t read_all(u8 **data) {
