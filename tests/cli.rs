@@ -1,0 +1,249 @@
+//! The `mswap` command as a user runs it: exit codes, streams, messages,
+//! and clear one-line errors (never a panic) for bad files and arguments.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mswap");
+
+fn mswap(args: &[&str], stdin: &[u8]) -> Output {
+    let mut c = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut si = c.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = si.write_all(&data);
+    });
+    let o = c.wait_with_output().unwrap();
+    w.join().unwrap();
+    o
+}
+
+fn guest(name: &str) -> String {
+    support::guest_dir()
+        .join("bin")
+        .join(format!("{name}.elf"))
+        .display()
+        .to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A one-line `mswap: ...` error, no panic.
+fn clean_error(o: &Output) -> String {
+    let e = text(&o.stderr);
+    assert!(!o.status.success(), "should fail: {e}");
+    assert!(!e.contains("panicked"), "panic: {e}");
+    assert!(
+        e.starts_with("mswap: ") && e.trim_end().lines().count() == 1,
+        "one line: {e:?}"
+    );
+    e
+}
+
+#[test]
+fn run_behaves_like_qemu() {
+    let o = mswap(&["run", &guest("echo")], b"ab\ncd\n");
+    assert_eq!(text(&o.stdout), "ba\ndc\nbytes: 6\n");
+    assert_eq!(text(&o.stderr), "echo: done\n", "fd 2 goes to stderr");
+    assert_eq!(o.status.code(), Some(2));
+    let dir = std::env::temp_dir().join(format!("mswap-cli-{}", std::process::id()));
+    std::fs::write(&dir, b"x\n").unwrap();
+    let o = mswap(
+        &["run", &guest("echo"), "--input", &dir.display().to_string()],
+        b"ignored",
+    );
+    assert_eq!(text(&o.stdout), "x\nbytes: 2\n");
+    let _ = std::fs::remove_file(&dir);
+    // The embedded default guest.
+    let o = mswap(&["run"], b"");
+    assert!(
+        text(&o.stdout).starts_with("longest Collatz chain below 2000"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn stats_step_limits_and_roots() {
+    let o = mswap(&["run", &guest("hello"), "--stats"], b"");
+    let e = text(&o.stderr);
+    assert!(e.contains("status: exited with code 0"), "{e}");
+    let steps = e
+        .lines()
+        .find_map(|l| l.strip_prefix("steps: "))
+        .expect("steps line")
+        .to_string();
+    let root = e
+        .lines()
+        .find_map(|l| l.strip_prefix("root: "))
+        .expect("root line")
+        .to_string();
+    assert_eq!(root.len(), 66);
+    let o = mswap(&["root", &guest("hello"), "--step", &steps], b"");
+    assert_eq!(
+        text(&o.stdout).trim(),
+        root,
+        "root --step N == the root after N steps"
+    );
+    let o = mswap(
+        &["run", &guest("loop"), "--max-steps", "1000", "--stats"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(124));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("steps: 1000") && e.contains("still running"),
+        "{e}"
+    );
+    let o = mswap(&["root", &guest("hello"), "--step", "1000"], b"");
+    assert!(text(&o.stderr).contains(&format!("halted after {steps} steps")));
+}
+
+#[test]
+fn faults_print_one_line_and_exit_128_plus_the_signal() {
+    for (name, code, what) in [
+        ("fault_illegal", 132, "illegal instruction"),
+        ("fault_load_misaligned", 135, "misaligned load"),
+        ("fault_store_code", 139, "write-protected"),
+        ("fault_fetch", 139, "fetch outside the executable range"),
+        ("fault_ecall", 159, "unknown system call"),
+        ("fault_ebreak", 133, "ebreak"),
+    ] {
+        let o = mswap(&["run", &guest(name)], b"");
+        assert_eq!(o.status.code(), Some(code), "{name}");
+        assert!(
+            text(&o.stdout).starts_with("about to"),
+            "{name}: output before the fault"
+        );
+        let e = text(&o.stderr);
+        assert!(
+            e.starts_with("mswap: guest fault at pc 0x")
+                && e.contains(what)
+                && e.lines().count() == 1,
+            "{name}: {e}"
+        );
+    }
+}
+
+#[test]
+fn bad_files_and_arguments_get_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("mswap-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let elf = std::fs::read(guest("hello")).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let truncated = write("truncated.elf", &elf[..elf.len() / 2]);
+    let mut arm = elf.clone();
+    arm[18] = 40;
+    let arm = write("arm.elf", &arm);
+    let mut elf32 = elf.clone();
+    elf32[4] = 1;
+    let elf32 = write("elf32.elf", &elf32);
+    let text_file = write("notes.txt", b"not an ELF file, just text\n");
+    for (file, want) in [
+        (truncated.as_str(), "truncated"),
+        (arm.as_str(), "not RISC-V"),
+        (elf32.as_str(), "32-bit"),
+        (text_file.as_str(), "not an ELF"),
+        ("/nonexistent/prog.elf", "cannot read"),
+        (dir.to_str().unwrap(), "cannot read"),
+    ] {
+        for cmd in ["run", "root", "check"] {
+            let e = clean_error(&mswap(&[cmd, file], b""));
+            assert!(e.contains(want), "{cmd} {file}: {e}");
+        }
+    }
+    let e = clean_error(&mswap(
+        &[
+            "prove",
+            &guest("hello"),
+            "--step",
+            "1",
+            "--micro",
+            "9999",
+            "-o",
+            &dir.join("p.json").display().to_string(),
+        ],
+        b"",
+    ));
+    assert!(e.contains("micro-step 9999 does not exist"), "{e}");
+    assert!(!dir.join("p.json").exists(), "nothing half-written");
+    for bad in [
+        &b"{"[..],
+        b"{\"type\":\"step-proof\"}",
+        b"\x01\x00",
+        b"{\"type\":\"other\"}",
+        b"[]",
+    ] {
+        let p = write("bad.json", bad);
+        clean_error(&mswap(&["verify", &p], b""));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn prove_then_verify_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("mswap-cli-prove-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("p.json").display().to_string();
+    let o = mswap(
+        &[
+            "prove",
+            &guest("sha256"),
+            "--step",
+            "500",
+            "--micro",
+            "20",
+            "-o",
+            &p,
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = mswap(&["verify", &p], b"");
+    assert!(o.status.success());
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("valid step proof")
+            && out.contains("root before: 0x")
+            && out.contains("root after:  0x"),
+        "{out}"
+    );
+    let b = dir.join("p.bin").display().to_string();
+    assert!(
+        mswap(
+            &[
+                "prove",
+                &guest("sha256"),
+                "--step",
+                "500",
+                "--micro",
+                "20",
+                "-o",
+                &b,
+                "--binary"
+            ],
+            b""
+        )
+        .status
+        .success()
+    );
+    assert!(mswap(&["verify", &b], b"").status.success());
+    let o = mswap(&["verify", &b, "--before", &"00".repeat(32)], b"");
+    assert!(clean_error(&o).contains("root mismatch"));
+    let _ = std::fs::remove_dir_all(dir);
+}
