@@ -64,6 +64,17 @@ impl Timeline {
     /// Runs `program` on `input` for `2^b` steps (or until it halts), with
     /// `2^c` checkpoints (at most `2^b`).
     pub fn new(program: &Program, input: &[u8], b: u32, c: u32) -> Timeline {
+        Timeline::with_progress(program, input, b, c, &|_| {})
+    }
+
+    /// [`Timeline::new`], calling `progress` with the steps run after each checkpoint.
+    pub fn with_progress(
+        program: &Program,
+        input: &[u8],
+        b: u32,
+        c: u32,
+        progress: &dyn Fn(u64),
+    ) -> Timeline {
         let end = 1u64.checked_shl(b).unwrap_or(u64::MAX);
         let stride = 1u64 << b.saturating_sub(c.min(b));
         let mut machine = Machine::new(program.initial_state(input));
@@ -94,6 +105,7 @@ impl Timeline {
                 halted_at = Some(step + n);
             }
             step += if done { n } else { stride.min(end - step) };
+            progress(step);
             let dirty = machine.state_for_tree().take_dirty();
             mem_dirty = dirty
                 .iter()
