@@ -550,3 +550,30 @@ fn system_calls() {
         (Status::Exited(0x1_0000_0107), 0x1000)
     );
 }
+
+#[test]
+fn running_in_chunks_ends_where_one_run_ends() {
+    for name in ["sort", "numeric", "echo"] {
+        let elf = std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).unwrap();
+        let input = support::sample_input(name);
+        let s0 = support::guest_state(&elf, &input);
+        let mut whole = Machine::new(s0.clone());
+        let total = whole.run(u64::MAX);
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3 {
+            let mut m = Machine::new(s0.clone());
+            let mut done = 0;
+            while !m.state().halted() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let n = [1, 2, 3, 17, 1000, x % 50_000][(x % 6) as usize];
+                done += m.run(n);
+            }
+            assert_eq!(done, total, "{name}: steps");
+            assert!(m.state().first_difference(whole.state()).is_none(), "{name}: state");
+            // Running a halted machine does nothing.
+            assert_eq!(m.run(10), 0);
+        }
+    }
+}

@@ -154,7 +154,8 @@ impl Machine {
         let exec_size = state.ctrl(ctrl::EXEC_SIZE);
         let ro_lo = state.ctrl(ctrl::RO_LO);
         let ro_size = state.ctrl(ctrl::RO_SIZE);
-        let cached_bytes = cache.insts.len() as u64 * 4;
+        // Misaligned only in a hand-made state; then the slow path faults.
+        let aligned = pc & 3 == 0;
         let mut steps = 0u64;
 
         macro_rules! r {
@@ -213,10 +214,24 @@ impl Machine {
             }};
         }
 
+        macro_rules! alu_op {
+            ($inst:expr, $o:ident) => {{
+                let i = $inst;
+                r!(i.rd) = alu(Op::$o, r!(i.rs1), r!(i.rs2), i.imm as i64 as u64);
+                pc = pc.wrapping_add(4);
+            }};
+        }
+
         while steps < max_steps {
-            let off = pc.wrapping_sub(cache.lo);
-            let inst = if off < cached_bytes && off & 3 == 0 {
-                cache.insts[(off >> 2) as usize]
+            // pc is a multiple of 4 here (checked on entry; every jump checks
+            // its target), so the cache index is exact.
+            let cached = if aligned {
+                cache.insts.get((pc.wrapping_sub(cache.lo) >> 2) as usize)
+            } else {
+                None
+            };
+            let inst = if let Some(inst) = cached {
+                *inst
             } else {
                 if pc & 3 != 0 || pc.wrapping_sub(exec_lo) >= exec_size {
                     fault!(Fault::InstructionAccess, pc)
@@ -287,10 +302,48 @@ impl Machine {
                 }
                 Op::Ebreak => fault!(Fault::Breakpoint, pc),
                 Op::Illegal => fault!(Fault::IllegalInstruction, inst.imm as u32 as u64),
-                op => {
-                    r!(inst.rd) = alu(op, r!(inst.rs1), r!(inst.rs2), imm);
-                    pc = pc.wrapping_add(4);
-                }
+                // One arm per operation, so that dispatch is a single jump.
+                Op::Addi => alu_op!(inst, Addi),
+                Op::Slti => alu_op!(inst, Slti),
+                Op::Sltiu => alu_op!(inst, Sltiu),
+                Op::Xori => alu_op!(inst, Xori),
+                Op::Ori => alu_op!(inst, Ori),
+                Op::Andi => alu_op!(inst, Andi),
+                Op::Slli => alu_op!(inst, Slli),
+                Op::Srli => alu_op!(inst, Srli),
+                Op::Srai => alu_op!(inst, Srai),
+                Op::Add => alu_op!(inst, Add),
+                Op::Sub => alu_op!(inst, Sub),
+                Op::Sll => alu_op!(inst, Sll),
+                Op::Slt => alu_op!(inst, Slt),
+                Op::Sltu => alu_op!(inst, Sltu),
+                Op::Xor => alu_op!(inst, Xor),
+                Op::Srl => alu_op!(inst, Srl),
+                Op::Sra => alu_op!(inst, Sra),
+                Op::Or => alu_op!(inst, Or),
+                Op::And => alu_op!(inst, And),
+                Op::Addiw => alu_op!(inst, Addiw),
+                Op::Slliw => alu_op!(inst, Slliw),
+                Op::Srliw => alu_op!(inst, Srliw),
+                Op::Sraiw => alu_op!(inst, Sraiw),
+                Op::Addw => alu_op!(inst, Addw),
+                Op::Subw => alu_op!(inst, Subw),
+                Op::Sllw => alu_op!(inst, Sllw),
+                Op::Srlw => alu_op!(inst, Srlw),
+                Op::Sraw => alu_op!(inst, Sraw),
+                Op::Mul => alu_op!(inst, Mul),
+                Op::Mulh => alu_op!(inst, Mulh),
+                Op::Mulhsu => alu_op!(inst, Mulhsu),
+                Op::Mulhu => alu_op!(inst, Mulhu),
+                Op::Div => alu_op!(inst, Div),
+                Op::Divu => alu_op!(inst, Divu),
+                Op::Rem => alu_op!(inst, Rem),
+                Op::Remu => alu_op!(inst, Remu),
+                Op::Mulw => alu_op!(inst, Mulw),
+                Op::Divw => alu_op!(inst, Divw),
+                Op::Divuw => alu_op!(inst, Divuw),
+                Op::Remw => alu_op!(inst, Remw),
+                Op::Remuw => alu_op!(inst, Remuw),
             }
             steps += 1;
         }
