@@ -554,7 +554,8 @@ fn system_calls() {
 #[test]
 fn running_in_chunks_ends_where_one_run_ends() {
     for name in ["sort", "numeric", "echo"] {
-        let elf = std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).unwrap();
+        let elf =
+            std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).unwrap();
         let input = support::sample_input(name);
         let s0 = support::guest_state(&elf, &input);
         let mut whole = Machine::new(s0.clone());
@@ -571,7 +572,10 @@ fn running_in_chunks_ends_where_one_run_ends() {
                 done += m.run(n);
             }
             assert_eq!(done, total, "{name}: steps");
-            assert!(m.state().first_difference(whole.state()).is_none(), "{name}: state");
+            assert!(
+                m.state().first_difference(whole.state()).is_none(),
+                "{name}: state"
+            );
             // Running a halted machine does nothing.
             assert_eq!(m.run(10), 0);
         }
