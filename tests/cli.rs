@@ -247,3 +247,30 @@ fn prove_then_verify_from_the_command_line() {
     assert!(clean_error(&o).contains("root mismatch"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_guest_that_never_reads_does_not_wait_for_standard_input() {
+    // Standard input stays open (never written, never closed) for the whole run.
+    let mut c = Command::new(BIN)
+        .args(["run", &guest("hello")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _keep_open = c.stdin.take();
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(
+            t.elapsed().as_secs() < 20,
+            "mswap run waits for standard input"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut c.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(out, "Hello from RV64IM!\n");
+}

@@ -45,7 +45,13 @@ pub const EXIT_STEP_LIMIT: i32 = 124;
 const CHUNK: u64 = 1 << 24;
 
 pub fn run(a: RunArgs) -> Result<i32, CliError> {
+    // Standard input is the guest's input; it is read (to its end) only when
+    // the guest first reads, so a guest that never reads does not wait for it.
+    // That gives the same run: only `read` sees the input. `--stats` needs the
+    // whole initial state, so it reads standard input first.
+    let lazy_stdin = a.elf.is_some() && a.input.is_none() && !a.stats;
     let (program, input) = match &a.elf {
+        Some(path) if lazy_stdin => (load_program(path)?, Vec::new()),
         Some(path) => (load_program(path)?, read_input(a.input.as_ref(), true)?),
         None => {
             let (name, elf, default_input) = mswap::guests::default_guest();
@@ -60,6 +66,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
     };
     let mut m = Machine::new(program.initial_state(&input));
     m.record_writes = true;
+    m.stop_before_read = lazy_stdin;
     let limit = a.max_steps.unwrap_or(u64::MAX);
     let mut steps = 0u64;
     let stdout = std::io::stdout();
@@ -77,6 +84,12 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
             };
         }
         let _ = stdout.lock().flush();
+        if m.stop_before_read && m.at_read() {
+            let data = read_input(None, true)?;
+            m.with_state_mut(|s| s.set_input(&data));
+            m.stop_before_read = false;
+            continue;
+        }
         if m.state().halted() || steps >= limit || n == 0 {
             break;
         }

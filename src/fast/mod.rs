@@ -80,6 +80,10 @@ pub struct Machine {
     cache: CodeCache,
     /// Record write events for [`Machine::take_writes`].
     pub record_writes: bool,
+    /// Stop (before executing it) at the first `read` system call, so that a
+    /// caller can install the input lazily ([`Machine::run`] returns early
+    /// and [`Machine::at_read`] says so).
+    pub stop_before_read: bool,
     writes: Vec<WriteEvent>,
 }
 
@@ -91,6 +95,7 @@ impl Machine {
             state,
             cache,
             record_writes: false,
+            stop_before_read: false,
             writes: Vec::new(),
         }
     }
@@ -127,6 +132,14 @@ impl Machine {
         std::mem::take(&mut self.writes)
     }
 
+    /// Whether the machine stands at a `read` system call (see `stop_before_read`).
+    pub fn at_read(&self) -> bool {
+        let pc = self.state.pc();
+        !self.state.halted()
+            && self.state.x(17) == crate::layout::sys::READ
+            && self.state.mem.read_u32(pc) == 0x73
+    }
+
     /// One step (one instruction); the identity on a halted machine.
     /// Returns whether an instruction was executed.
     pub fn step(&mut self) -> bool {
@@ -143,6 +156,7 @@ impl Machine {
             state,
             cache,
             record_writes,
+            stop_before_read,
             writes,
         } = self;
         let mut x = [0u64; 64];
@@ -284,6 +298,9 @@ impl Machine {
                 Op::Sd => store!(inst, 8, |v: u64| v.to_le_bytes()),
                 Op::Fence => pc = pc.wrapping_add(4),
                 Op::Ecall => {
+                    if *stop_before_read && x[17] == crate::layout::sys::READ {
+                        break;
+                    }
                     let next = syscall::ecall(state, &mut x, record_writes.then_some(&mut *writes));
                     steps += 1;
                     match next {
