@@ -87,6 +87,9 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
+    /// Another process holds the log.
+    #[error("{0}: another referee is using this data directory")]
+    Locked(PathBuf),
     /// A complete line that does not parse (not a torn append).
     #[error("{path}: line {line} is corrupt ({reason}); refusing to start")]
     Corrupt {
@@ -129,6 +132,13 @@ impl Log {
             .create(true)
             .open(&path)
             .map_err(io)?;
+        // One referee per log: an exclusive lock for the life of the file.
+        if let Err(e) = file.try_lock() {
+            return Err(match e {
+                std::fs::TryLockError::WouldBlock => StoreError::Locked(path),
+                std::fs::TryLockError::Error(source) => StoreError::Io { path, source },
+            });
+        }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut events = Vec::new();
@@ -210,8 +220,13 @@ mod tests {
         log.append(&Event::Restart { time_ms: 3 })
             .expect("appends after the cut");
         drop(log);
-        let (_, events) = Log::open(&dir).expect("opens");
+        let (log, events) = Log::open(&dir).expect("opens");
         assert_eq!(events.len(), 3);
+        assert!(
+            matches!(Log::open(&dir), Err(StoreError::Locked(_))),
+            "one referee per log"
+        );
+        drop(log);
         // A corrupt line in the middle is not a torn append.
         let text = std::fs::read_to_string(log_path(&dir))
             .unwrap()
