@@ -2,25 +2,20 @@
 //! dishonest strategies, a silent side loses on its clock, and malformed or
 //! misdirected requests get a 4xx answer with a reason and change nothing.
 
+mod support;
+
 use mswap::elf::Program;
 use mswap::game::client::{Client, ClientError, play};
 use mswap::game::levels::{two_levels, with_strides};
-use mswap::game::player::{Honest, Liar, Lie, Place, Player, Strategy, claimed_by};
+use mswap::game::player::{Lie, Place, Player, claimed_by};
 use mswap::game::referee::{Config, Referee, Server};
 use mswap::game::rules::{Move, Outcome, Side};
 use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
 use mswap::game::wire::{CreateGame, MoveRequest};
 use mswap::hash::keccak;
-use std::path::{Path, PathBuf};
-
-fn example() -> (Vec<u8>, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    (
-        std::fs::read(dir.join("example.elf")).unwrap(),
-        std::fs::read(dir.join("example.input")).unwrap(),
-    )
-}
+use std::path::PathBuf;
+use support::{example, strategy};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mswap-test-{tag}-{}", std::process::id()));
@@ -32,17 +27,6 @@ fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
     let dir = temp_dir(tag);
     let referee = Referee::open(&dir, Config { clock_ms }).expect("opens");
     (referee.serve("127.0.0.1:0").expect("serves"), dir)
-}
-
-fn strategy(p: &Program, input: &[u8], b: u32, lies: &[Lie]) -> Box<dyn Strategy> {
-    let honest = Honest {
-        timeline: Timeline::new(p, input, b, 3),
-    };
-    if lies.is_empty() {
-        Box::new(honest)
-    } else {
-        Box::new(Liar::new(honest, lies.to_vec()))
-    }
 }
 
 /// A whole game over HTTP between two threads; returns the outcome (None: no dispute).

@@ -2,34 +2,16 @@
 //! and at many positions, on in-memory games (the referee's rules without
 //! the network); and every finished game's transcript checks out offline.
 
+mod support;
+
 use mswap::elf::Program;
 use mswap::game::claim::make_claim;
 use mswap::game::levels::{Level, two_levels, with_strides};
 use mswap::game::local::{play, transcript};
-use mswap::game::player::{Honest, Liar, Lie, Place, Player, Strategy, claimed_by};
+use mswap::game::player::{Lie, Place, Player, claimed_by};
 use mswap::game::rules::{Game, Outcome, Phase, Side};
-use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
-use std::path::Path;
-
-fn example() -> (Vec<u8>, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    (
-        std::fs::read(dir.join("example.elf")).unwrap(),
-        std::fs::read(dir.join("example.input")).unwrap(),
-    )
-}
-
-fn strategy(p: &Program, input: &[u8], b: u32, lies: &[Lie]) -> Box<dyn Strategy> {
-    let honest = Honest {
-        timeline: Timeline::new(p, input, b, 3),
-    };
-    if lies.is_empty() {
-        Box::new(honest)
-    } else {
-        Box::new(Liar::new(honest, lies.to_vec()))
-    }
-}
+use support::{example, strategy};
 
 /// Plays one game; returns the winner (None: no dispute) after checking the transcript.
 fn game(

@@ -2,16 +2,14 @@
 //! rejected with the matching error, and every single-bit flip of a binary
 //! proof is rejected (by the decoder or the verifier).
 
+mod support;
+
 use mswap::hash::Hash;
 use mswap::proof::{Access, AccessKind, ProofFile, ProofKind, StepProof, binary};
 use mswap::verify::{VerifyError, verify_step, verify_step_to};
-use std::path::Path;
 
 fn load(name: &str) -> ProofFile {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("proofs")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(&p).expect("proof file")).expect("parses")
+    support::proof_file(name)
 }
 
 const ALL: [&str; 10] = [

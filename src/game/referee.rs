@@ -74,6 +74,16 @@ struct State {
     next_id: u64,
 }
 
+impl State {
+    /// Logs an event (synced) and applies it: the one way state changes.
+    fn commit(&mut self, event: Event) -> Result<(), Refusal> {
+        self.log
+            .append(&event)
+            .map_err(|e| refuse(500, e.to_string()))?;
+        apply_event(&mut self.games, &mut self.next_id, event).map_err(|r| refuse(500, r))
+    }
+}
+
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
@@ -220,7 +230,7 @@ impl Referee {
     }
 
     /// Ends games whose side on turn ran out of time (logged like any event).
-    pub fn expire_clocks(&self) -> Result<usize, StoreError> {
+    pub fn expire_clocks(&self) -> Result<usize, Refusal> {
         let now = now_ms();
         let mut st = self.lock();
         let due: Vec<String> = st
@@ -230,13 +240,10 @@ impl Referee {
             .map(|(id, _)| id.clone())
             .collect();
         for id in &due {
-            st.log.append(&Event::Timeout {
+            st.commit(Event::Timeout {
                 game: id.clone(),
                 time_ms: now,
             })?;
-            if let Some(e) = st.games.get_mut(id) {
-                e.game.expire(now);
-            }
         }
         if !due.is_empty() {
             self.shared.changed.notify_all();
@@ -271,12 +278,7 @@ impl Referee {
             clock_ms,
             defender_token: token.clone(),
         };
-        st.log
-            .append(&event)
-            .map_err(|e| refuse(500, e.to_string()))?;
-        let mut next_id = st.next_id;
-        apply_event(&mut st.games, &mut next_id, event).map_err(|r| refuse(500, r))?;
-        st.next_id = next_id;
+        st.commit(event)?;
         self.shared.changed.notify_all();
         Ok(Created { game: id, token })
     }
@@ -301,11 +303,7 @@ impl Referee {
             time_ms: now,
             challenger_token: token.clone(),
         };
-        st.log
-            .append(&event)
-            .map_err(|e| refuse(500, e.to_string()))?;
-        let mut next_id = st.next_id;
-        apply_event(&mut st.games, &mut next_id, event).map_err(|r| refuse(500, r))?;
+        st.commit(event)?;
         self.shared.changed.notify_all();
         Ok(Joined { token })
     }
@@ -332,8 +330,7 @@ impl Referee {
         // A side whose time is up cannot move; the timeout is logged first.
         if !e.game.is_over() && e.game.time_left(e.game.turn, now) == 0 {
             drop(st);
-            self.expire_clocks()
-                .map_err(|e| refuse(500, e.to_string()))?;
+            self.expire_clocks()?;
             st = self.lock();
         }
         let e = st
@@ -350,11 +347,7 @@ impl Referee {
             seq: req.seq,
             mv: req.mv,
         };
-        st.log
-            .append(&event)
-            .map_err(|e| refuse(500, e.to_string()))?;
-        let mut next_id = st.next_id;
-        apply_event(&mut st.games, &mut next_id, event).map_err(|r| refuse(500, r))?;
+        st.commit(event)?;
         self.shared.changed.notify_all();
         let e = st
             .games
@@ -516,7 +509,7 @@ impl Referee {
         let ticker = std::thread::spawn(move || {
             while !me.shared.stop.load(Ordering::Relaxed) {
                 if let Err(e) = me.expire_clocks() {
-                    eprintln!("referee: cannot log a timeout: {e}");
+                    eprintln!("referee: cannot log a timeout: {}", e.reason);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -98,3 +98,39 @@ pub mod enc {
     /// `ecall`.
     pub const ECALL: u32 = 0x73;
 }
+
+/// The example program of `proofs/` (18 steps) and its input.
+pub fn example() -> (Vec<u8>, Vec<u8>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    (
+        std::fs::read(dir.join("example.elf")).expect("proofs/example.elf"),
+        std::fs::read(dir.join("example.input")).expect("proofs/example.input"),
+    )
+}
+
+/// An honest strategy over `2^b` steps with 8 checkpoints, bent by `lies` if any.
+pub fn strategy(
+    p: &Program,
+    input: &[u8],
+    b: u32,
+    lies: &[mswap::game::player::Lie],
+) -> Box<dyn mswap::game::player::Strategy> {
+    use mswap::game::player::{Honest, Liar};
+    let honest = Honest {
+        timeline: mswap::game::timeline::Timeline::new(p, input, b, 3),
+    };
+    if lies.is_empty() {
+        Box::new(honest)
+    } else {
+        Box::new(Liar::new(honest, lies.to_vec()))
+    }
+}
+
+/// A step proof file of `proofs/`.
+pub fn proof_file(name: &str) -> mswap::proof::ProofFile {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("proofs")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&p).expect("proof file"))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
