@@ -307,10 +307,10 @@ impl Machine {
                         syscall::Next::Halt => break,
                         syscall::Next::Continue { wrote_mem } => {
                             // A read into writable code must be seen by the cache.
-                            if let Some((a, n)) = wrote_mem {
-                                if overlaps(a, n, exec_lo, exec_size) {
-                                    cache.refresh(state, a, n);
-                                }
+                            if let Some((a, n)) = wrote_mem
+                                && overlaps(a, n, exec_lo, exec_size)
+                            {
+                                cache.refresh(state, a, n);
                             }
                             pc = pc.wrapping_add(4);
                         }

@@ -175,16 +175,14 @@ impl Timeline {
             .cursor
             .as_ref()
             .is_some_and(|c| c.step <= p && cp.is_none_or(|cp| c.step >= cp.step));
-        if !cursor_ok {
-            if let Some(cp) = cp {
-                let mut machine = Machine::new(cp.snap.restore());
-                machine.state_for_tree().take_dirty();
-                self.cursor = Some(Cursor {
-                    step: cp.step,
-                    machine,
-                    tree: cp.tree.clone(),
-                });
-            }
+        if !cursor_ok && let Some(cp) = cp {
+            let mut machine = Machine::new(cp.snap.restore());
+            machine.state_for_tree().take_dirty();
+            self.cursor = Some(Cursor {
+                step: cp.step,
+                machine,
+                tree: cp.tree.clone(),
+            });
         }
         let stats = &mut self.stats;
         let c = self.cursor.get_or_insert_with(|| Cursor {

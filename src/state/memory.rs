@@ -36,11 +36,11 @@ impl PageSet {
     pub fn insert(&mut self, p: u32) {
         let w = (p >> 6) as usize;
         let bit = 1u64 << (p & 63);
-        if let Some(word) = self.bits.get_mut(w) {
-            if *word & bit == 0 {
-                *word |= bit;
-                self.list.push(p);
-            }
+        if let Some(word) = self.bits.get_mut(w)
+            && *word & bit == 0
+        {
+            *word |= bit;
+            self.list.push(p);
         }
     }
 
