@@ -88,13 +88,13 @@ fn mutated_proofs_and_transcripts_never_panic_and_never_verify_falsely() {
         if let Some((before, after)) = decode_and_verify(&m) {
             accepted += 1;
             // Against the same agreed root, no mutation may lead anywhere else.
-            if let Some((b0, a0)) = originals[k] {
-                if before == b0 {
-                    assert_eq!(
-                        after, a0,
-                        "round {round}: a mutated proof verifies from the same root to another"
-                    );
-                }
+            if let Some((b0, a0)) = originals[k]
+                && before == b0
+            {
+                assert_eq!(
+                    after, a0,
+                    "round {round}: a mutated proof verifies from the same root to another"
+                );
             }
         }
         if round % 50 == 0 {
