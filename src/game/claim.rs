@@ -20,11 +20,14 @@ pub struct Claim {
     pub b: u32,
     /// `root(S_(2^b))`.
     pub final_root: Hash,
-    /// The final status, e.g. "exited with code 0".
+    /// The final status, e.g. "exited with code 0" (informational, optional).
+    #[serde(default)]
     pub status: String,
-    /// Keccak-256 of the output log.
+    /// Keccak-256 of the output log (informational, optional).
+    #[serde(default)]
     pub output: Hash,
-    /// Steps until the machine halted, if it did within `2^b`.
+    /// Steps until the machine halted, if it did within `2^b` (informational, optional).
+    #[serde(default)]
     pub halted_after: Option<u64>,
 }
 
