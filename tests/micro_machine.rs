@@ -134,7 +134,7 @@ fn the_slowest_instructions_fit_in_2_to_the_a_micro_steps() {
             }
         }
     }
-    // write and read of a full chunk (256 bytes), unaligned buffers.
+    // write and read of a full chunk (IO_CHUNK bytes), unaligned buffers.
     for (a7, fd) in [(64u64, 1u64), (63, 0)] {
         let mut s = code_state(
             &[enc::ECALL],
