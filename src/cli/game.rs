@@ -143,31 +143,43 @@ fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
         .collect()
 }
 
-/// The smallest `b` whose run covers the halting step (at least 1).
-fn default_b(program: &Program, input: &[u8]) -> Result<u32, CliError> {
-    const LIMIT: u64 = 1 << 36;
-    let steps = steps_to_halt(program, input, LIMIT)
-        .ok_or_else(|| "the program does not halt within 2^36 steps: give --b".to_string())?;
-    Ok(b_for_steps(steps).max(1))
-}
+/// How far a run may go when the claim's `b` is chosen from its halting step.
+const HALT_LIMIT: u64 = 1 << 36;
 
+/// The player's strategy and its claim over `2^b` steps. Without `b`, one
+/// pass runs the program to its halt and picks the smallest `b` covering it.
 fn strategy(
     program: &Program,
     input: &[u8],
-    b: u32,
+    b: Option<u32>,
     c: u32,
     lies: Vec<Lie>,
-) -> (Box<dyn Strategy>, mswap::game::claim::Claim) {
-    let timeline = Timeline::new(program, input, b, c.min(b));
+) -> Result<(Box<dyn Strategy>, mswap::game::claim::Claim, u32), CliError> {
+    // The first pass can be long: show it on a terminal.
+    let bar = super::progress::Progress::new("running the program", None);
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let report = |done: u64| {
+        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
+        bar.add(done.saturating_sub(before));
+    };
+    let (timeline, b) = match b {
+        Some(b) => (
+            Timeline::with_progress(program, input, b, c.min(b), &report),
+            b,
+        ),
+        None => Timeline::until_halt(program, input, HALT_LIMIT, c, &report)
+            .ok_or_else(|| "the program does not halt within 2^36 steps: give --b".to_string())?,
+    };
+    bar.finish();
     let claim = timeline.claim(program.hash, keccak(&[input]), b);
     let honest = Honest { timeline };
-    if lies.is_empty() {
-        (Box::new(honest), claim)
+    Ok(if lies.is_empty() {
+        (Box::new(honest), claim, b)
     } else {
         let mut liar = Liar::new(honest, lies);
         let claim = claimed_by(claim, &mut liar);
-        (Box::new(liar), claim)
-    }
+        (Box::new(liar), claim, b)
+    })
 }
 
 fn outcome_line(o: &Outcome) -> String {
@@ -209,13 +221,9 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let program = load_program(&a.elf)?;
     let elf = super::read_file(&a.elf)?;
     let input = read_input(a.input.as_ref(), false)?;
-    let b = match a.b {
-        Some(b) => b,
-        None => default_b(&program, &input)?,
-    };
-    let levels = levels_for(&a.levels, b)?;
     let lies = parse_lies(&a.play.lies)?;
-    let (strategy, claim) = strategy(&program, &input, b, a.play.checkpoints, lies);
+    let (strategy, claim, b) = strategy(&program, &input, a.b, a.play.checkpoints, lies)?;
+    let levels = levels_for(&a.levels, b)?;
     let client = Client::new(&a.referee);
     let created = client.create(&CreateGame {
         claim: claim.clone(),
@@ -274,7 +282,8 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         .into());
     }
     let lies = parse_lies(&a.play.lies)?;
-    let (mut strategy, mine) = strategy(&program, &input, claim.b, a.play.checkpoints, lies);
+    let (mut strategy, mine, _) =
+        strategy(&program, &input, Some(claim.b), a.play.checkpoints, lies)?;
     if !strategy.disputes(&claim.final_root) {
         println!(
             "the claim is correct: 2^{} steps end in root 0x{} ({})",
@@ -380,7 +389,8 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             levels.clone(),
         );
         move || -> Result<(Outcome, u64), String> {
-            let (strategy, claim) = strategy(&program, &input, b, 10, d_lies);
+            let (strategy, claim, _) =
+                strategy(&program, &input, Some(b), 10, d_lies).map_err(|e| e.msg)?;
             let client = Client::new(&url);
             let created = client
                 .create(&CreateGame {
@@ -426,7 +436,8 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
         move || -> Result<Option<(Outcome, u64)>, String> {
             let client = Client::new(&url);
             let view = client.view(&id, None, 0).map_err(|e| e.to_string())?;
-            let (mut strategy, mine) = strategy(&program, &input, b, 10, c_lies);
+            let (mut strategy, mine, _) =
+                strategy(&program, &input, Some(b), 10, c_lies).map_err(|e| e.msg)?;
             if !strategy.disputes(&view.game.claim.final_root) {
                 println!("[challenger] the claim is correct; no dispute");
                 return Ok(None);

@@ -62,7 +62,7 @@ pub struct Timeline {
 
 impl Timeline {
     /// Runs `program` on `input` for `2^b` steps (or until it halts), with
-    /// `2^c` checkpoints (at most `2^b`).
+    /// at most `2^c + 1` checkpoints.
     pub fn new(program: &Program, input: &[u8], b: u32, c: u32) -> Timeline {
         Timeline::with_progress(program, input, b, c, &|_| {})
     }
@@ -76,35 +76,76 @@ impl Timeline {
         progress: &dyn Fn(u64),
     ) -> Timeline {
         let end = 1u64.checked_shl(b).unwrap_or(u64::MAX);
-        let stride = 1u64 << b.saturating_sub(c.min(b));
+        Timeline::first_pass(program, input, end, c, progress)
+    }
+
+    /// Runs `program` until it halts (at most `limit` steps) and picks the
+    /// smallest `b` (at least 1) whose `2^b` steps cover the halting step:
+    /// one pass, no separate run to find `b`. `None` if it does not halt.
+    pub fn until_halt(
+        program: &Program,
+        input: &[u8],
+        limit: u64,
+        c: u32,
+        progress: &dyn Fn(u64),
+    ) -> Option<(Timeline, u32)> {
+        let mut t = Timeline::first_pass(program, input, limit, c, progress);
+        let b = super::claim::b_for_steps(t.halted_at?).max(1);
+        t.end = 1u64.checked_shl(b).unwrap_or(u64::MAX);
+        Some((t, b))
+    }
+
+    /// The first pass: checkpoints at the multiples of a power-of-two
+    /// stride, so that the first rounds of any bisection land on them. The
+    /// stride doubles (and every other checkpoint goes) whenever there are
+    /// more than `2^c + 1`, so the pass works without knowing the run's length.
+    fn first_pass(
+        program: &Program,
+        input: &[u8],
+        end: u64,
+        c: u32,
+        progress: &dyn Fn(u64),
+    ) -> Timeline {
+        let max_checkpoints = (1usize << c.min(20)) + 1;
+        let mut stride = (end >> c.min(63)).clamp(1, 1 << 20).next_power_of_two();
         let mut machine = Machine::new(program.initial_state(input));
         let mut tree = StateTree::build(machine.state());
         machine.state_for_tree().take_dirty();
         let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        let mut last_snap: Option<Snapshot> = None;
         let mut step = 0u64;
         let mut halted_at = None;
         let mut mem_dirty: Vec<u32> = Vec::new();
         loop {
-            let root = tree.root();
-            let snap = match checkpoints.last() {
-                Some(prev) => Snapshot::take_after(machine.state(), &prev.snap, &mem_dirty),
+            // Share the pages not written since the last snapshot.
+            let snap = match &last_snap {
+                Some(prev) => Snapshot::take_after(machine.state(), prev, &mem_dirty),
                 None => Snapshot::take(machine.state()),
             };
+            last_snap = Some(snap.clone());
             checkpoints.push(Checkpoint {
                 step,
                 snap,
                 tree: tree.clone(),
-                root,
+                root: tree.root(),
             });
+            if checkpoints.len() > max_checkpoints {
+                stride = stride.saturating_mul(2);
+                checkpoints.retain(|cp| cp.step % stride == 0 || cp.step == step);
+            }
             if step >= end || halted_at.is_some() {
                 break;
             }
-            let n = machine.run(stride.min(end - step));
-            let done = machine.state().halted();
-            if done {
-                halted_at = Some(step + n);
+            let target = ((step / stride).saturating_add(1))
+                .saturating_mul(stride)
+                .min(end);
+            let n = machine.run(target - step);
+            step += n;
+            if machine.state().halted() {
+                halted_at = Some(step);
+            } else {
+                step = target;
             }
-            step += if done { n } else { stride.min(end - step) };
             progress(step);
             let dirty = machine.state_for_tree().take_dirty();
             mem_dirty = dirty
@@ -114,13 +155,11 @@ impl Timeline {
                 .collect();
             tree.update(machine.state(), &dirty);
         }
-        let final_root = checkpoints.last().map(|c| c.root).unwrap_or_default();
         let final_status = machine.state().status().to_string();
         let final_output = crate::hash::keccak(&[&machine.state().output()]);
-        let first_pass_steps = step;
         Timeline {
             stats: TimelineStats {
-                first_pass_steps,
+                first_pass_steps: step,
                 checkpoints: checkpoints.len() as u64,
                 ..TimelineStats::default()
             },
@@ -128,7 +167,7 @@ impl Timeline {
             cursor: None,
             halted_at,
             end,
-            final_root,
+            final_root: tree.root(),
             final_status,
             final_output,
         }
@@ -239,9 +278,15 @@ mod tests {
     use crate::elf::{PF_R, PF_X, write_elf};
 
     /// A countdown loop: x5 = n; loop: x5 -= 1; sd x5, (sp); bne x5, x0, loop; exit.
+    /// `n` below 2048, or a multiple of 4096.
     fn countdown(n: i32) -> Program {
+        let set = if n < 2048 {
+            ((n as u32) << 20) | (5 << 7) | 0x13 // addi x5, x0, n
+        } else {
+            (n as u32 & 0xffff_f000) | (5 << 7) | 0x37 // lui x5, n >> 12
+        };
         let words: [u32; 7] = [
-            ((n as u32) << 20) | (5 << 7) | 0x13,        // addi x5, x0, n
+            set,
             (0xfff << 20) | (5 << 15) | (5 << 7) | 0x13, // addi x5, x5, -1
             (5 << 20) | (2 << 15) | (3 << 12) | 0x23,    // sd x5, 0(sp)
             0xfe02_9ce3,                                 // bne x5, x0, -8
@@ -271,6 +316,41 @@ mod tests {
             assert_eq!(tl.root_at(t), reference(t.min(128)), "step {t}");
         }
         assert_eq!(tl.final_root(), reference(128));
+    }
+
+    #[test]
+    fn one_pass_finds_b_and_keeps_few_checkpoints() {
+        // 3 * 2^21 + 4 steps: the stride (2^20 at first) doubles twice.
+        let n = 1 << 21;
+        let p = countdown(n);
+        let (mut tl, b) = Timeline::until_halt(&p, &[], 1 << 40, 2, &|_| {}).expect("halts");
+        let h = 1 + 3 * n as u64 + 3;
+        assert_eq!(tl.halted_at(), Some(h));
+        assert_eq!(b, 23);
+        assert!(
+            tl.stats.checkpoints <= 5,
+            "{} checkpoints",
+            tl.stats.checkpoints
+        );
+        let mut reference = Timeline::new(&p, &[], b, 2);
+        for t in [
+            1u64 << 22,
+            1 << 21,
+            3 << 21,
+            1 << 23,
+            17,
+            h - 1,
+            h,
+            h + 1,
+            1 << 40,
+        ] {
+            assert_eq!(tl.root_at(t), reference.root_at(t), "step {t}");
+        }
+        assert_eq!(tl.final_root(), reference.final_root());
+        assert!(
+            Timeline::until_halt(&p, &[], 100, 2, &|_| {}).is_none(),
+            "does not halt within 100 steps"
+        );
     }
 
     #[test]
