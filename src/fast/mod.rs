@@ -159,15 +159,16 @@ impl Machine {
             stop_before_read,
             writes,
         } = self;
+        // Registers live in a local array while running (x[32] absorbs writes to x0).
         let mut x = [0u64; 64];
-        for (i, r) in x.iter_mut().enumerate().take(32) {
-            *r = state.x(i);
-        }
-        let mut pc = state.pc();
-        let exec_lo = state.ctrl(ctrl::EXEC_LO);
-        let exec_size = state.ctrl(ctrl::EXEC_SIZE);
-        let ro_lo = state.ctrl(ctrl::RO_LO);
-        let ro_size = state.ctrl(ctrl::RO_SIZE);
+        let words = state.ctrl_words();
+        x[..32].copy_from_slice(&words[..32]);
+        let word = |off: u64| words[(off / 8) as usize];
+        let mut pc = word(ctrl::PC);
+        let exec_lo = word(ctrl::EXEC_LO);
+        let exec_size = word(ctrl::EXEC_SIZE);
+        let ro_lo = word(ctrl::RO_LO);
+        let ro_size = word(ctrl::RO_SIZE);
         // Misaligned only in a hand-made state; then the slow path faults.
         let aligned = pc & 3 == 0;
         let mut steps = 0u64;
@@ -364,9 +365,8 @@ impl Machine {
             }
             steps += 1;
         }
-        for (i, v) in x.iter().enumerate().take(32).skip(1) {
-            state.set_x(i, *v);
-        }
+        // x0 keeps whatever the state holds (always 0 in a state made by the loader).
+        state.ctrl_words_mut()[1..32].copy_from_slice(&x[1..32]);
         state.set_pc(pc);
         steps
     }

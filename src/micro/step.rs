@@ -57,23 +57,6 @@ fn low_mask(bytes: u64) -> u64 {
     }
 }
 
-/// The ALU: `a op b`.
-#[inline(always)]
-pub fn alu(o: u8, a: u64, b: u64) -> u64 {
-    match o {
-        op::ADD => a.wrapping_add(b),
-        op::SUB => a.wrapping_sub(b),
-        op::AND => a & b,
-        op::OR => a | b,
-        op::XOR => a ^ b,
-        op::SLL => a << (b & 63),
-        op::SRL => a >> (b & 63),
-        op::SRA => ((a as i64) >> (b & 63)) as u64,
-        op::SLTU => (a < b) as u64,
-        _ => ((a as i64) < (b as i64)) as u64,
-    }
-}
-
 /// Whether branch condition `c` holds for `a`, `b`.
 #[inline(always)]
 pub fn taken(c: u8, a: u64, b: u64) -> bool {
@@ -86,6 +69,14 @@ pub fn taken(c: u8, a: u64, b: u64) -> bool {
         cond::GEU => a >= b,
         _ => false,
     }
+}
+
+/// `u[rd] = f(u[ra], u[rb] + imm)`.
+#[inline(always)]
+fn alu_op<A: Access>(acc: &mut A, u: &Uop, f: impl Fn(u64, u64) -> u64) -> Result<(), A::Error> {
+    let a = reg(acc, u.ra)?;
+    let b = reg(acc, u.rb)?.wrapping_add(u.imm as u64);
+    set_reg(acc, u.rd, f(a, b))
 }
 
 /// One micro-step. `clean_at` is `2^a - 1`: at that clock value the step
@@ -106,11 +97,17 @@ pub fn ustep<A: Access>(acc: &mut A, clean_at: u64) -> Result<UStatus, A::Error>
     let mut next = upc.wrapping_add(1);
     let mut status = UStatus::Executed;
     match u.op {
-        op::ADD..=op::SLT => {
-            let a = reg(acc, u.ra)?;
-            let b = reg(acc, u.rb)?.wrapping_add(imm);
-            set_reg(acc, u.rd, alu(u.op, a, b))?;
-        }
+        // One arm per operation (a second dispatch inside `alu` would be slower).
+        op::ADD => alu_op(acc, &u, |a, b| a.wrapping_add(b))?,
+        op::SUB => alu_op(acc, &u, |a, b| a.wrapping_sub(b))?,
+        op::AND => alu_op(acc, &u, |a, b| a & b)?,
+        op::OR => alu_op(acc, &u, |a, b| a | b)?,
+        op::XOR => alu_op(acc, &u, |a, b| a ^ b)?,
+        op::SLL => alu_op(acc, &u, |a, b| a << (b & 63))?,
+        op::SRL => alu_op(acc, &u, |a, b| a >> (b & 63))?,
+        op::SRA => alu_op(acc, &u, |a, b| ((a as i64) >> (b & 63)) as u64)?,
+        op::SLTU => alu_op(acc, &u, |a, b| (a < b) as u64)?,
+        op::SLT => alu_op(acc, &u, |a, b| ((a as i64) < (b as i64)) as u64)?,
         op::LD | op::ST => {
             let bytes = 1u64 << (u.func & 3);
             let addr = reg(acc, u.ra)?.wrapping_add(imm) & S_ADDR_MASK & !(bytes - 1);

@@ -272,6 +272,11 @@ impl State {
         &self.ctrl
     }
 
+    /// The first control page as words, mutable (machine A's register write-back).
+    pub(crate) fn ctrl_words_mut(&mut self) -> &mut [u64; CTRL_PAGE_WORDS] {
+        &mut self.ctrl
+    }
+
     pub(crate) fn other(&self) -> &Region {
         &self.other
     }
