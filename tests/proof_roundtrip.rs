@@ -84,3 +84,49 @@ fn every_micro_step_of_a_store_and_a_write_verifies() {
         ]
     );
 }
+
+#[test]
+fn random_micro_steps_of_every_guest_prove_and_verify() {
+    use mswap::fast::Machine;
+    use mswap::state::tree::StateTree;
+    let mut x: u64 = 0x853c_49e6_748f_ea9b;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n.max(1)
+    };
+    let guests = support::guests();
+    assert!(guests.len() >= 10);
+    for (name, elf, input) in guests {
+        let program = mswap::elf::Program::load(&elf).unwrap();
+        // Steps to halt (capped: the benchmark loop runs long).
+        let mut m = Machine::new(program.initial_state(&input));
+        let steps = m.run(200_000);
+        for _ in 0..6 {
+            let t = next(steps + 2); // sometimes past the halt: the identity step
+            let j = match next(4) {
+                0 => next(40),
+                1 => mswap::micro::CLEAN_AT - next(3),
+                _ => next(mswap::micro::USTEPS),
+            };
+            let mut a = Machine::new(program.initial_state(&input));
+            a.run(t);
+            let s_t = a.into_state();
+            // The machine's own root before and after micro-step j.
+            let mut mm = MicroMachine::attach(s_t.clone());
+            mm.run_usteps(j);
+            let before = r_root(&q_root(&mm.q), &StateTree::build(&mm.s).root());
+            mm.step();
+            let after = r_root(&q_root(&mm.q), &StateTree::build(&mm.s).root());
+            let proven = prove_micro_step(s_t, j, microcode()).expect("proves");
+            assert_eq!(proven.root_before, before, "{name} t {t} j {j}");
+            let verified = verify_step(&before, &proven.proof)
+                .unwrap_or_else(|e| panic!("{name} t {t} j {j}: {e}"));
+            assert_eq!(
+                verified, after,
+                "{name} t {t} j {j}: the verified root is AB's next root"
+            );
+        }
+    }
+}
