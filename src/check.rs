@@ -233,50 +233,81 @@ impl Default for Options<'_> {
 
 /// Double-checks a run from `initial`: every transition until the machine
 /// halts (plus the halted identity) or `max_steps` transitions, in
-/// parallel on the current rayon pool.
+/// parallel on the current rayon pool. Machine A runs ahead on its own
+/// thread and hands out a snapshot per segment through a bounded channel
+/// (so memory stays bounded), while the pool checks segments as they come.
+/// On a mismatch the earliest failing step is reported.
 pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<Stats, Mismatch> {
-    let wave = (rayon::current_num_threads() * 4).max(4);
-    let mut a = Machine::new(initial);
-    a.state_for_tree().mem.take_dirty();
-    let mut prev: Option<Snapshot> = None;
-    let mut t = 0u64;
-    let mut stats = Stats::default();
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let depth = rayon::current_num_threads() * 2;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, u64, Snapshot)>(depth);
+    // The earliest failing step found so far (u64::MAX: none). Segments that
+    // start after it are skipped; earlier ones are still checked, so the
+    // report names the first failing step.
+    let failed_at = AtomicU64::new(u64::MAX);
     let seg = opts.segment.max(1);
-    while t < opts.max_steps {
-        // One wave: machine A runs ahead and snapshots each segment start.
-        let mut starts: Vec<(u64, u64, Snapshot)> = Vec::new();
-        let mut halted = false;
-        while starts.len() < wave && t < opts.max_steps && !halted {
-            let dirty = a.state_for_tree().mem.take_dirty();
-            let snap = match &prev {
-                Some(p) => Snapshot::take_after(a.state(), p, &dirty),
-                None => Snapshot::take(a.state()),
-            };
-            let count = seg.min(opts.max_steps - t);
-            starts.push((t, count, snap.clone()));
-            prev = Some(snap);
-            a.run(count);
-            t += count;
-            halted = a.state().halted();
-        }
-        let results: Vec<Result<Stats, Mismatch>> = starts
-            .par_iter()
+    let max_steps = opts.max_steps;
+    std::thread::scope(|scope| {
+        let failed_at = &failed_at;
+        scope.spawn(move || {
+            let mut a = Machine::new(initial);
+            a.state_for_tree().mem.take_dirty();
+            let mut prev: Option<Snapshot> = None;
+            let mut t = 0u64;
+            while t < max_steps && failed_at.load(Ordering::Relaxed) > t {
+                let dirty = a.state_for_tree().mem.take_dirty();
+                let snap = match &prev {
+                    Some(p) => Snapshot::take_after(a.state(), p, &dirty),
+                    None => Snapshot::take(a.state()),
+                };
+                let count = seg.min(max_steps - t);
+                if tx.send((t, count, snap.clone())).is_err() {
+                    break;
+                }
+                prev = Some(snap);
+                // Past a halt every step is the same identity: one segment checks it.
+                if a.state().halted() {
+                    break;
+                }
+                a.run(count);
+                t += count;
+            }
+        });
+        let results: Vec<Result<Stats, Mismatch>> = rx
+            .into_iter()
+            .par_bridge()
             .map(|(first, count, snap)| {
-                let r = check_range(snap.restore(), *first, *count, code);
-                if let (Some(p), Ok(s)) = (opts.progress, &r) {
-                    p(s.transitions);
+                if failed_at.load(Ordering::Relaxed) < first {
+                    return Ok(Stats::default());
+                }
+                let r = check_range(snap.restore(), first, count, code);
+                match (&r, opts.progress) {
+                    (Ok(s), Some(p)) => p(s.transitions),
+                    (Err(m), _) => {
+                        failed_at.fetch_min(m.step, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
                 r
             })
             .collect();
+        let mut stats = Stats::default();
+        let mut first_bad: Option<Mismatch> = None;
         for r in results {
-            stats.merge(&r?);
+            match r {
+                Ok(s) => stats.merge(&s),
+                Err(m) => {
+                    if first_bad.as_ref().is_none_or(|b| m.step < b.step) {
+                        first_bad = Some(m);
+                    }
+                }
+            }
         }
-        if halted || stats.halted_at.is_some() {
-            break;
+        match first_bad {
+            Some(m) => Err(m),
+            None => Ok(stats),
         }
-    }
-    Ok(stats)
+    })
 }
 
 /// The largest number of micro-steps an instruction may take (`2^a - 1`).

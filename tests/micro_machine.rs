@@ -221,3 +221,50 @@ fn a_microcode_that_overruns_is_reported() {
     assert!(m.overrun, "{m}");
     assert_eq!(m.step, 0);
 }
+
+#[test]
+fn the_parallel_check_reports_the_first_failing_step() {
+    // Break `sub` (less frequent than add): its ALU operation becomes an addition.
+    let mut program = assemble().expect("assembles");
+    let at = program
+        .names
+        .iter()
+        .find(|(_, n)| n == "sub")
+        .map(|(a, _)| *a)
+        .expect("sub label");
+    let mut u = Uop::decode(program.words[at]);
+    u.op = op::ADD;
+    program.words[at] = u.encode();
+    let broken = Microcode::new(program);
+    let (_, elf, input) = guests()
+        .into_iter()
+        .find(|(n, _, _)| n == "sort")
+        .expect("sort guest");
+    // The first `sub` whose operands make add and sub differ (rs2 != 0).
+    let mut a = Machine::new(guest_state(&elf, &input));
+    let mut first = None;
+    for t in 0..2_000_000u64 {
+        let s = a.state();
+        let i = decode(s.mem.read_u32(s.pc()));
+        if i.op == Op::Sub && s.x(i.rs2 as usize) != 0 {
+            first = Some(t);
+            break;
+        }
+        a.run(1);
+    }
+    let first = first.expect("sort subtracts");
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let opts = Options {
+            segment: 64,
+            ..Options::default()
+        };
+        let m = pool
+            .install(|| double_check(guest_state(&elf, &input), &opts, &broken))
+            .expect_err("the broken microcode is caught");
+        assert_eq!(m.step, first, "{threads} thread(s): the first failing step");
+    }
+}
