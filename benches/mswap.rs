@@ -108,35 +108,37 @@ mod ckb {
     const MEMORY: usize = ckb_vm::RISCV_MAX_MEMORY;
     const ISA: u8 = ckb_vm::ISA_IMC | ckb_vm::ISA_B | ckb_vm::ISA_MOP;
 
-    /// Runs `elf` on ckb-vm's Rust interpreter: (instructions, output, exit code).
-    pub fn trace(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let core = ckb_vm::DefaultCoreMachine::<u64, ckb_vm::WXorXMemory<ckb_vm::SparseMemory<u64>>>::new_with_memory(
-            ISA,
-            ckb_vm::machine::VERSION2,
-            u64::MAX,
-            MEMORY,
-        );
-        let machine = ckb_vm::DefaultMachineBuilder::new(core)
+    /// A ckb-vm machine over `core` counting one cycle per instruction, with our I/O.
+    fn machine<C: SupportMachine>(
+        core: C,
+        input: &[u8],
+        out: &Arc<Mutex<Vec<u8>>>,
+    ) -> ckb_vm::DefaultMachine<C> {
+        ckb_vm::DefaultMachineBuilder::new(core)
             .instruction_cycle_func(Box::new(|_| 1))
             .syscall(Box::new(Io {
                 out: out.clone(),
                 input: input.to_vec(),
                 pos: 0,
             }))
-            .build();
-        let mut m = ckb_vm::TraceMachine::new(machine);
+            .build()
+    }
+
+    /// Runs `elf` on ckb-vm's Rust interpreter: (instructions, output, exit code).
+    pub fn trace(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
+        type Core = ckb_vm::DefaultCoreMachine<u64, ckb_vm::WXorXMemory<ckb_vm::SparseMemory<u64>>>;
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let core = Core::new_with_memory(ISA, ckb_vm::machine::VERSION2, u64::MAX, MEMORY);
+        let mut m = ckb_vm::TraceMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
             .expect("ckb-vm loads");
         let code = m.run().expect("ckb-vm runs");
-        let cycles = m.machine.cycles();
         let o = out.lock().unwrap().clone();
-        (cycles, o, code)
+        (m.machine.cycles(), o, code)
     }
 
     /// Runs `elf` on ckb-vm's assembly interpreter.
     pub fn asm(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
-        use ckb_vm::DefaultMachineRunner;
         use ckb_vm::machine::asm::{AsmCoreMachine, AsmMachine};
         let out = Arc::new(Mutex::new(Vec::new()));
         let core = <Box<AsmCoreMachine> as SupportMachine>::new_with_memory(
@@ -145,21 +147,12 @@ mod ckb {
             u64::MAX,
             MEMORY,
         );
-        let machine = ckb_vm::DefaultMachineBuilder::new(core)
-            .instruction_cycle_func(Box::new(|_| 1))
-            .syscall(Box::new(Io {
-                out: out.clone(),
-                input: input.to_vec(),
-                pos: 0,
-            }))
-            .build();
-        let mut m = AsmMachine::new(machine);
+        let mut m = AsmMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
             .expect("ckb-vm asm loads");
         let code = m.run().expect("ckb-vm asm runs");
-        let cycles = m.machine.cycles();
         let o = out.lock().unwrap().clone();
-        (cycles, o, code)
+        (m.machine.cycles(), o, code)
     }
 }
 

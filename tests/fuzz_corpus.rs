@@ -3,21 +3,11 @@
 //! changes, truncations, splices, insertions, random bytes), never panic,
 //! and never accept a mutated proof for the original root.
 
+mod support;
+
 use mswap::fuzz::{decode_and_verify, transcript};
 use std::path::Path;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use support::Rng;
 
 fn corpus() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
@@ -39,36 +29,36 @@ fn corpus() -> Vec<Vec<u8>> {
 
 fn mutate(g: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
     let mut b = seed.to_vec();
-    for _ in 0..1 + g.below(4) {
+    for _ in 0..1 + g.index(4) {
         let n = b.len();
-        match g.below(7) {
+        match g.index(7) {
             0 if n > 0 => {
-                let i = g.below(n);
-                b[i] ^= 1 << g.below(8);
+                let i = g.index(n);
+                b[i] ^= 1 << g.index(8);
             }
             1 if n > 0 => {
-                let i = g.below(n);
+                let i = g.index(n);
                 b[i] = g.next() as u8;
             }
-            2 => b.truncate(g.below(n + 1)),
+            2 => b.truncate(g.index(n + 1)),
             3 => {
-                let o = &others[g.below(others.len())];
-                let (i, j) = (g.below(n + 1), g.below(o.len() + 1));
+                let o = &others[g.index(others.len())];
+                let (i, j) = (g.index(n + 1), g.index(o.len() + 1));
                 b.truncate(i);
                 b.extend_from_slice(&o[j..]);
             }
             4 => {
-                let i = g.below(n + 1);
+                let i = g.index(n + 1);
                 b.insert(i, g.next() as u8);
             }
             5 if n > 0 => {
                 // JSON-aware: replace a digit or hex character.
-                let i = g.below(n);
+                let i = g.index(n);
                 if b[i].is_ascii_hexdigit() {
-                    b[i] = b"0123456789abcdef"[g.below(16)];
+                    b[i] = b"0123456789abcdef"[g.index(16)];
                 }
             }
-            _ => b = (0..g.below(300)).map(|_| g.next() as u8).collect(),
+            _ => b = (0..g.index(300)).map(|_| g.next() as u8).collect(),
         }
     }
     b
@@ -83,7 +73,7 @@ fn mutated_proofs_and_transcripts_never_panic_and_never_verify_falsely() {
     let mut g = Rng(0x5eed_1234_5678_9abc);
     let mut accepted = 0;
     for round in 0..400_000 {
-        let k = g.below(corpus.len());
+        let k = g.index(corpus.len());
         let m = mutate(&mut g, &corpus[k], &corpus);
         if let Some((before, after)) = decode_and_verify(&m) {
             accepted += 1;

@@ -4,75 +4,40 @@
 //! and `qemu-riscv64`; all registers and the data memory are written out at
 //! the end and must be identical.
 
+mod support;
+
 use mswap::check::check_range;
 use mswap::elf::{PF_R, PF_W, PF_X, Program, write_elf};
 use mswap::fast::Machine;
 use mswap::micro::microcode::microcode;
 use std::process::Command;
+use support::Rng;
+use support::enc::{b, i, r, s};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn value(&mut self) -> u64 {
-        const EDGES: [u64; 10] = [
-            0,
-            1,
-            u64::MAX,
-            i64::MIN as u64,
-            i64::MAX as u64,
-            0x8000_0000,
-            0x7fff_ffff,
-            0xffff_ffff,
-            63,
-            32,
-        ];
-        match self.below(4) {
-            0 => EDGES[self.below(10) as usize],
-            1 => self.below(64),
-            _ => self.next(),
-        }
+/// Random values, with a bias to edge cases.
+fn value(g: &mut Rng) -> u64 {
+    const EDGES: [u64; 10] = [
+        0,
+        1,
+        u64::MAX,
+        i64::MIN as u64,
+        i64::MAX as u64,
+        0x8000_0000,
+        0x7fff_ffff,
+        0xffff_ffff,
+        63,
+        32,
+    ];
+    match g.below(4) {
+        0 => EDGES[g.below(10) as usize],
+        1 => g.below(64),
+        _ => g.next(),
     }
 }
 
 const R: u32 = 0x33;
 const R32: u32 = 0x3b;
 const BASE: u32 = 31; // x31 holds the data address
-
-fn r(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
-    (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
-}
-fn i(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
-    (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
-}
-fn s(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
-    let imm = imm as u32;
-    (((imm >> 5) & 0x7f) << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (f3 << 12)
-        | ((imm & 0x1f) << 7)
-        | 0x23
-}
-fn b(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
-    let imm = imm as u32;
-    (((imm >> 12) & 1) << 31)
-        | (((imm >> 5) & 0x3f) << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (f3 << 12)
-        | (((imm >> 1) & 0xf) << 8)
-        | (((imm >> 11) & 1) << 7)
-        | 0x63
-}
 
 fn random_instruction(g: &mut Rng) -> u32 {
     let rd = 1 + g.below(30) as u32;
@@ -180,7 +145,7 @@ fn program(seed: u64, n: usize) -> Vec<u8> {
     code.push(i(0, 0, 0, 10, 0x13));
     code.push(0x73);
     let text: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let data: Vec<u8> = (0..512).flat_map(|_| g.value().to_le_bytes()).collect();
+    let data: Vec<u8> = (0..512).flat_map(|_| value(&mut g).to_le_bytes()).collect();
     write_elf(
         &[
             (0x10000, PF_R | PF_X, &text, text.len() as u64),

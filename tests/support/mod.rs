@@ -91,6 +91,18 @@ pub mod enc {
             | ((imm & 0x1f) << 7)
             | 0x23
     }
+    /// B-type (conditional branch by `imm` bytes).
+    pub fn b(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
+        let imm = imm as u32;
+        (((imm >> 12) & 1) << 31)
+            | (((imm >> 5) & 0x3f) << 25)
+            | (rs2 << 20)
+            | (rs1 << 15)
+            | (f3 << 12)
+            | (((imm >> 1) & 0xf) << 8)
+            | (((imm >> 11) & 1) << 7)
+            | 0x63
+    }
     /// `addi rd, rs1, imm`.
     pub fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
         i(imm, rs1, 0, rd, 0x13)
@@ -133,4 +145,27 @@ pub fn proof_file(name: &str) -> mswap::proof::ProofFile {
         .join(name);
     serde_json::from_slice(&std::fs::read(&p).expect("proof file"))
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A xorshift generator: deterministic randomness for tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 if `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// An index below `n` (0 if `n` is 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
 }
