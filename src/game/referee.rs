@@ -1,7 +1,7 @@
 //! The referee: a neutral HTTP/JSON service that holds every game, checks
 //! every move with the rules ([`super::rules`]), settles the last step with
 //! the verifier module, keeps the clocks, and logs every accepted event to
-//! disk (synced) before it answers.
+//! disk (synced) before it answers ([`super::store`]).
 //!
 //! Endpoints (JSON bodies; a refusal is a 4xx answer `{"error": "..."}`
 //! that changes nothing):
@@ -15,18 +15,34 @@
 //! | `GET /games/{id}/transcript` | - | 200 [`Transcript`] |
 //! | `GET /games` | - | 200 list of [`Summary`] |
 //! | `GET /health` | - | 200 |
+//!
+//! ## Locks
+//!
+//! Each game has its own lock and condition variable; the log has one
+//! lock, always taken after a game's. A move is checked (a proof verified)
+//! and logged under its game's lock only, so long-polls of other games go
+//! on meanwhile. A new game is set up (ELF loaded, `root(S_0)` computed)
+//! and its program and input written out before any lock is taken.
+//!
+//! ## Clocks
+//!
+//! The side on turn loses when its clock runs out: every request about a
+//! game checks it, and a ticker thread checks every game every 50 ms. A
+//! timeout is logged like a move. When the referee starts it logs a
+//! restart, and each running turn's clock restarts there: time the referee
+//! was down is charged to nobody.
 
 use super::levels::two_levels;
 use super::rules::{Game, MoveError, Phase, Side};
-use super::store::{Event, Log, StoreError};
+use super::store::{Event, Log, StoreError, get_blob, put_blob};
 use super::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
 use super::wire::{Clocks, CreateGame, Created, ErrorBody, Joined, MoveRequest, Summary, View};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Largest `POST /games` body (ELF and input, hex).
 pub const MAX_CREATE_BODY: usize = 64 << 20;
@@ -36,6 +52,12 @@ pub const MAX_BODY: usize = 1 << 20;
 pub const MAX_WAIT_MS: u64 = 30_000;
 /// Most requests served at once.
 pub const MAX_IN_FLIGHT: usize = 512;
+/// Longest clock a game may have (7 days).
+pub const MAX_CLOCK_MS: u64 = 7 * 24 * 3_600_000;
+/// How often the ticker looks for clocks that ran out.
+pub const TICK_MS: u64 = 50;
+/// Most recent moves a view carries.
+pub const MAX_RECENT: usize = 16;
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> u64 {
@@ -57,36 +79,35 @@ impl Default for Config {
     }
 }
 
+/// One game and what the referee keeps about it.
 struct Entry {
     game: Game,
     program: Vec<u8>,
     input: Vec<u8>,
     created_ms: u64,
+    initial_clock: u64,
     defender_token: String,
     challenger_token: Option<String>,
     moves: Vec<Record>,
-    initial_clock: u64,
 }
 
-struct State {
-    games: BTreeMap<String, Entry>,
-    log: Log,
-    next_id: u64,
+/// A game behind its lock, with a condition variable for its long-polls.
+struct Slot {
+    entry: Mutex<Entry>,
+    changed: Condvar,
 }
 
-impl State {
-    /// Logs an event (synced) and applies it: the one way state changes.
-    fn commit(&mut self, event: Event) -> Result<(), Refusal> {
-        self.log
-            .append(&event)
-            .map_err(|e| refuse(500, e.to_string()))?;
-        apply_event(&mut self.games, &mut self.next_id, event).map_err(|r| refuse(500, r))
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, Entry> {
+        self.entry.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
+    dir: PathBuf,
+    games: RwLock<BTreeMap<String, Arc<Slot>>>,
+    log: Mutex<Log>,
+    next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
     in_flight: AtomicUsize,
@@ -111,7 +132,7 @@ fn refuse(status: u16, reason: impl Into<String>) -> Refusal {
 /// Why the referee cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum RefereeError {
-    /// The log.
+    /// The data directory.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A logged event does not replay (the log does not belong to these rules).
@@ -127,6 +148,7 @@ pub enum RefereeError {
     },
 }
 
+/// A fresh secret: 16 bytes from `/dev/urandom`, hex.
 fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     let ok = std::fs::File::open("/dev/urandom")
@@ -136,8 +158,9 @@ fn random_hex(bytes: usize) -> String {
         // No /dev/urandom: fall back to a hash of the time and a counter.
         static N: AtomicUsize = AtomicUsize::new(0);
         let seed = format!(
-            "{:?} {}",
+            "{:?} {} {}",
             SystemTime::now(),
+            std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
         b = crate::hash::keccak(&[seed.as_bytes()]).0[..bytes.min(32)].to_vec();
@@ -161,8 +184,95 @@ fn move_status(e: &MoveError) -> u16 {
     }
 }
 
+/// An error body: `{"error": "one line"}`.
+fn error_body(reason: &str) -> String {
+    let line = reason.replace(['\n', '\r'], " ");
+    serde_json::to_string(&ErrorBody { error: line }).unwrap_or_else(|_| "{\"error\":\"?\"}".into())
+}
+
 impl Entry {
-    fn view(&self, id: &str, now: u64) -> View {
+    /// A new game's entry, from its creation event and its program and input.
+    fn create(event: Event, program: Vec<u8>, input: Vec<u8>) -> Result<(String, Entry), String> {
+        let Event::Create {
+            game: id,
+            time_ms,
+            claim,
+            levels,
+            clock_ms,
+            defender_token,
+        } = event
+        else {
+            return Err("not a creation".into());
+        };
+        let game = Game::new(claim, &program, &input, levels, clock_ms, time_ms)
+            .map_err(|e| format!("game {id}: {e}"))?;
+        Ok((
+            id,
+            Entry {
+                game,
+                program,
+                input,
+                created_ms: time_ms,
+                initial_clock: clock_ms,
+                defender_token,
+                challenger_token: None,
+                moves: Vec::new(),
+            },
+        ))
+    }
+
+    /// Applies a logged event to this game (live requests and replay alike).
+    fn apply(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Create { game, .. } => Err(format!("game {game} is created twice")),
+            Event::Join {
+                challenger_token, ..
+            } => {
+                self.challenger_token = Some(challenger_token);
+                Ok(())
+            }
+            Event::Move {
+                game,
+                time_ms,
+                side,
+                seq,
+                mv,
+            } => {
+                self.game
+                    .apply(side, seq, &mv, time_ms)
+                    .map_err(|err| format!("game {game} move {seq}: {err}"))?;
+                self.moves.push(Record {
+                    seq,
+                    side,
+                    time_ms,
+                    mv,
+                });
+                Ok(())
+            }
+            Event::Timeout { time_ms, .. } => {
+                // The logged timeout is a fact: end the game even if the
+                // clock arithmetic differs by a tick.
+                if !self.game.expire(time_ms) && !self.game.is_over() {
+                    let turn = self.game.turn;
+                    self.game.clock_ms[if turn == Side::Defender { 0 } else { 1 }] = 0;
+                    self.game.expire(time_ms);
+                }
+                Ok(())
+            }
+            Event::Restart { time_ms } => {
+                if !self.game.is_over() {
+                    self.game.turn_since_ms = self.game.turn_since_ms.max(time_ms);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The view of the game at `now`, with the moves from number `since` on.
+    fn view(&self, id: &str, now: u64, since: Option<u64>) -> View {
+        let len = self.moves.len();
+        let from = since.map_or(len.saturating_sub(1), |s| s.min(len as u64) as usize);
+        let from = from.max(len.saturating_sub(MAX_RECENT));
         View {
             id: id.to_string(),
             game: self.game.clone(),
@@ -172,6 +282,7 @@ impl Entry {
                 challenger: self.game.time_left(Side::Challenger, now),
             },
             waiting_for: self.game.waiting_for(),
+            recent: self.moves.get(from..).unwrap_or_default().to_vec(),
         }
     }
 
@@ -189,6 +300,27 @@ impl Entry {
             outcome: self.game.outcome().cloned(),
         }
     }
+
+    fn summary(&self, id: &str) -> Summary {
+        Summary {
+            id: id.to_string(),
+            phase: match &self.game.phase {
+                Phase::Open => "open",
+                Phase::Bisect(_) => "bisect",
+                Phase::Prove(_) => "prove",
+                Phase::Done(_) => "done",
+            }
+            .to_string(),
+            seq: self.game.seq,
+            winner: self.game.outcome().map(|o| o.winner()),
+            outcome: self.game.outcome().cloned(),
+        }
+    }
+}
+
+/// The number in a game id `gN`.
+fn id_number(id: &str) -> Option<u64> {
+    id.strip_prefix('g')?.parse().ok()
 }
 
 /// A running referee.
@@ -203,21 +335,54 @@ impl Referee {
         let (mut log, events) = Log::open(dir)?;
         let mut games: BTreeMap<String, Entry> = BTreeMap::new();
         let mut next_id = 1;
-        for (i, e) in events.into_iter().enumerate() {
-            apply_event(&mut games, &mut next_id, e)
-                .map_err(|r| RefereeError::Replay(format!("event {}: {r}", i + 1)))?;
+        for (i, event) in events.into_iter().enumerate() {
+            let at = |r: String| RefereeError::Replay(format!("event {}: {r}", i + 1));
+            match &event {
+                Event::Create { claim, .. } => {
+                    let program = get_blob(dir, &claim.program)?;
+                    let input = get_blob(dir, &claim.input)?;
+                    let (id, entry) = Entry::create(event, program, input).map_err(at)?;
+                    next_id = next_id.max(id_number(&id).map_or(0, |n| n + 1));
+                    games.insert(id, entry);
+                }
+                Event::Join { game, .. }
+                | Event::Move { game, .. }
+                | Event::Timeout { game, .. } => {
+                    let game = game.clone();
+                    games
+                        .get_mut(&game)
+                        .ok_or_else(|| at(format!("unknown game {game}")))?
+                        .apply(event)
+                        .map_err(at)?;
+                }
+                Event::Restart { .. } => {
+                    for e in games.values_mut() {
+                        e.apply(event.clone()).map_err(at)?;
+                    }
+                }
+            }
         }
         let restart = Event::Restart { time_ms: now_ms() };
         log.append(&restart)?;
-        apply_event(&mut games, &mut next_id, restart).map_err(RefereeError::Replay)?;
+        for e in games.values_mut() {
+            e.apply(restart.clone()).map_err(RefereeError::Replay)?;
+        }
+        let games = games
+            .into_iter()
+            .map(|(id, entry)| {
+                let slot = Slot {
+                    entry: Mutex::new(entry),
+                    changed: Condvar::new(),
+                };
+                (id, Arc::new(slot))
+            })
+            .collect();
         Ok(Referee {
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    games,
-                    log,
-                    next_id,
-                }),
-                changed: Condvar::new(),
+                dir: dir.to_path_buf(),
+                games: RwLock::new(games),
+                log: Mutex::new(log),
+                next_id: AtomicU64::new(next_id),
                 config,
                 stop: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
@@ -225,72 +390,128 @@ impl Referee {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn slot(&self, id: &str) -> Result<Arc<Slot>, Refusal> {
+        let games = self.shared.games.read().unwrap_or_else(|p| p.into_inner());
+        games
+            .get(id)
+            .cloned()
+            .ok_or_else(|| refuse(404, format!("unknown game {id}")))
     }
 
-    /// Ends games whose side on turn ran out of time (logged like any event).
-    pub fn expire_clocks(&self) -> Result<usize, Refusal> {
-        let now = now_ms();
-        let mut st = self.lock();
-        let due: Vec<String> = st
-            .games
+    fn slots(&self) -> Vec<(String, Arc<Slot>)> {
+        let games = self.shared.games.read().unwrap_or_else(|p| p.into_inner());
+        games
             .iter()
-            .filter(|(_, e)| !e.game.is_over() && e.game.time_left(e.game.turn, now) == 0)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &due {
-            st.commit(Event::Timeout {
-                game: id.clone(),
-                time_ms: now,
-            })?;
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect()
+    }
+
+    /// Logs an event (synced) and applies it to its game: the one way a
+    /// game changes. The caller holds the game's lock.
+    fn commit(&self, entry: &mut Entry, event: Event) -> Result<(), Refusal> {
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(&event)
+            .map_err(|e| refuse(500, format!("cannot log the event: {e}")))?;
+        entry
+            .apply(event)
+            .map_err(|r| refuse(500, format!("a logged event does not apply: {r}")))
+    }
+
+    /// Ends the game if the side on turn has run out of time at `now`
+    /// (logged like a move); returns whether it did.
+    fn expire(&self, id: &str, entry: &mut Entry, now: u64) -> Result<bool, Refusal> {
+        if entry.game.is_over() || entry.game.time_left(entry.game.turn, now) > 0 {
+            return Ok(false);
         }
-        if !due.is_empty() {
-            self.shared.changed.notify_all();
+        let event = Event::Timeout {
+            game: id.to_string(),
+            time_ms: now,
+        };
+        self.commit(entry, event)?;
+        Ok(true)
+    }
+
+    /// Ends every game whose side on turn ran out of time; returns how many.
+    pub fn expire_clocks(&self) -> Result<usize, Refusal> {
+        let mut n = 0;
+        for (id, slot) in self.slots() {
+            let mut e = slot.lock();
+            if self.expire(&id, &mut e, now_ms())? {
+                n += 1;
+                slot.changed.notify_all();
+            }
         }
-        Ok(due.len())
+        Ok(n)
     }
 
     /// Opens a game (`POST /games`).
     pub fn create(&self, req: CreateGame) -> Result<Created, Refusal> {
-        let now = now_ms();
         let clock_ms = req.clock_ms.unwrap_or(self.shared.config.clock_ms);
-        if clock_ms == 0 || clock_ms > 7 * 24 * 3_600_000 {
+        if clock_ms == 0 || clock_ms > MAX_CLOCK_MS {
             return Err(refuse(
                 400,
                 format!("clock_ms {clock_ms} is out of range (1 ms to 7 days)"),
             ));
         }
         let levels = req.levels.unwrap_or_else(|| two_levels(req.claim.b));
-        // Loading the ELF and computing root(S_0) happen outside the lock.
+        // The slow part (loading the ELF, root(S_0), writing the program
+        // and input out) happens before any lock.
+        let now = now_ms();
         let game = Game::new(req.claim, &req.program, &req.input, levels, clock_ms, now)
             .map_err(|e| refuse(400, e.to_string()))?;
+        for bytes in [&req.program, &req.input] {
+            put_blob(&self.shared.dir, bytes)
+                .map_err(|e| refuse(500, format!("cannot store the game: {e}")))?;
+        }
         let token = random_hex(16);
-        let mut st = self.lock();
-        let id = format!("g{}", st.next_id);
+        let id = format!("g{}", self.shared.next_id.fetch_add(1, Ordering::Relaxed));
         let event = Event::Create {
             game: id.clone(),
             time_ms: now,
             claim: game.claim.clone(),
-            program: req.program,
-            input: req.input,
             levels: game.levels.clone(),
             clock_ms,
             defender_token: token.clone(),
         };
-        st.commit(event)?;
-        self.shared.changed.notify_all();
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(&event)
+            .map_err(|e| refuse(500, format!("cannot log the event: {e}")))?;
+        let entry = Entry {
+            game,
+            program: req.program,
+            input: req.input,
+            created_ms: now,
+            initial_clock: clock_ms,
+            defender_token: token.clone(),
+            challenger_token: None,
+            moves: Vec::new(),
+        };
+        let slot = Arc::new(Slot {
+            entry: Mutex::new(entry),
+            changed: Condvar::new(),
+        });
+        self.shared
+            .games
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), slot);
         Ok(Created { game: id, token })
     }
 
     /// A challenger joins (`POST /games/{id}/join`).
     pub fn join(&self, id: &str) -> Result<Joined, Refusal> {
+        let slot = self.slot(id)?;
+        let mut e = slot.lock();
         let now = now_ms();
-        let mut st = self.lock();
-        let e = st
-            .games
-            .get(id)
-            .ok_or_else(|| refuse(404, format!("unknown game {id}")))?;
+        if self.expire(id, &mut e, now)? {
+            slot.changed.notify_all();
+        }
         if e.challenger_token.is_some() {
             return Err(refuse(409, format!("game {id} already has a challenger")));
         }
@@ -303,19 +524,16 @@ impl Referee {
             time_ms: now,
             challenger_token: token.clone(),
         };
-        st.commit(event)?;
-        self.shared.changed.notify_all();
+        self.commit(&mut e, event)?;
+        slot.changed.notify_all();
         Ok(Joined { token })
     }
 
     /// A move (`POST /games/{id}/moves`).
     pub fn play(&self, id: &str, req: MoveRequest) -> Result<View, Refusal> {
+        let slot = self.slot(id)?;
+        let mut e = slot.lock();
         let now = now_ms();
-        let mut st = self.lock();
-        let e = st
-            .games
-            .get(id)
-            .ok_or_else(|| refuse(404, format!("unknown game {id}")))?;
         let secret = match req.side {
             Side::Defender => Some(&e.defender_token),
             Side::Challenger => e.challenger_token.as_ref(),
@@ -327,62 +545,53 @@ impl Referee {
             }
             _ => {}
         }
-        // A side whose time is up cannot move; the timeout is logged first.
-        if !e.game.is_over() && e.game.time_left(e.game.turn, now) == 0 {
-            drop(st);
-            self.expire_clocks()?;
-            st = self.lock();
+        // A side whose time is up cannot move: the timeout comes first.
+        if self.expire(id, &mut e, now)? {
+            slot.changed.notify_all();
         }
-        let e = st
-            .games
-            .get(id)
-            .ok_or_else(|| refuse(404, format!("unknown game {id}")))?;
+        // Check on a copy: a refused move changes nothing.
         let mut game = e.game.clone();
         game.apply(req.side, req.seq, &req.mv, now)
             .map_err(|err| refuse(move_status(&err), err.to_string()))?;
+        let seq = req.seq;
         let event = Event::Move {
             game: id.to_string(),
             time_ms: now,
             side: req.side,
-            seq: req.seq,
+            seq,
             mv: req.mv,
         };
-        st.commit(event)?;
-        self.shared.changed.notify_all();
-        let e = st
-            .games
-            .get(id)
-            .ok_or_else(|| refuse(500, "game vanished"))?;
-        Ok(e.view(id, now))
+        self.commit(&mut e, event)?;
+        slot.changed.notify_all();
+        Ok(e.view(id, now, Some(seq)))
     }
 
     /// Where a game stands (`GET /games/{id}`), waiting up to `wait_ms`
-    /// for it to move past `after_seq`.
+    /// for it to move past `after_seq` (or end).
     pub fn view(&self, id: &str, after_seq: Option<u64>, wait_ms: u64) -> Result<View, Refusal> {
-        let deadline = std::time::Instant::now() + Duration::from_millis(wait_ms.min(MAX_WAIT_MS));
-        let mut st = self.lock();
+        let slot = self.slot(id)?;
+        let deadline = Instant::now() + Duration::from_millis(wait_ms.min(MAX_WAIT_MS));
+        let mut e = slot.lock();
         loop {
-            let e = st
-                .games
-                .get(id)
-                .ok_or_else(|| refuse(404, format!("unknown game {id}")))?;
+            let now = now_ms();
+            if self.expire(id, &mut e, now)? {
+                slot.changed.notify_all();
+            }
             let moved = after_seq.is_none_or(|n| e.game.seq > n);
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             if moved
                 || e.game.is_over()
                 || left.is_zero()
                 || self.shared.stop.load(Ordering::Relaxed)
             {
-                return Ok(e.view(id, now_ms()));
+                return Ok(e.view(id, now, after_seq));
             }
-            // Wake up at least when a clock may run out.
-            let tick = left.min(Duration::from_millis(
-                e.game.time_left(e.game.turn, now_ms()).max(1),
-            ));
-            st = self
-                .shared
+            // Wake up at the latest when the clock on turn runs out.
+            let clock = e.game.time_left(e.game.turn, now);
+            let tick = left.min(Duration::from_millis(clock.max(1)));
+            e = slot
                 .changed
-                .wait_timeout(st, tick)
+                .wait_timeout(e, tick)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
@@ -390,32 +599,19 @@ impl Referee {
 
     /// The transcript of a game so far (`GET /games/{id}/transcript`).
     pub fn transcript(&self, id: &str) -> Result<Transcript, Refusal> {
-        let st = self.lock();
-        let e = st
-            .games
-            .get(id)
-            .ok_or_else(|| refuse(404, format!("unknown game {id}")))?;
+        let slot = self.slot(id)?;
+        let mut e = slot.lock();
+        if self.expire(id, &mut e, now_ms())? {
+            slot.changed.notify_all();
+        }
         Ok(e.transcript(id))
     }
 
     /// Every game (`GET /games`).
     pub fn list(&self) -> Vec<Summary> {
-        let st = self.lock();
-        st.games
+        self.slots()
             .iter()
-            .map(|(id, e)| Summary {
-                id: id.clone(),
-                phase: match &e.game.phase {
-                    Phase::Open => "open",
-                    Phase::Bisect(_) => "bisect",
-                    Phase::Prove(_) => "prove",
-                    Phase::Done(_) => "done",
-                }
-                .to_string(),
-                seq: e.game.seq,
-                winner: e.game.outcome().map(|o| o.winner()),
-                outcome: e.game.outcome().cloned(),
-            })
+            .map(|(id, slot)| slot.lock().summary(id))
             .collect()
     }
 
@@ -438,10 +634,7 @@ impl Referee {
         };
         let json = |r: Result<String, Refusal>, ok: u16| match r {
             Ok(s) => (ok, s),
-            Err(e) => (
-                e.status,
-                serde_json::to_string(&ErrorBody { error: e.reason }).unwrap_or_default(),
-            ),
+            Err(e) => (e.status, error_body(&e.reason)),
         };
         fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Refusal> {
             serde_json::to_string(v).map_err(|e| refuse(500, e.to_string()))
@@ -492,10 +685,13 @@ impl Referee {
     /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) until [`Server::stop`];
     /// returns at once with the bound address.
     pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
-        let server = tiny_http::Server::http(addr).map_err(|e| RefereeError::Listen {
+        let fail = |reason: String| RefereeError::Listen {
             addr: addr.to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let server =
+            tiny_http::Server::from_listener(listen(addr).map_err(|e| fail(e.to_string()))?, None)
+                .map_err(|e| fail(e.to_string()))?;
         let local = server
             .server_addr()
             .to_ip()
@@ -511,7 +707,7 @@ impl Referee {
                 if let Err(e) = me.expire_clocks() {
                     eprintln!("referee: cannot log a timeout: {}", e.reason);
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(TICK_MS));
             }
         });
         Ok(Server {
@@ -528,11 +724,7 @@ impl Referee {
                 continue;
             };
             if self.shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                respond(
-                    request,
-                    503,
-                    "{\"error\":\"too many requests in flight\"}".into(),
-                );
+                respond(request, 503, error_body("too many requests in flight"));
                 continue;
             }
             self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -547,13 +739,16 @@ impl Referee {
     fn answer(&self, mut request: tiny_http::Request) {
         let method = request.method().as_str().to_string();
         let url = request.url().to_string();
-        let limit = if method == "POST" && url.trim_end_matches('/') == "/games" {
+        let path = url.split('?').next().unwrap_or("");
+        let limit = if method == "POST" && path.trim_end_matches('/') == "/games" {
             MAX_CREATE_BODY
         } else {
             MAX_BODY
         };
         let too_big = |n: usize| {
-            format!("{{\"error\":\"request body of {n} bytes is too large (at most {limit})\"}}")
+            error_body(&format!(
+                "request body of {n} bytes is too large (at most {limit})"
+            ))
         };
         if let Some(n) = request.body_length().filter(|n| *n > limit) {
             respond(request, 413, too_big(n));
@@ -568,7 +763,7 @@ impl Referee {
             respond(
                 request,
                 400,
-                format!("{{\"error\":\"cannot read the request body: {e}\"}}"),
+                error_body(&format!("cannot read the request body: {e}")),
             );
             return;
         }
@@ -579,6 +774,26 @@ impl Referee {
         let (status, text) = self.handle(&method, &url, &body);
         respond(request, status, text);
     }
+}
+
+/// A listening socket with `TCP_NODELAY`, which the sockets it accepts
+/// inherit: an answer goes out as its header and then its body, and
+/// without it the body would wait for the client's delayed ACK of the
+/// header (40 ms a move on loopback).
+fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // As std does: a restarted referee can take its port back at once.
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 fn respond(request: tiny_http::Request, status: u16, body: String) {
@@ -605,11 +820,18 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The referee behind the server.
+    pub fn referee(&self) -> &Referee {
+        &self.referee
+    }
+
     /// Stops serving and waits for the service threads.
     pub fn stop(self) {
         self.referee.shared.stop.store(true, Ordering::Relaxed);
         self.server.unblock();
-        self.referee.shared.changed.notify_all();
+        for (_, slot) in self.referee.slots() {
+            slot.changed.notify_all();
+        }
         for t in self.threads {
             let _ = t.join();
         }
@@ -621,92 +843,4 @@ impl Server {
             let _ = t.join();
         }
     }
-}
-
-/// Applies one logged event to the games (shared by live requests and replay).
-fn apply_event(
-    games: &mut BTreeMap<String, Entry>,
-    next_id: &mut u64,
-    e: Event,
-) -> Result<(), String> {
-    match e {
-        Event::Create {
-            game,
-            time_ms,
-            claim,
-            program,
-            input,
-            levels,
-            clock_ms,
-            defender_token,
-        } => {
-            let g = Game::new(claim, &program, &input, levels, clock_ms, time_ms)
-                .map_err(|e| format!("game {game}: {e}"))?;
-            if let Some(n) = game.strip_prefix('g').and_then(|n| n.parse::<u64>().ok()) {
-                *next_id = (*next_id).max(n + 1);
-            }
-            games.insert(
-                game,
-                Entry {
-                    game: g,
-                    program,
-                    input,
-                    created_ms: time_ms,
-                    defender_token,
-                    challenger_token: None,
-                    moves: Vec::new(),
-                    initial_clock: clock_ms,
-                },
-            );
-        }
-        Event::Join {
-            game,
-            challenger_token,
-            ..
-        } => {
-            let e = games
-                .get_mut(&game)
-                .ok_or(format!("join of unknown game {game}"))?;
-            e.challenger_token = Some(challenger_token);
-        }
-        Event::Move {
-            game,
-            time_ms,
-            side,
-            seq,
-            mv,
-        } => {
-            let e = games
-                .get_mut(&game)
-                .ok_or(format!("move in unknown game {game}"))?;
-            e.game
-                .apply(side, seq, &mv, time_ms)
-                .map_err(|err| format!("game {game} move {seq}: {err}"))?;
-            e.moves.push(Record {
-                seq,
-                side,
-                time_ms,
-                mv,
-            });
-        }
-        Event::Timeout { game, time_ms } => {
-            let e = games
-                .get_mut(&game)
-                .ok_or(format!("timeout in unknown game {game}"))?;
-            // The logged timeout is a fact: end the game even if the clock arithmetic differs by a tick.
-            if !e.game.expire(time_ms) && !e.game.is_over() {
-                let i = if e.game.turn == Side::Defender { 0 } else { 1 };
-                e.game.clock_ms[i] = 0;
-                e.game.expire(time_ms);
-            }
-        }
-        Event::Restart { time_ms } => {
-            for e in games.values_mut() {
-                if !e.game.is_over() {
-                    e.game.turn_since_ms = e.game.turn_since_ms.max(time_ms);
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,23 +1,30 @@
-//! The referee's append-only log: one JSON event per line, written and
-//! synced to disk before the referee answers. Replaying it through the
-//! rules rebuilds every game exactly, so a crash loses no acknowledged
-//! move. A torn last line (a crash in the middle of an append) was never
-//! acknowledged; it is dropped and cut off before the next append.
+//! The referee's data directory: an append-only log of events, one JSON
+//! event per line, written and synced to disk before the referee answers,
+//! and the programs and inputs of the games as files named by their
+//! Keccak-256 (`blobs/`), synced before the event that names them.
+//! Replaying the log through the rules rebuilds every game exactly, so a
+//! crash loses no acknowledged move. A torn last line (a crash in the
+//! middle of an append) was never acknowledged; it is dropped and cut off
+//! before the next append.
+//!
+//! Programs and inputs live outside the log so that log lines stay short:
+//! appending a move never waits behind a large program being written.
 
 use super::claim::Claim;
 use super::levels::Level;
 use super::rules::{Move, Side};
+use crate::hash::{Hash, keccak};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// One accepted event. (Variants differ in size; events are few and short-lived.)
-#[allow(clippy::large_enum_variant)]
+/// One accepted event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
-    /// A game was opened.
+    /// A game was opened; its program and input are the blobs named by
+    /// `claim.program` and `claim.input`.
     Create {
         /// Game id.
         game: String,
@@ -25,12 +32,6 @@ pub enum Event {
         time_ms: u64,
         /// The claim.
         claim: Claim,
-        /// The ELF, hex.
-        #[serde(with = "crate::proof::hexbytes::vec")]
-        program: Vec<u8>,
-        /// The input, hex.
-        #[serde(with = "crate::proof::hexbytes::vec")]
-        input: Vec<u8>,
         /// The levels.
         levels: Vec<Level>,
         /// Clock per side, ms.
@@ -90,6 +91,14 @@ pub enum StoreError {
     /// Another process holds the log.
     #[error("{0}: another referee is using this data directory")]
     Locked(PathBuf),
+    /// A program or input named by the log is missing or damaged.
+    #[error("{path}: {reason}")]
+    Blob {
+        /// The blob file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A complete line that does not parse (not a torn append).
     #[error("{path}: line {line} is corrupt ({reason}); refusing to start")]
     Corrupt {
@@ -106,11 +115,73 @@ pub enum StoreError {
 pub struct Log {
     file: File,
     path: PathBuf,
+    /// Bytes of whole lines in the file (where a failed append is cut back to).
+    len: u64,
 }
 
 /// The log file inside a data directory.
 pub fn log_path(dir: &Path) -> PathBuf {
     dir.join("referee.log")
+}
+
+/// The file of the blob with hash `h` inside a data directory.
+pub fn blob_path(dir: &Path, h: &Hash) -> PathBuf {
+    dir.join("blobs").join(h.to_hex())
+}
+
+/// Syncs a directory, so that the names created in it survive a crash.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Stores `bytes` as a blob named by its hash (written, synced and renamed
+/// into place, so a blob file is always whole) and returns the hash. A blob
+/// already there is kept.
+pub fn put_blob(dir: &Path, bytes: &[u8]) -> Result<Hash, StoreError> {
+    let h = keccak(&[bytes]);
+    let path = blob_path(dir, &h);
+    let io = |source| StoreError::Io {
+        path: path.clone(),
+        source,
+    };
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+        return Ok(h);
+    }
+    let blobs = dir.join("blobs");
+    std::fs::create_dir_all(&blobs).map_err(io)?;
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = blobs.join(format!(
+        ".{}.{}.{}",
+        h.to_hex(),
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .and_then(|_| sync_dir(&blobs));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(h)
+}
+
+/// Reads the blob with hash `h`, checking its hash.
+pub fn get_blob(dir: &Path, h: &Hash) -> Result<Vec<u8>, StoreError> {
+    let path = blob_path(dir, h);
+    let bytes = std::fs::read(&path).map_err(|e| StoreError::Blob {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let found = keccak(&[&bytes]);
+    if found != *h {
+        return Err(StoreError::Blob {
+            path,
+            reason: format!("the file hashes to {found}"),
+        });
+    }
+    Ok(bytes)
 }
 
 impl Log {
@@ -122,10 +193,12 @@ impl Log {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        let dir_io = |source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        std::fs::create_dir_all(dir).map_err(dir_io)?;
+        let fresh = !path.exists();
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -172,23 +245,37 @@ impl Log {
             file.set_len(good as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
+        if fresh {
+            sync_dir(dir).map_err(dir_io)?;
+        }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        Ok((Log { file, path }, events))
+        let len = good as u64;
+        Ok((Log { file, path, len }, events))
     }
 
-    /// Appends an event and syncs it to disk.
+    /// Appends an event and syncs it to disk. If that fails, the file is cut
+    /// back to its last whole line, so a failed append leaves no half line
+    /// for the next one to follow.
     pub fn append(&mut self, e: &Event) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(e).map_err(|e| StoreError::Io {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
         line.push(b'\n');
-        let io = |source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|_| self.file.sync_data());
+        if let Err(source) = written {
+            let _ = self.file.set_len(self.len);
+            let _ = self.file.sync_data();
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.len += line.len() as u64;
+        Ok(())
     }
 }
 
@@ -235,6 +322,24 @@ mod tests {
         assert!(matches!(
             Log::open(&dir),
             Err(StoreError::Corrupt { line: 1, .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn blobs_are_named_by_their_hash_and_checked_when_read() {
+        let dir = std::env::temp_dir().join(format!("mswap-blobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let h = put_blob(&dir, b"an ELF").expect("stores");
+        assert_eq!(h, keccak(&[b"an ELF"]));
+        assert_eq!(put_blob(&dir, b"an ELF").expect("again"), h);
+        assert_eq!(get_blob(&dir, &h).expect("reads"), b"an ELF");
+        std::fs::write(blob_path(&dir, &h), b"an elf").unwrap();
+        assert!(matches!(get_blob(&dir, &h), Err(StoreError::Blob { .. })));
+        let missing = keccak(&[b"nothing"]);
+        assert!(matches!(
+            get_blob(&dir, &missing),
+            Err(StoreError::Blob { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }

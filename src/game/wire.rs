@@ -78,6 +78,10 @@ pub struct View {
     pub time_left_ms: Clocks,
     /// What the game waits for, in words.
     pub waiting_for: String,
+    /// The accepted moves since the `after_seq` of the request (at most 16,
+    /// the latest), so that a player can show what its opponent did.
+    #[serde(default)]
+    pub recent: Vec<super::transcript::Record>,
 }
 
 /// One line of `GET /games`.
