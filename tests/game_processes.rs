@@ -1,250 +1,159 @@
 //! Referee, defender and challenger as separate processes of the binary on
-//! loopback: full games in both directions, and a referee killed with
-//! SIGKILL mid-game and restarted from its log, with no acknowledged move
-//! lost.
+//! loopback: full games in both directions, an unchallenged claim, and the
+//! one-process demo `mswap dispute`.
 
-use mswap::game::rules::{Move, Side};
-use mswap::game::transcript::{Transcript, verify_transcript};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod procs;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mswap");
+use mswap::game::rules::Side;
+use mswap::game::transcript::verify_transcript;
+use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
+use std::process::Command;
 
-fn proofs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs")
-}
-
-fn temp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mswap-proc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Starts `mswap referee` and returns it with its URL (read from its first line).
-fn referee(data: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["referee", "--listen", listen, "--data"])
-        .arg(data)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("referee starts");
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .expect("referee says where it listens");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (child, url)
-}
-
-fn defend(url: &str, lies: &[&str], transcript: &Path) -> (Child, String) {
-    defend_with(url, lies, transcript, &[])
-}
-
-fn defend_with(url: &str, lies: &[&str], transcript: &Path, extra: &[&str]) -> (Child, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["defend", "--referee", url, "--checkpoints", "3"])
-        .args(extra)
-        .arg(proofs().join("example.elf"))
-        .arg("--input")
-        .arg(proofs().join("example.input"))
-        .arg("--transcript")
-        .arg(transcript);
-    for l in lies {
-        cmd.args(["--lie", l]);
+/// Every move a player's log shows is in the transcript, by the same side.
+fn logs_match(log: &str, t: &mswap::game::transcript::Transcript) {
+    let seen = seen_moves(log);
+    assert!(!seen.is_empty(), "no moves in the log:\n{log}");
+    for (seq, side) in seen {
+        let m = t
+            .moves
+            .get(seq as usize)
+            .unwrap_or_else(|| panic!("move {seq} of the log is not in the transcript"));
+        assert_eq!(m.side, side, "move {seq}");
     }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("defender starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("defender prints the game");
-    let id = line
-        .trim()
-        .strip_prefix("game: ")
-        .unwrap_or_else(|| panic!("no game id in {line:?}"))
-        .to_string();
-    (child, id)
-}
-
-fn challenge(url: &str, id: &str, lies: &[&str]) -> Child {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "challenge",
-        "--referee",
-        url,
-        "--game",
-        id,
-        "--checkpoints",
-        "3",
-    ])
-    .arg(proofs().join("example.elf"))
-    .arg("--input")
-    .arg(proofs().join("example.input"));
-    for l in lies {
-        cmd.args(["--lie", l]);
-    }
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("challenger starts")
-}
-
-/// Waits for a player; returns (exit code, stderr).
-fn finish(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().expect("player ends");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read_transcript(p: &Path) -> Transcript {
-    serde_json::from_slice(&std::fs::read(p).expect("transcript written"))
-        .expect("transcript parses")
 }
 
 #[test]
 fn three_processes_play_to_the_end_in_both_directions() {
     let dir = temp("both");
-    let (mut r, url) = referee(&dir.join("data"), "127.0.0.1:0");
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+
     // A lying defender against an honest challenger.
     let t1 = dir.join("t1.json");
-    let (d, id) = defend(&url, &["from:9:40"], &t1);
-    let c = challenge(&url, &id, &[]);
-    let (cc, clog) = finish(c);
-    let (dc, dlog) = finish(d);
+    let (d, id) = defend(&url, &["from:9:40"], &t1, &[]);
+    let c = challenge(&url, &id, &[], &[]).finish(60);
+    let d = d.finish(60);
     assert_eq!(
-        (cc, dc),
+        (c.code, d.code),
         (0, 1),
-        "challenger wins, defender loses\n{clog}\n{dlog}"
+        "the challenger wins, the defender loses\n{}\n{}",
+        c.stdout,
+        d.stdout
     );
-    assert!(clog.contains("result: challenger wins"), "{clog}");
+    assert!(c.stdout.contains("result: challenger wins"), "{}", c.stdout);
+    assert!(d.stdout.contains("result: challenger wins"), "{}", d.stdout);
     let t = read_transcript(&t1);
     assert_eq!(
         verify_transcript(&t).expect("verifies").winner,
         Some(Side::Challenger)
     );
-    let out = Command::new(BIN).arg("verify").arg(&t1).output().unwrap();
+    // Both logs tell the whole game round by round, each move once.
+    logs_match(&d.stdout, &t);
+    logs_match(&c.stdout, &t);
+    assert_eq!(seen_moves(&d.stdout).len(), t.moves.len(), "{}", d.stdout);
     assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("challenger wins")
+        d.stdout.contains("level 0 [0, 32] = S_0 .. S_32"),
+        "intervals with absolute steps:\n{}",
+        d.stdout
     );
+    let out = Command::new(procs::BIN)
+        .arg("verify")
+        .arg(&t1)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("challenger wins"), "{text}");
+    assert!(text.contains("disputed:    micro-step"), "{text}");
 
     // An honest defender against a challenger disputing a correct claim.
     let t2 = dir.join("t2.json");
-    let (d, id) = defend(&url, &[], &t2);
-    let c = challenge(&url, &id, &["dispute-correct"]);
-    let (cc, clog) = finish(c);
-    let (dc, dlog) = finish(d);
+    let (d, id) = defend(&url, &[], &t2, &[]);
+    let c = challenge(&url, &id, &["dispute-correct"], &[]).finish(60);
+    let d = d.finish(60);
     assert_eq!(
-        (dc, cc),
+        (d.code, c.code),
         (0, 1),
-        "defender wins, challenger loses\n{dlog}\n{clog}"
+        "the defender wins, the challenger loses\n{}\n{}",
+        d.stdout,
+        c.stdout
     );
+    let t = read_transcript(&t2);
     assert_eq!(
-        verify_transcript(&read_transcript(&t2))
-            .expect("verifies")
-            .winner,
+        verify_transcript(&t).expect("verifies").winner,
         Some(Side::Defender)
     );
-
-    // An honest challenger finds a correct claim correct and does not join;
-    // the claim stands when the challenge window (the challenger's clock) closes.
-    let (d, id) = defend_with(&url, &[], &dir.join("t3.json"), &["--clock-ms", "1500"]);
-    let c = challenge(&url, &id, &[]);
-    let out = c.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("the claim is correct"));
-    let (dc, dlog) = finish(d);
-    assert_eq!(dc, 0, "the unchallenged claim stands\n{dlog}");
-    let _ = r.kill();
-    let _ = r.wait();
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// `(seq, side)` of every move a player saw accepted, from its log.
-fn acknowledged(log: &str, side: Side) -> Vec<(u64, Side)> {
-    log.lines()
-        .filter(|l| l.starts_with("[seq ") && !l.contains("refused"))
-        .filter_map(|l| {
-            l.trim_start_matches("[seq ")
-                .split(']')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .map(|s| (s, side))
-        .collect()
+    logs_match(&c.stdout, &t);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
-fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
-    let dir = temp("crash");
-    let data = dir.join("data");
-    let (mut r, url) = referee(&data, "127.0.0.1:0");
-    let listen = url.trim_start_matches("http://").to_string();
+fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
+    let dir = temp("correct");
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
     let t = dir.join("t.json");
-    let (d, id) = defend(&url, &["final"], &t);
-    let c = challenge(&url, &id, &[]);
-    // Kill the referee once the game is under way.
-    let client = mswap::game::client::Client::new(&url);
-    let start = Instant::now();
-    loop {
-        let v = client.view(&id, None, 0).expect("view");
-        if v.game.seq >= 12 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the game does not progress"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    r.kill().expect("SIGKILL");
-    r.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let (mut r2, url2) = referee(&data, &listen);
-    assert_eq!(url2, url);
-    let (cc, clog) = finish(c);
-    let (dc, dlog) = finish(d);
-    assert_eq!(
-        (cc, dc),
-        (0, 1),
-        "the honest challenger wins after the restart\n{clog}\n{dlog}"
-    );
-    let tr = read_transcript(&t);
-    let checked = verify_transcript(&tr).expect("the transcript across the crash verifies");
-    assert_eq!(checked.winner, Some(Side::Challenger));
-    for (i, m) in tr.moves.iter().enumerate() {
-        assert_eq!(m.seq, i as u64, "moves are contiguous");
-    }
-    let mut acked = acknowledged(&clog, Side::Challenger);
-    acked.extend(acknowledged(&dlog, Side::Defender));
+    let (d, id) = defend(&url, &[], &t, &["--clock-ms", "1500"]);
+    let c = challenge(&url, &id, &[], &[]).finish(60);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains("the claim is correct"), "{}", c.stdout);
+    let d = d.finish(60);
+    assert_eq!(d.code, 0, "the unchallenged claim stands\n{}", d.stdout);
+    assert!(d.stdout.contains("ran out of time"), "{}", d.stdout);
+    let checked = verify_transcript(&read_transcript(&t)).expect("verifies");
+    assert_eq!(checked.winner, Some(Side::Defender));
+    assert!(checked.by_timeout);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_one_process_demo_runs_on_the_embedded_guest() {
+    let dir = temp("demo");
+    let t = dir.join("t.json");
+    let out = Command::new(procs::BIN)
+        .arg("dispute")
+        .arg("--transcript")
+        .arg(&t)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        acked.len() >= 12,
-        "players saw their moves acknowledged:\n{clog}\n{dlog}"
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    for (seq, side) in acked {
-        let m = tr
-            .moves
-            .get(seq as usize)
-            .unwrap_or_else(|| panic!("acknowledged move {seq} is lost"));
-        assert_eq!(m.side, side, "move {seq}");
+    for want in [
+        "[defender]   [seq 1] defender posts root(S_",
+        "[challenger] [seq 2] challenger",
+        "== result: challenger wins",
+        "bytes exchanged",
+        "verified offline: the challenger wins",
+        "== the honest challenger won",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
     }
-    assert!(matches!(
-        tr.moves.last().map(|m| &m.mv),
-        Some(Move::Proof { .. })
-    ));
-    let _ = r2.kill();
-    let _ = r2.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    let tr = read_transcript(&t);
+    assert_eq!(
+        verify_transcript(&tr).expect("verifies").winner,
+        Some(Side::Challenger)
+    );
+    // The other way round, on the example program with three levels.
+    let (elf, input) = procs::example();
+    let out = Command::new(procs::BIN)
+        .arg("dispute")
+        .arg(elf)
+        .arg("--input")
+        .arg(input)
+        .args([
+            "--challenger-lie",
+            "dispute-correct",
+            "--levels",
+            "strides:2",
+        ])
+        .arg("--transcript")
+        .arg(&t)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("== the honest defender won"), "{text}");
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -5,19 +5,19 @@ use super::proof::write_atomic;
 use super::{CliError, load_program, read_input};
 use clap::Args;
 use mswap::elf::Program;
-use mswap::game::claim::{b_for_steps, steps_to_halt};
 use mswap::game::client::{Client, play};
+use mswap::game::demo::{self, HALT_LIMIT, Setup};
 use mswap::game::levels::{Level, two_levels, with_strides};
-use mswap::game::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use mswap::game::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::game::referee::{Config, Referee};
-use mswap::game::rules::{Move, Outcome, Side};
+use mswap::game::rules::{Outcome, Side};
 use mswap::game::timeline::Timeline;
-use mswap::game::transcript::{Transcript, verify_transcript};
+use mswap::game::transcript::Transcript;
 use mswap::game::wire::CreateGame;
+use mswap::hash::Hash;
 use mswap::hash::keccak;
-use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Instant;
+use mswap::proof::StepProof;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `mswap referee`.
 #[derive(Args)]
@@ -46,6 +46,48 @@ pub struct PlayArgs {
     /// log2 of the number of checkpoints the player keeps.
     #[arg(long, default_value_t = 10)]
     checkpoints: u32,
+    /// Pause this long before each move (to watch a game; tests use it to
+    /// stop the referee in the middle of one). The player's clock runs.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+}
+
+/// A strategy that pauses before each decision.
+struct Paced {
+    inner: Box<dyn Strategy>,
+    delay: std::time::Duration,
+}
+
+impl Strategy for Paced {
+    fn root(&mut self, q: Query, place: Option<Place>) -> Hash {
+        self.inner.root(q, place)
+    }
+    fn proof(&mut self, t: u64, j: u64) -> Option<StepProof> {
+        self.inner.proof(t, j)
+    }
+    fn answers(&mut self, seq: u64) -> bool {
+        // Player::decide asks this first, once per move.
+        std::thread::sleep(self.delay);
+        self.inner.answers(seq)
+    }
+    fn disputes(&mut self, claimed: &Hash) -> bool {
+        self.inner.disputes(claimed)
+    }
+    fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
+        self.inner.agrees(q, place, root)
+    }
+}
+
+/// The strategy, paced if asked.
+fn paced(inner: Box<dyn Strategy>, delay_ms: u64) -> Box<dyn Strategy> {
+    if delay_ms == 0 {
+        inner
+    } else {
+        Box::new(Paced {
+            inner,
+            delay: std::time::Duration::from_millis(delay_ms),
+        })
+    }
 }
 
 /// Arguments of `mswap defend`.
@@ -116,24 +158,35 @@ pub struct DisputeArgs {
     /// Each side's clock in milliseconds.
     #[arg(long, default_value_t = 120_000)]
     clock_ms: u64,
+    /// log2 of the number of checkpoints each player keeps.
+    #[arg(long, default_value_t = 10)]
+    checkpoints: u32,
 }
 
-/// Parses `two` or `strides:K[,K2...]`.
-fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
+/// Parses `two` or `strides:K[,K2...]` into the strides of the extra steps levels.
+fn strides(spec: &str) -> Result<Vec<u32>, CliError> {
     if spec == "two" {
-        return Ok(two_levels(b));
+        return Ok(Vec::new());
     }
     let ks = spec
         .strip_prefix("strides:")
         .ok_or_else(|| format!("--levels {spec:?}: use `two` or `strides:K[,K2...]`"))?;
-    let ks: Vec<u32> = ks
-        .split(',')
+    ks.split(',')
         .map(|k| {
             k.parse::<u32>()
-                .map_err(|e| format!("--levels {spec:?}: {e}"))
+                .map_err(|e| CliError::from(format!("--levels {spec:?}: {e}")))
         })
-        .collect::<Result<_, _>>()?;
-    Ok(with_strides(b, &ks))
+        .collect()
+}
+
+/// The levels of `spec` for a claim over `2^b` steps.
+fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
+    let ks = strides(spec)?;
+    Ok(if ks.is_empty() {
+        two_levels(b)
+    } else {
+        with_strides(b, &ks)
+    })
 }
 
 fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
@@ -142,9 +195,6 @@ fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
         .map(|s| s.parse::<Lie>().map_err(CliError::from))
         .collect()
 }
-
-/// How far a run may go when the claim's `b` is chosen from its halting step.
-const HALT_LIMIT: u64 = 1 << 36;
 
 /// The player's strategy and its claim over `2^b` steps. Without `b`, one
 /// pass runs the program to its halt and picks the smallest `b` covering it.
@@ -182,22 +232,38 @@ fn strategy(
     })
 }
 
-fn outcome_line(o: &Outcome) -> String {
-    o.to_string()
+/// Writes a transcript (pretty JSON), atomically.
+fn write_transcript(path: &Path, t: &Transcript) -> Result<(), CliError> {
+    let mut bytes = serde_json::to_vec_pretty(t).map_err(|e| e.to_string())?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
 }
 
-fn save_transcript(
+/// The end of a player's log: the result and what the game cost; saves
+/// the transcript if asked. Exit code 0 iff `me` won.
+fn finish(
     client: &Client,
     id: &str,
+    me: Side,
+    outcome: &Outcome,
     path: &Option<PathBuf>,
-) -> Result<Option<Transcript>, CliError> {
-    let Some(path) = path else { return Ok(None) };
+) -> Result<i32, CliError> {
+    println!("result: {outcome}");
     let t = client.transcript(id)?;
-    let mut bytes = serde_json::to_vec_pretty(&t).map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)?;
-    eprintln!("transcript written to {}", path.display());
-    Ok(Some(t))
+    println!(
+        "game {id}: {} moves, {} bisection rounds, {} bytes exchanged by the {me}",
+        t.moves.len(),
+        t.moves
+            .iter()
+            .filter(|r| matches!(r.mv, mswap::game::rules::Move::Midpoint { .. }))
+            .count(),
+        client.bytes()
+    );
+    if let Some(path) = path {
+        write_transcript(path, &t)?;
+        println!("transcript written to {}", path.display());
+    }
+    Ok(if outcome.winner() == me { 0 } else { 1 })
 }
 
 pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
@@ -232,29 +298,34 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
         levels: Some(levels),
         clock_ms: a.clock_ms,
     })?;
+    // First line, for scripts.
     println!("game: {}", created.game);
-    eprintln!(
-        "claim: 2^{b} steps end in root 0x{} ({})",
-        claim.final_root, claim.status
+    println!(
+        "claim: 2^{b} steps end in root 0x{} ({}{})",
+        claim.final_root,
+        claim.status,
+        claim
+            .halted_after
+            .map_or(String::new(), |h| format!(" after {h} steps"))
     );
     let mut player = Player {
         side: Side::Defender,
-        strategy,
+        strategy: paced(strategy, a.play.delay_ms),
     };
     let outcome = play(
         &client,
         &created.game,
         &created.token,
         &mut player,
-        &mut |l| eprintln!("{l}"),
+        &mut |l| println!("{l}"),
     )?;
-    eprintln!("result: {}", outcome_line(&outcome));
-    save_transcript(&client, &created.game, &a.play.transcript)?;
-    Ok(if outcome.winner() == Side::Defender {
-        0
-    } else {
-        1
-    })
+    finish(
+        &client,
+        &created.game,
+        Side::Defender,
+        &outcome,
+        &a.play.transcript,
+    )
 }
 
 pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
@@ -291,25 +362,25 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         );
         return Ok(0);
     }
-    eprintln!(
-        "disputing: the claim says root 0x{}, the run gives 0x{} ({})",
-        claim.final_root, mine.final_root, mine.status
+    println!(
+        "disputing game {}: the claim says root 0x{}, the run gives 0x{} ({})",
+        a.game, claim.final_root, mine.final_root, mine.status
     );
     let joined = client.join(&a.game)?;
     let mut player = Player {
         side: Side::Challenger,
-        strategy,
+        strategy: paced(strategy, a.play.delay_ms),
     };
     let outcome = play(&client, &a.game, &joined.token, &mut player, &mut |l| {
-        eprintln!("{l}")
+        println!("{l}")
     })?;
-    eprintln!("result: {}", outcome_line(&outcome));
-    save_transcript(&client, &a.game, &a.play.transcript)?;
-    Ok(if outcome.winner() == Side::Challenger {
-        0
-    } else {
-        1
-    })
+    finish(
+        &client,
+        &a.game,
+        Side::Challenger,
+        &outcome,
+        &a.play.transcript,
+    )
 }
 
 pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
@@ -328,175 +399,51 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             (format!("{name} (embedded)"), elf.to_vec(), input)
         }
     };
-    let program = Program::load(&elf).map_err(|e| format!("{name}: {e}"))?;
-    let halt = steps_to_halt(&program, &input, 1 << 36);
-    let b = match (a.b, halt) {
-        (Some(b), _) => b,
-        (None, Some(steps)) => b_for_steps(steps).max(1),
-        (None, None) => return Err("the program does not halt within 2^36 steps: give --b".into()),
+    let setup = Setup {
+        b: a.b,
+        strides: strides(&a.levels)?,
+        defender_lies: parse_lies(&a.lies)?,
+        challenger_lies: parse_lies(&a.challenger_lies)?,
+        clock_ms: a.clock_ms,
+        checkpoints: a.checkpoints,
+        ..Setup::new(elf, input)
     };
-    let levels = levels_for(&a.levels, b)?;
-    let mut d_lies = parse_lies(&a.lies)?;
-    let c_lies = parse_lies(&a.challenger_lies)?;
-    if d_lies.is_empty() && c_lies.is_empty() {
-        let mid = halt.unwrap_or(1 << b) / 2;
-        d_lies.push(Lie::From {
-            from: mid.max(1),
-            micro_from: 30,
-        });
+    println!("== mswap dispute: {name}");
+    let say = |who: Option<Side>, line: &str| match who {
+        None => println!("== {line}"),
+        Some(Side::Defender) => println!("[defender]   {line}"),
+        Some(Side::Challenger) => println!("[challenger] {line}"),
+    };
+    let r = demo::run(setup, &say).map_err(|e| format!("{name}: {e}"))?;
+    write_transcript(&a.transcript, &r.transcript)?;
+    match &r.outcome {
+        Some(o) => println!("== result: {o}"),
+        None => println!("== result: no dispute; the claim stands"),
     }
-    let honest = match (d_lies.is_empty(), c_lies.is_empty()) {
-        (true, false) => Some(Side::Defender),
-        (false, true) => Some(Side::Challenger),
-        _ => None,
-    };
-    println!("== mswap dispute: {name}, {} input bytes", input.len());
     println!(
-        "   program 0x{}, {} steps to halt, claim over 2^{b} steps, levels {}",
-        program.hash,
-        halt.map_or("no halt".into(), |s| s.to_string()),
-        levels
-            .iter()
-            .map(|l| format!("{:?} 2^{}", l.kind, l.log2).to_lowercase())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "== {} moves, {} bisection rounds, {} bytes exchanged, game {:.2} s (first passes {:.2} s)",
+        r.moves, r.rounds, r.bytes, r.game_secs, r.setup_secs
     );
     println!(
-        "   defender lies: {:?}; challenger lies: {:?}",
-        d_lies, c_lies
-    );
-
-    let dir = std::env::temp_dir().join(format!("mswap-dispute-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let referee = Referee::open(
-        &dir,
-        Config {
-            clock_ms: a.clock_ms,
-        },
-    )?;
-    let server = referee.serve("127.0.0.1:0")?;
-    let url = server.url();
-    println!("   referee at {url}, log in {}", dir.display());
-    let start = Instant::now();
-    let (tx, rx) = mpsc::channel::<String>();
-
-    let d = std::thread::spawn({
-        let (url, elf, input, program, levels) = (
-            url.clone(),
-            elf.clone(),
-            input.clone(),
-            program.clone(),
-            levels.clone(),
-        );
-        move || -> Result<(Outcome, u64), String> {
-            let (strategy, claim, _) =
-                strategy(&program, &input, Some(b), 10, d_lies).map_err(|e| e.msg)?;
-            let client = Client::new(&url);
-            let created = client
-                .create(&CreateGame {
-                    claim: claim.clone(),
-                    program: elf,
-                    input,
-                    levels: Some(levels),
-                    clock_ms: None,
-                })
-                .map_err(|e| e.to_string())?;
-            println!(
-                "[defender]   claims root 0x{} after 2^{b} steps ({})",
-                claim.final_root, claim.status
-            );
-            let _ = tx.send(created.game.clone());
-            let mut player = Player {
-                side: Side::Defender,
-                strategy,
-            };
-            let o = play(
-                &client,
-                &created.game,
-                &created.token,
-                &mut player,
-                &mut |l| println!("[defender]   {l}"),
-            )
-            .map_err(|e| e.to_string())?;
-            Ok((o, client.bytes()))
-        }
-    });
-    let id = match rx.recv() {
-        Ok(id) => id,
-        Err(_) => {
-            return Err(match d.join() {
-                Ok(Err(e)) => format!("the defender failed: {e}"),
-                _ => "the defender failed".to_string(),
-            }
-            .into());
-        }
-    };
-    let c = std::thread::spawn({
-        let (url, input, program, id) = (url.clone(), input.clone(), program.clone(), id.clone());
-        move || -> Result<Option<(Outcome, u64)>, String> {
-            let client = Client::new(&url);
-            let view = client.view(&id, None, 0).map_err(|e| e.to_string())?;
-            let (mut strategy, mine, _) =
-                strategy(&program, &input, Some(b), 10, c_lies).map_err(|e| e.msg)?;
-            if !strategy.disputes(&view.game.claim.final_root) {
-                println!("[challenger] the claim is correct; no dispute");
-                return Ok(None);
-            }
-            println!(
-                "[challenger] disputes: the run ends in root 0x{}",
-                mine.final_root
-            );
-            let joined = client.join(&id).map_err(|e| e.to_string())?;
-            let mut player = Player {
-                side: Side::Challenger,
-                strategy,
-            };
-            let o = play(&client, &id, &joined.token, &mut player, &mut |l| {
-                println!("[challenger] {l}")
-            })
-            .map_err(|e| e.to_string())?;
-            Ok(Some((o, client.bytes())))
-        }
-    });
-    let (outcome, d_bytes) = d.join().map_err(|_| "the defender panicked")??;
-    let c_result = c.join().map_err(|_| "the challenger panicked")??;
-    let secs = start.elapsed().as_secs_f64();
-    let client = Client::new(&url);
-    let transcript = client.transcript(&id)?;
-    server.stop();
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut bytes = serde_json::to_vec_pretty(&transcript).map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    write_atomic(&a.transcript, &bytes)?;
-
-    println!("== result: {outcome}");
-    let rounds = transcript
-        .moves
-        .iter()
-        .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
-        .count();
-    println!(
-        "   {} moves, {rounds} bisection rounds, {:.2} s, {} bytes exchanged",
-        transcript.moves.len(),
-        secs,
-        d_bytes + c_result.as_ref().map_or(0, |(_, b)| *b)
-    );
-    let checked = verify_transcript(&transcript)
-        .map_err(|e| format!("the transcript does not verify: {e}"))?;
-    println!(
-        "== transcript {} verified offline: {} wins{}",
+        "== transcript {} verified offline: {}{}",
         a.transcript.display(),
-        checked.winner.map_or("nobody".into(), |w| w.to_string()),
-        if checked.by_timeout { " (on time)" } else { "" }
-    );
-    match honest {
-        Some(h) if outcome.winner() != h => {
-            Err(format!("the dishonest {} won: this is a bug", outcome.winner()).into())
+        r.checked
+            .winner
+            .map_or("the game is open".into(), |w| format!("the {w} wins")),
+        if r.checked.by_timeout {
+            " (on time: the referee's clock, which an offline check cannot re-measure)"
+        } else {
+            ""
         }
-        Some(h) => {
+    );
+    match (r.honest, &r.outcome) {
+        (Some(h), Some(o)) if o.winner() != h => {
+            Err(format!("the dishonest {} won: this is a bug", o.winner()).into())
+        }
+        (Some(h), Some(_)) => {
             println!("== the honest {h} won");
             Ok(0)
         }
-        None => Ok(0),
+        _ => Ok(0),
     }
 }

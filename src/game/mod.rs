@@ -9,10 +9,12 @@
 //! - [`local`]: a game played in memory (tests, benches);
 //! - [`transcript`]: the record of a finished game and its offline check;
 //! - [`referee`] (with [`store`], its durable log), [`wire`], [`client`]: the
-//!   referee service over HTTP/JSON, its messages and the players' client.
+//!   referee service over HTTP/JSON, its messages and the players' client;
+//! - [`demo`]: a whole dispute in one process, over loopback HTTP.
 
 pub mod claim;
 pub mod client;
+pub mod demo;
 pub mod levels;
 pub mod local;
 pub mod player;

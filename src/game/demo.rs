@@ -1,0 +1,327 @@
+//! A whole dispute in one process: a referee serving on a loopback port
+//! (its log in a temporary directory), a defender and a challenger on two
+//! threads talking real HTTP to it, then the transcript checked offline.
+//! `mswap dispute` prints what [`run`] says; tests and benches read its
+//! [`Report`].
+
+use super::claim::Claim;
+use super::client::{Client, ClientError, play_with};
+use super::levels::{Level, two_levels, with_strides};
+use super::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use super::referee::{Config, Referee, RefereeError};
+use super::rules::{Move, Outcome, Side};
+use super::timeline::Timeline;
+use super::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
+use super::wire::CreateGame;
+use crate::elf::Program;
+use crate::hash::keccak;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How far a run may go when `b` is chosen from its halting step.
+pub const HALT_LIMIT: u64 = 1 << 36;
+
+/// What to play.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The program (ELF file).
+    pub elf: Vec<u8>,
+    /// Its input.
+    pub input: Vec<u8>,
+    /// log2 of the steps in the claim (default: the smallest covering the halt).
+    pub b: Option<u32>,
+    /// Strides of extra steps levels (`levels::with_strides`); empty: two levels.
+    pub strides: Vec<u32>,
+    /// The defender's lies (if both lists are empty, the defender lies
+    /// from the middle of the run on).
+    pub defender_lies: Vec<Lie>,
+    /// The challenger's lies.
+    pub challenger_lies: Vec<Lie>,
+    /// Each side's clock, milliseconds.
+    pub clock_ms: u64,
+    /// log2 of the checkpoints each player keeps.
+    pub checkpoints: u32,
+}
+
+impl Setup {
+    /// A setup with the defaults: two levels, the default lie, 2-minute clocks.
+    pub fn new(elf: Vec<u8>, input: Vec<u8>) -> Setup {
+        Setup {
+            elf,
+            input,
+            b: None,
+            strides: Vec::new(),
+            defender_lies: Vec::new(),
+            challenger_lies: Vec::new(),
+            clock_ms: 120_000,
+            checkpoints: 10,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The claim's `b`.
+    pub b: u32,
+    /// Steps after which the program halted, if it did within `2^b`.
+    pub halted_at: Option<u64>,
+    /// The levels played.
+    pub levels: Vec<Level>,
+    /// The lies played (after the default).
+    pub defender_lies: Vec<Lie>,
+    /// The challenger's lies.
+    pub challenger_lies: Vec<Lie>,
+    /// The defender's claim.
+    pub claim: Claim,
+    /// The result (`None`: the challenger found the claim correct and did not dispute it).
+    pub outcome: Option<Outcome>,
+    /// The side without lies, if exactly one side lied.
+    pub honest: Option<Side>,
+    /// The game's transcript (an open game's if nobody disputed).
+    pub transcript: Transcript,
+    /// The offline check of the transcript.
+    pub checked: Checked,
+    /// Bisection rounds (midpoints posted).
+    pub rounds: usize,
+    /// Moves accepted.
+    pub moves: usize,
+    /// Body bytes the two players exchanged with the referee.
+    pub bytes: u64,
+    /// Seconds of the first passes (both players' runs of the program).
+    pub setup_secs: f64,
+    /// Seconds from the game's creation to its end.
+    pub game_secs: f64,
+}
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The program, the lies or the levels.
+    #[error("{0}")]
+    Setup(String),
+    /// The referee.
+    #[error(transparent)]
+    Referee(#[from] RefereeError),
+    /// A player's connection.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The transcript does not check out offline.
+    #[error("the transcript does not verify: {0}")]
+    Transcript(#[from] TranscriptError),
+    /// A player's thread panicked.
+    #[error("the {0}'s thread panicked")]
+    Panic(Side),
+}
+
+/// A temporary data directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "mswap-dispute-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn strategy(honest: Honest, lies: Vec<Lie>) -> Box<dyn Strategy> {
+    if lies.is_empty() {
+        Box::new(honest)
+    } else {
+        Box::new(Liar::new(honest, lies))
+    }
+}
+
+/// Plays the dispute. `say` gets the demo's own lines (`None`) and each
+/// side's lines about its moves (`Some(side)`), as they happen.
+pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Report, DemoError> {
+    let start = Instant::now();
+    let program = Program::load(&setup.elf).map_err(|e| DemoError::Setup(e.to_string()))?;
+    let input_hash = keccak(&[&setup.input]);
+    // The defender's run: one pass, which also finds b if it is not given.
+    let (timeline, b) = match setup.b {
+        Some(b) => (
+            Timeline::new(&program, &setup.input, b, setup.checkpoints.min(b)),
+            b,
+        ),
+        None => Timeline::until_halt(
+            &program,
+            &setup.input,
+            HALT_LIMIT,
+            setup.checkpoints,
+            &|_| {},
+        )
+        .ok_or_else(|| {
+            DemoError::Setup("the program does not halt within 2^36 steps: give b".into())
+        })?,
+    };
+    let halted_at = timeline.halted_at();
+    let levels = if setup.strides.is_empty() {
+        two_levels(b)
+    } else {
+        with_strides(b, &setup.strides)
+    };
+    super::levels::validate(&levels, b).map_err(|e| DemoError::Setup(e.to_string()))?;
+    let mut defender_lies = setup.defender_lies;
+    let challenger_lies = setup.challenger_lies;
+    if defender_lies.is_empty() && challenger_lies.is_empty() {
+        let end = halted_at.unwrap_or(1u64 << b);
+        defender_lies.push(Lie::From {
+            from: (end / 2).max(1),
+            micro_from: 30,
+        });
+    }
+    let honest = match (defender_lies.is_empty(), challenger_lies.is_empty()) {
+        (true, false) => Some(Side::Defender),
+        (false, true) => Some(Side::Challenger),
+        _ => None,
+    };
+    say(
+        None,
+        &format!(
+            "program 0x{}, {} input bytes, {}; claim over 2^{b} steps; levels {}",
+            program.hash,
+            setup.input.len(),
+            halted_at.map_or("does not halt within 2^b steps".into(), |h| format!(
+                "halts after {h} steps"
+            )),
+            levels
+                .iter()
+                .map(|l| format!("{:?} 2^{}", l.kind, l.log2).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    say(
+        None,
+        &format!("defender lies: {defender_lies:?}; challenger lies: {challenger_lies:?}"),
+    );
+
+    let dir = TempDir::new();
+    let server = Referee::open(
+        &dir.0,
+        Config {
+            clock_ms: setup.clock_ms,
+        },
+    )?
+    .serve("127.0.0.1:0")?;
+    let url = server.url();
+    say(
+        None,
+        &format!("referee at {url}, log in {}", dir.0.display()),
+    );
+
+    let honest_claim = timeline.claim(program.hash, input_hash, b);
+    let mut d_strategy = strategy(Honest { timeline }, defender_lies.clone());
+    let claim = claimed_by(honest_claim, &mut *d_strategy);
+    let d_client = Client::new(&url);
+    let game_start = Instant::now();
+    let created = d_client.create(&CreateGame {
+        claim: claim.clone(),
+        program: setup.elf.clone(),
+        input: setup.input.clone(),
+        levels: Some(levels.clone()),
+        clock_ms: None,
+    })?;
+    let id = created.game.clone();
+    say(
+        Some(Side::Defender),
+        &format!(
+            "opens game {id}: 2^{b} steps end in root 0x{} ({})",
+            claim.final_root, claim.status
+        ),
+    );
+
+    // The challenger re-executes the program on its own.
+    let c_client = Client::new(&url);
+    let view = c_client.view(&id, None, 0)?;
+    let c_start = Instant::now();
+    let c_timeline = Timeline::new(&program, &setup.input, b, setup.checkpoints.min(b));
+    let setup_secs = (c_start.elapsed() + (game_start - start)).as_secs_f64();
+    let c_root = c_timeline.final_root();
+    let mut c_strategy = strategy(
+        Honest {
+            timeline: c_timeline,
+        },
+        challenger_lies.clone(),
+    );
+    let mut outcome = None;
+    if c_strategy.disputes(&view.game.claim.final_root) {
+        say(
+            Some(Side::Challenger),
+            &format!("disputes the claim: its run ends in root 0x{c_root}"),
+        );
+        let joined = c_client.join(&id)?;
+        let run_side = |side: Side, strategy: Box<dyn Strategy>, client: &Client, token: &str| {
+            let mut player = Player { side, strategy };
+            play_with(client, &id, token, &mut player, &mut |who, line| {
+                // Each thread tells its own side's lines, so each move shows once.
+                if who == side {
+                    say(Some(side), &line)
+                }
+            })
+        };
+        let (d_token, c_token) = (&created.token, &joined.token);
+        let (d_ref, c_ref, run_side) = (&d_client, &c_client, &run_side);
+        let results = std::thread::scope(|s| {
+            let d = s.spawn(move || run_side(Side::Defender, d_strategy, d_ref, d_token));
+            let c = s.spawn(move || run_side(Side::Challenger, c_strategy, c_ref, c_token));
+            (d.join(), c.join())
+        });
+        let d = results.0.map_err(|_| DemoError::Panic(Side::Defender))??;
+        let c = results
+            .1
+            .map_err(|_| DemoError::Panic(Side::Challenger))??;
+        if d != c {
+            return Err(DemoError::Setup(format!(
+                "the players saw different results: {d} / {c}"
+            )));
+        }
+        outcome = Some(c);
+    } else {
+        say(
+            Some(Side::Challenger),
+            "finds the claim correct and does not dispute it",
+        );
+    }
+    let game_secs = game_start.elapsed().as_secs_f64();
+    let bytes = d_client.bytes() + c_client.bytes();
+    let transcript = Client::new(&url).transcript(&id)?;
+    server.stop();
+    let checked = verify_transcript(&transcript)?;
+    let rounds = transcript
+        .moves
+        .iter()
+        .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
+        .count();
+    Ok(Report {
+        b,
+        halted_at,
+        levels,
+        defender_lies,
+        challenger_lies,
+        claim,
+        outcome,
+        honest,
+        moves: transcript.moves.len(),
+        transcript,
+        checked,
+        rounds,
+        bytes,
+        setup_secs,
+        game_secs,
+    })
+}

@@ -1,0 +1,134 @@
+//! The referee killed with SIGKILL in the middle of a game (twice, once
+//! with a torn line at the end of its log and a downtime longer than the
+//! players' clocks) restarts from its log on the same port, and the game
+//! completes: no move a player saw acknowledged is lost, and the time the
+//! referee was down is charged to nobody.
+
+mod procs;
+
+use mswap::game::client::Client;
+use mswap::game::rules::{Move, Outcome, Side};
+use mswap::game::store::Event;
+use mswap::game::transcript::verify_transcript;
+use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Waits until game `id` has at least `seq` moves; returns its move count
+/// (the game must still be running).
+fn wait_for_seq(url: &str, id: &str, seq: u64) -> u64 {
+    let client = Client::new(url);
+    let start = Instant::now();
+    loop {
+        let v = client.view(id, Some(seq - 1), 1_000).expect("view");
+        if v.game.seq >= seq {
+            assert!(!v.game.is_over(), "the game ended before the kill");
+            return v.game.seq;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the game does not progress"
+        );
+    }
+}
+
+#[test]
+fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
+    let dir = temp("crash");
+    let data = dir.join("data");
+    let (mut r, url) = referee(&data, "127.0.0.1:0", &[]);
+    let listen = url.trim_start_matches("http://").to_string();
+    let t = dir.join("t.json");
+    // Paced players (100 ms a move, about 1.7 s of each clock) with
+    // 6-second clocks; the referee is down for longer than that.
+    let pace = ["--delay-ms", "100"];
+    let (d, id) = defend(
+        &url,
+        &["final"],
+        &t,
+        &["--delay-ms", "100", "--clock-ms", "6000"],
+    );
+    let c = challenge(&url, &id, &[], &pace);
+
+    // First kill, mid-game; then a torn line, as if the referee had died in
+    // the middle of an append, and a downtime longer than the clocks.
+    let at = wait_for_seq(&url, &id, 10);
+    r.kill();
+    let log = mswap::game::store::log_path(&data);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"{\"event\":\"move\",\"game\":\"g1\",\"ti")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(6_500));
+    let (r2, url2) = referee(&data, &listen, &[]);
+    assert_eq!(url2, url, "the referee takes its port back");
+    let v = Client::new(&url).view(&id, None, 0).expect("view");
+    assert!(v.game.seq >= at, "the acknowledged moves are back");
+    assert!(
+        !v.game.is_over(),
+        "nobody lost on time while the referee was down"
+    );
+
+    // Second kill, restarted at once.
+    let mut r2 = r2;
+    wait_for_seq(&url, &id, at + 8);
+    r2.kill();
+    let (_r3, _) = referee(&data, &listen, &[]);
+
+    let c = c.finish(60);
+    let d = d.finish(60);
+    assert_eq!(
+        (c.code, d.code),
+        (0, 1),
+        "the honest challenger wins after the restarts\n{}\n{}",
+        c.stdout,
+        d.stdout
+    );
+    let tr = read_transcript(&t);
+    let checked = verify_transcript(&tr).expect("the transcript across the crashes verifies");
+    assert_eq!(checked.winner, Some(Side::Challenger));
+    assert!(
+        matches!(tr.outcome, Some(Outcome::Proof { .. })),
+        "settled by the proof, not on time: {:?}",
+        tr.outcome
+    );
+    assert!(matches!(
+        tr.moves.last().map(|m| &m.mv),
+        Some(Move::Proof { .. })
+    ));
+    for (i, m) in tr.moves.iter().enumerate() {
+        assert_eq!(m.seq, i as u64, "moves are contiguous");
+    }
+    // Every move either player saw accepted is in the transcript.
+    let mut seen = seen_moves(&c.stdout);
+    seen.extend(seen_moves(&d.stdout));
+    assert!(
+        seen.len() >= 2 * tr.moves.len() - 2,
+        "{}\n{}",
+        c.stdout,
+        d.stdout
+    );
+    for (seq, side) in seen {
+        let m = tr
+            .moves
+            .get(seq as usize)
+            .unwrap_or_else(|| panic!("acknowledged move {seq} is lost"));
+        assert_eq!(m.side, side, "move {seq}");
+    }
+    // The torn line was cut off: every line of the log is a whole event,
+    // with three starts (the first and two restarts).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<Event> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let restarts = events
+        .iter()
+        .filter(|e| matches!(e, Event::Restart { .. }))
+        .count();
+    assert_eq!(restarts, 3);
+    drop(_r3);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,242 @@
+//! Helpers for the tests that run the referee and the players as separate
+//! processes of the binary: every child is killed when its handle drops
+//! (a failing test leaves no referee behind), and a child's output is
+//! read on threads as it comes (a player's first line names its game).
+#![allow(dead_code)]
+
+use mswap::game::rules::Side;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mswap");
+
+/// The example program and input in `proofs/`.
+pub fn example() -> (PathBuf, PathBuf) {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    (p.join("example.elf"), p.join("example.input"))
+}
+
+/// A fresh temporary directory for a test.
+pub fn temp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mswap-proc-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running child: killed on drop; its output collected by threads.
+pub struct Proc {
+    child: Option<Child>,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+    first: mpsc::Receiver<String>,
+}
+
+/// How a child ended.
+pub struct Ended {
+    /// Exit code (-1: killed).
+    pub code: i32,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+}
+
+fn collect(
+    r: impl Read + Send + 'static,
+    first: Option<mpsc::Sender<String>>,
+) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if let Some(tx) = &first {
+                let _ = tx.send(line.clone());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    })
+}
+
+impl Proc {
+    /// Starts `mswap ARGS`; `lines_from_stderr` picks which stream's lines
+    /// [`Proc::line`] returns.
+    pub fn start(args: &[&std::ffi::OsStr], lines_from_stderr: bool) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mswap starts");
+        let (tx, first) = mpsc::channel();
+        let (otx, etx) = if lines_from_stderr {
+            (None, Some(tx))
+        } else {
+            (Some(tx), None)
+        };
+        let stdout = collect(child.stdout.take().unwrap(), otx);
+        let stderr = collect(child.stderr.take().unwrap(), etx);
+        Proc {
+            child: Some(child),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            first,
+        }
+    }
+
+    /// The next line of the chosen stream (within 60 s).
+    pub fn line(&self) -> String {
+        self.first
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a line from the child")
+    }
+
+    /// Kills the child with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits for the child to exit (at most `secs`, then kills it and fails).
+    pub fn finish(mut self, secs: u64) -> Ended {
+        let mut child = self.child.take().expect("running");
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break Some(s);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self.stdout.take().unwrap().join().unwrap_or_default();
+        let stderr = self.stderr.take().unwrap().join().unwrap_or_default();
+        let Some(status) = status else {
+            panic!("the child ran over {secs} s\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        };
+        Ended {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+/// `mswap referee --listen LISTEN --data DATA [EXTRA]` and its URL (read
+/// from its first line).
+pub fn referee(data: &Path, listen: &str, extra: &[&str]) -> (Proc, String) {
+    let mut args = vec![
+        os("referee"),
+        os("--listen"),
+        os(listen),
+        os("--data"),
+        data.as_os_str(),
+    ];
+    args.extend(extra.iter().map(|a| os(a)));
+    let p = Proc::start(&args, true);
+    let line = p.line();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (p, url)
+}
+
+/// `mswap defend` on the example with `lies`, saving the transcript; and
+/// the game id from its first line.
+pub fn defend(url: &str, lies: &[&str], transcript: &Path, extra: &[&str]) -> (Proc, String) {
+    let (elf, input) = example();
+    let mut args = vec![
+        os("defend"),
+        os("--referee"),
+        os(url),
+        os("--checkpoints"),
+        os("3"),
+        elf.as_os_str(),
+        os("--input"),
+        input.as_os_str(),
+        os("--transcript"),
+        transcript.as_os_str(),
+    ];
+    for l in lies {
+        args.extend([os("--lie"), os(l)]);
+    }
+    args.extend(extra.iter().map(|a| os(a)));
+    let p = Proc::start(&args, false);
+    let line = p.line();
+    let id = line
+        .trim()
+        .strip_prefix("game: ")
+        .unwrap_or_else(|| panic!("no game id in {line:?}"))
+        .to_string();
+    (p, id)
+}
+
+/// `mswap challenge` of game `id` on the example with `lies`.
+pub fn challenge(url: &str, id: &str, lies: &[&str], extra: &[&str]) -> Proc {
+    let (elf, input) = example();
+    let mut args = vec![
+        os("challenge"),
+        os("--referee"),
+        os(url),
+        os("--game"),
+        os(id),
+        os("--checkpoints"),
+        os("3"),
+        elf.as_os_str(),
+        os("--input"),
+        input.as_os_str(),
+    ];
+    for l in lies {
+        args.extend([os("--lie"), os(l)]);
+    }
+    args.extend(extra.iter().map(|a| os(a)));
+    Proc::start(&args, false)
+}
+
+/// `(seq, side)` of every accepted move a player's log shows (its own and
+/// its opponent's): lines `[seq N] SIDE ...`, not `[seq N] refused ...`.
+pub fn seen_moves(log: &str) -> Vec<(u64, Side)> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("[seq ")?;
+            let (n, rest) = rest.split_once("] ")?;
+            let side = match rest.split_whitespace().next()? {
+                "defender" => Side::Defender,
+                "challenger" => Side::Challenger,
+                _ => return None,
+            };
+            Some((n.parse().ok()?, side))
+        })
+        .collect()
+}
+
+/// Reads a transcript file.
+pub fn read_transcript(p: &Path) -> mswap::game::transcript::Transcript {
+    serde_json::from_slice(&std::fs::read(p).expect("transcript written"))
+        .expect("transcript parses")
+}
