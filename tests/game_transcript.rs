@@ -57,6 +57,24 @@ fn tampered_transcripts_are_rejected() {
         },
         |e| matches!(e, E::Move { .. } | E::Outcome { .. }),
     );
+    // The last root the challenger agreed with is where the proof starts.
+    // (An earlier agreed root, superseded by later ones, has no bearing on
+    // the result: changing it makes another valid game with the same end.)
+    let agreed = (0..n - 1)
+        .rfind(|&i| {
+            matches!(t.moves[i].mv, Move::Midpoint { .. })
+                && matches!(t.moves[i + 1].mv, Move::Agree { .. })
+        })
+        .expect("a midpoint the challenger agreed with");
+    rejects(
+        "one changed root: the last the challenger agreed with",
+        |t| {
+            if let Move::Midpoint { root, .. } = &mut t.moves[agreed].mv {
+                root.0[31] ^= 0x80;
+            }
+        },
+        |e| matches!(e, E::Move { name: "proof", .. }),
+    );
     rejects(
         "a changed proof",
         |t| {
@@ -138,4 +156,44 @@ fn tampered_transcripts_are_rejected() {
     t.moves.truncate(n - 1);
     t.outcome = None;
     assert_eq!(verify_transcript(&t).expect("verifies").winner, None);
+}
+
+#[test]
+fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
+    let bin = env!("CARGO_BIN_EXE_mswap");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs/transcript.json");
+    let out = std::process::Command::new(bin)
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "valid transcript of game",
+        "moves:       34 (16 bisection rounds)",
+        "disputed:    micro-step ",
+        "result:      challenger wins",
+        "re-checked offline",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    // The same file with the winner changed.
+    let mut t = load();
+    if let Some(Outcome::Proof { winner, .. }) = &mut t.outcome {
+        *winner = Side::Defender;
+    }
+    let dir = std::env::temp_dir().join(format!("mswap-transcript-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&t).unwrap()).unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("verify")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid transcript: result:"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
 }

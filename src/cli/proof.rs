@@ -161,11 +161,31 @@ fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), C
 }
 
 fn verify_transcript_file(name: &str, value: serde_json::Value) -> Result<i32, CliError> {
-    use mswap::game::rules::{Move, Phase};
+    use mswap::game::rules::{Game, Move, Phase};
     use mswap::game::transcript::{Transcript, verify_transcript};
     let t: Transcript =
         serde_json::from_value(value).map_err(|e| format!("{name}: malformed transcript: {e}"))?;
     let checked = verify_transcript(&t).map_err(|e| format!("{name}: invalid transcript: {e}"))?;
+    // Replay once more (the moves are valid now) to see where the bisection ended.
+    let mut last = None;
+    if let Ok(mut g) = Game::new(
+        t.claim.clone(),
+        &t.program,
+        &t.input,
+        t.levels.clone(),
+        t.clock_ms,
+        t.created_ms,
+    ) {
+        for r in &t.moves {
+            if !matches!(g.phase, Phase::Done(_)) {
+                last = Some(g.phase.clone());
+            }
+            let _ = g.apply(r.side, r.seq, &r.mv, r.time_ms);
+        }
+        if !g.is_over() {
+            last = Some(g.phase.clone());
+        }
+    }
     let rounds = t
         .moves
         .iter()
@@ -182,14 +202,43 @@ fn verify_transcript_file(name: &str, value: serde_json::Value) -> Result<i32, C
         "claim:       2^{} steps end in root 0x{} ({})",
         t.claim.b, t.claim.final_root, t.claim.status
     );
-    println!("moves:       {} ({rounds} bisection rounds)", t.moves.len());
+    println!(
+        "levels:      {}",
+        t.levels
+            .iter()
+            .map(|l| format!("{:?} 2^{}", l.kind, l.log2).to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "moves:       {} ({rounds} bisection rounds) in {:.1} s",
+        t.moves.len(),
+        t.moves
+            .last()
+            .map_or(0, |m| m.time_ms.saturating_sub(t.created_ms)) as f64
+            / 1000.0
+    );
+    match &last {
+        Some(Phase::Prove(d)) => println!(
+            "disputed:    micro-step {} of A-step {} (from root 0x{})",
+            d.j, d.t, d.root_before
+        ),
+        Some(Phase::Bisect(b)) => println!(
+            "disputed:    level {} interval [{}, {}] (the bisection did not finish)",
+            b.level, b.lo, b.hi
+        ),
+        Some(Phase::Open) => println!("disputed:    nothing (no challenge)"),
+        _ => {}
+    }
     match (&checked.game.phase, checked.winner) {
         (Phase::Done(o), Some(_)) => {
             println!("result:      {o}");
             if checked.by_timeout {
                 println!(
-                    "             (a timeout: the referee's clock, which an offline check cannot re-measure)"
+                    "             (a timeout: it rests on the referee's clock, which an offline check cannot re-measure)"
                 );
+            } else {
+                println!("             (re-checked offline: the step proof settles it)");
             }
         }
         _ => println!(
