@@ -260,6 +260,26 @@ fn raw(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
+/// A request that announces `len` body bytes and sends none: (status, body).
+fn raw_head(url: &str, path: &str, len: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = vec![0u8; 4096];
+    let n = s.read(&mut out).unwrap_or(0);
+    let text = String::from_utf8_lossy(&out[..n]).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
 #[test]
 fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
     let (server, dir) = start("bad", 60_000);
@@ -283,6 +303,17 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         .expect("creates");
     let id = created.game.clone();
     let joined = client.join(&id).expect("joins");
+    // A second game, which nobody joins.
+    let other = client
+        .create(&CreateGame {
+            claim: claim.clone(),
+            program: elf.clone(),
+            input: input.clone(),
+            levels: None,
+            clock_ms: None,
+        })
+        .expect("creates")
+        .game;
     // One good move: the challenge.
     let challenge = MoveRequest {
         side: Side::Challenger,
@@ -293,11 +324,15 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         },
     };
     client.send(&id, &challenge).expect("challenge accepted");
+    let log = mswap::game::store::log_path(&dir);
     let snapshot = || {
         let t = client.transcript(&id).expect("transcript");
+        let v = client.view(&id, None, 0).unwrap();
         (
             serde_json::to_string(&t.moves).unwrap(),
-            client.view(&id, None, 0).unwrap().game.seq,
+            serde_json::to_string(&v.game).unwrap(),
+            // Nothing is logged for a refusal.
+            std::fs::metadata(&log).unwrap().len(),
         )
     };
     let before = snapshot();
@@ -335,9 +370,23 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         ("second join", format!("/games/{id}/join"), b"{}".to_vec(), 409),
         ("oversized body", format!("/games/{id}/moves"), vec![b' '; (1 << 20) + 10], 413),
         ("bad query", format!("/games/{id}?after_seq=x"), Vec::new(), 400),
+        ("view of an unknown game", "/games/g999".to_string(), Vec::new(), 404),
+        ("transcript of an unknown game", "/games/g999/transcript".to_string(), Vec::new(), 404),
+        ("join of an unknown game", "/games/g999/join".to_string(), b"{}".to_vec(), 404),
+        ("challenger of a game nobody joined", format!("/games/{other}/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 403),
+        ("a move without a body", format!("/games/{id}/moves"), Vec::new(), 400),
+        ("a move of the wrong shape", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"midpoint","level":0}}"#.to_vec(), 400),
+        ("an unknown move", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"resign"}}"#.to_vec(), 400),
+        ("a bad game", "/games".to_string(), br#"{"claim":{},"program":"00","input":""}"#.to_vec(), 400),
+        ("a game with bad hex", "/games".to_string(), format!(r#"{{"claim":{},"program":"0g","input":""}}"#, serde_json::to_string(&claim).unwrap()).into_bytes(), 400),
     ];
     for (what, path, body, want) in cases {
-        let method = if what == "bad query" { "GET" } else { "POST" };
+        let method =
+            if what == "bad query" || what.starts_with("view") || what.starts_with("transcript") {
+                "GET"
+            } else {
+                "POST"
+            };
         let (status, text) = raw(&url, method, &path, &body);
         assert_eq!(status, want, "{what}: {text}");
         let reason: serde_json::Value = serde_json::from_str(&text)
@@ -352,6 +401,10 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         assert_eq!(snapshot(), before, "{what}: the game changed");
     }
     assert_eq!(raw(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);
+    // A game creation over 64 MiB is refused from its Content-Length alone.
+    let (status, text) = raw_head(&url, "/games", (64 << 20) + 1);
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(snapshot(), before, "a refused creation");
     // A bad game creation: the program does not match the claim.
     let mut wrong = CreateGame {
         claim: claim.clone(),
@@ -431,6 +484,39 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             )
             .expect("accepted");
     }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn answers_do_not_wait_for_delayed_acks() {
+    // A view is a few kilobytes, sent as a header and a body: without
+    // TCP_NODELAY on the referee's sockets each answer would wait about
+    // 40 ms for the client's delayed ACK, and a game of 34 moves would
+    // take seconds.
+    let (server, dir) = start("prompt", 60_000);
+    let url = server.url();
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
+    let client = Client::new(&url);
+    let id = client
+        .create(&CreateGame {
+            claim,
+            program: elf,
+            input,
+            levels: None,
+            clock_ms: None,
+        })
+        .expect("creates")
+        .game;
+    client.view(&id, None, 0).expect("view");
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        client.view(&id, None, 0).expect("view");
+    }
+    let ms = t.elapsed().as_millis();
+    assert!(ms < 400, "20 views took {ms} ms");
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
