@@ -171,11 +171,19 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
             Side::Defender,
         ),
     ];
-    for (d, c, honest) in cases {
-        let what = format!("defender {d:?} / challenger {c:?}");
-        let o =
-            game(&url, two_levels(5), d, c, None).unwrap_or_else(|| panic!("{what}: no dispute"));
-        assert_eq!(o.winner(), honest, "{what}: {o}");
+    // Many games at once on one referee: four at a time.
+    for batch in cases.chunks(4) {
+        std::thread::scope(|s| {
+            for (d, c, honest) in batch {
+                let url = &url;
+                s.spawn(move || {
+                    let what = format!("defender {d:?} / challenger {c:?}");
+                    let o = game(url, two_levels(5), d.clone(), c.clone(), None)
+                        .unwrap_or_else(|| panic!("{what}: no dispute"));
+                    assert_eq!(o.winner(), *honest, "{what}: {o}");
+                });
+            }
+        });
     }
     // Three levels over the wire too.
     let o = game(
