@@ -528,3 +528,61 @@ fn answers_do_not_wait_for_delayed_acks() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn other_games_are_answered_while_a_large_game_is_created() {
+    let (server, dir) = start("large", 60_000);
+    let url = server.url();
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
+    let client = Client::new(&url);
+    let small = client
+        .create(&CreateGame {
+            claim,
+            program: elf.clone(),
+            input: input.clone(),
+            levels: None,
+            clock_ms: None,
+        })
+        .expect("creates")
+        .game;
+    // A 24 MiB input (48 MiB of hex): parsing, hashing, building the
+    // initial state's tree and writing it out take a while.
+    let big: Vec<u8> = (0..24u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let big_claim = Timeline::new(&p, &big, 5, 3).claim(p.hash, keccak(&[&big]), 5);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (created, answered, slowest) = std::thread::scope(|s| {
+        let creator = s.spawn(|| {
+            let t = std::time::Instant::now();
+            let r = Client::new(&url).create(&CreateGame {
+                claim: big_claim,
+                program: elf.clone(),
+                input: big.clone(),
+                levels: None,
+                clock_ms: None,
+            });
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            (r, t.elapsed())
+        });
+        let (mut n, mut slowest) = (0u32, std::time::Duration::ZERO);
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let t = std::time::Instant::now();
+            client.view(&small, None, 0).expect("view");
+            slowest = slowest.max(t.elapsed());
+            n += 1;
+        }
+        (creator.join().unwrap(), n, slowest)
+    });
+    let (r, took) = created;
+    r.expect("the large game is created");
+    eprintln!("creation {took:?}; {answered} views meanwhile, the slowest {slowest:?}");
+    assert!(
+        answered >= 10,
+        "{answered} views answered in the {took:?} of a creation"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
