@@ -1,6 +1,9 @@
-/* echo: reads all of its input and writes it back with every line
-   reversed, then "bytes: N\n" on stdout and "echo: done\n" on stderr.
-   Exit code: the number of complete lines, modulo 256. */
+/* echo: reads all of its input and writes every line back reversed
+   (byte by byte; the newline stays at the end of its line, a last line
+   without a newline is reversed too and gets none), then "bytes: <N>\n"
+   with the input length in decimal on stdout and "echo: done\n" on stderr.
+   Exit code: the number of newlines in the input, modulo 256.
+   Example: "ab\ncd" -> "ba\ndcbytes: 5\n", exit 1. */
 #include "rt.h"
 
 int main(void) {

@@ -1,12 +1,29 @@
-/* fault_jump_misaligned: prints a line, then jumps (jalr) to an address 2
-   past the start of a function: instruction-address-misaligned fault
-   (qemu runs with compressed instructions enabled and may not fault). */
+/* fault_jump_misaligned: prints "about to jump to a misaligned address\n",
+   then jumps (jalr) to 2 past the start of a function:
+   instruction-address-misaligned fault on RV64IM (no C extension, so pc
+   must be a multiple of 4).
+
+   The function starts with the word 0x00000013 (nop), so the half-word at
+   +2 is 0x0000: qemu-riscv64, which runs with the C extension enabled,
+   does not fault on the jump but decodes that half-word as the defined
+   illegal compressed instruction and raises SIGILL, deterministically. */
 #include "rt.h"
-static void target(void) { put_str("not reached\n"); }
+
+void misaligned_target(void);
+asm(".section .text\n"
+    ".balign 4\n"
+    ".globl misaligned_target\n"
+    ".type misaligned_target, @function\n"
+    "misaligned_target:\n"
+    "    addi x0, x0, 0\n"        /* 0x00000013: upper half-word 0x0000 */
+    "    ret\n"
+    ".size misaligned_target, . - misaligned_target\n");
+
 int main(void) {
     put_str("about to jump to a misaligned address\n");
     rt_flush();
-    u64 a = (u64)&target + 2;
+    u64 a = (u64)&misaligned_target + 2;
     asm volatile("jalr ra, 0(%0)" : : "r"(a) : "ra", "memory");
+    put_str("not reached\n");
     return 0;
 }

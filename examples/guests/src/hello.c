@@ -1,5 +1,6 @@
-/* hello: prints a greeting with one write and exits 0.
-   Output: "Hello from RV64IM!\n". */
+/* hello: writes "Hello from RV64IM!\n" to stdout with one write_all (one
+   write system call) and exits 0. Ignores its input. The smallest guest:
+   46 instructions from _start to exit. */
 #include "rt.h"
 
 int main(void) {

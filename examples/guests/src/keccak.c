@@ -1,5 +1,9 @@
-/* keccak: prints the Keccak-256 (original padding 0x01, as Ethereum uses)
-   of its whole input in hex. Checks keccak256("") first, exits 1 if wrong. */
+/* keccak: prints the Keccak-256 of its whole input (up to 1 MiB), as
+   Ethereum uses it (the original Keccak padding 0x01...0x80, not SHA-3's
+   0x06), as 64 lowercase hex digits and a newline. Checks its own
+   implementation on the empty string first (c5d24601...5d85a470); if that
+   is wrong, prints "keccak self-test failed\n" and exits 1. Otherwise
+   exit code 0. */
 #include "rt.h"
 
 static const u64 RC[24] = {

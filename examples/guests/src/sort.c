@@ -1,11 +1,18 @@
-/* sort: reads whitespace-separated signed decimal integers (or, with empty
-   input, makes 20000 with an xorshift generator), merge-sorts them and
-   prints the count, min, max, a checksum and the first ten values.
-   Exit code 0 if the result is verified sorted, 1 otherwise. */
+/* sort: reads whitespace- (or comma-) separated signed 64-bit decimal
+   integers from its input, up to 200000 of them, stopping at the first
+   token that is not a number. If there is none (e.g. empty input) it makes
+   20000 numbers in [-10^6, 10^6] with an xorshift64 generator instead.
+   Merge-sorts them (top-down, with a scratch array) and prints:
+       count: <n>
+       min: <smallest>          (only if n > 0)
+       max: <largest>           (only if n > 0)
+       checksum: <16 hex digits: sum = sum * 31 + value, in sorted order>
+       first: <the first ten sorted values, space-separated>
+   Exit code 0 if the result checks sorted, 1 otherwise. */
 #include "rt.h"
 
 #define MAX 200000
-static i64 a[MAX], tmp[MAX];
+static i64 a[MAX] SCRATCH, tmp[MAX] SCRATCH;   /* written before read: not cleared */
 
 static void merge_sort(i64 *v, i64 *t, size_t n) {
     if (n < 2) return;
