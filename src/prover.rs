@@ -204,13 +204,7 @@ pub fn prove_run(
         crate::fast::isa::disassemble(word)
     };
     let proven = prove_micro_step(s_t, j, code)?;
-    let uop = match &proven.proof.uop {
-        Some(_) => {
-            let upc = proven.proof.q[0] & 0xffff_ffff;
-            crate::micro::isa::Uop::decode(code.fetch(upc)).disassemble()
-        }
-        None => "(cleaning step)".to_string(),
-    };
+    let uop = proven_uop(&proven.proof);
     Ok(crate::proof::ProofFile {
         kind: crate::proof::STEP_PROOF_TYPE.to_string(),
         root_before: proven.root_before,
@@ -225,4 +219,154 @@ pub fn prove_run(
         }),
         proof: proven.proof,
     })
+}
+
+/// The micro-instruction a proof fetches, disassembled as a proof file's
+/// `context.uop` states it (`"(cleaning step)"` for a proof without one).
+/// The instruction is read from the proof's own microcode leaf, so call
+/// this on a proof that verified.
+pub fn proven_uop(proof: &StepProof) -> String {
+    match &proof.uop {
+        Some(leaf) => {
+            let upc = proof.q[0] & 0xffff_ffff;
+            crate::micro::isa::Uop::decode(leaf.word((upc % 4) as usize)).disassemble()
+        }
+        None => "(cleaning step)".to_string(),
+    }
+}
+
+/// A proof file's `context` that disagrees with its proof or its program.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// `micro` is not the clock held in `q`.
+    #[error("context.micro is {stated}, but the clock in the proof's q is {clock}")]
+    Micro {
+        /// What the file says.
+        stated: u64,
+        /// `q[0] >> 32`.
+        clock: u64,
+    },
+    /// `uop` is not the micro-instruction the proof fetches.
+    #[error("context.uop is {stated:?}, but the proof fetches {proven:?}")]
+    Uop {
+        /// What the file says.
+        stated: String,
+        /// The proven micro-instruction, disassembled.
+        proven: String,
+    },
+    /// `program` is not the hash of the given ELF.
+    #[error("context.program is 0x{stated}, but the ELF hashes to 0x{actual}")]
+    Program {
+        /// What the file says.
+        stated: Hash,
+        /// Keccak-256 of the ELF.
+        actual: Hash,
+    },
+    /// `input` is not the hash of the given input.
+    #[error("context.input is 0x{stated}, but the input hashes to 0x{actual}")]
+    Input {
+        /// What the file says.
+        stated: Hash,
+        /// Keccak-256 of the input.
+        actual: Hash,
+    },
+    /// `instruction` is not the instruction of A-step `step`.
+    #[error("context.instruction is {stated:?}, but A-step {step} of the program is {actual:?}")]
+    Instruction {
+        /// The A-step.
+        step: u64,
+        /// What the file says.
+        stated: String,
+        /// The program's instruction there.
+        actual: String,
+    },
+    /// `root_before` is not the state at (`step`, `micro`) of the run.
+    #[error(
+        "root_before is 0x{stated}, but micro-step {micro} of A-step {step} of this program and input starts from 0x{actual}"
+    )]
+    RootBefore {
+        /// The A-step.
+        step: u64,
+        /// The micro-step.
+        micro: u64,
+        /// What the file says.
+        stated: Hash,
+        /// The run's `root(R_j)`.
+        actual: Hash,
+    },
+    /// The run could not be proven there.
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+}
+
+/// Checks what a proof file's `context` states that its proof can show:
+/// `micro` is the clock held in `q` and `uop` the micro-instruction the
+/// proof fetches. Call it on a file whose proof verified against
+/// `root_before`; `program`, `input`, `step` and `instruction` need the
+/// program ([`check_context_run`]).
+pub fn check_context(file: &crate::proof::ProofFile) -> Result<(), ContextError> {
+    let Some(c) = &file.context else {
+        return Ok(());
+    };
+    let clock = file.proof.q[0] >> 32;
+    if c.micro != clock {
+        return Err(ContextError::Micro {
+            stated: c.micro,
+            clock,
+        });
+    }
+    let proven = proven_uop(&file.proof);
+    if c.uop != proven {
+        return Err(ContextError::Uop {
+            stated: c.uop.clone(),
+            proven,
+        });
+    }
+    Ok(())
+}
+
+/// Checks the whole `context` against the program and input it names: the
+/// hashes, the instruction of A-step `step`, and that `root_before` is the
+/// run's `root(R_j)` at (`step`, `micro`) (which, the proof having verified,
+/// fixes `root_after` too). Runs machine A for `step` steps.
+pub fn check_context_run(
+    file: &crate::proof::ProofFile,
+    program: &Program,
+    input: &[u8],
+) -> Result<(), ContextError> {
+    check_context(file)?;
+    let Some(c) = &file.context else {
+        return Ok(());
+    };
+    if c.program != program.hash {
+        return Err(ContextError::Program {
+            stated: c.program,
+            actual: program.hash,
+        });
+    }
+    let input_hash = crate::hash::keccak(&[input]);
+    if c.input != input_hash {
+        return Err(ContextError::Input {
+            stated: c.input,
+            actual: input_hash,
+        });
+    }
+    let again = prove_run(program, input, c.step, c.micro)?;
+    let actual = again.context.map(|a| a.instruction).unwrap_or_default();
+    if c.instruction != actual {
+        return Err(ContextError::Instruction {
+            step: c.step,
+            stated: c.instruction.clone(),
+            actual,
+        });
+    }
+    if again.root_before != file.root_before {
+        return Err(ContextError::RootBefore {
+            step: c.step,
+            micro: c.micro,
+            stated: file.root_before,
+            actual: again.root_before,
+        });
+    }
+    Ok(())
 }

@@ -182,8 +182,20 @@ fn bad_files_and_arguments_get_clear_errors() {
     ));
     assert!(e.contains("micro-step 9999 does not exist"), "{e}");
     assert!(!dir.join("p.json").exists(), "nothing half-written");
+    // A program given where a proof is expected is named as such.
+    let e = clean_error(&mswap(&["verify", &guest("hello")], b""));
+    assert!(
+        e.contains("an ELF file (a program), not a step proof"),
+        "{e}"
+    );
+    let e = clean_error(&mswap(&["verify", &text_file], b""));
+    assert!(
+        e.contains("first byte 0x6e is not a binary proof's version byte"),
+        "{e}"
+    );
     for bad in [
         &b"{"[..],
+        b"{\"type\":\"step-proof\",\"type\":\"transcript\"}",
         b"{\"type\":\"step-proof\"}",
         b"\x01\x00",
         b"{\"type\":\"other\"}",
@@ -222,6 +234,53 @@ fn prove_then_verify_from_the_command_line() {
             && out.contains("root before: 0x")
             && out.contains("root after:  0x"),
         "{out}"
+    );
+    // Without the program, what only the program can confirm is marked so.
+    for field in ["program:", "input:", "step:"] {
+        let line = out.lines().find(|l| l.starts_with(field)).expect(field);
+        assert!(
+            line.ends_with("(stated by the prover, not checked: pass --elf and --input)"),
+            "{line}"
+        );
+    }
+    let o = mswap(&["verify", &p, "--elf", &guest("sha256")], b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("step:        500 (") && out.contains("(checked against the ELF and input)"),
+        "{out}"
+    );
+    assert!(!out.contains("not checked"), "{out}");
+    // The wrong program or input is named.
+    let e = clean_error(&mswap(&["verify", &p, "--elf", &guest("hello")], b""));
+    assert!(e.contains("context.program is 0x"), "{e}");
+    let inp = dir.join("in.txt");
+    std::fs::write(&inp, b"other input").unwrap();
+    let e = clean_error(&mswap(
+        &[
+            "verify",
+            &p,
+            "--elf",
+            &guest("sha256"),
+            "--input",
+            inp.to_str().unwrap(),
+        ],
+        b"",
+    ));
+    assert!(e.contains("context.input is 0x"), "{e}");
+    // A step moved to another A-step: its state there is not root_before.
+    let moved = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"step\": 500", "\"step\": 501");
+    let m = dir.join("moved.json");
+    std::fs::write(&m, moved).unwrap();
+    let e = clean_error(&mswap(
+        &["verify", m.to_str().unwrap(), "--elf", &guest("sha256")],
+        b"",
+    ));
+    assert!(
+        e.contains("context.instruction") || e.contains("root_before is 0x"),
+        "{e}"
     );
     let b = dir.join("p.bin").display().to_string();
     assert!(

@@ -3,8 +3,9 @@
 use super::{CliError, load_program, read_file, read_input};
 use clap::Args;
 use mswap::hash::Hash;
-use mswap::proof::{ProofFile, STEP_PROOF_TYPE, binary};
-use mswap::prover::prove_run;
+use mswap::proof::file::document_type;
+use mswap::proof::{PROOF_VERSION, ProofFile, STEP_PROOF_TYPE, binary};
+use mswap::prover::{check_context, check_context_run, prove_run};
 use mswap::verify::{verify_step, verify_step_to};
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,13 @@ pub struct VerifyArgs {
     /// The claimed root after the step (checked if given).
     #[arg(long)]
     after: Option<String>,
+    /// The program a JSON proof's context names: checks its hash, the
+    /// instruction and that `root_before` is that run's state there.
+    #[arg(long)]
+    elf: Option<PathBuf>,
+    /// The guest's input for `--elf` (empty by default).
+    #[arg(long, requires = "elf")]
+    input: Option<PathBuf>,
 }
 
 /// Writes a file whole: to a temporary name first, then renamed, so a
@@ -101,6 +109,15 @@ pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
     let after = parse_root(&a.after, "after")?;
     let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if !is_json {
+        if let Some(what) = not_a_proof(&bytes) {
+            return Err(format!("{name}: {what}, not a step proof or a transcript").into());
+        }
+        if a.elf.is_some() {
+            return Err(format!(
+                "{name}: a binary proof has no context to check against --elf (use the JSON file)"
+            )
+            .into());
+        }
         let proof = binary::decode(&bytes).map_err(|e| format!("{name}: malformed proof: {e}"))?;
         let root = match before {
             Some(r) => r,
@@ -121,33 +138,90 @@ pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
         println!("root after:  0x{computed}");
         return Ok(0);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{name}: malformed JSON: {e}"))?;
-    match value.get("type").and_then(|t| t.as_str()) {
+    let kind = document_type(&bytes).map_err(|e| format!("{name}: malformed JSON: {e}"))?;
+    match kind.as_deref() {
         Some(STEP_PROOF_TYPE) => {
-            let file: ProofFile = serde_json::from_value(value)
+            let file = ProofFile::from_json(&bytes)
                 .map_err(|e| format!("{name}: malformed step proof: {e}"))?;
             let root = before.unwrap_or(file.root_before);
             verify_step_to(&root, &file.proof, &file.root_after)
                 .map_err(|e| format!("{name}: invalid proof: {e}"))?;
             check_after(&name, &file.root_after, after)?;
+            let checked_run = match &a.elf {
+                Some(elf) => {
+                    let program = load_program(elf)?;
+                    let input = read_input(a.input.as_ref(), false)?;
+                    if file.context.is_none() {
+                        return Err(format!(
+                            "{name}: no context to check against {}",
+                            elf.display()
+                        )
+                        .into());
+                    }
+                    check_context_run(&file, &program, &input)
+                        .map_err(|e| format!("{name}: wrong context: {e}"))?;
+                    true
+                }
+                None => {
+                    check_context(&file).map_err(|e| format!("{name}: wrong context: {e}"))?;
+                    false
+                }
+            };
             println!("valid step proof");
             if let Some(c) = &file.context {
-                println!("program:     0x{}", c.program);
-                println!("input:       0x{}", c.input);
-                println!("step:        {} ({})", c.step, c.instruction);
-                println!("micro-step:  {} ({})", c.micro, c.uop);
+                let note = if checked_run {
+                    "  (checked against the ELF and input)"
+                } else {
+                    "  (stated by the prover, not checked: pass --elf and --input)"
+                };
+                println!("program:     0x{}{note}", c.program);
+                println!("input:       0x{}{note}", c.input);
+                println!("step:        {} ({}){note}", c.step, c.instruction);
+                println!(
+                    "micro-step:  {} ({})  (checked: the clock in q and the proven micro-instruction)",
+                    c.micro, c.uop
+                );
             }
-            println!("root before: 0x{root}");
+            println!(
+                "root before: 0x{root}{}",
+                if checked_run {
+                    "  (the run's state at that micro-step)"
+                } else {
+                    ""
+                }
+            );
             println!("root after:  0x{}", file.root_after);
             Ok(0)
         }
-        Some(mswap::game::transcript::TRANSCRIPT_TYPE) => verify_transcript_file(&name, value),
+        Some(mswap::game::transcript::TRANSCRIPT_TYPE) => {
+            if a.elf.is_some() {
+                return Err(format!(
+                    "{name}: a transcript carries its program and input; --elf is for step proofs"
+                )
+                .into());
+            }
+            verify_transcript_file(&name, &bytes)
+        }
         Some(other) => Err(format!(
             "{name}: unknown file type {other:?} (expected \"{STEP_PROOF_TYPE}\" or \"transcript\")"
         )
         .into()),
         None => Err(format!("{name}: not an mswap proof (no \"type\" field)").into()),
+    }
+}
+
+/// Names a file that is plainly something else than a binary proof (whose
+/// first byte is the version, [`PROOF_VERSION`]).
+fn not_a_proof(bytes: &[u8]) -> Option<String> {
+    if bytes.starts_with(b"\x7fELF") {
+        return Some("an ELF file (a program)".into());
+    }
+    match bytes.first() {
+        None => Some("an empty file".into()),
+        Some(&v) if v != PROOF_VERSION => Some(format!(
+            "not JSON, and its first byte 0x{v:02x} is not a binary proof's version byte (0x{PROOF_VERSION:02x})"
+        )),
+        _ => None,
     }
 }
 
@@ -160,11 +234,12 @@ fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), C
     }
 }
 
-fn verify_transcript_file(name: &str, value: serde_json::Value) -> Result<i32, CliError> {
+fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<i32, CliError> {
     use mswap::game::rules::{Game, Move, Phase};
     use mswap::game::transcript::{Transcript, verify_transcript};
+    // Straight from the bytes, so a duplicated key is refused.
     let t: Transcript =
-        serde_json::from_value(value).map_err(|e| format!("{name}: malformed transcript: {e}"))?;
+        serde_json::from_slice(bytes).map_err(|e| format!("{name}: malformed transcript: {e}"))?;
     let checked = verify_transcript(&t).map_err(|e| format!("{name}: invalid transcript: {e}"))?;
     // Replay once more (the moves are valid now) to see where the bisection ended.
     let mut last = None;

@@ -45,20 +45,34 @@ pub mod u64hex {
         s.serialize_str(&format!("{v:#x}"))
     }
 
-    /// Parses `0x...` (or plain hex digits).
+    /// Parses the one documented form of a word (see [`parse`]).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         let s = String::deserialize(d)?;
         parse(&s).map_err(serde::de::Error::custom)
     }
 
-    /// Parses a hex `u64`, naming what is wrong.
+    /// Parses a 64-bit word in its one documented form: `0x` followed by 1
+    /// to 16 lowercase hex digits without leading zeros (`0x0` for zero),
+    /// as [`serialize`] writes it. Anything else (no prefix, a sign,
+    /// uppercase, padding, spaces) is refused, naming the string, so one
+    /// value has one spelling and every reader sees the same word.
     pub fn parse(s: &str) -> Result<u64, String> {
-        let digits = s.strip_prefix("0x").unwrap_or(s);
-        if digits.is_empty() || digits.len() > 16 {
-            return Err(format!("expected a 64-bit hex number, found {s:?}"));
+        let bad = || {
+            format!(
+                "expected a 64-bit word as 0x and 1-16 lowercase hex digits without leading zeros, found {s:?}"
+            )
+        };
+        let digits = s.strip_prefix("0x").ok_or_else(bad)?;
+        if digits.is_empty()
+            || digits.len() > 16
+            || (digits.len() > 1 && digits.starts_with('0'))
+            || !digits
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(bad());
         }
-        u64::from_str_radix(digits, 16)
-            .map_err(|_| format!("expected a 64-bit hex number, found {s:?}"))
+        u64::from_str_radix(digits, 16).map_err(|_| bad())
     }
 }
 
