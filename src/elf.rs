@@ -8,8 +8,13 @@
 //!   with `PF_X`; instructions are fetched only from there;
 //! - the **write-protected range** is the smallest range covering every
 //!   segment without `PF_W`, provided no writable segment overlaps it
-//!   (otherwise the same for the executable segments only, otherwise empty);
-//!   stores into it fault.
+//!   (otherwise the same for the executable segments only, otherwise empty),
+//!   widened to whole 4 KiB pages as Linux maps them (except into a page that
+//!   a writable segment shares); stores into it fault, and so does a `read`
+//!   whose buffer touches it.
+//!
+//! The checks take `O(n log n)` in the number of segments, and a file may
+//! have at most [`MAX_PROGRAM_HEADERS`] program headers.
 
 use crate::hash::{Hash, keccak};
 use crate::layout::{MEM_SIZE, STACK_TOP, ctrl};
@@ -20,6 +25,11 @@ use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
 
 /// `e_machine` of RISC-V.
 pub const EM_RISCV: u16 = 243;
+/// The most program headers a file may have: Linux's loader refuses more
+/// than 64 KiB of them (56 bytes each).
+pub const MAX_PROGRAM_HEADERS: usize = 65536 / 56;
+/// The page size of write protection.
+const PAGE: u64 = 4096;
 const EF_RISCV_RVC: u32 = 0x1;
 const EF_RISCV_FLOAT_ABI: u32 = 0x6;
 const EF_RISCV_RVE: u32 = 0x8;
@@ -96,6 +106,9 @@ pub enum ElfError {
     /// Two segments share addresses.
     #[error("segments {0} and {1} overlap")]
     Overlap(usize, usize),
+    /// More program headers than Linux reads.
+    #[error("{0} program headers; at most {MAX_PROGRAM_HEADERS} (64 KiB of headers, as Linux)")]
+    TooManyHeaders(u16),
     /// Nothing to load.
     #[error("ELF file has no loadable segment")]
     NoLoadSegment,
@@ -187,6 +200,10 @@ impl Program {
         if machine != EM_RISCV {
             return Err(ElfError::WrongMachine(machine, machine_name(machine)));
         }
+        let phnum = u16::from_le_bytes([bytes[56], bytes[57]]);
+        if usize::from(phnum) > MAX_PROGRAM_HEADERS {
+            return Err(ElfError::TooManyHeaders(phnum));
+        }
         let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed(e.to_string()))?;
         if elf.header.e_type != goblin::elf::header::ET_EXEC {
             return Err(ElfError::NotExecutable(elf.header.e_type));
@@ -261,11 +278,14 @@ impl Program {
         if segments.is_empty() {
             return Err(ElfError::NoLoadSegment);
         }
-        for (i, (ia, a)) in segments.iter().enumerate() {
-            for (ib, b) in &segments[i + 1..] {
-                if a.vaddr < b.vaddr + b.memsz && b.vaddr < a.vaddr + a.memsz {
-                    return Err(ElfError::Overlap(*ia, *ib));
-                }
+        // Overlaps in O(n log n): sorted by address, a segment can only
+        // overlap its successor if any two overlap.
+        segments.sort_by_key(|(i, s)| (s.vaddr, *i));
+        for w in segments.windows(2) {
+            if let [(ia, a), (ib, b)] = w
+                && b.vaddr < a.vaddr + a.memsz
+            {
+                return Err(ElfError::Overlap((*ia).min(*ib), (*ia).max(*ib)));
             }
         }
         let segments: Vec<Segment> = segments.into_iter().map(|(_, s)| s).collect();
@@ -288,6 +308,23 @@ impl Program {
         .into_iter()
         .flatten()
         .find(|r| clear_of_writes(r))
+        .map(|(lo, hi)| {
+            // Whole pages, as Linux maps them: the rest of the first and last
+            // page is protected too, unless a writable segment shares it.
+            let lo_page = lo & !(PAGE - 1);
+            let hi_page = hi.div_ceil(PAGE).saturating_mul(PAGE).min(MEM_SIZE);
+            let lo = if clear_of_writes(&(lo_page, lo)) {
+                lo_page
+            } else {
+                lo
+            };
+            let hi = if clear_of_writes(&(hi, hi_page)) {
+                hi_page
+            } else {
+                hi
+            };
+            (lo, hi)
+        })
         .unwrap_or((0, 0));
         let entry = elf.entry;
         if entry & 3 != 0
@@ -387,12 +424,88 @@ mod tests {
         let p = Program::load(&tiny_elf(&[0x0000_0073])).expect("loads");
         assert_eq!(p.entry, 0x10078);
         assert_eq!(p.exec, (0x10000, 0x7c));
-        assert_eq!(p.ro, (0x10000, 0x7c));
+        assert_eq!(p.ro, (0x10000, 0x1000), "the whole code page");
         let s = p.initial_state(b"in");
         assert_eq!(s.pc(), 0x10078);
         assert_eq!(s.x(2), STACK_TOP);
         assert_eq!(s.mem.read_u32(0x10078), 0x73);
         assert_eq!(s.input(), b"in");
+    }
+
+    /// Write protection covers whole pages of the read-only segments,
+    /// except a page shared with a writable segment.
+    #[test]
+    fn write_protection_is_page_granular() {
+        let code = [0x73u8, 0, 0, 0];
+        let ro = |segs: &[(u64, u32, &[u8], u64)]| {
+            let entry = segs.iter().find(|s| s.1 & PF_X != 0).expect("code").0;
+            Program::load(&write_elf(segs, entry)).expect("loads").ro
+        };
+        assert_eq!(ro(&[(0x10000, PF_R | PF_X, &code, 4)]), (0x10000, 0x1000));
+        // Code and read-only data in two pages, data on the third.
+        assert_eq!(
+            ro(&[
+                (0x10000, PF_R | PF_X, &code, 4),
+                (0x11000, PF_R, &code, 0x10),
+                (0x12000, PF_R | PF_W, &code, 0x10),
+            ]),
+            (0x10000, 0x2000)
+        );
+        // Data sharing the code's page: only the code's bytes are protected there.
+        assert_eq!(
+            ro(&[
+                (0x10000, PF_R | PF_X, &code, 0x100),
+                (0x10800, PF_R | PF_W, &code, 0x10),
+            ]),
+            (0x10000, 0x100)
+        );
+        // A segment that does not start on a page: its page from the start.
+        assert_eq!(
+            ro(&[
+                (0xf000, PF_R | PF_W, &code, 0x10),
+                (0x10010, PF_R | PF_X, &code, 0x20),
+            ]),
+            (0x10000, 0x1000)
+        );
+        assert_eq!(
+            ro(&[
+                (0x10000, PF_R | PF_W, &code, 0x10),
+                (0x10010, PF_R | PF_X, &code, 0x20),
+            ]),
+            (0x10010, 0xff0)
+        );
+        // The last page of memory.
+        assert_eq!(
+            ro(&[(0xffff_f000 + 0x10, PF_R | PF_X, &code, 4)]),
+            (0xffff_f000, 0x1000)
+        );
+    }
+
+    /// The loader's checks are O(n log n) with a cap on the number of
+    /// program headers; an overlap among many segments names the pair.
+    #[test]
+    fn many_segments_are_checked_quickly_and_capped() {
+        let code = [0x73u8, 0, 0, 0];
+        let segs = |n: usize| -> Vec<(u64, u32, &[u8], u64)> {
+            // In reverse address order, so that sorting matters.
+            (0..n as u64)
+                .rev()
+                .map(|i| (0x10000 + 0x1000 * i, PF_R | PF_X, &code[..], 4u64))
+                .collect()
+        };
+        let p = Program::load(&write_elf(&segs(MAX_PROGRAM_HEADERS), 0x10000)).expect("loads");
+        assert_eq!(p.segments.len(), MAX_PROGRAM_HEADERS);
+        assert_eq!(
+            Program::load(&write_elf(&segs(MAX_PROGRAM_HEADERS + 1), 0x10000)).unwrap_err(),
+            ElfError::TooManyHeaders(MAX_PROGRAM_HEADERS as u16 + 1)
+        );
+        let mut s = segs(MAX_PROGRAM_HEADERS);
+        // Header 7 (address 0x10000 + 0x1000 * (n - 8)) grows into the next segment up, header 6.
+        s[7].3 = 0x1001;
+        assert_eq!(
+            Program::load(&write_elf(&s, 0x10000)).unwrap_err(),
+            ElfError::Overlap(6, 7)
+        );
     }
 
     #[test]

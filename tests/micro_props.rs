@@ -37,6 +37,7 @@ fn value() -> impl Strategy<Value = u64> {
         1 => (0u64..64).prop_map(|s| 1u64 << s),
         1 => any::<i16>().prop_map(|v| v as i64 as u64),
         2 => (0x1_0000u64..0x1_1000).prop_map(|a| a & !3), // addresses in the test's memory
+        1 => 0xffff_fc00u64..0x1_0000_0010, // buffers at the top of memory
     ]
 }
 
@@ -109,7 +110,8 @@ fn state() -> impl Strategy<Value = State> {
                 _ => {}
             }
             if flags & 0x30 == 0 {
-                s.set_x(10, (flags >> 8) % 4);
+                // fd is an unsigned int: sometimes with upper bits set.
+                s.set_x(10, ((flags >> 8) % 4) | (((flags >> 40) & 3) << 32));
             }
             if flags & 0xc0 == 0 {
                 s.set_x(12, (flags >> 12) % 600);
@@ -158,4 +160,318 @@ fn status_words_outside_the_defined_values_halt_both_machines() {
     let mut stats = Stats::default();
     pair.check_next(0, &mut stats).expect("both idle");
     assert_eq!(pair.state().x(5), 0);
+}
+
+/// The system calls as Linux does them, on both machines: every case runs
+/// on machine A and machine AB (which must agree on the whole state) and
+/// must return the value Linux (and qemu-user) returns.
+#[test]
+fn system_calls_follow_linux_on_both_machines() {
+    use mswap::layout::{IO_CAPACITY, MEM_SIZE, sys};
+    const W: u64 = sys::WRITE;
+    const R: u64 = sys::READ;
+    let top = MEM_SIZE;
+    // (what, a7, fd, buf, len, input position, output length, a0 after, bytes moved)
+    #[allow(clippy::type_complexity)]
+    let cases: &[(&str, u64, u64, u64, u64, u64, u64, u64, u64)] = &[
+        ("write", W, 1, 0x8000, 5, 0, 0, 5, 5),
+        (
+            "write: fd is an unsigned int",
+            W,
+            0xffff_ffff_0000_0001,
+            0x8000,
+            5,
+            0,
+            0,
+            5,
+            5,
+        ),
+        (
+            "write: fd 2 with upper bits",
+            W,
+            0x8000_0000_0000_0002,
+            0x8000,
+            5,
+            0,
+            0,
+            5,
+            5,
+        ),
+        (
+            "write: fd 3 with upper bits",
+            W,
+            0x1_0000_0003,
+            0x8000,
+            5,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        (
+            "write: fd 0x1_0000_0000 is fd 0",
+            W,
+            0x1_0000_0000,
+            0x8000,
+            5,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        (
+            "write: short at the chunk",
+            W,
+            1,
+            0x8000,
+            10_000,
+            0,
+            0,
+            sys::IO_CHUNK,
+            sys::IO_CHUNK,
+        ),
+        // The whole range counts, not the chunk that would move.
+        (
+            "write: range leaves memory",
+            W,
+            1,
+            top - 600,
+            1000,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "write: range ends at the top",
+            W,
+            1,
+            top - 600,
+            600,
+            0,
+            0,
+            sys::IO_CHUNK,
+            sys::IO_CHUNK,
+        ),
+        (
+            "write: range wraps around",
+            W,
+            1,
+            0x8000,
+            u64::MAX - 0x7000,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "write: buffer above memory",
+            W,
+            1,
+            top,
+            1,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        ("write: len 0 anywhere", W, 1, u64::MAX, 0, 0, 0, 0, 0),
+        (
+            "write: bad fd before len 0",
+            W,
+            5,
+            0x8000,
+            0,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        (
+            "write: bad fd before bad buffer",
+            W,
+            5,
+            top,
+            9,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        (
+            "write: bad buffer before full log",
+            W,
+            1,
+            top,
+            9,
+            0,
+            IO_CAPACITY,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "write: full log",
+            W,
+            1,
+            0x8000,
+            9,
+            0,
+            IO_CAPACITY,
+            sys::ENOSPC,
+            0,
+        ),
+        (
+            "write: nearly full log",
+            W,
+            1,
+            0x8000,
+            9,
+            0,
+            IO_CAPACITY - 2,
+            2,
+            2,
+        ),
+        ("write: from the code page", W, 1, 0x1000, 4, 0, 0, 4, 4),
+        ("read", R, 0, 0x9000, 3, 0, 0, 3, 3),
+        (
+            "read: fd is an unsigned int",
+            R,
+            0xffff_ffff_0000_0000,
+            0x9000,
+            3,
+            0,
+            0,
+            3,
+            3,
+        ),
+        (
+            "read: fd 1 with upper bits",
+            R,
+            0x1_0000_0001,
+            0x9000,
+            3,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        (
+            "read: range leaves memory",
+            R,
+            0,
+            top - 600,
+            1000,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "read: range leaves memory at the end of input",
+            R,
+            0,
+            top - 2,
+            3,
+            6,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        ("read: end of input", R, 0, 0x9000, 100, 6, 0, 0, 0),
+        ("read: len 0 anywhere", R, 0, u64::MAX, 0, 0, 0, 0, 0),
+        (
+            "read: bad fd before bad buffer",
+            R,
+            7,
+            top,
+            3,
+            0,
+            0,
+            sys::EBADF,
+            0,
+        ),
+        // The write-protected page: the whole range, not the bytes that would move.
+        (
+            "read: into the code page",
+            R,
+            0,
+            0x1000,
+            3,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "read: range reaches the code page",
+            R,
+            0,
+            0x1000 - 600,
+            1000,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "read: range just below the code page",
+            R,
+            0,
+            0x1000 - 600,
+            600,
+            0,
+            0,
+            6,
+            6,
+        ),
+        (
+            "read: the rest of the code page",
+            R,
+            0,
+            0x1ffd,
+            3,
+            0,
+            0,
+            sys::EFAULT,
+            0,
+        ),
+        (
+            "read: just above the code page",
+            R,
+            0,
+            0x2000,
+            3,
+            0,
+            0,
+            3,
+            3,
+        ),
+    ];
+    for &(what, a7, fd, buf, len, pos, out_len, ret, moved) in cases {
+        let mut s = support::code_state(
+            &[support::enc::ECALL],
+            &[(17, a7), (10, fd), (11, buf), (12, len)],
+        );
+        // The loader protects whole pages: the code page here.
+        s.set_ctrl(ctrl::RO_SIZE, 0x1000);
+        s.mem.write(0x8000, &[0x61; 1024]);
+        s.set_input(b"abcdef");
+        s.set_ctrl(ctrl::INPUT_POS, pos);
+        s.set_ctrl(ctrl::OUTPUT_LEN, out_len);
+        let mut pair = Pair::new(s, microcode());
+        pair.check_next(0, &mut Stats::default())
+            .unwrap_or_else(|e| panic!("{what}: the machines disagree: {e}"));
+        let st = pair.state();
+        assert_eq!(st.x(10), ret, "{what}: a0");
+        assert_eq!(st.pc(), 0x1004, "{what}: goes on");
+        if a7 == W {
+            assert_eq!(
+                st.ctrl(ctrl::OUTPUT_LEN) - out_len,
+                moved,
+                "{what}: bytes written"
+            );
+        } else {
+            assert_eq!(st.ctrl(ctrl::INPUT_POS) - pos, moved, "{what}: bytes read");
+        }
+    }
 }

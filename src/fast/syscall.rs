@@ -43,6 +43,15 @@ pub(super) fn ecall(
     }
 }
 
+/// Whether all of `[buf, buf + len)` is guest memory (no wrap-around).
+fn in_memory(buf: u64, len: u64) -> bool {
+    buf < MEM_SIZE && MEM_SIZE - buf >= len
+}
+
+/// `write(fd, buf, len)` in Linux's order: a bad fd is `-EBADF` (fd is an
+/// `unsigned int`, so the upper 32 bits of `a0` are ignored), a zero length
+/// 0, a buffer not wholly in memory `-EFAULT` (the whole range, before any
+/// short write), a full log `-ENOSPC`.
 fn write(
     state: &mut State,
     fd: u64,
@@ -50,18 +59,22 @@ fn write(
     len: u64,
     writes: Option<&mut Vec<WriteEvent>>,
 ) -> u64 {
+    let fd = fd as u32;
     if fd != 1 && fd != 2 {
         return sys::EBADF;
+    }
+    if len == 0 {
+        return 0;
+    }
+    if !in_memory(buf, len) {
+        return sys::EFAULT;
     }
     let out_len = state.ctrl(ctrl::OUTPUT_LEN);
     let n = len
         .min(sys::IO_CHUNK)
         .min(IO_CAPACITY.saturating_sub(out_len));
     if n == 0 {
-        return if len == 0 { 0 } else { sys::ENOSPC };
-    }
-    if buf >= MEM_SIZE || MEM_SIZE - buf < n {
-        return sys::EFAULT;
+        return sys::ENOSPC;
     }
     let mut tmp = [0u8; sys::IO_CHUNK as usize];
     let chunk = &mut tmp[..n as usize];
@@ -81,21 +94,27 @@ fn write(
     n
 }
 
+/// `read(fd, buf, len)`: `-EBADF` unless fd (an `unsigned int`) is 0, 0 for
+/// a zero length, `-EFAULT` unless all of `[buf, buf + len)` is in memory
+/// and clear of the write-protected pages (checked before any short read,
+/// and at the end of the input too), then up to [`sys::IO_CHUNK`] bytes.
 fn read(state: &mut State, fd: u64, buf: u64, len: u64) -> (u64, Option<(u64, u64)>) {
-    if fd != 0 {
+    if fd as u32 != 0 {
         return (sys::EBADF, None);
+    }
+    if len == 0 {
+        return (0, None);
+    }
+    if !in_memory(buf, len)
+        || overlaps(buf, len, state.ctrl(ctrl::RO_LO), state.ctrl(ctrl::RO_SIZE))
+    {
+        return (sys::EFAULT, None);
     }
     let in_len = state.ctrl(ctrl::INPUT_LEN);
     let pos = state.ctrl(ctrl::INPUT_POS);
     let n = len.min(sys::IO_CHUNK).min(in_len.saturating_sub(pos));
     if n == 0 {
         return (0, None);
-    }
-    if buf >= MEM_SIZE
-        || MEM_SIZE - buf < n
-        || overlaps(buf, n, state.ctrl(ctrl::RO_LO), state.ctrl(ctrl::RO_SIZE))
-    {
-        return (sys::EFAULT, None);
     }
     let mut tmp = [0u8; sys::IO_CHUNK as usize];
     let chunk = &mut tmp[..n as usize];

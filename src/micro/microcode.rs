@@ -898,17 +898,25 @@ impl Builder {
         a.std(U0, c(ctrl::TVAL), U0);
         a.idle();
 
-        // write(fd = X, buf = Y, len = N)
+        // write(fd = X, buf = Y, len = N), in Linux's order: a bad fd is
+        // EBADF, a zero length 0, a buffer not wholly in memory EFAULT
+        // (the whole range, before any short write), a full log ENOSPC.
         let (fd_ok, nonzero) = (a.label("write.fd-ok"), a.label("write.nonzero"));
         a.bind(write);
         a.ldd(X, U0, c(ctrl::X + 8 * 10));
         a.ldd(Y, U0, c(ctrl::X + 8 * 11));
         a.ldd(N, U0, c(ctrl::X + 8 * 12));
+        a.comment("fd is an unsigned int: its upper 32 bits are ignored");
+        a.andi(X, X, 0xffff_ffff);
         a.xori(T0, X, 1);
         a.beq(T0, U0, fd_ok);
         a.xori(T0, X, 2);
         a.bne(T0, U0, ebadf);
         a.bind(fd_ok);
+        a.li(R, 0);
+        a.beq(N, U0, ret_a0);
+        self.check_buffer(Y, N, efault);
+        let a = &mut self.a;
         a.ldd(HI, U0, c(ctrl::OUTPUT_LEN));
         a.comment("LO = min(len, IO_CHUNK, IO_CAPACITY - output_len (saturating))");
         self.min_chunk();
@@ -923,14 +931,10 @@ impl Builder {
         a.mv(LO, T1);
         a.bind(fits);
         a.bne(LO, U0, nonzero);
-        a.comment("nothing to move: 0 if len was 0, else the log is full");
-        a.li(R, 0);
-        a.beq(N, U0, ret_a0);
+        a.comment("nothing to move although len > 0: the log is full");
         a.li(R, sys::ENOSPC as i64);
         a.j(ret_a0);
         a.bind(nonzero);
-        self.check_buffer(Y, efault);
-        let a = &mut self.a;
         a.mv(T0, Y);
         a.addi(T1, HI, OUTPUT_BASE as i64);
         a.mv(N, LO);
@@ -940,14 +944,23 @@ impl Builder {
         a.mv(R, LO);
         a.j(ret_a0);
 
-        // read(fd = X, buf = Y, len = N)
+        // read(fd = X, buf = Y, len = N): EBADF, then 0 for a zero length,
+        // then EFAULT unless all of [buf, buf + len) is in memory and
+        // clear of the write-protected pages (before any short read, and
+        // at the end of the input too), then 0 at the end of the input.
         let avail_zero = a.label("read.no-input");
         let fits = a.label("read.fits");
         a.bind(read);
         a.ldd(X, U0, c(ctrl::X + 8 * 10));
         a.ldd(Y, U0, c(ctrl::X + 8 * 11));
         a.ldd(N, U0, c(ctrl::X + 8 * 12));
+        a.comment("fd is an unsigned int: its upper 32 bits are ignored");
+        a.andi(X, X, 0xffff_ffff);
         a.bne(X, U0, ebadf);
+        a.li(R, 0);
+        a.beq(N, U0, ret_a0);
+        self.check_buffer(Y, N, efault);
+        self.check_ro_overlap(Y, N, efault);
         self.min_chunk();
         let a = &mut self.a;
         a.comment("LO = min(LO, input_len - input_pos (saturating))");
@@ -962,9 +975,6 @@ impl Builder {
         a.bind(fits);
         a.li(R, 0);
         a.beq(LO, U0, ret_a0);
-        self.check_buffer(Y, efault);
-        self.check_ro_overlap(Y, LO, efault);
-        let a = &mut self.a;
         a.addi(T0, HI, INPUT_BASE as i64);
         a.mv(T1, Y);
         a.mv(N, LO);
@@ -995,13 +1005,14 @@ impl Builder {
         a.bind(small);
     }
 
-    /// EFAULT unless `buf < MEM_SIZE` and `MEM_SIZE - buf >= LO`.
-    fn check_buffer(&mut self, buf: Reg, efault: Label) {
+    /// EFAULT unless all of `[buf, buf + len)` is guest memory: `buf <
+    /// MEM_SIZE` and `MEM_SIZE - buf >= len` (no wrap-around). Clobbers T0.
+    fn check_buffer(&mut self, buf: Reg, len: Reg, efault: Label) {
         let a = &mut self.a;
         a.li(T0, MEM_SIZE as i64);
         a.bgeu(buf, T0, efault);
         a.sub(T0, T0, buf);
-        a.bltu(T0, LO, efault);
+        a.bltu(T0, len, efault);
     }
 
     /// Copies N bytes from `S` address T0 to T1, eight at a time, then one

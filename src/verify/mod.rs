@@ -29,7 +29,7 @@ use replay::Replay;
 /// Root of this build's microcode (see [`crate::micro::microcode`]); a test
 /// checks it against the assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("9e45df64a0a5d7a12644893db4d3db3f37eb251f257a91ec0ca5ac94d8fb4bea");
+    crate::hash::hash_from_hex("447edc64ad63bf94784e91c3d1a27401231d2eab041385931f143db1824cd9a2");
 /// Depth of the microcode tree (siblings in a micro-instruction proof).
 pub const MICROCODE_DEPTH: u32 = 9;
 
