@@ -67,11 +67,11 @@ impl Oracle {
             windows.insert(w, tree);
         }
         let mut levels = vec![level];
-        for h in K as usize..S_TREE_DEPTH as usize {
+        for &z in &zero[K as usize..S_TREE_DEPTH as usize] {
             let below = levels.last().expect("a level");
             let mut up = BTreeMap::new();
             for &i in below.keys() {
-                let node = |j: u64| below.get(&j).copied().unwrap_or(zero[h]);
+                let node = |j: u64| below.get(&j).copied().unwrap_or(z);
                 let (l, r) = (node(i & !1), node(i | 1));
                 up.insert(i / 2, Keccak256::concat_and_hash(&l, Some(&r)));
             }
