@@ -207,13 +207,8 @@ fn check_seed(seed: u64, qemu: bool) {
 
 #[test]
 fn random_programs_agree_on_a_ab_and_qemu() {
-    let qemu = Command::new("qemu-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !qemu {
-        eprintln!("NOTICE: qemu-riscv64 not found; comparing machine A with machine AB only");
-    }
+    // Without qemu (and MSWAP_SKIP_QEMU=1), machine A against machine AB only.
+    let qemu = support::qemu("qemu_random").is_some();
     let extra = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);

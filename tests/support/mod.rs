@@ -169,3 +169,35 @@ impl Rng {
         self.below(n as u64) as usize
     }
 }
+
+/// The environment variable that lets the qemu-riscv64 tests pass without
+/// qemu (documented in the README). Without it, a missing qemu fails them.
+pub const SKIP_QEMU_VAR: &str = "MSWAP_SKIP_QEMU";
+
+/// `Some("qemu-riscv64")` if qemu is installed. If it is not, the test
+/// fails, unless `MSWAP_SKIP_QEMU=1` says to go on without the oracle: then
+/// this returns `None` after a notice written straight to the process's
+/// stderr (the harness captures `eprintln!` of passing tests, not this), so
+/// a skipped oracle is never silent.
+pub fn qemu(test: &str) -> Option<&'static str> {
+    let ok = std::process::Command::new("qemu-riscv64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some("qemu-riscv64");
+    }
+    let skip = std::env::var(SKIP_QEMU_VAR).is_ok_and(|v| v == "1");
+    assert!(
+        skip,
+        "{test}: qemu-riscv64 is not installed and it is this test's oracle; install it \
+         (apt-get install qemu-user) or set {SKIP_QEMU_VAR}=1 to skip the comparison"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** WARNING: {test}: qemu-riscv64 is not installed and {SKIP_QEMU_VAR}=1: \
+         the comparison with qemu is SKIPPED; this run does not check against qemu ***\n"
+    );
+    None
+}
