@@ -1,0 +1,275 @@
+//! The figures the READMEs quote are the code's: each is read from the
+//! text and compared with what the code computes or a run of the guest
+//! gives, so a change to either side that is not carried to the other fails
+//! here.
+
+mod support;
+
+use mswap::elf::Program;
+use mswap::fast::Machine;
+use mswap::layout::{S_TREE_DEPTH, Status, sys};
+use mswap::micro::isa::{Q_WORDS, op};
+use mswap::proof::binary;
+use mswap::verify::MICROCODE_DEPTH;
+use std::path::Path;
+
+fn read(rel: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"));
+    // Lines joined, runs of spaces made one, so a sentence may wrap.
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The number right after the first occurrence of `before` in `text`
+/// (digits, with single spaces as thousands separators).
+fn number_after(text: &str, before: &str) -> u64 {
+    let at = text
+        .find(before)
+        .unwrap_or_else(|| panic!("the docs no longer say {before:?}"));
+    let rest = &text[at + before.len()..];
+    let mut digits = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else if c == ' ' && !digits.is_empty() && chars.peek().is_some_and(|n| n.is_ascii_digit())
+        {
+            // "993 098": a thousands separator, if three digits follow.
+            let ahead: String = chars.clone().take(4).collect();
+            if ahead.len() >= 3
+                && ahead[..3].chars().all(|d| d.is_ascii_digit())
+                && !ahead[3..].starts_with(|d: char| d.is_ascii_digit())
+            {
+                continue;
+            }
+            break;
+        } else {
+            break;
+        }
+    }
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {before:?}"))
+}
+
+/// Runs a guest on machine A to its halt (at most `cap` steps): the steps,
+/// the status, stdout and stderr.
+fn run(elf: &[u8], input: &[u8], cap: u64) -> (u64, Status, Vec<u8>, Vec<u8>) {
+    let mut m = Machine::new(Program::load(elf).expect("loads").initial_state(input));
+    m.record_writes = true;
+    let n = m.run(cap);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    for w in m.take_writes() {
+        let bytes = m.state().output_range(w.start, w.start + w.len);
+        if w.fd == 1 { &mut out } else { &mut err }.extend(bytes);
+    }
+    (n, m.status(), out, err)
+}
+
+fn guest(name: &str) -> Vec<u8> {
+    std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).expect("guest")
+}
+
+#[test]
+fn the_readme_figures_are_the_codes() {
+    let readme = read("README.md");
+    assert_eq!(number_after(&readme, "Both move **at most "), sys::IO_CHUNK);
+    assert_eq!(number_after(&readme, "Machine AB** has "), op::COUNT as u64);
+    assert_eq!(
+        number_after(&readme, "no multiply or divide) and a "),
+        Q_WORDS as u64
+    );
+    assert_eq!(
+        number_after(&readme, "and the leaf with its "),
+        S_TREE_DEPTH as u64
+    );
+    let proof = support::proof_file("store.json").proof;
+    assert_eq!(proof.accesses.len(), 2, "store.json writes");
+    assert_eq!(
+        number_after(&readme, "siblings: at most "),
+        binary::encode(&proof).len() as u64,
+        "the largest proof is a write's"
+    );
+    assert_eq!(
+        number_after(&readme, "a proof carries `Q` ("),
+        8 * Q_WORDS as u64
+    );
+    // The claim example names the default guest's halting step.
+    let (_, elf, input) = mswap::guests::default_guest();
+    let (n, status, _, _) = run(elf, input, 10_000_000);
+    assert!(status.is_halted());
+    assert_eq!(number_after(&readme, "\"halted_after\": "), n);
+}
+
+#[test]
+fn the_proof_sizes_add_up() {
+    let doc = read("proofs/README.md");
+    let leaf = |siblings: u64| 8 + 32 + 1 + 32 * siblings;
+    let (q, s_root, uop, s_leaf, accesses, header) = (
+        8 * Q_WORDS as u64,
+        32,
+        leaf(MICROCODE_DEPTH as u64),
+        leaf(S_TREE_DEPTH as u64),
+        2 * 17,
+        4,
+    );
+    let total = q + s_root + uop + s_leaf + accesses + header;
+    let proof = support::proof_file("store.json").proof;
+    assert_eq!(
+        binary::encode(&proof).len() as u64,
+        total,
+        "the parts add up to a write's proof"
+    );
+    assert_eq!(
+        number_after(&doc, "This build: depth "),
+        MICROCODE_DEPTH as u64
+    );
+    assert_eq!(number_after(&doc, "that writes `S`) is "), total);
+    assert_eq!(number_after(&doc, "binary: "), q);
+    assert_eq!(number_after(&doc, "(`Q`) + "), s_root);
+    assert_eq!(number_after(&doc, "(`s_root`) + "), uop);
+    assert_eq!(
+        number_after(&doc, "(micro-instruction proof, "),
+        MICROCODE_DEPTH as u64
+    );
+    assert_eq!(number_after(&doc, "siblings) + "), s_leaf);
+    assert_eq!(number_after(&doc, "(leaf proof, "), S_TREE_DEPTH as u64);
+    assert_eq!(number_after(&doc, "siblings) + 2 × "), 17);
+    assert_eq!(number_after(&doc, "(accesses) + "), header);
+}
+
+/// The guests' README: the I/O chunk, every instruction count of the
+/// table that runs in under 10^8 steps, and every command of the expected
+/// output, run on mswap.
+#[test]
+fn the_guest_readme_is_what_the_guests_do() {
+    let doc = std::fs::read_to_string(support::guest_dir().join("README.md")).unwrap();
+    let flat = read("examples/guests/README.md");
+    assert_eq!(number_after(&flat, "(mswap: at most "), sys::IO_CHUNK);
+    let input =
+        |file: &str| std::fs::read(support::guest_dir().join("inputs").join(file)).expect("input");
+
+    // The table: "| `name` | ... | count (input), count (input) |".
+    let mut counts = 0;
+    let table = doc.split("| guest | input |").nth(1).expect("the guest table");
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let last = cells[cells.len() - 2];
+        let elf = guest(name);
+        let mut quoted: Vec<(u64, Vec<u8>)> = Vec::new();
+        if last.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+            quoted.push((last.replace(' ', "").parse().unwrap(), Vec::new()));
+        }
+        for (i, _) in last.match_indices(" (") {
+            let digits: String = last[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_digit() || *c == ' ')
+                .collect();
+            let digits: String = digits.chars().rev().filter(char::is_ascii_digit).collect();
+            let inside = &last[i + 2..];
+            let Ok(n) = digits.parse::<u64>() else {
+                continue;
+            };
+            if let Some(rest) = inside.strip_prefix("empty)") {
+                let _ = rest;
+                quoted.push((n, Vec::new()));
+            } else if let Some(file) = inside.strip_prefix('`').and_then(|r| r.split('`').next()) {
+                quoted.push((n, input(file)));
+            }
+        }
+        for (n, inp) in quoted {
+            if n > 100_000_000 {
+                continue; // loop's default: seconds of running
+            }
+            let (steps, status, _, _) = run(&elf, &inp, 200_000_000);
+            assert!(status.is_halted(), "{name}");
+            assert_eq!(
+                steps,
+                n,
+                "{name} with {} input bytes: instructions",
+                inp.len()
+            );
+            counts += 1;
+        }
+    }
+    assert!(counts >= 11, "only {counts} instruction counts checked");
+
+    // The expected output: "$ qemu-riscv64 bin/X.elf [< FILE] [| tail -N]  [# ...]".
+    let block = doc
+        .split("Expected output under qemu-riscv64")
+        .nth(1)
+        .expect("the expected output");
+    let block = block.split("```").nth(1).expect("a code block");
+    let mut commands = 0;
+    let mut lines = block.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(cmd) = line.strip_prefix("$ qemu-riscv64 bin/") else {
+            continue;
+        };
+        let (cmd, comment) = cmd
+            .split_once('#')
+            .map_or((cmd, ""), |(a, b)| (a, b.trim()));
+        let mut words = cmd.split_whitespace();
+        let name = words.next().unwrap().trim_end_matches(".elf");
+        let mut inp = Vec::new();
+        let mut tail = None;
+        while let Some(w) = words.next() {
+            match w {
+                "<" => {
+                    let f = words.next().unwrap();
+                    if let Some(file) = f.strip_prefix("inputs/") {
+                        inp = input(file);
+                    }
+                }
+                "|" => {
+                    assert_eq!(words.next(), Some("tail"));
+                    tail = Some(
+                        words
+                            .next()
+                            .unwrap()
+                            .trim_start_matches('-')
+                            .parse::<usize>()
+                            .unwrap(),
+                    );
+                }
+                _ => panic!("{line}: unknown word {w}"),
+            }
+        }
+        let mut want = Vec::new();
+        while let Some(l) = lines.next_if(|l| !l.starts_with('$')) {
+            want.push(l.to_string());
+        }
+        let (steps, status, out, err) = run(&guest(name), &inp, 200_000_000);
+        if !status.is_halted() {
+            assert!(steps > 100_000_000, "{line}");
+            continue; // loop's default, as above
+        }
+        let out = String::from_utf8(out).unwrap();
+        let got: Vec<&str> = out.lines().collect();
+        let got = match tail {
+            Some(k) => &got[got.len() - k..],
+            None => &got[..],
+        };
+        assert_eq!(got, want, "{line}");
+        if let Some(rest) = comment.strip_prefix("exit ") {
+            let code: u64 = rest.split(';').next().unwrap().parse().unwrap();
+            assert_eq!(status, Status::Exited(code), "{line}");
+        } else {
+            assert_eq!(status, Status::Exited(0), "{line}");
+        }
+        if let Some(s) = comment.split("stderr: \"").nth(1) {
+            assert_eq!(
+                String::from_utf8_lossy(&err).trim_end(),
+                s.trim_end_matches('"'),
+                "{line}"
+            );
+        }
+        if let Some(n) = comment.strip_suffix(" lines in all") {
+            assert_eq!(out.lines().count(), n.parse::<usize>().unwrap(), "{line}");
+        }
+        commands += 1;
+    }
+    assert!(commands >= 12, "only {commands} commands checked");
+}
