@@ -151,7 +151,10 @@ fn the_guest_readme_is_what_the_guests_do() {
 
     // The table: "| `name` | ... | count (input), count (input) |".
     let mut counts = 0;
-    let table = doc.split("| guest | input |").nth(1).expect("the guest table");
+    let table = doc
+        .split("| guest | input |")
+        .nth(1)
+        .expect("the guest table");
     for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let name = cells[1].trim_matches('`');
