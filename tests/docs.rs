@@ -175,8 +175,7 @@ fn the_guest_readme_is_what_the_guests_do() {
             let Ok(n) = digits.parse::<u64>() else {
                 continue;
             };
-            if let Some(rest) = inside.strip_prefix("empty)") {
-                let _ = rest;
+            if inside.starts_with("empty)") {
                 quoted.push((n, Vec::new()));
             } else if let Some(file) = inside.strip_prefix('`').and_then(|r| r.split('`').next()) {
                 quoted.push((n, input(file)));
