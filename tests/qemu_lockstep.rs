@@ -54,6 +54,110 @@ fn input_for(name: &str) -> Vec<u8> {
     }
 }
 
+/// A write to memory that qemu makes.
+struct Store {
+    addr: u64,
+    value: u64,
+    width: u64,
+    /// A store-conditional: it writes only if this register is 0 after it.
+    if_rd_zero: Option<usize>,
+}
+
+/// The write the instruction `word` makes, given the registers before it
+/// and `old(addr, width)`, the memory before it: stores, compressed stores
+/// (RV64C) and atomics (RV64A), decoded here independently of mswap.
+fn qemu_store(word: u32, regs: &[u64; 32], old: impl Fn(u64, u64) -> u64) -> Option<Store> {
+    let store = |addr: u64, value: u64, width: u64| Store {
+        addr,
+        value,
+        width,
+        if_rd_zero: None,
+    };
+    let bits = |hi: u32, lo: u32| (word >> lo) & ((1 << (hi - lo + 1)) - 1);
+    let (op, f3) = (word & 0x7f, bits(14, 12));
+    if word & 3 != 3 {
+        // 16 bits: c.sw, c.sd (quadrant 0), c.swsp, c.sdsp (quadrant 2).
+        let (q, f) = (word & 3, bits(15, 13));
+        let r = |i: u32| regs[8 + i as usize];
+        return match (q, f) {
+            (0, 6) => {
+                let imm = (bits(12, 10) << 3) | (bits(6, 6) << 2) | (bits(5, 5) << 6);
+                Some(store(
+                    r(bits(9, 7)).wrapping_add(imm.into()),
+                    r(bits(4, 2)),
+                    4,
+                ))
+            }
+            (0, 7) => {
+                let imm = (bits(12, 10) << 3) | (bits(6, 5) << 6);
+                Some(store(
+                    r(bits(9, 7)).wrapping_add(imm.into()),
+                    r(bits(4, 2)),
+                    8,
+                ))
+            }
+            (2, 6) => {
+                let imm = (bits(12, 9) << 2) | (bits(8, 7) << 6);
+                Some(store(
+                    regs[2].wrapping_add(imm.into()),
+                    regs[bits(6, 2) as usize],
+                    4,
+                ))
+            }
+            (2, 7) => {
+                let imm = (bits(12, 10) << 3) | (bits(9, 7) << 6);
+                Some(store(
+                    regs[2].wrapping_add(imm.into()),
+                    regs[bits(6, 2) as usize],
+                    8,
+                ))
+            }
+            _ => None,
+        };
+    }
+    let (rs1, rs2) = (regs[bits(19, 15) as usize], regs[bits(24, 20) as usize]);
+    match op {
+        0x23 if f3 < 4 => {
+            let imm = (((word as i32) >> 25) << 5) | (bits(11, 7) as i32);
+            Some(store(rs1.wrapping_add(imm as i64 as u64), rs2, 1 << f3))
+        }
+        0x2f if f3 == 2 || f3 == 3 => {
+            let width = 1u64 << f3;
+            let sext = |v: u64| {
+                if width == 4 {
+                    v as u32 as i32 as i64
+                } else {
+                    v as i64
+                }
+            };
+            let o = old(rs1, width);
+            let new = match bits(31, 27) {
+                0b00010 => return None, // lr
+                0b00011 => {
+                    return Some(Store {
+                        if_rd_zero: Some(bits(11, 7) as usize),
+                        ..store(rs1, rs2, width)
+                    });
+                }
+                0b00001 => rs2,
+                0b00000 => o.wrapping_add(rs2),
+                0b00100 => o ^ rs2,
+                0b01100 => o & rs2,
+                0b01000 => o | rs2,
+                0b10000 => sext(o).min(sext(rs2)) as u64,
+                0b10100 => sext(o).max(sext(rs2)) as u64,
+                0b11000 if width == 4 => (o as u32).min(rs2 as u32).into(),
+                0b11100 if width == 4 => (o as u32).max(rs2 as u32).into(),
+                0b11000 => o.min(rs2),
+                0b11100 => o.max(rs2),
+                _ => return None,
+            };
+            Some(store(rs1, new, width))
+        }
+        _ => None,
+    }
+}
+
 /// Kills qemu if the comparison stops early (a failed assertion).
 struct Qemu(Child);
 
@@ -150,7 +254,7 @@ fn lockstep(name: &str, elf: &Path, input: &[u8]) -> Compared {
     let mut stores = 0;
     let mut input_pos = 0usize;
     let mut pending_read: Option<u64> = None;
-    let mut pending_store: Option<(u64, u64, u64)> = None;
+    let mut pending_store: Option<Store> = None;
     let mut steps = 0u64;
     let mut mswap_halted_at: Option<u64> = None;
     let mut prev = String::from("(start)");
@@ -167,11 +271,14 @@ fn lockstep(name: &str, elf: &Path, input: &[u8]) -> Compared {
     // One record is complete when the next `pc` line (or the end) comes.
     let mut on_record = |pc: u64, regs: &[u64; 32]| {
         records += 1;
-        if let Some((addr, value, width)) = pending_store.take() {
-            for k in 0..width {
-                image.insert(addr.wrapping_add(k), (value >> (8 * k)) as u8);
+        if let Some(w) = pending_store.take() {
+            // A store-conditional writes if its rd (here, after it) is 0.
+            if w.if_rd_zero.is_none_or(|rd| regs[rd] == 0) {
+                for k in 0..w.width {
+                    image.insert(w.addr.wrapping_add(k), (w.value >> (8 * k)) as u8);
+                }
+                stores += 1;
             }
-            stores += 1;
         }
         if let Some(buf) = pending_read.take() {
             // The read before returned a0 bytes, taken from the input in order.
@@ -183,16 +290,22 @@ fn lockstep(name: &str, elf: &Path, input: &[u8]) -> Compared {
                 }
             }
         }
-        // What qemu does to memory at this instruction, from its registers.
+        // What qemu does to memory at this instruction, from its registers
+        // (applied when qemu goes on to the next instruction: a store that
+        // faults writes nothing).
         let word = s0.mem.read_u32(pc);
-        let (op, f3) = (word & 0x7f, (word >> 12) & 7);
-        if op == 0x23 && f3 < 4 {
-            let imm = (((word as i32) >> 25) << 5) | (((word >> 7) & 0x1f) as i32);
-            let addr = regs[((word >> 15) & 31) as usize].wrapping_add(imm as i64 as u64);
-            let value = regs[((word >> 20) & 31) as usize];
-            // Applied when qemu goes on to the next instruction (a store
-            // that faults writes nothing).
-            pending_store = Some((addr, value, 1u64 << f3));
+        let old = |a: u64, width: u64| {
+            (0..width).fold(0u64, |v, k| {
+                let b = image.get(&(a + k)).copied().unwrap_or_else(|| {
+                    let mut x = [0u8];
+                    s0.read_bytes(a + k, &mut x);
+                    x[0]
+                });
+                v | (u64::from(b) << (8 * k))
+            })
+        };
+        if let Some(w) = qemu_store(word, regs, old) {
+            pending_store = Some(w);
         }
         if word == 0x73 && regs[17] == sys::READ && regs[10] as u32 == 0 {
             pending_read = Some(regs[11]);
@@ -587,4 +700,39 @@ fn system_call_edge_cases_match_qemu() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(c.locked, c.steps, "in lockstep to the exit");
     assert!(c.steps as usize > 6 * cases.len());
+}
+
+/// The lockstep's own decoding of writes (compressed and atomic ones too,
+/// for guests built for RV64IMAC), on hand-encoded instructions.
+#[test]
+fn the_write_decoder_knows_every_store() {
+    let mut regs = [0u64; 32];
+    regs[1] = 0x1111; // ra
+    regs[2] = 0x8000; // sp
+    regs[10] = 0x9000; // a0
+    regs[11] = 0xa000; // a1
+    regs[12] = 5; // a2
+    let mem = |_: u64, _: u64| 0xffff_fff0u64; // the word before: -16 as i32
+    let w = |word| qemu_store(word, &regs, mem).map(|s| (s.addr, s.value, s.width, s.if_rd_zero));
+    assert_eq!(
+        w(0xe406),
+        Some((0x8008, 0x1111, 8, None)),
+        "c.sdsp ra, 8(sp)"
+    );
+    assert_eq!(w(0xc14c), Some((0x9004, 0xa000, 4, None)), "c.sw a1, 4(a0)");
+    assert_eq!(
+        w(0x00b5_3423),
+        Some((0x9008, 0xa000, 8, None)),
+        "sd a1, 8(a0)"
+    );
+    // amoadd.w a0, a2, (a1): old + 5.
+    assert_eq!(w(0x00c5_a52f), Some((0xa000, 0xffff_fff5, 4, None)));
+    // amomin.w a0, a2, (a1): signed, -16 < 5.
+    assert_eq!(w(0x80c5_a52f), Some((0xa000, (-16i64) as u64, 4, None)));
+    // amominu.w: 5 < 0xfffffff0.
+    assert_eq!(w(0xc0c5_a52f), Some((0xa000, 5, 4, None)));
+    // sc.d a0, a2, (a1): writes if a0 is 0 after it; lr.d writes nothing.
+    assert_eq!(w(0x18c5_b52f), Some((0xa000, 5, 8, Some(10))));
+    assert_eq!(w(0x1005_b52f), None);
+    assert_eq!(w(0x0000_0013), None, "nop");
 }
