@@ -380,3 +380,53 @@ fn json_and_one_step_numbering() {
     let r = e.lines().find_map(|l| l.strip_prefix("root: ")).unwrap();
     assert_eq!(Some(r), run["final_root"].as_str());
 }
+
+#[test]
+fn the_readme_three_process_example_runs_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme
+        .find("A dispute between three processes")
+        .expect("the example in the README");
+    let block = readme[from..]
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("its code block");
+    // Another port, files in a temporary directory, this build's binary.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("mswap-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = block
+        .replace("4000", &port.to_string())
+        .replace("$(mktemp -d)", &dir.join("data").display().to_string())
+        .replace("defend.log", &dir.join("defend.log").display().to_string())
+        .replace("t.json", &dir.join("t.json").display().to_string());
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = wait(&mut c, 180);
+    assert!(status.success(), "{out}\n{}", stderr_of(&mut c));
+    assert!(out.contains("defender exit: 1"), "{out}");
+    assert!(out.contains("valid transcript of game g1"), "{out}");
+    assert!(out.contains("result:      challenger wins"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
