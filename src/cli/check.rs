@@ -35,23 +35,6 @@ pub struct CheckArgs {
     json: bool,
 }
 
-/// The most worker threads `--threads` may ask for.
-pub fn max_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
-}
-
-/// Refuses a thread count that is zero or far beyond the machine.
-pub fn check_threads(n: Option<usize>) -> Result<(), CliError> {
-    match n {
-        Some(0) => Err(CliError::usage("--threads 0: at least 1")),
-        Some(n) if n > max_threads() => Err(CliError::usage(format!(
-            "--threads {n}: at most {} on this machine (4 per core)",
-            max_threads()
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// One instruction class in `mswap check --json`.
 #[derive(Serialize)]
 struct Class {
@@ -89,7 +72,7 @@ struct CheckOut {
 }
 
 pub fn check(a: CheckArgs) -> Result<i32, CliError> {
-    check_threads(a.threads)?;
+    super::validate::threads(a.threads)?;
     if a.max_steps == Some(0) {
         return Err(CliError::usage("--max-steps 0: at least 1"));
     }

@@ -8,6 +8,7 @@ pub mod output;
 mod progress;
 mod proof;
 mod run;
+pub mod validate;
 
 use clap::{Parser, Subcommand};
 use output::{Exit, outln};

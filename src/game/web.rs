@@ -38,15 +38,21 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("Cache-Control", "no-store"),
 ];
 
+/// The most games the index shows (the newest).
+pub const MAX_INDEX: usize = 500;
+
 /// The page for `path` (`/` or `/games/ID/view`) with its HTTP status, or
 /// `None` if `path` is not a page (the JSON API answers it).
 pub fn page(referee: &Referee, path: &str) -> Option<(u16, String)> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         [""] => {
-            let views: Vec<View> = referee
-                .list()
+            // The newest games first (ids are g1, g2, ...), a bounded page.
+            let mut games = referee.list();
+            games.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
+            let views: Vec<View> = games
                 .iter()
+                .take(MAX_INDEX)
                 .filter_map(|s| referee.view(&s.id, None, 0).ok())
                 .collect();
             Some((200, index_page(&views)))
