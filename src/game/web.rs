@@ -342,7 +342,7 @@ pub fn index_page(games: &[View]) -> String {
         let _ = writeln!(
             b,
             "<tr class=\"game\" data-id=\"{id}\"><td><a href=\"/games/{id}/view\">{id}</a></td>\
-<td class=\"phase\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>2^{} steps end in {} ({})</td></tr>",
+<td class=\"phase\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>2<sup>{}</sup> steps end in {} ({})</td></tr>",
             esc(&phase_text(v)),
             v.game.seq,
             esc(&to_move(v)),
