@@ -237,6 +237,20 @@ impl Default for Options<'_> {
 /// thread and hands out a snapshot per segment through a bounded channel
 /// (so memory stays bounded), while the pool checks segments as they come.
 /// On a mismatch the earliest failing step is reported.
+///
+/// ```
+/// use mswap::check::{Options, double_check};
+/// use mswap::micro::microcode::microcode;
+///
+/// let (_, elf, input) = mswap::guests::default_guest();
+/// let program = mswap::elf::Program::load(elf)?;
+/// let opts = Options { max_steps: 5_000, ..Options::default() };
+/// let stats = double_check(program.initial_state(input), &opts, microcode())
+///     .map_err(|m| m.to_string())?; // a Mismatch names the step and the field
+/// assert_eq!(stats.transitions, 5_000);
+/// assert!(stats.max_usteps() < 2048); // every instruction within 2^a - 1 micro-steps
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<Stats, Mismatch> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let depth = rayon::current_num_threads() * 2;

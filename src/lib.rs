@@ -7,6 +7,23 @@
 //! -> `proof` / `verify` (one-step proofs and their checker) -> `game`
 //! (the bisection game, referee and players). The command-line interface in
 //! `src/main.rs` drives them all; nothing here depends on it.
+//!
+//! Run a guest on machine A and take the root of its final state (what a
+//! claim about the run states); `examples/library.rs` goes on to prove one
+//! micro-step and verify it:
+//!
+//! ```
+//! use mswap::{elf::Program, fast::Machine, state::tree::StateTree};
+//!
+//! let (_name, elf, input) = mswap::guests::default_guest();
+//! let program = Program::load(elf)?;
+//! let mut a = Machine::new(program.initial_state(input));
+//! let steps = a.run(u64::MAX); // to the halt: the number of instructions
+//! assert!(a.state().halted() && steps > 0);
+//! let root = StateTree::build(a.state()).root();
+//! assert_eq!(root.to_hex().len(), 64);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod check;
 pub mod elf;

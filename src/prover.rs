@@ -188,6 +188,17 @@ pub fn state_at(program: &Program, input: &[u8], t: u64) -> State {
 }
 
 /// Proves micro-step `j` of A-step `t` of a program run, with its context.
+///
+/// ```
+/// let (_, elf, input) = mswap::guests::default_guest();
+/// let program = mswap::elf::Program::load(elf)?;
+/// // Micro-step 12 of A-step 100 (both counted from 0).
+/// let file = mswap::prover::prove_run(&program, input, 100, 12)?;
+/// let json = serde_json::to_string_pretty(&file)?; // the format of proofs/README.md
+/// assert!(json.contains("\"root_before\""));
+/// mswap::verify::verify_step_to(&file.root_before, &file.proof, &file.root_after)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn prove_run(
     program: &Program,
     input: &[u8],

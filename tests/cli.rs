@@ -89,7 +89,7 @@ fn stats_step_limits_and_roots() {
         .find_map(|l| l.strip_prefix("root: "))
         .expect("root line")
         .to_string();
-    assert_eq!(root.len(), 66);
+    assert_eq!(root.len(), 64);
     let o = mswap(&["root", &guest("hello"), "--step", &steps], b"");
     assert_eq!(
         text(&o.stdout).trim(),

@@ -1,10 +1,17 @@
 //! `mswap check`: the parallel double-check of a run.
 
-use super::{CliError, load_program, read_input};
+use super::input::InputArg;
+use super::output::{self, Exit, outln};
+use super::progress::Progress;
+use super::{CliError, load_program};
 use clap::Args;
-use mswap::check::{Options, Stats, double_check};
+use mswap::check::{Mismatch, Options, Stats, double_check};
+use mswap::fast::Machine;
+use mswap::hash::{Hash, keccak};
 use mswap::micro::microcode::microcode;
+use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `mswap check`.
@@ -12,10 +19,9 @@ use std::time::Instant;
 pub struct CheckArgs {
     /// The program (a static RV64IM ELF file).
     elf: PathBuf,
-    /// The guest's input file (`-` for standard input; empty by default).
-    #[arg(long)]
-    input: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    #[command(flatten)]
+    input: InputArg,
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Check at most this many transitions.
@@ -24,74 +30,215 @@ pub struct CheckArgs {
     /// Print micro-steps per instruction class.
     #[arg(long)]
     classes: bool,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One instruction class in `mswap check --json`.
+#[derive(Serialize)]
+struct Class {
+    class: &'static str,
+    count: u64,
+    mean_micro_steps: f64,
+    max_micro_steps: u64,
+}
+
+/// Where A and AB disagree, in `mswap check --json`.
+#[derive(Serialize)]
+struct MismatchOut {
+    step: u64,
+    pc: u64,
+    instruction: String,
+    difference: String,
+}
+
+/// `mswap check --json`.
+#[derive(Serialize)]
+struct CheckOut {
+    program: Hash,
+    input: Hash,
+    valid: bool,
+    transitions: u64,
+    halted_after: Option<u64>,
+    micro_steps: u64,
+    max_micro_steps: u64,
+    threads: usize,
+    seconds: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    classes: Vec<Class>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mismatch: Option<MismatchOut>,
 }
 
 pub fn check(a: CheckArgs) -> Result<i32, CliError> {
+    super::validate::threads(a.threads)?;
+    if a.max_steps == Some(0) {
+        return Err(CliError::usage("--max-steps 0: at least 1"));
+    }
+    a.input.check()?;
     let program = load_program(&a.elf)?;
-    let input = read_input(a.input.as_ref(), false)?;
+    let input = a.input.read()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        .map_err(|e| CliError::io(format!("cannot start worker threads: {e}")))?;
+    let max_steps = a.max_steps.unwrap_or(u64::MAX);
+    let total = count_transitions(&program, &input, max_steps);
     let code = microcode();
-    let progress = super::progress::Progress::new("checking", a.max_steps);
+    let progress = Arc::new(Progress::with_unit("checking", "transitions", Some(total)));
+    let p = progress.clone();
+    output::on_interrupt(move || {
+        p.finish();
+        eprintln!(
+            "mswap: interrupted: {} checked, no mismatch in them",
+            p.summary()
+        );
+    });
     let report = |n: u64| progress.add(n);
     let opts = Options {
-        max_steps: a.max_steps.unwrap_or(u64::MAX),
+        max_steps,
         progress: Some(&report),
         ..Options::default()
     };
     let start = Instant::now();
     let result = pool.install(|| double_check(program.initial_state(&input), &opts, code));
     progress.finish();
+    output::clear_interrupt();
     let secs = start.elapsed().as_secs_f64();
+    let threads = pool.current_num_threads();
+    let mut out = CheckOut {
+        program: program.hash,
+        input: keccak(&[&input]),
+        valid: result.is_ok(),
+        transitions: 0,
+        halted_after: None,
+        micro_steps: 0,
+        max_micro_steps: 0,
+        threads,
+        seconds: secs,
+        classes: Vec::new(),
+        mismatch: None,
+    };
     match result {
         Ok(stats) => {
-            print_stats(&stats, secs, pool.current_num_threads(), a.classes);
-            Ok(0)
+            if a.json {
+                out.transitions = stats.transitions;
+                out.halted_after = stats.halted_at.map(|t| t + 1);
+                out.micro_steps = stats.usteps;
+                out.max_micro_steps = stats.max_usteps();
+                out.classes = classes(&stats);
+                output::json(&out);
+            } else {
+                print_stats(&stats, secs, threads, a.classes);
+            }
+            Ok(Exit::Ok.code())
         }
-        Err(m) => Err(CliError {
-            msg: format!("double-check failed at {m}"),
-            code: 1,
-        }),
+        Err(m) => {
+            if a.json {
+                out.mismatch = Some(mismatch(&m));
+                output::json(&out);
+            }
+            Err(CliError::negative(format!("double-check failed at {m}")))
+        }
     }
 }
 
-fn print_stats(s: &Stats, secs: f64, threads: usize, classes: bool) {
-    println!("transitions checked: {}", s.transitions);
-    match s.halted_at {
-        Some(t) => {
-            println!("halted at step:      {t} (later steps are the identity, checked once)")
+/// The first pass: machine A alone (about 1% of the check's time) finds
+/// the run's length, so that the check can show a total and time left.
+fn count_transitions(program: &mswap::elf::Program, input: &[u8], max_steps: u64) -> u64 {
+    const CHUNK: u64 = 1 << 24;
+    let progress = Arc::new(Progress::new(
+        "running the program to find its length",
+        None,
+    ));
+    let p = progress.clone();
+    output::on_interrupt(move || {
+        p.finish();
+        eprintln!(
+            "mswap: interrupted while finding the run's length: {} run, nothing checked yet",
+            p.summary()
+        );
+    });
+    let mut m = Machine::new(program.initial_state(input));
+    let mut steps = 0u64;
+    while steps < max_steps && !m.state().halted() {
+        let n = m.run((max_steps - steps).min(CHUNK));
+        steps += n;
+        progress.add(n);
+        if n == 0 {
+            break;
         }
-        None => println!("halted at step:      - (still running at the end)"),
     }
-    println!("micro-steps run:     {}", s.usteps);
-    println!(
+    progress.finish();
+    // A halted run is checked up to its halt plus one identity transition.
+    if m.state().halted() {
+        (steps + 1).min(max_steps)
+    } else {
+        steps
+    }
+}
+
+fn mismatch(m: &Mismatch) -> MismatchOut {
+    MismatchOut {
+        step: m.step,
+        pc: m.pc,
+        instruction: format!("{:#010x} {}", m.word, mswap::fast::isa::disassemble(m.word)),
+        difference: m.to_string(),
+    }
+}
+
+fn classes(s: &Stats) -> Vec<Class> {
+    s.per_op
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _, _))| *n > 0)
+        .map(|(i, (n, total, max))| Class {
+            class: Stats::class_name(i),
+            count: *n,
+            mean_micro_steps: *total as f64 / *n as f64,
+            max_micro_steps: *max,
+        })
+        .collect()
+}
+
+fn print_stats(s: &Stats, secs: f64, threads: usize, classes: bool) {
+    outln!("transitions checked: {}", s.transitions);
+    match s.halted_at {
+        Some(t) => outln!(
+            "halted after:        {} steps (later steps are the identity, checked once)",
+            t + 1
+        ),
+        None => outln!("halted after:        - (still running at the end)"),
+    }
+    outln!("micro-steps run:     {}", s.usteps);
+    outln!(
         "most micro-steps:    {} per instruction (bound 2^a - 1 = {})",
         s.max_usteps(),
         mswap::micro::CLEAN_AT
     );
-    println!("threads:             {threads}");
-    println!("time:                {secs:.3} s");
-    println!(
-        "throughput:          {:.0} transitions/s",
-        s.transitions as f64 / secs.max(1e-9)
+    outln!("threads:             {threads}");
+    outln!("time:                {secs:.3} s");
+    outln!(
+        "throughput:          {}/s transitions",
+        output::human(s.transitions as f64 / secs.max(1e-9))
     );
     if classes {
-        println!(
+        outln!(
             "{:<10} {:>12} {:>10} {:>6}",
-            "class", "count", "mean", "max"
+            "class",
+            "count",
+            "mean",
+            "max"
         );
-        for (i, (n, total, max)) in s.per_op.iter().enumerate() {
-            if *n > 0 {
-                println!(
-                    "{:<10} {:>12} {:>10.1} {:>6}",
-                    Stats::class_name(i),
-                    n,
-                    *total as f64 / *n as f64,
-                    max
-                );
-            }
+        for c in self::classes(s) {
+            outln!(
+                "{:<10} {:>12} {:>10.1} {:>6}",
+                c.class,
+                c.count,
+                c.mean_micro_steps,
+                c.max_micro_steps
+            );
         }
     }
 }

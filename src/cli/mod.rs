@@ -3,17 +3,21 @@
 
 mod check;
 mod game;
+pub mod input;
+pub mod output;
 mod progress;
 mod proof;
 mod run;
+pub mod validate;
 
 use clap::{Parser, Subcommand};
+use output::{Exit, outln};
 use std::path::{Path, PathBuf};
 
 /// Machine Swapping: a fast RV64IM machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
 #[derive(Parser)]
-#[command(name = "mswap", version, about)]
+#[command(name = "mswap", version, about, after_help = output::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,28 +26,39 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a program like `qemu-riscv64 ELF`: its output on stdout/stderr, its exit code as ours.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Run(run::RunArgs),
     /// Print the state root after N steps.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Root(run::RootArgs),
     /// Double-check every step of a run with the micro-machine, in parallel.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Check(check::CheckArgs),
     /// Write the proof of one micro-step of a run.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Prove(proof::ProveArgs),
     /// Check a step proof or a game transcript offline.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Microcode,
     /// Serve games over HTTP/JSON as the referee.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Referee(game::RefereeArgs),
     /// Claim a program's result and defend it in a game.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Defend(game::DefendArgs),
     /// Check a claim and, if it is wrong, dispute it.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Challenge(game::ChallengeArgs),
     /// A whole dispute in one process: referee, lying defender, honest challenger.
+    #[command(after_help = output::EXIT_CODES_HELP)]
     Dispute(game::DisputeArgs),
 }
 
 /// A failure the CLI reports in one line.
+#[derive(Debug)]
 pub struct CliError {
     /// The message.
     pub msg: String,
@@ -51,17 +66,46 @@ pub struct CliError {
     pub code: i32,
 }
 
+impl CliError {
+    /// A bad option or argument, or a file that is not what it should be (exit code 2).
+    pub fn usage(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Usage.code(),
+        }
+    }
+
+    /// A file that cannot be read or written, a peer that cannot be reached (exit code 3).
+    pub fn io(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Io.code(),
+        }
+    }
+
+    /// A negative verdict: a mismatch, an invalid proof, a lost game (exit code 1).
+    pub fn negative(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Negative.code(),
+        }
+    }
+}
+
+/// Any other error: exit code 1 (the code of a negative verdict, for the
+/// commands that still report one as an error; prefer the constructors).
 impl<E: std::fmt::Display> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError {
             msg: e.to_string(),
-            code: 1,
+            code: Exit::Negative.code(),
         }
     }
 }
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
+    output::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
@@ -75,19 +119,19 @@ pub fn main() -> i32 {
         Command::Dispute(a) => game::dispute(a),
         Command::Microcode => {
             let m = mswap::micro::microcode::microcode();
-            println!(
+            outln!(
                 "; mswap microcode: {} micro-instructions, {} slots, tree depth {}",
                 m.program.words.len(),
                 m.slots,
                 m.depth
             );
-            println!("; root 0x{}", m.root);
-            println!(
+            outln!("; root {}", output::hash(&m.root));
+            outln!(
                 "; a = {} ({} micro-steps per A-step)",
                 mswap::micro::LOG2_USTEPS,
                 mswap::micro::USTEPS
             );
-            print!("{}", m.listing());
+            output::write_out_bytes(m.listing().as_bytes());
             Ok(0)
         }
     };
@@ -102,13 +146,11 @@ pub fn main() -> i32 {
 
 /// Reads a file, naming it in the error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|e| CliError {
-        msg: format!("cannot read {}: {e}", path.display()),
-        code: 1,
-    })
+    std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Reads an input: a file, `-` for standard input, or `default` when absent.
+/// (The subcommands that follow the one input rule use [`input::InputArg`].)
 pub fn read_input(path: Option<&PathBuf>, stdin_by_default: bool) -> Result<Vec<u8>, CliError> {
     use std::io::Read;
     match path {
@@ -127,10 +169,8 @@ pub fn read_input(path: Option<&PathBuf>, stdin_by_default: bool) -> Result<Vec<
 /// Loads a program, printing its warnings.
 pub fn load_program(path: &Path) -> Result<mswap::elf::Program, CliError> {
     let bytes = read_file(path)?;
-    let p = mswap::elf::Program::load(&bytes).map_err(|e| CliError {
-        msg: format!("{}: {e}", path.display()),
-        code: 1,
-    })?;
+    let p = mswap::elf::Program::load(&bytes)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     for w in &p.warnings {
         eprintln!("mswap: warning: {}: {w}", path.display());
     }

@@ -1,26 +1,35 @@
 //! `mswap run` and `mswap root`.
 
-use super::{CliError, load_program, read_input};
+use super::input::{InputArg, Source, read_stdin};
+use super::output::{self, Exit, outln};
+use super::progress::Progress;
+use super::{CliError, load_program};
 use clap::Args;
 use mswap::fast::Machine;
 use mswap::fast::isa::disassemble;
+use mswap::hash::{Hash, keccak};
 use mswap::layout::Status;
 use mswap::state::tree::StateTree;
+use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Arguments of `mswap run`.
 #[derive(Args)]
 pub struct RunArgs {
     /// The program (a static RV64IM ELF file); default: the embedded guest.
     elf: Option<PathBuf>,
-    /// The guest's input; without it, standard input is read to its end
-    /// (the embedded default guest runs with an empty input).
-    #[arg(long)]
-    input: Option<PathBuf>,
-    /// Print steps, final state root and status to stderr.
+    #[command(flatten)]
+    input: InputArg,
+    /// Print steps, final state root and status to stderr when the run ends.
     #[arg(long)]
     stats: bool,
+    /// With the statistics as one JSON document, the last line on stderr
+    /// (stdout stays the guest's); implies --stats.
+    #[arg(long)]
+    json: bool,
     /// Stop after this many instructions.
     #[arg(long)]
     max_steps: Option<u64>,
@@ -31,12 +40,14 @@ pub struct RunArgs {
 pub struct RootArgs {
     /// The program (a static RV64IM ELF file).
     elf: PathBuf,
-    /// The guest's input file (`-` for standard input; empty by default).
-    #[arg(long)]
-    input: Option<PathBuf>,
-    /// The step after which to print the root (0 = the initial state).
+    #[command(flatten)]
+    input: InputArg,
+    /// The number of steps after which to print the root (0 = the initial state).
     #[arg(long, default_value_t = 0)]
     step: u64,
+    /// Print one JSON document instead of the bare root.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Exit code when `--max-steps` stops a running guest.
@@ -44,67 +55,118 @@ pub const EXIT_STEP_LIMIT: i32 = 124;
 
 const CHUNK: u64 = 1 << 24;
 
+/// `mswap run --json`: the statistics of a run (field names as in a claim).
+#[derive(Serialize)]
+struct RunStats {
+    program: Hash,
+    input: Hash,
+    steps: u64,
+    final_root: Hash,
+    status: String,
+    output: Hash,
+    halted_after: Option<u64>,
+    exit_code: i32,
+}
+
 pub fn run(a: RunArgs) -> Result<i32, CliError> {
-    // Standard input is the guest's input; it is read (to its end) only when
-    // the guest first reads, so a guest that never reads does not wait for it.
-    // That gives the same run: only `read` sees the input. `--stats` needs the
-    // whole initial state, so it reads standard input first.
-    let lazy_stdin = a.elf.is_some() && a.input.is_none() && !a.stats;
-    let (program, input) = match &a.elf {
-        Some(path) if lazy_stdin => (load_program(path)?, Vec::new()),
-        Some(path) => (load_program(path)?, read_input(a.input.as_ref(), true)?),
+    a.input.check()?;
+    let (program, elf_hash) = match &a.elf {
+        Some(path) => {
+            let p = load_program(path)?;
+            let h = p.hash;
+            (p, h)
+        }
         None => {
-            let (name, elf, default_input) = mswap::guests::default_guest();
-            let program = mswap::elf::Program::load(elf)
+            let (name, elf, _) = mswap::guests::default_guest();
+            let p = mswap::elf::Program::load(elf)
                 .map_err(|e| format!("embedded guest {name}: {e}"))?;
-            let input = match &a.input {
-                Some(_) => read_input(a.input.as_ref(), false)?,
-                None => default_input.to_vec(),
-            };
-            (program, input)
+            let h = p.hash;
+            (p, h)
         }
     };
+    // Standard input is read (to its end) only when the guest first reads,
+    // so a guest that never reads does not wait for it. That gives the same
+    // run: only `read` sees the input.
+    let source = a.input.source();
+    let lazy = !matches!(source, Source::File(_));
+    let input = if lazy { Vec::new() } else { a.input.read()? };
     let mut m = Machine::new(program.initial_state(&input));
     m.record_writes = true;
-    m.stop_before_read = lazy_stdin;
+    m.stop_before_read = lazy;
+    let mut read_input = !lazy;
     let limit = a.max_steps.unwrap_or(u64::MAX);
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = done.clone();
+    output::on_interrupt(move || {
+        eprintln!(
+            "mswap: interrupted after {} steps; the guest was still running",
+            counter.load(Ordering::Relaxed)
+        )
+    });
     let mut steps = 0u64;
-    let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    let mut input_bytes = input;
     loop {
         let n = m.run((limit - steps).min(CHUNK));
         steps += n;
+        done.store(steps, Ordering::Relaxed);
         for w in m.take_writes() {
             let bytes = m.state().output_range(w.start, w.start + w.len);
-            // A closed pipe must not stop the guest; ignore write errors like a detached terminal.
-            let _ = if w.fd == 2 {
-                stderr.lock().write_all(&bytes)
+            if w.fd == 2 {
+                // A closed stderr must not stop the guest (as a detached terminal).
+                let _ = stderr.lock().write_all(&bytes);
             } else {
-                stdout.lock().write_all(&bytes)
-            };
+                // A closed stdout ends the run quietly, as it ends `cat`.
+                output::write_out_bytes(&bytes);
+            }
         }
-        let _ = stdout.lock().flush();
         if m.stop_before_read && m.at_read() {
-            let data = read_input(None, true)?;
-            m.with_state_mut(|s| s.set_input(&data));
+            input_bytes = read_stdin()?;
+            m.with_state_mut(|s| s.set_input(&input_bytes));
             m.stop_before_read = false;
+            read_input = true;
             continue;
         }
         if m.state().halted() || steps >= limit || n == 0 {
             break;
         }
     }
+    output::clear_interrupt();
     let status = m.status();
-    if a.stats {
-        let mut st = m.into_state();
-        let root = StateTree::build(&st).root();
-        let _ = st.take_dirty();
-        eprintln!("steps: {steps}");
-        eprintln!("root: 0x{root}");
-        eprintln!("status: {status}");
-        return Ok(exit_code(status, steps, &st));
+    if !(a.stats || a.json) {
+        return Ok(exit_code(status, steps, m.state()));
     }
-    Ok(exit_code(status, steps, m.state()))
+    // The input is part of the state: one the guest never read is still
+    // standard input (a terminal gives an empty one, by the input rule).
+    if !read_input && source == Source::Stdin {
+        input_bytes = read_stdin()?;
+        m.with_state_mut(|s| s.set_input(&input_bytes));
+    }
+    let mut st = m.into_state();
+    let root = StateTree::build(&st).root();
+    let _ = st.take_dirty();
+    let code = exit_code(status, steps, &st);
+    if a.json {
+        let stats = RunStats {
+            program: elf_hash,
+            input: keccak(&[&input_bytes]),
+            steps,
+            final_root: root,
+            status: status.to_string(),
+            output: keccak(&[&st.output()]),
+            halted_after: st.halted().then_some(steps),
+            exit_code: code,
+        };
+        eprintln!(
+            "{}",
+            serde_json::to_string(&stats).map_err(|e| e.to_string())?
+        );
+    } else {
+        eprintln!("steps: {steps}");
+        eprintln!("root: {}", output::hash(&root));
+        eprintln!("status: {status}");
+    }
+    Ok(code)
 }
 
 fn exit_code(status: Status, steps: u64, st: &mswap::state::State) -> i32 {
@@ -127,22 +189,60 @@ fn exit_code(status: Status, steps: u64, st: &mswap::state::State) -> i32 {
         }
         Status::Invalid { .. } => {
             eprintln!("mswap: {status}");
-            1
+            Exit::Negative.code()
         }
     }
 }
 
+/// `mswap root --json`.
+#[derive(Serialize)]
+struct RootOut {
+    program: Hash,
+    input: Hash,
+    step: u64,
+    root: Hash,
+    halted_after: Option<u64>,
+}
+
 pub fn root(a: RootArgs) -> Result<i32, CliError> {
+    a.input.check()?;
     let program = load_program(&a.elf)?;
-    let input = read_input(a.input.as_ref(), false)?;
+    let input = a.input.read()?;
     let mut m = Machine::new(program.initial_state(&input));
-    let done = m.run(a.step);
+    let progress = Arc::new(Progress::new("running", Some(a.step)));
+    let p = progress.clone();
+    output::on_interrupt(move || {
+        p.finish();
+        eprintln!("mswap: interrupted after {}", p.summary());
+    });
+    let mut done = 0u64;
+    while done < a.step {
+        let n = m.run((a.step - done).min(CHUNK));
+        done += n;
+        progress.add(n);
+        if n == 0 || m.state().halted() {
+            break;
+        }
+    }
+    progress.finish();
+    output::clear_interrupt();
     let root = StateTree::build(m.state()).root();
-    println!("0x{root}");
-    if done < a.step {
+    let halted_after = m.state().halted().then_some(done);
+    if a.json {
+        output::json(&RootOut {
+            program: program.hash,
+            input: keccak(&[&input]),
+            step: a.step,
+            root,
+            halted_after,
+        });
+    } else {
+        outln!("{}", output::hash(&root));
+    }
+    if let Some(h) = halted_after.filter(|h| *h < a.step) {
         eprintln!(
-            "mswap: the machine halted after {done} steps; a halted machine's step is the identity"
+            "mswap: the machine halted after {h} steps; a halted machine's step is the identity"
         );
     }
-    Ok(0)
+    Ok(Exit::Ok.code())
 }

@@ -10,7 +10,8 @@
 //! - [`transcript`]: the record of a finished game and its offline check;
 //! - [`referee`] (with [`store`], its durable log), [`wire`], [`client`]: the
 //!   referee service over HTTP/JSON, its messages and the players' client;
-//! - [`demo`]: a whole dispute in one process, over loopback HTTP.
+//! - [`demo`]: a whole dispute in one process, over loopback HTTP;
+//! - [`web`]: the live view, HTML pages of the games for people.
 
 pub mod claim;
 pub mod client;
@@ -23,4 +24,5 @@ pub mod rules;
 pub mod store;
 pub mod timeline;
 pub mod transcript;
+pub mod web;
 pub mod wire;

@@ -740,6 +740,22 @@ impl Referee {
         let method = request.method().as_str().to_string();
         let url = request.url().to_string();
         let path = url.split('?').next().unwrap_or("");
+        // --- live view hook (src/game/web.rs): HTML pages at `/` and
+        // `/games/ID/view`; re-wire onto the new HTTP stack at merge. ---
+        if let Some((status, html)) = (method == "GET")
+            .then(|| super::web::page(self, path))
+            .flatten()
+        {
+            let mut response = tiny_http::Response::from_string(html).with_status_code(status);
+            for (k, v) in super::web::HEADERS {
+                if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                    response.add_header(h);
+                }
+            }
+            let _ = request.respond(response);
+            return;
+        }
+        // --- end of the live view hook ---
         let limit = if method == "POST" && path.trim_end_matches('/') == "/games" {
             MAX_CREATE_BODY
         } else {

@@ -25,6 +25,18 @@ pub const CTRL_PAGE_WORDS: usize = PAGE_BYTES / 8;
 pub const CTRL_PAGE: u64 = CTRL_BASE >> LOG2_PAGE;
 
 /// The essential state `S`.
+///
+/// ```
+/// let (_, elf, input) = mswap::guests::default_guest();
+/// let program = mswap::elf::Program::load(elf)?;
+/// let s0 = program.initial_state(input);
+/// assert_eq!(s0.pc(), program.entry);
+/// assert!(!s0.halted());
+/// // root(S_0): both sides of a game agree on it, and anyone can compute it.
+/// let root = mswap::state::tree::root(&s0);
+/// assert_eq!(root, mswap::state::tree::StateTree::build(&s0).root());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct State {
     /// Guest memory, region 0.
     pub mem: Memory,

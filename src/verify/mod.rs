@@ -195,6 +195,18 @@ pub enum VerifyError {
 
 /// Verifies one micro-step against this build's microcode: from the agreed
 /// root before the step, returns the root after it.
+///
+/// ```
+/// use mswap::proof::ProofFile;
+/// use mswap::verify::verify_step;
+///
+/// let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/alu.json"))?;
+/// let file: ProofFile = serde_json::from_slice(&json)?;
+/// assert_eq!(verify_step(&file.root_before, &file.proof)?, file.root_after);
+/// // The proof holds only from its agreed root.
+/// assert!(verify_step(&mswap::hash::Hash::ZERO, &file.proof).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_step(root_before: &Hash, proof: &StepProof) -> Result<Hash, VerifyError> {
     verify_step_with(root_before, proof, &MICROCODE_ROOT, MICROCODE_DEPTH)
 }

@@ -1,0 +1,722 @@
+//! The live view: HTML and SVG pages of the referee's games, for people.
+//!
+//! - `GET /`: every game with its phase, clocks and who is to move;
+//! - `GET /games/ID/view`: one game, the bisection drawn round by round on
+//!   every level (the interval, the midpoint root and the challenger's
+//!   verdict), the agreed and disputed roots, the final proof's verdict,
+//!   and every move.
+//!
+//! The pages are rendered on the server by pure functions ([`index_page`],
+//! [`game_page`]: the view and moves of the JSON API in, an HTML string
+//! out). A small inline script keeps them live: the game page long-polls
+//! `GET /games/ID?after_seq=N&wait_ms=M` and swaps in the re-rendered page
+//! when a move arrives (counting the swaps in `data-updates`, which the
+//! browser test reads); the index reloads its table every two seconds. No
+//! build step, no external resource; every string from a game (a claim's
+//! status is the defender's text) is escaped, and [`HEADERS`] forbid
+//! anything but the page's own inline style and script and requests to
+//! its own origin.
+
+use super::levels::{Level, LevelKind};
+use super::referee::Referee;
+use super::rules::{Move, Outcome, Phase, Side};
+use super::transcript::Record;
+use super::wire::View;
+use crate::hash::Hash;
+use std::fmt::Write;
+
+/// Headers of every page: HTML, and a policy that allows only the page's
+/// own inline style and script, talking to its own origin.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "text/html; charset=utf-8"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
+         connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+];
+
+/// The most games the index shows (the newest).
+pub const MAX_INDEX: usize = 500;
+
+/// The page for `path` (`/` or `/games/ID/view`) with its HTTP status, or
+/// `None` if `path` is not a page (the JSON API answers it).
+pub fn page(referee: &Referee, path: &str) -> Option<(u16, String)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [""] => {
+            // The newest games first (ids are g1, g2, ...), a bounded page.
+            let mut games = referee.list();
+            games.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
+            let views: Vec<View> = games
+                .iter()
+                .take(MAX_INDEX)
+                .filter_map(|s| referee.view(&s.id, None, 0).ok())
+                .collect();
+            Some((200, index_page(&views)))
+        }
+        ["games", id, "view"] => Some(
+            match referee
+                .view(id, None, 0)
+                .and_then(|v| Ok((v, referee.transcript(id)?)))
+            {
+                Ok((v, t)) => (200, game_page(&v, &t.moves)),
+                Err(e) => (e.status, error_page(e.status, &e.reason)),
+            },
+        ),
+        _ => None,
+    }
+}
+
+/// One round of a level's bisection, in positions of the level (units of
+/// `2^unit_log2` steps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Round {
+    /// Agreed end of the interval.
+    pub lo: u64,
+    /// Disputed end.
+    pub hi: u64,
+    /// The midpoint the defender answers for.
+    pub mid: u64,
+    /// The defender's root at the midpoint, once posted.
+    pub mid_root: Option<Hash>,
+    /// The challenger's verdict on it: `Some(true)` agreed, `Some(false)` disputed.
+    pub agreed: Option<bool>,
+}
+
+/// One level's bisection so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelRounds {
+    /// Level index.
+    pub level: usize,
+    /// A-steps or micro-steps.
+    pub kind: LevelKind,
+    /// log2 of the level's units.
+    pub log2: u32,
+    /// Absolute step (A-step, or micro-step of A-step `t`) of position 0.
+    pub base: u64,
+    /// log2 of the steps in one unit.
+    pub unit_log2: u32,
+    /// The disputed A-step (micro levels).
+    pub t: Option<u64>,
+    /// The rounds, the latest last.
+    pub rounds: Vec<Round>,
+}
+
+impl LevelRounds {
+    /// The interval after the latest round (the level's last interval
+    /// once it is done).
+    pub fn interval(&self) -> (u64, u64) {
+        match self.rounds.last() {
+            Some(r) => match r.agreed {
+                Some(true) => (r.mid, r.hi),
+                Some(false) => (r.lo, r.mid),
+                None => (r.lo, r.hi),
+            },
+            None => (0, 0),
+        }
+    }
+
+    /// The absolute step of a position.
+    pub fn absolute(&self, position: u64) -> u64 {
+        self.base
+            .saturating_add(position.checked_shl(self.unit_log2).unwrap_or(u64::MAX))
+    }
+}
+
+/// The bisection, level by level, rebuilt from the moves (as the referee
+/// plays them: a challenge opens level 0; each agree moves the agreed end
+/// to the midpoint, each disagree the disputed end; an interval of one
+/// unit hands over to the next level).
+pub fn rounds(levels: &[Level], moves: &[Record]) -> Vec<LevelRounds> {
+    let unit_log2 = |i: usize| -> u32 {
+        levels
+            .iter()
+            .skip(i + 1)
+            .filter(|l| l.kind == levels[i].kind)
+            .map(|l| l.log2)
+            .sum()
+    };
+    let open = |i: usize, base: u64, t: Option<u64>| -> Option<LevelRounds> {
+        let l = levels.get(i)?;
+        let hi = 1u64.checked_shl(l.log2).unwrap_or(u64::MAX);
+        Some(LevelRounds {
+            level: i,
+            kind: l.kind,
+            log2: l.log2,
+            base,
+            unit_log2: unit_log2(i),
+            t,
+            rounds: vec![Round {
+                lo: 0,
+                hi,
+                mid: hi / 2,
+                mid_root: None,
+                agreed: None,
+            }],
+        })
+    };
+    let mut out: Vec<LevelRounds> = Vec::new();
+    for r in moves {
+        match &r.mv {
+            Move::Challenge { .. } if out.is_empty() => out.extend(open(0, 0, None)),
+            Move::Midpoint { root, .. } => {
+                if let Some(round) = out.last_mut().and_then(|l| l.rounds.last_mut()) {
+                    round.mid_root = Some(*root);
+                }
+            }
+            Move::Agree { .. } | Move::Disagree { .. } => {
+                let agreed = matches!(r.mv, Move::Agree { .. });
+                let Some(level) = out.last_mut() else {
+                    continue;
+                };
+                let Some(round) = level.rounds.last_mut() else {
+                    continue;
+                };
+                round.agreed = Some(agreed);
+                let (lo, hi) = if agreed {
+                    (round.mid, round.hi)
+                } else {
+                    (round.lo, round.mid)
+                };
+                if hi - lo > 1 {
+                    level.rounds.push(Round {
+                        lo,
+                        hi,
+                        mid: lo + (hi - lo) / 2,
+                        mid_root: None,
+                        agreed: None,
+                    });
+                    continue;
+                }
+                // One unit left: the next level bisects it.
+                let at = level.absolute(lo);
+                let (i, kind, t) = (level.level, level.kind, level.t);
+                let next = match levels.get(i + 1) {
+                    Some(n) if n.kind == kind => open(i + 1, at, t),
+                    Some(_) => open(i + 1, 0, Some(at)),
+                    None => None,
+                };
+                out.extend(next);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML (content and quoted attributes).
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A hash shortened for a drawing, the whole of it in a tooltip.
+fn short(h: &Hash) -> String {
+    let hex = h.to_hex();
+    format!(
+        "<span class=\"hash\" title=\"{hex}\">{}…</span>",
+        &hex[..10]
+    )
+}
+
+/// `m:ss` of a clock.
+fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn unit_name(k: LevelKind) -> &'static str {
+    match k {
+        LevelKind::Steps => "A-step",
+        LevelKind::Micro => "micro-step",
+    }
+}
+
+fn kind_name(k: LevelKind) -> &'static str {
+    match k {
+        LevelKind::Steps => "A-steps",
+        LevelKind::Micro => "micro-steps",
+    }
+}
+
+/// The phase in a few words.
+fn phase_text(v: &View) -> String {
+    match &v.game.phase {
+        Phase::Open => "open: no challenge yet".into(),
+        Phase::Bisect(b) => format!(
+            "bisecting level {} ({}) between {} and {}",
+            b.level,
+            kind_name(b.kind),
+            b.absolute(b.lo),
+            b.absolute(b.hi)
+        ),
+        Phase::Prove(d) => format!("awaiting the proof of micro-step {} of A-step {}", d.j, d.t),
+        Phase::Done(o) => format!(
+            "over: the {} wins {}",
+            o.winner(),
+            match o {
+                Outcome::Proof { .. } => "by the step proof",
+                Outcome::Timeout { .. } => "on time",
+            }
+        ),
+    }
+}
+
+/// Who is to move, in words.
+fn to_move(v: &View) -> String {
+    if v.game.is_over() {
+        return "nobody".into();
+    }
+    format!("the {}: {}", v.game.turn, v.waiting_for)
+}
+
+fn clock_cell(v: &View, side: Side) -> String {
+    let ms = match side {
+        Side::Defender => v.time_left_ms.defender,
+        Side::Challenger => v.time_left_ms.challenger,
+    };
+    let running = !v.game.is_over() && v.game.turn == side;
+    format!(
+        "<span class=\"clock{}\" data-clock-ms=\"{ms}\" data-running=\"{}\">{}</span>",
+        if running { " running" } else { "" },
+        u8::from(running),
+        clock(ms)
+    )
+}
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
+.hash{font-family:monospace}.clock{font-family:monospace}.running{color:#b00;font-weight:bold}\
+.level{margin:1em 0}.verdict{font-size:1.2em;font-weight:bold}svg text{font:11px system-ui,sans-serif}\
+.legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}";
+
+const INDEX_SCRIPT: &str = "(function(){function r(){fetch('/').then(function(x){return x.text()}).then(function(h){\
+var t=new DOMParser().parseFromString(h,'text/html').getElementById('games');\
+var o=document.getElementById('games');if(t&&o){o.replaceWith(t)}}).then(function(){setTimeout(r,2000)},function(){setTimeout(r,5000)})}\
+setTimeout(r,2000)})();";
+
+const GAME_SCRIPT: &str = "(function(){\
+function f(ms){var s=Math.floor(ms/1000),m=Math.floor(s/60);s%=60;return m+':'+(s<10?'0':'')+s}\
+setInterval(function(){document.querySelectorAll('[data-running=\"1\"]').forEach(function(c){\
+var ms=Math.max(0,Number(c.dataset.clockMs)-1000);c.dataset.clockMs=String(ms);c.textContent=f(ms)})},1000);\
+function el(){return document.getElementById('game')}\
+function poll(){var g=el();if(!g||g.dataset.over==='1')return;var id=encodeURIComponent(g.dataset.id),seq=Number(g.dataset.seq);\
+fetch('/games/'+id+'?after_seq='+seq+'&wait_ms=25000').then(function(r){if(!r.ok)throw r.status;return r.json()})\
+.then(function(v){if(v.game.seq>seq||v.game.phase.phase==='done'){return fetch('/games/'+id+'/view')\
+.then(function(r){return r.text()}).then(function(h){var n=new DOMParser().parseFromString(h,'text/html').getElementById('game');\
+if(n){n.dataset.updates=String(Number(g.dataset.updates||0)+1);g.replaceWith(n)}})}}).then(function(){setTimeout(poll,50)},function(){setTimeout(poll,2000)})}\
+poll()})();";
+
+fn html(title: &str, body: &str, script: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width\"><title>{}</title>\
+<style>{STYLE}</style></head><body>\n{body}\n<script>{script}</script></body></html>\n",
+        esc(title)
+    )
+}
+
+/// The index: every game with its phase, moves, who is to move and both clocks.
+pub fn index_page(games: &[View]) -> String {
+    let mut b = String::from(
+        "<h1>mswap referee</h1>\n<table id=\"games\">\n<tr><th>game</th><th>phase</th><th>moves</th><th>to move</th><th>defender's clock</th><th>challenger's clock</th><th>claim</th></tr>\n",
+    );
+    if games.is_empty() {
+        b.push_str("<tr><td colspan=\"7\">no games yet</td></tr>\n");
+    }
+    for v in games {
+        let id = esc(&v.id);
+        let _ = writeln!(
+            b,
+            "<tr class=\"game\" data-id=\"{id}\"><td><a href=\"/games/{id}/view\">{id}</a></td>\
+<td class=\"phase\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>2<sup>{}</sup> steps end in {} ({})</td></tr>",
+            esc(&phase_text(v)),
+            v.game.seq,
+            esc(&to_move(v)),
+            clock_cell(v, Side::Defender),
+            clock_cell(v, Side::Challenger),
+            v.game.claim.b,
+            short(&v.game.claim.final_root),
+            esc(&v.game.claim.status)
+        );
+    }
+    b.push_str("</table>\n<p>Each game's page draws its bisection as it narrows. JSON: <code>GET /games</code>.</p>");
+    html("mswap referee", &b, INDEX_SCRIPT)
+}
+
+/// The width of the drawing, its bar's left edge and width.
+const SVG_W: u64 = 760;
+const BAR_X: u64 = 80;
+const BAR_W: u64 = 660;
+const ROW_H: u64 = 50;
+
+/// One level's rounds as SVG: each row is that round's interval drawn
+/// full width and split at the midpoint; the half the next round keeps is
+/// red (disputed), an agreed half green, a dropped half grey; the thin
+/// line above shows where the interval lies within the whole level.
+fn level_svg(l: &LevelRounds, current: bool) -> String {
+    let h = 10 + ROW_H * l.rounds.len() as u64;
+    let mut s = format!(
+        "<svg class=\"bisection\" width=\"{SVG_W}\" height=\"{h}\" viewBox=\"0 0 {SVG_W} {h}\" role=\"img\" aria-label=\"level {} bisection\">",
+        l.level
+    );
+    let span = 1u64.checked_shl(l.log2).unwrap_or(u64::MAX) as f64;
+    let half = BAR_W / 2;
+    let last = l.rounds.len().saturating_sub(1);
+    for (r, round) in l.rounds.iter().enumerate() {
+        let y = 6 + ROW_H * r as u64;
+        let x0 = BAR_X as f64 + BAR_W as f64 * round.lo as f64 / span;
+        let w = (BAR_W as f64 * (round.hi - round.lo) as f64 / span).max(2.0);
+        let (left, right, left_word, right_word) = match round.agreed {
+            Some(true) => ("#c8e6c9", "#ffcdd2", "agreed", "disputed"),
+            Some(false) => ("#ffcdd2", "#eeeeee", "disputed", "dropped"),
+            None => ("#e3f2fd", "#e3f2fd", "", ""),
+        };
+        let _ = write!(
+            s,
+            "<g class=\"round\" data-round=\"{r}\"><text x=\"4\" y=\"{}\">round {}</text>\
+<rect x=\"{BAR_X}\" y=\"{y}\" width=\"{BAR_W}\" height=\"3\" fill=\"#ddd\"/>\
+<rect x=\"{x0:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"3\" fill=\"#c62828\"/>\
+<rect x=\"{BAR_X}\" y=\"{}\" width=\"{half}\" height=\"18\" fill=\"{left}\" stroke=\"#888\"/>\
+<rect x=\"{}\" y=\"{}\" width=\"{half}\" height=\"18\" fill=\"{right}\" stroke=\"#888\"/>\
+<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{left_word}</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{right_word}</text>\
+<text x=\"{BAR_X}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\
+<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text></g>",
+            y + 16,
+            r + 1,
+            y + 6,
+            BAR_X + half,
+            y + 6,
+            BAR_X + half / 2,
+            y + 19,
+            BAR_X + half + half / 2,
+            y + 19,
+            y + 37,
+            l.absolute(round.lo),
+            BAR_X + half,
+            y + 37,
+            l.absolute(round.mid),
+            match (&round.mid_root, round.agreed) {
+                (Some(h), _) => format!(" root {}…", &h.to_hex()[..8]),
+                (None, _) if current && r == last => " (awaiting the defender)".into(),
+                _ => String::new(),
+            },
+            BAR_X + BAR_W,
+            y + 37,
+            l.absolute(round.hi),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// One game: claim, clocks, the bisection on every level, the verdict and the moves.
+pub fn game_page(v: &View, moves: &[Record]) -> String {
+    let g = &v.game;
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<p><a href=\"/\">all games</a></p>\n<main id=\"game\" data-id=\"{}\" data-seq=\"{}\" data-over=\"{}\">\n<h1>game {}</h1>",
+        esc(&v.id),
+        g.seq,
+        u8::from(g.is_over()),
+        esc(&v.id)
+    );
+    let _ = writeln!(
+        b,
+        "<p class=\"claim\">Claim: program {} on input {}, 2<sup>{}</sup> A-steps end in root {} ({}{}).</p>",
+        short(&g.claim.program),
+        short(&g.claim.input),
+        g.claim.b,
+        short(&g.claim.final_root),
+        esc(&g.claim.status),
+        g.claim
+            .halted_after
+            .map_or(String::new(), |h| format!(", halted after {h} steps"))
+    );
+    let _ = writeln!(
+        b,
+        "<table class=\"state\"><tr><th>phase</th><td id=\"phase\">{}</td></tr>\
+<tr><th>to move</th><td id=\"to-move\">{}</td></tr>\
+<tr><th>clocks</th><td>defender {} · challenger {}</td></tr>\
+<tr><th>moves</th><td>{}</td></tr></table>",
+        esc(&phase_text(v)),
+        esc(&to_move(v)),
+        clock_cell(v, Side::Defender),
+        clock_cell(v, Side::Challenger),
+        g.seq
+    );
+    // Agreed and disputed roots of the current interval.
+    match &g.phase {
+        Phase::Bisect(bi) => {
+            let _ = writeln!(
+                b,
+                "<p id=\"roots\">Agreed: root {} at {} {}. Disputed: the defender's root {} at {} {}.</p>",
+                short(&bi.lo_root),
+                unit_name(bi.kind),
+                bi.absolute(bi.lo),
+                short(&bi.hi_root),
+                unit_name(bi.kind),
+                bi.absolute(bi.hi)
+            );
+        }
+        Phase::Prove(d) => {
+            let _ = writeln!(
+                b,
+                "<p id=\"roots\">Agreed: root {} before micro-step {} of A-step {}. Disputed: the defender's root {} after it. Either side may now submit its one-step proof.</p>",
+                short(&d.root_before),
+                d.j,
+                d.t,
+                short(&d.root_after)
+            );
+        }
+        Phase::Open => {
+            let _ = writeln!(
+                b,
+                "<p id=\"roots\">Agreed: the initial root {} (the referee computed it). Claimed: the final root {}.</p>",
+                short(&g.initial_root),
+                short(&g.claim.final_root)
+            );
+        }
+        Phase::Done(_) => {}
+    }
+    let levels = rounds(&g.levels, moves);
+    b.push_str("<p class=\"legend\">Each row is one round's interval, split at its midpoint:<span style=\"background:#c8e6c9\"></span>agreed<span style=\"background:#ffcdd2\"></span>disputed (the next round's interval)<span style=\"background:#eee\"></span>dropped<span style=\"background:#e3f2fd\"></span>awaiting a move; the thin line marks the interval within the whole level.</p>\n");
+    for (i, lv) in g.levels.iter().enumerate() {
+        let _ = write!(
+            b,
+            "<section class=\"level\" id=\"level-{i}\"><h2>Level {i}: 2<sup>{}</sup> {}</h2>",
+            lv.log2,
+            kind_name(lv.kind)
+        );
+        match levels.iter().find(|l| l.level == i) {
+            Some(l) => {
+                if let Some(t) = l.t {
+                    let _ = write!(b, "<p>Within A-step {t}.</p>");
+                }
+                let current = levels.last().is_some_and(|x| x.level == i)
+                    && matches!(g.phase, Phase::Bisect(_));
+                b.push_str(&level_svg(l, current));
+            }
+            None => b.push_str("<p>not reached</p>"),
+        }
+        b.push_str("</section>\n");
+    }
+    let verdict = match &g.phase {
+        Phase::Done(Outcome::Proof {
+            winner,
+            by,
+            computed,
+        }) => format!(
+            "The step proof (submitted by the {by}) leads to root {}, {}: the {winner} wins.",
+            short(computed),
+            if *winner == Side::Defender {
+                "the defender's root"
+            } else {
+                "not the defender's root"
+            }
+        ),
+        Phase::Done(Outcome::Timeout { winner }) => {
+            format!("The {} ran out of time: the {winner} wins.", winner.other())
+        }
+        _ => "No verdict yet.".into(),
+    };
+    let _ = writeln!(b, "<p class=\"verdict\" id=\"verdict\">{verdict}</p>");
+    b.push_str("<h2>Moves</h2>\n<table id=\"moves\"><tr><th>#</th><th>side</th><th>move</th><th>where</th><th>root</th><th>at</th></tr>\n");
+    let start = moves.first().map_or(0, |m| m.time_ms);
+    for r in moves {
+        let (place, root) = match &r.mv {
+            Move::Challenge { root } => ("the final state".to_string(), short(root)),
+            Move::Midpoint {
+                level,
+                position,
+                root,
+            } => (place(&levels, *level, *position), short(root)),
+            Move::Agree { level, position } | Move::Disagree { level, position } => {
+                (place(&levels, *level, *position), String::new())
+            }
+            Move::Proof { .. } => ("the disputed micro-step".to_string(), String::new()),
+        };
+        let _ = writeln!(
+            b,
+            "<tr class=\"move\" data-seq=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{root}</td><td>+{:.1} s</td></tr>",
+            r.seq,
+            r.seq,
+            r.side,
+            r.mv.name(),
+            esc(&place),
+            r.time_ms.saturating_sub(start) as f64 / 1000.0
+        );
+    }
+    b.push_str("</table>\n</main>");
+    html(&format!("mswap game {}", v.id), &b, GAME_SCRIPT)
+}
+
+/// "level 0, A-step 48" for a move's place.
+fn place(levels: &[LevelRounds], level: usize, position: u64) -> String {
+    match levels.iter().find(|l| l.level == level) {
+        Some(l) => format!(
+            "level {level}, {} {}{}",
+            unit_name(l.kind),
+            l.absolute(position),
+            l.t.map_or(String::new(), |t| format!(" of A-step {t}"))
+        ),
+        None => format!("level {level}, position {position}"),
+    }
+}
+
+/// A refusal as a page.
+pub fn error_page(status: u16, reason: &str) -> String {
+    html(
+        "mswap referee",
+        &format!(
+            "<p><a href=\"/\">all games</a></p><h1>{status}</h1><p id=\"error\">{}</p>",
+            esc(reason)
+        ),
+        "",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::rules::Game;
+    use crate::game::transcript::Transcript;
+    use crate::game::wire::Clocks;
+
+    fn example() -> Transcript {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/transcript.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// The view of `t` after its first `n` moves, as the referee serves it.
+    fn view_after(t: &Transcript, n: usize) -> View {
+        let mut g = Game::new(
+            t.claim.clone(),
+            &t.program,
+            &t.input,
+            t.levels.clone(),
+            t.clock_ms,
+            t.created_ms,
+        )
+        .unwrap();
+        for r in &t.moves[..n] {
+            g.apply(r.side, r.seq, &r.mv, r.time_ms).unwrap();
+        }
+        View {
+            id: t.game.clone(),
+            time_left_ms: Clocks {
+                defender: g.clock_ms[0],
+                challenger: g.clock_ms[1],
+            },
+            waiting_for: g.waiting_for(),
+            challenged: n > 0,
+            recent: Vec::new(),
+            game: g,
+        }
+    }
+
+    #[test]
+    fn the_rounds_follow_the_rules_at_every_move() {
+        let t = example();
+        for n in 0..=t.moves.len() {
+            let v = view_after(&t, n);
+            let levels = rounds(&t.levels, &t.moves[..n]);
+            match &v.game.phase {
+                Phase::Bisect(b) => {
+                    let l = levels.last().expect("a level");
+                    let r = l.rounds.last().unwrap();
+                    assert_eq!(
+                        (l.level, l.base, l.unit_log2, l.t, r.lo, r.hi),
+                        (b.level, b.base, b.unit_log2, b.t, b.lo, b.hi),
+                        "after {n} moves"
+                    );
+                    assert_eq!(r.mid_root, b.mid_root, "after {n} moves");
+                }
+                Phase::Prove(d) => {
+                    let l = levels.last().unwrap();
+                    let (lo, hi) = l.interval();
+                    assert_eq!((l.t, l.absolute(lo), hi - lo), (Some(d.t), d.j, 1));
+                }
+                Phase::Open => assert!(levels.is_empty()),
+                Phase::Done(_) => assert_eq!(levels.len(), t.levels.len()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_game_page_draws_every_round_and_the_verdict() {
+        let t = example();
+        let v = view_after(&t, t.moves.len());
+        let page = game_page(&v, &t.moves);
+        let levels = rounds(&t.levels, &t.moves);
+        let drawn: usize = levels.iter().map(|l| l.rounds.len()).sum();
+        assert_eq!(page.matches("<g class=\"round\"").count(), drawn);
+        assert_eq!(
+            page.matches("<tr class=\"move\"").count(),
+            t.moves.len(),
+            "every move listed"
+        );
+        assert!(page.contains("data-over=\"1\""));
+        let Some(Outcome::Proof {
+            winner, computed, ..
+        }) = &t.outcome
+        else {
+            panic!("the example ends with a proof");
+        };
+        assert!(page.contains(&format!("the {winner} wins.")), "{page}");
+        assert!(page.contains(&computed.to_hex()));
+        // Every level was reached; the micro level names its A-step.
+        assert!(!page.contains("not reached"));
+        assert!(page.contains(&format!("Within A-step {}.", levels[1].t.unwrap())));
+        // Midway: the current round awaits a move, no verdict yet.
+        let v = view_after(&t, 3);
+        let page = game_page(&v, &t.moves[..3]);
+        assert!(page.contains("No verdict yet.") && page.contains("data-over=\"0\""));
+        assert!(page.contains("id=\"roots\">Agreed: root "), "{page}");
+        assert!(
+            page.contains("not reached"),
+            "the micro level is not reached yet"
+        );
+    }
+
+    #[test]
+    fn the_index_lists_games_with_clocks_and_who_moves() {
+        let t = example();
+        let open = view_after(&t, 0);
+        let mid = view_after(&t, 5);
+        let page = index_page(&[open, mid.clone()]);
+        assert_eq!(page.matches("<tr class=\"game\"").count(), 2);
+        assert!(page.contains("open: no challenge yet"));
+        assert!(page.contains(&format!("the {}: ", mid.game.turn)));
+        assert!(page.contains("data-clock-ms="));
+        assert!(index_page(&[]).contains("no games yet"));
+    }
+
+    #[test]
+    fn text_from_a_game_is_escaped() {
+        let t = example();
+        let mut v = view_after(&t, 0);
+        v.game.claim.status = "<script>alert(1)</script>\"'&".into();
+        v.id = "g<1>".into();
+        for page in [index_page(std::slice::from_ref(&v)), game_page(&v, &[])] {
+            assert!(!page.contains("<script>alert"), "{page}");
+            assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
+            assert!(!page.contains("g<1>"));
+        }
+        assert_eq!(error_page(404, "no <game>").matches("<game>").count(), 0);
+    }
+}

@@ -1,0 +1,438 @@
+//! The `mswap` command as scripts and impatient users meet it: closed
+//! pipes, Ctrl-C, the one input rule, early refusals, exit codes, JSON,
+//! progress on a non-terminal and one step-numbering convention.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mswap");
+
+fn guest(name: &str) -> String {
+    support::guest_dir()
+        .join("bin")
+        .join(format!("{name}.elf"))
+        .display()
+        .to_string()
+}
+
+fn sample(name: &str) -> String {
+    support::guest_dir()
+        .join("inputs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `mswap ARGS` with `stdin` written and closed.
+fn mswap(args: &[&str], stdin: &[u8]) -> Output {
+    let mut c = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut si = c.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = si.write_all(&data);
+    });
+    let o = c.wait_with_output().unwrap();
+    w.join().unwrap();
+    o
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {s:?}"))
+}
+
+/// Reads a child's stdout up to `lines` lines, then closes the pipe.
+fn read_then_close(c: &mut Child, lines: usize) -> Vec<String> {
+    let mut r = BufReader::new(c.stdout.take().unwrap());
+    let mut got = Vec::new();
+    for _ in 0..lines {
+        let mut l = String::new();
+        if r.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        got.push(l);
+    }
+    got
+}
+
+fn stderr_of(c: &mut Child) -> String {
+    let mut e = String::new();
+    c.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+    e
+}
+
+fn wait(c: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            return s;
+        }
+        if t.elapsed() > Duration::from_secs(secs) {
+            let _ = c.kill();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let hello = guest("hello");
+    let sort = guest("sort");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["microcode"],
+        vec!["root", &hello, "--step", "3"],
+        vec!["root", &hello, "--json"],
+        vec!["check", &hello, "--threads", "1", "--classes"],
+        vec!["run", &sort, "--input", "/dev/null"],
+        vec!["dispute"],
+        vec!["--help"],
+    ];
+    for args in cases {
+        let mut c = Command::new(BIN)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| head -0`: nothing read, the pipe closed at once.
+        drop(c.stdout.take());
+        let err = stderr_of(&mut c);
+        let status = wait(&mut c, 60);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            status.success() || status.signal() == Some(13),
+            "{args:?}: ended with {status:?}: {err}"
+        );
+    }
+    // `| head -1`: the first line arrives, then the pipe closes while the
+    // guest still has about 1 MiB to write (more than a pipe holds).
+    let dir = std::env::temp_dir().join(format!("mswap-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("lines.txt");
+    std::fs::write(&big, "abcdefg\n".repeat(1 << 17)).unwrap();
+    let mut c = Command::new(BIN)
+        .args(["run", &guest("echo"), "--input", big.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = read_then_close(&mut c, 1);
+    assert_eq!(first[0], "gfedcba\n");
+    let err = stderr_of(&mut c);
+    let status = wait(&mut c, 60);
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(status.signal(), Some(13), "killed by SIGPIPE, as cat is");
+    assert_eq!(err, "", "no message");
+}
+
+/// Starts `mswap ARGS`, sends SIGINT once a stderr line starts with
+/// `ready` (or after 700 ms without it), returns the status and stderr.
+fn interrupt_when(args: &[&str], ready: Option<&str>) -> (std::process::ExitStatus, String) {
+    let mut c = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("MSWAP_PROGRESS_SECS", "0.1")
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(c.stderr.take().unwrap());
+    let mut seen = String::new();
+    match ready {
+        Some(prefix) => loop {
+            let mut l = String::new();
+            assert!(err.read_line(&mut l).unwrap() > 0, "ended early: {seen}");
+            seen.push_str(&l);
+            if l.starts_with(prefix) {
+                break;
+            }
+        },
+        None => std::thread::sleep(Duration::from_millis(700)),
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &c.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = wait(&mut c, 30);
+    // The summary is the last line, after the progress lines.
+    (status, rest.lines().last().unwrap_or("").to_string())
+}
+
+#[test]
+fn ctrl_c_prints_what_was_done_and_exits_130() {
+    // loop runs about 1.26e9 instructions with an empty input.
+    let (status, err) = interrupt_when(&["run", &guest("loop")], None);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("mswap: interrupted after ") && err.contains(" steps"),
+        "{err}"
+    );
+    let (status, err) = interrupt_when(
+        &[
+            "check",
+            &guest("loop"),
+            "--threads",
+            "1",
+            "--max-steps",
+            "50000000",
+        ],
+        Some("mswap: checking: "),
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("mswap: interrupted: ") && err.contains(" of 50000000 transitions ("),
+        "{err}"
+    );
+    let (status, err) = interrupt_when(
+        &["root", &guest("loop"), "--step", "100000000000"],
+        Some("mswap: running: "),
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("mswap: interrupted after ") && err.contains(" of 100000000000 steps ("),
+        "{err}"
+    );
+}
+
+#[test]
+fn progress_lines_on_a_non_terminal() {
+    let mut c = Command::new(BIN)
+        .args([
+            "check",
+            &guest("loop"),
+            "--threads",
+            "1",
+            "--max-steps",
+            "3000000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("MSWAP_PROGRESS_SECS", "0.05")
+        .spawn()
+        .unwrap();
+    let err = stderr_of(&mut c);
+    assert!(wait(&mut c, 120).success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("mswap: checking: "))
+        .unwrap_or_else(|| panic!("no progress line: {err}"));
+    assert!(
+        line.contains(" / 3.00 M transitions (")
+            && line.contains("%), ")
+            && line.ends_with(" left"),
+        "{line}"
+    );
+}
+
+#[test]
+fn one_input_rule() {
+    let sort = guest("sort");
+    let input = sample("sort.txt");
+    let data = std::fs::read(&input).unwrap();
+    let root = |args: &[&str], stdin: &[u8]| {
+        let o = mswap(args, stdin);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout).trim().to_string()
+    };
+    let from_file = root(&["root", &sort, "--step", "2000", "--input", &input], b"");
+    assert_eq!(from_file.len(), 64, "bare hex: {from_file}");
+    assert_eq!(root(&["root", &sort, "--step", "2000"], &data), from_file);
+    assert_eq!(
+        root(&["root", &sort, "--step", "2000", "--input", "-"], &data),
+        from_file
+    );
+    assert_ne!(root(&["root", &sort, "--step", "2000"], b""), from_file);
+    // check and run take standard input by the same rule.
+    let keccak = mswap::hash::keccak(&[&data]).to_hex();
+    let o = mswap(&["check", &sort, "--json"], &data);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(json(&text(&o.stdout))["input"], keccak.as_str());
+    let o = mswap(&["run", &sort, "--json"], &data);
+    let last = text(&o.stderr).lines().last().unwrap_or("").to_string();
+    assert_eq!(json(&last)["input"], keccak.as_str());
+    // A missing input file is refused before anything runs.
+    let o = mswap(&["check", &sort, "--input", "/nonexistent/in.txt"], b"");
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o.stderr).starts_with("mswap: --input /nonexistent/in.txt: cannot read"));
+}
+
+#[test]
+fn stats_stream_like_a_plain_run() {
+    // The guest's output arrives while standard input is still open.
+    let mut c = Command::new(BIN)
+        .args(["run", &guest("hello"), "--stats"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = c.stdin.take();
+    let mut r = BufReader::new(c.stdout.take().unwrap());
+    let mut first = String::new();
+    r.read_line(&mut first).unwrap();
+    assert_eq!(first, "Hello from RV64IM!\n");
+    drop(stdin);
+    let err = stderr_of(&mut c);
+    assert!(wait(&mut c, 20).success());
+    assert!(err.contains("steps: ") && err.contains("status: exited with code 0"));
+}
+
+#[test]
+fn options_are_checked_before_any_work() {
+    for (args, want) in [
+        (
+            vec!["check", "X", "--threads", "1000"],
+            "--threads 1000: at most ",
+        ),
+        (
+            vec!["check", "X", "--threads", "0"],
+            "--threads 0: at least 1",
+        ),
+        (
+            vec!["check", "X", "--max-steps", "0"],
+            "--max-steps 0: at least 1",
+        ),
+    ] {
+        let t = Instant::now();
+        let o = mswap(&args, b"");
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.starts_with(&format!("mswap: {want}")), "{args:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn exit_codes_are_distinct_and_in_help() {
+    let help = text(&mswap(&["--help"], b"").stdout);
+    for line in ["  0 ", "  1 ", "  2 ", "  3 ", "  130 "] {
+        assert!(help.contains(line), "{line:?} in {help}");
+    }
+    assert!(text(&mswap(&["check", "--help"], b"").stdout).contains("Exit codes:"));
+    let dir = std::env::temp_dir().join(format!("mswap-ux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_elf = dir.join("notes.txt");
+    std::fs::write(&not_elf, b"text").unwrap();
+    let o = mswap(&["root", not_elf.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(2), "not an ELF: usage");
+    let o = mswap(&["root", "/nonexistent/x.elf"], b"");
+    assert_eq!(o.status.code(), Some(3), "cannot read: I/O");
+    let o = mswap(&["check", "--bogus"], b"");
+    assert_eq!(o.status.code(), Some(2), "clap's usage errors");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn json_and_one_step_numbering() {
+    let hello = guest("hello");
+    let o = mswap(&["run", &hello, "--json"], b"");
+    assert!(o.status.success());
+    let run = json(text(&o.stderr).lines().last().unwrap());
+    let steps = run["steps"].as_u64().unwrap();
+    assert_eq!(run["halted_after"].as_u64(), Some(steps));
+    assert_eq!(run["status"], "exited with code 0");
+    assert_eq!(run["exit_code"], 0);
+    let o = mswap(
+        &["root", &hello, "--json", "--step", &steps.to_string()],
+        b"",
+    );
+    let root = json(&text(&o.stdout));
+    assert_eq!(root["root"], run["final_root"], "the root after the run");
+    assert_eq!(root["halted_after"].as_u64(), Some(steps));
+    assert_eq!(root["program"], run["program"]);
+    let o = mswap(&["check", &hello, "--json", "--classes"], b"");
+    let check = json(&text(&o.stdout));
+    assert_eq!(check["valid"], true);
+    assert_eq!(
+        check["halted_after"].as_u64(),
+        Some(steps),
+        "check counts steps as run does"
+    );
+    // The halted state's identity step is checked too.
+    assert!(check["transitions"].as_u64() > Some(steps));
+    let o = mswap(&["check", &hello], b"");
+    assert!(
+        text(&o.stdout).contains(&format!("halted after:        {steps} steps")),
+        "{}",
+        text(&o.stdout)
+    );
+    // No `0x` on hashes, as in files and HTTP answers.
+    let o = mswap(&["run", &hello, "--stats"], b"");
+    let e = text(&o.stderr);
+    let r = e.lines().find_map(|l| l.strip_prefix("root: ")).unwrap();
+    assert_eq!(Some(r), run["final_root"].as_str());
+}
+
+#[test]
+fn the_readme_three_process_example_runs_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme
+        .find("A dispute between three processes")
+        .expect("the example in the README");
+    let block = readme[from..]
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("its code block");
+    // Another port, files in a temporary directory, this build's binary.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("mswap-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = block
+        .replace("4000", &port.to_string())
+        .replace("$(mktemp -d)", &dir.join("data").display().to_string())
+        .replace("defend.log", &dir.join("defend.log").display().to_string())
+        .replace("t.json", &dir.join("t.json").display().to_string());
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = wait(&mut c, 180);
+    assert!(status.success(), "{out}\n{}", stderr_of(&mut c));
+    assert!(out.contains("defender exit: 1"), "{out}");
+    assert!(out.contains("valid transcript of game g1"), "{out}");
+    assert!(out.contains("result:      challenger wins"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,197 @@
+//! The referee's live view in a real browser: Debian's `chromium`, headless,
+//! against a referee while a defender and a challenger play (as separate
+//! processes). The rendered DOM must show the moves and the bisection, the
+//! page must update itself as moves come in, and screenshots are written
+//! to `target/web-view/` as test artifacts.
+//!
+//! Without `chromium` on the PATH the test prints a notice and passes,
+//! unless `MSWAP_REQUIRE_CHROMIUM` is set (as `.ci/run` does).
+
+mod procs;
+
+use mswap::game::client::Client;
+use procs::{challenge, defend, referee, temp};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("chromium"))
+        .find(|p| p.is_file())
+}
+
+/// Runs headless chromium with `args` (a fresh profile, nothing fetched
+/// but the page) and returns its standard output.
+fn browse(chromium: &Path, profile: &Path, args: &[&str]) -> String {
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut { out }, &mut s);
+        s
+    });
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("chromium {args:?} did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+/// The number in `name="N"` in `html`.
+fn attr(html: &str, name: &str) -> Option<u64> {
+    let from = html.find(&format!("{name}=\""))? + name.len() + 2;
+    html[from..].split('"').next()?.parse().ok()
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.len() > 2000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn the_live_view_shows_a_game_as_it_is_played() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("MSWAP_REQUIRE_CHROMIUM").is_none(),
+            "MSWAP_REQUIRE_CHROMIUM is set but chromium is not on the PATH"
+        );
+        eprintln!("notice: chromium not found (apt-get install chromium); browser test skipped");
+        return;
+    };
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web-view");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let dir = temp("web");
+    let profile = dir.join("chromium-profile");
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let transcript = dir.join("t.json");
+    // Paced players, so that the browser sees the game in the middle.
+    let (defender, id) = defend(&url, &["from:9:40"], &transcript, &["--delay-ms", "500"]);
+    let challenger = challenge(&url, &id, &[], &["--delay-ms", "500"]);
+    let client = Client::new(&url);
+    let t = Instant::now();
+    let seq = loop {
+        let v = client.view(&id, None, 0).expect("the view");
+        if v.game.seq >= 4 {
+            break v.game.seq;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the game does not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let page = format!("{url}/games/{id}/view");
+
+    // The page as served, rendered: the moves so far, the bisection drawn.
+    let dom = browse(&chromium, &profile, &["--dump-dom", &page]);
+    let shown = attr(&dom, "data-seq").expect("the game element");
+    assert!(
+        shown >= seq,
+        "the page shows {shown} moves, the game had {seq}"
+    );
+    assert_eq!(
+        dom.matches("<tr class=\"move\"").count() as u64,
+        shown,
+        "one row per move:\n{dom}"
+    );
+    assert!(
+        dom.contains(">challenge<") && dom.contains(">midpoint<"),
+        "{dom}"
+    );
+    assert!(dom.contains("<g class=\"round\""), "the bisection is drawn");
+    assert!(
+        dom.contains("level 0, A-step 16"),
+        "the first midpoint: {dom}"
+    );
+    let during = artifacts.join("game-during.png");
+    browse(
+        &chromium,
+        &profile,
+        &[
+            "--window-size=1000,1700",
+            &format!("--screenshot={}", during.display()),
+            &page,
+        ],
+    );
+    assert!(is_png(&during), "a screenshot at {}", during.display());
+
+    // Live: the page's script long-polls and swaps in the moves as they come.
+    let dom = browse(
+        &chromium,
+        &profile,
+        &["--virtual-time-budget=30000", "--dump-dom", &page],
+    );
+    let updates = attr(&dom, "data-updates").unwrap_or(0);
+    assert!(updates >= 1, "the page never updated itself:\n{dom}");
+    let live_seq = attr(&dom, "data-seq").unwrap();
+    assert!(live_seq > shown, "{live_seq} moves after {updates} updates");
+    assert_eq!(
+        dom.matches("<tr class=\"move\"").count() as u64,
+        live_seq,
+        "the updated page lists every move"
+    );
+
+    let c = challenger.finish(120);
+    let d = defender.finish(120);
+    assert_eq!((c.code, d.code), (0, 1), "{}\n{}", c.stdout, d.stdout);
+
+    // The finished game: the verdict, and the index with the game.
+    let dom = browse(&chromium, &profile, &["--dump-dom", &page]);
+    assert!(
+        dom.contains("the challenger wins.") && dom.contains("data-over=\"1\""),
+        "{dom}"
+    );
+    let last = artifacts.join("game-final.png");
+    browse(
+        &chromium,
+        &profile,
+        &[
+            "--window-size=1000,2200",
+            &format!("--screenshot={}", last.display()),
+            &page,
+        ],
+    );
+    assert!(is_png(&last));
+    let index = browse(&chromium, &profile, &["--dump-dom", &format!("{url}/")]);
+    assert!(
+        index.contains(&format!("href=\"/games/{id}/view\""))
+            && index.contains("over: the challenger wins by the step proof"),
+        "{index}"
+    );
+    let shot = artifacts.join("index.png");
+    browse(
+        &chromium,
+        &profile,
+        &[
+            "--window-size=1000,500",
+            &format!("--screenshot={}", shot.display()),
+            &format!("{url}/"),
+        ],
+    );
+    assert!(is_png(&shot));
+    eprintln!("screenshots: {}", artifacts.display());
+    let _ = std::fs::remove_dir_all(dir);
+}
