@@ -25,7 +25,14 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
     let dir = temp_dir(tag);
-    let referee = Referee::open(&dir, Config { clock_ms }).expect("opens");
+    let referee = Referee::open(
+        &dir,
+        Config {
+            clock_ms,
+            ..Config::default()
+        },
+    )
+    .expect("opens");
     (referee.serve("127.0.0.1:0").expect("serves"), dir)
 }
 

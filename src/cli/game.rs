@@ -271,6 +271,7 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
         &a.data,
         Config {
             clock_ms: a.clock_ms,
+            ..Config::default()
         },
     )?;
     let server = referee.serve(&a.listen)?;

@@ -215,6 +215,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
         &dir.0,
         Config {
             clock_ms: setup.clock_ms,
+            ..Config::default()
         },
     )?
     .serve("127.0.0.1:0")?;

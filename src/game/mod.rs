@@ -8,13 +8,15 @@
 //! - [`player`]: strategies, honest and dishonest, and the move they make;
 //! - [`local`]: a game played in memory (tests, benches);
 //! - [`transcript`]: the record of a finished game and its offline check;
-//! - [`referee`] (with [`store`], its durable log), [`wire`], [`client`]: the
-//!   referee service over HTTP/JSON, its messages and the players' client;
+//! - [`referee`] (with [`store`], its durable log, and [`http`], its HTTP
+//!   service), [`wire`], [`client`]: the referee over HTTP/JSON, its
+//!   messages and the players' client;
 //! - [`demo`]: a whole dispute in one process, over loopback HTTP.
 
 pub mod claim;
 pub mod client;
 pub mod demo;
+pub mod http;
 pub mod levels;
 pub mod local;
 pub mod player;

@@ -32,6 +32,7 @@
 //! restart, and each running turn's clock restarts there: time the referee
 //! was down is charged to nobody.
 
+pub use super::http::{Limits, Server};
 use super::levels::two_levels;
 use super::rules::{Game, MoveError, Phase, Side};
 use super::store::{Event, Log, StoreError, get_blob, put_blob};
@@ -50,8 +51,6 @@ pub const MAX_CREATE_BODY: usize = 64 << 20;
 pub const MAX_BODY: usize = 1 << 20;
 /// Longest long-poll.
 pub const MAX_WAIT_MS: u64 = 30_000;
-/// Most requests served at once.
-pub const MAX_IN_FLIGHT: usize = 512;
 /// Longest clock a game may have (7 days).
 pub const MAX_CLOCK_MS: u64 = 7 * 24 * 3_600_000;
 /// How often the ticker looks for clocks that ran out.
@@ -71,11 +70,16 @@ pub fn now_ms() -> u64 {
 pub struct Config {
     /// Default clock per side, milliseconds.
     pub clock_ms: u64,
+    /// The HTTP service's bounds.
+    pub limits: Limits,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { clock_ms: 300_000 }
+        Config {
+            clock_ms: 300_000,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -91,15 +95,31 @@ struct Entry {
     moves: Vec<Record>,
 }
 
-/// A game behind its lock, with a condition variable for its long-polls.
+/// A game behind its lock, with a condition variable for the long-polls
+/// of the blocking API and a watch channel for those of the HTTP service.
 struct Slot {
     entry: Mutex<Entry>,
     changed: Condvar,
+    watch: tokio::sync::watch::Sender<()>,
 }
 
 impl Slot {
+    fn new(entry: Entry) -> Slot {
+        Slot {
+            entry: Mutex::new(entry),
+            changed: Condvar::new(),
+            watch: tokio::sync::watch::Sender::new(()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Entry> {
         self.entry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes everyone waiting for this game to change.
+    fn notify(&self) {
+        self.changed.notify_all();
+        self.watch.send_replace(());
     }
 }
 
@@ -110,7 +130,6 @@ struct Shared {
     next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
-    in_flight: AtomicUsize,
 }
 
 /// A refusal: status code and one line.
@@ -185,7 +204,7 @@ fn move_status(e: &MoveError) -> u16 {
 }
 
 /// An error body: `{"error": "one line"}`.
-fn error_body(reason: &str) -> String {
+pub fn error_body(reason: &str) -> String {
     let line = reason.replace(['\n', '\r'], " ");
     serde_json::to_string(&ErrorBody { error: line }).unwrap_or_else(|_| "{\"error\":\"?\"}".into())
 }
@@ -369,13 +388,7 @@ impl Referee {
         }
         let games = games
             .into_iter()
-            .map(|(id, entry)| {
-                let slot = Slot {
-                    entry: Mutex::new(entry),
-                    changed: Condvar::new(),
-                };
-                (id, Arc::new(slot))
-            })
+            .map(|(id, entry)| (id, Arc::new(Slot::new(entry))))
             .collect();
         Ok(Referee {
             shared: Arc::new(Shared {
@@ -385,7 +398,6 @@ impl Referee {
                 next_id: AtomicU64::new(next_id),
                 config,
                 stop: AtomicBool::new(false),
-                in_flight: AtomicUsize::new(0),
             }),
         })
     }
@@ -441,7 +453,7 @@ impl Referee {
             let mut e = slot.lock();
             if self.expire(&id, &mut e, now_ms())? {
                 n += 1;
-                slot.changed.notify_all();
+                slot.notify();
             }
         }
         Ok(n)
@@ -492,10 +504,7 @@ impl Referee {
             challenger_token: None,
             moves: Vec::new(),
         };
-        let slot = Arc::new(Slot {
-            entry: Mutex::new(entry),
-            changed: Condvar::new(),
-        });
+        let slot = Arc::new(Slot::new(entry));
         self.shared
             .games
             .write()
@@ -510,7 +519,7 @@ impl Referee {
         let mut e = slot.lock();
         let now = now_ms();
         if self.expire(id, &mut e, now)? {
-            slot.changed.notify_all();
+            slot.notify();
         }
         if e.challenger_token.is_some() {
             return Err(refuse(409, format!("game {id} already has a challenger")));
@@ -525,7 +534,7 @@ impl Referee {
             challenger_token: token.clone(),
         };
         self.commit(&mut e, event)?;
-        slot.changed.notify_all();
+        slot.notify();
         Ok(Joined { token })
     }
 
@@ -547,7 +556,7 @@ impl Referee {
         }
         // A side whose time is up cannot move: the timeout comes first.
         if self.expire(id, &mut e, now)? {
-            slot.changed.notify_all();
+            slot.notify();
         }
         // Check on a copy: a refused move changes nothing.
         let mut game = e.game.clone();
@@ -562,7 +571,7 @@ impl Referee {
             mv: req.mv,
         };
         self.commit(&mut e, event)?;
-        slot.changed.notify_all();
+        slot.notify();
         Ok(e.view(id, now, Some(seq)))
     }
 
@@ -575,7 +584,7 @@ impl Referee {
         loop {
             let now = now_ms();
             if self.expire(id, &mut e, now)? {
-                slot.changed.notify_all();
+                slot.notify();
             }
             let moved = after_seq.is_none_or(|n| e.game.seq > n);
             let left = deadline.saturating_duration_since(Instant::now());
@@ -602,7 +611,7 @@ impl Referee {
         let slot = self.slot(id)?;
         let mut e = slot.lock();
         if self.expire(id, &mut e, now_ms())? {
-            slot.changed.notify_all();
+            slot.notify();
         }
         Ok(e.transcript(id))
     }
@@ -682,165 +691,47 @@ impl Referee {
         }
     }
 
-    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) until [`Server::stop`];
-    /// returns at once with the bound address.
+    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
+    /// limits until [`Server::stop`]; returns at once with the bound address.
     pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
-        let fail = |reason: String| RefereeError::Listen {
-            addr: addr.to_string(),
-            reason,
-        };
-        let server =
-            tiny_http::Server::from_listener(listen(addr).map_err(|e| fail(e.to_string()))?, None)
-                .map_err(|e| fail(e.to_string()))?;
-        let local = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| addr.to_string());
-        let server = Arc::new(server);
-        let me = self.clone();
-        let srv = server.clone();
-        let accept = std::thread::spawn(move || me.accept_loop(&srv));
-        let me = self.clone();
-        let ticker = std::thread::spawn(move || {
-            while !me.shared.stop.load(Ordering::Relaxed) {
-                if let Err(e) = me.expire_clocks() {
-                    eprintln!("referee: cannot log a timeout: {}", e.reason);
-                }
-                std::thread::sleep(Duration::from_millis(TICK_MS));
-            }
-        });
-        Ok(Server {
-            addr: local,
-            referee: self.clone(),
-            server,
-            threads: vec![accept, ticker],
-        })
+        super::http::serve(self, addr, self.shared.config.limits.clone())
     }
 
-    fn accept_loop(&self, server: &tiny_http::Server) {
-        while !self.shared.stop.load(Ordering::Relaxed) {
-            let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(100)) else {
-                continue;
-            };
-            if self.shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                respond(request, 503, error_body("too many requests in flight"));
-                continue;
-            }
-            self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
-            let me = self.clone();
-            std::thread::spawn(move || {
-                me.answer(request);
-                me.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-            });
+    /// The largest `POST /games` body.
+    pub fn max_create_body(&self) -> usize {
+        MAX_CREATE_BODY
+    }
+
+    /// A receiver that sees every change of game `id`.
+    pub fn subscribe(&self, id: &str) -> Option<tokio::sync::watch::Receiver<()>> {
+        self.slot(id).ok().map(|s| s.watch.subscribe())
+    }
+
+    /// For a long-poll of game `id` past `after`: `None` if it should be
+    /// answered now (the game moved or ended, or is unknown), otherwise the
+    /// milliseconds left on the clock of the side on turn.
+    pub fn poll_wait(&self, id: &str, after: Option<u64>) -> Option<u64> {
+        let slot = self.slot(id).ok()?;
+        let e = slot.lock();
+        let moved = after.is_none_or(|n| e.game.seq > n);
+        if moved || e.game.is_over() {
+            return None;
+        }
+        Some(e.game.time_left(e.game.turn, now_ms()))
+    }
+
+    /// Ends the games whose clock ran out (the ticker's job).
+    pub fn tick(&self) {
+        if let Err(e) = self.expire_clocks() {
+            eprintln!("referee: cannot log a timeout: {}", e.reason);
         }
     }
 
-    fn answer(&self, mut request: tiny_http::Request) {
-        let method = request.method().as_str().to_string();
-        let url = request.url().to_string();
-        let path = url.split('?').next().unwrap_or("");
-        let limit = if method == "POST" && path.trim_end_matches('/') == "/games" {
-            MAX_CREATE_BODY
-        } else {
-            MAX_BODY
-        };
-        let too_big = |n: usize| {
-            error_body(&format!(
-                "request body of {n} bytes is too large (at most {limit})"
-            ))
-        };
-        if let Some(n) = request.body_length().filter(|n| *n > limit) {
-            respond(request, 413, too_big(n));
-            return;
-        }
-        let mut body = Vec::new();
-        let read = request
-            .as_reader()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut body);
-        if let Err(e) = read {
-            respond(
-                request,
-                400,
-                error_body(&format!("cannot read the request body: {e}")),
-            );
-            return;
-        }
-        if body.len() > limit {
-            respond(request, 413, too_big(body.len()));
-            return;
-        }
-        let (status, text) = self.handle(&method, &url, &body);
-        respond(request, status, text);
-    }
-}
-
-/// A listening socket with `TCP_NODELAY`, which the sockets it accepts
-/// inherit: an answer goes out as its header and then its body, and
-/// without it the body would wait for the client's delayed ACK of the
-/// header (40 ms a move on loopback).
-fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    use std::net::ToSocketAddrs;
-    let addr = addr
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // As std does: a restarted referee can take its port back at once.
-    socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(128)?;
-    Ok(socket.into())
-}
-
-fn respond(request: tiny_http::Request, status: u16, body: String) {
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]);
-    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-    if let Ok(h) = header {
-        response.add_header(h);
-    }
-    let _ = request.respond(response);
-}
-
-/// A serving referee.
-pub struct Server {
-    /// The address it listens on.
-    pub addr: String,
-    referee: Referee,
-    server: Arc<tiny_http::Server>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    /// The base URL, e.g. `http://127.0.0.1:4000`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The referee behind the server.
-    pub fn referee(&self) -> &Referee {
-        &self.referee
-    }
-
-    /// Stops serving and waits for the service threads.
-    pub fn stop(self) {
-        self.referee.shared.stop.store(true, Ordering::Relaxed);
-        self.server.unblock();
-        for (_, slot) in self.referee.slots() {
-            slot.changed.notify_all();
-        }
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-
-    /// Serves until the process ends.
-    pub fn wait(self) {
-        for t in self.threads {
-            let _ = t.join();
+    /// Wakes every waiting long-poll to end it (the service is stopping).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for (_, slot) in self.slots() {
+            slot.notify();
         }
     }
 }

@@ -1,0 +1,590 @@
+//! The referee's HTTP service: hyper (HTTP/1.1) on a tokio runtime of its
+//! own, with every request bounded so that no client, however hostile,
+//! can stop the service or delay another client's answer.
+//!
+//! - **Headers**: at most [`Limits::max_header_bytes`] bytes and
+//!   [`Limits::max_headers`] lines (hyper answers 431 and closes).
+//! - **Bodies**: a `Content-Length` over the endpoint's cap is answered
+//!   413 with `Connection: close` before a byte of the body is read; a
+//!   chunked body is read through a size cap; a body must arrive within
+//!   [`Limits::body_timeout`] (408 otherwise).
+//! - **Connections**: at most [`Limits::max_connections`] in total and
+//!   [`Limits::max_per_client`] per client address; one beyond is told 503
+//!   and closed at once. A connection with no request running and no byte
+//!   moving for [`Limits::idle_timeout`] is closed (idle keep-alives,
+//!   half-open sockets, clients that stop reading their answer).
+//! - **Work**: requests that compute (creating a game, a move, a
+//!   transcript) run on a bounded pool of blocking threads, at most
+//!   [`Limits::max_busy`] at once (503 beyond); a long-poll waits without
+//!   a thread, does not count against that cap, and ends when its client
+//!   hangs up (hyper drops the request's future on EOF).
+//! - **Panics**: a handler that panics is answered 500; its counters are
+//!   released by guards, and the accept loop never waits on a handler.
+
+use super::referee::{Referee, RefereeError, error_body};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The service's bounds.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Open connections, in total.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_per_client: usize,
+    /// Requests computing at once (long-polls excepted).
+    pub max_busy: usize,
+    /// Bytes of a request's start line and headers.
+    pub max_header_bytes: usize,
+    /// Header lines of a request.
+    pub max_headers: usize,
+    /// Time for a request's body to arrive.
+    pub body_timeout: Duration,
+    /// Time a connection may sit with no request running and no byte moving.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 2048,
+            max_per_client: 64,
+            max_busy: 64,
+            max_header_bytes: 16 << 10,
+            max_headers: 32,
+            body_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters of the service, for `/health` and tests.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections open now.
+    pub connections: AtomicUsize,
+    /// Connections refused (over a connection cap).
+    pub refused_connections: AtomicU64,
+    /// Connections closed for idleness.
+    pub idle_closed: AtomicU64,
+    /// Requests computing now.
+    pub busy: AtomicUsize,
+    /// Long-polls waiting now.
+    pub polls: AtomicUsize,
+    /// Requests answered.
+    pub answered: AtomicU64,
+    /// Handlers that panicked.
+    pub panics: AtomicU64,
+}
+
+/// Decrements a counter when dropped (so a panic or a cancelled future
+/// cannot leak a slot).
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn take(c: &'a AtomicUsize) -> Held<'a> {
+        c.fetch_add(1, Ordering::SeqCst);
+        Held(c)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Service {
+    referee: Referee,
+    limits: Limits,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    /// Open connections by client address.
+    clients: Mutex<HashMap<IpAddr, usize>>,
+    /// When the service started (activity times are offsets from it).
+    epoch: Instant,
+}
+
+/// One connection's activity, watched for idleness.
+struct Activity {
+    /// Milliseconds since the epoch of the last byte read or written.
+    last_ms: AtomicU64,
+    /// Requests of this connection being handled.
+    running: AtomicUsize,
+}
+
+/// A socket that records when bytes last moved.
+struct Watched<T> {
+    inner: T,
+    activity: Arc<Activity>,
+    epoch: Instant,
+}
+
+impl<T> Watched<T> {
+    fn touch(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.activity.last_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn answer(status: u16, body: String) -> Answer {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A refusal that also closes the connection (its body was not read).
+fn closing(status: u16, reason: &str) -> Answer {
+    let mut r = answer(status, error_body(reason));
+    r.headers_mut()
+        .insert(CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    r
+}
+
+fn busy(reason: &str) -> Answer {
+    let mut r = answer(503, error_body(reason));
+    r.headers_mut()
+        .insert(RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    r
+}
+
+/// The largest body an endpoint takes.
+fn body_limit(referee: &Referee, method: &Method, path: &str) -> usize {
+    if method == Method::POST && path.trim_end_matches('/') == "/games" {
+        referee.max_create_body()
+    } else {
+        super::referee::MAX_BODY
+    }
+}
+
+impl Service {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, activity: Arc<Activity>) -> Answer {
+        let _running = Held::take(&activity.running);
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let path = uri.path().to_string();
+        let url = uri
+            .path_and_query()
+            .map_or(path.clone(), |p| p.as_str().to_string());
+        let out = if let Some((id, after, wait)) = long_poll(&method, &url) {
+            if wait == 0 {
+                self.compute(method.as_str(), &url, Vec::new()).await
+            } else {
+                self.poll(id, after, wait).await
+            }
+        } else {
+            let limit = body_limit(&self.referee, &method, &path);
+            let announced = req
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().parse::<u64>());
+            match announced {
+                Some(Err(_)) => return closing(400, "the Content-Length is not a number"),
+                Some(Ok(n)) if n > limit as u64 => {
+                    return closing(
+                        413,
+                        &format!("request body of {n} bytes is too large (at most {limit})"),
+                    );
+                }
+                _ => {}
+            }
+            let body = Limited::new(req.into_body(), limit);
+            let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+            let body = match read {
+                Err(_) => {
+                    return closing(
+                        408,
+                        &format!(
+                            "the request body did not arrive within {} s",
+                            self.limits.body_timeout.as_secs()
+                        ),
+                    );
+                }
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return closing(
+                        413,
+                        &format!("request body too large (at most {limit} bytes)"),
+                    );
+                }
+                Ok(Err(e)) => return closing(400, &format!("cannot read the request body: {e}")),
+                Ok(Ok(b)) => b.to_bytes().to_vec(),
+            };
+            self.compute(method.as_str(), &url, body).await
+        };
+        self.stats.answered.fetch_add(1, Ordering::Relaxed);
+        out
+    }
+
+    /// Runs a request on the blocking pool, within the cap on busy requests.
+    async fn compute(&self, method: &str, url: &str, body: Vec<u8>) -> Answer {
+        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
+            return busy("the referee is busy: too many requests at once; retry");
+        }
+        let stats = self.stats.clone();
+        let referee = self.referee.clone();
+        let (method, url) = (method.to_string(), url.to_string());
+        let job = tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            referee.handle(&method, &url, &body)
+        });
+        match job.await {
+            Ok((status, text)) => answer(status, text),
+            Err(e) => {
+                if e.is_panic() {
+                    self.stats.panics.fetch_add(1, Ordering::Relaxed);
+                }
+                answer(
+                    500,
+                    error_body("internal error: the request's handler failed"),
+                )
+            }
+        }
+    }
+
+    /// A long-poll: waits (without a thread) for game `id` to move past
+    /// `after`, to end, or for `wait_ms`, then answers its view.
+    async fn poll(&self, id: String, after: Option<u64>, wait_ms: u64) -> Answer {
+        let _poll = Held::take(&self.stats.polls);
+        let deadline =
+            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+        let Some(mut changes) = self.referee.subscribe(&id) else {
+            return answer(404, error_body(&format!("unknown game {id}")));
+        };
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(clock_left) = self.referee.poll_wait(&id, after) else {
+                break;
+            };
+            if left.is_zero() || clock_left == 0 || self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            // Wake up at the latest when the clock on turn runs out (and
+            // every second, to notice a stop).
+            let tick = left
+                .min(Duration::from_millis(clock_left))
+                .min(Duration::from_secs(1));
+            let _ = tokio::time::timeout(tick, changes.changed()).await;
+        }
+        let url = match after {
+            Some(n) => format!("/games/{id}?after_seq={n}"),
+            None => format!("/games/{id}"),
+        };
+        self.compute("GET", &url, Vec::new()).await
+    }
+
+    /// Takes a connection slot for `ip`, if the caps allow.
+    fn admit(&self, ip: IpAddr) -> bool {
+        if self.stats.connections.load(Ordering::SeqCst) >= self.limits.max_connections {
+            return false;
+        }
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let n = clients.entry(ip).or_insert(0);
+        if *n >= self.limits.max_per_client {
+            return false;
+        }
+        *n += 1;
+        self.stats.connections.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    fn release(&self, ip: IpAddr) {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = clients.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                clients.remove(&ip);
+            }
+        }
+        self.stats.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Serves one connection until it ends, goes idle or the service stops.
+    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, ip: IpAddr) {
+        struct Slot(Arc<Service>, IpAddr);
+        impl Drop for Slot {
+            fn drop(&mut self) {
+                self.0.release(self.1);
+            }
+        }
+        let _slot = Slot(self.clone(), ip);
+        let activity = Arc::new(Activity {
+            last_ms: AtomicU64::new(self.epoch.elapsed().as_millis() as u64),
+            running: AtomicUsize::new(0),
+        });
+        let io = Watched {
+            inner: stream,
+            activity: activity.clone(),
+            epoch: self.epoch,
+        };
+        let me = self.clone();
+        let act = activity.clone();
+        let service = service_fn(move |req| {
+            let me = me.clone();
+            let act = act.clone();
+            async move { Ok::<_, std::convert::Infallible>(me.handle(req, act).await) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.idle_timeout)
+            .max_headers(self.limits.max_headers)
+            .max_header_size(self.limits.max_header_bytes)
+            .max_buf_size(self.limits.max_header_bytes.max(8192) * 2)
+            .keep_alive(true);
+        let conn = builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        let idle = self.limits.idle_timeout.as_millis() as u64;
+        let check = Duration::from_millis((idle / 4).clamp(10, 1000));
+        loop {
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = tokio::time::sleep(check) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let now = self.epoch.elapsed().as_millis() as u64;
+                    let quiet = now.saturating_sub(activity.last_ms.load(Ordering::Relaxed));
+                    if activity.running.load(Ordering::SeqCst) == 0 && quiet >= idle {
+                        self.stats.idle_closed.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /games/{id}?after_seq=N&wait_ms=M` with `M > 0`: the game, `N`, `M`.
+/// A malformed query is left to the ordinary path, which refuses it.
+fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let (path, query) = url.split_once('?')?;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ["games", id] = parts.as_slice() else {
+        return None;
+    };
+    let mut after = None;
+    let mut wait = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("after_seq", v)) => after = Some(v.parse::<u64>().ok()?),
+            Some(("wait_ms", v)) => wait = Some(v.parse::<u64>().ok()?),
+            _ => {}
+        }
+    }
+    Some((id.to_string(), after, wait?))
+}
+
+/// A serving referee.
+pub struct Server {
+    /// The address it listens on.
+    pub addr: String,
+    referee: Referee,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Serves `referee` over HTTP on `addr` (e.g. `127.0.0.1:0`) until
+/// [`Server::stop`]; returns at once with the bound address.
+pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, RefereeError> {
+    let fail = |reason: String| RefereeError::Listen {
+        addr: addr.to_string(),
+        reason,
+    };
+    let listener = listen(addr).map_err(|e| fail(e.to_string()))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| addr.to_string());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(limits.max_busy + 16)
+        .thread_name("referee-http")
+        .enable_all()
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let service = Arc::new(Service {
+        referee: referee.clone(),
+        limits,
+        stats: stats.clone(),
+        stop: stop.clone(),
+        clients: Mutex::new(HashMap::new()),
+        epoch: Instant::now(),
+    });
+    let (w, s) = (wake.clone(), stop.clone());
+    let accept = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = w.notified() => break,
+                };
+                if s.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of descriptors or a reset before accept:
+                        // pause a little and go on.
+                        eprintln!("referee: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                if !service.admit(peer.ip()) {
+                    service
+                        .stats
+                        .refused_connections
+                        .fetch_add(1, Ordering::Relaxed);
+                    let body = error_body("too many connections; retry later");
+                    let msg = format!(
+                        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    // Never wait on a refused client.
+                    let _ = stream.try_write(msg.as_bytes());
+                    continue;
+                }
+                tokio::spawn(service.clone().connection(stream, peer.ip()));
+            }
+        });
+        runtime.shutdown_timeout(Duration::from_secs(2));
+    });
+    let me = referee.clone();
+    let s = stop.clone();
+    let ticker = std::thread::spawn(move || {
+        while !s.load(Ordering::Relaxed) {
+            me.tick();
+            std::thread::sleep(Duration::from_millis(super::referee::TICK_MS));
+        }
+    });
+    Ok(Server {
+        addr: local,
+        referee: referee.clone(),
+        stats,
+        stop,
+        wake,
+        threads: vec![accept, ticker],
+    })
+}
+
+impl Server {
+    /// The base URL, e.g. `http://127.0.0.1:4000`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The referee behind the server.
+    pub fn referee(&self) -> &Referee {
+        &self.referee
+    }
+
+    /// The service's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Stops serving and waits for the service threads.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.referee.stop();
+        self.wake.notify_one();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Serves until the process ends.
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A listening socket with `TCP_NODELAY`: an answer goes out as its header
+/// and then its body, and without it the body would wait for the client's
+/// delayed ACK of the header (40 ms a move on loopback).
+fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // As std does: a restarted referee can take its port back at once.
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
