@@ -521,28 +521,30 @@ fn http_game() -> (usize, usize, u64, f64) {
             input: input.to_vec(),
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates");
     let (id, token) = (created.game.clone(), created.token.clone());
+    let cc = Client::new(&url);
+    let joined = cc.join(&created.game).expect("joins");
+    let n = joined.dispute;
     let d = std::thread::spawn(move || {
         let mut p = Player {
             side: Side::Defender,
             strategy: Box::new(liar),
         };
-        let o = play(&dc, &id, &token, &mut p, &mut |_| {}).expect("plays");
+        let o = play(&dc, &id, n, &token, &mut p, &mut |_| {}).expect("plays");
         (o, dc.bytes())
     });
-    let cc = Client::new(&url);
-    let joined = cc.join(&created.game).expect("joins");
     let mut p = Player {
         side: Side::Challenger,
         strategy: Box::new(honest()),
     };
-    let o = play(&cc, &created.game, &joined.token, &mut p, &mut |_| {}).expect("plays");
+    let o = play(&cc, &created.game, n, &joined.token, &mut p, &mut |_| {}).expect("plays");
     let (_, dbytes) = d.join().expect("defender");
     let s = secs(t.elapsed());
     assert_eq!(o.winner(), Side::Challenger);
-    let tr = cc.transcript(&created.game).expect("transcript");
+    let tr = cc.transcript(&created.game, n).expect("transcript");
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
     let rounds = tr

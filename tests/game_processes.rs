@@ -25,7 +25,9 @@ fn logs_match(log: &str, t: &mswap::game::transcript::Transcript) {
 #[test]
 fn three_processes_play_to_the_end_in_both_directions() {
     let dir = temp("both");
-    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    // A short challenge window, so that a claim that wins its dispute
+    // stands soon after.
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "8000"]);
 
     // A lying defender against an honest challenger.
     let t1 = dir.join("t1.json");
@@ -40,7 +42,12 @@ fn three_processes_play_to_the_end_in_both_directions() {
         d.stdout
     );
     assert!(c.stdout.contains("result: challenger wins"), "{}", c.stdout);
-    assert!(d.stdout.contains("result: challenger wins"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("dispute 1: challenger wins"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("the claim is refuted"), "{}", d.stdout);
     let t = read_transcript(&t1);
     assert_eq!(
         verify_transcript(&t).expect("verifies").winner,
@@ -77,6 +84,7 @@ fn three_processes_play_to_the_end_in_both_directions() {
         d.stdout,
         c.stdout
     );
+    assert!(d.stdout.contains("the claim stands"), "{}", d.stdout);
     let t = read_transcript(&t2);
     assert_eq!(
         verify_transcript(&t).expect("verifies").winner,
@@ -89,18 +97,33 @@ fn three_processes_play_to_the_end_in_both_directions() {
 #[test]
 fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
     let dir = temp("correct");
-    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "3000"]);
     let t = dir.join("t.json");
-    let (d, id) = defend(&url, &[], &t, &["--clock-ms", "1500"]);
+    // Asking for less than the referee's policy is refused.
+    let (elf, input) = procs::example();
+    let out = Command::new(procs::BIN)
+        .args(["defend", "--referee", &url, "--clock-ms", "1"])
+        .arg(&elf)
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("less than this referee's policy"), "{err}");
+    let (d, id) = defend(&url, &[], &t, &[]);
     let c = challenge(&url, &id, &[], &[]).finish(60);
     assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
     assert!(c.stdout.contains("the claim is correct"), "{}", c.stdout);
     let d = d.finish(60);
     assert_eq!(d.code, 0, "the unchallenged claim stands\n{}", d.stdout);
-    assert!(d.stdout.contains("ran out of time"), "{}", d.stdout);
-    let checked = verify_transcript(&read_transcript(&t)).expect("verifies");
-    assert_eq!(checked.winner, Some(Side::Defender));
-    assert!(checked.by_timeout);
+    assert!(d.stdout.contains("waiting 3."), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("the claim stands") && d.stdout.contains("(0 disputes"),
+        "{}",
+        d.stdout
+    );
+    assert!(!t.exists(), "no dispute, no transcript");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -25,8 +25,8 @@ fn start(tag: &str, limits: Limits) -> (Server, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mswap-svc-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = Config {
-        clock_ms: 60_000,
         limits,
+        ..Config::default()
     };
     let referee = Referee::open(&dir, config).expect("opens");
     (referee.serve("127.0.0.1:0").expect("serves"), dir)
@@ -83,6 +83,7 @@ fn a_game(url: &str) -> String {
             input,
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates")
         .game
@@ -101,16 +102,16 @@ fn huge_content_lengths_are_refused_unread_a_thousand_times() {
     let (server, dir) = start("huge", Limits::default());
     let id = a_game(&server.url());
     let before = Client::new(&server.url())
-        .view(&id, None, 0)
+        .claim(&id, None, 0)
         .unwrap()
-        .time_left_ms;
+        .window_left_ms;
     let lens = ["9223372036854775808", "1000000000000", "67108865"];
     for i in 0..1000 {
         let len = lens[i % lens.len()];
         let path = if i % 2 == 0 {
             "/games".to_string()
         } else {
-            format!("/games/{id}/moves")
+            format!("/games/{id}/disputes/1/moves")
         };
         let mut s = connect_from(2 + (i % 8) as u8, &server);
         write!(
@@ -136,14 +137,10 @@ fn huge_content_lengths_are_refused_unread_a_thousand_times() {
     assert!(out.starts_with("HTTP/1.1 4"), "{out:?}");
     healthy(&server);
     assert_eq!(server.stats().panics.load(Ordering::Relaxed), 0);
-    // The game's clocks ran on as they should: the challenger's (the
-    // window) went down, the defender's did not move.
-    let after = Client::new(&server.url())
-        .view(&id, None, 0)
-        .unwrap()
-        .time_left_ms;
-    assert!(after.challenger < before.challenger);
-    assert_eq!(after.defender, before.defender);
+    // The claim's window ran on as it should, and nothing was opened.
+    let after = Client::new(&server.url()).claim(&id, None, 0).unwrap();
+    assert!(after.window_left_ms < before);
+    assert!(after.disputes.is_empty());
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -161,7 +158,7 @@ fn bodies_that_never_come_time_out_without_stalling_anyone() {
         .map(|i| {
             let mut s = connect_from(2 + (i % 4) as u8, &server);
             let _ = s.write_all(
-                format!("POST /games/{id}/moves HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{\"side\":")
+                format!("POST /games/{id}/disputes/1/moves HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{\"side\":")
                     .as_bytes(),
             );
             s
@@ -171,7 +168,7 @@ fn bodies_that_never_come_time_out_without_stalling_anyone() {
     for _ in 0..5 {
         healthy(&server);
         let t = Instant::now();
-        Client::new(&server.url()).view(&id, None, 0).unwrap();
+        Client::new(&server.url()).claim(&id, None, 0).unwrap();
         assert!(t.elapsed() < Duration::from_secs(1));
     }
     // The stalled ones are told 408 (those over the per-client cap, 503).
@@ -232,7 +229,7 @@ fn thousands_of_idle_connections_are_capped_and_closed() {
     });
     assert!(server.stats().connections.load(Ordering::SeqCst) <= 640 + 2);
     healthy(&server);
-    Client::new(&server.url()).view(&id, None, 0).unwrap();
+    Client::new(&server.url()).claim(&id, None, 0).unwrap();
     // The idle ones are closed after the idle timeout.
     wait_until("idle connections are closed", 10, || {
         server.stats().connections.load(Ordering::SeqCst) == 0
@@ -277,7 +274,7 @@ fn long_polls_end_when_their_client_hangs_up_and_cost_no_request_slot() {
     });
     // They hold no request slot: other requests are answered.
     for _ in 0..10 {
-        Client::new(&server.url()).view(&id, None, 0).unwrap();
+        Client::new(&server.url()).claim(&id, None, 0).unwrap();
     }
     healthy(&server);
     drop(polls);

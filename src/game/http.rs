@@ -212,7 +212,12 @@ fn body_limit(referee: &Referee, method: &Method, path: &str) -> usize {
 }
 
 impl Service {
-    async fn handle(self: Arc<Self>, req: Request<Incoming>, activity: Arc<Activity>) -> Answer {
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        activity: Arc<Activity>,
+        client: IpAddr,
+    ) -> Answer {
         let _running = Held::take(&activity.running);
         let method = req.method().clone();
         let uri = req.uri().clone();
@@ -220,11 +225,12 @@ impl Service {
         let url = uri
             .path_and_query()
             .map_or(path.clone(), |p| p.as_str().to_string());
-        let out = if let Some((id, after, wait)) = long_poll(&method, &url) {
+        let out = if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
-                self.compute(method.as_str(), &url, Vec::new()).await
+                self.compute(method.as_str(), &url, Vec::new(), client)
+                    .await
             } else {
-                self.poll(id, after, wait).await
+                self.poll(id, n, after, wait, client).await
             }
         } else {
             let limit = body_limit(&self.referee, &method, &path);
@@ -264,14 +270,14 @@ impl Service {
                 Ok(Err(e)) => return closing(400, &format!("cannot read the request body: {e}")),
                 Ok(Ok(b)) => b.to_bytes().to_vec(),
             };
-            self.compute(method.as_str(), &url, body).await
+            self.compute(method.as_str(), &url, body, client).await
         };
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
         out
     }
 
     /// Runs a request on the blocking pool, within the cap on busy requests.
-    async fn compute(&self, method: &str, url: &str, body: Vec<u8>) -> Answer {
+    async fn compute(&self, method: &str, url: &str, body: Vec<u8>, client: IpAddr) -> Answer {
         if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
             return busy("the referee is busy: too many requests at once; retry");
         }
@@ -280,7 +286,7 @@ impl Service {
         let (method, url) = (method.to_string(), url.to_string());
         let job = tokio::task::spawn_blocking(move || {
             let _busy = Held::take(&stats.busy);
-            referee.handle(&method, &url, &body)
+            referee.handle(&method, &url, &body, Some(client))
         });
         match job.await {
             Ok((status, text)) => answer(status, text),
@@ -296,35 +302,47 @@ impl Service {
         }
     }
 
-    /// A long-poll: waits (without a thread) for game `id` to move past
-    /// `after`, to end, or for `wait_ms`, then answers its view.
-    async fn poll(&self, id: String, after: Option<u64>, wait_ms: u64) -> Answer {
+    /// A long-poll: waits (without a thread) for claim `id` (or its
+    /// dispute `n`) to move past `after`, to end, or for `wait_ms`, then
+    /// answers its view.
+    async fn poll(
+        &self,
+        id: String,
+        n: Option<u64>,
+        after: Option<u64>,
+        wait_ms: u64,
+        client: IpAddr,
+    ) -> Answer {
         let _poll = Held::take(&self.stats.polls);
         let deadline =
             Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
-        let Some(mut changes) = self.referee.subscribe(&id) else {
-            return answer(404, error_body(&format!("unknown game {id}")));
-        };
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(clock_left) = self.referee.poll_wait(&id, after) else {
-                break;
-            };
-            if left.is_zero() || clock_left == 0 || self.stop.load(Ordering::Relaxed) {
-                break;
+        // Unknown: the answer below says so.
+        if let Some(mut changes) = self.referee.subscribe(&id, n) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(clock_left) = self.referee.poll_wait(&id, n, after) else {
+                    break;
+                };
+                if left.is_zero() || clock_left == 0 || self.referee.stopping() {
+                    break;
+                }
+                // Wake up at the latest when the clock on turn runs out
+                // (and every second, to notice a stop).
+                let tick = left
+                    .min(Duration::from_millis(clock_left))
+                    .min(Duration::from_secs(1));
+                let _ = tokio::time::timeout(tick, changes.changed()).await;
             }
-            // Wake up at the latest when the clock on turn runs out (and
-            // every second, to notice a stop).
-            let tick = left
-                .min(Duration::from_millis(clock_left))
-                .min(Duration::from_secs(1));
-            let _ = tokio::time::timeout(tick, changes.changed()).await;
         }
-        let url = match after {
-            Some(n) => format!("/games/{id}?after_seq={n}"),
+        let path = match n {
+            Some(n) => format!("/games/{id}/disputes/{n}"),
             None => format!("/games/{id}"),
         };
-        self.compute("GET", &url, Vec::new()).await
+        let url = match after {
+            Some(a) => format!("{path}?after_seq={a}"),
+            None => path,
+        };
+        self.compute("GET", &url, Vec::new(), client).await
     }
 
     /// Takes a connection slot for `ip`, if the caps allow.
@@ -376,7 +394,7 @@ impl Service {
         let service = service_fn(move |req| {
             let me = me.clone();
             let act = act.clone();
-            async move { Ok::<_, std::convert::Infallible>(me.handle(req, act).await) }
+            async move { Ok::<_, std::convert::Infallible>(me.handle(req, act, ip).await) }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
@@ -409,16 +427,19 @@ impl Service {
     }
 }
 
-/// `GET /games/{id}?after_seq=N&wait_ms=M` with `M > 0`: the game, `N`, `M`.
-/// A malformed query is left to the ordinary path, which refuses it.
-fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, u64)> {
+/// `GET /games/{id}[/disputes/{n}]?after_seq=N&wait_ms=M`: the claim,
+/// the dispute, `N`, `M`. A malformed query is left to the ordinary path,
+/// which refuses it.
+fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, Option<u64>, u64)> {
     if method != Method::GET {
         return None;
     }
     let (path, query) = url.split_once('?')?;
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let ["games", id] = parts.as_slice() else {
-        return None;
+    let (id, n) = match parts.as_slice() {
+        ["games", id] => (id, None),
+        ["games", id, "disputes", n] => (id, Some(n.parse::<u64>().ok()?)),
+        _ => return None,
     };
     let mut after = None;
     let mut wait = None;
@@ -429,7 +450,7 @@ fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, u64)> {
             _ => {}
         }
     }
-    Some((id.to_string(), after, wait?))
+    Some((id.to_string(), n, after, wait?))
 }
 
 /// A serving referee.

@@ -11,7 +11,8 @@
 //! - [`referee`] (with [`store`], its durable log, and [`http`], its HTTP
 //!   service), [`wire`], [`client`]: the referee over HTTP/JSON, its
 //!   messages and the players' client;
-//! - [`demo`]: a whole dispute in one process, over loopback HTTP.
+//! - [`demo`]: a whole dispute in one process, over loopback HTTP;
+//! - [`strict`]: strict JSON reading (no duplicate keys) of game documents.
 
 pub mod claim;
 pub mod client;
@@ -23,6 +24,7 @@ pub mod player;
 pub mod referee;
 pub mod rules;
 pub mod store;
+pub mod strict;
 pub mod timeline;
 pub mod transcript;
 pub mod wire;

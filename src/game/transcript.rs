@@ -32,8 +32,11 @@ pub struct Transcript {
     /// Always [`TRANSCRIPT_TYPE`].
     #[serde(rename = "type")]
     pub kind: String,
-    /// The game's id at the referee.
+    /// The claim's id at the referee.
     pub game: String,
+    /// The dispute's number within the claim (0: not given).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dispute: u64,
     /// The claim.
     pub claim: Claim,
     /// The ELF file, hex.
@@ -52,6 +55,10 @@ pub struct Transcript {
     pub moves: Vec<Record>,
     /// The result the referee announced (`None` while the game runs).
     pub outcome: Option<Outcome>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a transcript does not check out.
