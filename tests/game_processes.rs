@@ -180,3 +180,79 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
     assert!(text.contains("== the honest defender won"), "{text}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
+    let (elf, input) = procs::example();
+    let run = |url: &str, extra: &[&str]| {
+        let t = std::time::Instant::now();
+        let out = Command::new(procs::BIN)
+            .args(["defend", "--referee", url])
+            .args(extra)
+            .arg(&elf)
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap();
+        (out, t.elapsed())
+    };
+    // Malformed URLs: refused at once, before the program runs.
+    for bad in [
+        "127.0.0.1:4000",
+        "http://127.0.0.1",
+        "http://:80",
+        "http://h:99999",
+    ] {
+        let (out, took) = run(bad, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}");
+        assert!(err.contains("bad referee URL"), "{bad}: {err}");
+        assert!(took < std::time::Duration::from_secs(5), "{bad}: {took:?}");
+    }
+    // A port where nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (out, took) = run(&url, &["--connect-timeout", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("waiting for the referee at {url} (retry 1)")),
+        "{err}"
+    );
+    assert!(err.contains("cannot reach the referee"), "{err}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    // Without a timeout the player keeps trying, and plays once the
+    // referee comes up.
+    let dir = temp("wait");
+    let t = dir.join("t.json");
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["defend".into(), "--referee".into(), url.clone().into()];
+    args.extend([
+        elf.clone().into_os_string(),
+        "--input".into(),
+        input.into_os_string(),
+    ]);
+    args.extend(["--transcript".into(), t.into_os_string()]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let d = procs::Proc::start(&refs, true);
+    let line = d.line();
+    assert!(line.contains("(retry 1)"), "{line}");
+    let (_referee, url2) = referee(
+        &dir.join("data"),
+        &format!("127.0.0.1:{port}"),
+        &["--window-ms", "1000"],
+    );
+    assert_eq!(url2, url);
+    let d = d.finish(60);
+    assert_eq!(
+        d.code, 0,
+        "the claim stands once the referee is up\n{}\n{}",
+        d.stdout, d.stderr
+    );
+    assert!(d.stdout.starts_with("game: g1"), "{}", d.stdout);
+    std::fs::remove_dir_all(dir).ok();
+}
