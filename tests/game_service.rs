@@ -105,7 +105,7 @@ fn huge_content_lengths_are_refused_unread_a_thousand_times() {
         .claim(&id, None, 0)
         .unwrap()
         .window_left_ms;
-    let lens = ["9223372036854775808", "1000000000000", "67108865"];
+    let lens = ["9223372036854775808", "1000000000000", "70000000"];
     for i in 0..1000 {
         let len = lens[i % lens.len()];
         let path = if i % 2 == 0 {
@@ -284,6 +284,62 @@ fn long_polls_end_when_their_client_hangs_up_and_cost_no_request_slot() {
     wait_until("their connections close", 3, || {
         server.stats().connections.load(Ordering::SeqCst) == 0
     });
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(1000),
+        ..Limits::default()
+    };
+    let (server, dir) = start("stream", limits);
+    let url = server.url();
+    // A claim with an 8 MiB input (16 MiB of hex in the transcript).
+    let (elf, _) = example();
+    let p = Program::load(&elf).unwrap();
+    let input: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let mut claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
+    claim.final_root = keccak(&[b"false"]);
+    let client = Client::new(&url);
+    let c = client
+        .create(&CreateGame {
+            claim,
+            program: elf,
+            input: input.clone(),
+            levels: None,
+            clock_ms: None,
+            window_ms: None,
+        })
+        .expect("creates");
+    let j = client.join(&c.game).expect("joins");
+    // Streamed over HTTP, it is the same document as the referee's own.
+    let t = client.transcript(&c.game, j.dispute).expect("streams");
+    assert_eq!(t.input, input);
+    assert_eq!(
+        serde_json::to_value(&t).unwrap(),
+        serde_json::to_value(server.referee().transcript(&c.game, j.dispute).unwrap()).unwrap()
+    );
+    // A reader that asks and never reads: its writer stops once the
+    // connection is closed for idleness.
+    let mut s = connect_from(2, &server);
+    write!(
+        s,
+        "GET /games/{}/disputes/{}/transcript HTTP/1.1\r\nHost: x\r\n\r\n",
+        c.game, j.dispute
+    )
+    .unwrap();
+    wait_until("the writer starts", 5, || {
+        server.stats().busy.load(Ordering::SeqCst) == 1
+    });
+    healthy(&server);
+    wait_until("the writer stops with its connection", 10, || {
+        server.stats().busy.load(Ordering::SeqCst) == 0
+            && server.stats().connections.load(Ordering::SeqCst) == 0
+    });
+    drop(s);
+    healthy(&server);
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -23,7 +23,7 @@
 
 use super::referee::{Referee, RefereeError, error_body};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::service::service_fn;
@@ -175,10 +175,54 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     }
 }
 
-type Answer = Response<Full<Bytes>>;
+type Answer = Response<Either<Full<Bytes>, Streamed>>;
+
+/// A response body written by a blocking task, chunk by chunk, through a
+/// small channel: the transcript is never whole in memory, and a client
+/// that stops reading stops the writer.
+struct Streamed(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// Writes into a [`Streamed`] body, 64 KiB at a time.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 << 10 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::other("the client went away"))
+    }
+}
 
 fn answer(status: u16, body: String) -> Answer {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut().insert(
         CONTENT_TYPE,
@@ -225,7 +269,9 @@ impl Service {
         let url = uri
             .path_and_query()
             .map_or(path.clone(), |p| p.as_str().to_string());
-        let out = if let Some((id, n, after, wait)) = long_poll(&method, &url) {
+        let out = if let Some((id, n)) = transcript_route(&method, &path) {
+            self.stream_transcript(id, n).await
+        } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
                 self.compute(method.as_str(), &url, Vec::new(), client)
                     .await
@@ -300,6 +346,52 @@ impl Service {
                 )
             }
         }
+    }
+
+    /// Streams the transcript of dispute `n` of claim `id` from a blocking
+    /// task (which counts as a busy request while it writes).
+    async fn stream_transcript(&self, id: String, n: u64) -> Answer {
+        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
+            return busy("the referee is busy: too many requests at once; retry");
+        }
+        let referee = self.referee.clone();
+        let stats = self.stats.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            referee.transcript_source(&id, n)
+        })
+        .await;
+        let source = match prepared {
+            Ok(Ok(s)) => s,
+            Ok(Err(r)) => return answer(r.status, error_body(&r.reason)),
+            Err(_) => {
+                self.stats.panics.fetch_add(1, Ordering::Relaxed);
+                return answer(
+                    500,
+                    error_body("internal error: the request's handler failed"),
+                );
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            let mut w = ChannelWriter {
+                tx,
+                buf: Vec::with_capacity(64 << 10),
+            };
+            // A failure mid-way (the client left, a blob went bad) cuts the
+            // body short: the client sees an incomplete document.
+            if source.write(&mut w).is_ok() {
+                let _ = std::io::Write::flush(&mut w);
+            }
+        });
+        let mut r = Response::new(Either::Right(Streamed(rx)));
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        r
     }
 
     /// A long-poll: waits (without a thread) for claim `id` (or its
@@ -424,6 +516,18 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+/// `GET /games/{id}/disputes/{n}/transcript`: the claim and the dispute.
+fn transcript_route(method: &Method, path: &str) -> Option<(String, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["games", id, "disputes", n, "transcript"] => Some((id.to_string(), n.parse().ok()?)),
+        _ => None,
     }
 }
 

@@ -61,7 +61,7 @@
 pub use super::http::{Limits, Server};
 use super::levels::two_levels;
 use super::rules::{Game, MoveError, Phase, Side, initial_root};
-use super::store::{Event, Log, StoreError, get_blob, has_blob, put_blob};
+use super::store::{Event, Log, StoreError, has_blob, put_blob};
 use super::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
 use super::wire::{
     ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, ErrorBody, Joined,
@@ -924,39 +924,41 @@ impl Referee {
         Ok(c.view(id, now_ms()))
     }
 
-    /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`);
-    /// the program and input are read from their blobs.
+    /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`),
+    /// written by its [`TranscriptSource`] (as the HTTP service streams it) and read back.
     pub fn transcript(&self, id: &str, n: u64) -> Result<Transcript, Refusal> {
+        let source = self.transcript_source(id, n)?;
+        let mut bytes = Vec::new();
+        source
+            .write(&mut bytes)
+            .map_err(|e| refuse(500, format!("cannot write the transcript: {e}")))?;
+        super::strict::from_slice(&bytes)
+            .map_err(|e| refuse(500, format!("the transcript does not read back: {e}")))
+    }
+
+    /// What streaming the transcript of dispute `n` of claim `id` needs:
+    /// checked before the answer starts (the dispute exists, its program
+    /// and input are there and whole), written after.
+    pub fn transcript_source(&self, id: &str, n: u64) -> Result<TranscriptSource, Refusal> {
         let slot = self.dispute_slot(id, n)?;
-        let (claim, levels, created_ms, clock_ms, moves, outcome) = {
-            let mut d = slot.lock();
-            if self.expire(id, n, &mut d, now_ms())? {
-                slot.notify(true);
-            }
-            (
-                d.game.claim.clone(),
-                d.game.levels.clone(),
-                d.created_ms,
-                d.initial_clock,
-                d.moves.clone(),
-                d.game.outcome().cloned(),
-            )
-        };
-        let blob = |h: &Hash| {
-            get_blob(&self.shared.dir, h).map_err(|e| refuse(500, format!("cannot read: {e}")))
-        };
-        Ok(Transcript {
-            kind: TRANSCRIPT_TYPE.to_string(),
+        let mut d = slot.lock();
+        if self.expire(id, n, &mut d, now_ms())? {
+            slot.notify(true);
+        }
+        let dir = &self.shared.dir;
+        for h in [&d.game.claim.program, &d.game.claim.input] {
+            check_blob(dir, h).map_err(|e| refuse(500, format!("cannot read: {e}")))?;
+        }
+        Ok(TranscriptSource {
+            dir: dir.clone(),
             game: id.to_string(),
             dispute: n,
-            program: blob(&claim.program)?,
-            input: blob(&claim.input)?,
-            claim,
-            levels,
-            clock_ms,
-            created_ms,
-            moves,
-            outcome,
+            claim: d.game.claim.clone(),
+            levels: d.game.levels.clone(),
+            clock_ms: d.initial_clock,
+            created_ms: d.created_ms,
+            moves: d.moves.clone(),
+            outcome: d.game.outcome().cloned(),
         })
     }
 
@@ -1161,6 +1163,104 @@ impl Referee {
                 d.watch.send_replace(());
             }
         }
+    }
+}
+
+/// A dispute's transcript, ready to be written out as JSON without
+/// holding the program and input in memory (they are read from their
+/// blobs in chunks).
+pub struct TranscriptSource {
+    dir: PathBuf,
+    game: String,
+    dispute: u64,
+    claim: super::claim::Claim,
+    levels: Vec<super::levels::Level>,
+    clock_ms: u64,
+    created_ms: u64,
+    moves: Vec<Record>,
+    outcome: Option<super::rules::Outcome>,
+}
+
+impl TranscriptSource {
+    /// Writes the transcript, the same document as [`Transcript`]'s JSON.
+    pub fn write(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::io::Write;
+        let json = |w: &mut dyn Write, v: &dyn erased::Json| v.write_json(w);
+        write!(w, "{{\"type\":\"{TRANSCRIPT_TYPE}\",\"game\":")?;
+        json(w, &self.game)?;
+        write!(w, ",\"dispute\":{},\"claim\":", self.dispute)?;
+        json(w, &self.claim)?;
+        for (name, h) in [
+            ("program", &self.claim.program),
+            ("input", &self.claim.input),
+        ] {
+            write!(w, ",\"{name}\":\"")?;
+            stream_hex(&self.dir, h, w)?;
+            w.write_all(b"\"")?;
+        }
+        w.write_all(b",\"levels\":")?;
+        json(w, &self.levels)?;
+        write!(
+            w,
+            ",\"clock_ms\":{},\"created_ms\":{},\"moves\":[",
+            self.clock_ms, self.created_ms
+        )?;
+        for (i, m) in self.moves.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            json(w, m)?;
+        }
+        w.write_all(b"],\"outcome\":")?;
+        json(w, &self.outcome)?;
+        w.write_all(b"}")
+    }
+}
+
+/// Serializing through `dyn` (serde's traits are not object safe).
+mod erased {
+    /// A value that writes itself as JSON.
+    pub trait Json {
+        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+            serde_json::to_writer(w, self).map_err(std::io::Error::other)
+        }
+    }
+}
+
+/// Checks a blob's hash by reading it in chunks.
+fn check_blob(dir: &Path, h: &Hash) -> std::io::Result<()> {
+    let mut k = tiny_keccak::Keccak::v256();
+    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        tiny_keccak::Hasher::update(&mut k, &buf[..n]);
+    }
+    let mut out = [0u8; 32];
+    tiny_keccak::Hasher::finalize(k, &mut out);
+    if Hash(out) != *h {
+        return Err(std::io::Error::other(format!("blob {h} is damaged")));
+    }
+    Ok(())
+}
+
+/// Writes a blob as hex, 64 KiB at a time.
+fn stream_hex(dir: &Path, h: &Hash, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
+    let mut buf = vec![0u8; 32 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        w.write_all(hex::encode(&buf[..n]).as_bytes())?;
     }
 }
 
