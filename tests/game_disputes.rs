@@ -293,3 +293,49 @@ fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn sizes_open_claims_and_opens_per_minute_are_capped() {
+    let (elf, input) = example();
+    let dir = std::env::temp_dir().join(format!("mswap-disputes-caps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config {
+        max_program: elf.len(),
+        max_input: input.len(),
+        max_open_claims: 2,
+        max_opens_per_minute: 4,
+        ..Config::default()
+    };
+    let server = Referee::open(&dir, config)
+        .expect("opens")
+        .serve("127.0.0.1:0")
+        .expect("serves");
+    let url = server.url();
+    let client = Client::new(&url);
+    let (a, req) = create(&url, &[]);
+    let refused = |r: Result<_, ClientError>, status: u16, words: &str| match r {
+        Err(ClientError::Refused { status: s, reason }) => {
+            assert_eq!(s, status, "{reason}");
+            assert!(reason.contains(words), "{reason}");
+        }
+        Ok(_) => panic!("accepted, expected {status}"),
+        Err(e) => panic!("{e}"),
+    };
+    // Too large: 413, whatever else.
+    let mut big = req.clone();
+    big.input.push(0);
+    refused(client.create(&big).map(|_| ()), 413, "input");
+    let mut big = req.clone();
+    big.program.push(0);
+    refused(client.create(&big).map(|_| ()), 413, "program");
+    // Two claims open at most.
+    client.create(&req).expect("the second claim");
+    refused(client.create(&req).map(|_| ()), 429, "claims are open");
+    // Four opens a minute from one address: two claims, two disputes.
+    client.join(&a.game).expect("a dispute");
+    client.join(&a.game).expect("another");
+    refused(client.join(&a.game).map(|_| ()), 429, "a minute");
+    assert!(client.claim(&a.game, None, 0).is_ok(), "still answering");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

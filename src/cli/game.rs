@@ -539,9 +539,12 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             if checked.by_timeout {
                 " (on time: the referee's clock, which an offline check cannot re-measure)"
             } else {
-                ""
+                " (the step proof settles it)"
             }
         );
+        for note in checked.clock_notes() {
+            println!("== note: {note}");
+        }
     }
     match (r.honest, &r.outcome) {
         (Some(h), Some(o)) if o.winner() != h => {

@@ -104,6 +104,34 @@ pub struct Checked {
     pub by_timeout: bool,
 }
 
+impl Checked {
+    /// What in the result rests on the referee's clock, which an offline
+    /// check cannot re-measure: a timeout, and the times of the moves
+    /// (whether each came in time; restarts, which charge nobody for the
+    /// downtime, are not in a transcript).
+    pub fn clock_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let (true, Some(w)) = (self.by_timeout, self.winner) {
+            notes.push(format!(
+                "the result (the {} ran out of time) rests on the referee's clock: not re-checked offline",
+                w.other()
+            ));
+        }
+        if self.game.seq > 0 {
+            notes.push(format!(
+                "the times of the {} moves (whether each came in time) are the referee's: taken as given",
+                self.game.seq
+            ));
+        }
+        notes
+    }
+}
+
+/// Reads a transcript strictly: unknown fields and duplicate keys are refused.
+pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
+    super::strict::from_slice(bytes)
+}
+
 /// Replays a transcript with the rules and the verifier module.
 pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
     if t.kind != TRANSCRIPT_TYPE {
