@@ -324,28 +324,42 @@ impl Service {
 
     /// Runs a request on the blocking pool, within the cap on busy requests.
     async fn compute(&self, method: &str, url: &str, body: Vec<u8>, client: IpAddr) -> Answer {
-        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
-            return busy("the referee is busy: too many requests at once; retry");
-        }
-        let stats = self.stats.clone();
         let referee = self.referee.clone();
         let (method, url) = (method.to_string(), url.to_string());
+        match self
+            .blocking(move || referee.handle(&method, &url, &body, Some(client)))
+            .await
+        {
+            Ok((status, text)) => answer(status, text),
+            Err(refused) => refused,
+        }
+    }
+
+    /// Runs `f` on the blocking pool, within the cap on busy requests; a
+    /// panic in `f` is answered 500 and releases its slot.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Answer> {
+        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
+            return Err(busy(
+                "the referee is busy: too many requests at once; retry",
+            ));
+        }
+        let stats = self.stats.clone();
         let job = tokio::task::spawn_blocking(move || {
             let _busy = Held::take(&stats.busy);
-            referee.handle(&method, &url, &body, Some(client))
+            f()
         });
-        match job.await {
-            Ok((status, text)) => answer(status, text),
-            Err(e) => {
-                if e.is_panic() {
-                    self.stats.panics.fetch_add(1, Ordering::Relaxed);
-                }
-                answer(
-                    500,
-                    error_body("internal error: the request's handler failed"),
-                )
+        job.await.map_err(|e| {
+            if e.is_panic() {
+                self.stats.panics.fetch_add(1, Ordering::Relaxed);
             }
-        }
+            answer(
+                500,
+                error_body("internal error: the request's handler failed"),
+            )
+        })
     }
 
     /// Streams the transcript of dispute `n` of claim `id` from a blocking
@@ -712,4 +726,45 @@ fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_is_answered_500_and_leaks_no_slot() {
+        let dir = std::env::temp_dir().join(format!("mswap-http-panic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let referee = Referee::open(&dir, Default::default()).expect("opens");
+        let limits = Limits {
+            max_busy: 2,
+            ..Limits::default()
+        };
+        let svc = Service {
+            referee,
+            limits,
+            stats: Arc::new(Stats::default()),
+            stop: Arc::new(AtomicBool::new(false)),
+            clients: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // More panics than slots: each one gives its slot back.
+            for _ in 0..5 {
+                let r = svc.blocking(|| -> u32 { panic!("a handler bug") }).await;
+                let status = r.err().map(|a| a.status().as_u16());
+                assert_eq!(status, Some(500));
+            }
+            assert_eq!(svc.stats.panics.load(Ordering::Relaxed), 5);
+            assert_eq!(svc.stats.busy.load(Ordering::SeqCst), 0);
+            assert_eq!(svc.blocking(|| 7).await.ok(), Some(7));
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
