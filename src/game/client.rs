@@ -549,30 +549,54 @@ pub fn play_from(
 }
 
 /// A strategy shared by the defender's games (one per dispute): each
-/// call takes the lock, so one timeline serves every dispute.
-pub struct Shared(pub Arc<Mutex<Box<dyn Strategy>>>);
+/// call takes the lock, so one timeline serves every dispute, and the
+/// roots it gave are remembered, so that many disputes asking the same
+/// points (their bisections start alike) cost one replay each.
+pub struct Shared(pub Arc<Mutex<SharedState>>);
+
+/// The strategy behind [`Shared`] and the roots it gave.
+pub struct SharedState {
+    strategy: Box<dyn Strategy>,
+    roots: std::collections::HashMap<(Query, Option<super::player::Place>), crate::hash::Hash>,
+}
+
+impl SharedState {
+    /// Shares `strategy`.
+    pub fn new(strategy: Box<dyn Strategy>) -> SharedState {
+        SharedState {
+            strategy,
+            roots: std::collections::HashMap::new(),
+        }
+    }
+}
 
 impl Shared {
-    fn get(&self) -> std::sync::MutexGuard<'_, Box<dyn Strategy>> {
+    fn get(&self) -> std::sync::MutexGuard<'_, SharedState> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Strategy for Shared {
     fn root(&mut self, q: Query, place: Option<super::player::Place>) -> crate::hash::Hash {
-        self.get().root(q, place)
+        let mut s = self.get();
+        if let Some(h) = s.roots.get(&(q, place)) {
+            return *h;
+        }
+        let h = s.strategy.root(q, place);
+        s.roots.insert((q, place), h);
+        h
     }
     fn proof(&mut self, t: u64, j: u64) -> Option<crate::proof::StepProof> {
-        self.get().proof(t, j)
+        self.get().strategy.proof(t, j)
     }
     fn answers(&mut self, seq: u64) -> bool {
-        self.get().answers(seq)
+        self.get().strategy.answers(seq)
     }
     fn disputes(&mut self, claimed: &crate::hash::Hash) -> bool {
-        self.get().disputes(claimed)
+        self.get().strategy.disputes(claimed)
     }
     fn agrees(&mut self, q: Query, place: super::player::Place, root: &crate::hash::Hash) -> bool {
-        self.get().agrees(q, place, root)
+        self.get().strategy.agrees(q, place, root)
     }
 }
 
@@ -597,7 +621,7 @@ pub fn defend(
     strategy: Box<dyn Strategy>,
     say: &(dyn Fn(u64, Side, String) + Sync),
 ) -> Result<ClaimEnd, ClientError> {
-    let shared = Arc::new(Mutex::new(strategy));
+    let shared = Arc::new(Mutex::new(SharedState::new(strategy)));
     let outcomes = Mutex::new(Vec::new());
     let failure: Mutex<Option<ClientError>> = Mutex::new(None);
     let status = std::thread::scope(|s| -> Result<ClaimStatus, ClientError> {
