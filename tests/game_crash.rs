@@ -170,6 +170,7 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
         })
         .expect("creates");
     let id = created.game;
+    let window_ends = created.window_ends_ms;
     let joined = referee.join(&id).expect("joins");
     let v = referee
         .play(
@@ -206,6 +207,13 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
     assert!(
         left <= full - 1_000 && left >= full - 1_700,
         "the defender had {full} ms and has {left} ms after the restart"
+    );
+    // The challenge window moves on by the downtime (2 s, plus what came
+    // after the last heartbeat), not by the time the referee was up.
+    let moved = referee.claim(&id).unwrap().window_ends_ms - window_ends;
+    assert!(
+        (2_000..3_500).contains(&moved),
+        "the window moved by {moved} ms"
     );
     drop(referee);
     std::fs::remove_dir_all(dir).ok();

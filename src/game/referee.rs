@@ -52,9 +52,9 @@
 //!
 //! The side on turn loses when its clock runs out: every request about a
 //! dispute checks it, and a ticker checks every dispute every 50 ms. A
-//! timeout is logged like a move. While a dispute runs the referee logs a
-//! heartbeat every second; when it restarts, each running turn is charged
-//! up to the last logged time and restarts its clock there: time the
+//! timeout is logged like a move. While a dispute runs or a challenge
+//! window is open, the referee logs a heartbeat every second; when it
+//! restarts, each running turn is charged up to the last logged time and restarts its clock there: time the
 //! referee was down is charged to nobody, and the challenge windows move
 //! on by the downtime.
 
@@ -670,8 +670,13 @@ impl Referee {
     /// heartbeat if one is due; returns how many disputes ended.
     pub fn expire_clocks(&self) -> Result<usize, Refusal> {
         let mut n = 0;
+        let mut window_open = false;
         for (id, claim) in self.claim_slots() {
-            let disputes = claim.lock().disputes.clone();
+            let disputes = {
+                let c = claim.lock();
+                window_open |= c.window_ends_ms > now_ms();
+                c.disputes.clone()
+            };
             for (i, slot) in disputes.iter().enumerate() {
                 let mut d = slot.lock();
                 if self.expire(&id, i as u64 + 1, &mut d, now_ms())? {
@@ -681,7 +686,9 @@ impl Referee {
                 }
             }
         }
-        if self.shared.running.load(Ordering::Relaxed) > 0 {
+        // While a clock runs or a window is open, a restart must know how
+        // long the referee was up.
+        if window_open || self.shared.running.load(Ordering::Relaxed) > 0 {
             let mut log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
             let now = now_ms();
             if now >= log.last_ms() + HEARTBEAT_MS {

@@ -95,8 +95,9 @@ pub enum Event {
         time_ms: u64,
     },
     /// The referee was alive at `time_ms` (written about once a second
-    /// while a dispute runs), so that a restart charges the side on turn
-    /// up to here.
+    /// while a dispute runs or a challenge window is open), so that a
+    /// restart charges the side on turn up to here and moves the windows
+    /// on by the downtime only.
     Heartbeat {
         /// When.
         time_ms: u64,
