@@ -343,3 +343,40 @@ fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn bodies_share_a_memory_budget() {
+    let limits = Limits {
+        body_budget: 1 << 20,
+        body_timeout: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let (server, dir) = start("budget", limits);
+    // Two bodies of 700 kB announced and not sent: the second does not fit.
+    let mut first = connect_from(2, &server);
+    write!(
+        first,
+        "POST /games HTTP/1.1\r\nHost: x\r\nContent-Length: 700000\r\n\r\n{{"
+    )
+    .unwrap();
+    wait_until("the first body is reserved", 5, || {
+        server.stats().body_bytes.load(Ordering::SeqCst) == 700_000
+    });
+    let mut second = connect_from(3, &server);
+    write!(
+        second,
+        "POST /games HTTP/1.1\r\nHost: x\r\nContent-Length: 700000\r\n\r\n{{"
+    )
+    .unwrap();
+    let out = read_answer(&mut second);
+    assert!(out.starts_with("HTTP/1.1 503"), "{out:?}");
+    assert!(out.contains("bodies"), "{out:?}");
+    healthy(&server);
+    // Once the first gives up, its bytes are free again.
+    drop(first);
+    wait_until("the budget is given back", 10, || {
+        server.stats().body_bytes.load(Ordering::SeqCst) == 0
+    });
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

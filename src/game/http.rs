@@ -4,7 +4,8 @@
 //!
 //! - **Headers**: at most [`Limits::max_header_bytes`] bytes and
 //!   [`Limits::max_headers`] lines (hyper answers 431 and closes).
-//! - **Bodies**: a `Content-Length` over the endpoint's cap is answered
+//! - **Bodies**: at most [`Limits::body_budget`] bytes of them are read at
+//!   once, over all connections (503 beyond); a `Content-Length` over the endpoint's cap is answered
 //!   413 with `Connection: close` before a byte of the body is read; a
 //!   chunked body is read through a size cap; a body must arrive within
 //!   [`Limits::body_timeout`] (408 otherwise).
@@ -53,6 +54,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// Time for a request's body to arrive.
     pub body_timeout: Duration,
+    /// Bytes of request bodies read at once, in all (503 beyond).
+    pub body_budget: usize,
     /// Time a connection may sit with no request running and no byte moving.
     pub idle_timeout: Duration,
 }
@@ -66,6 +69,7 @@ impl Default for Limits {
             max_header_bytes: 16 << 10,
             max_headers: 32,
             body_timeout: Duration::from_secs(20),
+            body_budget: 512 << 20,
             idle_timeout: Duration::from_secs(30),
         }
     }
@@ -88,6 +92,17 @@ pub struct Stats {
     pub answered: AtomicU64,
     /// Handlers that panicked.
     pub panics: AtomicU64,
+    /// Bytes of request bodies reserved now.
+    pub body_bytes: AtomicUsize,
+}
+
+/// Gives reserved body bytes back when dropped.
+struct Reserved<'a>(&'a AtomicUsize, usize);
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, Ordering::SeqCst);
+    }
 }
 
 /// Decrements a counter when dropped (so a panic or a cancelled future
@@ -295,6 +310,17 @@ impl Service {
                 }
                 _ => {}
             }
+            // Bodies being read share a budget of memory: a body reserves
+            // its announced length (its cap when chunked) until answered.
+            let want = hyper::body::Body::size_hint(req.body())
+                .upper()
+                .map_or(limit, |n| (n as usize).min(limit));
+            let Some(_reserved) = self.reserve(want) else {
+                return closing(
+                    503,
+                    "the referee is busy reading other requests' bodies; retry",
+                );
+            };
             let body = Limited::new(req.into_body(), limit);
             let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
             let body = match read {
@@ -449,6 +475,21 @@ impl Service {
             None => path,
         };
         self.compute("GET", &url, Vec::new(), client).await
+    }
+
+    /// Reserves `n` bytes of the body budget, if there is room.
+    fn reserve(&self, n: usize) -> Option<Reserved<'_>> {
+        let budget = &self.stats.body_bytes;
+        let mut now = budget.load(Ordering::SeqCst);
+        loop {
+            if now.saturating_add(n) > self.limits.body_budget {
+                return None;
+            }
+            match budget.compare_exchange(now, now + n, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Some(Reserved(budget, n)),
+                Err(v) => now = v,
+            }
+        }
     }
 
     /// Takes a connection slot for `ip`, if the caps allow.
