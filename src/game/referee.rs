@@ -1134,8 +1134,12 @@ impl Referee {
                 if after.is_none_or(|a| seq > a) || status != ClaimStatus::Open {
                     return None;
                 }
-                // Wake when the window closes; disputes ending wake us too.
-                Some(c.window_ends_ms.saturating_sub(now).clamp(1, MAX_WAIT_MS))
+                // Wake when the window closes; disputes ending wake us too
+                // (after the close, only they change the claim).
+                Some(match c.window_ends_ms.saturating_sub(now) {
+                    0 => MAX_WAIT_MS,
+                    left => left.min(MAX_WAIT_MS),
+                })
             }
             Some(n) => {
                 let slot = self.dispute_slot(id, n).ok()?;
