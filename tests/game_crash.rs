@@ -12,6 +12,7 @@ use mswap::game::store::{Event, Log};
 use mswap::game::transcript::verify_transcript;
 use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
 use std::io::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Waits until game `id` has at least `seq` moves; returns its move count
@@ -216,5 +217,63 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
         "the window moved by {moved} ms"
     );
     drop(referee);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
+    use mswap::game::referee::{Config, Referee};
+    let dir = temp("flip");
+    {
+        // A log of several lines: a start, a claim, a dispute.
+        let referee = Referee::open(&dir, Config::default()).expect("opens");
+        let (elf, input) = procs::example();
+        let (elf, input) = (std::fs::read(elf).unwrap(), std::fs::read(input).unwrap());
+        let p = mswap::elf::Program::load(&elf).unwrap();
+        let claim = mswap::game::timeline::Timeline::new(&p, &input, 5, 3).claim(
+            p.hash,
+            mswap::hash::keccak(&[&input]),
+            5,
+        );
+        let c = referee
+            .create(mswap::game::wire::CreateGame {
+                claim,
+                program: elf,
+                input,
+                levels: None,
+                clock_ms: None,
+                window_ms: None,
+            })
+            .expect("creates");
+        referee.join(&c.game).expect("joins");
+    }
+    let log = mswap::game::store::log_path(&dir);
+    let good = std::fs::read(&log).unwrap();
+    let lines: Vec<usize> = good
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    assert!(lines.len() >= 3, "a start, a claim, a dispute");
+    // A digit of the claim's b (line 2) changed, still valid JSON.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let at = text.find("\"b\":5").expect("the claim's b") + 4;
+    let mut bad = good.clone();
+    bad[at] = b'4';
+    std::fs::write(&log, &bad).unwrap();
+    let out = Command::new(procs::BIN)
+        .args(["referee", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("refusing to start"),
+        "{err}"
+    );
+    // The log is left as it was found: no silent repair.
+    assert_eq!(std::fs::read(&log).unwrap(), bad);
     std::fs::remove_dir_all(dir).ok();
 }
