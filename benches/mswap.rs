@@ -702,28 +702,30 @@ fn http_game() -> (usize, usize, u64, f64) {
             input: input.to_vec(),
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates");
     let (id, token) = (created.game.clone(), created.token.clone());
+    let cc = Client::new(&url);
+    let joined = cc.join(&created.game).expect("joins");
+    let n = joined.dispute;
     let d = std::thread::spawn(move || {
         let mut p = Player {
             side: Side::Defender,
             strategy: Box::new(liar),
         };
-        let o = play(&dc, &id, &token, &mut p, &mut |_| {}).expect("plays");
+        let o = play(&dc, &id, n, &token, &mut p, &mut |_| {}).expect("plays");
         (o, dc.bytes())
     });
-    let cc = Client::new(&url);
-    let joined = cc.join(&created.game).expect("joins");
     let mut p = Player {
         side: Side::Challenger,
         strategy: Box::new(honest()),
     };
-    let o = play(&cc, &created.game, &joined.token, &mut p, &mut |_| {}).expect("plays");
+    let o = play(&cc, &created.game, n, &joined.token, &mut p, &mut |_| {}).expect("plays");
     let (_, dbytes) = d.join().expect("defender");
     let s = secs(t.elapsed());
     assert_eq!(o.winner(), Side::Challenger);
-    let tr = cc.transcript(&created.game).expect("transcript");
+    let tr = cc.transcript(&created.game, n).expect("transcript");
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
     let rounds = tr
@@ -734,12 +736,156 @@ fn http_game() -> (usize, usize, u64, f64) {
     (rounds, tr.moves.len(), dbytes + cc.bytes(), s)
 }
 
+// ---------------------------------------------------------------- referee
+
+/// VmRSS of process `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Starts `mswap referee` on `dir`; returns it and its URL once it answers.
+fn start_referee(dir: &Path) -> (std::process::Child, String, f64) {
+    use std::io::BufRead;
+    let t = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .args([
+            "referee",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-opens-per-minute",
+            "100000",
+        ])
+        .arg("--data")
+        .arg(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mswap referee starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the referee's URL")
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    mswap::game::client::Client::new(&url)
+        .claim("g1", None, 0)
+        .ok();
+    (child, url, secs(t.elapsed()))
+}
+
+fn bench_referee() {
+    use mswap::game::client::Client;
+    use mswap::game::timeline::Timeline;
+    use mswap::game::wire::{CreateGame, MoveRequest};
+    line();
+    let games: usize = std::env::var("MSWAP_BENCH_GAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    println!("referee: {games} open claims with a dispute each, requests/s, restart");
+    let elf = std::fs::read(root().join("proofs/example.elf")).expect("example");
+    let input = std::fs::read(root().join("proofs/example.input")).expect("input");
+    let program = Program::load(&elf).expect("loads");
+    let dir = std::env::temp_dir().join(format!("mswap-bench-referee-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut child, url, _) = start_referee(&dir);
+    let idle_rss = rss_mib(child.id());
+    let mut claim = Timeline::new(&program, &input, 5, 3).claim(
+        program.hash,
+        mswap::hash::keccak(&[&input]),
+        5,
+    );
+    claim.final_root = mswap::hash::keccak(&[b"a false claim"]);
+    let client = Client::new(&url);
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for _ in 0..games {
+        let c = client
+            .create(&CreateGame {
+                claim: claim.clone(),
+                program: elf.clone(),
+                input: input.clone(),
+                levels: None,
+                clock_ms: None,
+                window_ms: None,
+            })
+            .expect("creates");
+        let j = client.join(&c.game).expect("joins");
+        client
+            .send(
+                &c.game,
+                j.dispute,
+                &MoveRequest {
+                    side: mswap::game::rules::Side::Challenger,
+                    token: j.token,
+                    seq: 0,
+                    mv: mswap::game::rules::Move::Challenge {
+                        root: claim.final_root,
+                    },
+                },
+            )
+            .expect("challenges");
+        ids.push(c.game);
+    }
+    let opened = secs(t.elapsed());
+    let rss = rss_mib(child.id());
+    println!(
+        "  {games} claims opened, joined and challenged in {opened:.2} s ({:.0} a second, 3 synced log lines each)",
+        games as f64 / opened
+    );
+    println!("  referee memory: {idle_rss:.1} MiB idle, {rss:.1} MiB with {games} open claims");
+    // Reads under load: 4 clients for 3 seconds, views of disputes.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let count = std::sync::atomic::AtomicU64::new(0);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for k in 0..4 {
+            let (url, ids, stop, count) = (&url, &ids, &stop, &count);
+            s.spawn(move || {
+                let c = Client::new(url);
+                let mut i = k;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    c.view(&ids[i % ids.len()], 1, None, 0).expect("view");
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    i += 4;
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let n = count.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "  {:.0} dispute views answered a second (4 keep-alive clients on loopback, client and referee on the same cores)",
+        n as f64 / secs(t.elapsed())
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::metadata(dir.join("referee.log")).map_or(0, |m| m.len());
+    let (mut child, _, restart) = start_referee(&dir);
+    println!(
+        "  restart with {games} claims ({:.1} MiB of log): answering again after {restart:.2} s, {:.1} MiB",
+        log as f64 / (1 << 20) as f64,
+        rss_mib(child.id())
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["fast", "micro", "proof", "game"];
+    let all = ["fast", "micro", "proof", "game", "referee"];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
     } else {
@@ -758,6 +904,7 @@ fn main() {
             "micro" => bench_micro(),
             "proof" => bench_proof(),
             "game" => bench_game(),
+            "referee" => bench_referee(),
             _ => {}
         }
     }

@@ -8,10 +8,11 @@ mod procs;
 
 use mswap::game::client::Client;
 use mswap::game::rules::{Move, Outcome, Side};
-use mswap::game::store::Event;
+use mswap::game::store::{Event, Log};
 use mswap::game::transcript::verify_transcript;
 use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
 use std::io::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Waits until game `id` has at least `seq` moves; returns its move count
@@ -20,7 +21,19 @@ fn wait_for_seq(url: &str, id: &str, seq: u64) -> u64 {
     let client = Client::new(url);
     let start = Instant::now();
     loop {
-        let v = client.view(id, Some(seq - 1), 1_000).expect("view");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the game does not progress"
+        );
+        let v = match client.view(id, 1, Some(seq - 1), 1_000) {
+            Ok(v) => v,
+            // The challenger has not opened its dispute yet.
+            Err(mswap::game::client::ClientError::Refused { status: 404, .. }) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            Err(e) => panic!("view: {e}"),
+        };
         if v.game.seq >= seq {
             assert!(!v.game.is_over(), "the game ended before the kill");
             return v.game.seq;
@@ -36,18 +49,14 @@ fn wait_for_seq(url: &str, id: &str, seq: u64) -> u64 {
 fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
     let dir = temp("crash");
     let data = dir.join("data");
-    let (mut r, url) = referee(&data, "127.0.0.1:0", &[]);
+    let clocks = ["--clock-ms", "6000"];
+    let (mut r, url) = referee(&data, "127.0.0.1:0", &clocks);
     let listen = url.trim_start_matches("http://").to_string();
     let t = dir.join("t.json");
     // Paced players (100 ms a move, about 1.7 s of each clock) with
     // 6-second clocks; the referee is down for longer than that.
     let pace = ["--delay-ms", "100"];
-    let (d, id) = defend(
-        &url,
-        &["final"],
-        &t,
-        &["--delay-ms", "100", "--clock-ms", "6000"],
-    );
+    let (d, id) = defend(&url, &["final"], &t, &pace);
     let c = challenge(&url, &id, &[], &pace);
 
     // First kill, mid-game; then a torn line, as if the referee had died in
@@ -62,9 +71,9 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
         .write_all(b"{\"event\":\"move\",\"game\":\"g1\",\"ti")
         .unwrap();
     std::thread::sleep(Duration::from_millis(6_500));
-    let (r2, url2) = referee(&data, &listen, &[]);
+    let (r2, url2) = referee(&data, &listen, &clocks);
     assert_eq!(url2, url, "the referee takes its port back");
-    let v = Client::new(&url).view(&id, None, 0).expect("view");
+    let v = Client::new(&url).view(&id, 1, None, 0).expect("view");
     assert!(v.game.seq >= at, "the acknowledged moves are back");
     assert!(
         !v.game.is_over(),
@@ -75,7 +84,7 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
     let mut r2 = r2;
     wait_for_seq(&url, &id, at + 8);
     r2.kill();
-    let (_r3, _) = referee(&data, &listen, &[]);
+    let (_r3, _) = referee(&data, &listen, &clocks);
 
     let c = c.finish(60);
     let d = d.finish(60);
@@ -117,18 +126,154 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
             .unwrap_or_else(|| panic!("acknowledged move {seq} is lost"));
         assert_eq!(m.side, side, "move {seq}");
     }
-    // The torn line was cut off: every line of the log is a whole event,
-    // with three starts (the first and two restarts).
-    let text = std::fs::read_to_string(&log).unwrap();
-    let events: Vec<Event> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    // The torn line was cut off: the log opens whole (its hash chain
+    // checks out), with three starts (the first and two restarts).
+    drop(_r3);
+    let (_, events) = Log::open(&data).expect("the log checks out");
     let restarts = events
         .iter()
         .filter(|e| matches!(e, Event::Restart { .. }))
         .count();
     assert_eq!(restarts, 3);
-    drop(_r3);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
+    use mswap::elf::Program;
+    use mswap::game::referee::{Config, Policy, Referee};
+    use mswap::game::timeline::Timeline;
+    use mswap::game::wire::{CreateGame, MoveRequest};
+    let dir = temp("charge");
+    let clock = 20_000;
+    let config = || Config {
+        policy: Policy {
+            clock_base_ms: clock,
+            ..Policy::default()
+        },
+        ..Config::default()
+    };
+    let referee = Referee::open(&dir, config()).expect("opens");
+    let (elf, input) = procs::example();
+    let (elf, input) = (std::fs::read(elf).unwrap(), std::fs::read(input).unwrap());
+    let p = Program::load(&elf).unwrap();
+    let mut claim =
+        Timeline::new(&p, &input, 5, 3).claim(p.hash, mswap::hash::keccak(&[&input]), 5);
+    claim.final_root = mswap::hash::keccak(&[b"a false claim"]);
+    let created = referee
+        .create(CreateGame {
+            claim,
+            program: elf,
+            input,
+            levels: None,
+            clock_ms: None,
+            window_ms: None,
+        })
+        .expect("creates");
+    let id = created.game;
+    let window_ends = created.window_ends_ms;
+    let joined = referee.join(&id).expect("joins");
+    let v = referee
+        .play(
+            &id,
+            1,
+            MoveRequest {
+                side: Side::Challenger,
+                token: joined.token,
+                seq: 0,
+                mv: Move::Challenge {
+                    root: mswap::hash::Hash::default(),
+                },
+            },
+        )
+        .expect("challenges");
+    let full = v.time_left_ms.defender;
+    // The defender's turn runs for 1.6 s while the ticker logs heartbeats;
+    // then the referee dies (no clean stop) and stays down for 2 s.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1_600) {
+        referee.tick();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(referee);
+    std::thread::sleep(Duration::from_millis(2_000));
+    let referee = Referee::open(&dir, config()).expect("reopens");
+    let left = referee
+        .view(&id, 1, None)
+        .expect("view")
+        .time_left_ms
+        .defender;
+    // Charged for the turn up to the last heartbeat (at least 1 s of the
+    // 1.6 s), not for the 2 s of downtime.
+    assert!(
+        left <= full - 1_000 && left >= full - 1_700,
+        "the defender had {full} ms and has {left} ms after the restart"
+    );
+    // The challenge window moves on by the downtime (2 s, plus what came
+    // after the last heartbeat), not by the time the referee was up.
+    let moved = referee.claim(&id).unwrap().window_ends_ms - window_ends;
+    assert!(
+        (2_000..3_500).contains(&moved),
+        "the window moved by {moved} ms"
+    );
+    drop(referee);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
+    use mswap::game::referee::{Config, Referee};
+    let dir = temp("flip");
+    {
+        // A log of several lines: a start, a claim, a dispute.
+        let referee = Referee::open(&dir, Config::default()).expect("opens");
+        let (elf, input) = procs::example();
+        let (elf, input) = (std::fs::read(elf).unwrap(), std::fs::read(input).unwrap());
+        let p = mswap::elf::Program::load(&elf).unwrap();
+        let claim = mswap::game::timeline::Timeline::new(&p, &input, 5, 3).claim(
+            p.hash,
+            mswap::hash::keccak(&[&input]),
+            5,
+        );
+        let c = referee
+            .create(mswap::game::wire::CreateGame {
+                claim,
+                program: elf,
+                input,
+                levels: None,
+                clock_ms: None,
+                window_ms: None,
+            })
+            .expect("creates");
+        referee.join(&c.game).expect("joins");
+    }
+    let log = mswap::game::store::log_path(&dir);
+    let good = std::fs::read(&log).unwrap();
+    let lines: Vec<usize> = good
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    assert!(lines.len() >= 3, "a start, a claim, a dispute");
+    // A digit of the claim's b (line 2) changed, still valid JSON.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let at = text.find("\"b\":5").expect("the claim's b") + 4;
+    let mut bad = good.clone();
+    bad[at] = b'4';
+    std::fs::write(&log, &bad).unwrap();
+    let out = Command::new(procs::BIN)
+        .args(["referee", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("refusing to start"),
+        "{err}"
+    );
+    // The log is left as it was found: no silent repair.
+    assert_eq!(std::fs::read(&log).unwrap(), bad);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -8,7 +8,7 @@ use mswap::elf::Program;
 use mswap::game::client::{Client, ClientError, play};
 use mswap::game::levels::{two_levels, with_strides};
 use mswap::game::player::{Lie, Place, Player, claimed_by};
-use mswap::game::referee::{Config, Referee, Server};
+use mswap::game::referee::{Config, Policy, Referee, Server};
 use mswap::game::rules::{Move, Outcome, Side};
 use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
@@ -25,7 +25,18 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
     let dir = temp_dir(tag);
-    let referee = Referee::open(&dir, Config { clock_ms }).expect("opens");
+    let referee = Referee::open(
+        &dir,
+        Config {
+            policy: Policy {
+                clock_base_ms: clock_ms,
+                window_base_ms: clock_ms,
+                ..Policy::default()
+            },
+            ..Config::default()
+        },
+    )
+    .expect("opens");
     (referee.serve("127.0.0.1:0").expect("serves"), dir)
 }
 
@@ -53,9 +64,17 @@ fn game(
             input: input.clone(),
             levels: Some(levels),
             clock_ms,
+            window_ms: None,
         })
         .expect("creates");
     let id = created.game.clone();
+    let mut cs = strategy(&p, &input, b, &c_lies);
+    let view = client.claim(&id, None, 0).expect("view");
+    if !cs.disputes(&view.claim.final_root) {
+        return None;
+    }
+    let joined = client.join(&id).expect("joins");
+    let n = joined.dispute;
     let url2 = url.to_string();
     let defender = std::thread::spawn(move || {
         let client = Client::new(&url2);
@@ -66,28 +85,24 @@ fn game(
         play(
             &client,
             &created.game,
+            n,
             &created.token,
             &mut player,
             &mut |_| {},
         )
     });
-    let mut cs = strategy(&p, &input, b, &c_lies);
-    let view = client.view(&id, None, 0).expect("view");
-    if !cs.disputes(&view.game.claim.final_root) {
-        return None;
-    }
-    let joined = client.join(&id).expect("joins");
     let mut player = Player {
         side: Side::Challenger,
         strategy: cs,
     };
-    let c = play(&client, &id, &joined.token, &mut player, &mut |_| {}).expect("challenger plays");
+    let c =
+        play(&client, &id, n, &joined.token, &mut player, &mut |_| {}).expect("challenger plays");
     let d = defender
         .join()
         .expect("defender thread")
         .expect("defender plays");
     assert_eq!(c, d, "both sides see the same outcome");
-    let t = client.transcript(&id).expect("transcript");
+    let t = client.transcript(&id, n).expect("transcript");
     let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.winner, Some(c.winner()));
     Some(c)
@@ -206,7 +221,7 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
 
 #[test]
 fn a_silent_side_loses_on_its_clock() {
-    let (server, dir) = start("silent", 60_000);
+    let (server, dir) = start("silent", 800);
     let url = server.url();
     let t0 = std::time::Instant::now();
     let o = game(
@@ -214,7 +229,7 @@ fn a_silent_side_loses_on_its_clock() {
         two_levels(5),
         vec![Lie::Final, Lie::Silent { after: 3 }],
         vec![],
-        Some(800),
+        None,
     )
     .expect("dispute");
     assert_eq!(
@@ -228,7 +243,7 @@ fn a_silent_side_loses_on_its_clock() {
         two_levels(5),
         vec![],
         vec![Lie::DisputeCorrect, Lie::Silent { after: 4 }],
-        Some(800),
+        None,
     )
     .expect("dispute");
     assert_eq!(
@@ -307,10 +322,12 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             input: input.clone(),
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates");
     let id = created.game.clone();
     let joined = client.join(&id).expect("joins");
+    assert_eq!(joined.dispute, 1);
     // A second game, which nobody joins.
     let other = client
         .create(&CreateGame {
@@ -319,6 +336,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             input: input.clone(),
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates")
         .game;
@@ -331,11 +349,11 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             root: claim.final_root,
         },
     };
-    client.send(&id, &challenge).expect("challenge accepted");
+    client.send(&id, 1, &challenge).expect("challenge accepted");
     let log = mswap::game::store::log_path(&dir);
     let snapshot = || {
-        let t = client.transcript(&id).expect("transcript");
-        let v = client.view(&id, None, 0).unwrap();
+        let t = client.transcript(&id, 1).expect("transcript");
+        let v = client.view(&id, 1, None, 0).unwrap();
         (
             serde_json::to_string(&t.moves).unwrap(),
             serde_json::to_string(&v.game).unwrap(),
@@ -360,41 +378,50 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         root,
     };
     let cases: Vec<(&str, String, Vec<u8>, u16)> = vec![
-        ("bad JSON", format!("/games/{id}/moves"), b"{not json".to_vec(), 400),
-        ("wrong field type", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":"one","move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
-        ("unknown field", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1},"extra":1}"#.to_vec(), 400),
-        ("bad hex root", format!("/games/{id}/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"zz{}"}}}}"#, created.token, "0".repeat(62)).into_bytes(), 400),
-        ("short root", format!("/games/{id}/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"abcd"}}}}"#, created.token).into_bytes(), 400),
-        ("unknown side", format!("/games/{id}/moves"), br#"{"side":"referee","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
-        ("wrong token", format!("/games/{id}/moves"), mv(Side::Defender, "00", 1, midpoint.clone()), 403),
-        ("out of turn", format!("/games/{id}/moves"), mv(Side::Challenger, &joined.token, 1, Move::Agree { level: 0, position: 16 }), 409),
-        ("replayed move", format!("/games/{id}/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 409),
-        ("future seq", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 7, midpoint.clone()), 409),
-        ("wrong position", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 0, position: 8, root }), 409),
-        ("wrong level", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 1, position: 16, root }), 409),
-        ("wrong kind of move", format!("/games/{id}/moves"), mv(Side::Defender, &created.token, 1, Move::Challenge { root }), 409),
-        ("unknown game", "/games/g999/moves".to_string(), mv(Side::Defender, &created.token, 1, midpoint.clone()), 404),
+        ("bad JSON", format!("/games/{id}/disputes/1/moves"), b"{not json".to_vec(), 400),
+        ("wrong field type", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":"one","move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
+        ("unknown field", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1},"extra":1}"#.to_vec(), 400),
+        ("bad hex root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"zz{}"}}}}"#, created.token, "0".repeat(62)).into_bytes(), 400),
+        ("short root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"abcd"}}}}"#, created.token).into_bytes(), 400),
+        ("unknown side", format!("/games/{id}/disputes/1/moves"), br#"{"side":"referee","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
+        ("wrong token", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, "00", 1, midpoint.clone()), 403),
+        ("out of turn", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 1, Move::Agree { level: 0, position: 16 }), 409),
+        ("replayed move", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 409),
+        ("future seq", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 7, midpoint.clone()), 409),
+        ("wrong position", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 0, position: 8, root }), 409),
+        ("wrong level", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 1, position: 16, root }), 409),
+        ("wrong kind of move", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Challenge { root }), 409),
+        ("unknown game", "/games/g999/disputes/1/moves".to_string(), mv(Side::Defender, &created.token, 1, midpoint.clone()), 404),
         ("unknown endpoint", format!("/games/{id}/nothing"), b"{}".to_vec(), 404),
-        ("second join", format!("/games/{id}/join"), b"{}".to_vec(), 409),
-        ("oversized body", format!("/games/{id}/moves"), vec![b' '; (1 << 20) + 10], 413),
-        ("bad query", format!("/games/{id}?after_seq=x"), Vec::new(), 400),
+        ("an unknown dispute", format!("/games/{id}/disputes/2/moves"), mv(Side::Defender, &created.token, 1, midpoint.clone()), 404),
+        ("dispute zero", format!("/games/{id}/disputes/0"), Vec::new(), 404),
+        ("a dispute that is not a number", format!("/games/{id}/disputes/x/transcript"), Vec::new(), 404),
+        ("the other side's token", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &joined.token, 1, midpoint.clone()), 403),
+        ("a duplicate key", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"{}"}}}}"#, created.token, root).into_bytes(), 400),
+        ("a duplicate key inside the move", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"level":0,"position":16,"root":"{}"}}}}"#, created.token, root).into_bytes(), 400),
+        ("oversized body", format!("/games/{id}/disputes/1/moves"), vec![b' '; (1 << 20) + 10], 413),
+        ("bad query", format!("/games/{id}/disputes/1?after_seq=x"), Vec::new(), 400),
         ("view of an unknown game", "/games/g999".to_string(), Vec::new(), 404),
         ("transcript of an unknown game", "/games/g999/transcript".to_string(), Vec::new(), 404),
         ("join of an unknown game", "/games/g999/join".to_string(), b"{}".to_vec(), 404),
-        ("challenger of a game nobody joined", format!("/games/{other}/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 403),
-        ("a move without a body", format!("/games/{id}/moves"), Vec::new(), 400),
-        ("a move of the wrong shape", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"midpoint","level":0}}"#.to_vec(), 400),
-        ("an unknown move", format!("/games/{id}/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"resign"}}"#.to_vec(), 400),
+        ("challenger of a game nobody joined", format!("/games/{other}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 404),
+        ("a move without a body", format!("/games/{id}/disputes/1/moves"), Vec::new(), 400),
+        ("a move of the wrong shape", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"midpoint","level":0}}"#.to_vec(), 400),
+        ("an unknown move", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"resign"}}"#.to_vec(), 400),
         ("a bad game", "/games".to_string(), br#"{"claim":{},"program":"00","input":""}"#.to_vec(), 400),
         ("a game with bad hex", "/games".to_string(), format!(r#"{{"claim":{},"program":"0g","input":""}}"#, serde_json::to_string(&claim).unwrap()).into_bytes(), 400),
     ];
     for (what, path, body, want) in cases {
-        let method =
-            if what == "bad query" || what.starts_with("view") || what.starts_with("transcript") {
-                "GET"
-            } else {
-                "POST"
-            };
+        let method = if what == "bad query"
+            || what.starts_with("view")
+            || what.starts_with("transcript")
+            || what.starts_with("dispute zero")
+            || what.starts_with("a dispute that")
+        {
+            "GET"
+        } else {
+            "POST"
+        };
         let (status, text) = raw(&url, method, &path, &body);
         assert_eq!(status, want, "{what}: {text}");
         let reason: serde_json::Value = serde_json::from_str(&text)
@@ -409,8 +436,9 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         assert_eq!(snapshot(), before, "{what}: the game changed");
     }
     assert_eq!(raw(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);
-    // A game creation over 64 MiB is refused from its Content-Length alone.
-    let (status, text) = raw_head(&url, "/games", (64 << 20) + 1);
+    // A game creation over the cap (twice 16 MiB of program and input in
+    // hex, and 64 KiB) is refused from its Content-Length alone.
+    let (status, text) = raw_head(&url, "/games", (64 << 20) + (64 << 10) + 1);
     assert_eq!(status, 413, "{text}");
     assert_eq!(snapshot(), before, "a refused creation");
     // A bad game creation: the program does not match the claim.
@@ -420,6 +448,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         input: input.clone(),
         levels: None,
         clock_ms: None,
+        window_ms: None,
     };
     wrong.program[100] ^= 1;
     assert!(matches!(
@@ -432,6 +461,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         input,
         levels: Some(two_levels(4)),
         clock_ms: None,
+        window_ms: None,
     };
     assert!(matches!(
         client.create(&wrong),
@@ -453,7 +483,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         strategy: strategy(&p, &example().1, 5, &[]),
     };
     loop {
-        let v = client.view(&id, None, 0).unwrap();
+        let v = client.view(&id, 1, None, 0).unwrap();
         if matches!(v.game.phase, mswap::game::rules::Phase::Prove(_)) {
             let Some(Move::Proof { mut proof }) = c.decide(&v.game) else {
                 panic!("proof")
@@ -469,7 +499,12 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
                 v.game.seq,
                 Move::Proof { proof },
             );
-            let (status, text) = raw(&url, "POST", &format!("/games/{id}/moves"), &body);
+            let (status, text) = raw(
+                &url,
+                "POST",
+                &format!("/games/{id}/disputes/1/moves"),
+                &body,
+            );
             assert_eq!(status, 422, "{text}");
             assert!(text.contains("invalid proof"), "{text}");
             break;
@@ -483,6 +518,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         client
             .send(
                 &id,
+                1,
                 &MoveRequest {
                     side: player.side,
                     token: token.clone(),
@@ -515,13 +551,14 @@ fn answers_do_not_wait_for_delayed_acks() {
             input,
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates")
         .game;
-    client.view(&id, None, 0).expect("view");
+    client.claim(&id, None, 0).expect("view");
     let t = std::time::Instant::now();
     for _ in 0..20 {
-        client.view(&id, None, 0).expect("view");
+        client.claim(&id, None, 0).expect("view");
     }
     let ms = t.elapsed().as_millis();
     assert!(ms < 400, "20 views took {ms} ms");
@@ -544,12 +581,14 @@ fn other_games_are_answered_while_a_large_game_is_created() {
             input: input.clone(),
             levels: None,
             clock_ms: None,
+            window_ms: None,
         })
         .expect("creates")
         .game;
-    // A 24 MiB input (48 MiB of hex): parsing, hashing, building the
-    // initial state's tree and writing it out take a while.
-    let big: Vec<u8> = (0..24u32 << 20)
+    // A 15 MiB input (30 MiB of hex; the cap is 16 MiB): parsing,
+    // hashing, building the initial state's tree and writing it out take a
+    // while.
+    let big: Vec<u8> = (0..15u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     let big_claim = Timeline::new(&p, &big, 5, 3).claim(p.hash, keccak(&[&big]), 5);
@@ -563,6 +602,7 @@ fn other_games_are_answered_while_a_large_game_is_created() {
                 input: big.clone(),
                 levels: None,
                 clock_ms: None,
+                window_ms: None,
             });
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             (r, t.elapsed())
@@ -570,7 +610,7 @@ fn other_games_are_answered_while_a_large_game_is_created() {
         let (mut n, mut slowest) = (0u32, std::time::Duration::ZERO);
         while !done.load(std::sync::atomic::Ordering::Relaxed) {
             let t = std::time::Instant::now();
-            client.view(&small, None, 0).expect("view");
+            client.claim(&small, None, 0).expect("view");
             slowest = slowest.max(t.elapsed());
             n += 1;
         }

@@ -25,7 +25,9 @@ fn logs_match(log: &str, t: &mswap::game::transcript::Transcript) {
 #[test]
 fn three_processes_play_to_the_end_in_both_directions() {
     let dir = temp("both");
-    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    // A short challenge window, so that a claim that wins its dispute
+    // stands soon after.
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "8000"]);
 
     // A lying defender against an honest challenger.
     let t1 = dir.join("t1.json");
@@ -40,7 +42,12 @@ fn three_processes_play_to_the_end_in_both_directions() {
         d.stdout
     );
     assert!(c.stdout.contains("result: challenger wins"), "{}", c.stdout);
-    assert!(d.stdout.contains("result: challenger wins"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("dispute 1: challenger wins"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("the claim is refuted"), "{}", d.stdout);
     let t = read_transcript(&t1);
     assert_eq!(
         verify_transcript(&t).expect("verifies").winner,
@@ -77,6 +84,7 @@ fn three_processes_play_to_the_end_in_both_directions() {
         d.stdout,
         c.stdout
     );
+    assert!(d.stdout.contains("the claim stands"), "{}", d.stdout);
     let t = read_transcript(&t2);
     assert_eq!(
         verify_transcript(&t).expect("verifies").winner,
@@ -89,18 +97,33 @@ fn three_processes_play_to_the_end_in_both_directions() {
 #[test]
 fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
     let dir = temp("correct");
-    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "3000"]);
     let t = dir.join("t.json");
-    let (d, id) = defend(&url, &[], &t, &["--clock-ms", "1500"]);
+    // Asking for less than the referee's policy is refused.
+    let (elf, input) = procs::example();
+    let out = Command::new(procs::BIN)
+        .args(["defend", "--referee", &url, "--clock-ms", "1"])
+        .arg(&elf)
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("less than this referee's policy"), "{err}");
+    let (d, id) = defend(&url, &[], &t, &[]);
     let c = challenge(&url, &id, &[], &[]).finish(60);
     assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
     assert!(c.stdout.contains("the claim is correct"), "{}", c.stdout);
     let d = d.finish(60);
     assert_eq!(d.code, 0, "the unchallenged claim stands\n{}", d.stdout);
-    assert!(d.stdout.contains("ran out of time"), "{}", d.stdout);
-    let checked = verify_transcript(&read_transcript(&t)).expect("verifies");
-    assert_eq!(checked.winner, Some(Side::Defender));
-    assert!(checked.by_timeout);
+    assert!(d.stdout.contains("waiting 3."), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("the claim stands") && d.stdout.contains("(0 disputes"),
+        "{}",
+        d.stdout
+    );
+    assert!(!t.exists(), "no dispute, no transcript");
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -155,5 +178,81 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("== the honest defender won"), "{text}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
+    let (elf, input) = procs::example();
+    let run = |url: &str, extra: &[&str]| {
+        let t = std::time::Instant::now();
+        let out = Command::new(procs::BIN)
+            .args(["defend", "--referee", url])
+            .args(extra)
+            .arg(&elf)
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap();
+        (out, t.elapsed())
+    };
+    // Malformed URLs: refused at once, before the program runs.
+    for bad in [
+        "127.0.0.1:4000",
+        "http://127.0.0.1",
+        "http://:80",
+        "http://h:99999",
+    ] {
+        let (out, took) = run(bad, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}");
+        assert!(err.contains("bad referee URL"), "{bad}: {err}");
+        assert!(took < std::time::Duration::from_secs(5), "{bad}: {took:?}");
+    }
+    // A port where nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (out, took) = run(&url, &["--connect-timeout", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("waiting for the referee at {url} (retry 1)")),
+        "{err}"
+    );
+    assert!(err.contains("cannot reach the referee"), "{err}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    // Without a timeout the player keeps trying, and plays once the
+    // referee comes up.
+    let dir = temp("wait");
+    let t = dir.join("t.json");
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["defend".into(), "--referee".into(), url.clone().into()];
+    args.extend([
+        elf.clone().into_os_string(),
+        "--input".into(),
+        input.into_os_string(),
+    ]);
+    args.extend(["--transcript".into(), t.into_os_string()]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let d = procs::Proc::start(&refs, true);
+    let line = d.line();
+    assert!(line.contains("(retry 1)"), "{line}");
+    let (_referee, url2) = referee(
+        &dir.join("data"),
+        &format!("127.0.0.1:{port}"),
+        &["--window-ms", "1000"],
+    );
+    assert_eq!(url2, url);
+    let d = d.finish(60);
+    assert_eq!(
+        d.code, 0,
+        "the claim stands once the referee is up\n{}\n{}",
+        d.stdout, d.stderr
+    );
+    assert!(d.stdout.starts_with("game: g1"), "{}", d.stdout);
     std::fs::remove_dir_all(dir).ok();
 }

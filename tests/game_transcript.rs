@@ -197,3 +197,37 @@ fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
     assert!(err.contains("invalid transcript: result:"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn transcripts_are_read_strictly_and_levels_must_start_with_steps() {
+    use mswap::game::levels::{Level, LevelKind};
+    use mswap::game::transcript::read_transcript;
+    let text = serde_json::to_string(&load()).unwrap();
+    assert!(read_transcript(text.as_bytes()).is_ok());
+    // A key given twice (serde_json alone keeps the last) and an unknown field.
+    let dup = text.replacen("\"game\":", "\"game\":\"other\",\"game\":", 1);
+    let e = read_transcript(dup.as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("duplicate key"), "{e}");
+    let extra = text.replacen("\"game\":", "\"judge\":1,\"game\":", 1);
+    assert!(read_transcript(extra.as_bytes()).is_err());
+    // The offline check applies the referee's level rule: no list may start
+    // with a micro level (it would start from a bare root(S_0)).
+    rejects(
+        "a micro level first",
+        |t| {
+            t.levels.insert(
+                0,
+                Level {
+                    kind: LevelKind::Micro,
+                    log2: 0,
+                },
+            )
+        },
+        |e| matches!(e, TranscriptError::Setup(_)) && e.to_string().contains("steps level"),
+    );
+    // Which results rest on the referee's clock.
+    let checked = verify_transcript(&load()).unwrap();
+    let notes = checked.clock_notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("taken as given"), "{notes:?}");
+}

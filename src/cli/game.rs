@@ -5,14 +5,15 @@ use super::proof::write_atomic;
 use super::{CliError, load_program, read_input};
 use clap::Args;
 use mswap::elf::Program;
-use mswap::game::client::{Client, play};
+use mswap::game::client::{Client, defend as defend_claim, play};
 use mswap::game::demo::{self, HALT_LIMIT, Setup};
 use mswap::game::levels::{Level, two_levels, with_strides};
 use mswap::game::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
-use mswap::game::referee::{Config, Referee};
-use mswap::game::rules::{Outcome, Side};
+use mswap::game::referee::{Config, Limits, Policy, Referee};
+use mswap::game::rules::Side;
 use mswap::game::timeline::Timeline;
 use mswap::game::transcript::Transcript;
+use mswap::game::wire::ClaimStatus;
 use mswap::game::wire::CreateGame;
 use mswap::hash::Hash;
 use mswap::hash::keccak;
@@ -25,12 +26,43 @@ pub struct RefereeArgs {
     /// Address to listen on (loopback), e.g. 127.0.0.1:4000.
     #[arg(long, default_value = "127.0.0.1:4000")]
     listen: String,
-    /// Directory of the append-only log (created if missing).
+    /// Directory of the append-only log (created 0700 if missing).
     #[arg(long)]
     data: PathBuf,
-    /// Default clock of each side, in milliseconds.
-    #[arg(long, default_value_t = 300_000)]
+    /// Each side's clock in a dispute before the re-execution allowance, ms.
+    #[arg(long, default_value_t = 60_000)]
     clock_ms: u64,
+    /// The challenge window before the re-execution allowance, ms.
+    #[arg(long, default_value_t = 60_000)]
+    window_ms: u64,
+    /// The slowest machine A the clocks allow for, in steps per second:
+    /// clock and window each add margin * 2^b / min-speed seconds.
+    #[arg(long, default_value_t = 10_000_000)]
+    min_speed: u64,
+    /// Re-executions of 2^b steps the clock and the window each allow.
+    #[arg(long, default_value_t = 2)]
+    margin: u64,
+    /// The largest b a claim may have.
+    #[arg(long, default_value_t = 36)]
+    max_b: u32,
+    /// The largest program, bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_program: usize,
+    /// The largest input, bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_input: usize,
+    /// The most claims open at once.
+    #[arg(long, default_value_t = 10_000)]
+    max_open_claims: usize,
+    /// The most claims and disputes one client address may open a minute.
+    #[arg(long, default_value_t = 60)]
+    max_opens_per_minute: usize,
+    /// The most connections at once, in all.
+    #[arg(long, default_value_t = 2048)]
+    max_connections: usize,
+    /// The most connections at once from one client address.
+    #[arg(long, default_value_t = 64)]
+    max_per_client: usize,
 }
 
 /// What the players share on the command line.
@@ -50,6 +82,20 @@ pub struct PlayArgs {
     /// stop the referee in the middle of one). The player's clock runs.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
+    /// Give up on an unreachable referee after this many seconds (default:
+    /// keep retrying, with a line on stderr per retry, for as long as it
+    /// takes: the referee charges nobody's clock while it is down).
+    #[arg(long)]
+    connect_timeout: Option<u64>,
+}
+
+/// A client of the referee at `url` with the player's patience; a
+/// malformed URL fails here, before any work.
+fn client(url: &str, play: &PlayArgs) -> Result<Client, CliError> {
+    let mut c = Client::connect(url)?;
+    c.patience = play.connect_timeout.map(std::time::Duration::from_secs);
+    c.on_wait = Some(Box::new(|line| eprintln!("{line}")));
+    Ok(c)
 }
 
 /// A strategy that pauses before each decision.
@@ -107,9 +153,13 @@ pub struct DefendArgs {
     /// The bisection levels: `two` (default) or `strides:K[,K2...]`.
     #[arg(long, default_value = "two")]
     levels: String,
-    /// Each side's clock in milliseconds (default: the referee's).
+    /// Each side's clock in each dispute, ms (default and least: the
+    /// referee's policy for b).
     #[arg(long)]
     clock_ms: Option<u64>,
+    /// The challenge window, ms (default and least: the referee's policy for b).
+    #[arg(long)]
+    window_ms: Option<u64>,
     #[command(flatten)]
     play: PlayArgs,
 }
@@ -239,38 +289,66 @@ fn write_transcript(path: &Path, t: &Transcript) -> Result<(), CliError> {
     write_atomic(path, &bytes)
 }
 
-/// The end of a player's log: the result and what the game cost; saves
-/// the transcript if asked. Exit code 0 iff `me` won.
-fn finish(
+/// The file for dispute `n`'s transcript: `path` for the first, `STEM-dN.EXT` after.
+fn transcript_path(path: &Path, n: u64) -> PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map_or("transcript".into(), |s| s.to_string_lossy());
+    let name = match path.extension() {
+        Some(e) => format!("{stem}-d{n}.{}", e.to_string_lossy()),
+        None => format!("{stem}-d{n}"),
+    };
+    path.with_file_name(name)
+}
+
+/// What dispute `n` of game `id` cost; saves its transcript if asked.
+fn report_dispute(
     client: &Client,
     id: &str,
-    me: Side,
-    outcome: &Outcome,
+    n: u64,
     path: &Option<PathBuf>,
-) -> Result<i32, CliError> {
-    println!("result: {outcome}");
-    let t = client.transcript(id)?;
+) -> Result<(), CliError> {
+    let t = client.transcript(id, n)?;
     println!(
-        "game {id}: {} moves, {} bisection rounds, {} bytes exchanged by the {me}",
+        "game {id} dispute {n}: {} moves, {} bisection rounds",
         t.moves.len(),
         t.moves
             .iter()
             .filter(|r| matches!(r.mv, mswap::game::rules::Move::Midpoint { .. }))
             .count(),
-        client.bytes()
     );
     if let Some(path) = path {
-        write_transcript(path, &t)?;
+        let path = transcript_path(path, n);
+        write_transcript(&path, &t)?;
         println!("transcript written to {}", path.display());
     }
-    Ok(if outcome.winner() == me { 0 } else { 1 })
+    Ok(())
 }
 
 pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
+    let policy = Policy {
+        clock_base_ms: a.clock_ms,
+        window_base_ms: a.window_ms,
+        min_steps_per_s: a.min_speed.max(1),
+        margin: a.margin,
+        max_b: a.max_b.min(mswap::game::levels::MAX_B),
+    };
     let referee = Referee::open(
         &a.data,
         Config {
-            clock_ms: a.clock_ms,
+            policy: policy.clone(),
+            max_program: a.max_program,
+            max_input: a.max_input,
+            max_open_claims: a.max_open_claims,
+            max_opens_per_minute: a.max_opens_per_minute,
+            limits: Limits {
+                max_connections: a.max_connections,
+                max_per_client: a.max_per_client,
+                ..Limits::default()
+            },
         },
     )?;
     let server = referee.serve(&a.listen)?;
@@ -279,24 +357,35 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
         server.url(),
         a.data.display()
     );
+    eprintln!(
+        "policy: clock {} ms + {} x 2^b / {} steps/s, window {} ms + the same, b <= {} (b = 20: clock {} ms, window {} ms)",
+        policy.clock_base_ms,
+        policy.margin,
+        policy.min_steps_per_s,
+        policy.window_base_ms,
+        policy.max_b,
+        policy.clock_ms(20),
+        policy.window_ms(20)
+    );
     server.wait();
     Ok(0)
 }
 
 pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
+    let client = client(&a.referee, &a.play)?;
     let program = load_program(&a.elf)?;
     let elf = super::read_file(&a.elf)?;
     let input = read_input(a.input.as_ref(), false)?;
     let lies = parse_lies(&a.play.lies)?;
     let (strategy, claim, b) = strategy(&program, &input, a.b, a.play.checkpoints, lies)?;
     let levels = levels_for(&a.levels, b)?;
-    let client = Client::new(&a.referee);
     let created = client.create(&CreateGame {
         claim: claim.clone(),
         program: elf,
         input,
         levels: Some(levels),
         clock_ms: a.clock_ms,
+        window_ms: a.window_ms,
     })?;
     // First line, for scripts.
     println!("game: {}", created.game);
@@ -308,32 +397,42 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
             .halted_after
             .map_or(String::new(), |h| format!(" after {h} steps"))
     );
-    let mut player = Player {
-        side: Side::Defender,
-        strategy: paced(strategy, a.play.delay_ms),
+    let strategy = paced(strategy, a.play.delay_ms);
+    let say = |n: u64, _: Side, line: String| {
+        if n == 0 {
+            println!("{line}");
+        } else {
+            println!("[dispute {n}] {line}");
+        }
     };
-    let outcome = play(
-        &client,
-        &created.game,
-        &created.token,
-        &mut player,
-        &mut |l| println!("{l}"),
-    )?;
-    finish(
-        &client,
-        &created.game,
-        Side::Defender,
-        &outcome,
-        &a.play.transcript,
-    )
+    let end = defend_claim(&client, &created.game, &created.token, strategy, &say)?;
+    for (n, o) in &end.outcomes {
+        println!("dispute {n}: {o}");
+        report_dispute(&client, &created.game, *n, &a.play.transcript)?;
+    }
+    println!(
+        "result: the claim {} ({} disputes; {} bytes exchanged by the defender)",
+        match end.status {
+            ClaimStatus::Stands => "stands: the defender won every dispute opened in the window",
+            ClaimStatus::Refuted => "is refuted: a challenger won its dispute",
+            ClaimStatus::Open => "is still open",
+        },
+        end.outcomes.len(),
+        client.bytes()
+    );
+    Ok(if end.status == ClaimStatus::Stands {
+        0
+    } else {
+        1
+    })
 }
 
 pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
+    let client = client(&a.referee, &a.play)?;
     let program = load_program(&a.elf)?;
     let input = read_input(a.input.as_ref(), false)?;
-    let client = Client::new(&a.referee);
-    let view = client.view(&a.game, None, 0)?;
-    let claim = view.game.claim.clone();
+    let view = client.claim(&a.game, None, 0)?;
+    let claim = view.claim.clone();
     if claim.program != program.hash {
         return Err(format!(
             "game {} is about program 0x{}, not {} (0x{})",
@@ -362,25 +461,27 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         );
         return Ok(0);
     }
+    let joined = client.join(&a.game)?;
+    let n = joined.dispute;
     println!(
-        "disputing game {}: the claim says root 0x{}, the run gives 0x{} ({})",
+        "disputing game {} (dispute {n}): the claim says root 0x{}, the run gives 0x{} ({})",
         a.game, claim.final_root, mine.final_root, mine.status
     );
-    let joined = client.join(&a.game)?;
     let mut player = Player {
         side: Side::Challenger,
         strategy: paced(strategy, a.play.delay_ms),
     };
-    let outcome = play(&client, &a.game, &joined.token, &mut player, &mut |l| {
+    let outcome = play(&client, &a.game, n, &joined.token, &mut player, &mut |l| {
         println!("{l}")
     })?;
-    finish(
-        &client,
-        &a.game,
-        Side::Challenger,
-        &outcome,
-        &a.play.transcript,
-    )
+    println!("result: {outcome}");
+    report_dispute(&client, &a.game, n, &a.play.transcript)?;
+    println!("{} bytes exchanged by the challenger", client.bytes());
+    Ok(if outcome.winner() == Side::Challenger {
+        0
+    } else {
+        1
+    })
 }
 
 pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
@@ -415,27 +516,36 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
         Some(Side::Challenger) => println!("[challenger] {line}"),
     };
     let r = demo::run(setup, &say).map_err(|e| format!("{name}: {e}"))?;
-    write_transcript(&a.transcript, &r.transcript)?;
+    if let Some(t) = &r.transcript {
+        write_transcript(&a.transcript, t)?;
+    }
     match &r.outcome {
         Some(o) => println!("== result: {o}"),
-        None => println!("== result: no dispute; the claim stands"),
+        None => println!(
+            "== result: no dispute; the claim stands unless someone disputes it before its window closes"
+        ),
     }
     println!(
         "== {} moves, {} bisection rounds, {} bytes exchanged, game {:.2} s (first passes {:.2} s)",
         r.moves, r.rounds, r.bytes, r.game_secs, r.setup_secs
     );
-    println!(
-        "== transcript {} verified offline: {}{}",
-        a.transcript.display(),
-        r.checked
-            .winner
-            .map_or("the game is open".into(), |w| format!("the {w} wins")),
-        if r.checked.by_timeout {
-            " (on time: the referee's clock, which an offline check cannot re-measure)"
-        } else {
-            ""
+    if let Some(checked) = &r.checked {
+        println!(
+            "== transcript {} verified offline: {}{}",
+            a.transcript.display(),
+            checked
+                .winner
+                .map_or("the game is open".into(), |w| format!("the {w} wins")),
+            if checked.by_timeout {
+                " (on time: the referee's clock, which an offline check cannot re-measure)"
+            } else {
+                " (the step proof settles it)"
+            }
+        );
+        for note in checked.clock_notes() {
+            println!("== note: {note}");
         }
-    );
+    }
     match (r.honest, &r.outcome) {
         (Some(h), Some(o)) if o.winner() != h => {
             Err(format!("the dishonest {} won: this is a bug", o.winner()).into())

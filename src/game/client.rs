@@ -1,12 +1,18 @@
-//! The players' side of the wire: an HTTP client for the referee and the
-//! loop that plays a [`Player`] to the end of a game.
+//! The players' side of the wire: the [`RefereeApi`] a player talks to
+//! (the HTTP [`Client`] is one implementation; a chain-backed referee can
+//! be another), the loop that plays a [`Player`] to the end of one dispute
+//! ([`play`]), and the defender's loop over every dispute of its claim
+//! ([`defend`]).
 
 use super::levels::LevelKind;
-use super::player::{Player, Query, midpoint_query};
+use super::player::{Player, Query, Strategy, midpoint_query};
 use super::rules::{Bisection, Game, Move, Outcome, Phase, Side};
 use super::transcript::{Record, Transcript};
-use super::wire::{CreateGame, Created, ErrorBody, Joined, MoveRequest, View};
+use super::wire::{
+    ClaimStatus, ClaimView, CreateGame, Created, ErrorBody, Joined, MoveRequest, View,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Why a request failed.
@@ -28,12 +34,53 @@ pub enum ClientError {
         /// The last error.
         reason: String,
     },
+    /// The referee's address is not a URL this client can use.
+    #[error("bad referee URL {url:?}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The answer is not what the protocol says.
     #[error("bad answer from the referee: {0}")]
     Protocol(String),
 }
 
-/// A connection to a referee.
+/// What a player needs from a referee, whatever it runs on (this HTTP
+/// service, or a contract on a chain).
+pub trait RefereeApi: Send + Sync {
+    /// Opens a claim.
+    fn create(&self, req: &CreateGame) -> Result<Created, ClientError>;
+    /// Where a claim stands, waiting up to `wait_ms` for it to change past `after_seq`.
+    fn claim(
+        &self,
+        id: &str,
+        after_seq: Option<u64>,
+        wait_ms: u64,
+    ) -> Result<ClaimView, ClientError>;
+    /// Opens a dispute of one's own against a claim.
+    fn join(&self, id: &str) -> Result<Joined, ClientError>;
+    /// Where a dispute stands, waiting up to `wait_ms` for it to move past `after_seq`.
+    fn view(
+        &self,
+        id: &str,
+        dispute: u64,
+        after_seq: Option<u64>,
+        wait_ms: u64,
+    ) -> Result<View, ClientError>;
+    /// Sends a move in a dispute.
+    fn send(&self, id: &str, dispute: u64, req: &MoveRequest) -> Result<View, ClientError>;
+    /// A dispute's transcript.
+    fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError>;
+    /// Bytes exchanged so far (bodies only).
+    fn bytes(&self) -> u64;
+}
+
+/// What a client tells about a retry.
+pub type OnWait = Box<dyn Fn(&str) + Send + Sync>;
+
+/// A connection to a referee over HTTP.
 pub struct Client {
     agent: ureq::Agent,
     base: String,
@@ -41,24 +88,59 @@ pub struct Client {
     pub sent: AtomicU64,
     /// Response body bytes received.
     pub received: AtomicU64,
-    /// How long to keep retrying an unreachable referee.
-    pub patience: Duration,
+    /// How long to keep retrying an unreachable or overloaded referee
+    /// (`None`: as long as it takes; the referee charges nobody's clock
+    /// while it is down, so the game stays open).
+    pub patience: Option<Duration>,
+    /// Told about each retry: "waiting for the referee at URL (retry N): reason".
+    pub on_wait: Option<OnWait>,
+}
+
+/// Checks a referee URL: `http://HOST:PORT` with an optional path prefix.
+pub fn check_url(url: &str) -> Result<String, ClientError> {
+    let bad = |reason: &str| ClientError::Url {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("it must start with http:// (e.g. http://127.0.0.1:4000)"))?;
+    let host_port = rest.split('/').next().unwrap_or("");
+    let (host, port) = host_port
+        .rsplit_once(':')
+        .ok_or_else(|| bad("it must name a port (e.g. http://127.0.0.1:4000)"))?;
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
+        return Err(bad("the host is empty or malformed"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| bad("the port must be a number from 0 to 65535"))?;
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 impl Client {
-    /// A client of the referee at `base` (e.g. `http://127.0.0.1:4000`).
-    pub fn new(base: &str) -> Client {
+    /// A client of the referee at `base` (e.g. `http://127.0.0.1:4000`);
+    /// a malformed URL is refused at once.
+    pub fn connect(base: &str) -> Result<Client, ClientError> {
+        let base = check_url(base)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_global(Some(Duration::from_secs(60)))
             .build();
-        Client {
+        Ok(Client {
             agent: config.into(),
-            base: base.trim_end_matches('/').to_string(),
+            base,
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            patience: Duration::from_secs(60),
-        }
+            patience: Some(Duration::from_secs(60)),
+            on_wait: None,
+        })
+    }
+
+    /// A client of the referee at `base`, for URLs known to be good (tests,
+    /// the demo); panics on a malformed one.
+    pub fn new(base: &str) -> Client {
+        Client::connect(base).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Body bytes exchanged so far (requests and responses; HTTP headers
@@ -71,6 +153,25 @@ impl Client {
         let url = format!("{}{path}", self.base);
         let start = Instant::now();
         let mut pause = Duration::from_millis(20);
+        let mut retry = 0u64;
+        let mut wait = |reason: String| -> Result<(), ClientError> {
+            if self.patience.is_some_and(|p| start.elapsed() >= p) {
+                return Err(ClientError::Unreachable {
+                    url: url.clone(),
+                    reason,
+                });
+            }
+            retry += 1;
+            if let Some(tell) = &self.on_wait {
+                tell(&format!(
+                    "waiting for the referee at {} (retry {retry}): {reason}",
+                    self.base
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+            Ok(())
+        };
         loop {
             let result = match body {
                 Some(b) => self
@@ -92,7 +193,6 @@ impl Client {
                         (None, "GET") => 0,
                         (None, _) => 2,
                     };
-                    self.sent.fetch_add(sent as u64, Ordering::Relaxed);
                     let status = resp.status().as_u16();
                     let text = resp
                         .body_mut()
@@ -100,30 +200,21 @@ impl Client {
                         .limit(256 << 20)
                         .read_to_string()
                         .map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    self.received
-                        .fetch_add(text.len() as u64, Ordering::Relaxed);
                     if (200..300).contains(&status) {
+                        self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+                        self.received
+                            .fetch_add(text.len() as u64, Ordering::Relaxed);
                         return Ok(text);
                     }
-                    if status >= 500 && start.elapsed() < self.patience {
-                        std::thread::sleep(pause);
-                        pause = (pause * 2).min(Duration::from_secs(1));
+                    let reason = serde_json::from_str::<ErrorBody>(&text).map_or(text, |e| e.error);
+                    if status >= 500 {
+                        // Busy or restarting: nothing changed; try again.
+                        wait(format!("{status}: {reason}"))?;
                         continue;
                     }
-                    let reason = serde_json::from_str::<ErrorBody>(&text).map_or(text, |e| e.error);
                     return Err(ClientError::Refused { status, reason });
                 }
-                Err(e) => {
-                    // The referee may be restarting: retry with backoff.
-                    if start.elapsed() >= self.patience {
-                        return Err(ClientError::Unreachable {
-                            url,
-                            reason: e.to_string(),
-                        });
-                    }
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(1));
-                }
+                Err(e) => wait(e.to_string())?,
             }
         }
     }
@@ -132,24 +223,19 @@ impl Client {
         serde_json::from_str(text).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
-    /// Opens a game.
+    /// Opens a claim.
     pub fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
         let body = serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
         Self::json(&self.request("POST", "/games", Some(&body))?)
     }
 
-    /// Joins a game as its challenger.
-    pub fn join(&self, id: &str) -> Result<Joined, ClientError> {
-        Self::json(&self.request("POST", &format!("/games/{id}/join"), None)?)
-    }
-
-    /// Where a game stands, waiting up to `wait_ms` for it to move past `after_seq`.
-    pub fn view(
+    /// Where a claim stands, waiting up to `wait_ms` for it to change past `after_seq`.
+    pub fn claim(
         &self,
         id: &str,
         after_seq: Option<u64>,
         wait_ms: u64,
-    ) -> Result<View, ClientError> {
+    ) -> Result<ClaimView, ClientError> {
         let q = match after_seq {
             Some(n) => format!("?after_seq={n}&wait_ms={wait_ms}"),
             None => String::new(),
@@ -157,15 +243,75 @@ impl Client {
         Self::json(&self.request("GET", &format!("/games/{id}{q}"), None)?)
     }
 
-    /// Sends a move.
-    pub fn send(&self, id: &str, req: &MoveRequest) -> Result<View, ClientError> {
-        let body = serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        Self::json(&self.request("POST", &format!("/games/{id}/moves"), Some(&body))?)
+    /// Opens a dispute of one's own against claim `id`.
+    pub fn join(&self, id: &str) -> Result<Joined, ClientError> {
+        Self::json(&self.request("POST", &format!("/games/{id}/join"), None)?)
     }
 
-    /// The game's transcript.
-    pub fn transcript(&self, id: &str) -> Result<Transcript, ClientError> {
-        Self::json(&self.request("GET", &format!("/games/{id}/transcript"), None)?)
+    /// Where dispute `n` of claim `id` stands, waiting up to `wait_ms` for
+    /// it to move past `after_seq`.
+    pub fn view(
+        &self,
+        id: &str,
+        n: u64,
+        after_seq: Option<u64>,
+        wait_ms: u64,
+    ) -> Result<View, ClientError> {
+        let q = match after_seq {
+            Some(s) => format!("?after_seq={s}&wait_ms={wait_ms}"),
+            None => String::new(),
+        };
+        Self::json(&self.request("GET", &format!("/games/{id}/disputes/{n}{q}"), None)?)
+    }
+
+    /// Sends a move in dispute `n` of claim `id`.
+    pub fn send(&self, id: &str, n: u64, req: &MoveRequest) -> Result<View, ClientError> {
+        let body = serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Self::json(&self.request(
+            "POST",
+            &format!("/games/{id}/disputes/{n}/moves"),
+            Some(&body),
+        )?)
+    }
+
+    /// The transcript of dispute `n` of claim `id`.
+    pub fn transcript(&self, id: &str, n: u64) -> Result<Transcript, ClientError> {
+        Self::json(&self.request("GET", &format!("/games/{id}/disputes/{n}/transcript"), None)?)
+    }
+}
+
+impl RefereeApi for Client {
+    fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
+        Client::create(self, req)
+    }
+    fn claim(
+        &self,
+        id: &str,
+        after_seq: Option<u64>,
+        wait_ms: u64,
+    ) -> Result<ClaimView, ClientError> {
+        Client::claim(self, id, after_seq, wait_ms)
+    }
+    fn join(&self, id: &str) -> Result<Joined, ClientError> {
+        Client::join(self, id)
+    }
+    fn view(
+        &self,
+        id: &str,
+        dispute: u64,
+        after_seq: Option<u64>,
+        wait_ms: u64,
+    ) -> Result<View, ClientError> {
+        Client::view(self, id, dispute, after_seq, wait_ms)
+    }
+    fn send(&self, id: &str, dispute: u64, req: &MoveRequest) -> Result<View, ClientError> {
+        Client::send(self, id, dispute, req)
+    }
+    fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError> {
+        Client::transcript(self, id, dispute)
+    }
+    fn bytes(&self) -> u64 {
+        Client::bytes(self)
     }
 }
 
@@ -316,31 +462,50 @@ impl Narrator {
     }
 }
 
-/// Plays `player` in game `id` with `token` until the game ends; `say`
-/// gets one line per accepted move (the player's and its opponent's), per
-/// refused move of the player's, and about the end. Returns the outcome.
+/// Plays `player` in dispute `n` of claim `id` with `token` until the
+/// dispute ends; `say` gets one line per accepted move (the player's and
+/// its opponent's), per refused move of the player's, and about the end.
+/// Returns the outcome.
 pub fn play(
-    client: &Client,
+    api: &dyn RefereeApi,
     id: &str,
+    n: u64,
     token: &str,
     player: &mut Player,
     say: &mut dyn FnMut(String),
 ) -> Result<Outcome, ClientError> {
-    play_with(client, id, token, player, &mut |_, line| say(line))
+    play_with(api, id, n, token, player, &mut |_, line| say(line))
 }
 
 /// [`play`], telling `say` which side each line is about.
 pub fn play_with(
-    client: &Client,
+    api: &dyn RefereeApi,
     id: &str,
+    n: u64,
     token: &str,
     player: &mut Player,
     say: &mut dyn FnMut(Side, String),
 ) -> Result<Outcome, ClientError> {
-    let mut view = client.view(id, None, 0)?;
-    let mut narrator = Narrator::new(&view.game);
-    // Moves before we looked are not ours to tell.
-    view.recent.clear();
+    play_from(api, id, n, token, player, None, say)
+}
+
+/// [`play_with`]; with `start` (the dispute as it was opened), the moves
+/// made before the player looked are told too.
+pub fn play_from(
+    api: &dyn RefereeApi,
+    id: &str,
+    n: u64,
+    token: &str,
+    player: &mut Player,
+    start: Option<&Game>,
+    say: &mut dyn FnMut(Side, String),
+) -> Result<Outcome, ClientError> {
+    let mut view = api.view(id, n, start.map(|_| 0), 0)?;
+    let mut narrator = Narrator::new(start.unwrap_or(&view.game));
+    if start.is_none() {
+        // Moves before we looked are not ours to tell.
+        view.recent.clear();
+    }
     let mut refused_at: Option<u64> = None;
     loop {
         narrator.follow(&view, say);
@@ -358,7 +523,7 @@ pub fn play_with(
         };
         let Some(mv) = mv else {
             // Not our turn, nothing to say, or silent: wait for the game to move.
-            view = client.view(id, Some(view.game.seq), 10_000)?;
+            view = api.view(id, n, Some(view.game.seq), 10_000)?;
             continue;
         };
         let line = describe(&view.game, player.side, &mv);
@@ -368,7 +533,7 @@ pub fn play_with(
             seq: view.game.seq,
             mv,
         };
-        match client.send(id, &req) {
+        match api.send(id, n, &req) {
             Ok(v) => view = v,
             Err(ClientError::Refused { status, reason }) => {
                 say(
@@ -376,9 +541,158 @@ pub fn play_with(
                     format!("[seq {}] refused ({status}): {line}: {reason}", req.seq),
                 );
                 refused_at = Some(req.seq);
-                view = client.view(id, Some(req.seq), 10_000)?;
+                view = api.view(id, n, Some(req.seq), 10_000)?;
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A strategy shared by the defender's games (one per dispute): each
+/// call takes the lock, so one timeline serves every dispute, and the
+/// roots it gave are remembered, so that many disputes asking the same
+/// points (their bisections start alike) cost one replay each.
+pub struct Shared(pub Arc<Mutex<SharedState>>);
+
+/// The strategy behind [`Shared`] and the roots it gave.
+pub struct SharedState {
+    strategy: Box<dyn Strategy>,
+    roots: std::collections::HashMap<(Query, Option<super::player::Place>), crate::hash::Hash>,
+}
+
+impl SharedState {
+    /// Shares `strategy`.
+    pub fn new(strategy: Box<dyn Strategy>) -> SharedState {
+        SharedState {
+            strategy,
+            roots: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl Shared {
+    fn get(&self) -> std::sync::MutexGuard<'_, SharedState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Strategy for Shared {
+    fn root(&mut self, q: Query, place: Option<super::player::Place>) -> crate::hash::Hash {
+        let mut s = self.get();
+        if let Some(h) = s.roots.get(&(q, place)) {
+            return *h;
+        }
+        let h = s.strategy.root(q, place);
+        s.roots.insert((q, place), h);
+        h
+    }
+    fn proof(&mut self, t: u64, j: u64) -> Option<crate::proof::StepProof> {
+        self.get().strategy.proof(t, j)
+    }
+    fn answers(&mut self, seq: u64) -> bool {
+        self.get().strategy.answers(seq)
+    }
+    fn disputes(&mut self, claimed: &crate::hash::Hash) -> bool {
+        self.get().strategy.disputes(claimed)
+    }
+    fn agrees(&mut self, q: Query, place: super::player::Place, root: &crate::hash::Hash) -> bool {
+        self.get().strategy.agrees(q, place, root)
+    }
+}
+
+/// How a claim ended for its defender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimEnd {
+    /// Stands or refuted.
+    pub status: ClaimStatus,
+    /// Each dispute's outcome, by number.
+    pub outcomes: Vec<(u64, Outcome)>,
+}
+
+/// The defender's side of claim `id`: watches the claim and plays every
+/// dispute opened against it, each on a thread of its own with the one
+/// shared `strategy`, until the claim stands or is refuted and every
+/// dispute it plays has ended. `say(n, side, line)` gets the lines of
+/// dispute `n` (and `n = 0` for the claim's own news).
+pub fn defend(
+    api: &dyn RefereeApi,
+    id: &str,
+    token: &str,
+    strategy: Box<dyn Strategy>,
+    say: &(dyn Fn(u64, Side, String) + Sync),
+) -> Result<ClaimEnd, ClientError> {
+    let shared = Arc::new(Mutex::new(SharedState::new(strategy)));
+    let outcomes = Mutex::new(Vec::new());
+    let failure: Mutex<Option<ClientError>> = Mutex::new(None);
+    let status = std::thread::scope(|s| -> Result<ClaimStatus, ClientError> {
+        let mut started = 0u64;
+        let mut told_window = false;
+        let mut view = api.claim(id, None, 0)?;
+        loop {
+            if !told_window {
+                say(
+                    0,
+                    Side::Defender,
+                    format!(
+                        "claim {id}: waiting {:.1} s for challengers (anyone may open a dispute until the window closes; the claim stands if the defender wins every one)",
+                        view.window_left_ms as f64 / 1000.0
+                    ),
+                );
+                told_window = true;
+            }
+            while started < view.disputes.len() as u64 {
+                started += 1;
+                let n = started;
+                say(
+                    0,
+                    Side::Defender,
+                    format!("dispute {n} opened against claim {id}"),
+                );
+                let (shared, outcomes, failure) = (shared.clone(), &outcomes, &failure);
+                // The dispute as it was opened, to tell its moves from the first.
+                let start = Game::with_root(
+                    view.claim.clone(),
+                    view.levels.clone(),
+                    view.initial_root,
+                    view.clock_ms,
+                    0,
+                )
+                .ok();
+                s.spawn(move || {
+                    let mut player = Player {
+                        side: Side::Defender,
+                        strategy: Box::new(Shared(shared)),
+                    };
+                    let r = play_from(
+                        api,
+                        id,
+                        n,
+                        token,
+                        &mut player,
+                        start.as_ref(),
+                        &mut |side, line| say(n, side, line),
+                    );
+                    match r {
+                        Ok(o) => outcomes
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((n, o)),
+                        Err(e) => {
+                            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
+                    }
+                });
+            }
+            if view.status != ClaimStatus::Open {
+                return Ok(view.status);
+            }
+            view = api.claim(id, Some(view.seq), 10_000)?;
+        }
+    })?;
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
+    outcomes.sort_by_key(|(n, _)| *n);
+    Ok(ClaimEnd { status, outcomes })
 }

@@ -8,7 +8,7 @@ use super::claim::Claim;
 use super::client::{Client, ClientError, play_with};
 use super::levels::{Level, two_levels, with_strides};
 use super::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
-use super::referee::{Config, Referee, RefereeError};
+use super::referee::{Config, Policy, Referee, RefereeError};
 use super::rules::{Move, Outcome, Side};
 use super::timeline::Timeline;
 use super::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
@@ -37,7 +37,7 @@ pub struct Setup {
     pub defender_lies: Vec<Lie>,
     /// The challenger's lies.
     pub challenger_lies: Vec<Lie>,
-    /// Each side's clock, milliseconds.
+    /// Each side's clock (the referee's base clock and challenge window), milliseconds.
     pub clock_ms: u64,
     /// log2 of the checkpoints each player keeps.
     pub checkpoints: u32,
@@ -78,10 +78,10 @@ pub struct Report {
     pub outcome: Option<Outcome>,
     /// The side without lies, if exactly one side lied.
     pub honest: Option<Side>,
-    /// The game's transcript (an open game's if nobody disputed).
-    pub transcript: Transcript,
+    /// The dispute's transcript (none if nobody disputed).
+    pub transcript: Option<Transcript>,
     /// The offline check of the transcript.
-    pub checked: Checked,
+    pub checked: Option<Checked>,
     /// Bisection rounds (midpoints posted).
     pub rounds: usize,
     /// Moves accepted.
@@ -214,7 +214,12 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
     let server = Referee::open(
         &dir.0,
         Config {
-            clock_ms: setup.clock_ms,
+            policy: Policy {
+                clock_base_ms: setup.clock_ms,
+                window_base_ms: setup.clock_ms,
+                ..Policy::default()
+            },
+            ..Config::default()
         },
     )?
     .serve("127.0.0.1:0")?;
@@ -235,6 +240,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
         input: setup.input.clone(),
         levels: Some(levels.clone()),
         clock_ms: None,
+        window_ms: None,
     })?;
     let id = created.game.clone();
     say(
@@ -247,7 +253,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
 
     // The challenger re-executes the program on its own.
     let c_client = Client::new(&url);
-    let view = c_client.view(&id, None, 0)?;
+    let view = c_client.claim(&id, None, 0)?;
     let c_start = Instant::now();
     let c_timeline = Timeline::new(&program, &setup.input, b, setup.checkpoints.min(b));
     let setup_secs = (c_start.elapsed() + (game_start - start)).as_secs_f64();
@@ -259,15 +265,22 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
         challenger_lies.clone(),
     );
     let mut outcome = None;
-    if c_strategy.disputes(&view.game.claim.final_root) {
+    let mut dispute = None;
+    if c_strategy.disputes(&view.claim.final_root) {
         say(
             Some(Side::Challenger),
             &format!("disputes the claim: its run ends in root 0x{c_root}"),
         );
         let joined = c_client.join(&id)?;
+        let n = joined.dispute;
+        dispute = Some(n);
+        say(
+            Some(Side::Challenger),
+            &format!("opens dispute {n} of claim {id}"),
+        );
         let run_side = |side: Side, strategy: Box<dyn Strategy>, client: &Client, token: &str| {
             let mut player = Player { side, strategy };
-            play_with(client, &id, token, &mut player, &mut |who, line| {
+            play_with(client, &id, n, token, &mut player, &mut |who, line| {
                 // Each thread tells its own side's lines, so each move shows once.
                 if who == side {
                     say(Some(side), &line)
@@ -299,14 +312,18 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
     }
     let game_secs = game_start.elapsed().as_secs_f64();
     let bytes = d_client.bytes() + c_client.bytes();
-    let transcript = Client::new(&url).transcript(&id)?;
+    let transcript = match dispute {
+        Some(n) => Some(Client::new(&url).transcript(&id, n)?),
+        None => None,
+    };
     server.stop();
-    let checked = verify_transcript(&transcript)?;
-    let rounds = transcript
-        .moves
+    let checked = transcript.as_ref().map(verify_transcript).transpose()?;
+    let moves = transcript.as_ref().map_or(&[][..], |t| &t.moves[..]);
+    let rounds = moves
         .iter()
         .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
         .count();
+    let n_moves = moves.len();
     Ok(Report {
         b,
         halted_at,
@@ -316,7 +333,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
         claim,
         outcome,
         honest,
-        moves: transcript.moves.len(),
+        moves: n_moves,
         transcript,
         checked,
         rounds,

@@ -6,6 +6,11 @@
 //! the same kind)` steps. The default is two levels, `[steps b, micro a]`;
 //! `[steps b-k, steps k, micro a]` first bisects strides of `2^k`
 //! instructions. The same code plays any such list.
+//!
+//! The first level is always a steps level (`steps 0` when `b = 0`): the
+//! micro levels then start at a hand-over, where the referee computes
+//! `root(attach(Q*, S_t))` itself, so no list lets a player choose the
+//! root a micro level starts from.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +62,11 @@ pub enum LevelError {
     /// Too many levels.
     #[error("{0} levels; at most 64")]
     TooMany(usize),
+    /// The list starts with a micro level.
+    #[error(
+        "level 0 is a micro level: the first level must be a steps level (`steps 0` when b = 0), so that the micro levels start where the referee attaches Q* itself"
+    )]
+    MicroFirst,
 }
 
 /// The largest `b` a claim may have.
@@ -106,6 +116,12 @@ pub fn validate(levels: &[Level], b: u32) -> Result<(), LevelError> {
     }
     if levels.len() > 64 {
         return Err(LevelError::TooMany(levels.len()));
+    }
+    // A micro level bisects from root(attach(Q*, S_t)), which the referee
+    // derives at the hand-over from a steps level. Without a steps level
+    // first, level 0 would start from a bare root(S_0).
+    if levels.first().is_some_and(|l| l.kind == LevelKind::Micro) {
+        return Err(LevelError::MicroFirst);
     }
     let mut seen_micro = false;
     let (mut steps, mut micro) = (0u64, 0u64);
@@ -167,8 +183,18 @@ mod tests {
         );
         let mut bad = two_levels(3);
         bad.swap(0, 1);
-        assert_eq!(validate(&bad, 3), Err(LevelError::Order(1)));
+        assert_eq!(validate(&bad, 3), Err(LevelError::MicroFirst));
+        let mut bad = with_strides(3, &[1]);
+        bad.swap(1, 2);
+        assert_eq!(validate(&bad, 3), Err(LevelError::Order(2)));
         assert_eq!(validate(&[], 3), Err(LevelError::Empty));
+        // b = 0 needs its steps level too (log2 0): no list starts micro.
+        assert_eq!(validate(&two_levels(0), 0), Ok(()));
+        let micro_only = [Level {
+            kind: LevelKind::Micro,
+            log2: crate::micro::LOG2_USTEPS,
+        }];
+        assert_eq!(validate(&micro_only, 0), Err(LevelError::MicroFirst));
         let levels = with_strides(20, &[8]);
         assert_eq!(
             (

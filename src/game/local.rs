@@ -96,6 +96,7 @@ pub fn transcript(
     Transcript {
         kind: TRANSCRIPT_TYPE.to_string(),
         game: game_id.to_string(),
+        dispute: 0,
         claim: start.claim.clone(),
         program: program.to_vec(),
         input: input.to_vec(),

@@ -8,20 +8,24 @@
 //! - [`player`]: strategies, honest and dishonest, and the move they make;
 //! - [`local`]: a game played in memory (tests, benches);
 //! - [`transcript`]: the record of a finished game and its offline check;
-//! - [`referee`] (with [`store`], its durable log), [`wire`], [`client`]: the
-//!   referee service over HTTP/JSON, its messages and the players' client;
+//! - [`referee`] (with [`store`], its durable log, and [`http`], its HTTP
+//!   service), [`wire`], [`client`]: the referee over HTTP/JSON, its
+//!   messages and the players' client;
 //! - [`demo`]: a whole dispute in one process, over loopback HTTP;
+//! - [`strict`]: strict JSON reading (no duplicate keys) of game documents.
 //! - [`web`]: the live view, HTML pages of the games for people.
 
 pub mod claim;
 pub mod client;
 pub mod demo;
+pub mod http;
 pub mod levels;
 pub mod local;
 pub mod player;
 pub mod referee;
 pub mod rules;
 pub mod store;
+pub mod strict;
 pub mod timeline;
 pub mod transcript;
 pub mod web;

@@ -27,7 +27,7 @@ pub enum Query {
 }
 
 /// Where in the game a query comes from (for targeted lies).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Place {
     /// Level index.
     pub level: usize,

@@ -1,7 +1,29 @@
-//! The referee: a neutral HTTP/JSON service that holds every game, checks
-//! every move with the rules ([`super::rules`]), settles the last step with
-//! the verifier module, keeps the clocks, and logs every accepted event to
-//! disk (synced) before it answers ([`super::store`]).
+//! The referee: a neutral HTTP/JSON service that holds every claim and its
+//! disputes, checks every move with the rules ([`super::rules`]), settles
+//! the last step with the verifier module, keeps the clocks, and logs every
+//! accepted event to disk (synced, hash-chained) before it answers
+//! ([`super::store`]). The HTTP service around it is [`super::http`].
+//!
+//! ## Claims and disputes
+//!
+//! A defender opens a **claim**. Until its challenge window closes, anyone
+//! may open a **dispute** against it (`POST /games/{id}/join`), as many as
+//! want to: each dispute is a game of the rules of its own between the
+//! defender and that one challenger, with its own clocks and the
+//! challenger's own secret. Nobody can take another's place or lock anyone
+//! out. The claim is **refuted** as soon as a challenger wins a dispute;
+//! it **stands** once the window has closed and the defender has won every
+//! dispute opened in it. So the defender must beat every challenger, and
+//! one honest challenger is enough to refute a false claim, whatever
+//! squatters, colluders or the defender's own sock puppets do in their own
+//! disputes.
+//!
+//! ## Policy
+//!
+//! Clocks, the window and the largest `b` are the referee's ([`Policy`]),
+//! never the claimant's: each grows with the work it must cover,
+//! re-executing `2^b` steps at the policy's slowest speed, times a margin.
+//! A claim may ask for more time, never for less.
 //!
 //! Endpoints (JSON bodies; a refusal is a 4xx answer `{"error": "..."}`
 //! that changes nothing):
@@ -9,53 +31,61 @@
 //! | method and path | body | answer |
 //! |-----------------|------|--------|
 //! | `POST /games` | [`CreateGame`] | 201 [`Created`] |
-//! | `POST /games/{id}/join` | `{}` | 200 [`Joined`] (once per game) |
-//! | `POST /games/{id}/moves` | [`MoveRequest`] | 200 [`View`] |
-//! | `GET /games/{id}?after_seq=N&wait_ms=M` | - | 200 [`View`], as soon as the game moves past `N` or after `M` ms |
-//! | `GET /games/{id}/transcript` | - | 200 [`Transcript`] |
+//! | `GET /games/{id}?after_seq=N&wait_ms=M` | - | 200 [`ClaimView`] (long-poll) |
+//! | `POST /games/{id}/join` | `{}` | 201 [`Joined`]: a dispute of one's own |
+//! | `GET /games/{id}/disputes/{n}?after_seq=N&wait_ms=M` | - | 200 [`View`] (long-poll) |
+//! | `POST /games/{id}/disputes/{n}/moves` | [`MoveRequest`] | 200 [`View`] |
+//! | `GET /games/{id}/disputes/{n}/transcript` | - | 200 [`Transcript`] |
 //! | `GET /games` | - | 200 list of [`Summary`] |
+//! | `GET /policy` | - | 200 [`PolicyView`] |
 //! | `GET /health` | - | 200 |
 //!
 //! ## Locks
 //!
-//! Each game has its own lock and condition variable; the log has one
-//! lock, always taken after a game's. A move is checked (a proof verified)
-//! and logged under its game's lock only, so long-polls of other games go
-//! on meanwhile. A new game is set up (ELF loaded, `root(S_0)` computed)
-//! and its program and input written out before any lock is taken.
+//! Each claim has a lock, each dispute its own, and the log one, taken in
+//! that order. A move is checked (a proof verified) and logged under its
+//! dispute's lock only, so other games go on meanwhile. A new claim is set
+//! up (ELF loaded, `root(S_0)` computed) and its program and input written
+//! out before any lock is taken.
 //!
 //! ## Clocks
 //!
 //! The side on turn loses when its clock runs out: every request about a
-//! game checks it, and a ticker thread checks every game every 50 ms. A
-//! timeout is logged like a move. When the referee starts it logs a
-//! restart, and each running turn's clock restarts there: time the referee
-//! was down is charged to nobody.
+//! dispute checks it, and a ticker checks every dispute every 50 ms. A
+//! timeout is logged like a move. While a dispute runs or a challenge
+//! window is open, the referee logs a heartbeat every second; when it
+//! restarts, each running turn is charged up to the last logged time and restarts its clock there: time the
+//! referee was down is charged to nobody, and the challenge windows move
+//! on by the downtime.
 
+pub use super::http::{Limits, Server};
 use super::levels::two_levels;
-use super::rules::{Game, MoveError, Phase, Side};
-use super::store::{Event, Log, StoreError, get_blob, put_blob};
+use super::rules::{Game, MoveError, Phase, Side, initial_root};
+use super::store::{Event, Log, StoreError, has_blob, put_blob};
 use super::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
-use super::wire::{Clocks, CreateGame, Created, ErrorBody, Joined, MoveRequest, Summary, View};
-use std::collections::BTreeMap;
+use super::wire::{
+    ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, ErrorBody, Joined,
+    MoveRequest, PolicyView, Summary, View,
+};
+use crate::hash::{Hash, keccak};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Largest `POST /games` body (ELF and input, hex).
-pub const MAX_CREATE_BODY: usize = 64 << 20;
-/// Largest body of any other request.
+/// Largest body of a request other than a new claim.
 pub const MAX_BODY: usize = 1 << 20;
 /// Longest long-poll.
 pub const MAX_WAIT_MS: u64 = 30_000;
-/// Most requests served at once.
-pub const MAX_IN_FLIGHT: usize = 512;
-/// Longest clock a game may have (7 days).
+/// Longest clock or window a claim may ask for (7 days).
 pub const MAX_CLOCK_MS: u64 = 7 * 24 * 3_600_000;
 /// How often the ticker looks for clocks that ran out.
 pub const TICK_MS: u64 = 50;
+/// How often a heartbeat is logged while a dispute runs.
+pub const HEARTBEAT_MS: u64 = 1_000;
 /// Most recent moves a view carries.
 pub const MAX_RECENT: usize = 16;
 
@@ -66,51 +96,157 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The referee's rules of time and size.
+///
+/// Re-executing `2^b` steps at `min_steps_per_s` takes
+/// `r(b) = ceil(2^b * 1000 / min_steps_per_s)` ms. Each side's clock in a
+/// dispute is `clock_base_ms + margin * r(b)` and the challenge window
+/// `window_base_ms + margin * r(b)`: the window covers a challenger's
+/// re-execution before it disputes, the clock the honest side's replays
+/// during the bisection (at most about one re-execution in all, from its
+/// checkpoints) plus the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Clock per side before the re-execution allowance, ms.
+    pub clock_base_ms: u64,
+    /// Challenge window before the re-execution allowance, ms.
+    pub window_base_ms: u64,
+    /// The slowest machine A allowed for, steps per second.
+    pub min_steps_per_s: u64,
+    /// Re-executions of `2^b` steps the clock and window each allow.
+    pub margin: u64,
+    /// Largest `b` a claim may have.
+    pub max_b: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            clock_base_ms: 60_000,
+            window_base_ms: 60_000,
+            min_steps_per_s: 10_000_000,
+            margin: 2,
+            max_b: 36,
+        }
+    }
+}
+
+impl Policy {
+    /// Milliseconds to re-execute `2^b` steps at the slowest speed allowed.
+    pub fn reexec_ms(&self, b: u32) -> u64 {
+        let steps = 1u128 << b.min(64);
+        let ms = (steps * 1000).div_ceil(self.min_steps_per_s.max(1) as u128);
+        ms.min(u64::MAX as u128) as u64
+    }
+
+    /// Each side's clock in a dispute of a claim over `2^b` steps.
+    pub fn clock_ms(&self, b: u32) -> u64 {
+        self.clock_base_ms
+            .saturating_add(self.margin.saturating_mul(self.reexec_ms(b)))
+    }
+
+    /// The challenge window of a claim over `2^b` steps.
+    pub fn window_ms(&self, b: u32) -> u64 {
+        self.window_base_ms
+            .saturating_add(self.margin.saturating_mul(self.reexec_ms(b)))
+    }
+}
+
 /// Referee settings.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Default clock per side, milliseconds.
-    pub clock_ms: u64,
+    /// Rules of time.
+    pub policy: Policy,
+    /// Largest program, bytes.
+    pub max_program: usize,
+    /// Largest input, bytes.
+    pub max_input: usize,
+    /// Most claims open (window open or disputes running) at once.
+    pub max_open_claims: usize,
+    /// Most claims and disputes one client address may open per minute.
+    pub max_opens_per_minute: usize,
+    /// The HTTP service's bounds.
+    pub limits: Limits,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { clock_ms: 300_000 }
+        Config {
+            policy: Policy::default(),
+            max_program: 16 << 20,
+            max_input: 16 << 20,
+            max_open_claims: 10_000,
+            max_opens_per_minute: 60,
+            limits: Limits::default(),
+        }
     }
 }
 
-/// One game and what the referee keeps about it.
-struct Entry {
+/// One dispute: a game between the defender and one challenger.
+struct Dispute {
     game: Game,
-    program: Vec<u8>,
-    input: Vec<u8>,
     created_ms: u64,
     initial_clock: u64,
-    defender_token: String,
-    challenger_token: Option<String>,
+    defender_token: Hash,
+    challenger_token: Hash,
     moves: Vec<Record>,
 }
 
-/// A game behind its lock, with a condition variable for its long-polls.
-struct Slot {
-    entry: Mutex<Entry>,
-    changed: Condvar,
+/// A dispute behind its lock, with a channel that wakes its long-polls.
+struct DisputeSlot {
+    entry: Mutex<Dispute>,
+    watch: tokio::sync::watch::Sender<()>,
+    /// The claim's channel: a dispute that ends changes its claim.
+    claim_watch: Arc<tokio::sync::watch::Sender<()>>,
 }
 
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, Entry> {
+impl DisputeSlot {
+    fn lock(&self) -> MutexGuard<'_, Dispute> {
+        self.entry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify(&self, ended: bool) {
+        self.watch.send_replace(());
+        if ended {
+            self.claim_watch.send_replace(());
+        }
+    }
+}
+
+/// A claim and its disputes.
+struct ClaimEntry {
+    claim: super::claim::Claim,
+    levels: Vec<super::levels::Level>,
+    initial_root: Hash,
+    created_ms: u64,
+    clock_ms: u64,
+    window_ends_ms: u64,
+    defender_token: Hash,
+    disputes: Vec<Arc<DisputeSlot>>,
+}
+
+struct ClaimSlot {
+    entry: Mutex<ClaimEntry>,
+    watch: Arc<tokio::sync::watch::Sender<()>>,
+}
+
+impl ClaimSlot {
+    fn lock(&self) -> MutexGuard<'_, ClaimEntry> {
         self.entry.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 struct Shared {
     dir: PathBuf,
-    games: RwLock<BTreeMap<String, Arc<Slot>>>,
+    claims: RwLock<BTreeMap<String, Arc<ClaimSlot>>>,
     log: Mutex<Log>,
     next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
-    in_flight: AtomicUsize,
+    /// Recent opens (claims and disputes) by client address.
+    opens: Mutex<HashMap<IpAddr, VecDeque<u64>>>,
+    /// Disputes running, for the heartbeat.
+    running: AtomicUsize,
 }
 
 /// A refusal: status code and one line.
@@ -163,18 +299,24 @@ fn random_hex(bytes: usize) -> String {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        b = crate::hash::keccak(&[seed.as_bytes()]).0[..bytes.min(32)].to_vec();
+        b = keccak(&[seed.as_bytes()]).0[..bytes.min(32)].to_vec();
     }
     hex::encode(b)
 }
 
-/// Compares secrets without an early exit.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// What the referee keeps of a secret: its Keccak-256.
+fn token_hash(token: &str) -> Hash {
+    keccak(&[b"mswap token", token.as_bytes()])
+}
+
+/// Whether `token` is the secret whose hash is `h` (without an early exit).
+fn is_token(h: &Hash, token: &str) -> bool {
+    token_hash(token)
+        .0
+        .iter()
+        .zip(h.0.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn move_status(e: &MoveError) -> u16 {
@@ -185,98 +327,67 @@ fn move_status(e: &MoveError) -> u16 {
 }
 
 /// An error body: `{"error": "one line"}`.
-fn error_body(reason: &str) -> String {
+pub fn error_body(reason: &str) -> String {
     let line = reason.replace(['\n', '\r'], " ");
     serde_json::to_string(&ErrorBody { error: line }).unwrap_or_else(|_| "{\"error\":\"?\"}".into())
 }
 
-impl Entry {
-    /// A new game's entry, from its creation event and its program and input.
-    fn create(event: Event, program: Vec<u8>, input: Vec<u8>) -> Result<(String, Entry), String> {
-        let Event::Create {
-            game: id,
-            time_ms,
-            claim,
-            levels,
-            clock_ms,
-            defender_token,
-        } = event
-        else {
-            return Err("not a creation".into());
-        };
-        let game = Game::new(claim, &program, &input, levels, clock_ms, time_ms)
-            .map_err(|e| format!("game {id}: {e}"))?;
-        Ok((
-            id,
-            Entry {
-                game,
-                program,
-                input,
-                created_ms: time_ms,
-                initial_clock: clock_ms,
-                defender_token,
-                challenger_token: None,
-                moves: Vec::new(),
-            },
-        ))
+fn phase_name(p: &Phase) -> &'static str {
+    match p {
+        Phase::Open => "open",
+        Phase::Bisect(_) => "bisect",
+        Phase::Prove(_) => "prove",
+        Phase::Done(_) => "done",
     }
+}
 
-    /// Applies a logged event to this game (live requests and replay alike).
-    fn apply(&mut self, event: Event) -> Result<(), String> {
+impl Dispute {
+    /// Applies a logged event to this dispute (live requests and replay alike).
+    fn apply(&mut self, event: &Event) -> Result<(), String> {
         match event {
-            Event::Create { game, .. } => Err(format!("game {game} is created twice")),
-            Event::Join {
-                challenger_token, ..
-            } => {
-                self.challenger_token = Some(challenger_token);
-                Ok(())
-            }
             Event::Move {
                 game,
+                dispute,
                 time_ms,
                 side,
                 seq,
                 mv,
             } => {
                 self.game
-                    .apply(side, seq, &mv, time_ms)
-                    .map_err(|err| format!("game {game} move {seq}: {err}"))?;
+                    .apply(*side, *seq, mv, *time_ms)
+                    .map_err(|err| format!("game {game} dispute {dispute} move {seq}: {err}"))?;
                 self.moves.push(Record {
-                    seq,
-                    side,
-                    time_ms,
-                    mv,
+                    seq: *seq,
+                    side: *side,
+                    time_ms: *time_ms,
+                    mv: mv.clone(),
                 });
                 Ok(())
             }
             Event::Timeout { time_ms, .. } => {
                 // The logged timeout is a fact: end the game even if the
                 // clock arithmetic differs by a tick.
-                if !self.game.expire(time_ms) && !self.game.is_over() {
+                if !self.game.expire(*time_ms) && !self.game.is_over() {
                     let turn = self.game.turn;
                     self.game.clock_ms[if turn == Side::Defender { 0 } else { 1 }] = 0;
-                    self.game.expire(time_ms);
+                    self.game.expire(*time_ms);
                 }
                 Ok(())
             }
-            Event::Restart { time_ms } => {
-                if !self.game.is_over() {
-                    self.game.turn_since_ms = self.game.turn_since_ms.max(time_ms);
-                }
-                Ok(())
-            }
+            _ => Err("not an event of a dispute".into()),
         }
     }
 
-    /// The view of the game at `now`, with the moves from number `since` on.
-    fn view(&self, id: &str, now: u64, since: Option<u64>) -> View {
+    /// The view of the dispute at `now`, with the moves from number `since` on.
+    fn view(&self, id: &str, n: u64, now: u64, since: Option<u64>) -> View {
         let len = self.moves.len();
         let from = since.map_or(len.saturating_sub(1), |s| s.min(len as u64) as usize);
         let from = from.max(len.saturating_sub(MAX_RECENT));
         View {
             id: id.to_string(),
+            dispute: n,
             game: self.game.clone(),
-            challenged: self.challenger_token.is_some(),
+            challenged: !matches!(self.game.phase, Phase::Open),
             time_left_ms: Clocks {
                 defender: self.game.time_left(Side::Defender, now),
                 challenger: self.game.time_left(Side::Challenger, now),
@@ -286,31 +397,10 @@ impl Entry {
         }
     }
 
-    fn transcript(&self, id: &str) -> Transcript {
-        Transcript {
-            kind: TRANSCRIPT_TYPE.to_string(),
-            game: id.to_string(),
-            claim: self.game.claim.clone(),
-            program: self.program.clone(),
-            input: self.input.clone(),
-            levels: self.game.levels.clone(),
-            clock_ms: self.initial_clock,
-            created_ms: self.created_ms,
-            moves: self.moves.clone(),
-            outcome: self.game.outcome().cloned(),
-        }
-    }
-
-    fn summary(&self, id: &str) -> Summary {
-        Summary {
-            id: id.to_string(),
-            phase: match &self.game.phase {
-                Phase::Open => "open",
-                Phase::Bisect(_) => "bisect",
-                Phase::Prove(_) => "prove",
-                Phase::Done(_) => "done",
-            }
-            .to_string(),
+    fn summary(&self, n: u64) -> DisputeSummary {
+        DisputeSummary {
+            dispute: n,
+            phase: phase_name(&self.game.phase).to_string(),
             seq: self.game.seq,
             winner: self.game.outcome().map(|o| o.winner()),
             outcome: self.game.outcome().cloned(),
@@ -318,7 +408,54 @@ impl Entry {
     }
 }
 
-/// The number in a game id `gN`.
+impl ClaimEntry {
+    /// Where the claim stands at `now`, and its change count.
+    fn status(&self, now: u64) -> (ClaimStatus, u64) {
+        let mut ended = 0u64;
+        let mut refuted = false;
+        for d in &self.disputes {
+            let d = d.lock();
+            if let Some(o) = d.game.outcome() {
+                ended += 1;
+                refuted |= o.winner() == Side::Challenger;
+            }
+        }
+        let closed = now >= self.window_ends_ms;
+        let seq = self.disputes.len() as u64 + ended + closed as u64;
+        let status = if refuted {
+            ClaimStatus::Refuted
+        } else if closed && ended == self.disputes.len() as u64 {
+            ClaimStatus::Stands
+        } else {
+            ClaimStatus::Open
+        };
+        (status, seq)
+    }
+
+    fn view(&self, id: &str, now: u64) -> ClaimView {
+        let (status, seq) = self.status(now);
+        ClaimView {
+            id: id.to_string(),
+            claim: self.claim.clone(),
+            levels: self.levels.clone(),
+            initial_root: self.initial_root,
+            clock_ms: self.clock_ms,
+            created_ms: self.created_ms,
+            window_ends_ms: self.window_ends_ms,
+            window_left_ms: self.window_ends_ms.saturating_sub(now),
+            status,
+            seq,
+            disputes: self
+                .disputes
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d.lock().summary(i as u64 + 1))
+                .collect(),
+        }
+    }
+}
+
+/// The number in a claim id `gN`.
 fn id_number(id: &str) -> Option<u64> {
     id.strip_prefix('g')?.parse().ok()
 }
@@ -329,50 +466,122 @@ pub struct Referee {
     shared: Arc<Shared>,
 }
 
+/// What the log's replay builds.
+type Claims = BTreeMap<String, ClaimEntry>;
+
+fn new_dispute(c: &ClaimEntry, time_ms: u64, challenger_token: Hash) -> Result<Dispute, String> {
+    let game = Game::with_root(
+        c.claim.clone(),
+        c.levels.clone(),
+        c.initial_root,
+        c.clock_ms,
+        time_ms,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Dispute {
+        game,
+        created_ms: time_ms,
+        initial_clock: c.clock_ms,
+        defender_token: c.defender_token,
+        challenger_token,
+        moves: Vec::new(),
+    })
+}
+
+fn dispute_slot(d: Dispute, claim_watch: &Arc<tokio::sync::watch::Sender<()>>) -> Arc<DisputeSlot> {
+    Arc::new(DisputeSlot {
+        entry: Mutex::new(d),
+        watch: tokio::sync::watch::Sender::new(()),
+        claim_watch: claim_watch.clone(),
+    })
+}
+
 impl Referee {
     /// Opens the referee on a data directory, replaying its log.
     pub fn open(dir: &Path, config: Config) -> Result<Referee, RefereeError> {
         let (mut log, events) = Log::open(dir)?;
-        let mut games: BTreeMap<String, Entry> = BTreeMap::new();
+        // Replay into plain values first, then put them behind locks.
+        let mut claims: Claims = BTreeMap::new();
+        let mut disputes: BTreeMap<String, Vec<Dispute>> = BTreeMap::new();
         let mut next_id = 1;
+        let mut last_ms = 0u64;
         for (i, event) in events.into_iter().enumerate() {
             let at = |r: String| RefereeError::Replay(format!("event {}: {r}", i + 1));
             match &event {
-                Event::Create { claim, .. } => {
-                    let program = get_blob(dir, &claim.program)?;
-                    let input = get_blob(dir, &claim.input)?;
-                    let (id, entry) = Entry::create(event, program, input).map_err(at)?;
-                    next_id = next_id.max(id_number(&id).map_or(0, |n| n + 1));
-                    games.insert(id, entry);
+                Event::Create {
+                    game,
+                    time_ms,
+                    claim,
+                    levels,
+                    clock_ms,
+                    window_ms,
+                    initial_root,
+                    defender_token,
+                } => {
+                    has_blob(dir, &claim.program)?;
+                    has_blob(dir, &claim.input)?;
+                    if claims.contains_key(game) {
+                        return Err(at(format!("claim {game} is created twice")));
+                    }
+                    next_id = next_id.max(id_number(game).map_or(0, |n| n + 1));
+                    claims.insert(
+                        game.clone(),
+                        ClaimEntry {
+                            claim: claim.clone(),
+                            levels: levels.clone(),
+                            initial_root: *initial_root,
+                            created_ms: *time_ms,
+                            clock_ms: *clock_ms,
+                            window_ends_ms: time_ms.saturating_add(*window_ms),
+                            defender_token: *defender_token,
+                            disputes: Vec::new(),
+                        },
+                    );
+                    disputes.insert(game.clone(), Vec::new());
                 }
-                Event::Join { game, .. }
-                | Event::Move { game, .. }
-                | Event::Timeout { game, .. } => {
-                    let game = game.clone();
-                    games
-                        .get_mut(&game)
-                        .ok_or_else(|| at(format!("unknown game {game}")))?
-                        .apply(event)
+                Event::Join {
+                    game,
+                    dispute,
+                    time_ms,
+                    challenger_token,
+                } => {
+                    let c = claims
+                        .get(game)
+                        .ok_or_else(|| at(format!("unknown claim {game}")))?;
+                    let list = disputes.entry(game.clone()).or_default();
+                    if *dispute != list.len() as u64 + 1 {
+                        return Err(at(format!("dispute {dispute} of {game} out of order")));
+                    }
+                    list.push(new_dispute(c, *time_ms, *challenger_token).map_err(at)?);
+                }
+                Event::Move { game, dispute, .. } | Event::Timeout { game, dispute, .. } => {
+                    disputes
+                        .get_mut(game)
+                        .and_then(|l| l.get_mut((*dispute as usize).wrapping_sub(1)))
+                        .ok_or_else(|| at(format!("unknown dispute {dispute} of {game}")))?
+                        .apply(&event)
                         .map_err(at)?;
                 }
-                Event::Restart { .. } => {
-                    for e in games.values_mut() {
-                        e.apply(event.clone()).map_err(at)?;
-                    }
-                }
+                Event::Heartbeat { .. } => {}
+                Event::Restart { time_ms } => resume(&mut claims, &mut disputes, last_ms, *time_ms),
             }
+            last_ms = last_ms.max(event.time_ms());
         }
-        let restart = Event::Restart { time_ms: now_ms() };
-        log.append(&restart)?;
-        for e in games.values_mut() {
-            e.apply(restart.clone()).map_err(RefereeError::Replay)?;
-        }
-        let games = games
+        let now = now_ms().max(last_ms);
+        log.append(&Event::Restart { time_ms: now })?;
+        resume(&mut claims, &mut disputes, last_ms, now);
+        let mut running = 0;
+        let claims = claims
             .into_iter()
-            .map(|(id, entry)| {
-                let slot = Slot {
+            .map(|(id, mut entry)| {
+                let watch = Arc::new(tokio::sync::watch::Sender::new(()));
+                for d in disputes.remove(&id).unwrap_or_default() {
+                    running += !d.game.is_over() as usize;
+                    entry.disputes.push(dispute_slot(d, &watch));
+                }
+                let slot = ClaimSlot {
                     entry: Mutex::new(entry),
-                    changed: Condvar::new(),
+                    watch,
                 };
                 (id, Arc::new(slot))
             })
@@ -380,87 +589,198 @@ impl Referee {
         Ok(Referee {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
-                games: RwLock::new(games),
+                claims: RwLock::new(claims),
                 log: Mutex::new(log),
                 next_id: AtomicU64::new(next_id),
                 config,
                 stop: AtomicBool::new(false),
-                in_flight: AtomicUsize::new(0),
+                opens: Mutex::new(HashMap::new()),
+                running: AtomicUsize::new(running),
             }),
         })
     }
 
-    fn slot(&self, id: &str) -> Result<Arc<Slot>, Refusal> {
-        let games = self.shared.games.read().unwrap_or_else(|p| p.into_inner());
-        games
+    /// The referee's settings.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    fn claim_slot(&self, id: &str) -> Result<Arc<ClaimSlot>, Refusal> {
+        let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
+        claims
             .get(id)
             .cloned()
             .ok_or_else(|| refuse(404, format!("unknown game {id}")))
     }
 
-    fn slots(&self) -> Vec<(String, Arc<Slot>)> {
-        let games = self.shared.games.read().unwrap_or_else(|p| p.into_inner());
-        games
+    fn dispute_slot(&self, id: &str, n: u64) -> Result<Arc<DisputeSlot>, Refusal> {
+        let claim = self.claim_slot(id)?;
+        let c = claim.lock();
+        c.disputes
+            .get((n as usize).wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| refuse(404, format!("game {id} has no dispute {n}")))
+    }
+
+    fn claim_slots(&self) -> Vec<(String, Arc<ClaimSlot>)> {
+        let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
+        claims
             .iter()
             .map(|(id, s)| (id.clone(), s.clone()))
             .collect()
     }
 
-    /// Logs an event (synced) and applies it to its game: the one way a
-    /// game changes. The caller holds the game's lock.
-    fn commit(&self, entry: &mut Entry, event: Event) -> Result<(), Refusal> {
+    fn append(&self, event: &Event) -> Result<(), Refusal> {
         self.shared
             .log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .append(&event)
-            .map_err(|e| refuse(500, format!("cannot log the event: {e}")))?;
-        entry
-            .apply(event)
-            .map_err(|r| refuse(500, format!("a logged event does not apply: {r}")))
+            .append(event)
+            .map_err(|e| refuse(500, format!("cannot log the event: {e}")))
     }
 
-    /// Ends the game if the side on turn has run out of time at `now`
-    /// (logged like a move); returns whether it did.
-    fn expire(&self, id: &str, entry: &mut Entry, now: u64) -> Result<bool, Refusal> {
-        if entry.game.is_over() || entry.game.time_left(entry.game.turn, now) > 0 {
+    /// Logs an event (synced) and applies it to its dispute: the one way a
+    /// dispute changes. The caller holds the dispute's lock.
+    fn commit(&self, d: &mut Dispute, event: Event) -> Result<(), Refusal> {
+        let was_over = d.game.is_over();
+        self.append(&event)?;
+        d.apply(&event)
+            .map_err(|e| refuse(500, format!("a logged event does not apply: {e}")))?;
+        if !was_over && d.game.is_over() {
+            self.shared.running.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Ends a dispute whose side on turn ran out of time; returns whether it did.
+    fn expire(&self, id: &str, n: u64, d: &mut Dispute, now: u64) -> Result<bool, Refusal> {
+        if d.game.is_over() || d.game.time_left(d.game.turn, now) > 0 {
             return Ok(false);
         }
         let event = Event::Timeout {
             game: id.to_string(),
+            dispute: n,
             time_ms: now,
         };
-        self.commit(entry, event)?;
+        self.commit(d, event)?;
         Ok(true)
     }
 
-    /// Ends every game whose side on turn ran out of time; returns how many.
+    /// Ends every dispute whose side on turn ran out of time, and logs a
+    /// heartbeat if one is due; returns how many disputes ended.
     pub fn expire_clocks(&self) -> Result<usize, Refusal> {
         let mut n = 0;
-        for (id, slot) in self.slots() {
-            let mut e = slot.lock();
-            if self.expire(&id, &mut e, now_ms())? {
-                n += 1;
-                slot.changed.notify_all();
+        let mut window_open = false;
+        for (id, claim) in self.claim_slots() {
+            let disputes = {
+                let c = claim.lock();
+                window_open |= c.window_ends_ms > now_ms();
+                c.disputes.clone()
+            };
+            for (i, slot) in disputes.iter().enumerate() {
+                let mut d = slot.lock();
+                if self.expire(&id, i as u64 + 1, &mut d, now_ms())? {
+                    n += 1;
+                    drop(d);
+                    slot.notify(true);
+                }
+            }
+        }
+        // While a clock runs or a window is open, a restart must know how
+        // long the referee was up.
+        if window_open || self.shared.running.load(Ordering::Relaxed) > 0 {
+            let mut log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+            let now = now_ms();
+            if now >= log.last_ms() + HEARTBEAT_MS {
+                log.append(&Event::Heartbeat { time_ms: now })
+                    .map_err(|e| refuse(500, format!("cannot log a heartbeat: {e}")))?;
             }
         }
         Ok(n)
     }
 
-    /// Opens a game (`POST /games`).
-    pub fn create(&self, req: CreateGame) -> Result<Created, Refusal> {
-        let clock_ms = req.clock_ms.unwrap_or(self.shared.config.clock_ms);
-        if clock_ms == 0 || clock_ms > MAX_CLOCK_MS {
+    /// Counts an open by `client` against its quota.
+    fn charge(&self, client: Option<IpAddr>, what: &str) -> Result<(), Refusal> {
+        let Some(ip) = client else { return Ok(()) };
+        let max = self.shared.config.max_opens_per_minute;
+        let now = now_ms();
+        let mut opens = self.shared.opens.lock().unwrap_or_else(|p| p.into_inner());
+        let q = opens.entry(ip).or_default();
+        while q.front().is_some_and(|t| now.saturating_sub(*t) >= 60_000) {
+            q.pop_front();
+        }
+        if q.len() >= max {
             return Err(refuse(
-                400,
-                format!("clock_ms {clock_ms} is out of range (1 ms to 7 days)"),
+                429,
+                format!("too many {what}: at most {max} claims and disputes a minute per client"),
             ));
         }
-        let levels = req.levels.unwrap_or_else(|| two_levels(req.claim.b));
+        q.push_back(now);
+        if opens.len() > 100_000 {
+            opens.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) < 60_000));
+        }
+        Ok(())
+    }
+
+    /// Opens a claim (`POST /games`).
+    pub fn create(&self, req: CreateGame) -> Result<Created, Refusal> {
+        self.create_from(req, None)
+    }
+
+    /// Opens a claim for `client` (counted against its quota).
+    pub fn create_from(&self, req: CreateGame, client: Option<IpAddr>) -> Result<Created, Refusal> {
+        let cfg = &self.shared.config;
+        let b = req.claim.b;
+        if b > cfg.policy.max_b {
+            return Err(refuse(
+                400,
+                format!(
+                    "b = {b} is over this referee's largest, {}",
+                    cfg.policy.max_b
+                ),
+            ));
+        }
+        for (what, len, max) in [
+            ("program", req.program.len(), cfg.max_program),
+            ("input", req.input.len(), cfg.max_input),
+        ] {
+            if len > max {
+                return Err(refuse(
+                    413,
+                    format!("the {what} is {len} bytes, over this referee's {max}"),
+                ));
+            }
+        }
+        let ask = |asked: Option<u64>, least: u64, what: &str| match asked {
+            None => Ok(least),
+            Some(ms) if ms < least => Err(refuse(
+                400,
+                format!(
+                    "{what} {ms} ms is less than this referee's policy for b = {b}: at least {least} ms"
+                ),
+            )),
+            Some(ms) if ms > MAX_CLOCK_MS.max(least) => {
+                Err(refuse(400, format!("{what} {ms} ms is over 7 days")))
+            }
+            Some(ms) => Ok(ms),
+        };
+        let clock_ms = ask(req.clock_ms, cfg.policy.clock_ms(b), "clock_ms")?;
+        let window_ms = ask(req.window_ms, cfg.policy.window_ms(b), "window_ms")?;
+        let levels = req.levels.unwrap_or_else(|| two_levels(b));
+        let open = self.open_claims();
+        if open >= cfg.max_open_claims {
+            return Err(refuse(
+                429,
+                format!("{open} claims are open, this referee's most; retry later"),
+            ));
+        }
+        self.charge(client, "claims")?;
         // The slow part (loading the ELF, root(S_0), writing the program
         // and input out) happens before any lock.
+        let root = initial_root(&req.claim, &req.program, &req.input)
+            .map_err(|e| refuse(400, e.to_string()))?;
         let now = now_ms();
-        let game = Game::new(req.claim, &req.program, &req.input, levels, clock_ms, now)
+        let game = Game::with_root(req.claim, levels, root, clock_ms, now)
             .map_err(|e| refuse(400, e.to_string()))?;
         for bytes in [&req.program, &req.input] {
             put_blob(&self.shared.dir, bytes)
@@ -474,149 +794,220 @@ impl Referee {
             claim: game.claim.clone(),
             levels: game.levels.clone(),
             clock_ms,
-            defender_token: token.clone(),
+            window_ms,
+            initial_root: root,
+            defender_token: token_hash(&token),
         };
-        self.shared
-            .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .append(&event)
-            .map_err(|e| refuse(500, format!("cannot log the event: {e}")))?;
-        let entry = Entry {
-            game,
-            program: req.program,
-            input: req.input,
+        self.append(&event)?;
+        let entry = ClaimEntry {
+            claim: game.claim,
+            levels: game.levels,
+            initial_root: root,
             created_ms: now,
-            initial_clock: clock_ms,
-            defender_token: token.clone(),
-            challenger_token: None,
-            moves: Vec::new(),
+            clock_ms,
+            window_ends_ms: now.saturating_add(window_ms),
+            defender_token: token_hash(&token),
+            disputes: Vec::new(),
         };
-        let slot = Arc::new(Slot {
+        let slot = Arc::new(ClaimSlot {
             entry: Mutex::new(entry),
-            changed: Condvar::new(),
+            watch: Arc::new(tokio::sync::watch::Sender::new(())),
         });
         self.shared
-            .games
+            .claims
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone(), slot);
-        Ok(Created { game: id, token })
+        Ok(Created {
+            game: id,
+            token,
+            clock_ms,
+            window_ends_ms: now.saturating_add(window_ms),
+        })
     }
 
-    /// A challenger joins (`POST /games/{id}/join`).
-    pub fn join(&self, id: &str) -> Result<Joined, Refusal> {
-        let slot = self.slot(id)?;
-        let mut e = slot.lock();
+    /// Claims whose window is open or which have a dispute running.
+    fn open_claims(&self) -> usize {
         let now = now_ms();
-        if self.expire(id, &mut e, now)? {
-            slot.changed.notify_all();
+        self.claim_slots()
+            .iter()
+            .filter(|(_, c)| c.lock().status(now).0 == ClaimStatus::Open)
+            .count()
+    }
+
+    /// Opens a dispute of one's own against claim `id` (`POST /games/{id}/join`).
+    pub fn join(&self, id: &str) -> Result<Joined, Refusal> {
+        self.join_from(id, None)
+    }
+
+    /// [`Referee::join`] for `client` (counted against its quota).
+    pub fn join_from(&self, id: &str, client: Option<IpAddr>) -> Result<Joined, Refusal> {
+        let claim = self.claim_slot(id)?;
+        let mut c = claim.lock();
+        let now = now_ms();
+        if now >= c.window_ends_ms {
+            return Err(refuse(
+                409,
+                format!(
+                    "the challenge window of game {id} closed {} ms ago",
+                    now - c.window_ends_ms
+                ),
+            ));
         }
-        if e.challenger_token.is_some() {
-            return Err(refuse(409, format!("game {id} already has a challenger")));
-        }
-        if e.game.is_over() {
-            return Err(refuse(409, format!("game {id} is over")));
-        }
+        self.charge(client, "disputes")?;
         let token = random_hex(16);
+        let n = c.disputes.len() as u64 + 1;
         let event = Event::Join {
             game: id.to_string(),
+            dispute: n,
             time_ms: now,
-            challenger_token: token.clone(),
+            challenger_token: token_hash(&token),
         };
-        self.commit(&mut e, event)?;
-        slot.changed.notify_all();
-        Ok(Joined { token })
+        let d = new_dispute(&c, now, token_hash(&token)).map_err(|e| refuse(500, e))?;
+        self.append(&event)?;
+        c.disputes.push(dispute_slot(d, &claim.watch));
+        self.shared.running.fetch_add(1, Ordering::Relaxed);
+        drop(c);
+        claim.watch.send_replace(());
+        Ok(Joined { dispute: n, token })
     }
 
-    /// A move (`POST /games/{id}/moves`).
-    pub fn play(&self, id: &str, req: MoveRequest) -> Result<View, Refusal> {
-        let slot = self.slot(id)?;
-        let mut e = slot.lock();
+    /// A move in dispute `n` of claim `id` (`POST /games/{id}/disputes/{n}/moves`).
+    pub fn play(&self, id: &str, n: u64, req: MoveRequest) -> Result<View, Refusal> {
+        let slot = self.dispute_slot(id, n)?;
+        let mut d = slot.lock();
         let now = now_ms();
         let secret = match req.side {
-            Side::Defender => Some(&e.defender_token),
-            Side::Challenger => e.challenger_token.as_ref(),
+            Side::Defender => &d.defender_token,
+            Side::Challenger => &d.challenger_token,
         };
-        match secret {
-            None => return Err(refuse(403, "no challenger has joined this game")),
-            Some(s) if !same_secret(s, &req.token) => {
-                return Err(refuse(403, format!("wrong token for the {}", req.side)));
-            }
-            _ => {}
+        if !is_token(secret, &req.token) {
+            return Err(refuse(
+                403,
+                format!("wrong token for the {} of dispute {n}", req.side),
+            ));
         }
         // A side whose time is up cannot move: the timeout comes first.
-        if self.expire(id, &mut e, now)? {
-            slot.changed.notify_all();
+        if self.expire(id, n, &mut d, now)? {
+            slot.notify(true);
         }
         // Check on a copy: a refused move changes nothing.
-        let mut game = e.game.clone();
+        let mut game = d.game.clone();
         game.apply(req.side, req.seq, &req.mv, now)
             .map_err(|err| refuse(move_status(&err), err.to_string()))?;
         let seq = req.seq;
         let event = Event::Move {
             game: id.to_string(),
+            dispute: n,
             time_ms: now,
             side: req.side,
             seq,
             mv: req.mv,
         };
-        self.commit(&mut e, event)?;
-        slot.changed.notify_all();
-        Ok(e.view(id, now, Some(seq)))
+        self.commit(&mut d, event)?;
+        let ended = d.game.is_over();
+        let view = d.view(id, n, now, Some(seq));
+        drop(d);
+        slot.notify(ended);
+        Ok(view)
     }
 
-    /// Where a game stands (`GET /games/{id}`), waiting up to `wait_ms`
-    /// for it to move past `after_seq` (or end).
-    pub fn view(&self, id: &str, after_seq: Option<u64>, wait_ms: u64) -> Result<View, Refusal> {
-        let slot = self.slot(id)?;
-        let deadline = Instant::now() + Duration::from_millis(wait_ms.min(MAX_WAIT_MS));
-        let mut e = slot.lock();
-        loop {
-            let now = now_ms();
-            if self.expire(id, &mut e, now)? {
-                slot.changed.notify_all();
-            }
-            let moved = after_seq.is_none_or(|n| e.game.seq > n);
-            let left = deadline.saturating_duration_since(Instant::now());
-            if moved
-                || e.game.is_over()
-                || left.is_zero()
-                || self.shared.stop.load(Ordering::Relaxed)
-            {
-                return Ok(e.view(id, now, after_seq));
-            }
-            // Wake up at the latest when the clock on turn runs out.
-            let clock = e.game.time_left(e.game.turn, now);
-            let tick = left.min(Duration::from_millis(clock.max(1)));
-            e = slot
-                .changed
-                .wait_timeout(e, tick)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
+    /// Where dispute `n` of claim `id` stands (`GET /games/{id}/disputes/{n}`),
+    /// with the moves after `after_seq`.
+    pub fn view(&self, id: &str, n: u64, after_seq: Option<u64>) -> Result<View, Refusal> {
+        let slot = self.dispute_slot(id, n)?;
+        let mut d = slot.lock();
+        let now = now_ms();
+        if self.expire(id, n, &mut d, now)? {
+            slot.notify(true);
         }
+        Ok(d.view(id, n, now, after_seq))
     }
 
-    /// The transcript of a game so far (`GET /games/{id}/transcript`).
-    pub fn transcript(&self, id: &str) -> Result<Transcript, Refusal> {
-        let slot = self.slot(id)?;
-        let mut e = slot.lock();
-        if self.expire(id, &mut e, now_ms())? {
-            slot.changed.notify_all();
+    /// Where claim `id` stands (`GET /games/{id}`).
+    pub fn claim(&self, id: &str) -> Result<ClaimView, Refusal> {
+        let slot = self.claim_slot(id)?;
+        let c = slot.lock();
+        Ok(c.view(id, now_ms()))
+    }
+
+    /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`),
+    /// written by its [`TranscriptSource`] (as the HTTP service streams it) and read back.
+    pub fn transcript(&self, id: &str, n: u64) -> Result<Transcript, Refusal> {
+        let source = self.transcript_source(id, n)?;
+        let mut bytes = Vec::new();
+        source
+            .write(&mut bytes)
+            .map_err(|e| refuse(500, format!("cannot write the transcript: {e}")))?;
+        super::strict::from_slice(&bytes)
+            .map_err(|e| refuse(500, format!("the transcript does not read back: {e}")))
+    }
+
+    /// What streaming the transcript of dispute `n` of claim `id` needs:
+    /// checked before the answer starts (the dispute exists, its program
+    /// and input are there and whole), written after.
+    pub fn transcript_source(&self, id: &str, n: u64) -> Result<TranscriptSource, Refusal> {
+        let slot = self.dispute_slot(id, n)?;
+        let mut d = slot.lock();
+        if self.expire(id, n, &mut d, now_ms())? {
+            slot.notify(true);
         }
-        Ok(e.transcript(id))
+        let dir = &self.shared.dir;
+        for h in [&d.game.claim.program, &d.game.claim.input] {
+            check_blob(dir, h).map_err(|e| refuse(500, format!("cannot read: {e}")))?;
+        }
+        Ok(TranscriptSource {
+            dir: dir.clone(),
+            game: id.to_string(),
+            dispute: n,
+            claim: d.game.claim.clone(),
+            levels: d.game.levels.clone(),
+            clock_ms: d.initial_clock,
+            created_ms: d.created_ms,
+            moves: d.moves.clone(),
+            outcome: d.game.outcome().cloned(),
+        })
     }
 
-    /// Every game (`GET /games`).
+    /// Every claim (`GET /games`).
     pub fn list(&self) -> Vec<Summary> {
-        self.slots()
+        let now = now_ms();
+        self.claim_slots()
             .iter()
-            .map(|(id, slot)| slot.lock().summary(id))
+            .map(|(id, slot)| {
+                let c = slot.lock();
+                Summary {
+                    id: id.clone(),
+                    status: c.status(now).0,
+                    disputes: c.disputes.len() as u64,
+                    window_left_ms: c.window_ends_ms.saturating_sub(now),
+                }
+            })
             .collect()
     }
 
-    /// Answers one HTTP request: `(status, JSON body)`.
-    pub fn handle(&self, method: &str, url: &str, body: &[u8]) -> (u16, String) {
+    /// The policy (`GET /policy`).
+    pub fn policy(&self) -> PolicyView {
+        let c = &self.shared.config;
+        PolicyView {
+            clock_base_ms: c.policy.clock_base_ms,
+            window_base_ms: c.policy.window_base_ms,
+            min_steps_per_s: c.policy.min_steps_per_s,
+            margin: c.policy.margin,
+            max_b: c.policy.max_b,
+            max_program: c.max_program as u64,
+            max_input: c.max_input as u64,
+        }
+    }
+
+    /// Answers one HTTP request from `client`: `(status, JSON body)`.
+    pub fn handle(
+        &self,
+        method: &str,
+        url: &str,
+        body: &[u8],
+        client: Option<IpAddr>,
+    ) -> (u16, String) {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let param = |name: &str| -> Result<Option<u64>, Refusal> {
@@ -632,6 +1023,14 @@ impl Referee {
             }
             Ok(None)
         };
+        let number = |n: &str| -> Result<u64, Refusal> {
+            n.parse::<u64>().map_err(|_| {
+                refuse(
+                    404,
+                    format!("no dispute {n:?}: disputes are numbered 1, 2, ..."),
+                )
+            })
+        };
         let json = |r: Result<String, Refusal>, ok: u16| match r {
             Ok(s) => (ok, s),
             Err(e) => (e.status, error_body(&e.reason)),
@@ -640,37 +1039,54 @@ impl Referee {
             serde_json::to_string(v).map_err(|e| refuse(500, e.to_string()))
         }
         fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-            serde_json::from_slice(body).map_err(|e| refuse(400, format!("malformed request: {e}")))
+            super::strict::from_slice(body)
+                .map_err(|e| refuse(400, format!("malformed request: {e}")))
         }
         match (method, parts.as_slice()) {
             ("GET", ["health"]) => (200, "{\"ok\":true}".into()),
+            ("GET", ["policy"]) => json(to_json(&self.policy()), 200),
             ("GET", ["games"]) => json(to_json(&self.list()), 200),
             ("POST", ["games"]) => json(
                 parse::<CreateGame>(body)
-                    .and_then(|r| self.create(r))
+                    .and_then(|r| self.create_from(r, client))
                     .and_then(|c| to_json(&c)),
                 201,
             ),
             ("GET", ["games", id]) => json(
+                param("after_seq")
+                    .and_then(|_| param("wait_ms"))
+                    .and_then(|_| to_json(&self.claim(id)?)),
+                200,
+            ),
+            ("POST", ["games", id, "join" | "disputes"]) => {
+                json(self.join_from(id, client).and_then(|j| to_json(&j)), 201)
+            }
+            ("GET", ["games", id, "disputes", n]) => json(
                 param("after_seq").and_then(|after| {
-                    let wait = param("wait_ms")?.unwrap_or(0);
-                    to_json(&self.view(id, after, wait)?)
+                    param("wait_ms")?;
+                    to_json(&self.view(id, number(n)?, after)?)
                 }),
                 200,
             ),
-            ("GET", ["games", id, "transcript"]) => {
-                json(self.transcript(id).and_then(|t| to_json(&t)), 200)
-            }
-            ("POST", ["games", id, "join"]) => json(self.join(id).and_then(|j| to_json(&j)), 200),
-            ("POST", ["games", id, "moves"]) => json(
+            ("GET", ["games", id, "disputes", n, "transcript"]) => json(
+                number(n)
+                    .and_then(|n| self.transcript(id, n))
+                    .and_then(|t| to_json(&t)),
+                200,
+            ),
+            ("POST", ["games", id, "disputes", n, "moves"]) => json(
                 parse::<MoveRequest>(body)
-                    .and_then(|m| self.play(id, m))
+                    .and_then(|m| self.play(id, number(n)?, m))
                     .and_then(|v| to_json(&v)),
                 200,
             ),
             (
                 _,
-                ["health" | "games"] | ["games", _] | ["games", _, "transcript" | "join" | "moves"],
+                ["health" | "games" | "policy"]
+                | ["games", _]
+                | ["games", _, "join" | "disputes"]
+                | ["games", _, "disputes", _]
+                | ["games", _, "disputes", _, "transcript" | "moves"],
             ) => json(
                 Err(refuse(405, format!("{method} is not allowed on {path}"))),
                 200,
@@ -682,181 +1098,199 @@ impl Referee {
         }
     }
 
-    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) until [`Server::stop`];
-    /// returns at once with the bound address.
+    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
+    /// limits until [`Server::stop`]; returns at once with the bound address.
     pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
-        let fail = |reason: String| RefereeError::Listen {
-            addr: addr.to_string(),
-            reason,
-        };
-        let server =
-            tiny_http::Server::from_listener(listen(addr).map_err(|e| fail(e.to_string()))?, None)
-                .map_err(|e| fail(e.to_string()))?;
-        let local = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| addr.to_string());
-        let server = Arc::new(server);
-        let me = self.clone();
-        let srv = server.clone();
-        let accept = std::thread::spawn(move || me.accept_loop(&srv));
-        let me = self.clone();
-        let ticker = std::thread::spawn(move || {
-            while !me.shared.stop.load(Ordering::Relaxed) {
-                if let Err(e) = me.expire_clocks() {
-                    eprintln!("referee: cannot log a timeout: {}", e.reason);
+        super::http::serve(self, addr, self.shared.config.limits.clone())
+    }
+
+    /// The largest `POST /games` body: the program and input in hex, and room
+    /// for the rest.
+    pub fn max_create_body(&self) -> usize {
+        let c = &self.shared.config;
+        2 * (c.max_program + c.max_input) + (64 << 10)
+    }
+
+    /// A receiver that sees every change of claim `id` (`n = None`) or of
+    /// its dispute `n`.
+    pub fn subscribe(&self, id: &str, n: Option<u64>) -> Option<tokio::sync::watch::Receiver<()>> {
+        match n {
+            None => self.claim_slot(id).ok().map(|s| s.watch.subscribe()),
+            Some(n) => self.dispute_slot(id, n).ok().map(|s| s.watch.subscribe()),
+        }
+    }
+
+    /// For a long-poll of claim `id` (`n = None`) or of its dispute `n`,
+    /// past `after`: `None` if it should be answered now (it moved or
+    /// ended, or is unknown), otherwise the milliseconds until the next
+    /// change of time (a clock running out, the window closing).
+    pub fn poll_wait(&self, id: &str, n: Option<u64>, after: Option<u64>) -> Option<u64> {
+        let now = now_ms();
+        match n {
+            None => {
+                let slot = self.claim_slot(id).ok()?;
+                let c = slot.lock();
+                let (status, seq) = c.status(now);
+                if after.is_none_or(|a| seq > a) || status != ClaimStatus::Open {
+                    return None;
                 }
-                std::thread::sleep(Duration::from_millis(TICK_MS));
+                // Wake when the window closes; disputes ending wake us too
+                // (after the close, only they change the claim).
+                Some(match c.window_ends_ms.saturating_sub(now) {
+                    0 => MAX_WAIT_MS,
+                    left => left.min(MAX_WAIT_MS),
+                })
             }
-        });
-        Ok(Server {
-            addr: local,
-            referee: self.clone(),
-            server,
-            threads: vec![accept, ticker],
-        })
-    }
-
-    fn accept_loop(&self, server: &tiny_http::Server) {
-        while !self.shared.stop.load(Ordering::Relaxed) {
-            let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(100)) else {
-                continue;
-            };
-            if self.shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                respond(request, 503, error_body("too many requests in flight"));
-                continue;
-            }
-            self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
-            let me = self.clone();
-            std::thread::spawn(move || {
-                me.answer(request);
-                me.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-            });
-        }
-    }
-
-    fn answer(&self, mut request: tiny_http::Request) {
-        let method = request.method().as_str().to_string();
-        let url = request.url().to_string();
-        let path = url.split('?').next().unwrap_or("");
-        // --- live view hook (src/game/web.rs): HTML pages at `/` and
-        // `/games/ID/view`; re-wire onto the new HTTP stack at merge. ---
-        if let Some((status, html)) = (method == "GET")
-            .then(|| super::web::page(self, path))
-            .flatten()
-        {
-            let mut response = tiny_http::Response::from_string(html).with_status_code(status);
-            for (k, v) in super::web::HEADERS {
-                if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                    response.add_header(h);
+            Some(n) => {
+                let slot = self.dispute_slot(id, n).ok()?;
+                let d = slot.lock();
+                if after.is_none_or(|a| d.game.seq > a) || d.game.is_over() {
+                    return None;
                 }
+                Some(d.game.time_left(d.game.turn, now))
             }
-            let _ = request.respond(response);
-            return;
         }
-        // --- end of the live view hook ---
-        let limit = if method == "POST" && path.trim_end_matches('/') == "/games" {
-            MAX_CREATE_BODY
-        } else {
-            MAX_BODY
-        };
-        let too_big = |n: usize| {
-            error_body(&format!(
-                "request body of {n} bytes is too large (at most {limit})"
-            ))
-        };
-        if let Some(n) = request.body_length().filter(|n| *n > limit) {
-            respond(request, 413, too_big(n));
-            return;
+    }
+
+    /// Ends the disputes whose clock ran out and logs heartbeats (the
+    /// ticker's job).
+    pub fn tick(&self) {
+        if let Err(e) = self.expire_clocks() {
+            eprintln!("referee: {}", e.reason);
         }
-        let mut body = Vec::new();
-        let read = request
-            .as_reader()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut body);
-        if let Err(e) = read {
-            respond(
-                request,
-                400,
-                error_body(&format!("cannot read the request body: {e}")),
-            );
-            return;
+    }
+
+    /// Whether the service is stopping.
+    pub fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed)
+    }
+
+    /// Wakes every waiting long-poll to end it (the service is stopping).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for (_, claim) in self.claim_slots() {
+            claim.watch.send_replace(());
+            for d in claim.lock().disputes.iter() {
+                d.watch.send_replace(());
+            }
         }
-        if body.len() > limit {
-            respond(request, 413, too_big(body.len()));
-            return;
-        }
-        let (status, text) = self.handle(&method, &url, &body);
-        respond(request, status, text);
     }
 }
 
-/// A listening socket with `TCP_NODELAY`, which the sockets it accepts
-/// inherit: an answer goes out as its header and then its body, and
-/// without it the body would wait for the client's delayed ACK of the
-/// header (40 ms a move on loopback).
-fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    use std::net::ToSocketAddrs;
-    let addr = addr
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // As std does: a restarted referee can take its port back at once.
-    socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(128)?;
-    Ok(socket.into())
+/// A dispute's transcript, ready to be written out as JSON without
+/// holding the program and input in memory (they are read from their
+/// blobs in chunks).
+pub struct TranscriptSource {
+    dir: PathBuf,
+    game: String,
+    dispute: u64,
+    claim: super::claim::Claim,
+    levels: Vec<super::levels::Level>,
+    clock_ms: u64,
+    created_ms: u64,
+    moves: Vec<Record>,
+    outcome: Option<super::rules::Outcome>,
 }
 
-fn respond(request: tiny_http::Request, status: u16, body: String) {
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]);
-    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-    if let Ok(h) = header {
-        response.add_header(h);
-    }
-    let _ = request.respond(response);
-}
-
-/// A serving referee.
-pub struct Server {
-    /// The address it listens on.
-    pub addr: String,
-    referee: Referee,
-    server: Arc<tiny_http::Server>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    /// The base URL, e.g. `http://127.0.0.1:4000`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The referee behind the server.
-    pub fn referee(&self) -> &Referee {
-        &self.referee
-    }
-
-    /// Stops serving and waits for the service threads.
-    pub fn stop(self) {
-        self.referee.shared.stop.store(true, Ordering::Relaxed);
-        self.server.unblock();
-        for (_, slot) in self.referee.slots() {
-            slot.changed.notify_all();
+impl TranscriptSource {
+    /// Writes the transcript, the same document as [`Transcript`]'s JSON.
+    pub fn write(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::io::Write;
+        let json = |w: &mut dyn Write, v: &dyn erased::Json| v.write_json(w);
+        write!(w, "{{\"type\":\"{TRANSCRIPT_TYPE}\",\"game\":")?;
+        json(w, &self.game)?;
+        write!(w, ",\"dispute\":{},\"claim\":", self.dispute)?;
+        json(w, &self.claim)?;
+        for (name, h) in [
+            ("program", &self.claim.program),
+            ("input", &self.claim.input),
+        ] {
+            write!(w, ",\"{name}\":\"")?;
+            stream_hex(&self.dir, h, w)?;
+            w.write_all(b"\"")?;
         }
-        for t in self.threads {
-            let _ = t.join();
+        w.write_all(b",\"levels\":")?;
+        json(w, &self.levels)?;
+        write!(
+            w,
+            ",\"clock_ms\":{},\"created_ms\":{},\"moves\":[",
+            self.clock_ms, self.created_ms
+        )?;
+        for (i, m) in self.moves.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            json(w, m)?;
         }
+        w.write_all(b"],\"outcome\":")?;
+        json(w, &self.outcome)?;
+        w.write_all(b"}")
+    }
+}
+
+/// Serializing through `dyn` (serde's traits are not object safe).
+mod erased {
+    /// A value that writes itself as JSON.
+    pub trait Json {
+        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()>;
     }
 
-    /// Serves until the process ends.
-    pub fn wait(self) {
-        for t in self.threads {
-            let _ = t.join();
+    impl<T: serde::Serialize> Json for T {
+        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+            serde_json::to_writer(w, self).map_err(std::io::Error::other)
+        }
+    }
+}
+
+/// Checks a blob's hash by reading it in chunks.
+fn check_blob(dir: &Path, h: &Hash) -> std::io::Result<()> {
+    let mut k = tiny_keccak::Keccak::v256();
+    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        tiny_keccak::Hasher::update(&mut k, &buf[..n]);
+    }
+    let mut out = [0u8; 32];
+    tiny_keccak::Hasher::finalize(k, &mut out);
+    if Hash(out) != *h {
+        return Err(std::io::Error::other(format!("blob {h} is damaged")));
+    }
+    Ok(())
+}
+
+/// Writes a blob as hex, 64 KiB at a time.
+fn stream_hex(dir: &Path, h: &Hash, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
+    let mut buf = vec![0u8; 32 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        w.write_all(hex::encode(&buf[..n]).as_bytes())?;
+    }
+}
+
+/// A restart at `resume_ms` after the referee's last logged time
+/// `last_ms`: running turns are charged up to `last_ms` and restart at
+/// `resume_ms`; open windows move on by the downtime.
+fn resume(
+    claims: &mut Claims,
+    disputes: &mut BTreeMap<String, Vec<Dispute>>,
+    last_ms: u64,
+    resume_ms: u64,
+) {
+    let down = resume_ms.saturating_sub(last_ms);
+    for (id, c) in claims.iter_mut() {
+        if c.window_ends_ms > last_ms {
+            c.window_ends_ms = c.window_ends_ms.saturating_add(down);
+        }
+        for d in disputes.get_mut(id).into_iter().flatten() {
+            d.game.pause(last_ms, resume_ms);
         }
     }
 }

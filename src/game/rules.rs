@@ -172,7 +172,7 @@ pub struct Disputed {
 
 /// How a game ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "lowercase")]
+#[serde(tag = "reason", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Outcome {
     /// The proof decided: the step leads to `computed`.
     Proof {
@@ -347,26 +347,24 @@ impl Game {
         clock_ms: u64,
         now_ms: u64,
     ) -> Result<Game, SetupError> {
-        let computed = keccak(&[elf]);
-        if computed != claim.program {
-            return Err(SetupError::ProgramHash {
-                claimed: claim.program,
-                computed,
-            });
-        }
-        let computed = keccak(&[input]);
-        if computed != claim.input {
-            return Err(SetupError::InputHash {
-                claimed: claim.input,
-                computed,
-            });
-        }
+        let initial_root = initial_root(&claim, elf, input)?;
+        Game::with_root(claim, levels, initial_root, clock_ms, now_ms)
+    }
+
+    /// Sets up a game whose `root(S_0)` the caller computed with
+    /// [`initial_root`] (the referee does it once per claim, not once per
+    /// dispute); checks `b` and the levels.
+    pub fn with_root(
+        claim: Claim,
+        levels: Vec<Level>,
+        initial_root: Hash,
+        clock_ms: u64,
+        now_ms: u64,
+    ) -> Result<Game, SetupError> {
         if claim.b > super::levels::MAX_B {
             return Err(SetupError::B(claim.b));
         }
         validate(&levels, claim.b)?;
-        let program = Program::load(elf)?;
-        let initial_root = StateTree::build(&program.initial_state(input)).root();
         Ok(Game {
             claim,
             levels,
@@ -377,6 +375,23 @@ impl Game {
             turn_since_ms: now_ms,
             seq: 0,
         })
+    }
+
+    /// The referee stopped at `last_ms` (its last logged time) and resumes
+    /// at `resume_ms`: the side on turn is charged up to `last_ms` (and
+    /// loses if its clock ran out by then), nobody for the time between.
+    pub fn pause(&mut self, last_ms: u64, resume_ms: u64) {
+        if self.is_over() {
+            return;
+        }
+        let at = last_ms.max(self.turn_since_ms);
+        if self.expire(at) {
+            return;
+        }
+        let used = at - self.turn_since_ms;
+        let i = self.turn.index();
+        self.clock_ms[i] = self.clock_ms[i].saturating_sub(used);
+        self.turn_since_ms = resume_ms.max(at);
     }
 
     /// Time left for `side` at `now_ms`.
@@ -603,6 +618,30 @@ impl Game {
             }),
         }
     }
+}
+
+/// `root(S_0)` of a claim's program and input, after checking them
+/// against the claim's hashes.
+pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, SetupError> {
+    let computed = keccak(&[elf]);
+    if computed != claim.program {
+        return Err(SetupError::ProgramHash {
+            claimed: claim.program,
+            computed,
+        });
+    }
+    let computed = keccak(&[input]);
+    if computed != claim.input {
+        return Err(SetupError::InputHash {
+            claimed: claim.input,
+            computed,
+        });
+    }
+    if claim.b > super::levels::MAX_B {
+        return Err(SetupError::B(claim.b));
+    }
+    let program = Program::load(elf)?;
+    Ok(StateTree::build(&program.initial_state(input)).root())
 }
 
 fn check_place(b: &Bisection, level: usize, position: u64) -> Result<(), MoveError> {

@@ -32,8 +32,11 @@ pub struct Transcript {
     /// Always [`TRANSCRIPT_TYPE`].
     #[serde(rename = "type")]
     pub kind: String,
-    /// The game's id at the referee.
+    /// The claim's id at the referee.
     pub game: String,
+    /// The dispute's number within the claim (0: not given).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dispute: u64,
     /// The claim.
     pub claim: Claim,
     /// The ELF file, hex.
@@ -52,6 +55,10 @@ pub struct Transcript {
     pub moves: Vec<Record>,
     /// The result the referee announced (`None` while the game runs).
     pub outcome: Option<Outcome>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a transcript does not check out.
@@ -95,6 +102,34 @@ pub struct Checked {
     /// Whether the result rests on the referee's clock (a timeout), which
     /// an offline check cannot re-measure.
     pub by_timeout: bool,
+}
+
+impl Checked {
+    /// What in the result rests on the referee's clock, which an offline
+    /// check cannot re-measure: a timeout, and the times of the moves
+    /// (whether each came in time; restarts, which charge nobody for the
+    /// downtime, are not in a transcript).
+    pub fn clock_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let (true, Some(w)) = (self.by_timeout, self.winner) {
+            notes.push(format!(
+                "the result (the {} ran out of time) rests on the referee's clock: not re-checked offline",
+                w.other()
+            ));
+        }
+        if self.game.seq > 0 {
+            notes.push(format!(
+                "the times of the {} moves (whether each came in time) are the referee's: taken as given",
+                self.game.seq
+            ));
+        }
+        notes
+    }
+}
+
+/// Reads a transcript strictly: unknown fields and duplicate keys are refused.
+pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
+    super::strict::from_slice(bytes)
 }
 
 /// Replays a transcript with the rules and the verifier module.

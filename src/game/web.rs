@@ -53,14 +53,14 @@ pub fn page(referee: &Referee, path: &str) -> Option<(u16, String)> {
             let views: Vec<View> = games
                 .iter()
                 .take(MAX_INDEX)
-                .filter_map(|s| referee.view(&s.id, None, 0).ok())
+                .filter_map(|s| referee.view(&s.id, 1, None).ok())
                 .collect();
             Some((200, index_page(&views)))
         }
         ["games", id, "view"] => Some(
             match referee
-                .view(id, None, 0)
-                .and_then(|v| Ok((v, referee.transcript(id)?)))
+                .view(id, 1, None)
+                .and_then(|v| Ok((v, referee.transcript(id, 1)?)))
             {
                 Ok((v, t)) => (200, game_page(&v, &t.moves)),
                 Err(e) => (e.status, error_page(e.status, &e.reason)),

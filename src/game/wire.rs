@@ -20,25 +20,105 @@ pub struct CreateGame {
     /// The levels (default: steps `b`, then micro `a`).
     #[serde(default)]
     pub levels: Option<Vec<Level>>,
-    /// Each side's clock in milliseconds (default: the referee's).
+    /// Each side's clock in each dispute, milliseconds (default and
+    /// least: the referee's policy for `b`; more may be asked).
     #[serde(default)]
     pub clock_ms: Option<u64>,
+    /// How long disputes may be opened, milliseconds from now (default
+    /// and least: the referee's policy for `b`).
+    #[serde(default)]
+    pub window_ms: Option<u64>,
 }
 
 /// Answer to `POST /games`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Created {
-    /// The game's id.
+    /// The claim's id.
     pub game: String,
-    /// The defender's secret.
+    /// The defender's secret (for every dispute of the claim).
+    pub token: String,
+    /// Each side's clock in each dispute, milliseconds.
+    pub clock_ms: u64,
+    /// When the challenge window closes (milliseconds since the epoch).
+    pub window_ends_ms: u64,
+}
+
+/// Answer to `POST /games/{id}/join`: a dispute of one's own.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Joined {
+    /// The dispute's number within the claim.
+    pub dispute: u64,
+    /// The challenger's secret for this dispute.
     pub token: String,
 }
 
-/// Answer to `POST /games/{id}/join`.
+/// Where a claim stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimStatus {
+    /// The window is open or a dispute is running.
+    Open,
+    /// The window has closed and the defender won every dispute.
+    Stands,
+    /// A challenger won a dispute.
+    Refuted,
+}
+
+impl std::fmt::Display for ClaimStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClaimStatus::Open => "open",
+            ClaimStatus::Stands => "stands",
+            ClaimStatus::Refuted => "refuted",
+        })
+    }
+}
+
+/// One dispute of a claim, in short.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeSummary {
+    /// Its number.
+    pub dispute: u64,
+    /// Open, bisect, prove or done.
+    pub phase: String,
+    /// Moves accepted.
+    pub seq: u64,
+    /// The winner, once decided.
+    pub winner: Option<Side>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+}
+
+/// `GET /games/{id}`: a claim and its disputes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Joined {
-    /// The challenger's secret.
-    pub token: String,
+#[serde(deny_unknown_fields)]
+pub struct ClaimView {
+    /// The claim's id.
+    pub id: String,
+    /// The claim.
+    pub claim: Claim,
+    /// The levels of its disputes.
+    pub levels: Vec<Level>,
+    /// `root(S_0)`, computed by the referee.
+    pub initial_root: crate::hash::Hash,
+    /// Each side's clock in each dispute, milliseconds.
+    pub clock_ms: u64,
+    /// When the claim was made (milliseconds since the epoch).
+    pub created_ms: u64,
+    /// When the challenge window closes.
+    pub window_ends_ms: u64,
+    /// Milliseconds left in the window (0: closed).
+    pub window_left_ms: u64,
+    /// Where the claim stands.
+    pub status: ClaimStatus,
+    /// Changes so far (disputes opened, disputes ended, the window's
+    /// close): long-poll with `after_seq`.
+    pub seq: u64,
+    /// Every dispute.
+    pub disputes: Vec<DisputeSummary>,
 }
 
 /// `POST /games/{id}/moves`.
@@ -65,11 +145,13 @@ pub struct Clocks {
     pub challenger: u64,
 }
 
-/// `GET /games/{id}`: where a game stands.
+/// `GET /games/{id}/disputes/{n}`: where a dispute stands.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct View {
-    /// The game's id.
+    /// The claim's id.
     pub id: String,
+    /// The dispute's number.
+    pub dispute: u64,
     /// The game state (rules).
     pub game: Game,
     /// Whether a challenger has joined.
@@ -86,17 +168,36 @@ pub struct View {
 
 /// One line of `GET /games`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
-    /// The game's id.
+    /// The claim's id.
     pub id: String,
-    /// Open, bisect, prove or done.
-    pub phase: String,
-    /// Moves accepted.
-    pub seq: u64,
-    /// The winner, once decided.
-    pub winner: Option<Side>,
-    /// How it ended.
-    pub outcome: Option<Outcome>,
+    /// Where it stands.
+    pub status: ClaimStatus,
+    /// Disputes opened.
+    pub disputes: u64,
+    /// Milliseconds left in the challenge window.
+    pub window_left_ms: u64,
+}
+
+/// `GET /policy`: the referee's rules of time and size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyView {
+    /// Clock per side before the re-execution allowance, ms.
+    pub clock_base_ms: u64,
+    /// Challenge window before the re-execution allowance, ms.
+    pub window_base_ms: u64,
+    /// The slowest machine A the policy allows for, steps per second.
+    pub min_steps_per_s: u64,
+    /// Re-executions of `2^b` steps that clock and window each allow.
+    pub margin: u64,
+    /// Largest `b`.
+    pub max_b: u32,
+    /// Largest program, bytes.
+    pub max_program: u64,
+    /// Largest input, bytes.
+    pub max_input: u64,
 }
 
 /// A refusal.

@@ -219,10 +219,12 @@ pub fn challenge(url: &str, id: &str, lies: &[&str], extra: &[&str]) -> Proc {
 }
 
 /// `(seq, side)` of every accepted move a player's log shows (its own and
-/// its opponent's): lines `[seq N] SIDE ...`, not `[seq N] refused ...`.
+/// its opponent's): lines `[seq N] SIDE ...` (after `[dispute 1] ` in a
+/// defender's log), not `[seq N] refused ...`.
 pub fn seen_moves(log: &str) -> Vec<(u64, Side)> {
     log.lines()
         .filter_map(|l| {
+            let l = l.strip_prefix("[dispute 1] ").unwrap_or(l);
             let rest = l.strip_prefix("[seq ")?;
             let (n, rest) = rest.split_once("] ")?;
             let side = match rest.split_whitespace().next()? {

@@ -1,0 +1,811 @@
+//! The referee's HTTP service: hyper (HTTP/1.1) on a tokio runtime of its
+//! own, with every request bounded so that no client, however hostile,
+//! can stop the service or delay another client's answer.
+//!
+//! - **Headers**: at most [`Limits::max_header_bytes`] bytes and
+//!   [`Limits::max_headers`] lines (hyper answers 431 and closes).
+//! - **Bodies**: at most [`Limits::body_budget`] bytes of them are read at
+//!   once, over all connections (503 beyond); a `Content-Length` over the endpoint's cap is answered
+//!   413 with `Connection: close` before a byte of the body is read; a
+//!   chunked body is read through a size cap; a body must arrive within
+//!   [`Limits::body_timeout`] (408 otherwise).
+//! - **Connections**: at most [`Limits::max_connections`] in total and
+//!   [`Limits::max_per_client`] per client address; one beyond is told 503
+//!   and closed at once. A connection with no request running and no byte
+//!   moving for [`Limits::idle_timeout`] is closed (idle keep-alives,
+//!   half-open sockets, clients that stop reading their answer).
+//! - **Work**: requests that compute (creating a game, a move, a
+//!   transcript) run on a bounded pool of blocking threads, at most
+//!   [`Limits::max_busy`] at once (503 beyond); a long-poll waits without
+//!   a thread, does not count against that cap, and ends when its client
+//!   hangs up (hyper drops the request's future on EOF).
+//! - **Panics**: a handler that panics is answered 500; its counters are
+//!   released by guards, and the accept loop never waits on a handler.
+
+use super::referee::{Referee, RefereeError, error_body};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The service's bounds.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Open connections, in total.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_per_client: usize,
+    /// Requests computing at once (long-polls excepted).
+    pub max_busy: usize,
+    /// Bytes of a request's start line and headers.
+    pub max_header_bytes: usize,
+    /// Header lines of a request.
+    pub max_headers: usize,
+    /// Time for a request's body to arrive.
+    pub body_timeout: Duration,
+    /// Bytes of request bodies read at once, in all (503 beyond).
+    pub body_budget: usize,
+    /// Time a connection may sit with no request running and no byte moving.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 2048,
+            max_per_client: 64,
+            max_busy: 64,
+            max_header_bytes: 16 << 10,
+            max_headers: 32,
+            body_timeout: Duration::from_secs(20),
+            body_budget: 512 << 20,
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters of the service, for `/health` and tests.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections open now.
+    pub connections: AtomicUsize,
+    /// Connections refused (over a connection cap).
+    pub refused_connections: AtomicU64,
+    /// Connections closed for idleness.
+    pub idle_closed: AtomicU64,
+    /// Requests computing now.
+    pub busy: AtomicUsize,
+    /// Long-polls waiting now.
+    pub polls: AtomicUsize,
+    /// Requests answered.
+    pub answered: AtomicU64,
+    /// Handlers that panicked.
+    pub panics: AtomicU64,
+    /// Bytes of request bodies reserved now.
+    pub body_bytes: AtomicUsize,
+}
+
+/// Gives reserved body bytes back when dropped.
+struct Reserved<'a>(&'a AtomicUsize, usize);
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, Ordering::SeqCst);
+    }
+}
+
+/// Decrements a counter when dropped (so a panic or a cancelled future
+/// cannot leak a slot).
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn take(c: &'a AtomicUsize) -> Held<'a> {
+        c.fetch_add(1, Ordering::SeqCst);
+        Held(c)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Service {
+    referee: Referee,
+    limits: Limits,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    /// Open connections by client address.
+    clients: Mutex<HashMap<IpAddr, usize>>,
+    /// When the service started (activity times are offsets from it).
+    epoch: Instant,
+}
+
+/// One connection's activity, watched for idleness.
+struct Activity {
+    /// Milliseconds since the epoch of the last byte read or written.
+    last_ms: AtomicU64,
+    /// Requests of this connection being handled.
+    running: AtomicUsize,
+}
+
+/// A socket that records when bytes last moved.
+struct Watched<T> {
+    inner: T,
+    activity: Arc<Activity>,
+    epoch: Instant,
+}
+
+impl<T> Watched<T> {
+    fn touch(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.activity.last_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+type Answer = Response<Either<Full<Bytes>, Streamed>>;
+
+/// A response body written by a blocking task, chunk by chunk, through a
+/// small channel: the transcript is never whole in memory, and a client
+/// that stops reading stops the writer.
+struct Streamed(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// Writes into a [`Streamed`] body, 64 KiB at a time.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 << 10 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::other("the client went away"))
+    }
+}
+
+fn answer(status: u16, body: String) -> Answer {
+    let mut r = Response::new(Either::Left(Full::new(Bytes::from(body))));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A refusal that also closes the connection (its body was not read).
+fn closing(status: u16, reason: &str) -> Answer {
+    let mut r = answer(status, error_body(reason));
+    r.headers_mut()
+        .insert(CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    r
+}
+
+fn busy(reason: &str) -> Answer {
+    let mut r = answer(503, error_body(reason));
+    r.headers_mut()
+        .insert(RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    r
+}
+
+/// The largest body an endpoint takes.
+fn body_limit(referee: &Referee, method: &Method, path: &str) -> usize {
+    if method == Method::POST && path.trim_end_matches('/') == "/games" {
+        referee.max_create_body()
+    } else {
+        super::referee::MAX_BODY
+    }
+}
+
+impl Service {
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        activity: Arc<Activity>,
+        client: IpAddr,
+    ) -> Answer {
+        let _running = Held::take(&activity.running);
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let path = uri.path().to_string();
+        let url = uri
+            .path_and_query()
+            .map_or(path.clone(), |p| p.as_str().to_string());
+        let out = if let Some((id, n)) = transcript_route(&method, &path) {
+            self.stream_transcript(id, n).await
+        } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
+            if wait == 0 {
+                self.compute(method.as_str(), &url, Vec::new(), client)
+                    .await
+            } else {
+                self.poll(id, n, after, wait, client).await
+            }
+        } else {
+            let limit = body_limit(&self.referee, &method, &path);
+            let announced = req
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().parse::<u64>());
+            match announced {
+                Some(Err(_)) => return closing(400, "the Content-Length is not a number"),
+                Some(Ok(n)) if n > limit as u64 => {
+                    return closing(
+                        413,
+                        &format!("request body of {n} bytes is too large (at most {limit})"),
+                    );
+                }
+                _ => {}
+            }
+            // Bodies being read share a budget of memory: a body reserves
+            // its announced length (its cap when chunked) until answered.
+            let want = hyper::body::Body::size_hint(req.body())
+                .upper()
+                .map_or(limit, |n| (n as usize).min(limit));
+            let Some(_reserved) = self.reserve(want) else {
+                return closing(
+                    503,
+                    "the referee is busy reading other requests' bodies; retry",
+                );
+            };
+            let body = Limited::new(req.into_body(), limit);
+            let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+            let body = match read {
+                Err(_) => {
+                    return closing(
+                        408,
+                        &format!(
+                            "the request body did not arrive within {} s",
+                            self.limits.body_timeout.as_secs()
+                        ),
+                    );
+                }
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return closing(
+                        413,
+                        &format!("request body too large (at most {limit} bytes)"),
+                    );
+                }
+                Ok(Err(e)) => return closing(400, &format!("cannot read the request body: {e}")),
+                Ok(Ok(b)) => b.to_bytes().to_vec(),
+            };
+            self.compute(method.as_str(), &url, body, client).await
+        };
+        self.stats.answered.fetch_add(1, Ordering::Relaxed);
+        out
+    }
+
+    /// Runs a request on the blocking pool, within the cap on busy requests.
+    async fn compute(&self, method: &str, url: &str, body: Vec<u8>, client: IpAddr) -> Answer {
+        let referee = self.referee.clone();
+        let (method, url) = (method.to_string(), url.to_string());
+        match self
+            .blocking(move || referee.handle(&method, &url, &body, Some(client)))
+            .await
+        {
+            Ok((status, text)) => answer(status, text),
+            Err(refused) => refused,
+        }
+    }
+
+    /// Runs `f` on the blocking pool, within the cap on busy requests; a
+    /// panic in `f` is answered 500 and releases its slot.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Answer> {
+        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
+            return Err(busy(
+                "the referee is busy: too many requests at once; retry",
+            ));
+        }
+        let stats = self.stats.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            f()
+        });
+        job.await.map_err(|e| {
+            if e.is_panic() {
+                self.stats.panics.fetch_add(1, Ordering::Relaxed);
+            }
+            answer(
+                500,
+                error_body("internal error: the request's handler failed"),
+            )
+        })
+    }
+
+    /// Streams the transcript of dispute `n` of claim `id` from a blocking
+    /// task (which counts as a busy request while it writes).
+    async fn stream_transcript(&self, id: String, n: u64) -> Answer {
+        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
+            return busy("the referee is busy: too many requests at once; retry");
+        }
+        let referee = self.referee.clone();
+        let stats = self.stats.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            referee.transcript_source(&id, n)
+        })
+        .await;
+        let source = match prepared {
+            Ok(Ok(s)) => s,
+            Ok(Err(r)) => return answer(r.status, error_body(&r.reason)),
+            Err(_) => {
+                self.stats.panics.fetch_add(1, Ordering::Relaxed);
+                return answer(
+                    500,
+                    error_body("internal error: the request's handler failed"),
+                );
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let _busy = Held::take(&stats.busy);
+            let mut w = ChannelWriter {
+                tx,
+                buf: Vec::with_capacity(64 << 10),
+            };
+            // A failure mid-way (the client left, a blob went bad) cuts the
+            // body short: the client sees an incomplete document.
+            if source.write(&mut w).is_ok() {
+                let _ = std::io::Write::flush(&mut w);
+            }
+        });
+        let mut r = Response::new(Either::Right(Streamed(rx)));
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        r
+    }
+
+    /// A long-poll: waits (without a thread) for claim `id` (or its
+    /// dispute `n`) to move past `after`, to end, or for `wait_ms`, then
+    /// answers its view.
+    async fn poll(
+        &self,
+        id: String,
+        n: Option<u64>,
+        after: Option<u64>,
+        wait_ms: u64,
+        client: IpAddr,
+    ) -> Answer {
+        let _poll = Held::take(&self.stats.polls);
+        let deadline =
+            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+        // Unknown: the answer below says so.
+        if let Some(mut changes) = self.referee.subscribe(&id, n) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(clock_left) = self.referee.poll_wait(&id, n, after) else {
+                    break;
+                };
+                if left.is_zero() || clock_left == 0 || self.referee.stopping() {
+                    break;
+                }
+                // Wake up at the latest when the clock on turn runs out
+                // (and every second, to notice a stop).
+                let tick = left
+                    .min(Duration::from_millis(clock_left))
+                    .min(Duration::from_secs(1));
+                let _ = tokio::time::timeout(tick, changes.changed()).await;
+            }
+        }
+        let path = match n {
+            Some(n) => format!("/games/{id}/disputes/{n}"),
+            None => format!("/games/{id}"),
+        };
+        let url = match after {
+            Some(a) => format!("{path}?after_seq={a}"),
+            None => path,
+        };
+        self.compute("GET", &url, Vec::new(), client).await
+    }
+
+    /// Reserves `n` bytes of the body budget, if there is room.
+    fn reserve(&self, n: usize) -> Option<Reserved<'_>> {
+        let budget = &self.stats.body_bytes;
+        let mut now = budget.load(Ordering::SeqCst);
+        loop {
+            if now.saturating_add(n) > self.limits.body_budget {
+                return None;
+            }
+            match budget.compare_exchange(now, now + n, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Some(Reserved(budget, n)),
+                Err(v) => now = v,
+            }
+        }
+    }
+
+    /// Takes a connection slot for `ip`, if the caps allow.
+    fn admit(&self, ip: IpAddr) -> bool {
+        if self.stats.connections.load(Ordering::SeqCst) >= self.limits.max_connections {
+            return false;
+        }
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let n = clients.entry(ip).or_insert(0);
+        if *n >= self.limits.max_per_client {
+            return false;
+        }
+        *n += 1;
+        self.stats.connections.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    fn release(&self, ip: IpAddr) {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = clients.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                clients.remove(&ip);
+            }
+        }
+        self.stats.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Serves one connection until it ends, goes idle or the service stops.
+    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, ip: IpAddr) {
+        struct Slot(Arc<Service>, IpAddr);
+        impl Drop for Slot {
+            fn drop(&mut self) {
+                self.0.release(self.1);
+            }
+        }
+        let _slot = Slot(self.clone(), ip);
+        let activity = Arc::new(Activity {
+            last_ms: AtomicU64::new(self.epoch.elapsed().as_millis() as u64),
+            running: AtomicUsize::new(0),
+        });
+        let io = Watched {
+            inner: stream,
+            activity: activity.clone(),
+            epoch: self.epoch,
+        };
+        let me = self.clone();
+        let act = activity.clone();
+        let service = service_fn(move |req| {
+            let me = me.clone();
+            let act = act.clone();
+            async move { Ok::<_, std::convert::Infallible>(me.handle(req, act, ip).await) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.idle_timeout)
+            .max_headers(self.limits.max_headers)
+            .max_header_size(self.limits.max_header_bytes)
+            .max_buf_size(self.limits.max_header_bytes.max(8192) * 2)
+            .keep_alive(true);
+        let conn = builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        let idle = self.limits.idle_timeout.as_millis() as u64;
+        let check = Duration::from_millis((idle / 4).clamp(10, 1000));
+        loop {
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = tokio::time::sleep(check) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let now = self.epoch.elapsed().as_millis() as u64;
+                    let quiet = now.saturating_sub(activity.last_ms.load(Ordering::Relaxed));
+                    if activity.running.load(Ordering::SeqCst) == 0 && quiet >= idle {
+                        self.stats.idle_closed.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /games/{id}/disputes/{n}/transcript`: the claim and the dispute.
+fn transcript_route(method: &Method, path: &str) -> Option<(String, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["games", id, "disputes", n, "transcript"] => Some((id.to_string(), n.parse().ok()?)),
+        _ => None,
+    }
+}
+
+/// `GET /games/{id}[/disputes/{n}]?after_seq=N&wait_ms=M`: the claim,
+/// the dispute, `N`, `M`. A malformed query is left to the ordinary path,
+/// which refuses it.
+fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, Option<u64>, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let (path, query) = url.split_once('?')?;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (id, n) = match parts.as_slice() {
+        ["games", id] => (id, None),
+        ["games", id, "disputes", n] => (id, Some(n.parse::<u64>().ok()?)),
+        _ => return None,
+    };
+    let mut after = None;
+    let mut wait = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("after_seq", v)) => after = Some(v.parse::<u64>().ok()?),
+            Some(("wait_ms", v)) => wait = Some(v.parse::<u64>().ok()?),
+            _ => {}
+        }
+    }
+    Some((id.to_string(), n, after, wait?))
+}
+
+/// A serving referee.
+pub struct Server {
+    /// The address it listens on.
+    pub addr: String,
+    referee: Referee,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Serves `referee` over HTTP on `addr` (e.g. `127.0.0.1:0`) until
+/// [`Server::stop`]; returns at once with the bound address.
+pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, RefereeError> {
+    let fail = |reason: String| RefereeError::Listen {
+        addr: addr.to_string(),
+        reason,
+    };
+    let listener = listen(addr).map_err(|e| fail(e.to_string()))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| addr.to_string());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(limits.max_busy + 16)
+        .thread_name("referee-http")
+        .enable_all()
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let service = Arc::new(Service {
+        referee: referee.clone(),
+        limits,
+        stats: stats.clone(),
+        stop: stop.clone(),
+        clients: Mutex::new(HashMap::new()),
+        epoch: Instant::now(),
+    });
+    let (w, s) = (wake.clone(), stop.clone());
+    let accept = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = w.notified() => break,
+                };
+                if s.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of descriptors or a reset before accept:
+                        // pause a little and go on.
+                        eprintln!("referee: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                if !service.admit(peer.ip()) {
+                    service
+                        .stats
+                        .refused_connections
+                        .fetch_add(1, Ordering::Relaxed);
+                    let body = error_body("too many connections; retry later");
+                    let msg = format!(
+                        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    // Never wait on a refused client.
+                    let _ = stream.try_write(msg.as_bytes());
+                    continue;
+                }
+                tokio::spawn(service.clone().connection(stream, peer.ip()));
+            }
+        });
+        runtime.shutdown_timeout(Duration::from_secs(2));
+    });
+    let me = referee.clone();
+    let s = stop.clone();
+    let ticker = std::thread::spawn(move || {
+        while !s.load(Ordering::Relaxed) {
+            me.tick();
+            std::thread::sleep(Duration::from_millis(super::referee::TICK_MS));
+        }
+    });
+    Ok(Server {
+        addr: local,
+        referee: referee.clone(),
+        stats,
+        stop,
+        wake,
+        threads: vec![accept, ticker],
+    })
+}
+
+impl Server {
+    /// The base URL, e.g. `http://127.0.0.1:4000`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The referee behind the server.
+    pub fn referee(&self) -> &Referee {
+        &self.referee
+    }
+
+    /// The service's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Stops serving and waits for the service threads.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.referee.stop();
+        self.wake.notify_one();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Serves until the process ends.
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A listening socket with `TCP_NODELAY`: an answer goes out as its header
+/// and then its body, and without it the body would wait for the client's
+/// delayed ACK of the header (40 ms a move on loopback).
+fn listen(addr: &str) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // As std does: a restarted referee can take its port back at once.
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_is_answered_500_and_leaks_no_slot() {
+        let dir = std::env::temp_dir().join(format!("mswap-http-panic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let referee = Referee::open(&dir, Default::default()).expect("opens");
+        let limits = Limits {
+            max_busy: 2,
+            ..Limits::default()
+        };
+        let svc = Service {
+            referee,
+            limits,
+            stats: Arc::new(Stats::default()),
+            stop: Arc::new(AtomicBool::new(false)),
+            clients: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // More panics than slots: each one gives its slot back.
+            for _ in 0..5 {
+                let r = svc.blocking(|| -> u32 { panic!("a handler bug") }).await;
+                let status = r.err().map(|a| a.status().as_u16());
+                assert_eq!(status, Some(500));
+            }
+            assert_eq!(svc.stats.panics.load(Ordering::Relaxed), 5);
+            assert_eq!(svc.stats.busy.load(Ordering::SeqCst), 0);
+            assert_eq!(svc.blocking(|| 7).await.ok(), Some(7));
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,341 @@
+//! Many challengers: any number of disputes per claim, each a game of its
+//! own with its own secret. A squatter, a defender disputing its own claim
+//! and many colluding dishonest challengers cannot stop one honest
+//! challenger from refuting a false claim; a true claim stands against
+//! them all. The referee, not the claimant, sets the clocks, the window and
+//! the largest b; level lists start with a steps level.
+
+mod support;
+
+use mswap::elf::Program;
+use mswap::game::client::{Client, ClientError, defend, play};
+use mswap::game::levels::{Level, LevelKind, two_levels};
+use mswap::game::player::{Lie, Player, claimed_by};
+use mswap::game::referee::{Config, Policy, Referee, Server};
+use mswap::game::rules::{Outcome, Side};
+use mswap::game::timeline::Timeline;
+use mswap::game::transcript::verify_transcript;
+use mswap::game::wire::{ClaimStatus, CreateGame};
+use mswap::hash::keccak;
+use std::path::PathBuf;
+use support::{example, strategy};
+
+const B: u32 = 5;
+
+fn start(tag: &str, window_ms: u64) -> (Server, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("mswap-disputes-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config {
+        policy: Policy {
+            clock_base_ms: 1_500,
+            window_base_ms: window_ms,
+            ..Policy::default()
+        },
+        ..Config::default()
+    };
+    let referee = Referee::open(&dir, config).expect("opens");
+    (referee.serve("127.0.0.1:0").expect("serves"), dir)
+}
+
+fn create(url: &str, d_lies: &[Lie]) -> (mswap::game::wire::Created, CreateGame) {
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let mut ds = strategy(&p, &input, B, d_lies);
+    let claim = claimed_by(
+        Timeline::new(&p, &input, B, 3).claim(p.hash, keccak(&[&input]), B),
+        &mut *ds,
+    );
+    let req = CreateGame {
+        claim,
+        program: elf,
+        input,
+        levels: None,
+        clock_ms: None,
+        window_ms: None,
+    };
+    (Client::new(url).create(&req).expect("creates"), req)
+}
+
+/// Opens a dispute and plays it with `lies` on a thread: (dispute, outcome).
+fn challenger(url: &str, id: &str, lies: Vec<Lie>) -> std::thread::JoinHandle<(u64, Outcome)> {
+    let (url, id) = (url.to_string(), id.to_string());
+    let client = Client::new(&url);
+    let joined = client.join(&id).expect("joins");
+    std::thread::spawn(move || {
+        let (elf, input) = example();
+        let p = Program::load(&elf).unwrap();
+        let mut player = Player {
+            side: Side::Challenger,
+            strategy: strategy(&p, &input, B, &lies),
+        };
+        let o = play(
+            &client,
+            &id,
+            joined.dispute,
+            &joined.token,
+            &mut player,
+            &mut |_| {},
+        )
+        .expect("plays");
+        (joined.dispute, o)
+    })
+}
+
+fn defender(
+    url: &str,
+    created: &mswap::game::wire::Created,
+    lies: Vec<Lie>,
+) -> std::thread::JoinHandle<mswap::game::client::ClaimEnd> {
+    let (url, id, token) = (url.to_string(), created.game.clone(), created.token.clone());
+    std::thread::spawn(move || {
+        let (elf, input) = example();
+        let p = Program::load(&elf).unwrap();
+        let s = strategy(&p, &input, B, &lies);
+        defend(&Client::new(&url), &id, &token, s, &|_, _, _| {}).expect("defends")
+    })
+}
+
+#[test]
+fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
+    let (server, dir) = start("false", 60_000);
+    let url = server.url();
+    let (created, _) = create(&url, &[Lie::Final]);
+    let id = created.game.clone();
+    let d = defender(&url, &created, vec![Lie::Final]);
+    // A squatter who joins first and never moves.
+    let squatter = challenger(&url, &id, vec![Lie::Silent { after: 0 }]);
+    // The defender disputes its own claim and plays along with itself.
+    let self_join = challenger(
+        &url,
+        &id,
+        vec![Lie::At(mswap::game::player::Place {
+            level: 0,
+            position: 16,
+        })],
+    );
+    // Five colluders who agree with whatever the defender says, or go silent.
+    let colluders: Vec<_> = (0..5)
+        .map(|i| {
+            let lie = if i % 2 == 0 {
+                Lie::Random(i + 3)
+            } else {
+                Lie::Silent { after: 3 }
+            };
+            challenger(&url, &id, vec![lie])
+        })
+        .collect();
+    // And one honest challenger, last in line.
+    let honest = challenger(&url, &id, vec![]);
+    let (n, o) = honest.join().unwrap();
+    assert_eq!(n, 8, "every challenger has a dispute of its own");
+    assert_eq!(
+        o.winner(),
+        Side::Challenger,
+        "the honest challenger wins: {o}"
+    );
+    let end = d.join().unwrap();
+    assert_eq!(end.status, ClaimStatus::Refuted);
+    for h in colluders.into_iter().chain([squatter, self_join]) {
+        h.join().unwrap();
+    }
+    let client = Client::new(&url);
+    let view = client.claim(&id, None, 0).unwrap();
+    assert_eq!(view.status, ClaimStatus::Refuted);
+    assert_eq!(view.disputes.len(), 8);
+    // The honest dispute's transcript checks out offline.
+    let t = client.transcript(&id, n).unwrap();
+    assert_eq!(t.dispute, n);
+    assert_eq!(
+        verify_transcript(&t).unwrap().winner,
+        Some(Side::Challenger)
+    );
+    // A challenger's secret is good for its own dispute only.
+    let mine = client.join(&id).unwrap();
+    let refused = client.send(
+        &id,
+        1,
+        &mswap::game::wire::MoveRequest {
+            side: Side::Challenger,
+            token: mine.token,
+            seq: 0,
+            mv: mswap::game::rules::Move::Challenge {
+                root: view.claim.final_root,
+            },
+        },
+    );
+    assert!(
+        matches!(refused, Err(ClientError::Refused { status: 403, .. })),
+        "{refused:?}"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
+    let (server, dir) = start("true", 2_500);
+    let url = server.url();
+    let (created, _) = create(&url, &[]);
+    let id = created.game.clone();
+    let d = defender(&url, &created, vec![]);
+    let liars: Vec<_> = [
+        vec![Lie::DisputeCorrect],
+        vec![Lie::Random(5)],
+        vec![Lie::DisputeCorrect, Lie::Silent { after: 2 }],
+        vec![Lie::DisputeCorrect, Lie::BadProof],
+    ]
+    .into_iter()
+    .map(|l| challenger(&url, &id, l))
+    .collect();
+    for h in liars {
+        let (n, o) = h.join().unwrap();
+        assert_eq!(o.winner(), Side::Defender, "dispute {n}: {o}");
+    }
+    let end = d.join().unwrap();
+    assert_eq!(end.status, ClaimStatus::Stands);
+    assert_eq!(end.outcomes.len(), 4);
+    // The window has closed: no one can open a dispute now.
+    let late = Client::new(&url).join(&id);
+    assert!(
+        matches!(late, Err(ClientError::Refused { status: 409, .. })),
+        "{late:?}"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
+    let (server, dir) = start("policy", 60_000);
+    let url = server.url();
+    let client = Client::new(&url);
+    let (_, req) = create(&url, &[]);
+    let policy = server.referee().config().policy.clone();
+    for (what, mut r) in [
+        (
+            "a 1 ms clock",
+            CreateGame {
+                clock_ms: Some(1),
+                ..req.clone()
+            },
+        ),
+        (
+            "a 1 ms window",
+            CreateGame {
+                window_ms: Some(1),
+                ..req.clone()
+            },
+        ),
+        (
+            "a clock just under the policy",
+            CreateGame {
+                clock_ms: Some(policy.clock_ms(B) - 1),
+                ..req.clone()
+            },
+        ),
+        ("a b over the largest", req.clone()),
+        (
+            "a micro level first",
+            CreateGame {
+                levels: Some(vec![
+                    Level {
+                        kind: LevelKind::Micro,
+                        log2: mswap::micro::LOG2_USTEPS,
+                    },
+                    Level {
+                        kind: LevelKind::Steps,
+                        log2: B,
+                    },
+                ]),
+                ..req.clone()
+            },
+        ),
+    ] {
+        if what.starts_with("a b over") {
+            r.claim.b = policy.max_b + 1;
+        }
+        match client.create(&r) {
+            Err(ClientError::Refused {
+                status: 400,
+                reason,
+            }) => {
+                assert!(!reason.is_empty(), "{what}");
+                if what.contains("clock") || what.contains("window") {
+                    assert!(reason.contains("policy"), "{what}: {reason}");
+                }
+                if what.contains("micro") {
+                    assert!(
+                        reason.contains("first level must be a steps level"),
+                        "{what}: {reason}"
+                    );
+                }
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // The clock grows with the work: re-executing 2^b steps at the
+    // slowest speed (10^7 steps/s), times the margin (2): 2^30 steps take
+    // 107375 ms (rounded up), 2^0 steps 1 ms.
+    assert_eq!(policy.clock_ms(30), 1_500 + 2 * 107_375);
+    assert_eq!(policy.clock_ms(0), 1_500 + 2);
+    // More time than the policy is fine; the default is the policy's.
+    let c = client
+        .create(&CreateGame {
+            clock_ms: Some(policy.clock_ms(B) + 5_000),
+            ..req.clone()
+        })
+        .expect("creates");
+    assert_eq!(c.clock_ms, policy.clock_ms(B) + 5_000);
+    let c = client.create(&req).expect("creates");
+    assert_eq!(c.clock_ms, policy.clock_ms(B));
+    // b = 0 with its steps level (log2 0) is a claim like any other.
+    assert_eq!(mswap::game::levels::validate(&two_levels(0), 0), Ok(()));
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn sizes_open_claims_and_opens_per_minute_are_capped() {
+    let (elf, input) = example();
+    let dir = std::env::temp_dir().join(format!("mswap-disputes-caps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config {
+        max_program: elf.len(),
+        max_input: input.len(),
+        max_open_claims: 2,
+        max_opens_per_minute: 4,
+        ..Config::default()
+    };
+    let server = Referee::open(&dir, config)
+        .expect("opens")
+        .serve("127.0.0.1:0")
+        .expect("serves");
+    let url = server.url();
+    let client = Client::new(&url);
+    let (a, req) = create(&url, &[]);
+    let refused = |r: Result<_, ClientError>, status: u16, words: &str| match r {
+        Err(ClientError::Refused { status: s, reason }) => {
+            assert_eq!(s, status, "{reason}");
+            assert!(reason.contains(words), "{reason}");
+        }
+        Ok(_) => panic!("accepted, expected {status}"),
+        Err(e) => panic!("{e}"),
+    };
+    // Too large: 413, whatever else.
+    let mut big = req.clone();
+    big.input.push(0);
+    refused(client.create(&big).map(|_| ()), 413, "input");
+    let mut big = req.clone();
+    big.program.push(0);
+    refused(client.create(&big).map(|_| ()), 413, "program");
+    // Two claims open at most.
+    client.create(&req).expect("the second claim");
+    refused(client.create(&req).map(|_| ()), 429, "claims are open");
+    // Four opens a minute from one address: two claims, two disputes.
+    client.join(&a.game).expect("a dispute");
+    client.join(&a.game).expect("another");
+    refused(client.join(&a.game).map(|_| ()), 429, "a minute");
+    assert!(client.claim(&a.game, None, 0).is_ok(), "still answering");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
