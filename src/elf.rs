@@ -20,7 +20,6 @@ use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
 
 /// `e_machine` of RISC-V.
 pub const EM_RISCV: u16 = 243;
-const EF_RISCV_RVC: u32 = 0x1;
 const EF_RISCV_FLOAT_ABI: u32 = 0x6;
 const EF_RISCV_RVE: u32 = 0x8;
 
@@ -103,7 +102,7 @@ pub enum ElfError {
     #[error("ELF file has no executable segment")]
     NoExecutableSegment,
     /// The entry point is outside the executable range or misaligned.
-    #[error("entry point {0:#x} is not a 4-byte aligned address in an executable segment")]
+    #[error("entry point {0:#x} is not an even address in an executable segment")]
     BadEntry(u64),
 }
 
@@ -196,16 +195,11 @@ impl Program {
             return Err(ElfError::EmbeddedBase);
         }
         let mut warnings = Vec::new();
-        if flags & EF_RISCV_RVC != 0 {
-            warnings.push(
-                "ELF is marked as using compressed (C) instructions; RV64IM has only 32-bit \
-                 instructions, a compressed one faults as illegal"
-                    .to_string(),
-            );
-        }
+        // EF_RISCV_RVC (compressed instructions) needs no warning: the
+        // machines run RV64IMAC.
         if flags & EF_RISCV_FLOAT_ABI != 0 {
             warnings.push(
-                "ELF uses a hardware floating-point ABI; RV64IM has no floating point, an F/D \
+                "ELF uses a hardware floating-point ABI; RV64IMAC has no floating point, an F/D \
                  instruction faults as illegal"
                     .to_string(),
             );
@@ -290,7 +284,7 @@ impl Program {
         .find(|r| clear_of_writes(r))
         .unwrap_or((0, 0));
         let entry = elf.entry;
-        if entry & 3 != 0
+        if entry & 1 != 0
             || !segments
                 .iter()
                 .any(|s| s.flags & PF_X != 0 && entry >= s.vaddr && entry < s.vaddr + s.memsz)
@@ -433,8 +427,8 @@ mod tests {
             ElfError::TooLargeForMemory { .. }
         ));
         let mut e = good.clone();
-        e[24..32].copy_from_slice(&0x10002u64.to_le_bytes());
-        assert_eq!(Program::load(&e).unwrap_err(), ElfError::BadEntry(0x10002));
+        e[24..32].copy_from_slice(&0x10001u64.to_le_bytes());
+        assert_eq!(Program::load(&e).unwrap_err(), ElfError::BadEntry(0x10001));
         let mut e = good;
         e[64 + 4] = 6; // R+W, no X
         assert_eq!(

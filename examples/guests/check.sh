@@ -35,6 +35,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 deliberate() {
     case "$1" in
         fault_illegal) echo "ffffffff" ;;
+        fault_amo_misaligned) echo "00b5252f" ;;
         fault_csr) echo "c0002573" ;;
         *) echo "" ;;
     esac

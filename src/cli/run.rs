@@ -116,7 +116,7 @@ fn exit_code(status: Status, steps: u64, st: &mswap::state::State) -> i32 {
         }
         Status::Faulted { fault, tval } => {
             let pc = st.pc();
-            let word = st.mem.read_u32(pc);
+            let word = mswap::fast::fetch(st, pc).unwrap_or(0);
             eprintln!(
                 "mswap: guest fault at pc {pc:#x} (instruction {word:#010x}: {}): {} ({} {tval:#x})",
                 disassemble(word),
