@@ -50,7 +50,8 @@ fn code(o: &Output) -> i32 {
 fn inputs_for(name: &str) -> Vec<Vec<u8>> {
     let mut v = vec![support::sample_input(name), Vec::new()];
     match name {
-        "echo" | "sha256" | "keccak" => {
+        "rust_json" => v.push(b"[{\"name\": \"Ada\", \"age\": \"thirty-six\"}]".to_vec()),
+        "echo" | "sha256" | "keccak" | "rust_sha256" => {
             v.push(b"a".to_vec());
             v.push(vec![b'x'; 1000]); // crosses the 512-byte short-read chunk
             v.push((0..=255u8).cycle().take(4099).collect());
