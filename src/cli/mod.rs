@@ -3,6 +3,7 @@
 
 mod check;
 mod game;
+mod new;
 mod progress;
 mod proof;
 mod run;
@@ -41,6 +42,8 @@ enum Command {
     Challenge(game::ChallengeArgs),
     /// A whole dispute in one process: referee, lying defender, honest challenger.
     Dispute(game::DisputeArgs),
+    /// Write a ready guest project (Rust with the guest crate, or C).
+    New(new::NewArgs),
 }
 
 /// A failure the CLI reports in one line.
@@ -73,6 +76,7 @@ pub fn main() -> i32 {
         Command::Defend(a) => game::defend(a),
         Command::Challenge(a) => game::challenge(a),
         Command::Dispute(a) => game::dispute(a),
+        Command::New(a) => new::new(a),
         Command::Microcode => {
             let m = mswap::micro::microcode::microcode();
             println!(
