@@ -21,6 +21,11 @@
 //! - `game`: the honest player's cost against one plain run (first pass,
 //!   checkpoints, replays and roots for a whole bisection) and one dispute
 //!   over loopback HTTP (rounds, time, bytes).
+//! - `imac`: micro-steps per instruction of the RV64IMAC classes (compressed
+//!   beside their 32-bit expansion, atomics, misaligned loads and stores), as
+//!   `mswap check --classes` counts them, and machine A on a Rust guest
+//!   (`rust_sha256`, compressed code) against `qemu-riscv64` and ckb-vm
+//!   (RV64IMC + A). `MSWAP_BENCH_RUST_MB` sets its input size (default 4).
 
 use mswap::check::{Options, double_check};
 use mswap::elf::Program;
@@ -105,8 +110,9 @@ mod ckb {
         }
     }
 
-    const MEMORY: usize = ckb_vm::RISCV_MAX_MEMORY;
-    const ISA: u8 = ckb_vm::ISA_IMC | ckb_vm::ISA_B | ckb_vm::ISA_MOP;
+    /// ckb-vm's memory (its maximum, 4 MiB; rust_sha256 links a small heap to fit).
+    pub const MEMORY: usize = ckb_vm::RISCV_MAX_MEMORY;
+    const ISA: u8 = ckb_vm::ISA_IMC | ckb_vm::ISA_A | ckb_vm::ISA_B | ckb_vm::ISA_MOP;
 
     /// A ckb-vm machine over `core` counting one cycle per instruction, with our I/O.
     fn machine<C: SupportMachine>(
@@ -125,10 +131,10 @@ mod ckb {
     }
 
     /// Runs `elf` on ckb-vm's Rust interpreter: (instructions, output, exit code).
-    pub fn trace(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
+    pub fn trace(elf: &[u8], input: &[u8], memory: usize) -> (u64, Vec<u8>, i8) {
         type Core = ckb_vm::DefaultCoreMachine<u64, ckb_vm::WXorXMemory<ckb_vm::SparseMemory<u64>>>;
         let out = Arc::new(Mutex::new(Vec::new()));
-        let core = Core::new_with_memory(ISA, ckb_vm::machine::VERSION2, u64::MAX, MEMORY);
+        let core = Core::new_with_memory(ISA, ckb_vm::machine::VERSION2, u64::MAX, memory);
         let mut m = ckb_vm::TraceMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
             .expect("ckb-vm loads");
@@ -138,14 +144,14 @@ mod ckb {
     }
 
     /// Runs `elf` on ckb-vm's assembly interpreter.
-    pub fn asm(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
+    pub fn asm(elf: &[u8], input: &[u8], memory: usize) -> (u64, Vec<u8>, i8) {
         use ckb_vm::machine::asm::{AsmCoreMachine, AsmMachine};
         let out = Arc::new(Mutex::new(Vec::new()));
         let core = <Box<AsmCoreMachine> as SupportMachine>::new_with_memory(
             ISA,
             ckb_vm::machine::VERSION2,
             u64::MAX,
-            MEMORY,
+            memory,
         );
         let mut m = AsmMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
@@ -217,7 +223,7 @@ fn bench_fast() {
     let _ = std::fs::remove_file(&tmp);
 
     let t = Instant::now();
-    let (n, out, code) = ckb::trace(&elf, &input);
+    let (n, out, code) = ckb::trace(&elf, &input, ckb::MEMORY);
     let s = secs(t.elapsed());
     assert_eq!(
         (out.as_slice(), code),
@@ -228,7 +234,7 @@ fn bench_fast() {
     ratios.push(format!("mswap/ckb-trace {:.2}x", s / mswap_s));
 
     let t = Instant::now();
-    let (n, out, code) = ckb::asm(&elf, &input);
+    let (n, out, code) = ckb::asm(&elf, &input, ckb::MEMORY);
     let s = secs(t.elapsed());
     assert_eq!(
         (out.as_slice(), code),
@@ -553,12 +559,227 @@ fn http_game() -> (usize, usize, u64, f64) {
     (rounds, tr.moves.len(), dbytes + cc.bytes(), s)
 }
 
+// ---------------------------------------------------------------- imac
+
+/// The 32-bit instruction a compressed class expands to.
+fn expansion(c: &str) -> &str {
+    match c {
+        "c.li" | "c.addi4spn" | "c.addi16sp" | "c.nop" => "addi",
+        "c.mv" => "add",
+        "c.j" => "jal",
+        "c.jr" => "jalr",
+        "c.beqz" => "beq",
+        "c.bnez" => "bne",
+        "c.lwsp" => "lw",
+        "c.ldsp" => "ld",
+        "c.swsp" => "sw",
+        "c.sdsp" => "sd",
+        _ => c.trim_start_matches("c."),
+    }
+}
+
+fn bench_imac() {
+    use mswap::fast::isa::{CLASSES, class_name};
+    line();
+    println!(
+        "imac: micro-steps per instruction of the RV64IMAC classes (as mswap check --classes)"
+    );
+    // Guests that use the new classes: the Rust guests (compressed code, the
+    // allocator's AMOs), the misaligned guests, the official A and C tests.
+    let mut runs: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
+    for (name, input) in [
+        ("rust_json", "people.json"),
+        ("rust_sha256", "text.txt"),
+        ("misaligned_load", ""),
+        ("misaligned_store", ""),
+    ] {
+        let input = if input.is_empty() {
+            Vec::new()
+        } else {
+            std::fs::read(root().join("examples/guests/inputs").join(input)).expect("input")
+        };
+        runs.push((name.into(), guest(name), input));
+    }
+    let tests = root().join("examples/guests/riscv-tests/bin");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&tests)
+        .expect("riscv-tests")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.starts_with("rv64ua") || n.starts_with("rv64uc") || n.contains("ma_data")
+        })
+        .collect();
+    names.sort();
+    for p in names {
+        let n = p
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        runs.push((n, std::fs::read(&p).expect("test ELF"), Vec::new()));
+    }
+    let mut per = vec![(0u64, 0u64, 0u64); CLASSES];
+    for (name, elf, input) in &runs {
+        let p = Program::load(elf).expect("loads");
+        let st = double_check(p.initial_state(input), &Options::default(), microcode())
+            .unwrap_or_else(|m| panic!("{name}: {m}"));
+        for (a, b) in per.iter_mut().zip(&st.per_op) {
+            a.0 += b.0;
+            a.1 += b.1;
+            a.2 = a.2.max(b.2);
+        }
+    }
+    let mean = |i: usize| per[i].1 as f64 / per[i].0.max(1) as f64;
+    let index = |n: &str| (0..CLASSES).find(|&i| class_name(i) == n);
+    println!(
+        "{:<12} {:>9} {:>8} {:>6}   {:<8} {:>8}",
+        "class", "count", "mean", "max", "32-bit", "mean"
+    );
+    let (mut c_sum, mut c_n, mut x_sum) = (0.0, 0u64, 0.0);
+    for i in 0..CLASSES {
+        let n = class_name(i);
+        let new = n.starts_with("c.")
+            || n.starts_with("amo")
+            || n.starts_with("lr.")
+            || n.starts_with("sc.")
+            || n == "fence.i";
+        if !new || per[i].0 == 0 {
+            continue;
+        }
+        match index(expansion(n)).filter(|_| n.starts_with("c.")) {
+            Some(j) if per[j].0 > 0 => {
+                println!(
+                    "{n:<12} {:>9} {:>8.1} {:>6}   {:<8} {:>8.1}",
+                    per[i].0,
+                    mean(i),
+                    per[i].2,
+                    expansion(n),
+                    mean(j)
+                );
+                c_sum += per[i].1 as f64;
+                c_n += per[i].0;
+                x_sum += mean(j) * per[i].0 as f64;
+            }
+            _ => println!("{n:<12} {:>9} {:>8.1} {:>6}", per[i].0, mean(i), per[i].2),
+        }
+    }
+    // Misaligned loads and stores: one instruction, aligned against misaligned.
+    let one = |word: u32, base: u64| {
+        let mut s = mswap::state::State::new();
+        s.mem.write(0x1000, &word.to_le_bytes());
+        s.set_pc(0x1000);
+        s.set_ctrl(mswap::layout::ctrl::EXEC_LO, 0x1000);
+        s.set_ctrl(mswap::layout::ctrl::EXEC_SIZE, 4);
+        s.set_x(5, base);
+        s.set_x(6, u64::MAX);
+        MicroMachine::attach(s).run_a_step(None).executed
+    };
+    let (ld, sd) = (0x0002_b383u32, 0x0062_b023u32); // ld x7, 0(x5); sd x6, 0(x5)
+    println!(
+        "ld aligned {} / misaligned {} micro-steps; sd aligned {} / misaligned {}",
+        one(ld, 0x8000),
+        one(ld, 0x8003),
+        one(sd, 0x8000),
+        one(sd, 0x8003)
+    );
+    let c_ratio = c_sum / x_sum.max(1.0);
+    println!(
+        "ratios: compressed/32-bit micro-steps {c_ratio:.2}x over {c_n} compressed instructions"
+    );
+
+    line();
+    let mb: usize = std::env::var("MSWAP_BENCH_RUST_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    println!(
+        "imac: machine A on rust_sha256.elf ({mb} MiB of input), beside qemu-riscv64 and ckb-vm"
+    );
+    let elf = guest("rust_sha256");
+    let input: Vec<u8> = (0..mb << 20).map(|i| (i * 131 % 251) as u8).collect();
+    let program = Program::load(&elf).expect("loads");
+    let mut mswap_s = f64::MAX;
+    let mut m = Machine::new(program.initial_state(&input));
+    let mut steps = 0;
+    for _ in 0..2 {
+        let t = Instant::now();
+        m = Machine::new(program.initial_state(&input));
+        steps = m.run(u64::MAX);
+        mswap_s = mswap_s.min(secs(t.elapsed()));
+    }
+    let output = m.state().output();
+    assert_eq!(m.status(), mswap::layout::Status::Exited(0));
+    let row = |name: &str, n: u64, s: f64| {
+        println!("{name:<28} {n:>14} {s:>10.3} {:>10.1}", n as f64 / s / 1e6)
+    };
+    println!(
+        "{:<28} {:>14} {:>10} {:>10}",
+        "engine", "instructions", "seconds", "MIPS"
+    );
+    row("mswap (machine A)", steps, mswap_s);
+    let mut ratios = Vec::new();
+    let tmp = std::env::temp_dir().join(format!("mswap-bench-rust-{}.elf", std::process::id()));
+    std::fs::write(&tmp, &elf).expect("write ELF");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755));
+        let t = Instant::now();
+        match std::process::Command::new("qemu-riscv64")
+            .arg(&tmp)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(mut c) => {
+                if let Some(mut si) = c.stdin.take() {
+                    let _ = si.write_all(&input);
+                }
+                let out = c.wait_with_output().expect("qemu ends");
+                let s = secs(t.elapsed());
+                assert_eq!(out.stdout, output, "qemu and mswap agree on the output");
+                row("qemu-riscv64 (JIT)", steps, s);
+                ratios.push(format!("mswap/qemu {:.3}", s / mswap_s));
+            }
+            Err(e) => println!("qemu-riscv64 (JIT)           not run: {e}"),
+        }
+    }
+    let _ = std::fs::remove_file(&tmp);
+    for (label, asm) in [
+        ("ckb-vm TraceMachine (Rust)", false),
+        ("ckb-vm AsmMachine (asm)", true),
+    ] {
+        let t = Instant::now();
+        let (n, out, code) = if asm {
+            ckb::asm(&elf, &input, ckb::MEMORY)
+        } else {
+            ckb::trace(&elf, &input, ckb::MEMORY)
+        };
+        let s = secs(t.elapsed());
+        assert_eq!(
+            (out.as_slice(), code),
+            (output.as_slice(), 0),
+            "{label} and mswap agree"
+        );
+        row(label, n, s);
+        ratios.push(format!(
+            "mswap/{} {:.2}x",
+            if asm { "ckb-asm" } else { "ckb-trace" },
+            s / mswap_s
+        ));
+    }
+    println!(
+        "(ckb-vm reads the input in one call, mswap in 512-byte reads: counts differ a little)"
+    );
+    println!("ratios: {}", ratios.join(", "));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["fast", "micro", "proof", "game"];
+    let all = ["fast", "micro", "proof", "game", "imac"];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
     } else {
@@ -577,6 +798,7 @@ fn main() {
             "micro" => bench_micro(),
             "proof" => bench_proof(),
             "game" => bench_game(),
+            "imac" => bench_imac(),
             _ => {}
         }
     }
