@@ -23,7 +23,7 @@ pub const EM_RISCV: u16 = 243;
 const EF_RISCV_FLOAT_ABI: u32 = 0x6;
 const EF_RISCV_RVE: u32 = 0x8;
 
-/// Why a file is not a loadable RV64IM program.
+/// Why a file is not a loadable RV64IMAC program.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
     /// Shorter than an ELF header.

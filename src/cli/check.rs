@@ -10,7 +10,7 @@ use std::time::Instant;
 /// Arguments of `mswap check`.
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     /// The guest's input file (`-` for standard input; empty by default).
     #[arg(long)]

@@ -11,7 +11,7 @@ mod run;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
-/// Machine Swapping: a fast RV64IM machine, its microcoded twin, one-step
+/// Machine Swapping: a fast RV64IMAC machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
 #[derive(Parser)]
 #[command(name = "mswap", version, about)]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// Arguments of `mswap run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The program (a static RV64IM ELF file); default: the embedded guest.
+    /// The program (a static RV64IMAC ELF file); default: the embedded guest.
     elf: Option<PathBuf>,
     /// The guest's input; without it, standard input is read to its end
     /// (the embedded default guest runs with an empty input).
@@ -29,7 +29,7 @@ pub struct RunArgs {
 /// Arguments of `mswap root`.
 #[derive(Args)]
 pub struct RootArgs {
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     /// The guest's input file (`-` for standard input; empty by default).
     #[arg(long)]
