@@ -151,6 +151,7 @@ fn machine_a_matches_qemu_register_by_register() {
         "rust_sha256",
         "rust_json",
         "rust_panic",
+        "rust_evm",
     ] {
         let path = dir.join(format!("{name}.elf"));
         let elf = std::fs::read(&path).unwrap();

@@ -52,7 +52,8 @@ amoswap.w amoadd.w amoxor.w amoand.w amoor.w amomin.w amomax.w amominu.w amomaxu
 amoswap.d amoadd.d amoxor.d amoand.d amoor.d amomin.d amomax.d amominu.d amomaxu.d
 c.addi4spn c.lw c.ld c.sw c.sd c.nop c.addi c.addiw c.li c.addi16sp c.lui c.srli c.srai
 c.andi c.sub c.xor c.or c.and c.subw c.addw c.j c.beqz c.bnez c.slli c.lwsp c.ldsp c.jr
-c.mv c.ebreak c.jalr c.add c.swsp c.sdsp"
+c.mv c.ebreak c.jalr c.add c.swsp c.sdsp
+unimp c.unimp"   # the canonical illegal instruction: rustc's trap for abort
 
 echo "== static checks"
 for elf in bin/*.elf; do
@@ -118,6 +119,7 @@ sample() {
         sort) echo inputs/sort.txt ;;
         echo|sha256|keccak|rust_sha256|rust_panic) echo inputs/text.txt ;;
         rust_json) echo "inputs/people.json inputs/bad.json" ;;
+        rust_evm) echo inputs/evm_sum.json ;;
         loop) echo inputs/loop_small.txt ;;
         collatz) echo inputs/collatz_small.txt ;;
         *) echo "" ;;

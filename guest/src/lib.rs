@@ -121,9 +121,7 @@ extern "C" fn __mswap_guest_start() -> ! {
     unsafe {
         let start = &raw mut __heap_start;
         let end = &raw mut __heap_end;
-        ALLOCATOR
-            .lock()
-            .init(start, end as usize - start as usize);
+        ALLOCATOR.lock().init(start, end as usize - start as usize);
     }
     // SAFETY: `entry!` defines the symbol with this signature.
     let code = unsafe { __mswap_guest_main() };
@@ -390,7 +388,13 @@ static ALLOCATOR: linked_list_allocator::LockedHeap = linked_list_allocator::Loc
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // As std prints it: "panicked at FILE:LINE:COL:\nMESSAGE".
     match info.location() {
-        Some(l) => eprintln!("panicked at {}:{}:{}:\n{}", l.file(), l.line(), l.column(), info.message()),
+        Some(l) => eprintln!(
+            "panicked at {}:{}:{}:\n{}",
+            l.file(),
+            l.line(),
+            l.column(),
+            info.message()
+        ),
         None => eprintln!("panicked:\n{}", info.message()),
     }
     exit_now(PANIC_EXIT_CODE)

@@ -39,6 +39,7 @@ pub fn sample_input(name: &str) -> Vec<u8> {
         "sort" => Some("sort.txt"),
         "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" => Some("text.txt"),
         "rust_json" => Some("people.json"),
+        "rust_evm" => Some("evm_sum.json"),
         "loop" => Some("loop_small.txt"),
         "collatz" => Some("collatz_small.txt"),
         _ => None,

@@ -15,8 +15,15 @@ cd "$(dirname "$0")"
 repo=$(cd ../../.. && pwd)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 export RUSTFLAGS="-C link-arg=-Tmswap-guest.x --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$repo=/mswap"
+# Built separately: one cargo invocation unifies the features of shared
+# dependencies (serde, sha2's digest, ...), which would change the bytes.
 cargo build --release --locked
-for name in sha256 json panic; do
+names="sha256 json panic"
+if [ "${1:-}" = "--evm" ]; then
+    cargo build --release --locked -p evm
+    names="$names evm"
+fi
+for name in $names; do
     cp "target/riscv64imac-unknown-none-elf/release/$name" "../bin/rust_$name.elf.tmp"
     mv "../bin/rust_$name.elf.tmp" "../bin/rust_$name.elf"
     printf '%-28s %8d bytes\n' "bin/rust_$name.elf" "$(stat -c %s "../bin/rust_$name.elf")"
