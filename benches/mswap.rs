@@ -691,7 +691,7 @@ fn bench_imac() {
     let mb: usize = std::env::var("MSWAP_BENCH_RUST_MB")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+        .unwrap_or(4);
     println!(
         "imac: machine A on rust_sha256.elf ({mb} MiB of input), beside qemu-riscv64 and ckb-vm"
     );
