@@ -26,6 +26,11 @@
 //! - `game`: the honest player's cost against one plain run (first pass,
 //!   checkpoints, replays and roots for a whole bisection) and one dispute
 //!   over loopback HTTP (rounds, time, bytes).
+//! - `imac`: micro-steps per instruction of the RV64IMAC classes (compressed
+//!   beside their 32-bit expansion, atomics, misaligned loads and stores), as
+//!   `mswap check --classes` counts them, and machine A on a Rust guest
+//!   (`rust_sha256`, compressed code) against `qemu-riscv64` and ckb-vm
+//!   (RV64IMC + A). `MSWAP_BENCH_RUST_MB` sets its input size (default 4).
 
 use mswap::check::{Options, double_check};
 use mswap::elf::Program;
@@ -174,8 +179,9 @@ mod ckb {
         }
     }
 
-    const MEMORY: usize = ckb_vm::RISCV_MAX_MEMORY;
-    const ISA: u8 = ckb_vm::ISA_IMC | ckb_vm::ISA_B | ckb_vm::ISA_MOP;
+    /// ckb-vm's memory (its maximum, 4 MiB; rust_sha256 links a small heap to fit).
+    pub const MEMORY: usize = ckb_vm::RISCV_MAX_MEMORY;
+    const ISA: u8 = ckb_vm::ISA_IMC | ckb_vm::ISA_A | ckb_vm::ISA_B | ckb_vm::ISA_MOP;
 
     /// A ckb-vm machine over `core` counting one cycle per instruction, with our I/O.
     fn machine<C: SupportMachine>(
@@ -194,10 +200,10 @@ mod ckb {
     }
 
     /// Runs `elf` on ckb-vm's Rust interpreter: (instructions, output, exit code).
-    pub fn trace(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
+    pub fn trace(elf: &[u8], input: &[u8], memory: usize) -> (u64, Vec<u8>, i8) {
         type Core = ckb_vm::DefaultCoreMachine<u64, ckb_vm::WXorXMemory<ckb_vm::SparseMemory<u64>>>;
         let out = Arc::new(Mutex::new(Vec::new()));
-        let core = Core::new_with_memory(ISA, ckb_vm::machine::VERSION2, u64::MAX, MEMORY);
+        let core = Core::new_with_memory(ISA, ckb_vm::machine::VERSION2, u64::MAX, memory);
         let mut m = ckb_vm::TraceMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
             .expect("ckb-vm loads");
@@ -207,14 +213,14 @@ mod ckb {
     }
 
     /// Runs `elf` on ckb-vm's assembly interpreter.
-    pub fn asm(elf: &[u8], input: &[u8]) -> (u64, Vec<u8>, i8) {
+    pub fn asm(elf: &[u8], input: &[u8], memory: usize) -> (u64, Vec<u8>, i8) {
         use ckb_vm::machine::asm::{AsmCoreMachine, AsmMachine};
         let out = Arc::new(Mutex::new(Vec::new()));
         let core = <Box<AsmCoreMachine> as SupportMachine>::new_with_memory(
             ISA,
             ckb_vm::machine::VERSION2,
             u64::MAX,
-            MEMORY,
+            memory,
         );
         let mut m = AsmMachine::new(machine(core, input, &out));
         m.load_program(&Bytes::copy_from_slice(elf), std::iter::empty())
@@ -307,14 +313,14 @@ fn bench_fast() {
             }
             Err(e) => qemu_missing = Some(e),
         }
-        let ((n, out, c), t) = timed(|| ckb::trace(&elf, &input));
+        let ((n, out, c), t) = timed(|| ckb::trace(&elf, &input, ckb::MEMORY));
         assert_eq!(
             (out.as_slice(), c),
             (output.as_slice(), code),
             "ckb-vm and mswap agree"
         );
         (counts[2], best[2]) = (n, best[2].best(t));
-        let ((n, out, c), t) = timed(|| ckb::asm(&elf, &input));
+        let ((n, out, c), t) = timed(|| ckb::asm(&elf, &input, ckb::MEMORY));
         assert_eq!(
             (out.as_slice(), c),
             (output.as_slice(), code),

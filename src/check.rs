@@ -13,7 +13,7 @@
 //! wrote. On a mismatch the report names the first differing field.
 
 use crate::fast::Machine;
-use crate::fast::isa::{TABLE, decode, disassemble};
+use crate::fast::isa::{self, disassemble};
 use crate::layout::ctrl;
 use crate::micro::microcode::Microcode;
 use crate::micro::{CLEAN_AT, MicroMachine};
@@ -59,8 +59,8 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Number of distinct instruction classes ([`Op`] values).
-pub const OP_CLASSES: usize = TABLE.len() + 1;
+/// Number of distinct instruction classes ([`isa::class`]).
+pub const OP_CLASSES: usize = isa::CLASSES;
 
 /// Figures of a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +108,7 @@ impl Stats {
 
     /// The name of an instruction class index.
     pub fn class_name(i: usize) -> &'static str {
-        TABLE.get(i).map_or("illegal", |r| r.1)
+        isa::class_name(i)
     }
 }
 
@@ -140,7 +140,7 @@ impl<'c> Pair<'c> {
     /// Checks the next transition (numbered `t`), recording into `stats`.
     pub fn check_next(&mut self, t: u64, stats: &mut Stats) -> Result<(), Mismatch> {
         let pc = self.a.state().pc();
-        let word = (self.a.state().read_word(pc) >> ((pc & 4) * 8)) as u32;
+        let word = crate::fast::fetch(self.a.state(), pc).unwrap_or(0);
         let was_halted = self.a.state().halted();
         self.a.run(1);
         self.written.clear();
@@ -148,7 +148,7 @@ impl<'c> Pair<'c> {
         stats.transitions += 1;
         if !was_halted {
             stats.usteps += run.executed;
-            let class = &mut stats.per_op[decode(word).op as usize];
+            let class = &mut stats.per_op[isa::class(word)];
             class.0 += 1;
             class.1 += run.executed;
             class.2 = class.2.max(run.executed);

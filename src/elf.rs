@@ -30,11 +30,10 @@ pub const EM_RISCV: u16 = 243;
 pub const MAX_PROGRAM_HEADERS: usize = 65536 / 56;
 /// The page size of write protection.
 const PAGE: u64 = 4096;
-const EF_RISCV_RVC: u32 = 0x1;
 const EF_RISCV_FLOAT_ABI: u32 = 0x6;
 const EF_RISCV_RVE: u32 = 0x8;
 
-/// Why a file is not a loadable RV64IM program.
+/// Why a file is not a loadable RV64IMAC program.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
     /// Shorter than an ELF header.
@@ -116,7 +115,7 @@ pub enum ElfError {
     #[error("ELF file has no executable segment")]
     NoExecutableSegment,
     /// The entry point is outside the executable range or misaligned.
-    #[error("entry point {0:#x} is not a 4-byte aligned address in an executable segment")]
+    #[error("entry point {0:#x} is not an even address in an executable segment")]
     BadEntry(u64),
 }
 
@@ -213,16 +212,11 @@ impl Program {
             return Err(ElfError::EmbeddedBase);
         }
         let mut warnings = Vec::new();
-        if flags & EF_RISCV_RVC != 0 {
-            warnings.push(
-                "ELF is marked as using compressed (C) instructions; RV64IM has only 32-bit \
-                 instructions, a compressed one faults as illegal"
-                    .to_string(),
-            );
-        }
+        // EF_RISCV_RVC (compressed instructions) needs no warning: the
+        // machines run RV64IMAC.
         if flags & EF_RISCV_FLOAT_ABI != 0 {
             warnings.push(
-                "ELF uses a hardware floating-point ABI; RV64IM has no floating point, an F/D \
+                "ELF uses a hardware floating-point ABI; RV64IMAC has no floating point, an F/D \
                  instruction faults as illegal"
                     .to_string(),
             );
@@ -327,7 +321,7 @@ impl Program {
         })
         .unwrap_or((0, 0));
         let entry = elf.entry;
-        if entry & 3 != 0
+        if entry & 1 != 0
             || !segments
                 .iter()
                 .any(|s| s.flags & PF_X != 0 && entry >= s.vaddr && entry < s.vaddr + s.memsz)
@@ -546,8 +540,8 @@ mod tests {
             ElfError::TooLargeForMemory { .. }
         ));
         let mut e = good.clone();
-        e[24..32].copy_from_slice(&0x10002u64.to_le_bytes());
-        assert_eq!(Program::load(&e).unwrap_err(), ElfError::BadEntry(0x10002));
+        e[24..32].copy_from_slice(&0x10001u64.to_le_bytes());
+        assert_eq!(Program::load(&e).unwrap_err(), ElfError::BadEntry(0x10001));
         let mut e = good;
         e[64 + 4] = 6; // R+W, no X
         assert_eq!(

@@ -28,6 +28,7 @@
 //! | `0x140`         | `input_len`: bytes of input                            |
 //! | `0x148`         | `input_pos`: bytes of input already read               |
 //! | `0x150`         | `output_len`: bytes in the output log                  |
+//! | `0x158`         | `reservation`: LR/SC reservation, `addr \| 1` or 0      |
 //!
 //! Every other byte of `S` is zero in a state made by the loader. The Merkle
 //! tree over `S` is described in [`crate::state::tree`].
@@ -82,8 +83,12 @@ pub mod ctrl {
     pub const INPUT_POS: u64 = 0x148;
     /// Length of the output log.
     pub const OUTPUT_LEN: u64 = 0x150;
+    /// The LR/SC reservation: `addr | 1` after an `lr` at `addr` (which is
+    /// aligned, so bit 0 is free), 0 when there is none. `sc` succeeds only
+    /// at the reserved address and clears it.
+    pub const RESERVATION: u64 = 0x158;
     /// Number of control words with a meaning (the rest are zero).
-    pub const WORDS: usize = 43;
+    pub const WORDS: usize = 44;
 }
 
 /// Values of the status word.
@@ -121,19 +126,21 @@ pub const STACK_TOP: u64 = MEM_SIZE - 4096;
 /// Why a machine faulted. The numbers follow RISC-V's `mcause` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Fault {
-    /// A taken jump or branch to an address that is not a multiple of 4; `tval` is the target.
+    /// A jump to an odd address; with compressed instructions every jump
+    /// target is even, so neither machine raises it any more (the code is kept).
     InstructionMisaligned = 0,
-    /// Fetch outside the executable range (or a misaligned pc); `tval` is the pc.
+    /// Fetch outside the executable range (an odd pc, or a 32-bit
+    /// instruction whose second half is outside); `tval` is the pc.
     InstructionAccess = 1,
-    /// Not an RV64IM instruction; `tval` is the instruction word.
+    /// Not an RV64IMAC instruction; `tval` is the instruction word (16 bits for a compressed one).
     IllegalInstruction = 2,
     /// `ebreak`; `tval` is the pc.
     Breakpoint = 3,
-    /// Load from an address not a multiple of its size; `tval` is the address.
+    /// `lr` from an address not a multiple of its size (other loads may be misaligned); `tval` is the address.
     LoadMisaligned = 4,
     /// Load beyond guest memory; `tval` is the address.
     LoadAccess = 5,
-    /// Store to an address not a multiple of its size; `tval` is the address.
+    /// `sc` or AMO at an address not a multiple of its size (other stores may be misaligned); `tval` is the address.
     StoreMisaligned = 6,
     /// Store beyond guest memory or into the write-protected range; `tval` is the address.
     StoreAccess = 7,
@@ -172,9 +179,9 @@ impl Fault {
             Fault::InstructionAccess => "instruction fetch outside the executable range",
             Fault::IllegalInstruction => "illegal instruction",
             Fault::Breakpoint => "ebreak",
-            Fault::LoadMisaligned => "misaligned load",
+            Fault::LoadMisaligned => "misaligned lr",
             Fault::LoadAccess => "load outside guest memory",
-            Fault::StoreMisaligned => "misaligned store",
+            Fault::StoreMisaligned => "misaligned sc or AMO",
             Fault::StoreAccess => "store outside guest memory or into write-protected memory",
             Fault::UnknownSyscall => "unknown system call",
         }
@@ -293,6 +300,7 @@ mod tests {
             ctrl::INPUT_LEN,
             ctrl::INPUT_POS,
             ctrl::OUTPUT_LEN,
+            ctrl::RESERVATION,
         ];
         for (i, o) in offs.iter().enumerate() {
             assert_eq!(*o, ctrl::PC + 8 * i as u64);

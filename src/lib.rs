@@ -2,7 +2,7 @@
 //!
 //! The flow, by module:
 //! `elf` (program -> initial state) -> `state` (the essential state `S` and
-//! its Merkle tree) -> `fast` (machine A, one step = one RV64IM
+//! its Merkle tree) -> `fast` (machine A, one step = one RV64IMAC
 //! instruction) -> `micro` (machine AB, one step = one micro-instruction)
 //! -> `proof` / `verify` (one-step proofs and their checker) -> `game`
 //! (the bisection game, referee and players). The command-line interface in

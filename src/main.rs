@@ -1,4 +1,4 @@
-//! The `mswap` command: run, check, prove, verify and dispute RV64IM programs.
+//! The `mswap` command: run, check, prove, verify and dispute RV64IMAC programs.
 
 mod cli;
 

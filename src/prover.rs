@@ -208,7 +208,7 @@ pub fn prove_run(
     let code = crate::micro::microcode::microcode();
     let s_t = state_at(program, input, t);
     let pc = s_t.pc();
-    let word = (s_t.read_word(pc) >> ((pc & 4) * 8)) as u32;
+    let word = crate::fast::fetch(&s_t, pc).unwrap_or(0);
     let instruction = if s_t.halted() {
         format!("(halted: {})", s_t.status())
     } else {

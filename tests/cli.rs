@@ -114,7 +114,8 @@ fn stats_step_limits_and_roots() {
 fn faults_print_one_line_and_exit_128_plus_the_signal() {
     for (name, code, what) in [
         ("fault_illegal", 132, "illegal instruction"),
-        ("fault_load_misaligned", 135, "misaligned load"),
+        ("fault_amo_misaligned", 135, "misaligned sc or AMO"),
+        ("fault_rvc_illegal", 132, "illegal instruction"),
         ("fault_store_code", 139, "write-protected"),
         ("fault_fetch", 139, "fetch outside the executable range"),
         ("fault_ecall", 159, "unknown system call"),

@@ -154,6 +154,17 @@ fn the_slowest_instructions_fit_in_2_to_the_a_micro_steps() {
         ("divw", enc::r(1, 6, 5, 4, 7, 0x3b)),
         ("remuw", enc::r(1, 6, 5, 7, 7, 0x3b)),
         ("mulw", enc::r(1, 6, 5, 0, 7, 0x3b)),
+        // The slowest of the new classes: AMOs with a comparison, sc with a
+        // reservation, misaligned loads and stores, compressed instructions
+        // with scattered immediates.
+        ("amomaxu.d", 0xe062_b3af),
+        ("amomin.w", 0x8062_a3af),
+        ("sc.d", 0x1862_b3af),
+        ("ld misaligned", enc::i(0x7ff, 5, 3, 7, 0x03)),
+        ("sd misaligned", enc::s(0x7ff, 6, 5, 3)),
+        ("c.j + c.nop", 0x0001_b001),
+        ("c.bnez + c.nop", 0x0001_ec7d),
+        ("c.addi16sp + c.nop", 0x0001_617d),
     ];
     let operands = [
         u64::MAX,
@@ -162,12 +173,14 @@ fn the_slowest_instructions_fit_in_2_to_the_a_micro_steps() {
         0x7fff_ffff_ffff_ffff,
         0x8000_0000_0000_0001,
         0x5555_5555_5555_5555,
+        0x8000, // an address: the AMOs and sc succeed there
     ];
     let mut most = 0;
     for (name, w) in worst {
         for &x in &operands {
             for &y in &operands {
-                let s = code_state(&[w], &[(5, x), (6, y)]);
+                let mut s = code_state(&[w], &[(5, x), (6, y), (8, x)]);
+                s.set_ctrl(mswap::layout::ctrl::RESERVATION, x | 1);
                 check_range(s.clone(), 0, 1, microcode()).unwrap_or_else(|m| panic!("{name}: {m}"));
                 let mut m = MicroMachine::attach(s);
                 let run = m.run_a_step(None);

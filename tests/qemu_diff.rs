@@ -37,7 +37,13 @@ fn code(o: &Output) -> i32 {
 fn inputs_for(name: &str) -> Vec<Vec<u8>> {
     let mut v = vec![support::sample_input(name), Vec::new()];
     match name {
-        "echo" | "sha256" | "keccak" => {
+        "rust_json" => v.push(b"[{\"name\": \"Ada\", \"age\": \"thirty-six\"}]".to_vec()),
+        // A contract that reverts, and one that runs out of gas in a loop.
+        "rust_evm" => {
+            v.push(br#"{"code": "0x60006000fd"}"#.to_vec());
+            v.push(br#"{"code": "0x5b600056", "gas_limit": 30000}"#.to_vec());
+        }
+        "echo" | "sha256" | "keccak" | "rust_sha256" => {
             v.push(b"a".to_vec());
             v.push(vec![b'x'; 1000]); // crosses the 512-byte short-read chunk
             v.push((0..=255u8).cycle().take(4099).collect());
@@ -67,8 +73,8 @@ fn every_guest_matches_qemu() {
             let theirs = run(Command::new(q).arg(&elf), &input);
             let what = format!("{name} with {} input bytes", input.len());
             if name.starts_with("fault_") {
-                // qemu emulates some of these (misaligned accesses, CSRs,
-                // unknown syscalls); the output before the fault must agree.
+                // qemu emulates some of these (CSRs, unknown syscalls); the
+                // output before the fault must agree.
                 let n = ours.stdout.len().min(theirs.stdout.len());
                 assert!(n > 0, "{what}: no output before the fault");
                 assert_eq!(
@@ -112,6 +118,8 @@ fn faults_that_qemu_also_raises_give_the_same_signal() {
         "fault_store_range",
         "fault_store_code",
         "fault_fetch",
+        "fault_amo_misaligned",
+        "fault_rvc_illegal",
     ] {
         let elf = support::guest_dir().join("bin").join(format!("{name}.elf"));
         let ours = run(Command::new(mswap).arg("run").arg(&elf), b"");

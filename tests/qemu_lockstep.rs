@@ -35,9 +35,6 @@ use std::process::{Child, Command, Stdio};
 const QEMU_GOES_ON: &[&str] = &[
     "fault_csr",
     "fault_ecall",
-    "fault_load_misaligned",
-    "fault_store_misaligned",
-    "fault_jump_misaligned",
 ];
 
 /// How far a short read or write may take mswap's path from qemu's before

@@ -17,7 +17,7 @@ use std::time::Instant;
 /// Arguments of `mswap check`.
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     #[command(flatten)]
     input: InputArg,

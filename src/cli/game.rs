@@ -142,7 +142,7 @@ pub struct DefendArgs {
     /// The referee's URL, e.g. http://127.0.0.1:4000.
     #[arg(long)]
     referee: String,
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     /// The guest's input file (`-` for standard input; empty by default).
     #[arg(long)]

@@ -5,6 +5,7 @@ mod check;
 mod game;
 pub mod input;
 pub mod output;
+mod new;
 mod progress;
 mod proof;
 mod run;
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 use output::{Exit, outln};
 use std::path::{Path, PathBuf};
 
-/// Machine Swapping: a fast RV64IM machine, its microcoded twin, one-step
+/// Machine Swapping: a fast RV64IMAC machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
 #[derive(Parser)]
 #[command(name = "mswap", version, about, after_help = output::EXIT_CODES_HELP)]
@@ -55,6 +56,8 @@ enum Command {
     /// A whole dispute in one process: referee, lying defender, honest challenger.
     #[command(after_help = output::EXIT_CODES_HELP)]
     Dispute(game::DisputeArgs),
+    /// Write a ready guest project (Rust with the guest crate, or C).
+    New(new::NewArgs),
 }
 
 /// A failure the CLI reports in one line.
@@ -117,6 +120,7 @@ pub fn main() -> i32 {
         Command::Defend(a) => game::defend(a),
         Command::Challenge(a) => game::challenge(a),
         Command::Dispute(a) => game::dispute(a),
+        Command::New(a) => new::new(a),
         Command::Microcode => {
             let m = mswap::micro::microcode::microcode();
             outln!(

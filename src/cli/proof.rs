@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Arguments of `mswap prove`.
 #[derive(Args)]
 pub struct ProveArgs {
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     /// The guest's input file (`-` for standard input; empty by default).
     #[arg(long)]

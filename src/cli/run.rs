@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Arguments of `mswap run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The program (a static RV64IM ELF file); default: the embedded guest.
+    /// The program (a static RV64IMAC ELF file); default: the embedded guest.
     elf: Option<PathBuf>,
     #[command(flatten)]
     input: InputArg,
@@ -38,7 +38,7 @@ pub struct RunArgs {
 /// Arguments of `mswap root`.
 #[derive(Args)]
 pub struct RootArgs {
-    /// The program (a static RV64IM ELF file).
+    /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     #[command(flatten)]
     input: InputArg,
@@ -178,7 +178,7 @@ fn exit_code(status: Status, steps: u64, st: &mswap::state::State) -> i32 {
         }
         Status::Faulted { fault, tval } => {
             let pc = st.pc();
-            let word = st.mem.read_u32(pc);
+            let word = mswap::fast::fetch(st, pc).unwrap_or(0);
             eprintln!(
                 "mswap: guest fault at pc {pc:#x} (instruction {word:#010x}: {}): {} ({} {tval:#x})",
                 disassemble(word),

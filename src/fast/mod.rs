@@ -1,4 +1,5 @@
-//! Machine A: the fast RV64IM interpreter. One step is one instruction.
+//! Machine A: the fast RV64IMAC interpreter. One step is one instruction
+//! (a compressed instruction is one step too).
 //!
 //! The interpreter keeps the registers in a local array while it runs and
 //! fetches pre-decoded instructions ([`isa::Inst`]) from a cache of the
@@ -28,9 +29,11 @@ pub struct WriteEvent {
     pub len: u64,
 }
 
-/// Pre-decoded instructions of the executable range.
+/// Pre-decoded instructions of the executable range, one per halfword (an
+/// instruction may start at any 2-byte boundary).
 struct CodeCache {
     lo: u64,
+    size: u64,
     insts: Vec<Inst>,
 }
 
@@ -38,27 +41,62 @@ impl CodeCache {
     fn build(state: &State) -> CodeCache {
         let lo = state.ctrl(ctrl::EXEC_LO);
         let size = state.ctrl(ctrl::EXEC_SIZE);
-        let avail = MEM_SIZE.saturating_sub(lo).min(size);
-        if lo & 3 != 0 || avail > MAX_CACHED_CODE {
+        // Only a range inside guest memory is cached (others are hand-made).
+        if lo & 1 != 0 || size > MAX_CACHED_CODE || lo > MEM_SIZE || MEM_SIZE - lo < size {
             return CodeCache {
                 lo,
+                size: 0,
                 insts: Vec::new(),
             };
         }
-        let insts = (0..avail / 4)
-            .map(|i| decode(state.mem.read_u32(lo + 4 * i)))
-            .collect();
-        CodeCache { lo, insts }
+        let mut cache = CodeCache {
+            lo,
+            size,
+            insts: vec![decode(0); (size / 2) as usize],
+        };
+        cache.refresh(state, lo, size);
+        cache
     }
 
-    /// Re-decodes the instructions overlapping `[addr, addr + len)`.
+    /// Re-decodes the instructions overlapping `[addr, addr + len)`
+    /// (including one that starts 2 bytes before and straddles `addr`).
     fn refresh(&mut self, state: &State, addr: u64, len: u64) {
-        let first = addr.saturating_sub(self.lo) / 4;
-        let last = (addr + len).saturating_sub(self.lo).div_ceil(4);
-        for i in first..last.min(self.insts.len() as u64) {
-            self.insts[i as usize] = decode(state.mem.read_u32(self.lo + 4 * i));
+        let end = self.lo + 2 * self.insts.len() as u64;
+        let first = addr.saturating_sub(2).max(self.lo);
+        let last = addr.saturating_add(len).min(end);
+        let mut a = first & !1;
+        while a < last {
+            let inst = match fetch(state, a) {
+                Some(word) if !isa::is_long(word as u16) || a + 2 - self.lo < self.size => {
+                    decode(word)
+                }
+                // A 32-bit instruction reaching past the range faults at fetch.
+                _ => Inst {
+                    op: Op::FetchFault,
+                    ..decode(0)
+                },
+            };
+            self.insts[((a - self.lo) / 2) as usize] = inst;
+            a += 2;
         }
     }
+}
+
+/// The instruction bits at `pc` as the fetch reads them: the halfword at
+/// `pc`, and if it starts a 32-bit instruction the halfword at `pc + 2`
+/// above it (each halfword read from its own word of `S`, so an instruction
+/// may straddle words and leaves). `None` if `pc` is odd.
+pub fn fetch(state: &State, pc: u64) -> Option<u32> {
+    if pc & 1 != 0 {
+        return None;
+    }
+    let half = |a: u64| (state.read_word(a) >> ((a & 6) * 8)) as u16 as u32;
+    let lo = half(pc);
+    Some(if isa::is_long(lo as u16) {
+        lo | (half(pc.wrapping_add(2)) << 16)
+    } else {
+        lo
+    })
 }
 
 /// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
@@ -72,6 +110,12 @@ pub fn overlaps(a: u64, n: u64, lo: u64, size: u64) -> bool {
 #[inline(always)]
 fn misaligned(a: u64, n: u64) -> bool {
     a & (n - 1) != 0
+}
+
+/// Whether `[a, a + n)` lies in guest memory.
+#[inline(always)]
+fn in_memory(a: u64, n: u64) -> bool {
+    a < MEM_SIZE && MEM_SIZE - a >= n
 }
 
 /// Machine A over one state.
@@ -137,7 +181,7 @@ impl Machine {
         let pc = self.state.pc();
         !self.state.halted()
             && self.state.x(17) == crate::layout::sys::READ
-            && self.state.mem.read_u32(pc) == 0x73
+            && fetch(&self.state, pc) == Some(0x73)
     }
 
     /// One step (one instruction); the identity on a halted machine.
@@ -169,8 +213,8 @@ impl Machine {
         let exec_size = word(ctrl::EXEC_SIZE);
         let ro_lo = word(ctrl::RO_LO);
         let ro_size = word(ctrl::RO_SIZE);
-        // Misaligned only in a hand-made state; then the slow path faults.
-        let aligned = pc & 3 == 0;
+        // Odd only in a hand-made state; then the slow path faults.
+        let aligned = pc & 1 == 0;
         let mut steps = 0u64;
 
         macro_rules! r {
@@ -185,26 +229,22 @@ impl Machine {
                 break;
             }};
         }
+        // Loads and stores may be misaligned (done as on Linux user mode);
+        // only the range is checked.
         macro_rules! load {
             ($inst:expr, $n:literal, $conv:expr) => {{
                 let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
-                if misaligned(a, $n) {
-                    fault!(Fault::LoadMisaligned, a)
-                }
                 match state.mem.read::<$n>(a) {
                     Some(b) if a < MEM_SIZE => r!($inst.rd) = $conv(b),
                     _ => fault!(Fault::LoadAccess, a),
                 }
-                pc = pc.wrapping_add(4);
+                pc = pc.wrapping_add($inst.len as u64);
             }};
         }
         macro_rules! store {
             ($inst:expr, $n:literal, $conv:expr) => {{
                 let a = r!($inst.rs1).wrapping_add($inst.imm as i64 as u64);
-                if misaligned(a, $n) {
-                    fault!(Fault::StoreMisaligned, a)
-                }
-                if a >= MEM_SIZE || overlaps(a, $n, ro_lo, ro_size) {
+                if !in_memory(a, $n) || overlaps(a, $n, ro_lo, ro_size) {
                     fault!(Fault::StoreAccess, a)
                 }
                 let v = r!($inst.rs2);
@@ -212,20 +252,85 @@ impl Machine {
                 if overlaps(a, $n, exec_lo, exec_size) {
                     cache.refresh(state, a, $n);
                 }
-                pc = pc.wrapping_add(4);
+                pc = pc.wrapping_add($inst.len as u64);
             }};
         }
+        // Branch and jump targets are even (pc is even, offsets are even,
+        // jalr clears bit 0), so with compressed instructions no jump is
+        // misaligned.
         macro_rules! branch {
             ($inst:expr, $cond:expr) => {{
                 if $cond {
-                    let t = pc.wrapping_add($inst.imm as i64 as u64);
-                    if t & 3 != 0 {
-                        fault!(Fault::InstructionMisaligned, t)
-                    }
-                    pc = t;
+                    pc = pc.wrapping_add($inst.imm as i64 as u64);
                 } else {
-                    pc = pc.wrapping_add(4);
+                    pc = pc.wrapping_add($inst.len as u64);
                 }
+            }};
+        }
+        // LR: naturally aligned, in memory; sets the reservation.
+        macro_rules! lr {
+            ($inst:expr, $n:literal, $conv:expr) => {{
+                let a = r!($inst.rs1);
+                if misaligned(a, $n) {
+                    fault!(Fault::LoadMisaligned, a)
+                }
+                match state.mem.read::<$n>(a) {
+                    Some(b) if a < MEM_SIZE => r!($inst.rd) = $conv(b),
+                    _ => fault!(Fault::LoadAccess, a),
+                }
+                state.set_ctrl(ctrl::RESERVATION, a | 1);
+                pc = pc.wrapping_add($inst.len as u64);
+            }};
+        }
+        // SC: stores (and writes 0) only if the reservation holds `a`;
+        // the reservation is gone afterwards either way.
+        macro_rules! sc {
+            ($inst:expr, $n:literal, $conv:expr) => {{
+                let a = r!($inst.rs1);
+                if misaligned(a, $n) {
+                    fault!(Fault::StoreMisaligned, a)
+                }
+                if state.ctrl(ctrl::RESERVATION) == a | 1 {
+                    if !in_memory(a, $n) || overlaps(a, $n, ro_lo, ro_size) {
+                        fault!(Fault::StoreAccess, a)
+                    }
+                    state.mem.write(a, &$conv(r!($inst.rs2)));
+                    if overlaps(a, $n, exec_lo, exec_size) {
+                        cache.refresh(state, a, $n);
+                    }
+                    r!($inst.rd) = 0;
+                } else {
+                    r!($inst.rd) = 1;
+                }
+                state.set_ctrl(ctrl::RESERVATION, 0);
+                pc = pc.wrapping_add($inst.len as u64);
+            }};
+        }
+        // AMO: naturally aligned, writable; `rd` gets the old value.
+        macro_rules! amo {
+            ($inst:expr, $n:literal, $o:ident) => {{
+                let a = r!($inst.rs1);
+                if misaligned(a, $n) {
+                    fault!(Fault::StoreMisaligned, a)
+                }
+                if !in_memory(a, $n) || overlaps(a, $n, ro_lo, ro_size) {
+                    fault!(Fault::StoreAccess, a)
+                }
+                let mut b = [0u8; 8];
+                state.mem.read_into(a, &mut b[..$n]);
+                let old = u64::from_le_bytes(b);
+                let old = if $n == 4 {
+                    old as u32 as i32 as i64 as u64
+                } else {
+                    old
+                };
+                let new = amo(Op::$o, old, r!($inst.rs2));
+                state.mem.write(a, &new.to_le_bytes()[..$n]);
+                if overlaps(a, $n, exec_lo, exec_size) {
+                    cache.refresh(state, a, $n);
+                }
+                r!($inst.rd) = old;
+                pc = pc.wrapping_add($inst.len as u64);
             }};
         }
 
@@ -233,51 +338,51 @@ impl Machine {
             ($inst:expr, $o:ident) => {{
                 let i = $inst;
                 r!(i.rd) = alu(Op::$o, r!(i.rs1), r!(i.rs2), i.imm as i64 as u64);
-                pc = pc.wrapping_add(4);
+                pc = pc.wrapping_add(i.len as u64);
             }};
         }
 
         while steps < max_steps {
-            // pc is a multiple of 4 here (checked on entry; every jump checks
-            // its target), so the cache index is exact.
+            // pc is even here (checked on entry; every jump target is even),
+            // so the cache index is exact.
             let cached = if aligned {
-                cache.insts.get((pc.wrapping_sub(cache.lo) >> 2) as usize)
+                cache.insts.get((pc.wrapping_sub(cache.lo) >> 1) as usize)
             } else {
                 None
             };
             let inst = if let Some(inst) = cached {
                 *inst
             } else {
-                if pc & 3 != 0 || pc.wrapping_sub(exec_lo) >= exec_size {
+                if pc & 1 != 0 || pc.wrapping_sub(exec_lo) >= exec_size {
                     fault!(Fault::InstructionAccess, pc)
                 }
                 // Fetch reads S at pc: beyond guest memory that is another region.
-                decode((state.read_word(pc) >> ((pc & 4) * 8)) as u32)
+                let word = fetch(state, pc).unwrap_or(0);
+                if isa::is_long(word as u16)
+                    && pc.wrapping_add(2).wrapping_sub(exec_lo) >= exec_size
+                {
+                    fault!(Fault::InstructionAccess, pc)
+                }
+                decode(word)
             };
             let imm = inst.imm as i64 as u64;
+            let len = inst.len as u64;
             match inst.op {
                 Op::Lui => {
                     r!(inst.rd) = imm;
-                    pc = pc.wrapping_add(4);
+                    pc = pc.wrapping_add(len);
                 }
                 Op::Auipc => {
                     r!(inst.rd) = pc.wrapping_add(imm);
-                    pc = pc.wrapping_add(4);
+                    pc = pc.wrapping_add(len);
                 }
                 Op::Jal => {
-                    let t = pc.wrapping_add(imm);
-                    if t & 3 != 0 {
-                        fault!(Fault::InstructionMisaligned, t)
-                    }
-                    r!(inst.rd) = pc.wrapping_add(4);
-                    pc = t;
+                    r!(inst.rd) = pc.wrapping_add(len);
+                    pc = pc.wrapping_add(imm);
                 }
                 Op::Jalr => {
                     let t = r!(inst.rs1).wrapping_add(imm) & !1;
-                    if t & 3 != 0 {
-                        fault!(Fault::InstructionMisaligned, t)
-                    }
-                    r!(inst.rd) = pc.wrapping_add(4);
+                    r!(inst.rd) = pc.wrapping_add(len);
                     pc = t;
                 }
                 Op::Beq => branch!(inst, r!(inst.rs1) == r!(inst.rs2)),
@@ -297,7 +402,31 @@ impl Machine {
                 Op::Sh => store!(inst, 2, |v: u64| (v as u16).to_le_bytes()),
                 Op::Sw => store!(inst, 4, |v: u64| (v as u32).to_le_bytes()),
                 Op::Sd => store!(inst, 8, |v: u64| v.to_le_bytes()),
-                Op::Fence => pc = pc.wrapping_add(4),
+                // Stores take effect in the code cache at once, so fence.i
+                // orders nothing more than fence.
+                Op::Fence | Op::FenceI => pc = pc.wrapping_add(len),
+                Op::LrW => lr!(inst, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+                Op::LrD => lr!(inst, 8, u64::from_le_bytes),
+                Op::ScW => sc!(inst, 4, |v: u64| (v as u32).to_le_bytes()),
+                Op::ScD => sc!(inst, 8, |v: u64| v.to_le_bytes()),
+                Op::AmoswapW => amo!(inst, 4, AmoswapW),
+                Op::AmoaddW => amo!(inst, 4, AmoaddW),
+                Op::AmoxorW => amo!(inst, 4, AmoxorW),
+                Op::AmoandW => amo!(inst, 4, AmoandW),
+                Op::AmoorW => amo!(inst, 4, AmoorW),
+                Op::AmominW => amo!(inst, 4, AmominW),
+                Op::AmomaxW => amo!(inst, 4, AmomaxW),
+                Op::AmominuW => amo!(inst, 4, AmominuW),
+                Op::AmomaxuW => amo!(inst, 4, AmomaxuW),
+                Op::AmoswapD => amo!(inst, 8, AmoswapD),
+                Op::AmoaddD => amo!(inst, 8, AmoaddD),
+                Op::AmoxorD => amo!(inst, 8, AmoxorD),
+                Op::AmoandD => amo!(inst, 8, AmoandD),
+                Op::AmoorD => amo!(inst, 8, AmoorD),
+                Op::AmominD => amo!(inst, 8, AmominD),
+                Op::AmomaxD => amo!(inst, 8, AmomaxD),
+                Op::AmominuD => amo!(inst, 8, AmominuD),
+                Op::AmomaxuD => amo!(inst, 8, AmomaxuD),
                 Op::Ecall => {
                     if *stop_before_read && x[17] == crate::layout::sys::READ {
                         break;
@@ -313,13 +442,14 @@ impl Machine {
                             {
                                 cache.refresh(state, a, n);
                             }
-                            pc = pc.wrapping_add(4);
+                            pc = pc.wrapping_add(len);
                         }
                     }
                     continue;
                 }
                 Op::Ebreak => fault!(Fault::Breakpoint, pc),
                 Op::Illegal => fault!(Fault::IllegalInstruction, inst.imm as u32 as u64),
+                Op::FetchFault => fault!(Fault::InstructionAccess, pc),
                 // One arm per operation, so that dispatch is a single jump.
                 Op::Addi => alu_op!(inst, Addi),
                 Op::Slti => alu_op!(inst, Slti),
@@ -369,6 +499,29 @@ impl Machine {
         state.ctrl_words_mut()[1..32].copy_from_slice(&x[1..32]);
         state.set_pc(pc);
         steps
+    }
+}
+
+/// The value an AMO stores, from the `old` value in memory (sign-extended
+/// for `.w`) and `src = x[rs2]`; `.w` operations use the low 32 bits.
+#[inline(always)]
+pub fn amo(op: Op, old: u64, src: u64) -> u64 {
+    let (ow, sw) = (old as i32, src as i32);
+    match op {
+        Op::AmoswapW | Op::AmoswapD => src,
+        Op::AmoaddW | Op::AmoaddD => old.wrapping_add(src),
+        Op::AmoxorW | Op::AmoxorD => old ^ src,
+        Op::AmoandW | Op::AmoandD => old & src,
+        Op::AmoorW | Op::AmoorD => old | src,
+        Op::AmominW => ow.min(sw) as u64,
+        Op::AmomaxW => ow.max(sw) as u64,
+        Op::AmominuW => (ow as u32).min(sw as u32) as u64,
+        Op::AmomaxuW => (ow as u32).max(sw as u32) as u64,
+        Op::AmominD => (old as i64).min(src as i64) as u64,
+        Op::AmomaxD => (old as i64).max(src as i64) as u64,
+        Op::AmominuD => old.min(src),
+        Op::AmomaxuD => old.max(src),
+        _ => 0,
     }
 }
 

@@ -618,6 +618,7 @@ mod tests {
         }
         View {
             id: t.game.clone(),
+            dispute: 1,
             time_left_ms: Clocks {
                 defender: g.clock_ms[0],
                 challenger: g.clock_ms[1],

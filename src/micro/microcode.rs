@@ -1,15 +1,21 @@
-//! The microcode: an RV64IM interpreter written in the micro-ISA.
+//! The microcode: an RV64IMAC interpreter written in the micro-ISA.
 //!
 //! It is an independent implementation of the semantics that machine A
 //! implements in [`crate::fast`] (it shares only the state layout of
 //! [`crate::layout`]). One run of the microcode from `upc = 0` executes one
-//! RV64IM instruction of `S` and ends at an `IDLE`:
+//! RV64IMAC instruction of `S` and ends at an `IDLE`:
 //!
 //! 1. **fetch**: if `status != 0` idle; load `pc`; fault unless
-//!    `pc - exec_lo < exec_size` (unsigned) and `pc % 4 == 0`; load the
-//!    instruction word (sign-extended) from `S` at `pc`;
+//!    `pc - exec_lo < exec_size` (unsigned) and `pc` is even; load the
+//!    halfword at `pc`; if its low bits are `11` the instruction is 32 bits
+//!    long: fault unless `pc + 2` is in the range too, and load the halfword
+//!    at `pc + 2` above it (sign-extended). `ILEN` = 4, or 2 for a
+//!    compressed instruction;
 //! 2. **dispatch** on the 7-bit opcode through a 128-entry jump table, then
-//!    on `funct3` (and `funct7`) through smaller tables;
+//!    on `funct3` (and `funct7`) through smaller tables. A compressed
+//!    instruction is dispatched on `funct3:quadrant` (32 entries), rewritten
+//!    into its 32-bit expansion and handed to that instruction's handler
+//!    (jumps and branches enter their handlers after the immediate);
 //! 3. **execute**: read operands from the register words of `S`, compute,
 //!    write `x[rd]` (never `x0`) and `pc`;
 //! 4. a **fault** writes `status = 2`, `halt_code = cause`, `tval` and
@@ -18,6 +24,9 @@
 //! Multiplication is shift-and-add, division is restoring division, both on
 //! 64-bit micro-registers; `mulh*` keeps a 128-bit product in two registers.
 //! System calls copy bytes one micro-op at a time (loop unrolled by 8).
+//! A misaligned load reads the two aligned words around it and shifts; a
+//! misaligned store writes byte by byte after all checks passed. The LR/SC
+//! reservation is the control word `reservation` of `S`.
 //!
 //! `mswap microcode` prints the assembled listing.
 
@@ -53,8 +62,10 @@ const N: Reg = Reg(11);
 const HI: Reg = Reg(12);
 /// Low word / quotient.
 const LO: Reg = Reg(13);
-/// Sign flags of the signed M operations.
-const SG: Reg = Reg(14);
+/// Length of the current instruction in bytes (4, or 2 if compressed).
+const ILEN: Reg = Reg(14);
+/// Sign flags of the signed M operations (a temporary that `divu` keeps).
+const SG: Reg = T3;
 /// Return address of micro-subroutines.
 const LINK: Reg = Reg(15);
 
@@ -72,6 +83,23 @@ struct Labels {
     divu: Label,
     div_signed: Label,
     copy: Label,
+    /// `pc += ILEN`, done.
+    next: Label,
+    /// The jal handler after its immediate: `T2` = offset.
+    jal_target: Label,
+    /// The branch handler's taken path after its immediate: `T2` = offset.
+    branch_target: Label,
+    /// The compressed-instruction dispatch.
+    rvc: Label,
+    /// Handlers of 32-bit opcodes that compressed instructions expand to.
+    load: Label,
+    store: Label,
+    op_imm: Label,
+    op_imm32: Label,
+    op: Label,
+    op32: Label,
+    lui: Label,
+    jalr: Label,
 }
 
 /// The microcode builder: one method per part of the interpreter.
@@ -138,12 +166,12 @@ impl Builder {
     /// `pc += 4`, done.
     fn next(&mut self) {
         let a = &mut self.a;
-        a.addi(PC, PC, 4);
+        a.add(PC, PC, ILEN);
         a.std(U0, c(ctrl::PC), PC);
         a.idle();
     }
 
-    /// `x[rd] = R` unless rd is x0, then `pc += 4`, done.
+    /// `x[rd] = R` unless rd is x0, then `pc += ILEN`, done.
     fn writeback(&mut self) {
         let skip = self.a.label("wb.skip");
         self.a.beq(RD, U0, skip);
@@ -180,15 +208,11 @@ impl Builder {
         a.bind(clear);
     }
 
-    /// Jumps to `target_reg` as a jump/branch target: faults if misaligned,
-    /// otherwise `pc = target`, done.
+    /// `pc = target`, done. Targets are always even (see the branch and
+    /// jump handlers), so no jump is misaligned with compressed instructions.
     fn jump_to(&mut self, target: Reg) {
-        let mis = self.a.label("jump.misaligned");
-        self.check_aligned(target, 3, mis);
         self.a.std(U0, c(ctrl::PC), target);
         self.a.idle();
-        self.a.bind(mis);
-        self.fault_with(Fault::InstructionMisaligned, target);
     }
 
     // ----- the interpreter -----
@@ -200,14 +224,26 @@ impl Builder {
         a.ldd(T0, U0, c(ctrl::STATUS));
         a.bne(T0, U0, idle);
         a.ldd(PC, U0, c(ctrl::PC));
-        a.comment("pc - exec_lo < exec_size and pc % 4 == 0");
-        a.ldd(T0, U0, c(ctrl::EXEC_LO));
-        a.sub(T0, PC, T0);
-        a.ldd(T1, U0, c(ctrl::EXEC_SIZE));
-        a.bgeu(T0, T1, bad_fetch);
-        a.andi(T0, PC, 3);
+        a.comment("pc - exec_lo < exec_size and pc % 2 == 0");
+        a.ldd(X, U0, c(ctrl::EXEC_LO));
+        a.sub(T0, PC, X);
+        a.ldd(Y, U0, c(ctrl::EXEC_SIZE));
+        a.bgeu(T0, Y, bad_fetch);
+        a.andi(T0, PC, 1);
         a.bne(T0, U0, bad_fetch);
-        a.ld(W | SIGNED, IW, PC, 0);
+        a.ld(H, IW, PC, 0);
+        a.li(ILEN, 2);
+        a.andi(T0, IW, 3);
+        a.xori(T0, T0, 3);
+        a.bne(T0, U0, self.l.rvc);
+        a.comment("a 32-bit instruction: its second half must be in the range too");
+        a.li(ILEN, 4);
+        a.addi(T0, PC, 2);
+        a.sub(T0, T0, X);
+        a.bgeu(T0, Y, bad_fetch);
+        a.ld(H | SIGNED, T0, PC, 2);
+        a.slli(T0, T0, 16);
+        a.or(IW, IW, T0);
         a.andi(T0, IW, 0x7f);
         a.jump_table(T0, opcode_table);
         a.bind(bad_fetch);
@@ -632,7 +668,7 @@ impl Builder {
     }
 
     /// Signed division: `LO = X / Y`, `HI = X % Y` with RISC-V's rules
-    /// (`/0 = -1`, `%0 = X`, overflow wraps). Clobbers T0..T2, N, SG, X, Y.
+    /// (`/0 = -1`, `%0 = X`, overflow wraps). Clobbers T0..T3, N, X, Y.
     fn sub_div_signed(&mut self) {
         let a = &mut self.a;
         let (x_pos, y_pos, q_pos, r_pos, by_zero) = (
@@ -677,7 +713,7 @@ impl Builder {
         let names = ["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"];
         let ls: Vec<Label> = names.iter().map(|n| self.a.label(n)).collect();
         let table = self.a.label("load.table");
-        let (misaligned, access) = (self.a.label("load.misaligned"), self.a.label("load.access"));
+        let access = self.a.label("load.access");
         self.a.bind(entry);
         self.funct3(T1);
         self.rs1(X);
@@ -703,16 +739,43 @@ impl Builder {
         {
             self.a.bind(ls[i]);
             let bytes = 1i64 << sz;
-            if bytes > 1 {
-                self.check_aligned(X, bytes - 1, misaligned);
-            }
             self.a.srli(T0, X, 32);
             self.a.bne(T0, U0, access);
-            self.a.ld(if signed { sz | SIGNED } else { sz }, R, X, 0);
+            if bytes > 1 {
+                let mis = self.a.label("load.misaligned");
+                self.check_aligned(X, bytes - 1, mis);
+                self.a.ld(if signed { sz | SIGNED } else { sz }, R, X, 0);
+                self.writeback();
+                self.a.bind(mis);
+                self.a
+                    .comment("misaligned: the last byte must be in memory too");
+                self.a.addi(T0, X, bytes - 1);
+                self.a.srli(T0, T0, 32);
+                self.a.bne(T0, U0, access);
+                self.a
+                    .comment("R = (word(X) >> 8*(X%8)) | (word(X+8) << (64 - 8*(X%8))), X%8 != 0");
+                self.a.andi(T1, X, 7);
+                self.a.slli(T1, T1, 3);
+                self.a.ldd(T2, X, 0);
+                self.a.ldd(T3, X, 8);
+                self.a.srl(T2, T2, T1);
+                self.a.sub(T1, U0, T1);
+                self.a.sll(T3, T3, T1);
+                self.a.or(R, T2, T3);
+                if bytes < 8 {
+                    let keep = 64 - 8 * bytes;
+                    self.a.slli(R, R, keep);
+                    if signed {
+                        self.a.srai(R, R, keep);
+                    } else {
+                        self.a.srli(R, R, keep);
+                    }
+                }
+            } else {
+                self.a.ld(if signed { sz | SIGNED } else { sz }, R, X, 0);
+            }
             self.writeback();
         }
-        self.a.bind(misaligned);
-        self.fault_with(Fault::LoadMisaligned, X);
         self.a.bind(access);
         self.fault_with(Fault::LoadAccess, X);
     }
@@ -722,10 +785,7 @@ impl Builder {
         let names = ["sb", "sh", "sw", "sd"];
         let ls: Vec<Label> = names.iter().map(|n| self.a.label(n)).collect();
         let table = self.a.label("store.table");
-        let (misaligned, access) = (
-            self.a.label("store.misaligned"),
-            self.a.label("store.access"),
-        );
+        let access = self.a.label("store.access");
         self.a.bind(entry);
         self.funct3(T1);
         self.rs1(X);
@@ -745,18 +805,32 @@ impl Builder {
         for (i, sz) in [B, H, W, D].into_iter().enumerate() {
             self.a.bind(ls[i]);
             let bytes = 1i64 << sz;
-            if bytes > 1 {
-                self.check_aligned(X, bytes - 1, misaligned);
-            }
             self.a.srli(T0, X, 32);
             self.a.bne(T0, U0, access);
+            if bytes > 1 {
+                self.a.addi(T0, X, bytes - 1);
+                self.a.srli(T0, T0, 32);
+                self.a.bne(T0, U0, access);
+            }
             self.a.li(N, bytes);
             self.check_ro_overlap(X, N, access);
-            self.a.st(sz, X, 0, Y);
+            if bytes > 1 {
+                let mis = self.a.label("store.misaligned");
+                self.check_aligned(X, bytes - 1, mis);
+                self.a.st(sz, X, 0, Y);
+                self.next();
+                self.a.bind(mis);
+                self.a
+                    .comment("misaligned: byte by byte, every check passed");
+                for k in 0..bytes {
+                    self.a.srli(T1, Y, 8 * k);
+                    self.a.st(B, X, k, T1);
+                }
+            } else {
+                self.a.st(sz, X, 0, Y);
+            }
             self.next();
         }
-        self.a.bind(misaligned);
-        self.fault_with(Fault::StoreMisaligned, X);
         self.a.bind(access);
         self.fault_with(Fault::StoreAccess, X);
     }
@@ -788,7 +862,7 @@ impl Builder {
             self.a.j(not_taken);
         }
         self.a.bind(not_taken);
-        self.next();
+        self.a.j(self.l.next);
         self.a.bind(taken);
         self.a
             .comment("B-immediate: imm[12|10:5] = iw[31:25], imm[4:1|11] = iw[11:7]");
@@ -800,6 +874,7 @@ impl Builder {
         self.a.slli(T3, IW, 4);
         self.a.andi(T3, T3, 0x800);
         self.a.or(T2, T2, T3);
+        self.a.bind(self.l.branch_target);
         self.a.add(T2, PC, T2);
         self.jump_to(T2);
     }
@@ -818,26 +893,21 @@ impl Builder {
         self.a.srli(T3, IW, 9);
         self.a.andi(T3, T3, 0x800);
         self.a.or(T2, T2, T3);
+        self.a.bind(self.l.jal_target);
         self.a.add(T2, PC, T2);
         self.link_and_jump();
     }
 
-    /// Jump to T2: fault if misaligned, else `x[rd] = pc + 4; pc = T2`.
+    /// Jump to T2: `x[rd] = pc + ILEN; pc = T2`.
     fn link_and_jump(&mut self) {
-        let (mis, skip) = (
-            self.a.label("jump.misaligned"),
-            self.a.label("jump.no-link"),
-        );
-        self.check_aligned(T2, 3, mis);
+        let skip = self.a.label("jump.no-link");
         self.rd();
         self.a.beq(RD, U0, skip);
-        self.a.addi(R, PC, 4);
+        self.a.add(R, PC, ILEN);
         self.a.std(RD, c(ctrl::X), R);
         self.a.bind(skip);
         self.a.std(U0, c(ctrl::PC), T2);
         self.a.idle();
-        self.a.bind(mis);
-        self.fault_with(Fault::InstructionMisaligned, T2);
     }
 
     fn jalr(&mut self, entry: Label) {
@@ -851,10 +921,13 @@ impl Builder {
         self.link_and_jump();
     }
 
+    /// `fence` (funct3 0) and `fence.i` (funct3 1) order nothing on one
+    /// hart whose stores take effect at once.
     fn fence(&mut self, entry: Label) {
         self.a.bind(entry);
         self.funct3(T1);
-        self.a.bne(T1, U0, self.l.illegal);
+        self.a.sltiu(T0, T1, 2);
+        self.a.beq(T0, U0, self.l.illegal);
         self.next();
     }
 
@@ -1048,6 +1121,541 @@ impl Builder {
         a.ret(LINK);
     }
 
+    /// `R |= ((IW >> lo) & (2^n - 1)) << at`: moves a field of the
+    /// instruction (zero-extended in `IW`) into place. Clobbers T0.
+    fn place(&mut self, lo: i64, n: i64, at: i64) {
+        let mask = ((1i64 << n) - 1) << at;
+        if at >= lo {
+            self.a.slli(T0, IW, at - lo);
+        } else {
+            self.a.srli(T0, IW, lo - at);
+        }
+        self.a.andi(T0, T0, mask);
+        self.a.or(R, R, T0);
+    }
+
+    /// `R = fields`, each `(lo, n, at)` as in [`Builder::place`].
+    fn gather(&mut self, fields: &[(i64, i64, i64)]) {
+        self.a.li(R, 0);
+        for &(lo, n, at) in fields {
+            self.place(lo, n, at);
+        }
+    }
+
+    /// Sign-extends `R` from bit `bits - 1`, then shifts it left by `at`.
+    fn sext_at(&mut self, bits: i64, at: i64) {
+        self.a.slli(R, R, 64 - bits);
+        self.a.srai(R, R, 64 - bits - at);
+    }
+
+    /// Hands the expansion in `R` (sign-extended) to a 32-bit handler.
+    fn expanded(&mut self, handler: Label) {
+        self.a.mv(IW, R);
+        self.a.j(handler);
+    }
+
+    /// The compressed instructions (RVC): `IW` holds the 16-bit word.
+    /// Each is rewritten into its 32-bit expansion (the same instruction
+    /// as the specification's expansion table) and handed on; reserved
+    /// encodings and the floating-point ones are illegal (`tval` = the
+    /// 16-bit word, since `IW` is unchanged until the hand-over).
+    fn rvc(&mut self) {
+        let ill = self.l.illegal;
+        let names = [
+            "c.addi4spn",
+            "c.addi",
+            "c.slli",
+            "c.fld",
+            "c.addiw",
+            "c.fldsp",
+            "c.lw",
+            "c.li",
+            "c.lwsp",
+            "c.ld",
+            "c.addi16sp/lui",
+            "c.ldsp",
+            "c.res",
+            "c.misc-alu",
+            "c.cr",
+            "c.fsd",
+            "c.j",
+            "c.fsdsp",
+            "c.sw",
+            "c.beqz",
+            "c.swsp",
+            "c.sd",
+            "c.bnez",
+            "c.sdsp",
+        ];
+        let mut entries = Vec::new();
+        let mut ls = Vec::new();
+        for f3 in 0..8 {
+            for q in 0..4 {
+                if q == 3 {
+                    entries.push(ill);
+                    continue;
+                }
+                let name = names[(f3 * 3 + q) as usize];
+                let l = if name.starts_with("c.f") || name == "c.res" {
+                    ill
+                } else {
+                    self.a.label(name)
+                };
+                entries.push(l);
+                ls.push((f3 * 4 + q, l));
+            }
+        }
+        let at = |i: i64| {
+            ls.iter()
+                .find(|(k, _)| *k == i)
+                .map(|(_, l)| *l)
+                .unwrap_or(ill)
+        };
+        let table = self.a.label("rvc.table");
+        self.a.bind(self.l.rvc);
+        self.a
+            .comment("index = funct3 (bits 15:13) * 4 + quadrant (bits 1:0)");
+        self.a.srli(T1, IW, 11);
+        self.a.andi(T1, T1, 0x1c);
+        self.a.andi(T0, IW, 3);
+        self.a.or(T1, T1, T0);
+        self.a.jump_table(T1, table);
+        self.a.bind(table);
+        self.a.table(&entries);
+
+        // Register fields: rd/rs1 (11:7), rs2 (6:2), rd'/rs2' (4:2), rs1' (9:7).
+        const RD_AT_7: (i64, i64, i64) = (7, 5, 7);
+        const RD_AT_15: (i64, i64, i64) = (7, 5, 15);
+        const RS2_AT_20: (i64, i64, i64) = (2, 5, 20);
+        const RDP_AT_7: (i64, i64, i64) = (2, 3, 7);
+        const RDP_AT_20: (i64, i64, i64) = (2, 3, 20);
+        const RS1P_AT_15: (i64, i64, i64) = (7, 3, 15);
+        const RS1P_AT_7: (i64, i64, i64) = (7, 3, 7);
+        // x8 in the rd, rs1 and rs2 positions (the primed registers are x8..x15).
+        const P7: i64 = 8 << 7;
+        const P15: i64 = 8 << 15;
+        const P20: i64 = 8 << 20;
+
+        // Quadrant 0.
+        self.a.bind(at(0));
+        self.a
+            .comment("c.addi4spn: addi rd', x2, nzuimm[9:2]; nzuimm == 0 is reserved");
+        self.gather(&[(11, 2, 4), (7, 4, 6), (6, 1, 2), (5, 1, 3)]);
+        self.a.beq(R, U0, ill);
+        self.a.slli(R, R, 20);
+        self.place(RDP_AT_7.0, RDP_AT_7.1, RDP_AT_7.2);
+        self.a.ori(R, R, P7 | (2 << 15) | 0x13);
+        self.expanded(self.l.op_imm);
+        for (i, f3, fields) in [
+            (2 * 4, 2, &[(10, 3, 23), (6, 1, 22), (5, 1, 26)][..]),
+            (3 * 4, 3, &[(10, 3, 23), (5, 2, 26)][..]),
+        ] {
+            self.a.bind(at(i));
+            self.a.comment("c.lw / c.ld: load rd', off(rs1')");
+            self.gather(fields);
+            self.place(RS1P_AT_15.0, RS1P_AT_15.1, RS1P_AT_15.2);
+            self.place(RDP_AT_7.0, RDP_AT_7.1, RDP_AT_7.2);
+            self.a.ori(R, R, P15 | P7 | (f3 << 12) | 0x03);
+            self.expanded(self.l.load);
+        }
+        for (i, f3, fields) in [
+            (
+                6 * 4,
+                2,
+                &[(10, 2, 10), (12, 1, 25), (6, 1, 9), (5, 1, 26)][..],
+            ),
+            (7 * 4, 3, &[(10, 2, 10), (12, 1, 25), (5, 2, 26)][..]),
+        ] {
+            self.a.bind(at(i));
+            self.a.comment("c.sw / c.sd: store rs2', off(rs1')");
+            self.gather(fields);
+            self.place(RS1P_AT_15.0, RS1P_AT_15.1, RS1P_AT_15.2);
+            self.place(RDP_AT_20.0, RDP_AT_20.1, RDP_AT_20.2);
+            self.a.ori(R, R, P20 | P15 | (f3 << 12) | 0x23);
+            self.expanded(self.l.store);
+        }
+
+        // Quadrant 1.
+        let imm6 = [(12, 1, 5), (2, 5, 0)];
+        self.a.bind(at(1));
+        self.a
+            .comment("c.addi: addi rd, rd, imm6 (c.nop and hints included)");
+        self.gather(&imm6);
+        self.sext_at(6, 20);
+        self.place(RD_AT_15.0, RD_AT_15.1, RD_AT_15.2);
+        self.place(RD_AT_7.0, RD_AT_7.1, RD_AT_7.2);
+        self.a.ori(R, R, 0x13);
+        self.expanded(self.l.op_imm);
+        self.a.bind(at(4 + 1));
+        self.a
+            .comment("c.addiw: addiw rd, rd, imm6; rd == 0 is reserved");
+        self.a.andi(T0, IW, 0xf80);
+        self.a.beq(T0, U0, ill);
+        self.gather(&imm6);
+        self.sext_at(6, 20);
+        self.place(RD_AT_15.0, RD_AT_15.1, RD_AT_15.2);
+        self.place(RD_AT_7.0, RD_AT_7.1, RD_AT_7.2);
+        self.a.ori(R, R, 0x1b);
+        self.expanded(self.l.op_imm32);
+        self.a.bind(at(2 * 4 + 1));
+        self.a.comment("c.li: addi rd, x0, imm6");
+        self.gather(&imm6);
+        self.sext_at(6, 20);
+        self.place(RD_AT_7.0, RD_AT_7.1, RD_AT_7.2);
+        self.a.ori(R, R, 0x13);
+        self.expanded(self.l.op_imm);
+        self.a.bind(at(3 * 4 + 1));
+        let lui = self.a.label("c.lui");
+        self.a.andi(T0, IW, 0xf80);
+        self.a.xori(T0, T0, 2 << 7);
+        self.a.bne(T0, U0, lui);
+        self.a
+            .comment("c.addi16sp: addi x2, x2, nzimm[9:4]; nzimm == 0 is reserved");
+        self.gather(&[(12, 1, 9), (6, 1, 4), (5, 1, 6), (3, 2, 7), (2, 1, 5)]);
+        self.a.beq(R, U0, ill);
+        self.sext_at(10, 20);
+        self.a.ori(R, R, (2 << 15) | (2 << 7) | 0x13);
+        self.expanded(self.l.op_imm);
+        self.a.bind(lui);
+        self.a
+            .comment("c.lui: lui rd, nzimm[17:12]; nzimm == 0 is reserved");
+        self.gather(&imm6);
+        self.a.beq(R, U0, ill);
+        self.sext_at(6, 12);
+        self.place(RD_AT_7.0, RD_AT_7.1, RD_AT_7.2);
+        self.a.ori(R, R, 0x37);
+        self.expanded(self.l.lui);
+
+        self.a.bind(at(4 * 4 + 1));
+        let (andi, arith) = (self.a.label("c.andi"), self.a.label("c.arith"));
+        let srli = self.a.label("c.srli/srai");
+        let sub_table = self.a.label("c.misc-alu.table");
+        self.a.srli(T1, IW, 10);
+        self.a.andi(T1, T1, 3);
+        self.a.jump_table(T1, sub_table);
+        self.a.bind(sub_table);
+        self.a.table(&[srli, srli, andi, arith]);
+        self.a.bind(srli);
+        self.a
+            .comment("c.srli / c.srai: srli/srai rd', rd', shamt6 (bit 10 -> funct6 0x10)");
+        self.gather(&[(12, 1, 25), (2, 5, 20), (10, 1, 30)]);
+        self.place(RS1P_AT_15.0, RS1P_AT_15.1, RS1P_AT_15.2);
+        self.place(RS1P_AT_7.0, RS1P_AT_7.1, RS1P_AT_7.2);
+        self.a.ori(R, R, P15 | P7 | (5 << 12) | 0x13);
+        self.expanded(self.l.op_imm);
+        self.a.bind(andi);
+        self.a.comment("c.andi: andi rd', rd', imm6");
+        self.gather(&imm6);
+        self.sext_at(6, 20);
+        self.place(RS1P_AT_15.0, RS1P_AT_15.1, RS1P_AT_15.2);
+        self.place(RS1P_AT_7.0, RS1P_AT_7.1, RS1P_AT_7.2);
+        self.a.ori(R, R, P15 | P7 | (7 << 12) | 0x13);
+        self.expanded(self.l.op_imm);
+        self.a.bind(arith);
+        self.a.comment(
+            "c.sub c.xor c.or c.and c.subw c.addw: OP rd', rd', rs2' by bit 12 and bits 6:5",
+        );
+        let arith_table = self.a.label("c.arith.table");
+        let arith_ls: Vec<(Label, i64, Label)> = [
+            ("c.sub", 0x4000_0033, self.l.op),
+            ("c.xor", 0x0000_4033, self.l.op),
+            ("c.or", 0x0000_6033, self.l.op),
+            ("c.and", 0x0000_7033, self.l.op),
+            ("c.subw", 0x4000_003b, self.l.op32),
+            ("c.addw", 0x0000_003b, self.l.op32),
+        ]
+        .into_iter()
+        .map(|(n, base, h)| (self.a.label(n), base, h))
+        .collect();
+        self.a.srli(T1, IW, 10);
+        self.a.andi(T1, T1, 4);
+        self.a.srli(T0, IW, 5);
+        self.a.andi(T0, T0, 3);
+        self.a.or(T1, T1, T0);
+        self.a.jump_table(T1, arith_table);
+        self.a.bind(arith_table);
+        let mut t: Vec<Label> = arith_ls.iter().map(|x| x.0).collect();
+        t.extend([ill, ill]);
+        self.a.table(&t);
+        for (l, base, handler) in arith_ls {
+            self.a.bind(l);
+            self.gather(&[RS1P_AT_15, RS1P_AT_7, RDP_AT_20]);
+            self.a.ori(R, R, P20 | P15 | P7 | base);
+            self.expanded(handler);
+        }
+
+        self.a.bind(at(5 * 4 + 1));
+        self.a
+            .comment("c.j: jal x0, off[11:1]; enters jal after its immediate (T2 = off)");
+        self.gather(&[
+            (12, 1, 11),
+            (11, 1, 4),
+            (9, 2, 8),
+            (8, 1, 10),
+            (7, 1, 6),
+            (6, 1, 7),
+            (3, 3, 1),
+            (2, 1, 5),
+        ]);
+        self.sext_at(12, 0);
+        self.a.mv(T2, R);
+        self.a.li(IW, 0x6f);
+        self.a.j(self.l.jal_target);
+        for (i, beqz) in [(6 * 4 + 1, true), (7 * 4 + 1, false)] {
+            self.a.bind(at(i));
+            self.a
+                .comment("c.beqz / c.bnez: x[rs1'] ==/!= 0; enters the branch after its immediate");
+            self.gather(&[(12, 1, 8), (10, 2, 3), (5, 2, 6), (3, 2, 1), (2, 1, 5)]);
+            self.sext_at(9, 0);
+            self.a.mv(T2, R);
+            self.a.srli(T0, IW, 4);
+            self.a.andi(T0, T0, 0x38);
+            self.a.ldd(X, T0, c(ctrl::X + 64));
+            if beqz {
+                self.a.beq(X, U0, self.l.branch_target);
+            } else {
+                self.a.bne(X, U0, self.l.branch_target);
+            }
+            self.a.j(self.l.next);
+        }
+
+        // Quadrant 2.
+        self.a.bind(at(2));
+        self.a.comment("c.slli: slli rd, rd, shamt6");
+        self.gather(&[(12, 1, 25), (2, 5, 20), RD_AT_15, RD_AT_7]);
+        self.a.ori(R, R, (1 << 12) | 0x13);
+        self.expanded(self.l.op_imm);
+        for (i, f3, fields) in [
+            (2 * 4 + 2, 2, &[(12, 1, 25), (4, 3, 22), (2, 2, 26)][..]),
+            (3 * 4 + 2, 3, &[(12, 1, 25), (5, 2, 23), (2, 3, 26)][..]),
+        ] {
+            self.a.bind(at(i));
+            self.a
+                .comment("c.lwsp / c.ldsp: load rd, off(x2); rd == 0 is reserved");
+            self.a.andi(T0, IW, 0xf80);
+            self.a.beq(T0, U0, ill);
+            self.gather(fields);
+            self.place(RD_AT_7.0, RD_AT_7.1, RD_AT_7.2);
+            self.a.ori(R, R, (2 << 15) | (f3 << 12) | 0x03);
+            self.expanded(self.l.load);
+        }
+        self.a.bind(at(4 * 4 + 2));
+        let (bit12, mv, jalr, ebreak) = (
+            self.a.label("c.bit12"),
+            self.a.label("c.mv"),
+            self.a.label("c.jalr/add"),
+            self.a.label("c.ebreak"),
+        );
+        self.a.andi(T1, IW, 0x7c);
+        self.a.andi(T2, IW, 0xf80);
+        self.a.srli(T0, IW, 12);
+        self.a.andi(T0, T0, 1);
+        self.a.bne(T0, U0, bit12);
+        self.a.bne(T1, U0, mv);
+        self.a
+            .comment("c.jr: jalr x0, 0(rs1); rs1 == 0 is reserved");
+        self.a.beq(T2, U0, ill);
+        self.gather(&[RD_AT_15]);
+        self.a.ori(R, R, 0x67);
+        self.expanded(self.l.jalr);
+        self.a.bind(mv);
+        self.a.comment("c.mv: add rd, x0, rs2");
+        self.gather(&[RS2_AT_20, RD_AT_7]);
+        self.a.ori(R, R, 0x33);
+        self.expanded(self.l.op);
+        self.a.bind(bit12);
+        self.a.bne(T1, U0, jalr);
+        self.a.beq(T2, U0, ebreak);
+        self.a.comment("c.jalr: jalr x1, 0(rs1)");
+        self.gather(&[RD_AT_15]);
+        self.a.ori(R, R, (1 << 7) | 0x67);
+        self.expanded(self.l.jalr);
+        self.a.bind(jalr);
+        self.a.comment("c.add: add rd, rd, rs2");
+        self.gather(&[RS2_AT_20, RD_AT_15, RD_AT_7]);
+        self.a.ori(R, R, 0x33);
+        self.expanded(self.l.op);
+        self.a.bind(ebreak);
+        self.fault_with(Fault::Breakpoint, PC);
+        for (i, f3, fields) in [
+            (6 * 4 + 2, 2, &[(9, 3, 9), (12, 1, 25), (7, 2, 26)][..]),
+            (7 * 4 + 2, 3, &[(10, 2, 10), (12, 1, 25), (7, 3, 26)][..]),
+        ] {
+            self.a.bind(at(i));
+            self.a.comment("c.swsp / c.sdsp: store rs2, off(x2)");
+            self.gather(fields);
+            self.place(RS2_AT_20.0, RS2_AT_20.1, RS2_AT_20.2);
+            self.a.ori(R, R, (2 << 15) | (f3 << 12) | 0x23);
+            self.expanded(self.l.store);
+        }
+    }
+
+    /// The A extension (opcode `0x2f`): LR/SC and the AMOs, `.w` and `.d`.
+    /// All need natural alignment (LR faults as a misaligned load, SC and
+    /// the AMOs as a misaligned store); SC and the AMOs need writable
+    /// memory. `aq`/`rl` are ignored (one hart).
+    fn amo(&mut self, entry: Label) {
+        let ill = self.l.illegal;
+        let (w, d) = (self.a.label("amo.w"), self.a.label("amo.d"));
+        self.a.bind(entry);
+        self.funct3(T1);
+        self.rs1(X);
+        self.rs2(Y);
+        self.rd();
+        self.a.srli(T2, IW, 27);
+        self.a.andi(T2, T2, 31);
+        self.a.xori(T0, T1, 2);
+        self.a.beq(T0, U0, w);
+        self.a.xori(T0, T1, 3);
+        self.a.beq(T0, U0, d);
+        self.a.j(ill);
+        for (width, entry) in [(W, w), (D, d)] {
+            let bytes = 1i64 << width;
+            let sfx = if width == W { ".w" } else { ".d" };
+            let l = |a: &mut Asm, n: &str| a.label(&format!("{n}{sfx}"));
+            let (lr, sc, sc_fail) = (
+                l(&mut self.a, "lr"),
+                l(&mut self.a, "sc"),
+                l(&mut self.a, "sc.fail"),
+            );
+            let (rmw, table) = (l(&mut self.a, "amo.rmw"), l(&mut self.a, "amo.table"));
+            let (ld_mis, st_mis, ld_acc, st_acc) = (
+                l(&mut self.a, "amo.load-misaligned"),
+                l(&mut self.a, "amo.store-misaligned"),
+                l(&mut self.a, "amo.load-access"),
+                l(&mut self.a, "amo.store-access"),
+            );
+            // In operation-index order: funct5 / 4, then swap (funct5 1) at 8.
+            let ops = [
+                (0, "amoadd"),
+                (4, "amoxor"),
+                (8, "amoor"),
+                (12, "amoand"),
+                (16, "amomin"),
+                (20, "amomax"),
+                (24, "amominu"),
+                (28, "amomaxu"),
+                (1, "amoswap"),
+            ];
+            let op_ls: Vec<(i64, Label)> = ops
+                .iter()
+                .map(|&(f, n)| (f, self.a.label(&format!("{n}{sfx}"))))
+                .collect();
+            let mut entries = vec![ill; 32];
+            entries[2] = lr;
+            entries[3] = sc;
+            for &(f, _) in &ops {
+                entries[f as usize] = rmw;
+            }
+            let loaded = if width == W { W | SIGNED } else { D };
+
+            self.a.bind(entry);
+            if width == W {
+                self.a.comment(
+                    "32-bit operands are compared sign-extended (this keeps unsigned order too)",
+                );
+                self.sext32(Y);
+            }
+            self.a.jump_table(T2, table);
+            self.a.bind(table);
+            self.a.table(&entries);
+
+            self.a.bind(lr);
+            self.a.comment("lr: rs2 must be 0; reservation = addr | 1");
+            self.a.srli(T0, IW, 20);
+            self.a.andi(T0, T0, 31);
+            self.a.bne(T0, U0, ill);
+            self.check_aligned(X, bytes - 1, ld_mis);
+            self.a.srli(T0, X, 32);
+            self.a.bne(T0, U0, ld_acc);
+            self.a.ld(loaded, R, X, 0);
+            self.a.ori(T0, X, 1);
+            self.a.std(U0, c(ctrl::RESERVATION), T0);
+            self.writeback();
+
+            self.a.bind(sc);
+            self.a
+                .comment("sc: stores only at the reserved address; the reservation goes");
+            self.check_aligned(X, bytes - 1, st_mis);
+            self.a.ldd(T1, U0, c(ctrl::RESERVATION));
+            self.a.ori(T0, X, 1);
+            self.a.bne(T0, T1, sc_fail);
+            self.a.srli(T0, X, 32);
+            self.a.bne(T0, U0, st_acc);
+            self.a.li(N, bytes);
+            self.check_ro_overlap(X, N, st_acc);
+            self.a.st(width, X, 0, Y);
+            self.a.std(U0, c(ctrl::RESERVATION), U0);
+            self.a.li(R, 0);
+            self.writeback();
+            self.a.bind(sc_fail);
+            self.a.std(U0, c(ctrl::RESERVATION), U0);
+            self.a.li(R, 1);
+            self.writeback();
+
+            self.a.bind(rmw);
+            self.a.comment(
+                "AMO: T1 = operation index (funct5 / 4, swap 8); HI = old (rd), LO = new (stored)",
+            );
+            self.a.srli(T1, T2, 2);
+            self.a.andi(T0, T2, 1);
+            self.a.slli(T0, T0, 3);
+            self.a.or(T1, T1, T0);
+            self.check_aligned(X, bytes - 1, st_mis);
+            self.a.srli(T0, X, 32);
+            self.a.bne(T0, U0, st_acc);
+            self.a.li(N, bytes);
+            self.check_ro_overlap(X, N, st_acc);
+            self.a.ld(loaded, HI, X, 0);
+            let op_table = l(&mut self.a, "amo.op-table");
+            let done = l(&mut self.a, "amo.store");
+            self.a.jump_table(T1, op_table);
+            self.a.bind(op_table);
+            self.a.table(&op_ls.iter().map(|x| x.1).collect::<Vec<_>>());
+            for (f, l) in &op_ls {
+                self.a.bind(*l);
+                match f {
+                    0 => self.a.add(LO, HI, Y),
+                    1 => self.a.mv(LO, Y),
+                    4 => self.a.xor(LO, HI, Y),
+                    8 => self.a.or(LO, HI, Y),
+                    12 => self.a.and(LO, HI, Y),
+                    _ => {
+                        // min/max: LO = HI unless Y wins the comparison.
+                        use super::isa::cond;
+                        let c = match f {
+                            16 | 20 => cond::LT,
+                            _ => cond::LTU,
+                        };
+                        let keep = self.a.label("amo.keep");
+                        self.a.mv(LO, HI);
+                        if *f == 16 || *f == 24 {
+                            self.a.br(c, HI, Y, keep);
+                        } else {
+                            self.a.br(c, Y, HI, keep);
+                        }
+                        self.a.mv(LO, Y);
+                        self.a.bind(keep);
+                    }
+                }
+                self.a.j(done);
+            }
+            self.a.bind(done);
+            self.a.st(width, X, 0, LO);
+            self.a.mv(R, HI);
+            self.writeback();
+
+            self.a.bind(ld_mis);
+            self.fault_with(Fault::LoadMisaligned, X);
+            self.a.bind(st_mis);
+            self.fault_with(Fault::StoreMisaligned, X);
+            self.a.bind(ld_acc);
+            self.fault_with(Fault::LoadAccess, X);
+            self.a.bind(st_acc);
+            self.fault_with(Fault::StoreAccess, X);
+        }
+    }
+
     fn faults(&mut self) {
         let a = &mut self.a;
         a.bind(self.l.illegal);
@@ -1075,17 +1683,51 @@ impl BranchExt for Asm {
     }
 }
 
-/// Assembles the RV64IM interpreter.
+/// Assembles the RV64IMAC interpreter.
 pub fn assemble() -> Result<Program, AsmError> {
     let mut a = Asm::new();
+    let handlers: Vec<(u32, Label)> = [
+        (0x03, "load"),
+        (0x0f, "misc-mem"),
+        (0x13, "op-imm"),
+        (0x17, "auipc"),
+        (0x1b, "op-imm-32"),
+        (0x23, "store"),
+        (0x2f, "amo"),
+        (0x33, "op"),
+        (0x37, "lui"),
+        (0x3b, "op-32"),
+        (0x63, "branch"),
+        (0x67, "jalr"),
+        (0x6f, "jal"),
+        (0x73, "system"),
+    ]
+    .into_iter()
+    .map(|(o, n)| (o, a.label(n)))
+    .collect();
+    let illegal = a.label("illegal");
+    let h = |o: u32| handlers.iter().find(|(x, _)| *x == o).map(|(_, l)| *l);
+    let get = |o: u32| h(o).unwrap_or(illegal);
     let l = Labels {
-        illegal: a.label("illegal"),
+        illegal,
         fault: a.label("fault"),
         mul: a.label("mul"),
         mulhu: a.label("mulhu"),
         divu: a.label("divu"),
         div_signed: a.label("div-signed"),
         copy: a.label("copy"),
+        next: a.label("next"),
+        jal_target: a.label("jal.target"),
+        branch_target: a.label("branch.target"),
+        rvc: a.label("rvc"),
+        load: get(0x03),
+        store: get(0x23),
+        op_imm: get(0x13),
+        op_imm32: get(0x1b),
+        op: get(0x33),
+        op32: get(0x3b),
+        lui: get(0x37),
+        jalr: get(0x67),
     };
     let mut b = Builder { a, l };
     let fetch = b.a.label("fetch");
@@ -1096,30 +1738,10 @@ pub fn assemble() -> Result<Program, AsmError> {
     b.a.bind(idle);
     b.a.idle();
 
-    let handlers: Vec<(u32, Label)> = [
-        (0x03, "load"),
-        (0x0f, "misc-mem"),
-        (0x13, "op-imm"),
-        (0x17, "auipc"),
-        (0x1b, "op-imm-32"),
-        (0x23, "store"),
-        (0x33, "op"),
-        (0x37, "lui"),
-        (0x3b, "op-32"),
-        (0x63, "branch"),
-        (0x67, "jalr"),
-        (0x6f, "jal"),
-        (0x73, "system"),
-    ]
-    .into_iter()
-    .map(|(o, n)| (o, b.a.label(n)))
-    .collect();
-    let h = |o: u32| handlers.iter().find(|(x, _)| *x == o).map(|(_, l)| *l);
     b.a.bind(opcode_table);
-    let entries: Vec<Label> = (0..128u32).map(|o| h(o).unwrap_or(b.l.illegal)).collect();
+    let entries: Vec<Label> = (0..128u32).map(get).collect();
     b.a.table(&entries);
 
-    let get = |o: u32| h(o).unwrap_or(b.l.illegal);
     let (load, fence, op_imm, auipc, op_imm32, store, op, lui, op32, branch, jalr, jal, system) = (
         get(0x03),
         get(0x0f),
@@ -1147,6 +1769,10 @@ pub fn assemble() -> Result<Program, AsmError> {
     b.jalr(jalr);
     b.fence(fence);
     b.system(system);
+    b.amo(get(0x2f));
+    b.rvc();
+    b.a.bind(b.l.next);
+    b.next();
     b.sub_mul();
     b.sub_mulhu();
     b.sub_divu();

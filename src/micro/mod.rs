@@ -1,12 +1,12 @@
 //! Machine AB: the micro-machine. One step is one micro-instruction of a
-//! fixed microcode that interprets RV64IM; `2^a` micro-steps make one
+//! fixed microcode that interprets RV64IMAC; `2^a` micro-steps make one
 //! A-step, and the last of them (the cleaning step) resets the auxiliary
 //! state `Q` to its pristine value `Q*`.
 //!
 //! - [`isa`]: the micro-ISA, its encoding and `Q`'s layout;
 //! - [`step`]: the step function, the whole semantics, generic over
 //! - [`access`]: the state-access trait; [`direct`] is the plain accessor;
-//! - [`asm`] and [`microcode`]: the assembler and the RV64IM interpreter.
+//! - [`asm`] and [`microcode`]: the assembler and the RV64IMAC interpreter.
 
 pub mod access;
 pub mod asm;

@@ -22,7 +22,7 @@ pub struct ProofContext {
     pub step: u64,
     /// The micro-step `j` within it.
     pub micro: u64,
-    /// The RV64IM instruction of A-step `t`, disassembled.
+    /// The RV64IMAC instruction of A-step `t`, disassembled.
     pub instruction: String,
     /// The micro-instruction of micro-step `j`, disassembled.
     pub uop: String,

@@ -384,6 +384,7 @@ pub fn ctrl_word_name(off: u64) -> String {
         ctrl::INPUT_LEN => "input_len".into(),
         ctrl::INPUT_POS => "input_pos".into(),
         ctrl::OUTPUT_LEN => "output_len".into(),
+        ctrl::RESERVATION => "reservation".into(),
         o => format!("control word {o:#x}"),
     }
 }

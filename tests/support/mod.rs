@@ -37,7 +37,9 @@ pub fn sample_input(name: &str) -> Vec<u8> {
     let dir = guest_dir().join("inputs");
     let pick = match name {
         "sort" => Some("sort.txt"),
-        "echo" | "sha256" | "keccak" => Some("text.txt"),
+        "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" => Some("text.txt"),
+        "rust_json" => Some("people.json"),
+        "rust_evm" => Some("evm_sum.json"),
         "loop" => Some("loop_small.txt"),
         "collatz" => Some("collatz_small.txt"),
         _ => None,

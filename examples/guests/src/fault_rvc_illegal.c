@@ -1,12 +1,9 @@
-/* fault_jump_misaligned: prints "about to jump to a misaligned address\n",
-   then jumps (jalr) to 2 past the start of a function:
-   instruction-address-misaligned fault on RV64IM (no C extension, so pc
-   must be a multiple of 4).
-
-   The function starts with the word 0x00000013 (nop), so the half-word at
-   +2 is 0x0000: qemu-riscv64, which runs with the C extension enabled,
-   does not fault on the jump but decodes that half-word as the defined
-   illegal compressed instruction and raises SIGILL, deterministically. */
+/* fault_rvc_illegal: prints "about to jump to a misaligned address\n",
+   then jumps (jalr) to 2 past the start of a function. With the C
+   extension the jump is legal; the function starts with the word
+   0x00000013 (nop), so the half-word at +2 is 0x0000, the defined illegal
+   compressed instruction: illegal-instruction fault (SIGILL), as under
+   qemu-riscv64. */
 #include "rt.h"
 
 void misaligned_target(void);

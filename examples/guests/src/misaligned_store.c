@@ -1,10 +1,8 @@
-/* fault_store_misaligned: prints "about to store to a misaligned address\n",
-   then executes sw to an address that is 2 past a multiple of 4:
-   misaligned-store fault.
-
-   qemu-riscv64 performs the store: the guest goes on to print the two
-   doublewords around it, "stored beef000000000000 000000000000dead\n",
-   and exits 0. */
+/* misaligned_store: prints "about to store to a misaligned address\n",
+   then executes sw to an address that is 2 past a multiple of 4 (across
+   two doublewords), prints them, "stored beef000000000000
+   000000000000dead\n", and exits 0. Misaligned stores succeed, as under
+   Linux user mode (qemu-riscv64). */
 #include "rt.h"
 static u64 words[2] __attribute__((aligned(8)));
 int main(void) {

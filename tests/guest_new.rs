@@ -1,0 +1,150 @@
+//! `mswap new`: a Rust project (with the guest crate) and a C project are
+//! written, build with one command, and the ELF runs under `mswap run`
+//! (equal to qemu-riscv64 when it is installed), passes `mswap check` and
+//! settles an `mswap dispute`. The Rust build needs the target
+//! riscv64imac-unknown-none-elf and crates.io (`.ci/run` adds the target);
+//! the C build needs riscv64-unknown-elf-gcc. Each part says so and skips
+//! when its tool is missing.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn mswap(args: &[&str], dir: &Path, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mswap starts");
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    child.wait_with_output().expect("mswap ends")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mswap-new-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// run (== qemu if present), check, dispute on a freshly built guest.
+fn exercise(dir: &Path, elf: &str, name: &str) {
+    let input = b"one\ntwo\nthree\n";
+    let o = mswap(&["run", elf], dir, input);
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.starts_with(&format!("{name}: 14 bytes, 3 lines, fnv-1a ")),
+        "{name}: {out}"
+    );
+    if Command::new("qemu-riscv64")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        use std::io::Write;
+        let mut q = Command::new("qemu-riscv64")
+            .arg(dir.join(elf))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("qemu");
+        let _ = q.stdin.take().expect("stdin").write_all(input);
+        let q = q.wait_with_output().expect("qemu ends");
+        assert_eq!(text(&q.stdout), out, "{name}: mswap run == qemu-riscv64");
+    }
+    std::fs::write(dir.join("input.txt"), input).expect("input");
+    let o = mswap(&["check", elf, "--input", "input.txt"], dir, b"");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{name}: check: {}",
+        text(&o.stderr)
+    );
+    let o = mswap(&["dispute", elf, "--input", "input.txt"], dir, b"");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{name}: dispute: {}",
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("the honest challenger won"),
+        "{name}: {}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn a_new_rust_guest_builds_and_runs() {
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    if !targets.is_ok_and(|o| text(&o.stdout).contains("riscv64imac-unknown-none-elf")) {
+        eprintln!(
+            "NOTICE: target riscv64imac-unknown-none-elf not installed; skipping \
+             (rustup target add riscv64imac-unknown-none-elf)"
+        );
+        return;
+    }
+    let dir = scratch("rust");
+    let o = mswap(&["new", "hello"], &dir, b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let project = dir.join("hello");
+    for f in ["Cargo.toml", ".cargo/config.toml", "src/main.rs"] {
+        assert!(project.join(f).is_file(), "{f} written");
+    }
+    // A second `new` at the same place is refused and changes nothing.
+    let o = mswap(&["new", "hello"], &dir, b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("already exists"));
+    let o = mswap(&["new", "9lives"], &dir, b"");
+    assert!(text(&o.stderr).contains("not a valid program name"));
+    // Built as a user would, outside any outer cargo settings.
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&project)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build --release of the new project");
+    exercise(
+        &project,
+        "target/riscv64imac-unknown-none-elf/release/hello",
+        "hello",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_new_c_guest_builds_and_runs() {
+    let gcc = Command::new("riscv64-unknown-elf-gcc")
+        .arg("--version")
+        .output();
+    let make = Command::new("make").arg("--version").output();
+    if !gcc.is_ok_and(|o| o.status.success()) || !make.is_ok_and(|o| o.status.success()) {
+        eprintln!("NOTICE: riscv64-unknown-elf-gcc or make not found; skipping the C template");
+        return;
+    }
+    let dir = scratch("c");
+    let o = mswap(&["new", "hello-c", "--lang", "c"], &dir, b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let project = dir.join("hello-c");
+    let o = Command::new("make")
+        .current_dir(&project)
+        .output()
+        .expect("make runs");
+    assert!(o.status.success(), "make: {}", text(&o.stderr));
+    exercise(&project, "hello-c.elf", "hello-c");
+    let _ = std::fs::remove_dir_all(&dir);
+}
