@@ -1124,20 +1124,34 @@ impl Builder {
     /// `R |= ((IW >> lo) & (2^n - 1)) << at`: moves a field of the
     /// instruction (zero-extended in `IW`) into place. Clobbers T0.
     fn place(&mut self, lo: i64, n: i64, at: i64) {
-        let mask = ((1i64 << n) - 1) << at;
-        if at >= lo {
-            self.a.slli(T0, IW, at - lo);
-        } else {
-            self.a.srli(T0, IW, lo - at);
-        }
-        self.a.andi(T0, T0, mask);
+        self.field(T0, lo, n, at);
         self.a.or(R, R, T0);
+    }
+
+    /// `dst = ((IW >> lo) & (2^n - 1)) << at`.
+    fn field(&mut self, dst: Reg, lo: i64, n: i64, at: i64) {
+        let mask = ((1i64 << n) - 1) << at;
+        match at - lo {
+            0 => self.a.andi(dst, IW, mask),
+            d if d > 0 => {
+                self.a.slli(dst, IW, d);
+                self.a.andi(dst, dst, mask);
+            }
+            d => {
+                self.a.srli(dst, IW, -d);
+                self.a.andi(dst, dst, mask);
+            }
+        }
     }
 
     /// `R = fields`, each `(lo, n, at)` as in [`Builder::place`].
     fn gather(&mut self, fields: &[(i64, i64, i64)]) {
-        self.a.li(R, 0);
-        for &(lo, n, at) in fields {
+        let Some((&(lo, n, at), rest)) = fields.split_first() else {
+            self.a.li(R, 0);
+            return;
+        };
+        self.field(R, lo, n, at);
+        for &(lo, n, at) in rest {
             self.place(lo, n, at);
         }
     }

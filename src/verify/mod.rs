@@ -29,9 +29,9 @@ use replay::Replay;
 /// Root of this build's microcode (see [`crate::micro::microcode`]); a test
 /// checks it against the assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("52ea599d27ce78fb4b6b029e8eae8f67457b81a5e7fba0db597c8a96cc1a4912");
+    crate::hash::hash_from_hex("91e7ed6e0e34d20362715f5ded04f75c663ad793638ad495912a9ff2352279c0");
 /// Depth of the microcode tree (siblings in a micro-instruction proof).
-pub const MICROCODE_DEPTH: u32 = 10;
+pub const MICROCODE_DEPTH: u32 = 9;
 
 /// Why a proof does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
