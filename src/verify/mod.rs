@@ -29,7 +29,7 @@ use replay::Replay;
 /// Root of this build's microcode (see [`crate::micro::microcode`]); a test
 /// checks it against the assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("91e7ed6e0e34d20362715f5ded04f75c663ad793638ad495912a9ff2352279c0");
+    crate::hash::hash_from_hex("6b93facbf79ce2c68468c5b7ad302351adbb57853e2b18e5fe57370c41d22755");
 /// Depth of the microcode tree (siblings in a micro-instruction proof).
 pub const MICROCODE_DEPTH: u32 = 9;
 
