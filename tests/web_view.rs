@@ -93,7 +93,7 @@ fn the_live_view_shows_a_game_as_it_is_played() {
     let client = Client::new(&url);
     let t = Instant::now();
     let seq = loop {
-        let v = client.view(&id, None, 0).expect("the view");
+        let v = client.view(&id, 1, None, 0).expect("the view");
         if v.game.seq >= 4 {
             break v.game.seq;
         }
