@@ -129,6 +129,26 @@ pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::game::transcript::
     transcript("example", &start, elf, input, &log, &g)
 }
 
+/// The contracts' fixtures of the example proofs and their tamperings
+/// (`tests/solidity_generated.rs` checks them).
+pub fn write_fixtures(files: &[mswap::proof::ProofFile]) {
+    use mswap::chain::abi::fixture;
+    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases, tamper_cases};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = files
+        .iter()
+        .find(|f| f.proof.s_leaf.is_some())
+        .expect("a proof with a leaf");
+    let tamper: Vec<_> = files
+        .iter()
+        .flat_map(|f| tamper_cases(f, &load.proof))
+        .collect();
+    std::fs::create_dir_all(root.join(PROOFS_FIXTURE).parent().expect("dir")).expect("mkdir");
+    std::fs::write(root.join(PROOFS_FIXTURE), fixture(&example_cases(files))).expect("write");
+    std::fs::write(root.join(TAMPER_FIXTURE), fixture(&tamper)).expect("write");
+    println!("fixtures: {} tamperings", tamper.len());
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
     let data: Vec<u8> = 0x1122_3344_5566_7788u64.to_le_bytes().to_vec();
@@ -207,6 +227,7 @@ fn main() {
     json.push(b'\n');
     std::fs::write(dir.join("transcript.json"), json).expect("write transcript");
     println!("transcript: {} moves, {:?}", t.moves.len(), t.outcome);
+    let mut files = Vec::new();
     for (name, program, input, t, pick) in cases {
         let j = find(program, input, t, &*pick);
         let file = prove_run(program, input, t, j).expect("proves");
@@ -223,5 +244,10 @@ fn main() {
             file.context.as_ref().map_or("", |c| c.instruction.as_str()),
             file.context.as_ref().map_or("", |c| c.uop.as_str())
         );
+        files.push((name, file));
     }
+    // In file-name order, as tests/solidity_generated.rs reads proofs/.
+    files.sort_by_key(|(name, _)| *name);
+    let files: Vec<_> = files.into_iter().map(|(_, f)| f).collect();
+    write_fixtures(&files);
 }

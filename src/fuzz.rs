@@ -24,7 +24,9 @@ pub fn decode_and_verify(data: &[u8]) -> Option<(Hash, Hash)> {
     let again = binary::decode(&binary::encode(&proof));
     debug_assert!(
         again.as_ref().is_ok_and(|p| *p == proof)
-            || proof.uop.as_ref().is_some_and(|u| u.siblings.len() > 255)
+            || proof.s_leaf.as_ref().is_some_and(
+                |l| l.siblings.len() > binary::MAX_SIBLINGS || l.root() != proof.s_root
+            )
     );
     let _ = crate::verify::verify_step(&Hash::ZERO, &proof);
     crate::verify::verify_step(&root, &proof)

@@ -8,6 +8,7 @@
 //! (the bisection game, referee and players). The command-line interface in
 //! `src/main.rs` drives them all; nothing here depends on it.
 
+pub mod chain;
 pub mod check;
 pub mod elf;
 pub mod fast;

@@ -38,6 +38,9 @@ interface Vm {
     function assertLe(uint256 a, uint256 b, string calldata err) external pure;
     function assertGt(uint256 a, uint256 b, string calldata err) external pure;
     function lastCallGas() external view returns (Gas memory);
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
+    function skip(bool skipTest) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 
@@ -47,6 +50,17 @@ interface Vm {
         uint64 gasMemoryUsed;
         int64 gasRefunded;
         uint64 gasRemaining;
+    }
+}
+
+/// Forge's console (what forge-std's `console.log(string)` calls): printed
+/// by `forge test -vv`.
+library console {
+    address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    function log(string memory s) internal {
+        (bool ok,) = CONSOLE.call(abi.encodeWithSignature("log(string)", s));
+        ok;
     }
 }
 

@@ -32,7 +32,7 @@ enum Command {
     /// Check a step proof or a game transcript offline.
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
-    Microcode,
+    Microcode(MicrocodeArgs),
     /// Serve games over HTTP/JSON as the referee.
     Referee(game::RefereeArgs),
     /// Claim a program's result and defend it in a game.
@@ -41,6 +41,15 @@ enum Command {
     Challenge(game::ChallengeArgs),
     /// A whole dispute in one process: referee, lying defender, honest challenger.
     Dispute(game::DisputeArgs),
+}
+
+/// Arguments of `mswap microcode`.
+#[derive(clap::Args)]
+struct MicrocodeArgs {
+    /// Write the Solidity file the contracts take the microcode and the
+    /// step's constants from (contracts/src/Generated.sol) instead of the listing.
+    #[arg(long, value_name = "FILE")]
+    solidity: Option<PathBuf>,
 }
 
 /// A failure the CLI reports in one line.
@@ -73,7 +82,18 @@ pub fn main() -> i32 {
         Command::Defend(a) => game::defend(a),
         Command::Challenge(a) => game::challenge(a),
         Command::Dispute(a) => game::dispute(a),
-        Command::Microcode => {
+        Command::Microcode(MicrocodeArgs {
+            solidity: Some(path),
+        }) => {
+            let m = mswap::micro::microcode::microcode();
+            proof::write_atomic(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
+                |_| {
+                    eprintln!("wrote {} (microcode root 0x{})", path.display(), m.root);
+                    0
+                },
+            )
+        }
+        Command::Microcode(MicrocodeArgs { solidity: None }) => {
             let m = mswap::micro::microcode::microcode();
             println!(
                 "; mswap microcode: {} micro-instructions, {} slots, tree depth {}",
