@@ -160,7 +160,9 @@ contract StepVerifier {
         at = take(at, 1, len);
         uint256 kind = u8(p + 1);
         if (kind > 1) revert Kind(kind);
-        at = take(at, 128, len);
+        // Q is read word by word, as in Rust: a truncation names the word.
+        if (len < 130) revert Truncated(2 + ((len - 2) / 8) * 8, 8);
+        at = 130;
         uint256 q;
         assembly ("memory-safe") {
             // Q, plus 32 spare bytes so that writing word 15 as a 32-byte
@@ -356,7 +358,7 @@ contract StepVerifier {
         uint256 op = u.op;
         uint256 v;
         if (op == Op.ADD) v = (a + b) & M64;
-        else if (op == Op.SUB) v = (a - b) & M64;
+        else if (op == Op.SUB) v = unchecked_sub(a, b) & M64;
         else if (op == Op.AND) v = a & b;
         else if (op == Op.OR) v = a | b;
         else if (op == Op.XOR) v = a ^ b;
@@ -366,6 +368,13 @@ contract StepVerifier {
         else if (op == Op.SLTU) v = a < b ? 1 : 0;
         else v = int64(uint64(a)) < int64(uint64(b)) ? 1 : 0; // Op.SLT
         setReg(r, u.rd, v);
+    }
+
+    /// `a - b` modulo `2^256` (the caller keeps the low 64 bits).
+    function unchecked_sub(uint256 a, uint256 b) internal pure returns (uint256) {
+        unchecked {
+            return a - b;
+        }
     }
 
     /// Splits a micro-instruction word into fields (`Uop::decode`).
