@@ -113,6 +113,11 @@ contract StepVerifier {
         uint256 next;
         /// Code offset of the zero-subtree table (the microcode follows it).
         uint256 data;
+        /// The leaf as the proof gives it.
+        bytes32 leafBefore;
+        /// `root(Q)` before the step, and the agreed root.
+        bytes32 qRoot;
+        bytes32 rootBefore;
     }
 
     /// The fields of one micro-instruction (`Uop` in src/micro/isa.rs).
@@ -141,101 +146,130 @@ contract StepVerifier {
     // Decoding (src/proof/binary.rs `decode`): the fields in order, the
     // first fault reverts. Nothing is copied but `Q`.
 
-    /// Reverts with `Truncated` unless `needed` bytes start at `at`.
+    /// Reverts with `Truncated` unless `needed` bytes start at `at`; returns the end.
     function take(uint256 at, uint256 needed, uint256 len) private pure returns (uint256) {
-        if (at + needed > len) revert Truncated(at, needed);
-        return at + needed;
+        unchecked {
+            if (at + needed > len) revert Truncated(at, needed);
+            return at + needed;
+        }
     }
 
     function decode(bytes calldata proof) internal pure returns (Replay memory r) {
-        uint256 len = proof.length;
-        uint256 p;
-        assembly ("memory-safe") {
-            p := proof.offset
-        }
-        r.proof = p;
-        uint256 at = take(0, 1, len);
-        uint256 version = u8(p);
-        if (version != Const.PROOF_VERSION) revert Version(version);
-        at = take(at, 1, len);
-        uint256 kind = u8(p + 1);
-        if (kind > 1) revert Kind(kind);
-        // Q is read word by word, as in Rust: a truncation names the word.
-        if (len < 130) revert Truncated(2 + ((len - 2) / 8) * 8, 8);
-        at = 130;
-        uint256 q;
-        assembly ("memory-safe") {
-            // Q, plus 32 spare bytes so that writing word 15 as a 32-byte
-            // store stays inside the allocation.
-            q := mload(0x40)
-            mstore(0x40, add(q, 160))
-            calldatacopy(q, add(p, 2), 128)
-        }
-        r.q = q;
-        at = take(at, 1, len);
-        uint256 flags = u8(p + 130);
-        if (flags & ~uint256(1) != 0) revert Flags(flags);
-        r.data = dataOffset();
-        if (flags & 1 != 0) {
-            r.hasLeaf = true;
-            at = take(at, 8, len);
-            r.leafIndex = le64(p + 131);
-            at = take(at, 32, len);
-            bytes32 leaf;
+        unchecked {
+            uint256 len = proof.length;
+            uint256 p;
             assembly ("memory-safe") {
-                leaf := calldataload(add(p, 139))
+                p := proof.offset
             }
-            r.leaf = leaf;
-            at = take(at, 1, len);
-            uint256 n = u8(p + 171);
-            if (n > Const.MAX_SIBLINGS) revert TooManySiblings(n);
-            r.n = n;
-            at = take(at, 4, len);
-            uint256 zeros = le32(p + 172);
-            if (zeros >> n != 0) revert ZeroMask(zeros, n);
-            r.zeros = zeros;
-            r.siblings = p + 176;
-            for (uint256 k = 0; k < n; k++) {
-                if ((zeros >> k) & 1 == 0) at = take(at, 32, len);
-            }
-            r.sRoot = pathRoot(r, leaf);
-        } else {
-            at = take(at, 32, len);
-            bytes32 s;
+            r.proof = p;
+            take(0, 1, len);
+            uint256 version = u8(p);
+            if (version != Const.PROOF_VERSION) revert Version(version);
+            take(1, 1, len);
+            uint256 kind = u8(p + 1);
+            if (kind > 1) revert Kind(kind);
+            // Q is read word by word, as in Rust: a truncation names the word.
+            if (len < 130) revert Truncated(2 + ((len - 2) / 8) * 8, 8);
+            uint256 q;
             assembly ("memory-safe") {
-                s := calldataload(add(p, 131))
+                // Q, plus 32 spare bytes so that writing word 15 as a 32-byte
+                // store stays inside the allocation.
+                q := mload(0x40)
+                mstore(0x40, add(q, 160))
+                calldatacopy(q, add(p, 2), 128)
             }
-            r.sRoot = s;
-        }
-        at = take(at, 1, len);
-        uint256 m = u8(p + at - 1);
-        if (m > Const.MAX_ACCESSES) revert TooManyAccesses(m);
-        r.m = m;
-        r.accesses = p + at;
-        for (uint256 index = 0; index < m; index++) {
+            r.q = q;
+            take(130, 1, len);
+            uint256 flags = u8(p + 130);
+            if (flags & ~uint256(1) != 0) revert Flags(flags);
+            r.data = dataOffset();
+            uint256 at;
+            if (flags & 1 != 0) {
+                r.hasLeaf = true;
+                take(131, 8, len);
+                r.leafIndex = le64(p + 131);
+                take(139, 32, len);
+                bytes32 leaf;
+                assembly ("memory-safe") {
+                    leaf := calldataload(add(p, 139))
+                }
+                r.leaf = leaf;
+                r.leafBefore = leaf;
+                take(171, 1, len);
+                uint256 n = u8(p + 171);
+                if (n > Const.MAX_SIBLINGS) revert TooManySiblings(n);
+                r.n = n;
+                take(172, 4, len);
+                uint256 zeros = le32(p + 172);
+                if (zeros >> n != 0) revert ZeroMask(zeros, n);
+                r.zeros = zeros;
+                r.siblings = p + 176;
+                // The siblings not marked in the bitmap, 32 bytes each.
+                at = 176 + 32 * (n - popcount32(zeros));
+                if (at > len) revert Truncated(176 + 32 * ((len - 176) / 32), 32);
+            } else {
+                at = take(131, 32, len);
+                bytes32 sr;
+                assembly ("memory-safe") {
+                    sr := calldataload(add(p, 131))
+                }
+                r.sRoot = sr;
+            }
             at = take(at, 1, len);
-            uint256 b = u8(p + at - 1);
-            if (b > 1) revert AccessKindByte(index, b);
-            at = take(at, 8, len);
-            at = take(at, 8, len);
+            uint256 m = u8(p + at - 1);
+            if (m > Const.MAX_ACCESSES) revert TooManyAccesses(m);
+            r.m = m;
+            r.accesses = p + at;
+            for (uint256 index = 0; index < m; index++) {
+                at = take(at, 1, len);
+                uint256 b = u8(p + at - 1);
+                if (b > 1) revert AccessKindByte(index, b);
+                at = take(at, 8, len);
+                at = take(at, 8, len);
+            }
+            if (at != len) revert Trailing(at, len - at);
+            // With a leaf proof, s_root is the root it leads to: hashed once,
+            // in finish, together with the root after a write.
         }
-        if (at != len) revert Trailing(at, len - at);
-        // The kind byte is checked against the clock in verifyStep.
     }
 
     // ------------------------------------------------------------------
     // Verifying (src/verify/mod.rs `verify_step_with`).
+    //
+    // The checks come in Rust's order: root, kind, the step's accesses, the
+    // leftovers. With a leaf proof, the leaf's path is hashed once, after
+    // the step, for both roots (before and, after a write, after); a check
+    // that fails before then goes through `fail`, which settles the root
+    // check first, so the error is the one Rust reports.
 
     function verifyStep(bytes32 rootBefore, Replay memory r) internal pure returns (bytes32) {
-        bytes32 computed = hashNode(qRoot(r.q), r.sRoot);
-        if (computed != rootBefore) revert RootMismatch(rootBefore, computed);
+        bytes32 qBefore = qRoot(r.q);
+        r.qRoot = qBefore;
+        r.rootBefore = rootBefore;
+        if (!r.hasLeaf) {
+            bytes32 computed = hashNode(qBefore, r.sRoot);
+            if (computed != rootBefore) revert RootMismatch(rootBefore, computed);
+        }
         uint256 clock = readQ(r, 0) >> 32;
         uint256 expected = clock >= Const.CLEAN_AT ? 1 : 0;
         uint256 found = u8(r.proof + 1);
-        if (found != expected) revert WrongKind(clock, expected, found);
+        if (found != expected) fail(r, abi.encodeWithSelector(WrongKind.selector, clock, expected, found));
         ustep(r, Const.CLEAN_AT);
         bytes32 sRootAfter = finish(r);
         return hashNode(qRoot(r.q), sRootAfter);
+    }
+
+    /// Reverts with `err`, unless the root check (not yet made for a proof
+    /// with a leaf proof) fails, which Rust reports first.
+    function fail(Replay memory r, bytes memory err) internal pure {
+        if (r.hasLeaf) {
+            (bytes32 sRoot,) = pathRoots(r, r.leafBefore, r.leafBefore);
+            bytes32 computed = hashNode(r.qRoot, sRoot);
+            if (computed != r.rootBefore) revert RootMismatch(r.rootBefore, computed);
+        }
+        assembly ("memory-safe") {
+            revert(add(err, 0x20), mload(err))
+        }
     }
 
     // ------------------------------------------------------------------
@@ -272,21 +306,25 @@ contract StepVerifier {
 
     /// The logged access `index`, which must be of `kind` at `addr`; returns its value.
     function expect(Replay memory r, uint256 index, uint256 kind, uint256 addr) internal pure returns (uint256) {
-        if (index >= r.m) revert MissingAccess(index, kind, addr);
+        if (index >= r.m) fail(r, abi.encodeWithSelector(MissingAccess.selector, index, kind, addr));
         uint256 a = r.accesses + 17 * index;
         uint256 k = u8(a);
-        if (k != kind) revert AccessKind(index, kind, k);
+        if (k != kind) fail(r, abi.encodeWithSelector(AccessKind.selector, index, kind, k));
         uint256 logged = le64(a + 1);
-        if (logged != addr) revert AccessAddress(index, addr, logged);
+        if (logged != addr) fail(r, abi.encodeWithSelector(AccessAddress.selector, index, addr, logged));
         return le64(a + 9);
     }
 
     /// Checks the leaf proof for access `index` at `addr` (on first use, its depth).
     function leafFor(Replay memory r, uint256 index, uint256 addr) internal pure {
-        if (!r.hasLeaf) revert MissingLeafProof(index);
-        if (r.leafIndex != addr >> 5) revert LeafIndex(index, addr >> 5, r.leafIndex);
+        if (!r.hasLeaf) fail(r, abi.encodeWithSelector(MissingLeafProof.selector, index));
+        if (r.leafIndex != addr >> 5) {
+            fail(r, abi.encodeWithSelector(LeafIndex.selector, index, addr >> 5, r.leafIndex));
+        }
         if (!r.leafUsed) {
-            if (r.n != Const.S_TREE_DEPTH) revert LeafDepth(Const.S_TREE_DEPTH, r.n);
+            if (r.n != Const.S_TREE_DEPTH) {
+                fail(r, abi.encodeWithSelector(LeafDepth.selector, Const.S_TREE_DEPTH, r.n));
+            }
             // The leaf proof leads to s_root by construction: the decoder
             // took s_root from it (Rust's `LeafRoot` cannot happen here).
             r.leafUsed = true;
@@ -298,7 +336,7 @@ contract StepVerifier {
         uint256 logged = expect(r, index, 0, addr);
         leafFor(r, index, addr);
         uint256 actual = wordOf(r.leaf, addr);
-        if (logged != actual) revert AccessValue(index, logged, actual);
+        if (logged != actual) fail(r, abi.encodeWithSelector(AccessValue.selector, index, logged, actual));
         r.next = index + 1;
         return actual;
     }
@@ -306,7 +344,7 @@ contract StepVerifier {
     function writeS(Replay memory r, uint256 addr, uint256 v) internal pure {
         uint256 index = r.next;
         uint256 logged = expect(r, index, 1, addr);
-        if (logged != v) revert AccessValue(index, logged, v);
+        if (logged != v) fail(r, abi.encodeWithSelector(AccessValue.selector, index, logged, v));
         leafFor(r, index, addr);
         uint256 shift = 192 - (((addr & 31) >> 3) << 6);
         r.leaf = (r.leaf & ~bytes32(M64 << shift)) | bytes32(swap64(v) << shift);
@@ -316,10 +354,13 @@ contract StepVerifier {
 
     /// Checks that the whole proof was used; returns `root(S)` after the step.
     function finish(Replay memory r) internal pure returns (bytes32) {
-        if (r.next != r.m) revert LeftoverAccesses(r.next, r.m - r.next);
-        if (r.hasLeaf && !r.leafUsed) revert UnusedLeafProof();
-        if (r.hasLeaf && r.wrote) return pathRoot(r, r.leaf);
-        return r.sRoot;
+        if (r.next != r.m) fail(r, abi.encodeWithSelector(LeftoverAccesses.selector, r.next, r.m - r.next));
+        if (r.hasLeaf && !r.leafUsed) fail(r, abi.encodeWithSelector(UnusedLeafProof.selector));
+        if (!r.hasLeaf) return r.sRoot;
+        (bytes32 before, bytes32 after_) = pathRoots(r, r.leafBefore, r.leaf);
+        bytes32 computed = hashNode(r.qRoot, before);
+        if (computed != r.rootBefore) revert RootMismatch(r.rootBefore, computed);
+        return after_;
     }
 
     // ------------------------------------------------------------------
@@ -474,31 +515,144 @@ contract StepVerifier {
         }
     }
 
-    /// The root the leaf proof leads to with `leaf` in its place: siblings
+    /// The roots the leaf proof leads to with `a` and with `b` in the
+    /// leaf's place, in one walk (once per level if `a == b`): siblings
     /// from calldata, or `Z(k)` from the code's table where bit `k` of the
     /// bitmap is set.
-    function pathRoot(Replay memory r, bytes32 leaf) internal pure returns (bytes32 h) {
+    function pathRoots(Replay memory r, bytes32 a, bytes32 b) internal pure returns (bytes32 ha, bytes32 hb) {
         uint256 index = r.leafIndex;
         uint256 n = r.n;
         uint256 zeros = r.zeros;
         uint256 sib = r.siblings;
         uint256 ztable = r.data;
         assembly ("memory-safe") {
-            mstore(0, leaf)
-            h := keccak256(0, 0x20)
-            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
-                // A right child (bit k of index set) has its sibling on the left.
-                let hpos := shl(5, and(shr(k, index), 1))
+            mstore(0, a)
+            ha := keccak256(0, 0x20)
+            // One level of a's path: sibling k from calldata or the Z table.
+            function up(h, k, idx, zs, s, zt) -> h2, s2 {
+                let hpos := shl(5, and(shr(k, idx), 1))
                 let spos := xor(hpos, 0x20)
                 mstore(hpos, h)
-                switch and(shr(k, zeros), 1)
+                s2 := s
+                switch and(shr(k, zs), 1)
                 case 0 {
-                    calldatacopy(spos, sib, 0x20)
-                    sib := add(sib, 0x20)
+                    calldatacopy(spos, s, 0x20)
+                    s2 := add(s, 0x20)
                 }
-                default { codecopy(spos, add(ztable, shl(5, k)), 0x20) }
-                h := keccak256(0, 0x40)
+                default { codecopy(spos, add(zt, shl(5, k)), 0x20) }
+                h2 := keccak256(0, 0x40)
             }
+            switch and(eq(a, b), eq(n, 29))
+            case 1 {
+                // A read, or no write, at the state tree's depth: unrolled,
+                // so the compiler folds each level's constants.
+                ha, sib := up(ha, 0, index, zeros, sib, ztable)
+                ha, sib := up(ha, 1, index, zeros, sib, ztable)
+                ha, sib := up(ha, 2, index, zeros, sib, ztable)
+                ha, sib := up(ha, 3, index, zeros, sib, ztable)
+                ha, sib := up(ha, 4, index, zeros, sib, ztable)
+                ha, sib := up(ha, 5, index, zeros, sib, ztable)
+                ha, sib := up(ha, 6, index, zeros, sib, ztable)
+                ha, sib := up(ha, 7, index, zeros, sib, ztable)
+                ha, sib := up(ha, 8, index, zeros, sib, ztable)
+                ha, sib := up(ha, 9, index, zeros, sib, ztable)
+                ha, sib := up(ha, 10, index, zeros, sib, ztable)
+                ha, sib := up(ha, 11, index, zeros, sib, ztable)
+                ha, sib := up(ha, 12, index, zeros, sib, ztable)
+                ha, sib := up(ha, 13, index, zeros, sib, ztable)
+                ha, sib := up(ha, 14, index, zeros, sib, ztable)
+                ha, sib := up(ha, 15, index, zeros, sib, ztable)
+                ha, sib := up(ha, 16, index, zeros, sib, ztable)
+                ha, sib := up(ha, 17, index, zeros, sib, ztable)
+                ha, sib := up(ha, 18, index, zeros, sib, ztable)
+                ha, sib := up(ha, 19, index, zeros, sib, ztable)
+                ha, sib := up(ha, 20, index, zeros, sib, ztable)
+                ha, sib := up(ha, 21, index, zeros, sib, ztable)
+                ha, sib := up(ha, 22, index, zeros, sib, ztable)
+                ha, sib := up(ha, 23, index, zeros, sib, ztable)
+                ha, sib := up(ha, 24, index, zeros, sib, ztable)
+                ha, sib := up(ha, 25, index, zeros, sib, ztable)
+                ha, sib := up(ha, 26, index, zeros, sib, ztable)
+                ha, sib := up(ha, 27, index, zeros, sib, ztable)
+                ha, sib := up(ha, 28, index, zeros, sib, ztable)
+                hb := ha
+            }
+            case 0 {
+                if eq(a, b) {
+                    for { let k := 0 } lt(k, n) { k := add(k, 1) } { ha, sib := up(ha, k, index, zeros, sib, ztable) }
+                    hb := ha
+                }
+            }
+            // One level of both paths: b's pair sits in free memory (used as
+            // scratch, not allocated).
+            function up2(h, g, k, idx, zs, s, zt, buf) -> h2, g2, s2 {
+                let hpos := shl(5, and(shr(k, idx), 1))
+                let spos := xor(hpos, 0x20)
+                s2 := s
+                switch and(shr(k, zs), 1)
+                case 0 {
+                    calldatacopy(spos, s, 0x20)
+                    s2 := add(s, 0x20)
+                }
+                default { codecopy(spos, add(zt, shl(5, k)), 0x20) }
+                mstore(add(buf, spos), mload(spos))
+                mstore(hpos, h)
+                mstore(add(buf, hpos), g)
+                h2 := keccak256(0, 0x40)
+                g2 := keccak256(buf, 0x40)
+            }
+            if iszero(eq(a, b)) {
+                let buf := mload(0x40)
+                mstore(0, b)
+                hb := keccak256(0, 0x20)
+                switch eq(n, 29)
+                case 1 {
+                    ha, hb, sib := up2(ha, hb, 0, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 1, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 2, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 3, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 4, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 5, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 6, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 7, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 8, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 9, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 10, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 11, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 12, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 13, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 14, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 15, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 16, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 17, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 18, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 19, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 20, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 21, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 22, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 23, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 24, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 25, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 26, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 27, index, zeros, sib, ztable, buf)
+                    ha, hb, sib := up2(ha, hb, 28, index, zeros, sib, ztable, buf)
+                }
+                default {
+                    for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                        ha, hb, sib := up2(ha, hb, k, index, zeros, sib, ztable, buf)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bits set in a 32-bit value.
+    function popcount32(uint256 x) internal pure returns (uint256) {
+        unchecked {
+            x = x - ((x >> 1) & 0x55555555);
+            x = (x & 0x33333333) + ((x >> 2) & 0x33333333);
+            x = (x + (x >> 4)) & 0x0f0f0f0f;
+            return ((x * 0x01010101) & 0xffffffff) >> 24;
         }
     }
 

@@ -9,8 +9,8 @@ import {Microcode} from "../src/Generated.sol";
 
 /// The version-1 alternative, for the comparison: a micro-instruction leaf
 /// with its path to the microcode root, read from calldata as the
-/// verifier reads its leaf proofs (v1 encoding: index u64, leaf, n u8,
-/// n siblings).
+/// verifier reads its leaf proofs (v1 layout: index u64 (big-endian here,
+/// saving the byte swap), leaf, n u8, n siblings).
 contract UopPath {
     error UopRoot(bytes32 expected, bytes32 computed);
 
@@ -208,7 +208,7 @@ contract GasBench is Test {
             level[i] = keccak256(abi.encodePacked(leaf));
         }
         uint256 index = 37;
-        bytes memory path = abi.encodePacked(uint64(swapBytes8(index)), leafBytes[index], uint8(Microcode.DEPTH));
+        bytes memory path = abi.encodePacked(uint64(index), leafBytes[index], uint8(Microcode.DEPTH));
         uint256 idx = index;
         for (uint256 width = leaves; width > 1; width /= 2) {
             path = abi.encodePacked(path, level[idx ^ 1]);
