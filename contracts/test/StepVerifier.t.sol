@@ -40,6 +40,58 @@ contract StepVerifierTest is Test {
         }
     }
 
+    /// Verifies example proof `i` (in file-name order) to its root: one
+    /// test per kind, so that `.gas-snapshot` tracks each.
+    function one(uint256 i) internal view {
+        bytes memory fx = vm.readFileBinary("test/fixtures/proofs.bin");
+        uint256 at = 0;
+        Fixture.Case memory c;
+        for (uint256 k = 0; k <= i; k++) {
+            (c, at) = Fixture.read(fx, at);
+        }
+        vm.assertEq(abi.encode(v.step(c.rootBefore, c.proof)), c.result, "root after");
+    }
+
+    function test_gas_alu() public view {
+        one(0);
+    }
+
+    function test_gas_clean() public view {
+        one(1);
+    }
+
+    function test_gas_exit() public view {
+        one(2);
+    }
+
+    function test_gas_fault() public view {
+        one(3);
+    }
+
+    function test_gas_fetch() public view {
+        one(4);
+    }
+
+    function test_gas_idle() public view {
+        one(5);
+    }
+
+    function test_gas_load() public view {
+        one(6);
+    }
+
+    function test_gas_read() public view {
+        one(7);
+    }
+
+    function test_gas_store() public view {
+        one(8);
+    }
+
+    function test_gas_write() public view {
+        one(9);
+    }
+
     function test_everyExampleProofVerifiesToTheRustRoot() public view {
         (uint256 n, uint256 accepted) = replay(vm.readFileBinary("test/fixtures/proofs.bin"));
         vm.assertEq(n, 10, "example proofs");
