@@ -64,3 +64,24 @@ fn the_committed_contract_fixtures_are_up_to_date_and_tamperings_all_fail() {
         "{TAMPER_FIXTURE} is stale: {stale}"
     );
 }
+
+#[test]
+fn the_committed_game_fixtures_are_up_to_date() {
+    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let elf = std::fs::read(root.join("proofs/example.elf")).expect("example.elf");
+    let input = std::fs::read(root.join("proofs/example.input")).expect("example.input");
+    for (b, path) in GAME_FIXTURES {
+        let t = game_transcript(&elf, &input, b);
+        assert!(
+            t.outcome
+                .as_ref()
+                .is_some_and(|o| o.winner() == mswap::game::rules::Side::Challenger),
+            "b = {b}: the honest challenger wins"
+        );
+        assert!(
+            std::fs::read(root.join(path)).unwrap_or_default() == game_fixture(&t),
+            "{path} is stale: regenerate with `cargo run --release --example export_proofs`"
+        );
+    }
+}

@@ -22,6 +22,8 @@ library Const {
     uint256 internal constant MAX_SIBLINGS = 32;
     /// Most accesses a proof may carry.
     uint256 internal constant MAX_ACCESSES = 16;
+    /// `root(Q*)`: `root(attach(Q*, S)) = keccak256(Q_STAR_ROOT || root(S))`.
+    bytes32 internal constant Q_STAR_ROOT = 0x890740a8eb06ce9be422cb8da5cdafc2b58c0a5e24036c578de2a433c828ff7d;
 }
 
 /// Operation numbers of the micro-ISA (`op` in `src/micro/isa.rs`).

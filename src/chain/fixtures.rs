@@ -145,3 +145,123 @@ pub fn tamper_cases(f: &ProofFile, other_leaf: &StepProof) -> Vec<Case> {
     out.push(proof_case(&|p| p.accesses = vec![extra; 17]));
     out
 }
+
+/// Committed fixtures of whole games (`contracts/test/DisputeGame.t.sol`),
+/// by `b`.
+pub const GAME_FIXTURES: [(u32, &str); 3] = [
+    (5, "contracts/test/fixtures/game5.bin"),
+    (20, "contracts/test/fixtures/game20.bin"),
+    (40, "contracts/test/fixtures/game40.bin"),
+];
+
+/// A whole game for the contract to replay: the claim (`root(S_0)`, the
+/// defender's final root, `b`, the levels as the contract encodes them:
+/// one byte each, bit 7 for a micro level, bits 0..6 its log2), then every
+/// move in order, then the outcome (winner: 0 defender, 1 challenger; the
+/// root the proof leads to). Big-endian; a move is its type (0 challenge
+/// + root, 1 midpoint + level u8, position u64, root, 2 agree / 3 disagree
+/// + level u8, position u64, 4 proof + u16 length + binary proof).
+pub fn game_fixture(t: &crate::game::transcript::Transcript) -> Vec<u8> {
+    use crate::game::levels::LevelKind;
+    use crate::game::rules::{Move, Outcome, Side};
+    let initial_root = crate::elf::Program::load(&t.program)
+        .map(|p| crate::state::tree::StateTree::build(&p.initial_state(&t.input)).root())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    out.extend_from_slice(&initial_root.0);
+    out.extend_from_slice(&t.claim.final_root.0);
+    out.push(t.claim.b as u8);
+    out.push(t.levels.len() as u8);
+    for l in &t.levels {
+        out.push(l.log2 as u8 | if l.kind == LevelKind::Micro { 0x80 } else { 0 });
+    }
+    out.extend_from_slice(&(t.moves.len() as u16).to_be_bytes());
+    for r in &t.moves {
+        match &r.mv {
+            Move::Challenge { root } => {
+                out.push(0);
+                out.extend_from_slice(&root.0);
+            }
+            Move::Midpoint {
+                level,
+                position,
+                root,
+            } => {
+                out.push(1);
+                out.push(*level as u8);
+                out.extend_from_slice(&position.to_be_bytes());
+                out.extend_from_slice(&root.0);
+            }
+            Move::Agree { level, position } | Move::Disagree { level, position } => {
+                out.push(if matches!(r.mv, Move::Agree { .. }) {
+                    2
+                } else {
+                    3
+                });
+                out.push(*level as u8);
+                out.extend_from_slice(&position.to_be_bytes());
+            }
+            Move::Proof { proof } => {
+                let b = binary::encode(proof);
+                out.push(4);
+                out.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+    match &t.outcome {
+        Some(Outcome::Proof {
+            winner, computed, ..
+        }) => {
+            out.push((*winner == Side::Challenger) as u8);
+            out.extend_from_slice(&computed.0);
+        }
+        _ => {
+            out.push(0xff);
+            out.extend_from_slice(&[0; 32]);
+        }
+    }
+    out
+}
+
+/// A game over `2^b` A-steps of `elf` (the defender lies from A-step 9,
+/// micro-step 40; the honest challenger wins with the step proof).
+///
+/// # Panics
+///
+/// If `elf` is not a loadable program (it is the committed example).
+pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::game::transcript::Transcript {
+    use crate::game::levels::two_levels;
+    use crate::game::local::{play, transcript};
+    use crate::game::player::{Honest, Liar, Lie, Player, claimed_by};
+    use crate::game::rules::{Game, Side};
+    use crate::game::timeline::Timeline;
+    let p = crate::elf::Program::load(elf).expect("the example program loads");
+    let timeline = || Timeline::new(&p, input, b, 3);
+    let claim = timeline().claim(p.hash, crate::hash::keccak(&[input]), b);
+    let mut liar = Liar::new(
+        Honest {
+            timeline: timeline(),
+        },
+        vec![Lie::From {
+            from: 9,
+            micro_from: 40,
+        }],
+    );
+    let claim = claimed_by(claim, &mut liar);
+    let start =
+        Game::new(claim, elf, input, two_levels(b), 60_000, 1_700_000_000_000).expect("game");
+    let mut g = start.clone();
+    let mut d = Player {
+        side: Side::Defender,
+        strategy: Box::new(liar),
+    };
+    let mut c = Player {
+        side: Side::Challenger,
+        strategy: Box::new(Honest {
+            timeline: timeline(),
+        }),
+    };
+    let log = play(&mut g, &mut d, &mut c, 1000);
+    transcript("example", &start, elf, input, &log, &g)
+}

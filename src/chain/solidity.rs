@@ -2,7 +2,7 @@
 
 use crate::hash::zero_hash;
 use crate::layout::{S_ADDR_MASK, S_TREE_DEPTH};
-use crate::micro::isa::{CLEAN_AT, LOG2_USTEPS, Q_WORDS, cond, op};
+use crate::micro::isa::{CLEAN_AT, LOG2_USTEPS, Q_PRISTINE, Q_WORDS, cond, op, q_root};
 use crate::micro::microcode::Microcode;
 use crate::proof::PROOF_VERSION;
 use crate::proof::binary::{MAX_ACCESSES, MAX_SIBLINGS};
@@ -33,6 +33,7 @@ pub fn verifier_data(m: &Microcode) -> Vec<u8> {
 /// The text of `contracts/src/Generated.sol` for microcode `m`.
 pub fn generated_sol(m: &Microcode) -> String {
     let data = verifier_data(m);
+    let q_star = q_root(&Q_PRISTINE);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -60,6 +61,8 @@ library Const {{
     uint256 internal constant MAX_SIBLINGS = {MAX_SIBLINGS};
     /// Most accesses a proof may carry.
     uint256 internal constant MAX_ACCESSES = {MAX_ACCESSES};
+    /// `root(Q*)`: `root(attach(Q*, S)) = keccak256(Q_STAR_ROOT || root(S))`.
+    bytes32 internal constant Q_STAR_ROOT = 0x{q_star};
 }}
 
 /// Operation numbers of the micro-ISA (`op` in `src/micro/isa.rs`).
