@@ -1,6 +1,9 @@
 //! Settlement on an EVM chain: what the contracts in `contracts/` take from
 //! the Rust build, and what the Rust side needs to read their answers.
 //!
+//! [`rpc`] is a minimal JSON-RPC client for a local node (deploy the
+//! verifier, `eth_call` it, send transactions from unlocked accounts).
+//!
 //! [`abi`] maps every decode and verify error to the revert data of the
 //! contract's custom error of the same name, and writes the fixture files
 //! of the differential tests.
@@ -14,4 +17,5 @@
 
 pub mod abi;
 pub mod fixtures;
+pub mod rpc;
 pub mod solidity;

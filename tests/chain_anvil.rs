@@ -1,0 +1,156 @@
+//! End to end on a local `anvil` node: deploy the `StepVerifier` with its
+//! microcode, then every example proof and every single-field tampering
+//! gets the same answer from the deployed contract (`eth_call`) as from the
+//! Rust verifier, and each example proof sent as a real transaction costs
+//! what the gas bench says (receipt `gasUsed`). Skipped with a notice
+//! where `npm ci` has not been run in `contracts/` (CI runs it).
+
+use mswap::chain::abi::{Case, fixture};
+use mswap::chain::fixtures::{example_cases, tamper_cases};
+use mswap::chain::rpc::{Rpc, step_calldata};
+use mswap::proof::ProofFile;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn contracts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts")
+}
+
+/// An anvil node on a free port, killed when dropped.
+struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn anvil() -> Anvil {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new(contracts().join("node_modules/.bin/anvil"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--silent",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("anvil starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let out = child.stdout.take();
+    let node = Anvil { child, url };
+    // Wait until it answers.
+    let rpc = Rpc::new(&node.url);
+    for _ in 0..200 {
+        if rpc.accounts().is_ok() {
+            drop(out);
+            return node;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if let Some(o) = out {
+        for l in BufReader::new(o).lines().take(20).map_while(Result::ok) {
+            eprintln!("anvil: {l}");
+        }
+    }
+    panic!("anvil did not answer at {}", node.url);
+}
+
+fn proof_files() -> Vec<ProofFile> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("proofs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("transcript.json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("proof file"))
+        .collect()
+}
+
+#[test]
+fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says() {
+    let bin = contracts().join("node_modules/.bin");
+    if !bin.join("anvil").exists() || !bin.join("forge").exists() {
+        eprintln!(
+            "NOTICE: skipping the anvil test: run `npm ci` in contracts/ to install anvil and forge"
+        );
+        return;
+    }
+    let build = Command::new(bin.join("forge"))
+        .current_dir(contracts())
+        .args(["build", "--use", "script/solc", "--offline"])
+        .output()
+        .expect("forge runs");
+    assert!(
+        build.status.success(),
+        "forge build: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let node = anvil();
+    let rpc = Rpc::new(&node.url);
+    let from = rpc
+        .accounts()
+        .expect("accounts")
+        .into_iter()
+        .next()
+        .expect("a dev account");
+    let verifier = rpc
+        .deploy_verifier(
+            &from,
+            &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
+        )
+        .expect("deploys");
+
+    let files = proof_files();
+    let load = files
+        .iter()
+        .find(|f| f.proof.s_leaf.is_some())
+        .expect("leaf");
+    let mut cases: Vec<Case> = example_cases(&files);
+    cases.extend(files.iter().flat_map(|f| tamper_cases(f, &load.proof)));
+    assert!(!fixture(&cases).is_empty());
+    for (i, c) in cases.iter().enumerate() {
+        let chain = rpc
+            .verify(&verifier, &c.root_before, &c.proof)
+            .expect("eth_call");
+        let rust = c.verdict.clone();
+        assert_eq!(chain, rust, "case {i}: the chain and Rust differ");
+    }
+
+    // Real transactions: the receipt's gas of each example step.
+    let mut line = String::new();
+    for (f, c) in files.iter().zip(example_cases(&files)) {
+        let r = rpc
+            .send(
+                &from,
+                Some(&verifier),
+                &step_calldata(&c.root_before, &c.proof),
+            )
+            .expect("the step transaction succeeds");
+        assert!(
+            r.gas_used <= 60_000,
+            "a step transaction costs {} gas",
+            r.gas_used
+        );
+        let name = f.context.as_ref().map_or(String::new(), |c| c.uop.clone());
+        line += &format!("\n  {:>6} gas  {} bytes  {name}", r.gas_used, c.proof.len());
+    }
+    eprintln!(
+        "{} cases agree on anvil; step transactions:{line}",
+        cases.len()
+    );
+}
