@@ -171,9 +171,9 @@ impl Rpc {
         }
     }
 
-    /// Deploys the `StepVerifier` from its forge artifact (`runtime code`
-    /// + zero-subtree table + microcode, under the init code of
-    /// `StepVerifierDeploy.sol`); returns its address.
+    /// Deploys the `StepVerifier` from its forge artifact (its runtime
+    /// code, then the zero-subtree table and the microcode, under the init
+    /// code of `StepVerifierDeploy.sol`); returns its address.
     pub fn deploy_verifier(&self, from: &str, artifact: &Path) -> Result<String, RpcError> {
         let init = verifier_init_code(artifact)?;
         let r = self.send(from, None, &init)?;
