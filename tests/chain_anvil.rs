@@ -67,6 +67,32 @@ fn anvil() -> Anvil {
     panic!("anvil did not answer at {}", node.url);
 }
 
+/// Whether anvil and forge are installed; builds the contracts once per
+/// run (the tests of this file run in parallel).
+fn built() -> bool {
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *BUILT.get_or_init(|| {
+        let bin = contracts().join("node_modules/.bin");
+        if !bin.join("anvil").exists() || !bin.join("forge").exists() {
+            eprintln!(
+                "NOTICE: skipping the anvil tests: run `npm ci` in contracts/ to install anvil and forge"
+            );
+            return false;
+        }
+        let build = Command::new(bin.join("forge"))
+            .current_dir(contracts())
+            .args(["build", "--use", "script/solc", "--offline"])
+            .output()
+            .expect("forge runs");
+        assert!(
+            build.status.success(),
+            "forge build: {}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        true
+    })
+}
+
 fn proof_files() -> Vec<ProofFile> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -83,23 +109,9 @@ fn proof_files() -> Vec<ProofFile> {
 
 #[test]
 fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says() {
-    let bin = contracts().join("node_modules/.bin");
-    if !bin.join("anvil").exists() || !bin.join("forge").exists() {
-        eprintln!(
-            "NOTICE: skipping the anvil test: run `npm ci` in contracts/ to install anvil and forge"
-        );
+    if !built() {
         return;
     }
-    let build = Command::new(bin.join("forge"))
-        .current_dir(contracts())
-        .args(["build", "--use", "script/solc", "--offline"])
-        .output()
-        .expect("forge runs");
-    assert!(
-        build.status.success(),
-        "forge build: {}",
-        String::from_utf8_lossy(&build.stderr)
-    );
     let node = anvil();
     let rpc = Rpc::new(&node.url);
     let from = rpc
@@ -152,5 +164,58 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
     eprintln!(
         "{} cases agree on anvil; step transactions:{line}",
         cases.len()
+    );
+}
+
+#[test]
+fn mswap_deploy_and_verify_on_chain() {
+    if !built() {
+        return;
+    }
+    let node = anvil();
+    let mswap = env!("CARGO_BIN_EXE_mswap");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(mswap)
+        .current_dir(root)
+        .args(["deploy", "--chain", &node.url])
+        .output()
+        .expect("mswap deploy");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verifier = text
+        .lines()
+        .find_map(|l| l.strip_prefix("verifier:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the verifier's address")
+        .to_string();
+    assert!(text.contains("game:"), "{text}");
+    let verify = |args: &[&str]| {
+        let mut a = vec!["verify"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--chain", &node.url, "--verifier", &verifier]);
+        Command::new(mswap)
+            .current_dir(root)
+            .args(&a)
+            .output()
+            .expect("mswap verify")
+    };
+    let ok = verify(&["proofs/load.json"]);
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    assert!(
+        text.contains("chain:       valid") && text.contains("agree"),
+        "{text}"
+    );
+    // A binary proof checked against another root: both reject it alike.
+    let bad = verify(&["proofs/store.bin", "--before", &"11".repeat(32)]);
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("reverted") && text.contains("root mismatch") && text.contains("agree"),
+        "{text}"
     );
 }

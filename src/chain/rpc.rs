@@ -241,3 +241,37 @@ pub fn verifier_init_code(artifact: &Path) -> Result<Vec<u8>, RpcError> {
     init.extend_from_slice(&runtime);
     Ok(init)
 }
+
+/// The creation code of a `DisputeGame` with its constructor arguments,
+/// from its forge artifact.
+pub fn game_init_code(
+    artifact: &Path,
+    verifier: &str,
+    clock_seconds: u64,
+    window_seconds: u64,
+    max_b: u8,
+) -> Result<Vec<u8>, RpcError> {
+    let bad = |reason: String| RpcError::Artifact {
+        path: artifact.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(artifact).map_err(|e| bad(e.to_string()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let code = v["bytecode"]["object"]
+        .as_str()
+        .ok_or_else(|| bad("no bytecode.object".into()))?;
+    let mut init = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
+    let addr = hex::decode(verifier.trim_start_matches("0x"))
+        .ok()
+        .filter(|a| a.len() == 20)
+        .ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
+    let mut word = [0u8; 32];
+    word[12..].copy_from_slice(&addr);
+    init.extend_from_slice(&word);
+    for x in [clock_seconds, window_seconds, max_b as u64] {
+        let mut w = [0u8; 32];
+        w[24..].copy_from_slice(&x.to_be_bytes());
+        init.extend_from_slice(&w);
+    }
+    Ok(init)
+}

@@ -1,6 +1,7 @@
 //! Command-line interface. Each command is one function that gathers the
 //! library's errors into a one-line message and an exit code.
 
+mod chain;
 mod check;
 mod game;
 mod progress;
@@ -33,6 +34,8 @@ enum Command {
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
     Microcode(MicrocodeArgs),
+    /// Deploy the step verifier and the dispute game on a local node (anvil).
+    Deploy(chain::DeployArgs),
     /// Serve games over HTTP/JSON as the referee.
     Referee(game::RefereeArgs),
     /// Claim a program's result and defend it in a game.
@@ -78,6 +81,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::check(a),
         Command::Prove(a) => proof::prove(a),
         Command::Verify(a) => proof::verify(a),
+        Command::Deploy(a) => chain::deploy(a),
         Command::Referee(a) => game::referee(a),
         Command::Defend(a) => game::defend(a),
         Command::Challenge(a) => game::challenge(a),
