@@ -219,3 +219,121 @@ fn mswap_deploy_and_verify_on_chain() {
         "{text}"
     );
 }
+
+/// A lying defender against an honest challenger, and the reverse, played
+/// on anvil with the contract as the referee: every move a transaction,
+/// the contract's state checked against the Rust rules after each, and
+/// the honest side wins.
+#[test]
+fn whole_games_on_chain_the_honest_side_wins() {
+    use mswap::chain::play::{Contract, play};
+    use mswap::chain::rpc::game_init_code;
+    use mswap::elf::Program;
+    use mswap::game::levels::two_levels;
+    use mswap::game::player::{Honest, Liar, Lie, Player, claimed_by};
+    use mswap::game::rules::{Game, Move, Side};
+    use mswap::game::timeline::Timeline;
+    if !built() {
+        return;
+    }
+    let node = anvil();
+    let rpc = Rpc::new(&node.url);
+    let accounts = rpc.accounts().expect("accounts");
+    let verifier = rpc
+        .deploy_verifier(
+            &accounts[0],
+            &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
+        )
+        .expect("deploys");
+    let init = game_init_code(
+        &contracts().join("out/DisputeGame.sol/DisputeGame.json"),
+        &verifier,
+        3600,
+        3600,
+        48,
+    )
+    .expect("init code");
+    let game_addr = rpc
+        .send(&accounts[0], None, &init)
+        .expect("deploys")
+        .contract
+        .expect("address");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let elf = std::fs::read(root.join("proofs/example.elf")).expect("elf");
+    let input = std::fs::read(root.join("proofs/example.input")).expect("input");
+    let p = Program::load(&elf).expect("loads");
+    let lie = || {
+        vec![Lie::From {
+            from: 9,
+            micro_from: 40,
+        }]
+    };
+    for (b, liar_side) in [
+        (5, Side::Defender),
+        (5, Side::Challenger),
+        (20, Side::Defender),
+        (40, Side::Defender),
+    ] {
+        let timeline = || Timeline::new(&p, &input, b, 3);
+        let honest = || Honest {
+            timeline: timeline(),
+        };
+        let (mut d, mut c): (Player, Player) = if liar_side == Side::Defender {
+            (
+                Player {
+                    side: Side::Defender,
+                    strategy: Box::new(Liar::new(honest(), lie())),
+                },
+                Player {
+                    side: Side::Challenger,
+                    strategy: Box::new(honest()),
+                },
+            )
+        } else {
+            (
+                Player {
+                    side: Side::Defender,
+                    strategy: Box::new(honest()),
+                },
+                Player {
+                    side: Side::Challenger,
+                    strategy: Box::new(Liar::new(honest(), lie())),
+                },
+            )
+        };
+        let claim = timeline().claim(p.hash, mswap::hash::keccak(&[&input]), b);
+        let claim = claimed_by(claim, &mut *d.strategy);
+        let mut game = Game::new(claim, &elf, &input, two_levels(b), 3_600_000, 0).expect("game");
+        let contract = Contract {
+            rpc: &rpc,
+            game: game_addr.clone(),
+            defender: accounts[1].clone(),
+            challenger: accounts[2].clone(),
+        };
+        let played =
+            play(&contract, &mut game, &mut d, &mut c, 1000).expect("the game plays on chain");
+        let winner = game.outcome().expect("the game ended").winner();
+        assert_eq!(winner, liar_side.other(), "the honest side wins");
+        let bisection: Vec<u64> = played
+            .moves
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.mv,
+                    Move::Midpoint { .. } | Move::Agree { .. } | Move::Disagree { .. }
+                )
+            })
+            .map(|m| m.gas)
+            .collect();
+        let proof = played.moves.last().map_or(0, |m| m.gas);
+        eprintln!(
+            "b={b} liar: {liar_side}; {} transactions: claim {} gas, challenge {} gas, {} bisection moves {} gas on average, proof {proof} gas; total {} gas; winner {winner}",
+            played.moves.len() + 1,
+            played.claim_gas,
+            played.moves.first().map_or(0, |m| m.gas),
+            bisection.len(),
+            bisection.iter().sum::<u64>() / bisection.len().max(1) as u64,
+            played.total_gas()
+        );
+    }
+}

@@ -17,5 +17,6 @@
 
 pub mod abi;
 pub mod fixtures;
+pub mod play;
 pub mod rpc;
 pub mod solidity;
