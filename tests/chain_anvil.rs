@@ -337,3 +337,46 @@ fn whole_games_on_chain_the_honest_side_wins() {
         );
     }
 }
+
+#[test]
+fn mswap_dispute_on_chain() {
+    if !built() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = std::env::temp_dir().join(format!("mswap-chain-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .current_dir(root)
+        .args([
+            "dispute",
+            "--chain",
+            "proofs/example.elf",
+            "--input",
+            "proofs/example.input",
+        ])
+        .args(["--challenger-lie", "from:9:40", "--transcript"])
+        .arg(&t)
+        .output()
+        .expect("mswap dispute --chain");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("the defender wins") && text.contains("verifies offline"),
+        "{text}"
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .arg("verify")
+        .arg(&t)
+        .output()
+        .expect("mswap verify");
+    let _ = std::fs::remove_file(&t);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

@@ -16,6 +16,7 @@
 //! stale).
 
 pub mod abi;
+pub mod demo;
 pub mod fixtures;
 pub mod play;
 pub mod rpc;

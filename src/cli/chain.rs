@@ -112,3 +112,40 @@ pub fn verify(
     println!("the deployed verifier and the Rust verifier agree");
     Ok(if rust.is_ok() { 0 } else { 1 })
 }
+
+/// `mswap dispute --chain`: the dispute on a local anvil node.
+pub fn dispute(
+    name: &str,
+    elf: &[u8],
+    input: &[u8],
+    b: Option<u32>,
+    defender_lies: Vec<mswap::game::player::Lie>,
+    challenger_lies: Vec<mswap::game::player::Lie>,
+    transcript: &Path,
+) -> Result<i32, CliError> {
+    println!("== mswap dispute --chain: {name}");
+    let r = mswap::chain::demo::dispute(
+        Path::new("contracts"),
+        elf,
+        input,
+        b,
+        defender_lies,
+        challenger_lies,
+        &|l| println!("   {l}"),
+    )
+    .map_err(|e| format!("{name}: {e}"))?;
+    let mut json = serde_json::to_vec_pretty(&r.transcript).map_err(|e| e.to_string())?;
+    json.push(b'\n');
+    super::proof::write_atomic(transcript, &json)?;
+    println!(
+        "== the transcript ({}) verifies offline",
+        transcript.display()
+    );
+    println!(
+        "== result: the {} wins; {} transactions, {} gas in all",
+        r.winner,
+        r.game.moves.len() + 1,
+        r.game.total_gas()
+    );
+    Ok(0)
+}
