@@ -93,40 +93,38 @@ fn find(program: &Program, input: &[u8], t: u64, pick: &dyn Fn(&Uop, UStatus) ->
 
 /// The example game's transcript.
 pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::game::transcript::Transcript {
-    use mswap::game::levels::two_levels;
-    use mswap::game::local::{play, transcript};
-    use mswap::game::player::{Honest, Liar, Lie, Player, claimed_by};
-    use mswap::game::rules::{Game, Side};
-    use mswap::game::timeline::Timeline;
-    let p = Program::load(elf).expect("loads");
-    let b = 5;
-    let timeline = || Timeline::new(&p, input, b, 3);
-    let claim = timeline().claim(p.hash, mswap::hash::keccak(&[input]), b);
-    let mut liar = Liar::new(
-        Honest {
-            timeline: timeline(),
-        },
-        vec![Lie::From {
-            from: 9,
-            micro_from: 40,
-        }],
-    );
-    let claim = claimed_by(claim, &mut liar);
-    let start =
-        Game::new(claim, elf, input, two_levels(b), 60_000, 1_700_000_000_000).expect("game");
-    let mut g = start.clone();
-    let mut d = Player {
-        side: Side::Defender,
-        strategy: Box::new(liar),
-    };
-    let mut c = Player {
-        side: Side::Challenger,
-        strategy: Box::new(Honest {
-            timeline: timeline(),
-        }),
-    };
-    let log = play(&mut g, &mut d, &mut c, 1000);
-    transcript("example", &start, elf, input, &log, &g)
+    mswap::chain::fixtures::game_transcript(elf, input, 5)
+}
+
+/// The contracts' fixtures of the example proofs and their tamperings
+/// (`tests/solidity_generated.rs` checks them).
+pub fn write_fixtures(files: &[mswap::proof::ProofFile]) {
+    use mswap::chain::abi::fixture;
+    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases, tamper_cases};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = files
+        .iter()
+        .find(|f| f.proof.s_leaf.is_some())
+        .expect("a proof with a leaf");
+    let tamper: Vec<_> = files
+        .iter()
+        .flat_map(|f| tamper_cases(f, &load.proof))
+        .collect();
+    std::fs::create_dir_all(root.join(PROOFS_FIXTURE).parent().expect("dir")).expect("mkdir");
+    std::fs::write(root.join(PROOFS_FIXTURE), fixture(&example_cases(files))).expect("write");
+    std::fs::write(root.join(TAMPER_FIXTURE), fixture(&tamper)).expect("write");
+    println!("fixtures: {} tamperings", tamper.len());
+}
+
+/// The contracts' fixtures of whole games at b = 5, 20, 40.
+pub fn write_game_fixtures(elf: &[u8], input: &[u8]) {
+    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (b, path) in GAME_FIXTURES {
+        let t = game_transcript(elf, input, b);
+        std::fs::write(root.join(path), game_fixture(&t)).expect("write game fixture");
+        println!("game b={b}: {} moves", t.moves.len());
+    }
 }
 
 fn main() {
@@ -207,6 +205,7 @@ fn main() {
     json.push(b'\n');
     std::fs::write(dir.join("transcript.json"), json).expect("write transcript");
     println!("transcript: {} moves, {:?}", t.moves.len(), t.outcome);
+    let mut files = Vec::new();
     for (name, program, input, t, pick) in cases {
         let j = find(program, input, t, &*pick);
         let file = prove_run(program, input, t, j).expect("proves");
@@ -223,5 +222,11 @@ fn main() {
             file.context.as_ref().map_or("", |c| c.instruction.as_str()),
             file.context.as_ref().map_or("", |c| c.uop.as_str())
         );
+        files.push((name, file));
     }
+    // In file-name order, as tests/solidity_generated.rs reads proofs/.
+    files.sort_by_key(|(name, _)| *name);
+    let files: Vec<_> = files.into_iter().map(|(_, f)| f).collect();
+    write_fixtures(&files);
+    write_game_fixtures(&example, &input);
 }

@@ -39,7 +39,6 @@ pub struct Recorder<'a> {
     s: &'a mut State,
     tree: &'a StateTree,
     code: &'a Microcode,
-    uop: Option<LeafProof>,
     s_leaf: Option<LeafProof>,
     accesses: Vec<Access>,
 }
@@ -75,7 +74,6 @@ impl StateAccess for Recorder<'_> {
     }
 
     fn fetch(&mut self, upc: u64) -> Result<u64, ProveError> {
-        self.uop = Some(self.code.prove(upc));
         Ok(self.code.fetch(upc))
     }
 
@@ -131,16 +129,12 @@ pub fn prove_next(
         s,
         tree,
         code,
-        uop: None,
         s_leaf: None,
         accesses: Vec::new(),
     };
     let status = ustep(&mut rec, CLEAN_AT)?;
     let Recorder {
-        uop,
-        s_leaf,
-        accesses,
-        ..
+        s_leaf, accesses, ..
     } = rec;
     let kind = if status == UStatus::Cleaned {
         ProofKind::Clean
@@ -156,7 +150,6 @@ pub fn prove_next(
             kind,
             q: q_before,
             s_root,
-            uop,
             s_leaf,
             accesses,
         },
@@ -237,12 +230,13 @@ pub fn prove_run(
 /// The instruction is read from the proof's own microcode leaf, so call
 /// this on a proof that verified.
 pub fn proven_uop(proof: &StepProof) -> String {
-    match &proof.uop {
-        Some(leaf) => {
+    match proof.kind {
+        crate::proof::ProofKind::Step => {
             let upc = proof.q[0] & 0xffff_ffff;
-            crate::micro::isa::Uop::decode(leaf.word((upc % 4) as usize)).disassemble()
+            crate::micro::isa::Uop::decode(crate::micro::microcode::microcode().fetch(upc))
+                .disassemble()
         }
-        None => "(cleaning step)".to_string(),
+        crate::proof::ProofKind::Clean => "(cleaning step)".to_string(),
     }
 }
 

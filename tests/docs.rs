@@ -10,7 +10,6 @@ use mswap::fast::Machine;
 use mswap::layout::{S_TREE_DEPTH, Status, sys};
 use mswap::micro::isa::{Q_WORDS, op};
 use mswap::proof::binary;
-use mswap::verify::MICROCODE_DEPTH;
 use std::path::Path;
 
 fn read(rel: &str) -> String {
@@ -80,19 +79,22 @@ fn the_readme_figures_are_the_codes() {
         Q_WORDS as u64
     );
     assert_eq!(
-        number_after(&readme, "and the leaf with its "),
+        number_after(&readme, "and the leaf with those of its "),
         S_TREE_DEPTH as u64
-    );
-    let proof = support::proof_file("store.json").proof;
-    assert_eq!(proof.accesses.len(), 2, "store.json writes");
-    assert_eq!(
-        number_after(&readme, "siblings: at most "),
-        binary::encode(&proof).len() as u64,
-        "the largest proof is a write's"
     );
     assert_eq!(
         number_after(&readme, "a proof carries `Q` ("),
         8 * Q_WORDS as u64
+    );
+    assert_eq!(
+        number_after(&readme, "subtree roots): "),
+        no_leaf_size(),
+        "a proof without a leaf"
+    );
+    assert_eq!(
+        number_after(&readme, "bytes without a leaf, at most "),
+        largest_size(),
+        "the largest proof: a write with no pristine sibling"
     );
     // The claim example names the default guest's halting step.
     let (_, elf, input) = mswap::guests::default_guest();
@@ -101,41 +103,73 @@ fn the_readme_figures_are_the_codes() {
     assert_eq!(number_after(&readme, "\"halted_after\": "), n);
 }
 
+/// Parts of the binary proof (`proofs/README.md`): version, kind, `Q`
+/// and the leaf flag; a leaf proof without its siblings (index, leaf,
+/// sibling count, pristine bitmap); one access (kind, address, value).
+const HEAD: u64 = 1 + 1 + 8 * Q_WORDS as u64 + 1;
+const LEAF: u64 = 8 + 32 + 1 + 4;
+const ACCESS: u64 = 1 + 8 + 8;
+
+/// A proof without a leaf: the header, `s_root`, the access count.
+fn no_leaf_size() -> u64 {
+    HEAD + 32 + 1
+}
+
+/// A write (two accesses) whose 29 siblings are all sent.
+fn largest_size() -> u64 {
+    HEAD + LEAF + 32 * S_TREE_DEPTH as u64 + 1 + 2 * ACCESS
+}
+
+/// The binary size of a proof, from its parts.
+fn size_of(p: &mswap::proof::StepProof) -> u64 {
+    let leaf = p.s_leaf.as_ref().map_or(32, |l| {
+        let sent = (0..)
+            .zip(&l.siblings)
+            .filter(|(k, s)| **s != mswap::hash::zero_hash(*k))
+            .count() as u64;
+        LEAF + 32 * sent
+    });
+    HEAD + leaf + 1 + ACCESS * p.accesses.len() as u64
+}
+
 #[test]
 fn the_proof_sizes_add_up() {
     let doc = read("proofs/README.md");
-    let leaf = |siblings: u64| 8 + 32 + 1 + 32 * siblings;
-    let (q, s_root, uop, s_leaf, accesses, header) = (
-        8 * Q_WORDS as u64,
-        32,
-        leaf(MICROCODE_DEPTH as u64),
-        leaf(S_TREE_DEPTH as u64),
-        2 * 17,
-        4,
-    );
-    let total = q + s_root + uop + s_leaf + accesses + header;
-    let proof = support::proof_file("store.json").proof;
+    // Every example's binary size is the sum of its parts.
+    let mut largest = (0, String::new());
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name == "transcript.json" {
+            continue;
+        }
+        let proof = support::proof_file(&name).proof;
+        let n = binary::encode(&proof).len() as u64;
+        assert_eq!(n, size_of(&proof), "{name}: the parts add up");
+        if n > largest.0 {
+            largest = (n, name);
+        }
+    }
     assert_eq!(
-        binary::encode(&proof).len() as u64,
-        total,
-        "the parts add up to a write's proof"
+        number_after(&doc, "A step that does not reach `S` is "),
+        no_leaf_size()
     );
+    assert_eq!(number_after(&doc, "carries a leaf proof of "), LEAF);
+    assert_eq!(number_after(&doc, "bytes plus "), 32);
+    assert_eq!(number_after(&doc, "sibling that is not pristine, and "), ACCESS);
     assert_eq!(
-        number_after(&doc, "This build: depth "),
-        MICROCODE_DEPTH as u64
+        number_after(&doc, "In the examples here the largest is "),
+        largest.0
     );
-    assert_eq!(number_after(&doc, "that writes `S`) is "), total);
-    assert_eq!(number_after(&doc, "binary: "), q);
-    assert_eq!(number_after(&doc, "(`Q`) + "), s_root);
-    assert_eq!(number_after(&doc, "(`s_root`) + "), uop);
+    assert!(
+        doc.contains(&format!("the largest is {} bytes (`{}`)", largest.0, largest.1)),
+        "the largest example is {}",
+        largest.1
+    );
+    assert_eq!(number_after(&doc, "(up to "), S_TREE_DEPTH as u64);
     assert_eq!(
-        number_after(&doc, "(micro-instruction proof, "),
-        MICROCODE_DEPTH as u64
+        number_after(&doc, &format!("(up to {}: ", S_TREE_DEPTH)),
+        largest_size()
     );
-    assert_eq!(number_after(&doc, "siblings) + "), s_leaf);
-    assert_eq!(number_after(&doc, "(leaf proof, "), S_TREE_DEPTH as u64);
-    assert_eq!(number_after(&doc, "siblings) + 2 × "), 17);
-    assert_eq!(number_after(&doc, "(accesses) + "), header);
 }
 
 /// The guests' README: the I/O chunk, every instruction count of the

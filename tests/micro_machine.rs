@@ -77,13 +77,18 @@ fn ab_equals_a_on_every_step_of_every_guest() {
     }
     // Together the guests execute every instruction class of RV64IM (and
     // the illegal one, in the fault guests), except `fence`, a no-op that
-    // the single-instruction tests cover (tests/micro_props.rs).
+    // the single-instruction tests cover (tests/micro_props.rs). The C and
+    // A classes and `fence.i` that no guest here executes are run on both
+    // machines by tests/fast_rvc_amo.rs (every encoding) and, step by step
+    // with the micro-machine, by the official tests in
+    // tests/qemu_riscv_tests.rs.
     let missing: Vec<&str> = classes_seen
         .iter()
         .enumerate()
         .filter(|(_, n)| **n == 0)
         .map(|(i, _)| Stats::class_name(i))
         .filter(|c| *c != "fence")
+        .filter(|c| !(c.starts_with("c.") || c.starts_with("amo") || *c == "fence.i"))
         .collect();
     assert!(missing.is_empty(), "no guest executes {missing:?}");
 }

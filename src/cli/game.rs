@@ -211,6 +211,10 @@ pub struct DisputeArgs {
     /// log2 of the number of checkpoints each player keeps.
     #[arg(long, default_value_t = 10)]
     checkpoints: u32,
+    /// Play on a local anvil node with the contracts as the referee
+    /// (needs `npm ci` and `forge build` in contracts/).
+    #[arg(long)]
+    chain: bool,
 }
 
 /// Parses `two` or `strides:K[,K2...]` into the strides of the extra steps levels.
@@ -500,6 +504,17 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             (format!("{name} (embedded)"), elf.to_vec(), input)
         }
     };
+    if a.chain {
+        return super::chain::dispute(
+            &name,
+            &elf,
+            &input,
+            a.b,
+            parse_lies(&a.lies)?,
+            parse_lies(&a.challenger_lies)?,
+            &a.transcript,
+        );
+    }
     let setup = Setup {
         b: a.b,
         strides: strides(&a.levels)?,

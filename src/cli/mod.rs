@@ -1,6 +1,7 @@
 //! Command-line interface. Each command is one function that gathers the
 //! library's errors into a one-line message and an exit code.
 
+mod chain;
 mod check;
 mod game;
 pub mod input;
@@ -43,7 +44,10 @@ enum Command {
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
     #[command(after_help = output::EXIT_CODES_HELP)]
-    Microcode,
+    Microcode(MicrocodeArgs),
+    /// Deploy the step verifier and the dispute game on a local node (anvil).
+    #[command(after_help = output::EXIT_CODES_HELP)]
+    Deploy(chain::DeployArgs),
     /// Serve games over HTTP/JSON as the referee.
     #[command(after_help = output::EXIT_CODES_HELP)]
     Referee(game::RefereeArgs),
@@ -58,6 +62,15 @@ enum Command {
     Dispute(game::DisputeArgs),
     /// Write a ready guest project (Rust with the guest crate, or C).
     New(new::NewArgs),
+}
+
+/// Arguments of `mswap microcode`.
+#[derive(clap::Args)]
+struct MicrocodeArgs {
+    /// Write the Solidity file the contracts take the microcode and the
+    /// step's constants from (contracts/src/Generated.sol) instead of the listing.
+    #[arg(long, value_name = "FILE")]
+    solidity: Option<PathBuf>,
 }
 
 /// A failure the CLI reports in one line.
@@ -116,12 +129,24 @@ pub fn main() -> i32 {
         Command::Check(a) => check::check(a),
         Command::Prove(a) => proof::prove(a),
         Command::Verify(a) => proof::verify(a),
+        Command::Deploy(a) => chain::deploy(a),
         Command::Referee(a) => game::referee(a),
         Command::Defend(a) => game::defend(a),
         Command::Challenge(a) => game::challenge(a),
         Command::Dispute(a) => game::dispute(a),
         Command::New(a) => new::new(a),
-        Command::Microcode => {
+        Command::Microcode(MicrocodeArgs {
+            solidity: Some(path),
+        }) => {
+            let m = mswap::micro::microcode::microcode();
+            proof::write_atomic(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
+                |_| {
+                    eprintln!("wrote {} (microcode root 0x{})", path.display(), m.root);
+                    0
+                },
+            )
+        }
+        Command::Microcode(MicrocodeArgs { solidity: None }) => {
             let m = mswap::micro::microcode::microcode();
             outln!(
                 "; mswap microcode: {} micro-instructions, {} slots, tree depth {}",

@@ -49,6 +49,12 @@ pub struct VerifyArgs {
     /// The guest's input for `--elf` (empty by default).
     #[arg(long, requires = "elf")]
     input: Option<PathBuf>,
+    /// Also ask the verifier deployed on this node (JSON-RPC URL), with `--verifier`.
+    #[arg(long, requires = "verifier")]
+    chain: Option<String>,
+    /// The deployed `StepVerifier`'s address (see `mswap deploy`).
+    #[arg(long, requires = "chain")]
+    verifier: Option<String>,
 }
 
 /// Writes a file whole: to a temporary name first, then renamed, so a
@@ -108,6 +114,28 @@ pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
     let before = parse_root(&a.before, "before")?;
     let after = parse_root(&a.after, "after")?;
     let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if let (Some(chain), Some(verifier)) = (&a.chain, &a.verifier) {
+        let (proof, root) = if is_json {
+            let file = ProofFile::from_json(&bytes).map_err(|e| {
+                format!("{name}: not a step proof (--chain checks step proofs): {e}")
+            })?;
+            (
+                binary::encode(&file.proof),
+                before.unwrap_or(file.root_before),
+            )
+        } else {
+            let root = match before {
+                Some(r) => r,
+                None => {
+                    let p = binary::decode(&bytes)
+                        .map_err(|e| format!("{name}: malformed proof: {e}"))?;
+                    mswap::micro::r_root(&mswap::micro::q_root(&p.q), &p.s_root)
+                }
+            };
+            (bytes.clone(), root)
+        };
+        return super::chain::verify(&name, &proof, &root, chain, verifier);
+    }
     if !is_json {
         if let Some(what) = not_a_proof(&bytes) {
             return Err(format!("{name}: {what}, not a step proof or a transcript").into());

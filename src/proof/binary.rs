@@ -1,13 +1,19 @@
 //! The compact binary encoding of a [`StepProof`] (documented in
-//! `proofs/README.md`). Decoding never panics and names the field it
-//! could not read.
+//! `proofs/README.md`), the bytes a contract reads from calldata. Decoding
+//! never panics and names the field it could not read.
+//!
+//! Two things keep it small (calldata is most of the gas of a step on
+//! chain): a sibling that is the root of a pristine subtree (`Z(k)`, which
+//! the verifier knows) is marked in a bitmap instead of sent, and `s_root`
+//! is sent only when there is no leaf proof (otherwise the leaf proof
+//! determines it).
 
 use super::types::{Access, AccessKind, PROOF_VERSION, ProofKind, StepProof};
-use crate::hash::Hash;
+use crate::hash::{Hash, zero_hash};
 use crate::proof::LeafProof;
 
-/// Most siblings a leaf proof may carry.
-pub const MAX_SIBLINGS: usize = 64;
+/// Most siblings a leaf proof may carry (the width of the zero-sibling bitmap).
+pub const MAX_SIBLINGS: usize = 32;
 /// Most accesses a proof may carry.
 pub const MAX_ACCESSES: usize = 16;
 
@@ -33,8 +39,18 @@ pub enum DecodeError {
     #[error("unknown proof kind byte {0} (0 = step, 1 = clean)")]
     Kind(u8),
     /// Undefined flag bits.
-    #[error("unknown flag bits in {0:#04x} (bit 0 = micro-instruction proof, bit 1 = leaf proof)")]
+    #[error("unknown flag bits in {0:#04x} (bit 0 = leaf proof, other bits 0)")]
     Flags(u8),
+    /// The zero-sibling bitmap marks a sibling the proof does not have.
+    #[error("{field}: zero-sibling bitmap {mask:#010x} marks siblings beyond the {count} it has")]
+    ZeroMask {
+        /// Which proof.
+        field: &'static str,
+        /// The bitmap.
+        mask: u32,
+        /// The number of siblings.
+        count: usize,
+    },
     /// Unknown access kind byte.
     #[error("access {index}: unknown kind byte {byte} (0 = read, 1 = write)")]
     AccessKind {
@@ -64,18 +80,32 @@ pub enum DecodeError {
     },
 }
 
+/// Writes a leaf proof (at most [`MAX_SIBLINGS`] siblings; siblings equal
+/// to `Z(k)` are marked in the bitmap, not written).
 fn put_leaf(out: &mut Vec<u8>, p: &LeafProof) {
     out.extend_from_slice(&p.index.to_le_bytes());
     out.extend_from_slice(&p.leaf);
-    out.push(p.siblings.len().min(255) as u8);
-    for s in p.siblings.iter().take(255) {
-        out.extend_from_slice(&s.0);
+    let siblings = p.siblings.get(..MAX_SIBLINGS).unwrap_or(&p.siblings);
+    out.push(siblings.len() as u8);
+    let mut mask = 0u32;
+    for (k, s) in siblings.iter().enumerate() {
+        if *s == zero_hash(k as u32) {
+            mask |= 1 << k;
+        }
+    }
+    out.extend_from_slice(&mask.to_le_bytes());
+    for (k, s) in siblings.iter().enumerate() {
+        if mask & (1 << k) == 0 {
+            out.extend_from_slice(&s.0);
+        }
     }
 }
 
-/// Encodes a proof.
+/// Encodes a proof. With a leaf proof, `s_root` is not written: the
+/// decoder takes the root the leaf proof leads to (a proof whose `s_root`
+/// differs from it is invalid anyway).
 pub fn encode(p: &StepProof) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1600);
+    let mut out = Vec::with_capacity(1024);
     out.push(p.version);
     out.push(match p.kind {
         ProofKind::Step => 0,
@@ -84,13 +114,10 @@ pub fn encode(p: &StepProof) -> Vec<u8> {
     for w in &p.q {
         out.extend_from_slice(&w.to_le_bytes());
     }
-    out.extend_from_slice(&p.s_root.0);
-    out.push(p.uop.is_some() as u8 | ((p.s_leaf.is_some() as u8) << 1));
-    if let Some(u) = &p.uop {
-        put_leaf(&mut out, u);
-    }
-    if let Some(l) = &p.s_leaf {
-        put_leaf(&mut out, l);
+    out.push(p.s_leaf.is_some() as u8);
+    match &p.s_leaf {
+        Some(l) => put_leaf(&mut out, l),
+        None => out.extend_from_slice(&p.s_root.0),
     }
     out.push(p.accesses.len().min(255) as u8);
     for a in p.accesses.iter().take(255) {
@@ -149,9 +176,23 @@ impl<'a> Reader<'a> {
         if n > MAX_SIBLINGS {
             return Err(DecodeError::TooManySiblings { field, count: n });
         }
+        let mut m = [0u8; 4];
+        m.copy_from_slice(self.take(4, field)?);
+        let mask = u32::from_le_bytes(m);
+        if (mask as u64) >> n != 0 {
+            return Err(DecodeError::ZeroMask {
+                field,
+                mask,
+                count: n,
+            });
+        }
         let mut siblings = Vec::with_capacity(n);
-        for _ in 0..n {
-            siblings.push(self.hash(field)?);
+        for k in 0..n {
+            siblings.push(if mask & (1 << k) != 0 {
+                zero_hash(k as u32)
+            } else {
+                self.hash(field)?
+            });
         }
         Ok(LeafProof {
             index,
@@ -177,20 +218,15 @@ pub fn decode(bytes: &[u8]) -> Result<StepProof, DecodeError> {
     for w in q.iter_mut() {
         *w = r.u64("q")?;
     }
-    let s_root = r.hash("s_root")?;
     let flags = r.u8("flags")?;
-    if flags & !3 != 0 {
+    if flags & !1 != 0 {
         return Err(DecodeError::Flags(flags));
     }
-    let uop = if flags & 1 != 0 {
-        Some(r.leaf("uop proof")?)
+    let (s_root, s_leaf) = if flags & 1 != 0 {
+        let l = r.leaf("leaf proof")?;
+        (l.root(), Some(l))
     } else {
-        None
-    };
-    let s_leaf = if flags & 2 != 0 {
-        Some(r.leaf("leaf proof")?)
-    } else {
-        None
+        (r.hash("s_root")?, None)
     };
     let m = r.u8("access count")? as usize;
     if m > MAX_ACCESSES {
@@ -218,7 +254,6 @@ pub fn decode(bytes: &[u8]) -> Result<StepProof, DecodeError> {
         kind,
         q,
         s_root,
-        uop,
         s_leaf,
         accesses,
     })

@@ -8,7 +8,7 @@ use crate::proof::LeafProof;
 use serde::{Deserialize, Serialize};
 
 /// Version of the proof format (JSON field `version`, first binary byte).
-pub const PROOF_VERSION: u8 = 1;
+pub const PROOF_VERSION: u8 = 2;
 
 /// Which kind of micro-step a proof is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,9 +57,9 @@ pub struct Access {
 ///
 /// `root(R_j) = H(root(Q) || s_root)` with `root(Q)` computed from `q`.
 /// The verifier re-executes the step with `q` in hand, fetching the
-/// micro-instruction through `uop` (a proof against the microcode root) and
-/// reaching `S` only through `accesses`, which must all touch the one leaf
-/// proven by `s_leaf`.
+/// micro-instruction from the microcode it carries (committed by
+/// [`crate::verify::MICROCODE_ROOT`]) and reaching `S` only through
+/// `accesses`, which must all touch the one leaf proven by `s_leaf`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepProof {
@@ -72,8 +72,6 @@ pub struct StepProof {
     pub q: [u64; 16],
     /// `root(S)` before the step.
     pub s_root: Hash,
-    /// The microcode leaf holding the fetched micro-instruction (ordinary steps only).
-    pub uop: Option<LeafProof>,
     /// The leaf of `S` that the accesses touch, as it was before the step.
     pub s_leaf: Option<LeafProof>,
     /// The accesses to `S`, in order.

@@ -26,11 +26,14 @@ use crate::proof::binary::MAX_ACCESSES;
 use crate::proof::{AccessKind, PROOF_VERSION, ProofKind, StepProof};
 use replay::Replay;
 
-/// Root of this build's microcode (see [`crate::micro::microcode`]); a test
-/// checks it against the assembled program.
+/// Root of this build's microcode (see [`crate::micro::microcode`]): the
+/// identity of the program the verifier carries (the contract carries the
+/// same words and checks them against it). A test checks it against the
+/// assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("6b93facbf79ce2c68468c5b7ad302351adbb57853e2b18e5fe57370c41d22755");
-/// Depth of the microcode tree (siblings in a micro-instruction proof).
+    crate::hash::hash_from_hex("9e45df64a0a5d7a12644893db4d3db3f37eb251f257a91ec0ca5ac94d8fb4bea");
+/// Depth of the microcode tree: the microcode has `4 * 2^depth` slots and
+/// `upc` fetches slot `upc mod` that.
 pub const MICROCODE_DEPTH: u32 = 9;
 
 /// Why a proof does not verify.
@@ -59,40 +62,6 @@ pub enum VerifyError {
         /// The kind in the proof.
         found: ProofKind,
     },
-    /// An ordinary step without a micro-instruction proof.
-    #[error(
-        "uop: the step fetches a micro-instruction but the proof has no micro-instruction proof"
-    )]
-    MissingUopProof,
-    /// The micro-instruction proof is for another slot.
-    #[error("uop: leaf index {found} but the micro-pc needs leaf {expected}")]
-    UopIndex {
-        /// The leaf the micro-pc selects.
-        expected: u64,
-        /// The proof's leaf.
-        found: u64,
-    },
-    /// Wrong number of siblings in the micro-instruction proof.
-    #[error("uop: {found} siblings, the microcode tree has depth {expected}")]
-    UopDepth {
-        /// Tree depth.
-        expected: usize,
-        /// Siblings given.
-        found: usize,
-    },
-    /// The micro-instruction proof does not lead to the microcode root.
-    #[error(
-        "uop: the micro-instruction leaf and siblings hash to {computed}, not the microcode root {expected}"
-    )]
-    UopRoot {
-        /// The microcode root.
-        expected: Hash,
-        /// What the proof hashes to.
-        computed: Hash,
-    },
-    /// A micro-instruction proof the step did not use.
-    #[error("uop: the proof has a micro-instruction proof but this step fetches none")]
-    UnusedUopProof,
     /// The step made an access the log does not have.
     #[error(
         "access {index}: the step makes a {kind} at {addr:#x} but the log has no entry {index}"
@@ -193,7 +162,7 @@ pub enum VerifyError {
     },
 }
 
-/// Verifies one micro-step against this build's microcode: from the agreed
+/// Verifies one micro-step with this build's microcode: from the agreed
 /// root before the step, returns the root after it.
 ///
 /// ```
@@ -208,15 +177,19 @@ pub enum VerifyError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify_step(root_before: &Hash, proof: &StepProof) -> Result<Hash, VerifyError> {
-    verify_step_with(root_before, proof, &MICROCODE_ROOT, MICROCODE_DEPTH)
+    verify_step_with(
+        root_before,
+        proof,
+        &crate::micro::microcode::microcode().words,
+    )
 }
 
-/// [`verify_step`] for a given microcode commitment.
+/// [`verify_step`] with a given microcode: `code` holds every slot (its
+/// length is a power of two; `upc` fetches `code[upc mod code.len()]`).
 pub fn verify_step_with(
     root_before: &Hash,
     proof: &StepProof,
-    code_root: &Hash,
-    code_depth: u32,
+    code: &[u64],
 ) -> Result<Hash, VerifyError> {
     if proof.version != PROOF_VERSION {
         return Err(VerifyError::Version(proof.version));
@@ -244,7 +217,7 @@ pub fn verify_step_with(
             found: proof.kind,
         });
     }
-    let mut replay = Replay::new(proof, *code_root, code_depth);
+    let mut replay = Replay::new(proof, code);
     ustep(&mut replay, CLEAN_AT)?;
     let (q, s_root) = replay.finish()?;
     Ok(r_root(&q_root(&q), &s_root))
@@ -281,6 +254,8 @@ mod tests {
     #[test]
     fn microcode_commitment_constants_match_the_assembled_microcode() {
         let m = microcode();
+        assert_eq!(m.words.len() as u64, m.slots);
+        assert!(m.slots.is_power_of_two());
         assert_eq!(
             (m.root, m.depth),
             (MICROCODE_ROOT, MICROCODE_DEPTH),

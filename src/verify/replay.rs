@@ -20,9 +20,7 @@ pub struct Replay<'p> {
     /// `Q`, starting from the proof's copy.
     pub q: [u64; 16],
     proof: &'p StepProof,
-    code_root: Hash,
-    code_depth: u32,
-    fetched: bool,
+    code: &'p [u64],
     next: usize,
     leaf: Option<[u8; LEAF_BYTES]>,
     wrote: bool,
@@ -38,14 +36,13 @@ fn word_of(leaf: &[u8; LEAF_BYTES], addr: u64) -> u64 {
 }
 
 impl<'p> Replay<'p> {
-    /// A replay of `proof` against microcode root `code_root` (tree depth `code_depth`).
-    pub fn new(proof: &'p StepProof, code_root: Hash, code_depth: u32) -> Replay<'p> {
+    /// A replay of `proof` with the microcode `code` (every slot; its
+    /// length is a power of two).
+    pub fn new(proof: &'p StepProof, code: &'p [u64]) -> Replay<'p> {
         Replay {
             q: proof.q,
             proof,
-            code_root,
-            code_depth,
-            fetched: false,
+            code,
             next: 0,
             leaf: None,
             wrote: false,
@@ -116,9 +113,6 @@ impl<'p> Replay<'p> {
                 count: self.proof.accesses.len() - self.next,
             });
         }
-        if self.proof.uop.is_some() && !self.fetched {
-            return Err(VerifyError::UnusedUopProof);
-        }
         let s_root = match (&self.proof.s_leaf, self.leaf) {
             (Some(_), None) => return Err(VerifyError::UnusedLeafProof),
             (Some(p), Some(leaf)) if self.wrote => p.root_with(&leaf),
@@ -143,34 +137,12 @@ impl StateAccess for Replay<'_> {
     }
 
     fn fetch(&mut self, upc: u64) -> Result<u64, VerifyError> {
-        let p = self
-            .proof
-            .uop
-            .as_ref()
-            .ok_or(VerifyError::MissingUopProof)?;
-        let slots = 4u64 << self.code_depth;
-        let slot = upc & (slots - 1);
-        if p.index != slot >> 2 {
-            return Err(VerifyError::UopIndex {
-                expected: slot >> 2,
-                found: p.index,
-            });
-        }
-        if p.siblings.len() != self.code_depth as usize {
-            return Err(VerifyError::UopDepth {
-                expected: self.code_depth as usize,
-                found: p.siblings.len(),
-            });
-        }
-        let computed = p.root();
-        if computed != self.code_root {
-            return Err(VerifyError::UopRoot {
-                expected: self.code_root,
-                computed,
-            });
-        }
-        self.fetched = true;
-        Ok(p.word((slot & 3) as usize))
+        let slots = self.code.len() as u64;
+        Ok(self
+            .code
+            .get((upc & slots.wrapping_sub(1)) as usize)
+            .copied()
+            .unwrap_or(0))
     }
 
     fn read_s(&mut self, addr: u64) -> Result<u64, VerifyError> {

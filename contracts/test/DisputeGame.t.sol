@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test, Vm, console} from "./Vm.sol";
+import {Fixture} from "./Fixture.sol";
+import {StepVerifier} from "../src/StepVerifier.sol";
+import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {Const} from "../src/Generated.sol";
+
+/// A whole game as the Rust build played it (`src/chain/fixtures.rs`
+/// `game_fixture`): the claim, the moves, the outcome.
+struct GameFile {
+    bytes32 initialRoot;
+    bytes32 finalRoot;
+    uint8 b;
+    bytes levels;
+    bytes data;
+    uint256 movesAt;
+    uint256 moves;
+}
+
+contract DisputeGameTest is Test {
+    StepVerifier internal verifier;
+    DisputeGame internal game;
+    address internal constant DEFENDER = address(0xD0);
+    address internal constant CHALLENGER = address(0xC0);
+    address internal constant OTHER = address(0xC1);
+    uint64 internal constant CLOCK = 3600;
+    uint64 internal constant WINDOW = 7 days;
+    bytes32 internal constant PROGRAM = keccak256("program");
+    bytes32 internal constant INPUT = keccak256("input");
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        verifier = StepVerifierDeploy.deploy();
+        game = new DisputeGame(verifier, CLOCK, WINDOW, 48);
+    }
+
+    // ------------------------------------------------------------ fixtures
+
+    function load(string memory path) internal view returns (GameFile memory g) {
+        bytes memory d = vm.readFileBinary(path);
+        g.data = d;
+        g.initialRoot = word(d, 0);
+        g.finalRoot = word(d, 32);
+        g.b = uint8(d[64]);
+        uint256 n = uint8(d[65]);
+        g.levels = Fixture.slice(d, 66, n);
+        g.moves = Fixture.u16(d, 66 + n);
+        g.movesAt = 68 + n;
+    }
+
+    function word(bytes memory d, uint256 at) internal pure returns (bytes32 w) {
+        assembly ("memory-safe") {
+            w := mload(add(add(d, 0x20), at))
+        }
+    }
+
+    function u64at(bytes memory d, uint256 at) internal pure returns (uint64) {
+        return uint64(uint256(word(d, at)) >> 192);
+    }
+
+    function claimFrom(GameFile memory g) internal returns (uint256) {
+        vm.prank(DEFENDER);
+        return game.claim(PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels);
+    }
+
+    /// Plays move `k` of the file starting at byte `at` for dispute `d`;
+    /// returns the next offset and the gas of the move.
+    function play(GameFile memory g, uint256 id, uint256 d, uint256 at, address challenger)
+        internal
+        returns (uint256 next, uint256 gas, uint8 kind)
+    {
+        bytes memory m = g.data;
+        kind = uint8(m[at]);
+        if (kind == 0) {
+            vm.prank(challenger);
+            game.challenge(id, word(m, at + 1));
+            next = at + 33;
+        } else if (kind == 1) {
+            vm.prank(DEFENDER);
+            game.midpoint(d, uint8(m[at + 1]), u64at(m, at + 2), word(m, at + 10));
+            next = at + 42;
+        } else if (kind == 2 || kind == 3) {
+            vm.prank(challenger);
+            if (kind == 2) game.agree(d, uint8(m[at + 1]), u64at(m, at + 2));
+            else game.disagree(d, uint8(m[at + 1]), u64at(m, at + 2));
+            next = at + 10;
+        } else {
+            uint256 len = Fixture.u16(m, at + 1);
+            vm.prank(challenger);
+            game.prove(d, Fixture.slice(m, at + 3, len));
+            next = at + 3 + len;
+        }
+        gas = vm.lastCallGas().gasTotalUsed;
+    }
+
+    /// Plays the whole file; returns the total gas and the gas of the
+    /// bisection moves and of the proof.
+    function playAll(GameFile memory g, uint256 id, uint256 d, address challenger)
+        internal
+        returns (uint256 total, uint256 bisection, uint256 moves, uint256 proofGas)
+    {
+        uint256 at = g.movesAt;
+        for (uint256 k = 0; k < g.moves; k++) {
+            vm.warp(block.timestamp + 1);
+            (uint256 next, uint256 gas, uint8 kind) = play(g, id, d, at, challenger);
+            total += gas;
+            if (kind >= 1 && kind <= 3) {
+                bisection += gas;
+                moves++;
+            }
+            if (kind == 4) proofGas = gas;
+            at = next;
+        }
+    }
+
+    function wholeGame(string memory path) internal {
+        GameFile memory g = load(path);
+        uint256 id = claimFrom(g);
+        (uint256 total, uint256 bisection, uint256 moves, uint256 proofGas) = playAll(g, id, 0, CHALLENGER);
+        uint256 end = g.movesAt;
+        // The outcome follows the moves: winner byte and the computed root.
+        for (uint256 k = 0; k < g.moves; k++) {
+            uint8 kind = uint8(g.data[end]);
+            end += kind == 0 ? 33 : kind == 1 ? 42 : kind <= 3 ? 10 : 3 + Fixture.u16(g.data, end + 1);
+        }
+        DisputeGame.Dispute memory d = game.getDispute(0);
+        vm.assertEq(uint256(d.phase), uint256(DisputeGame.Phase.Done), "the game ended");
+        vm.assertEq(uint256(d.winner), uint256(uint8(g.data[end])), "the winner Rust computed");
+        vm.assertEq(uint256(d.winner), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        console.log(
+            string.concat(
+                "game b=",
+                vm.toString(g.b),
+                ": ",
+                vm.toString(g.moves),
+                " moves, total execution gas ",
+                vm.toString(total),
+                "; ",
+                vm.toString(moves),
+                " bisection moves, ",
+                vm.toString(bisection / moves),
+                " gas each on average; the step proof ",
+                vm.toString(proofGas)
+            )
+        );
+    }
+
+    // ------------------------------------------------------------ whole games
+
+    function test_wholeGame_b5() public {
+        wholeGame("test/fixtures/game5.bin");
+    }
+
+    function test_wholeGame_b20() public {
+        wholeGame("test/fixtures/game20.bin");
+    }
+
+    function test_wholeGame_b40() public {
+        wholeGame("test/fixtures/game40.bin");
+    }
+
+    // ------------------------------------------------------------ rules
+
+    /// A claim with a challenge by CHALLENGER: the defender is to move.
+    function started() internal returns (GameFile memory g, uint256 id) {
+        g = load("test/fixtures/game5.bin");
+        id = claimFrom(g);
+        (uint256 next,,) = play(g, id, 0, g.movesAt, CHALLENGER);
+        g.movesAt = next;
+        g.moves -= 1;
+    }
+
+    function test_outOfTurnMovesAreRefused() public {
+        (GameFile memory g,) = started();
+        // The challenger may not post a midpoint, nor agree before one.
+        vm.prank(CHALLENGER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, CHALLENGER));
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        vm.prank(CHALLENGER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, CHALLENGER));
+        game.agree(0, 0, 16);
+        // A stranger may not move for the defender.
+        vm.prank(OTHER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, OTHER));
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        // The defender posts; now it may not post again, nor agree.
+        vm.prank(DEFENDER);
+        game.midpoint(0, 0, 16, word(g.data, g.movesAt + 10));
+        vm.prank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Challenger, DEFENDER));
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        vm.prank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Challenger, DEFENDER));
+        game.disagree(0, 0, 16);
+        // No proof is awaited yet.
+        vm.prank(CHALLENGER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Unexpected.selector, DisputeGame.Phase.Bisect, true));
+        game.prove(0, hex"02");
+    }
+
+    function test_wrongLevelOrPositionIsRefused() public {
+        started();
+        vm.startPrank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 1, 16, 0, 16));
+        game.midpoint(0, 1, 16, bytes32(uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 0, 15, 0, 16));
+        game.midpoint(0, 0, 15, bytes32(uint256(1)));
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        vm.stopPrank();
+        vm.prank(CHALLENGER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 0, 8, 0, 16));
+        game.agree(0, 0, 8);
+    }
+
+    /// The micro level starts from roots the contract attached itself, and
+    /// the final proof is checked against the agreed one: a proof from
+    /// another root is refused and changes nothing.
+    function test_handOverRootsAreTheContractsOwn() public {
+        GameFile memory g = load("test/fixtures/game5.bin");
+        uint256 id = claimFrom(g);
+        uint256 at = g.movesAt;
+        bytes32 lastLo;
+        bytes32 lastHi;
+        bytes32 microLo;
+        bytes32 microHi;
+        for (uint256 k = 0; k + 1 < g.moves; k++) {
+            DisputeGame.Dispute memory before;
+            if (k > 0) before = game.getDispute(0);
+            (at,,) = play(g, id, 0, at, CHALLENGER);
+            DisputeGame.Dispute memory d = game.getDispute(0);
+            if (d.level == 1 && k > 0 && before.level == 0) {
+                // The move that ended the steps level: its last interval
+                // was one A-step from lo to lo + 1.
+                (lastLo, lastHi) = kind(g, k) == 2 ? (before.midRoot, before.hiRoot) : (before.loRoot, before.midRoot);
+                (microLo, microHi) = (d.loRoot, d.hiRoot);
+            }
+        }
+        DisputeGame.Dispute memory p = game.getDispute(0);
+        vm.assertEq(uint256(p.phase), uint256(DisputeGame.Phase.Prove), "awaiting the proof");
+        // At the hand-over the micro level began at attach(Q*, S_t) and
+        // attach(Q*, S_(t+1)), computed by the contract.
+        vm.assertEq(uint256(p.level), 1, "micro level");
+        vm.assertTrue(lastLo != bytes32(0) && lastHi != bytes32(0), "saw the hand-over");
+        vm.assertEq(microLo, keccak256(abi.encodePacked(Const.Q_STAR_ROOT, lastLo)), "attach(Q*, S_t)");
+        vm.assertEq(microHi, keccak256(abi.encodePacked(Const.Q_STAR_ROOT, lastHi)), "attach(Q*, S_t+1)");
+        // A valid proof of another step (the example ALU proof) does not fit.
+        bytes memory fx = vm.readFileBinary("test/fixtures/proofs.bin");
+        (Fixture.Case memory c,) = Fixture.read(fx, 0);
+        vm.prank(CHALLENGER);
+        vm.expectRevert();
+        game.prove(0, c.proof);
+        vm.assertEq(uint256(game.getDispute(0).phase), uint256(DisputeGame.Phase.Prove), "nothing changed");
+        // The right proof settles it.
+        play(g, id, 0, at, CHALLENGER);
+        vm.assertEq(uint256(game.getDispute(0).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
+    }
+
+    /// The type of move `k` of the file.
+    function kind(GameFile memory g, uint256 k) internal pure returns (uint8) {
+        uint256 at = g.movesAt;
+        for (uint256 i = 0; i < k; i++) {
+            uint8 t = uint8(g.data[at]);
+            at += t == 0 ? 33 : t == 1 ? 42 : t <= 3 ? 10 : 3 + Fixture.u16(g.data, at + 1);
+        }
+        return uint8(g.data[at]);
+    }
+
+    function test_timeouts() public {
+        started();
+        // The defender is silent: not yet out of time, then out.
+        vm.warp(block.timestamp + CLOCK - 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockLeft.selector, DisputeGame.Side.Defender, 1));
+        game.timeout(0);
+        vm.warp(block.timestamp + 1);
+        vm.prank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRanOut.selector, DisputeGame.Side.Defender));
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        vm.prank(OTHER);
+        game.timeout(0);
+        vm.assertEq(uint256(game.getDispute(0).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
+        vm.assertEq(uint256(game.getClaim(0).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Over.selector, 0));
+        game.timeout(0);
+    }
+
+    function test_clocksAreChargedOnlyToTheSideOnTurn() public {
+        started();
+        vm.warp(block.timestamp + 100);
+        vm.prank(DEFENDER);
+        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        vm.assertEq(game.clockLeft(0, DisputeGame.Side.Defender), CLOCK - 100, "defender charged");
+        vm.warp(block.timestamp + 30);
+        vm.assertEq(game.clockLeft(0, DisputeGame.Side.Challenger), CLOCK - 30, "challenger running");
+        vm.assertEq(game.clockLeft(0, DisputeGame.Side.Defender), CLOCK - 100, "defender stopped");
+    }
+
+    /// Three challengers: two squat (and time out), one plays the game and
+    /// wins; the claim falls. Alone, the squatters do not make it fall,
+    /// and it stands only once the window has closed.
+    function test_manyChallengers() public {
+        GameFile memory g = load("test/fixtures/game5.bin");
+        uint256 id = claimFrom(g);
+        address squat1 = address(0x5A1);
+        address squat2 = address(0x5A2);
+        vm.prank(squat1);
+        uint256 d1 = game.challenge(id, bytes32(0));
+        vm.prank(squat2);
+        uint256 d2 = game.challenge(id, bytes32(0));
+        // The defender answers both squatters' first midpoint; they never answer.
+        bytes32 mid = word(g.data, g.movesAt + 33 + 10);
+        vm.startPrank(DEFENDER);
+        game.midpoint(d1, 0, 16, mid);
+        game.midpoint(d2, 0, 16, mid);
+        vm.stopPrank();
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(d1);
+        game.timeout(d2);
+        vm.assertEq(uint256(game.getDispute(d1).winner), uint256(DisputeGame.Side.Defender), "squatter 1 loses");
+        vm.assertEq(uint256(game.getDispute(d2).winner), uint256(DisputeGame.Side.Defender), "squatter 2 loses");
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Pending), "still pending");
+        // The window is open: the claim cannot stand yet, and an honest challenger joins.
+        vm.expectRevert(
+            abi.encodeWithSelector(DisputeGame.WindowOpen.selector, id, uint256(game.getClaim(id).createdAt) + WINDOW)
+        );
+        game.resolve(id);
+        playAll(g, id, 2, CHALLENGER);
+        vm.assertEq(uint256(game.getDispute(2).winner), uint256(DisputeGame.Side.Challenger), "honest wins");
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        vm.assertEq(game.getClaim(id).disputes, 3, "three disputes");
+    }
+
+    function test_aClaimStandsWhenEveryDisputeIsWonAndTheWindowClosed() public {
+        GameFile memory g = load("test/fixtures/game5.bin");
+        uint256 id = claimFrom(g);
+        vm.prank(OTHER);
+        uint256 d = game.challenge(id, bytes32(0));
+        vm.prank(DEFENDER);
+        game.midpoint(d, 0, 16, bytes32(uint256(7)));
+        vm.warp(block.timestamp + WINDOW);
+        // Window closed, but a dispute is undecided.
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Undecided.selector, id, 1));
+        game.resolve(id);
+        vm.prank(CHALLENGER);
+        vm.expectRevert(
+            abi.encodeWithSelector(DisputeGame.WindowClosed.selector, id, uint256(game.getClaim(id).createdAt) + WINDOW)
+        );
+        game.challenge(id, bytes32(0));
+        game.timeout(d);
+        vm.assertTrue(game.resolve(id), "the claim stands");
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Stands), "stands");
+    }
+
+    function test_badClaimsAreRefused() public {
+        vm.startPrank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadB.selector, 49, 48));
+        game.claim(PROGRAM, INPUT, 0, 0, 49, hex"318b");
+        vm.expectRevert(DisputeGame.LevelsEmpty.selector);
+        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepsSum.selector, 5, 4));
+        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"048b");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 10));
+        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelOrder.selector, 1));
+        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"8b05");
+        // Strides: [steps 3, steps 2, micro 11].
+        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"03028b");
+        vm.stopPrank();
+    }
+}

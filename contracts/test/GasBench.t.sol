@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test, Vm, console} from "./Vm.sol";
+import {Fixture} from "./Fixture.sol";
+import {StepVerifier} from "../src/StepVerifier.sol";
+import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Microcode} from "../src/Generated.sol";
+
+/// The version-1 alternative, for the comparison: a micro-instruction leaf
+/// with its path to the microcode root, read from calldata as the
+/// verifier reads its leaf proofs (v1 layout: index u64 (big-endian here,
+/// saving the byte swap), leaf, n u8, n siblings).
+contract UopPath {
+    error UopRoot(bytes32 expected, bytes32 computed);
+
+    function fetch(bytes32 root, bytes calldata path, uint256 upc) external pure returns (uint256 w) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let p := path.offset
+            let index := shr(192, calldataload(p))
+            let leaf := calldataload(add(p, 8))
+            let n := shr(248, calldataload(add(p, 40)))
+            mstore(0, leaf)
+            h := keccak256(0, 0x20)
+            let sib := add(p, 41)
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let hpos := shl(5, and(shr(k, index), 1))
+                mstore(hpos, h)
+                calldatacopy(xor(hpos, 0x20), sib, 0x20)
+                sib := add(sib, 0x20)
+                h := keccak256(0, 0x40)
+            }
+            w := shr(192, shl(shl(6, and(upc, 3)), leaf))
+        }
+        if (h != root) revert UopRoot(root, h);
+    }
+}
+
+/// Gas of one step verification per kind of micro-step, beside the
+/// anchors measured with the same toolchain (Foundry 1.7.1, solc 0.8.x):
+///
+///   forge test --use script/solc --offline --match-contract GasBench -vv
+///
+/// on the example proofs, or on thousands of generated ones with
+/// MSWAP_DIFFERENTIAL=FILE (see tests/contracts.rs). "Execution" is the gas
+/// of the verifier's call frame; "per transaction" is what a transaction
+/// calling `step` directly pays: 21000 + max(4 * tokens + execution,
+/// 10 * tokens), where tokens = zero bytes + 4 * non-zero bytes of its
+/// calldata (EIP-7623's floor since Prague).
+contract GasBench is Test {
+    StepVerifier internal v;
+
+    // The anchors (medians) from the issue: Cannon's MIPS.sol, MIPS2.sol,
+    // Cartesi's UArchStep.step.
+    uint256 internal constant MIPS_EXEC = 18_900;
+    uint256 internal constant MIPS_TX = 94_500;
+    uint256 internal constant MIPS2_EXEC = 25_100;
+    uint256 internal constant MIPS2_TX = 99_300;
+    uint256 internal constant UARCH_EXEC = 591_000;
+    uint256 internal constant UARCH_TX = 886_000;
+
+    function setUp() public {
+        v = StepVerifierDeploy.deploy();
+    }
+
+    /// Calldata tokens (EIP-7623): zero bytes count 1, others 4.
+    function tokens(bytes memory data) internal pure returns (uint256 t) {
+        for (uint256 i = 0; i < data.length; i++) {
+            t += data[i] == 0 ? 1 : 4;
+        }
+    }
+
+    function txGas(uint256 exec, uint256 t) internal pure returns (uint256) {
+        uint256 standard = 4 * t + exec;
+        uint256 floor = 10 * t;
+        return 21_000 + (standard > floor ? standard : floor);
+    }
+
+    function sort(uint256[] memory a, uint256 n) internal pure {
+        for (uint256 i = 1; i < n; i++) {
+            uint256 x = a[i];
+            uint256 j = i;
+            while (j > 0 && a[j - 1] > x) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = x;
+        }
+    }
+
+    function k(uint256 gas) internal pure returns (string memory) {
+        return string.concat(vm.toString(gas / 1000), ".", vm.toString((gas % 1000) / 100), "k");
+    }
+
+    function ratio(uint256 a, uint256 b) internal pure returns (string memory) {
+        return string.concat(vm.toString(a * 100 / b / 100), ".", pad2(a * 100 / b % 100));
+    }
+
+    function pad2(uint256 x) internal pure returns (string memory) {
+        return x < 10 ? string.concat("0", vm.toString(x)) : vm.toString(x);
+    }
+
+    function name(uint256 label) internal pure returns (string memory) {
+        string[17] memory names = [
+            "IDLE", "ADD", "SUB", "AND", "OR", "XOR", "SLL", "SRL", "SRA", "SLTU", "SLT", "LD", "ST", "BR", "JAL",
+            "IDLE*", "clean"
+        ];
+        return label < 17 ? names[label] : "?";
+    }
+
+    struct Row {
+        uint256[] exec;
+        uint256[] txg;
+        uint256[] size;
+        uint256 n;
+    }
+
+    function triple(uint256[] memory a, uint256 n, bool kilo) internal pure returns (string memory) {
+        if (!kilo) {
+            return string.concat(vm.toString(a[0]), " / ", vm.toString(a[n / 2]), " / ", vm.toString(a[n - 1]));
+        }
+        return string.concat(k(a[0]), " / ", k(a[n / 2]), " / ", k(a[n - 1]));
+    }
+
+    function line(string memory label, Row memory r) internal {
+        sort(r.exec, r.n);
+        sort(r.txg, r.n);
+        sort(r.size, r.n);
+        string memory head = string.concat(label, "  n=", vm.toString(r.n));
+        string memory e = string.concat("  exec ", triple(r.exec, r.n, true));
+        string memory t = string.concat("  tx ", triple(r.txg, r.n, true));
+        console.log(string.concat(head, e, t, "  bytes ", triple(r.size, r.n, false)));
+    }
+
+    function test_gasTable() public {
+        string memory path = vm.envOr("MSWAP_DIFFERENTIAL", string("test/fixtures/proofs.bin"));
+        bytes memory fx = vm.readFileBinary(path);
+        uint256 cap = 8192;
+        Row[17] memory rows;
+        Row memory all = Row(new uint256[](cap), new uint256[](cap), new uint256[](cap), 0);
+        for (uint256 i = 0; i < 17; i++) {
+            rows[i] = Row(new uint256[](cap), new uint256[](cap), new uint256[](cap), 0);
+        }
+        uint256 at = 0;
+        while (at < fx.length && all.n < cap) {
+            Fixture.Case memory c;
+            (c, at) = Fixture.read(fx, at);
+            if (!c.ok || c.label >= 17) continue;
+            bytes32 after_ = v.step(c.rootBefore, c.proof);
+            uint256 exec = vm.lastCallGas().gasTotalUsed;
+            vm.assertEq(abi.encode(after_), c.result, "root after");
+            uint256 t = tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
+            Row memory r = rows[c.label];
+            r.exec[r.n] = exec;
+            r.txg[r.n] = txGas(exec, t);
+            r.size[r.n] = c.proof.length;
+            r.n++;
+            all.exec[all.n] = exec;
+            all.txg[all.n] = txGas(exec, t);
+            all.size[all.n] = c.proof.length;
+            all.n++;
+        }
+        console.log(string.concat("step proofs from ", path, ": gas min / median / max"));
+        for (uint256 i = 0; i < 17; i++) {
+            if (rows[i].n > 0) line(name(i), rows[i]);
+        }
+        line("all", all);
+        uint256 me = all.exec[all.n / 2];
+        uint256 mt = all.txg[all.n / 2];
+        console.log(
+            string.concat(
+                "median execution ", k(me), " = ", ratio(me, MIPS_EXEC), " of MIPS.sol (18.9k), ",
+                ratio(me, MIPS2_EXEC), " of MIPS2.sol (25.1k), ", ratio(me, UARCH_EXEC), " of UArchStep (591k); goal 15k"
+            )
+        );
+        console.log(
+            string.concat(
+                "median per tx    ", k(mt), " = ", ratio(mt, MIPS_TX), " of MIPS.sol (94.5k), ",
+                ratio(mt, MIPS2_TX), " of MIPS2.sol (99.3k), ", ratio(mt, UARCH_TX), " of UArchStep (886k); goal 60k"
+            )
+        );
+        vm.assertGt(all.n, 0, "accepted proofs measured");
+    }
+
+    /// The alternative kept out: a micro-instruction path in every proof
+    /// (version 1) instead of the microcode in the verifier's code.
+    function test_gasMicrocodePathAlternative() public {
+        // The path of slot 0's leaf, built from the carried microcode.
+        uint256 leaves = Microcode.SLOTS / 4;
+        bytes32[] memory level = new bytes32[](leaves);
+        bytes32[] memory leafBytes = new bytes32[](leaves);
+        bytes memory data = Microcode.DATA;
+        for (uint256 i = 0; i < leaves; i++) {
+            uint256 leaf;
+            for (uint256 j = 0; j < 4; j++) {
+                uint256 slot = i * 4 + j;
+                uint256 w;
+                if (slot < Microcode.WORDS) {
+                    uint256 at = Microcode.ZERO_TABLE_BYTES + slot * 8;
+                    assembly ("memory-safe") {
+                        w := shr(192, mload(add(add(data, 0x20), at)))
+                    }
+                }
+                leaf |= swapBytes8(w) << (192 - 64 * j);
+            }
+            leafBytes[i] = bytes32(leaf);
+            level[i] = keccak256(abi.encodePacked(leaf));
+        }
+        uint256 index = 37;
+        bytes memory path = abi.encodePacked(uint64(index), leafBytes[index], uint8(Microcode.DEPTH));
+        uint256 idx = index;
+        for (uint256 width = leaves; width > 1; width /= 2) {
+            path = abi.encodePacked(path, level[idx ^ 1]);
+            for (uint256 i = 0; i < width / 2; i++) {
+                level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
+            }
+            idx >>= 1;
+        }
+        vm.assertEq(level[0], Microcode.ROOT, "the path's root");
+        UopPath u = new UopPath();
+        u.fetch(Microcode.ROOT, path, index * 4 + 1);
+        uint256 exec = vm.lastCallGas().gasTotalUsed;
+        // The same call with no siblings (it reverts), to separate the path's own cost.
+        try u.fetch(Microcode.ROOT, new bytes(41), 0) {} catch {}
+        uint256 empty = vm.lastCallGas().gasTotalUsed;
+        uint256 t = tokens(path);
+        console.log(
+            string.concat(
+                "micro-instruction path (v1): ",
+                vm.toString(path.length),
+                " bytes, ",
+                vm.toString(t),
+                " calldata tokens = ",
+                vm.toString(10 * t),
+                " gas at the EIP-7623 floor (",
+                vm.toString(4 * t),
+                " standard), ",
+                vm.toString(exec - empty),
+                " execution gas to check it; the carried microcode costs one CODECOPY of 8 bytes"
+            )
+        );
+    }
+
+    function swapBytes8(uint256 x) internal pure returns (uint256) {
+        x = ((x & 0xff00ff00ff00ff00) >> 8) | ((x & 0x00ff00ff00ff00ff) << 8);
+        x = ((x & 0xffff0000ffff0000) >> 16) | ((x & 0x0000ffff0000ffff) << 16);
+        return (x >> 32) | ((x & 0xffffffff) << 32);
+    }
+}

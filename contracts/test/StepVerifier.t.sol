@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test, Vm} from "./Vm.sol";
+import {Fixture} from "./Fixture.sol";
+import {StepVerifier} from "../src/StepVerifier.sol";
+import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Microcode} from "../src/Generated.sol";
+
+/// The contract against the Rust verifier: every case of a fixture written
+/// by the Rust build must get the same answer, the root after or the same
+/// revert data (error and fields).
+contract StepVerifierTest is Test {
+    StepVerifier internal v;
+
+    function setUp() public {
+        v = StepVerifierDeploy.deploy();
+    }
+
+    /// Replays every case of `fx`; returns how many there were and how many were accepted.
+    function replay(bytes memory fx) internal view returns (uint256 n, uint256 accepted) {
+        uint256 at = 0;
+        while (at < fx.length) {
+            uint256 fmp;
+            assembly ("memory-safe") {
+                fmp := mload(0x40)
+            }
+            Fixture.Case memory c;
+            (c, at) = Fixture.read(fx, at);
+            (bool ok, bytes memory ret) =
+                address(v).staticcall(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
+            string memory what = string.concat("case ", vm.toString(n), ": ", vm.toString(c.rootBefore));
+            vm.assertEq(ok, c.ok, string.concat(what, ": accept/reject differs from Rust"));
+            vm.assertEq(ret, c.result, string.concat(what, ": result differs from Rust"));
+            if (ok) accepted++;
+            n++;
+            assembly ("memory-safe") {
+                mstore(0x40, fmp)
+            }
+        }
+    }
+
+    /// Verifies example proof `i` (in file-name order) to its root: one
+    /// test per kind, so that `.gas-snapshot` tracks each.
+    function one(uint256 i) internal view {
+        bytes memory fx = vm.readFileBinary("test/fixtures/proofs.bin");
+        uint256 at = 0;
+        Fixture.Case memory c;
+        for (uint256 k = 0; k <= i; k++) {
+            (c, at) = Fixture.read(fx, at);
+        }
+        vm.assertEq(abi.encode(v.step(c.rootBefore, c.proof)), c.result, "root after");
+    }
+
+    function test_gas_alu() public view {
+        one(0);
+    }
+
+    function test_gas_clean() public view {
+        one(1);
+    }
+
+    function test_gas_exit() public view {
+        one(2);
+    }
+
+    function test_gas_fault() public view {
+        one(3);
+    }
+
+    function test_gas_fetch() public view {
+        one(4);
+    }
+
+    function test_gas_idle() public view {
+        one(5);
+    }
+
+    function test_gas_load() public view {
+        one(6);
+    }
+
+    function test_gas_read() public view {
+        one(7);
+    }
+
+    function test_gas_store() public view {
+        one(8);
+    }
+
+    function test_gas_write() public view {
+        one(9);
+    }
+
+    function test_everyExampleProofVerifiesToTheRustRoot() public view {
+        (uint256 n, uint256 accepted) = replay(vm.readFileBinary("test/fixtures/proofs.bin"));
+        vm.assertEq(n, 10, "example proofs");
+        vm.assertEq(accepted, n, "every example proof verifies");
+    }
+
+    function test_everySingleFieldTamperingRevertsWithTheRustError() public view {
+        (uint256 n, uint256 accepted) = replay(vm.readFileBinary("test/fixtures/tamper.bin"));
+        vm.assertGt(n, 500, "tamperings");
+        vm.assertEq(accepted, 0, "no tampered proof verifies");
+    }
+
+    /// Thousands of generated proofs (`cargo test --release --test contracts`
+    /// writes the fixture and runs this test with MSWAP_DIFFERENTIAL set).
+    function test_differentialFixture() public {
+        string memory path = vm.envOr("MSWAP_DIFFERENTIAL", string(""));
+        if (bytes(path).length == 0) {
+            vm.skip(true);
+            return;
+        }
+        (uint256 n,) = replay(vm.readFileBinary(path));
+        vm.assertEq(n, vm.envOr("MSWAP_DIFFERENTIAL_CASES", uint256(0)), "cases replayed");
+    }
+
+    function test_carriedMicrocodeIsTheCommittedOne() public view {
+        vm.assertEq(v.microcodeRoot(), Microcode.ROOT, "microcode root");
+    }
+
+    function test_plainDeploymentIsRefused() public {
+        vm.expectRevert(StepVerifier.DeployWithData.selector);
+        new StepVerifier();
+    }
+
+    function test_wrongDataIsRefused() public {
+        bytes memory init = StepVerifierDeploy.initCode();
+        // Change the last microcode word.
+        init[init.length - 1] ^= 0x01;
+        address a;
+        assembly ("memory-safe") {
+            a := create(0, add(init, 0x20), mload(init))
+        }
+        vm.assertTrue(StepVerifier(a).microcodeRoot() != Microcode.ROOT, "a changed word changes the root");
+        init[init.length - 1] ^= 0x01;
+        // Break Z(3) in the zero table.
+        init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
+        assembly ("memory-safe") {
+            a := create(0, add(init, 0x20), mload(init))
+        }
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
+        StepVerifier(a).microcodeRoot();
+    }
+}
