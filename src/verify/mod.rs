@@ -31,7 +31,7 @@ use replay::Replay;
 /// same words and checks them against it). A test checks it against the
 /// assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("9e45df64a0a5d7a12644893db4d3db3f37eb251f257a91ec0ca5ac94d8fb4bea");
+    crate::hash::hash_from_hex("6b93facbf79ce2c68468c5b7ad302351adbb57853e2b18e5fe57370c41d22755");
 /// Depth of the microcode tree: the microcode has `4 * 2^depth` slots and
 /// `upc` fetches slot `upc mod` that.
 pub const MICROCODE_DEPTH: u32 = 9;
