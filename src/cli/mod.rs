@@ -12,7 +12,7 @@ pub mod validate;
 
 use clap::{Parser, Subcommand};
 use output::{Exit, outln};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Machine Swapping: a fast RV64IM machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
@@ -92,13 +92,14 @@ impl CliError {
     }
 }
 
-/// Any other error: exit code 1 (the code of a negative verdict, for the
-/// commands that still report one as an error; prefer the constructors).
+/// Any other error (the library's: a referee that cannot be reached or
+/// refuses, a file that cannot be written, ...): exit code 3. Usage errors
+/// and negative verdicts use [`CliError::usage`] and [`CliError::negative`].
 impl<E: std::fmt::Display> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError {
             msg: e.to_string(),
-            code: Exit::Negative.code(),
+            code: Exit::Io.code(),
         }
     }
 }
@@ -147,23 +148,6 @@ pub fn main() -> i32 {
 /// Reads a file, naming it in the error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}: {e}", path.display())))
-}
-
-/// Reads an input: a file, `-` for standard input, or `default` when absent.
-/// (The subcommands that follow the one input rule use [`input::InputArg`].)
-pub fn read_input(path: Option<&PathBuf>, stdin_by_default: bool) -> Result<Vec<u8>, CliError> {
-    use std::io::Read;
-    match path {
-        Some(p) if p.as_os_str() != "-" => read_file(p),
-        None if !stdin_by_default => Ok(Vec::new()),
-        _ => {
-            let mut v = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut v)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            Ok(v)
-        }
-    }
 }
 
 /// Loads a program, printing its warnings.
