@@ -353,11 +353,15 @@ struct MoveLine<'a> {
 
 /// Prints a player's line: on standard output (with `[dispute N] ` when
 /// `n > 0`), or with `--json` a JSON line for an accepted move and the
-/// rest on standard error. Counts the moves in `seen`.
+/// rest (news, refused moves) on standard error. Counts the accepted
+/// moves in `seen`.
 fn say_line(json: bool, n: u64, side: Side, line: &str, seen: &std::sync::atomic::AtomicU64) {
+    // The client says an accepted move as "[seq N] TEXT", a refused one as
+    // "[seq N] refused (STATUS): ...".
     let mv = line
         .strip_prefix("[seq ")
         .and_then(|r| r.split_once("] "))
+        .filter(|(_, text)| !text.starts_with("refused ("))
         .and_then(|(k, text)| Some((k.parse::<u64>().ok()?, text)));
     if mv.is_some() {
         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
