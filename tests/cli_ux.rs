@@ -2,6 +2,7 @@
 //! pipes, Ctrl-C, the one input rule, early refusals, exit codes, JSON,
 //! progress on a non-terminal and one step-numbering convention.
 
+mod procs;
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -684,5 +685,31 @@ fn dispute_json_is_one_line_per_move_then_a_summary() {
     }
     let saved = json(&std::fs::read_to_string(&t).unwrap());
     assert_eq!(saved["moves"].as_array().map(Vec::len), Some(moves.len()));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
+    let dir = procs::temp("ux-defend-int");
+    let (_referee, url) = procs::referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let (elf, input) = procs::example();
+    let (status, err) = interrupt_when(
+        &[
+            "defend",
+            "--referee",
+            &url,
+            elf.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ],
+        Some("claim g1: waiting "),
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("mswap: interrupted: claim g1, 0 moves seen")
+            && err.contains(&format!("{url}/games/g1/view")),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

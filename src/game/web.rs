@@ -440,7 +440,7 @@ fn claim_text(c: &ClaimView) -> String {
 /// window, and its disputes with their phase, who is to move and clocks.
 pub fn index_page(claims: &[ClaimRow]) -> String {
     let mut b = String::from(
-        "<h1>mswap referee</h1>\n<table id=\"live\">\n<tr><th>claim</th><th>status</th><th>window</th><th>claim</th><th>disputes</th></tr>\n",
+        "<h1>mswap referee</h1>\n<table id=\"live\">\n<tr><th>claim</th><th>status</th><th>challenge window</th><th>what it says</th><th>disputes</th></tr>\n",
     );
     if claims.is_empty() {
         b.push_str("<tr><td colspan=\"5\">no claims yet</td></tr>\n");
