@@ -109,7 +109,7 @@ fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a refused claim: usage: {err}");
     assert!(err.contains("less than this referee's policy"), "{err}");
     let (d, id) = defend(&url, &[], &t, &[]);
     let c = challenge(&url, &id, &[], &[]).finish(60);

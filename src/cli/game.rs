@@ -104,6 +104,18 @@ fn client(url: &str, play: &PlayArgs) -> Result<Client, CliError> {
     Ok(c)
 }
 
+/// A failure to open a claim, find one or join it: the referee's refusal
+/// (no such game, a claim against its policy) is a usage error (exit 2);
+/// a referee that cannot be reached, exit 3.
+fn asked(e: mswap::game::client::ClientError) -> CliError {
+    match e {
+        mswap::game::client::ClientError::Refused { .. } => {
+            CliError::usage(format!("the referee {e}"))
+        }
+        other => CliError::io(other.to_string()),
+    }
+}
+
 /// A strategy that pauses before each decision.
 struct Paced {
     inner: Box<dyn Strategy>,
@@ -457,14 +469,16 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let lies = parse_lies(&a.play.lies)?;
     let (strategy, claim, b) = strategy(&program, &input, a.b, a.play.checkpoints, lies)?;
     let levels = validate::levels_for(&a.levels, b)?;
-    let created = client.create(&CreateGame {
-        claim: claim.clone(),
-        program: elf,
-        input,
-        levels: Some(levels),
-        clock_ms: a.clock_ms,
-        window_ms: a.window_ms,
-    })?;
+    let created = client
+        .create(&CreateGame {
+            claim: claim.clone(),
+            program: elf,
+            input,
+            levels: Some(levels),
+            clock_ms: a.clock_ms,
+            window_ms: a.window_ms,
+        })
+        .map_err(asked)?;
     let json = a.play.json;
     let id = created.game.clone();
     let claim_line = format!(
@@ -563,7 +577,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     let program = load_program(&a.elf)?;
     let input = a.input.read()?;
     let json = a.play.json;
-    let view = client.claim(&a.game, None, 0)?;
+    let view = client.claim(&a.game, None, 0).map_err(asked)?;
     let claim = view.claim.clone();
     if claim.program != program.hash {
         return Err(CliError::usage(format!(
@@ -605,7 +619,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         }
         return Ok(Exit::Ok.code());
     }
-    let joined = client.join(&a.game)?;
+    let joined = client.join(&a.game).map_err(asked)?;
     let n = joined.dispute;
     let opening = format!(
         "disputing game {} (dispute {n}): the claim says root {}, the run gives {} ({})",
