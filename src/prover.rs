@@ -260,7 +260,7 @@ pub enum ContextError {
         proven: String,
     },
     /// `program` is not the hash of the given ELF.
-    #[error("context.program is 0x{stated}, but the ELF hashes to 0x{actual}")]
+    #[error("context.program is {stated}, but the ELF hashes to {actual}")]
     Program {
         /// What the file says.
         stated: Hash,
@@ -268,7 +268,7 @@ pub enum ContextError {
         actual: Hash,
     },
     /// `input` is not the hash of the given input.
-    #[error("context.input is 0x{stated}, but the input hashes to 0x{actual}")]
+    #[error("context.input is {stated}, but the input hashes to {actual}")]
     Input {
         /// What the file says.
         stated: Hash,
@@ -287,7 +287,7 @@ pub enum ContextError {
     },
     /// `root_before` is not the state at (`step`, `micro`) of the run.
     #[error(
-        "root_before is 0x{stated}, but micro-step {micro} of A-step {step} of this program and input starts from 0x{actual}"
+        "root_before is {stated}, but micro-step {micro} of A-step {step} of this program and input starts from {actual}"
     )]
     RootBefore {
         /// The A-step.

@@ -168,7 +168,7 @@ fn bad_files_and_arguments_get_clear_errors() {
             assert!(e.contains(want), "{cmd} {file}: {e}");
         }
     }
-    let e = clean_error(&mswap(
+    let o_micro = mswap(
         &[
             "prove",
             &guest("hello"),
@@ -180,8 +180,10 @@ fn bad_files_and_arguments_get_clear_errors() {
             &dir.join("p.json").display().to_string(),
         ],
         b"",
-    ));
-    assert!(e.contains("micro-step 9999 does not exist"), "{e}");
+    );
+    let e = clean_error(&o_micro);
+    assert!(e.contains("--micro 9999: from 0 to 2047"), "{e}");
+    assert_eq!(o_micro.status.code(), Some(2), "a usage error");
     assert!(!dir.join("p.json").exists(), "nothing half-written");
     // A program given where a proof is expected is named as such.
     let e = clean_error(&mswap(&["verify", &guest("hello")], b""));
@@ -232,8 +234,9 @@ fn prove_then_verify_from_the_command_line() {
     let out = text(&o.stdout);
     assert!(
         out.contains("valid step proof")
-            && out.contains("root before: 0x")
-            && out.contains("root after:  0x"),
+            && out.contains("root before: ")
+            && out.contains("root after:  ")
+            && !out.contains(": 0x"),
         "{out}"
     );
     // Without the program, what only the program can confirm is marked so.
@@ -254,7 +257,7 @@ fn prove_then_verify_from_the_command_line() {
     assert!(!out.contains("not checked"), "{out}");
     // The wrong program or input is named.
     let e = clean_error(&mswap(&["verify", &p, "--elf", &guest("hello")], b""));
-    assert!(e.contains("context.program is 0x"), "{e}");
+    assert!(e.contains("context.program is "), "{e}");
     let inp = dir.join("in.txt");
     std::fs::write(&inp, b"other input").unwrap();
     let e = clean_error(&mswap(
@@ -268,7 +271,7 @@ fn prove_then_verify_from_the_command_line() {
         ],
         b"",
     ));
-    assert!(e.contains("context.input is 0x"), "{e}");
+    assert!(e.contains("context.input is "), "{e}");
     // A step moved to another A-step: its state there is not root_before.
     let moved = std::fs::read_to_string(&p)
         .unwrap()
@@ -280,7 +283,7 @@ fn prove_then_verify_from_the_command_line() {
         b"",
     ));
     assert!(
-        e.contains("context.instruction") || e.contains("root_before is 0x"),
+        e.contains("context.instruction") || e.contains("root_before is "),
         "{e}"
     );
     let b = dir.join("p.bin").display().to_string();

@@ -2,6 +2,7 @@
 //! pipes, Ctrl-C, the one input rule, early refusals, exit codes, JSON,
 //! progress on a non-terminal and one step-numbering convention.
 
+mod procs;
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -434,5 +435,281 @@ fn the_readme_three_process_example_runs_as_pasted() {
     assert!(out.contains("defender exit: 1"), "{out}");
     assert!(out.contains("valid transcript of game g1"), "{out}");
     assert!(out.contains("result:      challenger wins"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn proofs(name: &str) -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/")
+        .to_string()
+        .add(name)
+}
+
+use std::ops::Add;
+
+#[test]
+fn prove_writes_to_standard_output_and_speaks_json() {
+    let dir = std::env::temp_dir().join(format!("mswap-ux-prove-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sha = guest("sha256");
+    let base = ["prove", sha.as_str(), "--step", "500", "--micro", "20"];
+    // `-o -`: the proof on standard output, nothing named `-` written.
+    let o = mswap(&[&base[..], &["-o", "-", "--input", "-"]].concat(), b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let proof = json(&text(&o.stdout));
+    assert_eq!(proof["type"], "step-proof");
+    assert!(!std::path::Path::new("-").exists());
+    // --json: a summary with the same field names as the proof file.
+    let p = dir.join("p.json").display().to_string();
+    let o = mswap(&[&base[..], &["-o", &p, "--json"]].concat(), b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let summary = json(&text(&o.stdout));
+    assert_eq!(summary["root_before"], proof["root_before"]);
+    assert_eq!(summary["root_after"], proof["root_after"]);
+    assert_eq!(summary["step"], 500);
+    assert_eq!(json(&std::fs::read_to_string(&p).unwrap()), proof);
+    // Both on standard output: refused; an unwritable -o: before any work.
+    let o = mswap(&[&base[..], &["-o", "-", "--json"]].concat(), b"");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let t = Instant::now();
+    let o = mswap(
+        &[&base[..], &["-o", "/nonexistent/dir/p.json"]].concat(),
+        b"",
+    );
+    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{e}");
+    assert!(
+        e.starts_with("mswap: -o /nonexistent/dir/p.json: cannot write"),
+        "{e}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn verify_exit_codes_and_json() {
+    let dir = std::env::temp_dir().join(format!("mswap-ux-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Valid: 0, and one JSON document.
+    let alu = proofs("alu.json");
+    let o = mswap(&["verify", &alu, "--json"], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = json(&text(&o.stdout));
+    assert_eq!(
+        (v["valid"].as_bool(), v["type"].as_str()),
+        (Some(true), Some("step-proof"))
+    );
+    let file = json(&std::fs::read_to_string(&alu).unwrap());
+    assert_eq!(v["root_after"], file["root_after"]);
+    // Invalid (another claimed root after): 1, and valid: false.
+    let o = mswap(
+        &["verify", &alu, "--json", "--after", &"ab".repeat(32)],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v = json(&text(&o.stdout));
+    assert_eq!(v["valid"], false);
+    assert!(v["error"].as_str().unwrap().contains("invalid proof"));
+    assert!(
+        !text(&o.stderr).contains("0x"),
+        "bare hashes: {}",
+        text(&o.stderr)
+    );
+    // Not an mswap file: a usage error (2).
+    let other = dir.join("other.json");
+    std::fs::write(&other, b"{\"type\":\"other\"}").unwrap();
+    for f in [guest("hello"), other.display().to_string()] {
+        let o = mswap(&["verify", &f, "--json"], b"");
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{f}: {e}");
+        assert!(e.contains("not") && e.lines().count() == 1, "{e}");
+    }
+    // A transcript: its result and what rests on the referee's clock.
+    let t = proofs("transcript.json");
+    let o = mswap(&["verify", &t, "--json"], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = json(&text(&o.stdout));
+    assert_eq!(v["type"], "transcript");
+    assert!(v["outcome"]["winner"].is_string(), "{v}");
+    let notes = v["clock_notes"].as_array().expect("clock notes");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("referee's"))
+    );
+    let o = mswap(&["verify", &t], b"");
+    assert!(
+        text(&o.stdout).contains("note:        the times of the"),
+        "{}",
+        text(&o.stdout)
+    );
+    // A duplicated key is refused (strict reading): invalid, 1.
+    let s = std::fs::read_to_string(&t).unwrap();
+    let dup = dir.join("dup.json");
+    std::fs::write(&dup, s.replacen('{', "{\"game\":\"forged\",", 1)).unwrap();
+    let o = mswap(&["verify", dup.to_str().unwrap()], b"");
+    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("duplicate") || e.contains("game"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn game_commands_refuse_bad_options_at_once_naming_them() {
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/example.elf");
+    // Nothing listens on port 1: every refusal comes before any contact.
+    let url = "http://127.0.0.1:1";
+    for (args, code, want) in [
+        (
+            vec!["defend", "--referee", url, "--b", "70", elf],
+            2,
+            "--b 70: ",
+        ),
+        (
+            vec!["defend", "--referee", url, "--levels", "strides:x", elf],
+            2,
+            "--levels strides:x: ",
+        ),
+        (
+            vec![
+                "defend",
+                "--referee",
+                url,
+                "--b",
+                "10",
+                "--levels",
+                "strides:30",
+                elf,
+            ],
+            2,
+            "--levels strides:30: stride 2^30 is not smaller than the claim's 2^10 steps",
+        ),
+        (
+            vec![
+                "defend",
+                "--referee",
+                url,
+                "--transcript",
+                "/nonexistent/t.json",
+                elf,
+            ],
+            3,
+            "--transcript /nonexistent/t.json: cannot write",
+        ),
+        (
+            vec!["defend", "--referee", "127.0.0.1:4000", elf],
+            2,
+            "--referee 127.0.0.1:4000: ",
+        ),
+        (
+            vec![
+                "challenge",
+                "--referee",
+                "http://h:4000/games",
+                "--game",
+                "g1",
+                elf,
+            ],
+            2,
+            "--referee http://h:4000/games: ",
+        ),
+        (
+            vec![
+                "challenge",
+                "--referee",
+                url,
+                "--game",
+                "g1",
+                "--transcript",
+                "/nonexistent/t.json",
+                elf,
+            ],
+            3,
+            "--transcript /nonexistent/t.json: ",
+        ),
+        (
+            vec!["dispute", "--levels", "strides:x"],
+            2,
+            "--levels strides:x: ",
+        ),
+        (vec!["dispute", "--b", "0"], 2, "--b 0: "),
+    ] {
+        let t = Instant::now();
+        let o = mswap(&args, b"");
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
+        assert!(e.starts_with(&format!("mswap: {want}")), "{args:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+}
+
+#[test]
+fn dispute_json_is_one_line_per_move_then_a_summary() {
+    let dir = std::env::temp_dir().join(format!("mswap-ux-dispute-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("t.json");
+    let (elf, input) = (
+        concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/example.elf"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/example.input"),
+    );
+    let o = mswap(
+        &[
+            "dispute",
+            elf,
+            "--input",
+            input,
+            "--json",
+            "--transcript",
+            t.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<serde_json::Value> = text(&o.stdout).lines().map(json).collect();
+    let (summary, moves) = lines.split_last().expect("a summary");
+    assert_eq!(summary["honest"], "challenger");
+    assert_eq!(summary["outcome"]["winner"], "challenger");
+    assert_eq!(summary["moves"].as_u64(), Some(moves.len() as u64));
+    // Each player's thread tells its own moves: two neighbours may come
+    // out of order, but every move is there once.
+    let mut seqs: Vec<u64> = moves.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..moves.len() as u64).collect::<Vec<_>>(),
+        "one line per accepted move"
+    );
+    for m in moves {
+        assert!(m["side"].is_string() && m["text"].is_string(), "{m}");
+        assert!(!m["text"].as_str().unwrap().contains("0x"), "{m}");
+    }
+    let saved = json(&std::fs::read_to_string(&t).unwrap());
+    assert_eq!(saved["moves"].as_array().map(Vec::len), Some(moves.len()));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
+    let dir = procs::temp("ux-defend-int");
+    let (_referee, url) = procs::referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let (elf, input) = procs::example();
+    let (status, err) = interrupt_when(
+        &[
+            "defend",
+            "--referee",
+            &url,
+            elf.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ],
+        Some("claim g1: waiting "),
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.starts_with("mswap: interrupted: claim g1, 0 moves seen")
+            && err.contains(&format!("{url}/games/g1/view")),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -109,7 +109,7 @@ fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a refused claim: usage: {err}");
     assert!(err.contains("less than this referee's policy"), "{err}");
     let (d, id) = defend(&url, &[], &t, &[]);
     let c = challenge(&url, &id, &[], &[]).finish(60);
@@ -117,9 +117,16 @@ fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
     assert!(c.stdout.contains("the claim is correct"), "{}", c.stdout);
     let d = d.finish(60);
     assert_eq!(d.code, 0, "the unchallenged claim stands\n{}", d.stdout);
-    assert!(d.stdout.contains("waiting 3."), "{}", d.stdout);
+    // How long it waits (the window less the time the defender's first
+    // pass took) and what happens then.
     assert!(
-        d.stdout.contains("the claim stands") && d.stdout.contains("(0 disputes"),
+        d.stdout.contains(": waiting ") && d.stdout.contains(" s for challengers"),
+        "{}",
+        d.stdout
+    );
+    assert!(
+        d.stdout
+            .contains("the claim stands: no dispute was opened in the window (0 disputes"),
         "{}",
         d.stdout
     );
@@ -205,8 +212,11 @@ fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
     ] {
         let (out, took) = run(bad, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{bad}");
-        assert!(err.contains("bad referee URL"), "{bad}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{bad}: a usage error");
+        assert!(
+            err.starts_with(&format!("mswap: --referee {bad}: ")),
+            "{bad}: {err}"
+        );
         assert!(took < std::time::Duration::from_secs(5), "{bad}: {took:?}");
     }
     // A port where nothing listens.
@@ -218,7 +228,7 @@ fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
     let url = format!("http://127.0.0.1:{port}");
     let (out, took) = run(&url, &["--connect-timeout", "2"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(3), "a network failure: {err}");
     assert!(
         err.contains(&format!("waiting for the referee at {url} (retry 1)")),
         "{err}"

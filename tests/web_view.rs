@@ -1,7 +1,7 @@
 //! The referee's live view in a real browser: Debian's `chromium`, headless,
 //! against a referee while a defender and a challenger play (as separate
-//! processes). The rendered DOM must show the moves and the bisection, the
-//! page must update itself as moves come in, and screenshots are written
+//! processes). The rendered DOM of the dispute's page must show the moves
+//! and the bisection, the page must update itself as moves come in, and screenshots are written
 //! to `target/web-view/` as test artifacts.
 //!
 //! Without `chromium` on the PATH the test prints a notice and passes,
@@ -93,8 +93,10 @@ fn the_live_view_shows_a_game_as_it_is_played() {
     let client = Client::new(&url);
     let t = Instant::now();
     let seq = loop {
-        let v = client.view(&id, 1, None, 0).expect("the view");
-        if v.game.seq >= 4 {
+        // The dispute exists once the challenger has joined.
+        if let Ok(v) = client.view(&id, 1, None, 0)
+            && v.game.seq >= 4
+        {
             break v.game.seq;
         }
         assert!(
@@ -103,7 +105,8 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let page = format!("{url}/games/{id}/view");
+    let page = format!("{url}/games/{id}/disputes/1/view");
+    let claim_page = format!("{url}/games/{id}/view");
 
     // The page as served, rendered: the moves so far, the bisection drawn.
     let dom = browse(&chromium, &profile, &["--dump-dom", &page]);
@@ -178,8 +181,17 @@ fn the_live_view_shows_a_game_as_it_is_played() {
     let index = browse(&chromium, &profile, &["--dump-dom", &format!("{url}/")]);
     assert!(
         index.contains(&format!("href=\"/games/{id}/view\""))
-            && index.contains("over: the challenger wins by the step proof"),
+            && index.contains(&format!("href=\"/games/{id}/disputes/1/view\""))
+            && index.contains("over: the challenger wins by the step proof")
+            && index.contains("<td class=\"status\">refuted</td>"),
         "{index}"
+    );
+    let claim = browse(&chromium, &profile, &["--dump-dom", &claim_page]);
+    assert!(
+        claim.contains(&format!("<h1>claim {id}</h1>"))
+            && claim.contains("<li class=\"dispute\" data-dispute=\"1\">")
+            && claim.contains("refuted"),
+        "{claim}"
     );
     let shot = artifacts.join("index.png");
     browse(

@@ -136,7 +136,7 @@ pub fn dispute(
     .map_err(|e| format!("{name}: {e}"))?;
     let mut json = serde_json::to_vec_pretty(&r.transcript).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    super::proof::write_atomic(transcript, &json)?;
+    super::output::write_output(transcript, &json)?;
     println!(
         "== the transcript ({}) verifies offline",
         transcript.display()

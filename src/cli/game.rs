@@ -1,16 +1,16 @@
 //! `mswap referee`, `mswap defend`, `mswap challenge` and the in-process
 //! demo `mswap dispute`.
 
-use super::proof::write_atomic;
-use super::{CliError, load_program, read_input};
+use super::input::InputArg;
+use super::output::{self, Exit, outln};
+use super::{CliError, load_program, validate};
 use clap::Args;
 use mswap::elf::Program;
-use mswap::game::client::{Client, defend as defend_claim, play};
+use mswap::game::client::{Client, defend as defend_claim, play_with};
 use mswap::game::demo::{self, HALT_LIMIT, Setup};
-use mswap::game::levels::{Level, two_levels, with_strides};
 use mswap::game::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::game::referee::{Config, Limits, Policy, Referee};
-use mswap::game::rules::Side;
+use mswap::game::rules::{Outcome, Side};
 use mswap::game::timeline::Timeline;
 use mswap::game::transcript::Transcript;
 use mswap::game::wire::ClaimStatus;
@@ -18,6 +18,7 @@ use mswap::game::wire::CreateGame;
 use mswap::hash::Hash;
 use mswap::hash::keccak;
 use mswap::proof::StepProof;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `mswap referee`.
@@ -87,15 +88,32 @@ pub struct PlayArgs {
     /// takes: the referee charges nobody's clock while it is down).
     #[arg(long)]
     connect_timeout: Option<u64>,
+    /// Print one JSON line per accepted move, then one summary line (other
+    /// news goes to standard error).
+    #[arg(long)]
+    json: bool,
 }
 
 /// A client of the referee at `url` with the player's patience; a
 /// malformed URL fails here, before any work.
 fn client(url: &str, play: &PlayArgs) -> Result<Client, CliError> {
-    let mut c = Client::connect(url)?;
+    let url = validate::url("--referee", url)?;
+    let mut c = Client::connect(&url)?;
     c.patience = play.connect_timeout.map(std::time::Duration::from_secs);
     c.on_wait = Some(Box::new(|line| eprintln!("{line}")));
     Ok(c)
+}
+
+/// A failure to open a claim, find one or join it: the referee's refusal
+/// (no such game, a claim against its policy) is a usage error (exit 2);
+/// a referee that cannot be reached, exit 3.
+fn asked(e: mswap::game::client::ClientError) -> CliError {
+    match e {
+        mswap::game::client::ClientError::Refused { .. } => {
+            CliError::usage(format!("the referee {e}"))
+        }
+        other => CliError::io(other.to_string()),
+    }
 }
 
 /// A strategy that pauses before each decision.
@@ -144,9 +162,8 @@ pub struct DefendArgs {
     referee: String,
     /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
-    /// The guest's input file (`-` for standard input; empty by default).
-    #[arg(long)]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArg,
     /// log2 of the steps in the claim (default: the smallest covering the halt).
     #[arg(long)]
     b: Option<u32>,
@@ -175,9 +192,9 @@ pub struct ChallengeArgs {
     game: String,
     /// The program (must be the claim's).
     elf: PathBuf,
-    /// The guest's input file (must be the claim's; empty by default).
-    #[arg(long)]
-    input: Option<PathBuf>,
+    /// The guest's input (must be the claim's).
+    #[command(flatten)]
+    input: InputArg,
     #[command(flatten)]
     play: PlayArgs,
 }
@@ -185,11 +202,11 @@ pub struct ChallengeArgs {
 /// Arguments of `mswap dispute`.
 #[derive(Args)]
 pub struct DisputeArgs {
-    /// The program (default: the embedded guest).
+    /// The program (default: the embedded guest, with its own input
+    /// unless --input is given).
     elf: Option<PathBuf>,
-    /// The guest's input file (default: empty, or the embedded guest's).
-    #[arg(long)]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArg,
     /// The defender's lie (repeatable; default: from the middle of the run).
     #[arg(long = "lie")]
     lies: Vec<String>,
@@ -215,38 +232,18 @@ pub struct DisputeArgs {
     /// (needs `npm ci` and `forge build` in contracts/).
     #[arg(long)]
     chain: bool,
-}
-
-/// Parses `two` or `strides:K[,K2...]` into the strides of the extra steps levels.
-fn strides(spec: &str) -> Result<Vec<u32>, CliError> {
-    if spec == "two" {
-        return Ok(Vec::new());
-    }
-    let ks = spec
-        .strip_prefix("strides:")
-        .ok_or_else(|| format!("--levels {spec:?}: use `two` or `strides:K[,K2...]`"))?;
-    ks.split(',')
-        .map(|k| {
-            k.parse::<u32>()
-                .map_err(|e| CliError::from(format!("--levels {spec:?}: {e}")))
-        })
-        .collect()
-}
-
-/// The levels of `spec` for a claim over `2^b` steps.
-fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
-    let ks = strides(spec)?;
-    Ok(if ks.is_empty() {
-        two_levels(b)
-    } else {
-        with_strides(b, &ks)
-    })
+    /// Print one JSON line per accepted move, then one summary line.
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
     specs
         .iter()
-        .map(|s| s.parse::<Lie>().map_err(CliError::from))
+        .map(|s| {
+            s.parse::<Lie>()
+                .map_err(|e| CliError::usage(format!("--lie {s}: {e}")))
+        })
         .collect()
 }
 
@@ -271,8 +268,9 @@ fn strategy(
             Timeline::with_progress(program, input, b, c.min(b), &report),
             b,
         ),
-        None => Timeline::until_halt(program, input, HALT_LIMIT, c, &report)
-            .ok_or_else(|| "the program does not halt within 2^36 steps: give --b".to_string())?,
+        None => Timeline::until_halt(program, input, HALT_LIMIT, c, &report).ok_or_else(|| {
+            CliError::usage("the program does not halt within 2^36 steps: give --b")
+        })?,
     };
     bar.finish();
     let claim = timeline.claim(program.hash, keccak(&[input]), b);
@@ -288,9 +286,9 @@ fn strategy(
 
 /// Writes a transcript (pretty JSON), atomically.
 fn write_transcript(path: &Path, t: &Transcript) -> Result<(), CliError> {
-    let mut bytes = serde_json::to_vec_pretty(t).map_err(|e| e.to_string())?;
+    let mut bytes = serde_json::to_vec_pretty(t).map_err(|e| CliError::io(e.to_string()))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    output::write_output(path, &bytes)
 }
 
 /// The file for dispute `n`'s transcript: `path` for the first, `STEM-dN.EXT` after.
@@ -308,27 +306,101 @@ fn transcript_path(path: &Path, n: u64) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// A dispute's summary in `--json` output.
+#[derive(Serialize)]
+struct DisputeEnd {
+    dispute: u64,
+    outcome: Outcome,
+    winner: Side,
+    moves: u64,
+    rounds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transcript: Option<PathBuf>,
+}
+
 /// What dispute `n` of game `id` cost; saves its transcript if asked.
 fn report_dispute(
     client: &Client,
     id: &str,
     n: u64,
+    outcome: &Outcome,
     path: &Option<PathBuf>,
-) -> Result<(), CliError> {
+    json: bool,
+) -> Result<DisputeEnd, CliError> {
     let t = client.transcript(id, n)?;
-    println!(
-        "game {id} dispute {n}: {} moves, {} bisection rounds",
-        t.moves.len(),
-        t.moves
-            .iter()
-            .filter(|r| matches!(r.mv, mswap::game::rules::Move::Midpoint { .. }))
-            .count(),
-    );
+    let rounds = t
+        .moves
+        .iter()
+        .filter(|r| matches!(r.mv, mswap::game::rules::Move::Midpoint { .. }))
+        .count() as u64;
+    if !json {
+        outln!(
+            "game {id} dispute {n}: {} moves, {rounds} bisection rounds",
+            t.moves.len(),
+        );
+    }
+    let mut written = None;
     if let Some(path) = path {
         let path = transcript_path(path, n);
         write_transcript(&path, &t)?;
-        println!("transcript written to {}", path.display());
+        if !json {
+            outln!("transcript written to {}", path.display());
+        }
+        written = Some(path);
     }
+    Ok(DisputeEnd {
+        dispute: n,
+        outcome: outcome.clone(),
+        winner: outcome.winner(),
+        moves: t.moves.len() as u64,
+        rounds,
+        transcript: written,
+    })
+}
+
+/// One accepted move in `--json` output.
+#[derive(Serialize)]
+struct MoveLine<'a> {
+    dispute: u64,
+    seq: u64,
+    side: Side,
+    text: &'a str,
+}
+
+/// Prints a player's line: on standard output (with `[dispute N] ` when
+/// `n > 0`), or with `--json` a JSON line for an accepted move and the
+/// rest (news, refused moves) on standard error. Counts the accepted
+/// moves in `seen`.
+fn say_line(json: bool, n: u64, side: Side, line: &str, seen: &std::sync::atomic::AtomicU64) {
+    // The client says an accepted move as "[seq N] TEXT", a refused one as
+    // "[seq N] refused (STATUS): ...".
+    let mv = line
+        .strip_prefix("[seq ")
+        .and_then(|r| r.split_once("] "))
+        .filter(|(_, text)| !text.starts_with("refused ("))
+        .and_then(|(k, text)| Some((k.parse::<u64>().ok()?, text)));
+    if mv.is_some() {
+        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    match (json, mv) {
+        (true, Some((seq, text))) => output::json(&MoveLine {
+            dispute: n,
+            seq,
+            side,
+            text,
+        }),
+        (true, None) => eprintln!("{line}"),
+        (false, _) if n == 0 => outln!("{line}"),
+        (false, _) => outln!("[dispute {n}] {line}"),
+    }
+}
+
+/// Checks the options of a player before any work.
+fn check_play(play: &PlayArgs) -> Result<(), CliError> {
+    if let Some(p) = &play.transcript {
+        output::check_writable("--transcript", p)?;
+    }
+    parse_lies(&play.lies)?;
     Ok(())
 }
 
@@ -375,130 +447,273 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
+/// What `defend --json` prints at the end.
+#[derive(Serialize)]
+struct Defended {
+    game: String,
+    status: ClaimStatus,
+    b: u32,
+    final_root: Hash,
+    disputes: Vec<DisputeEnd>,
+    bytes: u64,
+}
+
 pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Every option before any work.
     let client = client(&a.referee, &a.play)?;
+    validate::b(a.b)?;
+    validate::levels(&a.levels, a.b)?;
+    check_play(&a.play)?;
+    a.input.check()?;
     let program = load_program(&a.elf)?;
     let elf = super::read_file(&a.elf)?;
-    let input = read_input(a.input.as_ref(), false)?;
+    let input = a.input.read()?;
     let lies = parse_lies(&a.play.lies)?;
     let (strategy, claim, b) = strategy(&program, &input, a.b, a.play.checkpoints, lies)?;
-    let levels = levels_for(&a.levels, b)?;
-    let created = client.create(&CreateGame {
-        claim: claim.clone(),
-        program: elf,
-        input,
-        levels: Some(levels),
-        clock_ms: a.clock_ms,
-        window_ms: a.window_ms,
-    })?;
-    // First line, for scripts.
-    println!("game: {}", created.game);
-    println!(
-        "claim: 2^{b} steps end in root 0x{} ({}{})",
-        claim.final_root,
+    let levels = validate::levels_for(&a.levels, b)?;
+    let created = client
+        .create(&CreateGame {
+            claim: claim.clone(),
+            program: elf,
+            input,
+            levels: Some(levels),
+            clock_ms: a.clock_ms,
+            window_ms: a.window_ms,
+        })
+        .map_err(asked)?;
+    let json = a.play.json;
+    let id = created.game.clone();
+    let claim_line = format!(
+        "claim: 2^{b} steps end in root {} ({}{})",
+        output::hash(&claim.final_root),
         claim.status,
         claim
             .halted_after
             .map_or(String::new(), |h| format!(" after {h} steps"))
     );
-    let strategy = paced(strategy, a.play.delay_ms);
-    let say = |n: u64, _: Side, line: String| {
-        if n == 0 {
-            println!("{line}");
-        } else {
-            println!("[dispute {n}] {line}");
-        }
-    };
-    let end = defend_claim(&client, &created.game, &created.token, strategy, &say)?;
-    for (n, o) in &end.outcomes {
-        println!("dispute {n}: {o}");
-        report_dispute(&client, &created.game, *n, &a.play.transcript)?;
-    }
-    println!(
-        "result: the claim {} ({} disputes; {} bytes exchanged by the defender)",
-        match end.status {
-            ClaimStatus::Stands => "stands: the defender won every dispute opened in the window",
-            ClaimStatus::Refuted => "is refuted: a challenger won its dispute",
-            ClaimStatus::Open => "is still open",
-        },
-        end.outcomes.len(),
-        client.bytes()
-    );
-    Ok(if end.status == ClaimStatus::Stands {
-        0
+    if json {
+        eprintln!("game: {id}\n{claim_line}");
     } else {
-        1
+        // First line, for scripts.
+        outln!("game: {id}");
+        outln!("{claim_line}");
+    }
+    let seen = Arc::new(AtomicU64::new(0));
+    {
+        let (seen, id, url) = (seen.clone(), id.clone(), a.referee.clone());
+        output::on_interrupt(move || {
+            eprintln!(
+                "mswap: interrupted: claim {id}, {} moves seen; its disputes go on at the referee \
+(the defender's clock runs): {url}/games/{id}/view",
+                seen.load(Ordering::Relaxed)
+            )
+        });
+    }
+    let strategy = paced(strategy, a.play.delay_ms);
+    let say = |n: u64, side: Side, line: String| say_line(json, n, side, &line, &seen);
+    let end = defend_claim(&client, &id, &created.token, strategy, &say)?;
+    output::clear_interrupt();
+    let mut disputes = Vec::new();
+    for (n, o) in &end.outcomes {
+        if !json {
+            outln!("dispute {n}: {o}");
+        }
+        disputes.push(report_dispute(
+            &client,
+            &id,
+            *n,
+            o,
+            &a.play.transcript,
+            json,
+        )?);
+    }
+    if json {
+        output::json(&Defended {
+            game: id,
+            status: end.status,
+            b,
+            final_root: claim.final_root,
+            disputes,
+            bytes: client.bytes(),
+        });
+    } else {
+        outln!(
+            "result: the claim {} ({} disputes; {} bytes exchanged by the defender)",
+            match end.status {
+                ClaimStatus::Stands if end.outcomes.is_empty() =>
+                    "stands: no dispute was opened in the window",
+                ClaimStatus::Stands =>
+                    "stands: the defender won every dispute opened in the window",
+                ClaimStatus::Refuted => "is refuted: a challenger won its dispute",
+                ClaimStatus::Open => "is still open",
+            },
+            end.outcomes.len(),
+            client.bytes()
+        );
+    }
+    Ok(if end.status == ClaimStatus::Stands {
+        Exit::Ok.code()
+    } else {
+        Exit::Negative.code()
     })
 }
 
+/// What `challenge --json` prints at the end.
+#[derive(Serialize)]
+struct Challenged {
+    game: String,
+    /// Whether the claim's final root is the challenger's own.
+    claim_correct: bool,
+    final_root: Hash,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dispute: Option<DisputeEnd>,
+    bytes: u64,
+}
+
 pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
     let client = client(&a.referee, &a.play)?;
+    check_play(&a.play)?;
+    a.input.check()?;
     let program = load_program(&a.elf)?;
-    let input = read_input(a.input.as_ref(), false)?;
-    let view = client.claim(&a.game, None, 0)?;
+    let input = a.input.read()?;
+    let json = a.play.json;
+    let view = client.claim(&a.game, None, 0).map_err(asked)?;
     let claim = view.claim.clone();
     if claim.program != program.hash {
-        return Err(format!(
-            "game {} is about program 0x{}, not {} (0x{})",
+        return Err(CliError::usage(format!(
+            "game {} is about program {}, not {} ({})",
             a.game,
-            claim.program,
+            output::hash(&claim.program),
             a.elf.display(),
-            program.hash
-        )
-        .into());
+            output::hash(&program.hash)
+        )));
     }
     let input_hash = keccak(&[&input]);
     if claim.input != input_hash {
-        return Err(format!(
-            "game {} is about input 0x{}, not 0x{input_hash}",
-            a.game, claim.input
-        )
-        .into());
+        return Err(CliError::usage(format!(
+            "game {} is about input {}, not {} (give the claim's input with --input)",
+            a.game,
+            output::hash(&claim.input),
+            output::hash(&input_hash)
+        )));
     }
     let lies = parse_lies(&a.play.lies)?;
     let (mut strategy, mine, _) =
         strategy(&program, &input, Some(claim.b), a.play.checkpoints, lies)?;
     if !strategy.disputes(&claim.final_root) {
-        println!(
-            "the claim is correct: 2^{} steps end in root 0x{} ({})",
-            claim.b, claim.final_root, mine.status
-        );
-        return Ok(0);
+        if json {
+            output::json(&Challenged {
+                game: a.game.clone(),
+                claim_correct: true,
+                final_root: claim.final_root,
+                dispute: None,
+                bytes: client.bytes(),
+            });
+        } else {
+            outln!(
+                "the claim is correct: 2^{} steps end in root {} ({})",
+                claim.b,
+                output::hash(&claim.final_root),
+                mine.status
+            );
+        }
+        return Ok(Exit::Ok.code());
     }
-    let joined = client.join(&a.game)?;
+    let joined = client.join(&a.game).map_err(asked)?;
     let n = joined.dispute;
-    println!(
-        "disputing game {} (dispute {n}): the claim says root 0x{}, the run gives 0x{} ({})",
-        a.game, claim.final_root, mine.final_root, mine.status
+    let opening = format!(
+        "disputing game {} (dispute {n}): the claim says root {}, the run gives {} ({})",
+        a.game,
+        output::hash(&claim.final_root),
+        output::hash(&mine.final_root),
+        mine.status
     );
+    if json {
+        eprintln!("{opening}");
+    } else {
+        outln!("{opening}");
+    }
+    let seen = Arc::new(AtomicU64::new(0));
+    {
+        let (seen, id, url) = (seen.clone(), a.game.clone(), a.referee.clone());
+        output::on_interrupt(move || {
+            eprintln!(
+                "mswap: interrupted: game {id} dispute {n}, {} moves seen; the dispute goes on at the referee \
+(the challenger's clock runs): {url}/games/{id}/disputes/{n}/view",
+                seen.load(Ordering::Relaxed)
+            )
+        });
+    }
     let mut player = Player {
         side: Side::Challenger,
         strategy: paced(strategy, a.play.delay_ms),
     };
-    let outcome = play(&client, &a.game, n, &joined.token, &mut player, &mut |l| {
-        println!("{l}")
-    })?;
-    println!("result: {outcome}");
-    report_dispute(&client, &a.game, n, &a.play.transcript)?;
-    println!("{} bytes exchanged by the challenger", client.bytes());
-    Ok(if outcome.winner() == Side::Challenger {
-        0
+    let outcome = play_with(
+        &client,
+        &a.game,
+        n,
+        &joined.token,
+        &mut player,
+        // Its lines on screen as before (one dispute: no "[dispute N]");
+        // with --json, each move names its dispute.
+        &mut |side, l| say_line(json, if json { n } else { 0 }, side, &l, &seen),
+    )?;
+    output::clear_interrupt();
+    if !json {
+        outln!("result: {outcome}");
+    }
+    let end = report_dispute(&client, &a.game, n, &outcome, &a.play.transcript, json)?;
+    if json {
+        output::json(&Challenged {
+            game: a.game.clone(),
+            claim_correct: false,
+            final_root: claim.final_root,
+            dispute: Some(end),
+            bytes: client.bytes(),
+        });
     } else {
-        1
+        outln!("{} bytes exchanged by the challenger", client.bytes());
+    }
+    Ok(if outcome.winner() == Side::Challenger {
+        Exit::Ok.code()
+    } else {
+        Exit::Negative.code()
     })
 }
 
+/// What `dispute --json` prints at the end.
+#[derive(Serialize)]
+struct Disputed {
+    outcome: Option<Outcome>,
+    honest: Option<Side>,
+    moves: u64,
+    rounds: u64,
+    bytes: u64,
+    transcript: Option<PathBuf>,
+    clock_notes: Vec<String>,
+}
+
 pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
+    validate::b(a.b)?;
+    let strides = validate::levels(&a.levels, a.b)?;
+    output::check_writable("--transcript", &a.transcript)?;
+    let defender_lies = parse_lies(&a.lies)?;
+    let challenger_lies = parse_lies(&a.challenger_lies)?;
+    a.input.check()?;
     let (name, elf, input) = match &a.elf {
         Some(p) => (
             p.display().to_string(),
             super::read_file(p)?,
-            read_input(a.input.as_ref(), false)?,
+            a.input.read()?,
         ),
         None => {
             let (name, elf, input) = mswap::guests::default_guest();
-            let input = match &a.input {
-                Some(_) => read_input(a.input.as_ref(), false)?,
+            let input = match &a.input.input {
+                Some(_) => a.input.read()?,
                 None => input.to_vec(),
             };
             (format!("{name} (embedded)"), elf.to_vec(), input)
@@ -510,65 +725,90 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             &elf,
             &input,
             a.b,
-            parse_lies(&a.lies)?,
-            parse_lies(&a.challenger_lies)?,
+            defender_lies.clone(),
+            challenger_lies.clone(),
             &a.transcript,
         );
     }
     let setup = Setup {
         b: a.b,
-        strides: strides(&a.levels)?,
-        defender_lies: parse_lies(&a.lies)?,
-        challenger_lies: parse_lies(&a.challenger_lies)?,
+        strides,
+        defender_lies,
+        challenger_lies,
         clock_ms: a.clock_ms,
         checkpoints: a.checkpoints,
         ..Setup::new(elf, input)
     };
-    println!("== mswap dispute: {name}");
-    let say = |who: Option<Side>, line: &str| match who {
-        None => println!("== {line}"),
-        Some(Side::Defender) => println!("[defender]   {line}"),
-        Some(Side::Challenger) => println!("[challenger] {line}"),
+    let json = a.json;
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    if !json {
+        outln!("== mswap dispute: {name}");
+    }
+    let say = |who: Option<Side>, line: &str| match (json, who) {
+        (true, Some(side)) => say_line(true, 1, side, line, &seen),
+        (true, None) => eprintln!("== {line}"),
+        (false, None) => outln!("== {line}"),
+        (false, Some(Side::Defender)) => outln!("[defender]   {line}"),
+        (false, Some(Side::Challenger)) => outln!("[challenger] {line}"),
     };
-    let r = demo::run(setup, &say).map_err(|e| format!("{name}: {e}"))?;
+    let r = demo::run(setup, &say).map_err(|e| CliError::usage(format!("{name}: {e}")))?;
     if let Some(t) = &r.transcript {
         write_transcript(&a.transcript, t)?;
     }
-    match &r.outcome {
-        Some(o) => println!("== result: {o}"),
-        None => println!(
-            "== result: no dispute; the claim stands unless someone disputes it before its window closes"
-        ),
-    }
-    println!(
-        "== {} moves, {} bisection rounds, {} bytes exchanged, game {:.2} s (first passes {:.2} s)",
-        r.moves, r.rounds, r.bytes, r.game_secs, r.setup_secs
-    );
-    if let Some(checked) = &r.checked {
-        println!(
-            "== transcript {} verified offline: {}{}",
-            a.transcript.display(),
-            checked
-                .winner
-                .map_or("the game is open".into(), |w| format!("the {w} wins")),
-            if checked.by_timeout {
-                " (on time: the referee's clock, which an offline check cannot re-measure)"
-            } else {
-                " (the step proof settles it)"
-            }
+    let bug = match (r.honest, &r.outcome) {
+        (Some(h), Some(o)) if o.winner() != h => Some(o.winner()),
+        _ => None,
+    };
+    if json {
+        output::json(&Disputed {
+            outcome: r.outcome.clone(),
+            honest: r.honest,
+            moves: r.moves as u64,
+            rounds: r.rounds as u64,
+            bytes: r.bytes,
+            transcript: r.transcript.as_ref().map(|_| a.transcript.clone()),
+            clock_notes: r.checked.as_ref().map_or(Vec::new(), |c| c.clock_notes()),
+        });
+    } else {
+        match &r.outcome {
+            Some(o) => outln!("== result: {o}"),
+            None => outln!(
+                "== result: no dispute; the claim stands unless someone disputes it before its window closes"
+            ),
+        }
+        outln!(
+            "== {} moves, {} bisection rounds, {} bytes exchanged, game {:.2} s (first passes {:.2} s)",
+            r.moves,
+            r.rounds,
+            r.bytes,
+            r.game_secs,
+            r.setup_secs
         );
-        for note in checked.clock_notes() {
-            println!("== note: {note}");
+        if let Some(checked) = &r.checked {
+            outln!(
+                "== transcript {} verified offline: {}{}",
+                a.transcript.display(),
+                checked
+                    .winner
+                    .map_or("the game is open".into(), |w| format!("the {w} wins")),
+                if checked.by_timeout {
+                    " (on time: the referee's clock, which an offline check cannot re-measure)"
+                } else {
+                    " (the step proof settles it)"
+                }
+            );
+            for note in checked.clock_notes() {
+                outln!("== note: {note}");
+            }
+        }
+        if let (Some(h), None, Some(_)) = (r.honest, bug, &r.outcome) {
+            outln!("== the honest {h} won");
         }
     }
-    match (r.honest, &r.outcome) {
-        (Some(h), Some(o)) if o.winner() != h => {
-            Err(format!("the dishonest {} won: this is a bug", o.winner()).into())
-        }
-        (Some(h), Some(_)) => {
-            println!("== the honest {h} won");
-            Ok(0)
-        }
-        _ => Ok(0),
+    match bug {
+        Some(w) => Err(CliError::negative(format!(
+            "the dishonest {w} won: this is a bug"
+        ))),
+        None => Ok(Exit::Ok.code()),
     }
 }

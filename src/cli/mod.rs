@@ -14,7 +14,7 @@ pub mod validate;
 
 use clap::{Parser, Subcommand};
 use output::{Exit, outln};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Machine Swapping: a fast RV64IMAC machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
@@ -70,7 +70,7 @@ struct MicrocodeArgs {
     /// Write the Solidity file the contracts take the microcode and the
     /// step's constants from (contracts/src/Generated.sol) instead of the listing.
     #[arg(long, value_name = "FILE")]
-    solidity: Option<PathBuf>,
+    solidity: Option<std::path::PathBuf>,
 }
 
 /// A failure the CLI reports in one line.
@@ -108,13 +108,14 @@ impl CliError {
     }
 }
 
-/// Any other error: exit code 1 (the code of a negative verdict, for the
-/// commands that still report one as an error; prefer the constructors).
+/// Any other error (the library's: a referee that cannot be reached or
+/// refuses, a file that cannot be written, ...): exit code 3. Usage errors
+/// and negative verdicts use [`CliError::usage`] and [`CliError::negative`].
 impl<E: std::fmt::Display> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError {
             msg: e.to_string(),
-            code: Exit::Negative.code(),
+            code: Exit::Io.code(),
         }
     }
 }
@@ -139,7 +140,7 @@ pub fn main() -> i32 {
             solidity: Some(path),
         }) => {
             let m = mswap::micro::microcode::microcode();
-            proof::write_atomic(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
+            output::write_output(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
                 |_| {
                     eprintln!("wrote {} (microcode root 0x{})", path.display(), m.root);
                     0
@@ -176,23 +177,6 @@ pub fn main() -> i32 {
 /// Reads a file, naming it in the error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}: {e}", path.display())))
-}
-
-/// Reads an input: a file, `-` for standard input, or `default` when absent.
-/// (The subcommands that follow the one input rule use [`input::InputArg`].)
-pub fn read_input(path: Option<&PathBuf>, stdin_by_default: bool) -> Result<Vec<u8>, CliError> {
-    use std::io::Read;
-    match path {
-        Some(p) if p.as_os_str() != "-" => read_file(p),
-        None if !stdin_by_default => Ok(Vec::new()),
-        _ => {
-            let mut v = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut v)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            Ok(v)
-        }
-    }
 }
 
 /// Loads a program, printing its warnings.

@@ -107,12 +107,8 @@ pub fn json<T: Serialize>(v: &T) {
     }
 }
 
-// `write_output` and `check_writable` serve `prove -o` and `--transcript`
-// (src/cli/proof.rs, src/cli/game.rs), which adopt them separately.
-
 /// Writes `bytes` to `path` whole (a temporary name, then renamed, so a
 /// failure never leaves a half-written file), or to standard output for `-`.
-#[allow(dead_code)]
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     if path.as_os_str() == "-" {
         write_out_bytes(bytes);
@@ -127,7 +123,6 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
         })
 }
 
-#[allow(dead_code)]
 fn temp_name(path: &Path) -> std::path::PathBuf {
     path.with_extension(format!(
         "{}.tmp{}",
@@ -138,7 +133,6 @@ fn temp_name(path: &Path) -> std::path::PathBuf {
 
 /// Checks before any long work that `path` can be written (`-` always
 /// can): creates and removes a temporary file beside it.
-#[allow(dead_code)]
 pub fn check_writable(option: &str, path: &Path) -> Result<(), CliError> {
     if path.as_os_str() == "-" {
         return Ok(());

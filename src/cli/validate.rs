@@ -28,7 +28,6 @@ pub fn threads(n: Option<usize>) -> Result<(), CliError> {
 }
 
 /// `--b`: a claim covers `2^b` steps, `1 <= b <= MAX_B`.
-#[allow(dead_code)]
 pub fn b(b: Option<u32>) -> Result<(), CliError> {
     match b {
         Some(b) if b == 0 || b > MAX_B => Err(CliError::usage(format!(
@@ -41,7 +40,6 @@ pub fn b(b: Option<u32>) -> Result<(), CliError> {
 /// `--levels two` or `strides:K1[,K2...]`: each stride a power of two
 /// smaller than the one before (and than `2^b` when `b` is known). Returns
 /// the strides (empty for `two`).
-#[allow(dead_code)]
 pub fn levels(spec: &str, b: Option<u32>) -> Result<Vec<u32>, CliError> {
     let bad = |why: String| CliError::usage(format!("--levels {spec}: {why}"));
     if spec == "two" {
@@ -77,7 +75,6 @@ pub fn levels(spec: &str, b: Option<u32>) -> Result<Vec<u32>, CliError> {
 }
 
 /// The levels of `spec` for a claim over `2^b` steps, checked.
-#[allow(dead_code)]
 pub fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
     let ks = levels(spec, Some(b))?;
     Ok(if ks.is_empty() {
@@ -87,37 +84,15 @@ pub fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
     })
 }
 
-/// A referee's URL: `http://HOST:PORT` (a trailing `/` allowed). Returns
+/// A referee's URL: `http://HOST:PORT` (a trailing `/` allowed), checked
+/// by the client's one rule ([`mswap::game::client::check_url`]). Returns
 /// it without the trailing `/`.
-#[allow(dead_code)]
 pub fn url(option: &str, s: &str) -> Result<String, CliError> {
-    let bad = |why: &str| CliError::usage(format!("{option} {s}: {why}"));
-    let rest = s
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("use http://HOST:PORT, e.g. http://127.0.0.1:4000"))?;
-    let hostport = rest.trim_end_matches('/');
-    if hostport.contains(['/', '?', '#', '@', ' ']) {
-        return Err(bad("only http://HOST:PORT, no path, query or user"));
-    }
-    let (host, port) = if hostport.starts_with('[') {
-        match hostport.split_once("]:") {
-            Some((h, p)) => (h.trim_start_matches('['), Some(p)),
-            None => (hostport, None),
-        }
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
-    }
-    match port.map(str::parse::<u16>) {
-        Some(Ok(0)) | Some(Err(_)) => Err(bad("the port must be a number from 1 to 65535")),
-        None => Err(bad("no port (e.g. :4000)")),
-        Some(Ok(_)) => Ok(format!("http://{hostport}")),
-    }
+    use mswap::game::client::{ClientError, check_url};
+    check_url(s).map_err(|e| match e {
+        ClientError::Url { reason, .. } => CliError::usage(format!("{option} {s}: {reason}")),
+        other => CliError::usage(format!("{option} {s}: {other}")),
+    })
 }
 
 #[cfg(test)]

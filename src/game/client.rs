@@ -35,7 +35,7 @@ pub enum ClientError {
         reason: String,
     },
     /// The referee's address is not a URL this client can use.
-    #[error("bad referee URL {url:?}: {reason}")]
+    #[error("bad referee URL {url}: {reason}")]
     Url {
         /// The URL.
         url: String,
@@ -96,7 +96,9 @@ pub struct Client {
     pub on_wait: Option<OnWait>,
 }
 
-/// Checks a referee URL: `http://HOST:PORT` with an optional path prefix.
+/// Checks a referee URL: `http://HOST:PORT` (a trailing `/` allowed; no
+/// path, query or user; `[...]` around an IPv6 host). Returns it without
+/// the trailing `/`.
 pub fn check_url(url: &str) -> Result<String, ClientError> {
     let bad = |reason: &str| ClientError::Url {
         url: url.to_string(),
@@ -104,17 +106,30 @@ pub fn check_url(url: &str) -> Result<String, ClientError> {
     };
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| bad("it must start with http:// (e.g. http://127.0.0.1:4000)"))?;
-    let host_port = rest.split('/').next().unwrap_or("");
-    let (host, port) = host_port
-        .rsplit_once(':')
-        .ok_or_else(|| bad("it must name a port (e.g. http://127.0.0.1:4000)"))?;
-    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
-        return Err(bad("the host is empty or malformed"));
+        .ok_or_else(|| bad("use http://HOST:PORT, e.g. http://127.0.0.1:4000"))?;
+    let hostport = rest.trim_end_matches('/');
+    if hostport.contains(['/', '?', '#', '@']) || hostport.contains(char::is_whitespace) {
+        return Err(bad("only http://HOST:PORT, no path, query or user"));
     }
-    port.parse::<u16>()
-        .map_err(|_| bad("the port must be a number from 0 to 65535"))?;
-    Ok(url.trim_end_matches('/').to_string())
+    let (host, port) = if hostport.starts_with('[') {
+        match hostport.split_once("]:") {
+            Some((h, p)) => (h.trim_start_matches('['), Some(p)),
+            None => (hostport, None),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    match port.map(str::parse::<u16>) {
+        Some(Ok(0)) | Some(Err(_)) => Err(bad("the port must be a number from 1 to 65535")),
+        None => Err(bad("no port (e.g. :4000)")),
+        Some(Ok(_)) => Ok(format!("http://{hostport}")),
+    }
 }
 
 impl Client {
@@ -316,7 +331,16 @@ impl RefereeApi for Client {
 }
 
 fn short(h: &crate::hash::Hash) -> String {
-    format!("0x{}..", &h.to_hex()[..12])
+    format!("{}..", &h.to_hex()[..12])
+}
+
+/// "1 access", "12 accesses".
+fn accesses(n: usize) -> String {
+    if n == 1 {
+        "1 access".into()
+    } else {
+        format!("{n} accesses")
+    }
 }
 
 /// The point a bisection's position stands for: `S_t`, or `R_j` (of the disputed A-step).
@@ -380,10 +404,10 @@ pub fn describe(game: &Game, side: Side, mv: &Move) -> String {
             )
         }
         (Move::Proof { proof }, Phase::Prove(d)) => format!(
-            "{side} submits the proof of micro-step {} of A-step {} ({} accesses) from {}; the defender says it leads to {}",
+            "{side} submits the proof of micro-step {} of A-step {} ({}) from {}; the defender says it leads to {}",
             d.j,
             d.t,
-            proof.accesses.len(),
+            accesses(proof.accesses.len()),
             short(&d.root_before),
             short(&d.root_after)
         ),
@@ -410,8 +434,8 @@ fn describe_record_move(side: Side, mv: &Move) -> String {
             format!("{side} disputes level {level} position {position}")
         }
         Move::Proof { proof } => format!(
-            "{side} submits a step proof ({} accesses)",
-            proof.accesses.len()
+            "{side} submits a step proof ({})",
+            accesses(proof.accesses.len())
         ),
     }
 }
@@ -634,7 +658,7 @@ pub fn defend(
                     0,
                     Side::Defender,
                     format!(
-                        "claim {id}: waiting {:.1} s for challengers (anyone may open a dispute until the window closes; the claim stands if the defender wins every one)",
+                        "claim {id}: waiting {:.1} s for challengers (anyone may open a dispute until the window closes; the claim stands if none does or the defender wins every one)",
                         view.window_left_ms as f64 / 1000.0
                     ),
                 );

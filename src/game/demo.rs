@@ -7,7 +7,7 @@
 use super::claim::Claim;
 use super::client::{Client, ClientError, play_with};
 use super::levels::{Level, two_levels, with_strides};
-use super::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use super::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, describe_lies};
 use super::referee::{Config, Policy, Referee, RefereeError};
 use super::rules::{Move, Outcome, Side};
 use super::timeline::Timeline;
@@ -192,7 +192,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
     say(
         None,
         &format!(
-            "program 0x{}, {} input bytes, {}; claim over 2^{b} steps; levels {}",
+            "program {}, {} input bytes, {}; claim over 2^{b} steps; levels {}",
             program.hash,
             setup.input.len(),
             halted_at.map_or("does not halt within 2^b steps".into(), |h| format!(
@@ -200,14 +200,18 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
             )),
             levels
                 .iter()
-                .map(|l| format!("{:?} 2^{}", l.kind, l.log2).to_lowercase())
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     );
     say(
         None,
-        &format!("defender lies: {defender_lies:?}; challenger lies: {challenger_lies:?}"),
+        &format!(
+            "defender lies: {}; challenger lies: {}",
+            describe_lies(&defender_lies),
+            describe_lies(&challenger_lies)
+        ),
     );
 
     let dir = TempDir::new();
@@ -246,7 +250,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
     say(
         Some(Side::Defender),
         &format!(
-            "opens game {id}: 2^{b} steps end in root 0x{} ({})",
+            "opens game {id}: 2^{b} steps end in root {} ({})",
             claim.final_root, claim.status
         ),
     );
@@ -269,7 +273,7 @@ pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Re
     if c_strategy.disputes(&view.claim.final_root) {
         say(
             Some(Side::Challenger),
-            &format!("disputes the claim: its run ends in root 0x{c_root}"),
+            &format!("disputes the claim: its run ends in root {c_root}"),
         );
         let joined = c_client.join(&id)?;
         let n = joined.dispute;

@@ -284,7 +284,12 @@ impl Service {
         let url = uri
             .path_and_query()
             .map_or(path.clone(), |p| p.as_str().to_string());
-        let out = if let Some((id, n)) = transcript_route(&method, &path) {
+        let page = (method == Method::GET)
+            .then(|| super::web::Page::route(&path))
+            .flatten();
+        let out = if let Some(page) = page {
+            self.page(page).await
+        } else if let Some((id, n)) = transcript_route(&method, &path) {
             self.stream_transcript(id, n).await
         } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
@@ -357,6 +362,24 @@ impl Service {
             .await
         {
             Ok((status, text)) => answer(status, text),
+            Err(refused) => refused,
+        }
+    }
+
+    /// Renders a page of the live view on the blocking pool.
+    async fn page(&self, page: super::web::Page) -> Answer {
+        let referee = self.referee.clone();
+        match self.blocking(move || page.render(&referee)).await {
+            Ok((status, html)) => {
+                let mut r = answer(status, html);
+                for (name, value) in super::web::HEADERS {
+                    r.headers_mut().insert(
+                        hyper::header::HeaderName::from_static(name),
+                        hyper::header::HeaderValue::from_static(value),
+                    );
+                }
+                r
+            }
             Err(refused) => refused,
         }
     }

@@ -34,6 +34,17 @@ pub struct Level {
     pub log2: u32,
 }
 
+impl std::fmt::Display for Level {
+    /// `2^12 A-steps`, `2^11 micro-steps`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.kind {
+            LevelKind::Steps => "A-steps",
+            LevelKind::Micro => "micro-steps",
+        };
+        write!(f, "2^{} {unit}", self.log2)
+    }
+}
+
 /// Why a level list is not playable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LevelError {

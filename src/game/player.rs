@@ -111,6 +111,32 @@ pub enum Lie {
     },
 }
 
+impl std::fmt::Display for Lie {
+    /// The lie as `--lie` spells it (`from:STEP:MICRO`, `final`, ...).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lie::From { from, micro_from } => write!(f, "from:{from}:{micro_from}"),
+            Lie::Final => f.write_str("final"),
+            Lie::At(p) => write!(f, "at:{}:{}", p.level, p.position),
+            Lie::Random(seed) => write!(f, "random:{seed}"),
+            Lie::DisputeCorrect => f.write_str("dispute-correct"),
+            Lie::BadProof => f.write_str("bad-proof"),
+            Lie::Silent { after } => write!(f, "silent:{after}"),
+        }
+    }
+}
+
+/// Lies as a list for people: `from:9:40, final`, or `none`.
+pub fn describe_lies(lies: &[Lie]) -> String {
+    if lies.is_empty() {
+        return "none".into();
+    }
+    lies.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl std::str::FromStr for Lie {
     type Err = String;
 

@@ -1,73 +1,122 @@
-//! The live view: HTML and SVG pages of the referee's games, for people.
+//! The live view: HTML and SVG pages of the referee's claims and their
+//! disputes, for people.
 //!
-//! - `GET /`: every game with its phase, clocks and who is to move;
-//! - `GET /games/ID/view`: one game, the bisection drawn round by round on
-//!   every level (the interval, the midpoint root and the challenger's
-//!   verdict), the agreed and disputed roots, the final proof's verdict,
-//!   and every move.
+//! - `GET /`: every claim with its status (open, stands, refuted), the
+//!   time left of its challenge window, and its disputes with their phase,
+//!   who is to move and both clocks;
+//! - `GET /games/ID/view`: one claim and its disputes;
+//! - `GET /games/ID/disputes/K/view`: one dispute, the bisection drawn
+//!   round by round on every level (the interval, the midpoint root and
+//!   the challenger's verdict), the agreed and disputed roots, the final
+//!   proof's verdict, and every move.
 //!
 //! The pages are rendered on the server by pure functions ([`index_page`],
-//! [`game_page`]: the view and moves of the JSON API in, an HTML string
-//! out). A small inline script keeps them live: the game page long-polls
-//! `GET /games/ID?after_seq=N&wait_ms=M` and swaps in the re-rendered page
-//! when a move arrives (counting the swaps in `data-updates`, which the
-//! browser test reads); the index reloads its table every two seconds. No
-//! build step, no external resource; every string from a game (a claim's
-//! status is the defender's text) is escaped, and [`HEADERS`] forbid
-//! anything but the page's own inline style and script and requests to
-//! its own origin.
+//! [`claim_page`], [`game_page`]: the views and moves of the JSON API in,
+//! an HTML string out). A small inline script keeps them live: the dispute
+//! page long-polls `GET /games/ID/disputes/K?after_seq=N&wait_ms=M` and
+//! swaps in the re-rendered page when a move arrives (counting the swaps
+//! in `data-updates`, which the browser test reads); the index and claim
+//! pages reload their `#live` part every two seconds. No build step, no
+//! external resource; every string from a game (a claim's status is the
+//! defender's text) is escaped, and [`HEADERS`] forbid anything but the
+//! page's own inline style and script and requests to its own origin.
 
 use super::levels::{Level, LevelKind};
 use super::referee::Referee;
 use super::rules::{Move, Outcome, Phase, Side};
 use super::transcript::Record;
-use super::wire::View;
+use super::wire::{ClaimView, View};
 use crate::hash::Hash;
 use std::fmt::Write;
 
 /// Headers of every page: HTML, and a policy that allows only the page's
-/// own inline style and script, talking to its own origin.
+/// own inline style and script, talking to its own origin. Names are in
+/// lower case, as HTTP/2 and `hyper`'s static names want them.
 pub const HEADERS: &[(&str, &str)] = &[
-    ("Content-Type", "text/html; charset=utf-8"),
+    ("content-type", "text/html; charset=utf-8"),
     (
-        "Content-Security-Policy",
+        "content-security-policy",
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
          connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
 ];
 
 /// The most games the index shows (the newest).
 pub const MAX_INDEX: usize = 500;
 
-/// The page for `path` (`/` or `/games/ID/view`) with its HTTP status, or
-/// `None` if `path` is not a page (the JSON API answers it).
-pub fn page(referee: &Referee, path: &str) -> Option<(u16, String)> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match parts.as_slice() {
-        [""] => {
-            // The newest games first (ids are g1, g2, ...), a bounded page.
-            let mut games = referee.list();
-            games.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
-            let views: Vec<View> = games
-                .iter()
-                .take(MAX_INDEX)
-                .filter_map(|s| referee.view(&s.id, 1, None).ok())
-                .collect();
-            Some((200, index_page(&views)))
+/// A page of the live view, as routed from a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// `/`: every claim.
+    Index,
+    /// `/games/ID/view`: one claim and its disputes.
+    Claim(String),
+    /// `/games/ID/disputes/K/view`: one dispute's bisection.
+    Dispute(String, u64),
+}
+
+impl Page {
+    /// The page at `path`, or `None` if `path` is not a page (the JSON
+    /// API answers it). Cheap: no game is read.
+    pub fn route(path: &str) -> Option<Page> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            [""] => Some(Page::Index),
+            ["games", id, "view"] => Some(Page::Claim(id.to_string())),
+            ["games", id, "disputes", n, "view"] => {
+                Some(Page::Dispute(id.to_string(), n.parse().ok()?))
+            }
+            _ => None,
         }
-        ["games", id, "view"] => Some(
-            match referee
-                .view(id, 1, None)
-                .and_then(|v| Ok((v, referee.transcript(id, 1)?)))
+    }
+
+    /// Renders the page from `referee`'s games: its HTTP status and HTML.
+    pub fn render(&self, referee: &Referee) -> (u16, String) {
+        match self {
+            Page::Index => {
+                // The newest claims first (ids are g1, g2, ...), a bounded page.
+                let mut claims = referee.list();
+                claims.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
+                let shown: Vec<ClaimRow> = claims
+                    .iter()
+                    .take(MAX_INDEX)
+                    .filter_map(|s| claim_row(referee, &s.id).ok())
+                    .collect();
+                (200, index_page(&shown))
+            }
+            Page::Claim(id) => match claim_row(referee, id) {
+                Ok(row) => (200, claim_page(&row)),
+                Err(e) => (e.status, error_page(e.status, &e.reason)),
+            },
+            Page::Dispute(id, n) => match referee
+                .view(id, *n, None)
+                .and_then(|v| Ok((v, referee.transcript(id, *n)?)))
             {
                 Ok((v, t)) => (200, game_page(&v, &t.moves)),
                 Err(e) => (e.status, error_page(e.status, &e.reason)),
             },
-        ),
-        _ => None,
+        }
     }
+}
+
+/// A claim with the view of each of its disputes (at most
+/// [`MAX_DISPUTES_SHOWN`] of them).
+pub type ClaimRow = (ClaimView, Vec<View>);
+
+/// The most disputes of one claim a page shows.
+pub const MAX_DISPUTES_SHOWN: usize = 100;
+
+fn claim_row(referee: &Referee, id: &str) -> Result<ClaimRow, super::referee::Refusal> {
+    let c = referee.claim(id)?;
+    let views = c
+        .disputes
+        .iter()
+        .take(MAX_DISPUTES_SHOWN)
+        .filter_map(|d| referee.view(id, d.dispute, None).ok())
+        .collect();
+    Ok((c, views))
 }
 
 /// One round of a level's bisection, in positions of the level (units of
@@ -303,9 +352,10 @@ table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .
 .level{margin:1em 0}.verdict{font-size:1.2em;font-weight:bold}svg text{font:11px system-ui,sans-serif}\
 .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}";
 
-const INDEX_SCRIPT: &str = "(function(){function r(){fetch('/').then(function(x){return x.text()}).then(function(h){\
-var t=new DOMParser().parseFromString(h,'text/html').getElementById('games');\
-var o=document.getElementById('games');if(t&&o){o.replaceWith(t)}}).then(function(){setTimeout(r,2000)},function(){setTimeout(r,5000)})}\
+/// Reloads the page's `#live` element every two seconds.
+const REFRESH_SCRIPT: &str = "(function(){function r(){fetch(location.pathname).then(function(x){return x.text()}).then(function(h){\
+var t=new DOMParser().parseFromString(h,'text/html').getElementById('live');\
+var o=document.getElementById('live');if(t&&o){o.replaceWith(t)}}).then(function(){setTimeout(r,2000)},function(){setTimeout(r,5000)})}\
 setTimeout(r,2000)})();";
 
 const GAME_SCRIPT: &str = "(function(){\
@@ -313,9 +363,9 @@ function f(ms){var s=Math.floor(ms/1000),m=Math.floor(s/60);s%=60;return m+':'+(
 setInterval(function(){document.querySelectorAll('[data-running=\"1\"]').forEach(function(c){\
 var ms=Math.max(0,Number(c.dataset.clockMs)-1000);c.dataset.clockMs=String(ms);c.textContent=f(ms)})},1000);\
 function el(){return document.getElementById('game')}\
-function poll(){var g=el();if(!g||g.dataset.over==='1')return;var id=encodeURIComponent(g.dataset.id),seq=Number(g.dataset.seq);\
-fetch('/games/'+id+'?after_seq='+seq+'&wait_ms=25000').then(function(r){if(!r.ok)throw r.status;return r.json()})\
-.then(function(v){if(v.game.seq>seq||v.game.phase.phase==='done'){return fetch('/games/'+id+'/view')\
+function poll(){var g=el();if(!g||g.dataset.over==='1')return;var p='/games/'+encodeURIComponent(g.dataset.id)+'/disputes/'+Number(g.dataset.dispute),seq=Number(g.dataset.seq);\
+fetch(p+'?after_seq='+seq+'&wait_ms=25000').then(function(r){if(!r.ok)throw r.status;return r.json()})\
+.then(function(v){if(v.game.seq>seq||v.game.phase.phase==='done'){return fetch(p+'/view')\
 .then(function(r){return r.text()}).then(function(h){var n=new DOMParser().parseFromString(h,'text/html').getElementById('game');\
 if(n){n.dataset.updates=String(Number(g.dataset.updates||0)+1);g.replaceWith(n)}})}}).then(function(){setTimeout(poll,50)},function(){setTimeout(poll,2000)})}\
 poll()})();";
@@ -329,32 +379,113 @@ fn html(title: &str, body: &str, script: &str) -> String {
     )
 }
 
-/// The index: every game with its phase, moves, who is to move and both clocks.
-pub fn index_page(games: &[View]) -> String {
-    let mut b = String::from(
-        "<h1>mswap referee</h1>\n<table id=\"games\">\n<tr><th>game</th><th>phase</th><th>moves</th><th>to move</th><th>defender's clock</th><th>challenger's clock</th><th>claim</th></tr>\n",
-    );
-    if games.is_empty() {
-        b.push_str("<tr><td colspan=\"7\">no games yet</td></tr>\n");
+/// `m:ss` left of a claim's challenge window, or "closed".
+fn window_text(c: &ClaimView) -> String {
+    if c.window_left_ms == 0 {
+        "closed".into()
+    } else {
+        format!("{} left", clock(c.window_left_ms))
     }
-    for v in games {
-        let id = esc(&v.id);
-        let _ = writeln!(
+}
+
+/// One line per dispute: its link, phase, who is to move and both clocks.
+fn dispute_items(c: &ClaimView, views: &[View]) -> String {
+    if views.is_empty() {
+        return if c.window_left_ms == 0 {
+            "none: no dispute was opened in the window".into()
+        } else {
+            "none yet".into()
+        };
+    }
+    let id = esc(&c.id);
+    let mut b = String::from("<ul class=\"disputes\">");
+    for v in views {
+        let _ = write!(
             b,
-            "<tr class=\"game\" data-id=\"{id}\"><td><a href=\"/games/{id}/view\">{id}</a></td>\
-<td class=\"phase\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>2<sup>{}</sup> steps end in {} ({})</td></tr>",
+            "<li class=\"dispute\" data-dispute=\"{n}\"><a href=\"/games/{id}/disputes/{n}/view\">dispute {n}</a>: \
+<span class=\"phase\">{}</span>; {} moves; to move: {}; defender {} · challenger {}</li>",
             esc(&phase_text(v)),
             v.game.seq,
             esc(&to_move(v)),
             clock_cell(v, Side::Defender),
             clock_cell(v, Side::Challenger),
-            v.game.claim.b,
-            short(&v.game.claim.final_root),
-            esc(&v.game.claim.status)
+            n = v.dispute,
         );
     }
-    b.push_str("</table>\n<p>Each game's page draws its bisection as it narrows. JSON: <code>GET /games</code>.</p>");
-    html("mswap referee", &b, INDEX_SCRIPT)
+    if c.disputes.len() > views.len() {
+        let _ = write!(
+            b,
+            "<li>and {} more (JSON: <code>GET /games/{id}</code>)</li>",
+            c.disputes.len() - views.len()
+        );
+    }
+    b.push_str("</ul>");
+    b
+}
+
+/// The claim in one line: `2^b` steps, the final root, the defender's status text.
+fn claim_text(c: &ClaimView) -> String {
+    format!(
+        "2<sup>{}</sup> A-steps end in {} ({}{})",
+        c.claim.b,
+        short(&c.claim.final_root),
+        esc(&c.claim.status),
+        c.claim
+            .halted_after
+            .map_or(String::new(), |h| format!(", halted after {h} steps"))
+    )
+}
+
+/// The index: every claim with its status, the time left of its challenge
+/// window, and its disputes with their phase, who is to move and clocks.
+pub fn index_page(claims: &[ClaimRow]) -> String {
+    let mut b = String::from(
+        "<h1>mswap referee</h1>\n<table id=\"live\">\n<tr><th>claim</th><th>status</th><th>challenge window</th><th>what it says</th><th>disputes</th></tr>\n",
+    );
+    if claims.is_empty() {
+        b.push_str("<tr><td colspan=\"5\">no claims yet</td></tr>\n");
+    }
+    for (c, views) in claims {
+        let id = esc(&c.id);
+        let _ = writeln!(
+            b,
+            "<tr class=\"claim\" data-id=\"{id}\"><td><a href=\"/games/{id}/view\">{id}</a></td>\
+<td class=\"status\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.status,
+            window_text(c),
+            claim_text(c),
+            dispute_items(c, views),
+        );
+    }
+    b.push_str(
+        "</table>\n<p>A claim stands if no dispute is opened in its window, or if the defender wins every dispute. \
+Each dispute's page draws its bisection as it narrows. JSON: <code>GET /games</code>.</p>",
+    );
+    html("mswap referee", &b, REFRESH_SCRIPT)
+}
+
+/// One claim: what it says, its status and window, and its disputes.
+pub fn claim_page(row: &ClaimRow) -> String {
+    let (c, views) = row;
+    let id = esc(&c.id);
+    let mut b = format!("<p><a href=\"/\">all claims</a></p>\n<h1>claim {id}</h1>\n");
+    let _ = writeln!(
+        b,
+        "<p class=\"claim\">Program {} on input {}: {}. Initial root {}.</p>",
+        short(&c.claim.program),
+        short(&c.claim.input),
+        claim_text(c),
+        short(&c.initial_root),
+    );
+    let _ = writeln!(
+        b,
+        "<div id=\"live\"><table class=\"state\"><tr><th>status</th><td id=\"status\">{}</td></tr>\
+<tr><th>challenge window</th><td>{}</td></tr><tr><th>disputes</th><td>{}</td></tr></table></div>",
+        c.status,
+        window_text(c),
+        dispute_items(c, views),
+    );
+    html(&format!("mswap claim {}", c.id), &b, REFRESH_SCRIPT)
 }
 
 /// The width of the drawing, its bar's left edge and width.
@@ -429,11 +560,12 @@ pub fn game_page(v: &View, moves: &[Record]) -> String {
     let mut b = String::new();
     let _ = writeln!(
         b,
-        "<p><a href=\"/\">all games</a></p>\n<main id=\"game\" data-id=\"{}\" data-seq=\"{}\" data-over=\"{}\">\n<h1>game {}</h1>",
-        esc(&v.id),
+        "<p><a href=\"/\">all claims</a> · <a href=\"/games/{id}/view\">claim {id}</a></p>\n\
+<main id=\"game\" data-id=\"{id}\" data-dispute=\"{n}\" data-seq=\"{}\" data-over=\"{}\">\n<h1>claim {id}, dispute {n}</h1>",
         g.seq,
         u8::from(g.is_over()),
-        esc(&v.id)
+        id = esc(&v.id),
+        n = v.dispute,
     );
     let _ = writeln!(
         b,
@@ -562,7 +694,11 @@ pub fn game_page(v: &View, moves: &[Record]) -> String {
         );
     }
     b.push_str("</table>\n</main>");
-    html(&format!("mswap game {}", v.id), &b, GAME_SCRIPT)
+    html(
+        &format!("mswap claim {}, dispute {}", v.id, v.dispute),
+        &b,
+        GAME_SCRIPT,
+    )
 }
 
 /// "level 0, A-step 48" for a move's place.
@@ -583,7 +719,7 @@ pub fn error_page(status: u16, reason: &str) -> String {
     html(
         "mswap referee",
         &format!(
-            "<p><a href=\"/\">all games</a></p><h1>{status}</h1><p id=\"error\">{}</p>",
+            "<p><a href=\"/\">all claims</a></p><h1>{status}</h1><p id=\"error\">{}</p>",
             esc(reason)
         ),
         "",
@@ -694,17 +830,75 @@ mod tests {
         );
     }
 
+    /// The claim of `t` with `views` as its disputes.
+    fn claim_of(t: &Transcript, views: Vec<View>, window_left_ms: u64) -> ClaimRow {
+        let c = ClaimView {
+            id: t.game.clone(),
+            claim: t.claim.clone(),
+            levels: t.levels.clone(),
+            initial_root: views
+                .first()
+                .map_or(Hash::default(), |v| v.game.initial_root),
+            clock_ms: t.clock_ms,
+            created_ms: t.created_ms,
+            window_ends_ms: t.created_ms + window_left_ms,
+            window_left_ms,
+            status: super::super::wire::ClaimStatus::Open,
+            seq: 0,
+            disputes: views
+                .iter()
+                .map(|v| super::super::wire::DisputeSummary {
+                    dispute: v.dispute,
+                    phase: "bisect".into(),
+                    seq: v.game.seq,
+                    winner: None,
+                    outcome: None,
+                })
+                .collect(),
+        };
+        (c, views)
+    }
+
     #[test]
-    fn the_index_lists_games_with_clocks_and_who_moves() {
+    fn the_index_lists_claims_with_their_disputes_clocks_and_who_moves() {
         let t = example();
         let open = view_after(&t, 0);
-        let mid = view_after(&t, 5);
-        let page = index_page(&[open, mid.clone()]);
-        assert_eq!(page.matches("<tr class=\"game\"").count(), 2);
+        let mut mid = view_after(&t, 5);
+        mid.dispute = 2;
+        let busy = claim_of(&t, vec![open, mid.clone()], 60_000);
+        let mut quiet = claim_of(&t, Vec::new(), 0);
+        quiet.0.id = "g2".into();
+        quiet.0.status = super::super::wire::ClaimStatus::Stands;
+        let page = index_page(&[busy.clone(), quiet]);
+        assert_eq!(page.matches("<tr class=\"claim\"").count(), 2);
+        assert_eq!(page.matches("<li class=\"dispute\"").count(), 2);
+        assert!(page.contains(&format!("href=\"/games/{}/disputes/2/view\"", t.game)));
         assert!(page.contains("open: no challenge yet"));
         assert!(page.contains(&format!("the {}: ", mid.game.turn)));
         assert!(page.contains("data-clock-ms="));
-        assert!(index_page(&[]).contains("no games yet"));
+        assert!(page.contains("1:00 left") && page.contains("closed"));
+        assert!(page.contains(">stands<"));
+        assert!(page.contains("no dispute was opened in the window"));
+        assert!(index_page(&[]).contains("no claims yet"));
+        let claim = claim_page(&busy);
+        assert_eq!(claim.matches("<li class=\"dispute\"").count(), 2);
+        assert!(claim.contains(">open<"));
+    }
+
+    #[test]
+    fn pages_are_routed_by_path() {
+        assert_eq!(Page::route("/"), Some(Page::Index));
+        assert_eq!(
+            Page::route("/games/g1/view"),
+            Some(Page::Claim("g1".into()))
+        );
+        assert_eq!(
+            Page::route("/games/g1/disputes/3/view"),
+            Some(Page::Dispute("g1".into(), 3))
+        );
+        assert_eq!(Page::route("/games/g1/disputes/x/view"), None);
+        assert_eq!(Page::route("/games/g1"), None);
+        assert_eq!(Page::route("/games"), None);
     }
 
     #[test]
@@ -713,7 +907,14 @@ mod tests {
         let mut v = view_after(&t, 0);
         v.game.claim.status = "<script>alert(1)</script>\"'&".into();
         v.id = "g<1>".into();
-        for page in [index_page(std::slice::from_ref(&v)), game_page(&v, &[])] {
+        let mut row = claim_of(&t, vec![v.clone()], 1000);
+        row.0.id = v.id.clone();
+        row.0.claim.status = v.game.claim.status.clone();
+        for page in [
+            index_page(std::slice::from_ref(&row)),
+            claim_page(&row),
+            game_page(&v, &[]),
+        ] {
             assert!(!page.contains("<script>alert"), "{page}");
             assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
             assert!(!page.contains("g<1>"));
