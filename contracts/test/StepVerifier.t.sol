@@ -120,27 +120,69 @@ contract StepVerifierTest is Test {
         vm.assertEq(v.microcodeRoot(), Microcode.ROOT, "microcode root");
     }
 
-    function test_plainDeploymentIsRefused() public {
-        vm.expectRevert(StepVerifier.DeployWithData.selector);
-        new StepVerifier();
+    /// Deploys the data contract of `init` (the creation code of `dataInitCode`, maybe altered).
+    function data(bytes memory init) internal returns (address) {
+        return StepVerifierDeploy.deployData(init);
     }
 
     function test_wrongDataIsRefused() public {
-        bytes memory init = StepVerifierDeploy.initCode();
-        // Change the last microcode word.
-        init[init.length - 1] ^= 0x01;
-        address a;
-        assembly ("memory-safe") {
-            a := create(0, add(init, 0x20), mload(init))
-        }
-        vm.assertTrue(StepVerifier(a).microcodeRoot() != Microcode.ROOT, "a changed word changes the root");
-        init[init.length - 1] ^= 0x01;
+        bytes memory init = StepVerifierDeploy.dataInitCode();
         // Break Z(3) in the zero table.
         init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
+        address a = data(init);
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
+        new StepVerifier(a);
+        init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
+        // A first byte other than STOP would make the data callable.
+        init[12] = 0x01;
+        a = data(init);
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.DataPrefix.selector, 1));
+        new StepVerifier(a);
+        // An account without the data: no code at all, or the verifier itself.
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, 0));
+        new StepVerifier(address(0xdead));
+        vm.expectRevert(
+            abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, address(v).code.length)
+        );
+        new StepVerifier(address(v));
+    }
+
+    function test_changedMicrocodeWordIsNamed() public {
+        bytes memory init = StepVerifierDeploy.dataInitCode();
+        init[init.length - 1] ^= 0x01;
+        address a = data(init);
+        try new StepVerifier(a) {
+            vm.assertTrue(false, "a changed word must be refused");
+        } catch (bytes memory err) {
+            bytes4 sel;
+            assembly ("memory-safe") {
+                sel := mload(add(err, 0x20))
+            }
+            vm.assertEq(uint32(sel), uint32(StepVerifier.MicrocodeMismatch.selector), "MicrocodeMismatch");
+        }
+    }
+
+    /// EIP-170: every deployed runtime stays under 24 KiB (forge does not
+    /// enforce the limit on contracts that tests create).
+    function test_deployedCodeIsUnderTheSizeLimit() public view {
+        vm.assertLe(address(v).code.length, 24576, "StepVerifier runtime");
+        vm.assertLe(v.DATA().code.length, 24576, "microcode data contract");
+        vm.assertEq(v.DATA().code.length, 1 + Microcode.DATA_BYTES, "data contract size");
+    }
+}
+
+/// The EVM the tests run on refuses code over 24576 bytes (EIP-170), as a
+/// real chain does: `code_size_limit` in foundry.toml.
+contract CodeSizeLimitTest {
+    function create(uint256 size) internal returns (address a) {
+        bytes memory init = abi.encodePacked(hex"61", uint16(size), hex"6000f3");
         assembly ("memory-safe") {
             a := create(0, add(init, 0x20), mload(init))
         }
-        vm.expectRevert(abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
-        StepVerifier(a).microcodeRoot();
+    }
+
+    function test_codeOverTheLimitIsRefused() public {
+        require(create(24576) != address(0), "24576 bytes are allowed");
+        require(create(24577) == address(0), "24577 bytes are refused");
     }
 }
