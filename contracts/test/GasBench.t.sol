@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test, Vm, console} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
-import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Deploy} from "./Deploy.sol";
 import {Microcode} from "../src/Generated.sol";
 
 /// The version-1 alternative, for the comparison: a micro-instruction leaf
@@ -61,7 +61,7 @@ contract GasBench is Test {
     uint256 internal constant UARCH_TX = 886_000;
 
     function setUp() public {
-        v = StepVerifierDeploy.deploy();
+        v = Deploy.verifier();
     }
 
     /// Calldata tokens (EIP-7623): zero bytes count 1, others 4.
@@ -103,8 +103,23 @@ contract GasBench is Test {
 
     function name(uint256 label) internal pure returns (string memory) {
         string[17] memory names = [
-            "IDLE", "ADD", "SUB", "AND", "OR", "XOR", "SLL", "SRL", "SRA", "SLTU", "SLT", "LD", "ST", "BR", "JAL",
-            "IDLE*", "clean"
+            "IDLE",
+            "ADD",
+            "SUB",
+            "AND",
+            "OR",
+            "XOR",
+            "SLL",
+            "SRL",
+            "SRA",
+            "SLTU",
+            "SLT",
+            "LD",
+            "ST",
+            "BR",
+            "JAL",
+            "IDLE*",
+            "clean"
         ];
         return label < 17 ? names[label] : "?";
     }
@@ -170,14 +185,28 @@ contract GasBench is Test {
         uint256 mt = all.txg[all.n / 2];
         console.log(
             string.concat(
-                "median execution ", k(me), " = ", ratio(me, MIPS_EXEC), " of MIPS.sol (18.9k), ",
-                ratio(me, MIPS2_EXEC), " of MIPS2.sol (25.1k), ", ratio(me, UARCH_EXEC), " of UArchStep (591k); goal 15k"
+                "median execution ",
+                k(me),
+                " = ",
+                ratio(me, MIPS_EXEC),
+                " of MIPS.sol (18.9k), ",
+                ratio(me, MIPS2_EXEC),
+                " of MIPS2.sol (25.1k), ",
+                ratio(me, UARCH_EXEC),
+                " of UArchStep (591k); goal 15k"
             )
         );
         console.log(
             string.concat(
-                "median per tx    ", k(mt), " = ", ratio(mt, MIPS_TX), " of MIPS.sol (94.5k), ",
-                ratio(mt, MIPS2_TX), " of MIPS2.sol (99.3k), ", ratio(mt, UARCH_TX), " of UArchStep (886k); goal 60k"
+                "median per tx    ",
+                k(mt),
+                " = ",
+                ratio(mt, MIPS_TX),
+                " of MIPS.sol (94.5k), ",
+                ratio(mt, MIPS2_TX),
+                " of MIPS2.sol (99.3k), ",
+                ratio(mt, UARCH_TX),
+                " of UArchStep (886k); goal 60k"
             )
         );
         vm.assertGt(all.n, 0, "accepted proofs measured");

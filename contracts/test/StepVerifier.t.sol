@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
-import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Deploy} from "./Deploy.sol";
 import {Microcode} from "../src/Generated.sol";
 
 /// The contract against the Rust verifier: every case of a fixture written
@@ -14,7 +14,7 @@ contract StepVerifierTest is Test {
     StepVerifier internal v;
 
     function setUp() public {
-        v = StepVerifierDeploy.deploy();
+        v = Deploy.verifier();
     }
 
     /// Replays every case of `fx`; returns how many there were and how many were accepted.
@@ -120,46 +120,41 @@ contract StepVerifierTest is Test {
         vm.assertEq(v.microcodeRoot(), Microcode.ROOT, "microcode root");
     }
 
-    /// Deploys the data contract of `init` (the creation code of `dataInitCode`, maybe altered).
-    function data(bytes memory init) internal returns (address) {
-        return StepVerifierDeploy.deployData(init);
+    /// Deploys a verifier over the data contract of creation code `init`
+    /// (that of `MicrocodeData`, maybe altered), expecting the revert `err`.
+    function refused(bytes memory init, bytes memory err) internal {
+        address a = Deploy.create(init);
+        vm.assertTrue(a != address(0), "data contract");
+        vm.expectRevert(err);
+        Deploy.create(Deploy.verifierInitCode(a));
     }
 
     function test_wrongDataIsRefused() public {
-        bytes memory init = StepVerifierDeploy.dataInitCode();
+        bytes memory init = Deploy.dataInitCode();
+        uint256 start = init.length - Microcode.DATA_BYTES;
         // Break Z(3) in the zero table.
-        init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
-        address a = data(init);
-        vm.expectRevert(abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
-        new StepVerifier(a);
-        init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
+        init[start + 3 * 32] ^= 0x01;
+        refused(init, abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
+        init[start + 3 * 32] ^= 0x01;
         // A first byte other than STOP would make the data callable.
-        init[12] = 0x01;
-        a = data(init);
-        vm.expectRevert(abi.encodeWithSelector(StepVerifier.DataPrefix.selector, 1));
-        new StepVerifier(a);
+        init[start - 1] = 0x01;
+        refused(init, abi.encodeWithSelector(StepVerifier.DataPrefix.selector, 1));
         // An account without the data: no code at all, or the verifier itself.
         vm.expectRevert(abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, 0));
-        new StepVerifier(address(0xdead));
+        Deploy.create(Deploy.verifierInitCode(address(0xdead)));
         vm.expectRevert(
             abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, address(v).code.length)
         );
-        new StepVerifier(address(v));
+        Deploy.create(Deploy.verifierInitCode(address(v)));
     }
 
     function test_changedMicrocodeWordIsNamed() public {
-        bytes memory init = StepVerifierDeploy.dataInitCode();
+        bytes memory init = Deploy.dataInitCode();
+        // Change the last microcode word.
         init[init.length - 1] ^= 0x01;
-        address a = data(init);
-        try new StepVerifier(a) {
-            vm.assertTrue(false, "a changed word must be refused");
-        } catch (bytes memory err) {
-            bytes4 sel;
-            assembly ("memory-safe") {
-                sel := mload(add(err, 0x20))
-            }
-            vm.assertEq(uint32(sel), uint32(StepVerifier.MicrocodeMismatch.selector), "MicrocodeMismatch");
-        }
+        address a = Deploy.create(init);
+        vm.expectPartialRevert(StepVerifier.MicrocodeMismatch.selector);
+        Deploy.create(Deploy.verifierInitCode(a));
     }
 
     /// EIP-170: every deployed runtime stays under 24 KiB (forge does not
@@ -171,18 +166,3 @@ contract StepVerifierTest is Test {
     }
 }
 
-/// The EVM the tests run on refuses code over 24576 bytes (EIP-170), as a
-/// real chain does: `code_size_limit` in foundry.toml.
-contract CodeSizeLimitTest {
-    function create(uint256 size) internal returns (address a) {
-        bytes memory init = abi.encodePacked(hex"61", uint16(size), hex"6000f3");
-        assembly ("memory-safe") {
-            a := create(0, add(init, 0x20), mload(init))
-        }
-    }
-
-    function test_codeOverTheLimitIsRefused() public {
-        require(create(24576) != address(0), "24576 bytes are allowed");
-        require(create(24577) == address(0), "24577 bytes are refused");
-    }
-}
