@@ -126,6 +126,41 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
             &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
         )
         .expect("deploys");
+    // Both runtimes are under the EIP-170 limit (anvil enforces it; this
+    // names the sizes), and the verifier reads this build's data contract.
+    let code = rpc.code(&verifier).expect("verifier code");
+    let data = rpc
+        .call(&verifier, &mswap::chain::abi::selector("DATA()"))
+        .expect("DATA()");
+    let data = format!("0x{}", hex::encode(&data[12..]));
+    let data_code = rpc.code(&data).expect("data code");
+    assert!(code.len() <= 24576, "verifier runtime {} bytes", code.len());
+    assert!(
+        data_code.len() <= 24576,
+        "data runtime {} bytes",
+        data_code.len()
+    );
+    assert_eq!(data_code[0], 0, "the data starts with STOP");
+    assert_eq!(
+        &data_code[1..],
+        &mswap::chain::solidity::verifier_data(mswap::micro::microcode::microcode())[..]
+    );
+    // A verifier over an account that is not the data contract is refused,
+    // with the contract's error.
+    let init = mswap::chain::rpc::verifier_init_code(
+        &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
+        &verifier,
+    )
+    .expect("init code");
+    match rpc.create(&from, &init) {
+        Err(mswap::chain::rpc::RpcError::Reverted(d)) => assert_eq!(
+            d[..4],
+            mswap::chain::abi::selector("DataSize(uint256,uint256)"),
+            "revert data 0x{}",
+            hex::encode(&d)
+        ),
+        other => panic!("a verifier over the wrong data deployed: {other:?}"),
+    }
 
     let files = proof_files();
     let load = files

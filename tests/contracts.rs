@@ -12,6 +12,7 @@ use mswap::chain::abi::{Case, LABEL_CLEAN, LABEL_MALFORMED, fixture, label};
 use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::hash::Hash;
+use mswap::micro::isa::Uop;
 use mswap::micro::microcode::microcode;
 use mswap::micro::step::UStatus;
 use mswap::micro::{CLEAN_AT, MicroMachine};
@@ -71,6 +72,55 @@ fn proofs_at(
     out
 }
 
+/// The micro-operations the microcode uses (its program words' `op`).
+fn ops_used() -> BTreeSet<u8> {
+    microcode()
+        .program
+        .words
+        .iter()
+        .map(|w| Uop::decode(*w).op)
+        .collect()
+}
+
+/// For each op of `wanted`, the first A-step (up to `steps`) of the run of
+/// `program` on `input` whose micro-steps execute it: found by running
+/// machine AB from the start, fetching each micro-instruction as the step
+/// does, and stopping once every wanted op is found.
+fn first_steps_with(
+    program: &Program,
+    input: &[u8],
+    steps: u64,
+    wanted: &BTreeSet<u8>,
+) -> Vec<(u8, u64)> {
+    let code = microcode();
+    let mut left = wanted.clone();
+    let mut found = Vec::new();
+    let mut m = MicroMachine::with_microcode(program.initial_state(input), code);
+    for t in 0..=steps {
+        if left.is_empty() {
+            break;
+        }
+        loop {
+            let op = Uop::decode(code.words[(m.upc() % code.slots) as usize]).op;
+            match m.step() {
+                UStatus::Executed => {
+                    if left.remove(&op) {
+                        found.push((op, t));
+                    }
+                }
+                UStatus::Idle => {
+                    // Idle ticks only advance the clock: on to the cleaning step.
+                    m.q[0] = (m.q[0] & 0xffff_ffff) | (CLEAN_AT << 32);
+                    m.step();
+                    break;
+                }
+                UStatus::Cleaned => break,
+            }
+        }
+    }
+    found
+}
+
 /// One random change of a valid proof (or of its agreed root).
 fn mutate(root: Hash, proof: &[u8], rng: &mut Rng) -> Case {
     let mut b = proof.to_vec();
@@ -108,6 +158,13 @@ fn generated_cases() -> Vec<Case> {
         let mut ts: BTreeSet<u64> = (0..positions).map(|_| rng.below(steps + 1)).collect();
         ts.insert(0);
         ts.insert(steps);
+        // Every op the microcode uses that this guest executes, by a
+        // search rather than by luck: the first A-step executing each op
+        // not proven yet (proofs_at proves every kind not seen there).
+        let unseen: BTreeSet<u8> = ops_used().difference(&seen).copied().collect();
+        for (_, t) in first_steps_with(&program, &input, steps, &unseen) {
+            ts.insert(t);
+        }
         for (n, t) in ts.into_iter().enumerate() {
             let clean = n % 3 == 0;
             for (root, proof) in proofs_at(&program, &input, t, keep, clean, &mut rng, &mut seen) {
@@ -142,12 +199,7 @@ fn the_contract_agrees_with_the_rust_verifier_on_thousands_of_proofs() {
         .filter(|c| c.verdict.is_ok())
         .map(|c| label(&c.proof))
         .collect();
-    let mut used: BTreeSet<u8> = microcode()
-        .program
-        .words
-        .iter()
-        .map(|w| mswap::micro::isa::Uop::decode(*w).op)
-        .collect();
+    let mut used = ops_used();
     used.insert(LABEL_CLEAN);
     assert!(!seen.contains(&LABEL_MALFORMED));
     let missing: Vec<_> = used.difference(&seen).collect();

@@ -14,12 +14,13 @@ import {Const, Op, Cond, Microcode} from "./Generated.sol";
 /// `finish`) and the step function itself (`src/micro/step.rs`: `ustep`,
 /// `reg`, `set_reg`, `low_mask`, `taken`, `alu_op`).
 ///
-/// The verifier carries the microcode: its runtime code is the compiled
-/// contract followed by `Microcode.DATA` (the zero-subtree table `Z(k)`, then
-/// the microcode words), read with `CODECOPY` at `codesize() - DATA_BYTES`.
-/// It is deployed by `StepVerifierDeploy.deploy`, which appends the data and
-/// checks it against `Microcode.ROOT`; the constructor refuses a plain
-/// deployment, which would lack the data.
+/// The microcode lives in a separate data contract (SSTORE2-style: its code
+/// is a `STOP` byte, then `Microcode.DATA`: the zero-subtree table `Z(k)`,
+/// then the microcode words), read with `EXTCODECOPY` at the immutable
+/// address `DATA`: the verifier plus 17 KB of data would exceed the 24 KiB
+/// code limit of EIP-170. The constructor checks the data contract against
+/// `Microcode.ROOT`, so a deployed verifier always carries this build's
+/// microcode. `StepVerifierDeploy.deploy` (and `mswap deploy`) deploy both.
 ///
 /// The proof is read from calldata at offsets fixed by the format; only `Q`
 /// (128 bytes) is copied into memory, since the step rewrites it.
@@ -76,10 +77,17 @@ contract StepVerifier {
     // ------------------------------------------------------------------
     // Errors of the deployment.
 
-    /// The contract must be deployed with its data (`StepVerifierDeploy.deploy`).
-    error DeployWithData();
-    /// Entry `k` of the appended zero-subtree table is not `Z(k)`.
+    /// The data contract's code is `size` bytes, not a `STOP` byte plus `Microcode.DATA_BYTES`.
+    error DataSize(uint256 expected, uint256 size);
+    /// The data contract's code starts with `first`, not `STOP` (so that it cannot be called).
+    error DataPrefix(uint256 first);
+    /// Entry `k` of the data's zero-subtree table is not `Z(k)`.
     error ZeroTable(uint256 k);
+    /// The data's microcode commits to `found`, not this build's `Microcode.ROOT`.
+    error MicrocodeMismatch(bytes32 expected, bytes32 found);
+
+    /// The data contract: a `STOP` byte, then `Microcode.DATA`.
+    address public immutable DATA;
 
     uint256 private constant M64 = 0xffffffffffffffff;
     uint256 private constant M32 = 0xffffffff;
@@ -111,8 +119,9 @@ contract StepVerifier {
         uint256 accesses;
         /// The next access to replay.
         uint256 next;
-        /// Code offset of the zero-subtree table (the microcode follows it).
-        uint256 data;
+        /// Memory address of the zero-subtree table, once copied from the
+        /// data contract (0 before: only proofs with zero siblings need it).
+        uint256 zt;
         /// The leaf as the proof gives it.
         bytes32 leafBefore;
         /// `root(Q)` before the step, and the agreed root.
@@ -131,13 +140,17 @@ contract StepVerifier {
         uint256 imm;
     }
 
-    constructor() {
-        revert DeployWithData();
+    /// Checks the data contract at `data` (its size, its `STOP` prefix, its
+    /// zero-subtree table and the root of its microcode) and keeps its address.
+    constructor(address data) {
+        bytes32 found = commitmentRoot(data);
+        if (found != Microcode.ROOT) revert MicrocodeMismatch(Microcode.ROOT, found);
+        DATA = data;
     }
 
     /// @notice Verifies one micro-step: from the agreed root before the
     /// step and a binary step proof, returns the root after it.
-    function step(bytes32 rootBefore, bytes calldata proof) external pure returns (bytes32 rootAfter) {
+    function step(bytes32 rootBefore, bytes calldata proof) external view returns (bytes32 rootAfter) {
         Replay memory r = decode(proof);
         return verifyStep(rootBefore, r);
     }
@@ -154,7 +167,7 @@ contract StepVerifier {
         }
     }
 
-    function decode(bytes calldata proof) internal pure returns (Replay memory r) {
+    function decode(bytes calldata proof) internal view returns (Replay memory r) {
         unchecked {
             uint256 len = proof.length;
             uint256 p;
@@ -182,7 +195,6 @@ contract StepVerifier {
             take(130, 1, len);
             uint256 flags = u8(p + 130);
             if (flags & ~uint256(1) != 0) revert Flags(flags);
-            r.data = dataOffset();
             uint256 at;
             if (flags & 1 != 0) {
                 r.hasLeaf = true;
@@ -242,7 +254,7 @@ contract StepVerifier {
     // that fails before then goes through `fail`, which settles the root
     // check first, so the error is the one Rust reports.
 
-    function verifyStep(bytes32 rootBefore, Replay memory r) internal pure returns (bytes32) {
+    function verifyStep(bytes32 rootBefore, Replay memory r) internal view returns (bytes32) {
         bytes32 qBefore = qRoot(r.q);
         r.qRoot = qBefore;
         r.rootBefore = rootBefore;
@@ -261,7 +273,7 @@ contract StepVerifier {
 
     /// Reverts with `err`, unless the root check (not yet made for a proof
     /// with a leaf proof) fails, which Rust reports first.
-    function fail(Replay memory r, bytes memory err) internal pure {
+    function fail(Replay memory r, bytes memory err) internal view {
         if (r.hasLeaf) {
             (bytes32 sRoot,) = pathRoots(r, r.leafBefore, r.leafBefore);
             bytes32 computed = hashNode(r.qRoot, sRoot);
@@ -295,17 +307,18 @@ contract StepVerifier {
     }
 
     /// The micro-instruction at slot `upc mod SLOTS` of the carried microcode.
-    function fetch(Replay memory r, uint256 upc) internal pure returns (uint256 w) {
-        uint256 at = r.data + Microcode.ZERO_TABLE_BYTES + ((upc & (Microcode.SLOTS - 1)) << 3);
+    function fetch(uint256 upc) internal view returns (uint256 w) {
+        address d = DATA;
+        uint256 at = 1 + Microcode.ZERO_TABLE_BYTES + ((upc & (Microcode.SLOTS - 1)) << 3);
         assembly ("memory-safe") {
-            // Past the end of code CODECOPY gives zeros: the padding slots.
-            codecopy(0, at, 8)
+            // Past the end of code EXTCODECOPY gives zeros: the padding slots.
+            extcodecopy(d, 0, at, 8)
             w := shr(192, mload(0))
         }
     }
 
     /// The logged access `index`, which must be of `kind` at `addr`; returns its value.
-    function expect(Replay memory r, uint256 index, uint256 kind, uint256 addr) internal pure returns (uint256) {
+    function expect(Replay memory r, uint256 index, uint256 kind, uint256 addr) internal view returns (uint256) {
         if (index >= r.m) fail(r, abi.encodeWithSelector(MissingAccess.selector, index, kind, addr));
         uint256 a = r.accesses + 17 * index;
         uint256 k = u8(a);
@@ -316,7 +329,7 @@ contract StepVerifier {
     }
 
     /// Checks the leaf proof for access `index` at `addr` (on first use, its depth).
-    function leafFor(Replay memory r, uint256 index, uint256 addr) internal pure {
+    function leafFor(Replay memory r, uint256 index, uint256 addr) internal view {
         if (!r.hasLeaf) fail(r, abi.encodeWithSelector(MissingLeafProof.selector, index));
         if (r.leafIndex != addr >> 5) {
             fail(r, abi.encodeWithSelector(LeafIndex.selector, index, addr >> 5, r.leafIndex));
@@ -331,7 +344,7 @@ contract StepVerifier {
         }
     }
 
-    function readS(Replay memory r, uint256 addr) internal pure returns (uint256) {
+    function readS(Replay memory r, uint256 addr) internal view returns (uint256) {
         uint256 index = r.next;
         uint256 logged = expect(r, index, 0, addr);
         leafFor(r, index, addr);
@@ -341,7 +354,7 @@ contract StepVerifier {
         return actual;
     }
 
-    function writeS(Replay memory r, uint256 addr, uint256 v) internal pure {
+    function writeS(Replay memory r, uint256 addr, uint256 v) internal view {
         uint256 index = r.next;
         uint256 logged = expect(r, index, 1, addr);
         if (logged != v) fail(r, abi.encodeWithSelector(AccessValue.selector, index, logged, v));
@@ -353,7 +366,7 @@ contract StepVerifier {
     }
 
     /// Checks that the whole proof was used; returns `root(S)` after the step.
-    function finish(Replay memory r) internal pure returns (bytes32) {
+    function finish(Replay memory r) internal view returns (bytes32) {
         if (r.next != r.m) fail(r, abi.encodeWithSelector(LeftoverAccesses.selector, r.next, r.m - r.next));
         if (r.hasLeaf && !r.leafUsed) fail(r, abi.encodeWithSelector(UnusedLeafProof.selector));
         if (!r.hasLeaf) return r.sRoot;
@@ -430,7 +443,7 @@ contract StepVerifier {
 
     /// The `LD | ST` arm of `ustep` (a function of its own only for the
     /// compiler's stack).
-    function loadStore(Replay memory r, Uop memory u) internal pure {
+    function loadStore(Replay memory r, Uop memory u) internal view {
         unchecked {
             uint256 bytes_ = uint256(1) << (u.func & 3);
             uint256 addr = ((reg(r, u.ra) + u.imm) & M64) & Const.S_ADDR_MASK & ~(bytes_ - 1);
@@ -454,7 +467,7 @@ contract StepVerifier {
 
     /// One micro-step. `cleanAt` is `2^a - 1`: at that clock value the step
     /// resets `Q` to `Q*`.
-    function ustep(Replay memory r, uint256 cleanAt) internal pure {
+    function ustep(Replay memory r, uint256 cleanAt) internal view {
         unchecked {
             uint256 w0 = readQ(r, 0);
             uint256 upc = w0 & M32;
@@ -465,7 +478,7 @@ contract StepVerifier {
                 }
                 return;
             }
-            Uop memory u = decodeUop(fetch(r, upc));
+            Uop memory u = decodeUop(fetch(upc));
             uint256 imm = u.imm;
             uint256 next = (upc + 1) & M64;
             uint256 op = u.op;
@@ -519,12 +532,22 @@ contract StepVerifier {
     /// leaf's place, in one walk (once per level if `a == b`): siblings
     /// from calldata, or `Z(k)` from the code's table where bit `k` of the
     /// bitmap is set.
-    function pathRoots(Replay memory r, bytes32 a, bytes32 b) internal pure returns (bytes32 ha, bytes32 hb) {
+    function pathRoots(Replay memory r, bytes32 a, bytes32 b) internal view returns (bytes32 ha, bytes32 hb) {
         uint256 index = r.leafIndex;
         uint256 n = r.n;
         uint256 zeros = r.zeros;
         uint256 sib = r.siblings;
-        uint256 ztable = r.data;
+        uint256 ztable = r.zt;
+        if (zeros != 0 && ztable == 0) {
+            address d = DATA;
+            uint256 bytes_ = Microcode.ZERO_TABLE_BYTES;
+            assembly ("memory-safe") {
+                ztable := mload(0x40)
+                mstore(0x40, add(ztable, bytes_))
+                extcodecopy(d, ztable, 1, bytes_)
+            }
+            r.zt = ztable;
+        }
         assembly ("memory-safe") {
             mstore(0, a)
             ha := keccak256(0, 0x20)
@@ -539,7 +562,7 @@ contract StepVerifier {
                     calldatacopy(spos, s, 0x20)
                     s2 := add(s, 0x20)
                 }
-                default { codecopy(spos, add(zt, shl(5, k)), 0x20) }
+                default { mstore(spos, mload(add(zt, shl(5, k)))) }
                 h2 := keccak256(0, 0x40)
             }
             switch and(eq(a, b), eq(n, 29))
@@ -594,7 +617,7 @@ contract StepVerifier {
                     calldatacopy(spos, s, 0x20)
                     s2 := add(s, 0x20)
                 }
-                default { codecopy(spos, add(zt, shl(5, k)), 0x20) }
+                default { mstore(spos, mload(add(zt, shl(5, k)))) }
                 mstore(add(buf, spos), mload(spos))
                 mstore(hpos, h)
                 mstore(add(buf, hpos), g)
@@ -689,23 +712,33 @@ contract StepVerifier {
         v = (v >> 16) | ((v & 0xffff) << 16);
     }
 
-    /// Code offset of the appended data.
-    function dataOffset() internal pure returns (uint256 at) {
-        assembly ("memory-safe") {
-            at := codesize()
-        }
-        at -= Microcode.DATA_BYTES;
+    // ------------------------------------------------------------------
+    // The data contract, checked.
+
+    /// @notice The root of the microcode commitment that the data contract
+    /// holds (always `Microcode.ROOT`: the constructor checked it).
+    function microcodeRoot() external view returns (bytes32) {
+        return commitmentRoot(DATA);
     }
 
-    // ------------------------------------------------------------------
-    // The carried data, checked.
-
-    /// @notice Checks the appended zero-subtree table and returns the root of
-    /// the carried microcode's commitment (the Merkle tree of `SLOTS` words,
-    /// four little-endian words per 32-byte leaf), to compare with
-    /// `Microcode.ROOT`.
-    function microcodeRoot() external pure returns (bytes32) {
-        uint256 data = dataOffset();
+    /// Checks the data contract at `data` (size, `STOP` prefix, zero-subtree
+    /// table) and returns the root of its microcode's commitment (the Merkle
+    /// tree of `SLOTS` words, four little-endian words per 32-byte leaf).
+    function commitmentRoot(address data) internal view returns (bytes32) {
+        uint256 size = data.code.length;
+        if (size != 1 + Microcode.DATA_BYTES) revert DataSize(1 + Microcode.DATA_BYTES, size);
+        // The whole code in memory, read once.
+        uint256 m;
+        assembly ("memory-safe") {
+            m := mload(0x40)
+            mstore(0x40, add(m, add(size, 0x20)))
+            extcodecopy(data, m, 0, size)
+        }
+        uint256 first;
+        assembly ("memory-safe") {
+            first := byte(0, mload(m))
+        }
+        if (first != 0) revert DataPrefix(first);
         bytes32 z;
         assembly ("memory-safe") {
             mstore(0, 0)
@@ -714,23 +747,24 @@ contract StepVerifier {
         for (uint256 k = 0; k < Const.MAX_SIBLINGS; k++) {
             bytes32 t;
             assembly ("memory-safe") {
-                codecopy(0, add(data, shl(5, k)), 0x20)
-                t := mload(0)
+                t := mload(add(add(m, 1), shl(5, k)))
             }
             if (t != z) revert ZeroTable(k);
             z = hashNode(z, z);
         }
         uint256 leaves = Microcode.SLOTS / 4;
         bytes32[] memory level = new bytes32[](leaves);
-        uint256 words = data + Microcode.ZERO_TABLE_BYTES;
+        uint256 words = m + 1 + Microcode.ZERO_TABLE_BYTES;
         for (uint256 i = 0; i < leaves; i++) {
             uint256 leaf;
             for (uint256 j = 0; j < 4; j++) {
+                uint256 slot = i * 4 + j;
                 uint256 w;
-                uint256 at = words + (i * 4 + j) * 8;
-                assembly ("memory-safe") {
-                    codecopy(0, at, 8)
-                    w := shr(192, mload(0))
+                if (slot < Microcode.WORDS) {
+                    uint256 at = words + slot * 8;
+                    assembly ("memory-safe") {
+                        w := shr(192, mload(at))
+                    }
                 }
                 leaf |= swap64(w) << (192 - 64 * j);
             }

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test, Vm, console} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
-import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Deploy} from "./Deploy.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Const} from "../src/Generated.sol";
 
@@ -33,7 +33,7 @@ contract DisputeGameTest is Test {
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        verifier = StepVerifierDeploy.deploy();
+        verifier = Deploy.verifier();
         game = new DisputeGame(verifier, CLOCK, WINDOW, 48);
     }
 

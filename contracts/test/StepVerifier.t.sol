@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
-import {StepVerifierDeploy} from "../src/StepVerifierDeploy.sol";
+import {Deploy} from "./Deploy.sol";
 import {Microcode} from "../src/Generated.sol";
 
 /// The contract against the Rust verifier: every case of a fixture written
@@ -14,7 +14,7 @@ contract StepVerifierTest is Test {
     StepVerifier internal v;
 
     function setUp() public {
-        v = StepVerifierDeploy.deploy();
+        v = Deploy.verifier();
     }
 
     /// Replays every case of `fx`; returns how many there were and how many were accepted.
@@ -120,27 +120,49 @@ contract StepVerifierTest is Test {
         vm.assertEq(v.microcodeRoot(), Microcode.ROOT, "microcode root");
     }
 
-    function test_plainDeploymentIsRefused() public {
-        vm.expectRevert(StepVerifier.DeployWithData.selector);
-        new StepVerifier();
+    /// Deploys a verifier over the data contract of creation code `init`
+    /// (that of `MicrocodeData`, maybe altered), expecting the revert `err`.
+    function refused(bytes memory init, bytes memory err) internal {
+        address a = Deploy.create(init);
+        vm.assertTrue(a != address(0), "data contract");
+        vm.expectRevert(err);
+        Deploy.create(Deploy.verifierInitCode(a));
     }
 
     function test_wrongDataIsRefused() public {
-        bytes memory init = StepVerifierDeploy.initCode();
+        bytes memory init = Deploy.dataInitCode();
+        uint256 start = init.length - Microcode.DATA_BYTES;
+        // Break Z(3) in the zero table.
+        init[start + 3 * 32] ^= 0x01;
+        refused(init, abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
+        init[start + 3 * 32] ^= 0x01;
+        // A first byte other than STOP would make the data callable.
+        init[start - 1] = 0x01;
+        refused(init, abi.encodeWithSelector(StepVerifier.DataPrefix.selector, 1));
+        // An account without the data: no code at all, or the verifier itself.
+        vm.expectRevert(abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, 0));
+        Deploy.create(Deploy.verifierInitCode(address(0xdead)));
+        vm.expectRevert(
+            abi.encodeWithSelector(StepVerifier.DataSize.selector, 1 + Microcode.DATA_BYTES, address(v).code.length)
+        );
+        Deploy.create(Deploy.verifierInitCode(address(v)));
+    }
+
+    function test_changedMicrocodeWordIsNamed() public {
+        bytes memory init = Deploy.dataInitCode();
         // Change the last microcode word.
         init[init.length - 1] ^= 0x01;
-        address a;
-        assembly ("memory-safe") {
-            a := create(0, add(init, 0x20), mload(init))
-        }
-        vm.assertTrue(StepVerifier(a).microcodeRoot() != Microcode.ROOT, "a changed word changes the root");
-        init[init.length - 1] ^= 0x01;
-        // Break Z(3) in the zero table.
-        init[init.length - Microcode.DATA_BYTES + 3 * 32] ^= 0x01;
-        assembly ("memory-safe") {
-            a := create(0, add(init, 0x20), mload(init))
-        }
-        vm.expectRevert(abi.encodeWithSelector(StepVerifier.ZeroTable.selector, 3));
-        StepVerifier(a).microcodeRoot();
+        address a = Deploy.create(init);
+        vm.expectPartialRevert(StepVerifier.MicrocodeMismatch.selector);
+        Deploy.create(Deploy.verifierInitCode(a));
+    }
+
+    /// EIP-170: every deployed runtime stays under 24 KiB (forge does not
+    /// enforce the limit on contracts that tests create).
+    function test_deployedCodeIsUnderTheSizeLimit() public view {
+        vm.assertLe(address(v).code.length, 24576, "StepVerifier runtime");
+        vm.assertLe(v.DATA().code.length, 24576, "microcode data contract");
+        vm.assertEq(v.DATA().code.length, 1 + Microcode.DATA_BYTES, "data contract size");
     }
 }
+

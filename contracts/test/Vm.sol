@@ -14,6 +14,9 @@ interface Vm {
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata data) external;
     function expectRevert() external;
+    function expectPartialRevert(bytes4 selector) external;
+    function getCode(string calldata artifactPath) external view returns (bytes memory);
+    function cool(address target) external;
     function expectEmit(bool t1, bool t2, bool t3, bool data) external;
     function readFile(string calldata path) external view returns (string memory);
     function readFileBinary(string calldata path) external view returns (bytes memory);

@@ -171,14 +171,33 @@ impl Rpc {
         }
     }
 
-    /// Deploys the `StepVerifier` from its forge artifact (its runtime
-    /// code, then the zero-subtree table and the microcode, under the init
-    /// code of `StepVerifierDeploy.sol`); returns its address.
+    /// Deploys the microcode's data contract (code: a `STOP` byte, then
+    /// the zero-subtree table and the microcode words), then the
+    /// `StepVerifier` from its forge artifact with the data contract's
+    /// address, as `StepVerifierDeploy.sol` does; returns the verifier's
+    /// address. The verifier's constructor checks the data against the
+    /// microcode root it was compiled with: its refusal comes back as
+    /// [`RpcError::Reverted`] with the contract's error (`MicrocodeMismatch`, ...).
     pub fn deploy_verifier(&self, from: &str, artifact: &Path) -> Result<String, RpcError> {
-        let init = verifier_init_code(artifact)?;
-        let r = self.send(from, None, &init)?;
-        r.contract
+        let data = self.create(from, &data_init_code())?;
+        self.create(from, &verifier_init_code(artifact, &data)?)
+    }
+
+    /// Creates a contract with creation code `init`; returns its address.
+    /// An `eth_call` first, so that a refusal reports its revert data.
+    pub fn create(&self, from: &str, init: &[u8]) -> Result<String, RpcError> {
+        self.request(
+            "eth_call",
+            json!([{"from": from, "data": hex0x(init), "gas": "0x1c9c380"}, "latest"]),
+        )?;
+        self.send(from, None, init)?
+            .contract
             .ok_or_else(|| RpcError::Transport("no contract address in the receipt".into()))
+    }
+
+    /// `eth_getCode`: the runtime code at `addr`.
+    pub fn code(&self, addr: &str) -> Result<Vec<u8>, RpcError> {
+        parse_hex(&self.request("eth_getCode", json!([addr, "latest"]))?)
     }
 
     /// `step(rootBefore, proof)` of the verifier at `verifier`, by `eth_call`:
@@ -220,26 +239,49 @@ pub fn step_calldata(root_before: &Hash, proof: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The creation code of a `StepVerifier` carrying this build's microcode,
-/// from its forge artifact (`contracts/out/StepVerifier.sol/StepVerifier.json`).
-pub fn verifier_init_code(artifact: &Path) -> Result<Vec<u8>, RpcError> {
+/// The creation code of the data contract holding this build's microcode:
+/// a 12-byte init code that returns the rest of itself (`PUSH2 len DUP1
+/// PUSH1 12 PUSH1 0 CODECOPY PUSH1 0 RETURN`), then the code: a `STOP` byte
+/// (so that a call to it does nothing) and [`verifier_data`].
+pub fn data_init_code() -> Vec<u8> {
+    let mut code = vec![0x00];
+    code.extend_from_slice(&verifier_data(crate::micro::microcode::microcode()));
+    let len = u16::try_from(code.len()).expect("the data fits in one contract (EIP-170)");
+    let mut init = vec![0x61];
+    init.extend_from_slice(&len.to_be_bytes());
+    init.extend_from_slice(&[0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3]);
+    init.extend_from_slice(&code);
+    init
+}
+
+/// The creation code of a `StepVerifier` reading the data contract at
+/// `data`, from its forge artifact
+/// (`contracts/out/StepVerifier.sol/StepVerifier.json`).
+pub fn verifier_init_code(artifact: &Path, data: &str) -> Result<Vec<u8>, RpcError> {
     let bad = |reason: String| RpcError::Artifact {
         path: artifact.display().to_string(),
         reason,
     };
     let text = std::fs::read_to_string(artifact).map_err(|e| bad(e.to_string()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let code = v["deployedBytecode"]["object"]
+    let code = v["bytecode"]["object"]
         .as_str()
-        .ok_or_else(|| bad("no deployedBytecode.object".into()))?;
-    let mut runtime = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
-    runtime.extend_from_slice(&verifier_data(crate::micro::microcode::microcode()));
-    let len = u16::try_from(runtime.len()).map_err(|_| bad("code too large".into()))?;
-    let mut init = vec![0x61];
-    init.extend_from_slice(&len.to_be_bytes());
-    init.extend_from_slice(&[0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3]);
-    init.extend_from_slice(&runtime);
+        .ok_or_else(|| bad("no bytecode.object".into()))?;
+    let mut init = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
+    init.extend_from_slice(
+        &address_word(data).ok_or_else(|| bad(format!("bad data address {data}")))?,
+    );
     Ok(init)
+}
+
+/// An address as an ABI word, or `None` if it is not 20 hex bytes.
+fn address_word(addr: &str) -> Option<[u8; 32]> {
+    let a = hex::decode(addr.trim_start_matches("0x"))
+        .ok()
+        .filter(|a| a.len() == 20)?;
+    let mut word = [0u8; 32];
+    word[12..].copy_from_slice(&a);
+    Some(word)
 }
 
 /// The creation code of a `DisputeGame` with its constructor arguments,
@@ -261,12 +303,8 @@ pub fn game_init_code(
         .as_str()
         .ok_or_else(|| bad("no bytecode.object".into()))?;
     let mut init = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
-    let addr = hex::decode(verifier.trim_start_matches("0x"))
-        .ok()
-        .filter(|a| a.len() == 20)
-        .ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
-    let mut word = [0u8; 32];
-    word[12..].copy_from_slice(&addr);
+    let word =
+        address_word(verifier).ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
     init.extend_from_slice(&word);
     for x in [clock_seconds, window_seconds, max_b as u64] {
         let mut w = [0u8; 32];
