@@ -103,9 +103,10 @@ fn a_new_rust_guest_builds_and_runs() {
     }
     // A second `new` at the same place is refused and changes nothing.
     let o = mswap(&["new", "hello"], &dir, b"");
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(text(&o.stderr).contains("already exists"));
     let o = mswap(&["new", "9lives"], &dir, b"");
+    assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(text(&o.stderr).contains("not a valid program name"));
     // Built as a user would, outside any outer cargo settings.
     let status = Command::new("cargo")

@@ -44,7 +44,7 @@ const C_LD: &str = include_str!("../../examples/guests/guest.ld");
 pub fn new(args: NewArgs) -> Result<i32, CliError> {
     let name = program_name(&args.path)?;
     if args.path.exists() {
-        return Err(format!("{} already exists", args.path.display()).into());
+        return Err(CliError::usage(format!("{} already exists", args.path.display())));
     }
     let files = match args.lang {
         Lang::Rust => {
@@ -97,10 +97,9 @@ fn program_name(path: &Path) -> Result<String, CliError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok {
-        return Err(format!(
+        return Err(CliError::usage(format!(
             "{name:?} is not a valid program name (a letter, then letters, digits, '_' or '-')"
-        )
-        .into());
+        )));
     }
     Ok(name.to_string())
 }
