@@ -8,6 +8,7 @@
 //! microcode implements the same semantics independently.
 
 pub mod isa;
+pub mod jit;
 mod syscall;
 
 use crate::layout::{Fault, MEM_SIZE, Status, ctrl};
@@ -32,6 +33,9 @@ pub struct WriteEvent {
 struct CodeCache {
     lo: u64,
     insts: Vec<Inst>,
+    /// Stores (and reads) into the executable range so far: the JIT drops
+    /// its translations when this changes.
+    writes: u64,
 }
 
 impl CodeCache {
@@ -43,16 +47,22 @@ impl CodeCache {
             return CodeCache {
                 lo,
                 insts: Vec::new(),
+                writes: 0,
             };
         }
         let insts = (0..avail / 4)
             .map(|i| decode(state.mem.read_u32(lo + 4 * i)))
             .collect();
-        CodeCache { lo, insts }
+        CodeCache {
+            lo,
+            insts,
+            writes: 0,
+        }
     }
 
     /// Re-decodes the instructions overlapping `[addr, addr + len)`.
     fn refresh(&mut self, state: &State, addr: u64, len: u64) {
+        self.writes += 1;
         let first = addr.saturating_sub(self.lo) / 4;
         let last = (addr + len).saturating_sub(self.lo).div_ceil(4);
         for i in first..last.min(self.insts.len() as u64) {
@@ -85,11 +95,18 @@ pub struct Machine {
     /// and [`Machine::at_read`] says so).
     pub stop_before_read: bool,
     writes: Vec<WriteEvent>,
+    jit: jit::Slot,
 }
 
 impl Machine {
-    /// Wraps a state (pre-decodes its executable range).
+    /// Wraps a state (pre-decodes its executable range); the engine is
+    /// [`jit::default_engine`].
     pub fn new(state: State) -> Machine {
+        Machine::with_engine(state, jit::default_engine())
+    }
+
+    /// Machine A over `state` with the given engine.
+    pub fn with_engine(state: State, engine: jit::Engine) -> Machine {
         let cache = CodeCache::build(&state);
         Machine {
             state,
@@ -97,6 +114,7 @@ impl Machine {
             record_writes: false,
             stop_before_read: false,
             writes: Vec::new(),
+            jit: jit::Slot::new(engine),
         }
     }
 
@@ -109,6 +127,7 @@ impl Machine {
     pub fn with_state_mut<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
         let r = f(&mut self.state);
         self.cache = CodeCache::build(&self.state);
+        self.jit.reset();
         r
     }
 
@@ -148,7 +167,13 @@ impl Machine {
 
     /// Runs until the machine halts or `max_steps` instructions have been
     /// executed; returns the number executed (a faulting instruction counts).
+    /// Both engines give the same result; the JIT takes long runs.
     pub fn run(&mut self, max_steps: u64) -> u64 {
+        self.run_engine(max_steps)
+    }
+
+    /// [`Machine::run`] in the interpreter.
+    fn interpret(&mut self, max_steps: u64) -> u64 {
         if self.state.halted() || max_steps == 0 {
             return 0;
         }
@@ -158,6 +183,7 @@ impl Machine {
             record_writes,
             stop_before_read,
             writes,
+            ..
         } = self;
         // Registers live in a local array while running (x[32] absorbs writes to x0).
         let mut x = [0u64; 64];
