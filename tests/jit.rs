@@ -258,3 +258,55 @@ fn faults_at_the_first_and_last_instruction_of_a_region() {
         }
     }
 }
+
+#[test]
+fn a_wrong_translation_is_caught_by_the_double_check_at_its_step() {
+    use mswap::check::{Options, double_check};
+    use mswap::fast::isa::{Op, decode};
+    use mswap::micro::microcode::microcode;
+    if !jit_or_skip() {
+        return;
+    }
+    let (_, elf, input) = guests()
+        .into_iter()
+        .find(|g| g.0 == "sort")
+        .expect("sort.elf");
+    let s = guest_state(&elf, &input);
+    // The first conditional branch executed after step 2000, and the step
+    // at which the interpreter executes it for the first time.
+    let mut m = Machine::with_engine(s.clone(), Engine::Interp);
+    m.run(2000);
+    let word = |m: &Machine| {
+        let pc = m.state().pc();
+        decode((m.state().read_word(pc) >> ((pc & 4) * 8)) as u32)
+    };
+    while !matches!(
+        word(&m).op,
+        Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
+    ) {
+        m.run(1);
+    }
+    let pc = m.state().pc();
+    let mut first = Machine::with_engine(s.clone(), Engine::Interp);
+    let mut t = 0;
+    while first.state().pc() != pc {
+        first.run(1);
+        t += 1;
+    }
+    let opts = |engine| Options {
+        segment: 512,
+        max_steps: 4000,
+        engine,
+        ..Options::default()
+    };
+    double_check(s.clone(), &opts(Engine::Jit), microcode()).expect("the JIT is right");
+    let bad = double_check(s, &opts(Engine::FlawedJit(pc)), microcode())
+        .expect_err("the flawed translation is caught");
+    assert_eq!(bad.engine, Some(Engine::FlawedJit(pc)), "{bad}");
+    assert_eq!((bad.step, bad.pc), (t, pc), "{bad}");
+    assert_eq!(
+        bad.difference.as_ref().map(|d| d.what.as_str()),
+        Some("pc"),
+        "{bad}"
+    );
+}
