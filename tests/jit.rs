@@ -310,3 +310,39 @@ fn a_wrong_translation_is_caught_by_the_double_check_at_its_step() {
         "{bad}"
     );
 }
+
+#[test]
+fn the_cli_gives_the_same_roots_with_either_engine() {
+    let exe = env!("CARGO_BIN_EXE_mswap");
+    let dir = support::guest_dir();
+    let elf = dir.join("bin/sort.elf");
+    let input = dir.join("inputs/sort.txt");
+    let root_with = |engine: &str, step: u64| {
+        let out = std::process::Command::new(exe)
+            .arg("root")
+            .arg(&elf)
+            .arg("--input")
+            .arg(&input)
+            .args(["--step", &step.to_string(), "--engine", engine])
+            .output()
+            .expect("mswap runs");
+        assert!(out.status.success(), "{engine} {step}: {out:?}");
+        out.stdout
+    };
+    for step in [0, 100, 2_345, 4_980, 10_000] {
+        assert_eq!(
+            root_with("jit", step),
+            root_with("interp", step),
+            "step {step}"
+        );
+    }
+    let bad = std::process::Command::new(exe)
+        .args(["run", "--engine", "fast"])
+        .output()
+        .expect("mswap runs");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown engine"),
+        "{bad:?}"
+    );
+}

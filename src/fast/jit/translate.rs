@@ -3,8 +3,9 @@
 //! One region becomes one function `extern "C" fn(*mut Ctx) -> u64` that
 //! returns the number of instructions it executed. Guest registers live in
 //! Cranelift variables (host registers or spill slots) for the whole
-//! region: they are loaded once on entry and the written ones are stored
-//! once on exit. Every block starts with a budget check, so a region never
+//! region: they are loaded once on entry, and a block stores the ones it
+//! wrote when it ends (or leaves early), so that the exits carry no
+//! register values (which keeps translation fast). Every block starts with a budget check, so a region never
 //! runs past the step limit: a block that does not fit exits before its
 //! first instruction and the interpreter executes the remaining steps.
 //!
@@ -136,6 +137,9 @@ struct Gen<'a> {
     mem: Value,
     bits: Value,
     list: Value,
+    regs: Value,
+    /// Registers written in the current block and not stored yet.
+    pending: [bool; 32],
     env: Env,
 }
 
@@ -153,14 +157,11 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
     let budget0 = b.ins().load(I64, t, ctxp, off::BUDGET);
 
     let mut used = [false; 32];
-    let mut written = [false; 32];
     for d in region.blocks.iter().flat_map(|bl| &bl.insts) {
         for r in reads(d) {
             used[r as usize] = true;
         }
-        let w = writes(d);
-        used[w as usize] = true;
-        written[w as usize] = true;
+        used[writes(d) as usize] = true;
     }
     let mut x = [None; 32];
     for r in 1..32 {
@@ -190,6 +191,8 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
         mem,
         bits,
         list,
+        regs,
+        pending: [false; 32],
         env: *env,
     };
     for (i, bl) in region.blocks.iter().enumerate() {
@@ -203,12 +206,6 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
         let p = b.block_params(exit);
         (p[0], p[1], p[2])
     };
-    for (r, (&w, var)) in written.iter().zip(g.x).enumerate() {
-        if w && let Some(v) = var {
-            let val = b.use_var(v);
-            b.ins().store(t, val, regs, 8 * r as i32);
-        }
-    }
     b.ins().store(t, pc, regs, 8 * 32);
     b.ins().store(t, pc, ctxp, off::NEXT_PC);
     b.ins().store(t, why, ctxp, off::EXIT);
@@ -235,7 +232,28 @@ impl Gen<'_> {
     fn set(&mut self, r: u8, val: Value) {
         if let Some(v) = self.x.get(r as usize).copied().flatten() {
             self.b.def_var(v, val);
+            self.pending[r as usize] = true;
         }
+    }
+
+    /// Stores the registers written in this block so far.
+    fn store_pending(&mut self) {
+        for r in 1..32 {
+            if self.pending[r]
+                && let Some(v) = self.x[r]
+            {
+                let val = self.b.use_var(v);
+                self.b
+                    .ins()
+                    .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
+            }
+        }
+    }
+
+    /// Stores them at the end of the block.
+    fn flush(&mut self) {
+        self.store_pending();
+        self.pending = [false; 32];
     }
 
     /// Arguments of a jump to the exit block.
@@ -264,8 +282,12 @@ impl Gen<'_> {
     /// before the instruction at `pc` for the interpreter.
     fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
         let cont = self.b.create_block();
-        let args = self.exit_args(pc, EXIT_INTERP, adj);
-        self.b.ins().brif(bad, self.exit, &args, cont, &[]);
+        let side = self.b.create_block();
+        self.b.set_cold_block(side);
+        self.b.ins().brif(bad, side, &[], cont, &[]);
+        self.b.switch_to_block(side);
+        self.store_pending();
+        self.leave(pc, EXIT_INTERP, adj);
         self.b.switch_to_block(cont);
     }
 
@@ -299,8 +321,14 @@ impl Gen<'_> {
         }
         match bl.end {
             End::Control => {}
-            End::Fallback(pc) => self.leave(pc, EXIT_INTERP, 0),
-            End::Next(pc) => self.goto(region, pc),
+            End::Fallback(pc) => {
+                self.flush();
+                self.leave(pc, EXIT_INTERP, 0)
+            }
+            End::Next(pc) => {
+                self.flush();
+                self.goto(region, pc)
+            }
         }
     }
 
@@ -422,6 +450,7 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
+                self.flush();
                 self.goto(region, d.target());
             }
             Jalr => {
@@ -434,6 +463,7 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
+                self.flush();
                 let why = self.c(EXIT_JUMP);
                 let zero = self.c(0);
                 self.b.ins().jump(
@@ -454,6 +484,7 @@ impl Gen<'_> {
                     Bltu => IntCC::UnsignedLessThan,
                     _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
+                self.flush();
                 let (a, b) = (self.get(i.rs1), self.get(i.rs2));
                 let cond = self.b.ins().icmp(cc, a, b);
                 let (taken, not_taken) = if flawed {
