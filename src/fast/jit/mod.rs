@@ -2,7 +2,9 @@
 //! code with Cranelift and runs it with exactly the interpreter's results.
 //!
 //! - **Regions** ([`region`]): from an entry pc, the basic blocks reachable
-//!   by fall-through, branches and `jal`, up to a size limit. Registers stay
+//!   by fall-through, branches and `jal`, up to a size limit; a pc becomes
+//!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
+//!   runs its block. Registers stay
 //!   in host registers within a region; branches between its blocks are
 //!   native jumps, loops included.
 //! - **Exact step counts**: each block checks the remaining budget before
@@ -42,7 +44,8 @@ pub enum Engine {
     /// Test only: the JIT with a deliberately wrong translation of the
     /// instruction at this pc (a branch goes the other way, a written
     /// register is off by one), to show that the double-check catches a
-    /// wrong engine.
+    /// wrong engine. It translates code on its first visit (not once it is
+    /// hot), so the flaw shows the first time the instruction runs.
     #[doc(hidden)]
     FlawedJit(u64),
 }
@@ -98,6 +101,11 @@ pub fn available() -> bool {
 /// Runs shorter than this go to the interpreter (translating is not worth it).
 pub const MIN_JIT_STEPS: u64 = 64;
 
+/// A pc is translated once it has started this many blocks in the
+/// interpreter: translating a region costs about as much as interpreting
+/// a few hundred thousand instructions, so cold code stays interpreted.
+pub const HOT_VISITS: u16 = 64;
+
 /// The JIT part of a [`Machine`]: its engine and, once used, its translations.
 pub(super) struct Slot {
     engine: Engine,
@@ -106,6 +114,8 @@ pub(super) struct Slot {
     /// The JIT cannot run this state (set when a translator could not be made
     /// or the state is outside what generated code assumes).
     off: bool,
+    /// Visits that make a pc hot.
+    hot: u16,
 }
 
 impl Slot {
@@ -115,12 +125,18 @@ impl Slot {
             #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
             jit: None,
             off: engine == Engine::Interp,
+            hot: match engine {
+                Engine::FlawedJit(_) => 0,
+                _ => HOT_VISITS,
+            },
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
+        let hot = self.hot;
         *self = Slot::new(self.engine);
+        self.hot = hot;
     }
 
     pub(super) fn engine(&self) -> Engine {
@@ -147,6 +163,14 @@ impl Machine {
     /// The engine this machine was made with.
     pub fn engine(&self) -> Engine {
         self.jit.engine()
+    }
+
+    /// Sets the visits that make a pc hot (default [`HOT_VISITS`]; 0
+    /// translates code on its first visit, which runs even code that runs
+    /// once in generated code, as tests want). Drops every translation.
+    pub fn set_hot_visits(&mut self, visits: u16) {
+        self.jit.reset();
+        self.jit.hot = visits;
     }
 
     /// What the JIT did so far (zero for the interpreter).
@@ -182,7 +206,7 @@ pub fn self_test() -> Result<(), String> {
         let mut a = Machine::with_engine(s.clone(), Engine::Interp);
         let mut b = Machine::with_engine(s, Engine::Jit);
         let mut done = 0;
-        for chunk in [70, 100, 137, 1000, u64::MAX] {
+        for chunk in [70, 1000, 137, 5000, u64::MAX] {
             let (na, nb) = (a.run(chunk), b.run(chunk));
             if na != nb {
                 return Err(format!("step counts differ after {done}: {na} vs {nb}"));
@@ -228,7 +252,7 @@ fn self_test_state() -> crate::state::State {
             | 0x63
     };
     let code = [
-        i(100, 0, 0, 5, 0x13),          // addi x5, x0, 100
+        i(1000, 0, 0, 5, 0x13),         // addi x5, x0, 1000
         i(7, 0, 0, 6, 0x13),            // addi x6, x0, 7
         (0x10 << 12) | (7 << 7) | 0x37, // lui x7, 0x10
         r(1, 5, 5, 0, 8, 0x33),         // mul x8, x5, x5
@@ -263,7 +287,7 @@ fn self_test_state() -> crate::state::State {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
     use super::native::Entry;
-    use super::region::{CodeRange, discover};
+    use super::region::{CodeRange, MAX_BLOCK_INSTS, discover, fetch, is_control};
     use super::translate::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Env, Translator};
     use super::{Engine, JitStats};
     use crate::fast::{MAX_CACHED_CODE, Machine};
@@ -280,6 +304,12 @@ mod imp {
         tr: Translator,
         /// Per 2-byte slot of the executable range: UNKNOWN, INTERP, or 2 + an index into `entries`.
         table: Vec<u32>,
+        /// Per slot: blocks started there in the interpreter so far.
+        heat: Vec<u16>,
+        /// Per slot: the length of the block starting there (0: not known yet).
+        lens: Vec<u8>,
+        /// Visits that make a pc hot.
+        hot: u16,
         entries: Vec<Entry>,
         range: CodeRange,
         env: Env,
@@ -309,9 +339,13 @@ mod imp {
                 Engine::FlawedJit(pc) => Some(pc),
                 _ => None,
             };
+            let slots = exec.1.div_ceil(2) as usize;
             Some(Jit {
                 tr: Translator::new().ok()?,
-                table: vec![UNKNOWN; exec.1.div_ceil(2) as usize],
+                table: vec![UNKNOWN; slots],
+                heat: vec![0; slots],
+                lens: vec![0; slots],
+                hot: m.jit.hot,
                 entries: Vec::new(),
                 range: CodeRange {
                     lo: exec.0,
@@ -329,22 +363,61 @@ mod imp {
                 self.tr = tr;
                 self.entries.clear();
                 self.table.iter_mut().for_each(|t| *t = UNKNOWN);
+                self.heat.iter_mut().for_each(|t| *t = 0);
+                self.lens.iter_mut().for_each(|t| *t = 0);
                 self.stats.flushes += 1;
             }
             self.code_writes = code_writes;
         }
 
-        /// The translation at `pc`, made on first use (`None`: interpret).
-        fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Option<Entry> {
+        /// The instructions from `pc` to the end of its block (at least 1).
+        fn block_len(&mut self, state: &crate::state::State, slot: usize, pc: u64) -> u64 {
+            if let Some(&n) = self.lens.get(slot)
+                && n != 0
+            {
+                return n as u64;
+            }
+            let (mut n, mut at) = (0, pc);
+            while n < MAX_BLOCK_INSTS {
+                let Some(d) = fetch(state, self.range, at) else {
+                    break;
+                };
+                n += 1;
+                if is_control(d.inst.op) {
+                    break;
+                }
+                at = d.next_pc();
+            }
+            let n = n.max(1);
+            if let Some(l) = self.lens.get_mut(slot) {
+                *l = n as u8;
+            }
+            n as u64
+        }
+
+        /// The translation at `pc`, made once `pc` is hot; else how many
+        /// steps the interpreter takes first (to the end of the block).
+        fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Look {
             let off = pc.wrapping_sub(self.range.lo);
             if off >= self.range.size || pc & 1 != 0 {
-                return None;
+                return Look::Interp(1);
             }
             let slot = (off >> 1) as usize;
-            match self.table.get(slot).copied()? {
-                UNKNOWN => {}
-                INTERP => return None,
-                k => return self.entries.get((k - 2) as usize).copied(),
+            match self.table.get(slot).copied() {
+                Some(UNKNOWN) => {}
+                Some(INTERP) | None => return Look::Interp(1),
+                Some(k) => {
+                    return match self.entries.get((k - 2) as usize) {
+                        Some(&e) => Look::Run(e),
+                        None => Look::Interp(1),
+                    };
+                }
+            }
+            if let Some(h) = self.heat.get_mut(slot)
+                && *h < self.hot
+            {
+                *h += 1;
+                return Look::Interp(self.block_len(m_state, slot, pc));
             }
             let t0 = Instant::now();
             let made = discover(m_state, self.range, pc).and_then(|region| {
@@ -368,8 +441,19 @@ mod imp {
             if let Some(t) = self.table.get_mut(slot) {
                 *t = v;
             }
-            made
+            match made {
+                Some(e) => Look::Run(e),
+                None => Look::Interp(1),
+            }
         }
+    }
+
+    /// What the dispatcher does at a pc.
+    enum Look {
+        /// Enter this translation.
+        Run(Entry),
+        /// Interpret this many steps.
+        Interp(u64),
     }
 
     /// Runs at most `max_steps` steps, in generated code where possible.
@@ -393,18 +477,21 @@ mod imp {
             }
             let pc = m.state.pc();
             // Interpreter steps to take next: 0 = try generated code again.
-            let mut interp = 1;
-            if let Some(entry) = jit.lookup(&m.state, pc) {
-                let (n, why, _next) = jit.tr.code().enter(entry, &mut m.state, max_steps - done);
-                done += n;
-                jit.stats.jit_steps += n;
-                interp = match why {
-                    EXIT_JUMP => 0,
-                    EXIT_INTERP => 1,
-                    EXIT_BUDGET => max_steps - done,
-                    _ => 1,
-                };
-            }
+            let interp = match jit.lookup(&m.state, pc) {
+                Look::Interp(k) => k,
+                Look::Run(entry) => {
+                    let (n, why, _next) =
+                        jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                    done += n;
+                    jit.stats.jit_steps += n;
+                    match why {
+                        EXIT_JUMP => 0,
+                        EXIT_INTERP => 1,
+                        EXIT_BUDGET => max_steps - done,
+                        _ => 1,
+                    }
+                }
+            };
             if interp > 0 && done < max_steps {
                 let n = m.interpret(interp.min(max_steps - done));
                 done += n;
