@@ -285,6 +285,10 @@ impl Gen<'_> {
         let side = self.b.create_block();
         self.b.set_cold_block(side);
         self.b.ins().brif(bad, side, &[], cont, &[]);
+        // Blocks with all their predecessors known are sealed at once, which
+        // keeps Cranelift's SSA construction from making needless block params.
+        self.b.seal_block(side);
+        self.b.seal_block(cont);
         self.b.switch_to_block(side);
         self.store_pending();
         self.leave(pc, EXIT_INTERP, adj);
@@ -311,6 +315,7 @@ impl Gen<'_> {
         let body = self.b.create_block();
         let args = self.exit_args(bl.start, EXIT_BUDGET, 0);
         self.b.ins().brif(ok, body, &[], self.exit, &args);
+        self.b.seal_block(body);
         self.b.switch_to_block(body);
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
@@ -376,6 +381,7 @@ impl Gen<'_> {
         let mark = self.b.create_block();
         let cont = self.b.create_block();
         self.b.ins().brif(set, cont, &[], mark, &[]);
+        self.b.seal_block(mark);
         self.b.switch_to_block(mark);
         let nw = self.b.ins().bor(w, bit);
         self.b.ins().store(t, nw, waddr, 0);
@@ -387,6 +393,7 @@ impl Gen<'_> {
         let list = self.list;
         self.b.ins().call_indirect(sig, f, &[list, page]);
         self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
 
@@ -495,6 +502,8 @@ impl Gen<'_> {
                 let yes = self.b.create_block();
                 let no = self.b.create_block();
                 self.b.ins().brif(cond, yes, &[], no, &[]);
+                self.b.seal_block(yes);
+                self.b.seal_block(no);
                 self.b.switch_to_block(yes);
                 self.goto(region, taken);
                 self.b.switch_to_block(no);
