@@ -96,6 +96,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
     }
     let status = m.status();
     if a.stats {
+        eprintln!("engine: {}", m.engine());
         let mut st = m.into_state();
         let root = StateTree::build(&st).root();
         let _ = st.take_dirty();
