@@ -155,13 +155,19 @@ fn the_proof_sizes_add_up() {
     );
     assert_eq!(number_after(&doc, "carries a leaf proof of "), LEAF);
     assert_eq!(number_after(&doc, "bytes plus "), 32);
-    assert_eq!(number_after(&doc, "sibling that is not pristine, and "), ACCESS);
+    assert_eq!(
+        number_after(&doc, "sibling that is not pristine, and "),
+        ACCESS
+    );
     assert_eq!(
         number_after(&doc, "In the examples here the largest is "),
         largest.0
     );
     assert!(
-        doc.contains(&format!("the largest is {} bytes (`{}`)", largest.0, largest.1)),
+        doc.contains(&format!(
+            "the largest is {} bytes (`{}`)",
+            largest.0, largest.1
+        )),
         "the largest example is {}",
         largest.1
     );

@@ -32,10 +32,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// Guests whose fault qemu-user does not raise: it runs on past it.
-const QEMU_GOES_ON: &[&str] = &[
-    "fault_csr",
-    "fault_ecall",
-];
+const QEMU_GOES_ON: &[&str] = &["fault_csr", "fault_ecall"];
 
 /// How far a short read or write may take mswap's path from qemu's before
 /// the two meet again.
