@@ -4,17 +4,20 @@
 //! - **Regions** ([`region`]): from an entry pc, the basic blocks reachable
 //!   by fall-through, branches and `jal`, up to a size limit; a pc becomes
 //!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
-//!   runs its block. Registers stay
+//!   runs its block. Compressed instructions are translated as the 32-bit
+//!   ones they expand to (any even pc may start a block). Registers stay
 //!   in host registers within a region; branches between its blocks are
 //!   native jumps, loops included.
 //! - **Exact step counts**: each block checks the remaining budget before
 //!   it runs, so `run(t)` stops exactly at step `t`; a block that would
 //!   cross the limit is left to the interpreter.
 //! - **The interpreter stays the reference**: system calls, faults, any
-//!   instruction the translator does not know, misaligned or out-of-range
-//!   accesses and stores near the write-protected or executable ranges all
+//!   instruction the translator does not know (atomics, LR/SC, `fence.i`),
+//!   misaligned accesses (the interpreter performs them) or out-of-range
+//!   ones and stores near the write-protected or executable ranges all
 //!   leave generated code before the instruction, and the interpreter
-//!   executes it. A store into the executable range (or a `read` into it)
+//!   executes it. Ordinary stores leave the LR/SC reservation alone in
+//!   both engines. A store into the executable range (or a `read` into it)
 //!   drops every translation.
 //! - **Safety**: the only `unsafe` code is in [`native`]; generated code
 //!   touches guest memory only at addresses it checked to be below `2^32`.
