@@ -14,6 +14,7 @@
 
 use crate::fast::Machine;
 use crate::fast::isa::{self, disassemble};
+use crate::fast::jit::Engine;
 use crate::layout::ctrl;
 use crate::micro::microcode::Microcode;
 use crate::micro::{CLEAN_AT, MicroMachine};
@@ -34,6 +35,10 @@ pub struct Mismatch {
     pub difference: Option<Difference>,
     /// AB did not reach `IDLE` before the cleaning step.
     pub overrun: bool,
+    /// Set when machine A's fast engine (the one that produced the run)
+    /// disagrees with A's interpreter, whose steps AB checked: the
+    /// difference is then the engine's `S_(t+1)` against the checked one.
+    pub engine: Option<Engine>,
 }
 
 impl std::fmt::Display for Mismatch {
@@ -52,9 +57,13 @@ impl std::fmt::Display for Mismatch {
                 "the microcode did not finish within 2^a - 1 micro-steps; "
             )?;
         }
-        match &self.difference {
-            Some(d) => write!(f, "A and AB disagree on {d} (A vs AB)"),
-            None => write!(f, "A and AB agree on the state"),
+        match (&self.difference, self.engine) {
+            (Some(d), Some(e)) => write!(
+                f,
+                "machine A's {e} engine disagrees with the checked step on {d} (engine vs checked)"
+            ),
+            (Some(d), None) => write!(f, "A and AB disagree on {d} (A vs AB)"),
+            (None, _) => write!(f, "A and AB agree on the state"),
         }
     }
 }
@@ -125,7 +134,8 @@ impl<'c> Pair<'c> {
     pub fn new(s: State, code: &'c Microcode) -> Pair<'c> {
         let copy = s.clone();
         Pair {
-            a: Machine::new(s),
+            // The interpreter is the reference for single steps.
+            a: Machine::with_engine(s, Engine::Interp),
             ab: MicroMachine::with_microcode(copy, code),
             written: Vec::new(),
             pages: Vec::new(),
@@ -163,6 +173,7 @@ impl<'c> Pair<'c> {
                 word,
                 difference: self.a.state().first_difference(&self.ab.s),
                 overrun: run.overrun,
+                engine: None,
             });
         }
         Ok(())
@@ -199,6 +210,16 @@ impl<'c> Pair<'c> {
 /// Stops early (successfully) after checking one transition of a halted
 /// machine: every later transition is that same identity.
 pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result<Stats, Mismatch> {
+    check_range_to(s, first, count, code).map(|(stats, _)| stats)
+}
+
+/// [`check_range`], also giving the state reached.
+fn check_range_to(
+    s: State,
+    first: u64,
+    count: u64,
+    code: &Microcode,
+) -> Result<(Stats, State), Mismatch> {
     let mut pair = Pair::new(s, code);
     let mut stats = Stats::default();
     for t in first..first + count {
@@ -208,7 +229,54 @@ pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result
             break;
         }
     }
-    Ok(stats)
+    Ok((stats, pair.a.into_state()))
+}
+
+/// The link between two segments: the state that the checked steps of a
+/// segment reach must be the state the fast engine handed out for the next
+/// segment's start. If it is not, the engine's first wrong step is found by
+/// bisection over runs of `k` steps from the segment's start, engine
+/// against interpreter (both stop exactly at `k`).
+fn check_link(
+    start: &Snapshot,
+    first: u64,
+    count: u64,
+    checked_end: &State,
+    engine_end: &Snapshot,
+    engine: Engine,
+) -> Result<(), Mismatch> {
+    if checked_end
+        .first_difference(&engine_end.restore())
+        .is_none()
+    {
+        return Ok(());
+    }
+    let run = |k: u64, e: Engine| {
+        let mut m = Machine::with_engine(start.restore(), e);
+        m.run(k);
+        m.into_state()
+    };
+    let differs = |k: u64| run(k, engine).first_difference(&run(k, Engine::Interp));
+    // differs(0) is None, differs(count) is Some.
+    let (mut lo, mut hi) = (0u64, count);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if differs(mid).is_some() {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let before = run(hi - 1, Engine::Interp);
+    let pc = before.pc();
+    Err(Mismatch {
+        step: first + hi - 1,
+        pc,
+        word: (before.read_word(pc) >> ((pc & 4) * 8)) as u32,
+        difference: differs(hi).or_else(|| checked_end.first_difference(&engine_end.restore())),
+        overrun: false,
+        engine: Some(engine),
+    })
 }
 
 /// Options of [`double_check`].
@@ -219,6 +287,10 @@ pub struct Options<'a> {
     pub segment: u64,
     /// Called with the number of transitions checked so far.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// The engine of machine A that produces the run (each segment's start
+    /// state); AB checks the interpreter's steps, and each segment's end is
+    /// checked against the engine's state for the next segment.
+    pub engine: Engine,
 }
 
 impl Default for Options<'_> {
@@ -227,6 +299,7 @@ impl Default for Options<'_> {
             max_steps: u64::MAX,
             segment: 1 << 15,
             progress: None,
+            engine: crate::fast::jit::default_engine(),
         }
     }
 }
@@ -254,39 +327,43 @@ impl Default for Options<'_> {
 pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<Stats, Mismatch> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let depth = rayon::current_num_threads() * 2;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, u64, Snapshot)>(depth);
+    type Segment = (u64, u64, Snapshot, Option<Snapshot>);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Segment>(depth);
     // The earliest failing step found so far (u64::MAX: none). Segments that
     // start after it are skipped; earlier ones are still checked, so the
     // report names the first failing step.
     let failed_at = AtomicU64::new(u64::MAX);
     let seg = opts.segment.max(1);
     let max_steps = opts.max_steps;
+    let engine = opts.engine;
     std::thread::scope(|scope| {
         let failed_at = &failed_at;
         scope.spawn(move || {
-            let mut a = Machine::new(initial);
+            let mut a = Machine::with_engine(initial, engine);
             a.state_for_tree().mem.take_dirty();
-            let mut prev: Option<Snapshot> = None;
+            let mut snap = Snapshot::take(a.state());
             let mut t = 0u64;
             while t < max_steps && failed_at.load(Ordering::Relaxed) > t {
-                let dirty = a.state_for_tree().mem.take_dirty();
-                let snap = match &prev {
-                    Some(p) => Snapshot::take_after(a.state(), p, &dirty),
-                    None => Snapshot::take(a.state()),
-                };
                 // Restoring a snapshot costs about a microsecond per page: keep
                 // it a small part of checking a segment (about 300 ns a step).
                 let pages = (snap.memory_bytes() / 4096) as u64;
                 let count = seg.max(pages.saturating_mul(32)).min(max_steps - t);
-                if tx.send((t, count, snap.clone())).is_err() {
-                    break;
-                }
-                prev = Some(snap);
                 // Past a halt every step is the same identity: one segment checks it.
-                if a.state().halted() {
+                let mut ran = 0;
+                let end = if a.state().halted() {
+                    None
+                } else {
+                    ran = a.run(count);
+                    let dirty = a.state_for_tree().mem.take_dirty();
+                    Some(Snapshot::take_after(a.state(), &snap, &dirty))
+                };
+                if tx.send((t, count, snap.clone(), end.clone())).is_err() {
                     break;
                 }
-                let ran = a.run(count);
+                match end {
+                    Some(e) => snap = e,
+                    None => break,
+                }
                 t += count;
                 // A halt inside the segment: that segment also checks the
                 // halted identity after it, so no other needs to (checking it
@@ -299,11 +376,18 @@ pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<
         let results: Vec<Result<Stats, Mismatch>> = rx
             .into_iter()
             .par_bridge()
-            .map(|(first, count, snap)| {
+            .map(|(first, count, snap, end)| {
                 if failed_at.load(Ordering::Relaxed) < first {
                     return Ok(Stats::default());
                 }
-                let r = check_range(snap.restore(), first, count, code);
+                let r = check_range_to(snap.restore(), first, count, code).and_then(
+                    |(stats, reached)| match &end {
+                        Some(e) => {
+                            check_link(&snap, first, count, &reached, e, engine).map(|()| stats)
+                        }
+                        None => Ok(stats),
+                    },
+                );
                 match (&r, opts.progress) {
                     (Ok(s), Some(p)) => p(s.transitions),
                     (Err(m), _) => {

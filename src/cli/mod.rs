@@ -23,6 +23,10 @@ use std::path::Path;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Machine A's engine: `jit` or `interp` (default: the JIT where it is
+    /// built and passes its self-test, else the interpreter).
+    #[arg(long, global = true)]
+    engine: Option<mswap::fast::jit::Engine>,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +128,14 @@ impl<E: std::fmt::Display> From<E> for CliError {
 pub fn main() -> i32 {
     output::install();
     let cli = Cli::parse();
+    if let Some(e) = cli.engine {
+        if e != mswap::fast::jit::Engine::Interp && !mswap::fast::jit::available() {
+            let why = mswap::fast::jit::self_test().err().unwrap_or_default();
+            eprintln!("mswap: --engine jit: the JIT is not available here: {why}");
+            return 1;
+        }
+        mswap::fast::jit::set_default_engine(e);
+    }
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Root(a) => run::root(a),

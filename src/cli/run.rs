@@ -142,6 +142,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
         input_bytes = read_stdin()?;
         m.with_state_mut(|s| s.set_input(&input_bytes));
     }
+    let engine = m.engine();
     let mut st = m.into_state();
     let root = StateTree::build(&st).root();
     let _ = st.take_dirty();
@@ -162,6 +163,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
             serde_json::to_string(&stats).map_err(|e| e.to_string())?
         );
     } else {
+        eprintln!("engine: {engine}");
         eprintln!("steps: {steps}");
         eprintln!("root: {}", output::hash(&root));
         eprintln!("status: {status}");

@@ -9,6 +9,7 @@
 //! microcode implements the same semantics independently.
 
 pub mod isa;
+pub mod jit;
 mod syscall;
 
 use crate::layout::{Fault, MEM_SIZE, Status, ctrl};
@@ -35,6 +36,9 @@ struct CodeCache {
     lo: u64,
     size: u64,
     insts: Vec<Inst>,
+    /// Stores (and reads) into the executable range so far: the JIT drops
+    /// its translations when this changes.
+    writes: u64,
 }
 
 impl CodeCache {
@@ -47,20 +51,24 @@ impl CodeCache {
                 lo,
                 size: 0,
                 insts: Vec::new(),
+                writes: 0,
             };
         }
         let mut cache = CodeCache {
             lo,
             size,
             insts: vec![decode(0); (size / 2) as usize],
+            writes: 0,
         };
         cache.refresh(state, lo, size);
+        cache.writes = 0;
         cache
     }
 
     /// Re-decodes the instructions overlapping `[addr, addr + len)`
     /// (including one that starts 2 bytes before and straddles `addr`).
     fn refresh(&mut self, state: &State, addr: u64, len: u64) {
+        self.writes += 1;
         let end = self.lo + 2 * self.insts.len() as u64;
         let first = addr.saturating_sub(2).max(self.lo);
         let last = addr.saturating_add(len).min(end);
@@ -129,11 +137,18 @@ pub struct Machine {
     /// and [`Machine::at_read`] says so).
     pub stop_before_read: bool,
     writes: Vec<WriteEvent>,
+    jit: jit::Slot,
 }
 
 impl Machine {
-    /// Wraps a state (pre-decodes its executable range).
+    /// Wraps a state (pre-decodes its executable range); the engine is
+    /// [`jit::default_engine`].
     pub fn new(state: State) -> Machine {
+        Machine::with_engine(state, jit::default_engine())
+    }
+
+    /// Machine A over `state` with the given engine.
+    pub fn with_engine(state: State, engine: jit::Engine) -> Machine {
         let cache = CodeCache::build(&state);
         Machine {
             state,
@@ -141,6 +156,7 @@ impl Machine {
             record_writes: false,
             stop_before_read: false,
             writes: Vec::new(),
+            jit: jit::Slot::new(engine),
         }
     }
 
@@ -153,6 +169,7 @@ impl Machine {
     pub fn with_state_mut<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
         let r = f(&mut self.state);
         self.cache = CodeCache::build(&self.state);
+        self.jit.reset();
         r
     }
 
@@ -192,7 +209,13 @@ impl Machine {
 
     /// Runs until the machine halts or `max_steps` instructions have been
     /// executed; returns the number executed (a faulting instruction counts).
+    /// Both engines give the same result; the JIT takes long runs.
     pub fn run(&mut self, max_steps: u64) -> u64 {
+        self.run_engine(max_steps)
+    }
+
+    /// [`Machine::run`] in the interpreter.
+    fn interpret(&mut self, max_steps: u64) -> u64 {
         if self.state.halted() || max_steps == 0 {
             return 0;
         }
@@ -202,6 +225,7 @@ impl Machine {
             record_writes,
             stop_before_read,
             writes,
+            ..
         } = self;
         // Registers live in a local array while running (x[32] absorbs writes to x0).
         let mut x = [0u64; 64];

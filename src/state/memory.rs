@@ -113,6 +113,12 @@ impl Memory {
         }
     }
 
+    /// Bytes of guest memory (`MEM_SIZE`).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Reads `N` bytes at `addr`; `addr + N` must be within memory.
     #[inline(always)]
     pub fn read<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
@@ -183,6 +189,19 @@ impl Memory {
         for &p in &out[from..] {
             self.touched.insert(p as u32);
         }
+    }
+
+    /// Raw parts for machine A's JIT: the base of the `MEM_SIZE` bytes, the
+    /// dirty set's bit words and its page list. Generated code sets a page's
+    /// bit itself and pushes the page on the list when the bit was clear,
+    /// exactly what [`PageSet::insert`] does.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    pub(crate) fn jit_parts(&mut self) -> (*mut u8, *mut u64, *mut Vec<u32>) {
+        (
+            self.bytes.as_mut_ptr(),
+            self.dirty.bits.as_mut_ptr(),
+            &mut self.dirty.list,
+        )
     }
 
     /// Pages written since the last [`Memory::take_dirty`].

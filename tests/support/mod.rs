@@ -1,6 +1,8 @@
 //! Helpers shared by the micro-machine, proof and game tests.
 #![allow(dead_code)]
 
+pub mod random;
+
 use mswap::elf::Program;
 use mswap::layout::ctrl;
 use mswap::state::State;

@@ -1,0 +1,509 @@
+//! Machine A's second engine: a JIT that translates guest code to native
+//! code with Cranelift and runs it with exactly the interpreter's results.
+//!
+//! - **Regions** ([`region`]): from an entry pc, the basic blocks reachable
+//!   by fall-through, branches and `jal`, up to a size limit; a pc becomes
+//!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
+//!   runs its block. Compressed instructions are translated as the 32-bit
+//!   ones they expand to (any even pc may start a block). Registers stay
+//!   in host registers within a region; branches between its blocks are
+//!   native jumps, loops included.
+//! - **Exact step counts**: each block checks the remaining budget before
+//!   it runs, so `run(t)` stops exactly at step `t`; a block that would
+//!   cross the limit is left to the interpreter.
+//! - **The interpreter stays the reference**: system calls, faults, any
+//!   instruction the translator does not know (atomics, LR/SC, `fence.i`),
+//!   misaligned accesses (the interpreter performs them) or out-of-range
+//!   ones and stores near the write-protected or executable ranges all
+//!   leave generated code before the instruction, and the interpreter
+//!   executes it. Ordinary stores leave the LR/SC reservation alone in
+//!   both engines. A store into the executable range (or a `read` into it)
+//!   drops every translation.
+//! - **Safety**: the only `unsafe` code is in [`native`]; generated code
+//!   touches guest memory only at addresses it checked to be below `2^32`.
+//!
+//! [`Engine`] selects the engine of a [`Machine`]; the default is the JIT
+//! where it is built (x86-64, aarch64) and passes [`self_test`], else the
+//! interpreter.
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod native;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub mod region;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod translate;
+
+use super::Machine;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Which engine runs machine A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The interpreter (the reference).
+    Interp,
+    /// The JIT (falls back to the interpreter where it is not available).
+    Jit,
+    /// Test only: the JIT with a deliberately wrong translation of the
+    /// instruction at this pc (a branch goes the other way, a written
+    /// register is off by one), to show that the double-check catches a
+    /// wrong engine. It translates code on its first visit (not once it is
+    /// hot), so the flaw shows the first time the instruction runs.
+    #[doc(hidden)]
+    FlawedJit(u64),
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        match s {
+            "jit" => Ok(Engine::Jit),
+            "interp" => Ok(Engine::Interp),
+            _ => Err(format!("unknown engine {s:?} (expected jit or interp)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Interp => write!(f, "interp"),
+            Engine::Jit => write!(f, "jit"),
+            Engine::FlawedJit(pc) => write!(f, "jit (flawed at {pc:#x})"),
+        }
+    }
+}
+
+/// 0: not set (the JIT if available), 1: interpreter, 2: JIT.
+static DEFAULT: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the engine of machines made by [`Machine::new`] from now on.
+pub fn set_default_engine(e: Engine) {
+    DEFAULT.store(if e == Engine::Interp { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// The engine of machines made by [`Machine::new`]: the one set by
+/// [`set_default_engine`], else the JIT where [`available`], else the
+/// interpreter.
+pub fn default_engine() -> Engine {
+    match DEFAULT.load(Ordering::Relaxed) {
+        1 => Engine::Interp,
+        2 if available() => Engine::Jit,
+        0 if available() => Engine::Jit,
+        _ => Engine::Interp,
+    }
+}
+
+/// Whether the JIT is built for this platform and passed [`self_test`]
+/// (run once, on first use).
+pub fn available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| self_test().is_ok())
+}
+
+/// Runs shorter than this go to the interpreter (translating is not worth it).
+pub const MIN_JIT_STEPS: u64 = 64;
+
+/// A pc is translated once it has started this many blocks in the
+/// interpreter: translating a region costs about as much as interpreting
+/// a few hundred thousand instructions, so cold code stays interpreted.
+pub const HOT_VISITS: u16 = 64;
+
+/// The JIT part of a [`Machine`]: its engine and, once used, its translations.
+pub(super) struct Slot {
+    engine: Engine,
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    jit: Option<Box<imp::Jit>>,
+    /// The JIT cannot run this state (set when a translator could not be made
+    /// or the state is outside what generated code assumes).
+    off: bool,
+    /// Visits that make a pc hot.
+    hot: u16,
+}
+
+impl Slot {
+    pub(super) fn new(engine: Engine) -> Slot {
+        Slot {
+            engine,
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            jit: None,
+            off: engine == Engine::Interp,
+            hot: match engine {
+                Engine::FlawedJit(_) => 0,
+                _ => HOT_VISITS,
+            },
+        }
+    }
+
+    /// Forgets every translation (the state was changed from outside).
+    pub(super) fn reset(&mut self) {
+        let hot = self.hot;
+        *self = Slot::new(self.engine);
+        self.hot = hot;
+    }
+
+    pub(super) fn engine(&self) -> Engine {
+        self.engine
+    }
+}
+
+/// Statistics of a machine's JIT.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct JitStats {
+    /// Regions translated.
+    pub regions: u64,
+    /// Guest instructions in them.
+    pub insts: u64,
+    /// Seconds spent translating.
+    pub translate_secs: f64,
+    /// Times every translation was dropped (stores into code).
+    pub flushes: u64,
+    /// Steps executed by generated code.
+    pub jit_steps: u64,
+}
+
+impl Machine {
+    /// The engine this machine was made with.
+    pub fn engine(&self) -> Engine {
+        self.jit.engine()
+    }
+
+    /// Sets the visits that make a pc hot (default [`HOT_VISITS`]; 0
+    /// translates code on its first visit, which runs even code that runs
+    /// once in generated code, as tests want). Drops every translation.
+    pub fn set_hot_visits(&mut self, visits: u16) {
+        self.jit.reset();
+        self.jit.hot = visits;
+    }
+
+    /// What the JIT did so far (zero for the interpreter).
+    pub fn jit_stats(&self) -> JitStats {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if let Some(j) = &self.jit.jit {
+            return j.stats;
+        }
+        JitStats::default()
+    }
+
+    /// `run` with the JIT where it applies (see [`Machine::run`]).
+    pub(super) fn run_engine(&mut self, max_steps: u64) -> u64 {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if !self.jit.off && max_steps >= MIN_JIT_STEPS && !self.state.halted() {
+            return imp::run(self, max_steps);
+        }
+        self.interpret(max_steps)
+    }
+}
+
+/// A small program run by both engines, which must agree on every state
+/// at a few step limits and at the end. `Err` says where they differ.
+pub fn self_test() -> Result<(), String> {
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    return Err("the JIT is not built for this platform".into());
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        imp::translator_works()?;
+        // One machine per engine (one translation), compared at a few
+        // step limits in the middle of the loop and at the end.
+        let s = self_test_state();
+        let mut a = Machine::with_engine(s.clone(), Engine::Interp);
+        let mut b = Machine::with_engine(s, Engine::Jit);
+        let mut done = 0;
+        for chunk in [70, 1000, 137, 5000, u64::MAX] {
+            let (na, nb) = (a.run(chunk), b.run(chunk));
+            if na != nb {
+                return Err(format!("step counts differ after {done}: {na} vs {nb}"));
+            }
+            done += na;
+            if let Some(d) = a.state().first_difference(b.state()) {
+                return Err(format!("after {done} steps: {d}"));
+            }
+        }
+        if !a.state().halted() || b.jit_stats().jit_steps == 0 {
+            return Err("the self-test did not run to its end in generated code".into());
+        }
+        Ok(())
+    }
+}
+
+/// The self-test's state: a loop over ALU, multiply/divide, loads and stores.
+fn self_test_state() -> crate::state::State {
+    use crate::layout::{STACK_TOP, ctrl};
+    let r = |f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32| {
+        (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    };
+    let i = |imm: i32, rs1: u32, f3: u32, rd: u32, op: u32| {
+        ((imm as u32) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    };
+    let s = |imm: i32, rs2: u32, rs1: u32, f3: u32| {
+        let imm = imm as u32;
+        ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | 0x23
+    };
+    let bne_back = |words: i32, rs1: u32, rs2: u32| {
+        let off = (-4 * words) as u32;
+        let b12 = (off >> 12) & 1;
+        let b11 = (off >> 11) & 1;
+        let b10_5 = (off >> 5) & 0x3f;
+        let b4_1 = (off >> 1) & 0xf;
+        (b12 << 31)
+            | (b10_5 << 25)
+            | (rs2 << 20)
+            | (rs1 << 15)
+            | (1 << 12)
+            | (b4_1 << 8)
+            | (b11 << 7)
+            | 0x63
+    };
+    let code = [
+        i(1000, 0, 0, 5, 0x13),         // addi x5, x0, 1000
+        i(7, 0, 0, 6, 0x13),            // addi x6, x0, 7
+        (0x10 << 12) | (7 << 7) | 0x37, // lui x7, 0x10
+        r(1, 5, 5, 0, 8, 0x33),         // mul x8, x5, x5
+        r(0, 8, 6, 0, 6, 0x33),         // add x6, x6, x8
+        r(1, 5, 6, 4, 9, 0x33),         // div x9, x6, x5
+        r(1, 9, 6, 6, 12, 0x33),        // rem x12, x6, x9
+        s(0, 6, 7, 3),                  // sd x6, 0(x7)
+        i(0, 7, 2, 10, 0x03),           // lw x10, 0(x7)
+        r(0, 10, 6, 4, 6, 0x33),        // xor x6, x6, x10
+        i(3, 6, 5, 11, 0x13),           // srli x11, x6, 3
+        r(0, 11, 6, 0, 6, 0x3b),        // addw x6, x6, x11
+        i(8, 7, 0, 7, 0x13),            // addi x7, x7, 8
+        i(-1, 5, 0, 5, 0x13),           // addi x5, x5, -1
+        bne_back(11, 5, 0),             // bne x5, x0, (back to mul)
+        i(93, 0, 0, 17, 0x13),          // addi x17, x0, 93
+        0x73,                           // ecall
+    ];
+    let mut st = crate::state::State::new();
+    let lo = 0x1000u64;
+    for (k, w) in code.iter().enumerate() {
+        st.mem.write(lo + 4 * k as u64, &w.to_le_bytes());
+    }
+    st.set_ctrl(ctrl::EXEC_LO, lo);
+    st.set_ctrl(ctrl::EXEC_SIZE, 4 * code.len() as u64);
+    st.set_ctrl(ctrl::RO_LO, lo);
+    st.set_ctrl(ctrl::RO_SIZE, 0x1000);
+    st.set_pc(lo);
+    st.set_x(2, STACK_TOP);
+    st
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod imp {
+    use super::native::Entry;
+    use super::region::{CodeRange, MAX_BLOCK_INSTS, discover, fetch, is_control};
+    use super::translate::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Env, Translator};
+    use super::{Engine, JitStats};
+    use crate::fast::{MAX_CACHED_CODE, Machine};
+    use crate::layout::{MEM_SIZE, ctrl};
+    use std::time::Instant;
+
+    /// Table value: not looked at yet.
+    const UNKNOWN: u32 = 0;
+    /// Table value: the interpreter runs this pc.
+    const INTERP: u32 = 1;
+
+    /// The translations of one machine.
+    pub(super) struct Jit {
+        tr: Translator,
+        /// Per 2-byte slot of the executable range: UNKNOWN, INTERP, or 2 + an index into `entries`.
+        table: Vec<u32>,
+        /// Per slot: blocks started there in the interpreter so far.
+        heat: Vec<u16>,
+        /// Per slot: the length of the block starting there (0: not known yet).
+        lens: Vec<u8>,
+        /// Visits that make a pc hot.
+        hot: u16,
+        entries: Vec<Entry>,
+        range: CodeRange,
+        env: Env,
+        /// The interpreter's count of stores into code when the table was made.
+        code_writes: u64,
+        pub(super) stats: JitStats,
+    }
+
+    /// Whether Cranelift can make code on this host.
+    pub(super) fn translator_works() -> Result<(), String> {
+        Translator::new().map(drop)
+    }
+
+    impl Jit {
+        /// A JIT for the machine's state, or `None` where generated code's
+        /// assumptions do not hold (ranges beyond guest memory, a non-zero `x0`).
+        fn new(m: &Machine) -> Option<Jit> {
+            let w = m.state.ctrl_words();
+            let word = |off: u64| w[(off / 8) as usize];
+            let exec = (word(ctrl::EXEC_LO), word(ctrl::EXEC_SIZE));
+            let ro = (word(ctrl::RO_LO), word(ctrl::RO_SIZE));
+            let inside = |(lo, size): (u64, u64)| lo <= MEM_SIZE && size <= MEM_SIZE - lo;
+            if !inside(exec) || !inside(ro) || exec.1 > MAX_CACHED_CODE || w[0] != 0 {
+                return None;
+            }
+            let flaw = match m.jit.engine {
+                Engine::FlawedJit(pc) => Some(pc),
+                _ => None,
+            };
+            let slots = exec.1.div_ceil(2) as usize;
+            Some(Jit {
+                tr: Translator::new().ok()?,
+                table: vec![UNKNOWN; slots],
+                heat: vec![0; slots],
+                lens: vec![0; slots],
+                hot: m.jit.hot,
+                entries: Vec::new(),
+                range: CodeRange {
+                    lo: exec.0,
+                    size: exec.1,
+                },
+                env: Env { ro, exec, flaw },
+                code_writes: m.cache.writes,
+                stats: JitStats::default(),
+            })
+        }
+
+        /// Drops every translation (code was written).
+        fn flush(&mut self, code_writes: u64) {
+            if let Ok(tr) = Translator::new() {
+                self.tr = tr;
+                self.entries.clear();
+                self.table.iter_mut().for_each(|t| *t = UNKNOWN);
+                self.heat.iter_mut().for_each(|t| *t = 0);
+                self.lens.iter_mut().for_each(|t| *t = 0);
+                self.stats.flushes += 1;
+            }
+            self.code_writes = code_writes;
+        }
+
+        /// The instructions from `pc` to the end of its block (at least 1).
+        fn block_len(&mut self, state: &crate::state::State, slot: usize, pc: u64) -> u64 {
+            if let Some(&n) = self.lens.get(slot)
+                && n != 0
+            {
+                return n as u64;
+            }
+            let (mut n, mut at) = (0, pc);
+            while n < MAX_BLOCK_INSTS {
+                let Some(d) = fetch(state, self.range, at) else {
+                    break;
+                };
+                n += 1;
+                if is_control(d.inst.op) {
+                    break;
+                }
+                at = d.next_pc();
+            }
+            let n = n.max(1);
+            if let Some(l) = self.lens.get_mut(slot) {
+                *l = n as u8;
+            }
+            n as u64
+        }
+
+        /// The translation at `pc`, made once `pc` is hot; else how many
+        /// steps the interpreter takes first (to the end of the block).
+        fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Look {
+            let off = pc.wrapping_sub(self.range.lo);
+            if off >= self.range.size || pc & 1 != 0 {
+                return Look::Interp(1);
+            }
+            let slot = (off >> 1) as usize;
+            match self.table.get(slot).copied() {
+                Some(UNKNOWN) => {}
+                Some(INTERP) | None => return Look::Interp(1),
+                Some(k) => {
+                    return match self.entries.get((k - 2) as usize) {
+                        Some(&e) => Look::Run(e),
+                        None => Look::Interp(1),
+                    };
+                }
+            }
+            if let Some(h) = self.heat.get_mut(slot)
+                && *h < self.hot
+            {
+                *h += 1;
+                return Look::Interp(self.block_len(m_state, slot, pc));
+            }
+            let t0 = Instant::now();
+            let made = discover(m_state, self.range, pc).and_then(|region| {
+                let e = self.tr.translate(&region, &self.env).ok()?;
+                self.stats.insts += region
+                    .blocks
+                    .iter()
+                    .map(|b| b.insts.len() as u64)
+                    .sum::<u64>();
+                Some(e)
+            });
+            self.stats.translate_secs += t0.elapsed().as_secs_f64();
+            let v = match made {
+                Some(e) => {
+                    self.entries.push(e);
+                    self.stats.regions += 1;
+                    self.entries.len() as u32 + 1
+                }
+                None => INTERP,
+            };
+            if let Some(t) = self.table.get_mut(slot) {
+                *t = v;
+            }
+            match made {
+                Some(e) => Look::Run(e),
+                None => Look::Interp(1),
+            }
+        }
+    }
+
+    /// What the dispatcher does at a pc.
+    enum Look {
+        /// Enter this translation.
+        Run(Entry),
+        /// Interpret this many steps.
+        Interp(u64),
+    }
+
+    /// Runs at most `max_steps` steps, in generated code where possible.
+    pub(super) fn run(m: &mut Machine, max_steps: u64) -> u64 {
+        if m.jit.jit.is_none() {
+            match Jit::new(m) {
+                Some(j) => m.jit.jit = Some(Box::new(j)),
+                None => {
+                    m.jit.off = true;
+                    return m.interpret(max_steps);
+                }
+            }
+        }
+        let mut done = 0u64;
+        while done < max_steps && !m.state.halted() {
+            let Some(jit) = m.jit.jit.as_deref_mut() else {
+                break;
+            };
+            if jit.code_writes != m.cache.writes {
+                jit.flush(m.cache.writes);
+            }
+            let pc = m.state.pc();
+            // Interpreter steps to take next: 0 = try generated code again.
+            let interp = match jit.lookup(&m.state, pc) {
+                Look::Interp(k) => k,
+                Look::Run(entry) => {
+                    let (n, why, _next) =
+                        jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                    done += n;
+                    jit.stats.jit_steps += n;
+                    match why {
+                        EXIT_JUMP => 0,
+                        EXIT_INTERP => 1,
+                        EXIT_BUDGET => max_steps - done,
+                        _ => 1,
+                    }
+                }
+            };
+            if interp > 0 && done < max_steps {
+                let n = m.interpret(interp.min(max_steps - done));
+                done += n;
+                if n == 0 {
+                    // Stopped before a `read` (stop_before_read) or halted.
+                    break;
+                }
+            }
+        }
+        done
+    }
+}

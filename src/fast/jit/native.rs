@@ -1,0 +1,172 @@
+//! The one place of machine A with `unsafe` code: the memory that holds
+//! generated code, the context block that generated code reads, and the
+//! call into a translated region.
+//!
+//! What makes the calls sound is a contract with [`super::translate`]:
+//! generated code reads and writes only
+//! - the 512 words of the state's first control page (`x0..x31` at words
+//!   0..31, `pc` at word 32),
+//! - guest memory at `mem + a` for an access of `n` bytes at a guest
+//!   address `a` that the code has checked to be a multiple of `n` and
+//!   below `2^32` (so `a + n <= 2^32 = MEM_SIZE`, the length of the flat
+//!   guest memory),
+//! - the dirty set's bit word `page / 64` for a page `< 2^20` (the set
+//!   covers all `MEM_SIZE / 4096` pages),
+//! - the fields of [`Ctx`],
+//!
+//! and calls only [`mark_dirty`]. Every access in the generated code is
+//! emitted behind those checks (see `Translator::mem_addr`).
+#![allow(unsafe_code)]
+
+use crate::layout::MEM_SIZE;
+use crate::state::State;
+use cranelift_jit::JITModule;
+use cranelift_module::FuncId;
+
+/// What generated code reads and writes besides the state: the pointers it
+/// works on, the step budget, and where and why it stopped.
+#[repr(C)]
+pub(super) struct Ctx {
+    /// The first control page of the state (registers, then `pc`).
+    pub regs: *mut u64,
+    /// Guest memory, `MEM_SIZE` bytes.
+    pub mem: *mut u8,
+    /// The bit words of guest memory's dirty-page set.
+    pub dirty_bits: *mut u64,
+    /// The page list of that set.
+    pub dirty_list: *mut Vec<u32>,
+    /// In: the most instructions the region may execute.
+    pub budget: u64,
+    /// Out: the pc at which the region stopped.
+    pub next_pc: u64,
+    /// Out: why it stopped (`super::translate::EXIT_*`).
+    pub exit: u64,
+}
+
+/// Byte offsets of the [`Ctx`] fields, for generated code.
+pub(super) mod off {
+    pub const REGS: i32 = 0;
+    pub const MEM: i32 = 8;
+    pub const DIRTY_BITS: i32 = 16;
+    pub const DIRTY_LIST: i32 = 24;
+    pub const BUDGET: i32 = 32;
+    pub const NEXT_PC: i32 = 40;
+    pub const EXIT: i32 = 48;
+}
+
+const _: () = {
+    assert!(std::mem::offset_of!(Ctx, regs) == off::REGS as usize);
+    assert!(std::mem::offset_of!(Ctx, mem) == off::MEM as usize);
+    assert!(std::mem::offset_of!(Ctx, dirty_bits) == off::DIRTY_BITS as usize);
+    assert!(std::mem::offset_of!(Ctx, dirty_list) == off::DIRTY_LIST as usize);
+    assert!(std::mem::offset_of!(Ctx, budget) == off::BUDGET as usize);
+    assert!(std::mem::offset_of!(Ctx, next_pc) == off::NEXT_PC as usize);
+    assert!(std::mem::offset_of!(Ctx, exit) == off::EXIT as usize);
+};
+
+impl Ctx {
+    /// A context over `state` (the pointers stay valid while the state is
+    /// borrowed by the caller and not touched otherwise).
+    pub fn new(state: &mut State) -> Ctx {
+        let regs = state.ctrl_words_mut().as_mut_ptr();
+        let (mem, dirty_bits, dirty_list) = state.mem.jit_parts();
+        Ctx {
+            regs,
+            mem,
+            dirty_bits,
+            dirty_list,
+            budget: 0,
+            next_pc: 0,
+            exit: 0,
+        }
+    }
+}
+
+/// Called by generated code after it set the dirty bit of `page`, which
+/// was clear: the page joins the set's list (what `PageSet::insert` does).
+///
+/// # Safety
+/// `list` is the `dirty_list` of a live [`Ctx`].
+pub(super) unsafe extern "C" fn mark_dirty(list: *mut Vec<u32>, page: u64) {
+    // SAFETY: generated code passes the context's `dirty_list`, which points
+    // to the page list of the state's dirty set; nothing else refers to that
+    // list while the region runs (the caller holds `&mut State`).
+    unsafe { (*list).push(page as u32) }
+}
+
+/// The address of [`mark_dirty`], for generated code.
+pub(super) fn mark_dirty_addr() -> i64 {
+    mark_dirty as unsafe extern "C" fn(*mut Vec<u32>, u64) as usize as i64
+}
+
+/// The entry of one translated region.
+#[derive(Clone, Copy)]
+pub(super) struct Entry(*const u8);
+
+/// The executable memory of the translations of one machine. Dropping it
+/// frees the code; [`Entry`] values taken from it must not be used after.
+pub(super) struct CodeMemory {
+    module: Option<JITModule>,
+}
+
+// SAFETY: the module and the entries made from it are owned by one
+// `Machine` and only used through `&mut`, from one thread at a time; the
+// code memory itself is plain mapped memory with no thread affinity.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above; an entry is a pointer to immutable code.
+unsafe impl Send for Entry {}
+
+impl CodeMemory {
+    /// Wraps a module.
+    pub fn new(module: JITModule) -> CodeMemory {
+        CodeMemory {
+            module: Some(module),
+        }
+    }
+
+    /// The module, for declaring and defining functions.
+    pub fn module(&mut self) -> Option<&mut JITModule> {
+        self.module.as_mut()
+    }
+
+    /// The entry of a function that is defined and finalized.
+    pub fn entry(&self, id: FuncId) -> Option<Entry> {
+        self.module
+            .as_ref()
+            .map(|m| Entry(m.get_finalized_function(id)))
+    }
+
+    /// Runs the region at `entry` on `state` with at most `budget` steps;
+    /// returns (steps executed, exit reason, next pc).
+    pub fn enter(&self, entry: Entry, state: &mut State, budget: u64) -> (u64, u64, u64) {
+        assert!(
+            state.mem.len() as u64 == MEM_SIZE,
+            "guest memory is MEM_SIZE bytes"
+        );
+        let mut ctx = Ctx::new(state);
+        ctx.budget = budget;
+        // SAFETY: `entry` is the finalized code of a function of this module
+        // (still alive: `self` is borrowed) built by `translate` with the
+        // signature `extern "C" fn(*mut Ctx) -> u64` in the host's default
+        // call convention. The code keeps to the contract at the top of this
+        // file; `ctx`'s pointers come from `state`, which is exclusively
+        // borrowed for the whole call, and the memory is MEM_SIZE bytes
+        // (asserted above).
+        let steps = unsafe {
+            let f: extern "C" fn(*mut Ctx) -> u64 = std::mem::transmute(entry.0);
+            f(&mut ctx)
+        };
+        (steps, ctx.exit, ctx.next_pc)
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the entries of this module live in the same `Jit` as
+            // this value and are dropped or cleared with it; none is called
+            // after this point.
+            unsafe { m.free_memory() }
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! Translation of a [`Region`] to native code with Cranelift.
+//!
+//! One region becomes one function `extern "C" fn(*mut Ctx) -> u64` that
+//! returns the number of instructions it executed. Guest registers live in
+//! Cranelift variables (host registers or spill slots) for the whole
+//! region: they are loaded once on entry, and a block stores the ones it
+//! wrote when it ends (or leaves early), so that the exits carry no
+//! register values (which keeps translation fast). Every block starts with a budget check, so a region never
+//! runs past the step limit: a block that does not fit exits before its
+//! first instruction and the interpreter executes the remaining steps.
+//!
+//! A load or store whose address is misaligned or outside guest memory, a
+//! store near the write-protected or executable range, and every
+//! instruction the translator does not know exit *before* the instruction
+//! with an exact step count, and the interpreter executes it: faults,
+//! system calls and stores into code are always the interpreter's.
+
+use super::native::{CodeMemory, Entry, mark_dirty_addr, off};
+use super::region::{Block, Decoded, End, Region};
+use crate::fast::isa::{Op, SCRATCH};
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{AbiParam, BlockArg, InstBuilder, MemFlags, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+
+/// Exit: go on at `next_pc` (look up or make its translation).
+pub const EXIT_JUMP: u64 = 0;
+/// Exit: the interpreter executes the instruction at `next_pc`.
+pub const EXIT_INTERP: u64 = 1;
+/// Exit: the block at `next_pc` needs more steps than the budget has left.
+pub const EXIT_BUDGET: u64 = 2;
+
+/// What a translation depends on besides the code.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// The write-protected range (`lo`, `size`).
+    pub ro: (u64, u64),
+    /// The executable range (`lo`, `size`).
+    pub exec: (u64, u64),
+    /// Test only: the instruction at this pc is translated wrongly (a
+    /// branch goes the other way, a result is off by one).
+    pub flaw: Option<u64>,
+}
+
+/// The Cranelift module and reusable contexts.
+pub struct Translator {
+    code: CodeMemory,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+}
+
+impl Translator {
+    /// A translator for the host.
+    pub fn new() -> Result<Translator, String> {
+        let mut flags = settings::builder();
+        for (k, v) in [
+            ("opt_level", "speed"),
+            ("use_colocated_libcalls", "false"),
+            ("is_pic", "false"),
+        ] {
+            flags.set(k, v).map_err(|e| e.to_string())?;
+        }
+        let isa = cranelift_native::builder()
+            .map_err(|e| e.to_string())?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| e.to_string())?;
+        let module = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
+        let ctx = module.make_context();
+        Ok(Translator {
+            code: CodeMemory::new(module),
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+        })
+    }
+
+    /// The code memory (to run translations).
+    pub fn code(&self) -> &CodeMemory {
+        &self.code
+    }
+
+    /// Translates `region`; returns the entry of its function.
+    pub fn translate(&mut self, region: &Region, env: &Env) -> Result<Entry, String> {
+        let module = self.code.module().ok_or("no code memory")?;
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(I64));
+        sig.returns.push(AbiParam::new(I64));
+        let id = module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| e.to_string())?;
+        self.ctx.func.signature = sig;
+        {
+            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            build(b, region, env);
+        }
+        let defined = module.define_function(id, &mut self.ctx);
+        module.clear_context(&mut self.ctx);
+        defined.map_err(|e| format!("{e:?}"))?;
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        self.code.entry(id).ok_or_else(|| "no code memory".into())
+    }
+}
+
+/// Registers an instruction reads (`rs1`, `rs2`; 0 for none).
+fn reads(d: &Decoded) -> [u8; 2] {
+    use Op::*;
+    let i = d.inst;
+    match i.op {
+        Lui | Auipc | Jal | Fence => [0, 0],
+        Jalr | Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Addi | Slti | Sltiu | Xori | Ori | Andi
+        | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw => [i.rs1, 0],
+        _ => [i.rs1, i.rs2],
+    }
+}
+
+/// The register an instruction writes (0 for none).
+fn writes(d: &Decoded) -> u8 {
+    if d.inst.rd == SCRATCH || d.inst.rd >= 32 {
+        0
+    } else {
+        d.inst.rd
+    }
+}
+
+struct Gen<'a> {
+    b: FunctionBuilder<'a>,
+    x: [Option<Variable>; 32],
+    budget: Variable,
+    exit: cranelift_codegen::ir::Block,
+    blocks: Vec<cranelift_codegen::ir::Block>,
+    mem: Value,
+    bits: Value,
+    list: Value,
+    regs: Value,
+    /// Registers written in the current block and not stored yet.
+    pending: [bool; 32],
+    env: Env,
+}
+
+fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
+    let mut b = b;
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let ctxp = b.block_params(entry)[0];
+    let t = MemFlags::trusted();
+    let regs = b.ins().load(I64, t, ctxp, off::REGS);
+    let mem = b.ins().load(I64, t, ctxp, off::MEM);
+    let bits = b.ins().load(I64, t, ctxp, off::DIRTY_BITS);
+    let list = b.ins().load(I64, t, ctxp, off::DIRTY_LIST);
+    let budget0 = b.ins().load(I64, t, ctxp, off::BUDGET);
+
+    let mut used = [false; 32];
+    for d in region.blocks.iter().flat_map(|bl| &bl.insts) {
+        for r in reads(d) {
+            used[r as usize] = true;
+        }
+        used[writes(d) as usize] = true;
+    }
+    let mut x = [None; 32];
+    for r in 1..32 {
+        if used[r] {
+            let v = b.declare_var(I64);
+            let val = b.ins().load(I64, t, regs, 8 * r as i32);
+            b.def_var(v, val);
+            x[r] = Some(v);
+        }
+    }
+    let budget = b.declare_var(I64);
+    b.def_var(budget, budget0);
+
+    let exit = b.create_block();
+    for _ in 0..3 {
+        b.append_block_param(exit, I64);
+    }
+    let blocks: Vec<_> = region.blocks.iter().map(|_| b.create_block()).collect();
+    b.ins().jump(blocks[0], &[]);
+
+    let mut g = Gen {
+        b,
+        x,
+        budget,
+        exit,
+        blocks,
+        mem,
+        bits,
+        list,
+        regs,
+        pending: [false; 32],
+        env: *env,
+    };
+    for (i, bl) in region.blocks.iter().enumerate() {
+        g.block(region, i, bl);
+    }
+
+    // The exit: registers and pc back to the state, steps executed returned.
+    let mut b = g.b;
+    b.switch_to_block(exit);
+    let (pc, why, adj) = {
+        let p = b.block_params(exit);
+        (p[0], p[1], p[2])
+    };
+    b.ins().store(t, pc, regs, 8 * 32);
+    b.ins().store(t, pc, ctxp, off::NEXT_PC);
+    b.ins().store(t, why, ctxp, off::EXIT);
+    let left = b.use_var(budget);
+    let left = b.ins().iadd(left, adj);
+    let steps = b.ins().isub(budget0, left);
+    b.ins().return_(&[steps]);
+    b.seal_all_blocks();
+    b.finalize();
+}
+
+impl Gen<'_> {
+    fn c(&mut self, v: u64) -> Value {
+        self.b.ins().iconst(I64, v as i64)
+    }
+
+    fn get(&mut self, r: u8) -> Value {
+        match self.x.get(r as usize).copied().flatten() {
+            Some(v) => self.b.use_var(v),
+            None => self.c(0),
+        }
+    }
+
+    fn set(&mut self, r: u8, val: Value) {
+        if let Some(v) = self.x.get(r as usize).copied().flatten() {
+            self.b.def_var(v, val);
+            self.pending[r as usize] = true;
+        }
+    }
+
+    /// Stores the registers written in this block so far.
+    fn store_pending(&mut self) {
+        for r in 1..32 {
+            if self.pending[r]
+                && let Some(v) = self.x[r]
+            {
+                let val = self.b.use_var(v);
+                self.b
+                    .ins()
+                    .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
+            }
+        }
+    }
+
+    /// Stores them at the end of the block.
+    fn flush(&mut self) {
+        self.store_pending();
+        self.pending = [false; 32];
+    }
+
+    /// Arguments of a jump to the exit block.
+    fn exit_args(&mut self, pc: u64, why: u64, adj: u64) -> [BlockArg; 3] {
+        let (p, w, a) = (self.c(pc), self.c(why), self.c(adj));
+        [BlockArg::Value(p), BlockArg::Value(w), BlockArg::Value(a)]
+    }
+
+    /// Leaves the region.
+    fn leave(&mut self, pc: u64, why: u64, adj: u64) {
+        let args = self.exit_args(pc, why, adj);
+        self.b.ins().jump(self.exit, &args);
+    }
+
+    /// Goes on at `pc`: inside the region if it has a block there, else out.
+    fn goto(&mut self, region: &Region, pc: u64) {
+        match region.index.get(&pc) {
+            Some(&i) => {
+                self.b.ins().jump(self.blocks[i], &[]);
+            }
+            None => self.leave(pc, EXIT_JUMP, 0),
+        }
+    }
+
+    /// Continues in a new block if `bad` is zero, else leaves the region
+    /// before the instruction at `pc` for the interpreter.
+    fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
+        let cont = self.b.create_block();
+        let side = self.b.create_block();
+        self.b.set_cold_block(side);
+        self.b.ins().brif(bad, side, &[], cont, &[]);
+        // Blocks with all their predecessors known are sealed at once, which
+        // keeps Cranelift's SSA construction from making needless block params.
+        self.b.seal_block(side);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(side);
+        self.store_pending();
+        self.leave(pc, EXIT_INTERP, adj);
+        self.b.switch_to_block(cont);
+    }
+
+    fn block(&mut self, region: &Region, i: usize, bl: &Block) {
+        self.b.switch_to_block(self.blocks[i]);
+        let n = bl.insts.len() as u64;
+        if n == 0 {
+            let pc = match bl.end {
+                End::Fallback(pc) | End::Next(pc) => pc,
+                End::Control => bl.start,
+            };
+            self.leave(pc, EXIT_INTERP, 0);
+            return;
+        }
+        // The budget check: the whole block or nothing.
+        let left = self.b.use_var(self.budget);
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, n as i64);
+        let body = self.b.create_block();
+        let args = self.exit_args(bl.start, EXIT_BUDGET, 0);
+        self.b.ins().brif(ok, body, &[], self.exit, &args);
+        self.b.seal_block(body);
+        self.b.switch_to_block(body);
+        let rest = self.b.ins().iadd_imm(left, -(n as i64));
+        self.b.def_var(self.budget, rest);
+
+        for (k, d) in bl.insts.iter().enumerate() {
+            let adj = n - k as u64;
+            self.inst(region, d, adj);
+        }
+        match bl.end {
+            End::Control => {}
+            End::Fallback(pc) => {
+                self.flush();
+                self.leave(pc, EXIT_INTERP, 0)
+            }
+            End::Next(pc) => {
+                self.flush();
+                self.goto(region, pc)
+            }
+        }
+    }
+
+    /// The host address of an `n`-byte access at `rs1 + imm`, or a way out
+    /// to the interpreter when the guest address is misaligned or not below
+    /// `2^32` (this check is what keeps every access inside guest memory).
+    fn mem_addr(&mut self, d: &Decoded, n: u64, adj: u64, store: bool) -> (Value, Value) {
+        let base = self.get(d.inst.rs1);
+        let a = self.b.ins().iadd_imm(base, d.inst.imm as i64);
+        let bad = self.b.ins().band_imm(a, (!0xFFFF_FFFFu64 | (n - 1)) as i64);
+        self.unless(bad, d.pc, adj);
+        if store {
+            // Near a protected range: the interpreter decides (a fault, or a
+            // store into writable code that invalidates translations).
+            let exec_in_ro = self.env.exec.0 >= self.env.ro.0
+                && self.env.exec.0 + self.env.exec.1 <= self.env.ro.0 + self.env.ro.1;
+            let ranges = [self.env.ro, self.env.exec];
+            for (j, (lo, size)) in ranges.into_iter().enumerate() {
+                if size == 0 || (j == 1 && exec_in_ro) {
+                    continue;
+                }
+                let t = self.b.ins().iadd_imm(a, 8i64.wrapping_sub(lo as i64));
+                let near = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedLessThan, t, (size + 8) as i64);
+                self.unless(near, d.pc, adj);
+            }
+        }
+        let host = self.b.ins().iadd(self.mem, a);
+        (a, host)
+    }
+
+    /// Marks the page of guest address `a` dirty, as `Memory::write` does.
+    fn mark_dirty(&mut self, a: Value) {
+        let t = MemFlags::trusted();
+        let page = self.b.ins().ushr_imm(a, 12);
+        let word = self.b.ins().ushr_imm(a, 18);
+        let word = self.b.ins().ishl_imm(word, 3);
+        let waddr = self.b.ins().iadd(self.bits, word);
+        let w = self.b.ins().load(I64, t, waddr, 0);
+        let one = self.c(1);
+        let bit = self.b.ins().ishl(one, page);
+        let set = self.b.ins().band(w, bit);
+        let mark = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(set, cont, &[], mark, &[]);
+        self.b.seal_block(mark);
+        self.b.switch_to_block(mark);
+        let nw = self.b.ins().bor(w, bit);
+        self.b.ins().store(t, nw, waddr, 0);
+        let mut sig = cranelift_codegen::ir::Signature::new(self.b.func.signature.call_conv);
+        sig.params.push(AbiParam::new(I64));
+        sig.params.push(AbiParam::new(I64));
+        let sig = self.b.import_signature(sig);
+        let f = self.c(mark_dirty_addr() as u64);
+        let list = self.list;
+        self.b.ins().call_indirect(sig, f, &[list, page]);
+        self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    fn load(&mut self, d: &Decoded, adj: u64) {
+        use Op::*;
+        let n = match d.inst.op {
+            Lb | Lbu => 1,
+            Lh | Lhu => 2,
+            Lw | Lwu => 4,
+            _ => 8,
+        };
+        let (_, host) = self.mem_addr(d, n, adj, false);
+        let f = MemFlags::new().with_notrap();
+        let ins = self.b.ins();
+        let v = match d.inst.op {
+            Lb => ins.sload8(I64, f, host, 0),
+            Lbu => ins.uload8(I64, f, host, 0),
+            Lh => ins.sload16(I64, f, host, 0),
+            Lhu => ins.uload16(I64, f, host, 0),
+            Lw => ins.sload32(f, host, 0),
+            Lwu => ins.uload32(f, host, 0),
+            _ => ins.load(I64, f, host, 0),
+        };
+        self.set(d.inst.rd, v);
+    }
+
+    fn store(&mut self, d: &Decoded, adj: u64) {
+        let n = match d.inst.op {
+            Op::Sb => 1,
+            Op::Sh => 2,
+            Op::Sw => 4,
+            _ => 8,
+        };
+        let (a, host) = self.mem_addr(d, n, adj, true);
+        let v = self.get(d.inst.rs2);
+        self.mark_dirty(a);
+        let f = MemFlags::new().with_notrap();
+        let ins = self.b.ins();
+        match n {
+            1 => ins.istore8(f, v, host, 0),
+            2 => ins.istore16(f, v, host, 0),
+            4 => ins.istore32(f, v, host, 0),
+            _ => ins.store(f, v, host, 0),
+        };
+    }
+
+    fn inst(&mut self, region: &Region, d: &Decoded, adj: u64) {
+        use Op::*;
+        let i = d.inst;
+        let flawed = self.env.flaw == Some(d.pc);
+        match i.op {
+            Lui => {
+                let v = self.c(i.imm as i64 as u64);
+                self.set(i.rd, v);
+            }
+            Auipc => {
+                let v = self.c(d.pc.wrapping_add(i.imm as i64 as u64));
+                self.set(i.rd, v);
+            }
+            Jal => {
+                let v = self.c(d.next_pc());
+                self.set(i.rd, v);
+                self.flaw_rd(flawed, i.rd);
+                self.flush();
+                self.goto(region, d.target());
+            }
+            Jalr => {
+                let base = self.get(i.rs1);
+                let t = self.b.ins().iadd_imm(base, i.imm as i64);
+                // Even, as the interpreter's: the dispatcher looks the target
+                // up (a pc outside the executable range goes to the interpreter).
+                let t = self.b.ins().band_imm(t, !1);
+                let v = self.c(d.next_pc());
+                self.set(i.rd, v);
+                self.flaw_rd(flawed, i.rd);
+                self.flush();
+                let why = self.c(EXIT_JUMP);
+                let zero = self.c(0);
+                self.b.ins().jump(
+                    self.exit,
+                    &[
+                        BlockArg::Value(t),
+                        BlockArg::Value(why),
+                        BlockArg::Value(zero),
+                    ],
+                );
+            }
+            Beq | Bne | Blt | Bge | Bltu | Bgeu => {
+                let cc = match i.op {
+                    Beq => IntCC::Equal,
+                    Bne => IntCC::NotEqual,
+                    Blt => IntCC::SignedLessThan,
+                    Bge => IntCC::SignedGreaterThanOrEqual,
+                    Bltu => IntCC::UnsignedLessThan,
+                    _ => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                self.flush();
+                let (a, b) = (self.get(i.rs1), self.get(i.rs2));
+                let cond = self.b.ins().icmp(cc, a, b);
+                let (taken, not_taken) = if flawed {
+                    (d.next_pc(), d.target())
+                } else {
+                    (d.target(), d.next_pc())
+                };
+                let yes = self.b.create_block();
+                let no = self.b.create_block();
+                self.b.ins().brif(cond, yes, &[], no, &[]);
+                self.b.seal_block(yes);
+                self.b.seal_block(no);
+                self.b.switch_to_block(yes);
+                self.goto(region, taken);
+                self.b.switch_to_block(no);
+                self.goto(region, not_taken);
+            }
+            Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => {
+                self.load(d, adj);
+                self.flaw_rd(flawed, i.rd);
+            }
+            Sb | Sh | Sw | Sd => self.store(d, adj),
+            Fence => {}
+            _ => {
+                let a = self.get(i.rs1);
+                let b = self.get(i.rs2);
+                let v = self.alu(i.op, a, b, i.imm as i64);
+                self.set(i.rd, v);
+                self.flaw_rd(flawed, i.rd);
+            }
+        }
+    }
+
+    fn flaw_rd(&mut self, flawed: bool, rd: u8) {
+        if flawed && let Some(v) = self.x.get(rd as usize).copied().flatten() {
+            let old = self.b.use_var(v);
+            let new = self.b.ins().iadd_imm(old, 1);
+            self.b.def_var(v, new);
+        }
+    }
+
+    /// The register-only operations, as in `fast::alu`.
+    fn alu(&mut self, op: Op, a: Value, b: Value, imm: i64) -> Value {
+        use Op::*;
+        let sext = |g: &mut Self, v: Value| g.b.ins().sextend(I64, v);
+        let w = |g: &mut Self, v: Value| g.b.ins().ireduce(I32, v);
+        let bool64 = |g: &mut Self, c: Value| g.b.ins().uextend(I64, c);
+        match op {
+            Addi => self.b.ins().iadd_imm(a, imm),
+            Slti => {
+                let c = self.b.ins().icmp_imm(IntCC::SignedLessThan, a, imm);
+                bool64(self, c)
+            }
+            Sltiu => {
+                let c = self.b.ins().icmp_imm(IntCC::UnsignedLessThan, a, imm);
+                bool64(self, c)
+            }
+            Xori => self.b.ins().bxor_imm(a, imm),
+            Ori => self.b.ins().bor_imm(a, imm),
+            Andi => self.b.ins().band_imm(a, imm),
+            Slli => self.b.ins().ishl_imm(a, imm & 63),
+            Srli => self.b.ins().ushr_imm(a, imm & 63),
+            Srai => self.b.ins().sshr_imm(a, imm & 63),
+            Add => self.b.ins().iadd(a, b),
+            Sub => self.b.ins().isub(a, b),
+            Sll => {
+                let s = self.b.ins().band_imm(b, 63);
+                self.b.ins().ishl(a, s)
+            }
+            Slt => {
+                let c = self.b.ins().icmp(IntCC::SignedLessThan, a, b);
+                bool64(self, c)
+            }
+            Sltu => {
+                let c = self.b.ins().icmp(IntCC::UnsignedLessThan, a, b);
+                bool64(self, c)
+            }
+            Xor => self.b.ins().bxor(a, b),
+            Srl => {
+                let s = self.b.ins().band_imm(b, 63);
+                self.b.ins().ushr(a, s)
+            }
+            Sra => {
+                let s = self.b.ins().band_imm(b, 63);
+                self.b.ins().sshr(a, s)
+            }
+            Or => self.b.ins().bor(a, b),
+            And => self.b.ins().band(a, b),
+            Addiw => {
+                let v = self.b.ins().iadd_imm(a, imm);
+                let v = w(self, v);
+                sext(self, v)
+            }
+            Slliw | Srliw | Sraiw => {
+                let v = w(self, a);
+                let s = imm & 31;
+                let v = match op {
+                    Slliw => self.b.ins().ishl_imm(v, s),
+                    Srliw => self.b.ins().ushr_imm(v, s),
+                    _ => self.b.ins().sshr_imm(v, s),
+                };
+                sext(self, v)
+            }
+            Addw | Subw | Mulw => {
+                let v = match op {
+                    Addw => self.b.ins().iadd(a, b),
+                    Subw => self.b.ins().isub(a, b),
+                    _ => self.b.ins().imul(a, b),
+                };
+                let v = w(self, v);
+                sext(self, v)
+            }
+            Sllw | Srlw | Sraw => {
+                let v = w(self, a);
+                let s = w(self, b);
+                let s = self.b.ins().band_imm(s, 31);
+                let v = match op {
+                    Sllw => self.b.ins().ishl(v, s),
+                    Srlw => self.b.ins().ushr(v, s),
+                    _ => self.b.ins().sshr(v, s),
+                };
+                sext(self, v)
+            }
+            Mul => self.b.ins().imul(a, b),
+            Mulh => self.b.ins().smulhi(a, b),
+            Mulhu => self.b.ins().umulhi(a, b),
+            Mulhsu => {
+                // a signed, b unsigned: mulhu(a, b) - (a < 0 ? b : 0).
+                let hi = self.b.ins().umulhi(a, b);
+                let neg = self.b.ins().sshr_imm(a, 63);
+                let fix = self.b.ins().band(neg, b);
+                self.b.ins().isub(hi, fix)
+            }
+            Div | Rem | Divu | Remu => self.div(op, a, b, I64),
+            Divw | Remw | Divuw | Remuw => {
+                let (a, b) = (w(self, a), w(self, b));
+                let v = self.div(op, a, b, I32);
+                sext(self, v)
+            }
+            _ => self.c(0),
+        }
+    }
+
+    /// Division and remainder with RISC-V's results for a zero divisor and
+    /// for overflow (the host instruction would trap on both).
+    fn div(&mut self, op: Op, a: Value, b: Value, ty: cranelift_codegen::ir::Type) -> Value {
+        use Op::*;
+        let signed = matches!(op, Div | Rem | Divw | Remw);
+        let rem = matches!(op, Rem | Remu | Remw | Remuw);
+        let zero = self.b.ins().icmp_imm(IntCC::Equal, b, 0);
+        let one = self.b.ins().iconst(ty, 1);
+        let mut unsafe_divisor = zero;
+        if signed {
+            let min = if ty == I32 { i32::MIN as i64 } else { i64::MIN };
+            let amin = self.b.ins().icmp_imm(IntCC::Equal, a, min);
+            let bm1 = self.b.ins().icmp_imm(IntCC::Equal, b, -1);
+            let ovf = self.b.ins().band(amin, bm1);
+            unsafe_divisor = self.b.ins().bor(zero, ovf);
+        }
+        let d = self.b.ins().select(unsafe_divisor, one, b);
+        let q = match (signed, rem) {
+            (true, false) => self.b.ins().sdiv(a, d),
+            (true, true) => self.b.ins().srem(a, d),
+            (false, false) => self.b.ins().udiv(a, d),
+            (false, true) => self.b.ins().urem(a, d),
+        };
+        let on_zero = if rem { a } else { self.b.ins().iconst(ty, -1) };
+        self.b.ins().select(zero, on_zero, q)
+    }
+}
