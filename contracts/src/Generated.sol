@@ -55,10 +55,11 @@ library Cond {
     uint256 internal constant GEU = 5;
 }
 
-/// The microcode the `StepVerifier` carries, and the data appended to its
-/// code: `Z(0) .. Z(31)` (32 bytes each), then the 2046 program words as
-/// big-endian 8-byte words. Slots past them (up to `SLOTS`) read as zero,
-/// i.e. `IDLE`, as the padding of the commitment.
+/// The microcode the `StepVerifier` runs, and the data of its data contract
+/// (`MicrocodeData`, after a `STOP` byte): `Z(0) .. Z(31)` (32 bytes
+/// each), then the 2046 program words as big-endian 8-byte words. Slots
+/// past them (up to `SLOTS`) read as zero, i.e. `IDLE`, as the padding of
+/// the commitment.
 library Microcode {
     /// Root of the microcode commitment (`MICROCODE_ROOT` in `src/verify/mod.rs`).
     bytes32 internal constant ROOT = 0x6b93facbf79ce2c68468c5b7ad302351adbb57853e2b18e5fe57370c41d22755;

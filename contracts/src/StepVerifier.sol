@@ -20,7 +20,7 @@ import {Const, Op, Cond, Microcode} from "./Generated.sol";
 /// address `DATA`: the verifier plus 17 KB of data would exceed the 24 KiB
 /// code limit of EIP-170. The constructor checks the data contract against
 /// `Microcode.ROOT`, so a deployed verifier always carries this build's
-/// microcode. `StepVerifierDeploy.deploy` (and `mswap deploy`) deploy both.
+/// microcode. Deploy `MicrocodeData`, then the verifier (`mswap deploy` does).
 ///
 /// The proof is read from calldata at offsets fixed by the format; only `Q`
 /// (128 bytes) is copied into memory, since the step rewrites it.
@@ -306,7 +306,7 @@ contract StepVerifier {
         }
     }
 
-    /// The micro-instruction at slot `upc mod SLOTS` of the carried microcode.
+    /// The micro-instruction at slot `upc mod SLOTS` of the data contract's microcode.
     function fetch(uint256 upc) internal view returns (uint256 w) {
         address d = DATA;
         uint256 at = 1 + Microcode.ZERO_TABLE_BYTES + ((upc & (Microcode.SLOTS - 1)) << 3);

@@ -174,7 +174,7 @@ impl Rpc {
     /// Deploys the microcode's data contract (code: a `STOP` byte, then
     /// the zero-subtree table and the microcode words), then the
     /// `StepVerifier` from its forge artifact with the data contract's
-    /// address, as `StepVerifierDeploy.sol` does; returns the verifier's
+    /// address, as `contracts/test/Deploy.sol` does; returns the verifier's
     /// address. The verifier's constructor checks the data against the
     /// microcode root it was compiled with: its refusal comes back as
     /// [`RpcError::Reverted`] with the contract's error (`MicrocodeMismatch`, ...).

@@ -15,10 +15,10 @@ pub const GENERATED_SOL: &str = "contracts/src/Generated.sol";
 /// `Z(0) .. Z(MAX_SIBLINGS - 1)`, 32 bytes each.
 pub const ZERO_TABLE_BYTES: usize = MAX_SIBLINGS * 32;
 
-/// The data appended to the `StepVerifier`'s code: the zero-subtree table,
-/// then the microcode's program words as big-endian 8-byte words (the
-/// padding slots are not stored: reading past the end of code gives zeros,
-/// which is `IDLE`, exactly the padding).
+/// The data the `StepVerifier` reads from its data contract (after a `STOP`
+/// byte): the zero-subtree table, then the microcode's program words as
+/// big-endian 8-byte words (the padding slots are not stored: reading past
+/// the end of code gives zeros, which is `IDLE`, exactly the padding).
 pub fn verifier_data(m: &Microcode) -> Vec<u8> {
     let mut out = Vec::with_capacity(ZERO_TABLE_BYTES + 8 * m.program.words.len());
     for k in 0..MAX_SIBLINGS {
@@ -105,10 +105,11 @@ library Op {{
         s,
         r#"}}
 
-/// The microcode the `StepVerifier` carries, and the data appended to its
-/// code: `Z(0) .. Z({zmax})` (32 bytes each), then the {n} program words as
-/// big-endian 8-byte words. Slots past them (up to `SLOTS`) read as zero,
-/// i.e. `IDLE`, as the padding of the commitment.
+/// The microcode the `StepVerifier` runs, and the data of its data contract
+/// (`MicrocodeData`, after a `STOP` byte): `Z(0) .. Z({zmax})` (32 bytes
+/// each), then the {n} program words as big-endian 8-byte words. Slots
+/// past them (up to `SLOTS`) read as zero, i.e. `IDLE`, as the padding of
+/// the commitment.
 library Microcode {{
     /// Root of the microcode commitment (`MICROCODE_ROOT` in `src/verify/mod.rs`).
     bytes32 internal constant ROOT = 0x{root};
