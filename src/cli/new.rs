@@ -44,7 +44,10 @@ const C_LD: &str = include_str!("../../examples/guests/guest.ld");
 pub fn new(args: NewArgs) -> Result<i32, CliError> {
     let name = program_name(&args.path)?;
     if args.path.exists() {
-        return Err(CliError::usage(format!("{} already exists", args.path.display())));
+        return Err(CliError::usage(format!(
+            "{} already exists",
+            args.path.display()
+        )));
     }
     let files = match args.lang {
         Lang::Rust => {
