@@ -181,10 +181,19 @@ fn interrupt_when(args: &[&str], ready: Option<&str>) -> (std::process::ExitStat
     (status, rest.lines().last().unwrap_or("").to_string())
 }
 
+/// An input that makes loop.elf run far longer than any test waits
+/// (10^12 iterations of 868 instructions: hours, even for the JIT).
+fn endless_loop_input() -> String {
+    let path =
+        std::env::temp_dir().join(format!("mswap-cli-ux-endless-{}.txt", std::process::id()));
+    std::fs::write(&path, "1000000000000").unwrap();
+    path.display().to_string()
+}
+
 #[test]
 fn ctrl_c_prints_what_was_done_and_exits_130() {
-    // loop runs about 1.26e9 instructions with an empty input.
-    let (status, err) = interrupt_when(&["run", &guest("loop")], None);
+    let endless = endless_loop_input();
+    let (status, err) = interrupt_when(&["run", &guest("loop"), "--input", &endless], None);
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(
         err.starts_with("mswap: interrupted after ") && err.contains(" steps"),
@@ -207,7 +216,14 @@ fn ctrl_c_prints_what_was_done_and_exits_130() {
         "{err}"
     );
     let (status, err) = interrupt_when(
-        &["root", &guest("loop"), "--step", "100000000000"],
+        &[
+            "root",
+            &guest("loop"),
+            "--input",
+            &endless,
+            "--step",
+            "100000000000",
+        ],
         Some("mswap: running: "),
     );
     assert_eq!(status.code(), Some(130), "{err}");
