@@ -262,16 +262,25 @@ pub fn verifier_init_code(artifact: &Path, data: &str) -> Result<Vec<u8>, RpcErr
         path: artifact.display().to_string(),
         reason,
     };
+    let mut init = artifact_bytecode(artifact)?;
+    init.extend_from_slice(
+        &address_word(data).ok_or_else(|| bad(format!("bad data address {data}")))?,
+    );
+    Ok(init)
+}
+
+/// The creation bytecode (`bytecode.object`) of a forge artifact.
+fn artifact_bytecode(artifact: &Path) -> Result<Vec<u8>, RpcError> {
+    let bad = |reason: String| RpcError::Artifact {
+        path: artifact.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(artifact).map_err(|e| bad(e.to_string()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let code = v["bytecode"]["object"]
         .as_str()
         .ok_or_else(|| bad("no bytecode.object".into()))?;
-    let mut init = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
-    init.extend_from_slice(
-        &address_word(data).ok_or_else(|| bad(format!("bad data address {data}")))?,
-    );
-    Ok(init)
+    hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))
 }
 
 /// An address as an ABI word, or `None` if it is not 20 hex bytes.
@@ -297,12 +306,7 @@ pub fn game_init_code(
         path: artifact.display().to_string(),
         reason,
     };
-    let text = std::fs::read_to_string(artifact).map_err(|e| bad(e.to_string()))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let code = v["bytecode"]["object"]
-        .as_str()
-        .ok_or_else(|| bad("no bytecode.object".into()))?;
-    let mut init = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
+    let mut init = artifact_bytecode(artifact)?;
     let word =
         address_word(verifier).ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
     init.extend_from_slice(&word);

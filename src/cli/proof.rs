@@ -414,33 +414,13 @@ fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), C
 
 fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError> {
     use mswap::game::levels::LevelKind;
-    use mswap::game::rules::{Game, Move, Phase};
+    use mswap::game::rules::{Move, Phase};
     use mswap::game::transcript::{read_transcript, verify_transcript};
     // Strictly: unknown fields and duplicated keys are refused.
     let t = read_transcript(bytes)
         .map_err(|e| CliError::negative(format!("{name}: malformed transcript: {e}")))?;
     let checked = verify_transcript(&t)
         .map_err(|e| CliError::negative(format!("{name}: invalid transcript: {e}")))?;
-    // Replay once more (the moves are valid now) to see where the bisection ended.
-    let mut last = None;
-    if let Ok(mut g) = Game::new(
-        t.claim.clone(),
-        &t.program,
-        &t.input,
-        t.levels.clone(),
-        t.clock_ms,
-        t.created_ms,
-    ) {
-        for r in &t.moves {
-            if !matches!(g.phase, Phase::Done(_)) {
-                last = Some(g.phase.clone());
-            }
-            let _ = g.apply(r.side, r.seq, &r.mv, r.time_ms);
-        }
-        if !g.is_over() {
-            last = Some(g.phase.clone());
-        }
-    }
     let rounds = t
         .moves
         .iter()
@@ -491,7 +471,7 @@ fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError
             .map_or(0, |m| m.time_ms.saturating_sub(t.created_ms)) as f64
             / 1000.0
     ));
-    match &last {
+    match &checked.last_phase {
         Some(Phase::Prove(d)) => l.push(format!(
             "disputed:    micro-step {} of A-step {} (from root {})",
             d.j,

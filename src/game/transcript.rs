@@ -4,7 +4,7 @@
 
 use super::claim::Claim;
 use super::levels::Level;
-use super::rules::{Game, Move, MoveError, Outcome, SetupError, Side};
+use super::rules::{Game, Move, MoveError, Outcome, Phase, SetupError, Side};
 use serde::{Deserialize, Serialize};
 
 /// The `type` of a transcript file.
@@ -57,6 +57,21 @@ pub struct Transcript {
     pub outcome: Option<Outcome>,
 }
 
+impl Transcript {
+    /// The game at the transcript's start: the claim, program, input,
+    /// levels and clocks it names (the referee's `root(S_0)` recomputed).
+    pub fn start(&self) -> Result<Game, SetupError> {
+        Game::new(
+            self.claim.clone(),
+            &self.program,
+            &self.input,
+            self.levels.clone(),
+            self.clock_ms,
+            self.created_ms,
+        )
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -102,6 +117,9 @@ pub struct Checked {
     /// Whether the result rests on the referee's clock (a timeout), which
     /// an offline check cannot re-measure.
     pub by_timeout: bool,
+    /// The last phase before the game ended (where the bisection
+    /// stopped), or the phase it is in if it has not ended.
+    pub last_phase: Option<Phase>,
 }
 
 impl Checked {
@@ -137,15 +155,12 @@ pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
     if t.kind != TRANSCRIPT_TYPE {
         return Err(TranscriptError::Type(t.kind.clone()));
     }
-    let mut game = Game::new(
-        t.claim.clone(),
-        &t.program,
-        &t.input,
-        t.levels.clone(),
-        t.clock_ms,
-        t.created_ms,
-    )?;
+    let mut game = t.start()?;
+    let mut last_phase = None;
     for r in &t.moves {
+        if !game.is_over() {
+            last_phase = Some(game.phase.clone());
+        }
         game.apply(r.side, r.seq, &r.mv, r.time_ms)
             .map_err(|error| TranscriptError::Move {
                 seq: r.seq,
@@ -178,9 +193,13 @@ pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
             });
         }
     }
+    if !game.is_over() {
+        last_phase = Some(game.phase.clone());
+    }
     Ok(Checked {
         winner: game.outcome().map(Outcome::winner),
         game,
         by_timeout,
+        last_phase,
     })
 }

@@ -729,7 +729,6 @@ pub fn error_page(status: u16, reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::game::rules::Game;
     use crate::game::transcript::Transcript;
     use crate::game::wire::Clocks;
 
@@ -740,15 +739,7 @@ mod tests {
 
     /// The view of `t` after its first `n` moves, as the referee serves it.
     fn view_after(t: &Transcript, n: usize) -> View {
-        let mut g = Game::new(
-            t.claim.clone(),
-            &t.program,
-            &t.input,
-            t.levels.clone(),
-            t.clock_ms,
-            t.created_ms,
-        )
-        .unwrap();
+        let mut g = t.start().unwrap();
         for r in &t.moves[..n] {
             g.apply(r.side, r.seq, &r.mv, r.time_ms).unwrap();
         }
