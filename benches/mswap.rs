@@ -11,7 +11,8 @@
 //! section ends with one line of its key ratios. Every engine gets the same
 //! treatment: the best of `MSWAP_BENCH_RUNS` runs (default 2), the runs of
 //! the engines interleaved, timed in CPU time (of the thread, or of the
-//! child process for qemu) as well as wall time. A figure of another system
+//! child process for qemu, less qemu's start-up measured on an empty
+//! guest) as well as wall time. A figure of another system
 //! that is not measured here says where it comes from.
 //!
 //! - `fast`: machine A on `examples/guests/bin/loop.elf` (1.26 * 10^9
@@ -41,130 +42,12 @@ use mswap::state::tree::StateTree;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
+#[path = "support/mod.rs"]
+mod support;
 
-fn guest(name: &str) -> Vec<u8> {
-    std::fs::read(
-        root()
-            .join("examples/guests/bin")
-            .join(format!("{name}.elf")),
-    )
-    .expect("guest ELF")
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-fn line() {
-    println!("{}", "-".repeat(78));
-}
-
-/// How many runs each engine gets (the best one counts).
-fn runs() -> usize {
-    std::env::var("MSWAP_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(2)
-}
-
-/// CPU time of the calling thread, in seconds (Linux: the first field of
-/// `/proc/thread-self/schedstat`, in nanoseconds).
-fn thread_cpu() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 * 1e-9)
-}
-
-/// User plus system CPU time of the children waited for, in seconds
-/// (Linux: `cutime + cstime` of `/proc/self/stat`, in ticks of 1/100 s).
-fn children_cpu() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = s.rsplit_once(')')?.1;
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .skip(13)
-        .take(2)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    (f.len() == 2).then(|| (f[0] + f[1]) as f64 / 100.0)
-}
-
-/// Wall and CPU time of one measurement.
-#[derive(Clone, Copy, Debug)]
-struct Time {
-    wall: f64,
-    /// CPU time (the wall time where it cannot be read).
-    cpu: f64,
-}
-
-impl Time {
-    const NONE: Time = Time {
-        wall: f64::MAX,
-        cpu: f64::MAX,
-    };
-
-    /// The better of two measurements (by CPU time).
-    fn best(self, o: Time) -> Time {
-        if o.cpu < self.cpu { o } else { self }
-    }
-}
-
-/// Times `f` on this thread.
-fn timed<R>(f: impl FnOnce() -> R) -> (R, Time) {
-    let c0 = thread_cpu();
-    let t = Instant::now();
-    let r = f();
-    let wall = secs(t.elapsed());
-    let cpu = match (c0, thread_cpu()) {
-        (Some(a), Some(b)) => b - a,
-        _ => wall,
-    };
-    (r, Time { wall, cpu })
-}
+use support::{Time, ckb, guest, line, qemu, root, runs, secs, timed};
 
 // ---------------------------------------------------------------- fast
-
-#[path = "support/ckb.rs"]
-mod ckb;
-
-/// Runs `elf` under `qemu-riscv64` with `input` on stdin: output, exit
-/// code, and time (CPU time of the child process).
-fn qemu(elf: &[u8], input: &[u8]) -> Result<(Vec<u8>, i32, Time), String> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = std::env::temp_dir().join(format!("mswap-bench-{}.elf", std::process::id()));
-    std::fs::write(&tmp, elf).map_err(|e| e.to_string())?;
-    let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755));
-    let c0 = children_cpu();
-    let t = Instant::now();
-    let run = std::process::Command::new("qemu-riscv64")
-        .arg(&tmp)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            if let Some(mut si) = c.stdin.take() {
-                let _ = si.write_all(input);
-            }
-            c.wait_with_output()
-        });
-    let wall = secs(t.elapsed());
-    let _ = std::fs::remove_file(&tmp);
-    let out = run.map_err(|e| e.to_string())?;
-    let cpu = match (c0, children_cpu()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => wall,
-    };
-    Ok((
-        out.stdout,
-        out.status.code().unwrap_or(-1),
-        Time { wall, cpu },
-    ))
-}
 
 fn bench_fast() {
     line();
@@ -188,7 +71,10 @@ fn bench_fast() {
     ];
     let mut best = [Time::NONE; 4];
     let mut counts = [0u64; 4];
-    let mut qemu_missing = None;
+    // qemu runs as a whole process, mswap and ckb-vm in this one: qemu's
+    // start-up (an empty guest's whole run) is taken off its times.
+    let qemu_startup = support::startup(3, qemu);
+    let mut qemu_missing = qemu_startup.as_ref().err().cloned();
     for _ in 0..runs {
         let ((steps, m), t) = timed(|| {
             let mut m = Machine::new(program.initial_state(&input));
@@ -201,8 +87,12 @@ fn bench_fast() {
             s => panic!("loop.elf ends with {s}"),
         };
         (counts[0], best[0]) = (steps, best[0].best(t));
-        match qemu(&elf, &input) {
-            Ok((out, c, t)) => {
+        match qemu_startup
+            .clone()
+            .and_then(|s0| Ok((qemu(&elf, &input)?, s0)))
+        {
+            Ok(((out, c, t), s0)) => {
+                let t = t.minus(s0);
                 assert_eq!(
                     (out, c),
                     (output.clone(), i32::from(code)),
@@ -213,20 +103,16 @@ fn bench_fast() {
             }
             Err(e) => qemu_missing = Some(e),
         }
-        let ((n, out, c), t) = timed(|| ckb::trace(&elf, &input, ckb::MEMORY));
-        assert_eq!(
-            (out.as_slice(), c),
-            (output.as_slice(), code),
-            "ckb-vm and mswap agree"
-        );
-        (counts[2], best[2]) = (n, best[2].best(t));
-        let ((n, out, c), t) = timed(|| ckb::asm(&elf, &input, ckb::MEMORY));
-        assert_eq!(
-            (out.as_slice(), c),
-            (output.as_slice(), code),
-            "ckb-vm asm and mswap agree"
-        );
-        (counts[3], best[3]) = (n, best[3].best(t));
+        for (i, ckb_run) in [(2, ckb::trace as ckb::Run), (3, ckb::asm)] {
+            let ((n, out, c), t) = timed(|| ckb_run(&elf, &input, ckb::MEMORY));
+            assert_eq!(
+                (out.as_slice(), c),
+                (output.as_slice(), code),
+                "{} and mswap agree",
+                names[i]
+            );
+            (counts[i], best[i]) = (n, best[i].best(t));
+        }
     }
     println!(
         "{:<28} {:>14} {:>8} {:>8} {:>9} {:>9}",
@@ -268,6 +154,13 @@ fn bench_fast() {
     println!(
         "(same output and exit code from all; ckb-vm counts its instructions itself; qemu's count is mswap's; MIPS in CPU time)"
     );
+    if let Ok(s0) = &qemu_startup {
+        println!(
+            "(qemu: the whole process's times less its start-up, {:.1} ms wall and {:.2} s CPU, measured on an empty guest)",
+            s0.wall * 1e3,
+            s0.cpu
+        );
+    }
 
     // Merkle roots over an image of realistic size: the loaded program
     // plus 8 MiB of touched memory (a heap of 6 MiB and 512 pages scattered

@@ -71,6 +71,9 @@ fn machine<C: SupportMachine>(
         .build()
 }
 
+/// A ckb-vm runner: `elf`, input and memory size to (instructions, output, exit code).
+pub type Run = fn(&[u8], &[u8], usize) -> (u64, Vec<u8>, i8);
+
 /// Runs `elf` on ckb-vm's Rust interpreter: (instructions, output, exit code).
 pub fn trace(elf: &[u8], input: &[u8], memory: usize) -> (u64, Vec<u8>, i8) {
     type Core = ckb_vm::DefaultCoreMachine<u64, ckb_vm::WXorXMemory<ckb_vm::SparseMemory<u64>>>;

@@ -1,0 +1,207 @@
+//! Helpers shared by the benches: guest files, timing in wall and CPU time,
+//! and whole-process runs of `qemu-riscv64` or of `mswap` itself (with the
+//! start-up of an empty guest measured, so that it can be told apart from
+//! the run). Each bench includes this file with `#[path]`.
+#![allow(dead_code)]
+
+pub mod ckb;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The crate's root directory.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// A committed guest ELF, `examples/guests/bin/NAME.elf`.
+pub fn guest(name: &str) -> Vec<u8> {
+    std::fs::read(
+        root()
+            .join("examples/guests/bin")
+            .join(format!("{name}.elf")),
+    )
+    .expect("guest ELF")
+}
+
+/// A static RV64 ELF that exits with code 0 at once (`li a0, 0; li a7, 93;
+/// ecall`): what a whole-process run costs before the guest's first
+/// instruction of work.
+pub fn empty_guest() -> Vec<u8> {
+    use mswap::elf::{PF_R, PF_X, write_elf};
+    let code: Vec<u8> = [0x0000_0513u32, 0x05d0_0893, 0x0000_0073]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    write_elf(&[(0x10000, PF_R | PF_X, &code, code.len() as u64)], 0x10000)
+}
+
+/// Seconds of a duration.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// A separator between sections.
+pub fn line() {
+    println!("{}", "-".repeat(78));
+}
+
+/// How many runs each engine gets (the best one counts).
+pub fn runs() -> usize {
+    std::env::var("MSWAP_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2)
+}
+
+/// CPU time of the calling thread, in seconds (Linux: the first field of
+/// `/proc/thread-self/schedstat`, in nanoseconds).
+fn thread_cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 * 1e-9)
+}
+
+/// User plus system CPU time of the children waited for, in seconds
+/// (Linux: `cutime + cstime` of `/proc/self/stat`, in ticks of 1/100 s).
+fn children_cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(13)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (f.len() == 2).then(|| (f[0] + f[1]) as f64 / 100.0)
+}
+
+/// Wall and CPU time of one measurement.
+#[derive(Clone, Copy, Debug)]
+pub struct Time {
+    /// Wall-clock seconds.
+    pub wall: f64,
+    /// CPU seconds (the wall time where it cannot be read).
+    pub cpu: f64,
+}
+
+impl Time {
+    /// No measurement yet: worse than any.
+    pub const NONE: Time = Time {
+        wall: f64::MAX,
+        cpu: f64::MAX,
+    };
+
+    /// This measurement less `o` (a start-up paid before the work). The
+    /// CPU time of a child is counted in ticks of 10 ms: where the
+    /// difference is not above zero, the net wall time stands for it.
+    pub fn minus(self, o: Time) -> Time {
+        let wall = (self.wall - o.wall).max(0.0);
+        let cpu = if self.cpu > o.cpu {
+            self.cpu - o.cpu
+        } else {
+            wall
+        };
+        Time { wall, cpu }
+    }
+
+    /// The better of two measurements (by CPU time).
+    pub fn best(self, o: Time) -> Time {
+        if o.cpu < self.cpu { o } else { self }
+    }
+}
+
+/// Times `f` on this thread.
+pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Time) {
+    let c0 = thread_cpu();
+    let t = Instant::now();
+    let r = f();
+    let wall = secs(t.elapsed());
+    let cpu = match (c0, thread_cpu()) {
+        (Some(a), Some(b)) => b - a,
+        _ => wall,
+    };
+    (r, Time { wall, cpu })
+}
+
+/// Runs `cmd` as a whole process with `input` on stdin: its stdout, exit
+/// code, and time (wall, and CPU time of the child process).
+pub fn process(mut cmd: Command, input: &[u8]) -> Result<(Vec<u8>, i32, Time), String> {
+    use std::io::Write;
+    let c0 = children_cpu();
+    let t = Instant::now();
+    let run = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            if let Some(mut si) = c.stdin.take() {
+                let _ = si.write_all(input);
+            }
+            c.wait_with_output()
+        });
+    let wall = secs(t.elapsed());
+    let out = run.map_err(|e| e.to_string())?;
+    let cpu = match (c0, children_cpu()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => wall,
+    };
+    Ok((
+        out.stdout,
+        out.status.code().unwrap_or(-1),
+        Time { wall, cpu },
+    ))
+}
+
+/// Runs `elf` under `qemu-riscv64` with `input` on stdin: output, exit
+/// code, and time of the whole process.
+pub fn qemu(elf: &[u8], input: &[u8]) -> Result<(Vec<u8>, i32, Time), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = std::env::temp_dir().join(format!("mswap-bench-{}.elf", std::process::id()));
+    std::fs::write(&tmp, elf).map_err(|e| e.to_string())?;
+    let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755));
+    let mut cmd = Command::new("qemu-riscv64");
+    cmd.arg(&tmp);
+    let r = process(cmd, input);
+    let _ = std::fs::remove_file(&tmp);
+    r
+}
+
+/// Runs `elf` as `mswap --engine ENGINE run` (the bench profile's binary)
+/// with `input` on stdin: output, exit code, and time of the whole process.
+pub fn mswap_process(
+    elf: &[u8],
+    input: &[u8],
+    engine: &str,
+) -> Result<(Vec<u8>, i32, Time), String> {
+    let tmp = std::env::temp_dir().join(format!("mswap-bench-run-{}.elf", std::process::id()));
+    std::fs::write(&tmp, elf).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mswap"));
+    cmd.args(["--engine", engine, "run", "--input", "-"])
+        .arg(&tmp);
+    let r = process(cmd, input);
+    let _ = std::fs::remove_file(&tmp);
+    r
+}
+
+/// The best (by wall time) of `n` whole-process runs of the empty guest
+/// by `run`: the start-up every whole-process run of it pays.
+pub fn startup(
+    n: usize,
+    run: impl Fn(&[u8], &[u8]) -> Result<(Vec<u8>, i32, Time), String>,
+) -> Result<Time, String> {
+    let elf = empty_guest();
+    let mut best = Time::NONE;
+    for _ in 0..n {
+        let (out, code, t) = run(&elf, b"")?;
+        if (out.as_slice(), code) != (b"".as_slice(), 0) {
+            return Err(format!("the empty guest ends with code {code}"));
+        }
+        if t.wall < best.wall {
+            best = t;
+        }
+    }
+    Ok(best)
+}
