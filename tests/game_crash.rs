@@ -5,6 +5,7 @@
 //! referee was down is charged to nobody.
 
 mod procs;
+mod support;
 
 use mswap::game::client::Client;
 use mswap::game::rules::{Move, Outcome, Side};
@@ -14,6 +15,7 @@ use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::game::{create_game, true_claim};
 
 /// Waits until game `id` has at least `seq` moves; returns its move count
 /// (the game must still be running).
@@ -142,8 +144,7 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
 fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
     use mswap::elf::Program;
     use mswap::game::referee::{Config, Policy, Referee};
-    use mswap::game::timeline::Timeline;
-    use mswap::game::wire::{CreateGame, MoveRequest};
+    use mswap::game::wire::MoveRequest;
     let dir = temp("charge");
     let clock = 20_000;
     let config = || Config {
@@ -154,21 +155,12 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
         ..Config::default()
     };
     let referee = Referee::open(&dir, config()).expect("opens");
-    let (elf, input) = procs::example();
-    let (elf, input) = (std::fs::read(elf).unwrap(), std::fs::read(input).unwrap());
+    let (elf, input) = support::example();
     let p = Program::load(&elf).unwrap();
-    let mut claim =
-        Timeline::new(&p, &input, 5, 3).claim(p.hash, mswap::hash::keccak(&[&input]), 5);
+    let mut claim = true_claim(&p, &input, 5);
     claim.final_root = mswap::hash::keccak(&[b"a false claim"]);
     let created = referee
-        .create(CreateGame {
-            claim,
-            program: elf,
-            input,
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(create_game(claim, elf, input))
         .expect("creates");
     let id = created.game;
     let window_ends = created.window_ends_ms;
@@ -227,23 +219,10 @@ fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
     {
         // A log of several lines: a start, a claim, a dispute.
         let referee = Referee::open(&dir, Config::default()).expect("opens");
-        let (elf, input) = procs::example();
-        let (elf, input) = (std::fs::read(elf).unwrap(), std::fs::read(input).unwrap());
+        let (elf, input) = support::example();
         let p = mswap::elf::Program::load(&elf).unwrap();
-        let claim = mswap::game::timeline::Timeline::new(&p, &input, 5, 3).claim(
-            p.hash,
-            mswap::hash::keccak(&[&input]),
-            5,
-        );
         let c = referee
-            .create(mswap::game::wire::CreateGame {
-                claim,
-                program: elf,
-                input,
-                levels: None,
-                clock_ms: None,
-                window_ms: None,
-            })
+            .create(create_game(true_claim(&p, &input, 5), elf, input))
             .expect("creates");
         referee.join(&c.game).expect("joins");
     }

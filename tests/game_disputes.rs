@@ -11,48 +11,36 @@ use mswap::elf::Program;
 use mswap::game::client::{Client, ClientError, defend, play};
 use mswap::game::levels::{Level, LevelKind, two_levels};
 use mswap::game::player::{Lie, Player, claimed_by};
-use mswap::game::referee::{Config, Policy, Referee, Server};
+use mswap::game::referee::{Config, Policy, Server};
 use mswap::game::rules::{Outcome, Side};
-use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
 use mswap::game::wire::{ClaimStatus, CreateGame};
-use mswap::hash::keccak;
 use std::path::PathBuf;
+use support::game::{create_game, serve, stop, true_claim};
 use support::{example, strategy};
 
 const B: u32 = 5;
 
 fn start(tag: &str, window_ms: u64) -> (Server, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("mswap-disputes-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = Config {
-        policy: Policy {
-            clock_base_ms: 1_500,
-            window_base_ms: window_ms,
-            ..Policy::default()
+    serve(
+        tag,
+        Config {
+            policy: Policy {
+                clock_base_ms: 1_500,
+                window_base_ms: window_ms,
+                ..Policy::default()
+            },
+            ..Config::default()
         },
-        ..Config::default()
-    };
-    let referee = Referee::open(&dir, config).expect("opens");
-    (referee.serve("127.0.0.1:0").expect("serves"), dir)
+    )
 }
 
 fn create(url: &str, d_lies: &[Lie]) -> (mswap::game::wire::Created, CreateGame) {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
     let mut ds = strategy(&p, &input, B, d_lies);
-    let claim = claimed_by(
-        Timeline::new(&p, &input, B, 3).claim(p.hash, keccak(&[&input]), B),
-        &mut *ds,
-    );
-    let req = CreateGame {
-        claim,
-        program: elf,
-        input,
-        levels: None,
-        clock_ms: None,
-        window_ms: None,
-    };
+    let claim = claimed_by(true_claim(&p, &input, B), &mut *ds);
+    let req = create_game(claim, elf, input);
     (Client::new(url).create(&req).expect("creates"), req)
 }
 
@@ -167,8 +155,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
         matches!(refused, Err(ClientError::Refused { status: 403, .. })),
         "{refused:?}"
     );
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -200,8 +187,7 @@ fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
         matches!(late, Err(ClientError::Refused { status: 409, .. })),
         "{late:?}"
     );
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -290,26 +276,22 @@ fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
     assert_eq!(c.clock_ms, policy.clock_ms(B));
     // b = 0 with its steps level (log2 0) is a claim like any other.
     assert_eq!(mswap::game::levels::validate(&two_levels(0), 0), Ok(()));
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
 fn sizes_open_claims_and_opens_per_minute_are_capped() {
     let (elf, input) = example();
-    let dir = std::env::temp_dir().join(format!("mswap-disputes-caps-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = Config {
-        max_program: elf.len(),
-        max_input: input.len(),
-        max_open_claims: 2,
-        max_opens_per_minute: 4,
-        ..Config::default()
-    };
-    let server = Referee::open(&dir, config)
-        .expect("opens")
-        .serve("127.0.0.1:0")
-        .expect("serves");
+    let (server, dir) = serve(
+        "caps",
+        Config {
+            max_program: elf.len(),
+            max_input: input.len(),
+            max_open_claims: 2,
+            max_opens_per_minute: 4,
+            ..Config::default()
+        },
+    );
     let url = server.url();
     let client = Client::new(&url);
     let (a, req) = create(&url, &[]);
@@ -336,6 +318,5 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
     client.join(&a.game).expect("another");
     refused(client.join(&a.game).map(|_| ()), 429, "a minute");
     assert!(client.claim(&a.game, None, 0).is_ok(), "still answering");
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }

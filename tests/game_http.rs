@@ -8,25 +8,17 @@ use mswap::elf::Program;
 use mswap::game::client::{Client, ClientError, play};
 use mswap::game::levels::{two_levels, with_strides};
 use mswap::game::player::{Lie, Place, Player, claimed_by};
-use mswap::game::referee::{Config, Policy, Referee, Server};
+use mswap::game::referee::{Config, Policy, Server};
 use mswap::game::rules::{Move, Outcome, Side};
-use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
 use mswap::game::wire::{CreateGame, MoveRequest};
-use mswap::hash::keccak;
 use std::path::PathBuf;
+use support::game::{create_game, serve, stop, true_claim};
 use support::{example, strategy};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mswap-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
 fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
-    let dir = temp_dir(tag);
-    let referee = Referee::open(
-        &dir,
+    serve(
+        tag,
         Config {
             policy: Policy {
                 clock_base_ms: clock_ms,
@@ -36,8 +28,6 @@ fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
             ..Config::default()
         },
     )
-    .expect("opens");
-    (referee.serve("127.0.0.1:0").expect("serves"), dir)
 }
 
 /// A whole game over HTTP between two threads; returns the outcome (None: no dispute).
@@ -52,19 +42,13 @@ fn game(
     let p = Program::load(&elf).unwrap();
     let b = 5;
     let mut ds = strategy(&p, &input, b, &d_lies);
-    let claim = claimed_by(
-        Timeline::new(&p, &input, b, 3).claim(p.hash, keccak(&[&input]), b),
-        &mut *ds,
-    );
+    let claim = claimed_by(true_claim(&p, &input, b), &mut *ds);
     let client = Client::new(url);
     let created = client
         .create(&CreateGame {
-            claim,
-            program: elf.clone(),
-            input: input.clone(),
             levels: Some(levels),
             clock_ms,
-            window_ms: None,
+            ..create_game(claim, elf.clone(), input.clone())
         })
         .expect("creates");
     let id = created.game.clone();
@@ -215,8 +199,7 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
     assert_eq!(o.winner(), Side::Challenger);
     // A correct claim and an honest challenger: no dispute.
     assert_eq!(game(&url, two_levels(5), vec![], vec![], None), None);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -253,8 +236,7 @@ fn a_silent_side_loses_on_its_clock() {
         }
     );
     assert!(t0.elapsed().as_secs() < 20);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 /// A raw HTTP request: (status, body).
@@ -310,34 +292,17 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
     let mut liar = strategy(&p, &input, 5, &[Lie::Final]);
-    let claim = claimed_by(
-        Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5),
-        &mut *liar,
-    );
+    let claim = claimed_by(true_claim(&p, &input, 5), &mut *liar);
     let client = Client::new(&url);
     let created = client
-        .create(&CreateGame {
-            claim: claim.clone(),
-            program: elf.clone(),
-            input: input.clone(),
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(claim.clone(), elf.clone(), input.clone()))
         .expect("creates");
     let id = created.game.clone();
     let joined = client.join(&id).expect("joins");
     assert_eq!(joined.dispute, 1);
     // A second game, which nobody joins.
     let other = client
-        .create(&CreateGame {
-            claim: claim.clone(),
-            program: elf.clone(),
-            input: input.clone(),
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(claim.clone(), elf.clone(), input.clone()))
         .expect("creates")
         .game;
     // One good move: the challenge.
@@ -442,26 +407,15 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
     assert_eq!(status, 413, "{text}");
     assert_eq!(snapshot(), before, "a refused creation");
     // A bad game creation: the program does not match the claim.
-    let mut wrong = CreateGame {
-        claim: claim.clone(),
-        program: elf.clone(),
-        input: input.clone(),
-        levels: None,
-        clock_ms: None,
-        window_ms: None,
-    };
+    let mut wrong = create_game(claim.clone(), elf.clone(), input.clone());
     wrong.program[100] ^= 1;
     assert!(matches!(
         client.create(&wrong),
         Err(ClientError::Refused { status: 400, .. })
     ));
     let mut wrong = CreateGame {
-        claim: claim.clone(),
-        program: elf,
-        input,
         levels: Some(two_levels(4)),
-        clock_ms: None,
-        window_ms: None,
+        ..create_game(claim.clone(), elf, input)
     };
     assert!(matches!(
         client.create(&wrong),
@@ -528,8 +482,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             )
             .expect("accepted");
     }
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -542,17 +495,9 @@ fn answers_do_not_wait_for_delayed_acks() {
     let url = server.url();
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
-    let claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
     let client = Client::new(&url);
     let id = client
-        .create(&CreateGame {
-            claim,
-            program: elf,
-            input,
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(true_claim(&p, &input, 5), elf, input))
         .expect("creates")
         .game;
     client.claim(&id, None, 0).expect("view");
@@ -562,8 +507,7 @@ fn answers_do_not_wait_for_delayed_acks() {
     }
     let ms = t.elapsed().as_millis();
     assert!(ms < 400, "20 views took {ms} ms");
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -572,17 +516,13 @@ fn other_games_are_answered_while_a_large_game_is_created() {
     let url = server.url();
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
-    let claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
     let client = Client::new(&url);
     let small = client
-        .create(&CreateGame {
-            claim,
-            program: elf.clone(),
-            input: input.clone(),
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(
+            true_claim(&p, &input, 5),
+            elf.clone(),
+            input.clone(),
+        ))
         .expect("creates")
         .game;
     // A 15 MiB input (30 MiB of hex; the cap is 16 MiB): parsing,
@@ -591,19 +531,12 @@ fn other_games_are_answered_while_a_large_game_is_created() {
     let big: Vec<u8> = (0..15u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    let big_claim = Timeline::new(&p, &big, 5, 3).claim(p.hash, keccak(&[&big]), 5);
+    let big_claim = true_claim(&p, &big, 5);
     let done = std::sync::atomic::AtomicBool::new(false);
     let (created, answered, slowest) = std::thread::scope(|s| {
         let creator = s.spawn(|| {
             let t = std::time::Instant::now();
-            let r = Client::new(&url).create(&CreateGame {
-                claim: big_claim,
-                program: elf.clone(),
-                input: big.clone(),
-                levels: None,
-                clock_ms: None,
-                window_ms: None,
-            });
+            let r = Client::new(&url).create(&create_game(big_claim, elf.clone(), big.clone()));
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             (r, t.elapsed())
         });
@@ -623,6 +556,5 @@ fn other_games_are_answered_while_a_large_game_is_created() {
         answered >= 10,
         "{answered} views answered in the {took:?} of a creation"
     );
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }

@@ -10,9 +10,7 @@ mod support;
 
 use mswap::elf::Program;
 use mswap::game::client::Client;
-use mswap::game::referee::{Config, Limits, Referee, Server};
-use mswap::game::timeline::Timeline;
-use mswap::game::wire::CreateGame;
+use mswap::game::referee::{Config, Limits, Server};
 use mswap::hash::keccak;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,16 +18,16 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::example;
+use support::game::{create_game, serve, stop, true_claim};
 
 fn start(tag: &str, limits: Limits) -> (Server, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("mswap-svc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = Config {
-        limits,
-        ..Config::default()
-    };
-    let referee = Referee::open(&dir, config).expect("opens");
-    (referee.serve("127.0.0.1:0").expect("serves"), dir)
+    serve(
+        tag,
+        Config {
+            limits,
+            ..Config::default()
+        },
+    )
 }
 
 /// A connection to the server from loopback address `127.0.0.{host}`.
@@ -75,16 +73,8 @@ fn read_answer(s: &mut TcpStream) -> String {
 fn a_game(url: &str) -> String {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
-    let claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
     Client::new(url)
-        .create(&CreateGame {
-            claim,
-            program: elf,
-            input,
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(true_claim(&p, &input, 5), elf, input))
         .expect("creates")
         .game
 }
@@ -141,8 +131,7 @@ fn huge_content_lengths_are_refused_unread_a_thousand_times() {
     let after = Client::new(&server.url()).claim(&id, None, 0).unwrap();
     assert!(after.window_left_ms < before);
     assert!(after.disputes.is_empty());
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -183,8 +172,7 @@ fn bodies_that_never_come_time_out_without_stalling_anyone() {
     }
     assert!(timeouts > 0);
     healthy(&server);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -207,8 +195,7 @@ fn a_megabyte_header_line_is_refused() {
     let out = read_answer(&mut s);
     assert!(out.starts_with("HTTP/1.1 431"), "{out:?}");
     healthy(&server);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -245,8 +232,7 @@ fn thousands_of_idle_connections_are_capped_and_closed() {
         );
     }
     healthy(&server);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -284,8 +270,7 @@ fn long_polls_end_when_their_client_hangs_up_and_cost_no_request_slot() {
     wait_until("their connections close", 3, || {
         server.stats().connections.load(Ordering::SeqCst) == 0
     });
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -300,18 +285,11 @@ fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
     let (elf, _) = example();
     let p = Program::load(&elf).unwrap();
     let input: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
-    let mut claim = Timeline::new(&p, &input, 5, 3).claim(p.hash, keccak(&[&input]), 5);
+    let mut claim = true_claim(&p, &input, 5);
     claim.final_root = keccak(&[b"false"]);
     let client = Client::new(&url);
     let c = client
-        .create(&CreateGame {
-            claim,
-            program: elf,
-            input: input.clone(),
-            levels: None,
-            clock_ms: None,
-            window_ms: None,
-        })
+        .create(&create_game(claim, elf, input.clone()))
         .expect("creates");
     let j = client.join(&c.game).expect("joins");
     // Streamed over HTTP, it is the same document as the referee's own.
@@ -340,8 +318,7 @@ fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
     });
     drop(s);
     healthy(&server);
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }
 
 #[test]
@@ -377,6 +354,5 @@ fn bodies_share_a_memory_budget() {
     wait_until("the budget is given back", 10, || {
         server.stats().body_bytes.load(Ordering::SeqCst) == 0
     });
-    server.stop();
-    let _ = std::fs::remove_dir_all(dir);
+    stop(server, dir);
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the micro-machine, proof and game tests.
 #![allow(dead_code)]
 
+pub mod game;
 pub mod random;
 
 use mswap::elf::Program;
