@@ -3,40 +3,9 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mswap");
-
-fn mswap(args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let mut si = c.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = si.write_all(&data);
-    });
-    let o = c.wait_with_output().unwrap();
-    w.join().unwrap();
-    o
-}
-
-fn guest(name: &str) -> String {
-    support::guest_dir()
-        .join("bin")
-        .join(format!("{name}.elf"))
-        .display()
-        .to_string()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use support::cli::{BIN, guest, mswap, text};
 
 /// A one-line `mswap: ...` error, no panic.
 fn clean_error(o: &Output) -> String {
@@ -214,20 +183,19 @@ fn bad_files_and_arguments_get_clear_errors() {
 fn prove_then_verify_from_the_command_line() {
     let dir = std::env::temp_dir().join(format!("mswap-cli-prove-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let sha256 = guest("sha256");
+    // The proof of micro-step 20 of step 500 of sha256, to `out`.
+    let prove = |out: &str, binary: bool| {
+        let mut args = vec![
+            "prove", &sha256, "--step", "500", "--micro", "20", "-o", out,
+        ];
+        if binary {
+            args.push("--binary");
+        }
+        mswap(&args, b"")
+    };
     let p = dir.join("p.json").display().to_string();
-    let o = mswap(
-        &[
-            "prove",
-            &guest("sha256"),
-            "--step",
-            "500",
-            "--micro",
-            "20",
-            "-o",
-            &p,
-        ],
-        b"",
-    );
+    let o = prove(&p, false);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let o = mswap(&["verify", &p], b"");
     assert!(o.status.success());
@@ -287,24 +255,7 @@ fn prove_then_verify_from_the_command_line() {
         "{e}"
     );
     let b = dir.join("p.bin").display().to_string();
-    assert!(
-        mswap(
-            &[
-                "prove",
-                &guest("sha256"),
-                "--step",
-                "500",
-                "--micro",
-                "20",
-                "-o",
-                &b,
-                "--binary"
-            ],
-            b""
-        )
-        .status
-        .success()
-    );
+    assert!(prove(&b, true).status.success());
     assert!(mswap(&["verify", &b], b"").status.success());
     let o = mswap(&["verify", &b, "--before", &"00".repeat(32)], b"");
     assert!(clean_error(&o).contains("root mismatch"));

@@ -5,20 +5,12 @@
 mod procs;
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mswap");
-
-fn guest(name: &str) -> String {
-    support::guest_dir()
-        .join("bin")
-        .join(format!("{name}.elf"))
-        .display()
-        .to_string()
-}
+use support::cli::{BIN, guest, mswap, text};
 
 fn sample(name: &str) -> String {
     support::guest_dir()
@@ -26,29 +18,6 @@ fn sample(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs `mswap ARGS` with `stdin` written and closed.
-fn mswap(args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let mut si = c.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = si.write_all(&data);
-    });
-    let o = c.wait_with_output().unwrap();
-    w.join().unwrap();
-    o
 }
 
 fn json(s: &str) -> serde_json::Value {

@@ -17,20 +17,8 @@ const DATA: u64 = 0x8000;
 /// A state with `code` (little-endian halfwords) at 0x1000, the code
 /// write-protected, `sp = 0x8000` unless `regs` says otherwise.
 fn state(code: &[u16], regs: &[(usize, u64)]) -> State {
-    let mut s = State::new();
-    for (i, h) in code.iter().enumerate() {
-        s.mem.write(0x1000 + 2 * i as u64, &h.to_le_bytes());
-    }
-    s.set_pc(0x1000);
-    s.set_ctrl(ctrl::EXEC_LO, 0x1000);
-    s.set_ctrl(ctrl::EXEC_SIZE, 2 * code.len() as u64);
-    s.set_ctrl(ctrl::RO_LO, 0x1000);
-    s.set_ctrl(ctrl::RO_SIZE, 2 * code.len() as u64);
-    s.set_x(2, DATA);
-    for &(r, v) in regs {
-        s.set_x(r, v);
-    }
-    s
+    let bytes: Vec<u8> = code.iter().flat_map(|h| h.to_le_bytes()).collect();
+    support::code_bytes_state(&bytes, &[&[(2, DATA)], regs].concat())
 }
 
 /// The halfwords of 32-bit instructions.

@@ -10,8 +10,10 @@ mod support;
 use mswap::game::client::Client;
 use mswap::game::rules::{Move, Outcome, Side};
 use mswap::game::store::{Event, Log};
-use mswap::game::transcript::verify_transcript;
-use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
+use procs::{
+    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
+    transcript_won_by,
+};
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -90,16 +92,9 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
 
     let c = c.finish(60);
     let d = d.finish(60);
-    assert_eq!(
-        (c.code, d.code),
-        (0, 1),
-        "the honest challenger wins after the restarts\n{}\n{}",
-        c.stdout,
-        d.stdout
-    );
-    let tr = read_transcript(&t);
-    let checked = verify_transcript(&tr).expect("the transcript across the crashes verifies");
-    assert_eq!(checked.winner, Some(Side::Challenger));
+    assert_won(&c, &d, "the honest challenger wins after the restarts");
+    // The transcript across the crashes verifies.
+    let tr = transcript_won_by(&t, Side::Challenger);
     assert!(
         matches!(tr.outcome, Some(Outcome::Proof { .. })),
         "settled by the proof, not on time: {:?}",
@@ -121,13 +116,7 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
         c.stdout,
         d.stdout
     );
-    for (seq, side) in seen {
-        let m = tr
-            .moves
-            .get(seq as usize)
-            .unwrap_or_else(|| panic!("acknowledged move {seq} is lost"));
-        assert_eq!(m.side, side, "move {seq}");
-    }
+    assert_in_transcript(&seen, &tr);
     // The torn line was cut off: the log opens whole (its hash chain
     // checks out), with three starts (the first and two restarts).
     drop(_r3);

@@ -5,21 +5,17 @@
 mod procs;
 
 use mswap::game::rules::Side;
-use mswap::game::transcript::verify_transcript;
-use procs::{challenge, defend, read_transcript, referee, seen_moves, temp};
+use procs::{
+    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
+    transcript_won_by,
+};
 use std::process::Command;
 
 /// Every move a player's log shows is in the transcript, by the same side.
 fn logs_match(log: &str, t: &mswap::game::transcript::Transcript) {
     let seen = seen_moves(log);
     assert!(!seen.is_empty(), "no moves in the log:\n{log}");
-    for (seq, side) in seen {
-        let m = t
-            .moves
-            .get(seq as usize)
-            .unwrap_or_else(|| panic!("move {seq} of the log is not in the transcript"));
-        assert_eq!(m.side, side, "move {seq}");
-    }
+    assert_in_transcript(&seen, t);
 }
 
 #[test]
@@ -34,13 +30,7 @@ fn three_processes_play_to_the_end_in_both_directions() {
     let (d, id) = defend(&url, &["from:9:40"], &t1, &[]);
     let c = challenge(&url, &id, &[], &[]).finish(60);
     let d = d.finish(60);
-    assert_eq!(
-        (c.code, d.code),
-        (0, 1),
-        "the challenger wins, the defender loses\n{}\n{}",
-        c.stdout,
-        d.stdout
-    );
+    assert_won(&c, &d, "the challenger wins, the defender loses");
     assert!(c.stdout.contains("result: challenger wins"), "{}", c.stdout);
     assert!(
         d.stdout.contains("dispute 1: challenger wins"),
@@ -48,11 +38,7 @@ fn three_processes_play_to_the_end_in_both_directions() {
         d.stdout
     );
     assert!(d.stdout.contains("the claim is refuted"), "{}", d.stdout);
-    let t = read_transcript(&t1);
-    assert_eq!(
-        verify_transcript(&t).expect("verifies").winner,
-        Some(Side::Challenger)
-    );
+    let t = transcript_won_by(&t1, Side::Challenger);
     // Both logs tell the whole game round by round, each move once.
     logs_match(&d.stdout, &t);
     logs_match(&c.stdout, &t);
@@ -77,19 +63,9 @@ fn three_processes_play_to_the_end_in_both_directions() {
     let (d, id) = defend(&url, &[], &t2, &[]);
     let c = challenge(&url, &id, &["dispute-correct"], &[]).finish(60);
     let d = d.finish(60);
-    assert_eq!(
-        (d.code, c.code),
-        (0, 1),
-        "the defender wins, the challenger loses\n{}\n{}",
-        d.stdout,
-        c.stdout
-    );
+    assert_won(&d, &c, "the defender wins, the challenger loses");
     assert!(d.stdout.contains("the claim stands"), "{}", d.stdout);
-    let t = read_transcript(&t2);
-    assert_eq!(
-        verify_transcript(&t).expect("verifies").winner,
-        Some(Side::Defender)
-    );
+    let t = transcript_won_by(&t2, Side::Defender);
     logs_match(&c.stdout, &t);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -160,11 +136,7 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
     ] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");
     }
-    let tr = read_transcript(&t);
-    assert_eq!(
-        verify_transcript(&tr).expect("verifies").winner,
-        Some(Side::Challenger)
-    );
+    transcript_won_by(&t, Side::Challenger);
     // The other way round, on the example program with three levels.
     let (elf, input) = procs::example();
     let out = Command::new(procs::BIN)

@@ -6,26 +6,11 @@
 //! the C build needs riscv64-unknown-elf-gcc. Each part says so and skips
 //! when its tool is missing.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn mswap(args: &[&str], dir: &Path, input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mswap"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mswap starts");
-    let _ = child.stdin.take().expect("stdin").write_all(input);
-    child.wait_with_output().expect("mswap ends")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::{Command, Stdio};
+use support::cli::{mswap_in as mswap, text};
 
 fn scratch(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("mswap-new-{}-{tag}", std::process::id()));

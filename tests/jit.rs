@@ -11,7 +11,7 @@ use mswap::layout::ctrl;
 use mswap::state::State;
 use mswap::state::tree::root;
 use support::enc::{ECALL, addi, b, i, r, s};
-use support::{Rng, code_state, guest_state, guests};
+use support::{Rng, code_state, guest_elf, guest_state, guests};
 
 fn jit_or_skip() -> bool {
     if !available() {
@@ -87,10 +87,7 @@ fn loop_runs_mostly_in_generated_code() {
     if !jit_or_skip() {
         return;
     }
-    let (_, elf, input) = guests()
-        .into_iter()
-        .find(|g| g.0 == "loop")
-        .expect("loop.elf");
+    let (elf, input) = guest_elf("loop");
     let mut m = Machine::with_engine(guest_state(&elf, &input), Engine::Jit);
     let n = m.run(u64::MAX);
     let st = m.jit_stats();
@@ -132,7 +129,7 @@ fn every_step_of_a_window_has_the_same_root() {
         ("sha256", 10_000, 24),
         ("keccak", 50_000, 24),
     ] {
-        let (_, elf, mut input) = guests().into_iter().find(|g| g.0 == name).expect("guest");
+        let (elf, mut input) = guest_elf(name);
         if name == "sort" {
             // Its own 20 000 numbers: 6.9 M steps.
             input.clear();
@@ -292,10 +289,7 @@ fn a_wrong_translation_is_caught_by_the_double_check_at_its_step() {
     if !jit_or_skip() {
         return;
     }
-    let (_, elf, input) = guests()
-        .into_iter()
-        .find(|g| g.0 == "sort")
-        .expect("sort.elf");
+    let (elf, input) = guest_elf("sort");
     let s = guest_state(&elf, &input);
     // The first conditional branch executed after step 2000, and the step
     // at which the interpreter executes it for the first time.

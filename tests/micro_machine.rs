@@ -12,7 +12,7 @@ use mswap::micro::isa::{Uop, op};
 use mswap::micro::microcode::{Microcode, assemble, microcode};
 use mswap::micro::{CLEAN_AT, MicroMachine, Q_PRISTINE, USTEPS, q_root, r_root};
 use mswap::state::tree::root;
-use support::{code_state, enc, guest_state, guests};
+use support::{code_state, enc, guest_elf, guest_state, guests};
 
 /// Guests every test run must find (the suite is committed with its ELFs).
 const REQUIRED: [&str; 6] = ["hello", "echo", "sort", "sha256", "numeric", "alu"];
@@ -220,16 +220,22 @@ fn the_slowest_instructions_fit_in_2_to_the_a_micro_steps() {
     );
 }
 
-#[test]
-fn a_broken_microcode_routine_is_caught_at_the_right_step() {
-    // Break `add`: make its ALU operation a subtraction.
-    let mut program = assemble().expect("assembles");
+/// The assembled microcode and the address of its label `name`.
+fn assembled_at(name: &str) -> (mswap::micro::asm::Program, usize) {
+    let program = assemble().expect("assembles");
     let at = program
         .names
         .iter()
-        .find(|(_, n)| n == "add")
+        .find(|(_, n)| n == name)
         .map(|(a, _)| *a)
-        .expect("add label");
+        .unwrap_or_else(|| panic!("{name} label"));
+    (program, at)
+}
+
+#[test]
+fn a_broken_microcode_routine_is_caught_at_the_right_step() {
+    // Break `add`: make its ALU operation a subtraction.
+    let (mut program, at) = assembled_at("add");
     let mut u = Uop::decode(program.words[at]);
     assert_eq!(u.op, op::ADD, "the add handler starts with its ALU op");
     u.op = op::SUB;
@@ -260,13 +266,7 @@ fn a_broken_microcode_routine_is_caught_at_the_right_step() {
 #[test]
 fn a_microcode_that_overruns_is_reported() {
     // Make `addi` loop forever: its ALU op becomes a jump to itself.
-    let mut program = assemble().expect("assembles");
-    let at = program
-        .names
-        .iter()
-        .find(|(_, n)| n == "addi")
-        .map(|(a, _)| *a)
-        .expect("addi label");
+    let (mut program, at) = assembled_at("addi");
     program.words[at] = Uop {
         op: op::JAL,
         rd: 0,
@@ -285,21 +285,12 @@ fn a_microcode_that_overruns_is_reported() {
 #[test]
 fn the_parallel_check_reports_the_first_failing_step() {
     // Break `sub` (less frequent than add): its ALU operation becomes an addition.
-    let mut program = assemble().expect("assembles");
-    let at = program
-        .names
-        .iter()
-        .find(|(_, n)| n == "sub")
-        .map(|(a, _)| *a)
-        .expect("sub label");
+    let (mut program, at) = assembled_at("sub");
     let mut u = Uop::decode(program.words[at]);
     u.op = op::ADD;
     program.words[at] = u.encode();
     let broken = Microcode::new(program);
-    let (_, elf, input) = guests()
-        .into_iter()
-        .find(|(n, _, _)| n == "sort")
-        .expect("sort guest");
+    let (elf, input) = guest_elf("sort");
     // The first `sub` whose operands make add and sub differ (rs2 != 0).
     let mut a = Machine::new(guest_state(&elf, &input));
     let mut first = None;

@@ -1,6 +1,8 @@
 //! The exported proofs in `proofs/` verify, and are what the current
 //! prover makes (regenerate with `cargo run --release --example export_proofs`).
 
+mod support;
+
 use mswap::elf::Program;
 use mswap::proof::{ProofFile, binary};
 use mswap::prover::{ContextError, check_context, check_context_run, prove_run};
@@ -34,18 +36,7 @@ fn proof_files() -> Vec<(String, ProofFile)> {
 fn every_exported_proof_verifies() {
     let files = proof_files();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    for want in [
-        "alu.json",
-        "clean.json",
-        "exit.json",
-        "fault.json",
-        "fetch.json",
-        "idle.json",
-        "load.json",
-        "read.json",
-        "store.json",
-        "write.json",
-    ] {
+    for want in support::PROOF_FILES {
         assert!(names.contains(&want), "proofs/{want} is missing");
     }
     for (name, f) in &files {

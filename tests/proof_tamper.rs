@@ -12,18 +12,7 @@ fn load(name: &str) -> ProofFile {
     support::proof_file(name)
 }
 
-const ALL: [&str; 10] = [
-    "alu.json",
-    "clean.json",
-    "exit.json",
-    "fault.json",
-    "fetch.json",
-    "idle.json",
-    "load.json",
-    "read.json",
-    "store.json",
-    "write.json",
-];
+const ALL: [&str; 10] = support::PROOF_FILES;
 
 fn flip(h: &mut Hash) {
     h.0[7] ^= 0x10;

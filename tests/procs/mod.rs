@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use mswap::game::rules::Side;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -141,8 +142,8 @@ impl Drop for Proc {
     }
 }
 
-fn os(s: &str) -> &std::ffi::OsStr {
-    std::ffi::OsStr::new(s)
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
 }
 
 /// `mswap referee --listen LISTEN --data DATA [EXTRA]` and its URL (read
@@ -169,24 +170,13 @@ pub fn referee(data: &Path, listen: &str, extra: &[&str]) -> (Proc, String) {
 /// `mswap defend` on the example with `lies`, saving the transcript; and
 /// the game id from its first line.
 pub fn defend(url: &str, lies: &[&str], transcript: &Path, extra: &[&str]) -> (Proc, String) {
-    let (elf, input) = example();
-    let mut args = vec![
-        os("defend"),
-        os("--referee"),
-        os(url),
-        os("--checkpoints"),
-        os("3"),
-        elf.as_os_str(),
-        os("--input"),
-        input.as_os_str(),
-        os("--transcript"),
-        transcript.as_os_str(),
-    ];
-    for l in lies {
-        args.extend([os("--lie"), os(l)]);
-    }
-    args.extend(extra.iter().map(|a| os(a)));
-    let p = Proc::start(&args, false);
+    let p = player(
+        "defend",
+        url,
+        &[os("--transcript"), transcript.as_os_str()],
+        lies,
+        extra,
+    );
     let line = p.line();
     let id = line
         .trim()
@@ -198,19 +188,22 @@ pub fn defend(url: &str, lies: &[&str], transcript: &Path, extra: &[&str]) -> (P
 
 /// `mswap challenge` of game `id` on the example with `lies`.
 pub fn challenge(url: &str, id: &str, lies: &[&str], extra: &[&str]) -> Proc {
+    player("challenge", url, &[os("--game"), os(id)], lies, extra)
+}
+
+/// `mswap COMMAND --referee URL OPTS --checkpoints 3 EXAMPLE --input
+/// EXAMPLE_INPUT` with `--lie` for each of `lies`, then `extra`.
+fn player(command: &str, url: &str, opts: &[&OsStr], lies: &[&str], extra: &[&str]) -> Proc {
     let (elf, input) = example();
-    let mut args = vec![
-        os("challenge"),
-        os("--referee"),
-        os(url),
-        os("--game"),
-        os(id),
+    let mut args = vec![os(command), os("--referee"), os(url)];
+    args.extend(opts);
+    args.extend([
         os("--checkpoints"),
         os("3"),
         elf.as_os_str(),
         os("--input"),
         input.as_os_str(),
-    ];
+    ]);
     for l in lies {
         args.extend([os("--lie"), os(l)]);
     }
@@ -237,8 +230,41 @@ pub fn seen_moves(log: &str) -> Vec<(u64, Side)> {
         .collect()
 }
 
+/// Asserts that every move of `seen` (as [`seen_moves`] reads a log) is
+/// in transcript `t`, made by the same side.
+pub fn assert_in_transcript(seen: &[(u64, Side)], t: &mswap::game::transcript::Transcript) {
+    for &(seq, side) in seen {
+        let m = t
+            .moves
+            .get(seq as usize)
+            .unwrap_or_else(|| panic!("move {seq} of the log is not in the transcript: lost"));
+        assert_eq!(m.side, side, "move {seq}");
+    }
+}
+
 /// Reads a transcript file.
 pub fn read_transcript(p: &Path) -> mswap::game::transcript::Transcript {
     serde_json::from_slice(&std::fs::read(p).expect("transcript written"))
         .expect("transcript parses")
+}
+
+/// Asserts that `winner` exited with 0 (it won) and `loser` with 1 (it
+/// lost); `what` and both logs make the message.
+pub fn assert_won(winner: &Ended, loser: &Ended, what: &str) {
+    assert_eq!(
+        (winner.code, loser.code),
+        (0, 1),
+        "{what}\n{}\n{}",
+        winner.stdout,
+        loser.stdout
+    );
+}
+
+/// Reads the transcript file `p` and checks it offline: `side` won.
+pub fn transcript_won_by(p: &Path, side: Side) -> mswap::game::transcript::Transcript {
+    let t = read_transcript(p);
+    let checked = mswap::game::transcript::verify_transcript(&t)
+        .unwrap_or_else(|e| panic!("{}: the transcript verifies: {e}", p.display()));
+    assert_eq!(checked.winner, Some(side), "{}", p.display());
+    t
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the micro-machine, proof and game tests.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod game;
 pub mod random;
 
@@ -35,6 +36,13 @@ pub fn guests() -> Vec<(String, Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// The committed guest `NAME.elf` and its sample input.
+pub fn guest_elf(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let p = guest_dir().join("bin").join(format!("{name}.elf"));
+    let elf = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (elf, sample_input(name))
+}
+
 /// The small sample input used for a guest in tests.
 pub fn sample_input(name: &str) -> Vec<u8> {
     let dir = guest_dir().join("inputs");
@@ -61,15 +69,21 @@ pub fn guest_state(elf: &[u8], input: &[u8]) -> State {
 /// A state whose executable range holds `code` at 0x1000 (pc there), with
 /// the write-protected range over the code, and registers set by `regs`.
 pub fn code_state(code: &[u32], regs: &[(usize, u64)]) -> State {
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    code_bytes_state(&bytes, regs)
+}
+
+/// [`code_state`] with the code given as bytes; `regs` are set in order.
+pub fn code_bytes_state(code: &[u8], regs: &[(usize, u64)]) -> State {
     let mut s = State::new();
-    for (i, w) in code.iter().enumerate() {
-        s.mem.write(0x1000 + 4 * i as u64, &w.to_le_bytes());
+    if !code.is_empty() {
+        s.mem.write(0x1000, code);
     }
     s.set_pc(0x1000);
     s.set_ctrl(ctrl::EXEC_LO, 0x1000);
-    s.set_ctrl(ctrl::EXEC_SIZE, 4 * code.len() as u64);
+    s.set_ctrl(ctrl::EXEC_SIZE, code.len() as u64);
     s.set_ctrl(ctrl::RO_LO, 0x1000);
-    s.set_ctrl(ctrl::RO_SIZE, 4 * code.len() as u64);
+    s.set_ctrl(ctrl::RO_SIZE, code.len() as u64);
     for &(r, v) in regs {
         s.set_x(r, v);
     }
@@ -142,6 +156,20 @@ pub fn strategy(
         Box::new(Liar::new(honest, lies.to_vec()))
     }
 }
+
+/// The step proof files of `proofs/`, one for each kind of micro-step.
+pub const PROOF_FILES: [&str; 10] = [
+    "alu.json",
+    "clean.json",
+    "exit.json",
+    "fault.json",
+    "fetch.json",
+    "idle.json",
+    "load.json",
+    "read.json",
+    "store.json",
+    "write.json",
+];
 
 /// A step proof file of `proofs/`.
 pub fn proof_file(name: &str) -> mswap::proof::ProofFile {
