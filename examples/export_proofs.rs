@@ -96,20 +96,26 @@ pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::game::transcript::
     mswap::chain::fixtures::game_transcript(elf, input, 5)
 }
 
-/// The contracts' fixtures of the example proofs and their tamperings
-/// (`tests/solidity_generated.rs` checks them).
-pub fn write_fixtures(files: &[mswap::proof::ProofFile]) {
-    use mswap::chain::abi::fixture;
-    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases, tamper_cases};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+/// The tamperings of the example proofs in the contracts' fixture: each
+/// proof's, the first proof with a leaf lending the other leaf.
+pub fn tamperings(files: &[mswap::proof::ProofFile]) -> Vec<mswap::chain::abi::Case> {
     let load = files
         .iter()
         .find(|f| f.proof.s_leaf.is_some())
         .expect("a proof with a leaf");
-    let tamper: Vec<_> = files
+    files
         .iter()
-        .flat_map(|f| tamper_cases(f, &load.proof))
-        .collect();
+        .flat_map(|f| mswap::chain::fixtures::tamper_cases(f, &load.proof))
+        .collect()
+}
+
+/// The contracts' fixtures of the example proofs and their tamperings
+/// (`tests/solidity_generated.rs` checks them).
+pub fn write_fixtures(files: &[mswap::proof::ProofFile]) {
+    use mswap::chain::abi::fixture;
+    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tamper = tamperings(files);
     std::fs::create_dir_all(root.join(PROOFS_FIXTURE).parent().expect("dir")).expect("mkdir");
     std::fs::write(root.join(PROOFS_FIXTURE), fixture(&example_cases(files))).expect("write");
     std::fs::write(root.join(TAMPER_FIXTURE), fixture(&tamper)).expect("write");

@@ -6,6 +6,7 @@ mod support;
 use std::process::{Command, Output, Stdio};
 
 use support::cli::{BIN, guest, mswap, text};
+use support::scratch;
 
 /// A one-line `mswap: ...` error, no panic.
 fn clean_error(o: &Output) -> String {
@@ -108,8 +109,7 @@ fn faults_print_one_line_and_exit_128_plus_the_signal() {
 
 #[test]
 fn bad_files_and_arguments_get_clear_errors() {
-    let dir = std::env::temp_dir().join(format!("mswap-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli-bad");
     let elf = std::fs::read(guest("hello")).unwrap();
     let write = |name: &str, bytes: &[u8]| {
         let p = dir.join(name);
@@ -181,8 +181,7 @@ fn bad_files_and_arguments_get_clear_errors() {
 
 #[test]
 fn prove_then_verify_from_the_command_line() {
-    let dir = std::env::temp_dir().join(format!("mswap-cli-prove-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli-prove");
     let sha256 = guest("sha256");
     // The proof of micro-step 20 of step 500 of sha256, to `out`.
     let prove = |out: &str, binary: bool| {

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::cli::{BIN, guest, mswap, text};
+use support::scratch;
 
 fn sample(name: &str) -> String {
     support::guest_dir()
@@ -95,8 +96,7 @@ fn a_closed_pipe_ends_every_command_quietly() {
     }
     // `| head -1`: the first line arrives, then the pipe closes while the
     // guest still has about 1 MiB to write (more than a pipe holds).
-    let dir = std::env::temp_dir().join(format!("mswap-pipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("pipe");
     let big = dir.join("lines.txt");
     std::fs::write(&big, "abcdefg\n".repeat(1 << 17)).unwrap();
     let mut c = Command::new(BIN)
@@ -319,8 +319,7 @@ fn exit_codes_are_distinct_and_in_help() {
         assert!(help.contains(line), "{line:?} in {help}");
     }
     assert!(text(&mswap(&["check", "--help"], b"").stdout).contains("Exit codes:"));
-    let dir = std::env::temp_dir().join(format!("mswap-ux-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ux");
     let not_elf = dir.join("notes.txt");
     std::fs::write(&not_elf, b"text").unwrap();
     let o = mswap(&["root", not_elf.to_str().unwrap()], b"");
@@ -391,8 +390,7 @@ fn the_readme_three_process_example_runs_as_pasted() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("mswap-readme-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("readme");
     let script = block
         .replace("4000", &port.to_string())
         .replace("$(mktemp -d)", &dir.join("data").display().to_string())
@@ -433,8 +431,7 @@ use std::ops::Add;
 
 #[test]
 fn prove_writes_to_standard_output_and_speaks_json() {
-    let dir = std::env::temp_dir().join(format!("mswap-ux-prove-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ux-prove");
     let sha = guest("sha256");
     let base = ["prove", sha.as_str(), "--step", "500", "--micro", "20"];
     // `-o -`: the proof on standard output, nothing named `-` written.
@@ -472,8 +469,7 @@ fn prove_writes_to_standard_output_and_speaks_json() {
 
 #[test]
 fn verify_exit_codes_and_json() {
-    let dir = std::env::temp_dir().join(format!("mswap-ux-verify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ux-verify");
     // Valid: 0, and one JSON document.
     let alu = proofs("alu.json");
     let o = mswap(&["verify", &alu, "--json"], b"");
@@ -630,8 +626,7 @@ fn game_commands_refuse_bad_options_at_once_naming_them() {
 
 #[test]
 fn dispute_json_is_one_line_per_move_then_a_summary() {
-    let dir = std::env::temp_dir().join(format!("mswap-ux-dispute-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ux-dispute");
     let t = dir.join("t.json");
     let (elf, input) = (
         concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/example.elf"),

@@ -4,10 +4,12 @@
 #[allow(dead_code)]
 #[path = "../examples/export_proofs.rs"]
 mod export;
+mod support;
 
 use mswap::game::rules::{Move, Outcome, Side};
 use mswap::game::transcript::{Transcript, TranscriptError, verify_transcript};
 use std::path::Path;
+use support::cli::mswap;
 
 fn load() -> Transcript {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs/transcript.json");
@@ -160,13 +162,8 @@ fn tampered_transcripts_are_rejected() {
 
 #[test]
 fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
-    let bin = env!("CARGO_BIN_EXE_mswap");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs/transcript.json");
-    let out = std::process::Command::new(bin)
-        .arg("verify")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = mswap(&["verify", path.to_str().expect("a UTF-8 path")], b"");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     for want in [
@@ -187,11 +184,7 @@ fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.json");
     std::fs::write(&bad, serde_json::to_vec(&t).unwrap()).unwrap();
-    let out = std::process::Command::new(bin)
-        .arg("verify")
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = mswap(&["verify", bad.to_str().expect("a UTF-8 path")], b"");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("invalid transcript: result:"), "{err}");

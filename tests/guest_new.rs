@@ -11,13 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use support::cli::{mswap_in as mswap, text};
-
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("mswap-new-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
+use support::scratch;
 
 /// run (== qemu if present), check, dispute on a freshly built guest.
 fn exercise(dir: &Path, elf: &str, name: &str) {
@@ -79,7 +73,7 @@ fn a_new_rust_guest_builds_and_runs() {
         );
         return;
     }
-    let dir = scratch("rust");
+    let dir = scratch("new-rust");
     let o = mswap(&["new", "hello"], &dir, b"");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let project = dir.join("hello");
@@ -122,7 +116,7 @@ fn a_new_c_guest_builds_and_runs() {
         eprintln!("NOTICE: riscv64-unknown-elf-gcc or make not found; skipping the C template");
         return;
     }
-    let dir = scratch("c");
+    let dir = scratch("new-c");
     let o = mswap(&["new", "hello-c", "--lang", "c"], &dir, b"");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let project = dir.join("hello-c");

@@ -1,6 +1,10 @@
 //! The contracts take the microcode and the step's constants from a
 //! generated file; it must be what this build generates.
 
+#[allow(dead_code)]
+#[path = "../examples/export_proofs.rs"]
+mod export;
+
 use mswap::chain::solidity::{GENERATED_SOL, generated_sol};
 use mswap::micro::microcode::microcode;
 use std::path::Path;
@@ -34,19 +38,12 @@ fn proof_files() -> Vec<mswap::proof::ProofFile> {
 #[test]
 fn the_committed_contract_fixtures_are_up_to_date_and_tamperings_all_fail() {
     use mswap::chain::abi::fixture;
-    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases, tamper_cases};
+    use mswap::chain::fixtures::{PROOFS_FIXTURE, TAMPER_FIXTURE, example_cases};
     let files = proof_files();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let examples = example_cases(&files);
     assert!(examples.iter().all(|c| c.verdict.is_ok()));
-    let load = files
-        .iter()
-        .find(|f| f.proof.s_leaf.is_some())
-        .expect("leaf");
-    let tamper: Vec<_> = files
-        .iter()
-        .flat_map(|f| tamper_cases(f, &load.proof))
-        .collect();
+    let tamper = export::tamperings(&files);
     for (i, c) in tamper.iter().enumerate() {
         assert!(
             c.verdict.is_err(),

@@ -10,6 +10,14 @@ use mswap::layout::ctrl;
 use mswap::state::State;
 use std::path::{Path, PathBuf};
 
+/// A fresh (emptied if it was there) temporary directory for test `tag`.
+pub fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mswap-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
 /// The guest directory.
 pub fn guest_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guests")
