@@ -13,7 +13,7 @@ use mswap::game::rules::{Move, Outcome, Side};
 use mswap::game::transcript::verify_transcript;
 use mswap::game::wire::{CreateGame, MoveRequest};
 use std::path::PathBuf;
-use support::game::{create_game, serve, stop, true_claim};
+use support::game::{a_game, create_game, serve, stop, true_claim};
 use support::{example, strategy};
 
 fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
@@ -493,13 +493,8 @@ fn answers_do_not_wait_for_delayed_acks() {
     // take seconds.
     let (server, dir) = start("prompt", 60_000);
     let url = server.url();
-    let (elf, input) = example();
-    let p = Program::load(&elf).unwrap();
     let client = Client::new(&url);
-    let id = client
-        .create(&create_game(true_claim(&p, &input, 5), elf, input))
-        .expect("creates")
-        .game;
+    let id = a_game(&url);
     client.claim(&id, None, 0).expect("view");
     let t = std::time::Instant::now();
     for _ in 0..20 {
@@ -514,17 +509,10 @@ fn answers_do_not_wait_for_delayed_acks() {
 fn other_games_are_answered_while_a_large_game_is_created() {
     let (server, dir) = start("large", 60_000);
     let url = server.url();
-    let (elf, input) = example();
+    let (elf, _) = example();
     let p = Program::load(&elf).unwrap();
     let client = Client::new(&url);
-    let small = client
-        .create(&create_game(
-            true_claim(&p, &input, 5),
-            elf.clone(),
-            input.clone(),
-        ))
-        .expect("creates")
-        .game;
+    let small = a_game(&url);
     // A 15 MiB input (30 MiB of hex; the cap is 16 MiB): parsing,
     // hashing, building the initial state's tree and writing it out take a
     // while.

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::example;
-use support::game::{create_game, serve, stop, true_claim};
+use support::game::{a_game, create_game, serve, stop, true_claim};
 
 fn start(tag: &str, limits: Limits) -> (Server, PathBuf) {
     serve(
@@ -67,16 +67,6 @@ fn read_answer(s: &mut TcpStream) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A game on the example, unchallenged.
-fn a_game(url: &str) -> String {
-    let (elf, input) = example();
-    let p = Program::load(&elf).unwrap();
-    Client::new(url)
-        .create(&create_game(true_claim(&p, &input, 5), elf, input))
-        .expect("creates")
-        .game
 }
 
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {

@@ -36,6 +36,17 @@ pub fn true_claim(program: &Program, input: &[u8], b: u32) -> Claim {
     Timeline::new(program, input, b, 3).claim(program.hash, keccak(&[input]), b)
 }
 
+/// Creates a game of the true claim on the example program (b = 5) at the
+/// referee at `url`, unchallenged; its id.
+pub fn a_game(url: &str) -> String {
+    let (elf, input) = super::example();
+    let p = Program::load(&elf).expect("the example loads");
+    mswap::game::client::Client::new(url)
+        .create(&create_game(true_claim(&p, &input, 5), elf, input))
+        .expect("creates")
+        .game
+}
+
 /// A request for a game of `claim` with the referee's default levels,
 /// clock and window.
 pub fn create_game(claim: Claim, program: Vec<u8>, input: Vec<u8>) -> CreateGame {
