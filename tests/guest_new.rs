@@ -9,8 +9,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use support::cli::{mswap_in as mswap, text};
+use std::process::Command;
+use support::cli::{mswap_in as mswap, run, text};
 use support::scratch;
 
 /// run (== qemu if present), check, dispute on a freshly built guest.
@@ -28,32 +28,22 @@ fn exercise(dir: &Path, elf: &str, name: &str) {
         .output()
         .is_ok()
     {
-        use std::io::Write;
-        let mut q = Command::new("qemu-riscv64")
-            .arg(dir.join(elf))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("qemu");
-        let _ = q.stdin.take().expect("stdin").write_all(input);
-        let q = q.wait_with_output().expect("qemu ends");
+        let q = run(Command::new("qemu-riscv64").arg(dir.join(elf)), input);
         assert_eq!(text(&q.stdout), out, "{name}: mswap run == qemu-riscv64");
     }
     std::fs::write(dir.join("input.txt"), input).expect("input");
-    let o = mswap(&["check", elf, "--input", "input.txt"], dir, b"");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{name}: check: {}",
-        text(&o.stderr)
-    );
-    let o = mswap(&["dispute", elf, "--input", "input.txt"], dir, b"");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{name}: dispute: {}",
-        text(&o.stderr)
-    );
+    let ok = |command: &str| {
+        let o = mswap(&[command, elf, "--input", "input.txt"], dir, b"");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {command}: {}",
+            text(&o.stderr)
+        );
+        o
+    };
+    ok("check");
+    let o = ok("dispute");
     assert!(
         text(&o.stdout).contains("the honest challenger won"),
         "{name}: {}",
