@@ -154,7 +154,7 @@ fn main() {
         let (n, _) = reference.expect("at least one run");
         let (tr, regions, insts) = translated;
         // Net of start-up; at or below zero the run is within the noise of
-        // the start-up itself (NaN: see `proc j/q`).
+        // the start-up itself ("n/a": read `proc j/q`).
         let sq = match (&q, &qemu_startup) {
             (Ok(q), Ok(s0)) if q > &s0.wall => q - s0.wall,
             _ => f64::NAN,
@@ -165,22 +165,23 @@ fn main() {
             _ => f64::NAN,
         };
         println!(
-            "{:<8} {:>12} | {:>8.0} {:>8.0} {:>8.0} {:>8.0} | {:>6.2}x {:>6.2}x {:>7.2}x {:>8.2}x | {:>6.1}ms {:>7} {:>6}",
+            "{:<8} {:>12} | {:>8.0} {:>8} {:>8} {:>8.0} | {:>6.2}x {:>6.2}x {:>8} {:>9} | {:>6.1}ms {:>7} {:>6}",
             name,
             n,
             mips(si),
-            mips(sj),
-            mips(sq),
+            format!("{:.0}", mips(sj)),
+            known(mips(sq), 0, ""),
             mips(sc),
             si / sj,
             sc / sj,
-            sq / sj,
-            proc_ratio,
+            known(sq / sj, 2, "x"),
+            known(proc_ratio, 2, "x"),
             tr * 1e3,
             regions,
             insts
         );
     }
+    println!("(n/a: qemu's run is within the noise of its start-up; read proc j/q)");
     println!(
         "(wall time, the best of {runs} runs each; jit includes its translation time; qemu: its whole process less its start-up; proc j/q: qemu's whole process / `mswap --engine jit run`'s, start-ups included on both sides; ratios > 1: the JIT is faster)"
     );
@@ -208,4 +209,13 @@ fn main() {
         times[1].1,
         times[0].1 / times[1].1
     );
+}
+
+/// A figure with `digits` decimals and `unit`, or "n/a" where it could not be measured.
+fn known(x: f64, digits: usize, unit: &str) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}{unit}")
+    } else {
+        "n/a".to_string()
+    }
 }
