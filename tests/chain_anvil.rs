@@ -286,6 +286,8 @@ fn whole_games_on_chain_the_honest_side_wins() {
         3600,
         3600,
         48,
+        0,
+        0,
     )
     .expect("init code");
     let game_addr = rpc

@@ -95,7 +95,10 @@ contract DisputeGame {
         uint8 b,
         bytes levels
     );
-    event Challenged(uint256 indexed claim, uint256 indexed dispute, address indexed challenger, bytes32 root);
+    /// Dispute `dispute` is the `index`-th (from 0) of claim `claim`.
+    event Challenged(
+        uint256 indexed claim, uint256 indexed dispute, address indexed challenger, uint256 index, bytes32 root
+    );
     /// A level begins: `[0, 2^log2]` from `loRoot` (agreed) to `hiRoot` (the defender's).
     event LevelStarted(
         uint256 indexed dispute, uint8 level, uint64 base, uint64 t, uint64 hi, bytes32 loRoot, bytes32 hiRoot
@@ -105,9 +108,14 @@ contract DisputeGame {
     event Disagreed(uint256 indexed dispute, uint8 level, uint64 position);
     /// Micro-step `j` of A-step `t` awaits its proof from either side.
     event ProofAwaited(uint256 indexed dispute, uint64 t, uint64 j, bytes32 rootBefore, bytes32 rootAfter);
-    event Proved(uint256 indexed dispute, address by, bytes32 computed, Side winner);
+    /// The proof's bytes are in the event, so that a game can be rebuilt from logs alone.
+    event Proved(uint256 indexed dispute, address by, bytes32 computed, Side winner, bytes proof);
     event TimedOut(uint256 indexed dispute, Side winner);
     event ClaimResolved(uint256 indexed claim, bool stands);
+    /// `amount` more wei may be withdrawn by `to`.
+    event Credited(address indexed to, uint256 amount);
+    /// `to` withdrew `amount` wei.
+    event Withdrawn(address indexed to, uint256 amount);
 
     error BadB(uint256 b, uint256 max);
     error LevelsEmpty();
@@ -127,6 +135,8 @@ contract DisputeGame {
     error Place(uint256 level, uint256 position, uint256 wantLevel, uint256 wantPosition);
     error ClockRanOut(Side side);
     error ClockLeft(Side side, uint256 secondsLeft);
+    error BadBond(uint256 sent, uint256 want);
+    error TransferFailed(address to, uint256 amount);
 
     /// The step verifier (deployment policy).
     StepVerifier public immutable verifier;
@@ -136,22 +146,40 @@ contract DisputeGame {
     uint64 public immutable windowSeconds;
     /// The largest `b` a claim may have (deployment policy).
     uint8 public immutable maxB;
+    /// The defender's bond with each claim, wei (deployment policy).
+    uint256 public immutable claimBond;
+    /// The challenger's bond with each dispute, wei (deployment policy).
+    uint256 public immutable challengeBond;
 
     Claim[] internal claims;
     Dispute[] internal disputes;
+    /// The global id of the k-th dispute of a claim, by claim.
+    mapping(uint256 => mapping(uint256 => uint256)) internal disputeIds;
+    /// What each address may withdraw, wei.
+    mapping(address => uint256) internal credits;
 
-    constructor(StepVerifier verifier_, uint64 clockSeconds_, uint64 windowSeconds_, uint8 maxB_) {
+    constructor(
+        StepVerifier verifier_,
+        uint64 clockSeconds_,
+        uint64 windowSeconds_,
+        uint8 maxB_,
+        uint256 claimBond_,
+        uint256 challengeBond_
+    ) {
         verifier = verifier_;
         clockSeconds = clockSeconds_;
         windowSeconds = windowSeconds_;
         maxB = maxB_;
+        claimBond = claimBond_;
+        challengeBond = challengeBond_;
     }
 
     // ------------------------------------------------------------------
     // Claims.
 
     /// @notice Claims that `program` with `input`, from `initialRoot`, run
-    /// for `2^b` A-steps ends in `finalRoot`, to be bisected over `levels`.
+    /// for `2^b` A-steps ends in `finalRoot`, to be bisected over `levels`,
+    /// with the claim bond as the value.
     function claim(
         bytes32 program,
         bytes32 input,
@@ -159,7 +187,8 @@ contract DisputeGame {
         bytes32 finalRoot,
         uint8 b,
         bytes calldata levels
-    ) external returns (uint256 id) {
+    ) external payable returns (uint256 id) {
+        if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         validate(levels, b);
         id = claims.length;
@@ -204,8 +233,10 @@ contract DisputeGame {
     }
 
     /// @notice Disputes claim `id` (with the challenger's own final root,
-    /// for the record): a bisection of its own begins, the defender to move.
-    function challenge(uint256 id, bytes32 root) external returns (uint256 d) {
+    /// for the record), with the challenge bond as the value: a bisection of
+    /// its own begins, the defender to move.
+    function challenge(uint256 id, bytes32 root) external payable returns (uint256 d) {
+        if (msg.value != challengeBond) revert BadBond(msg.value, challengeBond);
         Claim storage c = claimAt(id);
         if (c.status != Status.Pending) revert ClaimDecided(id);
         uint256 closes = uint256(c.createdAt) + windowSeconds;
@@ -217,16 +248,19 @@ contract DisputeGame {
         g.challenger = msg.sender;
         g.clock = [clockSeconds, clockSeconds];
         g.turnSince = uint64(block.timestamp);
-        c.disputes += 1;
+        uint32 k = c.disputes;
+        disputeIds[id][k] = d;
+        c.disputes = k + 1;
         c.undecided += 1;
-        emit Challenged(id, d, msg.sender, root);
+        emit Challenged(id, d, msg.sender, k, root);
         startLevel(g, d, c.levels, 0, 0, false, 0, c.initialRoot, c.finalRoot);
         g.seq = 1;
         g.turn = nextTurn(g);
     }
 
     /// @notice Settles claim `id`: it falls once a challenger has won, and
-    /// stands once its window has closed with every dispute won by the defender.
+    /// stands once its window has closed with every dispute won by the
+    /// defender, who is then credited the claim bond back.
     function resolve(uint256 id) external returns (bool stands) {
         Claim storage c = claimAt(id);
         if (c.status == Status.Stands || c.status == Status.Falls) return c.status == Status.Stands;
@@ -235,6 +269,7 @@ contract DisputeGame {
         if (c.undecided != 0) revert Undecided(id, c.undecided);
         c.status = Status.Stands;
         emit ClaimResolved(id, true);
+        pay(c.defender, claimBond);
         return true;
     }
 
@@ -280,7 +315,7 @@ contract DisputeGame {
         chargeClock(g);
         bytes32 computed = verifier.step(g.loRoot, proof);
         Side winner = computed == g.hiRoot ? Side.Defender : Side.Challenger;
-        emit Proved(d, msg.sender, computed, winner);
+        emit Proved(d, msg.sender, computed, winner, proof);
         finish(g, winner);
     }
 
@@ -348,15 +383,52 @@ contract DisputeGame {
         g.turn = nextTurn(g);
     }
 
+    /// Ends a dispute and settles its bonds: the defender's win takes the
+    /// challenger's bond; a challenger's win returns its own bond and, to the
+    /// first one whose win makes the claim fall, the claim bond too.
     function finish(Dispute storage g, Side winner) internal {
         g.phase = Phase.Done;
         g.winner = winner;
         Claim storage c = claims[g.claim];
         c.undecided -= 1;
-        if (winner == Side.Challenger && c.status == Status.Pending) {
+        if (winner == Side.Defender) {
+            pay(c.defender, challengeBond);
+            return;
+        }
+        uint256 amount = challengeBond;
+        if (c.status == Status.Pending) {
             c.status = Status.Falls;
             emit ClaimResolved(g.claim, false);
+            amount += claimBond;
         }
+        pay(g.challenger, amount);
+    }
+
+    // ------------------------------------------------------------------
+    // Bonds: pull payments.
+
+    /// Credits `amount` wei to `to` (nothing if zero).
+    function pay(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        credits[to] += amount;
+        emit Credited(to, amount);
+    }
+
+    /// @notice Pays the sender all its credit (nothing if it has none). The
+    /// credit is cleared before the transfer; a refused transfer reverts
+    /// with `TransferFailed` and the credit stays.
+    function withdraw() external {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) return;
+        credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    /// @notice What `who` may withdraw, wei.
+    function credit(address who) external view returns (uint256) {
+        return credits[who];
     }
 
     function mid(Dispute storage g) internal view returns (uint64) {
@@ -470,6 +542,12 @@ contract DisputeGame {
     /// @notice Time left for `side` in dispute `d`, seconds.
     function clockLeft(uint256 d, Side side) external view returns (uint256) {
         return timeLeft(disputeAt(d), side);
+    }
+
+    /// @notice The global id of the `k`-th (from 0) dispute of claim `id`.
+    function disputeOf(uint256 id, uint256 k) external view returns (uint256) {
+        if (k >= claimAt(id).disputes) revert UnknownDispute(k);
+        return disputeIds[id][k];
     }
 
     /// @notice Number of claims and of disputes.
