@@ -151,10 +151,83 @@ contract DisputeGame {
     /// The challenger's bond with each dispute, wei (deployment policy).
     uint256 public immutable challengeBond;
 
-    Claim[] internal claims;
-    Dispute[] internal disputes;
-    /// The global id of the k-th dispute of a claim, by claim.
-    mapping(uint256 => mapping(uint256 => uint256)) internal disputeIds;
+    // ------------------------------------------------------------------
+    // Storage. A bisection move reads one hot slot and the mover's address
+    // slot and writes the hot slot (a midpoint also one root slot, which
+    // held a root before, so no 0 -> non-zero store after the first one).
+
+    /// A claim as stored: `ClaimRecord` of the interface's `Claim`, with
+    /// what a challenge or a verdict changes in a slot of its own.
+    struct ClaimRecord {
+        // slot 0, written once
+        address defender;
+        uint64 createdAt;
+        uint8 b;
+        // slot 1: what disputes change
+        uint32 disputes;
+        uint32 undecided;
+        Status status;
+        /// The global id of the claim's first dispute (the others: `moreDisputes`).
+        uint64 firstDispute;
+        bytes32 program;
+        bytes32 input;
+        bytes32 initialRoot;
+        bytes32 finalRoot;
+        bytes levels;
+    }
+
+    /// A dispute as stored.
+    struct Record {
+        /// Everything a bisection move reads and writes, packed (`Hot`).
+        uint256 hot;
+        // slot 1: read by the defender's moves
+        address defender;
+        uint64 claim;
+        // slot 2: read by the challenger's moves; t, unitLog2 and hasT change with the level
+        address challenger;
+        uint64 t;
+        uint8 unitLog2;
+        bool hasT;
+        // slot 3: the base of the level (0 but below a second level of the same kind)
+        uint64 base;
+        /// The roots at lo, at hi and at the midpoint, in the slots that
+        /// `loIdx` and `hiIdx` name (the midpoint's is the third): a verdict
+        /// moves an index, never a root.
+        bytes32[3] roots;
+    }
+
+    /// `Record.hot` unpacked. Bits: lo 0..63, w 64..71 (the interval is
+    /// `[lo, lo + 2^w]`), the defender's clock 72..119, the challenger's
+    /// 120..167 (seconds), turnSince 168..207, seq 208..223, level
+    /// 224..231, phase 232..233, turn 234, winner 235, hasMid 236, atStep
+    /// 237 (the proof phase was reached: `lo` is the absolute micro-step),
+    /// loIdx 238..239, hiIdx 240..241.
+    struct Hot {
+        uint64 lo;
+        uint256 w;
+        uint256 clockD;
+        uint256 clockC;
+        uint256 turnSince;
+        uint256 seq;
+        uint256 level;
+        Phase phase;
+        Side turn;
+        Side winner;
+        bool hasMid;
+        bool atStep;
+        uint256 loIdx;
+        uint256 hiIdx;
+    }
+
+    /// A clock longer than this (8.9 million years) is this long.
+    uint256 internal constant CLOCK_MAX = (1 << 48) - 1;
+
+    uint128 internal claimCount;
+    uint128 internal disputeCount;
+    mapping(uint256 => ClaimRecord) internal claims;
+    mapping(uint256 => Record) internal disputes;
+    /// The global id of the k-th dispute (k >= 1) of a claim, by claim.
+    mapping(uint256 => mapping(uint256 => uint256)) internal moreDisputes;
     /// What each address may withdraw, wei.
     mapping(address => uint256) internal credits;
 
@@ -174,6 +247,30 @@ contract DisputeGame {
         challengeBond = challengeBond_;
     }
 
+    function unpack(uint256 x) internal pure returns (Hot memory h) {
+        h.lo = uint64(x);
+        h.w = uint8(x >> 64);
+        h.clockD = (x >> 72) & CLOCK_MAX;
+        h.clockC = (x >> 120) & CLOCK_MAX;
+        h.turnSince = uint40(x >> 168);
+        h.seq = uint16(x >> 208);
+        h.level = uint8(x >> 224);
+        h.phase = Phase((x >> 232) & 3);
+        h.turn = Side((x >> 234) & 1);
+        h.winner = Side((x >> 235) & 1);
+        h.hasMid = (x >> 236) & 1 == 1;
+        h.atStep = (x >> 237) & 1 == 1;
+        h.loIdx = (x >> 238) & 3;
+        h.hiIdx = (x >> 240) & 3;
+    }
+
+    function pack(Hot memory h) internal pure returns (uint256 x) {
+        x = uint256(h.lo) | (h.w << 64) | (h.clockD << 72) | (h.clockC << 120) | (h.turnSince << 168);
+        x |= (h.seq << 208) | (h.level << 224) | (uint256(h.phase) << 232) | (uint256(h.turn) << 234);
+        x |= (uint256(h.winner) << 235) | (h.hasMid ? 1 << 236 : 0) | (h.atStep ? 1 << 237 : 0);
+        x |= (h.loIdx << 238) | (h.hiIdx << 240);
+    }
+
     // ------------------------------------------------------------------
     // Claims.
 
@@ -191,22 +288,18 @@ contract DisputeGame {
         if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         validate(levels, b);
-        id = claims.length;
-        claims.push(
-            Claim({
-                defender: msg.sender,
-                createdAt: uint64(block.timestamp),
-                disputes: 0,
-                undecided: 0,
-                b: b,
-                status: Status.Pending,
-                program: program,
-                input: input,
-                initialRoot: initialRoot,
-                finalRoot: finalRoot,
-                levels: levels
-            })
-        );
+        id = claimCount;
+        claimCount = uint128(id + 1);
+        ClaimRecord storage c = claims[id];
+        c.defender = msg.sender;
+        c.createdAt = uint64(block.timestamp);
+        c.b = b;
+        c.status = Status.Pending;
+        c.program = program;
+        c.input = input;
+        c.initialRoot = initialRoot;
+        c.finalRoot = finalRoot;
+        c.levels = levels;
         emit ClaimMade(id, msg.sender, program, input, initialRoot, finalRoot, b, levels);
     }
 
@@ -237,32 +330,43 @@ contract DisputeGame {
     /// its own begins, the defender to move.
     function challenge(uint256 id, bytes32 root) external payable returns (uint256 d) {
         if (msg.value != challengeBond) revert BadBond(msg.value, challengeBond);
-        Claim storage c = claimAt(id);
+        ClaimRecord storage c = claimAt(id);
         if (c.status != Status.Pending) revert ClaimDecided(id);
         uint256 closes = uint256(c.createdAt) + windowSeconds;
         if (block.timestamp >= closes) revert WindowClosed(id, closes);
-        d = disputes.length;
-        disputes.push();
-        Dispute storage g = disputes[d];
-        g.claim = id;
-        g.challenger = msg.sender;
-        g.clock = [clockSeconds, clockSeconds];
-        g.turnSince = uint64(block.timestamp);
+        d = disputeCount;
+        disputeCount = uint128(d + 1);
         uint32 k = c.disputes;
-        disputeIds[id][k] = d;
+        if (k == 0) c.firstDispute = uint64(d);
+        else moreDisputes[id][k] = d;
         c.disputes = k + 1;
         c.undecided += 1;
+        Record storage g = disputes[d];
+        g.defender = c.defender;
+        g.claim = uint64(id);
+        g.challenger = msg.sender;
+        bytes32 initialRoot = c.initialRoot;
+        bytes32 finalRoot = c.finalRoot;
+        g.roots[0] = initialRoot;
+        g.roots[1] = finalRoot;
+        Hot memory h;
+        uint256 clock = clockSeconds < CLOCK_MAX ? clockSeconds : CLOCK_MAX;
+        h.clockD = clock;
+        h.clockC = clock;
+        h.turnSince = block.timestamp;
+        h.hiIdx = 1;
         emit Challenged(id, d, msg.sender, k, root);
-        startLevel(g, d, c.levels, 0, 0, false, 0, c.initialRoot, c.finalRoot);
-        g.seq = 1;
-        g.turn = nextTurn(g);
+        startLevel(g, h, d, c.levels, 0, 0, false, 0, initialRoot, finalRoot);
+        h.seq = 1;
+        h.turn = nextTurn(h);
+        g.hot = pack(h);
     }
 
     /// @notice Settles claim `id`: it falls once a challenger has won, and
     /// stands once its window has closed with every dispute won by the
     /// defender, who is then credited the claim bond back.
     function resolve(uint256 id) external returns (bool stands) {
-        Claim storage c = claimAt(id);
+        ClaimRecord storage c = claimAt(id);
         if (c.status == Status.Stands || c.status == Status.Falls) return c.status == Status.Stands;
         uint256 closes = uint256(c.createdAt) + windowSeconds;
         if (block.timestamp < closes) revert WindowOpen(id, closes);
@@ -279,129 +383,238 @@ contract DisputeGame {
 
     /// @notice The defender's root at the midpoint of the current interval.
     function midpoint(uint256 d, uint8 level, uint64 position, bytes32 root) external {
-        Dispute storage g = begin(d, Side.Defender);
-        if (g.phase != Phase.Bisect || g.hasMid) revert Unexpected(g.phase, g.hasMid);
-        checkPlace(g, level, position);
-        g.midRoot = root;
-        g.hasMid = true;
+        Record storage g = disputes[d];
+        Hot memory h = begin(g, d, Side.Defender);
+        if (h.phase != Phase.Bisect || h.hasMid) revert Unexpected(h.phase, h.hasMid);
+        checkPlace(h, level, position);
+        g.roots[3 - h.loIdx - h.hiIdx] = root;
+        h.hasMid = true;
         emit Midpoint(d, level, position, root);
-        end(g);
+        chargeClock(h);
+        h.turn = Side.Challenger;
+        g.hot = pack(h);
     }
 
     /// @notice The challenger agrees with the midpoint root.
     function agree(uint256 d, uint8 level, uint64 position) external {
-        Dispute storage g = begin(d, Side.Challenger);
-        verdict(g, d, level, position, true);
+        verdict(d, level, position, true);
     }
 
     /// @notice The challenger disagrees with the midpoint root.
     function disagree(uint256 d, uint8 level, uint64 position) external {
-        Dispute storage g = begin(d, Side.Challenger);
-        verdict(g, d, level, position, false);
+        verdict(d, level, position, false);
     }
 
     /// @notice The proof of the disputed micro-step, from either side: the
     /// verifier computes the root after the step from the agreed root; the
     /// defender wins if it is the defender's root. An invalid proof reverts.
     function prove(uint256 d, bytes calldata proof) external {
-        Dispute storage g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        if (msg.sender != claims[g.claim].defender && msg.sender != g.challenger) {
-            revert OutOfTurn(g.turn, msg.sender);
-        }
-        if (g.phase != Phase.Prove) revert Unexpected(g.phase, g.hasMid);
+        Record storage g = disputes[d];
+        Hot memory h = running(g, d);
+        if (msg.sender != g.defender && msg.sender != g.challenger) revert OutOfTurn(h.turn, msg.sender);
+        if (h.phase != Phase.Prove) revert Unexpected(h.phase, h.hasMid);
         // The defender's clock runs while the proof is awaited.
-        if (timeLeft(g, g.turn) == 0) revert ClockRanOut(g.turn);
-        chargeClock(g);
-        bytes32 computed = verifier.step(g.loRoot, proof);
-        Side winner = computed == g.hiRoot ? Side.Defender : Side.Challenger;
+        if (timeLeft(h, h.turn) == 0) revert ClockRanOut(h.turn);
+        chargeClock(h);
+        bytes32 computed = verifier.step(g.roots[h.loIdx], proof);
+        Side winner = computed == g.roots[h.hiIdx] ? Side.Defender : Side.Challenger;
         emit Proved(d, msg.sender, computed, winner, proof);
-        finish(g, winner);
+        finish(g, h, winner);
     }
 
     /// @notice Ends dispute `d` if the side on turn has run out of time.
     function timeout(uint256 d) external {
-        Dispute storage g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        uint256 left = timeLeft(g, g.turn);
-        if (left > 0) revert ClockLeft(g.turn, left);
-        g.clock[uint256(g.turn)] = 0;
-        Side winner = g.turn == Side.Defender ? Side.Challenger : Side.Defender;
+        Record storage g = disputes[d];
+        Hot memory h = running(g, d);
+        uint256 left = timeLeft(h, h.turn);
+        if (left > 0) revert ClockLeft(h.turn, left);
+        Side winner;
+        if (h.turn == Side.Defender) {
+            h.clockD = 0;
+            winner = Side.Challenger;
+        } else {
+            h.clockC = 0;
+            winner = Side.Defender;
+        }
         emit TimedOut(d, winner);
-        finish(g, winner);
+        finish(g, h, winner);
     }
 
     // ------------------------------------------------------------------
     // The rules.
 
+    /// Dispute `d`, checked to exist and to be running.
+    function running(Record storage g, uint256 d) internal view returns (Hot memory h) {
+        uint256 x = g.hot;
+        // seq >= 1 in every dispute: only a missing one reads 0.
+        if (x == 0) revert UnknownDispute(d);
+        h = unpack(x);
+        if (h.phase == Phase.Done) revert Over(d);
+    }
+
     /// The dispute, checked to be running with `side` on turn and the
     /// sender playing that side with time left.
-    function begin(uint256 d, Side side) internal view returns (Dispute storage g) {
-        g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        address player = side == Side.Defender ? claims[g.claim].defender : g.challenger;
-        if (g.turn != side || msg.sender != player) revert OutOfTurn(g.turn, msg.sender);
-        if (timeLeft(g, side) == 0) revert ClockRanOut(side);
+    function begin(Record storage g, uint256 d, Side side) internal view returns (Hot memory h) {
+        h = running(g, d);
+        address player = side == Side.Defender ? g.defender : g.challenger;
+        if (h.turn != side || msg.sender != player) revert OutOfTurn(h.turn, msg.sender);
+        if (timeLeft(h, side) == 0) revert ClockRanOut(side);
     }
 
-    /// Charges the running clock and hands the turn over (`apply`).
-    function end(Dispute storage g) internal {
-        chargeClock(g);
-        g.turn = nextTurn(g);
+    function chargeClock(Hot memory h) internal view {
+        uint256 used = block.timestamp - h.turnSince;
+        if (h.turn == Side.Defender) h.clockD = used >= h.clockD ? 0 : h.clockD - used;
+        else h.clockC = used >= h.clockC ? 0 : h.clockC - used;
+        h.turnSince = block.timestamp;
+        h.seq += 1;
     }
 
-    function chargeClock(Dispute storage g) internal {
-        uint256 used = block.timestamp - g.turnSince;
-        uint256 i = uint256(g.turn);
-        g.clock[i] = used >= g.clock[i] ? 0 : g.clock[i] - uint64(used);
-        g.turnSince = uint64(block.timestamp);
-        g.seq += 1;
-    }
-
-    function nextTurn(Dispute storage g) internal view returns (Side) {
-        if (g.phase == Phase.Bisect && g.hasMid) return Side.Challenger;
+    function nextTurn(Hot memory h) internal pure returns (Side) {
+        if (h.phase == Phase.Bisect && h.hasMid) return Side.Challenger;
         return Side.Defender;
     }
 
-    function verdict(Dispute storage g, uint256 d, uint8 level, uint64 position, bool agreed) internal {
-        if (g.phase != Phase.Bisect || !g.hasMid) revert Unexpected(g.phase, g.hasMid);
-        checkPlace(g, level, position);
-        uint64 m = mid(g);
+    function verdict(uint256 d, uint8 level, uint64 position, bool agreed) internal {
+        Record storage g = disputes[d];
+        Hot memory h = begin(g, d, Side.Challenger);
+        if (h.phase != Phase.Bisect || !h.hasMid) revert Unexpected(h.phase, h.hasMid);
+        checkPlace(h, level, position);
+        uint256 midIdx = 3 - h.loIdx - h.hiIdx;
+        h.w -= 1;
         if (agreed) {
-            g.lo = m;
-            g.loRoot = g.midRoot;
+            h.lo += uint64(1) << h.w;
+            h.loIdx = midIdx;
             emit Agreed(d, level, position);
         } else {
-            g.hi = m;
-            g.hiRoot = g.midRoot;
+            h.hiIdx = midIdx;
             emit Disagreed(d, level, position);
         }
-        g.hasMid = false;
-        g.midRoot = bytes32(0);
-        chargeClock(g);
-        settleLevel(g, d, claims[g.claim].levels);
-        g.turn = nextTurn(g);
+        h.hasMid = false;
+        chargeClock(h);
+        if (h.w == 0) {
+            ClaimRecord storage c = claims[g.claim];
+            settleLevel(g, h, d, c.levels);
+        }
+        h.turn = nextTurn(h);
+        g.hot = pack(h);
     }
 
     /// Ends a dispute and settles its bonds: the defender's win takes the
     /// challenger's bond; a challenger's win returns its own bond and, to the
     /// first one whose win makes the claim fall, the claim bond too.
-    function finish(Dispute storage g, Side winner) internal {
-        g.phase = Phase.Done;
-        g.winner = winner;
-        Claim storage c = claims[g.claim];
+    function finish(Record storage g, Hot memory h, Side winner) internal {
+        h.phase = Phase.Done;
+        h.winner = winner;
+        g.hot = pack(h);
+        uint256 id = g.claim;
+        ClaimRecord storage c = claims[id];
         c.undecided -= 1;
         if (winner == Side.Defender) {
-            pay(c.defender, challengeBond);
+            pay(g.defender, challengeBond);
             return;
         }
         uint256 amount = challengeBond;
         if (c.status == Status.Pending) {
             c.status = Status.Falls;
-            emit ClaimResolved(g.claim, false);
+            emit ClaimResolved(id, false);
             amount += claimBond;
         }
         pay(g.challenger, amount);
+    }
+
+    function mid(Hot memory h) internal pure returns (uint64) {
+        return h.lo + uint64(1 << (h.w - 1));
+    }
+
+    function checkPlace(Hot memory h, uint8 level, uint64 position) internal pure {
+        uint64 m = mid(h);
+        if (level != h.level || position != m) revert Place(level, position, h.level, m);
+    }
+
+    /// Time left for `side`.
+    function timeLeft(Hot memory h, Side side) internal view returns (uint256) {
+        uint256 left = side == Side.Defender ? h.clockD : h.clockC;
+        if (side != h.turn || h.phase == Phase.Done) return left;
+        uint256 used = block.timestamp - h.turnSince;
+        return used >= left ? 0 : left - used;
+    }
+
+    /// log2 of the steps in one unit of level `i` (`unit_log2` in src/game/levels.rs).
+    function unitLog2(bytes memory levels, uint256 i) internal pure returns (uint8 sum) {
+        uint8 kind = uint8(levels[i]) & 0x80;
+        for (uint256 k = i + 1; k < levels.length; k++) {
+            uint8 l = uint8(levels[k]);
+            if (l & 0x80 == kind) sum += l & 0x7f;
+        }
+    }
+
+    /// Level `level` over `[0, 2^log2]` with the given end roots (already
+    /// in the slots `h.loIdx` and `h.hiIdx`).
+    function startLevel(
+        Record storage g,
+        Hot memory h,
+        uint256 d,
+        bytes memory levels,
+        uint8 level,
+        uint64 base,
+        bool hasT,
+        uint64 t,
+        bytes32 loRoot,
+        bytes32 hiRoot
+    ) internal {
+        h.level = level;
+        // Level 0 starts with a new record, whose base is 0.
+        if (level != 0 && g.base != base) g.base = base;
+        g.unitLog2 = unitLog2(levels, level);
+        g.hasT = hasT;
+        g.t = t;
+        uint256 log2 = uint8(levels[level]) & 0x7f;
+        h.lo = 0;
+        // An interval of 2^64 or more units is settled at once, as a hi of
+        // 1 << log2 truncated to 64 bits (0) would be.
+        h.w = log2 < 64 ? log2 : 0;
+        h.hasMid = false;
+        h.phase = Phase.Bisect;
+        emit LevelStarted(d, level, base, t, uint64(1) << log2, loRoot, hiRoot);
+        if (h.w == 0) settleLevel(g, h, d, levels);
+    }
+
+    /// A bisection whose interval is one unit hands over to the next level
+    /// (or to the proof).
+    function settleLevel(Record storage g, Hot memory h, uint256 d, bytes memory levels) internal {
+        uint64 start = g.base + (h.lo << g.unitLog2);
+        uint256 level = h.level;
+        uint256 nextLevel = level + 1;
+        bytes32 loRoot = g.roots[h.loIdx];
+        bytes32 hiRoot = g.roots[h.hiIdx];
+        if (nextLevel < levels.length) {
+            bool sameKind = (uint8(levels[nextLevel]) & 0x80) == (uint8(levels[level]) & 0x80);
+            if (sameKind) {
+                startLevel(g, h, d, levels, uint8(nextLevel), start, g.hasT, g.t, loRoot, hiRoot);
+            } else {
+                // Steps -> micro: the contract attaches Q* to both roots itself.
+                loRoot = attach(loRoot);
+                hiRoot = attach(hiRoot);
+                g.roots[h.loIdx] = loRoot;
+                g.roots[h.hiIdx] = hiRoot;
+                startLevel(g, h, d, levels, uint8(nextLevel), 0, true, start, loRoot, hiRoot);
+            }
+            return;
+        }
+        h.phase = Phase.Prove;
+        uint64 t = g.hasT ? g.t : start;
+        emit ProofAwaited(d, t, start, loRoot, hiRoot);
+        if (!g.hasT) {
+            g.t = t;
+            g.hasT = true;
+        }
+        h.lo = start;
+        h.atStep = true;
+    }
+
+    /// `root(attach(Q*, S))` from `root(S)`.
+    function attach(bytes32 sRoot) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(Const.Q_STAR_ROOT, sRoot));
     }
 
     // ------------------------------------------------------------------
@@ -431,127 +644,80 @@ contract DisputeGame {
         return credits[who];
     }
 
-    function mid(Dispute storage g) internal view returns (uint64) {
-        return g.lo + (g.hi - g.lo) / 2;
-    }
-
-    /// The absolute step (A-step, or micro-step of A-step `t`) of a position.
-    function absolute(Dispute storage g, uint64 position) internal view returns (uint64) {
-        return g.base + (position << g.unitLog2);
-    }
-
-    function checkPlace(Dispute storage g, uint8 level, uint64 position) internal view {
-        if (level != g.level || position != mid(g)) revert Place(level, position, g.level, mid(g));
-    }
-
-    /// Time left for `side`.
-    function timeLeft(Dispute storage g, Side side) internal view returns (uint256) {
-        uint256 left = g.clock[uint256(side)];
-        if (side != g.turn || g.phase == Phase.Done) return left;
-        uint256 used = block.timestamp - g.turnSince;
-        return used >= left ? 0 : left - used;
-    }
-
-    /// log2 of the steps in one unit of level `i` (`unit_log2` in src/game/levels.rs).
-    function unitLog2(bytes storage levels, uint256 i) internal view returns (uint8 sum) {
-        uint8 kind = uint8(levels[i]) & 0x80;
-        for (uint256 k = i + 1; k < levels.length; k++) {
-            uint8 l = uint8(levels[k]);
-            if (l & 0x80 == kind) sum += l & 0x7f;
-        }
-    }
-
-    /// Level `level` over `[0, 2^log2]` with the given end roots.
-    function startLevel(
-        Dispute storage g,
-        uint256 d,
-        bytes storage levels,
-        uint8 level,
-        uint64 base,
-        bool hasT,
-        uint64 t,
-        bytes32 loRoot,
-        bytes32 hiRoot
-    ) internal {
-        g.level = level;
-        g.base = base;
-        g.unitLog2 = unitLog2(levels, level);
-        g.hasT = hasT;
-        g.t = t;
-        g.lo = 0;
-        g.hi = uint64(1) << (uint8(levels[level]) & 0x7f);
-        g.loRoot = loRoot;
-        g.hiRoot = hiRoot;
-        g.hasMid = false;
-        g.phase = Phase.Bisect;
-        emit LevelStarted(d, level, base, t, g.hi, loRoot, hiRoot);
-        settleLevel(g, d, levels);
-    }
-
-    /// A bisection whose interval is one unit hands over to the next level
-    /// (or to the proof); otherwise it goes on.
-    function settleLevel(Dispute storage g, uint256 d, bytes storage levels) internal {
-        if (g.hi - g.lo > 1) return;
-        uint64 start = absolute(g, g.lo);
-        uint256 nextLevel = uint256(g.level) + 1;
-        if (nextLevel < levels.length) {
-            bool sameKind = (uint8(levels[nextLevel]) & 0x80) == (uint8(levels[g.level]) & 0x80);
-            if (sameKind) {
-                startLevel(g, d, levels, uint8(nextLevel), start, g.hasT, g.t, g.loRoot, g.hiRoot);
-            } else {
-                // Steps -> micro: the contract attaches Q* to both roots itself.
-                startLevel(g, d, levels, uint8(nextLevel), 0, true, start, attach(g.loRoot), attach(g.hiRoot));
-            }
-            return;
-        }
-        g.phase = Phase.Prove;
-        emit ProofAwaited(d, g.hasT ? g.t : start, start, g.loRoot, g.hiRoot);
-        g.t = g.hasT ? g.t : start;
-        g.hasT = true;
-        g.lo = start;
-    }
-
-    /// `root(attach(Q*, S))` from `root(S)`.
-    function attach(bytes32 sRoot) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(Const.Q_STAR_ROOT, sRoot));
-    }
-
     // ------------------------------------------------------------------
     // Views.
 
-    function claimAt(uint256 id) internal view returns (Claim storage) {
-        if (id >= claims.length) revert UnknownClaim(id);
-        return claims[id];
-    }
-
-    function disputeAt(uint256 d) internal view returns (Dispute storage) {
-        if (d >= disputes.length) revert UnknownDispute(d);
-        return disputes[d];
+    function claimAt(uint256 id) internal view returns (ClaimRecord storage c) {
+        c = claims[id];
+        // A claim's defender is its sender, never the zero address.
+        if (c.defender == address(0)) revert UnknownClaim(id);
     }
 
     /// @notice Claim `id`.
     function getClaim(uint256 id) external view returns (Claim memory) {
-        return claimAt(id);
+        ClaimRecord storage c = claimAt(id);
+        return Claim({
+            defender: c.defender,
+            createdAt: c.createdAt,
+            disputes: c.disputes,
+            undecided: c.undecided,
+            b: c.b,
+            status: c.status,
+            program: c.program,
+            input: c.input,
+            initialRoot: c.initialRoot,
+            finalRoot: c.finalRoot,
+            levels: c.levels
+        });
     }
 
     /// @notice Dispute `d`.
-    function getDispute(uint256 d) external view returns (Dispute memory) {
-        return disputeAt(d);
+    function getDispute(uint256 d) external view returns (Dispute memory r) {
+        Record storage g = disputes[d];
+        if (g.hot == 0) revert UnknownDispute(d);
+        Hot memory h = unpack(g.hot);
+        r.claim = g.claim;
+        r.challenger = g.challenger;
+        r.phase = h.phase;
+        r.turn = h.turn;
+        r.winner = h.winner;
+        r.hasMid = h.hasMid;
+        r.hasT = g.hasT;
+        r.level = uint8(h.level);
+        r.unitLog2 = g.unitLog2;
+        r.base = g.base;
+        r.t = g.t;
+        r.lo = h.lo;
+        unchecked {
+            // At the proof `lo` is the absolute micro-step; `hi` stays the
+            // level's position.
+            uint64 relative = h.atStep ? (h.lo - r.base) >> r.unitLog2 : h.lo;
+            r.hi = relative + uint64(1 << h.w);
+        }
+        r.turnSince = uint64(h.turnSince);
+        r.seq = uint64(h.seq);
+        r.clock = [uint64(h.clockD), uint64(h.clockC)];
+        r.loRoot = g.roots[h.loIdx];
+        r.hiRoot = g.roots[h.hiIdx];
+        if (h.hasMid) r.midRoot = g.roots[3 - h.loIdx - h.hiIdx];
     }
 
     /// @notice Time left for `side` in dispute `d`, seconds.
     function clockLeft(uint256 d, Side side) external view returns (uint256) {
-        return timeLeft(disputeAt(d), side);
+        uint256 x = disputes[d].hot;
+        if (x == 0) revert UnknownDispute(d);
+        return timeLeft(unpack(x), side);
     }
 
     /// @notice The global id of the `k`-th (from 0) dispute of claim `id`.
     function disputeOf(uint256 id, uint256 k) external view returns (uint256) {
-        if (k >= claimAt(id).disputes) revert UnknownDispute(k);
-        return disputeIds[id][k];
+        ClaimRecord storage c = claimAt(id);
+        if (k >= c.disputes) revert UnknownDispute(k);
+        return k == 0 ? c.firstDispute : moreDisputes[id][k];
     }
 
     /// @notice Number of claims and of disputes.
     function counts() external view returns (uint256, uint256) {
-        return (claims.length, disputes.length);
+        return (claimCount, disputeCount);
     }
 }

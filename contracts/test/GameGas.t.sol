@@ -130,9 +130,7 @@ contract GameGas is Test {
                 CLAIM,
                 DEFENDER,
                 CLAIM_BOND,
-                abi.encodeCall(
-                    DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels)
-                )
+                abi.encodeCall(DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels))
             ),
             (uint256)
         );
@@ -189,9 +187,7 @@ contract GameGas is Test {
                 KINDS,
                 DEFENDER,
                 CLAIM_BOND,
-                abi.encodeCall(
-                    DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels)
-                )
+                abi.encodeCall(DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels))
             ),
             (uint256)
         );
