@@ -9,11 +9,17 @@ import {StepVerifier} from "./StepVerifier.sol";
 /// A-steps from `root(S_0)`, ends in a final root. During the challenge
 /// window anyone may dispute the claim; each challenger plays a bisection
 /// of its own against the defender (the same rules as the Rust referee,
-/// with the same names: `startLevel`, `settleLevel`, `checkPlace`, `mid`,
-/// `absolute`, `timeLeft`). The claim stands only if the defender wins
-/// every dispute opened in the window; it falls as soon as one challenger
-/// wins. The verifier, the clocks, the window and the largest `b` are the
-/// deployment's, never the claimant's.
+/// with the same names: `startLevel`, `settleLevel`, `checkPlace` (with
+/// `mid`), `timeLeft`). The claim stands only if the defender wins every
+/// dispute opened in the window; it falls as soon as one challenger wins.
+/// The verifier, the clocks, the window, the largest `b` and the bonds are
+/// the deployment's, never the claimant's.
+///
+/// Bonds are pull payments: a claim carries `claimBond`, a challenge
+/// `challengeBond`. A dispute the defender wins credits it the challenger's
+/// bond; a challenger who wins is credited its own bond back, and the first
+/// one (whose win makes the claim fall) the claim bond too; a claim that
+/// stands credits the defender its bond back. Only `withdraw` moves ether.
 ///
 /// Nothing agreed is taken from a player beyond the claim itself: the
 /// contract computes `root(attach(Q*, S)) = keccak256(Q* root || root(S))`
@@ -221,6 +227,21 @@ contract DisputeGame {
 
     /// A clock longer than this (8.9 million years) is this long.
     uint256 internal constant CLOCK_MAX = (1 << 48) - 1;
+    uint256 internal constant SINCE_MAX = (1 << 40) - 1;
+    // Bit offsets in `Record.hot`.
+    uint256 internal constant W = 64;
+    uint256 internal constant CLOCK_D = 72;
+    uint256 internal constant CLOCK_C = 120;
+    uint256 internal constant SINCE = 168;
+    uint256 internal constant SEQ = 208;
+    uint256 internal constant LEVEL = 224;
+    uint256 internal constant PHASE = 232;
+    uint256 internal constant TURN = 234;
+    uint256 internal constant WINNER = 235;
+    uint256 internal constant HAS_MID = 236;
+    uint256 internal constant AT_STEP = 237;
+    uint256 internal constant LO_IDX = 238;
+    uint256 internal constant HI_IDX = 240;
 
     uint128 internal claimCount;
     uint128 internal disputeCount;
@@ -249,26 +270,26 @@ contract DisputeGame {
 
     function unpack(uint256 x) internal pure returns (Hot memory h) {
         h.lo = uint64(x);
-        h.w = uint8(x >> 64);
-        h.clockD = (x >> 72) & CLOCK_MAX;
-        h.clockC = (x >> 120) & CLOCK_MAX;
-        h.turnSince = uint40(x >> 168);
-        h.seq = uint16(x >> 208);
-        h.level = uint8(x >> 224);
-        h.phase = Phase((x >> 232) & 3);
-        h.turn = Side((x >> 234) & 1);
-        h.winner = Side((x >> 235) & 1);
-        h.hasMid = (x >> 236) & 1 == 1;
-        h.atStep = (x >> 237) & 1 == 1;
-        h.loIdx = (x >> 238) & 3;
-        h.hiIdx = (x >> 240) & 3;
+        h.w = (x >> W) & 0xff;
+        h.clockD = (x >> CLOCK_D) & CLOCK_MAX;
+        h.clockC = (x >> CLOCK_C) & CLOCK_MAX;
+        h.turnSince = (x >> SINCE) & SINCE_MAX;
+        h.seq = uint16(x >> SEQ);
+        h.level = uint8(x >> LEVEL);
+        h.phase = Phase((x >> PHASE) & 3);
+        h.turn = Side((x >> TURN) & 1);
+        h.winner = Side((x >> WINNER) & 1);
+        h.hasMid = (x >> HAS_MID) & 1 == 1;
+        h.atStep = (x >> AT_STEP) & 1 == 1;
+        h.loIdx = (x >> LO_IDX) & 3;
+        h.hiIdx = (x >> HI_IDX) & 3;
     }
 
     function pack(Hot memory h) internal pure returns (uint256 x) {
-        x = uint256(h.lo) | (h.w << 64) | (h.clockD << 72) | (h.clockC << 120) | (h.turnSince << 168);
-        x |= (h.seq << 208) | (h.level << 224) | (uint256(h.phase) << 232) | (uint256(h.turn) << 234);
-        x |= (uint256(h.winner) << 235) | (h.hasMid ? 1 << 236 : 0) | (h.atStep ? 1 << 237 : 0);
-        x |= (h.loIdx << 238) | (h.hiIdx << 240);
+        x = uint256(h.lo) | (h.w << W) | (h.clockD << CLOCK_D) | (h.clockC << CLOCK_C) | (h.turnSince << SINCE);
+        x |= (h.seq << SEQ) | (h.level << LEVEL) | (uint256(h.phase) << PHASE) | (uint256(h.turn) << TURN);
+        x |= (uint256(h.winner) << WINNER) | (h.hasMid ? 1 << HAS_MID : 0) | (h.atStep ? 1 << AT_STEP : 0);
+        x |= (h.loIdx << LO_IDX) | (h.hiIdx << HI_IDX);
     }
 
     // ------------------------------------------------------------------
@@ -384,15 +405,13 @@ contract DisputeGame {
     /// @notice The defender's root at the midpoint of the current interval.
     function midpoint(uint256 d, uint8 level, uint64 position, bytes32 root) external {
         Record storage g = disputes[d];
-        Hot memory h = begin(g, d, Side.Defender);
-        if (h.phase != Phase.Bisect || h.hasMid) revert Unexpected(h.phase, h.hasMid);
-        checkPlace(h, level, position);
-        g.roots[3 - h.loIdx - h.hiIdx] = root;
-        h.hasMid = true;
+        uint256 x = move(g, d, Side.Defender);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 1) refuse(x);
+        checkPlace(x, level, position);
+        g.roots[3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3)] = root;
+        // The challenger's turn, with a midpoint.
+        g.hot = x | (1 << HAS_MID) | (1 << TURN);
         emit Midpoint(d, level, position, root);
-        chargeClock(h);
-        h.turn = Side.Challenger;
-        g.hot = pack(h);
     }
 
     /// @notice The challenger agrees with the midpoint root.
@@ -452,13 +471,37 @@ contract DisputeGame {
         if (h.phase == Phase.Done) revert Over(d);
     }
 
-    /// The dispute, checked to be running with `side` on turn and the
-    /// sender playing that side with time left.
-    function begin(Record storage g, uint256 d, Side side) internal view returns (Hot memory h) {
-        h = running(g, d);
+    /// The hot word of dispute `d`, checked to be running with `side` on
+    /// turn and the sender playing that side with time left; returned with
+    /// that side's clock charged and the move counted (`apply`).
+    function move(Record storage g, uint256 d, Side side) internal view returns (uint256 x) {
+        x = g.hot;
+        // seq >= 1 in every dispute: only a missing one reads 0.
+        if (x == 0) revert UnknownDispute(d);
+        if ((x >> PHASE) & 3 == uint256(Phase.Done)) revert Over(d);
+        uint256 turn = (x >> TURN) & 1;
         address player = side == Side.Defender ? g.defender : g.challenger;
-        if (h.turn != side || msg.sender != player) revert OutOfTurn(h.turn, msg.sender);
-        if (timeLeft(h, side) == 0) revert ClockRanOut(side);
+        if (turn != uint256(side) || msg.sender != player) revert OutOfTurn(Side(turn), msg.sender);
+        uint256 shift = side == Side.Defender ? CLOCK_D : CLOCK_C;
+        uint256 left = (x >> shift) & CLOCK_MAX;
+        uint256 used = block.timestamp - ((x >> SINCE) & SINCE_MAX);
+        if (used >= left) revert ClockRanOut(side);
+        // left - used >= 1: no borrow from the next field; seq stays below
+        // 2^16 (at most 64 levels of at most 127 rounds).
+        x = ((x - (used << shift)) & ~(SINCE_MAX << SINCE)) | (block.timestamp << SINCE);
+        x += 1 << SEQ;
+    }
+
+    /// Refuses a move the phase of hot word `x` does not expect.
+    function refuse(uint256 x) internal pure {
+        revert Unexpected(Phase((x >> PHASE) & 3), (x >> HAS_MID) & 1 == 1);
+    }
+
+    /// The midpoint `mid` of hot word `x`, checked to be the move's place.
+    function checkPlace(uint256 x, uint8 level, uint64 position) internal pure returns (uint64 m) {
+        m = uint64(x) + uint64(1 << (((x >> W) & 0xff) - 1));
+        uint256 want = (x >> LEVEL) & 0xff;
+        if (level != want || position != m) revert Place(level, position, want, m);
     }
 
     function chargeClock(Hot memory h) internal view {
@@ -476,27 +519,27 @@ contract DisputeGame {
 
     function verdict(uint256 d, uint8 level, uint64 position, bool agreed) internal {
         Record storage g = disputes[d];
-        Hot memory h = begin(g, d, Side.Challenger);
-        if (h.phase != Phase.Bisect || !h.hasMid) revert Unexpected(h.phase, h.hasMid);
-        checkPlace(h, level, position);
-        uint256 midIdx = 3 - h.loIdx - h.hiIdx;
-        h.w -= 1;
+        uint256 x = move(g, d, Side.Challenger);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 0) refuse(x);
+        uint64 m = checkPlace(x, level, position);
+        uint256 midIdx = 3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3);
+        uint256 w = ((x >> W) & 0xff) - 1;
         if (agreed) {
-            h.lo += uint64(1) << h.w;
-            h.loIdx = midIdx;
+            x = (x & ~(uint256(type(uint64).max) | (3 << LO_IDX))) | m | (midIdx << LO_IDX);
             emit Agreed(d, level, position);
         } else {
-            h.hiIdx = midIdx;
+            x = (x & ~(uint256(3) << HI_IDX)) | (midIdx << HI_IDX);
             emit Disagreed(d, level, position);
         }
-        h.hasMid = false;
-        chargeClock(h);
-        if (h.w == 0) {
-            ClaimRecord storage c = claims[g.claim];
-            settleLevel(g, h, d, c.levels);
+        // Half the interval, no midpoint, the defender's turn (also at a
+        // new level or the proof).
+        x = (x & ~((uint256(0xff) << W) | (1 << HAS_MID) | (1 << TURN))) | (w << W);
+        if (w == 0) {
+            Hot memory h = unpack(x);
+            settleLevel(g, h, d, claims[g.claim].levels);
+            x = pack(h);
         }
-        h.turn = nextTurn(h);
-        g.hot = pack(h);
+        g.hot = x;
     }
 
     /// Ends a dispute and settles its bonds: the defender's win takes the
@@ -520,15 +563,6 @@ contract DisputeGame {
             amount += claimBond;
         }
         pay(g.challenger, amount);
-    }
-
-    function mid(Hot memory h) internal pure returns (uint64) {
-        return h.lo + uint64(1 << (h.w - 1));
-    }
-
-    function checkPlace(Hot memory h, uint8 level, uint64 position) internal pure {
-        uint64 m = mid(h);
-        if (level != h.level || position != m) revert Place(level, position, h.level, m);
     }
 
     /// Time left for `side`.

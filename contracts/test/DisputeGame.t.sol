@@ -247,6 +247,13 @@ contract DisputeGameTest is Test {
         }
         DisputeGame.Dispute memory p = game.getDispute(0);
         vm.assertEq(uint256(p.phase), uint256(DisputeGame.Phase.Prove), "awaiting the proof");
+        // At the proof, lo is the absolute micro-step (the micro level has
+        // base 0 and units of one micro-step) and hi the end of its unit.
+        vm.assertTrue(p.hasT, "the A-step is known");
+        vm.assertEq(uint256(p.unitLog2), 0, "micro-steps");
+        vm.assertEq(uint256(p.lo) + 1, uint256(p.hi), "one micro-step");
+        vm.assertEq(p.midRoot, bytes32(0), "no midpoint");
+        vm.assertEq(uint256(p.seq), g.moves - 1, "the challenge and every bisection move counted");
         // At the hand-over the micro level began at attach(Q*, S_t) and
         // attach(Q*, S_(t+1)), computed by the contract.
         vm.assertEq(uint256(p.level), 1, "micro level");
