@@ -125,7 +125,7 @@ pub fn dispute(
         .map_err(|e| {
             format!("{e} (build the contracts: forge build --use script/solc --offline)")
         })?;
-    let init = game_init_code(&artifact("DisputeGame"), &verifier, 3600, 3600, 48)
+    let init = game_init_code(&artifact("DisputeGame"), &verifier, 3600, 3600, 48, 0, 0)
         .map_err(|e| e.to_string())?;
     let game_addr = rpc
         .send(&deployer, None, &init)

@@ -293,14 +293,16 @@ fn address_word(addr: &str) -> Option<[u8; 32]> {
     Some(word)
 }
 
-/// The creation code of a `DisputeGame` with its constructor arguments,
-/// from its forge artifact.
+/// The creation code of a `DisputeGame` with its constructor arguments
+/// (the bonds in wei), from its forge artifact.
 pub fn game_init_code(
     artifact: &Path,
     verifier: &str,
     clock_seconds: u64,
     window_seconds: u64,
     max_b: u8,
+    claim_bond: u128,
+    challenge_bond: u128,
 ) -> Result<Vec<u8>, RpcError> {
     let bad = |reason: String| RpcError::Artifact {
         path: artifact.display().to_string(),
@@ -310,9 +312,15 @@ pub fn game_init_code(
     let word =
         address_word(verifier).ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
     init.extend_from_slice(&word);
-    for x in [clock_seconds, window_seconds, max_b as u64] {
+    for x in [
+        clock_seconds.into(),
+        window_seconds.into(),
+        max_b.into(),
+        claim_bond,
+        challenge_bond,
+    ] {
         let mut w = [0u8; 32];
-        w[24..].copy_from_slice(&x.to_be_bytes());
+        w[16..].copy_from_slice(&u128::to_be_bytes(x));
         init.extend_from_slice(&w);
     }
     Ok(init)

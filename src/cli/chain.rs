@@ -26,6 +26,12 @@ pub struct DeployArgs {
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
+    /// The defender's bond with each claim, wei.
+    #[arg(long, default_value_t = 0)]
+    claim_bond: u128,
+    /// The challenger's bond with each dispute, wei.
+    #[arg(long, default_value_t = 0)]
+    challenge_bond: u128,
 }
 
 fn rpc_err(e: impl std::fmt::Display) -> CliError {
@@ -65,6 +71,8 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
         a.clock_seconds,
         a.window_seconds,
         a.max_b,
+        a.claim_bond,
+        a.challenge_bond,
     )
     .map_err(rpc_err)?;
     let g = rpc.send(&from, None, &init).map_err(rpc_err)?;
@@ -73,8 +81,8 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
         .ok_or_else(|| CliError::from("chain: no contract address"))?;
     println!("verifier:  {verifier} (microcode 0x{want})");
     println!(
-        "game:      {game} ({} gas; clocks {} s, window {} s, b at most {})",
-        g.gas_used, a.clock_seconds, a.window_seconds, a.max_b
+        "game:      {game} ({} gas; clocks {} s, window {} s, b at most {}, bonds {} wei per claim, {} wei per challenge)",
+        g.gas_used, a.clock_seconds, a.window_seconds, a.max_b, a.claim_bond, a.challenge_bond
     );
     println!("deployer:  {from}");
     Ok(0)
