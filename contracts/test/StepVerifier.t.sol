@@ -5,7 +5,38 @@ import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
-import {Microcode} from "../src/Generated.sol";
+import {Microcode, Op, Cond} from "../src/Generated.sol";
+
+/// Exposes the error selectors that the verifier's assembly spells as
+/// literals, to compare them with the errors' own selectors.
+contract SelectorView is StepVerifier {
+    constructor(address data) StepVerifier(data) {}
+
+    function selectors() external pure returns (uint256[20] memory s) {
+        s = [
+            E_TRUNCATED,
+            E_VERSION,
+            E_KIND,
+            E_FLAGS,
+            E_TOO_MANY_SIBLINGS,
+            E_ZERO_MASK,
+            E_TOO_MANY_ACCESSES,
+            E_ACCESS_KIND_BYTE,
+            E_TRAILING,
+            E_ROOT_MISMATCH,
+            E_WRONG_KIND,
+            E_MISSING_ACCESS,
+            E_ACCESS_KIND,
+            E_ACCESS_ADDRESS,
+            E_ACCESS_VALUE,
+            E_MISSING_LEAF_PROOF,
+            E_LEAF_INDEX,
+            E_LEAF_DEPTH,
+            E_UNUSED_LEAF_PROOF,
+            E_LEFTOVER_ACCESSES
+        ];
+    }
+}
 
 /// The contract against the Rust verifier: every case of a fixture written
 /// by the Rust build must get the same answer, the root after or the same
@@ -114,6 +145,55 @@ contract StepVerifierTest is Test {
         }
         (uint256 n,) = replay(vm.readFileBinary(path));
         vm.assertEq(n, vm.envOr("MSWAP_DIFFERENTIAL_CASES", uint256(0)), "cases replayed");
+    }
+
+    /// The assembly names each error by its selector, as a literal.
+    function test_selectorsAreTheErrors() public {
+        uint256[20] memory s = new SelectorView(v.DATA()).selectors();
+        bytes4[20] memory want = [
+            StepVerifier.Truncated.selector,
+            StepVerifier.Version.selector,
+            StepVerifier.Kind.selector,
+            StepVerifier.Flags.selector,
+            StepVerifier.TooManySiblings.selector,
+            StepVerifier.ZeroMask.selector,
+            StepVerifier.TooManyAccesses.selector,
+            StepVerifier.AccessKindByte.selector,
+            StepVerifier.Trailing.selector,
+            StepVerifier.RootMismatch.selector,
+            StepVerifier.WrongKind.selector,
+            StepVerifier.MissingAccess.selector,
+            StepVerifier.AccessKind.selector,
+            StepVerifier.AccessAddress.selector,
+            StepVerifier.AccessValue.selector,
+            StepVerifier.MissingLeafProof.selector,
+            StepVerifier.LeafIndex.selector,
+            StepVerifier.LeafDepth.selector,
+            StepVerifier.UnusedLeafProof.selector,
+            StepVerifier.LeftoverAccesses.selector
+        ];
+        for (uint256 i = 0; i < 20; i++) {
+            vm.assertEq(s[i], uint256(uint32(want[i])), string.concat("selector ", vm.toString(i)));
+        }
+    }
+
+    /// Yul `switch` cases are literals: the numbering the step's assembly
+    /// spells out (ALU operations 1..10 in this order, LD and ST adjacent,
+    /// BR 13, JAL 14, conditions 0..5) must be the generated one.
+    function test_assemblyCasesAreTheGeneratedNumbers() public pure {
+        uint256[10] memory alu = [Op.ADD, Op.SUB, Op.AND, Op.OR, Op.XOR, Op.SLL, Op.SRL, Op.SRA, Op.SLTU, Op.SLT];
+        for (uint256 i = 0; i < 10; i++) {
+            vm.assertEq(alu[i], i + 1, "ALU operation numbers");
+        }
+        vm.assertEq(Op.IDLE, 0, "IDLE");
+        vm.assertEq(Op.LD, 11, "LD");
+        vm.assertEq(Op.ST, 12, "ST");
+        vm.assertEq(Op.BR, 13, "BR");
+        vm.assertEq(Op.JAL, 14, "JAL");
+        uint256[6] memory conds = [Cond.EQ, Cond.NE, Cond.LT, Cond.GE, Cond.LTU, Cond.GEU];
+        for (uint256 i = 0; i < 6; i++) {
+            vm.assertEq(conds[i], i, "condition numbers");
+        }
     }
 
     function test_carriedMicrocodeIsTheCommittedOne() public view {

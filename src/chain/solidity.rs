@@ -137,6 +137,77 @@ library Microcode {{
         len = data.len(),
         hex = hex::encode(&data),
     );
+    s.push_str(&step_constants(m));
+    s
+}
+
+/// The abstract contract `StepConstants`: the constants the verifier's
+/// inline assembly needs, each initialised with a literal (inline
+/// assembly reads no other constants: not a library's, not one defined by
+/// an expression), including `Z(0) .. Z(MAX_SIBLINGS - 1)`, which the
+/// verifier's Merkle walks take from its own code as `PUSH32` operands.
+fn step_constants(m: &Microcode) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"
+/// The constants of `Const`, `Op`, `Cond` and `Microcode` that the
+/// `StepVerifier`'s assembly reads, as literals (inline assembly reads no
+/// library constant), and the zero-subtree roots `Z(k)`.
+abstract contract StepConstants {{
+    uint256 internal constant K_PROOF_VERSION = {PROOF_VERSION};
+    uint256 internal constant K_CLEAN_AT = {CLEAN_AT};
+    uint256 internal constant K_S_TREE_DEPTH = {S_TREE_DEPTH};
+    uint256 internal constant K_S_ADDR_MASK = {S_ADDR_MASK:#x};
+    uint256 internal constant K_MAX_SIBLINGS = {MAX_SIBLINGS};
+    uint256 internal constant K_MAX_ACCESSES = {MAX_ACCESSES};
+    bytes32 internal constant K_Q_STAR_ROOT = 0x{q_star};
+    /// `SLOTS - 1`: `upc` fetches slot `upc & SLOT_MASK`.
+    uint256 internal constant K_SLOT_MASK = {slot_mask};
+    /// Offset of microcode slot 0 in the data contract's code (after the
+    /// `STOP` byte and the zero-subtree table).
+    uint256 internal constant K_WORDS_AT = {words_at};
+"#,
+        q_star = q_root(&Q_PRISTINE),
+        slot_mask = m.slots - 1,
+        words_at = 1 + ZERO_TABLE_BYTES,
+    );
+    for (n, v) in [
+        ("ADD", op::ADD),
+        ("SUB", op::SUB),
+        ("AND", op::AND),
+        ("OR", op::OR),
+        ("XOR", op::XOR),
+        ("SLL", op::SLL),
+        ("SRL", op::SRL),
+        ("SRA", op::SRA),
+        ("SLTU", op::SLTU),
+        ("SLT", op::SLT),
+        ("LD", op::LD),
+        ("ST", op::ST),
+        ("BR", op::BR),
+        ("JAL", op::JAL),
+    ] {
+        let _ = writeln!(s, "    uint256 internal constant K_OP_{n} = {v};");
+    }
+    for (n, v) in [
+        ("EQ", cond::EQ),
+        ("NE", cond::NE),
+        ("LT", cond::LT),
+        ("GE", cond::GE),
+        ("LTU", cond::LTU),
+        ("GEU", cond::GEU),
+    ] {
+        let _ = writeln!(s, "    uint256 internal constant K_COND_{n} = {v};");
+    }
+    for k in 0..MAX_SIBLINGS {
+        let _ = writeln!(
+            s,
+            "    bytes32 internal constant Z_{k} = 0x{};",
+            zero_hash(k as u32)
+        );
+    }
+    s.push_str("}\n");
     s
 }
 
