@@ -255,37 +255,13 @@ contract StepVerifier is StepConstants {
                 }
             }
 
-            /// One level `k` of a path: sibling `k` from calldata at `s`, or
-            /// `z` = Z(k) where bit `k` of the bitmap is set. `ix` is the
-            /// leaf index times 32, so bit `k` of the index is `0x20 << k` of `ix`.
-            function up(h, k, ix, zs, s, z) -> h2, s2 {
-                let hpos := and(shr(k, ix), 0x20)
-                let sib := z
-                s2 := s
-                if iszero(and(shr(k, zs), 1)) {
-                    sib := calldataload(s)
-                    s2 := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h2 := keccak256(0, 0x40)
-            }
-
-            /// One level of two paths over the same siblings (before and after a write).
-            function up2(h, g, k, ix, zs, s, z) -> h2, g2, s2 {
-                let hpos := and(shr(k, ix), 0x20)
-                let sib := z
-                s2 := s
-                if iszero(and(shr(k, zs), 1)) {
-                    sib := calldataload(s)
-                    s2 := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h2 := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g2 := keccak256(0, 0x40)
-            }
+            // The Merkle walks over the 29 levels of S's tree, unrolled by
+            // hand (the optimizer does not inline a per-level function 29
+            // times): at level `k`, sibling `k` comes from calldata at `s`,
+            // or is `Z(k)` (a PUSH32) where bit `k` of the bitmap `zs` is
+            // set; `ix` is the leaf index times 32, so bit `k` of the index
+            // is the bit `0x20 << k` of `ix`, and `hpos` is where the
+            // running hash goes in the scratch words.
 
             /// The root the 29-sibling leaf proof leads to from `leaf`.
             function walk(ctx, leaf) -> h {
@@ -294,38 +270,301 @@ contract StepVerifier is StepConstants {
                 let s := mload(add(ctx, 0xc0))
                 mstore(0, leaf)
                 h := keccak256(0, 0x20)
-                h, s := up(h, 0, ix, zs, s, Z_0)
-                h, s := up(h, 1, ix, zs, s, Z_1)
-                h, s := up(h, 2, ix, zs, s, Z_2)
-                h, s := up(h, 3, ix, zs, s, Z_3)
-                h, s := up(h, 4, ix, zs, s, Z_4)
-                h, s := up(h, 5, ix, zs, s, Z_5)
-                h, s := up(h, 6, ix, zs, s, Z_6)
-                h, s := up(h, 7, ix, zs, s, Z_7)
-                h, s := up(h, 8, ix, zs, s, Z_8)
-                h, s := up(h, 9, ix, zs, s, Z_9)
-                h, s := up(h, 10, ix, zs, s, Z_10)
-                h, s := up(h, 11, ix, zs, s, Z_11)
-                h, s := up(h, 12, ix, zs, s, Z_12)
-                h, s := up(h, 13, ix, zs, s, Z_13)
-                h, s := up(h, 14, ix, zs, s, Z_14)
-                h, s := up(h, 15, ix, zs, s, Z_15)
-                h, s := up(h, 16, ix, zs, s, Z_16)
-                h, s := up(h, 17, ix, zs, s, Z_17)
-                h, s := up(h, 18, ix, zs, s, Z_18)
-                h, s := up(h, 19, ix, zs, s, Z_19)
-                h, s := up(h, 20, ix, zs, s, Z_20)
-                h, s := up(h, 21, ix, zs, s, Z_21)
-                h, s := up(h, 22, ix, zs, s, Z_22)
-                h, s := up(h, 23, ix, zs, s, Z_23)
-                h, s := up(h, 24, ix, zs, s, Z_24)
-                h, s := up(h, 25, ix, zs, s, Z_25)
-                h, s := up(h, 26, ix, zs, s, Z_26)
-                h, s := up(h, 27, ix, zs, s, Z_27)
-                h, s := up(h, 28, ix, zs, s, Z_28)
+                let hpos, sib
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
             }
 
-            /// The roots from `a` and from `b` in the leaf's place, in one walk.
+            /// The roots from `a` and from `b` in the leaf's place, in one
+            /// walk: the sibling is stored once, each hash beside it in turn.
             function walk2(ctx, a, b) -> h, g {
                 let ix := shl(5, mload(add(ctx, 0x60)))
                 let zs := mload(add(ctx, 0xa0))
@@ -334,35 +573,355 @@ contract StepVerifier is StepConstants {
                 h := keccak256(0, 0x20)
                 mstore(0, b)
                 g := keccak256(0, 0x20)
-                h, g, s := up2(h, g, 0, ix, zs, s, Z_0)
-                h, g, s := up2(h, g, 1, ix, zs, s, Z_1)
-                h, g, s := up2(h, g, 2, ix, zs, s, Z_2)
-                h, g, s := up2(h, g, 3, ix, zs, s, Z_3)
-                h, g, s := up2(h, g, 4, ix, zs, s, Z_4)
-                h, g, s := up2(h, g, 5, ix, zs, s, Z_5)
-                h, g, s := up2(h, g, 6, ix, zs, s, Z_6)
-                h, g, s := up2(h, g, 7, ix, zs, s, Z_7)
-                h, g, s := up2(h, g, 8, ix, zs, s, Z_8)
-                h, g, s := up2(h, g, 9, ix, zs, s, Z_9)
-                h, g, s := up2(h, g, 10, ix, zs, s, Z_10)
-                h, g, s := up2(h, g, 11, ix, zs, s, Z_11)
-                h, g, s := up2(h, g, 12, ix, zs, s, Z_12)
-                h, g, s := up2(h, g, 13, ix, zs, s, Z_13)
-                h, g, s := up2(h, g, 14, ix, zs, s, Z_14)
-                h, g, s := up2(h, g, 15, ix, zs, s, Z_15)
-                h, g, s := up2(h, g, 16, ix, zs, s, Z_16)
-                h, g, s := up2(h, g, 17, ix, zs, s, Z_17)
-                h, g, s := up2(h, g, 18, ix, zs, s, Z_18)
-                h, g, s := up2(h, g, 19, ix, zs, s, Z_19)
-                h, g, s := up2(h, g, 20, ix, zs, s, Z_20)
-                h, g, s := up2(h, g, 21, ix, zs, s, Z_21)
-                h, g, s := up2(h, g, 22, ix, zs, s, Z_22)
-                h, g, s := up2(h, g, 23, ix, zs, s, Z_23)
-                h, g, s := up2(h, g, 24, ix, zs, s, Z_24)
-                h, g, s := up2(h, g, 25, ix, zs, s, Z_25)
-                h, g, s := up2(h, g, 26, ix, zs, s, Z_26)
-                h, g, s := up2(h, g, 27, ix, zs, s, Z_27)
-                h, g, s := up2(h, g, 28, ix, zs, s, Z_28)
+                let hpos, sib
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
             }
 
             // ---------------------------------------------------------

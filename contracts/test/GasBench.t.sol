@@ -42,6 +42,8 @@ contract UopPath {
 ///
 ///   forge test --use script/solc --offline --match-contract GasBench -vv
 ///
+/// (`cargo bench --bench gas` writes the differential fixture, runs this
+/// and collects its `bench step ...` lines),
 /// on the example proofs, or on thousands of generated ones with
 /// MSWAP_DIFFERENTIAL=FILE (see tests/contracts.rs). "Execution" is the gas
 /// of the verifier's call frame; "per transaction" is what a transaction
@@ -151,6 +153,42 @@ contract GasBench is Test {
         console.log(string.concat(head, e, t, "  bytes ", triple(r.size, r.n, false)));
     }
 
+    /// `key_min=.. key_med=.. key_max=..` of the sorted `a[0..n]`.
+    function keys(string memory key, uint256[] memory a, uint256 n) internal pure returns (string memory) {
+        return string.concat(
+            " ",
+            key,
+            "_min=",
+            vm.toString(a[0]),
+            " ",
+            key,
+            "_med=",
+            vm.toString(a[n / 2]),
+            " ",
+            key,
+            "_max=",
+            vm.toString(a[n - 1])
+        );
+    }
+
+    /// The machine-readable line of a row (after `line` sorted it), which
+    /// `cargo bench --bench gas` collects: `bench step kind=NAME exec_min=..
+    /// exec_med=.. exec_max=.. tx_min=.. tx_med=.. tx_max=.. bytes_min=..
+    /// bytes_med=.. bytes_max=.. n=..`.
+    function benchLine(string memory label, Row memory r) internal pure {
+        console.log(
+            string.concat(
+                "bench step kind=",
+                label,
+                keys("exec", r.exec, r.n),
+                keys("tx", r.txg, r.n),
+                keys("bytes", r.size, r.n),
+                " n=",
+                vm.toString(r.n)
+            )
+        );
+    }
+
     function test_gasTable() public {
         string memory path = vm.envOr("MSWAP_DIFFERENTIAL", string("test/fixtures/proofs.bin"));
         bytes memory fx = vm.readFileBinary(path);
@@ -188,6 +226,10 @@ contract GasBench is Test {
             if (rows[i].n > 0) line(name(i), rows[i]);
         }
         line("all", all);
+        for (uint256 i = 0; i < 17; i++) {
+            if (rows[i].n > 0) benchLine(name(i), rows[i]);
+        }
+        benchLine("all", all);
         uint256 me = all.exec[all.n / 2];
         uint256 mt = all.txg[all.n / 2];
         console.log(
