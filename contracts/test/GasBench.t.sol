@@ -151,42 +151,36 @@ contract GasBench is Test {
         string memory e = string.concat("  exec ", triple(r.exec, r.n, true));
         string memory t = string.concat("  tx ", triple(r.txg, r.n, true));
         console.log(string.concat(head, e, t, "  bytes ", triple(r.size, r.n, false)));
+        benchLine(label, r);
     }
 
-    /// `key_min=.. key_med=.. key_max=..` of the sorted `a[0..n]`.
-    function keys(string memory key, uint256[] memory a, uint256 n) internal pure returns (string memory) {
-        return string.concat(
-            " ",
-            key,
-            "_min=",
-            vm.toString(a[0]),
-            " ",
-            key,
-            "_med=",
-            vm.toString(a[n / 2]),
-            " ",
-            key,
-            "_max=",
-            vm.toString(a[n - 1])
-        );
+    /// ` key_min=.. key_med=.. key_max=..` of the sorted `a[0..n]`.
+    function keys(string memory key, uint256[] memory a, uint256 n) internal pure returns (string memory s) {
+        s = string.concat(" ", key, "_min=", vm.toString(a[0]));
+        s = string.concat(s, " ", key, "_med=", vm.toString(a[n / 2]));
+        s = string.concat(s, " ", key, "_max=", vm.toString(a[n - 1]));
     }
 
-    /// The machine-readable line of a row (after `line` sorted it), which
+    /// The machine-readable line of a row (sorted by `line`), which
     /// `cargo bench --bench gas` collects: `bench step kind=NAME exec_min=..
     /// exec_med=.. exec_max=.. tx_min=.. tx_med=.. tx_max=.. bytes_min=..
     /// bytes_med=.. bytes_max=.. n=..`.
-    function benchLine(string memory label, Row memory r) internal pure {
-        console.log(
-            string.concat(
-                "bench step kind=",
-                label,
-                keys("exec", r.exec, r.n),
-                keys("tx", r.txg, r.n),
-                keys("bytes", r.size, r.n),
-                " n=",
-                vm.toString(r.n)
-            )
-        );
+    function benchLine(string memory label, Row memory r) internal {
+        string memory s = string.concat("bench step kind=", label, keys("exec", r.exec, r.n));
+        s = string.concat(s, keys("tx", r.txg, r.n), keys("bytes", r.size, r.n));
+        console.log(string.concat(s, " n=", vm.toString(r.n)));
+    }
+
+    /// Execution gas and calldata tokens of the accepted case `c`.
+    function measure(Fixture.Case memory c) internal returns (uint256 exec, uint256 t) {
+        bytes32 after_ = v.step(c.rootBefore, c.proof);
+        exec = vm.lastCallGas().gasTotalUsed;
+        // In a transaction of its own the data contract is cold: every
+        // step but the cleaning one (which fetches nothing) pays for
+        // its first access (forge keeps it warm across the loop).
+        if (c.label != 16) exec += COLD_ACCOUNT_SURCHARGE;
+        vm.assertEq(abi.encode(after_), c.result, "root after");
+        t = tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
     }
 
     function test_gasTable() public {
@@ -203,14 +197,7 @@ contract GasBench is Test {
             Fixture.Case memory c;
             (c, at) = Fixture.read(fx, at);
             if (!c.ok || c.label >= 17) continue;
-            bytes32 after_ = v.step(c.rootBefore, c.proof);
-            uint256 exec = vm.lastCallGas().gasTotalUsed;
-            // In a transaction of its own the data contract is cold: every
-            // step but the cleaning one (which fetches nothing) pays for
-            // its first access (forge keeps it warm across the loop).
-            if (c.label != 16) exec += COLD_ACCOUNT_SURCHARGE;
-            vm.assertEq(abi.encode(after_), c.result, "root after");
-            uint256 t = tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
+            (uint256 exec, uint256 t) = measure(c);
             Row memory r = rows[c.label];
             r.exec[r.n] = exec;
             r.txg[r.n] = txGas(exec, t);
@@ -226,10 +213,6 @@ contract GasBench is Test {
             if (rows[i].n > 0) line(name(i), rows[i]);
         }
         line("all", all);
-        for (uint256 i = 0; i < 17; i++) {
-            if (rows[i].n > 0) benchLine(name(i), rows[i]);
-        }
-        benchLine("all", all);
         uint256 me = all.exec[all.n / 2];
         uint256 mt = all.txg[all.n / 2];
         console.log(
@@ -303,13 +286,16 @@ contract GasBench is Test {
         try u.fetch(Microcode.ROOT, new bytes(41), 0) {} catch {}
         uint256 empty = vm.lastCallGas().gasTotalUsed;
         uint256 t = tokens(path);
+        string memory head = string.concat(
+            "micro-instruction path (v1): ",
+            vm.toString(path.length),
+            " bytes, ",
+            vm.toString(t),
+            " calldata tokens = "
+        );
         console.log(
             string.concat(
-                "micro-instruction path (v1): ",
-                vm.toString(path.length),
-                " bytes, ",
-                vm.toString(t),
-                " calldata tokens = ",
+                head,
                 vm.toString(10 * t),
                 " gas at the EIP-7623 floor (",
                 vm.toString(4 * t),
