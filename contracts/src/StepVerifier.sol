@@ -7,12 +7,13 @@ import {Const, Microcode, StepConstants} from "./Generated.sol";
 /// @notice `step(rootBefore, proof)` re-executes one micro-step from a
 /// binary step proof (`proofs/README.md`, version 2) and returns the root of
 /// the state after it, or reverts with one custom error per kind of
-/// failure. It mirrors the Rust verifier line by line, with the same names:
-/// the decoder (`src/proof/binary.rs` `decode`), the checks of
-/// `verify_step_with` (`src/verify/mod.rs`), the replaying accessor
-/// (`src/verify/replay.rs`: `expect`, `leaf_for`, `read_s`, `write_s`,
-/// `finish`) and the step function itself (`src/micro/step.rs`: `ustep`,
-/// `reg`, `set_reg`, `low_mask`, `taken`, `alu_op`).
+/// failure. It mirrors the Rust verifier check by check, in the same order
+/// and under the same names where it has functions: the decoder
+/// (`src/proof/binary.rs` `decode`), the checks of `verify_step_with`
+/// (`src/verify/mod.rs`), the replaying accessor (`src/verify/replay.rs`:
+/// `expect`, `leaf_for`, `read_s`, `write_s`, `finish`) and the step
+/// function itself (`src/micro/step.rs`: `ustep`, `reg`; the ALU, load and
+/// store, branch and jump arms inline).
 ///
 /// The microcode lives in a separate data contract (SSTORE2-style: its code
 /// is a `STOP` byte, then `Microcode.DATA`: the zero-subtree table `Z(k)`,
