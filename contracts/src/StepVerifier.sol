@@ -231,6 +231,42 @@ contract StepVerifier is StepConstants {
                 v := swap64(and(shr(sub(192, shl(6, and(shr(3, addr), 3))), leaf), M64))
             }
 
+            /// Whether microcode slot `slot` holds 0 (an `IDLE`), from the
+            /// generated bitmaps (`SLOTS` = 2048: eight of them, picked by
+            /// the slot's top three bits).
+            function zeroSlot(slot) -> z {
+                let j := shr(8, slot)
+                let bm
+                switch and(j, 4)
+                case 0 {
+                    switch and(j, 2)
+                    case 0 {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_0 }
+                        default { bm := K_ZERO_SLOTS_1 }
+                    }
+                    default {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_2 }
+                        default { bm := K_ZERO_SLOTS_3 }
+                    }
+                }
+                default {
+                    switch and(j, 2)
+                    case 0 {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_4 }
+                        default { bm := K_ZERO_SLOTS_5 }
+                    }
+                    default {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_6 }
+                        default { bm := K_ZERO_SLOTS_7 }
+                    }
+                }
+                z := and(shr(and(slot, 255), bm), 1)
+            }
+
             /// The logged access `index`, which must be of `kind` at `addr`; its value.
             function expect(ctx, index, kind, addr) -> v {
                 if iszero(lt(index, mload(add(ctx, 0x100)))) { fail(ctx, E_MISSING_ACCESS, 3, index, kind, addr) }
@@ -1002,9 +1038,14 @@ contract StepVerifier is StepConstants {
             function ustep(ctx, q, dc, w0) -> next, wrote, leaf, dirty {
                 let upc := and(w0, M32)
                 let clock := shr(32, w0)
-                // fetch: slot upc mod SLOTS of the data contract (zeros past its end: padding).
-                extcodecopy(dc, 0, add(K_WORDS_AT, shl(3, and(upc, K_SLOT_MASK))), 8)
-                let w := shr(192, mload(0))
+                // fetch: slot upc mod SLOTS of the data contract (zeros past
+                // its end: padding), unless the code knows it holds 0.
+                let slot := and(upc, K_SLOT_MASK)
+                let w := 0
+                if iszero(zeroSlot(slot)) {
+                    extcodecopy(dc, 0, add(K_WORDS_AT, shl(3, slot)), 8)
+                    w := shr(192, mload(0))
+                }
                 let op := and(w, 0xff)
                 let rd := and(shr(8, w), 15)
                 let ra := and(shr(12, w), 15)

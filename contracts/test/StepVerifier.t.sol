@@ -36,6 +36,19 @@ contract SelectorView is StepVerifier {
             E_LEFTOVER_ACCESSES
         ];
     }
+
+    function zeroSlots() external pure returns (uint256[8] memory z) {
+        z = [
+            K_ZERO_SLOTS_0,
+            K_ZERO_SLOTS_1,
+            K_ZERO_SLOTS_2,
+            K_ZERO_SLOTS_3,
+            K_ZERO_SLOTS_4,
+            K_ZERO_SLOTS_5,
+            K_ZERO_SLOTS_6,
+            K_ZERO_SLOTS_7
+        ];
+    }
 }
 
 /// The contract against the Rust verifier: every case of a fixture written
@@ -194,6 +207,29 @@ contract StepVerifierTest is Test {
         for (uint256 i = 0; i < 6; i++) {
             vm.assertEq(conds[i], i, "condition numbers");
         }
+    }
+
+    /// The verifier skips the fetch of the slots its bitmaps mark as
+    /// zero: they must be exactly the zero words of the microcode (eight
+    /// bitmaps: the assembly picks one by the slot's top three bits).
+    function test_zeroSlotBitmapsAreTheMicrocodes() public {
+        vm.assertEq(Microcode.SLOTS, 2048, "the assembly's eight bitmaps cover 2048 slots");
+        uint256[8] memory z = new SelectorView(v.DATA()).zeroSlots();
+        bytes memory data = Microcode.DATA;
+        uint256 marked;
+        for (uint256 slot = 0; slot < Microcode.SLOTS; slot++) {
+            uint256 w;
+            if (slot < Microcode.WORDS) {
+                uint256 at = Microcode.ZERO_TABLE_BYTES + slot * 8;
+                assembly ("memory-safe") {
+                    w := shr(192, mload(add(add(data, 0x20), at)))
+                }
+            }
+            bool bit = (z[slot / 256] >> (slot % 256)) & 1 == 1;
+            vm.assertEq(bit, w == 0, string.concat("slot ", vm.toString(slot)));
+            if (bit) marked++;
+        }
+        vm.assertGt(marked, 2, "the padding and the program's IDLEs");
     }
 
     function test_carriedMicrocodeIsTheCommittedOne() public view {

@@ -141,6 +141,19 @@ library Microcode {{
     s
 }
 
+/// The microcode's slots whose word is zero, as big-endian 256-bit
+/// bitmaps: bit `i` (from the least significant end) of bitmap `j` is set
+/// iff slot `256 j + i` holds `0`.
+pub fn zero_slot_bitmap(m: &Microcode) -> Vec<[u8; 32]> {
+    let mut out = vec![[0u8; 32]; (m.slots as usize).div_ceil(256)];
+    for (slot, w) in m.words.iter().enumerate() {
+        if *w == 0 {
+            out[slot / 256][31 - (slot % 256) / 8] |= 1 << (slot % 8);
+        }
+    }
+    out
+}
+
 /// The abstract contract `StepConstants`: the constants the verifier's
 /// inline assembly needs, each initialised with a literal (inline
 /// assembly reads no other constants: not a library's, not one defined by
@@ -207,6 +220,19 @@ abstract contract StepConstants {{
             zero_hash(k as u32)
         );
     }
+    s.push_str(
+        "    /// The slots whose word is zero (`IDLE`: the ends of the instructions and\n    \
+         /// the padding), 256 a constant: bit `i` of `K_ZERO_SLOTS_j` is slot\n    \
+         /// `256 j + i`. The verifier takes them from its code instead of\n    \
+         /// fetching them (an idle tick reads no data contract).\n",
+    );
+    for (j, bits) in zero_slot_bitmap(m).iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "    uint256 internal constant K_ZERO_SLOTS_{j} = 0x{};",
+            hex::encode(bits)
+        );
+    }
     s.push_str("}\n");
     s
 }
@@ -225,5 +251,18 @@ mod tests {
         let last = *m.program.words.last().expect("words");
         assert_eq!(&d[d.len() - 8..], &last.to_be_bytes());
         assert!(m.words[m.program.words.len()..].iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn the_zero_slot_bitmap_marks_exactly_the_zero_words() {
+        let m = microcode();
+        let b = zero_slot_bitmap(m);
+        assert_eq!(b.len() * 256, m.slots as usize);
+        for (slot, w) in m.words.iter().enumerate() {
+            let bit = b[slot / 256][31 - (slot % 256) / 8] >> (slot % 8) & 1;
+            assert_eq!(bit == 1, *w == 0, "slot {slot}");
+        }
+        // The padding slots are zero, and so is every IDLE of the program.
+        assert_eq!(b[b.len() - 1][0] >> 6, 0b11);
     }
 }
