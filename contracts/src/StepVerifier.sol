@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Const, Op, Cond, Microcode} from "./Generated.sol";
+import {Const, Microcode, StepConstants} from "./Generated.sol";
 
 /// @title StepVerifier: one micro-step of machine AB, checked on chain.
 /// @notice `step(rootBefore, proof)` re-executes one micro-step from a
 /// binary step proof (`proofs/README.md`, version 2) and returns the root of
 /// the state after it, or reverts with one custom error per kind of
-/// failure. It mirrors the Rust verifier line by line, with the same names:
-/// the decoder (`src/proof/binary.rs` `decode`), the checks of
-/// `verify_step_with` (`src/verify/mod.rs`), the replaying accessor
-/// (`src/verify/replay.rs`: `expect`, `leaf_for`, `read_s`, `write_s`,
-/// `finish`) and the step function itself (`src/micro/step.rs`: `ustep`,
-/// `reg`, `set_reg`, `low_mask`, `taken`, `alu_op`).
+/// failure. It mirrors the Rust verifier check by check, in the same order
+/// and under the same names where it has functions: the decoder
+/// (`src/proof/binary.rs` `decode`), the checks of `verify_step_with`
+/// (`src/verify/mod.rs`), the replaying accessor (`src/verify/replay.rs`:
+/// `expect`, `leaf_for`, `read_s`, `write_s`, `finish`) and the step
+/// function itself (`src/micro/step.rs`: `ustep`, `reg`; the ALU, load and
+/// store, branch and jump arms inline).
 ///
 /// The microcode lives in a separate data contract (SSTORE2-style: its code
 /// is a `STOP` byte, then `Microcode.DATA`: the zero-subtree table `Z(k)`,
@@ -23,8 +24,13 @@ import {Const, Op, Cond, Microcode} from "./Generated.sol";
 /// microcode. Deploy `MicrocodeData`, then the verifier (`mswap deploy` does).
 ///
 /// The proof is read from calldata at offsets fixed by the format; only `Q`
-/// (128 bytes) is copied into memory, since the step rewrites it.
-contract StepVerifier {
+/// (128 bytes) is copied into memory, since the step rewrites it. The hot
+/// path is one assembly block (`step`), written for gas in the manner of
+/// Optimism's `MIPS.sol`: keccak over the scratch words, the 29-level
+/// Merkle walks unrolled with the pristine siblings `Z(k)` as code
+/// constants (`StepConstants`, generated), one walk for both roots of a
+/// write, and only the changed leaves of `Q` re-hashed.
+contract StepVerifier is StepConstants {
     // ------------------------------------------------------------------
     // Errors of the decoder (`DecodeError` in src/proof/binary.rs).
 
@@ -92,53 +98,28 @@ contract StepVerifier {
     uint256 private constant M64 = 0xffffffffffffffff;
     uint256 private constant M32 = 0xffffffff;
 
-    /// The replay of one proof (`Replay` in src/verify/replay.rs), in memory.
-    struct Replay {
-        /// Calldata offset of the proof.
-        uint256 proof;
-        /// Memory address of `Q`: 16 little-endian words, as in the proof.
-        uint256 q;
-        /// Whether the proof has a leaf proof.
-        bool hasLeaf;
-        /// The leaf proof's index, sibling count, zero bitmap and the
-        /// calldata offset of its first sent sibling.
-        uint256 leafIndex;
-        uint256 n;
-        uint256 zeros;
-        uint256 siblings;
-        /// The proven leaf's current bytes (little-endian words).
-        bytes32 leaf;
-        /// Whether an access used the leaf proof (`leaf.is_some()` in Rust).
-        bool leafUsed;
-        /// Whether the step wrote the leaf.
-        bool wrote;
-        /// `root(S)` before the step.
-        bytes32 sRoot;
-        /// Number of logged accesses, and the calldata offset of the first.
-        uint256 m;
-        uint256 accesses;
-        /// The next access to replay.
-        uint256 next;
-        /// Memory address of the zero-subtree table, once copied from the
-        /// data contract (0 before: only proofs with zero siblings need it).
-        uint256 zt;
-        /// The leaf as the proof gives it.
-        bytes32 leafBefore;
-        /// `root(Q)` before the step, and the agreed root.
-        bytes32 qRoot;
-        bytes32 rootBefore;
-    }
-
-    /// The fields of one micro-instruction (`Uop` in src/micro/isa.rs).
-    struct Uop {
-        uint256 op;
-        uint256 rd;
-        uint256 ra;
-        uint256 rb;
-        uint256 func;
-        /// The signed 40-bit immediate, sign-extended to 64 bits.
-        uint256 imm;
-    }
+    // The errors' selectors, for the assembly (test_selectorsAreTheErrors
+    // in StepVerifier.t.sol checks each against `Error.selector`).
+    uint256 internal constant E_TRUNCATED = 0xed90bd60;
+    uint256 internal constant E_VERSION = 0x19f7a69f;
+    uint256 internal constant E_KIND = 0x0ecfc9e1;
+    uint256 internal constant E_FLAGS = 0xb8cfce05;
+    uint256 internal constant E_TOO_MANY_SIBLINGS = 0x3cb5c452;
+    uint256 internal constant E_ZERO_MASK = 0x93020ecc;
+    uint256 internal constant E_TOO_MANY_ACCESSES = 0xd64c07d9;
+    uint256 internal constant E_ACCESS_KIND_BYTE = 0xd10af600;
+    uint256 internal constant E_TRAILING = 0x7a833178;
+    uint256 internal constant E_ROOT_MISMATCH = 0x7c532e31;
+    uint256 internal constant E_WRONG_KIND = 0xc2ca8aa3;
+    uint256 internal constant E_MISSING_ACCESS = 0x34027c0c;
+    uint256 internal constant E_ACCESS_KIND = 0xb7307eb8;
+    uint256 internal constant E_ACCESS_ADDRESS = 0x79b5e444;
+    uint256 internal constant E_ACCESS_VALUE = 0x8a287146;
+    uint256 internal constant E_MISSING_LEAF_PROOF = 0x8f74c937;
+    uint256 internal constant E_LEAF_INDEX = 0xc7c6a10d;
+    uint256 internal constant E_LEAF_DEPTH = 0xaff258b7;
+    uint256 internal constant E_UNUSED_LEAF_PROOF = 0x551a3f44;
+    uint256 internal constant E_LEFTOVER_ACCESSES = 0xe5569a5a;
 
     /// Checks the data contract at `data` (its size, its `STOP` prefix, its
     /// zero-subtree table and the root of its microcode) and keeps its address.
@@ -150,360 +131,1090 @@ contract StepVerifier {
 
     /// @notice Verifies one micro-step: from the agreed root before the
     /// step and a binary step proof, returns the root after it.
+    /// @dev One assembly block, in the order of the Rust code: the decoder
+    /// (`decode`), the root and kind checks of `verify_step_with`, the step
+    /// (`ustep`) through the replaying accessor (`expect`, `leaf_for`,
+    /// `read_s`, `write_s`) and `finish`. The proof stays in calldata; `Q`
+    /// (128 bytes) is copied to memory, where the step rewrites it, next to
+    /// a small context of the decoded fields for the helpers. With a leaf
+    /// proof the leaf's path is hashed once, after the step, for the roots
+    /// before and (after a write) after, in one walk over the shared
+    /// siblings; a check that fails before then goes through `fail`, which
+    /// first settles the root check (the error Rust reports first).
     function step(bytes32 rootBefore, bytes calldata proof) external view returns (bytes32 rootAfter) {
-        Replay memory r = decode(proof);
-        return verifyStep(rootBefore, r);
-    }
+        address data = DATA;
+        assembly ("memory-safe") {
+            // ---------------------------------------------------------
+            // Context (offsets from `ctx`), written once by the decoder.
+            // 0x00 rootBefore   0x20 root(Q)   0x40 hasLeaf   0x60 leafIndex
+            // 0x80 n            0xa0 zeros     0xc0 first sent sibling (calldata)
+            // 0xe0 leaf         0x100 m        0x120 first access (calldata)
+            // 0x140 .. 0x180 the hashes of Q's leaves 1..3
 
-    // ------------------------------------------------------------------
-    // Decoding (src/proof/binary.rs `decode`): the fields in order, the
-    // first fault reverts. Nothing is copied but `Q`.
-
-    /// Reverts with `Truncated` unless `needed` bytes start at `at`; returns the end.
-    function take(uint256 at, uint256 needed, uint256 len) private pure returns (uint256) {
-        unchecked {
-            if (at + needed > len) revert Truncated(at, needed);
-            return at + needed;
-        }
-    }
-
-    function decode(bytes calldata proof) internal view returns (Replay memory r) {
-        unchecked {
-            uint256 len = proof.length;
-            uint256 p;
-            assembly ("memory-safe") {
-                p := proof.offset
+            /// Reverts with error `sel` and `nargs` 32-byte arguments.
+            function raise(sel, nargs, a, b, c) {
+                let e := mload(0x40)
+                mstore(e, shl(224, sel))
+                mstore(add(e, 0x04), a)
+                mstore(add(e, 0x24), b)
+                mstore(add(e, 0x44), c)
+                revert(e, add(4, shl(5, nargs)))
             }
-            r.proof = p;
-            take(0, 1, len);
-            uint256 version = u8(p);
-            if (version != Const.PROOF_VERSION) revert Version(version);
-            take(1, 1, len);
-            uint256 kind = u8(p + 1);
-            if (kind > 1) revert Kind(kind);
-            // Q is read word by word, as in Rust: a truncation names the word.
-            if (len < 130) revert Truncated(2 + ((len - 2) / 8) * 8, 8);
-            uint256 q;
-            assembly ("memory-safe") {
-                // Q, plus 32 spare bytes so that writing word 15 as a 32-byte
-                // store stays inside the allocation.
-                q := mload(0x40)
-                mstore(0x40, add(q, 160))
+
+            /// `fail` of the Solidity version: with a leaf proof the root
+            /// check has not been made yet, and Rust reports it first.
+            function fail(ctx, sel, nargs, a, b, c) {
+                if mload(add(ctx, 0x40)) {
+                    mstore(0, mload(add(ctx, 0xe0)))
+                    let h := keccak256(0, 0x20)
+                    let idx := mload(add(ctx, 0x60))
+                    let n := mload(add(ctx, 0x80))
+                    let zs := mload(add(ctx, 0xa0))
+                    let s := mload(add(ctx, 0xc0))
+                    // Any depth up to MAX_SIBLINGS: Z(k) computed on the way.
+                    let z := Z_0
+                    for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                        let sib := z
+                        if iszero(and(shr(k, zs), 1)) {
+                            sib := calldataload(s)
+                            s := add(s, 0x20)
+                        }
+                        let hpos := shl(5, and(shr(k, idx), 1))
+                        mstore(hpos, h)
+                        mstore(xor(hpos, 0x20), sib)
+                        h := keccak256(0, 0x40)
+                        mstore(0, z)
+                        mstore(0x20, z)
+                        z := keccak256(0, 0x40)
+                    }
+                    let expected := mload(ctx)
+                    let computed := hash2(mload(add(ctx, 0x20)), h)
+                    if iszero(eq(computed, expected)) { raise(E_ROOT_MISMATCH, 2, expected, computed, 0) }
+                }
+                raise(sel, nargs, a, b, c)
+            }
+
+            function hash2(a, b) -> h {
+                mstore(0, a)
+                mstore(0x20, b)
+                h := keccak256(0, 0x40)
+            }
+
+            /// Reverses the bytes of a 64-bit value (little-endian <-> big-endian).
+            function swap64(x) -> y {
+                x := or(shr(8, and(x, 0xff00ff00ff00ff00)), shl(8, and(x, 0x00ff00ff00ff00ff)))
+                x := or(shr(16, and(x, 0xffff0000ffff0000)), shl(16, and(x, 0x0000ffff0000ffff)))
+                y := or(shr(32, x), and(shl(32, x), 0xffffffff00000000))
+            }
+
+            function u8(at) -> v {
+                v := shr(248, calldataload(at))
+            }
+
+            function le64(at) -> v {
+                v := swap64(shr(192, calldataload(at)))
+            }
+
+            /// Micro-register `i` (`u0` is zero).
+            function reg(q, i) -> v {
+                if i { v := swap64(shr(192, mload(add(q, shl(3, i))))) }
+            }
+
+            /// Sets word `i` of `Q` to the 64-bit `v` (32 spare bytes follow `Q`).
+            function writeQ(q, i, v) {
+                let at := add(q, shl(3, i))
+                mstore(at, or(shr(64, shl(64, mload(at))), shl(192, swap64(v))))
+            }
+
+            /// The 64-bit word of `leaf` holding `addr`.
+            function wordOf(leaf, addr) -> v {
+                v := swap64(and(shr(sub(192, shl(6, and(shr(3, addr), 3))), leaf), M64))
+            }
+
+            /// Whether microcode slot `slot` holds 0 (an `IDLE`), from the
+            /// generated bitmaps (`SLOTS` = 2048: eight of them, picked by
+            /// the slot's top three bits).
+            function zeroSlot(slot) -> z {
+                let j := shr(8, slot)
+                let bm
+                switch and(j, 4)
+                case 0 {
+                    switch and(j, 2)
+                    case 0 {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_0 }
+                        default { bm := K_ZERO_SLOTS_1 }
+                    }
+                    default {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_2 }
+                        default { bm := K_ZERO_SLOTS_3 }
+                    }
+                }
+                default {
+                    switch and(j, 2)
+                    case 0 {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_4 }
+                        default { bm := K_ZERO_SLOTS_5 }
+                    }
+                    default {
+                        switch and(j, 1)
+                        case 0 { bm := K_ZERO_SLOTS_6 }
+                        default { bm := K_ZERO_SLOTS_7 }
+                    }
+                }
+                z := and(shr(and(slot, 255), bm), 1)
+            }
+
+            /// The logged access `index`, which must be of `kind` at `addr`; its value.
+            function expect(ctx, index, kind, addr) -> v {
+                if iszero(lt(index, mload(add(ctx, 0x100)))) { fail(ctx, E_MISSING_ACCESS, 3, index, kind, addr) }
+                let a := add(mload(add(ctx, 0x120)), mul(17, index))
+                let k := u8(a)
+                if iszero(eq(k, kind)) { fail(ctx, E_ACCESS_KIND, 3, index, kind, k) }
+                let logged := le64(add(a, 1))
+                if iszero(eq(logged, addr)) { fail(ctx, E_ACCESS_ADDRESS, 3, index, addr, logged) }
+                v := le64(add(a, 9))
+            }
+
+            /// The leaf proof for access `index` at `addr` (`leaf_for`);
+            /// `first`: its first use, which checks the depth.
+            function leafFor(ctx, index, addr, first) {
+                if iszero(mload(add(ctx, 0x40))) { fail(ctx, E_MISSING_LEAF_PROOF, 1, index, 0, 0) }
+                let found := mload(add(ctx, 0x60))
+                if iszero(eq(found, shr(5, addr))) { fail(ctx, E_LEAF_INDEX, 3, index, shr(5, addr), found) }
+                if first {
+                    let n := mload(add(ctx, 0x80))
+                    if iszero(eq(n, K_S_TREE_DEPTH)) { fail(ctx, E_LEAF_DEPTH, 2, K_S_TREE_DEPTH, n, 0) }
+                    // The leaf proof leads to s_root by construction (the
+                    // decoder took s_root from it): Rust's `LeafRoot` cannot happen.
+                }
+            }
+
+            // The Merkle walks over the 29 levels of S's tree, unrolled by
+            // hand (the optimizer does not inline a per-level function 29
+            // times): at level `k`, sibling `k` comes from calldata at `s`,
+            // or is `Z(k)` (a PUSH32) where bit `k` of the bitmap `zs` is
+            // set; `ix` is the leaf index times 32, so bit `k` of the index
+            // is the bit `0x20 << k` of `ix`, and `hpos` is where the
+            // running hash goes in the scratch words.
+
+            /// The root the 29-sibling leaf proof leads to from `leaf`.
+            function walk(ctx, leaf) -> h {
+                let ix := shl(5, mload(add(ctx, 0x60)))
+                let zs := mload(add(ctx, 0xa0))
+                let s := mload(add(ctx, 0xc0))
+                mstore(0, leaf)
+                h := keccak256(0, 0x20)
+                let hpos, sib
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(hpos, h)
+                mstore(xor(hpos, 0x20), sib)
+                h := keccak256(0, 0x40)
+            }
+
+            /// The roots from `a` and from `b` in the leaf's place, in one
+            /// walk: the sibling is stored once, each hash beside it in turn.
+            function walk2(ctx, a, b) -> h, g {
+                let ix := shl(5, mload(add(ctx, 0x60)))
+                let zs := mload(add(ctx, 0xa0))
+                let s := mload(add(ctx, 0xc0))
+                mstore(0, a)
+                h := keccak256(0, 0x20)
+                mstore(0, b)
+                g := keccak256(0, 0x20)
+                let hpos, sib
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zs), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+            }
+
+            // ---------------------------------------------------------
+            // Decoding (src/proof/binary.rs `decode`): the fields in
+            // order, the first fault reverts.
+
+            /// Decodes the proof at calldata `p` (`len` bytes) into `q` and `ctx`; returns the kind.
+            function decode(p, len, q, ctx) -> kind {
+                if iszero(len) { raise(E_TRUNCATED, 2, 0, 1, 0) }
+                let version := u8(p)
+                if iszero(eq(version, K_PROOF_VERSION)) { raise(E_VERSION, 1, version, 0, 0) }
+                if lt(len, 2) { raise(E_TRUNCATED, 2, 1, 1, 0) }
+                kind := u8(add(p, 1))
+                if gt(kind, 1) { raise(E_KIND, 1, kind, 0, 0) }
+                // Q is read word by word, as in Rust: a truncation names the word.
+                if lt(len, 130) { raise(E_TRUNCATED, 2, add(2, shl(3, shr(3, sub(len, 2)))), 8, 0) }
                 calldatacopy(q, add(p, 2), 128)
-            }
-            r.q = q;
-            take(130, 1, len);
-            uint256 flags = u8(p + 130);
-            if (flags & ~uint256(1) != 0) revert Flags(flags);
-            uint256 at;
-            if (flags & 1 != 0) {
-                r.hasLeaf = true;
-                take(131, 8, len);
-                r.leafIndex = le64(p + 131);
-                take(139, 32, len);
-                bytes32 leaf;
-                assembly ("memory-safe") {
-                    leaf := calldataload(add(p, 139))
+                if lt(len, 131) { raise(E_TRUNCATED, 2, 130, 1, 0) }
+                let flags := u8(add(p, 130))
+                if gt(flags, 1) { raise(E_FLAGS, 1, flags, 0, 0) }
+                mstore(add(ctx, 0x40), flags)
+                let at
+                switch flags
+                case 0 {
+                    if lt(len, 163) { raise(E_TRUNCATED, 2, 131, 32, 0) }
+                    // s_root, kept where the leaf would be (unused without one).
+                    mstore(add(ctx, 0xe0), calldataload(add(p, 131)))
+                    at := 163
                 }
-                r.leaf = leaf;
-                r.leafBefore = leaf;
-                take(171, 1, len);
-                uint256 n = u8(p + 171);
-                if (n > Const.MAX_SIBLINGS) revert TooManySiblings(n);
-                r.n = n;
-                take(172, 4, len);
-                uint256 zeros = le32(p + 172);
-                if (zeros >> n != 0) revert ZeroMask(zeros, n);
-                r.zeros = zeros;
-                r.siblings = p + 176;
-                // The siblings not marked in the bitmap, 32 bytes each.
-                at = 176 + 32 * (n - popcount32(zeros));
-                if (at > len) revert Truncated(176 + 32 * ((len - 176) / 32), 32);
-            } else {
-                at = take(131, 32, len);
-                bytes32 sr;
-                assembly ("memory-safe") {
-                    sr := calldataload(add(p, 131))
+                default {
+                    if lt(len, 139) { raise(E_TRUNCATED, 2, 131, 8, 0) }
+                    mstore(add(ctx, 0x60), le64(add(p, 131)))
+                    if lt(len, 171) { raise(E_TRUNCATED, 2, 139, 32, 0) }
+                    mstore(add(ctx, 0xe0), calldataload(add(p, 139)))
+                    if lt(len, 172) { raise(E_TRUNCATED, 2, 171, 1, 0) }
+                    let n := u8(add(p, 171))
+                    if gt(n, K_MAX_SIBLINGS) { raise(E_TOO_MANY_SIBLINGS, 1, n, 0, 0) }
+                    mstore(add(ctx, 0x80), n)
+                    if lt(len, 176) { raise(E_TRUNCATED, 2, 172, 4, 0) }
+                    let zs := shr(224, calldataload(add(p, 172)))
+                    zs := or(shr(8, and(zs, 0xff00ff00)), shl(8, and(zs, 0x00ff00ff)))
+                    zs := or(shr(16, zs), and(shl(16, zs), 0xffff0000))
+                    if shr(n, zs) { raise(E_ZERO_MASK, 2, zs, n, 0) }
+                    mstore(add(ctx, 0xa0), zs)
+                    mstore(add(ctx, 0xc0), add(p, 176))
+                    // The siblings not marked in the bitmap, 32 bytes each.
+                    let c := sub(zs, and(shr(1, zs), 0x55555555))
+                    c := add(and(c, 0x33333333), and(shr(2, c), 0x33333333))
+                    c := and(add(c, shr(4, c)), 0x0f0f0f0f)
+                    c := shr(24, and(mul(c, 0x01010101), 0xffffffff))
+                    at := add(176, shl(5, sub(n, c)))
+                    if gt(at, len) { raise(E_TRUNCATED, 2, add(176, shl(5, shr(5, sub(len, 176)))), 32, 0) }
                 }
-                r.sRoot = sr;
-            }
-            at = take(at, 1, len);
-            uint256 m = u8(p + at - 1);
-            if (m > Const.MAX_ACCESSES) revert TooManyAccesses(m);
-            r.m = m;
-            r.accesses = p + at;
-            for (uint256 index = 0; index < m; index++) {
-                at = take(at, 1, len);
-                uint256 b = u8(p + at - 1);
-                if (b > 1) revert AccessKindByte(index, b);
-                at = take(at, 8, len);
-                at = take(at, 8, len);
-            }
-            if (at != len) revert Trailing(at, len - at);
-            // With a leaf proof, s_root is the root it leads to: hashed once,
-            // in finish, together with the root after a write.
-        }
-    }
-
-    // ------------------------------------------------------------------
-    // Verifying (src/verify/mod.rs `verify_step_with`).
-    //
-    // The checks come in Rust's order: root, kind, the step's accesses, the
-    // leftovers. With a leaf proof, the leaf's path is hashed once, after
-    // the step, for both roots (before and, after a write, after); a check
-    // that fails before then goes through `fail`, which settles the root
-    // check first, so the error is the one Rust reports.
-
-    function verifyStep(bytes32 rootBefore, Replay memory r) internal view returns (bytes32) {
-        bytes32 qBefore = qRoot(r.q);
-        r.qRoot = qBefore;
-        r.rootBefore = rootBefore;
-        if (!r.hasLeaf) {
-            bytes32 computed = hashNode(qBefore, r.sRoot);
-            if (computed != rootBefore) revert RootMismatch(rootBefore, computed);
-        }
-        uint256 clock = readQ(r, 0) >> 32;
-        uint256 expected = clock >= Const.CLEAN_AT ? 1 : 0;
-        uint256 found = u8(r.proof + 1);
-        if (found != expected) fail(r, abi.encodeWithSelector(WrongKind.selector, clock, expected, found));
-        ustep(r, Const.CLEAN_AT);
-        bytes32 sRootAfter = finish(r);
-        return hashNode(qRoot(r.q), sRootAfter);
-    }
-
-    /// Reverts with `err`, unless the root check (not yet made for a proof
-    /// with a leaf proof) fails, which Rust reports first.
-    function fail(Replay memory r, bytes memory err) internal view {
-        if (r.hasLeaf) {
-            (bytes32 sRoot,) = pathRoots(r, r.leafBefore, r.leafBefore);
-            bytes32 computed = hashNode(r.qRoot, sRoot);
-            if (computed != r.rootBefore) revert RootMismatch(r.rootBefore, computed);
-        }
-        assembly ("memory-safe") {
-            revert(add(err, 0x20), mload(err))
-        }
-    }
-
-    // ------------------------------------------------------------------
-    // The replaying accessor (src/verify/replay.rs).
-
-    /// Word `i` of `Q`.
-    function readQ(Replay memory r, uint256 i) internal pure returns (uint256 v) {
-        uint256 q = r.q;
-        assembly ("memory-safe") {
-            v := shr(192, mload(add(q, shl(3, i))))
-        }
-        v = swap64(v);
-    }
-
-    /// Sets word `i` of `Q` to `v`.
-    function writeQ(Replay memory r, uint256 i, uint256 v) internal pure {
-        uint256 q = r.q;
-        uint256 le = swap64(v & M64);
-        assembly ("memory-safe") {
-            let at := add(q, shl(3, i))
-            mstore(at, or(shr(64, shl(64, mload(at))), shl(192, le)))
-        }
-    }
-
-    /// The micro-instruction at slot `upc mod SLOTS` of the data contract's microcode.
-    function fetch(uint256 upc) internal view returns (uint256 w) {
-        address d = DATA;
-        uint256 at = 1 + Microcode.ZERO_TABLE_BYTES + ((upc & (Microcode.SLOTS - 1)) << 3);
-        assembly ("memory-safe") {
-            // Past the end of code EXTCODECOPY gives zeros: the padding slots.
-            extcodecopy(d, 0, at, 8)
-            w := shr(192, mload(0))
-        }
-    }
-
-    /// The logged access `index`, which must be of `kind` at `addr`; returns its value.
-    function expect(Replay memory r, uint256 index, uint256 kind, uint256 addr) internal view returns (uint256) {
-        if (index >= r.m) fail(r, abi.encodeWithSelector(MissingAccess.selector, index, kind, addr));
-        uint256 a = r.accesses + 17 * index;
-        uint256 k = u8(a);
-        if (k != kind) fail(r, abi.encodeWithSelector(AccessKind.selector, index, kind, k));
-        uint256 logged = le64(a + 1);
-        if (logged != addr) fail(r, abi.encodeWithSelector(AccessAddress.selector, index, addr, logged));
-        return le64(a + 9);
-    }
-
-    /// Checks the leaf proof for access `index` at `addr` (on first use, its depth).
-    function leafFor(Replay memory r, uint256 index, uint256 addr) internal view {
-        if (!r.hasLeaf) fail(r, abi.encodeWithSelector(MissingLeafProof.selector, index));
-        if (r.leafIndex != addr >> 5) {
-            fail(r, abi.encodeWithSelector(LeafIndex.selector, index, addr >> 5, r.leafIndex));
-        }
-        if (!r.leafUsed) {
-            if (r.n != Const.S_TREE_DEPTH) {
-                fail(r, abi.encodeWithSelector(LeafDepth.selector, Const.S_TREE_DEPTH, r.n));
-            }
-            // The leaf proof leads to s_root by construction: the decoder
-            // took s_root from it (Rust's `LeafRoot` cannot happen here).
-            r.leafUsed = true;
-        }
-    }
-
-    function readS(Replay memory r, uint256 addr) internal view returns (uint256) {
-        uint256 index = r.next;
-        uint256 logged = expect(r, index, 0, addr);
-        leafFor(r, index, addr);
-        uint256 actual = wordOf(r.leaf, addr);
-        if (logged != actual) fail(r, abi.encodeWithSelector(AccessValue.selector, index, logged, actual));
-        r.next = index + 1;
-        return actual;
-    }
-
-    function writeS(Replay memory r, uint256 addr, uint256 v) internal view {
-        uint256 index = r.next;
-        uint256 logged = expect(r, index, 1, addr);
-        if (logged != v) fail(r, abi.encodeWithSelector(AccessValue.selector, index, logged, v));
-        leafFor(r, index, addr);
-        uint256 shift = 192 - (((addr & 31) >> 3) << 6);
-        r.leaf = (r.leaf & ~bytes32(M64 << shift)) | bytes32(swap64(v) << shift);
-        r.wrote = true;
-        r.next = index + 1;
-    }
-
-    /// Checks that the whole proof was used; returns `root(S)` after the step.
-    function finish(Replay memory r) internal view returns (bytes32) {
-        if (r.next != r.m) fail(r, abi.encodeWithSelector(LeftoverAccesses.selector, r.next, r.m - r.next));
-        if (r.hasLeaf && !r.leafUsed) fail(r, abi.encodeWithSelector(UnusedLeafProof.selector));
-        if (!r.hasLeaf) return r.sRoot;
-        (bytes32 before, bytes32 after_) = pathRoots(r, r.leafBefore, r.leaf);
-        bytes32 computed = hashNode(r.qRoot, before);
-        if (computed != r.rootBefore) revert RootMismatch(r.rootBefore, computed);
-        return after_;
-    }
-
-    // ------------------------------------------------------------------
-    // The step function (src/micro/step.rs), for this accessor.
-
-    /// Reads micro-register `i` (`u0` is zero).
-    function reg(Replay memory r, uint256 i) internal pure returns (uint256) {
-        return i == 0 ? 0 : readQ(r, i);
-    }
-
-    /// Writes micro-register `i` (writes to `u0` are dropped).
-    function setReg(Replay memory r, uint256 i, uint256 v) internal pure {
-        if (i != 0) writeQ(r, i, v);
-    }
-
-    /// `2^(8 bytes) - 1` for `bytes` in 1, 2, 4, 8.
-    function lowMask(uint256 bytes_) internal pure returns (uint256) {
-        return bytes_ >= 8 ? M64 : (uint256(1) << (bytes_ * 8)) - 1;
-    }
-
-    /// Whether branch condition `c` holds for `a`, `b`.
-    function taken(uint256 c, uint256 a, uint256 b) internal pure returns (bool) {
-        if (c == Cond.EQ) return a == b;
-        if (c == Cond.NE) return a != b;
-        if (c == Cond.LT) return int64(uint64(a)) < int64(uint64(b));
-        if (c == Cond.GE) return int64(uint64(a)) >= int64(uint64(b));
-        if (c == Cond.LTU) return a < b;
-        if (c == Cond.GEU) return a >= b;
-        return false;
-    }
-
-    /// `u[rd] = f(u[ra], u[rb] + imm)`, with `f` the operation `op`.
-    function aluOp(Replay memory r, Uop memory u) internal pure {
-        uint256 a = reg(r, u.ra);
-        uint256 b = (reg(r, u.rb) + u.imm) & M64;
-        uint256 op = u.op;
-        uint256 v;
-        if (op == Op.ADD) v = (a + b) & M64;
-        else if (op == Op.SUB) v = unchecked_sub(a, b) & M64;
-        else if (op == Op.AND) v = a & b;
-        else if (op == Op.OR) v = a | b;
-        else if (op == Op.XOR) v = a ^ b;
-        else if (op == Op.SLL) v = (a << (b & 63)) & M64;
-        else if (op == Op.SRL) v = a >> (b & 63);
-        else if (op == Op.SRA) v = uint64(int64(uint64(a)) >> (b & 63));
-        else if (op == Op.SLTU) v = a < b ? 1 : 0;
-        else v = int64(uint64(a)) < int64(uint64(b)) ? 1 : 0; // Op.SLT
-        setReg(r, u.rd, v);
-    }
-
-    /// `a - b` modulo `2^256` (the caller keeps the low 64 bits).
-    function unchecked_sub(uint256 a, uint256 b) internal pure returns (uint256) {
-        unchecked {
-            return a - b;
-        }
-    }
-
-    /// Splits a micro-instruction word into fields (`Uop::decode`).
-    function decodeUop(uint256 w) internal pure returns (Uop memory u) {
-        u.op = w & 0xff;
-        u.rd = (w >> 8) & 15;
-        u.ra = (w >> 12) & 15;
-        u.rb = (w >> 16) & 15;
-        u.func = (w >> 20) & 15;
-        u.imm = uint64(int64(uint64(w)) >> 24);
-    }
-
-    /// The `LD | ST` arm of `ustep` (a function of its own only for the
-    /// compiler's stack).
-    function loadStore(Replay memory r, Uop memory u) internal view {
-        unchecked {
-            uint256 bytes_ = uint256(1) << (u.func & 3);
-            uint256 addr = ((reg(r, u.ra) + u.imm) & M64) & Const.S_ADDR_MASK & ~(bytes_ - 1);
-            uint256 wordAddr = addr & ~uint256(7);
-            uint256 shift = (addr & 7) * 8;
-            uint256 mask = lowMask(bytes_);
-            uint256 word = readS(r, wordAddr);
-            if (u.op == Op.LD) {
-                uint256 v = (word >> shift) & mask;
-                if (u.func & 4 != 0 && bytes_ < 8) {
-                    uint256 sign = uint256(1) << (bytes_ * 8 - 1);
-                    v = ((v ^ sign) - sign) & M64;
+                if iszero(lt(at, len)) { raise(E_TRUNCATED, 2, at, 1, 0) }
+                let m := u8(add(p, at))
+                if gt(m, K_MAX_ACCESSES) { raise(E_TOO_MANY_ACCESSES, 1, m, 0, 0) }
+                at := add(at, 1)
+                mstore(add(ctx, 0x100), m)
+                mstore(add(ctx, 0x120), add(p, at))
+                for { let i := 0 } lt(i, m) { i := add(i, 1) } {
+                    if iszero(lt(at, len)) { raise(E_TRUNCATED, 2, at, 1, 0) }
+                    let b := u8(add(p, at))
+                    if gt(b, 1) { raise(E_ACCESS_KIND_BYTE, 2, i, b, 0) }
+                    if gt(add(at, 9), len) { raise(E_TRUNCATED, 2, add(at, 1), 8, 0) }
+                    if gt(add(at, 17), len) { raise(E_TRUNCATED, 2, add(at, 9), 8, 0) }
+                    at := add(at, 17)
                 }
-                setReg(r, u.rd, v);
-            } else {
-                uint256 v = reg(r, u.rb) & mask;
-                writeS(r, wordAddr, (word & ~(mask << shift)) | (v << shift));
+                if iszero(eq(at, len)) { raise(E_TRAILING, 2, at, sub(len, at), 0) }
             }
-        }
-    }
 
-    /// One micro-step. `cleanAt` is `2^a - 1`: at that clock value the step
-    /// resets `Q` to `Q*`.
-    function ustep(Replay memory r, uint256 cleanAt) internal view {
-        unchecked {
-            uint256 w0 = readQ(r, 0);
-            uint256 upc = w0 & M32;
-            uint256 clock = w0 >> 32;
-            if (clock >= cleanAt) {
-                for (uint256 i = 0; i < Const.Q_WORDS; i++) {
-                    writeQ(r, i, 0);
+            // ---------------------------------------------------------
+            // The step (src/micro/step.rs `ustep`) of a `step` proof,
+            // clock below CLEAN_AT: returns the next access index, whether
+            // the step wrote the leaf, the leaf after it, and which leaf
+            // of Q besides leaf 0 it changed (0 if none).
+
+            function ustep(ctx, q, dc, w0) -> next, wrote, leaf, dirty {
+                let upc := and(w0, M32)
+                let clock := shr(32, w0)
+                // fetch: slot upc mod SLOTS of the data contract (zeros past
+                // its end: padding), unless the code knows it holds 0.
+                let slot := and(upc, K_SLOT_MASK)
+                let w := 0
+                if iszero(zeroSlot(slot)) {
+                    extcodecopy(dc, 0, add(K_WORDS_AT, shl(3, slot)), 8)
+                    w := shr(192, mload(0))
                 }
-                return;
+                let op := and(w, 0xff)
+                let rd := and(shr(8, w), 15)
+                let ra := and(shr(12, w), 15)
+                let rb := and(shr(16, w), 15)
+                let func := and(shr(20, w), 15)
+                // The signed 40-bit immediate, sign-extended to 64 bits.
+                let imm := and(sar(24, signextend(7, w)), M64)
+                let nextUpc := add(upc, 1)
+                leaf := mload(add(ctx, 0xe0))
+                switch lt(sub(op, 1), 10)
+                case 1 {
+                    // ALU: u[rd] = f(u[ra], u[rb] + imm).
+                    let a := reg(q, ra)
+                    let b := and(add(reg(q, rb), imm), M64)
+                    let v
+                    switch op
+                    case 1 { v := and(add(a, b), M64) }
+                    case 2 { v := and(sub(a, b), M64) }
+                    case 3 { v := and(a, b) }
+                    case 4 { v := or(a, b) }
+                    case 5 { v := xor(a, b) }
+                    case 6 { v := and(shl(and(b, 63), a), M64) }
+                    case 7 { v := shr(and(b, 63), a) }
+                    case 8 { v := and(sar(and(b, 63), signextend(7, a)), M64) }
+                    case 9 { v := lt(a, b) }
+                    default { v := slt(signextend(7, a), signextend(7, b)) }
+                    if rd {
+                        writeQ(q, rd, v)
+                        dirty := shr(2, rd)
+                    }
+                }
+                default {
+                    switch lt(sub(op, K_OP_LD), 2)
+                    case 1 {
+                        // LD | ST: the word of S at the aligned address.
+                        let bytes := shl(and(func, 3), 1)
+                        let addr := and(and(add(reg(q, ra), imm), K_S_ADDR_MASK), not(sub(bytes, 1)))
+                        let wordAddr := and(addr, not(7))
+                        let shift := shl(3, and(addr, 7))
+                        let mask := sub(shl(shl(3, bytes), 1), 1)
+                        // read_s (access 0)
+                        let logged := expect(ctx, 0, 0, wordAddr)
+                        leafFor(ctx, 0, wordAddr, 1)
+                        let word := wordOf(leaf, wordAddr)
+                        if iszero(eq(logged, word)) { fail(ctx, E_ACCESS_VALUE, 3, 0, logged, word) }
+                        next := 1
+                        switch eq(op, K_OP_LD)
+                        case 1 {
+                            let v := and(shr(shift, word), mask)
+                            if and(shr(2, func), lt(bytes, 8)) {
+                                let sign := shl(sub(shl(3, bytes), 1), 1)
+                                v := and(sub(xor(v, sign), sign), M64)
+                            }
+                            if rd {
+                                writeQ(q, rd, v)
+                                dirty := shr(2, rd)
+                            }
+                        }
+                        default {
+                            let v := and(reg(q, rb), mask)
+                            let nw := or(and(word, not(shl(shift, mask))), shl(shift, v))
+                            // write_s (access 1): value, then the leaf proof
+                            // (its depth was checked on first use).
+                            let lw := expect(ctx, 1, 1, wordAddr)
+                            if iszero(eq(lw, nw)) { fail(ctx, E_ACCESS_VALUE, 3, 1, lw, nw) }
+                            leafFor(ctx, 1, wordAddr, 0)
+                            let sh := sub(192, shl(6, and(shr(3, wordAddr), 3)))
+                            leaf := or(and(leaf, not(shl(sh, M64))), shl(sh, swap64(nw)))
+                            wrote := 1
+                            next := 2
+                        }
+                    }
+                    default {
+                        switch op
+                        case 13 {
+                            // BR
+                            let a := reg(q, ra)
+                            let b := reg(q, rb)
+                            let t
+                            switch func
+                            case 0 { t := eq(a, b) }
+                            case 1 { t := iszero(eq(a, b)) }
+                            case 2 { t := slt(signextend(7, a), signextend(7, b)) }
+                            case 3 { t := iszero(slt(signextend(7, a), signextend(7, b))) }
+                            case 4 { t := lt(a, b) }
+                            case 5 { t := iszero(lt(a, b)) }
+                            if t { nextUpc := imm }
+                        }
+                        case 14 {
+                            // JAL
+                            let target := and(add(reg(q, ra), imm), M64)
+                            if rd {
+                                writeQ(q, rd, nextUpc)
+                                dirty := shr(2, rd)
+                            }
+                            nextUpc := target
+                        }
+                        default { nextUpc := upc }
+                    }
+                }
+                writeQ(q, 0, or(and(nextUpc, M32), and(shl(32, add(clock, 1)), M64)))
             }
-            Uop memory u = decodeUop(fetch(upc));
-            uint256 imm = u.imm;
-            uint256 next = (upc + 1) & M64;
-            uint256 op = u.op;
-            if (op >= Op.ADD && op <= Op.SLT) {
-                // One arm per ALU operation in Rust; one dispatch in aluOp here.
-                aluOp(r, u);
-            } else if (op == Op.LD || op == Op.ST) {
-                loadStore(r, u);
-            } else if (op == Op.BR) {
-                uint256 a = reg(r, u.ra);
-                uint256 b = reg(r, u.rb);
-                if (taken(u.func, a, b)) next = imm;
-            } else if (op == Op.JAL) {
-                uint256 target = (reg(r, u.ra) + imm) & M64;
-                setReg(r, u.rd, (upc + 1) & M64);
-                next = target;
-            } else {
-                next = upc;
+
+            // ---------------------------------------------------------
+            // verify_step_with (src/verify/mod.rs).
+
+            let q := mload(0x40)
+            // Q, 32 spare bytes (word 15 is written as a 32-byte store), the context.
+            let ctx := add(q, 0xa0)
+            mstore(0x40, add(ctx, 0x1a0))
+            let kind := decode(proof.offset, proof.length, q, ctx)
+            let hasLeaf := mload(add(ctx, 0x40))
+            mstore(ctx, rootBefore)
+            let l0 := keccak256(q, 0x20)
+            let l1 := keccak256(add(q, 0x20), 0x20)
+            let l2 := keccak256(add(q, 0x40), 0x20)
+            let l3 := keccak256(add(q, 0x60), 0x20)
+            mstore(add(ctx, 0x140), l1)
+            mstore(add(ctx, 0x160), l2)
+            mstore(add(ctx, 0x180), l3)
+            let qRoot := hash2(hash2(l0, l1), hash2(l2, l3))
+            mstore(add(ctx, 0x20), qRoot)
+            if iszero(hasLeaf) {
+                let computed := hash2(qRoot, mload(add(ctx, 0xe0)))
+                if iszero(eq(computed, rootBefore)) { raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0) }
             }
-            writeQ(r, 0, (next & M32) | (((clock + 1) << 32) & M64));
+            let w0 := swap64(shr(192, mload(q)))
+            let clock := shr(32, w0)
+            let clean := iszero(lt(clock, K_CLEAN_AT))
+            if iszero(eq(kind, clean)) { fail(ctx, E_WRONG_KIND, 3, clock, clean, kind) }
+            let m := mload(add(ctx, 0x100))
+            switch clean
+            case 1 {
+                // The cleaning step: Q becomes Q*, S unchanged; finish.
+                if m { fail(ctx, E_LEFTOVER_ACCESSES, 2, 0, m, 0) }
+                if hasLeaf { fail(ctx, E_UNUSED_LEAF_PROOF, 0, 0, 0, 0) }
+                rootAfter := hash2(K_Q_STAR_ROOT, mload(add(ctx, 0xe0)))
+            }
+            default {
+                let next, wrote, leaf, dirty := ustep(ctx, q, data, w0)
+                // finish (src/verify/replay.rs): every access used, and the leaf proof.
+                if iszero(eq(next, m)) { fail(ctx, E_LEFTOVER_ACCESSES, 2, next, sub(m, next), 0) }
+                let sAfter := mload(add(ctx, 0xe0))
+                if hasLeaf {
+                    // A step that reaches S makes access 0 (next > 0).
+                    if iszero(next) { fail(ctx, E_UNUSED_LEAF_PROOF, 0, 0, 0, 0) }
+                    let before := 0
+                    switch and(wrote, iszero(eq(leaf, sAfter)))
+                    case 1 { before, sAfter := walk2(ctx, sAfter, leaf) }
+                    default {
+                        before := walk(ctx, sAfter)
+                        sAfter := before
+                    }
+                    let computed := hash2(qRoot, before)
+                    if iszero(eq(computed, rootBefore)) { raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0) }
+                }
+                // root(Q) after: leaf 0 (word 0) changed, and the written register's leaf.
+                l0 := keccak256(q, 0x20)
+                l1 := mload(add(ctx, 0x140))
+                l2 := mload(add(ctx, 0x160))
+                l3 := mload(add(ctx, 0x180))
+                switch dirty
+                case 1 { l1 := keccak256(add(q, 0x20), 0x20) }
+                case 2 { l2 := keccak256(add(q, 0x40), 0x20) }
+                case 3 { l3 := keccak256(add(q, 0x60), 0x20) }
+                rootAfter := hash2(hash2(hash2(l0, l1), hash2(l2, l3)), sAfter)
+            }
         }
     }
-
-    // ------------------------------------------------------------------
-    // Hashing (src/hash.rs) and little-endian reads.
 
     /// `keccak256(left || right)`, in scratch memory.
     function hashNode(bytes32 left, bytes32 right) internal pure returns (bytes32 h) {
@@ -514,202 +1225,11 @@ contract StepVerifier {
         }
     }
 
-    /// `root(Q)`: the root of `Q`'s four 32-byte leaves, hashed in place.
-    function qRoot(uint256 q) internal pure returns (bytes32 root) {
-        assembly ("memory-safe") {
-            mstore(0, keccak256(q, 32))
-            mstore(0x20, keccak256(add(q, 32), 32))
-            let left := keccak256(0, 0x40)
-            mstore(0, keccak256(add(q, 64), 32))
-            mstore(0x20, keccak256(add(q, 96), 32))
-            mstore(0x20, keccak256(0, 0x40))
-            mstore(0, left)
-            root := keccak256(0, 0x40)
-        }
-    }
-
-    /// The roots the leaf proof leads to with `a` and with `b` in the
-    /// leaf's place, in one walk (once per level if `a == b`): siblings
-    /// from calldata, or `Z(k)` from the code's table where bit `k` of the
-    /// bitmap is set.
-    function pathRoots(Replay memory r, bytes32 a, bytes32 b) internal view returns (bytes32 ha, bytes32 hb) {
-        uint256 index = r.leafIndex;
-        uint256 n = r.n;
-        uint256 zeros = r.zeros;
-        uint256 sib = r.siblings;
-        uint256 ztable = r.zt;
-        if (zeros != 0 && ztable == 0) {
-            address d = DATA;
-            uint256 bytes_ = Microcode.ZERO_TABLE_BYTES;
-            assembly ("memory-safe") {
-                ztable := mload(0x40)
-                mstore(0x40, add(ztable, bytes_))
-                extcodecopy(d, ztable, 1, bytes_)
-            }
-            r.zt = ztable;
-        }
-        assembly ("memory-safe") {
-            mstore(0, a)
-            ha := keccak256(0, 0x20)
-            // One level of a's path: sibling k from calldata or the Z table.
-            function up(h, k, idx, zs, s, zt) -> h2, s2 {
-                let hpos := shl(5, and(shr(k, idx), 1))
-                let spos := xor(hpos, 0x20)
-                mstore(hpos, h)
-                s2 := s
-                switch and(shr(k, zs), 1)
-                case 0 {
-                    calldatacopy(spos, s, 0x20)
-                    s2 := add(s, 0x20)
-                }
-                default { mstore(spos, mload(add(zt, shl(5, k)))) }
-                h2 := keccak256(0, 0x40)
-            }
-            switch and(eq(a, b), eq(n, 29))
-            case 1 {
-                // A read, or no write, at the state tree's depth: unrolled,
-                // so the compiler folds each level's constants.
-                ha, sib := up(ha, 0, index, zeros, sib, ztable)
-                ha, sib := up(ha, 1, index, zeros, sib, ztable)
-                ha, sib := up(ha, 2, index, zeros, sib, ztable)
-                ha, sib := up(ha, 3, index, zeros, sib, ztable)
-                ha, sib := up(ha, 4, index, zeros, sib, ztable)
-                ha, sib := up(ha, 5, index, zeros, sib, ztable)
-                ha, sib := up(ha, 6, index, zeros, sib, ztable)
-                ha, sib := up(ha, 7, index, zeros, sib, ztable)
-                ha, sib := up(ha, 8, index, zeros, sib, ztable)
-                ha, sib := up(ha, 9, index, zeros, sib, ztable)
-                ha, sib := up(ha, 10, index, zeros, sib, ztable)
-                ha, sib := up(ha, 11, index, zeros, sib, ztable)
-                ha, sib := up(ha, 12, index, zeros, sib, ztable)
-                ha, sib := up(ha, 13, index, zeros, sib, ztable)
-                ha, sib := up(ha, 14, index, zeros, sib, ztable)
-                ha, sib := up(ha, 15, index, zeros, sib, ztable)
-                ha, sib := up(ha, 16, index, zeros, sib, ztable)
-                ha, sib := up(ha, 17, index, zeros, sib, ztable)
-                ha, sib := up(ha, 18, index, zeros, sib, ztable)
-                ha, sib := up(ha, 19, index, zeros, sib, ztable)
-                ha, sib := up(ha, 20, index, zeros, sib, ztable)
-                ha, sib := up(ha, 21, index, zeros, sib, ztable)
-                ha, sib := up(ha, 22, index, zeros, sib, ztable)
-                ha, sib := up(ha, 23, index, zeros, sib, ztable)
-                ha, sib := up(ha, 24, index, zeros, sib, ztable)
-                ha, sib := up(ha, 25, index, zeros, sib, ztable)
-                ha, sib := up(ha, 26, index, zeros, sib, ztable)
-                ha, sib := up(ha, 27, index, zeros, sib, ztable)
-                ha, sib := up(ha, 28, index, zeros, sib, ztable)
-                hb := ha
-            }
-            case 0 {
-                if eq(a, b) {
-                    for { let k := 0 } lt(k, n) { k := add(k, 1) } { ha, sib := up(ha, k, index, zeros, sib, ztable) }
-                    hb := ha
-                }
-            }
-            // One level of both paths: b's pair sits in free memory (used as
-            // scratch, not allocated).
-            function up2(h, g, k, idx, zs, s, zt, buf) -> h2, g2, s2 {
-                let hpos := shl(5, and(shr(k, idx), 1))
-                let spos := xor(hpos, 0x20)
-                s2 := s
-                switch and(shr(k, zs), 1)
-                case 0 {
-                    calldatacopy(spos, s, 0x20)
-                    s2 := add(s, 0x20)
-                }
-                default { mstore(spos, mload(add(zt, shl(5, k)))) }
-                mstore(add(buf, spos), mload(spos))
-                mstore(hpos, h)
-                mstore(add(buf, hpos), g)
-                h2 := keccak256(0, 0x40)
-                g2 := keccak256(buf, 0x40)
-            }
-            if iszero(eq(a, b)) {
-                let buf := mload(0x40)
-                mstore(0, b)
-                hb := keccak256(0, 0x20)
-                switch eq(n, 29)
-                case 1 {
-                    ha, hb, sib := up2(ha, hb, 0, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 1, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 2, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 3, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 4, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 5, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 6, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 7, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 8, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 9, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 10, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 11, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 12, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 13, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 14, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 15, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 16, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 17, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 18, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 19, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 20, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 21, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 22, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 23, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 24, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 25, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 26, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 27, index, zeros, sib, ztable, buf)
-                    ha, hb, sib := up2(ha, hb, 28, index, zeros, sib, ztable, buf)
-                }
-                default {
-                    for { let k := 0 } lt(k, n) { k := add(k, 1) } {
-                        ha, hb, sib := up2(ha, hb, k, index, zeros, sib, ztable, buf)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Bits set in a 32-bit value.
-    function popcount32(uint256 x) internal pure returns (uint256) {
-        unchecked {
-            x = x - ((x >> 1) & 0x55555555);
-            x = (x & 0x33333333) + ((x >> 2) & 0x33333333);
-            x = (x + (x >> 4)) & 0x0f0f0f0f;
-            return ((x * 0x01010101) & 0xffffffff) >> 24;
-        }
-    }
-
-    /// The 64-bit little-endian word of `leaf` holding `addr`.
-    function wordOf(bytes32 leaf, uint256 addr) internal pure returns (uint256) {
-        return swap64((uint256(leaf) >> (192 - (((addr & 31) >> 3) << 6))) & M64);
-    }
-
     /// Reverses the bytes of a 64-bit value (little-endian <-> big-endian).
     function swap64(uint256 x) internal pure returns (uint256) {
         x = ((x & 0xff00ff00ff00ff00) >> 8) | ((x & 0x00ff00ff00ff00ff) << 8);
         x = ((x & 0xffff0000ffff0000) >> 16) | ((x & 0x0000ffff0000ffff) << 16);
         return (x >> 32) | ((x & M32) << 32);
-    }
-
-    function u8(uint256 at) internal pure returns (uint256 v) {
-        assembly ("memory-safe") {
-            v := shr(248, calldataload(at))
-        }
-    }
-
-    function le64(uint256 at) internal pure returns (uint256 v) {
-        assembly ("memory-safe") {
-            v := shr(192, calldataload(at))
-        }
-        v = swap64(v);
-    }
-
-    function le32(uint256 at) internal pure returns (uint256 v) {
-        assembly ("memory-safe") {
-            v := shr(224, calldataload(at))
-        }
-        v = ((v & 0xff00ff00) >> 8) | ((v & 0x00ff00ff) << 8);
-        v = (v >> 16) | ((v & 0xffff) << 16);
     }
 
     // ------------------------------------------------------------------

@@ -5,8 +5,8 @@ import {Test, Vm, console} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
-import {Microcode} from "../src/Generated.sol";
 import {TxGas} from "./TxGas.sol";
+import {Microcode} from "../src/Generated.sol";
 
 /// The version-1 alternative, for the comparison: a micro-instruction leaf
 /// with its path to the microcode root, read from calldata as the
@@ -43,6 +43,8 @@ contract UopPath {
 ///
 ///   forge test --use script/solc --offline --match-contract GasBench -vv
 ///
+/// (`cargo bench --bench gas` writes the differential fixture, runs this
+/// and collects its `bench step ...` lines),
 /// on the example proofs, or on thousands of generated ones with
 /// MSWAP_DIFFERENTIAL=FILE (see tests/contracts.rs). "Execution" is the gas
 /// of the verifier's call frame; "per transaction" is what a transaction
@@ -137,6 +139,64 @@ contract GasBench is Test {
         string memory e = string.concat("  exec ", triple(r.exec, r.n, true));
         string memory t = string.concat("  tx ", triple(r.txg, r.n, true));
         console.log(string.concat(head, e, t, "  bytes ", triple(r.size, r.n, false)));
+        benchLine(label, r);
+    }
+
+    /// ` key_min=.. key_med=.. key_max=..` of the sorted `a[0..n]`.
+    function keys(string memory key, uint256[] memory a, uint256 n) internal pure returns (string memory s) {
+        s = string.concat(" ", key, "_min=", vm.toString(a[0]));
+        s = string.concat(s, " ", key, "_med=", vm.toString(a[n / 2]));
+        s = string.concat(s, " ", key, "_max=", vm.toString(a[n - 1]));
+    }
+
+    /// The machine-readable line of a row (sorted by `line`), which
+    /// `cargo bench --bench gas` collects: `bench step kind=NAME exec_min=..
+    /// exec_med=.. exec_max=.. tx_min=.. tx_med=.. tx_max=.. bytes_min=..
+    /// bytes_med=.. bytes_max=.. n=..`.
+    function benchLine(string memory label, Row memory r) internal {
+        string memory s = string.concat("bench step kind=", label, keys("exec", r.exec, r.n));
+        s = string.concat(s, keys("tx", r.txg, r.n), keys("bytes", r.size, r.n));
+        console.log(string.concat(s, " n=", vm.toString(r.n)));
+    }
+
+    /// Execution gas and calldata tokens of the accepted case `c`;
+    /// `zero[slot]` says whether microcode slot `slot` holds 0.
+    function measure(Fixture.Case memory c, bool[] memory zero) internal returns (uint256 exec, uint256 t) {
+        bytes32 after_ = v.step(c.rootBefore, c.proof);
+        exec = vm.lastCallGas().gasTotalUsed;
+        // In a transaction of its own the data contract is cold (EIP-2929):
+        // a step that fetches its micro-instruction from it pays for the
+        // first access (forge keeps it warm across the loop). The cleaning
+        // step and the idle ticks of zero slots fetch nothing.
+        uint256 upc = uint8(c.proof[2]) | uint256(uint8(c.proof[3])) << 8 | uint256(uint8(c.proof[4])) << 16
+            | uint256(uint8(c.proof[5])) << 24;
+        if (c.label != 16 && !zero[upc % Microcode.SLOTS]) exec += COLD_ACCOUNT_SURCHARGE;
+        vm.assertEq(abi.encode(after_), c.result, "root after");
+        t = TxGas.tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
+    }
+
+    /// Which microcode slots hold 0 (the verifier does not fetch those).
+    function zeroSlots() internal pure returns (bool[] memory zero) {
+        zero = new bool[](Microcode.SLOTS);
+        bytes memory data = Microcode.DATA;
+        for (uint256 slot = 0; slot < Microcode.SLOTS; slot++) {
+            uint256 w;
+            if (slot < Microcode.WORDS) {
+                uint256 at = Microcode.ZERO_TABLE_BYTES + slot * 8;
+                assembly ("memory-safe") {
+                    w := shr(192, mload(add(add(data, 0x20), at)))
+                }
+            }
+            zero[slot] = w == 0;
+        }
+    }
+
+    /// Appends one measurement to `r`.
+    function add(Row memory r, uint256 exec, uint256 txg, uint256 size) internal pure {
+        r.exec[r.n] = exec;
+        r.txg[r.n] = txg;
+        r.size[r.n] = size;
+        r.n++;
     }
 
     function test_gasTable() public {
@@ -148,28 +208,18 @@ contract GasBench is Test {
         for (uint256 i = 0; i < 17; i++) {
             rows[i] = Row(new uint256[](cap), new uint256[](cap), new uint256[](cap), 0);
         }
+        bool[] memory zero = zeroSlots();
+        // Warm the data contract, so that every step below finds it warm
+        // and `measure` adds the cold surcharge to each that reads it.
+        vm.assertGt(v.DATA().code.length, 0, "data contract");
         uint256 at = 0;
         while (at < fx.length && all.n < cap) {
             Fixture.Case memory c;
             (c, at) = Fixture.read(fx, at);
             if (!c.ok || c.label >= 17) continue;
-            bytes32 after_ = v.step(c.rootBefore, c.proof);
-            uint256 exec = vm.lastCallGas().gasTotalUsed;
-            // In a transaction of its own the data contract is cold: every
-            // step but the cleaning one (which fetches nothing) pays for
-            // its first access (forge keeps it warm across the loop).
-            if (c.label != 16) exec += COLD_ACCOUNT_SURCHARGE;
-            vm.assertEq(abi.encode(after_), c.result, "root after");
-            uint256 t = TxGas.tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
-            Row memory r = rows[c.label];
-            r.exec[r.n] = exec;
-            r.txg[r.n] = TxGas.txGas(exec, t);
-            r.size[r.n] = c.proof.length;
-            r.n++;
-            all.exec[all.n] = exec;
-            all.txg[all.n] = TxGas.txGas(exec, t);
-            all.size[all.n] = c.proof.length;
-            all.n++;
+            (uint256 exec, uint256 t) = measure(c, zero);
+            add(rows[c.label], exec, TxGas.txGas(exec, t), c.proof.length);
+            add(all, exec, TxGas.txGas(exec, t), c.proof.length);
         }
         console.log(string.concat("step proofs from ", path, ": gas min / median / max"));
         for (uint256 i = 0; i < 17; i++) {
@@ -249,13 +299,16 @@ contract GasBench is Test {
         try u.fetch(Microcode.ROOT, new bytes(41), 0) {} catch {}
         uint256 empty = vm.lastCallGas().gasTotalUsed;
         uint256 t = TxGas.tokens(path);
+        string memory head = string.concat(
+            "micro-instruction path (v1): ",
+            vm.toString(path.length),
+            " bytes, ",
+            vm.toString(t),
+            " calldata tokens = "
+        );
         console.log(
             string.concat(
-                "micro-instruction path (v1): ",
-                vm.toString(path.length),
-                " bytes, ",
-                vm.toString(t),
-                " calldata tokens = ",
+                head,
                 vm.toString(10 * t),
                 " gas at the EIP-7623 floor (",
                 vm.toString(4 * t),

@@ -5,7 +5,51 @@ import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
-import {Microcode} from "../src/Generated.sol";
+import {Microcode, Op, Cond} from "../src/Generated.sol";
+
+/// Exposes the error selectors that the verifier's assembly spells as
+/// literals, to compare them with the errors' own selectors.
+contract SelectorView is StepVerifier {
+    constructor(address data) StepVerifier(data) {}
+
+    function selectors() external pure returns (uint256[20] memory s) {
+        s = [
+            E_TRUNCATED,
+            E_VERSION,
+            E_KIND,
+            E_FLAGS,
+            E_TOO_MANY_SIBLINGS,
+            E_ZERO_MASK,
+            E_TOO_MANY_ACCESSES,
+            E_ACCESS_KIND_BYTE,
+            E_TRAILING,
+            E_ROOT_MISMATCH,
+            E_WRONG_KIND,
+            E_MISSING_ACCESS,
+            E_ACCESS_KIND,
+            E_ACCESS_ADDRESS,
+            E_ACCESS_VALUE,
+            E_MISSING_LEAF_PROOF,
+            E_LEAF_INDEX,
+            E_LEAF_DEPTH,
+            E_UNUSED_LEAF_PROOF,
+            E_LEFTOVER_ACCESSES
+        ];
+    }
+
+    function zeroSlots() external pure returns (uint256[8] memory z) {
+        z = [
+            K_ZERO_SLOTS_0,
+            K_ZERO_SLOTS_1,
+            K_ZERO_SLOTS_2,
+            K_ZERO_SLOTS_3,
+            K_ZERO_SLOTS_4,
+            K_ZERO_SLOTS_5,
+            K_ZERO_SLOTS_6,
+            K_ZERO_SLOTS_7
+        ];
+    }
+}
 
 /// The contract against the Rust verifier: every case of a fixture written
 /// by the Rust build must get the same answer, the root after or the same
@@ -114,6 +158,78 @@ contract StepVerifierTest is Test {
         }
         (uint256 n,) = replay(vm.readFileBinary(path));
         vm.assertEq(n, vm.envOr("MSWAP_DIFFERENTIAL_CASES", uint256(0)), "cases replayed");
+    }
+
+    /// The assembly names each error by its selector, as a literal.
+    function test_selectorsAreTheErrors() public {
+        uint256[20] memory s = new SelectorView(v.DATA()).selectors();
+        bytes4[20] memory want = [
+            StepVerifier.Truncated.selector,
+            StepVerifier.Version.selector,
+            StepVerifier.Kind.selector,
+            StepVerifier.Flags.selector,
+            StepVerifier.TooManySiblings.selector,
+            StepVerifier.ZeroMask.selector,
+            StepVerifier.TooManyAccesses.selector,
+            StepVerifier.AccessKindByte.selector,
+            StepVerifier.Trailing.selector,
+            StepVerifier.RootMismatch.selector,
+            StepVerifier.WrongKind.selector,
+            StepVerifier.MissingAccess.selector,
+            StepVerifier.AccessKind.selector,
+            StepVerifier.AccessAddress.selector,
+            StepVerifier.AccessValue.selector,
+            StepVerifier.MissingLeafProof.selector,
+            StepVerifier.LeafIndex.selector,
+            StepVerifier.LeafDepth.selector,
+            StepVerifier.UnusedLeafProof.selector,
+            StepVerifier.LeftoverAccesses.selector
+        ];
+        for (uint256 i = 0; i < 20; i++) {
+            vm.assertEq(s[i], uint256(uint32(want[i])), string.concat("selector ", vm.toString(i)));
+        }
+    }
+
+    /// Yul `switch` cases are literals: the numbering the step's assembly
+    /// spells out (ALU operations 1..10 in this order, LD and ST adjacent,
+    /// BR 13, JAL 14, conditions 0..5) must be the generated one.
+    function test_assemblyCasesAreTheGeneratedNumbers() public pure {
+        uint256[10] memory alu = [Op.ADD, Op.SUB, Op.AND, Op.OR, Op.XOR, Op.SLL, Op.SRL, Op.SRA, Op.SLTU, Op.SLT];
+        for (uint256 i = 0; i < 10; i++) {
+            vm.assertEq(alu[i], i + 1, "ALU operation numbers");
+        }
+        vm.assertEq(Op.IDLE, 0, "IDLE");
+        vm.assertEq(Op.LD, 11, "LD");
+        vm.assertEq(Op.ST, 12, "ST");
+        vm.assertEq(Op.BR, 13, "BR");
+        vm.assertEq(Op.JAL, 14, "JAL");
+        uint256[6] memory conds = [Cond.EQ, Cond.NE, Cond.LT, Cond.GE, Cond.LTU, Cond.GEU];
+        for (uint256 i = 0; i < 6; i++) {
+            vm.assertEq(conds[i], i, "condition numbers");
+        }
+    }
+
+    /// The verifier skips the fetch of the slots its bitmaps mark as
+    /// zero: they must be exactly the zero words of the microcode (eight
+    /// bitmaps: the assembly picks one by the slot's top three bits).
+    function test_zeroSlotBitmapsAreTheMicrocodes() public {
+        vm.assertEq(Microcode.SLOTS, 2048, "the assembly's eight bitmaps cover 2048 slots");
+        uint256[8] memory z = new SelectorView(v.DATA()).zeroSlots();
+        bytes memory data = Microcode.DATA;
+        uint256 marked;
+        for (uint256 slot = 0; slot < Microcode.SLOTS; slot++) {
+            uint256 w;
+            if (slot < Microcode.WORDS) {
+                uint256 at = Microcode.ZERO_TABLE_BYTES + slot * 8;
+                assembly ("memory-safe") {
+                    w := shr(192, mload(add(add(data, 0x20), at)))
+                }
+            }
+            bool bit = (z[slot / 256] >> (slot % 256)) & 1 == 1;
+            vm.assertEq(bit, w == 0, string.concat("slot ", vm.toString(slot)));
+            if (bit) marked++;
+        }
+        vm.assertGt(marked, 2, "the padding and the program's IDLEs");
     }
 
     function test_carriedMicrocodeIsTheCommittedOne() public view {

@@ -8,6 +8,9 @@
 //! contract's custom error of the same name, and writes the fixture files
 //! of the differential tests.
 //!
+//! [`differential`] generates the differential fixture: thousands of
+//! proofs with the Rust verdicts, for the contract's tests and gas bench.
+//!
 //! [`solidity`] writes `contracts/src/Generated.sol`: the constants of the
 //! step (`CLEAN_AT`, the tree depth, the proof format's limits, the
 //! micro-ISA's operation numbers) and the microcode words that the
@@ -17,6 +20,7 @@
 
 pub mod abi;
 pub mod demo;
+pub mod differential;
 pub mod fixtures;
 pub mod play;
 pub mod rpc;

@@ -137,6 +137,103 @@ library Microcode {{
         len = data.len(),
         hex = hex::encode(&data),
     );
+    s.push_str(&step_constants(m));
+    s
+}
+
+/// The microcode's slots whose word is zero, as big-endian 256-bit
+/// bitmaps: bit `i` (from the least significant end) of bitmap `j` is set
+/// iff slot `256 j + i` holds `0`.
+pub fn zero_slot_bitmap(m: &Microcode) -> Vec<[u8; 32]> {
+    let mut out = vec![[0u8; 32]; (m.slots as usize).div_ceil(256)];
+    for (slot, w) in m.words.iter().enumerate() {
+        if *w == 0 {
+            out[slot / 256][31 - (slot % 256) / 8] |= 1 << (slot % 8);
+        }
+    }
+    out
+}
+
+/// The abstract contract `StepConstants`: the constants the verifier's
+/// inline assembly needs, each initialised with a literal (inline
+/// assembly reads no other constants: not a library's, not one defined by
+/// an expression), including `Z(0) .. Z(MAX_SIBLINGS - 1)`, which the
+/// verifier's Merkle walks take from its own code as `PUSH32` operands.
+fn step_constants(m: &Microcode) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"
+/// The constants of `Const`, `Op`, `Cond` and `Microcode` that the
+/// `StepVerifier`'s assembly reads, as literals (inline assembly reads no
+/// library constant), and the zero-subtree roots `Z(k)`.
+abstract contract StepConstants {{
+    uint256 internal constant K_PROOF_VERSION = {PROOF_VERSION};
+    uint256 internal constant K_CLEAN_AT = {CLEAN_AT};
+    uint256 internal constant K_S_TREE_DEPTH = {S_TREE_DEPTH};
+    uint256 internal constant K_S_ADDR_MASK = {S_ADDR_MASK:#x};
+    uint256 internal constant K_MAX_SIBLINGS = {MAX_SIBLINGS};
+    uint256 internal constant K_MAX_ACCESSES = {MAX_ACCESSES};
+    bytes32 internal constant K_Q_STAR_ROOT = 0x{q_star};
+    /// `SLOTS - 1`: `upc` fetches slot `upc & SLOT_MASK`.
+    uint256 internal constant K_SLOT_MASK = {slot_mask};
+    /// Offset of microcode slot 0 in the data contract's code (after the
+    /// `STOP` byte and the zero-subtree table).
+    uint256 internal constant K_WORDS_AT = {words_at};
+"#,
+        q_star = q_root(&Q_PRISTINE),
+        slot_mask = m.slots - 1,
+        words_at = 1 + ZERO_TABLE_BYTES,
+    );
+    for (n, v) in [
+        ("ADD", op::ADD),
+        ("SUB", op::SUB),
+        ("AND", op::AND),
+        ("OR", op::OR),
+        ("XOR", op::XOR),
+        ("SLL", op::SLL),
+        ("SRL", op::SRL),
+        ("SRA", op::SRA),
+        ("SLTU", op::SLTU),
+        ("SLT", op::SLT),
+        ("LD", op::LD),
+        ("ST", op::ST),
+        ("BR", op::BR),
+        ("JAL", op::JAL),
+    ] {
+        let _ = writeln!(s, "    uint256 internal constant K_OP_{n} = {v};");
+    }
+    for (n, v) in [
+        ("EQ", cond::EQ),
+        ("NE", cond::NE),
+        ("LT", cond::LT),
+        ("GE", cond::GE),
+        ("LTU", cond::LTU),
+        ("GEU", cond::GEU),
+    ] {
+        let _ = writeln!(s, "    uint256 internal constant K_COND_{n} = {v};");
+    }
+    for k in 0..MAX_SIBLINGS {
+        let _ = writeln!(
+            s,
+            "    bytes32 internal constant Z_{k} = 0x{};",
+            zero_hash(k as u32)
+        );
+    }
+    s.push_str(
+        "    /// The slots whose word is zero (`IDLE`: the ends of the instructions and\n    \
+         /// the padding), 256 a constant: bit `i` of `K_ZERO_SLOTS_j` is slot\n    \
+         /// `256 j + i`. The verifier takes them from its code instead of\n    \
+         /// fetching them (an idle tick reads no data contract).\n",
+    );
+    for (j, bits) in zero_slot_bitmap(m).iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "    uint256 internal constant K_ZERO_SLOTS_{j} = 0x{};",
+            hex::encode(bits)
+        );
+    }
+    s.push_str("}\n");
     s
 }
 
@@ -154,5 +251,18 @@ mod tests {
         let last = *m.program.words.last().expect("words");
         assert_eq!(&d[d.len() - 8..], &last.to_be_bytes());
         assert!(m.words[m.program.words.len()..].iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn the_zero_slot_bitmap_marks_exactly_the_zero_words() {
+        let m = microcode();
+        let b = zero_slot_bitmap(m);
+        assert_eq!(b.len() * 256, m.slots as usize);
+        for (slot, w) in m.words.iter().enumerate() {
+            let bit = b[slot / 256][31 - (slot % 256) / 8] >> (slot % 8) & 1;
+            assert_eq!(bit == 1, *w == 0, "slot {slot}");
+        }
+        // The padding slots are zero, and so is every IDLE of the program.
+        assert_eq!(b[b.len() - 1][0] >> 6, 0b11);
     }
 }

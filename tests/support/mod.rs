@@ -54,15 +54,7 @@ pub fn guest_elf(name: &str) -> (Vec<u8>, Vec<u8>) {
 /// The small sample input used for a guest in tests.
 pub fn sample_input(name: &str) -> Vec<u8> {
     let dir = guest_dir().join("inputs");
-    let pick = match name {
-        "sort" => Some("sort.txt"),
-        "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" => Some("text.txt"),
-        "rust_json" => Some("people.json"),
-        "rust_evm" => Some("evm_sum.json"),
-        "loop" => Some("loop_small.txt"),
-        "collatz" => Some("collatz_small.txt"),
-        _ => None,
-    };
+    let pick = mswap::chain::differential::sample_input_file(name);
     pick.and_then(|f| std::fs::read(dir.join(f)).ok())
         .unwrap_or_default()
 }
