@@ -95,7 +95,10 @@ contract DisputeGame {
         uint8 b,
         bytes levels
     );
-    event Challenged(uint256 indexed claim, uint256 indexed dispute, address indexed challenger, bytes32 root);
+    /// `index`: the dispute's 0-based number within its claim.
+    event Challenged(
+        uint256 indexed claim, uint256 indexed dispute, address indexed challenger, uint256 index, bytes32 root
+    );
     /// A level begins: `[0, 2^log2]` from `loRoot` (agreed) to `hiRoot` (the defender's).
     event LevelStarted(
         uint256 indexed dispute, uint8 level, uint64 base, uint64 t, uint64 hi, bytes32 loRoot, bytes32 hiRoot
@@ -105,9 +108,12 @@ contract DisputeGame {
     event Disagreed(uint256 indexed dispute, uint8 level, uint64 position);
     /// Micro-step `j` of A-step `t` awaits its proof from either side.
     event ProofAwaited(uint256 indexed dispute, uint64 t, uint64 j, bytes32 rootBefore, bytes32 rootAfter);
-    event Proved(uint256 indexed dispute, address by, bytes32 computed, Side winner);
+    /// Carries the proof's bytes, so that a game can be rebuilt from logs alone.
+    event Proved(uint256 indexed dispute, address by, bytes32 computed, Side winner, bytes proof);
     event TimedOut(uint256 indexed dispute, Side winner);
     event ClaimResolved(uint256 indexed claim, bool stands);
+    event Credited(address indexed to, uint256 amount);
+    event Withdrawn(address indexed to, uint256 amount);
 
     error BadB(uint256 b, uint256 max);
     error LevelsEmpty();
@@ -127,6 +133,8 @@ contract DisputeGame {
     error Place(uint256 level, uint256 position, uint256 wantLevel, uint256 wantPosition);
     error ClockRanOut(Side side);
     error ClockLeft(Side side, uint256 secondsLeft);
+    error BadBond(uint256 sent, uint256 want);
+    error TransferFailed(address to, uint256 amount);
 
     /// The step verifier (deployment policy).
     StepVerifier public immutable verifier;
@@ -136,15 +144,32 @@ contract DisputeGame {
     uint64 public immutable windowSeconds;
     /// The largest `b` a claim may have (deployment policy).
     uint8 public immutable maxB;
+    /// The defender's bond per claim, wei (deployment policy).
+    uint256 public immutable claimBond;
+    /// A challenger's bond per dispute, wei (deployment policy).
+    uint256 public immutable challengeBond;
 
     Claim[] internal claims;
     Dispute[] internal disputes;
+    /// The global dispute ids of each claim's disputes, in order.
+    mapping(uint256 => uint256[]) internal claimDisputes;
+    /// What each account may withdraw (pull payments).
+    mapping(address => uint256) public credit;
 
-    constructor(StepVerifier verifier_, uint64 clockSeconds_, uint64 windowSeconds_, uint8 maxB_) {
+    constructor(
+        StepVerifier verifier_,
+        uint64 clockSeconds_,
+        uint64 windowSeconds_,
+        uint8 maxB_,
+        uint256 claimBond_,
+        uint256 challengeBond_
+    ) {
         verifier = verifier_;
         clockSeconds = clockSeconds_;
         windowSeconds = windowSeconds_;
         maxB = maxB_;
+        claimBond = claimBond_;
+        challengeBond = challengeBond_;
     }
 
     // ------------------------------------------------------------------
@@ -159,7 +184,8 @@ contract DisputeGame {
         bytes32 finalRoot,
         uint8 b,
         bytes calldata levels
-    ) external returns (uint256 id) {
+    ) external payable returns (uint256 id) {
+        if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         validate(levels, b);
         id = claims.length;
@@ -205,7 +231,8 @@ contract DisputeGame {
 
     /// @notice Disputes claim `id` (with the challenger's own final root,
     /// for the record): a bisection of its own begins, the defender to move.
-    function challenge(uint256 id, bytes32 root) external returns (uint256 d) {
+    function challenge(uint256 id, bytes32 root) external payable returns (uint256 d) {
+        if (msg.value != challengeBond) revert BadBond(msg.value, challengeBond);
         Claim storage c = claimAt(id);
         if (c.status != Status.Pending) revert ClaimDecided(id);
         uint256 closes = uint256(c.createdAt) + windowSeconds;
@@ -219,7 +246,8 @@ contract DisputeGame {
         g.turnSince = uint64(block.timestamp);
         c.disputes += 1;
         c.undecided += 1;
-        emit Challenged(id, d, msg.sender, root);
+        claimDisputes[id].push(d);
+        emit Challenged(id, d, msg.sender, c.disputes - 1, root);
         startLevel(g, d, c.levels, 0, 0, false, 0, c.initialRoot, c.finalRoot);
         g.seq = 1;
         g.turn = nextTurn(g);
@@ -235,7 +263,29 @@ contract DisputeGame {
         if (c.undecided != 0) revert Undecided(id, c.undecided);
         c.status = Status.Stands;
         emit ClaimResolved(id, true);
+        pay(c.defender, claimBond);
         return true;
+    }
+
+    /// @notice Pays the sender all of its credit.
+    function withdraw() external {
+        uint256 amount = credit[msg.sender];
+        credit[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    /// @notice The global id of the `k`-th (0-based) dispute of claim `id`.
+    function disputeOf(uint256 id, uint256 k) external view returns (uint256) {
+        uint256[] storage list = claimDisputes[id];
+        if (k >= list.length) revert UnknownDispute(k);
+        return list[k];
+    }
+
+    function pay(address to, uint256 amount) internal {
+        credit[to] += amount;
+        emit Credited(to, amount);
     }
 
     // ------------------------------------------------------------------
@@ -280,7 +330,7 @@ contract DisputeGame {
         chargeClock(g);
         bytes32 computed = verifier.step(g.loRoot, proof);
         Side winner = computed == g.hiRoot ? Side.Defender : Side.Challenger;
-        emit Proved(d, msg.sender, computed, winner);
+        emit Proved(d, msg.sender, computed, winner, proof);
         finish(g, winner);
     }
 
@@ -353,9 +403,15 @@ contract DisputeGame {
         g.winner = winner;
         Claim storage c = claims[g.claim];
         c.undecided -= 1;
+        if (winner == Side.Defender) {
+            pay(c.defender, challengeBond);
+        } else {
+            pay(g.challenger, challengeBond);
+        }
         if (winner == Side.Challenger && c.status == Status.Pending) {
             c.status = Status.Falls;
             emit ClaimResolved(g.claim, false);
+            pay(g.challenger, claimBond);
         }
     }
 

@@ -34,7 +34,7 @@ contract DisputeGameTest is Test {
     function setUp() public {
         vm.warp(1_700_000_000);
         verifier = Deploy.verifier();
-        game = new DisputeGame(verifier, CLOCK, WINDOW, 48);
+        game = new DisputeGame(verifier, CLOCK, WINDOW, 48, 0, 0);
     }
 
     // ------------------------------------------------------------ fixtures
