@@ -9,11 +9,17 @@ import {StepVerifier} from "./StepVerifier.sol";
 /// A-steps from `root(S_0)`, ends in a final root. During the challenge
 /// window anyone may dispute the claim; each challenger plays a bisection
 /// of its own against the defender (the same rules as the Rust referee,
-/// with the same names: `startLevel`, `settleLevel`, `checkPlace`, `mid`,
-/// `absolute`, `timeLeft`). The claim stands only if the defender wins
-/// every dispute opened in the window; it falls as soon as one challenger
-/// wins. The verifier, the clocks, the window and the largest `b` are the
-/// deployment's, never the claimant's.
+/// with the same names: `startLevel`, `settleLevel`, `checkPlace` (with
+/// `mid`), `timeLeft`). The claim stands only if the defender wins every
+/// dispute opened in the window; it falls as soon as one challenger wins.
+/// The verifier, the clocks, the window, the largest `b` and the bonds are
+/// the deployment's, never the claimant's.
+///
+/// Bonds are pull payments: a claim carries `claimBond`, a challenge
+/// `challengeBond`. A dispute the defender wins credits it the challenger's
+/// bond; a challenger who wins is credited its own bond back, and the first
+/// one (whose win makes the claim fall) the claim bond too; a claim that
+/// stands credits the defender its bond back. Only `withdraw` moves ether.
 ///
 /// Nothing agreed is taken from a player beyond the claim itself: the
 /// contract computes `root(attach(Q*, S)) = keccak256(Q* root || root(S))`
@@ -95,7 +101,7 @@ contract DisputeGame {
         uint8 b,
         bytes levels
     );
-    /// `index`: the dispute's 0-based number within its claim.
+    /// Dispute `dispute` is the `index`-th (from 0) of claim `claim`.
     event Challenged(
         uint256 indexed claim, uint256 indexed dispute, address indexed challenger, uint256 index, bytes32 root
     );
@@ -108,11 +114,13 @@ contract DisputeGame {
     event Disagreed(uint256 indexed dispute, uint8 level, uint64 position);
     /// Micro-step `j` of A-step `t` awaits its proof from either side.
     event ProofAwaited(uint256 indexed dispute, uint64 t, uint64 j, bytes32 rootBefore, bytes32 rootAfter);
-    /// Carries the proof's bytes, so that a game can be rebuilt from logs alone.
+    /// The proof's bytes are in the event, so that a game can be rebuilt from logs alone.
     event Proved(uint256 indexed dispute, address by, bytes32 computed, Side winner, bytes proof);
     event TimedOut(uint256 indexed dispute, Side winner);
     event ClaimResolved(uint256 indexed claim, bool stands);
+    /// `amount` more wei may be withdrawn by `to`.
     event Credited(address indexed to, uint256 amount);
+    /// `to` withdrew `amount` wei.
     event Withdrawn(address indexed to, uint256 amount);
 
     error BadB(uint256 b, uint256 max);
@@ -144,17 +152,105 @@ contract DisputeGame {
     uint64 public immutable windowSeconds;
     /// The largest `b` a claim may have (deployment policy).
     uint8 public immutable maxB;
-    /// The defender's bond per claim, wei (deployment policy).
+    /// The defender's bond with each claim, wei (deployment policy).
     uint256 public immutable claimBond;
-    /// A challenger's bond per dispute, wei (deployment policy).
+    /// The challenger's bond with each dispute, wei (deployment policy).
     uint256 public immutable challengeBond;
 
-    Claim[] internal claims;
-    Dispute[] internal disputes;
-    /// The global dispute ids of each claim's disputes, in order.
-    mapping(uint256 => uint256[]) internal claimDisputes;
-    /// What each account may withdraw (pull payments).
-    mapping(address => uint256) public credit;
+    // ------------------------------------------------------------------
+    // Storage. A bisection move reads one hot slot and the mover's address
+    // slot and writes the hot slot (a midpoint also one root slot, which
+    // held a root before, so no 0 -> non-zero store after the first one).
+
+    /// A claim as stored: `ClaimRecord` of the interface's `Claim`, with
+    /// what a challenge or a verdict changes in a slot of its own.
+    struct ClaimRecord {
+        // slot 0, written once
+        address defender;
+        uint64 createdAt;
+        uint8 b;
+        // slot 1: what disputes change
+        uint32 disputes;
+        uint32 undecided;
+        Status status;
+        /// The global id of the claim's first dispute (the others: `moreDisputes`).
+        uint64 firstDispute;
+        bytes32 program;
+        bytes32 input;
+        bytes32 initialRoot;
+        bytes32 finalRoot;
+        bytes levels;
+    }
+
+    /// A dispute as stored.
+    struct Record {
+        /// Everything a bisection move reads and writes, packed (`Hot`).
+        uint256 hot;
+        // slot 1: read by the defender's moves
+        address defender;
+        uint64 claim;
+        // slot 2: read by the challenger's moves; t, unitLog2 and hasT change with the level
+        address challenger;
+        uint64 t;
+        uint8 unitLog2;
+        bool hasT;
+        // slot 3: the base of the level (0 but below a second level of the same kind)
+        uint64 base;
+        /// The roots at lo, at hi and at the midpoint, in the slots that
+        /// `loIdx` and `hiIdx` name (the midpoint's is the third): a verdict
+        /// moves an index, never a root.
+        bytes32[3] roots;
+    }
+
+    /// `Record.hot` unpacked. Bits: lo 0..63, w 64..71 (the interval is
+    /// `[lo, lo + 2^w]`), the defender's clock 72..119, the challenger's
+    /// 120..167 (seconds), turnSince 168..207, seq 208..223, level
+    /// 224..231, phase 232..233, turn 234, winner 235, hasMid 236, atStep
+    /// 237 (the proof phase was reached: `lo` is the absolute micro-step),
+    /// loIdx 238..239, hiIdx 240..241.
+    struct Hot {
+        uint64 lo;
+        uint256 w;
+        uint256 clockD;
+        uint256 clockC;
+        uint256 turnSince;
+        uint256 seq;
+        uint256 level;
+        Phase phase;
+        Side turn;
+        Side winner;
+        bool hasMid;
+        bool atStep;
+        uint256 loIdx;
+        uint256 hiIdx;
+    }
+
+    /// A clock longer than this (8.9 million years) is this long.
+    uint256 internal constant CLOCK_MAX = (1 << 48) - 1;
+    uint256 internal constant SINCE_MAX = (1 << 40) - 1;
+    // Bit offsets in `Record.hot`.
+    uint256 internal constant W = 64;
+    uint256 internal constant CLOCK_D = 72;
+    uint256 internal constant CLOCK_C = 120;
+    uint256 internal constant SINCE = 168;
+    uint256 internal constant SEQ = 208;
+    uint256 internal constant LEVEL = 224;
+    uint256 internal constant PHASE = 232;
+    uint256 internal constant TURN = 234;
+    uint256 internal constant WINNER = 235;
+    uint256 internal constant HAS_MID = 236;
+    uint256 internal constant AT_STEP = 237;
+    uint256 internal constant LO_IDX = 238;
+    uint256 internal constant HI_IDX = 240;
+
+    uint128 internal claimCount;
+    uint128 internal disputeCount;
+    mapping(uint256 => ClaimRecord) internal claims;
+    mapping(uint256 => Record) internal disputes;
+    /// The global id of the k-th dispute (k >= 1) of a claim, by claim.
+    mapping(uint256 => mapping(uint256 => uint256)) internal moreDisputes;
+    /// What each address may withdraw, wei.
+    mapping(address => uint256) internal credits;
 
     constructor(
         StepVerifier verifier_,
@@ -172,11 +268,36 @@ contract DisputeGame {
         challengeBond = challengeBond_;
     }
 
+    function unpack(uint256 x) internal pure returns (Hot memory h) {
+        h.lo = uint64(x);
+        h.w = (x >> W) & 0xff;
+        h.clockD = (x >> CLOCK_D) & CLOCK_MAX;
+        h.clockC = (x >> CLOCK_C) & CLOCK_MAX;
+        h.turnSince = (x >> SINCE) & SINCE_MAX;
+        h.seq = uint16(x >> SEQ);
+        h.level = uint8(x >> LEVEL);
+        h.phase = Phase((x >> PHASE) & 3);
+        h.turn = Side((x >> TURN) & 1);
+        h.winner = Side((x >> WINNER) & 1);
+        h.hasMid = (x >> HAS_MID) & 1 == 1;
+        h.atStep = (x >> AT_STEP) & 1 == 1;
+        h.loIdx = (x >> LO_IDX) & 3;
+        h.hiIdx = (x >> HI_IDX) & 3;
+    }
+
+    function pack(Hot memory h) internal pure returns (uint256 x) {
+        x = uint256(h.lo) | (h.w << W) | (h.clockD << CLOCK_D) | (h.clockC << CLOCK_C) | (h.turnSince << SINCE);
+        x |= (h.seq << SEQ) | (h.level << LEVEL) | (uint256(h.phase) << PHASE) | (uint256(h.turn) << TURN);
+        x |= (uint256(h.winner) << WINNER) | (h.hasMid ? 1 << HAS_MID : 0) | (h.atStep ? 1 << AT_STEP : 0);
+        x |= (h.loIdx << LO_IDX) | (h.hiIdx << HI_IDX);
+    }
+
     // ------------------------------------------------------------------
     // Claims.
 
     /// @notice Claims that `program` with `input`, from `initialRoot`, run
-    /// for `2^b` A-steps ends in `finalRoot`, to be bisected over `levels`.
+    /// for `2^b` A-steps ends in `finalRoot`, to be bisected over `levels`,
+    /// with the claim bond as the value.
     function claim(
         bytes32 program,
         bytes32 input,
@@ -188,22 +309,18 @@ contract DisputeGame {
         if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         validate(levels, b);
-        id = claims.length;
-        claims.push(
-            Claim({
-                defender: msg.sender,
-                createdAt: uint64(block.timestamp),
-                disputes: 0,
-                undecided: 0,
-                b: b,
-                status: Status.Pending,
-                program: program,
-                input: input,
-                initialRoot: initialRoot,
-                finalRoot: finalRoot,
-                levels: levels
-            })
-        );
+        id = claimCount;
+        claimCount = uint128(id + 1);
+        ClaimRecord storage c = claims[id];
+        c.defender = msg.sender;
+        c.createdAt = uint64(block.timestamp);
+        c.b = b;
+        c.status = Status.Pending;
+        c.program = program;
+        c.input = input;
+        c.initialRoot = initialRoot;
+        c.finalRoot = finalRoot;
+        c.levels = levels;
         emit ClaimMade(id, msg.sender, program, input, initialRoot, finalRoot, b, levels);
     }
 
@@ -230,33 +347,47 @@ contract DisputeGame {
     }
 
     /// @notice Disputes claim `id` (with the challenger's own final root,
-    /// for the record): a bisection of its own begins, the defender to move.
+    /// for the record), with the challenge bond as the value: a bisection of
+    /// its own begins, the defender to move.
     function challenge(uint256 id, bytes32 root) external payable returns (uint256 d) {
         if (msg.value != challengeBond) revert BadBond(msg.value, challengeBond);
-        Claim storage c = claimAt(id);
+        ClaimRecord storage c = claimAt(id);
         if (c.status != Status.Pending) revert ClaimDecided(id);
         uint256 closes = uint256(c.createdAt) + windowSeconds;
         if (block.timestamp >= closes) revert WindowClosed(id, closes);
-        d = disputes.length;
-        disputes.push();
-        Dispute storage g = disputes[d];
-        g.claim = id;
-        g.challenger = msg.sender;
-        g.clock = [clockSeconds, clockSeconds];
-        g.turnSince = uint64(block.timestamp);
-        c.disputes += 1;
+        d = disputeCount;
+        disputeCount = uint128(d + 1);
+        uint32 k = c.disputes;
+        if (k == 0) c.firstDispute = uint64(d);
+        else moreDisputes[id][k] = d;
+        c.disputes = k + 1;
         c.undecided += 1;
-        claimDisputes[id].push(d);
-        emit Challenged(id, d, msg.sender, c.disputes - 1, root);
-        startLevel(g, d, c.levels, 0, 0, false, 0, c.initialRoot, c.finalRoot);
-        g.seq = 1;
-        g.turn = nextTurn(g);
+        Record storage g = disputes[d];
+        g.defender = c.defender;
+        g.claim = uint64(id);
+        g.challenger = msg.sender;
+        bytes32 initialRoot = c.initialRoot;
+        bytes32 finalRoot = c.finalRoot;
+        g.roots[0] = initialRoot;
+        g.roots[1] = finalRoot;
+        Hot memory h;
+        uint256 clock = clockSeconds < CLOCK_MAX ? clockSeconds : CLOCK_MAX;
+        h.clockD = clock;
+        h.clockC = clock;
+        h.turnSince = block.timestamp;
+        h.hiIdx = 1;
+        emit Challenged(id, d, msg.sender, k, root);
+        startLevel(g, h, d, c.levels, 0, 0, false, 0, initialRoot, finalRoot);
+        h.seq = 1;
+        h.turn = nextTurn(h);
+        g.hot = pack(h);
     }
 
     /// @notice Settles claim `id`: it falls once a challenger has won, and
-    /// stands once its window has closed with every dispute won by the defender.
+    /// stands once its window has closed with every dispute won by the
+    /// defender, who is then credited the claim bond back.
     function resolve(uint256 id) external returns (bool stands) {
-        Claim storage c = claimAt(id);
+        ClaimRecord storage c = claimAt(id);
         if (c.status == Status.Stands || c.status == Status.Falls) return c.status == Status.Stands;
         uint256 closes = uint256(c.createdAt) + windowSeconds;
         if (block.timestamp < closes) revert WindowOpen(id, closes);
@@ -267,177 +398,183 @@ contract DisputeGame {
         return true;
     }
 
-    /// @notice Pays the sender all of its credit.
-    function withdraw() external {
-        uint256 amount = credit[msg.sender];
-        credit[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
-    }
-
-    /// @notice The global id of the `k`-th (0-based) dispute of claim `id`.
-    function disputeOf(uint256 id, uint256 k) external view returns (uint256) {
-        uint256[] storage list = claimDisputes[id];
-        if (k >= list.length) revert UnknownDispute(k);
-        return list[k];
-    }
-
-    function pay(address to, uint256 amount) internal {
-        credit[to] += amount;
-        emit Credited(to, amount);
-    }
-
     // ------------------------------------------------------------------
     // Moves (`Game::apply` in src/game/rules.rs). A refused move reverts
     // and changes nothing.
 
     /// @notice The defender's root at the midpoint of the current interval.
     function midpoint(uint256 d, uint8 level, uint64 position, bytes32 root) external {
-        Dispute storage g = begin(d, Side.Defender);
-        if (g.phase != Phase.Bisect || g.hasMid) revert Unexpected(g.phase, g.hasMid);
-        checkPlace(g, level, position);
-        g.midRoot = root;
-        g.hasMid = true;
+        Record storage g = disputes[d];
+        uint256 x = move(g, d, Side.Defender);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 1) refuse(x);
+        checkPlace(x, level, position);
+        g.roots[3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3)] = root;
+        // The challenger's turn, with a midpoint.
+        g.hot = x | (1 << HAS_MID) | (1 << TURN);
         emit Midpoint(d, level, position, root);
-        end(g);
     }
 
     /// @notice The challenger agrees with the midpoint root.
     function agree(uint256 d, uint8 level, uint64 position) external {
-        Dispute storage g = begin(d, Side.Challenger);
-        verdict(g, d, level, position, true);
+        verdict(d, level, position, true);
     }
 
     /// @notice The challenger disagrees with the midpoint root.
     function disagree(uint256 d, uint8 level, uint64 position) external {
-        Dispute storage g = begin(d, Side.Challenger);
-        verdict(g, d, level, position, false);
+        verdict(d, level, position, false);
     }
 
     /// @notice The proof of the disputed micro-step, from either side: the
     /// verifier computes the root after the step from the agreed root; the
     /// defender wins if it is the defender's root. An invalid proof reverts.
     function prove(uint256 d, bytes calldata proof) external {
-        Dispute storage g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        if (msg.sender != claims[g.claim].defender && msg.sender != g.challenger) {
-            revert OutOfTurn(g.turn, msg.sender);
-        }
-        if (g.phase != Phase.Prove) revert Unexpected(g.phase, g.hasMid);
+        Record storage g = disputes[d];
+        Hot memory h = running(g, d);
+        if (msg.sender != g.defender && msg.sender != g.challenger) revert OutOfTurn(h.turn, msg.sender);
+        if (h.phase != Phase.Prove) revert Unexpected(h.phase, h.hasMid);
         // The defender's clock runs while the proof is awaited.
-        if (timeLeft(g, g.turn) == 0) revert ClockRanOut(g.turn);
-        chargeClock(g);
-        bytes32 computed = verifier.step(g.loRoot, proof);
-        Side winner = computed == g.hiRoot ? Side.Defender : Side.Challenger;
+        if (timeLeft(h, h.turn) == 0) revert ClockRanOut(h.turn);
+        chargeClock(h);
+        bytes32 computed = verifier.step(g.roots[h.loIdx], proof);
+        Side winner = computed == g.roots[h.hiIdx] ? Side.Defender : Side.Challenger;
         emit Proved(d, msg.sender, computed, winner, proof);
-        finish(g, winner);
+        finish(g, h, winner);
     }
 
     /// @notice Ends dispute `d` if the side on turn has run out of time.
     function timeout(uint256 d) external {
-        Dispute storage g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        uint256 left = timeLeft(g, g.turn);
-        if (left > 0) revert ClockLeft(g.turn, left);
-        g.clock[uint256(g.turn)] = 0;
-        Side winner = g.turn == Side.Defender ? Side.Challenger : Side.Defender;
+        Record storage g = disputes[d];
+        Hot memory h = running(g, d);
+        uint256 left = timeLeft(h, h.turn);
+        if (left > 0) revert ClockLeft(h.turn, left);
+        Side winner;
+        if (h.turn == Side.Defender) {
+            h.clockD = 0;
+            winner = Side.Challenger;
+        } else {
+            h.clockC = 0;
+            winner = Side.Defender;
+        }
         emit TimedOut(d, winner);
-        finish(g, winner);
+        finish(g, h, winner);
     }
 
     // ------------------------------------------------------------------
     // The rules.
 
-    /// The dispute, checked to be running with `side` on turn and the
-    /// sender playing that side with time left.
-    function begin(uint256 d, Side side) internal view returns (Dispute storage g) {
-        g = disputeAt(d);
-        if (g.phase == Phase.Done) revert Over(d);
-        address player = side == Side.Defender ? claims[g.claim].defender : g.challenger;
-        if (g.turn != side || msg.sender != player) revert OutOfTurn(g.turn, msg.sender);
-        if (timeLeft(g, side) == 0) revert ClockRanOut(side);
+    /// Dispute `d`, checked to exist and to be running.
+    function running(Record storage g, uint256 d) internal view returns (Hot memory h) {
+        uint256 x = g.hot;
+        // seq >= 1 in every dispute: only a missing one reads 0.
+        if (x == 0) revert UnknownDispute(d);
+        h = unpack(x);
+        if (h.phase == Phase.Done) revert Over(d);
     }
 
-    /// Charges the running clock and hands the turn over (`apply`).
-    function end(Dispute storage g) internal {
-        chargeClock(g);
-        g.turn = nextTurn(g);
+    /// The hot word of dispute `d`, checked to be running with `side` on
+    /// turn and the sender playing that side with time left; returned with
+    /// that side's clock charged and the move counted (`apply`).
+    function move(Record storage g, uint256 d, Side side) internal view returns (uint256 x) {
+        x = g.hot;
+        // seq >= 1 in every dispute: only a missing one reads 0.
+        if (x == 0) revert UnknownDispute(d);
+        if ((x >> PHASE) & 3 == uint256(Phase.Done)) revert Over(d);
+        uint256 turn = (x >> TURN) & 1;
+        address player = side == Side.Defender ? g.defender : g.challenger;
+        if (turn != uint256(side) || msg.sender != player) revert OutOfTurn(Side(turn), msg.sender);
+        uint256 shift = side == Side.Defender ? CLOCK_D : CLOCK_C;
+        uint256 left = (x >> shift) & CLOCK_MAX;
+        uint256 used = block.timestamp - ((x >> SINCE) & SINCE_MAX);
+        if (used >= left) revert ClockRanOut(side);
+        // left - used >= 1: no borrow from the next field; seq stays below
+        // 2^16 (at most 64 levels of at most 127 rounds).
+        x = ((x - (used << shift)) & ~(SINCE_MAX << SINCE)) | (block.timestamp << SINCE);
+        x += 1 << SEQ;
     }
 
-    function chargeClock(Dispute storage g) internal {
-        uint256 used = block.timestamp - g.turnSince;
-        uint256 i = uint256(g.turn);
-        g.clock[i] = used >= g.clock[i] ? 0 : g.clock[i] - uint64(used);
-        g.turnSince = uint64(block.timestamp);
-        g.seq += 1;
+    /// Refuses a move the phase of hot word `x` does not expect.
+    function refuse(uint256 x) internal pure {
+        revert Unexpected(Phase((x >> PHASE) & 3), (x >> HAS_MID) & 1 == 1);
     }
 
-    function nextTurn(Dispute storage g) internal view returns (Side) {
-        if (g.phase == Phase.Bisect && g.hasMid) return Side.Challenger;
+    /// The midpoint `mid` of hot word `x`, checked to be the move's place.
+    function checkPlace(uint256 x, uint8 level, uint64 position) internal pure returns (uint64 m) {
+        m = uint64(x) + uint64(1 << (((x >> W) & 0xff) - 1));
+        uint256 want = (x >> LEVEL) & 0xff;
+        if (level != want || position != m) revert Place(level, position, want, m);
+    }
+
+    function chargeClock(Hot memory h) internal view {
+        uint256 used = block.timestamp - h.turnSince;
+        if (h.turn == Side.Defender) h.clockD = used >= h.clockD ? 0 : h.clockD - used;
+        else h.clockC = used >= h.clockC ? 0 : h.clockC - used;
+        h.turnSince = block.timestamp;
+        h.seq += 1;
+    }
+
+    function nextTurn(Hot memory h) internal pure returns (Side) {
+        if (h.phase == Phase.Bisect && h.hasMid) return Side.Challenger;
         return Side.Defender;
     }
 
-    function verdict(Dispute storage g, uint256 d, uint8 level, uint64 position, bool agreed) internal {
-        if (g.phase != Phase.Bisect || !g.hasMid) revert Unexpected(g.phase, g.hasMid);
-        checkPlace(g, level, position);
-        uint64 m = mid(g);
+    function verdict(uint256 d, uint8 level, uint64 position, bool agreed) internal {
+        Record storage g = disputes[d];
+        uint256 x = move(g, d, Side.Challenger);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 0) refuse(x);
+        uint64 m = checkPlace(x, level, position);
+        uint256 midIdx = 3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3);
+        uint256 w = ((x >> W) & 0xff) - 1;
         if (agreed) {
-            g.lo = m;
-            g.loRoot = g.midRoot;
+            x = (x & ~(uint256(type(uint64).max) | (3 << LO_IDX))) | m | (midIdx << LO_IDX);
             emit Agreed(d, level, position);
         } else {
-            g.hi = m;
-            g.hiRoot = g.midRoot;
+            x = (x & ~(uint256(3) << HI_IDX)) | (midIdx << HI_IDX);
             emit Disagreed(d, level, position);
         }
-        g.hasMid = false;
-        g.midRoot = bytes32(0);
-        chargeClock(g);
-        settleLevel(g, d, claims[g.claim].levels);
-        g.turn = nextTurn(g);
+        // Half the interval, no midpoint, the defender's turn (also at a
+        // new level or the proof).
+        x = (x & ~((uint256(0xff) << W) | (1 << HAS_MID) | (1 << TURN))) | (w << W);
+        if (w == 0) {
+            Hot memory h = unpack(x);
+            settleLevel(g, h, d, claims[g.claim].levels);
+            x = pack(h);
+        }
+        g.hot = x;
     }
 
-    function finish(Dispute storage g, Side winner) internal {
-        g.phase = Phase.Done;
-        g.winner = winner;
-        Claim storage c = claims[g.claim];
+    /// Ends a dispute and settles its bonds: the defender's win takes the
+    /// challenger's bond; a challenger's win returns its own bond and, to the
+    /// first one whose win makes the claim fall, the claim bond too.
+    function finish(Record storage g, Hot memory h, Side winner) internal {
+        h.phase = Phase.Done;
+        h.winner = winner;
+        g.hot = pack(h);
+        uint256 id = g.claim;
+        ClaimRecord storage c = claims[id];
         c.undecided -= 1;
         if (winner == Side.Defender) {
-            pay(c.defender, challengeBond);
-        } else {
-            pay(g.challenger, challengeBond);
+            pay(g.defender, challengeBond);
+            return;
         }
-        if (winner == Side.Challenger && c.status == Status.Pending) {
+        uint256 amount = challengeBond;
+        if (c.status == Status.Pending) {
             c.status = Status.Falls;
-            emit ClaimResolved(g.claim, false);
-            pay(g.challenger, claimBond);
+            emit ClaimResolved(id, false);
+            amount += claimBond;
         }
-    }
-
-    function mid(Dispute storage g) internal view returns (uint64) {
-        return g.lo + (g.hi - g.lo) / 2;
-    }
-
-    /// The absolute step (A-step, or micro-step of A-step `t`) of a position.
-    function absolute(Dispute storage g, uint64 position) internal view returns (uint64) {
-        return g.base + (position << g.unitLog2);
-    }
-
-    function checkPlace(Dispute storage g, uint8 level, uint64 position) internal view {
-        if (level != g.level || position != mid(g)) revert Place(level, position, g.level, mid(g));
+        pay(g.challenger, amount);
     }
 
     /// Time left for `side`.
-    function timeLeft(Dispute storage g, Side side) internal view returns (uint256) {
-        uint256 left = g.clock[uint256(side)];
-        if (side != g.turn || g.phase == Phase.Done) return left;
-        uint256 used = block.timestamp - g.turnSince;
+    function timeLeft(Hot memory h, Side side) internal view returns (uint256) {
+        uint256 left = side == Side.Defender ? h.clockD : h.clockC;
+        if (side != h.turn || h.phase == Phase.Done) return left;
+        uint256 used = block.timestamp - h.turnSince;
         return used >= left ? 0 : left - used;
     }
 
     /// log2 of the steps in one unit of level `i` (`unit_log2` in src/game/levels.rs).
-    function unitLog2(bytes storage levels, uint256 i) internal view returns (uint8 sum) {
+    function unitLog2(bytes memory levels, uint256 i) internal pure returns (uint8 sum) {
         uint8 kind = uint8(levels[i]) & 0x80;
         for (uint256 k = i + 1; k < levels.length; k++) {
             uint8 l = uint8(levels[k]);
@@ -445,11 +582,13 @@ contract DisputeGame {
         }
     }
 
-    /// Level `level` over `[0, 2^log2]` with the given end roots.
+    /// Level `level` over `[0, 2^log2]` with the given end roots (already
+    /// in the slots `h.loIdx` and `h.hiIdx`).
     function startLevel(
-        Dispute storage g,
+        Record storage g,
+        Hot memory h,
         uint256 d,
-        bytes storage levels,
+        bytes memory levels,
         uint8 level,
         uint64 base,
         bool hasT,
@@ -457,42 +596,54 @@ contract DisputeGame {
         bytes32 loRoot,
         bytes32 hiRoot
     ) internal {
-        g.level = level;
-        g.base = base;
+        h.level = level;
+        // Level 0 starts with a new record, whose base is 0.
+        if (level != 0 && g.base != base) g.base = base;
         g.unitLog2 = unitLog2(levels, level);
         g.hasT = hasT;
         g.t = t;
-        g.lo = 0;
-        g.hi = uint64(1) << (uint8(levels[level]) & 0x7f);
-        g.loRoot = loRoot;
-        g.hiRoot = hiRoot;
-        g.hasMid = false;
-        g.phase = Phase.Bisect;
-        emit LevelStarted(d, level, base, t, g.hi, loRoot, hiRoot);
-        settleLevel(g, d, levels);
+        uint256 log2 = uint8(levels[level]) & 0x7f;
+        h.lo = 0;
+        // An interval of 2^64 or more units is settled at once, as a hi of
+        // 1 << log2 truncated to 64 bits (0) would be.
+        h.w = log2 < 64 ? log2 : 0;
+        h.hasMid = false;
+        h.phase = Phase.Bisect;
+        emit LevelStarted(d, level, base, t, uint64(1) << log2, loRoot, hiRoot);
+        if (h.w == 0) settleLevel(g, h, d, levels);
     }
 
     /// A bisection whose interval is one unit hands over to the next level
-    /// (or to the proof); otherwise it goes on.
-    function settleLevel(Dispute storage g, uint256 d, bytes storage levels) internal {
-        if (g.hi - g.lo > 1) return;
-        uint64 start = absolute(g, g.lo);
-        uint256 nextLevel = uint256(g.level) + 1;
+    /// (or to the proof).
+    function settleLevel(Record storage g, Hot memory h, uint256 d, bytes memory levels) internal {
+        uint64 start = g.base + (h.lo << g.unitLog2);
+        uint256 level = h.level;
+        uint256 nextLevel = level + 1;
+        bytes32 loRoot = g.roots[h.loIdx];
+        bytes32 hiRoot = g.roots[h.hiIdx];
         if (nextLevel < levels.length) {
-            bool sameKind = (uint8(levels[nextLevel]) & 0x80) == (uint8(levels[g.level]) & 0x80);
+            bool sameKind = (uint8(levels[nextLevel]) & 0x80) == (uint8(levels[level]) & 0x80);
             if (sameKind) {
-                startLevel(g, d, levels, uint8(nextLevel), start, g.hasT, g.t, g.loRoot, g.hiRoot);
+                startLevel(g, h, d, levels, uint8(nextLevel), start, g.hasT, g.t, loRoot, hiRoot);
             } else {
                 // Steps -> micro: the contract attaches Q* to both roots itself.
-                startLevel(g, d, levels, uint8(nextLevel), 0, true, start, attach(g.loRoot), attach(g.hiRoot));
+                loRoot = attach(loRoot);
+                hiRoot = attach(hiRoot);
+                g.roots[h.loIdx] = loRoot;
+                g.roots[h.hiIdx] = hiRoot;
+                startLevel(g, h, d, levels, uint8(nextLevel), 0, true, start, loRoot, hiRoot);
             }
             return;
         }
-        g.phase = Phase.Prove;
-        emit ProofAwaited(d, g.hasT ? g.t : start, start, g.loRoot, g.hiRoot);
-        g.t = g.hasT ? g.t : start;
-        g.hasT = true;
-        g.lo = start;
+        h.phase = Phase.Prove;
+        uint64 t = g.hasT ? g.t : start;
+        emit ProofAwaited(d, t, start, loRoot, hiRoot);
+        if (!g.hasT) {
+            g.t = t;
+            g.hasT = true;
+        }
+        h.lo = start;
+        h.atStep = true;
     }
 
     /// `root(attach(Q*, S))` from `root(S)`.
@@ -501,35 +652,106 @@ contract DisputeGame {
     }
 
     // ------------------------------------------------------------------
-    // Views.
+    // Bonds: pull payments.
 
-    function claimAt(uint256 id) internal view returns (Claim storage) {
-        if (id >= claims.length) revert UnknownClaim(id);
-        return claims[id];
+    /// Credits `amount` wei to `to` (nothing if zero).
+    function pay(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        credits[to] += amount;
+        emit Credited(to, amount);
     }
 
-    function disputeAt(uint256 d) internal view returns (Dispute storage) {
-        if (d >= disputes.length) revert UnknownDispute(d);
-        return disputes[d];
+    /// @notice Pays the sender all its credit (nothing if it has none). The
+    /// credit is cleared before the transfer; a refused transfer reverts
+    /// with `TransferFailed` and the credit stays.
+    function withdraw() external {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) return;
+        credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    /// @notice What `who` may withdraw, wei.
+    function credit(address who) external view returns (uint256) {
+        return credits[who];
+    }
+
+    // ------------------------------------------------------------------
+    // Views.
+
+    function claimAt(uint256 id) internal view returns (ClaimRecord storage c) {
+        c = claims[id];
+        // A claim's defender is its sender, never the zero address.
+        if (c.defender == address(0)) revert UnknownClaim(id);
     }
 
     /// @notice Claim `id`.
     function getClaim(uint256 id) external view returns (Claim memory) {
-        return claimAt(id);
+        ClaimRecord storage c = claimAt(id);
+        return Claim({
+            defender: c.defender,
+            createdAt: c.createdAt,
+            disputes: c.disputes,
+            undecided: c.undecided,
+            b: c.b,
+            status: c.status,
+            program: c.program,
+            input: c.input,
+            initialRoot: c.initialRoot,
+            finalRoot: c.finalRoot,
+            levels: c.levels
+        });
     }
 
     /// @notice Dispute `d`.
-    function getDispute(uint256 d) external view returns (Dispute memory) {
-        return disputeAt(d);
+    function getDispute(uint256 d) external view returns (Dispute memory r) {
+        Record storage g = disputes[d];
+        if (g.hot == 0) revert UnknownDispute(d);
+        Hot memory h = unpack(g.hot);
+        r.claim = g.claim;
+        r.challenger = g.challenger;
+        r.phase = h.phase;
+        r.turn = h.turn;
+        r.winner = h.winner;
+        r.hasMid = h.hasMid;
+        r.hasT = g.hasT;
+        r.level = uint8(h.level);
+        r.unitLog2 = g.unitLog2;
+        r.base = g.base;
+        r.t = g.t;
+        r.lo = h.lo;
+        unchecked {
+            // At the proof `lo` is the absolute micro-step; `hi` stays the
+            // level's position.
+            uint64 relative = h.atStep ? (h.lo - r.base) >> r.unitLog2 : h.lo;
+            r.hi = relative + uint64(1 << h.w);
+        }
+        r.turnSince = uint64(h.turnSince);
+        r.seq = uint64(h.seq);
+        r.clock = [uint64(h.clockD), uint64(h.clockC)];
+        r.loRoot = g.roots[h.loIdx];
+        r.hiRoot = g.roots[h.hiIdx];
+        if (h.hasMid) r.midRoot = g.roots[3 - h.loIdx - h.hiIdx];
     }
 
     /// @notice Time left for `side` in dispute `d`, seconds.
     function clockLeft(uint256 d, Side side) external view returns (uint256) {
-        return timeLeft(disputeAt(d), side);
+        uint256 x = disputes[d].hot;
+        if (x == 0) revert UnknownDispute(d);
+        return timeLeft(unpack(x), side);
+    }
+
+    /// @notice The global id of the `k`-th (from 0) dispute of claim `id`.
+    function disputeOf(uint256 id, uint256 k) external view returns (uint256) {
+        ClaimRecord storage c = claimAt(id);
+        if (k >= c.disputes) revert UnknownDispute(k);
+        return k == 0 ? c.firstDispute : moreDisputes[id][k];
     }
 
     /// @notice Number of claims and of disputes.
     function counts() external view returns (uint256, uint256) {
-        return (claims.length, disputes.length);
+        return (claimCount, disputeCount);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Vm} from "./Vm.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
 
 /// Deploys the verifier as on a chain: the data contract, then the verifier
 /// reading it. From the compiled artifacts (`vm.getCode`), so that no test
@@ -34,5 +35,34 @@ library Deploy {
         require(data != address(0), "data contract");
         v = StepVerifier(create(verifierInitCode(data)));
         require(address(v) != address(0), "verifier");
+    }
+
+    /// The creation code of a game with its constructor arguments, as
+    /// `game_init_code` in src/chain/rpc.rs builds it.
+    function gameInitCode(
+        StepVerifier v,
+        uint64 clockSeconds,
+        uint64 windowSeconds,
+        uint8 maxB,
+        uint256 claimBond,
+        uint256 challengeBond
+    ) internal view returns (bytes memory) {
+        return abi.encodePacked(
+            vm.getCode("DisputeGame.sol:DisputeGame"),
+            abi.encode(v, clockSeconds, windowSeconds, maxB, claimBond, challengeBond)
+        );
+    }
+
+    /// A game over verifier `v` with the given deployment policy.
+    function game(
+        StepVerifier v,
+        uint64 clockSeconds,
+        uint64 windowSeconds,
+        uint8 maxB,
+        uint256 claimBond,
+        uint256 challengeBond
+    ) internal returns (DisputeGame g) {
+        g = DisputeGame(create(gameInitCode(v, clockSeconds, windowSeconds, maxB, claimBond, challengeBond)));
+        require(address(g) != address(0), "game");
     }
 }

@@ -20,6 +20,30 @@ struct GameFile {
     uint256 moves;
 }
 
+/// The game in fixture bytes `d` (layout in `game_fixture`).
+function parseGame(bytes memory d) pure returns (GameFile memory g) {
+    g.data = d;
+    g.initialRoot = word(d, 0);
+    g.finalRoot = word(d, 32);
+    g.b = uint8(d[64]);
+    uint256 n = uint8(d[65]);
+    g.levels = Fixture.slice(d, 66, n);
+    g.moves = Fixture.u16(d, 66 + n);
+    g.movesAt = 68 + n;
+}
+
+/// The 32 bytes of `d` at `at`.
+function word(bytes memory d, uint256 at) pure returns (bytes32 w) {
+    assembly ("memory-safe") {
+        w := mload(add(add(d, 0x20), at))
+    }
+}
+
+/// The big-endian u64 of `d` at `at`.
+function u64at(bytes memory d, uint256 at) pure returns (uint64) {
+    return uint64(uint256(word(d, at)) >> 192);
+}
+
 contract DisputeGameTest is Test {
     StepVerifier internal verifier;
     DisputeGame internal game;
@@ -34,31 +58,13 @@ contract DisputeGameTest is Test {
     function setUp() public {
         vm.warp(1_700_000_000);
         verifier = Deploy.verifier();
-        game = new DisputeGame(verifier, CLOCK, WINDOW, 48, 0, 0);
+        game = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
     }
 
     // ------------------------------------------------------------ fixtures
 
-    function load(string memory path) internal view returns (GameFile memory g) {
-        bytes memory d = vm.readFileBinary(path);
-        g.data = d;
-        g.initialRoot = word(d, 0);
-        g.finalRoot = word(d, 32);
-        g.b = uint8(d[64]);
-        uint256 n = uint8(d[65]);
-        g.levels = Fixture.slice(d, 66, n);
-        g.moves = Fixture.u16(d, 66 + n);
-        g.movesAt = 68 + n;
-    }
-
-    function word(bytes memory d, uint256 at) internal pure returns (bytes32 w) {
-        assembly ("memory-safe") {
-            w := mload(add(add(d, 0x20), at))
-        }
-    }
-
-    function u64at(bytes memory d, uint256 at) internal pure returns (uint64) {
-        return uint64(uint256(word(d, at)) >> 192);
+    function load(string memory path) internal view returns (GameFile memory) {
+        return parseGame(vm.readFileBinary(path));
     }
 
     function claimFrom(GameFile memory g) internal returns (uint256) {
@@ -241,6 +247,13 @@ contract DisputeGameTest is Test {
         }
         DisputeGame.Dispute memory p = game.getDispute(0);
         vm.assertEq(uint256(p.phase), uint256(DisputeGame.Phase.Prove), "awaiting the proof");
+        // At the proof, lo is the absolute micro-step (the micro level has
+        // base 0 and units of one micro-step) and hi the end of its unit.
+        vm.assertTrue(p.hasT, "the A-step is known");
+        vm.assertEq(uint256(p.unitLog2), 0, "micro-steps");
+        vm.assertEq(uint256(p.lo) + 1, uint256(p.hi), "one micro-step");
+        vm.assertEq(p.midRoot, bytes32(0), "no midpoint");
+        vm.assertEq(uint256(p.seq), g.moves - 1, "the challenge and every bisection move counted");
         // At the hand-over the micro level began at attach(Q*, S_t) and
         // attach(Q*, S_(t+1)), computed by the contract.
         vm.assertEq(uint256(p.level), 1, "micro level");
@@ -331,6 +344,36 @@ contract DisputeGameTest is Test {
         vm.assertEq(uint256(game.getDispute(2).winner), uint256(DisputeGame.Side.Challenger), "honest wins");
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
         vm.assertEq(game.getClaim(id).disputes, 3, "three disputes");
+        vm.assertEq(game.disputeOf(id, 0), d1, "first dispute");
+        vm.assertEq(game.disputeOf(id, 1), d2, "second dispute");
+        vm.assertEq(game.disputeOf(id, 2), 2, "third dispute");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.UnknownDispute.selector, 3));
+        game.disputeOf(id, 3);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.UnknownClaim.selector, id + 1));
+        game.disputeOf(id + 1, 0);
+    }
+
+    /// `Challenged` numbers the disputes of each claim from 0; the ids are global.
+    function test_challengedCarriesTheIndexWithinTheClaim() public {
+        vm.startPrank(DEFENDER);
+        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058b");
+        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058b");
+        vm.stopPrank();
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Challenged(b, 0, CHALLENGER, 0, bytes32(uint256(5)));
+        vm.prank(CHALLENGER);
+        game.challenge(b, bytes32(uint256(5)));
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Challenged(a, 1, OTHER, 0, bytes32(0));
+        vm.prank(OTHER);
+        game.challenge(a, bytes32(0));
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Challenged(b, 2, OTHER, 1, bytes32(0));
+        vm.prank(OTHER);
+        game.challenge(b, bytes32(0));
+        vm.assertEq(game.disputeOf(b, 0), 0, "claim b, dispute 0");
+        vm.assertEq(game.disputeOf(b, 1), 2, "claim b, dispute 1");
+        vm.assertEq(game.disputeOf(a, 0), 1, "claim a, dispute 0");
     }
 
     function test_aClaimStandsWhenEveryDisputeIsWonAndTheWindowClosed() public {

@@ -6,6 +6,7 @@ import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {Microcode} from "../src/Generated.sol";
+import {TxGas} from "./TxGas.sol";
 
 /// The version-1 alternative, for the comparison: a micro-instruction leaf
 /// with its path to the microcode root, read from calldata as the
@@ -65,19 +66,6 @@ contract GasBench is Test {
 
     function setUp() public {
         v = Deploy.verifier();
-    }
-
-    /// Calldata tokens (EIP-7623): zero bytes count 1, others 4.
-    function tokens(bytes memory data) internal pure returns (uint256 t) {
-        for (uint256 i = 0; i < data.length; i++) {
-            t += data[i] == 0 ? 1 : 4;
-        }
-    }
-
-    function txGas(uint256 exec, uint256 t) internal pure returns (uint256) {
-        uint256 standard = 4 * t + exec;
-        uint256 floor = 10 * t;
-        return 21_000 + (standard > floor ? standard : floor);
     }
 
     function sort(uint256[] memory a, uint256 n) internal pure {
@@ -172,14 +160,14 @@ contract GasBench is Test {
             // its first access (forge keeps it warm across the loop).
             if (c.label != 16) exec += COLD_ACCOUNT_SURCHARGE;
             vm.assertEq(abi.encode(after_), c.result, "root after");
-            uint256 t = tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
+            uint256 t = TxGas.tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
             Row memory r = rows[c.label];
             r.exec[r.n] = exec;
-            r.txg[r.n] = txGas(exec, t);
+            r.txg[r.n] = TxGas.txGas(exec, t);
             r.size[r.n] = c.proof.length;
             r.n++;
             all.exec[all.n] = exec;
-            all.txg[all.n] = txGas(exec, t);
+            all.txg[all.n] = TxGas.txGas(exec, t);
             all.size[all.n] = c.proof.length;
             all.n++;
         }
@@ -260,7 +248,7 @@ contract GasBench is Test {
         // The same call with no siblings (it reverts), to separate the path's own cost.
         try u.fetch(Microcode.ROOT, new bytes(41), 0) {} catch {}
         uint256 empty = vm.lastCallGas().gasTotalUsed;
-        uint256 t = tokens(path);
+        uint256 t = TxGas.tokens(path);
         console.log(
             string.concat(
                 "micro-instruction path (v1): ",

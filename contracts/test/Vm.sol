@@ -45,7 +45,15 @@ interface Vm {
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
     function skip(bool skipTest) external;
     function pauseGasMetering() external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
     function resumeGasMetering() external;
+
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
 
     struct Gas {
         uint64 gasLimit;

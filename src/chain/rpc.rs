@@ -602,10 +602,14 @@ impl Chain {
     }
 }
 
+/// A transport failure in words: the innermost cause (reqwest's own
+/// message is "error sending request for url (...)"; its source says why).
 fn transport_reason(k: &TransportErrorKind) -> String {
-    let s = k.to_string();
-    // reqwest's messages nest the cause; the innermost part says it best.
-    s.rsplit(": ").next().unwrap_or(&s).to_string()
+    let mut e: &dyn std::error::Error = k;
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e.to_string()
 }
 
 /// The deployment policy of a `DisputeGame`.

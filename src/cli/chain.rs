@@ -252,6 +252,9 @@ pub fn referee(
     let chain = connect(url, &a.key.key(default_account), patience)?;
     let mut r = ChainReferee::connect(chain, contract).map_err(|e| match e {
         mswap::game::client::ClientError::Refused { reason, .. } => CliError::usage(reason),
+        mswap::game::client::ClientError::Unreachable { url, reason } => {
+            CliError::io(format!("cannot reach the node at {url}: {reason}"))
+        }
         other => CliError::io(other.to_string()),
     })?;
     // Transactions that are not moves (a move's gas is told with the move).

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test, Vm} from "./Vm.sol";
+import {Fixture} from "./Fixture.sol";
+import {StepVerifier} from "../src/StepVerifier.sol";
+import {Deploy} from "./Deploy.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+
+/// A challenger (or defender) that is a contract: on receiving ether it
+/// tries the game's entry points again (a second withdraw, a timeout, a
+/// resolve, a new claim and challenge), or refuses the ether.
+contract Receiver {
+    DisputeGame internal immutable game;
+    bool public refuse;
+    uint256 public reentries;
+    uint256 public refusedCalls;
+    uint256 internal claimId;
+    uint256 internal disputeId;
+
+    constructor(DisputeGame game_) {
+        game = game_;
+    }
+
+    function setRefuse(bool r) external {
+        refuse = r;
+    }
+
+    function challenge(uint256 id) external payable returns (uint256 d) {
+        claimId = id;
+        d = game.challenge{value: msg.value}(id, bytes32(0));
+        disputeId = d;
+    }
+
+    function withdraw() external {
+        game.withdraw();
+    }
+
+    receive() external payable {
+        if (refuse) revert("refused");
+        reentries++;
+        // The credit is already cleared: nothing more comes out.
+        game.withdraw();
+        // The dispute is over, the claim decided: refused or without effect.
+        try game.timeout(disputeId) {}
+        catch {
+            refusedCalls++;
+        }
+        game.resolve(claimId);
+        uint256 bond = game.challengeBond();
+        try game.challenge{value: bond}(claimId, bytes32(0)) {}
+        catch {
+            refusedCalls++;
+        }
+        game.withdraw();
+    }
+}
+
+/// The bonds: who is credited what for each way a dispute ends, pull
+/// payments, and what a hostile receiver can do.
+contract BondsTest is Test {
+    StepVerifier internal verifier;
+    DisputeGame internal game;
+    address internal constant DEFENDER = address(0xD0);
+    address internal constant CHALLENGER = address(0xC0);
+    address internal constant OTHER = address(0xC1);
+    uint64 internal constant CLOCK = 3600;
+    uint64 internal constant WINDOW = 7 days;
+    uint256 internal constant CLAIM_BOND = 3 ether;
+    uint256 internal constant CHALLENGE_BOND = 1 ether;
+    bytes32 internal constant PROGRAM = keccak256("program");
+    bytes32 internal constant INPUT = keccak256("input");
+
+    /// A valid step proof: from `rootBefore` the verifier computes `rootAfter`.
+    bytes32 internal rootBefore;
+    bytes32 internal rootAfter;
+    bytes internal proof;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        verifier = Deploy.verifier();
+        game = Deploy.game(verifier, CLOCK, WINDOW, 48, CLAIM_BOND, CHALLENGE_BOND);
+        (Fixture.Case memory c,) = Fixture.read(vm.readFileBinary("test/fixtures/proofs.bin"), 0);
+        vm.assertTrue(c.ok, "the first example proof is valid");
+        rootBefore = c.rootBefore;
+        rootAfter = abi.decode(c.result, (bytes32));
+        proof = c.proof;
+        vm.deal(DEFENDER, 100 ether);
+        vm.deal(CHALLENGER, 100 ether);
+        vm.deal(OTHER, 100 ether);
+    }
+
+    /// A claim of one micro level (`b` = 0) from `rootBefore` to `finalRoot`:
+    /// the step proof decides a dispute that agrees with every midpoint.
+    function claimTo(bytes32 finalRoot) internal returns (uint256 id) {
+        vm.prank(DEFENDER);
+        id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, rootBefore, finalRoot, 0, hex"8b");
+    }
+
+    function challengeBy(address who, uint256 id) internal returns (uint256 d) {
+        vm.prank(who);
+        d = game.challenge{value: CHALLENGE_BOND}(id, bytes32(0));
+    }
+
+    /// The defender posts `rootBefore` at every midpoint and `who` agrees
+    /// with each: the proof of the last micro-step is awaited, from
+    /// `rootBefore` to the claim's final root.
+    function bisect(uint256 d, address who) internal {
+        for (uint64 w = 1 << 10; w >= 1; w /= 2) {
+            uint64 position = (1 << 11) - w;
+            vm.prank(DEFENDER);
+            game.midpoint(d, 0, position, rootBefore);
+            vm.prank(who);
+            game.agree(d, 0, position);
+        }
+        vm.assertEq(uint256(game.getDispute(d).phase), uint256(DisputeGame.Phase.Prove), "proof awaited");
+    }
+
+    function proveBy(uint256 d, address who) internal {
+        vm.prank(who);
+        game.prove(d, proof);
+    }
+
+    function assertCredits(uint256 defender, uint256 challenger, uint256 other) internal view {
+        vm.assertEq(game.credit(DEFENDER), defender, "defender's credit");
+        vm.assertEq(game.credit(CHALLENGER), challenger, "challenger's credit");
+        vm.assertEq(game.credit(OTHER), other, "other's credit");
+    }
+
+    function test_theBondsAreTheDeployments() public view {
+        vm.assertEq(game.claimBond(), CLAIM_BOND, "claim bond");
+        vm.assertEq(game.challengeBond(), CHALLENGE_BOND, "challenge bond");
+    }
+
+    function test_wrongBondValuesAreRefused() public {
+        vm.startPrank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 0, CLAIM_BOND));
+        game.claim(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, CLAIM_BOND + 1, CLAIM_BOND));
+        game.claim{value: CLAIM_BOND + 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        vm.stopPrank();
+        uint256 id = claimTo(rootAfter);
+        vm.startPrank(CHALLENGER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 0, CHALLENGE_BOND));
+        game.challenge(id, bytes32(0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, CLAIM_BOND, CHALLENGE_BOND));
+        game.challenge{value: CLAIM_BOND}(id, bytes32(0));
+        vm.stopPrank();
+        // Without bonds, a value is refused as well.
+        DisputeGame free = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
+        vm.prank(DEFENDER);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 1, 0));
+        free.claim{value: 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        vm.assertEq(address(game).balance, CLAIM_BOND, "only the accepted claim's bond is held");
+        vm.assertEq(game.getClaim(id).disputes, 0, "no dispute opened");
+    }
+
+    function test_defenderWinsByProof_thenTheClaimStands() public {
+        uint256 id = claimTo(rootAfter);
+        uint256 d = challengeBy(CHALLENGER, id);
+        bisect(d, CHALLENGER);
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Proved(d, CHALLENGER, rootAfter, DisputeGame.Side.Defender, proof);
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Credited(DEFENDER, CHALLENGE_BOND);
+        proveBy(d, CHALLENGER);
+        assertCredits(CHALLENGE_BOND, 0, 0);
+        // The claim stands once the window closed: the claim bond comes back.
+        vm.warp(block.timestamp + WINDOW);
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Credited(DEFENDER, CLAIM_BOND);
+        vm.assertTrue(game.resolve(id), "stands");
+        assertCredits(CLAIM_BOND + CHALLENGE_BOND, 0, 0);
+        // Resolving again credits nothing more.
+        vm.assertTrue(game.resolve(id), "still stands");
+        assertCredits(CLAIM_BOND + CHALLENGE_BOND, 0, 0);
+        uint256 before = DEFENDER.balance;
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Withdrawn(DEFENDER, CLAIM_BOND + CHALLENGE_BOND);
+        vm.prank(DEFENDER);
+        game.withdraw();
+        vm.assertEq(DEFENDER.balance, before + CLAIM_BOND + CHALLENGE_BOND, "paid");
+        assertCredits(0, 0, 0);
+        vm.assertEq(address(game).balance, 0, "nothing left");
+    }
+
+    function test_defenderWinsByTimeout() public {
+        uint256 id = claimTo(rootAfter);
+        uint256 d = challengeBy(CHALLENGER, id);
+        vm.prank(DEFENDER);
+        game.midpoint(d, 0, 1 << 10, rootBefore);
+        vm.warp(block.timestamp + CLOCK);
+        vm.prank(OTHER);
+        game.timeout(d);
+        vm.assertEq(uint256(game.getDispute(d).winner), uint256(DisputeGame.Side.Defender), "defender wins");
+        assertCredits(CHALLENGE_BOND, 0, 0);
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Pending), "pending");
+    }
+
+    function test_challengerWinsByProof() public {
+        uint256 id = claimTo(keccak256("a wrong final root"));
+        uint256 d = challengeBy(CHALLENGER, id);
+        bisect(d, CHALLENGER);
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Credited(CHALLENGER, CLAIM_BOND + CHALLENGE_BOND);
+        proveBy(d, DEFENDER);
+        vm.assertEq(uint256(game.getDispute(d).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
+        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        // A fallen claim returns nothing to the defender.
+        vm.warp(block.timestamp + WINDOW);
+        vm.assertFalse(game.resolve(id), "falls");
+        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+    }
+
+    function test_challengerWinsByTimeout() public {
+        uint256 id = claimTo(rootAfter);
+        uint256 d = challengeBy(CHALLENGER, id);
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(d);
+        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
+    }
+
+    /// Two challengers win: the first takes the claim bond, the second
+    /// only gets its own bond back; a third, who loses, pays the defender.
+    function test_onlyTheFirstWinnerTakesTheClaimBond() public {
+        uint256 id = claimTo(keccak256("a wrong final root"));
+        uint256 d1 = challengeBy(CHALLENGER, id);
+        uint256 d2 = challengeBy(OTHER, id);
+        address third = address(0xC2);
+        vm.deal(third, CHALLENGE_BOND);
+        uint256 d3 = challengeBy(third, id);
+        vm.prank(DEFENDER);
+        game.midpoint(d3, 0, 1 << 10, rootBefore);
+        // OTHER wins first (by proof); CHALLENGER later (by timeout).
+        bisect(d2, OTHER);
+        proveBy(d2, OTHER);
+        assertCredits(0, 0, CLAIM_BOND + CHALLENGE_BOND);
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(d1);
+        assertCredits(0, CHALLENGE_BOND, CLAIM_BOND + CHALLENGE_BOND);
+        game.timeout(d3);
+        assertCredits(CHALLENGE_BOND, CHALLENGE_BOND, CLAIM_BOND + CHALLENGE_BOND);
+        vm.assertEq(game.credit(third), 0, "the loser's bond is the defender's");
+        vm.assertEq(address(game).balance, CLAIM_BOND + 3 * CHALLENGE_BOND, "all bonds held until withdrawn");
+    }
+
+    function test_withdrawingNothingDoesNothing() public {
+        claimTo(rootAfter);
+        uint256 before = OTHER.balance;
+        vm.recordLogs();
+        vm.prank(OTHER);
+        game.withdraw();
+        vm.assertEq(vm.getRecordedLogs().length, 0, "no event");
+        vm.assertEq(OTHER.balance, before, "nothing paid");
+        vm.assertEq(address(game).balance, CLAIM_BOND, "the bond stays");
+    }
+
+    /// A challenger contract that re-enters the game from `receive`:
+    /// another withdraw, a timeout, a resolve, a new challenge. It is paid
+    /// its credit once and nothing more, while the game holds other bonds.
+    function test_aReentrantReceiverGainsNothing() public {
+        uint256 other = claimTo(rootAfter);
+        uint256 id = claimTo(rootAfter);
+        challengeBy(OTHER, other);
+        Receiver r = new Receiver(game);
+        vm.deal(address(r), 0);
+        uint256 d = r.challenge{value: CHALLENGE_BOND}(id);
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(d);
+        vm.assertEq(game.credit(address(r)), CLAIM_BOND + CHALLENGE_BOND, "credited both bonds");
+        uint256 held = address(game).balance;
+        r.withdraw();
+        vm.assertEq(r.reentries(), 1, "re-entered once");
+        vm.assertEq(r.refusedCalls(), 2, "the timeout and the new challenge were refused");
+        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "paid its credit, nothing more");
+        vm.assertEq(address(game).balance, held - CLAIM_BOND - CHALLENGE_BOND, "the other bonds stay");
+        vm.assertEq(game.credit(address(r)), 0, "credit cleared");
+        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
+        // A second withdraw pays nothing.
+        r.withdraw();
+        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "still its credit only");
+    }
+
+    /// A receiver that refuses the ether: the withdraw reverts with
+    /// `TransferFailed` and the credit stays, to be withdrawn later.
+    function test_aRefusedTransferKeepsTheCredit() public {
+        uint256 id = claimTo(rootAfter);
+        Receiver r = new Receiver(game);
+        uint256 d = r.challenge{value: CHALLENGE_BOND}(id);
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(d);
+        r.setRefuse(true);
+        vm.expectRevert(
+            abi.encodeWithSelector(DisputeGame.TransferFailed.selector, address(r), CLAIM_BOND + CHALLENGE_BOND)
+        );
+        r.withdraw();
+        vm.assertEq(game.credit(address(r)), CLAIM_BOND + CHALLENGE_BOND, "credit kept");
+        vm.assertEq(address(game).balance, CLAIM_BOND + CHALLENGE_BOND, "ether kept");
+        r.setRefuse(false);
+        r.withdraw();
+        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "paid once accepted");
+        vm.assertEq(game.credit(address(r)), 0, "credit cleared");
+    }
+}
