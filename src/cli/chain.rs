@@ -16,7 +16,8 @@ use std::path::Path;
 #[derive(Args, Clone, Default)]
 pub struct KeyArgs {
     /// Sign with anvil's development account N (0 to 9; its well-known
-    /// key, for local nodes only).
+    /// key, for local nodes only). Default: 0 for deploy, 1 for defend, 2
+    /// for challenge, unless MSWAP_PRIVATE_KEY is set.
     #[arg(long, conflicts_with = "private_key")]
     account: Option<usize>,
     /// Sign with this private key (64 hex digits). Prefer the environment
@@ -259,7 +260,8 @@ pub fn referee(
     })?;
     // Transactions that are not moves (a move's gas is told with the move).
     r.on_tx = Some(Box::new(move |e| {
-        if e.seq.is_none() {
+        // The claim's is told after the claim's id, the first line.
+        if e.seq.is_none() && e.what != "claim" {
             let line = format!("tx {}: {} gas ({})", e.what, e.gas, e.tx);
             if json {
                 eprintln!("{line}");

@@ -589,6 +589,17 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
         outln!("game: {id}");
         outln!("{claim_line}");
     }
+    if let Some(e) = conn
+        .chain()
+        .and_then(|r| r.gas_log().into_iter().find(|e| e.what == "claim"))
+    {
+        let line = format!("tx claim: {} gas ({})", e.gas, e.tx);
+        if json {
+            eprintln!("{line}");
+        } else {
+            outln!("{line}");
+        }
+    }
     let seen = Arc::new(AtomicU64::new(0));
     {
         let (seen, id, place) = (seen.clone(), id.clone(), conn.where_claim(&id));
