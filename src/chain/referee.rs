@@ -1343,3 +1343,122 @@ impl RefereeApi for ChainReferee {
         self.sent_bytes.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::levels::with_strides;
+
+    #[test]
+    fn level_lists_round_trip_through_the_contracts_encoding() {
+        for levels in [two_levels(20), with_strides(20, &[10, 4])] {
+            assert_eq!(levels_of(&level_bytes(&levels)), levels);
+        }
+        assert_eq!(level_bytes(&two_levels(5)), vec![5, 0x80 | 11]);
+    }
+
+    #[test]
+    fn claim_ids_are_decimal_numbers() {
+        assert_eq!(parse_id("0"), Ok(0));
+        assert_eq!(parse_id("42"), Ok(42));
+        for bad in ["", "-1", "0x10", "1e3", "99999999999999999999"] {
+            assert!(
+                matches!(parse_id(bad), Err(ClientError::Refused { status: 404, .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    /// The contract's record of a dispute that agrees with `g`.
+    fn record_of(g: &Game) -> DisputeGame::Dispute {
+        let Phase::Bisect(b) = &g.phase else {
+            panic!("a bisection")
+        };
+        DisputeGame::Dispute {
+            claim: U256::ZERO,
+            challenger: Address::ZERO,
+            phase: 0,
+            turn: g.turn as u8,
+            winner: 0,
+            hasMid: b.mid_root.is_some(),
+            hasT: b.t.is_some(),
+            level: b.level as u8,
+            unitLog2: b.unit_log2 as u8,
+            base: b.base,
+            t: b.t.unwrap_or(0),
+            lo: b.lo,
+            hi: b.hi,
+            turnSince: g.turn_since_ms / 1000,
+            seq: g.seq,
+            clock: [g.clock_ms[0] / 1000, g.clock_ms[1] / 1000],
+            loRoot: b.lo_root.0.into(),
+            hiRoot: b.hi_root.0.into(),
+            midRoot: b.mid_root.unwrap_or_default().0.into(),
+        }
+    }
+
+    #[test]
+    fn a_difference_between_the_contract_and_the_rules_names_the_field() {
+        let claim = Claim {
+            program: Hash::default(),
+            input: Hash::default(),
+            b: 5,
+            final_root: Hash([7; 32]),
+            status: String::new(),
+            output: Hash::default(),
+            halted_after: None,
+        };
+        let mut g =
+            Game::with_root(claim, two_levels(5), Hash([1; 32]), 60_000, 5_000).expect("a game");
+        g.apply(
+            Side::Challenger,
+            0,
+            &Move::Challenge {
+                root: Hash([9; 32]),
+            },
+            5_000,
+        )
+        .expect("challenge");
+        g.apply(
+            Side::Defender,
+            1,
+            &Move::Midpoint {
+                level: 0,
+                position: 16,
+                root: Hash([3; 32]),
+            },
+            7_000,
+        )
+        .expect("midpoint");
+        let good = record_of(&g);
+        assert_eq!(cross_check(&good, &g), Ok(()));
+        let mut c = good.clone();
+        c.seq += 1;
+        assert!(
+            cross_check(&c, &g)
+                .expect_err("seq")
+                .starts_with("field `seq`")
+        );
+        let mut c = good.clone();
+        c.clock[0] -= 1;
+        assert!(
+            cross_check(&c, &g)
+                .expect_err("clock")
+                .starts_with("field `clock`")
+        );
+        let mut c = good.clone();
+        c.midRoot = [4; 32].into();
+        assert!(
+            cross_check(&c, &g)
+                .expect_err("mid")
+                .starts_with("field `midRoot`")
+        );
+        let mut c = good;
+        c.lo = 1;
+        assert!(
+            cross_check(&c, &g)
+                .expect_err("lo")
+                .starts_with("field `lo`")
+        );
+    }
+}

@@ -686,3 +686,55 @@ pub fn parse_address(what: &str, s: &str) -> Result<Address, String> {
     s.parse::<Address>()
         .map_err(|e| format!("{what}: {s:?} is not an address: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_never_echoed() {
+        // Anvil's account 0.
+        let a = Key::Dev(0).signer().expect("dev key").address();
+        assert_eq!(
+            format!("{a:#x}"),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+        let same = Key::Hex(format!("0x{}", DEV_KEYS[0]))
+            .signer()
+            .expect("hex key");
+        assert_eq!(same.address(), a);
+        for bad in ["12ab", &"zz".repeat(32), &"00".repeat(32), &"ab".repeat(33)] {
+            let e = Key::Hex(bad.to_string())
+                .signer()
+                .expect_err(bad)
+                .to_string();
+            assert!(e.starts_with("bad private key"), "{e}");
+            assert!(!e.contains(bad), "the key is echoed: {e}");
+        }
+        assert!(Key::Dev(10).signer().is_err());
+        assert_eq!(format!("{:?}", Key::Hex("secret".into())), "Hex(<hidden>)");
+    }
+
+    #[test]
+    fn urls_and_addresses_are_checked_before_any_request() {
+        assert!(check_url("http://127.0.0.1:8545").is_ok());
+        assert!(check_url("https://node.example/rpc/key").is_ok());
+        for bad in [
+            "127.0.0.1:8545",
+            "ftp://x",
+            "http://",
+            "http://u:p@host:1",
+            "",
+        ] {
+            assert!(
+                matches!(check_url(bad), Err(RpcError::Url { .. })),
+                "{bad} accepted"
+            );
+        }
+        assert!(parse_address("--contract", "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0").is_ok());
+        for bad in ["0x1234", "9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0zz", ""] {
+            let e = parse_address("--contract", bad).expect_err(bad);
+            assert!(e.contains("is not an address"), "{e}");
+        }
+    }
+}
