@@ -286,6 +286,41 @@ fn whole_games_on_chain_the_honest_side_wins() {
     }
 }
 
+/// `mswap deploy` sets the bonds it is given (wei, up to 128 bits): the
+/// deployed game reports them.
+#[test]
+fn mswap_deploy_sets_the_bonds() {
+    if !have_anvil() {
+        return;
+    }
+    let node = anvil();
+    let claim_bond: u128 = 3 << 100;
+    let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .args(["deploy", "--chain", &node.url, "--claim-bond"])
+        .arg(claim_bond.to_string())
+        .args(["--challenge-bond", "7"])
+        .output()
+        .expect("mswap deploy");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let game = text
+        .lines()
+        .find_map(|l| l.strip_prefix("game:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the game's address");
+    let game: alloy::primitives::Address = game.parse().expect("an address");
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
+    let word = |sig: &str| {
+        let r = rpc
+            .call(game, mswap::chain::abi::selector(sig).to_vec())
+            .expect(sig);
+        u128::from_be_bytes(r[16..32].try_into().expect("a word"))
+    };
+    assert_eq!(word("claimBond()"), claim_bond);
+    assert_eq!(word("challengeBond()"), 7);
+}
+
 #[test]
 fn mswap_dispute_on_chain() {
     if !have_anvil() {

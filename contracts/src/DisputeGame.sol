@@ -51,7 +51,8 @@ contract DisputeGame {
         Falls
     }
 
-    /// A claim and the disputes against it.
+    /// A claim and the disputes against it, as `getClaim` returns it
+    /// (stored as a `ClaimRecord`).
     struct Claim {
         address defender;
         uint64 createdAt;
@@ -68,7 +69,8 @@ contract DisputeGame {
     }
 
     /// One challenger's bisection against a claim (`Bisection` and
-    /// `Disputed` of src/game/rules.rs in one record).
+    /// `Disputed` of src/game/rules.rs in one record), as `getDispute`
+    /// returns it (stored packed as a `Record`).
     struct Dispute {
         uint256 claim;
         address challenger;
@@ -162,8 +164,8 @@ contract DisputeGame {
     // slot and writes the hot slot (a midpoint also one root slot, which
     // held a root before, so no 0 -> non-zero store after the first one).
 
-    /// A claim as stored: `ClaimRecord` of the interface's `Claim`, with
-    /// what a challenge or a verdict changes in a slot of its own.
+    /// A claim as stored, with what its disputes change (counters, status,
+    /// the first dispute's id) in a slot of its own.
     struct ClaimRecord {
         // slot 0, written once
         address defender;
@@ -286,7 +288,8 @@ contract DisputeGame {
     }
 
     function pack(Hot memory h) internal pure returns (uint256 x) {
-        x = uint256(h.lo) | (h.w << W) | (h.clockD << CLOCK_D) | (h.clockC << CLOCK_C) | (h.turnSince << SINCE);
+        x = uint256(h.lo) | (h.w << W) | (h.clockD << CLOCK_D) | (h.clockC << CLOCK_C);
+        x |= (h.turnSince & SINCE_MAX) << SINCE;
         x |= (h.seq << SEQ) | (h.level << LEVEL) | (uint256(h.phase) << PHASE) | (uint256(h.turn) << TURN);
         x |= (uint256(h.winner) << WINNER) | (h.hasMid ? 1 << HAS_MID : 0) | (h.atStep ? 1 << AT_STEP : 0);
         x |= (h.loIdx << LO_IDX) | (h.hiIdx << HI_IDX);
@@ -488,7 +491,7 @@ contract DisputeGame {
         if (used >= left) revert ClockRanOut(side);
         // left - used >= 1: no borrow from the next field; seq stays below
         // 2^16 (at most 64 levels of at most 127 rounds).
-        x = ((x - (used << shift)) & ~(SINCE_MAX << SINCE)) | (block.timestamp << SINCE);
+        x = ((x - (used << shift)) & ~(SINCE_MAX << SINCE)) | ((block.timestamp & SINCE_MAX) << SINCE);
         x += 1 << SEQ;
     }
 

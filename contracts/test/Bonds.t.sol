@@ -221,6 +221,34 @@ contract BondsTest is Test {
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
     }
 
+    /// The proof is awaited and nobody sends it: the defender's clock runs
+    /// out and the challenger wins, as the Rust rules say.
+    function test_challengerWinsWhenTheProofNeverComes() public {
+        uint256 id = claimTo(rootAfter);
+        uint256 d = challengeBy(CHALLENGER, id);
+        bisect(d, CHALLENGER);
+        DisputeGame.Dispute memory p = game.getDispute(d);
+        vm.assertEq(uint256(p.turn), uint256(DisputeGame.Side.Defender), "the defender's clock runs");
+        vm.assertEq(uint256(p.lo), (1 << 11) - 1, "the last micro-step");
+        vm.assertEq(uint256(p.hi), 1 << 11, "the end of its unit");
+        vm.assertEq(p.loRoot, rootBefore, "agreed root");
+        vm.assertEq(p.hiRoot, rootAfter, "defender's root");
+        uint256 left = game.clockLeft(d, DisputeGame.Side.Defender);
+        vm.warp(block.timestamp + left - 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockLeft.selector, DisputeGame.Side.Defender, 1));
+        game.timeout(d);
+        vm.warp(block.timestamp + 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRanOut.selector, DisputeGame.Side.Defender));
+        proveBy(d, CHALLENGER);
+        game.timeout(d);
+        DisputeGame.Dispute memory e = game.getDispute(d);
+        vm.assertEq(uint256(e.phase), uint256(DisputeGame.Phase.Done), "over");
+        vm.assertEq(uint256(e.winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
+        vm.assertEq(uint256(e.clock[0]), 0, "the defender's clock is spent");
+        vm.assertEq(uint256(e.lo) + 1, uint256(e.hi), "the interval as it was");
+        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+    }
+
     /// Two challengers win: the first takes the claim bond, the second
     /// only gets its own bond back; a third, who loses, pays the defender.
     function test_onlyTheFirstWinnerTakesTheClaimBond() public {
