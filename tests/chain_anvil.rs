@@ -7,90 +7,44 @@
 
 use mswap::chain::abi::{Case, fixture};
 use mswap::chain::fixtures::{example_cases, tamper_cases};
-use mswap::chain::rpc::{Rpc, step_calldata};
+use mswap::chain::rpc::{Chain, Key, step_calldata};
 use mswap::proof::ProofFile;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn contracts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts")
 }
 
-/// An anvil node on a free port, killed when dropped.
-struct Anvil {
-    child: Child,
-    url: String,
+/// Whether anvil is installed (the contracts' creation code is embedded
+/// from contracts/artifacts/: no forge build needed).
+fn have_anvil() -> bool {
+    let ok = contracts().join("node_modules/.bin/anvil").exists();
+    if !ok {
+        eprintln!("NOTICE: skipping the anvil tests: run `npm ci` in contracts/ to install anvil");
+    }
+    ok
 }
 
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn anvil() -> mswap::chain::demo::Node {
+    mswap::chain::demo::start_anvil(&contracts()).expect("anvil starts")
 }
 
-fn anvil() -> Anvil {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = Command::new(contracts().join("node_modules/.bin/anvil"))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--silent",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("anvil starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let out = child.stdout.take();
-    let node = Anvil { child, url };
-    // Wait until it answers.
-    let rpc = Rpc::new(&node.url);
-    for _ in 0..200 {
-        if rpc.accounts().is_ok() {
-            drop(out);
-            return node;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    if let Some(o) = out {
-        for l in BufReader::new(o).lines().take(20).map_while(Result::ok) {
-            eprintln!("anvil: {l}");
-        }
-    }
-    panic!("anvil did not answer at {}", node.url);
-}
-
-/// Whether anvil and forge are installed; builds the contracts once per
-/// run (the tests of this file run in parallel).
-fn built() -> bool {
-    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *BUILT.get_or_init(|| {
-        let bin = contracts().join("node_modules/.bin");
-        if !bin.join("anvil").exists() || !bin.join("forge").exists() {
-            eprintln!(
-                "NOTICE: skipping the anvil tests: run `npm ci` in contracts/ to install anvil and forge"
-            );
-            return false;
-        }
-        let build = Command::new(bin.join("forge"))
-            .current_dir(contracts())
-            .args(["build", "--use", "script/solc", "--offline"])
-            .output()
-            .expect("forge runs");
-        assert!(
-            build.status.success(),
-            "forge build: {}",
-            String::from_utf8_lossy(&build.stderr)
-        );
-        true
-    })
+/// The node's accounts (`eth_accounts`), lowercase.
+fn eth_accounts(url: &str) -> Vec<String> {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_accounts","params":[]}"#;
+    let mut r = ureq::post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .expect("eth_accounts");
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json");
+    v["result"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a.as_str().expect("an address").to_lowercase())
+        .collect()
 }
 
 fn proof_files() -> Vec<ProofFile> {
@@ -109,31 +63,20 @@ fn proof_files() -> Vec<ProofFile> {
 
 #[test]
 fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says() {
-    if !built() {
+    if !have_anvil() {
         return;
     }
     let node = anvil();
-    let rpc = Rpc::new(&node.url);
-    let from = rpc
-        .accounts()
-        .expect("accounts")
-        .into_iter()
-        .next()
-        .expect("a dev account");
-    let verifier = rpc
-        .deploy_verifier(
-            &from,
-            &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
-        )
-        .expect("deploys");
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
+    let (verifier, _) = rpc.deploy_verifier().expect("deploys");
     // Both runtimes are under the EIP-170 limit (anvil enforces it; this
     // names the sizes), and the verifier reads this build's data contract.
-    let code = rpc.code(&verifier).expect("verifier code");
+    let code = rpc.code(verifier).expect("verifier code");
     let data = rpc
-        .call(&verifier, &mswap::chain::abi::selector("DATA()"))
+        .call(verifier, mswap::chain::abi::selector("DATA()").to_vec())
         .expect("DATA()");
-    let data = format!("0x{}", hex::encode(&data[12..]));
-    let data_code = rpc.code(&data).expect("data code");
+    let data = alloy::primitives::Address::from_slice(&data[12..]);
+    let data_code = rpc.code(data).expect("data code");
     assert!(code.len() <= 24576, "verifier runtime {} bytes", code.len());
     assert!(
         data_code.len() <= 24576,
@@ -146,13 +89,9 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
         &mswap::chain::solidity::verifier_data(mswap::micro::microcode::microcode())[..]
     );
     // A verifier over an account that is not the data contract is refused,
-    // with the contract's error.
-    let init = mswap::chain::rpc::verifier_init_code(
-        &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
-        &verifier,
-    )
-    .expect("init code");
-    match rpc.create(&from, &init) {
+    // with the contract's error, before anything is signed.
+    let init = mswap::chain::rpc::verifier_init_code(verifier);
+    match rpc.create(init) {
         Err(mswap::chain::rpc::RpcError::Reverted(d)) => assert_eq!(
             d[..4],
             mswap::chain::abi::selector("DataSize(uint256,uint256)"),
@@ -160,6 +99,15 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
             hex::encode(&d)
         ),
         other => panic!("a verifier over the wrong data deployed: {other:?}"),
+    }
+    // The development keys are anvil's accounts.
+    let accounts = eth_accounts(&node.url);
+    assert!(accounts.len() >= 10, "{accounts:?}");
+    for (n, a) in accounts.iter().enumerate().take(10) {
+        let ours = Chain::connect(&node.url, &Key::Dev(n))
+            .expect("key")
+            .address();
+        assert_eq!(format!("{ours:#x}"), *a, "development account {n}");
     }
 
     let files = proof_files();
@@ -172,7 +120,7 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
     assert!(!fixture(&cases).is_empty());
     for (i, c) in cases.iter().enumerate() {
         let chain = rpc
-            .verify(&verifier, &c.root_before, &c.proof)
+            .verify(verifier, &c.root_before, &c.proof)
             .expect("eth_call");
         let rust = c.verdict.clone();
         assert_eq!(chain, rust, "case {i}: the chain and Rust differ");
@@ -183,9 +131,9 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
     for (f, c) in files.iter().zip(example_cases(&files)) {
         let r = rpc
             .send(
-                &from,
-                Some(&verifier),
-                &step_calldata(&c.root_before, &c.proof),
+                Some(verifier),
+                step_calldata(&c.root_before, &c.proof),
+                alloy::primitives::U256::ZERO,
             )
             .expect("the step transaction succeeds");
         assert!(
@@ -204,7 +152,7 @@ fn the_deployed_verifier_agrees_with_rust_and_a_step_costs_what_the_bench_says()
 
 #[test]
 fn mswap_deploy_and_verify_on_chain() {
-    if !built() {
+    if !have_anvil() {
         return;
     }
     let node = anvil();
@@ -256,121 +204,84 @@ fn mswap_deploy_and_verify_on_chain() {
 }
 
 /// A lying defender against an honest challenger, and the reverse, played
-/// on anvil with the contract as the referee: every move a transaction,
-/// the contract's state checked against the Rust rules after each, and
-/// the honest side wins.
+/// on anvil with the contract as the referee through the players' common
+/// loops ([`mswap::chain::referee::ChainReferee`]): every move a
+/// transaction, the game rebuilt from the logs and checked against the
+/// contract after each, the honest side wins and the transcript verifies.
 #[test]
 fn whole_games_on_chain_the_honest_side_wins() {
-    use mswap::chain::play::{Contract, play};
-    use mswap::chain::rpc::game_init_code;
-    use mswap::elf::Program;
-    use mswap::game::levels::two_levels;
-    use mswap::game::player::{Honest, Liar, Lie, Player, claimed_by};
-    use mswap::game::rules::{Game, Move, Side};
-    use mswap::game::timeline::Timeline;
-    if !built() {
+    use mswap::chain::rpc::GamePolicy;
+    use mswap::game::player::Lie;
+    use mswap::game::rules::Side;
+    if !have_anvil() {
         return;
     }
     let node = anvil();
-    let rpc = Rpc::new(&node.url);
-    let accounts = rpc.accounts().expect("accounts");
-    let verifier = rpc
-        .deploy_verifier(
-            &accounts[0],
-            &contracts().join("out/StepVerifier.sol/StepVerifier.json"),
-        )
-        .expect("deploys");
-    let init = game_init_code(
-        &contracts().join("out/DisputeGame.sol/DisputeGame.json"),
-        &verifier,
-        3600,
-        3600,
-        48,
-        0,
-        0,
-    )
-    .expect("init code");
-    let game_addr = rpc
-        .send(&accounts[0], None, &init)
-        .expect("deploys")
-        .contract
-        .expect("address");
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
+    let (verifier, _) = rpc.deploy_verifier().expect("deploys");
+    let policy = GamePolicy {
+        clock_seconds: 600,
+        window_seconds: 2,
+        max_b: 48,
+        claim_bond: alloy::primitives::U256::from(1000),
+        challenge_bond: alloy::primitives::U256::from(100),
+    };
+    let (game, _) = rpc.deploy_game(verifier, &policy).expect("deploys");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let elf = std::fs::read(root.join("proofs/example.elf")).expect("elf");
     let input = std::fs::read(root.join("proofs/example.input")).expect("input");
-    let p = Program::load(&elf).expect("loads");
     let lie = || {
         vec![Lie::From {
             from: 9,
             micro_from: 40,
         }]
     };
-    for (b, liar_side) in [
+    for (b, liar) in [
         (5, Side::Defender),
         (5, Side::Challenger),
         (20, Side::Defender),
         (40, Side::Defender),
     ] {
-        let timeline = || Timeline::new(&p, &input, b, 3);
-        let honest = || Honest {
-            timeline: timeline(),
+        let lies = match liar {
+            Side::Defender => [lie(), vec![]],
+            Side::Challenger => [vec![], lie()],
         };
-        let (mut d, mut c): (Player, Player) = if liar_side == Side::Defender {
-            (
-                Player {
-                    side: Side::Defender,
-                    strategy: Box::new(Liar::new(honest(), lie())),
-                },
-                Player {
-                    side: Side::Challenger,
-                    strategy: Box::new(honest()),
-                },
-            )
-        } else {
-            (
-                Player {
-                    side: Side::Defender,
-                    strategy: Box::new(honest()),
-                },
-                Player {
-                    side: Side::Challenger,
-                    strategy: Box::new(Liar::new(honest(), lie())),
-                },
-            )
+        let r = mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
+            .expect("the game plays on chain");
+        assert_eq!(r.winner, liar.other(), "the honest side wins");
+        assert_eq!(
+            r.checked.winner,
+            Some(liar.other()),
+            "the transcript says so"
+        );
+        // The winner takes both bonds (and the claim's, if it refuted it).
+        let want = match liar {
+            Side::Defender => [0, 1000 + 100],
+            Side::Challenger => [1000 + 100, 0],
         };
-        let claim = timeline().claim(p.hash, mswap::hash::keccak(&[&input]), b);
-        let claim = claimed_by(claim, &mut *d.strategy);
-        let mut game = Game::new(claim, &elf, &input, two_levels(b), 3_600_000, 0).expect("game");
-        let contract = Contract {
-            rpc: &rpc,
-            game: game_addr.clone(),
-            defender: accounts[1].clone(),
-            challenger: accounts[2].clone(),
+        assert_eq!(
+            r.withdrawn,
+            want.map(alloy::primitives::U256::from),
+            "withdrawn by the defender and the challenger"
+        );
+        let of = |what: &[&str]| -> Vec<u64> {
+            r.txs
+                .iter()
+                .filter(|(_, e)| what.contains(&e.what.as_str()))
+                .map(|(_, e)| e.gas)
+                .collect()
         };
-        let played =
-            play(&contract, &mut game, &mut d, &mut c, 1000).expect("the game plays on chain");
-        let winner = game.outcome().expect("the game ended").winner();
-        assert_eq!(winner, liar_side.other(), "the honest side wins");
-        let bisection: Vec<u64> = played
-            .moves
-            .iter()
-            .filter(|m| {
-                matches!(
-                    m.mv,
-                    Move::Midpoint { .. } | Move::Agree { .. } | Move::Disagree { .. }
-                )
-            })
-            .map(|m| m.gas)
-            .collect();
-        let proof = played.moves.last().map_or(0, |m| m.gas);
+        let bisection = of(&["midpoint", "agree", "disagree"]);
         eprintln!(
-            "b={b} liar: {liar_side}; {} transactions: claim {} gas, challenge {} gas, {} bisection moves {} gas on average, proof {proof} gas; total {} gas; winner {winner}",
-            played.moves.len() + 1,
-            played.claim_gas,
-            played.moves.first().map_or(0, |m| m.gas),
+            "b={b} liar: {liar}; {} transactions: claim {:?} gas, challenge {:?} gas, {} bisection moves {} gas on average, proof {:?} gas; total {} gas; winner {}",
+            r.txs.len(),
+            of(&["claim"]),
+            of(&["challenge"]),
             bisection.len(),
             bisection.iter().sum::<u64>() / bisection.len().max(1) as u64,
-            played.total_gas()
+            of(&["proof"]),
+            r.total_gas(),
+            r.winner
         );
     }
 }
@@ -379,7 +290,7 @@ fn whole_games_on_chain_the_honest_side_wins() {
 /// deployed game reports them.
 #[test]
 fn mswap_deploy_sets_the_bonds() {
-    if !built() {
+    if !have_anvil() {
         return;
     }
     let node = anvil();
@@ -398,10 +309,11 @@ fn mswap_deploy_sets_the_bonds() {
         .find_map(|l| l.strip_prefix("game:"))
         .and_then(|l| l.split_whitespace().next())
         .expect("the game's address");
-    let rpc = Rpc::new(&node.url);
+    let game: alloy::primitives::Address = game.parse().expect("an address");
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
     let word = |sig: &str| {
         let r = rpc
-            .call(game, &mswap::chain::abi::selector(sig))
+            .call(game, mswap::chain::abi::selector(sig).to_vec())
             .expect(sig);
         u128::from_be_bytes(r[16..32].try_into().expect("a word"))
     };
@@ -411,7 +323,7 @@ fn mswap_deploy_sets_the_bonds() {
 
 #[test]
 fn mswap_dispute_on_chain() {
-    if !built() {
+    if !have_anvil() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

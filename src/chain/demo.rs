@@ -1,19 +1,23 @@
 //! `mswap dispute --chain`: a whole dispute on a local `anvil` node that
 //! this process starts itself, with the contracts as the referee: deploy,
-//! a lying defender against an honest challenger (or as asked), every move
-//! a transaction with its gas, the transcript exported and verified
-//! offline.
+//! then a defender and a challenger, each with its own account and its own
+//! [`ChainReferee`], played by the same loops as over HTTP
+//! ([`crate::game::client::defend`] and [`crate::game::client::play_with`]),
+//! every move a transaction with its gas; the transcript rebuilt from the
+//! logs and verified offline; both players withdraw their credit.
 
-use super::play::{ChainGame, Contract, play};
-use super::rpc::{Rpc, game_init_code};
+use super::referee::{ChainReferee, GasEntry};
+use super::rpc::{Chain, GamePolicy, Key, RpcError};
 use crate::elf::Program;
 use crate::game::claim::b_for_steps;
+use crate::game::client::{ClientError, RefereeApi, defend, play_with};
 use crate::game::levels::two_levels;
-use crate::game::local::{Attempt, transcript};
-use crate::game::player::{Honest, Liar, Lie, Player, claimed_by};
-use crate::game::rules::{Game, Side};
+use crate::game::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use crate::game::rules::Side;
 use crate::game::timeline::Timeline;
-use crate::game::transcript::{Transcript, verify_transcript};
+use crate::game::transcript::{Checked, Transcript, verify_transcript};
+use crate::game::wire::{ClaimStatus, CreateGame};
+use alloy::primitives::U256;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -63,30 +67,69 @@ pub fn start_anvil(contracts: &Path) -> Result<Node, String> {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
-    let rpc = Rpc::new(&node.url);
-    for _ in 0..200 {
-        if rpc.accounts().is_ok() {
-            return Ok(node);
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let mut probe = Chain::connect(&node.url, &Key::Dev(0)).map_err(|e| e.to_string())?;
+    probe.patience = Some(Duration::from_secs(10));
+    probe
+        .chain_id()
+        .map_err(|e| format!("anvil did not answer: {e}"))?;
+    Ok(node)
+}
+
+/// The demo's deployment policy: clocks of 10 minutes, a window of 10 s
+/// (a claim whose defender won stands soon after), bonds of 1 and 0.1 ether.
+pub fn demo_policy() -> GamePolicy {
+    GamePolicy {
+        clock_seconds: 600,
+        window_seconds: 10,
+        max_b: 48,
+        claim_bond: U256::from(10u64).pow(U256::from(18)),
+        challenge_bond: U256::from(10u64).pow(U256::from(17)),
     }
-    Err(format!("anvil did not answer at {}", node.url))
 }
 
 /// What a dispute on chain did.
 pub struct Report {
-    /// The moves and their gas.
-    pub game: ChainGame,
-    /// The transcript (verified offline).
+    /// The transcript, rebuilt from the logs.
     pub transcript: Transcript,
-    /// The winner.
+    /// Its offline check.
+    pub checked: Checked,
+    /// The winner of the dispute.
     pub winner: Side,
+    /// The side that told the truth, if only one lied.
+    pub honest: Option<Side>,
+    /// Where the claim stands.
+    pub status: ClaimStatus,
+    /// Every transaction of the game (deployment excepted): the defender's, then the challenger's.
+    pub txs: Vec<(Side, GasEntry)>,
+    /// What each side withdrew, wei.
+    pub withdrawn: [U256; 2],
+}
+
+impl Report {
+    /// Gas of every transaction of the game.
+    pub fn total_gas(&self) -> u64 {
+        self.txs.iter().map(|(_, e)| e.gas).sum()
+    }
+}
+
+fn strategy(timeline: Timeline, lies: Vec<Lie>) -> Box<dyn Strategy> {
+    let honest = Honest { timeline };
+    if lies.is_empty() {
+        Box::new(honest)
+    } else {
+        Box::new(Liar::new(honest, lies))
+    }
+}
+
+fn err(e: ClientError) -> String {
+    e.to_string()
 }
 
 /// Plays a dispute on a fresh anvil node: `b` (default: the smallest that
 /// covers the run, which must halt within 2^24 steps), two levels, the
 /// defender and the challenger with the given lies (default: a defender
-/// whose machine diverges in the middle of the run); `say` gets each line.
+/// whose machine diverges in the middle of the run); `say` gets each line
+/// (each move once, by the side that made it, with its gas).
 pub fn dispute(
     contracts: &Path,
     elf: &[u8],
@@ -94,7 +137,7 @@ pub fn dispute(
     b: Option<u32>,
     defender_lies: Vec<Lie>,
     challenger_lies: Vec<Lie>,
-    say: &dyn Fn(&str),
+    say: &(dyn Fn(&str) + Sync),
 ) -> Result<Report, String> {
     let p = Program::load(elf).map_err(|e| e.to_string())?;
     let mut m = crate::fast::Machine::new(p.initial_state(input));
@@ -113,97 +156,149 @@ pub fn dispute(
         defender_lies
     };
     let node = start_anvil(contracts)?;
-    let rpc = Rpc::new(&node.url);
-    let accounts = rpc.accounts().map_err(|e| e.to_string())?;
-    let [deployer, defender, challenger] = match accounts.get(..3) {
-        Some([a, b, c]) => [a.clone(), b.clone(), c.clone()],
-        _ => return Err("anvil has fewer than 3 accounts".into()),
-    };
-    let artifact = |n: &str| contracts.join(format!("out/{n}.sol/{n}.json"));
-    let verifier = rpc
-        .deploy_verifier(&deployer, &artifact("StepVerifier"))
-        .map_err(|e| {
-            format!("{e} (build the contracts: forge build --use script/solc --offline)")
-        })?;
-    let init = game_init_code(&artifact("DisputeGame"), &verifier, 3600, 3600, 48, 0, 0)
+    let deployer = Chain::connect(&node.url, &Key::Dev(0)).map_err(|e| e.to_string())?;
+    let (verifier, vgas) = deployer
+        .deploy_verifier()
+        .map_err(|e: RpcError| e.to_string())?;
+    let policy = demo_policy();
+    let (game, r) = deployer
+        .deploy_game(verifier, &policy)
         .map_err(|e| e.to_string())?;
-    let game_addr = rpc
-        .send(&deployer, None, &init)
-        .map_err(|e| e.to_string())?
-        .contract
-        .ok_or("no contract address")?;
     say(&format!(
-        "anvil at {}; verifier {verifier}, game {game_addr}",
-        node.url
+        "anvil at {}; verifier {verifier} ({vgas} gas with its microcode's data contract), game {game} ({} gas)",
+        node.url, r.gas_used
     ));
+    say(&format!(
+        "policy: clocks {} s, window {} s, claim bond {} wei, challenge bond {} wei",
+        policy.clock_seconds, policy.window_seconds, policy.claim_bond, policy.challenge_bond
+    ));
+    play(
+        &node.url,
+        game,
+        elf,
+        input,
+        b,
+        [defender_lies, challenger_lies],
+        say,
+    )
+}
+
+/// Plays one claim and one dispute on the `DisputeGame` at `game` of the
+/// node at `url`: the defender from development account 1, the challenger
+/// from account 2, each with its lies (`lies[0]` the defender's), `b`
+/// steps in two levels; `say` gets each line.
+pub fn play(
+    url: &str,
+    game: alloy::primitives::Address,
+    elf: &[u8],
+    input: &[u8],
+    b: u32,
+    lies: [Vec<Lie>; 2],
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Report, String> {
+    let p = Program::load(elf).map_err(|e| e.to_string())?;
+    let [defender_lies, challenger_lies] = lies;
+    let honest = match (defender_lies.is_empty(), challenger_lies.is_empty()) {
+        (true, false) => Some(Side::Defender),
+        (false, true) => Some(Side::Challenger),
+        _ => None,
+    };
+    let referee = |n: usize| -> Result<ChainReferee, String> {
+        let chain = Chain::connect(url, &Key::Dev(n)).map_err(|e| e.to_string())?;
+        let r = ChainReferee::connect(chain, game).map_err(err)?;
+        r.set_program(elf.to_vec(), input.to_vec());
+        Ok(r)
+    };
+    let defender = referee(1)?;
+    let challenger = referee(2)?;
     let timeline = || Timeline::new(&p, input, b, 10);
-    let player = |side: Side, lies: Vec<Lie>| Player {
-        side,
-        strategy: if lies.is_empty() {
-            Box::new(Honest {
-                timeline: timeline(),
-            })
-        } else {
-            Box::new(Liar::new(
-                Honest {
-                    timeline: timeline(),
-                },
-                lies,
-            ))
-        },
-    };
-    let mut d = player(Side::Defender, defender_lies);
-    let mut c = player(Side::Challenger, challenger_lies);
+    let mut d_strategy = strategy(timeline(), defender_lies);
+    let c_strategy = strategy(timeline(), challenger_lies);
     let claim = timeline().claim(p.hash, crate::hash::keccak(&[input]), b);
-    let claim = claimed_by(claim, &mut *d.strategy);
-    let start =
-        Game::new(claim, elf, input, two_levels(b), 3_600_000, 0).map_err(|e| e.to_string())?;
-    let mut game = start.clone();
-    let contract = Contract {
-        rpc: &rpc,
-        game: game_addr,
-        defender,
-        challenger,
-    };
-    let played = play(&contract, &mut game, &mut d, &mut c, 10_000).map_err(|e| e.to_string())?;
-    say(&format!("claim: b = {b}, {} gas", played.claim_gas));
-    for (i, m) in played.moves.iter().enumerate() {
-        let what = match &m.mv {
-            crate::game::rules::Move::Midpoint {
-                level,
-                position,
-                root,
-            } => format!(
-                "midpoint level {level} position {position}: {}",
-                &root.to_hex()[..12]
-            ),
-            crate::game::rules::Move::Proof { .. } => "step proof".to_string(),
-            other => format!("{other:?}").chars().take(60).collect(),
-        };
-        say(&format!(
-            "{:3} {:<10} {:>7} gas  {what}",
-            i + 1,
-            m.side,
-            m.gas
-        ));
-    }
-    let log: Vec<Attempt> = played
-        .moves
-        .iter()
-        .enumerate()
-        .map(|(i, m)| Attempt {
-            side: m.side,
-            mv: m.mv.clone(),
-            time_ms: i as u64 + 1,
-            result: Ok(()),
+    let claim = claimed_by(claim, &mut *d_strategy);
+    let created = defender
+        .create(&CreateGame {
+            claim: claim.clone(),
+            program: elf.to_vec(),
+            input: input.to_vec(),
+            levels: Some(two_levels(b)),
+            clock_ms: None,
+            window_ms: None,
         })
+        .map_err(err)?;
+    let id = created.game.clone();
+    say(&format!(
+        "claim {id}: 2^{b} steps end in root {}.. ({} gas)",
+        &claim.final_root.to_hex()[..12],
+        defender.total_gas()
+    ));
+    // Each side tells its own moves, with their gas.
+    let tell = |who: Side, referee: &ChainReferee, n: u64, side: Side, line: &str| {
+        let seq = line
+            .strip_prefix("[seq ")
+            .and_then(|r| r.split_once("] "))
+            .and_then(|(k, text)| Some((k.parse::<u64>().ok()?, text)));
+        match seq {
+            Some((s, text)) if side == who => {
+                let gas = referee
+                    .gas_of(n, s)
+                    .map_or(String::new(), |g| format!("{g:>7} gas  "));
+                say(&format!("[{who:<10}] {gas}[seq {s}] {text}"));
+            }
+            Some(_) => {}
+            None if who == Side::Challenger || n == 0 => say(&format!("[{who:<10}] {line}")),
+            None => {}
+        }
+    };
+    let (defended, played) = std::thread::scope(|s| {
+        let d = s.spawn(|| {
+            defend(&defender, &id, "", d_strategy, &|n, side, line| {
+                tell(Side::Defender, &defender, n, side, &line)
+            })
+        });
+        let c = (|| -> Result<(u64, crate::game::rules::Outcome), ClientError> {
+            let joined = challenger.join(&id)?;
+            let n = joined.dispute;
+            let mut player = Player {
+                side: Side::Challenger,
+                strategy: c_strategy,
+            };
+            let o = play_with(&challenger, &id, n, "", &mut player, &mut |side, line| {
+                tell(Side::Challenger, &challenger, n, side, &line)
+            })?;
+            Ok((n, o))
+        })();
+        (d.join(), c)
+    });
+    let defended = defended
+        .map_err(|_| "the defender's thread panicked".to_string())?
+        .map_err(err)?;
+    let (n, outcome) = played.map_err(err)?;
+    let transcript = challenger.transcript(&id, n).map_err(err)?;
+    let checked = verify_transcript(&transcript)
+        .map_err(|e| format!("the transcript does not verify: {e}"))?;
+    let withdrawn = [
+        defender.withdraw(&id).map_err(err)?,
+        challenger.withdraw(&id).map_err(err)?,
+    ];
+    let txs: Vec<(Side, GasEntry)> = defender
+        .gas_log()
+        .into_iter()
+        .map(|e| (Side::Defender, e))
+        .chain(
+            challenger
+                .gas_log()
+                .into_iter()
+                .map(|e| (Side::Challenger, e)),
+        )
         .collect();
-    let t = transcript("chain", &start, elf, input, &log, &game);
-    verify_transcript(&t).map_err(|e| format!("the transcript does not verify: {e}"))?;
-    let winner = game.outcome().ok_or("the game did not end")?.winner();
     Ok(Report {
-        game: played,
-        transcript: t,
-        winner,
+        transcript,
+        checked,
+        winner: outcome.winner(),
+        honest,
+        status: defended.status,
+        txs,
+        withdrawn,
     })
 }

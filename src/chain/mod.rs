@@ -1,27 +1,44 @@
-//! Settlement on an EVM chain: what the contracts in `contracts/` take from
-//! the Rust build, and what the Rust side needs to read their answers.
+//! Settlement on an EVM chain: the contracts in `contracts/` as a referee
+//! of the game, and what they take from the Rust build.
 //!
-//! [`rpc`] is a minimal JSON-RPC client for a local node (deploy the
-//! verifier, `eth_call` it, send transactions from unlocked accounts).
+//! - [`rpc`]: an Ethereum JSON-RPC client on alloy with a local signer
+//!   (anvil's development keys, or a private key), cached nonces, revert
+//!   decoding, and deployment of the `StepVerifier` (with its microcode's
+//!   data contract) and the `DisputeGame`.
+//! - [`bindings`]: `sol!` bindings from the committed JSON ABI artifacts
+//!   (`contracts/artifacts/*.json`, embedded with their creation code, so
+//!   that deploying needs no forge build) and the contracts' custom errors
+//!   in words.
+//! - [`referee`]: [`referee::ChainReferee`], the game's
+//!   [`crate::game::client::RefereeApi`] on a deployed `DisputeGame`: the
+//!   players of `src/game/client.rs` play on chain through it exactly as
+//!   they play over HTTP, with the game rebuilt from the contract's event
+//!   logs by the Rust rules and checked against the contract's own state.
+//! - [`demo`]: `mswap dispute --chain`, a whole dispute on an `anvil` node
+//!   that it starts itself.
+//! - [`abi`]: every decode and verify error mapped to the revert data of
+//!   the contract's custom error of the same name, and the fixture files of
+//!   the differential tests ([`fixtures`]); [`differential`] generates the
+//!   differential fixture (thousands of proofs with the Rust verdicts, for
+//!   the contract's tests and the gas bench).
+//! - [`solidity`]: writes `contracts/src/Generated.sol`: the constants of
+//!   the step (`CLEAN_AT`, the tree depth, the proof format's limits, the
+//!   micro-ISA's operation numbers) and the microcode words that the
+//!   `StepVerifier` carries, so that a change to the microcode or the ISA
+//!   flows into the contract (a test fails while the committed file is
+//!   stale).
 //!
-//! [`abi`] maps every decode and verify error to the revert data of the
-//! contract's custom error of the same name, and writes the fixture files
-//! of the differential tests.
-//!
-//! [`differential`] generates the differential fixture: thousands of
-//! proofs with the Rust verdicts, for the contract's tests and gas bench.
-//!
-//! [`solidity`] writes `contracts/src/Generated.sol`: the constants of the
-//! step (`CLEAN_AT`, the tree depth, the proof format's limits, the
-//! micro-ISA's operation numbers) and the microcode words that the
-//! `StepVerifier` carries, so that a change to the microcode or the ISA
-//! flows into the contract (a test fails while the committed file is
-//! stale).
+//! On chain a claim pays the contract's `claimBond` and each dispute its
+//! `challengeBond` (both set at deployment, may be 0): the winner of a
+//! dispute is credited both the bond of the dispute, the first challenger
+//! to win also the claim's bond, a claim that stands gets its bond back;
+//! every player withdraws its credit (`withdraw`) when its game is over.
 
 pub mod abi;
+pub mod bindings;
 pub mod demo;
 pub mod differential;
 pub mod fixtures;
-pub mod play;
+pub mod referee;
 pub mod rpc;
 pub mod solidity;

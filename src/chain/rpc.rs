@@ -1,242 +1,639 @@
-//! A minimal Ethereum JSON-RPC client over HTTP (the `ureq` agent the
-//! crate already has): enough to deploy the `StepVerifier` on a local
-//! node, ask it to verify a proof with `eth_call` and send transactions
-//! from the node's unlocked development accounts (anvil's). It signs
-//! nothing itself, so it is for local nodes only.
+//! An Ethereum JSON-RPC client over HTTP with a local signer, on
+//! [alloy](https://alloy.rs): the calls, transactions and logs the chain
+//! players and `mswap deploy`/`verify --chain` need, behind a synchronous
+//! interface (the game's players are threads, not tasks).
+//!
+//! - **Keys.** A transaction is signed here with a private key: one of
+//!   anvil's well-known development keys ([`Key::Dev`], the default), or a
+//!   key given on the command line or in `MSWAP_PRIVATE_KEY` ([`Key::Hex`]).
+//!   A key is never printed; only its address is.
+//! - **Nonces.** One process may send from several threads (a defender
+//!   plays each dispute on a thread of its own): the next nonce is cached
+//!   and taken under a lock held from the gas estimate to the node's
+//!   acceptance of the signed transaction, so that sends from one account
+//!   are ordered and a refused transaction (its gas estimate reverts)
+//!   consumes no nonce. A send the node does not accept drops the cache,
+//!   which is read again from the node.
+//! - **Reverts.** A transaction is estimated first, so a move the contract
+//!   refuses comes back as [`RpcError::Reverted`] with the custom error's
+//!   data before anything is signed or paid.
+//! - **An unreachable node** is retried with a growing pause for as long
+//!   as [`Chain::patience`] allows, telling [`Chain::on_wait`] about each
+//!   retry, as the HTTP referee's client does.
 
-use super::abi::selector;
+use super::bindings::{DisputeGame, StepVerifier, dispute_game_bytecode, step_verifier_bytecode};
 use super::solidity::verifier_data;
 use crate::hash::Hash;
-use serde_json::{Value, json};
-use std::path::Path;
+use alloy::consensus::TxEnvelope;
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::types::{BlockNumberOrTag, Filter, Log, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolConstructor};
+use alloy::transports::{RpcError as AlloyError, TransportErrorKind};
+use std::future::IntoFuture;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Why a JSON-RPC request failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a request to the node failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RpcError {
-    /// The node could not be reached or answered garbage.
-    #[error("JSON-RPC transport: {0}")]
-    Transport(String),
-    /// The node answered with an error (other than a revert).
-    #[error("JSON-RPC error {code}: {message}")]
-    Node {
-        /// Error code.
-        code: i64,
-        /// Message.
-        message: String,
-    },
-    /// The call reverted with this data.
-    #[error("reverted with 0x{}", hex::encode(.0))]
-    Reverted(Vec<u8>),
-    /// The transaction was mined but failed.
-    #[error("transaction {0} failed")]
-    Failed(String),
-    /// The contract artifact is missing or malformed.
-    #[error("artifact {path}: {reason}")]
-    Artifact {
-        /// The file.
-        path: String,
+    /// The node's address is not a URL this client can use.
+    #[error("bad node URL {url}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
         /// What is wrong.
         reason: String,
     },
+    /// The node could not be reached for too long.
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The last error.
+        reason: String,
+    },
+    /// The node answered with an error (other than a revert), or with
+    /// something that is not a JSON-RPC answer.
+    #[error("the node at {url} says: {message}")]
+    Node {
+        /// The URL.
+        url: String,
+        /// What it said.
+        message: String,
+    },
+    /// The call or transaction reverts with this data.
+    #[error("{}", super::bindings::describe_revert(.0))]
+    Reverted(Vec<u8>),
+    /// The transaction was mined but failed (no revert data found).
+    #[error("transaction {0} failed")]
+    Failed(String),
+    /// The private key is unusable.
+    #[error("bad private key: {0}")]
+    Key(String),
 }
 
-/// A JSON-RPC endpoint.
-pub struct Rpc {
-    agent: ureq::Agent,
-    url: String,
+/// Anvil's development accounts' private keys (from its default mnemonic,
+/// `test test test test test test test test test test test junk`): public
+/// knowledge, for local nodes only.
+pub const DEV_KEYS: [&str; 10] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+
+/// The environment variable a private key may come from.
+pub const KEY_ENV: &str = "MSWAP_PRIVATE_KEY";
+
+/// Which key signs.
+#[derive(Clone)]
+pub enum Key {
+    /// Anvil's development account `N` (0 to 9).
+    Dev(usize),
+    /// A private key, 32 bytes in hex (`0x` optional).
+    Hex(String),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Dev(n) => write!(f, "Dev({n})"),
+            Key::Hex(_) => f.write_str("Hex(<hidden>)"),
+        }
+    }
+}
+
+impl Key {
+    /// The signer of this key.
+    pub fn signer(&self) -> Result<PrivateKeySigner, RpcError> {
+        let hex = match self {
+            Key::Dev(n) => DEV_KEYS.get(*n).ok_or_else(|| {
+                RpcError::Key(format!(
+                    "there are {} development accounts (0 to {}), not {n}",
+                    DEV_KEYS.len(),
+                    DEV_KEYS.len() - 1
+                ))
+            })?,
+            Key::Hex(h) => h.as_str(),
+        };
+        let h = hex.trim();
+        let h = h.strip_prefix("0x").unwrap_or(h);
+        // Say what is wrong without repeating the key.
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RpcError::Key(format!(
+                "a private key is 64 hex digits (32 bytes, 0x optional); this one has {} characters{}",
+                h.len(),
+                if h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    ""
+                } else {
+                    " and some are not hex digits"
+                }
+            )));
+        }
+        h.parse::<PrivateKeySigner>()
+            .map_err(|_| RpcError::Key("not a valid secp256k1 private key".into()))
+    }
+}
+
+/// What a client tells about a retry.
+pub type OnWait = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The runtime that drives every [`Chain`]'s requests; any thread may
+/// block on it.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mswap-chain")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
 }
 
 /// A mined transaction.
 #[derive(Clone, Debug)]
 pub struct Receipt {
+    /// Its hash.
+    pub hash: B256,
     /// Gas used by the whole transaction.
     pub gas_used: u64,
     /// The created contract, if any.
-    pub contract: Option<String>,
+    pub contract: Option<Address>,
+    /// The block it is in.
+    pub block: u64,
+    /// The logs it emitted.
+    pub logs: Vec<Log>,
 }
 
-fn hex0x(b: &[u8]) -> String {
-    format!("0x{}", hex::encode(b))
+/// Checks a node URL: `http://` or `https://`, a host, no user.
+pub fn check_url(url: &str) -> Result<reqwest_url::Url, RpcError> {
+    let bad = |reason: &str| RpcError::Url {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let u: reqwest_url::Url = url
+        .parse()
+        .map_err(|e| bad(&format!("{e} (use e.g. http://127.0.0.1:8545)")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("use http:// or https://, e.g. http://127.0.0.1:8545"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad("no user or password in the URL"));
+    }
+    Ok(u)
 }
 
-fn parse_hex(v: &Value) -> Result<Vec<u8>, RpcError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| RpcError::Transport(format!("expected a hex string, got {v}")))?;
-    hex::decode(s.trim_start_matches("0x")).map_err(|e| RpcError::Transport(e.to_string()))
+/// The URL type alloy's HTTP transport takes.
+mod reqwest_url {
+    pub use alloy::transports::http::reqwest::Url;
 }
 
-fn parse_u64(v: &Value) -> Result<u64, RpcError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| RpcError::Transport(format!("expected a quantity, got {v}")))?;
-    u64::from_str_radix(s.trim_start_matches("0x"), 16)
-        .map_err(|e| RpcError::Transport(e.to_string()))
+/// A node and the account that signs.
+pub struct Chain {
+    url: String,
+    provider: RootProvider,
+    wallet: EthereumWallet,
+    address: Address,
+    /// The next nonce, while known (see the module's notes).
+    nonce: Mutex<Option<u64>>,
+    chain_id: OnceLock<u64>,
+    /// How long to keep retrying an unreachable node (`None`: as long as it takes).
+    pub patience: Option<Duration>,
+    /// Told about each retry: "waiting for the node at URL (retry N): reason".
+    pub on_wait: Option<OnWait>,
 }
 
-impl Rpc {
-    /// A client of the node at `url` (e.g. `http://127.0.0.1:8545`).
-    pub fn new(url: &str) -> Rpc {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build();
-        Rpc {
-            agent: config.into(),
-            url: url.to_string(),
-        }
+impl Chain {
+    /// A client of the node at `url` signing with `key`; a malformed URL
+    /// or key is refused at once (the node is not contacted).
+    pub fn connect(url: &str, key: &Key) -> Result<Chain, RpcError> {
+        let u = check_url(url)?;
+        let signer = key.signer()?;
+        let address = signer.address();
+        let client = alloy::transports::http::reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| RpcError::Node {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        // Built inside the runtime: the HTTP client's connections belong to it.
+        let provider = {
+            let _guard = runtime().enter();
+            RootProvider::new(
+                alloy::rpc::client::ClientBuilder::default().http_with_client(client, u),
+            )
+        };
+        Ok(Chain {
+            url: url.trim_end_matches('/').to_string(),
+            provider,
+            wallet: EthereumWallet::from(signer),
+            address,
+            nonce: Mutex::new(None),
+            chain_id: OnceLock::new(),
+            patience: Some(Duration::from_secs(30)),
+            on_wait: None,
+        })
     }
 
-    /// One request; a revert comes back as [`RpcError::Reverted`].
-    pub fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let mut resp = self
-            .agent
-            .post(&self.url)
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .map_err(|e| RpcError::Transport(format!("{}: {e}", self.url)))?;
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .map_err(|e| RpcError::Transport(e.to_string()))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| RpcError::Transport(format!("{e}: {text}")))?;
-        if let Some(err) = v.get("error") {
-            if let Some(data) = err.get("data").filter(|d| d.is_string()) {
-                return Err(RpcError::Reverted(parse_hex(data)?));
-            }
-            return Err(RpcError::Node {
-                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            });
-        }
-        Ok(v.get("result").cloned().unwrap_or(Value::Null))
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
-    /// The node's unlocked accounts.
-    pub fn accounts(&self) -> Result<Vec<String>, RpcError> {
-        let v = self.request("eth_accounts", json!([]))?;
-        Ok(v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+    /// The signing account.
+    pub fn address(&self) -> Address {
+        self.address
     }
 
-    /// `eth_call`: the return data, or [`RpcError::Reverted`].
-    pub fn call(&self, to: &str, data: &[u8]) -> Result<Vec<u8>, RpcError> {
-        let v = self.request(
-            "eth_call",
-            json!([{"to": to, "data": hex0x(data)}, "latest"]),
-        )?;
-        parse_hex(&v)
-    }
-
-    /// Sends a transaction from an unlocked account and waits for its receipt.
-    pub fn send(&self, from: &str, to: Option<&str>, data: &[u8]) -> Result<Receipt, RpcError> {
-        let mut tx = json!({"from": from, "data": hex0x(data), "gas": "0x1c9c380"});
-        if let Some(to) = to {
-            tx["to"] = json!(to);
-        }
-        let hash = self.request("eth_sendTransaction", json!([tx]))?;
+    /// Runs one request, retrying while the node cannot be reached.
+    fn rpc<T, F, Fut>(&self, mut f: F) -> Result<T, RpcError>
+    where
+        F: FnMut() -> Fut,
+        Fut: IntoFuture<Output = Result<T, AlloyError<TransportErrorKind>>>,
+    {
         let start = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        let mut retry = 0u64;
         loop {
-            let r = self.request("eth_getTransactionReceipt", json!([hash]))?;
-            if !r.is_null() {
-                if r.get("status").and_then(Value::as_str) != Some("0x1") {
-                    return Err(RpcError::Failed(hash.to_string()));
-                }
-                return Ok(Receipt {
-                    gas_used: parse_u64(&r["gasUsed"])?,
-                    contract: r
-                        .get("contractAddress")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
+            let reason = match runtime().block_on(f().into_future()) {
+                Ok(v) => return Ok(v),
+                Err(e) => self.classify(e)?,
+            };
+            if self.patience.is_some_and(|p| start.elapsed() >= p) {
+                return Err(RpcError::Unreachable {
+                    url: self.url.clone(),
+                    reason,
                 });
             }
-            if start.elapsed() > Duration::from_secs(30) {
-                return Err(RpcError::Transport(format!("no receipt for {hash}")));
+            retry += 1;
+            if let Some(tell) = &self.on_wait {
+                tell(&format!(
+                    "waiting for the node at {} (retry {retry}): {reason}",
+                    self.url
+                ));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
         }
+    }
+
+    /// `Ok(reason)` for an error worth retrying (the node is down or
+    /// busy), the error otherwise.
+    fn classify(&self, e: AlloyError<TransportErrorKind>) -> Result<String, RpcError> {
+        let node = |message: String| RpcError::Node {
+            url: self.url.clone(),
+            message,
+        };
+        match e {
+            AlloyError::ErrorResp(p) => match p.as_revert_data() {
+                Some(data) => Err(RpcError::Reverted(data.to_vec())),
+                None if p.message.contains("revert") => Err(RpcError::Reverted(Vec::new())),
+                None => Err(node(format!("{} (code {})", p.message, p.code))),
+            },
+            AlloyError::Transport(k) => match k.as_http_error() {
+                Some(h) if h.status < 500 && h.status != 429 => Err(node(format!(
+                    "HTTP {}: is this a JSON-RPC endpoint? {}",
+                    h.status,
+                    h.body.chars().take(200).collect::<String>()
+                ))),
+                _ => Ok(transport_reason(&k)),
+            },
+            AlloyError::DeserError { text, .. } => Err(node(format!(
+                "not a JSON-RPC answer: {}",
+                text.chars().take(200).collect::<String>()
+            ))),
+            other => Err(node(other.to_string())),
+        }
+    }
+
+    /// The chain's id.
+    pub fn chain_id(&self) -> Result<u64, RpcError> {
+        if let Some(id) = self.chain_id.get() {
+            return Ok(*id);
+        }
+        let id = self.rpc(|| self.provider.get_chain_id())?;
+        Ok(*self.chain_id.get_or_init(|| id))
+    }
+
+    /// `eth_call` from the signing account at the latest block (or at
+    /// `block`): the return data, or [`RpcError::Reverted`].
+    pub fn call_at(
+        &self,
+        to: Address,
+        data: Vec<u8>,
+        block: Option<u64>,
+    ) -> Result<Vec<u8>, RpcError> {
+        let tx = TransactionRequest::default()
+            .from(self.address)
+            .to(to)
+            .input(Bytes::from(data).into());
+        let block = block.map_or(BlockNumberOrTag::Latest, BlockNumberOrTag::Number);
+        Ok(self
+            .rpc(|| self.provider.call(tx.clone()).block(block.into()))?
+            .to_vec())
+    }
+
+    /// `eth_call` at the latest block.
+    pub fn call(&self, to: Address, data: Vec<u8>) -> Result<Vec<u8>, RpcError> {
+        self.call_at(to, data, None)
+    }
+
+    /// A typed call to a contract at the latest block (or at `block`).
+    pub fn view<C: SolCall>(
+        &self,
+        to: Address,
+        call: &C,
+        block: Option<u64>,
+    ) -> Result<C::Return, RpcError> {
+        let ret = self.call_at(to, call.abi_encode(), block)?;
+        C::abi_decode_returns(&ret).map_err(|e| RpcError::Node {
+            url: self.url.clone(),
+            message: format!(
+                "{} returned {} bytes that do not decode ({e}): is {to} the contract you think?",
+                C::SIGNATURE,
+                ret.len()
+            ),
+        })
+    }
+
+    /// The latest block's number.
+    pub fn block_number(&self) -> Result<u64, RpcError> {
+        self.rpc(|| self.provider.get_block_number())
+    }
+
+    /// A block's timestamp, seconds.
+    pub fn block_time(&self, number: u64) -> Result<u64, RpcError> {
+        let block = self.rpc(|| {
+            self.provider
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+        })?;
+        block
+            .map(|b| b.header.timestamp)
+            .ok_or_else(|| RpcError::Node {
+                url: self.url.clone(),
+                message: format!("no block {number}"),
+            })
+    }
+
+    /// Logs matching `filter`.
+    pub fn logs(&self, filter: &Filter) -> Result<Vec<Log>, RpcError> {
+        self.rpc(|| self.provider.get_logs(filter))
+    }
+
+    /// The runtime code at `addr`.
+    pub fn code(&self, addr: Address) -> Result<Vec<u8>, RpcError> {
+        Ok(self.rpc(|| self.provider.get_code_at(addr))?.to_vec())
+    }
+
+    /// The balance of `addr`, wei.
+    pub fn balance(&self, addr: Address) -> Result<U256, RpcError> {
+        self.rpc(|| self.provider.get_balance(addr))
+    }
+
+    /// Signs and sends a transaction (to `to`, or creating a contract),
+    /// paying `value`, and waits for its receipt. A transaction that would
+    /// revert is refused before it is signed ([`RpcError::Reverted`]).
+    pub fn send(
+        &self,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, RpcError> {
+        let tx = TransactionRequest::default()
+            .from(self.address)
+            .input(Bytes::from(data).into())
+            .value(value);
+        let tx = match to {
+            Some(a) => tx.to(a),
+            None => tx.into_create(),
+        };
+        let chain_id = self.chain_id()?;
+        let hash = {
+            let mut next = self.nonce.lock().unwrap_or_else(|p| p.into_inner());
+            let gas = self.rpc(|| self.provider.estimate_gas(tx.clone()))?;
+            let nonce = match *next {
+                Some(n) => n,
+                None => self.rpc(|| self.provider.get_transaction_count(self.address).pending())?,
+            };
+            let fees = self.rpc(|| self.provider.estimate_eip1559_fees())?;
+            let tx = tx
+                .clone()
+                .with_nonce(nonce)
+                .with_chain_id(chain_id)
+                .with_gas_limit(gas + gas / 5 + 10_000)
+                .with_max_fee_per_gas(fees.max_fee_per_gas)
+                .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+            let envelope: TxEnvelope = runtime()
+                .block_on(tx.build(&self.wallet))
+                .map_err(|e| RpcError::Key(format!("cannot sign: {e}")))?;
+            let raw = envelope.encoded_2718();
+            let hash = *envelope.tx_hash();
+            match self.send_raw(&raw, hash) {
+                Ok(()) => *next = Some(nonce + 1),
+                Err(e) => {
+                    *next = None;
+                    return Err(e);
+                }
+            }
+            hash
+        };
+        let receipt = self.receipt(hash)?;
+        if !receipt.status() {
+            // Raced by another transaction since the estimate: the reason,
+            // from the same call on the state before its block.
+            let block = receipt.block_number.unwrap_or(1).saturating_sub(1);
+            let call = TransactionRequest::default()
+                .from(self.address)
+                .input(tx.input.clone())
+                .value(value);
+            let call = match to {
+                Some(a) => call.to(a),
+                None => call.into_create(),
+            };
+            return Err(
+                match self.rpc(|| {
+                    self.provider
+                        .call(call.clone())
+                        .block(BlockNumberOrTag::Number(block).into())
+                }) {
+                    Err(e @ RpcError::Reverted(_)) => e,
+                    _ => RpcError::Failed(format!("{hash}")),
+                },
+            );
+        }
+        Ok(Receipt {
+            hash,
+            gas_used: receipt.gas_used,
+            contract: receipt.contract_address,
+            block: receipt.block_number.unwrap_or(0),
+            logs: receipt.inner.logs().to_vec(),
+        })
+    }
+
+    /// Hands a signed transaction to the node. After a lost answer the
+    /// same bytes are sent again: "already known" then means it arrived.
+    fn send_raw(&self, raw: &[u8], hash: B256) -> Result<(), RpcError> {
+        let r = self.rpc(|| self.provider.send_raw_transaction(raw));
+        match r {
+            Ok(_) => Ok(()),
+            Err(RpcError::Node { message, .. })
+                if message.contains("already known") || message.contains("nonce too low") =>
+            {
+                // A retry after a lost answer: the first copy may be in.
+                match self.rpc(|| self.provider.get_transaction_by_hash(hash))? {
+                    Some(_) => Ok(()),
+                    None => Err(RpcError::Node {
+                        url: self.url.clone(),
+                        message,
+                    }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits for a transaction's receipt.
+    fn receipt(&self, hash: B256) -> Result<alloy::rpc::types::TransactionReceipt, RpcError> {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.rpc(|| self.provider.get_transaction_receipt(hash))? {
+                return Ok(r);
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                return Err(RpcError::Node {
+                    url: self.url.clone(),
+                    message: format!("transaction {hash} not mined after 120 s"),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Creates a contract with creation code `init`; returns its address
+    /// and the receipt. A refusal reports the constructor's revert data.
+    pub fn create(&self, init: Vec<u8>) -> Result<(Address, Receipt), RpcError> {
+        let r = self.send(None, init, U256::ZERO)?;
+        let addr = r.contract.ok_or_else(|| RpcError::Node {
+            url: self.url.clone(),
+            message: "no contract address in the receipt".into(),
+        })?;
+        Ok((addr, r))
     }
 
     /// Deploys the microcode's data contract (code: a `STOP` byte, then
     /// the zero-subtree table and the microcode words), then the
-    /// `StepVerifier` from its forge artifact with the data contract's
-    /// address, as `contracts/test/Deploy.sol` does; returns the verifier's
-    /// address. The verifier's constructor checks the data against the
-    /// microcode root it was compiled with: its refusal comes back as
-    /// [`RpcError::Reverted`] with the contract's error (`MicrocodeMismatch`, ...).
-    pub fn deploy_verifier(&self, from: &str, artifact: &Path) -> Result<String, RpcError> {
-        let data = self.create(from, &data_init_code())?;
-        self.create(from, &verifier_init_code(artifact, &data)?)
+    /// `StepVerifier` reading it, as `contracts/test/Deploy.sol` does;
+    /// returns the verifier's address and the gas of both. The verifier's
+    /// constructor checks the data against the microcode root it was
+    /// compiled with: its refusal comes back as [`RpcError::Reverted`]
+    /// (`MicrocodeMismatch`, ...).
+    pub fn deploy_verifier(&self) -> Result<(Address, u64), RpcError> {
+        let (data, r1) = self.create(data_init_code())?;
+        let (verifier, r2) = self.create(verifier_init_code(data))?;
+        Ok((verifier, r1.gas_used + r2.gas_used))
     }
 
-    /// Creates a contract with creation code `init`; returns its address.
-    /// An `eth_call` first, so that a refusal reports its revert data.
-    pub fn create(&self, from: &str, init: &[u8]) -> Result<String, RpcError> {
-        self.request(
-            "eth_call",
-            json!([{"from": from, "data": hex0x(init), "gas": "0x1c9c380"}, "latest"]),
-        )?;
-        self.send(from, None, init)?
-            .contract
-            .ok_or_else(|| RpcError::Transport("no contract address in the receipt".into()))
+    /// Deploys a `DisputeGame` over `verifier` with `policy`; returns its
+    /// address and the receipt.
+    pub fn deploy_game(
+        &self,
+        verifier: Address,
+        policy: &GamePolicy,
+    ) -> Result<(Address, Receipt), RpcError> {
+        self.create(game_init_code(verifier, policy))
     }
 
-    /// `eth_getCode`: the runtime code at `addr`.
-    pub fn code(&self, addr: &str) -> Result<Vec<u8>, RpcError> {
-        parse_hex(&self.request("eth_getCode", json!([addr, "latest"]))?)
-    }
-
-    /// `step(rootBefore, proof)` of the verifier at `verifier`, by `eth_call`:
-    /// the root after, or the revert data of the contract's error.
+    /// `step(rootBefore, proof)` of the verifier at `verifier`, by
+    /// `eth_call`: the root after, or the revert data of the contract's error.
     pub fn verify(
         &self,
-        verifier: &str,
+        verifier: Address,
         root_before: &Hash,
         proof: &[u8],
     ) -> Result<Result<Hash, Vec<u8>>, RpcError> {
-        match self.call(verifier, &step_calldata(root_before, proof)) {
-            Ok(ret) if ret.len() == 32 => {
-                let mut h = [0u8; 32];
-                h.copy_from_slice(&ret);
-                Ok(Ok(Hash(h)))
-            }
-            Ok(ret) => Err(RpcError::Transport(format!(
-                "step returned {} bytes",
-                ret.len()
-            ))),
+        match self.view(
+            verifier,
+            &StepVerifier::stepCall {
+                rootBefore: root_before.0.into(),
+                proof: proof.to_vec().into(),
+            },
+            None,
+        ) {
+            Ok(h) => Ok(Ok(Hash(h.0))),
             Err(RpcError::Reverted(data)) => Ok(Err(data)),
             Err(e) => Err(e),
         }
     }
+
+    /// Checks that `verifier` is a `StepVerifier` carrying this build's
+    /// microcode.
+    pub fn check_verifier(&self, verifier: Address) -> Result<(), String> {
+        if self.code(verifier).map_err(|e| e.to_string())?.is_empty() {
+            return Err(format!("there is no contract at {verifier}"));
+        }
+        let root = self
+            .view(verifier, &StepVerifier::microcodeRootCall {}, None)
+            .map_err(|e| format!("{verifier} is not a StepVerifier of this build: {e}"))?;
+        let want = crate::verify::MICROCODE_ROOT;
+        if root.0 != want.0 {
+            return Err(format!(
+                "the verifier at {verifier} carries microcode 0x{}, this build's is 0x{want}: not a contract of this build",
+                hex::encode(root.0)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A transport failure in words: the innermost cause (reqwest's own
+/// message is "error sending request for url (...)"; its source says why).
+fn transport_reason(k: &TransportErrorKind) -> String {
+    let mut e: &dyn std::error::Error = k;
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e.to_string()
+}
+
+/// The deployment policy of a `DisputeGame`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GamePolicy {
+    /// Each side's clock in every dispute, seconds.
+    pub clock_seconds: u64,
+    /// How long a claim may be disputed, seconds.
+    pub window_seconds: u64,
+    /// The largest `b` a claim may have.
+    pub max_b: u8,
+    /// The defender's bond per claim, wei.
+    pub claim_bond: U256,
+    /// A challenger's bond per dispute, wei.
+    pub challenge_bond: U256,
 }
 
 /// The calldata of `step(bytes32 rootBefore, bytes proof)`.
 pub fn step_calldata(root_before: &Hash, proof: &[u8]) -> Vec<u8> {
-    let mut out = selector("step(bytes32,bytes)").to_vec();
-    out.extend_from_slice(&root_before.0);
-    let mut w = [0u8; 32];
-    w[31] = 0x40;
-    out.extend_from_slice(&w);
-    let mut len = [0u8; 32];
-    len[24..].copy_from_slice(&(proof.len() as u64).to_be_bytes());
-    out.extend_from_slice(&len);
-    out.extend_from_slice(proof);
-    out.resize(out.len() + (32 - proof.len() % 32) % 32, 0);
-    out
+    StepVerifier::stepCall {
+        rootBefore: root_before.0.into(),
+        proof: proof.to_vec().into(),
+    }
+    .abi_encode()
 }
 
 /// The creation code of the data contract holding this build's microcode:
@@ -254,74 +651,90 @@ pub fn data_init_code() -> Vec<u8> {
     init
 }
 
-/// The creation code of a `StepVerifier` reading the data contract at
-/// `data`, from its forge artifact
-/// (`contracts/out/StepVerifier.sol/StepVerifier.json`).
-pub fn verifier_init_code(artifact: &Path, data: &str) -> Result<Vec<u8>, RpcError> {
-    let bad = |reason: String| RpcError::Artifact {
-        path: artifact.display().to_string(),
-        reason,
-    };
-    let mut init = artifact_bytecode(artifact)?;
+/// The creation code of a `StepVerifier` reading the data contract at `data`.
+pub fn verifier_init_code(data: Address) -> Vec<u8> {
+    let mut init = step_verifier_bytecode();
+    init.extend_from_slice(&StepVerifier::constructorCall { data }.abi_encode());
+    init
+}
+
+/// The creation code of a `DisputeGame` over `verifier` with `policy`.
+pub fn game_init_code(verifier: Address, policy: &GamePolicy) -> Vec<u8> {
+    let mut init = dispute_game_bytecode();
     init.extend_from_slice(
-        &address_word(data).ok_or_else(|| bad(format!("bad data address {data}")))?,
+        &DisputeGame::constructorCall {
+            verifier_: verifier,
+            clockSeconds_: policy.clock_seconds,
+            windowSeconds_: policy.window_seconds,
+            maxB_: policy.max_b,
+            claimBond_: policy.claim_bond,
+            challengeBond_: policy.challenge_bond,
+        }
+        .abi_encode(),
     );
-    Ok(init)
+    init
 }
 
-/// The creation bytecode (`bytecode.object`) of a forge artifact.
-fn artifact_bytecode(artifact: &Path) -> Result<Vec<u8>, RpcError> {
-    let bad = |reason: String| RpcError::Artifact {
-        path: artifact.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(artifact).map_err(|e| bad(e.to_string()))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let code = v["bytecode"]["object"]
-        .as_str()
-        .ok_or_else(|| bad("no bytecode.object".into()))?;
-    hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))
-}
-
-/// An address as an ABI word, or `None` if it is not 20 hex bytes.
-fn address_word(addr: &str) -> Option<[u8; 32]> {
-    let a = hex::decode(addr.trim_start_matches("0x"))
-        .ok()
-        .filter(|a| a.len() == 20)?;
-    let mut word = [0u8; 32];
-    word[12..].copy_from_slice(&a);
-    Some(word)
-}
-
-/// The creation code of a `DisputeGame` with its constructor arguments
-/// (the bonds in wei), from its forge artifact.
-pub fn game_init_code(
-    artifact: &Path,
-    verifier: &str,
-    clock_seconds: u64,
-    window_seconds: u64,
-    max_b: u8,
-    claim_bond: u128,
-    challenge_bond: u128,
-) -> Result<Vec<u8>, RpcError> {
-    let bad = |reason: String| RpcError::Artifact {
-        path: artifact.display().to_string(),
-        reason,
-    };
-    let mut init = artifact_bytecode(artifact)?;
-    let word =
-        address_word(verifier).ok_or_else(|| bad(format!("bad verifier address {verifier}")))?;
-    init.extend_from_slice(&word);
-    for x in [
-        clock_seconds.into(),
-        window_seconds.into(),
-        max_b.into(),
-        claim_bond,
-        challenge_bond,
-    ] {
-        let mut w = [0u8; 32];
-        w[16..].copy_from_slice(&u128::to_be_bytes(x));
-        init.extend_from_slice(&w);
+/// Parses a contract address (`0x` and 40 hex digits).
+pub fn parse_address(what: &str, s: &str) -> Result<Address, String> {
+    let h = s.strip_prefix("0x").unwrap_or(s);
+    if h.len() != 40 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{what}: {s:?} is not an address (0x and 40 hex digits)"
+        ));
     }
-    Ok(init)
+    s.parse::<Address>()
+        .map_err(|e| format!("{what}: {s:?} is not an address: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_never_echoed() {
+        // Anvil's account 0.
+        let a = Key::Dev(0).signer().expect("dev key").address();
+        assert_eq!(
+            format!("{a:#x}"),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+        let same = Key::Hex(format!("0x{}", DEV_KEYS[0]))
+            .signer()
+            .expect("hex key");
+        assert_eq!(same.address(), a);
+        for bad in ["12ab", &"zz".repeat(32), &"00".repeat(32), &"ab".repeat(33)] {
+            let e = Key::Hex(bad.to_string())
+                .signer()
+                .expect_err(bad)
+                .to_string();
+            assert!(e.starts_with("bad private key"), "{e}");
+            assert!(!e.contains(bad), "the key is echoed: {e}");
+        }
+        assert!(Key::Dev(10).signer().is_err());
+        assert_eq!(format!("{:?}", Key::Hex("secret".into())), "Hex(<hidden>)");
+    }
+
+    #[test]
+    fn urls_and_addresses_are_checked_before_any_request() {
+        assert!(check_url("http://127.0.0.1:8545").is_ok());
+        assert!(check_url("https://node.example/rpc/key").is_ok());
+        for bad in [
+            "127.0.0.1:8545",
+            "ftp://x",
+            "http://",
+            "http://u:p@host:1",
+            "",
+        ] {
+            assert!(
+                matches!(check_url(bad), Err(RpcError::Url { .. })),
+                "{bad} accepted"
+            );
+        }
+        assert!(parse_address("--contract", "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0").is_ok());
+        for bad in ["0x1234", "9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0zz", ""] {
+            let e = parse_address("--contract", bad).expect_err(bad);
+            assert!(e.contains("is not an address"), "{e}");
+        }
+    }
 }

@@ -1,12 +1,81 @@
-//! `mswap deploy --chain` and `mswap verify --chain`: the contracts on a
-//! local node (anvil), through its unlocked development accounts.
+//! `mswap deploy --chain`, `mswap verify --chain`, `mswap dispute --chain`
+//! and the chain options of `defend` and `challenge`: the contracts on an
+//! Ethereum node over JSON-RPC, transactions signed with a local key.
 
 use super::CliError;
+use super::output::{self, outln};
 use clap::Args;
 use mswap::chain::abi::{StepError, revert_data, step};
-use mswap::chain::rpc::{Rpc, game_init_code};
+use mswap::chain::referee::ChainReferee;
+use mswap::chain::rpc::{Chain, GamePolicy, KEY_ENV, Key, RpcError, parse_address};
 use mswap::hash::Hash;
-use std::path::{Path, PathBuf};
+use serde::Serialize;
+use std::path::Path;
+
+/// Which key signs (`--account N`, `--private-key HEX`, or `MSWAP_PRIVATE_KEY`).
+#[derive(Args, Clone, Default)]
+pub struct KeyArgs {
+    /// Sign with anvil's development account N (0 to 9; its well-known
+    /// key, for local nodes only). Default: 0 for deploy, 1 for defend, 2
+    /// for challenge, unless MSWAP_PRIVATE_KEY is set.
+    #[arg(long, conflicts_with = "private_key")]
+    account: Option<usize>,
+    /// Sign with this private key (64 hex digits). Prefer the environment
+    /// variable MSWAP_PRIVATE_KEY: a command line is visible to other users.
+    #[arg(long)]
+    private_key: Option<String>,
+}
+
+impl KeyArgs {
+    /// The key: `--private-key`, else `--account`, else
+    /// `MSWAP_PRIVATE_KEY`, else development account `default`.
+    pub fn key(&self, default: usize) -> Key {
+        if let Some(k) = &self.private_key {
+            return Key::Hex(k.clone());
+        }
+        if let Some(n) = self.account {
+            return Key::Dev(n);
+        }
+        match std::env::var(KEY_ENV) {
+            Ok(k) if !k.is_empty() => Key::Hex(k),
+            _ => Key::Dev(default),
+        }
+    }
+}
+
+/// A client of the node at `url` signing with `key`; a malformed URL or
+/// key is a usage error, before any request.
+pub fn connect(
+    url: &str,
+    key: &Key,
+    patience: Option<std::time::Duration>,
+) -> Result<Chain, CliError> {
+    let mut chain = Chain::connect(url, key).map_err(|e| match e {
+        RpcError::Url { url, reason } => CliError::usage(format!("--chain {url}: {reason}")),
+        RpcError::Key(reason) => CliError::usage(format!("bad private key: {reason}")),
+        other => CliError::usage(other.to_string()),
+    })?;
+    chain.patience = patience;
+    chain.on_wait = Some(Box::new(|line| eprintln!("{line}")));
+    Ok(chain)
+}
+
+/// A node that cannot be reached is exit 3; the rest of what a node
+/// refuses is a usage error (exit 2).
+fn rpc_err(e: RpcError) -> CliError {
+    match e {
+        RpcError::Unreachable { .. } => CliError::io(format!("chain: {e}")),
+        other => CliError::usage(format!("chain: {other}")),
+    }
+}
+
+/// Parses a wei amount (a decimal integer).
+fn wei(option: &str, s: &str) -> Result<alloy::primitives::U256, CliError> {
+    s.parse::<alloy::primitives::U256>()
+        .ok()
+        .filter(|_| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| CliError::usage(format!("{option} {s}: an amount in wei (a whole number)")))
+}
 
 /// Arguments of `mswap deploy`.
 #[derive(Args)]
@@ -14,9 +83,8 @@ pub struct DeployArgs {
     /// The node's JSON-RPC URL (e.g. anvil's http://127.0.0.1:8545).
     #[arg(long)]
     chain: String,
-    /// The Foundry project, built (`forge build --use script/solc --offline`).
-    #[arg(long, default_value = "contracts")]
-    contracts: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// Each side's clock in every dispute, seconds.
     #[arg(long, default_value_t = 3600)]
     clock_seconds: u64,
@@ -26,65 +94,91 @@ pub struct DeployArgs {
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
-    /// The defender's bond with each claim, wei.
-    #[arg(long, default_value_t = 0)]
-    claim_bond: u128,
-    /// The challenger's bond with each dispute, wei.
-    #[arg(long, default_value_t = 0)]
-    challenge_bond: u128,
+    /// The defender's bond per claim, wei (lost to the first challenger who wins).
+    #[arg(long, default_value = "0")]
+    claim_bond: String,
+    /// A challenger's bond per dispute, wei (lost to the defender if it wins).
+    #[arg(long, default_value = "0")]
+    challenge_bond: String,
+    /// Give up on an unreachable node after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    connect_timeout: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
-fn rpc_err(e: impl std::fmt::Display) -> CliError {
-    CliError::from(format!("chain: {e}"))
-}
-
-fn artifact(contracts: &Path, name: &str) -> PathBuf {
-    contracts.join(format!("out/{name}.sol/{name}.json"))
+/// What `deploy --json` prints.
+#[derive(Serialize)]
+struct Deployed {
+    verifier: String,
+    game: String,
+    deployer: String,
+    microcode_root: Hash,
+    verifier_gas: u64,
+    game_gas: u64,
+    clock_seconds: u64,
+    window_seconds: u64,
+    max_b: u8,
+    claim_bond: String,
+    challenge_bond: String,
 }
 
 /// Deploys the `StepVerifier` (with this build's microcode) and a
 /// `DisputeGame` using it; prints their addresses and gas.
 pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
-    let rpc = Rpc::new(&a.chain);
-    let from = rpc
-        .accounts()
-        .map_err(rpc_err)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| CliError::from("chain: the node has no unlocked account"))?;
-    let verifier = rpc
-        .deploy_verifier(&from, &artifact(&a.contracts, "StepVerifier"))
-        .map_err(rpc_err)?;
-    let root = rpc
-        .call(&verifier, &mswap::chain::abi::selector("microcodeRoot()"))
-        .map_err(rpc_err)?;
-    let want = mswap::verify::MICROCODE_ROOT;
-    if root != want.0 {
-        return Err(CliError::from(format!(
-            "chain: the deployed verifier carries microcode 0x{}, this build's is 0x{want}",
-            hex::encode(root)
+    let policy = GamePolicy {
+        clock_seconds: a.clock_seconds,
+        window_seconds: a.window_seconds,
+        max_b: a.max_b,
+        claim_bond: wei("--claim-bond", &a.claim_bond)?,
+        challenge_bond: wei("--challenge-bond", &a.challenge_bond)?,
+    };
+    if a.max_b == 0 || u32::from(a.max_b) > mswap::game::levels::MAX_B {
+        return Err(CliError::usage(format!(
+            "--max-b {}: from 1 to {}",
+            a.max_b,
+            mswap::game::levels::MAX_B
         )));
     }
-    let init = game_init_code(
-        &artifact(&a.contracts, "DisputeGame"),
-        &verifier,
-        a.clock_seconds,
-        a.window_seconds,
-        a.max_b,
-        a.claim_bond,
-        a.challenge_bond,
-    )
-    .map_err(rpc_err)?;
-    let g = rpc.send(&from, None, &init).map_err(rpc_err)?;
-    let game = g
-        .contract
-        .ok_or_else(|| CliError::from("chain: no contract address"))?;
-    println!("verifier:  {verifier} (microcode 0x{want})");
-    println!(
-        "game:      {game} ({} gas; clocks {} s, window {} s, b at most {}, bonds {} wei per claim, {} wei per challenge)",
-        g.gas_used, a.clock_seconds, a.window_seconds, a.max_b, a.claim_bond, a.challenge_bond
-    );
-    println!("deployer:  {from}");
+    let chain = connect(
+        &a.chain,
+        &a.key.key(0),
+        Some(std::time::Duration::from_secs(a.connect_timeout)),
+    )?;
+    let (verifier, verifier_gas) = chain.deploy_verifier().map_err(rpc_err)?;
+    chain.check_verifier(verifier).map_err(CliError::from)?;
+    let (game, r) = chain.deploy_game(verifier, &policy).map_err(rpc_err)?;
+    let root = mswap::verify::MICROCODE_ROOT;
+    if a.json {
+        output::json(&Deployed {
+            verifier: verifier.to_string(),
+            game: game.to_string(),
+            deployer: chain.address().to_string(),
+            microcode_root: root,
+            verifier_gas,
+            game_gas: r.gas_used,
+            clock_seconds: policy.clock_seconds,
+            window_seconds: policy.window_seconds,
+            max_b: policy.max_b,
+            claim_bond: policy.claim_bond.to_string(),
+            challenge_bond: policy.challenge_bond.to_string(),
+        });
+    } else {
+        outln!(
+            "verifier:  {verifier} (microcode 0x{root}; {verifier_gas} gas with its data contract)"
+        );
+        outln!(
+            "game:      {game} ({} gas; clocks {} s, window {} s, b at most {}, bonds {} wei per claim, {} wei per dispute)",
+            r.gas_used,
+            policy.clock_seconds,
+            policy.window_seconds,
+            policy.max_b,
+            policy.claim_bond,
+            policy.challenge_bond
+        );
+        outln!("deployer:  {}", chain.address());
+    }
     Ok(0)
 }
 
@@ -94,31 +188,129 @@ pub fn verify(
     name: &str,
     bytes: &[u8],
     root: &Hash,
-    chain: &str,
+    url: &str,
     verifier: &str,
 ) -> Result<i32, CliError> {
+    let verifier = parse_address("--verifier", verifier).map_err(CliError::usage)?;
+    let chain = connect(url, &Key::Dev(0), Some(std::time::Duration::from_secs(30)))?;
+    chain
+        .check_verifier(verifier)
+        .map_err(|e| match e.contains("cannot reach") {
+            true => CliError::io(format!("chain: {e}")),
+            false => CliError::usage(format!("--verifier: {e}")),
+        })?;
     let rust = step(root, bytes);
-    let on_chain = Rpc::new(chain)
-        .verify(verifier, root, bytes)
-        .map_err(rpc_err)?;
+    let on_chain = chain.verify(verifier, root, bytes).map_err(rpc_err)?;
     let rust_answer = rust.as_ref().map_err(revert_data).copied();
     let describe = |r: &Result<Hash, StepError>| match r {
         Ok(h) => format!("valid, root after 0x{h}"),
         Err(e) => e.to_string(),
     };
-    println!("root before: 0x{root}");
+    outln!("root before: 0x{root}");
     match &on_chain {
-        Ok(h) => println!("chain:       valid, root after 0x{h}"),
-        Err(d) => println!("chain:       reverted with 0x{}", hex::encode(d)),
+        Ok(h) => outln!("chain:       valid, root after 0x{h}"),
+        Err(d) => outln!(
+            "chain:       reverted with {} (0x{})",
+            mswap::chain::bindings::describe_revert(d),
+            hex::encode(d)
+        ),
     }
-    println!("rust:        {}", describe(&rust));
+    outln!("rust:        {}", describe(&rust));
     if on_chain != rust_answer {
         return Err(CliError::from(format!(
             "{name}: the deployed verifier and the Rust verifier disagree"
         )));
     }
-    println!("the deployed verifier and the Rust verifier agree");
+    outln!("the deployed verifier and the Rust verifier agree");
     Ok(if rust.is_ok() { 0 } else { 1 })
+}
+
+/// The options of `defend --chain` and `challenge --chain`.
+#[derive(Args, Clone, Default)]
+pub struct PlayChainArgs {
+    /// Play on this Ethereum node (JSON-RPC URL, e.g. http://127.0.0.1:8545)
+    /// against the DisputeGame at --contract, instead of a --referee.
+    #[arg(long, requires = "contract", conflicts_with = "referee")]
+    pub chain: Option<String>,
+    /// The DisputeGame's address (see `mswap deploy`).
+    #[arg(long, requires = "chain")]
+    pub contract: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// The referee on chain for a player: checks the URL, the key and the
+/// address before any request, then that the contract is ours.
+pub fn referee(
+    a: &PlayChainArgs,
+    default_account: usize,
+    patience: Option<std::time::Duration>,
+    json: bool,
+) -> Result<ChainReferee, CliError> {
+    let url = a.chain.as_deref().unwrap_or_default();
+    let contract = parse_address("--contract", a.contract.as_deref().unwrap_or_default())
+        .map_err(CliError::usage)?;
+    let chain = connect(url, &a.key.key(default_account), patience)?;
+    let mut r = ChainReferee::connect(chain, contract).map_err(|e| match e {
+        mswap::game::client::ClientError::Refused { reason, .. } => CliError::usage(reason),
+        mswap::game::client::ClientError::Unreachable { url, reason } => {
+            CliError::io(format!("cannot reach the node at {url}: {reason}"))
+        }
+        other => CliError::io(other.to_string()),
+    })?;
+    // Transactions that are not moves (a move's gas is told with the move).
+    r.on_tx = Some(Box::new(move |e| {
+        // The claim's is told after the claim's id, the first line.
+        if e.seq.is_none() && e.what != "claim" {
+            let line = format!("tx {}: {} gas ({})", e.what, e.gas, e.tx);
+            if json {
+                eprintln!("{line}");
+            } else {
+                outln!("{line}");
+            }
+        }
+    }));
+    Ok(r)
+}
+
+/// What a player on chain did with its bonds, at the end.
+#[derive(Serialize)]
+pub struct Settled {
+    /// The account.
+    pub account: String,
+    /// What it withdrew, wei.
+    pub withdrawn: String,
+    /// Where the claim stands on the contract.
+    pub claim_status: String,
+    /// Gas of all its transactions.
+    pub gas: u64,
+    /// Its transactions.
+    pub transactions: usize,
+}
+
+/// Withdraws the player's credit and says where the claim stands.
+pub fn settle(r: &ChainReferee, id: &str, json: bool) -> Result<Settled, CliError> {
+    let amount = r.withdraw(id).map_err(super::game::asked)?;
+    let status = r.status(id).map_err(super::game::asked)?;
+    let log = r.gas_log();
+    let s = Settled {
+        account: r.chain().address().to_string(),
+        withdrawn: amount.to_string(),
+        claim_status: status.to_string(),
+        gas: log.iter().map(|e| e.gas).sum(),
+        transactions: log.len(),
+    };
+    if !json {
+        outln!(
+            "withdrew {} wei to {}; claim {id} on chain: {}; {} gas in {} transactions",
+            s.withdrawn,
+            s.account,
+            s.claim_status,
+            s.gas,
+            s.transactions
+        );
+    }
+    Ok(s)
 }
 
 /// `mswap dispute --chain`: the dispute on a local anvil node.
@@ -131,7 +323,7 @@ pub fn dispute(
     challenger_lies: Vec<mswap::game::player::Lie>,
     transcript: &Path,
 ) -> Result<i32, CliError> {
-    println!("== mswap dispute --chain: {name}");
+    outln!("== mswap dispute --chain: {name}");
     let r = mswap::chain::demo::dispute(
         Path::new("contracts"),
         elf,
@@ -139,21 +331,44 @@ pub fn dispute(
         b,
         defender_lies,
         challenger_lies,
-        &|l| println!("   {l}"),
+        &|l| outln!("   {l}"),
     )
     .map_err(|e| format!("{name}: {e}"))?;
     let mut json = serde_json::to_vec_pretty(&r.transcript).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    super::output::write_output(transcript, &json)?;
-    println!(
-        "== the transcript ({}) verifies offline",
-        transcript.display()
-    );
-    println!(
-        "== result: the {} wins; {} transactions, {} gas in all",
+    output::write_output(transcript, &json)?;
+    outln!(
+        "== the transcript ({}, rebuilt from the contract's logs) verifies offline: {} moves, the {} wins{}",
+        transcript.display(),
+        r.transcript.moves.len(),
         r.winner,
-        r.game.moves.len() + 1,
-        r.game.total_gas()
+        if r.checked.by_timeout {
+            " on time"
+        } else {
+            " by the step proof"
+        }
     );
-    Ok(0)
+    outln!(
+        "== bonds: the defender withdrew {} wei, the challenger {} wei; the claim {}",
+        r.withdrawn[0],
+        r.withdrawn[1],
+        r.status
+    );
+    outln!(
+        "== result: the {} wins; {} transactions, {} gas in all (deployment not counted)",
+        r.winner,
+        r.txs.len(),
+        r.total_gas()
+    );
+    match r.honest {
+        Some(h) if h != r.winner => Err(CliError::negative(format!(
+            "the dishonest {} won: this is a bug",
+            r.winner
+        ))),
+        Some(h) => {
+            outln!("== the honest {h} won");
+            Ok(0)
+        }
+        None => Ok(0),
+    }
 }

@@ -1,12 +1,14 @@
 //! `mswap referee`, `mswap defend`, `mswap challenge` and the in-process
 //! demo `mswap dispute`.
 
+use super::chain::PlayChainArgs;
 use super::input::InputArg;
 use super::output::{self, Exit, outln};
 use super::{CliError, load_program, validate};
 use clap::Args;
+use mswap::chain::referee::ChainReferee;
 use mswap::elf::Program;
-use mswap::game::client::{Client, defend as defend_claim, play_with};
+use mswap::game::client::{Client, RefereeApi, defend as defend_claim, play_with};
 use mswap::game::demo::{self, HALT_LIMIT, Setup};
 use mswap::game::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::game::referee::{Config, Limits, Policy, Referee};
@@ -104,10 +106,66 @@ fn client(url: &str, play: &PlayArgs) -> Result<Client, CliError> {
     Ok(c)
 }
 
+/// The referee a player talks to: the HTTP service, or a contract on a
+/// chain. Everything else is the same code (the [`RefereeApi`] is the seam).
+enum Conn {
+    Http(Client, String),
+    Chain(Box<ChainReferee>),
+}
+
+impl Conn {
+    /// `--referee URL` or `--chain URL --contract ADDR` (clap lets exactly
+    /// one through); `account` is the development account a chain player
+    /// signs with when no key is given.
+    fn open(
+        referee: &Option<String>,
+        on_chain: &PlayChainArgs,
+        play: &PlayArgs,
+        account: usize,
+    ) -> Result<Conn, CliError> {
+        match referee {
+            Some(url) => Ok(Conn::Http(client(url, play)?, url.clone())),
+            None => Ok(Conn::Chain(Box::new(super::chain::referee(
+                on_chain,
+                account,
+                play.connect_timeout.map(std::time::Duration::from_secs),
+                play.json,
+            )?))),
+        }
+    }
+
+    fn api(&self) -> &dyn RefereeApi {
+        match self {
+            Conn::Http(c, _) => c,
+            Conn::Chain(r) => &**r,
+        }
+    }
+
+    fn chain(&self) -> Option<&ChainReferee> {
+        match self {
+            Conn::Http(..) => None,
+            Conn::Chain(r) => Some(&**r),
+        }
+    }
+
+    /// Where a claim's games go on, for the Ctrl-C message.
+    fn where_claim(&self, id: &str) -> String {
+        match self {
+            Conn::Http(_, url) => format!("at the referee: {url}/games/{id}/view"),
+            Conn::Chain(r) => format!("on chain: claim {id} of the contract {}", r.contract()),
+        }
+    }
+
+    /// The gas of the player's own move in dispute `n` at `seq`, on chain.
+    fn gas(&self, n: u64, seq: u64) -> Option<u64> {
+        self.chain().and_then(|r| r.gas_of(n, seq))
+    }
+}
+
 /// A failure to open a claim, find one or join it: the referee's refusal
 /// (no such game, a claim against its policy) is a usage error (exit 2);
 /// a referee that cannot be reached, exit 3.
-fn asked(e: mswap::game::client::ClientError) -> CliError {
+pub(super) fn asked(e: mswap::game::client::ClientError) -> CliError {
     match e {
         mswap::game::client::ClientError::Refused { .. } => {
             CliError::usage(format!("the referee {e}"))
@@ -157,9 +215,11 @@ fn paced(inner: Box<dyn Strategy>, delay_ms: u64) -> Box<dyn Strategy> {
 /// Arguments of `mswap defend`.
 #[derive(Args)]
 pub struct DefendArgs {
-    /// The referee's URL, e.g. http://127.0.0.1:4000.
-    #[arg(long)]
-    referee: String,
+    /// The referee's URL, e.g. http://127.0.0.1:4000 (or --chain).
+    #[arg(long, required_unless_present = "chain")]
+    referee: Option<String>,
+    #[command(flatten)]
+    on_chain: PlayChainArgs,
     /// The program (a static RV64IMAC ELF file).
     elf: PathBuf,
     #[command(flatten)]
@@ -171,11 +231,12 @@ pub struct DefendArgs {
     #[arg(long, default_value = "two")]
     levels: String,
     /// Each side's clock in each dispute, ms (default and least: the
-    /// referee's policy for b).
-    #[arg(long)]
+    /// referee's policy for b; on chain, the contract's deployment sets it).
+    #[arg(long, conflicts_with = "chain")]
     clock_ms: Option<u64>,
-    /// The challenge window, ms (default and least: the referee's policy for b).
-    #[arg(long)]
+    /// The challenge window, ms (default and least: the referee's policy
+    /// for b; on chain, the contract's deployment sets it).
+    #[arg(long, conflicts_with = "chain")]
     window_ms: Option<u64>,
     #[command(flatten)]
     play: PlayArgs,
@@ -184,9 +245,11 @@ pub struct DefendArgs {
 /// Arguments of `mswap challenge`.
 #[derive(Args)]
 pub struct ChallengeArgs {
-    /// The referee's URL.
-    #[arg(long)]
-    referee: String,
+    /// The referee's URL (or --chain).
+    #[arg(long, required_unless_present = "chain")]
+    referee: Option<String>,
+    #[command(flatten)]
+    on_chain: PlayChainArgs,
     /// The game to check.
     #[arg(long)]
     game: String,
@@ -320,7 +383,7 @@ struct DisputeEnd {
 
 /// What dispute `n` of game `id` cost; saves its transcript if asked.
 fn report_dispute(
-    client: &Client,
+    client: &dyn RefereeApi,
     id: &str,
     n: u64,
     outcome: &Outcome,
@@ -349,7 +412,7 @@ fn report_dispute(
         written = Some(path);
     }
     Ok(DisputeEnd {
-        dispute: n,
+        dispute: if t.dispute > 0 { t.dispute } else { n },
         outcome: outcome.clone(),
         winner: outcome.winner(),
         moves: t.moves.len() as u64,
@@ -365,6 +428,9 @@ struct MoveLine<'a> {
     seq: u64,
     side: Side,
     text: &'a str,
+    /// Gas of the move's transaction, for the player's own moves on chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gas: Option<u64>,
 }
 
 /// Prints a player's line: on standard output (with `[dispute N] ` when
@@ -372,6 +438,19 @@ struct MoveLine<'a> {
 /// rest (news, refused moves) on standard error. Counts the accepted
 /// moves in `seen`.
 fn say_line(json: bool, n: u64, side: Side, line: &str, seen: &std::sync::atomic::AtomicU64) {
+    say_line_gas(json, n, side, line, seen, &|_| None)
+}
+
+/// [`say_line`], with the gas `gas(seq)` of an accepted move's transaction
+/// where there is one (the player's own moves on chain).
+fn say_line_gas(
+    json: bool,
+    n: u64,
+    side: Side,
+    line: &str,
+    seen: &std::sync::atomic::AtomicU64,
+    gas: &dyn Fn(u64) -> Option<u64>,
+) {
     // The client says an accepted move as "[seq N] TEXT", a refused one as
     // "[seq N] refused (STATUS): ...".
     let mv = line
@@ -382,12 +461,18 @@ fn say_line(json: bool, n: u64, side: Side, line: &str, seen: &std::sync::atomic
     if mv.is_some() {
         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    let g = mv.and_then(|(seq, _)| gas(seq));
+    let line = match g {
+        Some(g) => format!("{line} [{g} gas]"),
+        None => line.to_string(),
+    };
     match (json, mv) {
         (true, Some((seq, text))) => output::json(&MoveLine {
             dispute: n,
             seq,
             side,
             text,
+            gas: g,
         }),
         (true, None) => eprintln!("{line}"),
         (false, _) if n == 0 => outln!("{line}"),
@@ -456,13 +541,17 @@ struct Defended {
     final_root: Hash,
     disputes: Vec<DisputeEnd>,
     bytes: u64,
+    /// On chain: the withdrawal and the gas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain: Option<super::chain::Settled>,
 }
 
 pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     // Every option before any work.
-    let client = client(&a.referee, &a.play)?;
+    let conn = Conn::open(&a.referee, &a.on_chain, &a.play, 1)?;
+    let client = conn.api();
     validate::b(a.b)?;
     validate::levels(&a.levels, a.b)?;
     check_play(&a.play)?;
@@ -500,20 +589,34 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
         outln!("game: {id}");
         outln!("{claim_line}");
     }
+    if let Some(e) = conn
+        .chain()
+        .and_then(|r| r.gas_log().into_iter().find(|e| e.what == "claim"))
+    {
+        let line = format!("tx claim: {} gas ({})", e.gas, e.tx);
+        if json {
+            eprintln!("{line}");
+        } else {
+            outln!("{line}");
+        }
+    }
     let seen = Arc::new(AtomicU64::new(0));
     {
-        let (seen, id, url) = (seen.clone(), id.clone(), a.referee.clone());
+        let (seen, id, place) = (seen.clone(), id.clone(), conn.where_claim(&id));
         output::on_interrupt(move || {
             eprintln!(
-                "mswap: interrupted: claim {id}, {} moves seen; its disputes go on at the referee \
-(the defender's clock runs): {url}/games/{id}/view",
+                "mswap: interrupted: claim {id}, {} moves seen; its disputes go on {place} \
+(the defender's clock runs)",
                 seen.load(Ordering::Relaxed)
             )
         });
     }
     let strategy = paced(strategy, a.play.delay_ms);
-    let say = |n: u64, side: Side, line: String| say_line(json, n, side, &line, &seen);
-    let end = defend_claim(&client, &id, &created.token, strategy, &say)?;
+    let say = |n: u64, side: Side, line: String| {
+        let gas = |seq| (side == Side::Defender).then(|| conn.gas(n, seq)).flatten();
+        say_line_gas(json, n, side, &line, &seen, &gas)
+    };
+    let end = defend_claim(client, &id, &created.token, strategy, &say)?;
     output::clear_interrupt();
     let mut disputes = Vec::new();
     for (n, o) in &end.outcomes {
@@ -521,7 +624,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
             outln!("dispute {n}: {o}");
         }
         disputes.push(report_dispute(
-            &client,
+            client,
             &id,
             *n,
             o,
@@ -529,6 +632,10 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
             json,
         )?);
     }
+    let settled = match conn.chain() {
+        Some(r) => Some(super::chain::settle(r, &id, json)?),
+        None => None,
+    };
     if json {
         output::json(&Defended {
             game: id,
@@ -537,6 +644,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
             final_root: claim.final_root,
             disputes,
             bytes: client.bytes(),
+            chain: settled,
         });
     } else {
         outln!(
@@ -570,16 +678,24 @@ struct Challenged {
     #[serde(skip_serializing_if = "Option::is_none")]
     dispute: Option<DisputeEnd>,
     bytes: u64,
+    /// On chain: the withdrawal and the gas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain: Option<super::chain::Settled>,
 }
 
 pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    let client = client(&a.referee, &a.play)?;
+    let conn = Conn::open(&a.referee, &a.on_chain, &a.play, 2)?;
+    let client = conn.api();
     check_play(&a.play)?;
     a.input.check()?;
     let program = load_program(&a.elf)?;
     let input = a.input.read()?;
+    if let Some(r) = conn.chain() {
+        // The chain holds only the hashes: the transcript carries our own bytes.
+        r.set_program(super::read_file(&a.elf)?, input.clone());
+    }
     let json = a.play.json;
     let view = client.claim(&a.game, None, 0).map_err(asked)?;
     let claim = view.claim.clone();
@@ -601,6 +717,18 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
             output::hash(&input_hash)
         )));
     }
+    // The claim names root(S_0) (on chain, the defender states it): it
+    // must be the one this program and input give.
+    let initial = mswap::state::tree::StateTree::build(&program.initial_state(&input)).root();
+    if view.initial_root != initial {
+        return Err(CliError::usage(format!(
+            "game {} starts from root(S_0) = {}, but {} with this input starts from {}: refusing to play another program",
+            a.game,
+            output::hash(&view.initial_root),
+            a.elf.display(),
+            output::hash(&initial)
+        )));
+    }
     let lies = parse_lies(&a.play.lies)?;
     let (mut strategy, mine, _) =
         strategy(&program, &input, Some(claim.b), a.play.checkpoints, lies)?;
@@ -612,6 +740,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
                 final_root: claim.final_root,
                 dispute: None,
                 bytes: client.bytes(),
+                chain: None,
             });
         } else {
             outln!(
@@ -639,11 +768,15 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     }
     let seen = Arc::new(AtomicU64::new(0));
     {
-        let (seen, id, url) = (seen.clone(), a.game.clone(), a.referee.clone());
+        let (seen, id) = (seen.clone(), a.game.clone());
+        let place = match &conn {
+            Conn::Http(_, url) => format!("at the referee: {url}/games/{id}/disputes/{n}/view"),
+            Conn::Chain(r) => format!("on chain: claim {id} of the contract {}", r.contract()),
+        };
         output::on_interrupt(move || {
             eprintln!(
-                "mswap: interrupted: game {id} dispute {n}, {} moves seen; the dispute goes on at the referee \
-(the challenger's clock runs): {url}/games/{id}/disputes/{n}/view",
+                "mswap: interrupted: game {id} dispute {n}, {} moves seen; the dispute goes on {place} \
+(the challenger's clock runs)",
                 seen.load(Ordering::Relaxed)
             )
         });
@@ -653,20 +786,31 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         strategy: paced(strategy, a.play.delay_ms),
     };
     let outcome = play_with(
-        &client,
+        client,
         &a.game,
         n,
         &joined.token,
         &mut player,
         // Its lines on screen as before (one dispute: no "[dispute N]");
         // with --json, each move names its dispute.
-        &mut |side, l| say_line(json, if json { n } else { 0 }, side, &l, &seen),
+        &mut |side, l| {
+            let gas = |seq| {
+                (side == Side::Challenger)
+                    .then(|| conn.gas(n, seq))
+                    .flatten()
+            };
+            say_line_gas(json, if json { n } else { 0 }, side, &l, &seen, &gas)
+        },
     )?;
     output::clear_interrupt();
     if !json {
         outln!("result: {outcome}");
     }
-    let end = report_dispute(&client, &a.game, n, &outcome, &a.play.transcript, json)?;
+    let end = report_dispute(client, &a.game, n, &outcome, &a.play.transcript, json)?;
+    let settled = match conn.chain() {
+        Some(r) => Some(super::chain::settle(r, &a.game, json)?),
+        None => None,
+    };
     if json {
         output::json(&Challenged {
             game: a.game.clone(),
@@ -674,6 +818,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
             final_root: claim.final_root,
             dispute: Some(end),
             bytes: client.bytes(),
+            chain: settled,
         });
     } else {
         outln!("{} bytes exchanged by the challenger", client.bytes());
