@@ -5,6 +5,8 @@
 //! what the gas bench says (receipt `gasUsed`). Skipped with a notice
 //! where `npm ci` has not been run in `contracts/` (CI runs it).
 
+mod support;
+
 use mswap::chain::abi::{Case, fixture};
 use mswap::chain::fixtures::{example_cases, tamper_cases};
 use mswap::chain::rpc::{Chain, Key, step_calldata};
@@ -19,11 +21,7 @@ fn contracts() -> PathBuf {
 /// Whether anvil is installed (the contracts' creation code is embedded
 /// from contracts/artifacts/: no forge build needed).
 fn have_anvil() -> bool {
-    let ok = contracts().join("node_modules/.bin/anvil").exists();
-    if !ok {
-        eprintln!("NOTICE: skipping the anvil tests: run `npm ci` in contracts/ to install anvil");
-    }
-    ok
+    support::have_contract_tool("anvil", "the anvil tests")
 }
 
 fn anvil() -> mswap::chain::demo::Node {
@@ -361,5 +359,47 @@ fn mswap_dispute_on_chain() {
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn mswap_dispute_on_chain_json() {
+    if !have_anvil() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = std::env::temp_dir().join(format!("mswap-chain-json-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .current_dir(root)
+        .args(["dispute", "--chain", "--json", "proofs/example.elf"])
+        .args(["--input", "proofs/example.input", "--transcript"])
+        .arg(&t)
+        .output()
+        .expect("mswap dispute --chain --json");
+    let _ = std::fs::remove_file(&t);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Standard output is JSON lines only: the moves in order, each with
+    // its transaction's gas, then the summary.
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let (summary, moves) = lines.split_last().expect("a summary line");
+    assert!(moves.len() > 10, "{text}");
+    for (i, m) in moves.iter().enumerate() {
+        assert_eq!(m["seq"], i as u64, "{m}");
+        assert!(m["gas"].as_u64().is_some_and(|g| g > 21_000), "{m}");
+    }
+    assert_eq!(summary["winner"], "challenger", "{summary}");
+    assert_eq!(summary["status"], "refuted", "{summary}");
+    let gas: u64 = moves.iter().filter_map(|m| m["gas"].as_u64()).sum();
+    assert!(
+        summary["gas"].as_u64().is_some_and(|g| g > gas),
+        "{summary}"
     );
 }

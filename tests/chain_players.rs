@@ -6,6 +6,8 @@
 //! minute. Skipped with a notice where `npm ci` has not been run in
 //! `contracts/` (CI runs it).
 
+mod support;
+
 use alloy::primitives::{Address, U256};
 use mswap::chain::referee::ChainReferee;
 use mswap::chain::rpc::{Chain, Key};
@@ -24,13 +26,7 @@ fn root() -> &'static Path {
 }
 
 fn have_anvil() -> bool {
-    let ok = root().join("contracts/node_modules/.bin/anvil").exists();
-    if !ok {
-        eprintln!(
-            "NOTICE: skipping the chain player tests: run `npm ci` in contracts/ to install anvil"
-        );
-    }
-    ok
+    support::have_contract_tool("anvil", "the chain player tests")
 }
 
 /// A fresh anvil with a `DisputeGame` deployed by `mswap deploy`.

@@ -6,6 +6,8 @@
 //! for byte. Skipped with a notice where `npm ci` has not been run in
 //! `contracts/` (CI runs it).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -42,10 +44,7 @@ fn run(cmd: &mut Command, what: &str) {
 
 #[test]
 fn the_committed_artifacts_are_a_fresh_builds() {
-    if !contracts().join("node_modules").exists() {
-        eprintln!(
-            "NOTICE: skipping the contract artifacts check: run `npm ci` in contracts/ to install forge"
-        );
+    if !support::have_contract_tool("forge", "the contract artifacts check") {
         return;
     }
     let tmp = TempDir(

@@ -43,10 +43,7 @@ fn the_contract_agrees_with_the_rust_verifier_on_thousands_of_proofs() {
     );
 
     let forge = contracts().join("node_modules/.bin/forge");
-    if !forge.exists() {
-        eprintln!(
-            "NOTICE: skipping the contract side: run `npm ci` in contracts/ to install forge"
-        );
+    if !support::have_contract_tool("forge", "the contract side of the differential test") {
         return;
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIFFERENTIAL_FIXTURE);

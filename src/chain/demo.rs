@@ -20,6 +20,7 @@ use crate::game::wire::{ClaimStatus, CreateGame};
 use alloy::primitives::U256;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// A node this process started; killed when dropped.
@@ -232,7 +233,10 @@ pub fn play(
         &claim.final_root.to_hex()[..12],
         defender.total_gas()
     ));
-    // Each side tells its own moves, with their gas.
+    // Each side tells its own moves, with their gas; the two threads' lines
+    // are put back in the game's order (a refused move after the moves
+    // before it) before they are said.
+    let order = Mutex::new(InOrder::default());
     let tell = |who: Side, referee: &ChainReferee, n: u64, side: Side, line: &str| {
         let seq = line
             .strip_prefix("[seq ")
@@ -243,7 +247,10 @@ pub fn play(
                 let gas = referee
                     .gas_of(n, s)
                     .map_or(String::new(), |g| format!("{g:>7} gas  "));
-                say(&format!("[{who:<10}] {gas}[seq {s}] {text}"));
+                let accepted = !text.starts_with("refused");
+                let line = format!("[{who:<10}] {gas}[seq {s}] {text}");
+                let mut order = order.lock().unwrap_or_else(|p| p.into_inner());
+                order.put(s, accepted, line, say);
             }
             Some(_) => {}
             None if who == Side::Challenger || n == 0 => say(&format!("[{who:<10}] {line}")),
@@ -270,6 +277,10 @@ pub fn play(
         })();
         (d.join(), c)
     });
+    order
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .flush(say);
     let defended = defended
         .map_err(|_| "the defender's thread panicked".to_string())?
         .map_err(err)?;
@@ -301,4 +312,38 @@ pub fn play(
         txs,
         withdrawn,
     })
+}
+
+/// Lines of one dispute, said in the order of its moves: the line of move
+/// `seq` after those of the moves before it, a refused attempt at `seq`
+/// (made when `seq` moves had been accepted) after the same.
+#[derive(Default)]
+struct InOrder {
+    /// The next accepted move to say.
+    next: u64,
+    /// Lines waiting for an earlier one, by (seq, accepted).
+    waiting: std::collections::BTreeMap<(u64, bool), String>,
+}
+
+impl InOrder {
+    fn put(&mut self, seq: u64, accepted: bool, line: String, say: &(dyn Fn(&str) + Sync)) {
+        self.waiting.insert((seq, accepted), line);
+        while let Some(entry) = self.waiting.first_entry() {
+            let (s, accepted) = *entry.key();
+            if s > self.next {
+                break;
+            }
+            say(&entry.remove());
+            if accepted && s == self.next {
+                self.next += 1;
+            }
+        }
+    }
+
+    /// Says whatever still waits (a move nobody told).
+    fn flush(self, say: &(dyn Fn(&str) + Sync)) {
+        for line in self.waiting.into_values() {
+            say(&line);
+        }
+    }
 }

@@ -313,7 +313,24 @@ pub fn settle(r: &ChainReferee, id: &str, json: bool) -> Result<Settled, CliErro
     Ok(s)
 }
 
-/// `mswap dispute --chain`: the dispute on a local anvil node.
+/// What `dispute --chain --json` prints at the end.
+#[derive(Serialize)]
+struct ChainDisputed {
+    outcome: Option<mswap::game::rules::Outcome>,
+    winner: mswap::game::rules::Side,
+    honest: Option<mswap::game::rules::Side>,
+    status: String,
+    transactions: usize,
+    gas: u64,
+    withdrawn_wei: [String; 2],
+    transcript: std::path::PathBuf,
+}
+
+/// `mswap dispute --chain`: the dispute on a local anvil node. With
+/// `json`, the lines of the game go to standard error, then standard
+/// output gets one JSON line per accepted move (with its gas) and one
+/// summary line.
+#[allow(clippy::too_many_arguments)]
 pub fn dispute(
     name: &str,
     elf: &[u8],
@@ -322,8 +339,16 @@ pub fn dispute(
     defender_lies: Vec<mswap::game::player::Lie>,
     challenger_lies: Vec<mswap::game::player::Lie>,
     transcript: &Path,
+    json: bool,
 ) -> Result<i32, CliError> {
-    outln!("== mswap dispute --chain: {name}");
+    let say = |l: &str| {
+        if json {
+            eprintln!("{l}");
+        } else {
+            outln!("{l}");
+        }
+    };
+    say(&format!("== mswap dispute --chain: {name}"));
     let r = mswap::chain::demo::dispute(
         Path::new("contracts"),
         elf,
@@ -331,13 +356,13 @@ pub fn dispute(
         b,
         defender_lies,
         challenger_lies,
-        &|l| outln!("   {l}"),
+        &|l| say(&format!("   {l}")),
     )
     .map_err(|e| format!("{name}: {e}"))?;
-    let mut json = serde_json::to_vec_pretty(&r.transcript).map_err(|e| e.to_string())?;
-    json.push(b'\n');
-    output::write_output(transcript, &json)?;
-    outln!(
+    let mut bytes = serde_json::to_vec_pretty(&r.transcript).map_err(|e| e.to_string())?;
+    bytes.push(b'\n');
+    output::write_output(transcript, &bytes)?;
+    say(&format!(
         "== the transcript ({}, rebuilt from the contract's logs) verifies offline: {} moves, the {} wins{}",
         transcript.display(),
         r.transcript.moves.len(),
@@ -347,26 +372,58 @@ pub fn dispute(
         } else {
             " by the step proof"
         }
-    );
-    outln!(
+    ));
+    say(&format!(
         "== bonds: the defender withdrew {} wei, the challenger {} wei; the claim {}",
-        r.withdrawn[0],
-        r.withdrawn[1],
-        r.status
-    );
-    outln!(
+        r.withdrawn[0], r.withdrawn[1], r.status
+    ));
+    say(&format!(
         "== result: the {} wins; {} transactions, {} gas in all (deployment not counted)",
         r.winner,
         r.txs.len(),
         r.total_gas()
-    );
+    ));
+    if json {
+        // One line per accepted move, told from the transcript's own replay.
+        let t = &r.transcript;
+        let mut game = t.start().map_err(|e| format!("{name}: {e}"))?;
+        for rec in &t.moves {
+            let text = mswap::game::client::describe(&game, rec.side, &rec.mv);
+            let gas = r
+                .txs
+                .iter()
+                .find(|(side, e)| {
+                    *side == rec.side && e.seq == Some(rec.seq) && e.dispute.is_some()
+                })
+                .map(|(_, e)| e.gas);
+            output::json(&super::game::MoveLine {
+                dispute: t.dispute,
+                seq: rec.seq,
+                side: rec.side,
+                text: &text,
+                gas,
+            });
+            game.apply(rec.side, rec.seq, &rec.mv, rec.time_ms)
+                .map_err(|e| format!("{name}: the transcript's move {}: {e}", rec.seq))?;
+        }
+        output::json(&ChainDisputed {
+            outcome: t.outcome.clone(),
+            winner: r.winner,
+            honest: r.honest,
+            status: r.status.to_string(),
+            transactions: r.txs.len(),
+            gas: r.total_gas(),
+            withdrawn_wei: [r.withdrawn[0].to_string(), r.withdrawn[1].to_string()],
+            transcript: transcript.to_path_buf(),
+        });
+    }
     match r.honest {
         Some(h) if h != r.winner => Err(CliError::negative(format!(
             "the dishonest {} won: this is a bug",
             r.winner
         ))),
         Some(h) => {
-            outln!("== the honest {h} won");
+            say(&format!("== the honest {h} won"));
             Ok(0)
         }
         None => Ok(0),

@@ -423,14 +423,14 @@ fn report_dispute(
 
 /// One accepted move in `--json` output.
 #[derive(Serialize)]
-struct MoveLine<'a> {
-    dispute: u64,
-    seq: u64,
-    side: Side,
-    text: &'a str,
+pub(super) struct MoveLine<'a> {
+    pub(super) dispute: u64,
+    pub(super) seq: u64,
+    pub(super) side: Side,
+    pub(super) text: &'a str,
     /// Gas of the move's transaction, for the player's own moves on chain.
     #[serde(skip_serializing_if = "Option::is_none")]
-    gas: Option<u64>,
+    pub(super) gas: Option<u64>,
 }
 
 /// Prints a player's line: on standard output (with `[dispute N] ` when
@@ -873,6 +873,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             defender_lies.clone(),
             challenger_lies.clone(),
             &a.transcript,
+            a.json,
         );
     }
     let setup = Setup {

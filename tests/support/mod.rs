@@ -234,3 +234,22 @@ pub fn qemu(test: &str) -> Option<&'static str> {
     );
     None
 }
+
+/// Whether the contracts' toolchain (`contracts/node_modules/.bin/TOOL`,
+/// installed by `npm ci` in contracts/) is here for `what`. Where it is
+/// not, the test is skipped with a printed notice, unless
+/// `MSWAP_REQUIRE_CHAIN=1` (CI, which installs it): then it fails.
+pub fn have_contract_tool(tool: &str, what: &str) -> bool {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("contracts/node_modules/.bin")
+        .join(tool);
+    if path.exists() {
+        return true;
+    }
+    let msg = format!("{what} needs {tool}: run `npm ci` in contracts/ to install it");
+    if std::env::var("MSWAP_REQUIRE_CHAIN").is_ok_and(|v| v == "1") {
+        panic!("MSWAP_REQUIRE_CHAIN=1 and {msg}");
+    }
+    eprintln!("NOTICE: skipping: {msg}");
+    false
+}
