@@ -454,14 +454,24 @@ impl ChainReferee {
             return Ok(m.clone());
         }
         let c = self.get_claim(id)?;
+        // The claim was made in the first block of its time (or a later
+        // one of the same second, where a dev node gives several blocks
+        // one time): found by bisection, then its log from there on.
+        let latest = self.chain.block_number().map_err(rpc_err)?;
+        let from = self
+            .chain
+            .first_block_at(c.createdAt, latest)
+            .map_err(rpc_err)?;
         let logs = self
             .chain
-            .logs(
+            .logs_in(
                 &Filter::new()
                     .address(self.contract)
                     .event_signature(DisputeGame::ClaimMade::SIGNATURE_HASH)
-                    .topic1(U256::from(id))
-                    .from_block(0),
+                    .topic1(U256::from(id)),
+                from,
+                latest,
+                true,
             )
             .map_err(rpc_err)?;
         let block = logs
@@ -511,13 +521,14 @@ impl ChainReferee {
     fn openings(&self, id: u64, m: &ClaimMeta, to: u64) -> Result<Vec<Opening>, ClientError> {
         let logs = self
             .chain
-            .logs(
+            .logs_in(
                 &Filter::new()
                     .address(self.contract)
                     .event_signature(DisputeGame::Challenged::SIGNATURE_HASH)
-                    .topic1(U256::from(id))
-                    .from_block(m.block)
-                    .to_block(to),
+                    .topic1(U256::from(id)),
+                m.block,
+                to,
+                false,
             )
             .map_err(rpc_err)?;
         let mut out = Vec::new();
@@ -643,13 +654,14 @@ impl ChainReferee {
         ];
         let mut logs = self
             .chain
-            .logs(
+            .logs_in(
                 &Filter::new()
                     .address(self.contract)
                     .event_signature(sigs)
-                    .topic1(U256::from(d))
-                    .from_block(opening.block)
-                    .to_block(block),
+                    .topic1(U256::from(d)),
+                opening.block,
+                block,
+                false,
             )
             .map_err(rpc_err)?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));

@@ -76,6 +76,9 @@ pub enum RpcError {
     Key(String),
 }
 
+/// The most blocks one `eth_getLogs` of [`Chain::logs_in`] asks for.
+pub const LOG_RANGE: u64 = 5_000;
+
 /// Anvil's development accounts' private keys (from its default mnemonic,
 /// `test test test test test test test test test test test junk`): public
 /// knowledge, for local nodes only.
@@ -397,6 +400,53 @@ impl Chain {
         self.rpc(|| self.provider.get_logs(filter))
     }
 
+    /// Logs matching `filter` in blocks `from..=to`, in order, asked in
+    /// ranges of at most [`LOG_RANGE`] blocks (public nodes cap the range
+    /// of one `eth_getLogs`); a range the node refuses is halved and asked
+    /// again, down to one block. With `first`, stops after the first range
+    /// that holds a log.
+    pub fn logs_in(
+        &self,
+        filter: &Filter,
+        from: u64,
+        to: u64,
+        first: bool,
+    ) -> Result<Vec<Log>, RpcError> {
+        let mut out = Vec::new();
+        let mut start = from;
+        let mut span = LOG_RANGE;
+        while start <= to {
+            let end = to.min(start.saturating_add(span - 1));
+            match self.logs(&filter.clone().from_block(start).to_block(end)) {
+                Ok(mut logs) => {
+                    out.append(&mut logs);
+                    if first && !out.is_empty() {
+                        break;
+                    }
+                    start = end + 1;
+                }
+                Err(RpcError::Node { .. }) if span > 1 => span /= 2,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first block up to `latest` whose time is at least `time_s`
+    /// (`latest` if none is), by bisection: about log2(latest) block reads.
+    pub fn first_block_at(&self, time_s: u64, latest: u64) -> Result<u64, RpcError> {
+        let (mut lo, mut hi) = (0u64, latest);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.block_time(mid)? >= time_s {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(lo)
+    }
+
     /// The runtime code at `addr`.
     pub fn code(&self, addr: Address) -> Result<Vec<u8>, RpcError> {
         Ok(self.rpc(|| self.provider.get_code_at(addr))?.to_vec())
@@ -690,6 +740,170 @@ pub fn parse_address(what: &str, s: &str) -> Result<Address, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// The block ranges a test node was asked.
+    type Asked = std::sync::Arc<Mutex<Vec<(u64, u64)>>>;
+
+    /// A node that answers `eth_getLogs` over at most `cap` blocks (one
+    /// log per asked range that holds block `log_at`) and refuses wider
+    /// ranges, as public nodes do, and `eth_getBlockByNumber` with block
+    /// `n`'s time `10 * n`. Returns its URL and the ranges it was asked.
+    fn capped_node(cap: u64, log_at: u64) -> (String, Asked) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let asked = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut w = conn;
+                    loop {
+                        let mut len = 0usize;
+                        loop {
+                            let mut line = String::new();
+                            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let l = line.to_ascii_lowercase();
+                            if let Some(v) = l.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if r.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let req: serde_json::Value =
+                            serde_json::from_slice(&body).expect("JSON-RPC");
+                        let num = |v: &serde_json::Value| {
+                            u64::from_str_radix(
+                                v.as_str().unwrap_or("0x0").trim_start_matches("0x"),
+                                16,
+                            )
+                            .unwrap_or(0)
+                        };
+                        let answer = match req["method"].as_str() {
+                            Some("eth_getLogs") => {
+                                let (from, to) = (
+                                    num(&req["params"][0]["fromBlock"]),
+                                    num(&req["params"][0]["toBlock"]),
+                                );
+                                seen.lock().expect("lock").push((from, to));
+                                if to - from + 1 > cap {
+                                    serde_json::json!({"error": {"code": -32005, "message": format!("query exceeds max block range {cap}")}})
+                                } else if (from..=to).contains(&log_at) {
+                                    let n = format!("{log_at:#x}");
+                                    serde_json::json!({"result": [{
+                                        "address": "0x0000000000000000000000000000000000000001",
+                                        "topics": [], "data": "0x", "blockNumber": n,
+                                        "transactionHash": format!("0x{}", "11".repeat(32)),
+                                        "transactionIndex": "0x0", "blockHash": format!("0x{}", "22".repeat(32)),
+                                        "logIndex": "0x0", "removed": false
+                                    }]})
+                                } else {
+                                    serde_json::json!({"result": []})
+                                }
+                            }
+                            Some("eth_getBlockByNumber") => {
+                                let n = num(&req["params"][0]);
+                                let mut block = serde_json::json!({
+                                    "hash": format!("0x{}", "22".repeat(32)),
+                                    "parentHash": format!("0x{}", "00".repeat(32)),
+                                    "sha3Uncles": format!("0x{}", "00".repeat(32)),
+                                    "miner": "0x0000000000000000000000000000000000000000",
+                                    "stateRoot": format!("0x{}", "00".repeat(32)),
+                                    "transactionsRoot": format!("0x{}", "00".repeat(32)),
+                                    "receiptsRoot": format!("0x{}", "00".repeat(32)),
+                                    "logsBloom": format!("0x{}", "00".repeat(256)),
+                                    "difficulty": "0x0", "number": format!("{n:#x}"),
+                                    "gasLimit": "0x0", "gasUsed": "0x0",
+                                    "timestamp": format!("{:#x}", 10 * n),
+                                    "extraData": "0x", "mixHash": format!("0x{}", "00".repeat(32)),
+                                    "nonce": "0x0000000000000000", "baseFeePerGas": "0x0",
+                                    "uncles": [], "transactions": [], "size": "0x0"
+                                });
+                                block["totalDifficulty"] = "0x0".into();
+                                serde_json::json!({"result": block})
+                            }
+                            other => panic!("unexpected method {other:?}"),
+                        };
+                        let mut answer = answer;
+                        answer["jsonrpc"] = "2.0".into();
+                        answer["id"] = req["id"].clone();
+                        let text = answer.to_string();
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            text.len()
+                        );
+                        if w.write_all(head.as_bytes())
+                            .and_then(|_| w.write_all(text.as_bytes()))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, asked)
+    }
+
+    #[test]
+    fn logs_are_asked_in_ranges_the_node_takes() {
+        // A node capped at 1,000 blocks: ranges of LOG_RANGE are refused
+        // and halved until taken; every block of 0..=23,456 is asked once.
+        let (url, asked) = capped_node(1_000, 20_000);
+        let chain = Chain::connect(&url, &Key::Dev(0)).expect("connect");
+        let logs = chain
+            .logs_in(&Filter::new(), 0, 23_456, false)
+            .expect("logs");
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0].block_number, Some(20_000));
+        let asked = asked.lock().expect("lock").clone();
+        let taken: Vec<_> = asked.iter().filter(|(f, t)| t - f < 1_000).collect();
+        assert!(
+            asked.iter().any(|(f, t)| t - f + 1 == LOG_RANGE),
+            "{asked:?}"
+        );
+        let mut next = 0;
+        for (f, t) in &taken {
+            assert_eq!(*f, next, "{asked:?}");
+            next = t + 1;
+        }
+        assert_eq!(next, 23_457);
+        // With `first`, it stops at the range holding the log.
+        let first = chain
+            .logs_in(&Filter::new(), 19_000, 23_456, true)
+            .expect("logs");
+        assert_eq!(first.len(), 1);
+    }
+
+    #[test]
+    fn the_block_of_a_time_is_found_by_bisection() {
+        let (url, _) = capped_node(1_000, u64::MAX);
+        let chain = Chain::connect(&url, &Key::Dev(0)).expect("connect");
+        // Block n has time 10 n.
+        assert_eq!(
+            chain.first_block_at(12_345, 100_000).expect("search"),
+            1_235
+        );
+        assert_eq!(
+            chain.first_block_at(12_340, 100_000).expect("search"),
+            1_234
+        );
+        assert_eq!(chain.first_block_at(0, 100_000).expect("search"), 0);
+        assert_eq!(
+            chain.first_block_at(u64::MAX, 100_000).expect("search"),
+            100_000
+        );
+    }
 
     #[test]
     fn keys_are_checked_and_never_echoed() {
