@@ -15,6 +15,35 @@ pub const GENERATED_SOL: &str = "contracts/src/Generated.sol";
 /// `Z(0) .. Z(MAX_SIBLINGS - 1)`, 32 bytes each.
 pub const ZERO_TABLE_BYTES: usize = MAX_SIBLINGS * 32;
 
+/// The micro-ISA's operations by name (`op` in `src/micro/isa.rs`), in order.
+const OPS: [(&str, u8); 15] = [
+    ("IDLE", op::IDLE),
+    ("ADD", op::ADD),
+    ("SUB", op::SUB),
+    ("AND", op::AND),
+    ("OR", op::OR),
+    ("XOR", op::XOR),
+    ("SLL", op::SLL),
+    ("SRL", op::SRL),
+    ("SRA", op::SRA),
+    ("SLTU", op::SLTU),
+    ("SLT", op::SLT),
+    ("LD", op::LD),
+    ("ST", op::ST),
+    ("BR", op::BR),
+    ("JAL", op::JAL),
+];
+
+/// The branch conditions by name (`cond` in `src/micro/isa.rs`).
+const CONDS: [(&str, u8); 6] = [
+    ("EQ", cond::EQ),
+    ("NE", cond::NE),
+    ("LT", cond::LT),
+    ("GE", cond::GE),
+    ("LTU", cond::LTU),
+    ("GEU", cond::GEU),
+];
+
 /// The data the `StepVerifier` reads from its data contract (after a `STOP`
 /// byte): the zero-subtree table, then the microcode's program words as
 /// big-endian 8-byte words (the padding slots are not stored: reading past
@@ -69,36 +98,11 @@ library Const {{
 library Op {{
 "#
     );
-    let ops = [
-        ("IDLE", op::IDLE),
-        ("ADD", op::ADD),
-        ("SUB", op::SUB),
-        ("AND", op::AND),
-        ("OR", op::OR),
-        ("XOR", op::XOR),
-        ("SLL", op::SLL),
-        ("SRL", op::SRL),
-        ("SRA", op::SRA),
-        ("SLTU", op::SLTU),
-        ("SLT", op::SLT),
-        ("LD", op::LD),
-        ("ST", op::ST),
-        ("BR", op::BR),
-        ("JAL", op::JAL),
-    ];
-    for (n, v) in ops {
+    for (n, v) in OPS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
     s.push_str("}\n\n/// Branch conditions (`cond` in `src/micro/isa.rs`).\nlibrary Cond {\n");
-    let conds = [
-        ("EQ", cond::EQ),
-        ("NE", cond::NE),
-        ("LT", cond::LT),
-        ("GE", cond::GE),
-        ("LTU", cond::LTU),
-        ("GEU", cond::GEU),
-    ];
-    for (n, v) in conds {
+    for (n, v) in CONDS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
     let _ = write!(
@@ -185,32 +189,11 @@ abstract contract StepConstants {{
         slot_mask = m.slots - 1,
         words_at = 1 + ZERO_TABLE_BYTES,
     );
-    for (n, v) in [
-        ("ADD", op::ADD),
-        ("SUB", op::SUB),
-        ("AND", op::AND),
-        ("OR", op::OR),
-        ("XOR", op::XOR),
-        ("SLL", op::SLL),
-        ("SRL", op::SRL),
-        ("SRA", op::SRA),
-        ("SLTU", op::SLTU),
-        ("SLT", op::SLT),
-        ("LD", op::LD),
-        ("ST", op::ST),
-        ("BR", op::BR),
-        ("JAL", op::JAL),
-    ] {
+    // IDLE has no case in the assembly (its slots are the zero bitmaps).
+    for (n, v) in &OPS[1..] {
         let _ = writeln!(s, "    uint256 internal constant K_OP_{n} = {v};");
     }
-    for (n, v) in [
-        ("EQ", cond::EQ),
-        ("NE", cond::NE),
-        ("LT", cond::LT),
-        ("GE", cond::GE),
-        ("LTU", cond::LTU),
-        ("GEU", cond::GEU),
-    ] {
+    for (n, v) in CONDS {
         let _ = writeln!(s, "    uint256 internal constant K_COND_{n} = {v};");
     }
     for k in 0..MAX_SIBLINGS {
