@@ -391,6 +391,9 @@ fn report_dispute(
     json: bool,
 ) -> Result<DisputeEnd, CliError> {
     let t = client.transcript(id, n)?;
+    // The referee's number for the dispute (on chain, known once the
+    // challenge was mined; `n` may have been a provisional one).
+    let n = if t.dispute > 0 { t.dispute } else { n };
     let rounds = t
         .moves
         .iter()
@@ -412,7 +415,7 @@ fn report_dispute(
         written = Some(path);
     }
     Ok(DisputeEnd {
-        dispute: if t.dispute > 0 { t.dispute } else { n },
+        dispute: n,
         outcome: outcome.clone(),
         winner: outcome.winner(),
         moves: t.moves.len() as u64,
@@ -754,8 +757,14 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     }
     let joined = client.join(&a.game).map_err(asked)?;
     let n = joined.dispute;
+    // On chain the dispute gets its number when the challenge is mined
+    // (another challenger may come first): the number is told then.
+    let which = match &conn {
+        Conn::Http(..) => format!(" (dispute {n})"),
+        Conn::Chain(_) => String::new(),
+    };
     let opening = format!(
-        "disputing game {} (dispute {n}): the claim says root {}, the run gives {} ({})",
+        "disputing game {}{which}: the claim says root {}, the run gives {} ({})",
         a.game,
         output::hash(&claim.final_root),
         output::hash(&mine.final_root),
