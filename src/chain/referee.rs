@@ -1000,7 +1000,14 @@ fn cross_check(c: &DisputeGame::Dispute, g: &Game) -> Result<(), String> {
         }
     }
     field("seq", c.seq, g.seq)?;
-    field("clock", [c.clock[0] * 1000, c.clock[1] * 1000], g.clock_ms)?;
+    field(
+        "clock",
+        [
+            c.clock[0].saturating_mul(1000),
+            c.clock[1].saturating_mul(1000),
+        ],
+        g.clock_ms,
+    )?;
     match &g.phase {
         Phase::Open => Err("the rules' game is not challenged".into()),
         Phase::Bisect(b) => {
