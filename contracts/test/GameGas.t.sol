@@ -211,20 +211,8 @@ contract GameGas is Test {
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Stands), "the claim stands");
     }
 
-    function sort(uint256[] memory a, uint256 n) internal pure {
-        for (uint256 i = 1; i < n; i++) {
-            uint256 x = a[i];
-            uint256 j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = x;
-        }
-    }
-
     function figures(string memory prefix, uint256[] memory a, uint256 n) internal pure returns (string memory) {
-        sort(a, n);
+        TxGas.sort(a, n);
         return string.concat(
             prefix,
             "_min=",

@@ -70,18 +70,6 @@ contract GasBench is Test {
         v = Deploy.verifier();
     }
 
-    function sort(uint256[] memory a, uint256 n) internal pure {
-        for (uint256 i = 1; i < n; i++) {
-            uint256 x = a[i];
-            uint256 j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = x;
-        }
-    }
-
     function k(uint256 gas) internal pure returns (string memory) {
         return string.concat(vm.toString(gas / 1000), ".", vm.toString((gas % 1000) / 100), "k");
     }
@@ -132,9 +120,9 @@ contract GasBench is Test {
     }
 
     function line(string memory label, Row memory r) internal {
-        sort(r.exec, r.n);
-        sort(r.txg, r.n);
-        sort(r.size, r.n);
+        TxGas.sort(r.exec, r.n);
+        TxGas.sort(r.txg, r.n);
+        TxGas.sort(r.size, r.n);
         string memory head = string.concat(label, "  n=", vm.toString(r.n));
         string memory e = string.concat("  exec ", triple(r.exec, r.n, true));
         string memory t = string.concat("  tx ", triple(r.txg, r.n, true));
