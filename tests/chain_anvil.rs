@@ -403,3 +403,31 @@ fn mswap_dispute_on_chain_json() {
         "{summary}"
     );
 }
+
+/// Two senders with one account (as two processes with the same key):
+/// each caches its next nonce, so the second one's sends make the first's
+/// cache stale; the first's next send is refused by the node for its
+/// nonce, and signed again with the node's next one instead of failing.
+#[test]
+fn a_nonce_taken_by_another_sender_of_the_same_account_is_recovered() {
+    if !have_anvil() {
+        return;
+    }
+    let node = anvil();
+    let a = Chain::connect(&node.url, &Key::Dev(5)).expect("client a");
+    let b = Chain::connect(&node.url, &Key::Dev(5)).expect("client b");
+    let to = Key::Dev(6).signer().expect("key").address();
+    let before = a.balance(to).expect("balance");
+    let one = alloy::primitives::U256::from(1u64);
+    a.send(Some(to), Vec::new(), one).expect("a's first send");
+    b.send(Some(to), Vec::new(), one).expect("b's send");
+    b.send(Some(to), Vec::new(), one).expect("b's second send");
+    // a's cached nonce is now one the node has seen.
+    a.send(Some(to), Vec::new(), one)
+        .expect("a's send after b's");
+    a.send(Some(to), Vec::new(), one).expect("and the next");
+    assert_eq!(
+        a.balance(to).expect("balance"),
+        before + alloy::primitives::U256::from(5u64)
+    );
+}

@@ -13,7 +13,8 @@
 //!   acceptance of the signed transaction, so that sends from one account
 //!   are ordered and a refused transaction (its gas estimate reverts)
 //!   consumes no nonce. A send the node does not accept drops the cache,
-//!   which is read again from the node.
+//!   which is read again from the node; one refused for a nonce another
+//!   process with the same account took is signed again with the next.
 //! - **Reverts.** A transaction is estimated first, so a move the contract
 //!   refuses comes back as [`RpcError::Reverted`] with the custom error's
 //!   data before anything is signed or paid.
@@ -74,6 +75,13 @@ pub enum RpcError {
     /// The private key is unusable.
     #[error("bad private key: {0}")]
     Key(String),
+}
+
+/// Whether a node's refusal of a transaction says its nonce was taken
+/// (by another sender with the same account).
+fn stale_nonce(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("nonce too low") || m.contains("replacement transaction underpriced")
 }
 
 /// The most blocks one `eth_getLogs` of [`Chain::logs_in`] asks for.
@@ -478,31 +486,46 @@ impl Chain {
         let hash = {
             let mut next = self.nonce.lock().unwrap_or_else(|p| p.into_inner());
             let gas = self.rpc(|| self.provider.estimate_gas(tx.clone()))?;
-            let nonce = match *next {
-                Some(n) => n,
-                None => self.rpc(|| self.provider.get_transaction_count(self.address).pending())?,
-            };
             let fees = self.rpc(|| self.provider.estimate_eip1559_fees())?;
-            let tx = tx
-                .clone()
-                .with_nonce(nonce)
-                .with_chain_id(chain_id)
-                .with_gas_limit(gas + gas / 5 + 10_000)
-                .with_max_fee_per_gas(fees.max_fee_per_gas)
-                .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
-            let envelope: TxEnvelope = runtime()
-                .block_on(tx.build(&self.wallet))
-                .map_err(|e| RpcError::Key(format!("cannot sign: {e}")))?;
-            let raw = envelope.encoded_2718();
-            let hash = *envelope.tx_hash();
-            match self.send_raw(&raw, hash) {
-                Ok(()) => *next = Some(nonce + 1),
-                Err(e) => {
-                    *next = None;
-                    return Err(e);
+            // Another process signing with the same account makes the
+            // cached nonce stale: the node's "nonce too low" then drops the
+            // cache, and the transaction is signed again with the node's
+            // next nonce (a few times at most).
+            let mut attempt = 0;
+            loop {
+                let nonce = match *next {
+                    Some(n) => n,
+                    None => {
+                        self.rpc(|| self.provider.get_transaction_count(self.address).pending())?
+                    }
+                };
+                let signed = tx
+                    .clone()
+                    .with_nonce(nonce)
+                    .with_chain_id(chain_id)
+                    .with_gas_limit(gas + gas / 5 + 10_000)
+                    .with_max_fee_per_gas(fees.max_fee_per_gas)
+                    .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+                let envelope: TxEnvelope = runtime()
+                    .block_on(signed.build(&self.wallet))
+                    .map_err(|e| RpcError::Key(format!("cannot sign: {e}")))?;
+                let raw = envelope.encoded_2718();
+                let hash = *envelope.tx_hash();
+                match self.send_raw(&raw, hash) {
+                    Ok(()) => {
+                        *next = Some(nonce + 1);
+                        break hash;
+                    }
+                    Err(RpcError::Node { message, .. }) if attempt < 3 && stale_nonce(&message) => {
+                        *next = None;
+                        attempt += 1;
+                    }
+                    Err(e) => {
+                        *next = None;
+                        return Err(e);
+                    }
                 }
             }
-            hash
         };
         let receipt = self.receipt(hash)?;
         if !receipt.status() {
