@@ -1200,7 +1200,9 @@ contract StepVerifier is StepConstants {
                         sAfter := before
                     }
                     let computed := hash2(qRoot, before)
-                    if iszero(eq(computed, rootBefore)) { raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0) }
+                    if iszero(eq(computed, rootBefore)) {
+                        raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0)
+                    }
                 }
                 // root(Q) after: leaf 0 (word 0) changed, and the written register's leaf.
                 l0 := keccak256(q, 0x20)

@@ -288,11 +288,7 @@ contract GasBench is Test {
         uint256 empty = vm.lastCallGas().gasTotalUsed;
         uint256 t = TxGas.tokens(path);
         string memory head = string.concat(
-            "micro-instruction path (v1): ",
-            vm.toString(path.length),
-            " bytes, ",
-            vm.toString(t),
-            " calldata tokens = "
+            "micro-instruction path (v1): ", vm.toString(path.length), " bytes, ", vm.toString(t), " calldata tokens = "
         );
         console.log(
             string.concat(
