@@ -13,7 +13,9 @@
 //!   milliseconds (clocks are the contract's `clockSeconds * 1000`), and
 //!   the result is checked against the contract's own `getDispute` at the
 //!   same block. A difference is a [`ClientError::Protocol`] naming the
-//!   field: the contract and the Rust rules must agree.
+//!   field: the contract and the Rust rules must agree. While the
+//!   contract's record still matches the last rebuild, that rebuild serves
+//!   (a poll reads one `getDispute`, not the dispute's logs).
 //! - **Joining.** The contract's `challenge(id, root)` opens a dispute and
 //!   makes the challenge move at once, but [`RefereeApi::join`] cannot know
 //!   the challenger's root. So `join` hands out a *pending* dispute, local
@@ -141,6 +143,7 @@ enum Pending {
 }
 
 /// A dispute rebuilt from the logs.
+#[derive(Clone)]
 struct Rebuilt {
     game: Game,
     records: Vec<Record>,
@@ -161,6 +164,10 @@ pub struct ChainReferee {
     claims: Mutex<HashMap<u64, ClaimMeta>>,
     openings: Mutex<HashMap<u64, Opening>>,
     block_times: Mutex<HashMap<u64, u64>>,
+    /// The last rebuild of each dispute (by its global id): reused while
+    /// the contract's record still matches it, so that a long-poll reads
+    /// one `getDispute` a round instead of every log of the dispute.
+    rebuilt: Mutex<HashMap<u64, Rebuilt>>,
     gas: Mutex<Vec<GasEntry>>,
     sent_bytes: AtomicU64,
     /// Told about each transaction as it is mined.
@@ -293,6 +300,7 @@ impl ChainReferee {
             pending: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashMap::new()),
             openings: Mutex::new(HashMap::new()),
+            rebuilt: Mutex::new(HashMap::new()),
             block_times: Mutex::new(HashMap::new()),
             gas: Mutex::new(Vec::new()),
             sent_bytes: AtomicU64::new(0),
@@ -645,6 +653,25 @@ impl ChainReferee {
         let opening = self.opening(id, &meta, d)?;
         let block = self.chain.block_number().map_err(rpc_err)?;
         let now_s = self.now_s(block)?;
+        let c = self
+            .chain
+            .view(
+                self.contract,
+                &DisputeGame::getDisputeCall { d: U256::from(d) },
+                Some(block),
+            )
+            .map_err(rpc_err)?;
+        // Nothing moved since the last rebuild (the contract's record is
+        // still that game, `seq` included): no logs to read again.
+        if let Some(r) = self
+            .rebuilt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&d)
+            .filter(|r| cross_check(&c, &r.game).is_ok())
+        {
+            return Ok(Rebuilt { now_s, ..r.clone() });
+        }
         let sigs = vec![
             DisputeGame::Midpoint::SIGNATURE_HASH,
             DisputeGame::Agreed::SIGNATURE_HASH,
@@ -787,22 +814,19 @@ impl ChainReferee {
                 mv,
             });
         }
-        let c = self
-            .chain
-            .view(
-                self.contract,
-                &DisputeGame::getDisputeCall { d: U256::from(d) },
-                Some(block),
-            )
-            .map_err(rpc_err)?;
         cross_check(&c, &game).map_err(bad)?;
-        Ok(Rebuilt {
+        let r = Rebuilt {
             game,
             records,
             opening,
             meta,
             now_s,
-        })
+        };
+        self.rebuilt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(d, r.clone());
+        Ok(r)
     }
 
     /// Rebuilds dispute `d`, first ending it on time where a clock has run
