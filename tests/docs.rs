@@ -315,3 +315,38 @@ fn the_guest_readme_is_what_the_guests_do() {
     }
     assert!(commands >= 12, "only {commands} commands checked");
 }
+
+/// The README's set-up is two commands, the main job and the test command,
+/// and CI runs that very test command (so CI tests what a new user runs).
+#[test]
+fn the_setup_is_two_commands_and_ci_runs_the_test_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let setup = readme
+        .split("## Set-up")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("a sh block under ## Set-up");
+    let commands: Vec<&str> = setup
+        .lines()
+        .map(|l| l.split(" #").next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- dispute", "scripts/test"],
+        "the set-up block"
+    );
+    let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    assert!(
+        ci.lines().any(|l| l.trim() == commands[1]),
+        ".ci/run runs the README's test command `{}` on a line of its own",
+        commands[1]
+    );
+    let script = std::fs::read_to_string(root.join(commands[1])).expect("the test command");
+    assert!(
+        script.contains("cargo test --release --workspace"),
+        "the test command runs the whole workspace's tests"
+    );
+}

@@ -2,9 +2,9 @@
 //! written, build with one command, and the ELF runs under `mswap run`
 //! (equal to qemu-riscv64 when it is installed), passes `mswap check` and
 //! settles an `mswap dispute`. The Rust build needs the target
-//! riscv64imac-unknown-none-elf and crates.io (`.ci/run` adds the target);
-//! the C build needs riscv64-unknown-elf-gcc. Each part says so and skips
-//! when its tool is missing.
+//! riscv64imac-unknown-none-elf and crates.io; the C build needs
+//! riscv64-unknown-elf-gcc. A missing tool fails its part, unless
+//! `MSWAP_SKIP_RUST_TARGET=1` or `MSWAP_SKIP_GCC=1` (tests/support/tools.rs).
 
 mod support;
 
@@ -23,12 +23,8 @@ fn exercise(dir: &Path, elf: &str, name: &str) {
         out.starts_with(&format!("{name}: 14 bytes, 3 lines, fnv-1a ")),
         "{name}: {out}"
     );
-    if Command::new("qemu-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok()
-    {
-        let q = run(Command::new("qemu-riscv64").arg(dir.join(elf)), input);
+    if let Some(qemu) = support::qemu(name) {
+        let q = run(Command::new(qemu).arg(dir.join(elf)), input);
         assert_eq!(text(&q.stdout), out, "{name}: mswap run == qemu-riscv64");
     }
     std::fs::write(dir.join("input.txt"), input).expect("input");
@@ -53,14 +49,7 @@ fn exercise(dir: &Path, elf: &str, name: &str) {
 
 #[test]
 fn a_new_rust_guest_builds_and_runs() {
-    let targets = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    if !targets.is_ok_and(|o| text(&o.stdout).contains("riscv64imac-unknown-none-elf")) {
-        eprintln!(
-            "NOTICE: target riscv64imac-unknown-none-elf not installed; skipping \
-             (rustup target add riscv64imac-unknown-none-elf)"
-        );
+    if !support::tools::rust_target(module_path!(), "the Rust guest template") {
         return;
     }
     let dir = scratch("new-rust");
@@ -98,12 +87,7 @@ fn a_new_rust_guest_builds_and_runs() {
 
 #[test]
 fn a_new_c_guest_builds_and_runs() {
-    let gcc = Command::new("riscv64-unknown-elf-gcc")
-        .arg("--version")
-        .output();
-    let make = Command::new("make").arg("--version").output();
-    if !gcc.is_ok_and(|o| o.status.success()) || !make.is_ok_and(|o| o.status.success()) {
-        eprintln!("NOTICE: riscv64-unknown-elf-gcc or make not found; skipping the C template");
+    if !support::tools::gcc(module_path!(), "the C guest template") {
         return;
     }
     let dir = scratch("new-c");

@@ -2,25 +2,20 @@
 //! against a referee while a defender and a challenger play (as separate
 //! processes). The rendered DOM of the dispute's page must show the moves
 //! and the bisection, the page must update itself as moves come in, and screenshots are written
-//! to `target/web-view/` as test artifacts.
+//! to `web-view/` of cargo's test scratch directory (`target/tmp/`) as test artifacts.
 //!
-//! Without `chromium` on the PATH the test prints a notice and passes,
-//! unless `MSWAP_REQUIRE_CHROMIUM` is set (as `.ci/run` does).
+//! Without `chromium` on the PATH the test fails, unless
+//! `MSWAP_SKIP_CHROMIUM=1` (tests/support/tools.rs).
 
 mod procs;
+#[path = "support/tools.rs"]
+mod tools;
 
 use mswap::game::client::Client;
 use procs::{challenge, defend, referee, temp};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("chromium"))
-        .find(|p| p.is_file())
-}
 
 /// Runs headless chromium with `args` (a fresh profile, nothing fetched
 /// but the page) and returns its standard output.
@@ -73,15 +68,11 @@ fn is_png(path: &Path) -> bool {
 
 #[test]
 fn the_live_view_shows_a_game_as_it_is_played() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("MSWAP_REQUIRE_CHROMIUM").is_none(),
-            "MSWAP_REQUIRE_CHROMIUM is set but chromium is not on the PATH"
-        );
-        eprintln!("notice: chromium not found (apt-get install chromium); browser test skipped");
+    let Some(chromium) = tools::chromium(module_path!(), "the live view in a browser") else {
         return;
     };
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web-view");
+    // Cargo's scratch directory for integration tests, wherever the target directory is.
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-view");
     std::fs::create_dir_all(&artifacts).unwrap();
     let dir = temp("web");
     let profile = dir.join("chromium-profile");

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod game;
 pub mod random;
+pub mod tools;
 
 use mswap::elf::Program;
 use mswap::layout::ctrl;
@@ -203,53 +204,15 @@ impl Rng {
     }
 }
 
-/// The environment variable that lets the qemu-riscv64 tests pass without
-/// qemu (documented in the README). Without it, a missing qemu fails them.
-pub const SKIP_QEMU_VAR: &str = "MSWAP_SKIP_QEMU";
-
-/// `Some("qemu-riscv64")` if qemu is installed. If it is not, the test
-/// fails, unless `MSWAP_SKIP_QEMU=1` says to go on without the oracle: then
-/// this returns `None` after a notice written straight to the process's
-/// stderr (the harness captures `eprintln!` of passing tests, not this), so
-/// a skipped oracle is never silent.
+/// `Some("qemu-riscv64")` if qemu is installed; if not, `test` fails
+/// unless `MSWAP_SKIP_QEMU=1` (see [`tools::require`]).
 pub fn qemu(test: &str) -> Option<&'static str> {
-    let ok = std::process::Command::new("qemu-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some("qemu-riscv64");
-    }
-    let skip = std::env::var(SKIP_QEMU_VAR).is_ok_and(|v| v == "1");
-    assert!(
-        skip,
-        "{test}: qemu-riscv64 is not installed and it is this test's oracle; install it \
-         (apt-get install qemu-user) or set {SKIP_QEMU_VAR}=1 to skip the comparison"
-    );
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** WARNING: {test}: qemu-riscv64 is not installed and {SKIP_QEMU_VAR}=1: \
-         the comparison with qemu is SKIPPED; this run does not check against qemu ***\n"
-    );
-    None
+    tools::qemu(test, "the comparison with qemu-riscv64")
 }
 
 /// Whether the contracts' toolchain (`contracts/node_modules/.bin/TOOL`,
-/// installed by `npm ci` in contracts/) is here for `what`. Where it is
-/// not, the test is skipped with a printed notice, unless
-/// `MSWAP_REQUIRE_CHAIN=1` (CI, which installs it): then it fails.
+/// installed by `npm ci` in contracts/) is here for `what`; if not, the
+/// test fails unless `MSWAP_SKIP_FOUNDRY=1` (see [`tools::require`]).
 pub fn have_contract_tool(tool: &str, what: &str) -> bool {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("contracts/node_modules/.bin")
-        .join(tool);
-    if path.exists() {
-        return true;
-    }
-    let msg = format!("{what} needs {tool}: run `npm ci` in contracts/ to install it");
-    if std::env::var("MSWAP_REQUIRE_CHAIN").is_ok_and(|v| v == "1") {
-        panic!("MSWAP_REQUIRE_CHAIN=1 and {msg}");
-    }
-    eprintln!("NOTICE: skipping: {msg}");
-    false
+    tools::contract_tool(tool, what, &format!("what needs {tool}")).is_some()
 }
