@@ -18,7 +18,7 @@ use crate::game::timeline::Timeline;
 use crate::game::transcript::{Checked, Transcript, verify_transcript};
 use crate::game::wire::{ClaimStatus, CreateGame};
 use alloy::primitives::U256;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -37,6 +37,38 @@ impl Drop for Node {
     }
 }
 
+/// The `contracts/` directory of the source tree this binary was built from.
+pub const BUILD_CONTRACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts");
+
+/// The `anvil` to start: `given` (`--anvil PATH`) if any, else the one
+/// `npm ci` put in [`BUILD_CONTRACTS`], else the first `anvil` on the
+/// `PATH`; so the demo finds it from any working directory.
+pub fn find_anvil(given: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = given {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("--anvil {}: no such file", p.display()))
+        };
+    }
+    let built = Path::new(BUILD_CONTRACTS).join("node_modules/.bin/anvil");
+    if built.is_file() {
+        return Ok(built);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("anvil"))
+            .find(|p| p.is_file())
+    });
+    on_path.ok_or_else(|| {
+        format!(
+            "anvil not found: not in {} (run `npm ci` in {BUILD_CONTRACTS}) nor on the PATH; \
+             or give its path with --anvil PATH",
+            built.display()
+        )
+    })
+}
+
 /// Starts `anvil` (from `contracts/node_modules/.bin`) on a free loopback
 /// port and waits until it answers.
 pub fn start_anvil(contracts: &Path) -> Result<Node, String> {
@@ -48,6 +80,12 @@ pub fn start_anvil(contracts: &Path) -> Result<Node, String> {
             contracts.display()
         ));
     }
+    start_anvil_at(&bin)
+}
+
+/// Starts the `anvil` at `bin` on a free loopback port and waits until it
+/// answers.
+pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
@@ -63,7 +101,7 @@ pub fn start_anvil(contracts: &Path) -> Result<Node, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let node = Node {
         child,
         url: format!("http://127.0.0.1:{port}"),
@@ -132,7 +170,7 @@ fn err(e: ClientError) -> String {
 /// whose machine diverges in the middle of the run); `say` gets each line
 /// (each move once, by the side that made it, with its gas).
 pub fn dispute(
-    contracts: &Path,
+    anvil: &Path,
     elf: &[u8],
     input: &[u8],
     b: Option<u32>,
@@ -156,7 +194,7 @@ pub fn dispute(
     } else {
         defender_lies
     };
-    let node = start_anvil(contracts)?;
+    let node = start_anvil_at(anvil)?;
     let deployer = Chain::connect(&node.url, &Key::Dev(0)).map_err(|e| e.to_string())?;
     let (verifier, vgas) = deployer
         .deploy_verifier()

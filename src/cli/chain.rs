@@ -340,7 +340,9 @@ pub fn dispute(
     challenger_lies: Vec<mswap::game::player::Lie>,
     transcript: &Path,
     json: bool,
+    anvil: Option<&Path>,
 ) -> Result<i32, CliError> {
+    let anvil = mswap::chain::demo::find_anvil(anvil).map_err(CliError::io)?;
     let say = |l: &str| {
         if json {
             eprintln!("{l}");
@@ -350,7 +352,7 @@ pub fn dispute(
     };
     say(&format!("== mswap dispute --chain: {name}"));
     let r = mswap::chain::demo::dispute(
-        Path::new("contracts"),
+        &anvil,
         elf,
         input,
         b,

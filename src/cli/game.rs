@@ -227,6 +227,10 @@ pub struct DefendArgs {
     /// log2 of the steps in the claim (default: the smallest covering the halt).
     #[arg(long)]
     b: Option<u32>,
+    /// Without --b, the most steps run to find the program's halt (default
+    /// 2^36); a program still running there is refused (give --b).
+    #[arg(long, value_name = "N", conflicts_with = "b")]
+    max_steps: Option<u64>,
     /// The bisection levels: `two` (default) or `strides:K[,K2...]`.
     #[arg(long, default_value = "two")]
     levels: String,
@@ -276,9 +280,13 @@ pub struct DisputeArgs {
     /// The challenger's lie (repeatable; default: none).
     #[arg(long = "challenger-lie")]
     challenger_lies: Vec<String>,
-    /// log2 of the steps in the claim.
+    /// log2 of the steps in the claim (default: the smallest covering the halt).
     #[arg(long)]
     b: Option<u32>,
+    /// Without --b, the most steps run to find the program's halt (default
+    /// 2^36); a program still running there is refused (give --b).
+    #[arg(long, value_name = "N", conflicts_with = "b")]
+    max_steps: Option<u64>,
     /// The bisection levels: `two` or `strides:K[,K2...]`.
     #[arg(long, default_value = "two")]
     levels: String,
@@ -292,9 +300,13 @@ pub struct DisputeArgs {
     #[arg(long, default_value_t = 10)]
     checkpoints: u32,
     /// Play on a local anvil node with the contracts as the referee
-    /// (needs `npm ci` and `forge build` in contracts/).
+    /// (needs anvil: `npm ci` in contracts/).
     #[arg(long)]
     chain: bool,
+    /// The anvil to start for --chain (default: contracts/node_modules/.bin/anvil
+    /// of the source tree mswap was built from, else `anvil` on the PATH).
+    #[arg(long, value_name = "PATH", requires = "chain")]
+    anvil: Option<PathBuf>,
     /// Print one JSON line per accepted move, then one summary line.
     #[arg(long)]
     json: bool,
@@ -316,6 +328,7 @@ fn strategy(
     program: &Program,
     input: &[u8],
     b: Option<u32>,
+    halt_limit: u64,
     c: u32,
     lies: Vec<Lie>,
 ) -> Result<(Box<dyn Strategy>, mswap::game::claim::Claim, u32), CliError> {
@@ -331,9 +344,8 @@ fn strategy(
             Timeline::with_progress(program, input, b, c.min(b), &report),
             b,
         ),
-        None => Timeline::until_halt(program, input, HALT_LIMIT, c, &report).ok_or_else(|| {
-            CliError::usage("the program does not halt within 2^36 steps: give --b")
-        })?,
+        None => Timeline::until_halt(program, input, halt_limit, c, &report)
+            .ok_or_else(|| CliError::usage(demo::no_halt(halt_limit)))?,
     };
     bar.finish();
     let claim = timeline.claim(program.hash, keccak(&[input]), b);
@@ -563,7 +575,9 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let elf = super::read_file(&a.elf)?;
     let input = a.input.read()?;
     let lies = parse_lies(&a.play.lies)?;
-    let (strategy, claim, b) = strategy(&program, &input, a.b, a.play.checkpoints, lies)?;
+    let halt_limit = max_steps(a.max_steps)?;
+    let (strategy, claim, b) =
+        strategy(&program, &input, a.b, halt_limit, a.play.checkpoints, lies)?;
     let levels = validate::levels_for(&a.levels, b)?;
     let created = client
         .create(&CreateGame {
@@ -651,7 +665,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
         });
     } else {
         outln!(
-            "result: the claim {} ({} disputes; {} bytes exchanged by the defender)",
+            "result: the claim {} ({}; {} bytes exchanged by the defender)",
             match end.status {
                 ClaimStatus::Stands if end.outcomes.is_empty() =>
                     "stands: no dispute was opened in the window",
@@ -660,7 +674,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
                 ClaimStatus::Refuted => "is refuted: a challenger won its dispute",
                 ClaimStatus::Open => "is still open",
             },
-            end.outcomes.len(),
+            output::count(end.outcomes.len() as u64, "dispute"),
             client.bytes()
         );
     }
@@ -733,8 +747,14 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         )));
     }
     let lies = parse_lies(&a.play.lies)?;
-    let (mut strategy, mine, _) =
-        strategy(&program, &input, Some(claim.b), a.play.checkpoints, lies)?;
+    let (mut strategy, mine, _) = strategy(
+        &program,
+        &input,
+        Some(claim.b),
+        HALT_LIMIT,
+        a.play.checkpoints,
+        lies,
+    )?;
     if !strategy.disputes(&claim.final_root) {
         if json {
             output::json(&Challenged {
@@ -851,8 +871,18 @@ struct Disputed {
     clock_notes: Vec<String>,
 }
 
+/// `--max-steps` of `defend` and `dispute`: at least 1, default [`HALT_LIMIT`].
+fn max_steps(n: Option<u64>) -> Result<u64, CliError> {
+    match n {
+        Some(0) => Err(CliError::usage("--max-steps 0: at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(HALT_LIMIT),
+    }
+}
+
 pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     validate::b(a.b)?;
+    let halt_limit = max_steps(a.max_steps)?;
     let strides = validate::levels(&a.levels, a.b)?;
     output::check_writable("--transcript", &a.transcript)?;
     let defender_lies = parse_lies(&a.lies)?;
@@ -883,6 +913,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             challenger_lies.clone(),
             &a.transcript,
             a.json,
+            a.anvil.as_deref(),
         );
     }
     let setup = Setup {
@@ -892,6 +923,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
         challenger_lies,
         clock_ms: a.clock_ms,
         checkpoints: a.checkpoints,
+        halt_limit,
         ..Setup::new(elf, input)
     };
     let json = a.json;
@@ -899,14 +931,27 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     if !json {
         outln!("== mswap dispute: {name}");
     }
-    let say = |who: Option<Side>, line: &str| match (json, who) {
-        (true, Some(side)) => say_line(true, 1, side, line, &seen),
-        (true, None) => eprintln!("== {line}"),
-        (false, None) => outln!("== {line}"),
-        (false, Some(Side::Defender)) => outln!("[defender]   {line}"),
-        (false, Some(Side::Challenger)) => outln!("[challenger] {line}"),
+    // The defender's first pass can be long (to the halt, or 2^b steps):
+    // shown until the game's first line.
+    let bar = super::progress::Progress::new("running the program", None);
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let progress = |done: u64| {
+        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
+        bar.add(done.saturating_sub(before));
     };
-    let r = demo::run(setup, &say).map_err(|e| CliError::usage(format!("{name}: {e}")))?;
+    let say = |who: Option<Side>, line: &str| {
+        bar.finish();
+        match (json, who) {
+            (true, Some(side)) => say_line(true, 1, side, line, &seen),
+            (true, None) => eprintln!("== {line}"),
+            (false, None) => outln!("== {line}"),
+            (false, Some(Side::Defender)) => outln!("[defender]   {line}"),
+            (false, Some(Side::Challenger)) => outln!("[challenger] {line}"),
+        }
+    };
+    let r = demo::run_with_progress(setup, &say, &progress)
+        .map_err(|e| CliError::usage(format!("{name}: {e}")))?;
+    bar.finish();
     if let Some(t) = &r.transcript {
         write_transcript(&a.transcript, t)?;
     }

@@ -19,7 +19,7 @@ use std::path::Path;
 /// Machine Swapping: a fast RV64IMAC machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
 #[derive(Parser)]
-#[command(name = "mswap", version, about, after_help = output::EXIT_CODES_HELP)]
+#[command(name = "mswap", version, after_help = output::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -154,7 +154,11 @@ pub fn main() -> i32 {
             let m = mswap::micro::microcode::microcode();
             output::write_output(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
                 |_| {
-                    eprintln!("wrote {} (microcode root 0x{})", path.display(), m.root);
+                    eprintln!(
+                        "wrote {} (microcode root {})",
+                        path.display(),
+                        output::hash(&m.root)
+                    );
                     0
                 },
             )

@@ -204,6 +204,15 @@ pub fn hash(h: &mswap::hash::Hash) -> String {
     h.to_hex()
 }
 
+/// `n` things, singular or plural: `1 dispute`, `2 disputes`.
+pub fn count(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 /// A count in human units: `4.14 M`, `950`, `1.20 G`.
 pub fn human(x: f64) -> String {
     let (v, unit) = if x >= 1e9 {

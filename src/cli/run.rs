@@ -69,6 +69,9 @@ struct RunStats {
 }
 
 pub fn run(a: RunArgs) -> Result<i32, CliError> {
+    if a.max_steps == Some(0) {
+        return Err(CliError::usage("--max-steps 0: at least 1"));
+    }
     a.input.check()?;
     let (program, elf_hash) = match &a.elf {
         Some(path) => {

@@ -41,6 +41,9 @@ pub struct Setup {
     pub clock_ms: u64,
     /// log2 of the checkpoints each player keeps.
     pub checkpoints: u32,
+    /// Without `b`, the most steps run to find the program's halt
+    /// (default [`HALT_LIMIT`]); a program still running there is refused.
+    pub halt_limit: u64,
 }
 
 impl Setup {
@@ -55,6 +58,7 @@ impl Setup {
             challenger_lies: Vec::new(),
             clock_ms: 120_000,
             checkpoints: 10,
+            halt_limit: HALT_LIMIT,
         }
     }
 }
@@ -114,6 +118,19 @@ pub enum DemoError {
     Panic(Side),
 }
 
+/// Why a run without `b` is refused: it does not halt within `limit` steps.
+pub fn no_halt(limit: u64) -> String {
+    let limit = if limit.is_power_of_two() {
+        format!("2^{}", limit.trailing_zeros())
+    } else {
+        limit.to_string()
+    };
+    format!(
+        "the program does not halt within {limit} steps (--max-steps): give --b to claim \
+         2^b steps of a run that does not halt, or a larger --max-steps"
+    )
+}
+
 /// A temporary data directory, removed on drop.
 struct TempDir(PathBuf);
 
@@ -148,27 +165,47 @@ fn strategy(honest: Honest, lies: Vec<Lie>) -> Box<dyn Strategy> {
 /// Plays the dispute. `say` gets the demo's own lines (`None`) and each
 /// side's lines about its moves (`Some(side)`), as they happen.
 pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Report, DemoError> {
+    run_with_progress(setup, say, &|_| {})
+}
+
+/// [`run`], with `progress` told the steps run so far by the defender's
+/// first pass (which, without `b`, looks for the halt).
+pub fn run_with_progress(
+    setup: Setup,
+    say: &(dyn Fn(Option<Side>, &str) + Sync),
+    progress: &dyn Fn(u64),
+) -> Result<Report, DemoError> {
     let start = Instant::now();
     let program = Program::load(&setup.elf).map_err(|e| DemoError::Setup(e.to_string()))?;
     let input_hash = keccak(&[&setup.input]);
     // The defender's run: one pass, which also finds b if it is not given.
     let (timeline, b) = match setup.b {
         Some(b) => (
-            Timeline::new(&program, &setup.input, b, setup.checkpoints.min(b)),
+            Timeline::with_progress(
+                &program,
+                &setup.input,
+                b,
+                setup.checkpoints.min(b),
+                progress,
+            ),
             b,
         ),
         None => Timeline::until_halt(
             &program,
             &setup.input,
-            HALT_LIMIT,
+            setup.halt_limit,
             setup.checkpoints,
-            &|_| {},
+            progress,
         )
-        .ok_or_else(|| {
-            DemoError::Setup("the program does not halt within 2^36 steps: give b".into())
-        })?,
+        .ok_or_else(|| DemoError::Setup(no_halt(setup.halt_limit)))?,
     };
     let halted_at = timeline.halted_at();
+    if let Some(&k) = setup.strides.first().filter(|&&k| k >= b) {
+        return Err(DemoError::Setup(format!(
+            "--levels strides:{k}: stride 2^{k} is not smaller than the claim's 2^{b} steps \
+             (b from the run's halt; give a smaller stride or a larger --b)"
+        )));
+    }
     let levels = if setup.strides.is_empty() {
         two_levels(b)
     } else {
