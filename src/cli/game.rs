@@ -512,6 +512,28 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
         margin: a.margin,
         max_b: a.max_b.min(mswap::game::levels::MAX_B),
     };
+    // Both options before anything is created: the address must parse and
+    // be free, the data directory must be one (or not exist yet).
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(a.listen.as_str())
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "--listen {}: not an address to listen on (HOST:PORT, e.g. 127.0.0.1:4000)",
+                a.listen
+            ))
+        })?;
+    drop(
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| CliError::io(format!("--listen {}: cannot listen: {e}", a.listen)))?,
+    );
+    if a.data.exists() && !a.data.is_dir() {
+        return Err(CliError::usage(format!(
+            "--data {}: not a directory",
+            a.data.display()
+        )));
+    }
+    let created = !a.data.exists();
     let referee = Referee::open(
         &a.data,
         Config {
@@ -527,7 +549,26 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
             },
         },
     )?;
-    let server = referee.serve(&a.listen)?;
+    let server = match referee.serve(&a.listen) {
+        Ok(s) => s,
+        Err(e) => {
+            drop(referee);
+            if created {
+                // Nothing was accepted: leave no directory behind.
+                let _ = std::fs::remove_dir_all(&a.data);
+            }
+            return Err(CliError::io(e.to_string()));
+        }
+    };
+    {
+        let (url, data) = (server.url(), a.data.display().to_string());
+        output::on_interrupt(move || {
+            eprintln!(
+                "mswap: interrupted: the referee at {url} stopped; its log in {data} keeps every \
+accepted move, and `mswap referee --data {data}` resumes its games"
+            )
+        });
+    }
     eprintln!(
         "referee listening on {} (log in {})",
         server.url(),
@@ -545,6 +586,15 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
     );
     server.wait();
     Ok(0)
+}
+
+/// What `defend --json` prints first.
+#[derive(Serialize)]
+struct ClaimLine<'a> {
+    game: &'a str,
+    b: u32,
+    final_root: Hash,
+    halted_after: Option<u64>,
 }
 
 /// What `defend --json` prints at the end.
@@ -600,6 +650,13 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
             .map_or(String::new(), |h| format!(" after {h} steps"))
     );
     if json {
+        // First line, for scripts: the game's id and the claim.
+        output::json(&ClaimLine {
+            game: &id,
+            b,
+            final_root: claim.final_root,
+            halted_after: claim.halted_after,
+        });
         eprintln!("game: {id}\n{claim_line}");
     } else {
         // First line, for scripts.

@@ -127,7 +127,22 @@ impl<E: std::fmt::Display> From<E> for CliError {
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     output::install();
-    let cli = Cli::parse();
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let _ = e.print();
+            if json {
+                let msg = e.kind().to_string();
+                output::json(&Failed {
+                    error: &msg,
+                    exit: Exit::Usage.code(),
+                });
+            }
+            return Exit::Usage.code();
+        }
+    };
     if let Some(e) = cli.engine {
         if e != mswap::fast::jit::Engine::Interp && !mswap::fast::jit::available() {
             let why = mswap::fast::jit::self_test().err().unwrap_or_default();
@@ -136,6 +151,9 @@ pub fn main() -> i32 {
         }
         mswap::fast::jit::set_default_engine(e);
     }
+    // `--json` promises a JSON document even on failure (`run --json`
+    // keeps its documents on standard error, standard output being the guest's).
+    let json_on_stderr = matches!(cli.command, Command::Run(_));
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Root(a) => run::root(a),
@@ -185,9 +203,29 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("mswap: {}", e.msg);
+            if json && !output::final_json_printed() {
+                let doc = Failed {
+                    error: &e.msg,
+                    exit: e.code,
+                };
+                if json_on_stderr {
+                    eprintln!("{}", serde_json::to_string(&doc).unwrap_or_default());
+                } else {
+                    output::json(&doc);
+                }
+            }
             e.code
         }
     }
+}
+
+/// What `--json` prints when a command fails.
+#[derive(serde::Serialize)]
+struct Failed<'a> {
+    /// The one-line message (also on standard error).
+    error: &'a str,
+    /// The exit code.
+    exit: i32,
 }
 
 /// Reads a file, naming it in the error.

@@ -67,6 +67,7 @@ pub(crate) use outln;
 /// killed by SIGPIPE (like coreutils: no message, status 141 in a shell);
 /// any other error is one line and exit code 3.
 pub fn write_out(args: std::fmt::Arguments) {
+    check_stdout_open();
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
         stdout_failed(e);
@@ -75,9 +76,43 @@ pub fn write_out(args: std::fmt::Arguments) {
 
 /// Writes bytes to standard output (see [`write_out`]).
 pub fn write_out_bytes(bytes: &[u8]) {
+    check_stdout_open();
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(bytes).and_then(|_| out.flush()) {
         stdout_failed(e);
+    }
+}
+
+/// Whether the process started with standard output closed
+/// (`mswap root ... >&-`). Rust's runtime then puts `/dev/null` there
+/// (opened read-write), so every write would seem to succeed; a shell's
+/// `> /dev/null` opens it write-only, which this tells apart.
+#[cfg(target_os = "linux")]
+fn stdout_was_closed() -> bool {
+    let null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+    let flags = std::fs::read_to_string("/proc/self/fdinfo/1")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        });
+    null && flags.is_some_and(|f| f & 0o3 == 0o2)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stdout_was_closed() -> bool {
+    false
+}
+
+/// Whether standard output was closed when the process started.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Fails like a write to a closed pipe would if standard output was
+/// closed at start (std would silently drop the write).
+fn check_stdout_open() {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        stdout_failed(std::io::Error::from_raw_os_error(9)); // EBADF
     }
 }
 
@@ -105,6 +140,21 @@ pub fn json<T: Serialize>(v: &T) {
             std::process::exit(Exit::Io.code());
         }
     }
+}
+
+/// Whether a command printed its final JSON document (see [`json_final`]).
+static FINAL_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints a command's final JSON document on a failure (as [`json`]);
+/// the CLI then prints no generic error document of its own.
+pub fn json_final<T: Serialize>(v: &T) {
+    FINAL_JSON.store(true, std::sync::atomic::Ordering::Relaxed);
+    json(v);
+}
+
+/// Whether [`json_final`] was called.
+pub fn final_json_printed() -> bool {
+    FINAL_JSON.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Writes `bytes` to `path` whole (a temporary name, then renamed, so a
@@ -168,6 +218,9 @@ pub fn clear_interrupt() {
 /// registered summary and exits with 130; a `println!` on a closed pipe
 /// ends quietly instead of panicking.
 pub fn install() {
+    if stdout_was_closed() {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // std's print macros panic with this message on a closed pipe.

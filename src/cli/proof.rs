@@ -199,6 +199,8 @@ impl Verified {
 struct Invalid<'a> {
     valid: bool,
     error: &'a str,
+    /// The exit code: 1 invalid, 2 not a proof or transcript, 3 unreadable.
+    exit: i32,
 }
 
 /// `verify --chain URL --verifier ADDRESS`: the deployed verifier's verdict beside Rust's.
@@ -246,10 +248,13 @@ pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {
             Ok(Exit::Ok.code())
         }
         Err(e) => {
-            if json && e.code == Exit::Negative.code() {
-                output::json(&Invalid {
+            if json {
+                // Whatever failed (an invalid proof, exit 1; a file that
+                // is not one or cannot be read, 2 or 3), one document.
+                output::json_final(&Invalid {
                     valid: false,
                     error: &e.msg,
+                    exit: e.code,
                 });
             }
             Err(e)
