@@ -693,3 +693,113 @@ fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_readme_chain_walkthrough_runs_as_pasted() {
+    if !support::have_contract_tool("anvil", "the README's On a chain walkthrough") {
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme
+        .find("A claim and a dispute on a local node")
+        .expect("the walkthrough in the README");
+    let block = readme[from..]
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("its code block");
+    // Another port, files in a temporary directory, this build's binary;
+    // the challenger starts at once, before the defender's claim is made.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = scratch("readme-chain");
+    let script = block
+        .replace("8545", &port.to_string())
+        .replace("deploy.log", &dir.join("deploy.log").display().to_string())
+        .replace("defend.log", &dir.join("defend.log").display().to_string())
+        .replace("t.json", &dir.join("t.json").display().to_string());
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = wait(&mut c, 300);
+    assert!(status.success(), "{out}\n{}", stderr_of(&mut c));
+    assert!(out.contains("defender exit: 1"), "{out}");
+    assert!(out.contains("result:      challenger wins"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_chain_challenger_started_first_waits_for_the_claim() {
+    if !support::have_contract_tool("anvil", "the chain challenger's wait for a claim") {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = scratch("chain-wait");
+    let d = dir.display();
+    let script = format!(
+        r#"contracts/node_modules/.bin/anvil --port {port} --silent &
+node=http://127.0.0.1:{port}
+mswap deploy --chain $node --window-seconds 60 > {d}/deploy.log
+game=$(sed -n 's/^game: *\(0x[0-9a-fA-F]*\).*/\1/p' {d}/deploy.log)
+mswap challenge --chain $node --contract $game --game 0 proofs/example.elf \
+    --input proofs/example.input > {d}/challenge.log 2>&1 &
+sleep 3
+mswap challenge --chain $node --contract $game --game 1 proofs/example.elf \
+    --input proofs/example.input --connect-timeout 1; echo "claim 1: $?"
+mswap defend --chain $node --contract $game proofs/example.elf --input proofs/example.input \
+    --b 5 --lie from:9:40 > {d}/defend.log; echo "defender exit: $?"
+wait %2; echo "challenger exit: $?"
+cat {d}/challenge.log
+kill %1
+"#
+    );
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = wait(&mut c, 300);
+    let err = stderr_of(&mut c);
+    assert!(status.success(), "{out}\n{err}");
+    // Claim 1 is not the next one (claim 0 is not made yet): refused at once.
+    assert!(out.contains("claim 1: 2"), "{out}\n{err}");
+    assert!(err.contains("no claim 1"), "{err}");
+    assert!(out.contains("defender exit: 1"), "{out}");
+    assert!(out.contains("challenger exit: 0"), "{out}");
+    assert!(out.contains("waiting for claim 0 to be made"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

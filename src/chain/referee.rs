@@ -68,6 +68,9 @@ pub const POLL: Duration = Duration::from_millis(200);
 pub const GRACE_MS: u64 = 3_000;
 /// The most recent moves a view carries (as the HTTP referee's).
 const MAX_RECENT: usize = 16;
+/// How long a player waits for the next claim to be made when it asks for
+/// it before its defender has made it (less with `--connect-timeout`).
+pub const CLAIM_WAIT: Duration = Duration::from_secs(60);
 
 /// What a referee tells about each transaction it sends.
 pub type OnTx = Box<dyn Fn(&GasEntry) + Send + Sync>;
@@ -409,11 +412,50 @@ impl ChainReferee {
     }
 
     fn get_claim(&self, id: u64) -> Result<DisputeGame::Claim, ClientError> {
-        match self.chain.view(
-            self.contract,
-            &DisputeGame::getClaimCall { id: U256::from(id) },
-            None,
-        ) {
+        // The next claim to be made (a challenger started with its
+        // defender, as in the README's walkthrough) is waited for, up to
+        // the node's patience (--connect-timeout) or CLAIM_WAIT; an id
+        // further on is refused at once.
+        let start = std::time::Instant::now();
+        let bound = self.chain.patience.unwrap_or(CLAIM_WAIT).min(CLAIM_WAIT);
+        let mut told = false;
+        loop {
+            let r = self.chain.view(
+                self.contract,
+                &DisputeGame::getClaimCall { id: U256::from(id) },
+                None,
+            );
+            if !matches!(r, Err(RpcError::Reverted(_))) || start.elapsed() >= bound {
+                break self.claim_or_refusal(id, r);
+            }
+            let made = self
+                .chain
+                .view(self.contract, &DisputeGame::countsCall {}, None)
+                .map_err(rpc_err)?
+                ._0;
+            if U256::from(id) != made {
+                break self.claim_or_refusal(id, r);
+            }
+            if !told {
+                told = true;
+                if let Some(tell) = &self.chain.on_wait {
+                    tell(&format!(
+                        "waiting for claim {id} to be made on the contract at {} (up to {} s)",
+                        self.contract,
+                        bound.as_secs()
+                    ));
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn claim_or_refusal(
+        &self,
+        id: u64,
+        r: Result<DisputeGame::Claim, RpcError>,
+    ) -> Result<DisputeGame::Claim, ClientError> {
+        match r {
             Ok(c) => Ok(c),
             Err(RpcError::Reverted(d)) => Err(refused(
                 404,

@@ -762,6 +762,15 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let conn = Conn::open(&a.referee, &a.on_chain, &a.play, 2)?;
     let client = conn.api();
+    {
+        let (id, place) = (a.game.clone(), conn.where_claim(&a.game));
+        output::on_interrupt(move || {
+            eprintln!(
+                "mswap: interrupted before any move: no dispute of claim {id} was opened \
+(the claim goes on {place})"
+            )
+        });
+    }
     check_play(&a.play)?;
     a.input.check()?;
     let program = load_program(&a.elf)?;

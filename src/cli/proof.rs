@@ -98,7 +98,17 @@ pub fn prove(a: ProveArgs) -> Result<i32, CliError> {
     a.input.check()?;
     let program = load_program(&a.elf)?;
     let input = a.input.read()?;
+    {
+        let (step, micro, out) = (a.step, a.micro, a.output.display().to_string());
+        output::on_interrupt(move || {
+            eprintln!(
+                "mswap: interrupted: running machine A to step {step} for micro-step {micro}; \
+nothing written to {out}"
+            )
+        });
+    }
     let file = prove_run(&program, &input, a.step, a.micro)?;
+    output::clear_interrupt();
     let bytes = if a.binary {
         binary::encode(&file.proof)
     } else {
