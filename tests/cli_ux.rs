@@ -765,12 +765,13 @@ mswap deploy --chain $node --window-seconds 60 > {d}/deploy.log
 game=$(sed -n 's/^game: *\(0x[0-9a-fA-F]*\).*/\1/p' {d}/deploy.log)
 mswap challenge --chain $node --contract $game --game 0 proofs/example.elf \
     --input proofs/example.input > {d}/challenge.log 2>&1 &
+challenger=$!
 sleep 3
 mswap challenge --chain $node --contract $game --game 1 proofs/example.elf \
     --input proofs/example.input --connect-timeout 1; echo "claim 1: $?"
 mswap defend --chain $node --contract $game proofs/example.elf --input proofs/example.input \
     --b 5 --lie from:9:40 > {d}/defend.log; echo "defender exit: $?"
-wait %2; echo "challenger exit: $?"
+wait $challenger; echo "challenger exit: $?"
 cat {d}/challenge.log
 kill %1
 "#
