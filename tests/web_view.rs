@@ -174,7 +174,7 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         index.contains(&format!("href=\"/games/{id}/view\""))
             && index.contains(&format!("href=\"/games/{id}/disputes/1/view\""))
             && index.contains("over: the challenger wins by the step proof")
-            && index.contains("<td class=\"status\">refuted</td>"),
+            && index.contains("<td class=\"status refuted\">refuted</td>"),
         "{index}"
     );
     let claim = browse(&chromium, &profile, &["--dump-dom", &claim_page]);

@@ -25,7 +25,7 @@ use super::levels::{Level, LevelKind};
 use super::referee::Referee;
 use super::rules::{Move, Outcome, Phase, Side};
 use super::transcript::Record;
-use super::wire::{ClaimView, View};
+use super::wire::{ClaimStatus, ClaimView, View};
 use crate::hash::Hash;
 use std::fmt::Write;
 
@@ -349,6 +349,7 @@ fn clock_cell(v: &View, side: Side) -> String {
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
 .hash{font-family:monospace}.clock{font-family:monospace}.running{color:#b00;font-weight:bold}\
+.status.stands{color:#070;font-weight:bold}.status.refuted{color:#b00;font-weight:bold}.status.open{color:#850}\
 .level{margin:1em 0}.verdict{font-size:1.2em;font-weight:bold}svg text{font:11px system-ui,sans-serif}\
 .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}";
 
@@ -379,13 +380,33 @@ fn html(title: &str, body: &str, script: &str) -> String {
     )
 }
 
-/// `m:ss` left of a claim's challenge window, or "closed".
+/// `m:ss` left of a claim's challenge window, or "closed" (also for a
+/// claim already decided: no dispute can change it any more).
 fn window_text(c: &ClaimView) -> String {
-    if c.window_left_ms == 0 {
+    if c.window_left_ms == 0 || c.status != ClaimStatus::Open {
         "closed".into()
     } else {
         format!("{} left", clock(c.window_left_ms))
     }
+}
+
+/// The CSS class of a claim's status: a claim that stands and one that is
+/// refuted look different at a glance.
+fn status_class(s: ClaimStatus) -> &'static str {
+    match s {
+        ClaimStatus::Open => "open",
+        ClaimStatus::Stands => "stands",
+        ClaimStatus::Refuted => "refuted",
+    }
+}
+
+/// A claim's status as a table cell, coloured by [`status_class`].
+fn status_cell(c: &ClaimView) -> String {
+    format!(
+        "<td class=\"status {}\">{}</td>",
+        status_class(c.status),
+        c.status
+    )
 }
 
 /// One line per dispute: its link, phase, who is to move and both clocks.
@@ -450,8 +471,8 @@ pub fn index_page(claims: &[ClaimRow]) -> String {
         let _ = writeln!(
             b,
             "<tr class=\"claim\" data-id=\"{id}\"><td><a href=\"/games/{id}/view\">{id}</a></td>\
-<td class=\"status\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            c.status,
+{}<td>{}</td><td>{}</td><td>{}</td></tr>",
+            status_cell(c),
             window_text(c),
             claim_text(c),
             dispute_items(c, views),
@@ -479,8 +500,9 @@ pub fn claim_page(row: &ClaimRow) -> String {
     );
     let _ = writeln!(
         b,
-        "<div id=\"live\"><table class=\"state\"><tr><th>status</th><td id=\"status\">{}</td></tr>\
+        "<div id=\"live\"><table class=\"state\"><tr><th>status</th><td id=\"status\" class=\"status {}\">{}</td></tr>\
 <tr><th>challenge window</th><td>{}</td></tr><tr><th>disputes</th><td>{}</td></tr></table></div>",
+        status_class(c.status),
         c.status,
         window_text(c),
         dispute_items(c, views),
@@ -868,7 +890,20 @@ mod tests {
         assert!(page.contains(&format!("the {}: ", mid.game.turn)));
         assert!(page.contains("data-clock-ms="));
         assert!(page.contains("1:00 left") && page.contains("closed"));
-        assert!(page.contains(">stands<"));
+        assert!(page.contains("<td class=\"status stands\">stands</td>"));
+        assert!(page.contains("<td class=\"status open\">open</td>"));
+        assert!(
+            STYLE.contains(".status.stands{color:#070")
+                && STYLE.contains(".status.refuted{color:#b00")
+        );
+        // A claim decided while its window is open has no time left.
+        let mut refuted = claim_of(&t, Vec::new(), 60_000);
+        refuted.0.status = super::super::wire::ClaimStatus::Refuted;
+        let decided = index_page(&[refuted]);
+        assert!(
+            !decided.contains(" left<")
+                && decided.contains("<td class=\"status refuted\">refuted</td>")
+        );
         assert!(page.contains("no dispute was opened in the window"));
         assert!(index_page(&[]).contains("no claims yet"));
         let claim = claim_page(&busy);
