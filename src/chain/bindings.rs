@@ -113,6 +113,8 @@ fn word(w: &[u8], ty: &str, internal: &str) -> String {
             _ => format!("0x{}", hex::encode(w)),
         },
         ("address", _) => format!("0x{}", hex::encode(&w[12..])),
+        // A root or a hash, written as every command writes one.
+        ("bytes32", _) => hex::encode(w),
         ("bool", _) => (w[31] != 0).to_string(),
         (t, _) if t.starts_with("uint") => match small() {
             Some(n) => n.to_string(),
@@ -174,6 +176,19 @@ mod tests {
             format!("OutOfTurn(turn challenger, sender 0x{})", "ab".repeat(20))
         );
         assert_eq!(describe_revert(&[1, 2, 3, 4]), "reverted with 0x01020304");
+        // A root as every command prints one: 64 hex digits, no prefix.
+        let e = StepVerifier::RootMismatch {
+            expected: alloy::primitives::B256::repeat_byte(0x11),
+            computed: alloy::primitives::B256::repeat_byte(0x22),
+        };
+        assert_eq!(
+            describe_revert(&e.abi_encode()),
+            format!(
+                "RootMismatch(expected {}, computed {})",
+                "11".repeat(32),
+                "22".repeat(32)
+            )
+        );
         assert!(!dispute_game_bytecode().is_empty() && !step_verifier_bytecode().is_empty());
     }
 }

@@ -203,12 +203,12 @@ pub fn verify(
     let on_chain = chain.verify(verifier, root, bytes).map_err(rpc_err)?;
     let rust_answer = rust.as_ref().map_err(revert_data).copied();
     let describe = |r: &Result<Hash, StepError>| match r {
-        Ok(h) => format!("valid, root after 0x{h}"),
+        Ok(h) => format!("valid, root after {h}"),
         Err(e) => e.to_string(),
     };
-    outln!("root before: 0x{root}");
+    outln!("root before: {root}");
     match &on_chain {
-        Ok(h) => outln!("chain:       valid, root after 0x{h}"),
+        Ok(h) => outln!("chain:       valid, root after {h}"),
         Err(d) => outln!(
             "chain:       reverted with {} (0x{})",
             mswap::chain::bindings::describe_revert(d),

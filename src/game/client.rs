@@ -560,12 +560,19 @@ pub fn play_from(
         match api.send(id, n, &req) {
             Ok(v) => view = v,
             Err(ClientError::Refused { status, reason }) => {
-                say(
-                    player.side,
-                    format!("[seq {}] refused ({status}): {line}: {reason}", req.seq),
-                );
                 refused_at = Some(req.seq);
+                let before = req.seq;
                 view = api.view(id, n, Some(req.seq), 10_000)?;
+                // Either side may submit the step proof: the other's coming
+                // first is the normal end of a game, not a refusal to report.
+                let raced =
+                    status == 409 && matches!(req.mv, Move::Proof { .. }) && view.game.is_over();
+                if !raced {
+                    say(
+                        player.side,
+                        format!("[seq {before}] refused ({status}): {line}: {reason}"),
+                    );
+                }
             }
             Err(e) => return Err(e),
         }
