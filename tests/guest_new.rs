@@ -55,9 +55,31 @@ fn a_new_rust_guest_builds_and_runs() {
     let dir = scratch("new-rust");
     let o = mswap(&["new", "hello"], &dir, b"");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let project = dir.join("hello");
-    for f in ["Cargo.toml", ".cargo/config.toml", "src/main.rs"] {
-        assert!(project.join(f).is_file(), "{f} written");
+    assert!(
+        text(&o.stdout)
+            .contains("with a copy of the guest crate mswap-guest 0.1.0 in mswap-guest/"),
+        "it says what it did: {}",
+        text(&o.stdout)
+    );
+    let made = dir.join("hello");
+    for f in [
+        "Cargo.toml",
+        ".cargo/config.toml",
+        "src/main.rs",
+        "mswap-guest/Cargo.toml",
+        "mswap-guest/src/lib.rs",
+        "mswap-guest/mswap-guest.x",
+    ] {
+        assert!(made.join(f).is_file(), "{f} written");
+    }
+    // No path of this machine in the project: it builds where it is moved.
+    let source_tree = env!("CARGO_MANIFEST_DIR");
+    for f in ["Cargo.toml", ".cargo/config.toml", "mswap-guest/Cargo.toml"] {
+        let t = std::fs::read_to_string(made.join(f)).unwrap();
+        assert!(
+            !t.contains(source_tree) && !t.contains(&*dir.to_string_lossy()),
+            "{f}: {t}"
+        );
     }
     // A second `new` at the same place is refused and changes nothing.
     let o = mswap(&["new", "hello"], &dir, b"");
@@ -66,6 +88,8 @@ fn a_new_rust_guest_builds_and_runs() {
     let o = mswap(&["new", "9lives"], &dir, b"");
     assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(text(&o.stderr).contains("not a valid program name"));
+    let project = dir.join("moved");
+    std::fs::rename(&made, &project).unwrap();
     // Built as a user would, outside any outer cargo settings.
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet"])
@@ -82,6 +106,26 @@ fn a_new_rust_guest_builds_and_runs() {
         "target/riscv64imac-unknown-none-elf/release/hello",
         "hello",
     );
+    // --guest-crate: a path dependency on the crate given.
+    let o = mswap(
+        &[
+            "new",
+            "linked",
+            "--guest-crate",
+            &format!("{source_tree}/guest"),
+        ],
+        &dir,
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("depending on the guest crate at "));
+    assert!(!dir.join("linked/mswap-guest").exists());
+    let o = mswap(
+        &["new", "nowhere", "--guest-crate", "/no/such/dir"],
+        &dir,
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

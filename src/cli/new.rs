@@ -2,6 +2,10 @@
 //! crate `mswap-guest`) or in C (`--lang c`, with the C runtime of the
 //! example guests). Either builds with one command (`cargo build
 //! --release`, `make`) into an ELF that `mswap run` runs.
+//!
+//! The project names no path of the machine it was made on: the guest
+//! crate (Rust) and the runtime (C) are embedded in `mswap` and copied
+//! into it, so it builds anywhere it is moved or cloned.
 
 use super::CliError;
 use clap::{Args, ValueEnum};
@@ -24,14 +28,24 @@ pub struct NewArgs {
     /// Language of the guest.
     #[arg(long, value_enum, default_value = "rust")]
     pub lang: Lang,
-    /// The guest crate to depend on (Rust), by default the one in the mswap
-    /// source tree this binary was built from.
+    /// Depend on the guest crate in DIR (a path dependency, e.g. a checkout
+    /// of mswap's `guest/` you work on) instead of a copy in the project.
     #[arg(long, value_name = "DIR")]
     pub guest_crate: Option<PathBuf>,
 }
 
-/// The mswap source tree this binary was built from.
-const SOURCE_TREE: &str = env!("CARGO_MANIFEST_DIR");
+/// The guest crate, embedded so that a project gets a copy of it: each
+/// file with its path in the crate. (A test checks that this is every file.)
+pub const GUEST_CRATE: [(&str, &str); 5] = [
+    ("Cargo.toml", include_str!("../../guest/Cargo.toml")),
+    ("README.md", include_str!("../../guest/README.md")),
+    ("build.rs", include_str!("../../guest/build.rs")),
+    ("mswap-guest.x", include_str!("../../guest/mswap-guest.x")),
+    ("src/lib.rs", include_str!("../../guest/src/lib.rs")),
+];
+
+/// Where a project's copy of the guest crate goes.
+const GUEST_COPY: &str = "mswap-guest";
 
 // The C runtime, as the example guests use it (embedded, so that a C
 // project needs nothing from the source tree).
@@ -49,24 +63,37 @@ pub fn new(args: NewArgs) -> Result<i32, CliError> {
             args.path.display()
         )));
     }
-    let files = match args.lang {
-        Lang::Rust => {
-            let guest = args
-                .guest_crate
-                .clone()
-                .unwrap_or_else(|| Path::new(SOURCE_TREE).join("guest"));
-            if !guest.join("Cargo.toml").is_file() {
-                return Err(format!(
-                    "the guest crate is not at {} (give its directory with --guest-crate)",
-                    guest.display()
-                )
-                .into());
+    let (files, guest_note) = match args.lang {
+        Lang::Rust => match &args.guest_crate {
+            Some(guest) => {
+                if !guest.join("Cargo.toml").is_file() {
+                    return Err(CliError::usage(format!(
+                        "--guest-crate {}: no Cargo.toml there (the directory of the guest crate)",
+                        guest.display()
+                    )));
+                }
+                let guest = std::fs::canonicalize(guest)
+                    .map_err(|e| format!("{}: {e}", guest.display()))?;
+                let note = format!("depending on the guest crate at {}", guest.display());
+                (rust_files(&name, &guest.display().to_string()), note)
             }
-            let guest =
-                std::fs::canonicalize(&guest).map_err(|e| format!("{}: {e}", guest.display()))?;
-            rust_files(&name, &guest)
-        }
-        Lang::C => c_files(&name),
+            None => {
+                let mut files = rust_files(&name, GUEST_COPY);
+                files.extend(guest_copy());
+                let note = format!(
+                    "with a copy of the guest crate mswap-guest {} in {GUEST_COPY}/",
+                    guest_version()
+                );
+                (files, note)
+            }
+        },
+        Lang::C => (
+            c_files(&name)
+                .into_iter()
+                .map(|(rel, text)| (rel.to_string(), text))
+                .collect(),
+            "with a copy of the C runtime in rt/".to_string(),
+        ),
     };
     for (rel, text) in &files {
         let p = args.path.join(rel);
@@ -79,11 +106,11 @@ pub fn new(args: NewArgs) -> Result<i32, CliError> {
     let dir = args.path.display();
     match args.lang {
         Lang::Rust => println!(
-            "created {dir} (Rust guest {name})\n  cd {dir} && cargo build --release\n  \
+            "created {dir} (Rust guest {name}, {guest_note})\n  cd {dir} && cargo build --release\n  \
              mswap run target/riscv64imac-unknown-none-elf/release/{name} < some-input"
         ),
         Lang::C => println!(
-            "created {dir} (C guest {name})\n  cd {dir} && make\n  mswap run {name}.elf < some-input"
+            "created {dir} (C guest {name}, {guest_note})\n  cd {dir} && make\n  mswap run {name}.elf < some-input"
         ),
     }
     Ok(0)
@@ -107,13 +134,50 @@ fn program_name(path: &Path) -> Result<String, CliError> {
     Ok(name.to_string())
 }
 
-fn rust_files(name: &str, guest: &Path) -> Vec<(&'static str, String)> {
+/// The version of the embedded guest crate (its `Cargo.toml`).
+fn guest_version() -> &'static str {
+    GUEST_CRATE[0]
+        .1
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or("?")
+}
+
+/// The guest crate's files for the project's copy. Its `[workspace]`
+/// table (which keeps it out of the mswap workspace) is left out: in the
+/// project it is a member of the project's workspace.
+fn guest_copy() -> Vec<(String, String)> {
+    GUEST_CRATE
+        .iter()
+        .map(|(rel, text)| {
+            let text = if *rel == "Cargo.toml" {
+                // The table and the comment lines just above it.
+                let lines: Vec<&str> = text.lines().collect();
+                let at = lines.iter().position(|l| l.trim() == "[workspace]");
+                let from = at.map_or(lines.len(), |at| {
+                    lines[..at]
+                        .iter()
+                        .rposition(|l| !l.starts_with('#'))
+                        .map_or(0, |i| i + 1)
+                });
+                lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| at.is_none_or(|at| *i < from || *i > at))
+                    .map(|(_, l)| format!("{l}\n"))
+                    .collect()
+            } else {
+                text.to_string()
+            };
+            (format!("{GUEST_COPY}/{rel}"), text)
+        })
+        .collect()
+}
+
+fn rust_files(name: &str, guest: &str) -> Vec<(String, String)> {
     // A TOML basic string: escape backslashes and quotes of the path.
-    let guest = guest
-        .display()
-        .to_string()
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"");
+    let guest = guest.replace('\\', "\\\\").replace('"', "\\\"");
     vec![
         (
             "Cargo.toml",
@@ -174,6 +238,9 @@ fn main() {{
         ),
         (".gitignore", "target/\n".to_string()),
     ]
+    .into_iter()
+    .map(|(rel, text)| (rel.to_string(), text))
+    .collect()
 }
 
 fn c_files(name: &str) -> Vec<(&'static str, String)> {
@@ -233,4 +300,38 @@ int main(void) {{
         ("guest.ld", C_LD.to_string()),
         (".gitignore", "*.elf\n".to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_guest_crate_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("guest");
+        let mut found = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(&dir).unwrap().display().to_string();
+                if p.is_dir() {
+                    if rel != "target" {
+                        stack.push(p);
+                    }
+                } else if rel != ".gitignore" {
+                    found.push(rel);
+                }
+            }
+        }
+        found.sort();
+        let mut embedded: Vec<String> = GUEST_CRATE.iter().map(|(r, _)| r.to_string()).collect();
+        embedded.sort();
+        assert_eq!(found, embedded, "GUEST_CRATE lists every file of guest/");
+        let copy = guest_copy();
+        let toml = &copy[0].1;
+        assert!(!toml.contains("[workspace]") && !toml.contains("mswap workspace"));
+        assert!(toml.contains("[dependencies]") && toml.contains("name = \"mswap-guest\""));
+        assert_eq!(guest_version(), "0.1.0");
+    }
 }
