@@ -332,3 +332,89 @@ fn the_microcode_root_is_printed_like_every_hash() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_interrupted_dispute_leaves_no_directory_and_no_node_behind() {
+    // In-process referee: its data directory goes with it.
+    let child = Command::new(BIN)
+        .args(["dispute", "--transcript"])
+        .arg(temp("edges-int-http").join("t.json"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let prefix = format!("mswap-dispute-{pid}-");
+    let ours = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    };
+    let t = std::time::Instant::now();
+    while !ours() && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(pid);
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    // (A game that ended first exits 0; either way nothing is left.)
+    assert!(matches!(o.status.code(), Some(130 | 0)), "{err}");
+    assert!(!ours(), "the demo's data directory is gone: {err}");
+    if !support::have_contract_tool("anvil", "an interrupted dispute --chain") {
+        return;
+    }
+    // On chain: the anvil it started is stopped. A wrapper tells its pid.
+    let dir = temp("edges-int-chain");
+    let pidfile = dir.join("anvil.pid");
+    let wrapper = dir.join("anvil");
+    let anvil =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/node_modules/.bin/anvil");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho $$ > '{}'\nexec '{}' \"$@\"\n",
+            pidfile.display(),
+            anvil.display()
+        ),
+    )
+    .unwrap();
+    let ok = Command::new("chmod")
+        .arg("+x")
+        .arg(&wrapper)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut child = Command::new(BIN)
+        .args(["dispute", "--chain", "--anvil"])
+        .arg(&wrapper)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first move is out, the node is up.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let started = lines.any(|l| l.is_ok_and(|l| l.contains("[seq 0]")));
+    assert!(started, "the game started");
+    interrupt(child.id());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    let node: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{node}/stat"))
+            .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+    };
+    while alive() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(), "anvil (pid {node}) was stopped");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -23,17 +23,38 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// A node this process started; killed when dropped.
+/// A node this process started; killed when dropped (or by [`stop_nodes`]).
 pub struct Node {
-    child: Child,
+    child: std::sync::Arc<Mutex<Option<Child>>>,
     /// Its JSON-RPC URL.
     pub url: String,
 }
 
+/// Every node this process started and has not stopped yet.
+static NODES: Mutex<Vec<std::sync::Arc<Mutex<Option<Child>>>>> = Mutex::new(Vec::new());
+
+fn stop(child: &Mutex<Option<Child>>) {
+    if let Some(mut c) = child.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// Stops every node this process started (for a process about to exit
+/// without unwinding, e.g. on Ctrl-C: no anvil is left running).
+pub fn stop_nodes() {
+    for child in NODES.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        stop(&child);
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&self.child);
+        NODES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|c| !std::sync::Arc::ptr_eq(c, &self.child));
     }
 }
 
@@ -102,6 +123,11 @@ pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let child = std::sync::Arc::new(Mutex::new(Some(child)));
+    NODES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(child.clone());
     let node = Node {
         child,
         url: format!("http://127.0.0.1:{port}"),

@@ -969,6 +969,12 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             (format!("{name} (embedded)"), elf.to_vec(), input)
         }
     };
+    output::on_interrupt(|| {
+        // Nothing of the demo outlives it: its data directory, its node.
+        demo::remove_temp_dirs();
+        mswap::chain::demo::stop_nodes();
+        eprintln!("mswap: interrupted: the dispute was stopped before its end");
+    });
     if a.chain {
         return super::chain::dispute(
             &name,

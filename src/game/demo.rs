@@ -148,6 +148,19 @@ impl TempDir {
     }
 }
 
+/// Removes the temporary data directories of this process's demos (for a
+/// process about to exit without unwinding, e.g. on Ctrl-C).
+pub fn remove_temp_dirs() {
+    let prefix = format!("mswap-dispute-{}-", std::process::id());
+    if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
