@@ -111,7 +111,7 @@ pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let child = Command::new(&bin)
+    let child = Command::new(bin)
         .args([
             "--port",
             &port.to_string(),

@@ -88,14 +88,14 @@ pub fn require(tool: &Tool, found: bool, test: &str, what: &str) -> bool {
     );
     let line = format!("{var}: {test}: {what} (no {})", tool.name);
     let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {line} ***\n");
-    if let Some(file) = std::env::var_os("MSWAP_SKIPPED_FILE") {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
+    if let Some(mut f) = std::env::var_os("MSWAP_SKIPPED_FILE").and_then(|file| {
+        std::fs::OpenOptions::new()
             .append(true)
             .create(true)
             .open(file)
-        {
-            let _ = writeln!(f, "{line}");
-        }
+            .ok()
+    }) {
+        let _ = writeln!(f, "{line}");
     }
     false
 }
