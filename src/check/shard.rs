@@ -244,7 +244,7 @@ pub struct ShardOptions<'a> {
     /// are set from the range).
     pub check: Options<'a>,
     /// Called once the range is known, with `(first, end)`.
-    pub on_range: Option<&'a dyn Fn(u64, u64)>,
+    pub on_range: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
 /// Checks shard `opts.id` of the run of `program` on `input` and returns
