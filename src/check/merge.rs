@@ -354,27 +354,6 @@ fn check_own_fields(file: &str, c: &Certificate) -> Result<(), MergeError> {
     };
     let id = ShardId::new(c.shard, c.shards)
         .map_err(|e| field("shard", c.shard.to_string(), format!("a shard index: {e}")))?;
-    let (first, end) = id.range(c.run_transitions);
-    if c.first_step != first {
-        return Err(field(
-            "first_step",
-            c.first_step.to_string(),
-            format!(
-                "{first} (shard {id} of a run of {} transitions)",
-                c.run_transitions
-            ),
-        ));
-    }
-    if c.end_step != end {
-        return Err(field(
-            "end_step",
-            c.end_step.to_string(),
-            format!(
-                "{end} (shard {id} of a run of {} transitions)",
-                c.run_transitions
-            ),
-        ));
-    }
     let length = match (c.halted_after, c.max_steps) {
         (Some(h), cap) => h.saturating_add(1).min(cap.unwrap_or(u64::MAX)),
         (None, Some(cap)) => cap,
@@ -393,6 +372,27 @@ fn check_own_fields(file: &str, c: &Certificate) -> Result<(), MergeError> {
                 },
                 show(c.halted_after),
                 show(c.max_steps)
+            ),
+        ));
+    }
+    let (first, end) = id.range(c.run_transitions);
+    if c.first_step != first {
+        return Err(field(
+            "first_step",
+            c.first_step.to_string(),
+            format!(
+                "{first} (shard {id} of a run of {} transitions)",
+                c.run_transitions
+            ),
+        ));
+    }
+    if c.end_step != end {
+        return Err(field(
+            "end_step",
+            c.end_step.to_string(),
+            format!(
+                "{end} (shard {id} of a run of {} transitions)",
+                c.run_transitions
             ),
         ));
     }
