@@ -79,7 +79,15 @@ fn bench_guest(name: &str, input: &Path, shards: &[u64], dir: &Path) {
         .join("examples/guests/bin")
         .join(format!("{name}.elf"));
     let elf = s(&elf).to_string();
-    let whole_args = ["check", &elf, "--input", s(input), "--threads", "1", "--json"];
+    let whole_args = [
+        "check",
+        &elf,
+        "--input",
+        s(input),
+        "--threads",
+        "1",
+        "--json",
+    ];
     // The unsharded check before and after the shards: the better one counts.
     let (out, cpu_a, _) = measure(|| mswap(&whole_args));
     let whole: Value = serde_json::from_slice(&out).expect("JSON");
@@ -113,12 +121,20 @@ fn bench_guest(name: &str, input: &Path, shards: &[u64], dir: &Path) {
         args.extend(files.iter().map(|f| s(f)));
         let merged: Value = serde_json::from_slice(&mswap(&args)).expect("JSON");
         assert_eq!(merged["final_root"], whole["final_root"], "{name}, N = {n}");
-        assert_eq!(merged["micro_steps"], whole["micro_steps"], "{name}, N = {n}");
+        assert_eq!(
+            merged["micro_steps"], whole["micro_steps"],
+            "{name}, N = {n}"
+        );
         let certs: Vec<Value> = files
             .iter()
             .map(|f| serde_json::from_slice(&std::fs::read(f).expect("read")).expect("JSON"))
             .collect();
-        let sum = |k: &str| certs.iter().map(|c| c[k].as_f64().unwrap_or(0.0)).sum::<f64>();
+        let sum = |k: &str| {
+            certs
+                .iter()
+                .map(|c| c[k].as_f64().unwrap_or(0.0))
+                .sum::<f64>()
+        };
         rows.push(Row {
             n,
             cpu,

@@ -180,7 +180,7 @@ fn a_flawed_engine_in_one_shard_is_reported_by_the_merge() {
     // And an empty set is no verdict.
     assert_eq!(
         merge(&[], &program, &input, microcode()),
-        Err(MergeError::Empty)
+        Err(Box::new(MergeError::Empty))
     );
 }
 

@@ -181,15 +181,15 @@ pub fn merge(
     program: &Program,
     input: &[u8],
     code: &Microcode,
-) -> Result<Merged, MergeError> {
-    let (name0, c0) = certs.first().ok_or(MergeError::Empty)?;
+) -> Result<Merged, Box<MergeError>> {
+    let (name0, c0) = certs.first().ok_or_else(|| Box::new(MergeError::Empty))?;
     let input_hash = keccak(&[input]);
     for (file, c) in certs {
         if c.format != FORMAT {
-            return Err(MergeError::Format {
+            return Err(Box::new(MergeError::Format {
                 file: file.clone(),
                 found: c.format.clone(),
-            });
+            }));
         }
         for (field, what, found, expected) in [
             ("program", "ELF file", c.program, program.hash),
@@ -202,14 +202,14 @@ pub fn merge(
             ),
         ] {
             if found != expected {
-                return Err(MergeError::Foreign {
+                return Err(Box::new(MergeError::Foreign {
                     file: file.clone(),
                     shard: c.shard,
                     field,
                     what,
                     found,
                     expected,
-                });
+                }));
             }
         }
         let same: [(&'static str, String, String); 4] = [
@@ -224,7 +224,7 @@ pub fn merge(
         ];
         for (field, found, expected) in same {
             if found != expected {
-                return Err(MergeError::Disagree {
+                return Err(Box::new(MergeError::Disagree {
                     file: file.clone(),
                     shard: c.shard,
                     field,
@@ -232,7 +232,7 @@ pub fn merge(
                     other: name0.clone(),
                     other_shard: c0.shard,
                     expected,
-                });
+                }));
             }
         }
         check_own_fields(file, c)?;
@@ -250,21 +250,21 @@ pub fn merge(
             .zip(ks.iter().copied().chain(std::iter::repeat(u64::MAX)))
             .find(|(want, have)| want != have)
             .map_or(0, |(want, _)| want);
-        return Err(MergeError::Missing {
+        return Err(Box::new(MergeError::Missing {
             shard: first_missing,
             shards: n,
             missing: n - ks.len() as u64,
-        });
+        }));
     }
     for (i, (file, c)) in certs.iter().enumerate() {
         let slot = &mut slots[c.shard as usize];
         if let Some(j) = *slot {
-            return Err(MergeError::Duplicate {
+            return Err(Box::new(MergeError::Duplicate {
                 shard: c.shard,
                 shards: n,
                 file: certs[j].0.clone(),
                 other: file.clone(),
-            });
+            }));
         }
         *slot = Some(i);
     }
@@ -277,7 +277,7 @@ pub fn merge(
     let initial_root = tree::root(&program.initial_state(input));
     let (file, first) = ordered[0];
     if first.start_root != initial_root {
-        return Err(MergeError::Field {
+        return Err(Box::new(MergeError::Field {
             file: file.clone(),
             shard: 0,
             field: "start_root",
@@ -286,7 +286,7 @@ pub fn merge(
                 "{} (the initial root of the program and input)",
                 initial_root.to_hex()
             ),
-        });
+        }));
     }
     let mut boundaries = vec![initial_root];
     let mut merged = Merged {
@@ -311,14 +311,14 @@ pub fn merge(
             let (prev, p) = ordered[k - 1];
             let end = p.end_root.unwrap_or_default();
             if c.start_root != end {
-                return Err(MergeError::Unlinked {
+                return Err(Box::new(MergeError::Unlinked {
                     file: file.clone(),
                     shard: c.shard,
                     found: c.start_root,
                     previous: prev.clone(),
                     previous_shard: p.shard,
                     expected: end,
-                });
+                }));
             }
         }
         merged.transitions += c.transitions;
@@ -344,13 +344,15 @@ pub fn merge(
 
 /// The fields of one certificate against each other: its index, its range
 /// for its index, the transitions checked, the verdict.
-fn check_own_fields(file: &str, c: &Certificate) -> Result<(), MergeError> {
-    let field = |field: &'static str, found: String, expected: String| MergeError::Field {
-        file: file.into(),
-        shard: c.shard,
-        field,
-        found,
-        expected,
+fn check_own_fields(file: &str, c: &Certificate) -> Result<(), Box<MergeError>> {
+    let field = |field: &'static str, found: String, expected: String| {
+        Box::new(MergeError::Field {
+            file: file.into(),
+            shard: c.shard,
+            field,
+            found,
+            expected,
+        })
     };
     let id = ShardId::new(c.shard, c.shards)
         .map_err(|e| field("shard", c.shard.to_string(), format!("a shard index: {e}")))?;
@@ -436,19 +438,19 @@ fn check_own_fields(file: &str, c: &Certificate) -> Result<(), MergeError> {
 }
 
 /// Indices given twice among sorted `ks`.
-fn duplicates(certs: &[(String, Certificate)], ks: &[u64]) -> Result<(), MergeError> {
+fn duplicates(certs: &[(String, Certificate)], ks: &[u64]) -> Result<(), Box<MergeError>> {
     if let Some(w) = ks.windows(2).find(|w| w[0] == w[1]) {
         let k = w[0];
         let mut files = certs
             .iter()
             .filter(|(_, c)| c.shard == k)
             .map(|(f, _)| f.clone());
-        return Err(MergeError::Duplicate {
+        return Err(Box::new(MergeError::Duplicate {
             shard: k,
             shards: certs[0].1.shards,
             file: files.next().unwrap_or_default(),
             other: files.next().unwrap_or_default(),
-        });
+        }));
     }
     Ok(())
 }

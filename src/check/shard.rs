@@ -209,7 +209,7 @@ fn length_pass(initial: State, max_steps: u64, mut stride: u64) -> LengthPass {
         if ran == 0 {
             break;
         }
-        if steps % stride == 0 && steps < max_steps && !m.state().halted() {
+        if steps.is_multiple_of(stride) && steps < max_steps && !m.state().halted() {
             let dirty = m.state_for_tree().mem.take_dirty();
             let prev = &ladder[ladder.len() - 1].1;
             let snap = Snapshot::take_after(m.state(), prev, &dirty);
