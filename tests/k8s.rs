@@ -25,7 +25,8 @@ fn manifest(name: &str) -> PathBuf {
 }
 
 /// `kubernetes-validate` on the PATH, and the Python it runs with (its
-/// `#!` line), which has PyYAML (a dependency of it).
+/// `#!` line, when that is a Python; else `python3`, as for a pyenv shim),
+/// which has PyYAML (a dependency of it).
 fn validator() -> Option<(PathBuf, String)> {
     let path = std::env::var("PATH").unwrap_or_default();
     let exe = path
@@ -38,6 +39,7 @@ fn validator() -> Option<(PathBuf, String)> {
         .next()
         .and_then(|l| l.strip_prefix("#!"))
         .map(|l| l.trim().to_string())
+        .filter(|l| l.contains("python"))
         .unwrap_or_else(|| "python3".into());
     Some((exe, python))
 }
