@@ -8,8 +8,9 @@
 //!
 //! ```text
 //! cargo bench --bench shards
-//! MSWAP_BENCH_SHARD_KB=400 cargo bench --bench shards            # a longer run (default 200 KB of input)
+//! MSWAP_BENCH_SHARD_KB=100 cargo bench --bench shards            # a shorter run (default 400 KB of input)
 //! MSWAP_BENCH_SHARD_GUESTS="sha256 rust_sha256" MSWAP_BENCH_SHARDS="1 4 16" cargo bench --bench shards
+//! MSWAP_BENCH_SHARD_ENGINE=interp cargo bench --bench shards      # machine A's engine (default: the JIT)
 //! ```
 //!
 //! CPU time is the children's user + system time (`/proc/self/stat`),
@@ -40,7 +41,11 @@ fn children_cpu() -> f64 {
 
 /// Runs `mswap ARGS`, which must succeed; its standard output.
 fn mswap(args: &[&str]) -> Vec<u8> {
-    let o = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    if let Ok(e) = std::env::var("MSWAP_BENCH_SHARD_ENGINE") {
+        cmd.args(["--engine", &e]);
+    }
+    let o = cmd
         .args(args)
         .env("MSWAP_PROGRESS_SECS", "0")
         .output()
@@ -182,7 +187,7 @@ fn main() {
     let kb: usize = std::env::var("MSWAP_BENCH_SHARD_KB")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(400);
     let shards: Vec<u64> = std::env::var("MSWAP_BENCH_SHARDS")
         .unwrap_or_else(|_| "1 2 4 16 64".into())
         .split_whitespace()
