@@ -60,6 +60,21 @@ fn a_capped_run_and_more_shards_than_transitions_merge_too() {
     let empty = files.iter().filter(|f| read(f)["transitions"] == 0).count();
     assert_eq!(empty, 3);
     assert_merges_to(&files, &whole);
+    // An empty range ends where it starts.
+    let k = files
+        .iter()
+        .position(|f| read(f)["transitions"] == 0)
+        .unwrap();
+    let mut v = read(&files[k]);
+    v["end_root"] = "33".repeat(32).into();
+    let mut moved = files.clone();
+    moved[k] = write(&sub, "empty.json", &v);
+    assert_refused(
+        "empty range moved",
+        &[],
+        &moved,
+        &[&format!("(shard {k})"), "end_root", "empty range"],
+    );
     // A shard of the uncapped run is not one of this set.
     let other = run_shards(&elf, &input, 12, &dir, &[]);
     let mut mixed = files.clone();

@@ -399,7 +399,17 @@ fn check_own_fields(file: &str, c: &Certificate) -> Result<(), Box<MergeError>> 
         ));
     }
     match (&c.mismatch, c.valid, c.end_root) {
-        (None, true, Some(_)) => {
+        (None, true, Some(root)) => {
+            if first == end && root != c.start_root {
+                return Err(field(
+                    "end_root",
+                    root.to_hex(),
+                    format!(
+                        "{} (an empty range ends where it starts)",
+                        c.start_root.to_hex()
+                    ),
+                ));
+            }
             if c.transitions != end - first {
                 return Err(field(
                     "transitions",

@@ -20,12 +20,19 @@ const MAX_CERTIFICATE_BYTES: u64 = 1 << 20;
 
 /// What `mswap check --shard` needs.
 pub struct ShardArgs<'a> {
+    /// The program.
     pub elf: &'a Path,
+    /// Its input.
     pub input: &'a InputArg,
+    /// Which shard.
     pub id: ShardId,
+    /// Where the certificate goes.
     pub out: &'a Path,
+    /// `--threads`.
     pub threads: Option<usize>,
+    /// `--max-steps`.
     pub max_steps: Option<u64>,
+    /// Print the certificate on stdout too.
     pub json: bool,
 }
 
