@@ -22,6 +22,9 @@ use crate::state::snapshot::Snapshot;
 use crate::state::{CTRL_PAGE, Difference, State};
 use rayon::prelude::*;
 
+pub mod merge;
+pub mod shard;
+
 /// A transition where A and AB disagree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mismatch {
@@ -291,6 +294,9 @@ pub struct Options<'a> {
     /// state); AB checks the interpreter's steps, and each segment's end is
     /// checked against the engine's state for the next segment.
     pub engine: Engine,
+    /// The step number of the initial state in its run: transitions are
+    /// numbered from it (a shard checks a range that starts past 0).
+    pub first: u64,
 }
 
 impl Default for Options<'_> {
@@ -300,6 +306,7 @@ impl Default for Options<'_> {
             segment: 1 << 15,
             progress: None,
             engine: crate::fast::jit::default_engine(),
+            first: 0,
         }
     }
 }
@@ -325,6 +332,18 @@ impl Default for Options<'_> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<Stats, Mismatch> {
+    double_check_to(initial, opts, code).map(|(stats, _)| stats)
+}
+
+/// [`double_check`], also giving the last state the checked steps reach
+/// (`None` when nothing was checked, `max_steps` 0): its root is the final
+/// root of a run that checks whole.
+pub fn double_check_to(
+    initial: State,
+    opts: &Options,
+    code: &Microcode,
+) -> Result<(Stats, Option<State>), Mismatch> {
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
     let depth = rayon::current_num_threads() * 2;
     type Segment = (u64, u64, Snapshot, Option<Snapshot>);
@@ -336,18 +355,25 @@ pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<
     let seg = opts.segment.max(1);
     let max_steps = opts.max_steps;
     let engine = opts.engine;
+    let first_step = opts.first;
+    // The state reached by the latest segment checked so far (by its first
+    // step): the final state once every segment is in. Earlier ones are
+    // dropped as soon as a later one arrives, so at most one is kept.
+    let last: Mutex<Option<(u64, State)>> = Mutex::new(None);
     std::thread::scope(|scope| {
+        let last = &last;
         let failed_at = &failed_at;
         scope.spawn(move || {
             let mut a = Machine::with_engine(initial, engine);
             a.state_for_tree().mem.take_dirty();
             let mut snap = Snapshot::take(a.state());
-            let mut t = 0u64;
-            while t < max_steps && failed_at.load(Ordering::Relaxed) > t {
+            let mut t = first_step;
+            let end_step = first_step.saturating_add(max_steps);
+            while t < end_step && failed_at.load(Ordering::Relaxed) > t {
                 // Restoring a snapshot costs about a microsecond per page: keep
                 // it a small part of checking a segment (about 300 ns a step).
                 let pages = (snap.memory_bytes() / 4096) as u64;
-                let count = seg.max(pages.saturating_mul(32)).min(max_steps - t);
+                let count = seg.max(pages.saturating_mul(32)).min(end_step - t);
                 // Past a halt every step is the same identity: one segment checks it.
                 let mut ran = 0;
                 let end = if a.state().halted() {
@@ -381,11 +407,20 @@ pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<
                     return Ok(Stats::default());
                 }
                 let r = check_range_to(snap.restore(), first, count, code).and_then(
-                    |(stats, reached)| match &end {
-                        Some(e) => {
-                            check_link(&snap, first, count, &reached, e, engine).map(|()| stats)
+                    |(stats, reached)| {
+                        if let Some(e) = &end {
+                            check_link(&snap, first, count, &reached, e, engine)?;
                         }
-                        None => Ok(stats),
+                        // The state put aside is dropped after the lock is released.
+                        let _older = {
+                            let mut l = last.lock().unwrap_or_else(|p| p.into_inner());
+                            if l.as_ref().is_none_or(|(f, _)| *f < first) {
+                                l.replace((first, reached))
+                            } else {
+                                Some((first, reached))
+                            }
+                        };
+                        Ok(stats)
                     },
                 );
                 match (&r, opts.progress) {
@@ -412,7 +447,10 @@ pub fn double_check(initial: State, opts: &Options, code: &Microcode) -> Result<
         }
         match first_bad {
             Some(m) => Err(m),
-            None => Ok(stats),
+            None => {
+                let reached = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+                Ok((stats, reached.map(|(_, s)| s)))
+            }
         }
     })
 }

@@ -1,14 +1,18 @@
-//! `mswap check`: the parallel double-check of a run.
+//! `mswap check`: the parallel double-check of a run, whole or as one
+//! shard (`--shard K/N --out FILE.json`), and the merge of a set of shard
+//! certificates into one verdict (`--merge FILE.json...`).
 
 use super::input::InputArg;
 use super::output::{self, Exit, outln};
 use super::progress::Progress;
 use super::{CliError, load_program};
 use clap::Args;
-use mswap::check::{Mismatch, Options, Stats, double_check};
+use mswap::check::shard::ShardId;
+use mswap::check::{Mismatch, Options, Stats, double_check_to};
 use mswap::fast::Machine;
 use mswap::hash::{Hash, keccak};
 use mswap::micro::microcode::microcode;
+use mswap::state::tree;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,8 +21,10 @@ use std::time::Instant;
 /// Arguments of `mswap check`.
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The program (a static RV64IMAC ELF file).
-    elf: PathBuf,
+    /// The program (a static RV64IMAC ELF file); with --merge, taken by
+    /// its path in the certificates when not given.
+    #[arg(required_unless_present = "merge")]
+    elf: Option<PathBuf>,
     #[command(flatten)]
     input: InputArg,
     /// Worker threads (default: all cores; at most 4 per core).
@@ -33,6 +39,17 @@ pub struct CheckArgs {
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
+    /// Check only the K-th (from 0) of N contiguous ranges of the run's
+    /// transitions and write its certificate to --out.
+    #[arg(long, value_name = "K/N", requires = "out", conflicts_with_all = ["merge", "classes"])]
+    shard: Option<ShardId>,
+    /// The shard's certificate (JSON; `-` for standard output).
+    #[arg(long, value_name = "FILE.json", requires = "shard")]
+    out: Option<PathBuf>,
+    /// Merge shard certificates into one verdict (the input, like the ELF
+    /// file, is taken by its path in the certificates when not given).
+    #[arg(long, value_name = "FILE.json", num_args = 1.., conflicts_with_all = ["threads", "max_steps", "classes"])]
+    merge: Vec<PathBuf>,
 }
 
 /// One instruction class in `mswap check --json`.
@@ -65,6 +82,8 @@ struct CheckOut {
     max_micro_steps: u64,
     threads: usize,
     seconds: f64,
+    /// The root of the last state checked (`null` after a mismatch).
+    final_root: Option<Hash>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     classes: Vec<Class>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,12 +91,30 @@ struct CheckOut {
 }
 
 pub fn check(a: CheckArgs) -> Result<i32, CliError> {
+    if !a.merge.is_empty() {
+        return super::shards::merge(&a.merge, a.elf.as_deref(), &a.input, a.json);
+    }
     super::validate::threads(a.threads)?;
     if a.max_steps == Some(0) {
         return Err(CliError::usage("--max-steps 0: at least 1"));
     }
     a.input.check()?;
-    let program = load_program(&a.elf)?;
+    let Some(elf) = a.elf.as_deref() else {
+        return Err(CliError::usage("the ELF file is missing"));
+    };
+    if let (Some(id), Some(out)) = (a.shard, a.out.as_deref()) {
+        let shard = super::shards::ShardArgs {
+            elf,
+            input: &a.input,
+            id,
+            out,
+            threads: a.threads,
+            max_steps: a.max_steps,
+            json: a.json,
+        };
+        return super::shards::shard(shard);
+    }
+    let program = load_program(elf)?;
     let input = a.input.read()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
@@ -102,7 +139,7 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
         ..Options::default()
     };
     let start = Instant::now();
-    let result = pool.install(|| double_check(program.initial_state(&input), &opts, code));
+    let result = pool.install(|| double_check_to(program.initial_state(&input), &opts, code));
     progress.finish();
     output::clear_interrupt();
     let secs = start.elapsed().as_secs_f64();
@@ -117,11 +154,13 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
         max_micro_steps: 0,
         threads,
         seconds: secs,
+        final_root: None,
         classes: Vec::new(),
         mismatch: None,
     };
     match result {
-        Ok(stats) => {
+        Ok((stats, reached)) => {
+            out.final_root = reached.as_ref().map(tree::root);
             if a.json {
                 out.transitions = stats.transitions;
                 out.halted_after = stats.halted_at.map(|t| t + 1);
@@ -131,6 +170,9 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
                 output::json(&out);
             } else {
                 print_stats(&stats, secs, threads, a.classes);
+                if let Some(r) = out.final_root {
+                    outln!("final root:          {}", output::hash(&r));
+                }
             }
             Ok(Exit::Ok.code())
         }
@@ -202,7 +244,8 @@ fn classes(s: &Stats) -> Vec<Class> {
         .collect()
 }
 
-fn print_stats(s: &Stats, secs: f64, threads: usize, classes: bool) {
+/// Prints the figures of a check (a whole run's or one shard's).
+pub(super) fn print_stats(s: &Stats, secs: f64, threads: usize, classes: bool) {
     outln!("transitions checked: {}", s.transitions);
     match s.halted_at {
         Some(t) => outln!(

@@ -10,6 +10,7 @@ pub mod output;
 mod progress;
 mod proof;
 mod run;
+mod shards;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
