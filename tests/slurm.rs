@@ -18,7 +18,6 @@ use support::shards::{
     assert_merges_to, assert_tampered_sets_refused, path, run_shards, unsharded,
 };
 
-const INSTALL: &str = "apt-get update && apt-get install -y slurmctld slurmd slurm-client munge";
 /// How long the array may take, queueing included.
 const JOB_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -164,22 +163,28 @@ impl Drop for Cluster {
 
 #[test]
 fn the_job_array_on_a_local_slurm_merges_to_the_unsharded_check() {
-    if std::env::var("MSWAP_SKIP_SLURM").is_ok_and(|v| v == "1") {
-        eprintln!("warning: MSWAP_SKIP_SLURM=1: the test on a real Slurm is skipped");
-        return;
-    }
-    for (cmd, package) in [
+    let missing: Vec<String> = [
         ("munged", "munge"),
         ("slurmctld", "slurmctld"),
         ("slurmd", "slurmd"),
         ("sbatch", "slurm-client"),
         ("squeue", "slurm-client"),
-    ] {
-        assert!(
-            installed(cmd),
-            "{cmd} is not installed (package {package}): install with `{INSTALL}`, \
-             or set MSWAP_SKIP_SLURM=1 to skip this test"
-        );
+    ]
+    .iter()
+    .filter(|(cmd, _)| !installed(cmd))
+    .map(|(cmd, package)| format!("{cmd} (package {package})"))
+    .collect();
+    let test = "the_job_array_on_a_local_slurm_merges_to_the_unsharded_check";
+    if !support::tools::require(
+        &support::tools::SLURM,
+        missing.is_empty(),
+        test,
+        &format!(
+            "the job array on a real Slurm (missing: {})",
+            missing.join(", ")
+        ),
+    ) {
+        return;
     }
     assert!(
         root(),

@@ -179,7 +179,7 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
         Err(m) => {
             if a.json {
                 out.mismatch = Some(mismatch(&m));
-                output::json(&out);
+                output::json_final(&out);
             }
             Err(CliError::negative(format!("double-check failed at {m}")))
         }

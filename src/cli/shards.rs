@@ -104,7 +104,7 @@ pub fn shard(a: ShardArgs) -> Result<i32, CliError> {
     output::write_output(a.out, text.as_bytes())?;
     if a.json {
         if a.out.as_os_str() != "-" {
-            output::json(&cert);
+            output::json_final(&cert);
         }
     } else if a.out.as_os_str() != "-" {
         print_certificate(&cert, a.out);
@@ -243,7 +243,7 @@ pub fn merge(
     let m = merge_set(&certs, &program, &input, microcode())
         .map_err(|e| CliError::negative(format!("the shards do not make one verdict: {e}")))?;
     if json {
-        output::json(&merge_out(&m));
+        output::json_final(&merge_out(&m));
     } else {
         print_merged(&m);
     }

@@ -65,6 +65,14 @@ pub const SLURM: Tool = Tool {
     install: "apt-get install slurmctld slurmd slurm-client munge",
 };
 
+/// `kubernetes-validate` (PyPI; it ships the Kubernetes API schemas), for
+/// the offline validation of the Kubernetes manifests.
+pub const KUBERNETES: Tool = Tool {
+    name: "kubernetes-validate",
+    skip: "KUBERNETES",
+    install: "pip install kubernetes-validate",
+};
+
 /// Whether `MSWAP_SKIP_<TOOL>=1` is set.
 pub fn opted_out(tool: &Tool) -> bool {
     std::env::var(format!("MSWAP_SKIP_{}", tool.skip)).is_ok_and(|v| v == "1")
