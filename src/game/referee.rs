@@ -239,7 +239,7 @@ impl ClaimSlot {
 struct Shared {
     dir: PathBuf,
     claims: RwLock<BTreeMap<String, Arc<ClaimSlot>>>,
-    log: Mutex<Log>,
+    log: Log,
     next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
@@ -499,7 +499,7 @@ fn dispute_slot(d: Dispute, claim_watch: &Arc<tokio::sync::watch::Sender<()>>) -
 impl Referee {
     /// Opens the referee on a data directory, replaying its log.
     pub fn open(dir: &Path, config: Config) -> Result<Referee, RefereeError> {
-        let (mut log, events) = Log::open(dir)?;
+        let (log, events) = Log::open(dir)?;
         // Replay into plain values first, then put them behind locks.
         let mut claims: Claims = BTreeMap::new();
         let mut disputes: BTreeMap<String, Vec<Dispute>> = BTreeMap::new();
@@ -590,7 +590,7 @@ impl Referee {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
                 claims: RwLock::new(claims),
-                log: Mutex::new(log),
+                log,
                 next_id: AtomicU64::new(next_id),
                 config,
                 stop: AtomicBool::new(false),
@@ -633,8 +633,6 @@ impl Referee {
     fn append(&self, event: &Event) -> Result<(), Refusal> {
         self.shared
             .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .append(event)
             .map_err(|e| refuse(500, format!("cannot log the event: {e}")))
     }
@@ -689,7 +687,7 @@ impl Referee {
         // While a clock runs or a window is open, a restart must know how
         // long the referee was up.
         if window_open || self.shared.running.load(Ordering::Relaxed) > 0 {
-            let mut log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+            let log = &self.shared.log;
             let now = now_ms();
             if now >= log.last_ms() + HEARTBEAT_MS {
                 log.append(&Event::Heartbeat { time_ms: now })
