@@ -876,6 +876,7 @@ impl ChainReferee {
             },
             waiting_for: r.game.waiting_for(),
             recent: r.records[from..].to_vec(),
+            queued: false,
         }
     }
 
@@ -895,6 +896,7 @@ impl ChainReferee {
             waiting_for: game.waiting_for(),
             game,
             recent: Vec::new(),
+            queued: false,
         })
     }
 
@@ -973,6 +975,7 @@ impl ChainReferee {
                 + ended
                 + u64::from(closed)
                 + u64::from(status != ClaimStatus::Open),
+            disputes_total: disputes.len() as u64,
             disputes,
         })
     }
@@ -1192,6 +1195,7 @@ impl RefereeApi for ChainReferee {
         Ok(Joined {
             dispute: n,
             token: String::new(),
+            queued: false,
         })
     }
 

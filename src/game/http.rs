@@ -291,6 +291,13 @@ impl Service {
             self.page(page).await
         } else if let Some((id, n)) = transcript_route(&method, &path) {
             self.stream_transcript(id, n).await
+        } else if let Some((id, after, wait)) = feed_poll(&method, &url) {
+            if wait == 0 {
+                self.compute(method.as_str(), &url, Vec::new(), client)
+                    .await
+            } else {
+                self.poll_feed(id, after, wait, client).await
+            }
         } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
                 self.compute(method.as_str(), &url, Vec::new(), client)
@@ -472,8 +479,13 @@ impl Service {
         let deadline =
             Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
         // Unknown: the answer below says so.
+        let queued = n.is_some_and(|n| self.referee.queued(&id, n));
         if let Some(mut changes) = self.referee.subscribe(&id, n) {
             loop {
+                // A queued dispute that starts is news, though no move was made.
+                if queued && n.is_some_and(|n| !self.referee.queued(&id, n)) {
+                    break;
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 let Some(clock_left) = self.referee.poll_wait(&id, n, after) else {
                     break;
@@ -497,6 +509,31 @@ impl Service {
             Some(a) => format!("{path}?after_seq={a}"),
             None => path,
         };
+        self.compute("GET", &url, Vec::new(), client).await
+    }
+
+    /// A long-poll of a claim's event feed: waits (without a thread) for a
+    /// change of its disputes past `after`, its decision, or `wait_ms`.
+    async fn poll_feed(&self, id: String, after: u64, wait_ms: u64, client: IpAddr) -> Answer {
+        let _poll = Held::take(&self.stats.polls);
+        let deadline =
+            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+        if let Some(mut changes) = self.referee.subscribe_feed(&id) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(until) = self.referee.feed_wait(&id, after) else {
+                    break;
+                };
+                if left.is_zero() || self.referee.stopping() {
+                    break;
+                }
+                let tick = left
+                    .min(Duration::from_millis(until.max(1)))
+                    .min(Duration::from_secs(1));
+                let _ = tokio::time::timeout(tick, changes.changed()).await;
+            }
+        }
+        let url = format!("/games/{id}/events?after={after}");
         self.compute("GET", &url, Vec::new(), client).await
     }
 
@@ -633,6 +670,28 @@ fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, Option<
         }
     }
     Some((id.to_string(), n, after, wait?))
+}
+
+/// `GET /games/{id}/events?after=V&wait_ms=M`: the claim, `V` (default 0), `M`.
+fn feed_poll(method: &Method, url: &str) -> Option<(String, u64, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let (path, query) = url.split_once('?')?;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ["games", id, "events"] = parts.as_slice() else {
+        return None;
+    };
+    let mut after = 0;
+    let mut wait = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("after", v)) => after = v.parse::<u64>().ok()?,
+            Some(("wait_ms", v)) => wait = Some(v.parse::<u64>().ok()?),
+            _ => {}
+        }
+    }
+    Some((id.to_string(), after, wait?))
 }
 
 /// A serving referee.

@@ -77,6 +77,20 @@ pub enum Event {
         time_ms: u64,
         /// Keccak-256 of the challenger's secret.
         challenger_token: Hash,
+        /// The claim had as many disputes running as the referee allows:
+        /// this one waits, its clocks stopped, until an [`Event::Start`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        queued: bool,
+    },
+    /// A queued dispute started (a running one of its claim had ended):
+    /// its clocks run from here.
+    Start {
+        /// Claim id.
+        game: String,
+        /// The dispute.
+        dispute: u64,
+        /// When.
+        time_ms: u64,
     },
     /// A move was accepted.
     Move {
@@ -126,6 +140,7 @@ impl Event {
         match self {
             Event::Create { time_ms, .. }
             | Event::Join { time_ms, .. }
+            | Event::Start { time_ms, .. }
             | Event::Move { time_ms, .. }
             | Event::Timeout { time_ms, .. }
             | Event::Heartbeat { time_ms }
