@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod game;
 pub mod random;
+pub mod raw;
 
 use mswap::elf::Program;
 use mswap::layout::ctrl;
