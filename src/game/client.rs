@@ -795,6 +795,10 @@ struct Followed {
     ended: bool,
 }
 
+/// The claim's status once decided (when the player plays every dispute)
+/// and each followed dispute's outcome, by number.
+type FollowEnd = (Option<ClaimStatus>, Vec<(u64, Outcome)>);
+
 /// The loop behind [`defend`] and [`challenge_many`]: one feed, one
 /// strategy, batches of moves. Returns the claim's status once decided
 /// (if the player plays every dispute) and each dispute's outcome.
@@ -805,7 +809,7 @@ fn follow(
     seats: &Seats,
     strategy: Box<dyn Strategy>,
     say: &(dyn Fn(u64, Side, String) + Sync),
-) -> Result<(Option<ClaimStatus>, Vec<(u64, Outcome)>), ClientError> {
+) -> Result<FollowEnd, ClientError> {
     let shared = Arc::new(Mutex::new(SharedState::new(strategy)));
     let mut player = Player {
         side,

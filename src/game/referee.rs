@@ -1034,6 +1034,14 @@ impl Referee {
             .map_err(|e| refuse(500, format!("the transcript does not read back: {e}")))
     }
 
+    /// The moves of dispute `n` of claim `id` (a dispute has at most a
+    /// few per round of its levels).
+    pub fn moves(&self, id: &str, n: u64) -> Result<Vec<Record>, Refusal> {
+        let slot = self.dispute_slot(id, n)?;
+        let d = slot.lock();
+        Ok(d.moves.clone())
+    }
+
     /// What streaming the transcript of dispute `n` of claim `id` needs:
     /// checked before the answer starts (the dispute exists, its program
     /// and input are there and whole), written after.
@@ -1085,7 +1093,7 @@ impl Referee {
                 numbered.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0));
                 numbered.truncate(limit);
             }
-            numbered.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            numbered.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
             numbered
                 .into_iter()
                 .map(|(k, id, s)| (k, id.clone(), s.clone()))

@@ -270,7 +270,7 @@ impl Referee {
             let Some(slot) = slot else { continue };
             if ended.contains(&i) || timed_out.contains(&i) {
                 self.ended(id, slot);
-            } else if matches!(out[i].view, Some(_)) {
+            } else if out[i].view.is_some() {
                 slot.notify(false);
             }
         }
