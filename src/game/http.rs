@@ -4,21 +4,31 @@
 //!
 //! - **Headers**: at most [`Limits::max_header_bytes`] bytes and
 //!   [`Limits::max_headers`] lines (hyper answers 431 and closes).
-//! - **Bodies**: at most [`Limits::body_budget`] bytes of them are read at
-//!   once, over all connections (503 beyond); a `Content-Length` over the endpoint's cap is answered
-//!   413 with `Connection: close` before a byte of the body is read; a
-//!   chunked body is read through a size cap; a body must arrive within
-//!   [`Limits::body_timeout`] (408 otherwise).
-//! - **Connections**: at most [`Limits::max_connections`] in total and
-//!   [`Limits::max_per_client`] per client address; one beyond is told 503
-//!   and closed at once. A connection with no request running and no byte
-//!   moving for [`Limits::idle_timeout`] is closed (idle keep-alives,
-//!   half-open sockets, clients that stop reading their answer).
-//! - **Work**: requests that compute (creating a game, a move, a
-//!   transcript) run on a bounded pool of blocking threads, at most
-//!   [`Limits::max_busy`] at once (503 beyond); a long-poll waits without
-//!   a thread, does not count against that cap, and ends when its client
-//!   hangs up (hyper drops the request's future on EOF).
+//! - **Fair shares** ([`shares`]): connections, computing requests,
+//!   transcript streams and bytes of bodies are counted in all, per client
+//!   address and per network (IPv4 /24, IPv6 /64), each within its share;
+//!   computing slots and body bytes keep a reserve for moves and players'
+//!   reads, so that a player whose turn it is can always see the game and
+//!   move.
+//! - **Bodies**: counted against the budget as their bytes arrive; a
+//!   `Content-Length` over the endpoint's cap is answered 413 with
+//!   `Connection: close` before a byte of the body is read; a body must
+//!   arrive within [`Limits::body_timeout`] and, after its first second, at
+//!   [`Limits::min_body_rate`] at least (408 otherwise).
+//! - **Connections**: at most [`Limits::max_connections`] in total,
+//!   [`Limits::max_per_client`] per address and [`Limits::max_per_prefix`]
+//!   per network; when all are taken, the network holding the most gives
+//!   its oldest up to a newcomer from a smaller one. A connection with no
+//!   request running and no byte moving for [`Limits::idle_timeout`] is
+//!   closed (idle keep-alives, half-open sockets, clients that stop reading
+//!   their answer).
+//! - **Work**: requests that compute (creating a game, a move, a page) run
+//!   on a bounded pool of blocking threads within their shares (503
+//!   beyond), and give their slot back before their answer is written; a
+//!   transcript is streamed by a task that holds no computing slot and
+//!   gives up after [`Limits::write_timeout`] without a read; a long-poll
+//!   waits without a thread and ends when its client hangs up (hyper drops
+//!   the request's future on EOF); `/health` takes no slot.
 //! - **Panics**: a handler that panics is answered 500; its counters are
 //!   released by guards, and the accept loop never waits on a handler.
 
@@ -213,12 +223,16 @@ enum Kind {
     Other,
 }
 
+/// Moves, and what players read to make them (a claim's event feed, a
+/// dispute's view), may use the reserve.
 fn kind(method: &Method, path: &str) -> Kind {
-    if method == Method::POST && path.trim_end_matches('/').ends_with("/moves") {
-        Kind::Move
-    } else {
-        Kind::Other
-    }
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let play = match (method, parts.as_slice()) {
+        (&Method::POST, ["games", _, "moves"] | ["games", _, "disputes", _, "moves"]) => true,
+        (&Method::GET, ["games", _, "events"] | ["games", _, "disputes", _]) => true,
+        _ => false,
+    };
+    if play { Kind::Move } else { Kind::Other }
 }
 
 /// One connection's activity, watched for idleness.
@@ -389,14 +403,14 @@ impl Service {
             self.stream_transcript(id, n, client).await
         } else if let Some((id, after, wait)) = feed_poll(&method, &url) {
             if wait == 0 {
-                self.compute(method.as_str(), &url, Vec::new(), client, Kind::Other)
+                self.compute(method.as_str(), &url, Vec::new(), client, Kind::Move)
                     .await
             } else {
                 self.poll_feed(id, after, wait, client).await
             }
         } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
-                self.compute(method.as_str(), &url, Vec::new(), client, Kind::Other)
+                self.compute(method.as_str(), &url, Vec::new(), client, kind(&method, &path))
                     .await
             } else {
                 self.poll(id, n, after, wait, client).await
@@ -704,7 +718,8 @@ impl Service {
             Some(a) => format!("{path}?after_seq={a}"),
             None => path,
         };
-        self.compute("GET", &url, Vec::new(), client, Kind::Other)
+        let kind = if n.is_some() { Kind::Move } else { Kind::Other };
+        self.compute("GET", &url, Vec::new(), client, kind)
             .await
     }
 
@@ -730,7 +745,7 @@ impl Service {
             }
         }
         let url = format!("/games/{id}/events?after={after}");
-        self.compute("GET", &url, Vec::new(), client, Kind::Other)
+        self.compute("GET", &url, Vec::new(), client, Kind::Move)
             .await
     }
 

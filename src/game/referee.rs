@@ -238,11 +238,15 @@ struct ClaimSignals {
 }
 
 impl ClaimSignals {
-    fn new() -> Arc<ClaimSignals> {
+    /// Signals whose change numbers start after `base`. Every change of a
+    /// dispute is a line of the log, so starting a restarted referee's
+    /// numbers at the log's length keeps them growing across restarts: a
+    /// player's cursor from before is never ahead of them.
+    fn new(base: u64) -> Arc<ClaimSignals> {
         Arc::new(ClaimSignals {
             watch: tokio::sync::watch::Sender::new(()),
             feed: tokio::sync::watch::Sender::new(()),
-            version: AtomicU64::new(0),
+            version: AtomicU64::new(base),
         })
     }
 }
@@ -677,10 +681,11 @@ impl Referee {
         log.append(&Event::Restart { time_ms: now })?;
         resume(&mut claims, &mut disputes, last_ms, now);
         let mut running = 0;
+        let base = log.head().lines;
         let claims = claims
             .into_iter()
             .map(|(id, mut entry)| {
-                let signals = ClaimSignals::new();
+                let signals = ClaimSignals::new(base);
                 for d in disputes.remove(&id).unwrap_or_default() {
                     running += !d.game.is_over() as usize;
                     entry.disputes.push(dispute_slot(d, &signals));
@@ -924,7 +929,7 @@ impl Referee {
         };
         let slot = Arc::new(ClaimSlot {
             entry: Mutex::new(entry),
-            signals: ClaimSignals::new(),
+            signals: ClaimSignals::new(self.shared.log.head().lines),
         });
         self.shared
             .claims
