@@ -717,7 +717,7 @@ fn peak_mib(pid: u32) -> f64 {
 /// process, on one feed per swarm): the defender's moves a second, CPU and
 /// peak memory, and the referee's peak memory.
 fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, f64) {
-    use mswap::game::client::{Client, RefereeApi, challenge_many};
+    use mswap::game::client::{Client, challenge_many};
     use mswap::game::player::{Honest, Liar, Lie};
     use mswap::game::timeline::Timeline;
     use std::io::BufRead;
@@ -757,7 +757,10 @@ fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, 
     let input_bytes = std::fs::read(input).expect("input");
     let program = Program::load(&elf_bytes).expect("loads");
     std::thread::scope(|s| {
-        for (k, lie) in [Lie::DisputeCorrect, Lie::Random(7)].into_iter().enumerate() {
+        for (k, lie) in [Lie::DisputeCorrect, Lie::Random(7)]
+            .into_iter()
+            .enumerate()
+        {
             let mine: Vec<(u64, String)> = joined
                 .iter()
                 .filter(|j| j.0 as usize % 2 == k)
@@ -804,17 +807,23 @@ fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, 
 fn bench_disputes() {
     use std::io::Write;
     line();
-    println!("disputes: one honest defender (mswap defend) against N lying disputes of its true claim");
+    println!(
+        "disputes: one honest defender (mswap defend) against N lying disputes of its true claim"
+    );
     let elf = root().join("proofs/example.elf");
     let input = root().join("proofs/example.input");
     let counts: Vec<usize> = std::env::var("MSWAP_BENCH_DISPUTES")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 10, 100, 1000]);
-    println!("  disputes  defender moves/s  play s  defender CPU s  defender peak MiB  referee peak MiB");
+    println!(
+        "  disputes  defender moves/s  play s  defender CPU s  defender peak MiB  referee peak MiB"
+    );
     for n in counts {
         let (rate, played, cpu, peak, referee) = defender_against(n, &elf, &input);
-        println!("  {n:>8}  {rate:>16.0}  {played:>6.1}  {cpu:>14.2}  {peak:>17.1}  {referee:>16.1}");
+        println!(
+            "  {n:>8}  {rate:>16.0}  {played:>6.1}  {cpu:>14.2}  {peak:>17.1}  {referee:>16.1}"
+        );
     }
     // Memory under attack.
     let dir = std::env::temp_dir().join(format!("mswap-bench-attack-{}", std::process::id()));
@@ -844,7 +853,16 @@ fn bench_disputes() {
     let before = rss_mib(referee.id());
     let connect = |k: usize| {
         use socket2::{Domain, Socket, Type};
-        let from = std::net::SocketAddr::new([127, 1 + (k / 1024) as u8, ((k / 4) % 256) as u8, 1 + (k % 4) as u8].into(), 0);
+        let from = std::net::SocketAddr::new(
+            [
+                127,
+                1 + (k / 1024) as u8,
+                ((k / 4) % 256) as u8,
+                1 + (k % 4) as u8,
+            ]
+            .into(),
+            0,
+        );
         let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
         s.bind(&from.into()).ok()?;
         s.connect(&to.into()).ok()?;
@@ -855,19 +873,27 @@ fn bench_disputes() {
     for k in 0..2304 {
         let Some(mut s) = connect(k) else { continue };
         let req = match k % 16 {
-            0 => format!("GET /games/{}/disputes/1/transcript HTTP/1.1
+            0 => format!(
+                "GET /games/{}/disputes/1/transcript HTTP/1.1
 Host: x
 
-", c.game),
-            1 => format!("POST /games HTTP/1.1
+",
+                c.game
+            ),
+            1 => format!(
+                "POST /games HTTP/1.1
 Host: x
 Content-Length: {max}
 
-{{"),
-            _ => format!("GET /games/{}?after_seq=100&wait_ms=30000 HTTP/1.1
+{{"
+            ),
+            _ => format!(
+                "GET /games/{}?after_seq=100&wait_ms=30000 HTTP/1.1
 Host: x
 
-", c.game),
+",
+                c.game
+            ),
         };
         let _ = s.write_all(req.as_bytes());
         held.push(s);

@@ -227,11 +227,16 @@ enum Kind {
 /// dispute's view), may use the reserve.
 fn kind(method: &Method, path: &str) -> Kind {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let play = match (method, parts.as_slice()) {
-        (&Method::POST, ["games", _, "moves"] | ["games", _, "disputes", _, "moves"]) => true,
-        (&Method::GET, ["games", _, "events"] | ["games", _, "disputes", _]) => true,
-        _ => false,
-    };
+    let play = matches!(
+        (method, parts.as_slice()),
+        (
+            &Method::POST,
+            ["games", _, "moves"] | ["games", _, "disputes", _, "moves"]
+        ) | (
+            &Method::GET,
+            ["games", _, "events"] | ["games", _, "disputes", _]
+        )
+    );
     if play { Kind::Move } else { Kind::Other }
 }
 
@@ -410,8 +415,14 @@ impl Service {
             }
         } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
-                self.compute(method.as_str(), &url, Vec::new(), client, kind(&method, &path))
-                    .await
+                self.compute(
+                    method.as_str(),
+                    &url,
+                    Vec::new(),
+                    client,
+                    kind(&method, &path),
+                )
+                .await
             } else {
                 self.poll(id, n, after, wait, client).await
             }
@@ -719,8 +730,7 @@ impl Service {
             None => path,
         };
         let kind = if n.is_some() { Kind::Move } else { Kind::Other };
-        self.compute("GET", &url, Vec::new(), client, kind)
-            .await
+        self.compute("GET", &url, Vec::new(), client, kind).await
     }
 
     /// A long-poll of a claim's event feed: waits (without a thread) for a
