@@ -393,3 +393,39 @@ fn disputes_past_the_running_share_wait_with_stopped_clocks_and_start_in_order()
     drop(referee);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_honest_challenger_queued_behind_stalling_colluders_still_refutes_a_false_claim() {
+    let (server, dir) = serve(
+        "queued-honest",
+        Config {
+            policy: Policy {
+                clock_base_ms: 1_000,
+                window_base_ms: 60_000,
+                ..Policy::default()
+            },
+            max_running_disputes: 2,
+            ..Config::default()
+        },
+    );
+    let url = server.url();
+    let (created, _) = create(&url, &[Lie::Final]);
+    let id = created.game.clone();
+    let d = defender(&url, &created, vec![Lie::Final]);
+    // The liar's own six disputes come first and use their clocks to the end.
+    let colluders: Vec<_> = (0..6)
+        .map(|_| challenger(&url, &id, vec![Lie::Silent { after: 0 }]))
+        .collect();
+    let honest = challenger(&url, &id, vec![]);
+    let (n, o) = honest.join().unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(o.winner(), Side::Challenger, "{o}");
+    for c in colluders {
+        assert_eq!(c.join().unwrap().1.winner(), Side::Defender);
+    }
+    // The claim is refuted (the defender's loop ends with the window; not awaited).
+    let view = Client::new(&url).claim(&id, None, 0).unwrap();
+    assert_eq!(view.status, ClaimStatus::Refuted);
+    drop(d);
+    stop(server, dir);
+}

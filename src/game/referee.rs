@@ -1078,6 +1078,11 @@ impl Referee {
                 if after.is_none_or(|a| d.game.seq > a) || d.game.is_over() {
                     return None;
                 }
+                if d.queued {
+                    // No clock runs: it changes when it starts (which
+                    // wakes the poll).
+                    return Some(MAX_WAIT_MS);
+                }
                 Some(d.game.time_left(d.game.turn, now))
             }
         }
