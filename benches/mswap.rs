@@ -32,6 +32,10 @@
 //!   `mswap check --classes` counts them, and machine A on a Rust guest
 //!   (`rust_sha256`, compressed code) against `qemu-riscv64` and ckb-vm
 //!   (RV64IMC + A). `MSWAP_BENCH_RUST_MB` sets its input size (default 4).
+//! - `disputes`: one `mswap defend` process against 1, 10, 100 and 1,000
+//!   lying disputes of its true claim (`MSWAP_BENCH_DISPUTES=1,10`): its
+//!   moves a second, CPU and peak memory; the referee's memory, and under
+//!   attack from many loopback networks.
 
 use mswap::check::{Options, double_check};
 use mswap::elf::Program;
@@ -549,6 +553,11 @@ fn rss_mib(pid: u32) -> f64 {
 
 /// Starts `mswap referee` on `dir`; returns it and its URL once it answers.
 fn start_referee(dir: &Path) -> (std::process::Child, String, f64) {
+    start_referee_with(dir, &[])
+}
+
+/// [`start_referee`] with more options.
+fn start_referee_with(dir: &Path, extra: &[&str]) -> (std::process::Child, String, f64) {
     use std::io::BufRead;
     let t = Instant::now();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mswap"))
@@ -559,6 +568,7 @@ fn start_referee(dir: &Path) -> (std::process::Child, String, f64) {
             "--max-opens-per-minute",
             "100000",
         ])
+        .args(extra)
         .arg("--data")
         .arg(dir)
         .stderr(std::process::Stdio::piped())
@@ -679,12 +689,240 @@ fn bench_referee() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// User plus system CPU seconds of process `pid` so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime
+    // are the 12th and 13th of them, in clock ticks (100 a second).
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
+}
+
+/// Peak resident memory (VmHWM) of process `pid`, in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One honest `mswap defend` process against `n` lying disputes of its
+/// true claim (a referee process with the default clocks; the liars in this
+/// process, on one feed per swarm): the defender's moves a second, CPU and
+/// peak memory, and the referee's peak memory.
+fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, f64) {
+    use mswap::game::client::{Client, challenge_many};
+    use mswap::game::player::{Honest, Liar, Lie};
+    use mswap::game::timeline::Timeline;
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("mswap-bench-defend-{n}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut referee, url, _) = start_referee_with(&dir, &["--window-ms", "15000"]);
+    let mut defender = std::process::Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .args(["defend", "--referee", &url, "--b", "5"])
+        .arg(elf)
+        .arg("--input")
+        .arg(input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mswap defend starts");
+    let mut lines = std::io::BufReader::new(defender.stdout.take().expect("stdout")).lines();
+    let id = lines
+        .next()
+        .and_then(|l| l.ok())
+        .and_then(|l| l.strip_prefix("game: ").map(str::to_string))
+        .expect("the claim's id");
+    let own_moves = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.contains("] defender "))
+            .count()
+    });
+    let client = Client::new(&url);
+    let joined: Vec<(u64, String)> = (0..n)
+        .map(|_| {
+            let j = client.join(&id).expect("joins");
+            (j.dispute, j.token)
+        })
+        .collect();
+    let t = Instant::now();
+    let elf_bytes = std::fs::read(elf).expect("elf");
+    let input_bytes = std::fs::read(input).expect("input");
+    let program = Program::load(&elf_bytes).expect("loads");
+    std::thread::scope(|s| {
+        for (k, lie) in [Lie::DisputeCorrect, Lie::Random(7)]
+            .into_iter()
+            .enumerate()
+        {
+            let mine: Vec<(u64, String)> = joined
+                .iter()
+                .filter(|j| j.0 as usize % 2 == k)
+                .cloned()
+                .collect();
+            let (url, id, program, input) = (&url, &id, &program, &input_bytes);
+            s.spawn(move || {
+                let liar = Liar::new(
+                    Honest {
+                        timeline: Timeline::new(program, input, 5, 3),
+                    },
+                    vec![lie],
+                );
+                challenge_many(&Client::new(url), id, &mine, Box::new(liar), &|_, _, _| {})
+                    .expect("the liars play")
+            });
+        }
+    });
+    let played = secs(t.elapsed());
+    let referee_peak = peak_mib(referee.id());
+    // The defender's CPU and memory, read just before it exits (it does
+    // once the window has closed).
+    let (mut cpu, mut peak) = (0.0, 0.0);
+    while defender.try_wait().ok().flatten().is_none() {
+        cpu = cpu_secs(defender.id());
+        peak = peak_mib(defender.id());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let moves = own_moves.join().unwrap_or(0);
+    let status = client.claim(&id, None, 0).map(|c| c.status);
+    assert!(
+        matches!(status, Ok(mswap::game::wire::ClaimStatus::Stands)),
+        "{n} disputes: the true claim must stand: {status:?}"
+    );
+    let _ = client.bytes();
+    let _ = referee.kill();
+    let _ = referee.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    (moves as f64 / played, played, cpu, peak, referee_peak)
+}
+
+/// Many disputes against one defender, and the referee's memory under
+/// attack (long-polls, unread downloads, stalled bodies from many networks).
+fn bench_disputes() {
+    use std::io::Write;
+    line();
+    println!(
+        "disputes: one honest defender (mswap defend) against N lying disputes of its true claim"
+    );
+    let elf = root().join("proofs/example.elf");
+    let input = root().join("proofs/example.input");
+    let counts: Vec<usize> = std::env::var("MSWAP_BENCH_DISPUTES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 10, 100, 1000]);
+    println!(
+        "  disputes  defender moves/s  play s  defender CPU s  defender peak MiB  referee peak MiB"
+    );
+    for n in counts {
+        let (rate, played, cpu, peak, referee) = defender_against(n, &elf, &input);
+        println!(
+            "  {n:>8}  {rate:>16.0}  {played:>6.1}  {cpu:>14.2}  {peak:>17.1}  {referee:>16.1}"
+        );
+    }
+    // Memory under attack.
+    let dir = std::env::temp_dir().join(format!("mswap-bench-attack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut referee, url, _) = start_referee_with(&dir, &[]);
+    let to: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("addr");
+    let client = mswap::game::client::Client::new(&url);
+    let elf_bytes = std::fs::read(&elf).expect("elf");
+    let big_input = vec![7u8; 4 << 20];
+    let program = Program::load(&elf_bytes).expect("loads");
+    let claim = mswap::game::timeline::Timeline::new(&program, &big_input, 5, 3).claim(
+        program.hash,
+        mswap::hash::keccak(&[&big_input]),
+        5,
+    );
+    let c = client
+        .create(&mswap::game::wire::CreateGame {
+            claim,
+            program: elf_bytes,
+            input: big_input,
+            levels: None,
+            clock_ms: None,
+            window_ms: None,
+        })
+        .expect("creates");
+    client.join(&c.game).expect("joins");
+    let before = rss_mib(referee.id());
+    let connect = |k: usize| {
+        use socket2::{Domain, Socket, Type};
+        let from = std::net::SocketAddr::new(
+            [
+                127,
+                1 + (k / 1024) as u8,
+                ((k / 4) % 256) as u8,
+                1 + (k % 4) as u8,
+            ]
+            .into(),
+            0,
+        );
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+        s.bind(&from.into()).ok()?;
+        s.connect(&to.into()).ok()?;
+        Some(std::net::TcpStream::from(s))
+    };
+    let mut held = Vec::new();
+    let max = 2 * (16usize << 20) * 2 + (64 << 10);
+    for k in 0..2304 {
+        let Some(mut s) = connect(k) else { continue };
+        let req = match k % 16 {
+            0 => format!(
+                "GET /games/{}/disputes/1/transcript HTTP/1.1
+Host: x
+
+",
+                c.game
+            ),
+            1 => format!(
+                "POST /games HTTP/1.1
+Host: x
+Content-Length: {max}
+
+{{"
+            ),
+            _ => format!(
+                "GET /games/{}?after_seq=100&wait_ms=30000 HTTP/1.1
+Host: x
+
+",
+                c.game
+            ),
+        };
+        let _ = s.write_all(req.as_bytes());
+        held.push(s);
+    }
+    let mut worst = 0.0f64;
+    let mut health = 0.0f64;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(250));
+        worst = worst.max(rss_mib(referee.id()));
+        let t = Instant::now();
+        let _ = client.claim(&c.game, None, 0);
+        health = health.max(secs(t.elapsed()));
+    }
+    println!(
+        "  referee memory under attack (2,304 connections from 576 addresses: long-polls, unread 8 MiB transcripts, stalled bodies): {before:.1} MiB before, {worst:.1} MiB at most; slowest answer to an honest client {:.0} ms",
+        health * 1000.0
+    );
+    drop(held);
+    let _ = referee.kill();
+    let _ = referee.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["fast", "micro", "proof", "game", "referee"];
+    let all = ["fast", "micro", "proof", "game", "referee", "disputes"];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
     } else {
@@ -704,6 +942,7 @@ fn main() {
             "proof" => bench_proof(),
             "game" => bench_game(),
             "referee" => bench_referee(),
+            "disputes" => bench_disputes(),
             _ => {}
         }
     }

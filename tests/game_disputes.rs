@@ -320,3 +320,112 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
     assert!(client.claim(&a.game, None, 0).is_ok(), "still answering");
     stop(server, dir);
 }
+
+#[test]
+fn disputes_past_the_running_share_wait_with_stopped_clocks_and_start_in_order() {
+    use mswap::game::referee::Referee;
+    let dir = support::game::temp_dir("queue");
+    let config = || Config {
+        policy: Policy {
+            clock_base_ms: 400,
+            window_base_ms: 60_000,
+            min_steps_per_s: u64::MAX / 2,
+            ..Policy::default()
+        },
+        max_running_disputes: 1,
+        ..Config::default()
+    };
+    let (elf, input) = example();
+    let p = Program::load(&elf).unwrap();
+    let id = {
+        let referee = Referee::open(&dir, config()).expect("opens");
+        let c = referee
+            .create(create_game(true_claim(&p, &input, B), elf, input))
+            .expect("creates");
+        let joined: Vec<_> = (0..3)
+            .map(|_| referee.join(&c.game).expect("joins"))
+            .collect();
+        assert_eq!(
+            joined.iter().map(|j| j.queued).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // A queued dispute takes no move, and its clocks do not run.
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let v = referee.view(&c.game, 2, None).unwrap();
+        assert!(v.queued && v.time_left_ms.challenger == c.clock_ms, "{v:?}");
+        let refused = referee.play(
+            &c.game,
+            2,
+            mswap::game::wire::MoveRequest {
+                side: Side::Challenger,
+                token: joined[1].token.clone(),
+                seq: 0,
+                mv: mswap::game::rules::Move::Challenge {
+                    root: mswap::hash::keccak(&[b"x"]),
+                },
+            },
+        );
+        assert_eq!(refused.err().map(|r| r.status), Some(409));
+        // Dispute 1's challenger never moved: its clock ran out, and
+        // dispute 2 started then (its clock runs from its start).
+        let v1 = referee.view(&c.game, 1, None).unwrap();
+        assert!(v1.game.is_over(), "{v1:?}");
+        let v2 = referee.view(&c.game, 2, None).unwrap();
+        assert!(!v2.queued && v2.time_left_ms.challenger <= c.clock_ms);
+        assert!(referee.view(&c.game, 3, None).unwrap().queued);
+        c.game
+    };
+    // A restart replays the queue as it was.
+    let referee = Referee::open(&dir, config()).expect("reopens");
+    let c = referee.claim(&id).unwrap();
+    let phases: Vec<&str> = c.disputes.iter().map(|d| d.phase.as_str()).collect();
+    assert_eq!(phases[0], "done");
+    assert!(phases[1] == "open" || phases[1] == "done", "{phases:?}");
+    assert_eq!(
+        phases[2],
+        if phases[1] == "done" {
+            "open"
+        } else {
+            "queued"
+        }
+    );
+    assert_eq!(c.status, ClaimStatus::Open, "open while disputes wait");
+    drop(referee);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_honest_challenger_queued_behind_stalling_colluders_still_refutes_a_false_claim() {
+    let (server, dir) = serve(
+        "queued-honest",
+        Config {
+            policy: Policy {
+                clock_base_ms: 1_000,
+                window_base_ms: 60_000,
+                ..Policy::default()
+            },
+            max_running_disputes: 2,
+            ..Config::default()
+        },
+    );
+    let url = server.url();
+    let (created, _) = create(&url, &[Lie::Final]);
+    let id = created.game.clone();
+    let d = defender(&url, &created, vec![Lie::Final]);
+    // The liar's own six disputes come first and use their clocks to the end.
+    let colluders: Vec<_> = (0..6)
+        .map(|_| challenger(&url, &id, vec![Lie::Silent { after: 0 }]))
+        .collect();
+    let honest = challenger(&url, &id, vec![]);
+    let (n, o) = honest.join().unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(o.winner(), Side::Challenger, "{o}");
+    for c in colluders {
+        assert_eq!(c.join().unwrap().1.winner(), Side::Defender);
+    }
+    // The claim is refuted (the defender's loop ends with the window; not awaited).
+    let view = Client::new(&url).claim(&id, None, 0).unwrap();
+    assert_eq!(view.status, ClaimStatus::Refuted);
+    drop(d);
+    stop(server, dir);
+}

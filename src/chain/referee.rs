@@ -918,6 +918,7 @@ impl ChainReferee {
             },
             waiting_for: r.game.waiting_for(),
             recent: r.records[from..].to_vec(),
+            queued: false,
         }
     }
 
@@ -937,6 +938,7 @@ impl ChainReferee {
             waiting_for: game.waiting_for(),
             game,
             recent: Vec::new(),
+            queued: false,
         })
     }
 
@@ -1015,6 +1017,7 @@ impl ChainReferee {
                 + ended
                 + u64::from(closed)
                 + u64::from(status != ClaimStatus::Open),
+            disputes_total: disputes.len() as u64,
             disputes,
         })
     }
@@ -1234,6 +1237,7 @@ impl RefereeApi for ChainReferee {
         Ok(Joined {
             dispute: n,
             token: String::new(),
+            queued: false,
         })
     }
 

@@ -60,6 +60,10 @@ pub struct RefereeArgs {
     /// The most claims and disputes one client address may open a minute.
     #[arg(long, default_value_t = 60)]
     max_opens_per_minute: usize,
+    /// The most disputes of one claim running at once; more wait in a
+    /// queue, their clocks stopped, and start as running ones end.
+    #[arg(long, default_value_t = 32)]
+    max_running_disputes: usize,
     /// The most connections at once, in all.
     #[arg(long, default_value_t = 2048)]
     max_connections: usize,
@@ -542,6 +546,7 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
             max_input: a.max_input,
             max_open_claims: a.max_open_claims,
             max_opens_per_minute: a.max_opens_per_minute,
+            max_running_disputes: a.max_running_disputes,
             limits: Limits {
                 max_connections: a.max_connections,
                 max_per_client: a.max_per_client,

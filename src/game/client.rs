@@ -9,7 +9,8 @@ use super::player::{Player, Query, Strategy, midpoint_query};
 use super::rules::{Bisection, Game, Move, Outcome, Phase, Side};
 use super::transcript::{Record, Transcript};
 use super::wire::{
-    ClaimStatus, ClaimView, CreateGame, Created, ErrorBody, Joined, MoveRequest, View,
+    Batch, BatchAnswer, BatchMove, BatchResult, ClaimStatus, ClaimView, CreateGame, Created,
+    ErrorBody, Feed, Joined, MoveRequest, View,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,61 @@ pub trait RefereeApi: Send + Sync {
     fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError>;
     /// Bytes exchanged so far (bodies only).
     fn bytes(&self) -> u64;
+
+    /// What changed in claim `id`'s disputes after cursor `after`, waiting
+    /// up to `wait_ms` for a change. This default builds it from the
+    /// claim's view and the views of its disputes, polling (a referee
+    /// with an event feed answers it in one request); its cursor is the
+    /// claim's change count plus its disputes' move counts.
+    fn feed(&self, id: &str, after: u64, wait_ms: u64) -> Result<Feed, ClientError> {
+        let deadline = Instant::now() + Duration::from_millis(wait_ms);
+        loop {
+            let c = self.claim(id, None, 0)?;
+            let cursor = c.seq + c.disputes.iter().map(|d| d.seq).sum::<u64>();
+            if cursor > after || c.status != ClaimStatus::Open || Instant::now() >= deadline {
+                let mut disputes = Vec::new();
+                for d in &c.disputes {
+                    disputes.push(self.view(id, d.dispute, Some(d.seq.saturating_sub(4)), 0)?);
+                }
+                return Ok(Feed {
+                    id: id.to_string(),
+                    status: c.status,
+                    window_left_ms: c.window_left_ms,
+                    disputes_total: c.disputes.len() as u64,
+                    cursor,
+                    more: false,
+                    disputes,
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            std::thread::sleep(left.min(Duration::from_millis(500)));
+        }
+    }
+
+    /// Moves in several disputes of claim `id`; one result per move, in
+    /// order. This default sends them one by one.
+    fn send_batch(&self, id: &str, moves: &[BatchMove]) -> Result<Vec<BatchResult>, ClientError> {
+        let mut out = Vec::new();
+        for m in moves {
+            let r = self.send(id, m.dispute, &m.clone().request());
+            out.push(match r {
+                Ok(view) => BatchResult {
+                    dispute: m.dispute,
+                    view: Some(view),
+                    status: None,
+                    error: None,
+                },
+                Err(ClientError::Refused { status, reason }) => BatchResult {
+                    dispute: m.dispute,
+                    view: None,
+                    status: Some(status),
+                    error: Some(reason),
+                },
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// What a client tells about a retry.
@@ -293,6 +349,38 @@ impl Client {
     pub fn transcript(&self, id: &str, n: u64) -> Result<Transcript, ClientError> {
         Self::json(&self.request("GET", &format!("/games/{id}/disputes/{n}/transcript"), None)?)
     }
+
+    /// What changed in claim `id`'s disputes after cursor `after`
+    /// (`GET /games/{id}/events`), waiting up to `wait_ms`.
+    pub fn feed(&self, id: &str, after: u64, wait_ms: u64) -> Result<Feed, ClientError> {
+        Self::json(&self.request(
+            "GET",
+            &format!("/games/{id}/events?after={after}&wait_ms={wait_ms}"),
+            None,
+        )?)
+    }
+
+    /// Moves in several disputes of claim `id` (`POST /games/{id}/moves`).
+    pub fn send_batch(
+        &self,
+        id: &str,
+        moves: &[BatchMove],
+    ) -> Result<Vec<BatchResult>, ClientError> {
+        let body = serde_json::to_string(&Batch {
+            moves: moves.to_vec(),
+        })
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let a: BatchAnswer =
+            Self::json(&self.request("POST", &format!("/games/{id}/moves"), Some(&body))?)?;
+        if a.results.len() != moves.len() {
+            return Err(ClientError::Protocol(format!(
+                "{} results for {} moves",
+                a.results.len(),
+                moves.len()
+            )));
+        }
+        Ok(a.results)
+    }
 }
 
 impl RefereeApi for Client {
@@ -327,6 +415,12 @@ impl RefereeApi for Client {
     }
     fn bytes(&self) -> u64 {
         Client::bytes(self)
+    }
+    fn feed(&self, id: &str, after: u64, wait_ms: u64) -> Result<Feed, ClientError> {
+        Client::feed(self, id, after, wait_ms)
+    }
+    fn send_batch(&self, id: &str, moves: &[BatchMove]) -> Result<Vec<BatchResult>, ClientError> {
+        Client::send_batch(self, id, moves)
     }
 }
 
@@ -539,6 +633,11 @@ pub fn play_from(
             }
             return Ok(o.clone());
         }
+        if view.queued {
+            // Its clocks are stopped: wait for it to start.
+            view = api.view(id, n, Some(view.game.seq), 10_000)?;
+            continue;
+        }
         let my_turn = view.game.turn == player.side || matches!(view.game.phase, Phase::Prove(_));
         let mv = if my_turn && refused_at != Some(view.game.seq) {
             player.decide(&view.game)
@@ -640,10 +739,12 @@ pub struct ClaimEnd {
     pub outcomes: Vec<(u64, Outcome)>,
 }
 
-/// The defender's side of claim `id`: watches the claim and plays every
-/// dispute opened against it, each on a thread of its own with the one
-/// shared `strategy`, until the claim stands or is refuted and every
-/// dispute it plays has ended. `say(n, side, line)` gets the lines of
+/// The defender's side of claim `id`: follows every dispute opened
+/// against it through the claim's event feed (one connection, however
+/// many disputes) and plays them all with the one `strategy` (one run,
+/// one set of checkpoints, one cache of roots), sending the moves due in
+/// all disputes as batches, until the claim stands or is refuted and
+/// every dispute has ended. `say(n, side, line)` gets the lines of
 /// dispute `n` (and `n = 0` for the claim's own news).
 pub fn defend(
     api: &dyn RefereeApi,
@@ -652,78 +753,219 @@ pub fn defend(
     strategy: Box<dyn Strategy>,
     say: &(dyn Fn(u64, Side, String) + Sync),
 ) -> Result<ClaimEnd, ClientError> {
+    let seats = Seats::All(token.to_string());
+    let (status, outcomes) = follow(api, id, Side::Defender, &seats, strategy, say)?;
+    Ok(ClaimEnd {
+        status: status.unwrap_or(ClaimStatus::Open),
+        outcomes,
+    })
+}
+
+/// Plays the challenger's side of several disputes of claim `id` (those
+/// joined, with their tokens) with one `strategy`, through the claim's
+/// event feed and batches of moves, until each has ended; their outcomes.
+pub fn challenge_many(
+    api: &dyn RefereeApi,
+    id: &str,
+    joined: &[(u64, String)],
+    strategy: Box<dyn Strategy>,
+    say: &(dyn Fn(u64, Side, String) + Sync),
+) -> Result<Vec<(u64, Outcome)>, ClientError> {
+    let seats = Seats::These(joined.iter().cloned().collect());
+    follow(api, id, Side::Challenger, &seats, strategy, say).map(|(_, o)| o)
+}
+
+/// Which disputes of a claim a player plays, with which token.
+enum Seats {
+    /// Every dispute, with one token (the defender).
+    All(String),
+    /// These disputes, each with its own token (challengers).
+    These(std::collections::BTreeMap<u64, String>),
+}
+
+impl Seats {
+    fn token(&self, n: u64) -> Option<&str> {
+        match self {
+            Seats::All(t) => Some(t),
+            Seats::These(m) => m.get(&n).map(String::as_str),
+        }
+    }
+}
+
+/// One dispute a player follows.
+struct Followed {
+    view: View,
+    narrator: Narrator,
+    /// The move number at which the player's move was refused (it does
+    /// not try again until the game moves).
+    refused_at: Option<u64>,
+    ended: bool,
+}
+
+/// The claim's status once decided (when the player plays every dispute)
+/// and each followed dispute's outcome, by number.
+type FollowEnd = (Option<ClaimStatus>, Vec<(u64, Outcome)>);
+
+/// The loop behind [`defend`] and [`challenge_many`]: one feed, one
+/// strategy, batches of moves. Returns the claim's status once decided
+/// (if the player plays every dispute) and each dispute's outcome.
+fn follow(
+    api: &dyn RefereeApi,
+    id: &str,
+    side: Side,
+    seats: &Seats,
+    strategy: Box<dyn Strategy>,
+    say: &(dyn Fn(u64, Side, String) + Sync),
+) -> Result<FollowEnd, ClientError> {
     let shared = Arc::new(Mutex::new(SharedState::new(strategy)));
-    let outcomes = Mutex::new(Vec::new());
-    let failure: Mutex<Option<ClientError>> = Mutex::new(None);
-    let status = std::thread::scope(|s| -> Result<ClaimStatus, ClientError> {
-        let mut started = 0u64;
-        let mut told_window = false;
-        let mut view = api.claim(id, None, 0)?;
-        loop {
-            if !told_window {
-                say(
-                    0,
-                    Side::Defender,
-                    format!(
-                        "claim {id}: waiting {:.1} s for challengers (anyone may open a dispute until the window closes; the claim stands if none does or the defender wins every one)",
-                        view.window_left_ms as f64 / 1000.0
-                    ),
-                );
-                told_window = true;
+    let mut player = Player {
+        side,
+        strategy: Box::new(Shared(shared)),
+    };
+    let mut disputes: std::collections::BTreeMap<u64, Followed> = Default::default();
+    let mut outcomes = Vec::new();
+    let mut cursor = 0u64;
+    let mut told_window = false;
+    let mut wait = 0u64;
+    loop {
+        let feed = api.feed(id, cursor, wait)?;
+        if !told_window && matches!(seats, Seats::All(_)) {
+            say(
+                0,
+                side,
+                format!(
+                    "claim {id}: waiting {:.1} s for challengers (anyone may open a dispute until the window closes; the claim stands if none does or the defender wins every one)",
+                    feed.window_left_ms as f64 / 1000.0
+                ),
+            );
+        }
+        told_window = true;
+        cursor = feed.cursor;
+        for v in feed.disputes {
+            let n = v.dispute;
+            if seats.token(n).is_none() {
+                continue;
             }
-            while started < view.disputes.len() as u64 {
-                started += 1;
-                let n = started;
-                say(
-                    0,
-                    Side::Defender,
-                    format!("dispute {n} opened against claim {id}"),
-                );
-                let (shared, outcomes, failure) = (shared.clone(), &outcomes, &failure);
+            let f = disputes.entry(n).or_insert_with(|| {
+                if matches!(seats, Seats::All(_)) {
+                    say(0, side, format!("dispute {n} opened against claim {id}"));
+                }
                 // The dispute as it was opened, to tell its moves from the first.
                 let start = Game::with_root(
-                    view.claim.clone(),
-                    view.levels.clone(),
-                    view.initial_root,
-                    view.clock_ms,
+                    v.game.claim.clone(),
+                    v.game.levels.clone(),
+                    v.game.initial_root,
+                    v.game.clock_ms[0],
                     0,
                 )
-                .ok();
-                s.spawn(move || {
-                    let mut player = Player {
-                        side: Side::Defender,
-                        strategy: Box::new(Shared(shared)),
-                    };
-                    let r = play_from(
-                        api,
-                        id,
-                        n,
-                        token,
-                        &mut player,
-                        start.as_ref(),
-                        &mut |side, line| say(n, side, line),
-                    );
-                    match r {
-                        Ok(o) => outcomes
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((n, o)),
-                        Err(e) => {
-                            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                        }
-                    }
-                });
-            }
-            if view.status != ClaimStatus::Open {
-                return Ok(view.status);
-            }
-            view = api.claim(id, Some(view.seq), 10_000)?;
+                .unwrap_or_else(|_| v.game.clone());
+                Followed {
+                    view: v.clone(),
+                    narrator: Narrator::new(&start),
+                    refused_at: None,
+                    ended: false,
+                }
+            });
+            f.update(n, v, say, &mut outcomes);
         }
-    })?;
-    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+        // The moves due now, in every dispute at once.
+        let mut due: Vec<(BatchMove, String)> = Vec::new();
+        for (n, f) in disputes.iter_mut() {
+            let g = &f.view.game;
+            if f.ended || f.view.queued || f.refused_at == Some(g.seq) {
+                continue;
+            }
+            if g.turn != side && !matches!(g.phase, Phase::Prove(_)) {
+                continue;
+            }
+            let Some(mv) = player.decide(g) else { continue };
+            let line = describe(g, side, &mv);
+            let token = seats.token(*n).unwrap_or_default().to_string();
+            let req = MoveRequest {
+                side,
+                token,
+                seq: g.seq,
+                mv,
+            };
+            due.push((BatchMove::new(*n, req), line));
+        }
+        for chunk in due.chunks(super::referee::MAX_BATCH) {
+            let moves: Vec<BatchMove> = chunk.iter().map(|(m, _)| m.clone()).collect();
+            let results = api.send_batch(id, &moves)?;
+            for ((m, line), r) in chunk.iter().zip(results) {
+                let Some(f) = disputes.get_mut(&m.dispute) else {
+                    continue;
+                };
+                match (r.view, r.status) {
+                    (Some(v), _) => f.update(m.dispute, v, say, &mut outcomes),
+                    (None, status) => {
+                        say(
+                            m.dispute,
+                            side,
+                            format!(
+                                "[seq {}] refused ({}): {line}: {}",
+                                m.seq,
+                                status.unwrap_or(0),
+                                r.error.unwrap_or_default()
+                            ),
+                        );
+                        f.refused_at = Some(m.seq);
+                    }
+                }
+            }
+        }
+        let all_seen = match seats {
+            Seats::All(_) => disputes.len() as u64 >= feed.disputes_total,
+            Seats::These(m) => disputes.len() >= m.len(),
+        };
+        let all_ended = all_seen && disputes.values().all(|f| f.ended);
+        let decided = feed.status != ClaimStatus::Open;
+        match seats {
+            Seats::All(_) if decided && all_ended && !feed.more => {
+                outcomes.sort_by_key(|(n, _)| *n);
+                return Ok((Some(feed.status), outcomes));
+            }
+            Seats::These(_) if all_ended => {
+                outcomes.sort_by_key(|(n, _)| *n);
+                return Ok((None, outcomes));
+            }
+            _ => {}
+        }
+        // Moves sent or more news waiting: look again at once; otherwise
+        // wait for the next change.
+        wait = if feed.more || !due.is_empty() {
+            0
+        } else {
+            10_000
+        };
     }
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
-    outcomes.sort_by_key(|(n, _)| *n);
-    Ok(ClaimEnd { status, outcomes })
+}
+
+impl Followed {
+    /// Catches up with a newer view of dispute `n`: tells its new moves,
+    /// and its end once.
+    fn update(
+        &mut self,
+        n: u64,
+        v: View,
+        say: &(dyn Fn(u64, Side, String) + Sync),
+        outcomes: &mut Vec<(u64, Outcome)>,
+    ) {
+        if v.game.seq < self.view.game.seq || (self.ended && !v.game.is_over()) {
+            return; // older news
+        }
+        self.narrator
+            .follow(&v, &mut |side, line| say(n, side, line));
+        if v.game.seq != self.view.game.seq || v.queued != self.view.queued {
+            self.refused_at = None;
+        }
+        if let (Phase::Done(o), false) = (&v.game.phase, self.ended) {
+            if matches!(o, Outcome::Timeout { .. }) {
+                say(n, v.game.turn, describe_end(o));
+            }
+            outcomes.push((n, o.clone()));
+            self.ended = true;
+        }
+        self.view = v;
+    }
 }

@@ -4,27 +4,37 @@
 //!
 //! - **Headers**: at most [`Limits::max_header_bytes`] bytes and
 //!   [`Limits::max_headers`] lines (hyper answers 431 and closes).
-//! - **Bodies**: at most [`Limits::body_budget`] bytes of them are read at
-//!   once, over all connections (503 beyond); a `Content-Length` over the endpoint's cap is answered
-//!   413 with `Connection: close` before a byte of the body is read; a
-//!   chunked body is read through a size cap; a body must arrive within
-//!   [`Limits::body_timeout`] (408 otherwise).
-//! - **Connections**: at most [`Limits::max_connections`] in total and
-//!   [`Limits::max_per_client`] per client address; one beyond is told 503
-//!   and closed at once. A connection with no request running and no byte
-//!   moving for [`Limits::idle_timeout`] is closed (idle keep-alives,
-//!   half-open sockets, clients that stop reading their answer).
-//! - **Work**: requests that compute (creating a game, a move, a
-//!   transcript) run on a bounded pool of blocking threads, at most
-//!   [`Limits::max_busy`] at once (503 beyond); a long-poll waits without
-//!   a thread, does not count against that cap, and ends when its client
-//!   hangs up (hyper drops the request's future on EOF).
+//! - **Fair shares** ([`shares`]): connections, computing requests,
+//!   transcript streams and bytes of bodies are counted in all, per client
+//!   address and per network (IPv4 /24, IPv6 /64), each within its share;
+//!   computing slots and body bytes keep a reserve for moves and players'
+//!   reads, so that a player whose turn it is can always see the game and
+//!   move.
+//! - **Bodies**: counted against the budget as their bytes arrive; a
+//!   `Content-Length` over the endpoint's cap is answered 413 with
+//!   `Connection: close` before a byte of the body is read; a body must
+//!   arrive within [`Limits::body_timeout`] and, after its first second, at
+//!   [`Limits::min_body_rate`] at least (408 otherwise).
+//! - **Connections**: at most [`Limits::max_connections`] in total,
+//!   [`Limits::max_per_client`] per address and [`Limits::max_per_prefix`]
+//!   per network; when all are taken, the network holding the most gives
+//!   its oldest up to a newcomer from a smaller one. A connection with no
+//!   request running and no byte moving for [`Limits::idle_timeout`] is
+//!   closed (idle keep-alives, half-open sockets, clients that stop reading
+//!   their answer).
+//! - **Work**: requests that compute (creating a game, a move, a page) run
+//!   on a bounded pool of blocking threads within their shares (503
+//!   beyond), and give their slot back before their answer is written; a
+//!   transcript is streamed by a task that holds no computing slot and
+//!   gives up after [`Limits::write_timeout`] without a read; a long-poll
+//!   waits without a thread and ends when its client hangs up (hyper drops
+//!   the request's future on EOF); `/health` takes no slot.
 //! - **Panics**: a handler that panics is answered 500; its counters are
 //!   released by guards, and the accept loop never waits on a handler.
 
 use super::referee::{Referee, RefereeError, error_body};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::service::service_fn;
@@ -38,6 +48,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+#[path = "http_shares.rs"]
+mod shares;
+use shares::{Over, Share, Taken, Tally};
 
 /// The service's bounds.
 #[derive(Clone, Debug)]
@@ -58,6 +72,12 @@ pub struct Limits {
     pub body_budget: usize,
     /// Time a connection may sit with no request running and no byte moving.
     pub idle_timeout: Duration,
+    /// Open connections from one network (an IPv4 /24, an IPv6 /64).
+    pub max_per_prefix: usize,
+    /// Slowest a body may arrive, bytes a second (after its first second).
+    pub min_body_rate: usize,
+    /// Longest a streamed answer may wait for its client to read.
+    pub write_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +91,9 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(20),
             body_budget: 512 << 20,
             idle_timeout: Duration::from_secs(30),
+            max_per_prefix: 256,
+            min_body_rate: 16 << 10,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -94,15 +117,12 @@ pub struct Stats {
     pub panics: AtomicU64,
     /// Bytes of request bodies reserved now.
     pub body_bytes: AtomicUsize,
-}
-
-/// Gives reserved body bytes back when dropped.
-struct Reserved<'a>(&'a AtomicUsize, usize);
-
-impl Drop for Reserved<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(self.1, Ordering::SeqCst);
-    }
+    /// Connections closed to make room for another network's.
+    pub evicted: AtomicU64,
+    /// Bodies dropped for arriving too slowly.
+    pub slow_bodies: AtomicU64,
+    /// Streamed answers running now.
+    pub streams: AtomicUsize,
 }
 
 /// Decrements a counter when dropped (so a panic or a cancelled future
@@ -127,10 +147,97 @@ struct Service {
     limits: Limits,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
-    /// Open connections by client address.
-    clients: Mutex<HashMap<IpAddr, usize>>,
+    /// Open connections, by address and network.
+    conns: Arc<Tally>,
+    /// Requests computing, by address and network.
+    busy: Arc<Tally>,
+    /// Streamed answers (transcripts) being written.
+    streams: Arc<Tally>,
+    /// Bytes of bodies received and not yet answered.
+    bodies: Arc<Tally>,
+    /// Open connections by number: their address and the signal that
+    /// closes them (to make room for another network's).
+    registry: Mutex<HashMap<u64, (IpAddr, Arc<tokio::sync::Notify>)>>,
+    next_conn: AtomicU64,
     /// When the service started (activity times are offsets from it).
     epoch: Instant,
+}
+
+impl Service {
+    fn new(referee: Referee, limits: Limits, stats: Arc<Stats>, stop: Arc<AtomicBool>) -> Service {
+        let l = &limits;
+        let busy = l.max_busy.max(1);
+        let create = referee.max_create_body();
+        Service {
+            conns: Tally::new(Share {
+                total: l.max_connections,
+                per_address: l.max_per_client,
+                per_prefix: l.max_per_prefix.max(l.max_per_client),
+            }),
+            busy: Tally::new(Share {
+                total: busy,
+                per_address: (busy / 8).max(1),
+                per_prefix: (busy / 4).max(1),
+            }),
+            streams: Tally::new(Share {
+                total: (busy / 2).max(1),
+                per_address: 2,
+                per_prefix: 4,
+            }),
+            bodies: Tally::new(Share {
+                total: l.body_budget,
+                per_address: create.max(l.body_budget / 8),
+                per_prefix: create.max(l.body_budget / 4),
+            }),
+            registry: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            epoch: Instant::now(),
+            referee,
+            limits,
+            stats,
+            stop,
+        }
+    }
+}
+
+/// A body's share of the budget, counted in [`Stats::body_bytes`] too.
+struct BodyHeld {
+    taken: Taken,
+    stats: Arc<Stats>,
+}
+
+impl Drop for BodyHeld {
+    fn drop(&mut self) {
+        self.stats
+            .body_bytes
+            .fetch_sub(self.taken.amount(), Ordering::SeqCst);
+    }
+}
+
+/// What a request needs, for the shares: a move keeps a reserve of the
+/// busy slots and of the body budget that nothing else may take, so that a
+/// player whose turn it is can always move.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Move,
+    Other,
+}
+
+/// Moves, and what players read to make them (a claim's event feed, a
+/// dispute's view), may use the reserve.
+fn kind(method: &Method, path: &str) -> Kind {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let play = matches!(
+        (method, parts.as_slice()),
+        (
+            &Method::POST,
+            ["games", _, "moves"] | ["games", _, "disputes", _, "moves"]
+        ) | (
+            &Method::GET,
+            ["games", _, "events"] | ["games", _, "disputes", _]
+        )
+    );
+    if play { Kind::Move } else { Kind::Other }
 }
 
 /// One connection's activity, watched for idleness.
@@ -211,10 +318,13 @@ impl hyper::body::Body for Streamed {
     }
 }
 
-/// Writes into a [`Streamed`] body, 64 KiB at a time.
+/// Writes into a [`Streamed`] body, 64 KiB at a time; gives up when the
+/// client has not taken a chunk for `patience`.
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Bytes>,
     buf: Vec<u8>,
+    handle: tokio::runtime::Handle,
+    patience: Duration,
 }
 
 impl std::io::Write for ChannelWriter {
@@ -230,9 +340,9 @@ impl std::io::Write for ChannelWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx
-            .blocking_send(chunk)
-            .map_err(|_| std::io::Error::other("the client went away"))
+        self.handle
+            .block_on(self.tx.send_timeout(chunk, self.patience))
+            .map_err(|_| std::io::Error::other("the client went away or stopped reading"))
     }
 }
 
@@ -278,6 +388,11 @@ impl Service {
         client: IpAddr,
     ) -> Answer {
         let _running = Held::take(&activity.running);
+        if req.method() == Method::GET && req.uri().path() == "/health" {
+            // Constant, and answered here: no slot, no thread.
+            self.stats.answered.fetch_add(1, Ordering::Relaxed);
+            return answer(200, "{\"ok\":true}".into());
+        }
         let method = req.method().clone();
         let uri = req.uri().clone();
         let path = uri.path().to_string();
@@ -288,13 +403,26 @@ impl Service {
             .then(|| super::web::Page::route(&path))
             .flatten();
         let out = if let Some(page) = page {
-            self.page(page).await
+            self.page(page, client).await
         } else if let Some((id, n)) = transcript_route(&method, &path) {
-            self.stream_transcript(id, n).await
+            self.stream_transcript(id, n, client).await
+        } else if let Some((id, after, wait)) = feed_poll(&method, &url) {
+            if wait == 0 {
+                self.compute(method.as_str(), &url, Vec::new(), client, Kind::Move)
+                    .await
+            } else {
+                self.poll_feed(id, after, wait, client).await
+            }
         } else if let Some((id, n, after, wait)) = long_poll(&method, &url) {
             if wait == 0 {
-                self.compute(method.as_str(), &url, Vec::new(), client)
-                    .await
+                self.compute(
+                    method.as_str(),
+                    &url,
+                    Vec::new(),
+                    client,
+                    kind(&method, &path),
+                )
+                .await
             } else {
                 self.poll(id, n, after, wait, client).await
             }
@@ -315,50 +443,129 @@ impl Service {
                 }
                 _ => {}
             }
-            // Bodies being read share a budget of memory: a body reserves
-            // its announced length (its cap when chunked) until answered.
-            let want = hyper::body::Body::size_hint(req.body())
-                .upper()
-                .map_or(limit, |n| (n as usize).min(limit));
-            let Some(_reserved) = self.reserve(want) else {
-                return closing(
-                    503,
-                    "the referee is busy reading other requests' bodies; retry",
-                );
+            let kind = kind(&method, &path);
+            // The body's share of the budget is held until it is answered.
+            let (body, _held) = match self.read_body(req.into_body(), limit, client, kind).await {
+                Ok(b) => b,
+                Err(refusal) => return refusal,
             };
-            let body = Limited::new(req.into_body(), limit);
-            let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
-            let body = match read {
-                Err(_) => {
-                    return closing(
-                        408,
-                        &format!(
-                            "the request body did not arrive within {} s",
-                            self.limits.body_timeout.as_secs()
-                        ),
-                    );
-                }
-                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                    return closing(
-                        413,
-                        &format!("request body too large (at most {limit} bytes)"),
-                    );
-                }
-                Ok(Err(e)) => return closing(400, &format!("cannot read the request body: {e}")),
-                Ok(Ok(b)) => b.to_bytes().to_vec(),
-            };
-            self.compute(method.as_str(), &url, body, client).await
+            self.compute(method.as_str(), &url, body, client, kind)
+                .await
         };
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
         out
     }
 
-    /// Runs a request on the blocking pool, within the cap on busy requests.
-    async fn compute(&self, method: &str, url: &str, body: Vec<u8>, client: IpAddr) -> Answer {
+    /// Reads a request body within its cap, the body budget's shares
+    /// (bytes are counted as they arrive, so a stalled body holds only what
+    /// it sent), the body timeout and the minimum rate. The bytes, with
+    /// their share of the budget (given back once answered).
+    async fn read_body(
+        &self,
+        mut body: Incoming,
+        limit: usize,
+        client: IpAddr,
+        kind: Kind,
+    ) -> Result<(Vec<u8>, BodyHeld), Answer> {
+        use hyper::body::Body;
+        let reserve = match kind {
+            Kind::Move => 0,
+            Kind::Other => self.limits.body_budget / 8,
+        };
+        let mut held = BodyHeld {
+            taken: self.bodies.take(client, 0, 0).map_err(|_| {
+                closing(
+                    503,
+                    "the referee is busy reading other requests' bodies; retry",
+                )
+            })?,
+            stats: self.stats.clone(),
+        };
+        let mut out = Vec::new();
+        let start = Instant::now();
+        let rate = self.limits.min_body_rate.max(1) as u64;
+        loop {
+            // The time left before the body is too late or too slow.
+            let elapsed = start.elapsed();
+            let owed = (elapsed.as_millis() as u64).saturating_sub(1000) * rate / 1000;
+            if elapsed >= self.limits.body_timeout || (out.len() as u64) < owed {
+                let slow = elapsed < self.limits.body_timeout;
+                if slow {
+                    self.stats.slow_bodies.fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(closing(
+                    408,
+                    &if slow {
+                        format!(
+                            "the request body arrives too slowly ({} bytes in {} ms; at least {rate} bytes a second)",
+                            out.len(),
+                            elapsed.as_millis()
+                        )
+                    } else {
+                        format!(
+                            "the request body did not arrive within {} s",
+                            self.limits.body_timeout.as_secs()
+                        )
+                    },
+                ));
+            }
+            // Until the next byte is due at the minimum rate.
+            let due_ms = 1000 + (out.len() as u64 + 1) * 1000 / rate;
+            let until = Duration::from_millis(due_ms.saturating_sub(elapsed.as_millis() as u64))
+                .min(self.limits.body_timeout - elapsed)
+                .max(Duration::from_millis(10));
+            let frame = match tokio::time::timeout(
+                until,
+                std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)),
+            )
+            .await
+            {
+                Err(_) => continue,
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    return Err(closing(400, &format!("cannot read the request body: {e}")));
+                }
+                Ok(Some(Ok(f))) => f,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            if out.len() + data.len() > limit {
+                return Err(closing(
+                    413,
+                    &format!("request body too large (at most {limit} bytes)"),
+                ));
+            }
+            if !held.taken.grow(data.len(), reserve) {
+                return Err(closing(
+                    503,
+                    "the referee is busy reading other requests' bodies; retry",
+                ));
+            }
+            self.stats
+                .body_bytes
+                .fetch_add(data.len(), Ordering::SeqCst);
+            out.extend_from_slice(&data);
+        }
+        Ok((out, held))
+    }
+
+    /// Runs a request on the blocking pool, within the shares of busy
+    /// requests.
+    async fn compute(
+        &self,
+        method: &str,
+        url: &str,
+        body: Vec<u8>,
+        client: IpAddr,
+        kind: Kind,
+    ) -> Answer {
         let referee = self.referee.clone();
         let (method, url) = (method.to_string(), url.to_string());
         match self
-            .blocking(move || referee.handle(&method, &url, &body, Some(client)))
+            .blocking(client, kind, move || {
+                referee.handle(&method, &url, &body, Some(client))
+            })
             .await
         {
             Ok((status, text)) => answer(status, text),
@@ -367,9 +574,12 @@ impl Service {
     }
 
     /// Renders a page of the live view on the blocking pool.
-    async fn page(&self, page: super::web::Page) -> Answer {
+    async fn page(&self, page: super::web::Page, client: IpAddr) -> Answer {
         let referee = self.referee.clone();
-        match self.blocking(move || page.render(&referee)).await {
+        match self
+            .blocking(client, Kind::Other, move || page.render(&referee))
+            .await
+        {
             Ok((status, html)) => {
                 let mut r = answer(status, html);
                 for (name, value) in super::web::HEADERS {
@@ -384,19 +594,30 @@ impl Service {
         }
     }
 
-    /// Runs `f` on the blocking pool, within the cap on busy requests; a
-    /// panic in `f` is answered 500 and releases its slot.
+    /// Runs `f` on the blocking pool, within the shares of busy requests
+    /// (a move may use the reserve); a panic in `f` is answered 500 and
+    /// releases its slot.
     async fn blocking<T: Send + 'static>(
         &self,
+        client: IpAddr,
+        kind: Kind,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Answer> {
-        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
-            return Err(busy(
-                "the referee is busy: too many requests at once; retry",
-            ));
-        }
+        let reserve = match kind {
+            Kind::Move => 0,
+            Kind::Other => self.limits.max_busy / 4,
+        };
+        let slot = self.busy.take(client, 1, reserve).map_err(|over| {
+            busy(match over {
+                Over::Total => "the referee is busy: too many requests at once; retry",
+                Over::Address | Over::Prefix => {
+                    "the referee is busy: too many requests at once from your network; retry"
+                }
+            })
+        })?;
         let stats = self.stats.clone();
         let job = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let _busy = Held::take(&stats.busy);
             f()
         });
@@ -411,37 +632,43 @@ impl Service {
         })
     }
 
-    /// Streams the transcript of dispute `n` of claim `id` from a blocking
-    /// task (which counts as a busy request while it writes).
-    async fn stream_transcript(&self, id: String, n: u64) -> Answer {
-        if self.stats.busy.load(Ordering::SeqCst) >= self.limits.max_busy {
-            return busy("the referee is busy: too many requests at once; retry");
-        }
-        let referee = self.referee.clone();
-        let stats = self.stats.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let _busy = Held::take(&stats.busy);
-            referee.transcript_source(&id, n)
-        })
-        .await;
-        let source = match prepared {
-            Ok(Ok(s)) => s,
-            Ok(Err(r)) => return answer(r.status, error_body(&r.reason)),
+    /// Streams the transcript of dispute `n` of claim `id`: prepared
+    /// within the busy shares, then written by a task of its own that holds
+    /// no busy slot (a client that does not read cannot keep others from
+    /// computing), within the shares of streams, and that gives up when
+    /// its client has not read for [`Limits::write_timeout`].
+    async fn stream_transcript(&self, id: String, n: u64, client: IpAddr) -> Answer {
+        let stream = match self.streams.take(client, 1, 0) {
+            Ok(s) => s,
             Err(_) => {
-                self.stats.panics.fetch_add(1, Ordering::Relaxed);
-                return answer(
-                    500,
-                    error_body("internal error: the request's handler failed"),
+                return busy(
+                    "the referee is busy: too many transcripts being sent (to your network); retry",
                 );
             }
         };
+        let referee = self.referee.clone();
+        let source = match self
+            .blocking(client, Kind::Other, move || {
+                referee.transcript_source(&id, n)
+            })
+            .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(r)) => return answer(r.status, error_body(&r.reason)),
+            Err(refused) => return refused,
+        };
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let stats = self.stats.clone();
+        let handle = tokio::runtime::Handle::current();
+        let patience = self.limits.write_timeout;
         tokio::task::spawn_blocking(move || {
-            let _busy = Held::take(&stats.busy);
+            let _stream = stream;
+            let _counted = Held::take(&stats.streams);
             let mut w = ChannelWriter {
                 tx,
                 buf: Vec::with_capacity(64 << 10),
+                handle,
+                patience,
             };
             // A failure mid-way (the client left, a blob went bad) cuts the
             // body short: the client sees an incomplete document.
@@ -472,8 +699,13 @@ impl Service {
         let deadline =
             Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
         // Unknown: the answer below says so.
+        let queued = n.is_some_and(|n| self.referee.queued(&id, n));
         if let Some(mut changes) = self.referee.subscribe(&id, n) {
             loop {
+                // A queued dispute that starts is news, though no move was made.
+                if queued && n.is_some_and(|n| !self.referee.queued(&id, n)) {
+                    break;
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 let Some(clock_left) = self.referee.poll_wait(&id, n, after) else {
                     break;
@@ -497,59 +729,101 @@ impl Service {
             Some(a) => format!("{path}?after_seq={a}"),
             None => path,
         };
-        self.compute("GET", &url, Vec::new(), client).await
+        let kind = if n.is_some() { Kind::Move } else { Kind::Other };
+        self.compute("GET", &url, Vec::new(), client, kind).await
     }
 
-    /// Reserves `n` bytes of the body budget, if there is room.
-    fn reserve(&self, n: usize) -> Option<Reserved<'_>> {
-        let budget = &self.stats.body_bytes;
-        let mut now = budget.load(Ordering::SeqCst);
-        loop {
-            if now.saturating_add(n) > self.limits.body_budget {
-                return None;
-            }
-            match budget.compare_exchange(now, now + n, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return Some(Reserved(budget, n)),
-                Err(v) => now = v,
+    /// A long-poll of a claim's event feed: waits (without a thread) for a
+    /// change of its disputes past `after`, its decision, or `wait_ms`.
+    async fn poll_feed(&self, id: String, after: u64, wait_ms: u64, client: IpAddr) -> Answer {
+        let _poll = Held::take(&self.stats.polls);
+        let deadline =
+            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+        if let Some(mut changes) = self.referee.subscribe_feed(&id) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(until) = self.referee.feed_wait(&id, after) else {
+                    break;
+                };
+                if left.is_zero() || self.referee.stopping() {
+                    break;
+                }
+                let tick = left
+                    .min(Duration::from_millis(until.max(1)))
+                    .min(Duration::from_secs(1));
+                let _ = tokio::time::timeout(tick, changes.changed()).await;
             }
         }
+        let url = format!("/games/{id}/events?after={after}");
+        self.compute("GET", &url, Vec::new(), client, Kind::Move)
+            .await
     }
 
-    /// Takes a connection slot for `ip`, if the caps allow.
-    fn admit(&self, ip: IpAddr) -> bool {
-        if self.stats.connections.load(Ordering::SeqCst) >= self.limits.max_connections {
-            return false;
-        }
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        let n = clients.entry(ip).or_insert(0);
-        if *n >= self.limits.max_per_client {
-            return false;
-        }
-        *n += 1;
+    /// Takes a connection slot for `ip`, within its address's and its
+    /// network's shares. When all slots are taken, the network holding the
+    /// most gives one up (if it holds more than `ip`'s network would), so
+    /// that many connections from a few networks cannot lock out another.
+    /// The slot, the connection's number and the signal that closes it.
+    fn admit(&self, ip: IpAddr) -> Option<(Taken, u64, Arc<tokio::sync::Notify>)> {
+        let slot = match self.conns.take(ip, 1, 0) {
+            Ok(t) => t,
+            Err(Over::Total) => {
+                let (heavy, n) = self.conns.largest_prefix()?;
+                if n <= self.conns.of_prefix(ip) + 1 {
+                    return None;
+                }
+                self.evict(heavy);
+                self.conns.take_beyond_total(ip, 1).ok()?
+            }
+            Err(_) => return None,
+        };
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let close = Arc::new(tokio::sync::Notify::new());
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (ip, close.clone()));
         self.stats.connections.fetch_add(1, Ordering::SeqCst);
-        true
+        Some((slot, id, close))
     }
 
-    fn release(&self, ip: IpAddr) {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = clients.get_mut(&ip) {
-            *n -= 1;
-            if *n == 0 {
-                clients.remove(&ip);
-            }
+    /// Closes the oldest connection of network `heavy`.
+    fn evict(&self, heavy: IpAddr) {
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = registry
+            .iter()
+            .filter(|(_, (ip, _))| shares::prefix(*ip) == heavy)
+            .min_by_key(|(id, _)| **id);
+        if let Some((_, (_, close))) = oldest {
+            close.notify_one();
+            self.stats.evicted.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    fn release(&self, id: u64) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         self.stats.connections.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Serves one connection until it ends, goes idle or the service stops.
-    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, ip: IpAddr) {
-        struct Slot(Arc<Service>, IpAddr);
+    async fn connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        ip: IpAddr,
+        admitted: (Taken, u64, Arc<tokio::sync::Notify>),
+    ) {
+        struct Slot(Arc<Service>, u64);
         impl Drop for Slot {
             fn drop(&mut self) {
                 self.0.release(self.1);
             }
         }
-        let _slot = Slot(self.clone(), ip);
+        let (taken, id, close) = admitted;
+        let _taken = taken;
+        let _slot = Slot(self.clone(), id);
         let activity = Arc::new(Activity {
             last_ms: AtomicU64::new(self.epoch.elapsed().as_millis() as u64),
             running: AtomicUsize::new(0),
@@ -581,6 +855,7 @@ impl Service {
         loop {
             tokio::select! {
                 _ = conn.as_mut() => return,
+                _ = close.notified() => return,
                 _ = tokio::time::sleep(check) => {
                     if self.stop.load(Ordering::Relaxed) {
                         return;
@@ -635,6 +910,28 @@ fn long_poll(method: &Method, url: &str) -> Option<(String, Option<u64>, Option<
     Some((id.to_string(), n, after, wait?))
 }
 
+/// `GET /games/{id}/events?after=V&wait_ms=M`: the claim, `V` (default 0), `M`.
+fn feed_poll(method: &Method, url: &str) -> Option<(String, u64, u64)> {
+    if method != Method::GET {
+        return None;
+    }
+    let (path, query) = url.split_once('?')?;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ["games", id, "events"] = parts.as_slice() else {
+        return None;
+    };
+    let mut after = 0;
+    let mut wait = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("after", v)) => after = v.parse::<u64>().ok()?,
+            Some(("wait_ms", v)) => wait = Some(v.parse::<u64>().ok()?),
+            _ => {}
+        }
+    }
+    Some((id.to_string(), after, wait?))
+}
+
 /// A serving referee.
 pub struct Server {
     /// The address it listens on.
@@ -660,7 +957,9 @@ pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, Re
         .unwrap_or_else(|_| addr.to_string());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(limits.max_busy + 16)
+        // Computing requests, streams (as many as half the busy slots),
+        // and room.
+        .max_blocking_threads(limits.max_busy + limits.max_busy / 2 + 16)
         .thread_name("referee-http")
         .enable_all()
         .build()
@@ -668,14 +967,12 @@ pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, Re
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(tokio::sync::Notify::new());
-    let service = Arc::new(Service {
-        referee: referee.clone(),
+    let service = Arc::new(Service::new(
+        referee.clone(),
         limits,
-        stats: stats.clone(),
-        stop: stop.clone(),
-        clients: Mutex::new(HashMap::new()),
-        epoch: Instant::now(),
-    });
+        stats.clone(),
+        stop.clone(),
+    ));
     let (w, s) = (wake.clone(), stop.clone());
     let accept = std::thread::spawn(move || {
         runtime.block_on(async move {
@@ -701,7 +998,7 @@ pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, Re
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                if !service.admit(peer.ip()) {
+                let Some(admitted) = service.admit(peer.ip()) else {
                     service
                         .stats
                         .refused_connections
@@ -714,8 +1011,8 @@ pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, Re
                     // Never wait on a refused client.
                     let _ = stream.try_write(msg.as_bytes());
                     continue;
-                }
-                tokio::spawn(service.clone().connection(stream, peer.ip()));
+                };
+                tokio::spawn(service.clone().connection(stream, peer.ip(), admitted));
             }
         });
         runtime.shutdown_timeout(Duration::from_secs(2));
@@ -805,14 +1102,13 @@ mod tests {
             max_busy: 2,
             ..Limits::default()
         };
-        let svc = Service {
+        let svc = Service::new(
             referee,
             limits,
-            stats: Arc::new(Stats::default()),
-            stop: Arc::new(AtomicBool::new(false)),
-            clients: Mutex::new(HashMap::new()),
-            epoch: Instant::now(),
-        };
+            Arc::new(Stats::default()),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let me: IpAddr = [127, 0, 0, 1].into();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -821,13 +1117,16 @@ mod tests {
         rt.block_on(async {
             // More panics than slots: each one gives its slot back.
             for _ in 0..5 {
-                let r = svc.blocking(|| -> u32 { panic!("a handler bug") }).await;
+                let r = svc
+                    .blocking(me, Kind::Other, || -> u32 { panic!("a handler bug") })
+                    .await;
                 let status = r.err().map(|a| a.status().as_u16());
                 assert_eq!(status, Some(500));
             }
             assert_eq!(svc.stats.panics.load(Ordering::Relaxed), 5);
             assert_eq!(svc.stats.busy.load(Ordering::SeqCst), 0);
-            assert_eq!(svc.blocking(|| 7).await.ok(), Some(7));
+            assert_eq!(svc.blocking(me, Kind::Other, || 7).await.ok(), Some(7));
+            assert_eq!(svc.busy.total(), 0);
         });
         let _ = std::fs::remove_dir_all(&dir);
     }

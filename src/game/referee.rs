@@ -59,22 +59,32 @@
 //! on by the downtime.
 
 pub use super::http::{Limits, Server};
+
+#[path = "referee_feed.rs"]
+mod feed;
+#[path = "referee_open.rs"]
+mod open;
+#[path = "referee_routes.rs"]
+mod routes;
+#[path = "referee_transcript.rs"]
+mod transcript_source;
 use super::levels::two_levels;
 use super::rules::{Game, MoveError, Phase, Side, initial_root};
-use super::store::{Event, Log, StoreError, has_blob, put_blob};
-use super::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
+use super::store::{Event, Log, StoreError, put_blob};
+use super::transcript::{Record, Transcript};
 use super::wire::{
     ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, ErrorBody, Joined,
-    MoveRequest, PolicyView, Summary, View,
+    PolicyView, Summary, View,
 };
 use crate::hash::{Hash, keccak};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+pub use transcript_source::TranscriptSource;
 
 /// Largest body of a request other than a new claim.
 pub const MAX_BODY: usize = 1 << 20;
@@ -88,6 +98,15 @@ pub const TICK_MS: u64 = 50;
 pub const HEARTBEAT_MS: u64 = 1_000;
 /// Most recent moves a view carries.
 pub const MAX_RECENT: usize = 16;
+/// Most entries of any list in one answer (claims, disputes of a claim,
+/// disputes in an event feed answer are fewer: [`FEED_PAGE`]).
+pub const MAX_PAGE: usize = 100;
+/// Most disputes in one answer of a claim's event feed.
+pub const FEED_PAGE: usize = 64;
+/// Most moves in one batch.
+pub const MAX_BATCH: usize = 64;
+/// Longest free text of a claim (its `status`), bytes.
+pub const MAX_STATUS: usize = 256;
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> u64 {
@@ -165,6 +184,9 @@ pub struct Config {
     pub max_open_claims: usize,
     /// Most claims and disputes one client address may open per minute.
     pub max_opens_per_minute: usize,
+    /// Most disputes of one claim running at once; more are queued, their
+    /// clocks stopped, and start in order as running ones end.
+    pub max_running_disputes: usize,
     /// The HTTP service's bounds.
     pub limits: Limits,
 }
@@ -177,6 +199,7 @@ impl Default for Config {
             max_input: 16 << 20,
             max_open_claims: 10_000,
             max_opens_per_minute: 60,
+            max_running_disputes: 32,
             limits: Limits::default(),
         }
     }
@@ -185,6 +208,9 @@ impl Default for Config {
 /// One dispute: a game between the defender and one challenger.
 struct Dispute {
     game: Game,
+    /// Waiting for a place among the claim's running disputes: its clocks
+    /// do not run and no move is taken until it starts.
+    queued: bool,
     created_ms: u64,
     initial_clock: u64,
     defender_token: Hash,
@@ -196,8 +222,35 @@ struct Dispute {
 struct DisputeSlot {
     entry: Mutex<Dispute>,
     watch: tokio::sync::watch::Sender<()>,
-    /// The claim's channel: a dispute that ends changes its claim.
-    claim_watch: Arc<tokio::sync::watch::Sender<()>>,
+    /// The claim's channels: a dispute that ends changes its claim, and
+    /// every change of a dispute is news for the claim's event feed.
+    claim: Arc<ClaimSignals>,
+    /// The claim's change number of this dispute's last change.
+    changed: AtomicU64,
+}
+
+/// How a claim tells its watchers that something changed.
+struct ClaimSignals {
+    /// Wakes long-polls of the claim (disputes opened or ended).
+    watch: tokio::sync::watch::Sender<()>,
+    /// Wakes long-polls of the claim's event feed (any change).
+    feed: tokio::sync::watch::Sender<()>,
+    /// Changes of the claim's disputes so far (the feed's cursor).
+    version: AtomicU64,
+}
+
+impl ClaimSignals {
+    /// Signals whose change numbers start after `base`. Every change of a
+    /// dispute is a line of the log, so starting a restarted referee's
+    /// numbers at the log's length keeps them growing across restarts: a
+    /// player's cursor from before is never ahead of them.
+    fn new(base: u64) -> Arc<ClaimSignals> {
+        Arc::new(ClaimSignals {
+            watch: tokio::sync::watch::Sender::new(()),
+            feed: tokio::sync::watch::Sender::new(()),
+            version: AtomicU64::new(base),
+        })
+    }
 }
 
 impl DisputeSlot {
@@ -205,10 +258,16 @@ impl DisputeSlot {
         self.entry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Tells the watchers of the dispute and of its claim that it
+    /// changed (after the change, so that a reader who sees the new
+    /// number sees the new state).
     fn notify(&self, ended: bool) {
+        let v = self.claim.version.fetch_add(1, Ordering::SeqCst) + 1;
+        self.changed.store(v, Ordering::SeqCst);
         self.watch.send_replace(());
+        self.claim.feed.send_replace(());
         if ended {
-            self.claim_watch.send_replace(());
+            self.claim.watch.send_replace(());
         }
     }
 }
@@ -227,7 +286,7 @@ struct ClaimEntry {
 
 struct ClaimSlot {
     entry: Mutex<ClaimEntry>,
-    watch: Arc<tokio::sync::watch::Sender<()>>,
+    signals: Arc<ClaimSignals>,
 }
 
 impl ClaimSlot {
@@ -239,7 +298,7 @@ impl ClaimSlot {
 struct Shared {
     dir: PathBuf,
     claims: RwLock<BTreeMap<String, Arc<ClaimSlot>>>,
-    log: Mutex<Log>,
+    log: Log,
     next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
@@ -364,6 +423,14 @@ impl Dispute {
                 });
                 Ok(())
             }
+            Event::Start { time_ms, .. } => {
+                if !self.queued {
+                    return Err("a start of a dispute that is not queued".into());
+                }
+                self.queued = false;
+                self.game.turn_since_ms = *time_ms;
+                Ok(())
+            }
             Event::Timeout { time_ms, .. } => {
                 // The logged timeout is a fact: end the game even if the
                 // clock arithmetic differs by a tick.
@@ -388,19 +455,43 @@ impl Dispute {
             dispute: n,
             game: self.game.clone(),
             challenged: !matches!(self.game.phase, Phase::Open),
-            time_left_ms: Clocks {
-                defender: self.game.time_left(Side::Defender, now),
-                challenger: self.game.time_left(Side::Challenger, now),
+            time_left_ms: self.time_left(now),
+            waiting_for: if self.queued {
+                "its turn: the claim has as many disputes running as the referee allows; this one starts when one of them ends (its clocks are stopped until then)".into()
+            } else {
+                self.game.waiting_for()
             },
-            waiting_for: self.game.waiting_for(),
             recent: self.moves.get(from..).unwrap_or_default().to_vec(),
+            queued: self.queued,
         }
+    }
+
+    /// Both clocks at `now` (a queued dispute's do not run).
+    fn time_left(&self, now: u64) -> Clocks {
+        let at = if self.queued {
+            self.game.turn_since_ms
+        } else {
+            now
+        };
+        Clocks {
+            defender: self.game.time_left(Side::Defender, at),
+            challenger: self.game.time_left(Side::Challenger, at),
+        }
+    }
+
+    /// Started and not over.
+    fn running(&self) -> bool {
+        !self.queued && !self.game.is_over()
     }
 
     fn summary(&self, n: u64) -> DisputeSummary {
         DisputeSummary {
             dispute: n,
-            phase: phase_name(&self.game.phase).to_string(),
+            phase: if self.queued {
+                "queued".into()
+            } else {
+                phase_name(&self.game.phase).to_string()
+            },
             seq: self.game.seq,
             winner: self.game.outcome().map(|o| o.winner()),
             outcome: self.game.outcome().cloned(),
@@ -432,7 +523,9 @@ impl ClaimEntry {
         (status, seq)
     }
 
-    fn view(&self, id: &str, now: u64) -> ClaimView {
+    /// The claim's view with the summaries of disputes `from`,
+    /// `from + 1`, ... (at most [`MAX_PAGE`]).
+    fn view(&self, id: &str, now: u64, from: u64) -> ClaimView {
         let (status, seq) = self.status(now);
         ClaimView {
             id: id.to_string(),
@@ -445,14 +538,22 @@ impl ClaimEntry {
             window_left_ms: self.window_ends_ms.saturating_sub(now),
             status,
             seq,
+            disputes_total: self.disputes.len() as u64,
             disputes: self
                 .disputes
                 .iter()
                 .enumerate()
+                .skip(from.saturating_sub(1) as usize)
+                .take(MAX_PAGE)
                 .map(|(i, d)| d.lock().summary(i as u64 + 1))
                 .collect(),
         }
     }
+}
+
+/// Disputes of a claim started and not over.
+fn running_disputes(c: &ClaimEntry) -> usize {
+    c.disputes.iter().filter(|d| d.lock().running()).count()
 }
 
 /// The number in a claim id `gN`.
@@ -469,7 +570,12 @@ pub struct Referee {
 /// What the log's replay builds.
 type Claims = BTreeMap<String, ClaimEntry>;
 
-fn new_dispute(c: &ClaimEntry, time_ms: u64, challenger_token: Hash) -> Result<Dispute, String> {
+fn new_dispute(
+    c: &ClaimEntry,
+    time_ms: u64,
+    challenger_token: Hash,
+    queued: bool,
+) -> Result<Dispute, String> {
     let game = Game::with_root(
         c.claim.clone(),
         c.levels.clone(),
@@ -480,6 +586,7 @@ fn new_dispute(c: &ClaimEntry, time_ms: u64, challenger_token: Hash) -> Result<D
     .map_err(|e| e.to_string())?;
     Ok(Dispute {
         game,
+        queued,
         created_ms: time_ms,
         initial_clock: c.clock_ms,
         defender_token: c.defender_token,
@@ -488,118 +595,17 @@ fn new_dispute(c: &ClaimEntry, time_ms: u64, challenger_token: Hash) -> Result<D
     })
 }
 
-fn dispute_slot(d: Dispute, claim_watch: &Arc<tokio::sync::watch::Sender<()>>) -> Arc<DisputeSlot> {
+fn dispute_slot(d: Dispute, claim: &Arc<ClaimSignals>) -> Arc<DisputeSlot> {
+    let v = claim.version.fetch_add(1, Ordering::SeqCst) + 1;
     Arc::new(DisputeSlot {
         entry: Mutex::new(d),
         watch: tokio::sync::watch::Sender::new(()),
-        claim_watch: claim_watch.clone(),
+        claim: claim.clone(),
+        changed: AtomicU64::new(v),
     })
 }
 
 impl Referee {
-    /// Opens the referee on a data directory, replaying its log.
-    pub fn open(dir: &Path, config: Config) -> Result<Referee, RefereeError> {
-        let (mut log, events) = Log::open(dir)?;
-        // Replay into plain values first, then put them behind locks.
-        let mut claims: Claims = BTreeMap::new();
-        let mut disputes: BTreeMap<String, Vec<Dispute>> = BTreeMap::new();
-        let mut next_id = 1;
-        let mut last_ms = 0u64;
-        for (i, event) in events.into_iter().enumerate() {
-            let at = |r: String| RefereeError::Replay(format!("event {}: {r}", i + 1));
-            match &event {
-                Event::Create {
-                    game,
-                    time_ms,
-                    claim,
-                    levels,
-                    clock_ms,
-                    window_ms,
-                    initial_root,
-                    defender_token,
-                } => {
-                    has_blob(dir, &claim.program)?;
-                    has_blob(dir, &claim.input)?;
-                    if claims.contains_key(game) {
-                        return Err(at(format!("claim {game} is created twice")));
-                    }
-                    next_id = next_id.max(id_number(game).map_or(0, |n| n + 1));
-                    claims.insert(
-                        game.clone(),
-                        ClaimEntry {
-                            claim: claim.clone(),
-                            levels: levels.clone(),
-                            initial_root: *initial_root,
-                            created_ms: *time_ms,
-                            clock_ms: *clock_ms,
-                            window_ends_ms: time_ms.saturating_add(*window_ms),
-                            defender_token: *defender_token,
-                            disputes: Vec::new(),
-                        },
-                    );
-                    disputes.insert(game.clone(), Vec::new());
-                }
-                Event::Join {
-                    game,
-                    dispute,
-                    time_ms,
-                    challenger_token,
-                } => {
-                    let c = claims
-                        .get(game)
-                        .ok_or_else(|| at(format!("unknown claim {game}")))?;
-                    let list = disputes.entry(game.clone()).or_default();
-                    if *dispute != list.len() as u64 + 1 {
-                        return Err(at(format!("dispute {dispute} of {game} out of order")));
-                    }
-                    list.push(new_dispute(c, *time_ms, *challenger_token).map_err(at)?);
-                }
-                Event::Move { game, dispute, .. } | Event::Timeout { game, dispute, .. } => {
-                    disputes
-                        .get_mut(game)
-                        .and_then(|l| l.get_mut((*dispute as usize).wrapping_sub(1)))
-                        .ok_or_else(|| at(format!("unknown dispute {dispute} of {game}")))?
-                        .apply(&event)
-                        .map_err(at)?;
-                }
-                Event::Heartbeat { .. } => {}
-                Event::Restart { time_ms } => resume(&mut claims, &mut disputes, last_ms, *time_ms),
-            }
-            last_ms = last_ms.max(event.time_ms());
-        }
-        let now = now_ms().max(last_ms);
-        log.append(&Event::Restart { time_ms: now })?;
-        resume(&mut claims, &mut disputes, last_ms, now);
-        let mut running = 0;
-        let claims = claims
-            .into_iter()
-            .map(|(id, mut entry)| {
-                let watch = Arc::new(tokio::sync::watch::Sender::new(()));
-                for d in disputes.remove(&id).unwrap_or_default() {
-                    running += !d.game.is_over() as usize;
-                    entry.disputes.push(dispute_slot(d, &watch));
-                }
-                let slot = ClaimSlot {
-                    entry: Mutex::new(entry),
-                    watch,
-                };
-                (id, Arc::new(slot))
-            })
-            .collect();
-        Ok(Referee {
-            shared: Arc::new(Shared {
-                dir: dir.to_path_buf(),
-                claims: RwLock::new(claims),
-                log: Mutex::new(log),
-                next_id: AtomicU64::new(next_id),
-                config,
-                stop: AtomicBool::new(false),
-                opens: Mutex::new(HashMap::new()),
-                running: AtomicUsize::new(running),
-            }),
-        })
-    }
-
     /// The referee's settings.
     pub fn config(&self) -> &Config {
         &self.shared.config
@@ -633,8 +639,6 @@ impl Referee {
     fn append(&self, event: &Event) -> Result<(), Refusal> {
         self.shared
             .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .append(event)
             .map_err(|e| refuse(500, format!("cannot log the event: {e}")))
     }
@@ -654,7 +658,7 @@ impl Referee {
 
     /// Ends a dispute whose side on turn ran out of time; returns whether it did.
     fn expire(&self, id: &str, n: u64, d: &mut Dispute, now: u64) -> Result<bool, Refusal> {
-        if d.game.is_over() || d.game.time_left(d.game.turn, now) > 0 {
+        if !d.running() || d.game.time_left(d.game.turn, now) > 0 {
             return Ok(false);
         }
         let event = Event::Timeout {
@@ -682,14 +686,14 @@ impl Referee {
                 if self.expire(&id, i as u64 + 1, &mut d, now_ms())? {
                     n += 1;
                     drop(d);
-                    slot.notify(true);
+                    self.ended(&id, slot);
                 }
             }
         }
         // While a clock runs or a window is open, a restart must know how
         // long the referee was up.
         if window_open || self.shared.running.load(Ordering::Relaxed) > 0 {
-            let mut log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+            let log = &self.shared.log;
             let now = now_ms();
             if now >= log.last_ms() + HEARTBEAT_MS {
                 log.append(&Event::Heartbeat { time_ms: now })
@@ -731,6 +735,15 @@ impl Referee {
     pub fn create_from(&self, req: CreateGame, client: Option<IpAddr>) -> Result<Created, Refusal> {
         let cfg = &self.shared.config;
         let b = req.claim.b;
+        if req.claim.status.len() > MAX_STATUS {
+            return Err(refuse(
+                400,
+                format!(
+                    "the claim's status is {} bytes, over {MAX_STATUS}: it is a short note for people",
+                    req.claim.status.len()
+                ),
+            ));
+        }
         if b > cfg.policy.max_b {
             return Err(refuse(
                 400,
@@ -811,7 +824,7 @@ impl Referee {
         };
         let slot = Arc::new(ClaimSlot {
             entry: Mutex::new(entry),
-            watch: Arc::new(tokio::sync::watch::Sender::new(())),
+            signals: ClaimSignals::new(self.shared.log.head().lines),
         });
         self.shared
             .claims
@@ -857,59 +870,28 @@ impl Referee {
         self.charge(client, "disputes")?;
         let token = random_hex(16);
         let n = c.disputes.len() as u64 + 1;
+        // Past the claim's share of running disputes, a dispute waits its
+        // turn with its clocks stopped (the claim stays open meanwhile).
+        let queued = running_disputes(&c) >= self.shared.config.max_running_disputes.max(1);
         let event = Event::Join {
             game: id.to_string(),
             dispute: n,
             time_ms: now,
             challenger_token: token_hash(&token),
+            queued,
         };
-        let d = new_dispute(&c, now, token_hash(&token)).map_err(|e| refuse(500, e))?;
+        let d = new_dispute(&c, now, token_hash(&token), queued).map_err(|e| refuse(500, e))?;
         self.append(&event)?;
-        c.disputes.push(dispute_slot(d, &claim.watch));
+        c.disputes.push(dispute_slot(d, &claim.signals));
         self.shared.running.fetch_add(1, Ordering::Relaxed);
         drop(c);
-        claim.watch.send_replace(());
-        Ok(Joined { dispute: n, token })
-    }
-
-    /// A move in dispute `n` of claim `id` (`POST /games/{id}/disputes/{n}/moves`).
-    pub fn play(&self, id: &str, n: u64, req: MoveRequest) -> Result<View, Refusal> {
-        let slot = self.dispute_slot(id, n)?;
-        let mut d = slot.lock();
-        let now = now_ms();
-        let secret = match req.side {
-            Side::Defender => &d.defender_token,
-            Side::Challenger => &d.challenger_token,
-        };
-        if !is_token(secret, &req.token) {
-            return Err(refuse(
-                403,
-                format!("wrong token for the {} of dispute {n}", req.side),
-            ));
-        }
-        // A side whose time is up cannot move: the timeout comes first.
-        if self.expire(id, n, &mut d, now)? {
-            slot.notify(true);
-        }
-        // Check on a copy: a refused move changes nothing.
-        let mut game = d.game.clone();
-        game.apply(req.side, req.seq, &req.mv, now)
-            .map_err(|err| refuse(move_status(&err), err.to_string()))?;
-        let seq = req.seq;
-        let event = Event::Move {
-            game: id.to_string(),
+        claim.signals.watch.send_replace(());
+        claim.signals.feed.send_replace(());
+        Ok(Joined {
             dispute: n,
-            time_ms: now,
-            side: req.side,
-            seq,
-            mv: req.mv,
-        };
-        self.commit(&mut d, event)?;
-        let ended = d.game.is_over();
-        let view = d.view(id, n, now, Some(seq));
-        drop(d);
-        slot.notify(ended);
-        Ok(view)
+            token,
+            queued,
+        })
     }
 
     /// Where dispute `n` of claim `id` stands (`GET /games/{id}/disputes/{n}`),
@@ -919,16 +901,25 @@ impl Referee {
         let mut d = slot.lock();
         let now = now_ms();
         if self.expire(id, n, &mut d, now)? {
-            slot.notify(true);
+            drop(d);
+            self.ended(id, &slot);
+            d = slot.lock();
         }
         Ok(d.view(id, n, now, after_seq))
     }
 
-    /// Where claim `id` stands (`GET /games/{id}`).
+    /// Where claim `id` stands (`GET /games/{id}`), with its first
+    /// [`MAX_PAGE`] disputes.
     pub fn claim(&self, id: &str) -> Result<ClaimView, Refusal> {
+        self.claim_page(id, 1)
+    }
+
+    /// Where claim `id` stands, with the disputes from number `from` on
+    /// (at most [`MAX_PAGE`]).
+    pub fn claim_page(&self, id: &str, from: u64) -> Result<ClaimView, Refusal> {
         let slot = self.claim_slot(id)?;
         let c = slot.lock();
-        Ok(c.view(id, now_ms()))
+        Ok(c.view(id, now_ms(), from))
     }
 
     /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`),
@@ -943,6 +934,14 @@ impl Referee {
             .map_err(|e| refuse(500, format!("the transcript does not read back: {e}")))
     }
 
+    /// The moves of dispute `n` of claim `id` (a dispute has at most a
+    /// few per round of its levels).
+    pub fn moves(&self, id: &str, n: u64) -> Result<Vec<Record>, Refusal> {
+        let slot = self.dispute_slot(id, n)?;
+        let d = slot.lock();
+        Ok(d.moves.clone())
+    }
+
     /// What streaming the transcript of dispute `n` of claim `id` needs:
     /// checked before the answer starts (the dispute exists, its program
     /// and input are there and whole), written after.
@@ -950,11 +949,14 @@ impl Referee {
         let slot = self.dispute_slot(id, n)?;
         let mut d = slot.lock();
         if self.expire(id, n, &mut d, now_ms())? {
-            slot.notify(true);
+            drop(d);
+            self.ended(id, &slot);
+            d = slot.lock();
         }
         let dir = &self.shared.dir;
         for h in [&d.game.claim.program, &d.game.claim.input] {
-            check_blob(dir, h).map_err(|e| refuse(500, format!("cannot read: {e}")))?;
+            transcript_source::check_blob(dir, h)
+                .map_err(|e| refuse(500, format!("cannot read: {e}")))?;
         }
         Ok(TranscriptSource {
             dir: dir.clone(),
@@ -971,10 +973,34 @@ impl Referee {
 
     /// Every claim (`GET /games`).
     pub fn list(&self) -> Vec<Summary> {
+        self.list_page(None, MAX_PAGE)
+    }
+
+    /// A page of claims, the newest first: at most `limit` (and
+    /// [`MAX_PAGE`]) of those numbered below `before` (`GET
+    /// /games?before=N&limit=L`).
+    pub fn list_page(&self, before: Option<u64>, limit: usize) -> Vec<Summary> {
         let now = now_ms();
-        self.claim_slots()
-            .iter()
-            .map(|(id, slot)| {
+        let page: Vec<(u64, String, Arc<ClaimSlot>)> = {
+            let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
+            let mut numbered: Vec<(u64, &String, &Arc<ClaimSlot>)> = claims
+                .iter()
+                .filter_map(|(id, s)| Some((id_number(id)?, id, s)))
+                .filter(|(k, _, _)| before.is_none_or(|b| *k < b))
+                .collect();
+            let limit = limit.clamp(1, MAX_PAGE);
+            if numbered.len() > limit {
+                numbered.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0));
+                numbered.truncate(limit);
+            }
+            numbered.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+            numbered
+                .into_iter()
+                .map(|(k, id, s)| (k, id.clone(), s.clone()))
+                .collect()
+        };
+        page.iter()
+            .map(|(_, id, slot)| {
                 let c = slot.lock();
                 Summary {
                     id: id.clone(),
@@ -1000,104 +1026,6 @@ impl Referee {
         }
     }
 
-    /// Answers one HTTP request from `client`: `(status, JSON body)`.
-    pub fn handle(
-        &self,
-        method: &str,
-        url: &str,
-        body: &[u8],
-        client: Option<IpAddr>,
-    ) -> (u16, String) {
-        let (path, query) = url.split_once('?').unwrap_or((url, ""));
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let param = |name: &str| -> Result<Option<u64>, Refusal> {
-            for kv in query.split('&') {
-                if let Some(v) = kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                    return v.parse::<u64>().map(Some).map_err(|_| {
-                        refuse(
-                            400,
-                            format!("query parameter {name} must be a number, found {v:?}"),
-                        )
-                    });
-                }
-            }
-            Ok(None)
-        };
-        let number = |n: &str| -> Result<u64, Refusal> {
-            n.parse::<u64>().map_err(|_| {
-                refuse(
-                    404,
-                    format!("no dispute {n:?}: disputes are numbered 1, 2, ..."),
-                )
-            })
-        };
-        let json = |r: Result<String, Refusal>, ok: u16| match r {
-            Ok(s) => (ok, s),
-            Err(e) => (e.status, error_body(&e.reason)),
-        };
-        fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Refusal> {
-            serde_json::to_string(v).map_err(|e| refuse(500, e.to_string()))
-        }
-        fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-            super::strict::from_slice(body)
-                .map_err(|e| refuse(400, format!("malformed request: {e}")))
-        }
-        match (method, parts.as_slice()) {
-            ("GET", ["health"]) => (200, "{\"ok\":true}".into()),
-            ("GET", ["policy"]) => json(to_json(&self.policy()), 200),
-            ("GET", ["games"]) => json(to_json(&self.list()), 200),
-            ("POST", ["games"]) => json(
-                parse::<CreateGame>(body)
-                    .and_then(|r| self.create_from(r, client))
-                    .and_then(|c| to_json(&c)),
-                201,
-            ),
-            ("GET", ["games", id]) => json(
-                param("after_seq")
-                    .and_then(|_| param("wait_ms"))
-                    .and_then(|_| to_json(&self.claim(id)?)),
-                200,
-            ),
-            ("POST", ["games", id, "join" | "disputes"]) => {
-                json(self.join_from(id, client).and_then(|j| to_json(&j)), 201)
-            }
-            ("GET", ["games", id, "disputes", n]) => json(
-                param("after_seq").and_then(|after| {
-                    param("wait_ms")?;
-                    to_json(&self.view(id, number(n)?, after)?)
-                }),
-                200,
-            ),
-            ("GET", ["games", id, "disputes", n, "transcript"]) => json(
-                number(n)
-                    .and_then(|n| self.transcript(id, n))
-                    .and_then(|t| to_json(&t)),
-                200,
-            ),
-            ("POST", ["games", id, "disputes", n, "moves"]) => json(
-                parse::<MoveRequest>(body)
-                    .and_then(|m| self.play(id, number(n)?, m))
-                    .and_then(|v| to_json(&v)),
-                200,
-            ),
-            (
-                _,
-                ["health" | "games" | "policy"]
-                | ["games", _]
-                | ["games", _, "join" | "disputes"]
-                | ["games", _, "disputes", _]
-                | ["games", _, "disputes", _, "transcript" | "moves"],
-            ) => json(
-                Err(refuse(405, format!("{method} is not allowed on {path}"))),
-                200,
-            ),
-            _ => json(
-                Err(refuse(404, format!("no such endpoint: {method} {path}"))),
-                200,
-            ),
-        }
-    }
-
     /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
     /// limits until [`Server::stop`]; returns at once with the bound address.
     pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
@@ -1115,7 +1043,10 @@ impl Referee {
     /// its dispute `n`.
     pub fn subscribe(&self, id: &str, n: Option<u64>) -> Option<tokio::sync::watch::Receiver<()>> {
         match n {
-            None => self.claim_slot(id).ok().map(|s| s.watch.subscribe()),
+            None => self
+                .claim_slot(id)
+                .ok()
+                .map(|s| s.signals.watch.subscribe()),
             Some(n) => self.dispute_slot(id, n).ok().map(|s| s.watch.subscribe()),
         }
     }
@@ -1147,6 +1078,11 @@ impl Referee {
                 if after.is_none_or(|a| d.game.seq > a) || d.game.is_over() {
                     return None;
                 }
+                if d.queued {
+                    // No clock runs: it changes when it starts (which
+                    // wakes the poll).
+                    return Some(MAX_WAIT_MS);
+                }
                 Some(d.game.time_left(d.game.turn, now))
             }
         }
@@ -1169,128 +1105,11 @@ impl Referee {
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         for (_, claim) in self.claim_slots() {
-            claim.watch.send_replace(());
+            claim.signals.watch.send_replace(());
+            claim.signals.feed.send_replace(());
             for d in claim.lock().disputes.iter() {
                 d.watch.send_replace(());
             }
-        }
-    }
-}
-
-/// A dispute's transcript, ready to be written out as JSON without
-/// holding the program and input in memory (they are read from their
-/// blobs in chunks).
-pub struct TranscriptSource {
-    dir: PathBuf,
-    game: String,
-    dispute: u64,
-    claim: super::claim::Claim,
-    levels: Vec<super::levels::Level>,
-    clock_ms: u64,
-    created_ms: u64,
-    moves: Vec<Record>,
-    outcome: Option<super::rules::Outcome>,
-}
-
-impl TranscriptSource {
-    /// Writes the transcript, the same document as [`Transcript`]'s JSON.
-    pub fn write(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        use std::io::Write;
-        let json = |w: &mut dyn Write, v: &dyn erased::Json| v.write_json(w);
-        write!(w, "{{\"type\":\"{TRANSCRIPT_TYPE}\",\"game\":")?;
-        json(w, &self.game)?;
-        write!(w, ",\"dispute\":{},\"claim\":", self.dispute)?;
-        json(w, &self.claim)?;
-        for (name, h) in [
-            ("program", &self.claim.program),
-            ("input", &self.claim.input),
-        ] {
-            write!(w, ",\"{name}\":\"")?;
-            stream_hex(&self.dir, h, w)?;
-            w.write_all(b"\"")?;
-        }
-        w.write_all(b",\"levels\":")?;
-        json(w, &self.levels)?;
-        write!(
-            w,
-            ",\"clock_ms\":{},\"created_ms\":{},\"moves\":[",
-            self.clock_ms, self.created_ms
-        )?;
-        for (i, m) in self.moves.iter().enumerate() {
-            if i > 0 {
-                w.write_all(b",")?;
-            }
-            json(w, m)?;
-        }
-        w.write_all(b"],\"outcome\":")?;
-        json(w, &self.outcome)?;
-        w.write_all(b"}")
-    }
-}
-
-/// Serializing through `dyn` (serde's traits are not object safe).
-mod erased {
-    /// A value that writes itself as JSON.
-    pub trait Json {
-        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-            serde_json::to_writer(w, self).map_err(std::io::Error::other)
-        }
-    }
-}
-
-/// Checks a blob's hash by reading it in chunks.
-fn check_blob(dir: &Path, h: &Hash) -> std::io::Result<()> {
-    let mut k = tiny_keccak::Keccak::v256();
-    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        tiny_keccak::Hasher::update(&mut k, &buf[..n]);
-    }
-    let mut out = [0u8; 32];
-    tiny_keccak::Hasher::finalize(k, &mut out);
-    if Hash(out) != *h {
-        return Err(std::io::Error::other(format!("blob {h} is damaged")));
-    }
-    Ok(())
-}
-
-/// Writes a blob as hex, 64 KiB at a time.
-fn stream_hex(dir: &Path, h: &Hash, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let mut f = std::fs::File::open(super::store::blob_path(dir, h))?;
-    let mut buf = vec![0u8; 32 << 10];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        w.write_all(hex::encode(&buf[..n]).as_bytes())?;
-    }
-}
-
-/// A restart at `resume_ms` after the referee's last logged time
-/// `last_ms`: running turns are charged up to `last_ms` and restart at
-/// `resume_ms`; open windows move on by the downtime.
-fn resume(
-    claims: &mut Claims,
-    disputes: &mut BTreeMap<String, Vec<Dispute>>,
-    last_ms: u64,
-    resume_ms: u64,
-) {
-    let down = resume_ms.saturating_sub(last_ms);
-    for (id, c) in claims.iter_mut() {
-        if c.window_ends_ms > last_ms {
-            c.window_ends_ms = c.window_ends_ms.saturating_add(down);
-        }
-        for d in disputes.get_mut(id).into_iter().flatten() {
-            d.game.pause(last_ms, resume_ms);
         }
     }
 }

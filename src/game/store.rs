@@ -7,15 +7,24 @@
 //!
 //! ## Integrity
 //!
-//! Each line ends with a link of a hash chain: a line is
-//! `{...event...,"chain":"H"}` where `H = keccak(H_prev || E)`, `E` the
-//! line's bytes up to (not including) `,"chain"`, and `H_prev` the
-//! previous line's link (32 zero bytes before the first line). A byte
-//! changed anywhere breaks the chain at that line or a later one, and the
-//! referee refuses to start, naming the line. Only a last line without its
-//! newline is torn (a crash in the middle of an append, never
-//! acknowledged): it is cut off. A complete line that does not check out is
-//! never dropped.
+//! Each line ends with a link of a keyed hash chain: a line is
+//! `{...event...,"chain":"H"}` where `H = keccak("mswap log link" || K ||
+//! H_prev || E)`, `K` a 32-byte key made at the first start and kept in
+//! `chain.key` (0600) beside the log, `E` the line's bytes up to (not
+//! including) `,"chain"`, and `H_prev` the previous line's link (32 zero
+//! bytes before the first line). A byte changed anywhere breaks the chain
+//! at that line or a later one, and a chain recomputed by someone without
+//! the key breaks at line 1: the referee refuses to start, naming the line.
+//!
+//! After every sync of the log, the head file `referee.head` (0600) is
+//! rewritten in place and synced: the number of lines acknowledged, their
+//! bytes and the last one's link. A log with fewer whole lines than the
+//! head says (lines dropped at the end, or an acknowledged line cut in the
+//! middle) is refused, naming the first line missing. A last line without
+//! its newline *after* every acknowledged line is torn (a crash in the
+//! middle of an append, never answered) and is cut off, as is the only
+//! repair ever made. Whole lines beyond the head (a crash between the two
+//! syncs) check out with the key and are kept.
 //!
 //! The directory is created `0700` and its files `0600`; tokens are kept
 //! as their Keccak-256 only.
@@ -68,6 +77,20 @@ pub enum Event {
         time_ms: u64,
         /// Keccak-256 of the challenger's secret.
         challenger_token: Hash,
+        /// The claim had as many disputes running as the referee allows:
+        /// this one waits, its clocks stopped, until an [`Event::Start`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        queued: bool,
+    },
+    /// A queued dispute started (a running one of its claim had ended):
+    /// its clocks run from here.
+    Start {
+        /// Claim id.
+        game: String,
+        /// The dispute.
+        dispute: u64,
+        /// When.
+        time_ms: u64,
     },
     /// A move was accepted.
     Move {
@@ -117,6 +140,7 @@ impl Event {
         match self {
             Event::Create { time_ms, .. }
             | Event::Join { time_ms, .. }
+            | Event::Start { time_ms, .. }
             | Event::Move { time_ms, .. }
             | Event::Timeout { time_ms, .. }
             | Event::Heartbeat { time_ms }
@@ -147,7 +171,23 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A complete line that does not parse (not a torn append).
+    /// The chain key is missing or unreadable.
+    #[error("{path}: the log's chain key: {reason}; refusing to start")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The head file is missing or unreadable.
+    #[error("{path}: the log's head file: {reason}; refusing to start")]
+    Head {
+        /// The head file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line that does not check out (not a torn append).
     #[error("{path}: line {line} is corrupt ({reason}); refusing to start")]
     Corrupt {
         /// The log file.
@@ -157,18 +197,6 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-}
-
-/// The open log.
-pub struct Log {
-    file: File,
-    path: PathBuf,
-    /// Bytes of whole lines in the file (where a failed append is cut back to).
-    len: u64,
-    /// The last line's chain link.
-    chain: Hash,
-    /// When the last event happened.
-    last_ms: u64,
 }
 
 /// The log file inside a data directory.
@@ -293,14 +321,190 @@ fn split_chain(line: &[u8]) -> Option<(Vec<u8>, Hash)> {
     Some((event, link))
 }
 
-/// The chain link after `prev` for an event's bytes `e` (without its closing `}`).
-fn link(prev: &Hash, e: &[u8]) -> Hash {
-    keccak(&[&prev.0, e])
+/// The chain link after `prev` for an event's bytes `e` (without its
+/// closing `}`), keyed: without the key nobody can compute a chain that
+/// checks out. (Keccak has no length extension, so a key in front is a MAC.)
+fn link(key: &[u8; 32], prev: &Hash, e: &[u8]) -> Hash {
+    keccak(&[b"mswap log link", key, &prev.0, e])
+}
+
+/// The chain key inside a data directory.
+pub fn key_path(dir: &Path) -> PathBuf {
+    dir.join("chain.key")
+}
+
+/// The head file inside a data directory.
+pub fn head_path(dir: &Path) -> PathBuf {
+    dir.join("referee.head")
+}
+
+/// Bytes of the head file (one record, rewritten in place).
+const HEAD_LEN: usize = 160;
+
+/// What the head file says: the acknowledged end of the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    /// Lines acknowledged.
+    pub lines: u64,
+    /// Bytes of those lines.
+    pub bytes: u64,
+    /// The chain link of the last of them.
+    pub chain: Hash,
+}
+
+impl Head {
+    fn encode(&self) -> Vec<u8> {
+        let mut b = format!(
+            "{{\"lines\":{},\"bytes\":{},\"chain\":\"{}\"}}",
+            self.lines,
+            self.bytes,
+            self.chain.to_hex()
+        )
+        .into_bytes();
+        b.resize(HEAD_LEN - 1, b' ');
+        b.push(b'\n');
+        b
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Head> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            lines: u64,
+            bytes: u64,
+            chain: String,
+        }
+        let raw: Raw = serde_json::from_slice(bytes.trim_ascii()).ok()?;
+        Some(Head {
+            lines: raw.lines,
+            bytes: raw.bytes,
+            chain: Hash::from_hex(&raw.chain).ok()?,
+        })
+    }
+}
+
+/// A fresh 32-byte key from `/dev/urandom`.
+fn fresh_key() -> std::io::Result<[u8; 32]> {
+    let mut k = [0u8; 32];
+    File::open("/dev/urandom")?.read_exact(&mut k)?;
+    Ok(k)
+}
+
+/// The part of the log that writes lines (under its own lock).
+struct Writer {
+    file: File,
+    /// Bytes of whole lines written.
+    len: u64,
+    /// Lines written.
+    lines: u64,
+    /// The last line's chain link.
+    chain: Hash,
+    /// When the last event happened.
+    last_ms: u64,
+    /// A sync failed: no line is acknowledged any more (a restart
+    /// replays what reached the disk).
+    failed: bool,
+}
+
+/// The part of the log that makes lines durable (group commit: one sync
+/// covers every line written before it).
+struct Syncer {
+    data: File,
+    head: File,
+    /// Bytes known to be on disk, with the head file saying so.
+    durable: u64,
+}
+
+/// The open log: lines are written under one lock and synced under
+/// another, so that requests arriving together share one `fdatasync` of
+/// the log and one of the head file.
+pub struct Log {
+    path: PathBuf,
+    head_path: PathBuf,
+    key: [u8; 32],
+    writer: std::sync::Mutex<Writer>,
+    syncer: std::sync::Mutex<Syncer>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads the chain key, or makes one if the log is new.
+fn chain_key(dir: &Path, fresh: bool) -> Result<[u8; 32], StoreError> {
+    let path = key_path(dir);
+    let bad = |reason: String| StoreError::Key {
+        path: path.clone(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(text) => {
+            let hex = std::str::from_utf8(&text).map_err(|e| bad(e.to_string()))?;
+            let bytes = hex::decode(hex.trim()).map_err(|e| bad(e.to_string()))?;
+            bytes
+                .try_into()
+                .map_err(|_| bad("not 32 bytes in hex".into()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && fresh => {
+            let key = fresh_key().map_err(|e| bad(e.to_string()))?;
+            private_file()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|mut f| {
+                    f.write_all(hex::encode(key).as_bytes())?;
+                    f.sync_all()
+                })
+                .map_err(|e| bad(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(bad(
+            "missing: the log cannot be checked without the key it was written with".into(),
+        )),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// Opens the head file, or makes one if the log is new.
+fn head_file(dir: &Path, fresh: bool) -> Result<(File, Head), StoreError> {
+    let path = head_path(dir);
+    let bad = |reason: String| StoreError::Head {
+        path: path.clone(),
+        reason,
+    };
+    let exists = path.exists();
+    if !exists && !fresh {
+        return Err(bad(
+            "missing: without it a log cut at its end cannot be told from a whole one".into(),
+        ));
+    }
+    let mut f = private_file()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| bad(e.to_string()))?;
+    if !exists {
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(&Head::default().encode(), 0)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((f, Head::default()));
+    }
+    let mut text = Vec::new();
+    f.read_to_end(&mut text).map_err(|e| bad(e.to_string()))?;
+    let head = Head::decode(&text).ok_or_else(|| bad("not a head record".into()))?;
+    Ok((f, head))
 }
 
 impl Log {
     /// Opens (or creates) the log in `dir` and returns the events in it,
-    /// checking the chain. A torn last line is cut off.
+    /// checking the keyed chain against the head file. A torn last line
+    /// that was never acknowledged is cut off; anything else that does
+    /// not check out (a changed line, a chain made without the key, lines
+    /// missing at the end, an acknowledged line cut short) is refused,
+    /// naming the line.
     pub fn open(dir: &Path) -> Result<(Log, Vec<Event>), StoreError> {
         let path = log_path(dir);
         let io = |source| StoreError::Io {
@@ -312,7 +516,7 @@ impl Log {
             source,
         };
         private_dir(dir).map_err(dir_io)?;
-        let fresh = !path.exists();
+        let created = !path.exists();
         let mut file = private_file()
             .read(true)
             .append(true)
@@ -332,29 +536,39 @@ impl Log {
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-        let mut events = Vec::new();
-        let mut good = 0usize;
-        let mut line_no = 0usize;
-        let mut chain = Hash::default();
-        let mut rest = &bytes[..];
-        let corrupt = |line: usize, reason: String| StoreError::Corrupt {
+        // A new log (nothing in it, no head saying otherwise) gets a key
+        // and a head; an old one must have both.
+        let fresh = bytes.is_empty() && !head_path(dir).exists();
+        let key = chain_key(dir, fresh)?;
+        let (head_file, head) = head_file(dir, fresh)?;
+        if fresh {
+            sync_dir(dir).map_err(dir_io)?;
+        }
+        let corrupt = |line: u64, reason: String| StoreError::Corrupt {
             path: path.clone(),
-            line,
+            line: line as usize,
             reason,
         };
+        let mut events = Vec::new();
+        let mut good = 0usize;
+        let mut lines = 0u64;
+        let mut chain = Hash::default();
+        let mut rest = &bytes[..];
+        let mut torn = false;
         while !rest.is_empty() {
-            line_no += 1;
+            let line_no = lines + 1;
             let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
-                break; // a torn last line: never acknowledged
+                torn = true;
+                break;
             };
             let line = &rest[..nl];
             let (event_bytes, found) = split_chain(line)
                 .ok_or_else(|| corrupt(line_no, "no chain link at the end of the line".into()))?;
-            let want = link(&chain, &event_bytes[..event_bytes.len() - 1]);
+            let want = link(&key, &chain, &event_bytes[..event_bytes.len() - 1]);
             if found != want {
                 return Err(corrupt(
                     line_no,
-                    "the hash chain breaks here (the line or one before it was changed)".into(),
+                    "the keyed hash chain breaks here (the line or one before it was changed, or the chain was made without this directory's key)".into(),
                 ));
             }
             let event = serde_json::from_slice::<Event>(&event_bytes)
@@ -362,64 +576,177 @@ impl Log {
             events.push(event);
             chain = found;
             good += nl + 1;
+            lines += 1;
+            if lines == head.lines && chain != head.chain {
+                return Err(corrupt(
+                    lines,
+                    format!(
+                        "the head file says line {lines} was acknowledged with another chain link: this is not the log that was acknowledged"
+                    ),
+                ));
+            }
             rest = &rest[nl + 1..];
         }
+        if lines < head.lines {
+            let next = lines + 1;
+            return Err(corrupt(
+                next,
+                if torn {
+                    format!(
+                        "line {next} is cut in the middle, but the head file says {} lines were acknowledged: the log was cut, not torn by a crash",
+                        head.lines
+                    )
+                } else {
+                    format!(
+                        "the log ends before line {next}, but the head file says {} lines were acknowledged: lines {next} to {} are missing",
+                        head.lines, head.lines
+                    )
+                },
+            ));
+        }
         if good != bytes.len() {
+            // A torn last line, after every acknowledged one: a crash in
+            // the middle of an append that was never answered.
             file.set_len(good as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
-        if fresh {
+        if created {
             sync_dir(dir).map_err(dir_io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        let len = good as u64;
-        let last_ms = events.last().map_or(0, Event::time_ms);
-        Ok((
-            Log {
+        let data = file.try_clone().map_err(io)?;
+        let last_ms = events.iter().map(Event::time_ms).max().unwrap_or(0);
+        let log = Log {
+            path,
+            head_path: head_path(dir),
+            key,
+            writer: std::sync::Mutex::new(Writer {
                 file,
-                path,
-                len,
+                len: good as u64,
+                lines,
                 chain,
                 last_ms,
-            },
-            events,
-        ))
+                failed: false,
+            }),
+            syncer: std::sync::Mutex::new(Syncer {
+                data,
+                head: head_file,
+                durable: head.bytes,
+            }),
+        };
+        // Lines that reached the disk after the head's last update (a
+        // crash between the two syncs) are whole and keyed: the head
+        // catches up with them now.
+        if lines > head.lines {
+            log.sync_to(good as u64)?;
+        }
+        Ok((log, events))
     }
 
     /// When the last logged event happened.
     pub fn last_ms(&self) -> u64 {
-        self.last_ms
+        lock(&self.writer).last_ms
     }
 
-    /// Appends an event with its chain link and syncs it to disk. If that
-    /// fails, the file is cut back to its last whole line, so a failed
-    /// append leaves no half line for the next one to follow.
-    pub fn append(&mut self, e: &Event) -> Result<(), StoreError> {
-        let mut line = serde_json::to_vec(e).map_err(|e| StoreError::Io {
-            path: self.path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        line.pop(); // the closing brace
-        let chain = link(&self.chain, &line);
-        line.extend_from_slice(CHAIN_KEY);
-        line.extend_from_slice(chain.to_hex().as_bytes());
-        line.extend_from_slice(b"\"}\n");
-        let written = self
-            .file
-            .write_all(&line)
-            .and_then(|_| self.file.sync_data());
-        if let Err(source) = written {
-            let _ = self.file.set_len(self.len);
-            let _ = self.file.sync_data();
-            return Err(StoreError::Io {
-                path: self.path.clone(),
-                source,
-            });
+    /// The acknowledged end of the log.
+    pub fn head(&self) -> Head {
+        let w = lock(&self.writer);
+        Head {
+            lines: w.lines,
+            bytes: w.len,
+            chain: w.chain,
         }
-        self.len += line.len() as u64;
-        self.chain = chain;
-        self.last_ms = self.last_ms.max(e.time_ms());
-        Ok(())
+    }
+
+    /// Appends an event and syncs it (with the head file) to disk.
+    pub fn append(&self, e: &Event) -> Result<(), StoreError> {
+        self.append_all(std::slice::from_ref(e))
+    }
+
+    /// Appends events with their chain links and syncs them to disk (one
+    /// sync of the log and one of the head file for all of them, and for
+    /// every line other requests wrote meanwhile). If the write fails the
+    /// file is cut back to its last whole line; if a sync fails, nothing
+    /// more is acknowledged until the referee restarts (what reached the
+    /// disk is checked then).
+    pub fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
+        let end = {
+            let mut w = lock(&self.writer);
+            if w.failed {
+                return Err(self.failed());
+            }
+            let mut bytes = Vec::new();
+            let mut chain = w.chain;
+            for e in events {
+                let mut line = serde_json::to_vec(e).map_err(|e| StoreError::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+                line.pop(); // the closing brace
+                chain = link(&self.key, &chain, &line);
+                line.extend_from_slice(CHAIN_KEY);
+                line.extend_from_slice(chain.to_hex().as_bytes());
+                line.extend_from_slice(b"\"}\n");
+                bytes.extend_from_slice(&line);
+            }
+            if let Err(source) = w.file.write_all(&bytes) {
+                let len = w.len;
+                let _ = w.file.set_len(len);
+                return Err(StoreError::Io {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+            w.len += bytes.len() as u64;
+            w.lines += events.len() as u64;
+            w.chain = chain;
+            w.last_ms = events.iter().map(Event::time_ms).fold(w.last_ms, u64::max);
+            w.len
+        };
+        self.sync_to(end)
+    }
+
+    fn failed(&self) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(
+                "an earlier sync of the log failed: nothing more is acknowledged until the referee restarts",
+            ),
+        }
+    }
+
+    /// Makes the log durable up to byte `end` at least, and the head file
+    /// say so.
+    fn sync_to(&self, end: u64) -> Result<(), StoreError> {
+        let mut s = lock(&self.syncer);
+        if s.durable >= end {
+            return Ok(());
+        }
+        let head = self.head();
+        let done = s.data.sync_data().map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        });
+        let done = done.and_then(|_| {
+            use std::os::unix::fs::FileExt;
+            s.head
+                .write_all_at(&head.encode(), 0)
+                .and_then(|_| s.head.sync_data())
+                .map_err(|source| StoreError::Io {
+                    path: self.head_path.clone(),
+                    source,
+                })
+        });
+        match done {
+            Ok(()) => {
+                s.durable = head.bytes;
+                Ok(())
+            }
+            Err(e) => {
+                lock(&self.writer).failed = true;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -436,7 +763,7 @@ mod tests {
     #[test]
     fn torn_last_lines_are_cut_and_nothing_else_is_dropped() {
         let dir = temp("torn");
-        let (mut log, events) = Log::open(&dir).expect("opens");
+        let (log, events) = Log::open(&dir).expect("opens");
         assert!(events.is_empty());
         log.append(&Event::Restart { time_ms: 1 }).expect("appends");
         log.append(&Event::Heartbeat { time_ms: 2 })
@@ -449,7 +776,7 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"event\":\"resta").unwrap();
         drop(f);
-        let (mut log, events) = Log::open(&dir).expect("opens");
+        let (log, events) = Log::open(&dir).expect("opens");
         assert_eq!(
             events,
             vec![
@@ -485,7 +812,7 @@ mod tests {
     #[test]
     fn a_flipped_byte_anywhere_is_found_and_named_by_its_line() {
         let dir = temp("flip");
-        let (mut log, _) = Log::open(&dir).expect("opens");
+        let (log, _) = Log::open(&dir).expect("opens");
         log.append(&Event::Restart { time_ms: 10 }).unwrap();
         log.append(&Event::Timeout {
             game: "g1".into(),
@@ -518,6 +845,8 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&log_path(&dir)), 0o600);
+        assert_eq!(mode(&key_path(&dir)), 0o600);
+        assert_eq!(mode(&head_path(&dir)), 0o600);
         let h = put_blob(&dir, b"x").unwrap();
         assert_eq!(mode(&blob_path(&dir, &h)), 0o600);
         assert_eq!(mode(&dir.join("blobs")), 0o700);
@@ -539,6 +868,112 @@ mod tests {
             get_blob(&dir, &missing),
             Err(StoreError::Blob { .. })
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A log of five lines in a fresh directory; its bytes.
+    fn five_lines(dir: &Path) -> Vec<u8> {
+        let (log, _) = Log::open(dir).expect("opens");
+        for t in 1..=5 {
+            log.append(&Event::Heartbeat { time_ms: t }).unwrap();
+        }
+        drop(log);
+        std::fs::read(log_path(dir)).unwrap()
+    }
+
+    fn refused_at(dir: &Path) -> (usize, String) {
+        match Log::open(dir) {
+            Err(StoreError::Corrupt { line, reason, .. }) => (line, reason),
+            Err(e) => panic!("refused without naming a line: {e}"),
+            Ok(_) => panic!("an edited log was accepted"),
+        }
+    }
+
+    #[test]
+    fn lines_dropped_at_the_end_and_acknowledged_lines_cut_short_are_refused() {
+        let dir = temp("cut");
+        let good = five_lines(&dir);
+        let ends: Vec<usize> = (0..good.len()).filter(|i| good[*i] == b'\n').collect();
+        // Whole lines dropped at the end: named by the first one missing.
+        for keep in 0..5usize {
+            std::fs::write(
+                log_path(&dir),
+                &good[..ends.get(keep.wrapping_sub(1)).map_or(0, |e| e + 1)],
+            )
+            .unwrap();
+            let (line, reason) = refused_at(&dir);
+            assert_eq!(line, keep + 1, "{reason}");
+            assert!(reason.contains("missing"), "{reason}");
+        }
+        // A cut in the middle of any acknowledged line.
+        for cut in [1, ends[0] + 7, ends[2] + 30, ends[4] - 1] {
+            std::fs::write(log_path(&dir), &good[..cut]).unwrap();
+            let line = 1 + good[..cut].iter().filter(|b| **b == b'\n').count();
+            let (found, reason) = refused_at(&dir);
+            assert_eq!(found, line, "cut at {cut}: {reason}");
+            assert!(reason.contains("cut in the middle"), "{reason}");
+            // Refused, and left as found.
+            assert_eq!(std::fs::read(log_path(&dir)).unwrap(), &good[..cut]);
+        }
+        // The whole log back: it opens, and a torn line after it (never
+        // acknowledged) is recovered.
+        let mut torn = good.clone();
+        torn.extend_from_slice(b"{\"event\":\"heartbeat\",\"ti");
+        std::fs::write(log_path(&dir), &torn).unwrap();
+        let (log, events) = Log::open(&dir).expect("a torn unacknowledged line is cut");
+        assert_eq!(events.len(), 5);
+        drop(log);
+        assert_eq!(std::fs::read(log_path(&dir)).unwrap(), good);
+        // The head file itself is needed once there is a log.
+        std::fs::remove_file(head_path(&dir)).unwrap();
+        assert!(matches!(Log::open(&dir), Err(StoreError::Head { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_chain_recomputed_without_the_key_is_refused_at_line_one() {
+        let dir = temp("rechain");
+        let good = five_lines(&dir);
+        // Someone edits line 3 and recomputes every link with another key
+        // (the old unkeyed chain, or any key but this directory's).
+        let text = String::from_utf8(good).unwrap();
+        let mut forged = Vec::new();
+        let mut prev = Hash::default();
+        let other = [7u8; 32];
+        for (i, line) in text.lines().enumerate() {
+            let (event, _) = split_chain(line.as_bytes()).unwrap();
+            let mut e = String::from_utf8(event).unwrap();
+            if i == 2 {
+                e = e.replace("\"time_ms\":3", "\"time_ms\":33");
+            }
+            e.pop();
+            prev = link(&other, &prev, e.as_bytes());
+            forged.extend_from_slice(format!("{e},\"chain\":\"{}\"}}\n", prev.to_hex()).as_bytes());
+        }
+        std::fs::write(log_path(&dir), &forged).unwrap();
+        let (line, reason) = refused_at(&dir);
+        assert_eq!(line, 1, "{reason}");
+        assert!(reason.contains("key"), "{reason}");
+        // Without its key file the log is not read at all.
+        std::fs::remove_file(key_path(&dir)).unwrap();
+        assert!(matches!(Log::open(&dir), Err(StoreError::Key { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lines_written_after_the_last_head_update_are_kept() {
+        let dir = temp("ahead");
+        let (log, _) = Log::open(&dir).expect("opens");
+        log.append(&Event::Heartbeat { time_ms: 1 }).unwrap();
+        let head = std::fs::read(head_path(&dir)).unwrap();
+        log.append(&Event::Heartbeat { time_ms: 2 }).unwrap();
+        drop(log);
+        // A crash between the log's sync and the head's: the head is one
+        // line behind; the line is whole and keyed, so it stays.
+        std::fs::write(head_path(&dir), head).unwrap();
+        let (log, events) = Log::open(&dir).expect("opens");
+        assert_eq!(events.len(), 2);
+        assert_eq!(log.head().lines, 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

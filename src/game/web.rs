@@ -43,8 +43,11 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("cache-control", "no-store"),
 ];
 
-/// The most games the index shows (the newest).
-pub const MAX_INDEX: usize = 500;
+/// The most claims the index shows (the newest).
+pub const MAX_INDEX: usize = 100;
+
+/// The most disputes of one claim the index shows.
+pub const MAX_INDEX_DISPUTES: usize = 10;
 
 /// A page of the live view, as routed from a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,25 +79,25 @@ impl Page {
     pub fn render(&self, referee: &Referee) -> (u16, String) {
         match self {
             Page::Index => {
-                // The newest claims first (ids are g1, g2, ...), a bounded page.
-                let mut claims = referee.list();
-                claims.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
-                let shown: Vec<ClaimRow> = claims
+                // The newest claims first, a bounded page, a few disputes each.
+                let shown: Vec<ClaimRow> = referee
+                    .list_page(None, MAX_INDEX)
                     .iter()
-                    .take(MAX_INDEX)
-                    .filter_map(|s| claim_row(referee, &s.id).ok())
+                    .filter_map(|s| claim_row(referee, &s.id, MAX_INDEX_DISPUTES).ok())
                     .collect();
                 (200, index_page(&shown))
             }
-            Page::Claim(id) => match claim_row(referee, id) {
+            Page::Claim(id) => match claim_row(referee, id, MAX_DISPUTES_SHOWN) {
                 Ok(row) => (200, claim_page(&row)),
                 Err(e) => (e.status, error_page(e.status, &e.reason)),
             },
+            // The moves only (a dispute has a bounded number of them), not
+            // the transcript with its program and input.
             Page::Dispute(id, n) => match referee
                 .view(id, *n, None)
-                .and_then(|v| Ok((v, referee.transcript(id, *n)?)))
+                .and_then(|v| Ok((v, referee.moves(id, *n)?)))
             {
-                Ok((v, t)) => (200, game_page(&v, &t.moves)),
+                Ok((v, moves)) => (200, game_page(&v, &moves)),
                 Err(e) => (e.status, error_page(e.status, &e.reason)),
             },
         }
@@ -108,12 +111,16 @@ pub type ClaimRow = (ClaimView, Vec<View>);
 /// The most disputes of one claim a page shows.
 pub const MAX_DISPUTES_SHOWN: usize = 100;
 
-fn claim_row(referee: &Referee, id: &str) -> Result<ClaimRow, super::referee::Refusal> {
+fn claim_row(
+    referee: &Referee,
+    id: &str,
+    most: usize,
+) -> Result<ClaimRow, super::referee::Refusal> {
     let c = referee.claim(id)?;
     let views = c
         .disputes
         .iter()
-        .take(MAX_DISPUTES_SHOWN)
+        .take(most)
         .filter_map(|d| referee.view(id, d.dispute, None).ok())
         .collect();
     Ok((c, views))
@@ -433,11 +440,12 @@ fn dispute_items(c: &ClaimView, views: &[View]) -> String {
             n = v.dispute,
         );
     }
-    if c.disputes.len() > views.len() {
+    let total = (c.disputes_total as usize).max(c.disputes.len());
+    if total > views.len() {
         let _ = write!(
             b,
-            "<li>and {} more (JSON: <code>GET /games/{id}</code>)</li>",
-            c.disputes.len() - views.len()
+            "<li>and {} more (JSON: <code>GET /games/{id}?disputes_from=K</code>, 100 a page)</li>",
+            total - views.len()
         );
     }
     b.push_str("</ul>");
@@ -776,6 +784,7 @@ mod tests {
             challenged: n > 0,
             recent: Vec::new(),
             game: g,
+            queued: false,
         }
     }
 
@@ -858,6 +867,7 @@ mod tests {
             window_left_ms,
             status: super::super::wire::ClaimStatus::Open,
             seq: 0,
+            disputes_total: views.len() as u64,
             disputes: views
                 .iter()
                 .map(|v| super::super::wire::DisputeSummary {

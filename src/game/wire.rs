@@ -52,6 +52,10 @@ pub struct Joined {
     pub dispute: u64,
     /// The challenger's secret for this dispute.
     pub token: String,
+    /// The dispute waits for a place among the claim's running disputes
+    /// (its clocks stopped until it starts).
+    #[serde(default)]
+    pub queued: bool,
 }
 
 /// Where a claim stands.
@@ -117,7 +121,11 @@ pub struct ClaimView {
     /// Changes so far (disputes opened, disputes ended, the window's
     /// close): long-poll with `after_seq`.
     pub seq: u64,
-    /// Every dispute.
+    /// Disputes opened in all.
+    #[serde(default)]
+    pub disputes_total: u64,
+    /// The disputes, a page of at most 100 from the `disputes_from`
+    /// of the request (default 1).
     pub disputes: Vec<DisputeSummary>,
 }
 
@@ -164,6 +172,10 @@ pub struct View {
     /// the latest), so that a player can show what its opponent did.
     #[serde(default)]
     pub recent: Vec<super::transcript::Record>,
+    /// The dispute waits for a place among its claim's running disputes:
+    /// no move is taken and its clocks do not run until it starts.
+    #[serde(default)]
+    pub queued: bool,
 }
 
 /// One line of `GET /games`.
@@ -205,4 +217,101 @@ pub struct PolicyView {
 pub struct ErrorBody {
     /// One line saying what is wrong.
     pub error: String,
+}
+
+/// `GET /games/{id}/events?after=V&wait_ms=M`: what changed in a claim's
+/// disputes since the feed's cursor `V`, so that one player can follow
+/// any number of disputes through one connection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feed {
+    /// The claim's id.
+    pub id: String,
+    /// Where the claim stands.
+    pub status: ClaimStatus,
+    /// Milliseconds left in the challenge window.
+    pub window_left_ms: u64,
+    /// Disputes opened in all.
+    pub disputes_total: u64,
+    /// The cursor to ask with next (`after`).
+    pub cursor: u64,
+    /// More disputes changed than one answer carries: ask again at once.
+    pub more: bool,
+    /// The disputes that changed after the request's cursor (oldest change
+    /// first, at most 64), each as its view with its latest moves.
+    pub disputes: Vec<View>,
+}
+
+/// One move of a batch (`POST /games/{id}/moves`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchMove {
+    /// The dispute.
+    pub dispute: u64,
+    /// Who moves.
+    pub side: Side,
+    /// That side's secret.
+    pub token: String,
+    /// The dispute's move number the move is for.
+    pub seq: u64,
+    /// The move.
+    #[serde(rename = "move")]
+    pub mv: Move,
+}
+
+impl BatchMove {
+    /// The move of `req` in dispute `dispute`.
+    pub fn new(dispute: u64, req: MoveRequest) -> BatchMove {
+        BatchMove {
+            dispute,
+            side: req.side,
+            token: req.token,
+            seq: req.seq,
+            mv: req.mv,
+        }
+    }
+
+    /// The move as a request for its dispute.
+    pub fn request(self) -> MoveRequest {
+        MoveRequest {
+            side: self.side,
+            token: self.token,
+            seq: self.seq,
+            mv: self.mv,
+        }
+    }
+}
+
+/// `POST /games/{id}/moves`: moves in several disputes of one claim at
+/// once (at most 64, one per dispute), logged with one sync.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// The moves.
+    pub moves: Vec<BatchMove>,
+}
+
+/// What became of one move of a batch: the dispute's view, or the refusal.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResult {
+    /// The dispute.
+    pub dispute: u64,
+    /// The dispute's view after the move (accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<View>,
+    /// The refusal's status (refused: nothing changed in this dispute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The refusal's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Answer to `POST /games/{id}/moves`, in the order of the request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchAnswer {
+    /// One result per move.
+    pub results: Vec<BatchResult>,
 }

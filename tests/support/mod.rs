@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod game;
 pub mod random;
+pub mod raw;
 pub mod shards;
 pub mod tools;
 
