@@ -49,6 +49,9 @@ pub fn u256(s: &str, field: &str) -> Result<[u8; 32], EncodeError> {
         why: why.to_string(),
     };
     let mut out = [0u8; 32];
+    // retesteth writes a number that does not fit its field as
+    // `0x:bigint 0x...`.
+    let s = s.strip_prefix("0x:bigint ").unwrap_or(s);
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         let h = h.trim_start_matches('0');
         if h.len() > 64 {
@@ -171,6 +174,11 @@ fn tx_type(case: &Case) -> Result<u8, EncodeError> {
     Ok(u8::from(has_list))
 }
 
+/// Whether `r` failed because the number is too large for its field.
+fn too_big<T>(r: &Result<T, EncodeError>) -> bool {
+    matches!(r, Err(EncodeError::Number { why, .. }) if why.starts_with("more than"))
+}
+
 /// The guest's input for one case.
 pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
     let fork = fork_code(&case.fork).ok_or_else(|| EncodeError::Fork {
@@ -218,6 +226,19 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
     }
     // The transaction.
     o.raw(&[tx_type(case)?]);
+    // A value or nonce out of range makes the transaction malformed (code
+    // 1 or 2, the field then 0): the guest keeps the pre-state.
+    let value_text = pick(&t.value, ix.value, "transaction.value")?;
+    let value = u256(value_text, "transaction.value");
+    let nonce = uint::<8>(&t.nonce, "transaction.nonce", false);
+    let malformed = if too_big(&value) {
+        1
+    } else if too_big(&nonce) {
+        2
+    } else {
+        0
+    };
+    o.raw(&[malformed]);
     let sender = t.sender.as_deref().ok_or_else(|| EncodeError::Unsupported {
         what: "a transaction without `sender` (recovering it from the secret key)".to_string(),
     })?;
@@ -229,7 +250,7 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
         }
         None => o.flag(false),
     }
-    o.raw(&uint::<8>(&t.nonce, "transaction.nonce", false)?);
+    o.raw(&if too_big(&nonce) { [0; 8] } else { nonce? });
     let gas = pick(&t.gas_limit, ix.gas, "transaction.gasLimit")?;
     o.raw(&uint::<8>(gas, "transaction.gasLimit", true)?);
     let price = t.gas_price.as_ref().or(t.max_fee_per_gas.as_ref());
@@ -245,7 +266,7 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
         Some(p) => uint::<16>(p, "transaction.maxFeePerBlobGas", true)?,
         None => [0xff; 16],
     });
-    o.raw(&u256(pick(&t.value, ix.value, "transaction.value")?, "transaction.value")?);
+    o.raw(&if too_big(&value) { [0; 32] } else { value? });
     let data = bytes(pick(&t.data, ix.data, "transaction.data")?, "transaction.data")?;
     o.bytes(&data, "transaction.data")?;
     let list = t
@@ -302,6 +323,7 @@ mod tests {
         assert!(u256(&format!("0x1{}", "0".repeat(64)), "f").is_err());
         assert!(u256("0xzz", "f").is_err());
         assert!(u256("-1", "f").is_err());
+        assert_eq!(u256("0x:bigint 0x01", "f").unwrap(), one);
         // 2^256 in decimal overflows.
         let two_256 = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
         assert!(u256(two_256, "f").is_err());

@@ -39,6 +39,10 @@ pub struct Block {
 /// data, gas limit and value).
 pub struct Tx {
     pub tx_type: u8,
+    /// Non-zero when a field of the fixture's transaction does not fit its
+    /// type in any transaction encoding (a value of 2^256 or more, a nonce
+    /// of 2^64 or more): such a transaction is invalid, whatever the state.
+    pub malformed: u8,
     pub sender: Address,
     pub to: Option<Address>,
     pub nonce: u64,
@@ -189,6 +193,7 @@ pub fn decode(buf: &[u8]) -> Result<Case, String> {
         },
     };
     let tx_type = r.u8("the transaction type")?;
+    let malformed = r.u8("the malformed-field code")?;
     let sender = r.address("the sender")?;
     let to = if r.flag("the recipient flag")? {
         Some(r.address("the recipient")?)
@@ -224,6 +229,7 @@ pub fn decode(buf: &[u8]) -> Result<Case, String> {
     }
     let tx = Tx {
         tx_type,
+        malformed,
         sender,
         to,
         nonce,

@@ -17,7 +17,9 @@
 //! ```
 //!
 //! An invalid transaction (a wrong nonce, too little balance, ...) changes
-//! nothing: the roots are those of the pre-state and of no logs. Touched
+//! nothing: the roots are those of the pre-state and of no logs. So does a
+//! malformed one, which no transaction encoding can carry (the host marks a
+//! value or nonce out of range; a blob transaction without a recipient). Touched
 //! accounts that end empty are deleted (EIP-161) from Spurious Dragon on.
 //! The point-evaluation precompile (0x0a, EIP-4844) runs on revm's arkworks
 //! BLS12-381 backend, the one revm builds without `std`. Bad input: the
@@ -212,7 +214,20 @@ fn main() -> i32 {
     let mut state = State::builder()
         .with_cached_prestate(pre_state(&case))
         .build();
-    let result = {
+    // What no transaction encoding can carry is invalid before revm sees
+    // it: an out-of-range field, or a blob transaction (EIP-4844) without a
+    // recipient (its `to` is an address, not an empty string).
+    let malformed = match (t.malformed, t.tx_type, t.to) {
+        (1, _, _) => Some("a value of 2^256 or more"),
+        (2, _, _) => Some("a nonce of 2^64 or more"),
+        (0, 3, None) => Some("a blob transaction that creates a contract"),
+        (0, 4, None) => Some("a set-code transaction that creates a contract"),
+        (0, _, _) => None,
+        _ => Some("a field out of range"),
+    };
+    let result = if let Some(why) = malformed {
+        Err(EVMError::Custom(alloc::format!("malformed transaction: {why}")))
+    } else {
         let mut evm = Context::mainnet()
             .with_cfg(cfg)
             .with_block(block)
@@ -233,6 +248,10 @@ fn main() -> i32 {
         }
         Err(EVMError::Transaction(e)) => {
             println!("result: invalid {e}");
+            (0, &[])
+        }
+        Err(EVMError::Custom(why)) if malformed.is_some() => {
+            println!("result: invalid {why}");
             (0, &[])
         }
         Err(EVMError::Header(e)) => {
