@@ -27,7 +27,7 @@ use mswap::fast::jit::Engine;
 use mswap::micro::microcode::microcode;
 use mswap_evm::encode::encode;
 use mswap_evm::fixture::{Case, cases, json_files, read_file};
-use mswap_evm::runner::{GUEST_ELF, check_case};
+use mswap_evm::runner::{EngineChoice, GUEST_ELF, check_case};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -64,7 +64,7 @@ fn median_worst(mut v: Vec<u64>) -> (u64, u64) {
 }
 
 /// Runs `cases` on `threads` threads with `engine`; (seconds, total steps).
-fn timed(all: &[Case], p: &Program, engine: Engine, threads: usize) -> (f64, u64) {
+fn timed(all: &[Case], p: &Program, engine: EngineChoice, threads: usize) -> (f64, u64) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -91,7 +91,11 @@ fn cases_section(p: &Program) {
     println!("== cases: {} light cases", all.len());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows = Vec::new();
-    for (name, engine) in [("jit", Engine::Jit), ("interp", Engine::Interp)] {
+    for (name, engine) in [
+        ("auto", EngineChoice::Auto),
+        ("jit", EngineChoice::Only(Engine::Jit)),
+        ("interp", EngineChoice::Only(Engine::Interp)),
+    ] {
         for t in [1, threads] {
             let (s, steps) = timed(&all, p, engine, t);
             println!(
@@ -102,9 +106,12 @@ fn cases_section(p: &Program) {
             rows.push((name, t, s));
         }
     }
-    let jit1 = rows[0].2;
-    let interp1 = rows[2].2;
-    println!("ratio: interpreter / JIT time on 1 thread = {:.2}", interp1 / jit1);
+    let (auto1, jit1, interp1) = (rows[0].2, rows[2].2, rows[4].2);
+    println!(
+        "ratios on 1 thread: JIT / auto time = {:.2}, interpreter / auto time = {:.2}",
+        jit1 / auto1,
+        interp1 / auto1
+    );
 }
 
 fn steps_section(p: &Program) {
@@ -115,7 +122,7 @@ fn steps_section(p: &Program) {
     let results: Vec<(String, u64, bool)> = all
         .par_iter()
         .map(|c| {
-            let v = check_case(c, p, Engine::Jit, u64::MAX);
+            let v = check_case(c, p, EngineChoice::Auto, u64::MAX);
             let folder = c
                 .file
                 .parent()

@@ -13,7 +13,7 @@ use mswap_evm::encode::encode;
 use mswap_evm::error::EvmError;
 use mswap_evm::fixture::{Case, cases, json_files, read_file};
 use mswap_evm::report::{JsonLine, table};
-use mswap_evm::runner::{GUEST_ELF, Verdict, check_case};
+use mswap_evm::runner::{EngineChoice, GUEST_ELF, Verdict, check_case};
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,7 +33,9 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EngineArg {
-    /// The JIT (the default).
+    /// The interpreter for the first 5 million steps of a case, then the JIT.
+    Auto,
+    /// The JIT.
     Jit,
     /// The interpreter (the reference).
     Interp,
@@ -57,7 +59,7 @@ enum Command {
         #[arg(long, default_value_t = 20_000_000_000)]
         max_steps: u64,
         /// Machine A's engine.
-        #[arg(long, value_enum, default_value = "jit")]
+        #[arg(long, value_enum, default_value = "auto")]
         engine: EngineArg,
         /// Worker threads (default: one per core).
         #[arg(long)]
@@ -122,8 +124,9 @@ fn statetest(
 ) -> Result<ExitCode, EvmError> {
     let program = guest()?;
     let engine = match engine {
-        EngineArg::Jit => Engine::Jit,
-        EngineArg::Interp => Engine::Interp,
+        EngineArg::Auto => EngineChoice::Auto,
+        EngineArg::Jit => EngineChoice::Only(Engine::Jit),
+        EngineArg::Interp => EngineChoice::Only(Engine::Interp),
     };
     // Every file is read before anything runs: a bad file is an input
     // error (exit 2) found at once, not after an hour of running.

@@ -49,11 +49,38 @@ pub struct Verdict {
     pub run: Option<GuestRun>,
 }
 
+/// Machine A's engine for the cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The interpreter for the first [`INTERP_FIRST`] steps, then the JIT:
+    /// most cases end within a million steps, where translating revm's hot
+    /// code would cost more than it saves.
+    Auto,
+    /// One engine throughout.
+    Only(Engine),
+}
+
+/// Steps [`EngineChoice::Auto`] runs in the interpreter before the JIT.
+pub const INTERP_FIRST: u64 = 5_000_000;
+
 /// Runs the guest `program` on `input` with machine A for at most
 /// `max_steps` steps.
-pub fn run_guest(program: &Program, input: &[u8], engine: Engine, max_steps: u64) -> GuestRun {
-    let mut m = Machine::with_engine(program.initial_state(input), engine);
-    let steps = m.run(max_steps);
+pub fn run_guest(
+    program: &Program,
+    input: &[u8],
+    engine: EngineChoice,
+    max_steps: u64,
+) -> GuestRun {
+    let (mut m, first) = match engine {
+        EngineChoice::Only(e) => (Machine::with_engine(program.initial_state(input), e), 0),
+        EngineChoice::Auto => {
+            let mut m = Machine::with_engine(program.initial_state(input), Engine::Interp);
+            let n = m.run(max_steps.min(INTERP_FIRST));
+            // Both engines give the same states: the run goes on in the JIT.
+            (Machine::with_engine(m.into_state(), Engine::Jit), n)
+        }
+    };
+    let steps = first + m.run(max_steps - first);
     let output = String::from_utf8_lossy(&m.state().output()).into_owned();
     let line = |key: &str| {
         output
@@ -78,7 +105,12 @@ fn norm(h: &str) -> String {
 
 /// Runs one case and compares with its fixture: the state root, the logs
 /// hash, and whether the transaction is invalid must all match.
-pub fn check_case(case: &Case, program: &Program, engine: Engine, max_steps: u64) -> Verdict {
+pub fn check_case(
+    case: &Case,
+    program: &Program,
+    engine: EngineChoice,
+    max_steps: u64,
+) -> Verdict {
     let id = case.id();
     let input = match encode(case) {
         Ok(i) => i,
