@@ -141,7 +141,10 @@ fn steps_section(p: &Program) {
     }
     for (f, v) in &folders {
         let (m, w) = median_worst(v.clone());
-        println!("{f:<32} {:>5} cases  median {m:>12}  worst {w:>12}", v.len());
+        println!(
+            "{f:<32} {:>5} cases  median {m:>12}  worst {w:>12}",
+            v.len()
+        );
     }
     let (m, w) = median_worst(results.iter().map(|r| r.1).collect());
     let failed = results.iter().filter(|r| !r.2).count();
@@ -164,7 +167,8 @@ fn check_one(p: &Program, case: &Case, limit: u64) -> (u64, u64, u64, f64, f64) 
         ..Options::default()
     };
     let t = Instant::now();
-    let stats = double_check(p.initial_state(&input), &opts, microcode()).expect("the check passes");
+    let stats =
+        double_check(p.initial_state(&input), &opts, microcode()).expect("the check passes");
     (
         steps,
         stats.transitions,
@@ -211,11 +215,7 @@ fn check_section(p: &Program) {
         ),
         (
             "modexp (0x05)",
-            pick(
-                "stPreCompiledContracts/modexpTests.json",
-                "modexpTests",
-                0,
-            ),
+            pick("stPreCompiledContracts/modexpTests.json", "modexpTests", 0),
         ),
     ];
     for (what, case) in list {
@@ -238,7 +238,10 @@ fn check_section(p: &Program) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let on = |s: &str| args.is_empty() || args.iter().any(|a| a == s);
     let p = Program::load(GUEST_ELF).expect("the guest loads");
     if on("cases") {

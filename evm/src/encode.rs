@@ -205,7 +205,11 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
     o.raw(&u256(&env.current_number, "env.currentNumber")?);
     o.raw(&fixed::<20>(&env.current_coinbase, "env.currentCoinbase")?);
     o.raw(&u256(&env.current_timestamp, "env.currentTimestamp")?);
-    o.raw(&uint::<8>(&env.current_gas_limit, "env.currentGasLimit", true)?);
+    o.raw(&uint::<8>(
+        &env.current_gas_limit,
+        "env.currentGasLimit",
+        true,
+    )?);
     let base_fee = match &env.current_base_fee {
         Some(f) => uint::<8>(f, "env.currentBaseFee", true)?,
         None => [0; 8],
@@ -239,9 +243,12 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
         0
     };
     o.raw(&[malformed]);
-    let sender = t.sender.as_deref().ok_or_else(|| EncodeError::Unsupported {
-        what: "a transaction without `sender` (recovering it from the secret key)".to_string(),
-    })?;
+    let sender = t
+        .sender
+        .as_deref()
+        .ok_or_else(|| EncodeError::Unsupported {
+            what: "a transaction without `sender` (recovering it from the secret key)".to_string(),
+        })?;
     o.raw(&fixed::<20>(sender, "transaction.sender")?);
     match t.to.as_deref().filter(|s| !s.is_empty() && *s != "0x") {
         Some(to) => {
@@ -267,7 +274,10 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
         None => [0xff; 16],
     });
     o.raw(&if too_big(&value) { [0; 32] } else { value? });
-    let data = bytes(pick(&t.data, ix.data, "transaction.data")?, "transaction.data")?;
+    let data = bytes(
+        pick(&t.data, ix.data, "transaction.data")?,
+        "transaction.data",
+    )?;
     o.bytes(&data, "transaction.data")?;
     let list = t
         .access_lists
@@ -277,8 +287,14 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
     let list = list.map(Vec::as_slice).unwrap_or_default();
     o.u32(list.len(), "transaction.accessLists")?;
     for item in list {
-        o.raw(&fixed::<20>(&item.address, "transaction.accessLists address")?);
-        o.u32(item.storage_keys.len(), "transaction.accessLists storageKeys")?;
+        o.raw(&fixed::<20>(
+            &item.address,
+            "transaction.accessLists address",
+        )?);
+        o.u32(
+            item.storage_keys.len(),
+            "transaction.accessLists storageKeys",
+        )?;
         for k in &item.storage_keys {
             o.raw(&u256(k, "transaction.accessLists storage key")?);
         }
@@ -319,21 +335,31 @@ mod tests {
         big[30] = 0x01;
         big[31] = 0x00;
         assert_eq!(u256("256", "f").unwrap(), big);
-        assert_eq!(u256(&format!("0x{}", "f".repeat(64)), "f").unwrap(), [0xff; 32]);
+        assert_eq!(
+            u256(&format!("0x{}", "f".repeat(64)), "f").unwrap(),
+            [0xff; 32]
+        );
         assert!(u256(&format!("0x1{}", "0".repeat(64)), "f").is_err());
         assert!(u256("0xzz", "f").is_err());
         assert!(u256("-1", "f").is_err());
         assert_eq!(u256("0x:bigint 0x01", "f").unwrap(), one);
         // 2^256 in decimal overflows.
-        let two_256 = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        let two_256 =
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936";
         assert!(u256(two_256, "f").is_err());
     }
 
     #[test]
     fn narrow_numbers_refuse_or_saturate() {
-        assert_eq!(uint::<8>("0x0100", "f", false).unwrap(), 256u64.to_be_bytes());
+        assert_eq!(
+            uint::<8>("0x0100", "f", false).unwrap(),
+            256u64.to_be_bytes()
+        );
         assert!(uint::<8>("0x010000000000000000", "f", false).is_err());
-        assert_eq!(uint::<8>("0x010000000000000000", "f", true).unwrap(), [0xff; 8]);
+        assert_eq!(
+            uint::<8>("0x010000000000000000", "f", true).unwrap(),
+            [0xff; 8]
+        );
     }
 
     #[test]

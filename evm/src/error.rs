@@ -61,7 +61,9 @@ pub enum EvmError {
 #[derive(Debug, Clone, Error)]
 pub enum EncodeError {
     /// A fork the guest does not run.
-    #[error("fork {fork} is not supported (the guest runs Frontier to Prague, without Constantinople's withdrawn EIP-1283)")]
+    #[error(
+        "fork {fork} is not supported (the guest runs Frontier to Prague, without Constantinople's withdrawn EIP-1283)"
+    )]
     Fork {
         /// The fork's name.
         fork: String,

@@ -148,8 +148,10 @@ fn statetest(
     } else {
         let b = ProgressBar::new(all.len() as u64);
         b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {elapsed} ({eta} left) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} cases, {elapsed} ({eta} left) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b
     };
@@ -209,9 +211,11 @@ fn find_case(file: &std::path::Path, spec: &str) -> Result<Case, EvmError> {
         [name] => (*name, None, 0),
         [name, fork] => (*name, Some(*fork), 0),
         [name, fork, index] => {
-            let i = index
-                .parse::<usize>()
-                .map_err(|_| no(format!("--case {spec}: the index {index:?} is not a number")))?;
+            let i = index.parse::<usize>().map_err(|_| {
+                no(format!(
+                    "--case {spec}: the index {index:?} is not a number"
+                ))
+            })?;
             (*name, Some(*fork), i)
         }
         _ => return Err(no(format!("--case {spec}: expected NAME[:FORK:INDEX]"))),
@@ -222,7 +226,10 @@ fn find_case(file: &std::path::Path, spec: &str) -> Result<Case, EvmError> {
     if of_test.is_empty() {
         let mut names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
         names.dedup();
-        return Err(no(format!("no test {name:?}; the tests: {}", names.join(", "))));
+        return Err(no(format!(
+            "no test {name:?}; the tests: {}",
+            names.join(", ")
+        )));
     }
     // Without a fork: the newest one the test has (in the guest's order).
     let fork = match fork {
@@ -273,7 +280,10 @@ fn claim(
     let post = case.post();
     println!("case: {}", case.id());
     println!("input: {} ({} bytes)", output.display(), input.len());
-    println!("program: examples/guests/bin/rust_evm.elf ({})", guest()?.hash);
+    println!(
+        "program: examples/guests/bin/rust_evm.elf ({})",
+        guest()?.hash
+    );
     println!("expected state root: {}", post.hash);
     println!("expected logs hash: {}", post.logs);
     if let Some(x) = &post.expect_exception {

@@ -32,7 +32,9 @@ pub struct GuestRun {
 impl GuestRun {
     /// Whether the guest found the transaction invalid.
     pub fn invalid(&self) -> bool {
-        self.result.as_deref().is_some_and(|r| r.starts_with("invalid"))
+        self.result
+            .as_deref()
+            .is_some_and(|r| r.starts_with("invalid"))
     }
 }
 
@@ -105,12 +107,7 @@ fn norm(h: &str) -> String {
 
 /// Runs one case and compares with its fixture: the state root, the logs
 /// hash, and whether the transaction is invalid must all match.
-pub fn check_case(
-    case: &Case,
-    program: &Program,
-    engine: EngineChoice,
-    max_steps: u64,
-) -> Verdict {
+pub fn check_case(case: &Case, program: &Program, engine: EngineChoice, max_steps: u64) -> Verdict {
     let id = case.id();
     let input = match encode(case) {
         Ok(i) => i,

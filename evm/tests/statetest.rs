@@ -55,7 +55,10 @@ fn the_committed_fixtures_pass_but_the_known_failures() {
     files(&root, &root, &mut all);
     all.sort();
     for h in HEAVY {
-        assert!(all.iter().any(|f| f == h), "heavy file {h} is not committed");
+        assert!(
+            all.iter().any(|f| f == h),
+            "heavy file {h} is not committed"
+        );
     }
     let light: Vec<String> = all
         .iter()
@@ -147,7 +150,9 @@ fn a_changed_expected_root_or_logs_hash_fails() {
     sorted.sort();
     assert_eq!(
         sorted,
-        ["file", "fork", "hash", "index", "logs", "name", "pass", "steps"]
+        [
+            "file", "fork", "hash", "index", "logs", "name", "pass", "steps"
+        ]
     );
     assert_eq!(line["pass"], true);
     assert!(line["steps"].as_u64().expect("steps") > 1000);
@@ -171,7 +176,11 @@ fn a_changed_expected_root_or_logs_hash_fails() {
         assert_eq!(line["hash"], root.as_str(), "{tag}");
         assert_eq!(line["logs"], logs.as_str(), "{tag}");
         let why = text(&out.stderr);
-        let expect = if field == "hash" { "state root" } else { "logs hash" };
+        let expect = if field == "hash" {
+            "state root"
+        } else {
+            "logs hash"
+        };
         assert!(why.contains(expect), "{tag}: {why}");
         let _ = std::fs::remove_dir_all(p.parent().expect("dir"));
     }
@@ -194,8 +203,10 @@ fn an_expected_exception_that_does_not_happen_fails() {
     let out = mswap_evm(&["statetest", "--json", p.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let p = tampered("no-exception", |v| {
-        *v = serde_json::from_slice(&std::fs::read(fixtures().join("stExample/invalidTr.json")).expect("reads"))
-            .expect("JSON");
+        *v = serde_json::from_slice(
+            &std::fs::read(fixtures().join("stExample/invalidTr.json")).expect("reads"),
+        )
+        .expect("JSON");
         let post = v["invalidTr"]["post"]["Cancun"][0]
             .as_object_mut()
             .expect("an entry");
