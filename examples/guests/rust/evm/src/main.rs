@@ -226,7 +226,9 @@ fn main() -> i32 {
         _ => Some("a field out of range"),
     };
     let result = if let Some(why) = malformed {
-        Err(EVMError::Custom(alloc::format!("malformed transaction: {why}")))
+        Err(EVMError::Custom(alloc::format!(
+            "malformed transaction: {why}"
+        )))
     } else {
         let mut evm = Context::mainnet()
             .with_cfg(cfg)
