@@ -174,6 +174,20 @@ fn tx_type(case: &Case) -> Result<u8, EncodeError> {
     Ok(u8::from(has_list))
 }
 
+/// The address of a secret key (secp256k1, as older fixtures give the
+/// sender only by its key).
+fn sender_of(key: &str) -> Result<[u8; 20], EncodeError> {
+    let k = fixed::<32>(key, "transaction.secretKey")?;
+    let signer = alloy::signers::local::PrivateKeySigner::from_slice(&k).map_err(|e| {
+        EncodeError::Number {
+            field: "transaction.secretKey".to_string(),
+            value: key.to_string(),
+            why: e.to_string(),
+        }
+    })?;
+    Ok(signer.address().into_array())
+}
+
 /// Whether `r` failed because the number is too large for its field.
 fn too_big<T>(r: &Result<T, EncodeError>) -> bool {
     matches!(r, Err(EncodeError::Number { why, .. }) if why.starts_with("more than"))
@@ -243,13 +257,16 @@ pub fn encode(case: &Case) -> Result<Vec<u8>, EncodeError> {
         0
     };
     o.raw(&[malformed]);
-    let sender = t
-        .sender
-        .as_deref()
-        .ok_or_else(|| EncodeError::Unsupported {
-            what: "a transaction without `sender` (recovering it from the secret key)".to_string(),
-        })?;
-    o.raw(&fixed::<20>(sender, "transaction.sender")?);
+    let sender = match (&t.sender, &t.secret_key) {
+        (Some(s), _) => fixed::<20>(s, "transaction.sender")?,
+        (None, Some(key)) => sender_of(key)?,
+        (None, None) => {
+            return Err(EncodeError::Unsupported {
+                what: "a transaction with neither `sender` nor `secretKey`".to_string(),
+            });
+        }
+    };
+    o.raw(&sender);
     match t.to.as_deref().filter(|s| !s.is_empty() && *s != "0x") {
         Some(to) => {
             o.flag(true);
@@ -360,6 +377,17 @@ mod tests {
             uint::<8>("0x010000000000000000", "f", true).unwrap(),
             [0xff; 8]
         );
+    }
+
+    #[test]
+    fn the_sender_of_a_secret_key() {
+        // The key and sender of most ethereum/tests fixtures.
+        let key = "0x45a915e4d060149eb4365960e6a7a45f334393093061116b197e3240065ff2d8";
+        assert_eq!(
+            hex::encode(sender_of(key).unwrap()),
+            "a94f5374fce5edbc8e2a8697c15331677e6ebf0b"
+        );
+        assert!(sender_of("0x00").is_err());
     }
 
     #[test]

@@ -100,9 +100,13 @@ pub struct Transaction {
     pub max_priority_fee_per_gas: Option<String>,
     /// The sender's nonce.
     pub nonce: String,
-    /// The sender (the fixtures give it beside the secret key).
+    /// The sender (newer fixtures give it beside the secret key).
     #[serde(default)]
     pub sender: Option<String>,
+    /// The sender's secret key (its address is the sender where `sender`
+    /// is missing).
+    #[serde(default)]
+    pub secret_key: Option<String>,
     /// The recipient; empty for a contract creation.
     #[serde(default)]
     pub to: Option<String>,

@@ -304,3 +304,14 @@ fn claim_writes_the_input_that_the_guest_runs_to_the_expected_root() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_fixture_without_sender_uses_the_secret_keys_address() {
+    let p = tampered("no-sender", |v| {
+        let tx = v["add11"]["transaction"].as_object_mut().expect("tx");
+        assert!(tx.remove("sender").is_some());
+    });
+    let out = mswap_evm(&["statetest", "--json", p.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(p.parent().expect("dir"));
+}
