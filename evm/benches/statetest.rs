@@ -22,12 +22,11 @@
 
 use mswap::check::{Options, double_check};
 use mswap::elf::Program;
-use mswap::fast::Machine;
 use mswap::fast::jit::Engine;
 use mswap::micro::microcode::microcode;
 use mswap_evm::encode::encode;
 use mswap_evm::fixture::{Case, cases, json_files, read_file};
-use mswap_evm::runner::{EngineChoice, GUEST_ELF, check_case};
+use mswap_evm::runner::{EngineChoice, GUEST_ELF, check_case, run_guest};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -181,8 +180,7 @@ fn steps_section(p: &Program) {
 fn check_one(p: &Program, case: &Case, limit: u64) -> (u64, u64, u64, f64, f64, f64) {
     let input = encode(case).expect("encodes");
     let cpu = cpu_seconds();
-    let mut m = Machine::new(p.initial_state(&input));
-    let steps = m.run(u64::MAX);
+    let steps = run_guest(p, &input, EngineChoice::Auto, u64::MAX).steps;
     let plain = cpu_seconds() - cpu;
     let opts = Options {
         max_steps: limit,

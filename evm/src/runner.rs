@@ -78,8 +78,12 @@ pub fn run_guest(
         EngineChoice::Auto => {
             let mut m = Machine::with_engine(program.initial_state(input), Engine::Interp);
             let n = m.run(max_steps.min(INTERP_FIRST));
-            // Both engines give the same states: the run goes on in the JIT.
-            (Machine::with_engine(m.into_state(), Engine::Jit), n)
+            if m.state().halted() || n == max_steps {
+                (m, n)
+            } else {
+                // Both engines give the same states: the run goes on in the JIT.
+                (Machine::with_engine(m.into_state(), Engine::Jit), n)
+            }
         }
     };
     let steps = first + m.run(max_steps - first);
