@@ -21,10 +21,14 @@ fn inputs_for(name: &str) -> Vec<Vec<u8>> {
     let mut v = vec![support::sample_input(name), Vec::new()];
     match name {
         "rust_json" => v.push(b"[{\"name\": \"Ada\", \"age\": \"thirty-six\"}]".to_vec()),
-        // A contract that reverts, and one that runs out of gas in a loop.
+        // An invalid transaction (intrinsic gas too low), and a truncated case.
         "rust_evm" => {
-            v.push(br#"{"code": "0x60006000fd"}"#.to_vec());
-            v.push(br#"{"code": "0x5b600056", "gas_limit": 30000}"#.to_vec());
+            let case = support::sample_input(name);
+            v.push(
+                std::fs::read(support::guest_dir().join("inputs/evm_invalid.bin"))
+                    .expect("inputs/evm_invalid.bin"),
+            );
+            v.push(case[..case.len() / 2].to_vec());
         }
         "echo" | "sha256" | "keccak" | "rust_sha256" => {
             v.push(b"a".to_vec());

@@ -119,7 +119,7 @@ sample() {
         sort) echo inputs/sort.txt ;;
         echo|sha256|keccak|rust_sha256|rust_panic) echo inputs/text.txt ;;
         rust_json) echo "inputs/people.json inputs/bad.json" ;;
-        rust_evm) echo inputs/evm_sum.json ;;
+        rust_evm) echo "inputs/evm_add11.bin inputs/evm_invalid.bin" ;;
         loop) echo inputs/loop_small.txt ;;
         collatz) echo inputs/collatz_small.txt ;;
         *) echo "" ;;

@@ -35,7 +35,7 @@ pub fn sample_input_file(name: &str) -> Option<&'static str> {
         "sort" => Some("sort.txt"),
         "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" => Some("text.txt"),
         "rust_json" => Some("people.json"),
-        "rust_evm" => Some("evm_sum.json"),
+        "rust_evm" => Some("evm_add11.bin"),
         "loop" => Some("loop_small.txt"),
         "collatz" => Some("collatz_small.txt"),
         _ => None,
