@@ -2,9 +2,9 @@
 //! anvil, the `StepVerifier` and `DisputeGame` deployed, a defender that
 //! claims a wrong post-state root and an honest challenger, every move a
 //! transaction; the challenger wins, the transcript rebuilt from the logs
-//! checks out, and the test prints the gas. Skipped with a notice where
-//! `npm ci` has not been run in `contracts/`, unless `MSWAP_REQUIRE_CHAIN=1`
-//! (CI), where that is a failure.
+//! checks out, and the test prints the gas. Without anvil (`npm ci` in
+//! `contracts/`) the test fails, unless `MSWAP_SKIP_FOUNDRY=1` opts out
+//! (the one rule of the root package's `tests/support/tools.rs`).
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
@@ -15,6 +15,9 @@ use mswap_evm::fixture::{cases, read_file};
 use mswap_evm::runner::GUEST_ELF;
 use std::path::Path;
 
+#[path = "../../tests/support/tools.rs"]
+mod tools;
+
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -22,12 +25,13 @@ fn repo() -> &'static Path {
 #[test]
 fn a_defender_claiming_a_wrong_post_state_root_loses_on_chain() {
     let contracts = repo().join("contracts");
-    if !contracts.join("node_modules/.bin/anvil").exists() {
-        let msg = "the EVM dispute on chain needs anvil: run `npm ci` in contracts/ to install it";
-        if std::env::var("MSWAP_REQUIRE_CHAIN").is_ok_and(|v| v == "1") {
-            panic!("MSWAP_REQUIRE_CHAIN=1 and {msg}");
-        }
-        eprintln!("NOTICE: skipping: {msg}");
+    let found = contracts.join("node_modules/.bin/anvil").is_file();
+    if !tools::require(
+        &tools::FOUNDRY,
+        found,
+        "a_defender_claiming_a_wrong_post_state_root_loses_on_chain",
+        "the EVM dispute on chain",
+    ) {
         return;
     }
     let fixture = repo().join("tests/fixtures/GeneralStateTests/stExample/add11.json");
