@@ -52,8 +52,9 @@ fn a_defender_claiming_a_wrong_post_state_root_loses_on_chain() {
         assert!(m.step(), "halted without printing the root");
         written += 1;
     }
+    let anvil = contracts.join("node_modules/.bin/anvil");
     let report = mswap::chain::demo::dispute(
-        &contracts,
+        &anvil,
         GUEST_ELF,
         &input,
         None,
