@@ -36,6 +36,7 @@
 
 pub mod abi;
 pub mod bindings;
+pub mod canonical;
 pub mod demo;
 pub mod differential;
 pub mod fixtures;

@@ -54,6 +54,7 @@ use crate::game::wire::{
 };
 use crate::hash::Hash;
 use crate::proof::binary;
+use crate::state::initial::Image;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
@@ -94,16 +95,44 @@ pub struct GasEntry {
 pub struct ContractPolicy {
     /// The step verifier.
     pub verifier: Address,
-    /// Each side's clock, seconds.
+    /// Each side's clock before the re-execution allowance, seconds.
     pub clock_seconds: u64,
-    /// The challenge window, seconds.
+    /// The challenge window before the re-execution allowance, seconds.
     pub window_seconds: u64,
+    /// Re-executions of `2^b` steps each clock and window allow.
+    pub margin: u64,
+    /// The slowest re-execution allowed for, steps per second.
+    pub min_speed: u64,
     /// The largest `b`.
     pub max_b: u8,
     /// The defender's bond, wei.
     pub claim_bond: U256,
     /// A challenger's bond, wei.
     pub challenge_bond: U256,
+}
+
+impl ContractPolicy {
+    /// The rules of time, as `src/game/policy.rs` states them.
+    pub fn limits(&self) -> crate::game::policy::ChainPolicy {
+        crate::game::policy::ChainPolicy {
+            clock_base: self.clock_seconds,
+            window_base: self.window_seconds,
+            margin: self.margin,
+            min_speed: self.min_speed,
+            max_b: u32::from(self.max_b),
+        }
+    }
+
+    /// Each side's clock in a dispute of a claim over `2^b` steps, ms
+    /// (the contract's `clockFor(b)`, seconds, in ms).
+    pub fn clock_ms(&self, b: u32) -> u64 {
+        self.limits().clock(b).saturating_mul(1000)
+    }
+
+    /// The challenge window of a claim over `2^b` steps, seconds (`windowFor(b)`).
+    pub fn window_s(&self, b: u32) -> u64 {
+        self.limits().window(b)
+    }
 }
 
 /// A claim as the contract holds it.
@@ -252,39 +281,23 @@ impl ChainReferee {
     /// carries this build's microcode) and reads its policy. No contract
     /// there, or another one, is a [`ClientError::Refused`].
     pub fn connect(chain: Chain, contract: Address) -> Result<ChainReferee, ClientError> {
-        let code = chain.code(contract).map_err(rpc_err)?;
-        if code.is_empty() {
-            return Err(refused(
+        // Our contracts only, checked before anything is sent.
+        let checked = super::canonical::check_game(&chain, contract).map_err(|e| match e {
+            super::canonical::CanonicalError::Rpc(e) => rpc_err(e),
+            other => refused(
                 404,
-                format!("there is no contract at {contract} on {}", chain.url()),
-            ));
-        }
-        let not_ours = |e: RpcError| {
-            refused(
-                404,
-                format!("{contract} is not a DisputeGame of this build: {e}"),
-            )
-        };
-        let verifier = chain
-            .view(contract, &DisputeGame::verifierCall {}, None)
-            .map_err(not_ours)?;
-        chain.check_verifier(verifier).map_err(|e| {
-            refused(
-                404,
-                format!("{contract} is not a DisputeGame of this build: {e}"),
-            )
+                format!("refusing the game at {contract} on {}: {other}", chain.url()),
+            ),
         })?;
+        let not_ours = |e: RpcError| rpc_err(e);
+        let l = checked.policy;
         let policy = ContractPolicy {
-            verifier,
-            clock_seconds: chain
-                .view(contract, &DisputeGame::clockSecondsCall {}, None)
-                .map_err(not_ours)?,
-            window_seconds: chain
-                .view(contract, &DisputeGame::windowSecondsCall {}, None)
-                .map_err(not_ours)?,
-            max_b: chain
-                .view(contract, &DisputeGame::maxBCall {}, None)
-                .map_err(not_ours)?,
+            verifier: checked.verifier,
+            clock_seconds: l.clock_base,
+            window_seconds: l.window_base,
+            margin: l.margin,
+            min_speed: l.min_speed,
+            max_b: l.max_b as u8,
             claim_bond: chain
                 .view(contract, &DisputeGame::claimBondCall {}, None)
                 .map_err(not_ours)?,
@@ -486,9 +499,20 @@ impl ChainReferee {
             .first()
             .and_then(|l| l.block_number)
             .ok_or_else(|| ClientError::Protocol(format!("no ClaimMade log for claim {id}")))?;
+        // The chain names the program by its image root; a player that
+        // plays a program of that image sees the program's own hash (the
+        // claim is about it), any other the image root (which differs).
+        let image = Hash(c.program.0);
+        let program = match &*self.own.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((elf, _)) => match crate::elf::Program::load(elf) {
+                Ok(p) if Image::of_state(&p.initial_state(&[])).root == image => p.hash,
+                _ => image,
+            },
+            None => image,
+        };
         let m = ClaimMeta {
             claim: Claim {
-                program: Hash(c.program.0),
+                program,
                 input: Hash(c.input.0),
                 b: u32::from(c.b),
                 final_root: Hash(c.finalRoot.0),
@@ -515,7 +539,7 @@ impl ChainReferee {
             m.claim.clone(),
             m.levels.clone(),
             m.initial_root,
-            self.policy.clock_seconds * 1000,
+            self.policy.clock_ms(m.claim.b),
             now_ms,
         )
         .map_err(|e| {
@@ -913,7 +937,7 @@ impl ChainReferee {
         let meta = self.meta(cid)?;
         let block = self.chain.block_number().map_err(rpc_err)?;
         let now_s = self.now_s(block)?;
-        let ends_s = meta.created_s + self.policy.window_seconds;
+        let ends_s = meta.created_s + self.policy.window_s(meta.claim.b);
         if c.status == 1
             && now_s >= ends_s
             && c.undecided == 0
@@ -964,7 +988,7 @@ impl ChainReferee {
             claim: meta.claim.clone(),
             levels: meta.levels.clone(),
             initial_root: meta.initial_root,
-            clock_ms: self.policy.clock_seconds * 1000,
+            clock_ms: self.policy.clock_ms(meta.claim.b),
             created_ms: meta.created_s * 1000,
             window_ends_ms: ends_s * 1000,
             window_left_ms: ends_s.saturating_sub(now_s) * 1000,
@@ -1068,14 +1092,34 @@ fn cross_check(c: &DisputeGame::Dispute, g: &Game) -> Result<(), String> {
 
 impl RefereeApi for ChainReferee {
     fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
-        let clock_ms = self.policy.clock_seconds * 1000;
-        let window_ms = self.policy.window_seconds * 1000;
+        let clock_ms = self.policy.clock_ms(req.claim.b);
+        let window_ms = self.policy.window_s(req.claim.b).saturating_mul(1000);
+        if req.claim.b > u32::from(self.policy.max_b) {
+            return Err(refused(
+                400,
+                format!(
+                    "b = {} is beyond the contract's largest b, {}",
+                    req.claim.b, self.policy.max_b
+                ),
+            ));
+        }
+        let max_input = crate::game::policy::MAX_INPUT_BYTES;
+        if req.input.len() as u64 > max_input {
+            return Err(refused(
+                413,
+                format!(
+                    "the input is {} bytes; a claim on chain carries at most {max_input}",
+                    req.input.len()
+                ),
+            ));
+        }
         if req.clock_ms.is_some_and(|c| c != clock_ms) {
             return Err(refused(
                 400,
                 format!(
-                    "the contract's clocks are {} s each (its deployment's policy): a claim cannot ask for other clocks",
-                    self.policy.clock_seconds
+                    "the contract's clocks are {} s each at b = {} (its deployment's policy): a claim cannot ask for other clocks",
+                    clock_ms / 1000,
+                    req.claim.b
                 ),
             ));
         }
@@ -1083,8 +1127,9 @@ impl RefereeApi for ChainReferee {
             return Err(refused(
                 400,
                 format!(
-                    "the contract's challenge window is {} s (its deployment's policy): a claim cannot ask for another",
-                    self.policy.window_seconds
+                    "the contract's challenge window is {} s at b = {} (its deployment's policy): a claim cannot ask for another",
+                    window_ms / 1000,
+                    req.claim.b
                 ),
             ));
         }
@@ -1103,11 +1148,16 @@ impl RefereeApi for ChainReferee {
         .map_err(|e| refused(400, e.to_string()))?;
         let b = u8::try_from(req.claim.b)
             .map_err(|_| refused(400, format!("b = {} is too large", req.claim.b)))?;
+        // The program by its image (the contract derives root(S_0) from it
+        // and the input's bytes).
+        let program =
+            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
+        let image = Image::of_state(&program.initial_state(&[]));
         use alloy::sol_types::SolCall;
         let data = DisputeGame::claimCall {
-            program: req.claim.program.0.into(),
-            input: req.claim.input.0.into(),
-            initialRoot: game.initial_root.0.into(),
+            program: image.root.0.into(),
+            image: [image.mem.0.into(), image.regs.0.into(), image.words.0.into()],
+            input: req.input.clone().into(),
             finalRoot: req.claim.final_root.0.into(),
             b,
             levels: level_bytes(&game.levels).into(),
@@ -1147,7 +1197,7 @@ impl RefereeApi for ChainReferee {
             game: id.to_string(),
             token: String::new(),
             clock_ms,
-            window_ends_ms: (created_s + self.policy.window_seconds) * 1000,
+            window_ends_ms: (created_s + self.policy.window_s(req.claim.b)) * 1000,
         })
     }
 
@@ -1176,7 +1226,7 @@ impl RefereeApi for ChainReferee {
             ));
         }
         let block = self.chain.block_number().map_err(rpc_err)?;
-        let ends = meta.created_s + self.policy.window_seconds;
+        let ends = meta.created_s + self.policy.window_s(meta.claim.b);
         if self.now_s(block)? >= ends {
             return Err(refused(
                 409,
@@ -1375,7 +1425,7 @@ impl RefereeApi for ChainReferee {
             program,
             input,
             levels: r.meta.levels.clone(),
-            clock_ms: self.policy.clock_seconds * 1000,
+            clock_ms: self.policy.clock_ms(r.meta.claim.b),
             created_ms: r.opening.time_s * 1000,
             moves: r.records,
             outcome: r.game.outcome().cloned(),

@@ -85,12 +85,21 @@ pub struct DeployArgs {
     chain: String,
     #[command(flatten)]
     key: KeyArgs,
-    /// Each side's clock in every dispute, seconds.
+    /// Each side's clock in a dispute before the re-execution allowance,
+    /// seconds: a claim over 2^b steps gets
+    /// `clock + margin * ceil(2^b / min-speed)`.
     #[arg(long, default_value_t = 3600)]
     clock_seconds: u64,
-    /// How long a claim may be disputed, seconds.
+    /// How long a claim may be disputed before the re-execution allowance,
+    /// seconds (`window + margin * ceil(2^b / min-speed)`).
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     window_seconds: u64,
+    /// Re-executions of 2^b steps each clock and window allow.
+    #[arg(long, default_value_t = 2)]
+    margin: u64,
+    /// The slowest re-execution allowed for, steps per second.
+    #[arg(long, default_value_t = 10_000_000)]
+    min_speed: u64,
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
@@ -119,9 +128,26 @@ struct Deployed {
     game_gas: u64,
     clock_seconds: u64,
     window_seconds: u64,
+    margin: u64,
+    min_speed: u64,
     max_b: u8,
+    /// Each side's clock and the window at the largest b, seconds.
+    clock_at_max_b: u64,
+    window_at_max_b: u64,
     claim_bond: String,
     challenge_bond: String,
+    /// keccak256 of each contract's runtime code with its immutables
+    /// zeroed (contracts/README.md tells how to check a deployment by hand).
+    code_hashes: CodeHashes,
+}
+
+/// The canonical code hashes of this build's contracts.
+#[derive(Serialize)]
+struct CodeHashes {
+    game: String,
+    verifier: String,
+    data: String,
+    data_contract: String,
 }
 
 /// Deploys the `StepVerifier` (with this build's microcode) and a
@@ -130,17 +156,23 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
     let policy = GamePolicy {
         clock_seconds: a.clock_seconds,
         window_seconds: a.window_seconds,
+        margin: a.margin,
+        min_speed: a.min_speed,
         max_b: a.max_b,
         claim_bond: wei("--claim-bond", &a.claim_bond)?,
         challenge_bond: wei("--challenge-bond", &a.challenge_bond)?,
     };
-    if a.max_b == 0 || u32::from(a.max_b) > mswap::game::levels::MAX_B {
-        return Err(CliError::usage(format!(
-            "--max-b {}: from 1 to {}",
-            a.max_b,
-            mswap::game::levels::MAX_B
-        )));
-    }
+    let limits = mswap::game::policy::ChainPolicy {
+        clock_base: a.clock_seconds,
+        window_base: a.window_seconds,
+        margin: a.margin,
+        min_speed: a.min_speed,
+        max_b: u32::from(a.max_b),
+    };
+    // The constructor refuses the same; refused here, nothing is sent.
+    limits
+        .check()
+        .map_err(|e| CliError::usage(format!("refusing to deploy: {e}")))?;
     let chain = connect(
         &a.chain,
         &a.key.key(0),
@@ -150,6 +182,14 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
     chain.check_verifier(verifier).map_err(CliError::from)?;
     let (game, r) = chain.deploy_game(verifier, &policy).map_err(rpc_err)?;
     let root = mswap::verify::MICROCODE_ROOT;
+    let data = chain
+        .view(
+            verifier,
+            &mswap::chain::bindings::StepVerifier::DATACall {},
+            None,
+        )
+        .map_err(rpc_err)?;
+    let [g, v, d] = mswap::chain::canonical::code_hashes();
     if a.json {
         output::json(&Deployed {
             verifier: verifier.to_string(),
@@ -160,24 +200,45 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
             game_gas: r.gas_used,
             clock_seconds: policy.clock_seconds,
             window_seconds: policy.window_seconds,
+            margin: policy.margin,
+            min_speed: policy.min_speed,
             max_b: policy.max_b,
+            clock_at_max_b: limits.clock(limits.max_b),
+            window_at_max_b: limits.window(limits.max_b),
             claim_bond: policy.claim_bond.to_string(),
             challenge_bond: policy.challenge_bond.to_string(),
+            code_hashes: CodeHashes {
+                game: g.1.to_string(),
+                verifier: v.1.to_string(),
+                data: d.1.to_string(),
+                data_contract: data.to_string(),
+            },
         });
     } else {
         outln!(
             "verifier:  {verifier} (microcode 0x{root}; {verifier_gas} gas with its data contract)"
         );
         outln!(
-            "game:      {game} ({} gas; clocks {} s, window {} s, b at most {}, bonds {} wei per claim, {} wei per dispute)",
+            "game:      {game} ({} gas; clocks {} s and window {} s plus {} x 2^b / {} steps/s (at b = {}: {} s and {} s), bonds {} wei per claim, {} wei per dispute)",
             r.gas_used,
             policy.clock_seconds,
             policy.window_seconds,
+            policy.margin,
+            policy.min_speed,
             policy.max_b,
+            limits.clock(limits.max_b),
+            limits.window(limits.max_b),
             policy.claim_bond,
             policy.challenge_bond
         );
+        outln!("data:      {data}");
         outln!("deployer:  {}", chain.address());
+        outln!(
+            "code hashes (runtime code, immutables zeroed): game {}, verifier {}, data {}",
+            g.1,
+            v.1,
+            d.1
+        );
     }
     Ok(0)
 }
