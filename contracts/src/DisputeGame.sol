@@ -315,7 +315,9 @@ contract DisputeGame {
         if (margin_ < Policy.MIN_MARGIN || margin_ > Policy.MAX_MARGIN) {
             revert MarginOutOfRange(margin_, Policy.MIN_MARGIN, Policy.MAX_MARGIN);
         }
-        if (minSpeed_ == 0 || minSpeed_ > Policy.MAX_MIN_SPEED) revert SpeedOutOfRange(minSpeed_, Policy.MAX_MIN_SPEED);
+        if (minSpeed_ == 0 || minSpeed_ > Policy.MAX_MIN_SPEED) {
+            revert SpeedOutOfRange(minSpeed_, Policy.MAX_MIN_SPEED);
+        }
         uint256 c = Policy.scaled(clockSeconds_, margin_, minSpeed_, maxB_);
         uint256 w = Policy.scaled(windowSeconds_, margin_, minSpeed_, maxB_);
         uint256 longest = c > w ? c : w;
@@ -389,7 +391,19 @@ contract DisputeGame {
         bytes32 computed = InitialState.imageRoot(image[0], image[1], image[2]);
         if (computed != program) revert BadImage(program, computed);
         bytes32 initialRoot = InitialState.initialRoot(image[0], image[1], image[2], input);
-        bytes32 inputHash = keccak256(input);
+        id = open(program, keccak256(input), initialRoot, finalRoot, b, levels);
+        emit ClaimMade(id, msg.sender, program, keccak256(input), initialRoot, finalRoot, b, levels, input);
+    }
+
+    /// Records a claim checked by `claim` (its event is the caller's).
+    function open(
+        bytes32 program,
+        bytes32 inputHash,
+        bytes32 initialRoot,
+        bytes32 finalRoot,
+        uint8 b,
+        bytes calldata levels
+    ) internal returns (uint256 id) {
         id = claimCount;
         claimCount = uint128(id + 1);
         ClaimRecord storage c = claims[id];
@@ -402,7 +416,6 @@ contract DisputeGame {
         c.initialRoot = initialRoot;
         c.finalRoot = finalRoot;
         c.levels = levels;
-        emit ClaimMade(id, msg.sender, program, inputHash, initialRoot, finalRoot, b, levels, input);
     }
 
     /// Checks that `levels` bisect exactly `2^b` A-steps and `2^a`

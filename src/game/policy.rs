@@ -211,6 +211,20 @@ mod tests {
     }
 
     #[test]
+    fn the_contracts_figures_are_the_rust_ones() {
+        // contracts/test/DisputeGame.t.sol `test_badPoliciesAreRefused`.
+        let p = ChainPolicy {
+            clock_base: 60,
+            window_base: 60,
+            margin: 2,
+            min_speed: 10_000_000,
+            max_b: 48,
+        };
+        assert_eq!(p.clock(48), 56_295_056);
+        assert_eq!(p.window(20), 62);
+    }
+
+    #[test]
     fn the_limits_keep_every_clock_in_48_bits() {
         let p = ChainPolicy {
             clock_base: MAX_BASE_SECONDS,
