@@ -398,9 +398,88 @@ impl ChainReferee {
             .map_err(rpc_err)
     }
 
-    /// Withdraws this account's credit (nothing is sent when it is 0);
-    /// returns the amount, wei.
+    /// Collects this account's shares of the claim bond of claim `claim`
+    /// (one per dispute of its that refuted the claim): the contract pays
+    /// them once the window has closed and every dispute is decided, so
+    /// this waits for that, sending `timeout` to any dispute whose side on
+    /// turn has run out of time (a stalled dispute cannot hold the shares
+    /// back). Returns the number of shares collected; nothing is done for a
+    /// claim that has not fallen or that this account did not refute.
+    pub fn collect(&self, claim: &str) -> Result<u64, ClientError> {
+        use alloy::sol_types::SolCall;
+        let cid = parse_id(claim)?;
+        let meta = self.meta(cid)?;
+        let me = self.chain.address();
+        loop {
+            let c = self.get_claim(cid)?;
+            if c.status != 3 {
+                return Ok(0);
+            }
+            let block = self.chain.block_number().map_err(rpc_err)?;
+            let mut mine = Vec::new();
+            let mut stalled = Vec::new();
+            for o in self.openings(cid, &meta, block)? {
+                let g = self
+                    .chain
+                    .view(
+                        self.contract,
+                        &DisputeGame::getDisputeCall { d: U256::from(o.d) },
+                        Some(block),
+                    )
+                    .map_err(rpc_err)?;
+                if g.phase == 2 {
+                    if g.winner == 1 && o.challenger == me {
+                        mine.push(o.d);
+                    }
+                    continue;
+                }
+                // By our time (a dev node's latest block may be old).
+                let clock = g.clock[usize::from(g.turn & 1)];
+                if g.turnSince.saturating_add(clock) <= self.now_s(block)? {
+                    stalled.push(o.d);
+                }
+            }
+            if mine.is_empty() {
+                return Ok(0);
+            }
+            let ends = meta.created_s + self.policy.window_s(meta.claim.b);
+            if c.undecided == 0 && self.now_s(block)? >= ends {
+                let mut n = 0;
+                for d in mine {
+                    let data = DisputeGame::collectCall { d: U256::from(d) }.abi_encode();
+                    match self.transact(data, U256::ZERO, (claim.to_string(), None, None, "collect")) {
+                        Ok(_) => n += 1,
+                        // Collected already (NoShare), or the node's clock
+                        // is behind ours (WindowOpen): asked again below.
+                        Err(RpcError::Reverted(d)) => {
+                            let why = super::bindings::describe_revert(&d);
+                            if !why.starts_with("NoShare") {
+                                std::thread::sleep(POLL);
+                                return self.collect(claim).map(|k| k + n);
+                            }
+                        }
+                        Err(e) => return Err(rpc_err(e)),
+                    }
+                }
+                return Ok(n);
+            }
+            for d in stalled {
+                let data = DisputeGame::timeoutCall { d: U256::from(d) }.abi_encode();
+                match self.transact(data, U256::ZERO, (claim.to_string(), None, None, "timeout")) {
+                    // Someone else ended it first, or the node's time lags.
+                    Ok(_) | Err(RpcError::Reverted(_)) => {}
+                    Err(e) => return Err(rpc_err(e)),
+                }
+            }
+            std::thread::sleep(POLL * 5);
+        }
+    }
+
+    /// Withdraws this account's credit (nothing is sent when it is 0),
+    /// after collecting its shares of the claim bond of `claim`
+    /// ([`ChainReferee::collect`]); returns the amount, wei.
     pub fn withdraw(&self, claim: &str) -> Result<U256, ClientError> {
+        self.collect(claim)?;
         let amount = self.credit(self.chain.address())?;
         if amount.is_zero() {
             return Ok(amount);

@@ -244,22 +244,36 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
 }
 
 /// `mswap verify FILE --chain URL --verifier ADDRESS`: the deployed
-/// verifier's verdict (an `eth_call`) beside the Rust verifier's.
+/// verifier's verdict (an `eth_call`) beside the Rust verifier's, and the
+/// root after the step compared with `after` (the file's `root_after` or
+/// `--after`): a step that leads elsewhere is invalid (exit 1).
 pub fn verify(
     name: &str,
     bytes: &[u8],
     root: &Hash,
+    after: Option<Hash>,
     url: &str,
     verifier: &str,
+    connect_timeout: std::time::Duration,
 ) -> Result<i32, CliError> {
     let verifier = parse_address("--verifier", verifier).map_err(CliError::usage)?;
-    let chain = connect(url, &Key::Dev(0), Some(std::time::Duration::from_secs(30)))?;
+    let chain = connect(url, &Key::Dev(0), Some(connect_timeout))?;
     chain
         .check_verifier(verifier)
         .map_err(|e| match e.contains("cannot reach") {
             true => CliError::io(format!("chain: {e}")),
             false => CliError::usage(format!("--verifier: {e}")),
         })?;
+    // The verifier's code too: another contract could answer the views.
+    let art = mswap::chain::canonical::Artifact::verifier();
+    let code = chain.code(verifier).map_err(rpc_err)?;
+    if art.masked_hash(&code) != art.code_hash() {
+        return Err(CliError::usage(format!(
+            "--verifier: the contract at {verifier} is not this build's StepVerifier: its code hash (immutables zeroed) is {}, this build's is {}",
+            art.masked_hash(&code),
+            art.code_hash()
+        )));
+    }
     let rust = step(root, bytes);
     let on_chain = chain.verify(verifier, root, bytes).map_err(rpc_err)?;
     let rust_answer = rust.as_ref().map_err(revert_data).copied();
@@ -283,7 +297,15 @@ pub fn verify(
         )));
     }
     outln!("the deployed verifier and the Rust verifier agree");
-    Ok(if rust.is_ok() { 0 } else { 1 })
+    match (rust, after) {
+        (Ok(computed), Some(want)) if computed != want => Err(CliError::negative(format!(
+            "{name}: invalid proof: the step leads to {}, not {} (the root after it claims)",
+            output::hash(&computed),
+            output::hash(&want)
+        ))),
+        (Ok(_), _) => Ok(0),
+        (Err(_), _) => Ok(1),
+    }
 }
 
 /// The options of `defend --chain` and `challenge --chain`.
