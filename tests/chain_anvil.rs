@@ -9,6 +9,7 @@ mod support;
 
 use mswap::chain::abi::{Case, fixture};
 use mswap::chain::fixtures::{example_cases, tamper_cases};
+use mswap::chain::referee::ChainReferee;
 use mswap::chain::rpc::{Chain, Key, step_calldata};
 use mswap::proof::ProofFile;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,20 @@ fn eth_accounts(url: &str) -> Vec<String> {
         .iter()
         .map(|a| a.as_str().expect("an address").to_lowercase())
         .collect()
+}
+
+/// Moves the node's clock `seconds` ahead and mines a block.
+fn warp(url: &str, seconds: u64) {
+    for (method, params) in [
+        ("evm_increaseTime", format!("[{seconds}]")),
+        ("evm_mine", "[]".to_string()),
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+        ureq::post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_str())
+            .expect(method);
+    }
 }
 
 fn proof_files() -> Vec<ProofFile> {
@@ -191,6 +206,39 @@ fn mswap_deploy_and_verify_on_chain() {
         text.contains("chain:       valid") && text.contains("agree"),
         "{text}"
     );
+    // A valid step whose stated root after is not where it leads: invalid
+    // (exit 1), as offline, though the verifiers agree on the step.
+    let dir = std::env::temp_dir().join(format!("mswap-verify-after-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("proofs/load.json")).expect("read"))
+            .expect("json");
+    file["root_after"] = serde_json::Value::String(format!("0x{}", "22".repeat(32)));
+    let wrong = dir.join("wrong-after.json");
+    std::fs::write(&wrong, serde_json::to_vec(&file).expect("json")).expect("write");
+    let bad = verify(&[wrong.to_str().expect("path")]);
+    let text =
+        String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("invalid proof") && text.contains("agree"),
+        "{text}"
+    );
+    let offline = Command::new(mswap)
+        .current_dir(root)
+        .args(["verify", wrong.to_str().expect("path")])
+        .output()
+        .expect("mswap verify");
+    assert_eq!(offline.status.code(), Some(1), "offline says invalid too");
+    // --after against the true file: the same.
+    let bad = verify(&["proofs/load.json", "--after", &"33".repeat(32)]);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // A binary proof checked against another root: both reject it alike.
     let bad = verify(&["proofs/store.bin", "--before", &"11".repeat(32)]);
     let text = String::from_utf8_lossy(&bad.stdout);
@@ -217,9 +265,14 @@ fn whole_games_on_chain_the_honest_side_wins() {
     let node = anvil();
     let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
     let (verifier, _) = rpc.deploy_verifier().expect("deploys");
+    // The shortest window the limits allow, and the fastest players: the
+    // window of b = 40 is still 3 hours (2^40 steps at 10^8 a second), so
+    // the test moves the node's clock once the claim has fallen.
     let policy = GamePolicy {
         clock_seconds: 600,
-        window_seconds: 2,
+        window_seconds: mswap::game::policy::MIN_WINDOW_SECONDS,
+        margin: 1,
+        min_speed: mswap::game::policy::MAX_MIN_SPEED,
         max_b: 48,
         claim_bond: alloy::primitives::U256::from(1000),
         challenge_bond: alloy::primitives::U256::from(100),
@@ -244,8 +297,33 @@ fn whole_games_on_chain_the_honest_side_wins() {
             Side::Defender => [lie(), vec![]],
             Side::Challenger => [vec![], lie()],
         };
-        let r = mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
-            .expect("the game plays on chain");
+        let r = std::thread::scope(|s| {
+            let play = s.spawn(|| {
+                mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
+            });
+            // A fallen claim's bond is shared after its window: move the
+            // node's clock past a window longer than the test.
+            let watch = ChainReferee::connect(
+                Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
+                game,
+            )
+            .expect("our game");
+            let window = watch.policy().window_s(b);
+            let mut warped = false;
+            while !play.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let (claims, _) = watch.counts().expect("counts");
+                if !warped && window > 60 && claims > 0 {
+                    let id = (claims - 1).to_string();
+                    if watch.status(&id).expect("status").to_string() == "refuted" {
+                        warp(&node.url, window);
+                        warped = true;
+                    }
+                }
+            }
+            play.join().expect("the players' thread")
+        })
+        .expect("the game plays on chain");
         assert_eq!(r.winner, liar.other(), "the honest side wins");
         assert_eq!(
             r.checked.winner,

@@ -209,10 +209,9 @@ pub fn check_game(chain: &Chain, game: Address) -> Result<Checked, CanonicalErro
         min_speed: chain.view(game, &DisputeGame::minSpeedCall {}, None)?,
         max_b: u32::from(chain.view(game, &DisputeGame::maxBCall {}, None)?),
     };
-    policy.check().map_err(|source| CanonicalError::Policy {
-        addr: game,
-        source,
-    })?;
+    policy
+        .check()
+        .map_err(|source| CanonicalError::Policy { addr: game, source })?;
     Ok(Checked {
         verifier,
         data,

@@ -286,7 +286,10 @@ impl ChainReferee {
             super::canonical::CanonicalError::Rpc(e) => rpc_err(e),
             other => refused(
                 404,
-                format!("refusing the game at {contract} on {}: {other}", chain.url()),
+                format!(
+                    "refusing the game at {contract} on {}: {other}",
+                    chain.url()
+                ),
             ),
         })?;
         let not_ours = |e: RpcError| rpc_err(e);
@@ -447,7 +450,11 @@ impl ChainReferee {
                 let mut n = 0;
                 for d in mine {
                     let data = DisputeGame::collectCall { d: U256::from(d) }.abi_encode();
-                    match self.transact(data, U256::ZERO, (claim.to_string(), None, None, "collect")) {
+                    match self.transact(
+                        data,
+                        U256::ZERO,
+                        (claim.to_string(), None, None, "collect"),
+                    ) {
                         Ok(_) => n += 1,
                         // Collected already (NoShare), or the node's clock
                         // is behind ours (WindowOpen): asked again below.
@@ -492,6 +499,15 @@ impl ChainReferee {
         )
         .map_err(rpc_err)?;
         Ok(amount)
+    }
+
+    /// The contract's numbers of claims and of disputes.
+    pub fn counts(&self) -> Result<(u64, u64), ClientError> {
+        let c = self
+            .chain
+            .view(self.contract, &DisputeGame::countsCall {}, None)
+            .map_err(rpc_err)?;
+        Ok((small(c._0), small(c._1)))
     }
 
     /// The claim's status on the contract.
@@ -1235,7 +1251,11 @@ impl RefereeApi for ChainReferee {
         use alloy::sol_types::SolCall;
         let data = DisputeGame::claimCall {
             program: image.root.0.into(),
-            image: [image.mem.0.into(), image.regs.0.into(), image.words.0.into()],
+            image: [
+                image.mem.0.into(),
+                image.regs.0.into(),
+                image.words.0.into(),
+            ],
             input: req.input.clone().into(),
             finalRoot: req.claim.final_root.0.into(),
             b,

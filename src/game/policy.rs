@@ -252,8 +252,14 @@ mod tests {
         let bad = [
             ChainPolicy { max_b: 0, ..ok },
             ChainPolicy { max_b: 49, ..ok },
-            ChainPolicy { clock_base: 0, ..ok },
-            ChainPolicy { window_base: 0, ..ok },
+            ChainPolicy {
+                clock_base: 0,
+                ..ok
+            },
+            ChainPolicy {
+                window_base: 0,
+                ..ok
+            },
             ChainPolicy { margin: 0, ..ok },
             ChainPolicy { min_speed: 0, ..ok },
             ChainPolicy {

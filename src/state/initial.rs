@@ -34,7 +34,9 @@ pub const REGION_HEIGHT: u32 = REGION_LOG2_BYTES - crate::hash::LOG2_LEAF;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
     /// The witness does not hash to the image root.
-    #[error("the image's witness (mem, regs, words) gives root {computed}, not the image root {stated}")]
+    #[error(
+        "the image's witness (mem, regs, words) gives root {computed}, not the image root {stated}"
+    )]
     Witness {
         /// The image root named.
         stated: Hash,
@@ -82,7 +84,11 @@ impl Image {
 
     /// The image with this witness (its root computed).
     pub fn from_witness(mem: Hash, regs: Hash, words: Hash) -> Image {
-        let root = join(&mem, &ctrl_root(&regs, &words, 0), &zero_hash(REGION_HEIGHT));
+        let root = join(
+            &mem,
+            &ctrl_root(&regs, &words, 0),
+            &zero_hash(REGION_HEIGHT),
+        );
         Image {
             root,
             mem,
@@ -167,7 +173,10 @@ pub fn input_root(input: &[u8]) -> Hash {
             })
             .collect();
     }
-    level.first().copied().unwrap_or_else(|| zero_hash(REGION_HEIGHT))
+    level
+        .first()
+        .copied()
+        .unwrap_or_else(|| zero_hash(REGION_HEIGHT))
 }
 
 #[cfg(test)]
@@ -186,7 +195,9 @@ mod tests {
         let p = example();
         let image = Image::of_state(&p.initial_state(&[]));
         assert_eq!(image.root, StateTree::build(&p.initial_state(&[])).root());
-        for len in [0usize, 1, 7, 8, 31, 32, 33, 64, 65, 1000, 4095, 4096, 4097, 70_000] {
+        for len in [
+            0usize, 1, 7, 8, 31, 32, 33, 64, 65, 1000, 4095, 4096, 4097, 70_000,
+        ] {
             let input: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
             let want = StateTree::build(&p.initial_state(&input)).root();
             assert_eq!(image.initial_root(&input).expect("fits"), want, "len {len}");
