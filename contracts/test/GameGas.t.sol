@@ -43,16 +43,17 @@ contract GameGas is Test {
     bytes32 internal constant PROGRAM = keccak256("program");
     bytes32 internal constant INPUT = keccak256("input");
 
-    uint256 internal constant KINDS = 8;
+    uint256 internal constant KINDS = 9;
     uint256 internal constant CAP = 256;
     string[KINDS] internal names =
-        ["claim", "challenge", "midpoint", "agree", "disagree", "prove", "timeout", "resolve"];
+        ["claim", "challenge", "midpoint", "agree", "disagree", "prove", "timeout", "resolve", "collect"];
     uint256 internal constant CLAIM = 0;
     uint256 internal constant CHALLENGE = 1;
     uint256 internal constant MIDPOINT = 2;
     uint256 internal constant PROVE = 5;
     uint256 internal constant TIMEOUT = 6;
     uint256 internal constant RESOLVE = 7;
+    uint256 internal constant COLLECT = 8;
 
     /// Per kind of move, the execution and per-transaction gas of each one.
     struct Samples {
@@ -182,8 +183,12 @@ contract GameGas is Test {
                 vm.toString(total.txg)
             )
         );
-        // A claim whose challenger gives up (times out), then stands.
+        // The winner's share of the claim bond, once the window has closed
+        // (not part of the game's total).
         Total memory other;
+        vm.warp(uint256(game.getClaim(id).createdAt) + game.windowFor(g.b));
+        send(s, other, COLLECT, CHALLENGER, 0, abi.encodeCall(DisputeGame.collect, (d)));
+        // A claim whose challenger gives up (times out), then stands.
         id = abi.decode(
             send(
                 s,

@@ -460,6 +460,11 @@ impl Chain {
         Ok(self.rpc(|| self.provider.get_code_at(addr))?.to_vec())
     }
 
+    /// The number of transactions `addr` has sent (its next nonce, mined).
+    pub fn transaction_count(&self, addr: Address) -> Result<u64, RpcError> {
+        self.rpc(|| self.provider.get_transaction_count(addr))
+    }
+
     /// The balance of `addr`, wei.
     pub fn balance(&self, addr: Address) -> Result<U256, RpcError> {
         self.rpc(|| self.provider.get_balance(addr))

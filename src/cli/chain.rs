@@ -103,12 +103,19 @@ pub struct DeployArgs {
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
-    /// The defender's bond per claim, wei (lost to the first challenger who wins).
-    #[arg(long, default_value = "0")]
-    claim_bond: String,
-    /// A challenger's bond per dispute, wei (lost to the defender if it wins).
-    #[arg(long, default_value = "0")]
-    challenge_bond: String,
+    /// The defender's bond per claim, wei (shared by the challengers who
+    /// refute the claim). Default: 4 honest challengers' gas at the largest
+    /// b at --gas-price-gwei.
+    #[arg(long)]
+    claim_bond: Option<String>,
+    /// A challenger's bond per dispute, wei (the defender's if it wins).
+    /// Default: an honest defender's gas for one dispute at the largest b
+    /// at --gas-price-gwei.
+    #[arg(long)]
+    challenge_bond: Option<String>,
+    /// The gas price the default bonds pay for, gwei.
+    #[arg(long, default_value_t = 20)]
+    gas_price_gwei: u64,
     /// Give up on an unreachable node after this many seconds.
     #[arg(long, default_value_t = 30)]
     connect_timeout: u64,
@@ -153,14 +160,24 @@ struct CodeHashes {
 /// Deploys the `StepVerifier` (with this build's microcode) and a
 /// `DisputeGame` using it; prints their addresses and gas.
 pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
+    let default_bonds = mswap::game::policy::bonds(
+        u32::from(a.max_b),
+        u128::from(a.gas_price_gwei) * 1_000_000_000,
+    );
     let policy = GamePolicy {
         clock_seconds: a.clock_seconds,
         window_seconds: a.window_seconds,
         margin: a.margin,
         min_speed: a.min_speed,
         max_b: a.max_b,
-        claim_bond: wei("--claim-bond", &a.claim_bond)?,
-        challenge_bond: wei("--challenge-bond", &a.challenge_bond)?,
+        claim_bond: match &a.claim_bond {
+            Some(w) => wei("--claim-bond", w)?,
+            None => alloy::primitives::U256::from(default_bonds.0),
+        },
+        challenge_bond: match &a.challenge_bond {
+            Some(w) => wei("--challenge-bond", w)?,
+            None => alloy::primitives::U256::from(default_bonds.1),
+        },
     };
     let limits = mswap::game::policy::ChainPolicy {
         clock_base: a.clock_seconds,

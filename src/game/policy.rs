@@ -48,6 +48,70 @@ pub const MAX_MIN_SPEED: u64 = 100_000_000;
 /// The longest clock or window base, seconds (about 34 years).
 pub const MAX_BASE_SECONDS: u64 = 1 << 30;
 
+/// Gas per transaction of each move on chain, the largest the gas bench
+/// measures (`cargo bench --bench gas`, contracts/README.md): what the
+/// bonds must pay for.
+pub mod gas {
+    /// A claim (it derives `root(S_0)` and carries a short input).
+    pub const CLAIM: u64 = 213_700;
+    /// A challenge.
+    pub const CHALLENGE: u64 = 161_800;
+    /// A midpoint (a new root; the first of a dispute).
+    pub const MIDPOINT: u64 = 54_700;
+    /// A verdict (the one that ends a level).
+    pub const VERDICT: u64 = 59_400;
+    /// The step proof.
+    pub const PROVE: u64 = 81_400;
+    /// A timeout.
+    pub const TIMEOUT: u64 = 61_600;
+    /// Settling a claim that stands.
+    pub const RESOLVE: u64 = 37_800;
+    /// Collecting a share of the claim bond.
+    pub const COLLECT: u64 = 50_000;
+    /// A withdrawal.
+    pub const WITHDRAW: u64 = 35_000;
+}
+
+/// Bisection rounds of a dispute over `2^b` steps: one per halving of the
+/// steps and of the micro-steps.
+pub fn rounds(b: u32) -> u64 {
+    u64::from(b) + u64::from(crate::micro::LOG2_USTEPS)
+}
+
+/// The most gas an honest defender spends on one dispute of a claim over
+/// `2^b` steps: a midpoint every round, the proof or a timeout, a
+/// withdrawal.
+pub fn defender_gas(b: u32) -> u64 {
+    rounds(b) * gas::MIDPOINT + gas::PROVE + gas::TIMEOUT + gas::WITHDRAW
+}
+
+/// The most gas an honest challenger spends refuting a claim over `2^b`
+/// steps: the challenge, a verdict every round, the proof or a timeout,
+/// collecting its share, a withdrawal.
+pub fn challenger_gas(b: u32) -> u64 {
+    gas::CHALLENGE
+        + rounds(b) * gas::VERDICT
+        + gas::PROVE
+        + gas::TIMEOUT
+        + gas::COLLECT
+        + gas::WITHDRAW
+}
+
+/// How many winners' gas the default claim bond pays for: an honest
+/// challenger ends ahead while at most this many disputes (its own
+/// included) refute the claim.
+pub const CLAIM_SHARES: u64 = 4;
+
+/// The default bonds of a deployment whose largest `b` is `max_b`, at
+/// `gas_price` wei per gas: `(claim bond, challenge bond)`. The challenge
+/// bond pays an honest defender's gas for the dispute it wins; the claim
+/// bond pays [`CLAIM_SHARES`] honest challengers' gas.
+pub fn bonds(max_b: u32, gas_price: u128) -> (u128, u128) {
+    let claim = u128::from(CLAIM_SHARES * challenger_gas(max_b)).saturating_mul(gas_price);
+    let challenge = u128::from(defender_gas(max_b)).saturating_mul(gas_price);
+    (claim, challenge)
+}
+
 /// `ceil(2^b * unit / min_speed)`: re-executing `2^b` steps at `min_speed`
 /// steps per second, in units of `1 / unit` seconds (saturating).
 pub fn reexec(b: u32, min_speed: u64, unit: u64) -> u64 {
@@ -208,6 +272,15 @@ mod tests {
         assert_eq!(reexec(48, 1, 1), 1 << 48);
         assert_eq!(scaled(60, 2, 10_000_000, 40, 1), 60 + 2 * 109_952);
         assert_eq!(scaled(u64::MAX, 2, 1, 48, 1), u64::MAX);
+    }
+
+    #[test]
+    fn the_bonds_cover_the_honest_sides_gas() {
+        assert_eq!(defender_gas(48), 59 * 54_700 + 81_400 + 61_600 + 35_000);
+        let (claim, challenge) = bonds(48, 20_000_000_000);
+        assert_eq!(challenge, u128::from(defender_gas(48)) * 20_000_000_000);
+        assert_eq!(claim, 4 * u128::from(challenger_gas(48)) * 20_000_000_000);
+        assert!(bonds(20, 1).0 < bonds(48, 1).0);
     }
 
     #[test]
