@@ -323,7 +323,8 @@ fn a_squatting_challenger_loses_on_time_and_an_honest_one_refutes_the_claim() {
     let n = net("c", 15, 20);
     let (d, id) = defender(&n, 1, &["--lie", "from:9:40"]);
     // Challenges, then never moves again.
-    let squatter = challenger(&n, &id, 2, &["--lie", "silent:1"]);
+    // A claim it knows to be true: its own story differs from A-step 9 on.
+    let squatter = challenger(&n, &id, 2, &["--lie", "from:9:40", "--lie", "silent:1"]);
     let honest = challenger(&n, &id, 3, &[]);
     let (code, out, err) = honest.finish();
     assert_eq!(code, Some(0), "the honest challenger:\n{out}\n{err}");
@@ -523,7 +524,11 @@ fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() 
     assert!(out.contains("tx collect:"), "it collects its share: {out}");
     assert_eq!(withdrew(&out), claim_bond / 2 + bond, "{out}");
     let (code, sout, serr) = sybil.finish();
-    assert_eq!(code, Some(0), "the liar's own challenger wins too:\n{sout}\n{serr}");
+    assert_eq!(
+        code,
+        Some(0),
+        "the liar's own challenger wins too:\n{sout}\n{serr}"
+    );
     assert_eq!(withdrew(&sout), claim_bond / 2 + bond, "{sout}");
     let (code, dout, derr) = d.finish();
     assert_eq!(code, Some(1), "the claim is refuted:\n{dout}\n{derr}");
@@ -564,7 +569,8 @@ fn griefers_pay_the_honest_defender_more_than_it_spends() {
     let n = net_with("grief", 15, 20, claim_bond, bond);
     let before: Vec<U256> = (0..4).map(|k| balance(&n, k)).collect();
     let (d, id) = defender(&n, 1, &[]);
-    let squatter = challenger(&n, &id, 2, &["--lie", "silent:1"]);
+    // A claim it knows to be true: its own story differs from A-step 9 on.
+    let squatter = challenger(&n, &id, 2, &["--lie", "from:9:40", "--lie", "silent:1"]);
     let griefer = challenger(&n, &id, 3, &["--lie", "from:9:40"]);
     for (who, p) in [("squatter", squatter), ("griefer", griefer)] {
         let (code, out, err) = p.finish();
@@ -673,7 +679,15 @@ fn players_refuse_a_foreign_or_degenerate_game_and_send_nothing() {
         ] {
             let o = Command::new(MSWAP)
                 .args(&args)
-                .args(["--chain", &n.node.url, "--contract", &g, &elf, "--input", &input])
+                .args([
+                    "--chain",
+                    &n.node.url,
+                    "--contract",
+                    &g,
+                    &elf,
+                    "--input",
+                    &input,
+                ])
                 .output()
                 .expect("mswap");
             let t = text(&o);
