@@ -303,7 +303,7 @@ mod tests {
             clock_base: MAX_BASE_SECONDS,
             window_base: MAX_BASE_SECONDS,
             margin: MAX_MARGIN,
-            min_speed: 1000,
+            min_speed: 10_000,
             max_b: MAX_B,
         };
         assert_eq!(p.check(), Ok(()));
