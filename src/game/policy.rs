@@ -67,7 +67,7 @@ pub mod gas {
     /// Settling a claim that stands.
     pub const RESOLVE: u64 = 37_800;
     /// Collecting a share of the claim bond.
-    pub const COLLECT: u64 = 50_000;
+    pub const COLLECT: u64 = 44_600;
     /// A withdrawal.
     pub const WITHDRAW: u64 = 35_000;
 }
