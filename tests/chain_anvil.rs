@@ -509,3 +509,140 @@ fn a_nonce_taken_by_another_sender_of_the_same_account_is_recovered() {
         before + alloy::primitives::U256::from(5u64)
     );
 }
+
+/// What the contract refuses on a real node, sent as transactions from
+/// this process (the players never send them): a claim whose witness is
+/// not its image's (a program labelled with another's image), a level
+/// list that starts with a micro level, `b` beyond the largest, a
+/// deployment with `maxB` of 64 or clocks of 0 (the constructor's
+/// errors); and `mswap deploy` refuses such a policy before sending.
+#[test]
+fn unplayable_claims_and_degenerate_deployments_revert() {
+    use alloy::sol_types::SolCall;
+    use mswap::chain::bindings::{DisputeGame, describe_revert};
+    use mswap::chain::rpc::{GamePolicy, RpcError};
+    use mswap::state::initial::Image;
+    if !have_anvil() {
+        return;
+    }
+    let node = anvil();
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
+    let (verifier, _) = rpc.deploy_verifier().expect("deploys");
+    let ok = GamePolicy {
+        clock_seconds: 60,
+        window_seconds: 60,
+        margin: 2,
+        min_speed: 10_000_000,
+        max_b: 48,
+        claim_bond: alloy::primitives::U256::ZERO,
+        challenge_bond: alloy::primitives::U256::ZERO,
+    };
+    let reverted = |r: Result<_, RpcError>| match r {
+        Err(RpcError::Reverted(d)) => describe_revert(&d),
+        Err(e) => panic!("not a revert: {e}"),
+        Ok(_) => panic!("accepted"),
+    };
+    for (policy, want) in [
+        (
+            GamePolicy {
+                max_b: 64,
+                ..ok.clone()
+            },
+            "MaxBOutOfRange",
+        ),
+        (
+            GamePolicy {
+                max_b: 49,
+                ..ok.clone()
+            },
+            "MaxBOutOfRange",
+        ),
+        (
+            GamePolicy {
+                clock_seconds: 0,
+                ..ok.clone()
+            },
+            "ClockOutOfRange",
+        ),
+        (
+            GamePolicy {
+                window_seconds: 0,
+                ..ok.clone()
+            },
+            "WindowOutOfRange",
+        ),
+        (
+            GamePolicy {
+                min_speed: 0,
+                ..ok.clone()
+            },
+            "SpeedOutOfRange",
+        ),
+    ] {
+        let why = reverted(rpc.deploy_game(verifier, &policy).map(|_| ()));
+        assert!(why.starts_with(want), "{why}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+        .args(["deploy", "--chain", &node.url, "--max-b", "64"])
+        .output()
+        .expect("mswap deploy");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to deploy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (game, _) = rpc.deploy_game(verifier, &ok).expect("deploys");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |name: &str| {
+        let elf = std::fs::read(root.join(name)).expect("elf");
+        let p = mswap::elf::Program::load(&elf).expect("loads");
+        Image::of_state(&p.initial_state(&[]))
+    };
+    let (example, fault) = (load("proofs/example.elf"), load("proofs/fault.elf"));
+    let claim = |image: Hash32, witness: &Image, b: u8, levels: &[u8]| {
+        DisputeGame::claimCall {
+            program: image.into(),
+            image: [
+                witness.mem.0.into(),
+                witness.regs.0.into(),
+                witness.words.0.into(),
+            ],
+            input: b"some input".to_vec().into(),
+            finalRoot: [7u8; 32].into(),
+            b,
+            levels: levels.to_vec().into(),
+        }
+        .abi_encode()
+    };
+    let send = |data: Vec<u8>| {
+        rpc.send(Some(game), data, alloy::primitives::U256::ZERO)
+            .map(|_| ())
+    };
+    // Labelled as the example program, with the fault program's witness.
+    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, 0x8b])));
+    assert!(why.starts_with("BadImage"), "{why}");
+    let why = reverted(send(claim(example.root.0, &example, 5, &[0x8b, 5])));
+    assert!(why.starts_with("MicroFirst"), "{why}");
+    let why = reverted(send(claim(example.root.0, &example, 49, &[49, 0x8b])));
+    assert!(why.starts_with("BadB"), "{why}");
+    // The genuine claim: root(S_0) derived on chain as in Rust.
+    send(claim(example.root.0, &example, 5, &[5, 0x8b])).expect("a playable claim");
+    let c = rpc
+        .view(
+            game,
+            &DisputeGame::getClaimCall {
+                id: alloy::primitives::U256::ZERO,
+            },
+            None,
+        )
+        .expect("claim 0");
+    assert_eq!(
+        c.initialRoot.0,
+        example.initial_root(b"some input").expect("fits").0,
+        "the contract derives root(S_0) as Rust does"
+    );
+    assert_eq!(c.program.0, example.root.0);
+}
+
+type Hash32 = [u8; 32];
