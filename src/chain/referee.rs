@@ -35,10 +35,16 @@
 //! - **Refusals.** A reverted move comes back as [`ClientError::Refused`]
 //!   with the contract's custom error and its arguments in words; nothing
 //!   is paid for it (transactions are estimated before they are signed).
+//! - **Programs.** The contract names a claim's program by its image root
+//!   (and derives `root(S_0)` from it and the input's bytes, which its
+//!   `ClaimMade` carries). A player that plays a program of that image
+//!   ([`ChainReferee::set_program`]) sees the claim's `program` as its ELF's
+//!   hash, as at the HTTP referee; any other player sees the image root,
+//!   which differs from its program's hash.
 //! - **Transcripts.** [`RefereeApi::transcript`] builds the transcript the
-//!   HTTP referee gives; the chain holds only the program's and input's
-//!   hashes, so the bytes are the player's own ([`ChainReferee::set_program`],
-//!   or the claim's when this referee made it).
+//!   HTTP referee gives; the chain does not hold the program's bytes, so the
+//!   bytes are the player's own ([`ChainReferee::set_program`], or the
+//!   claim's when this referee made it).
 //! - **Gas.** Every transaction the player sends is in [`ChainReferee::gas_log`]
 //!   (and told to [`ChainReferee::on_tx`] as it is mined).
 
@@ -324,8 +330,8 @@ impl ChainReferee {
         })
     }
 
-    /// The program and input the player plays (the chain holds only their
-    /// hashes): transcripts carry them.
+    /// The program and input the player plays (the chain holds the
+    /// program's image root, not its bytes): transcripts carry them.
     pub fn set_program(&self, elf: Vec<u8>, input: Vec<u8>) {
         *self.own.lock().unwrap_or_else(|p| p.into_inner()) = Some((elf, input));
     }
@@ -1513,7 +1519,7 @@ impl RefereeApi for ChainReferee {
             .clone()
             .ok_or_else(|| {
                 ClientError::Protocol(
-                    "the chain holds only the program's and input's hashes: the referee needs the player's program and input for a transcript".into(),
+                    "the chain does not hold the program's bytes: the referee needs the player's program and input for a transcript".into(),
                 )
             })?;
         Ok(Transcript {
