@@ -582,15 +582,29 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         let why = reverted(rpc.deploy_game(verifier, &policy).map(|_| ()));
         assert!(why.starts_with(want), "{why}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
-        .args(["deploy", "--chain", &node.url, "--max-b", "64"])
-        .output()
-        .expect("mswap deploy");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("refusing to deploy"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let deployer = rpc.address();
+    let sent = rpc.transaction_count(deployer).expect("nonce");
+    for args in [
+        &["--max-b", "64"][..],
+        &["--window-seconds", "0", "--clock-seconds", "0"],
+        &["--min-speed", "1000000000"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+            .args(["deploy", "--chain", &node.url])
+            .args(args)
+            .output()
+            .expect("mswap deploy");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refusing to deploy"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        rpc.transaction_count(deployer).expect("nonce"),
+        sent,
+        "nothing sent"
     );
     let (game, _) = rpc.deploy_game(verifier, &ok).expect("deploys");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
