@@ -657,6 +657,41 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         "the contract derives root(S_0) as Rust does"
     );
     assert_eq!(c.program.0, example.root.0);
+    // Inputs of several leaves, odd leaf counts and a partial last leaf.
+    for (k, len) in [0usize, 1, 31, 32, 33, 100, 4097, 65_536]
+        .into_iter()
+        .enumerate()
+    {
+        let input: Vec<u8> = (0..len).map(|i| (i * 13 + 1) as u8).collect();
+        let data = DisputeGame::claimCall {
+            program: example.root.0.into(),
+            image: [
+                example.mem.0.into(),
+                example.regs.0.into(),
+                example.words.0.into(),
+            ],
+            input: input.clone().into(),
+            finalRoot: [7u8; 32].into(),
+            b: 5,
+            levels: vec![5u8, 0x8b].into(),
+        }
+        .abi_encode();
+        send(data).expect("a playable claim");
+        let c = rpc
+            .view(
+                game,
+                &DisputeGame::getClaimCall {
+                    id: alloy::primitives::U256::from(k + 1),
+                },
+                None,
+            )
+            .expect("the claim");
+        assert_eq!(
+            c.initialRoot.0,
+            example.initial_root(&input).expect("fits").0,
+            "input of {len} bytes"
+        );
+    }
 }
 
 type Hash32 = [u8; 32];
