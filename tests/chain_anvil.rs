@@ -657,6 +657,11 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         "the contract derives root(S_0) as Rust does"
     );
     assert_eq!(c.program.0, example.root.0);
+    let referee = ChainReferee::connect(
+        Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
+        game,
+    )
+    .expect("our game");
     // Inputs of several leaves, odd leaf counts and a partial last leaf.
     for (k, len) in [0usize, 1, 31, 32, 33, 100, 4097, 65_536]
         .into_iter()
@@ -690,6 +695,15 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
             c.initialRoot.0,
             example.initial_root(&input).expect("fits").0,
             "input of {len} bytes"
+        );
+        // A challenger takes the input from the chain.
+        assert_eq!(
+            referee
+                .claim_input(&(k + 1).to_string())
+                .expect("the input"),
+            input,
+            "the input of claim {}",
+            k + 1
         );
     }
 }

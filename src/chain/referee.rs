@@ -507,6 +507,37 @@ impl ChainReferee {
         Ok(amount)
     }
 
+    /// The input's bytes of claim `id`, from its `ClaimMade` log (checked
+    /// against the input hash the contract stores): with the program, all a
+    /// challenger needs to rebuild the run.
+    pub fn claim_input(&self, id: &str) -> Result<Vec<u8>, ClientError> {
+        let cid = parse_id(id)?;
+        let m = self.meta(cid)?;
+        let logs = self
+            .chain
+            .logs_in(
+                &Filter::new()
+                    .address(self.contract)
+                    .event_signature(DisputeGame::ClaimMade::SIGNATURE_HASH)
+                    .topic1(U256::from(cid)),
+                m.block,
+                m.block,
+                true,
+            )
+            .map_err(rpc_err)?;
+        let made = logs
+            .iter()
+            .find_map(|l| DisputeGame::ClaimMade::decode_log(&l.inner).ok())
+            .ok_or_else(|| ClientError::Protocol(format!("no ClaimMade log for claim {cid}")))?;
+        let input = made.data.inputBytes.to_vec();
+        if crate::hash::keccak(&[&input]).0 != made.data.input.0 {
+            return Err(ClientError::Protocol(format!(
+                "claim {cid}: the input in its log does not hash to its input hash"
+            )));
+        }
+        Ok(input)
+    }
+
     /// The contract's numbers of claims and of disputes.
     pub fn counts(&self) -> Result<(u64, u64), ClientError> {
         let c = self
