@@ -54,7 +54,7 @@ const ANCHORS: [Anchor; 3] = [
 ];
 
 /// The order of the move kinds in the moves table.
-const MOVE_KINDS: [&str; 8] = [
+const MOVE_KINDS: [&str; 9] = [
     "claim",
     "challenge",
     "midpoint",
@@ -63,7 +63,14 @@ const MOVE_KINDS: [&str; 8] = [
     "prove",
     "timeout",
     "resolve",
+    "collect",
 ];
+
+/// Whole games per transaction and the claim per transaction before claims
+/// derived `root(S_0)` from the program's image and carried their input
+/// (the figures of the previous contracts, same GameGas test).
+const GAME_BEFORE: [(&str, u64); 2] = [("20", 2_610_000), ("40", 3_920_000)];
+const CLAIM_BEFORE: u64 = 189_100;
 
 /// One `bench <table> key=value ...` line.
 struct Row {
@@ -253,20 +260,37 @@ fn print_games(rows: &[Row]) {
         return;
     }
     println!(
-        "{:<5} {:>12}  {:<12} per transaction",
-        "b", "transactions", "execution"
+        "{:<5} {:>12}  {:<12} {:<16} {:<8} now / before",
+        "b", "transactions", "execution", "per transaction", "before"
     );
-    for b in ["20", "40"] {
+    for (b, before) in GAME_BEFORE {
         match games.iter().find(|r| r.get("b") == Some(b)) {
             Some(r) => println!(
-                "{:<5} {:>12}  {:<12} {}",
+                "{:<5} {:>12}  {:<12} {:<16} {:<8} {}",
                 b,
                 r.get("transactions").unwrap_or("?"),
                 r.num("exec").map(k).unwrap_or_else(|| "?".into()),
-                r.num("tx").map(k).unwrap_or_else(|| "?".into())
+                r.num("tx").map(k).unwrap_or_else(|| "?".into()),
+                k(before),
+                r.num("tx")
+                    .map(|t| format!("{:.3}", t as f64 / before as f64))
+                    .unwrap_or_else(|| "n/a".into())
             ),
             None => println!("{b:<5} not measured (no `bench game b={b}` line)"),
         }
+    }
+    let claim = rows
+        .iter()
+        .find(|r| r.table == "move" && r.get("kind") == Some("claim"))
+        .and_then(|r| r.num("tx_med"));
+    match claim {
+        Some(c) => println!(
+            "claim: {} per transaction (it derives root(S_0) and carries the input), before {}: {:.3}",
+            k(c),
+            k(CLAIM_BEFORE),
+            c as f64 / CLAIM_BEFORE as f64
+        ),
+        None => println!("claim: not measured"),
     }
 }
 

@@ -9,6 +9,7 @@ mod support;
 
 use mswap::chain::abi::{Case, fixture};
 use mswap::chain::fixtures::{example_cases, tamper_cases};
+use mswap::chain::referee::ChainReferee;
 use mswap::chain::rpc::{Chain, Key, step_calldata};
 use mswap::proof::ProofFile;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,20 @@ fn eth_accounts(url: &str) -> Vec<String> {
         .iter()
         .map(|a| a.as_str().expect("an address").to_lowercase())
         .collect()
+}
+
+/// Moves the node's clock `seconds` ahead and mines a block.
+fn warp(url: &str, seconds: u64) {
+    for (method, params) in [
+        ("evm_increaseTime", format!("[{seconds}]")),
+        ("evm_mine", "[]".to_string()),
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+        ureq::post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_str())
+            .expect(method);
+    }
 }
 
 fn proof_files() -> Vec<ProofFile> {
@@ -191,6 +206,39 @@ fn mswap_deploy_and_verify_on_chain() {
         text.contains("chain:       valid") && text.contains("agree"),
         "{text}"
     );
+    // A valid step whose stated root after is not where it leads: invalid
+    // (exit 1), as offline, though the verifiers agree on the step.
+    let dir = std::env::temp_dir().join(format!("mswap-verify-after-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("proofs/load.json")).expect("read"))
+            .expect("json");
+    file["root_after"] = serde_json::Value::String(format!("0x{}", "22".repeat(32)));
+    let wrong = dir.join("wrong-after.json");
+    std::fs::write(&wrong, serde_json::to_vec(&file).expect("json")).expect("write");
+    let bad = verify(&[wrong.to_str().expect("path")]);
+    let text =
+        String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("invalid proof") && text.contains("agree"),
+        "{text}"
+    );
+    let offline = Command::new(mswap)
+        .current_dir(root)
+        .args(["verify", wrong.to_str().expect("path")])
+        .output()
+        .expect("mswap verify");
+    assert_eq!(offline.status.code(), Some(1), "offline says invalid too");
+    // --after against the true file: the same.
+    let bad = verify(&["proofs/load.json", "--after", &"33".repeat(32)]);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // A binary proof checked against another root: both reject it alike.
     let bad = verify(&["proofs/store.bin", "--before", &"11".repeat(32)]);
     let text = String::from_utf8_lossy(&bad.stdout);
@@ -217,9 +265,14 @@ fn whole_games_on_chain_the_honest_side_wins() {
     let node = anvil();
     let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
     let (verifier, _) = rpc.deploy_verifier().expect("deploys");
+    // The shortest window the limits allow, and the fastest players: the
+    // window of b = 40 is still 3 hours (2^40 steps at 10^8 a second), so
+    // the test moves the node's clock once the claim has fallen.
     let policy = GamePolicy {
         clock_seconds: 600,
-        window_seconds: 2,
+        window_seconds: mswap::game::policy::MIN_WINDOW_SECONDS,
+        margin: 1,
+        min_speed: mswap::game::policy::MAX_MIN_SPEED,
         max_b: 48,
         claim_bond: alloy::primitives::U256::from(1000),
         challenge_bond: alloy::primitives::U256::from(100),
@@ -244,8 +297,33 @@ fn whole_games_on_chain_the_honest_side_wins() {
             Side::Defender => [lie(), vec![]],
             Side::Challenger => [vec![], lie()],
         };
-        let r = mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
-            .expect("the game plays on chain");
+        let r = std::thread::scope(|s| {
+            let play = s.spawn(|| {
+                mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
+            });
+            // A fallen claim's bond is shared after its window: move the
+            // node's clock past a window longer than the test.
+            let watch = ChainReferee::connect(
+                Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
+                game,
+            )
+            .expect("our game");
+            let window = watch.policy().window_s(b);
+            let mut warped = false;
+            while !play.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let (claims, _) = watch.counts().expect("counts");
+                if !warped && window > 60 && claims > 0 {
+                    let id = (claims - 1).to_string();
+                    if watch.status(&id).expect("status").to_string() == "refuted" {
+                        warp(&node.url, window);
+                        warped = true;
+                    }
+                }
+            }
+            play.join().expect("the players' thread")
+        })
+        .expect("the game plays on chain");
         assert_eq!(r.winner, liar.other(), "the honest side wins");
         assert_eq!(
             r.checked.winner,
@@ -431,3 +509,203 @@ fn a_nonce_taken_by_another_sender_of_the_same_account_is_recovered() {
         before + alloy::primitives::U256::from(5u64)
     );
 }
+
+/// What the contract refuses on a real node, sent as transactions from
+/// this process (the players never send them): a claim whose witness is
+/// not its image's (a program labelled with another's image), a level
+/// list that starts with a micro level, `b` beyond the largest, a
+/// deployment with `maxB` of 64 or clocks of 0 (the constructor's
+/// errors); and `mswap deploy` refuses such a policy before sending.
+#[test]
+fn unplayable_claims_and_degenerate_deployments_revert() {
+    use alloy::sol_types::SolCall;
+    use mswap::chain::bindings::{DisputeGame, describe_revert};
+    use mswap::chain::rpc::{GamePolicy, RpcError};
+    use mswap::state::initial::Image;
+    if !have_anvil() {
+        return;
+    }
+    let node = anvil();
+    let rpc = Chain::connect(&node.url, &Key::Dev(0)).expect("client");
+    let (verifier, _) = rpc.deploy_verifier().expect("deploys");
+    let ok = GamePolicy {
+        clock_seconds: 60,
+        window_seconds: 60,
+        margin: 2,
+        min_speed: 10_000_000,
+        max_b: 48,
+        claim_bond: alloy::primitives::U256::ZERO,
+        challenge_bond: alloy::primitives::U256::ZERO,
+    };
+    let reverted = |r: Result<_, RpcError>| match r {
+        Err(RpcError::Reverted(d)) => describe_revert(&d),
+        Err(e) => panic!("not a revert: {e}"),
+        Ok(_) => panic!("accepted"),
+    };
+    for (policy, want) in [
+        (
+            GamePolicy {
+                max_b: 64,
+                ..ok.clone()
+            },
+            "MaxBOutOfRange",
+        ),
+        (
+            GamePolicy {
+                max_b: 49,
+                ..ok.clone()
+            },
+            "MaxBOutOfRange",
+        ),
+        (
+            GamePolicy {
+                clock_seconds: 0,
+                ..ok.clone()
+            },
+            "ClockOutOfRange",
+        ),
+        (
+            GamePolicy {
+                window_seconds: 0,
+                ..ok.clone()
+            },
+            "WindowOutOfRange",
+        ),
+        (
+            GamePolicy {
+                min_speed: 0,
+                ..ok.clone()
+            },
+            "SpeedOutOfRange",
+        ),
+    ] {
+        let why = reverted(rpc.deploy_game(verifier, &policy).map(|_| ()));
+        assert!(why.starts_with(want), "{why}");
+    }
+    let deployer = rpc.address();
+    let sent = rpc.transaction_count(deployer).expect("nonce");
+    for args in [
+        &["--max-b", "64"][..],
+        &["--window-seconds", "0", "--clock-seconds", "0"],
+        &["--min-speed", "1000000000"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mswap"))
+            .args(["deploy", "--chain", &node.url])
+            .args(args)
+            .output()
+            .expect("mswap deploy");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refusing to deploy"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        rpc.transaction_count(deployer).expect("nonce"),
+        sent,
+        "nothing sent"
+    );
+    let (game, _) = rpc.deploy_game(verifier, &ok).expect("deploys");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |name: &str| {
+        let elf = std::fs::read(root.join(name)).expect("elf");
+        let p = mswap::elf::Program::load(&elf).expect("loads");
+        Image::of_state(&p.initial_state(&[]))
+    };
+    let (example, fault) = (load("proofs/example.elf"), load("proofs/fault.elf"));
+    let claim = |image: Hash32, witness: &Image, b: u8, levels: &[u8]| {
+        DisputeGame::claimCall {
+            program: image.into(),
+            image: [
+                witness.mem.0.into(),
+                witness.regs.0.into(),
+                witness.words.0.into(),
+            ],
+            input: b"some input".to_vec().into(),
+            finalRoot: [7u8; 32].into(),
+            b,
+            levels: levels.to_vec().into(),
+        }
+        .abi_encode()
+    };
+    let send = |data: Vec<u8>| {
+        rpc.send(Some(game), data, alloy::primitives::U256::ZERO)
+            .map(|_| ())
+    };
+    // Labelled as the example program, with the fault program's witness.
+    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, 0x8b])));
+    assert!(why.starts_with("BadImage"), "{why}");
+    let why = reverted(send(claim(example.root.0, &example, 5, &[0x8b, 5])));
+    assert!(why.starts_with("MicroFirst"), "{why}");
+    let why = reverted(send(claim(example.root.0, &example, 49, &[49, 0x8b])));
+    assert!(why.starts_with("BadB"), "{why}");
+    // The genuine claim: root(S_0) derived on chain as in Rust.
+    send(claim(example.root.0, &example, 5, &[5, 0x8b])).expect("a playable claim");
+    let c = rpc
+        .view(
+            game,
+            &DisputeGame::getClaimCall {
+                id: alloy::primitives::U256::ZERO,
+            },
+            None,
+        )
+        .expect("claim 0");
+    assert_eq!(
+        c.initialRoot.0,
+        example.initial_root(b"some input").expect("fits").0,
+        "the contract derives root(S_0) as Rust does"
+    );
+    assert_eq!(c.program.0, example.root.0);
+    let referee = ChainReferee::connect(
+        Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
+        game,
+    )
+    .expect("our game");
+    // Inputs of several leaves, odd leaf counts and a partial last leaf.
+    for (k, len) in [0usize, 1, 31, 32, 33, 100, 4097, 65_536]
+        .into_iter()
+        .enumerate()
+    {
+        let input: Vec<u8> = (0..len).map(|i| (i * 13 + 1) as u8).collect();
+        let data = DisputeGame::claimCall {
+            program: example.root.0.into(),
+            image: [
+                example.mem.0.into(),
+                example.regs.0.into(),
+                example.words.0.into(),
+            ],
+            input: input.clone().into(),
+            finalRoot: [7u8; 32].into(),
+            b: 5,
+            levels: vec![5u8, 0x8b].into(),
+        }
+        .abi_encode();
+        send(data).expect("a playable claim");
+        let c = rpc
+            .view(
+                game,
+                &DisputeGame::getClaimCall {
+                    id: alloy::primitives::U256::from(k + 1),
+                },
+                None,
+            )
+            .expect("the claim");
+        assert_eq!(
+            c.initialRoot.0,
+            example.initial_root(&input).expect("fits").0,
+            "input of {len} bytes"
+        );
+        // A challenger takes the input from the chain.
+        assert_eq!(
+            referee
+                .claim_input(&(k + 1).to_string())
+                .expect("the input"),
+            input,
+            "the input of claim {}",
+            k + 1
+        );
+    }
+}
+
+type Hash32 = [u8; 32];

@@ -43,13 +43,18 @@ impl Drop for Net {
 }
 
 fn net(name: &str, clock: u64, window: u64) -> Net {
+    net_with(name, clock, window, CLAIM_BOND, CHALLENGE_BOND)
+}
+
+/// A fresh anvil with a `DisputeGame` of these bonds (wei).
+fn net_with(name: &str, clock: u64, window: u64, claim_bond: u64, challenge_bond: u64) -> Net {
     let node = mswap::chain::demo::start_anvil(&root().join("contracts")).expect("anvil starts");
     let out = Command::new(MSWAP)
         .args(["deploy", "--chain", &node.url, "--json"])
         .args(["--clock-seconds", &clock.to_string()])
         .args(["--window-seconds", &window.to_string()])
-        .args(["--claim-bond", &CLAIM_BOND.to_string()])
-        .args(["--challenge-bond", &CHALLENGE_BOND.to_string()])
+        .args(["--claim-bond", &claim_bond.to_string()])
+        .args(["--challenge-bond", &challenge_bond.to_string()])
         .output()
         .expect("mswap deploy");
     assert!(out.status.success(), "{}", text(&out));
@@ -465,7 +470,7 @@ fn bad_input_is_refused_before_any_transaction() {
         &elf,
     ]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("is not a DisputeGame of this build"), "{out}");
+    assert!(out.contains("is not this build's"), "{out}");
     // --referee and --chain exclude each other; one is needed.
     let (code, out) = run(&[
         "challenge",
@@ -485,4 +490,210 @@ fn bad_input_is_refused_before_any_transaction() {
     // None of it cost account 3 anything.
     assert_eq!(r.chain().balance(dev(3)).expect("balance"), before);
     drop(d);
+}
+
+/// Bonds in ether, so that they are worth more than the gas: 1 ether a
+/// claim, 0.1 a dispute.
+const ETHER: u64 = 1_000_000_000_000_000_000;
+
+fn balance(n: &Net, k: usize) -> U256 {
+    lookup(n).chain().balance(dev(k)).expect("balance")
+}
+
+/// A lying defender opens a dispute against its own false claim from a
+/// second account (which plays honestly, so refutes it) racing an honest
+/// challenger: the two winners share the claim bond, so the liar gets back
+/// half of it at most and loses the rest and its gas; the honest challenger
+/// ends with more than it had.
+#[test]
+fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() {
+    if !have_anvil() {
+        return;
+    }
+    let (claim_bond, bond) = (ETHER, ETHER / 10);
+    let n = net_with("self", 30, 15, claim_bond, bond);
+    let before: Vec<U256> = (0..5).map(|k| balance(&n, k)).collect();
+    let (d, id) = defender(&n, 1, &["--lie", "from:9:40"]);
+    // The liar's second account challenges first; the honest one races it.
+    let sybil = challenger(&n, &id, 4, &[]);
+    let honest = challenger(&n, &id, 2, &[]);
+    let (code, out, err) = honest.finish();
+    assert_eq!(code, Some(0), "the honest challenger:\n{out}\n{err}");
+    assert!(out.contains("result: challenger wins"), "{out}");
+    assert!(out.contains("tx collect:"), "it collects its share: {out}");
+    assert_eq!(withdrew(&out), claim_bond / 2 + bond, "{out}");
+    let (code, sout, serr) = sybil.finish();
+    assert_eq!(
+        code,
+        Some(0),
+        "the liar's own challenger wins too:\n{sout}\n{serr}"
+    );
+    assert_eq!(withdrew(&sout), claim_bond / 2 + bond, "{sout}");
+    let (code, dout, derr) = d.finish();
+    assert_eq!(code, Some(1), "the claim is refuted:\n{dout}\n{derr}");
+    let after: Vec<U256> = (0..5).map(|k| balance(&n, k)).collect();
+    assert!(
+        after[2] > before[2],
+        "the honest challenger ends ahead: {} -> {}",
+        before[2],
+        after[2]
+    );
+    let liar = |v: &[U256]| v[1] + v[4];
+    assert!(
+        liar(&after) + U256::from(claim_bond / 2) < liar(&before),
+        "the liar loses at least half the claim bond: {} -> {}",
+        liar(&before),
+        liar(&after)
+    );
+    assert_eq!(
+        lookup(&n)
+            .chain()
+            .balance(n.game.parse().expect("address"))
+            .expect("balance"),
+        U256::ZERO,
+        "everything paid out"
+    );
+}
+
+/// An honest defender against a squatter (challenges, then never moves)
+/// and a dispute-correct griefer (plays correctly, lies from A-step 9):
+/// each loses its bond to the defender, which ends with more than it had
+/// (the bonds cover its gas), and the claim stands.
+#[test]
+fn griefers_pay_the_honest_defender_more_than_it_spends() {
+    if !have_anvil() {
+        return;
+    }
+    let (claim_bond, bond) = (ETHER, ETHER / 10);
+    let n = net_with("grief", 15, 20, claim_bond, bond);
+    let before: Vec<U256> = (0..4).map(|k| balance(&n, k)).collect();
+    let (d, id) = defender(&n, 1, &[]);
+    // A claim it knows to be true: its own story differs from A-step 9 on.
+    let squatter = challenger(&n, &id, 2, &["--lie", "from:9:40", "--lie", "silent:1"]);
+    let griefer = challenger(&n, &id, 3, &["--lie", "from:9:40"]);
+    for (who, p) in [("squatter", squatter), ("griefer", griefer)] {
+        let (code, out, err) = p.finish();
+        assert_eq!(code, Some(1), "the {who} loses:\n{out}\n{err}");
+        assert_eq!(withdrew(&out), 0, "{out}");
+    }
+    let (code, dout, derr) = d.finish();
+    assert_eq!(code, Some(0), "the claim stands:\n{dout}\n{derr}");
+    assert_eq!(withdrew(&dout), claim_bond + 2 * bond, "{dout}");
+    let after: Vec<U256> = (0..4).map(|k| balance(&n, k)).collect();
+    assert!(
+        after[1] > before[1],
+        "the defender ends ahead: {} -> {}",
+        before[1],
+        after[1]
+    );
+    for k in [2, 3] {
+        assert!(
+            after[k] + U256::from(bond) <= before[k],
+            "griefer {k} lost its bond and its gas"
+        );
+    }
+}
+
+/// The creation code of a contract whose runtime code is `code`.
+fn init_of(code: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(code.len()).expect("fits");
+    let mut init = vec![0x61];
+    init.extend_from_slice(&len.to_be_bytes());
+    init.extend_from_slice(&[0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3]);
+    init.extend_from_slice(code);
+    init
+}
+
+/// Games the players must not touch: a genuine DisputeGame over a rigged
+/// verifier (it answers every call, `microcodeRoot()` included, with this
+/// build's microcode root), a game whose code differs from ours by one
+/// byte, and our game's code with its window set to 0 (a creation code
+/// the constructor would refuse). `defend` and `challenge` refuse each
+/// before sending anything: no nonce used, no wei spent.
+#[test]
+fn players_refuse_a_foreign_or_degenerate_game_and_send_nothing() {
+    use mswap::chain::canonical::Artifact;
+    use mswap::chain::rpc::{GamePolicy, game_init_code};
+    if !have_anvil() {
+        return;
+    }
+    let n = net("foreign", 60, 30);
+    let chain = Chain::connect(&n.node.url, &Key::Dev(0)).expect("client");
+    // A verifier that says yes to everything.
+    let mut rigged = vec![0x7f];
+    rigged.extend_from_slice(&mswap::verify::MICROCODE_ROOT.0);
+    rigged.extend_from_slice(&[0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]);
+    let (rigged, _) = chain.create(init_of(&rigged)).expect("deploys");
+    let policy = GamePolicy {
+        clock_seconds: 11_111,
+        window_seconds: 22_222,
+        margin: 3,
+        min_speed: 4_444,
+        max_b: 45,
+        claim_bond: U256::from(5_555),
+        challenge_bond: U256::from(6_666),
+    };
+    let (over_rigged, _) = chain
+        .create(game_init_code(rigged, &policy))
+        .expect("a genuine game over a rigged verifier deploys");
+    // Our game's runtime, one byte changed outside the immutables.
+    let ours = lookup(&n).contract();
+    let code = chain.code(ours).expect("code");
+    let art = Artifact::game();
+    let outside = (0..code.len())
+        .rev()
+        .find(|i| !art.immutables.iter().any(|&(s, l)| (s..s + l).contains(i)))
+        .expect("code outside the immutables");
+    let mut changed = code.clone();
+    changed[outside] ^= 0x01;
+    let (changed, _) = chain.create(init_of(&changed)).expect("deploys");
+    // Our game's runtime with the window base 0: the immutable slots that
+    // hold 22,222 in a game deployed with it are the window's.
+    let verifier = lookup(&n).policy().verifier;
+    let (probe, _) = chain.deploy_game(verifier, &policy).expect("deploys");
+    let mut degenerate = chain.code(probe).expect("code");
+    let window = U256::from(22_222u64).to_be_bytes::<32>();
+    let mut patched = 0;
+    for &(s, l) in &art.immutables {
+        if degenerate[s..s + l] == window[32 - l..] {
+            degenerate[s..s + l].fill(0);
+            patched += 1;
+        }
+    }
+    assert!(patched > 0, "the window's immutable found");
+    let (degenerate, _) = chain.create(init_of(&degenerate)).expect("deploys");
+    let (elf, input) = example();
+    let nonce = |k: usize| chain.transaction_count(dev(k)).expect("nonce");
+    let before = [balance(&n, 1), balance(&n, 2)];
+    let nonces = [nonce(1), nonce(2)];
+    for (game, want) in [
+        (over_rigged, "the StepVerifier at"),
+        (changed, "the DisputeGame at"),
+        (degenerate, "the window base is 0 s"),
+    ] {
+        let g = game.to_string();
+        for args in [
+            vec!["defend", "--account", "1", "--b", "5"],
+            vec!["challenge", "--account", "2", "--game", "0"],
+        ] {
+            let o = Command::new(MSWAP)
+                .args(&args)
+                .args([
+                    "--chain",
+                    &n.node.url,
+                    "--contract",
+                    &g,
+                    &elf,
+                    "--input",
+                    &input,
+                ])
+                .output()
+                .expect("mswap");
+            let t = text(&o);
+            assert_eq!(o.status.code(), Some(2), "{t}");
+            assert!(t.contains(want) && t.contains("refusing the game"), "{t}");
+        }
+    }
+    assert_eq!([balance(&n, 1), balance(&n, 2)], before, "no wei spent");
+    assert_eq!([nonce(1), nonce(2)], nonces, "no transaction sent");
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Const} from "./Generated.sol";
+import {Const, InitialState, Policy} from "./Generated.sol";
 import {StepVerifier} from "./StepVerifier.sol";
 
 /// @title DisputeGame: the bisection game of src/game/rules.rs on chain.
@@ -17,9 +17,13 @@ import {StepVerifier} from "./StepVerifier.sol";
 ///
 /// Bonds are pull payments: a claim carries `claimBond`, a challenge
 /// `challengeBond`. A dispute the defender wins credits it the challenger's
-/// bond; a challenger who wins is credited its own bond back, and the first
-/// one (whose win makes the claim fall) the claim bond too; a claim that
-/// stands credits the defender its bond back. Only `withdraw` moves ether.
+/// bond; a challenger who wins is credited its own bond back at once, and
+/// once the window has closed and every dispute is decided, a share of the
+/// claim bond (`collect`): the claim bond is divided equally among every
+/// dispute that refuted the claim, so a dispute the defender opens against
+/// its own false claim from another account cannot take it back ahead of
+/// an honest challenger. A claim that stands credits the defender its bond
+/// back. Only `withdraw` moves ether.
 ///
 /// Nothing agreed is taken from a player beyond the claim itself: the
 /// contract computes `root(attach(Q*, S)) = keccak256(Q* root || root(S))`
@@ -29,9 +33,17 @@ import {StepVerifier} from "./StepVerifier.sol";
 /// loses when anyone calls `timeout`. Every move emits an event, so a game
 /// can be followed from logs alone.
 ///
-/// `root(S_0)` is named by the claim (as Optimism names its absolute
-/// prestate): a challenger re-derives it from the program and input off
-/// chain and refuses to play a different program.
+/// A claim never states `root(S_0)`: it names its program by its image
+/// root (`root(S_0)` with an empty input) with the image's witness, and
+/// carries the input's bytes; the contract checks the witness and derives
+/// `root(S_0)` itself (`InitialState`, generated from src/state/initial.rs).
+/// The input's bytes are in `ClaimMade`, so a challenger rebuilds the run
+/// from the chain and the program alone.
+///
+/// The limits (largest `b`, level lists, input size, the ranges of the
+/// deployment's parameters) and the clocks and window as a function of `b`
+/// are the library `Policy`, generated from src/game/policy.rs: the
+/// contract refuses every claim the Rust players cannot play.
 contract DisputeGame {
     enum Side {
         Defender,
@@ -60,12 +72,16 @@ contract DisputeGame {
         uint32 undecided;
         uint8 b;
         Status status;
+        /// The program's image root.
         bytes32 program;
+        /// keccak256 of the input's bytes.
         bytes32 input;
         bytes32 initialRoot;
         bytes32 finalRoot;
         /// One byte per level: bit 7 set for a micro level, bits 0..6 its log2.
         bytes levels;
+        /// Disputes the challenger won.
+        uint32 winners;
     }
 
     /// One challenger's bisection against a claim (`Bisection` and
@@ -101,7 +117,8 @@ contract DisputeGame {
         bytes32 initialRoot,
         bytes32 finalRoot,
         uint8 b,
-        bytes levels
+        bytes levels,
+        bytes inputBytes
     );
     /// Dispute `dispute` is the `index`-th (from 0) of claim `claim`.
     event Challenged(
@@ -124,6 +141,8 @@ contract DisputeGame {
     event Credited(address indexed to, uint256 amount);
     /// `to` withdrew `amount` wei.
     event Withdrawn(address indexed to, uint256 amount);
+    /// The challenger of dispute `dispute` collected its share of the claim bond.
+    event Collected(uint256 indexed dispute, address indexed challenger, uint256 amount);
 
     error BadB(uint256 b, uint256 max);
     error LevelsEmpty();
@@ -145,13 +164,29 @@ contract DisputeGame {
     error ClockLeft(Side side, uint256 secondsLeft);
     error BadBond(uint256 sent, uint256 want);
     error TransferFailed(address to, uint256 amount);
+    error MicroFirst();
+    error InputTooLarge(uint256 length, uint256 max);
+    error BadImage(bytes32 image, bytes32 computed);
+    error MaxBOutOfRange(uint256 maxB, uint256 limit);
+    error ClockOutOfRange(uint256 secondsBase, uint256 min, uint256 max);
+    error WindowOutOfRange(uint256 secondsBase, uint256 min, uint256 max);
+    error MarginOutOfRange(uint256 margin, uint256 min, uint256 max);
+    error SpeedOutOfRange(uint256 stepsPerSecond, uint256 max);
+    error TooLong(uint256 b, uint256 secondsAtB, uint256 max);
+    error NoShare(uint256 dispute);
 
     /// The step verifier (deployment policy).
     StepVerifier public immutable verifier;
-    /// Each side's clock in every dispute, seconds (deployment policy).
+    /// Each side's clock in a dispute before the re-execution allowance,
+    /// seconds (deployment policy; `clockFor(b)` is the clock).
     uint64 public immutable clockSeconds;
-    /// How long after a claim disputes may be opened, seconds (deployment policy).
+    /// How long after a claim disputes may be opened before the
+    /// re-execution allowance, seconds (deployment policy; `windowFor(b)`).
     uint64 public immutable windowSeconds;
+    /// Re-executions of `2^b` steps each clock and window allow (deployment policy).
+    uint64 public immutable margin;
+    /// The slowest re-execution allowed for, steps per second (deployment policy).
+    uint64 public immutable minSpeed;
     /// The largest `b` a claim may have (deployment policy).
     uint8 public immutable maxB;
     /// The defender's bond with each claim, wei (deployment policy).
@@ -177,6 +212,8 @@ contract DisputeGame {
         Status status;
         /// The global id of the claim's first dispute (the others: `moreDisputes`).
         uint64 firstDispute;
+        /// Disputes the challenger won (the claim bond is shared among them).
+        uint32 winners;
         bytes32 program;
         bytes32 input;
         bytes32 initialRoot;
@@ -209,7 +246,8 @@ contract DisputeGame {
     /// 120..167 (seconds), turnSince 168..207, seq 208..223, level
     /// 224..231, phase 232..233, turn 234, winner 235, hasMid 236, atStep
     /// 237 (the proof phase was reached: `lo` is the absolute micro-step),
-    /// loIdx 238..239, hiIdx 240..241.
+    /// loIdx 238..239, hiIdx 240..241, collected 242 (the challenger took
+    /// its share of the claim bond).
     struct Hot {
         uint64 lo;
         uint256 w;
@@ -244,6 +282,7 @@ contract DisputeGame {
     uint256 internal constant AT_STEP = 237;
     uint256 internal constant LO_IDX = 238;
     uint256 internal constant HI_IDX = 240;
+    uint256 internal constant COLLECTED = 242;
 
     uint128 internal claimCount;
     uint128 internal disputeCount;
@@ -254,17 +293,40 @@ contract DisputeGame {
     /// What each address may withdraw, wei.
     mapping(address => uint256) internal credits;
 
+    /// Refuses a policy outside `Policy`'s limits (`ChainPolicy::check` in
+    /// src/game/policy.rs, same order, same errors).
     constructor(
         StepVerifier verifier_,
         uint64 clockSeconds_,
         uint64 windowSeconds_,
+        uint64 margin_,
+        uint64 minSpeed_,
         uint8 maxB_,
         uint256 claimBond_,
         uint256 challengeBond_
     ) {
+        if (maxB_ == 0 || maxB_ > Policy.MAX_B) revert MaxBOutOfRange(maxB_, Policy.MAX_B);
+        if (clockSeconds_ < Policy.MIN_CLOCK_SECONDS || clockSeconds_ > Policy.MAX_BASE_SECONDS) {
+            revert ClockOutOfRange(clockSeconds_, Policy.MIN_CLOCK_SECONDS, Policy.MAX_BASE_SECONDS);
+        }
+        if (windowSeconds_ < Policy.MIN_WINDOW_SECONDS || windowSeconds_ > Policy.MAX_BASE_SECONDS) {
+            revert WindowOutOfRange(windowSeconds_, Policy.MIN_WINDOW_SECONDS, Policy.MAX_BASE_SECONDS);
+        }
+        if (margin_ < Policy.MIN_MARGIN || margin_ > Policy.MAX_MARGIN) {
+            revert MarginOutOfRange(margin_, Policy.MIN_MARGIN, Policy.MAX_MARGIN);
+        }
+        if (minSpeed_ == 0 || minSpeed_ > Policy.MAX_MIN_SPEED) {
+            revert SpeedOutOfRange(minSpeed_, Policy.MAX_MIN_SPEED);
+        }
+        uint256 c = Policy.scaled(clockSeconds_, margin_, minSpeed_, maxB_);
+        uint256 w = Policy.scaled(windowSeconds_, margin_, minSpeed_, maxB_);
+        uint256 longest = c > w ? c : w;
+        if (longest > Policy.MAX_SECONDS) revert TooLong(maxB_, longest, Policy.MAX_SECONDS);
         verifier = verifier_;
         clockSeconds = clockSeconds_;
         windowSeconds = windowSeconds_;
+        margin = margin_;
+        minSpeed = minSpeed_;
         maxB = maxB_;
         claimBond = claimBond_;
         challengeBond = challengeBond_;
@@ -298,13 +360,26 @@ contract DisputeGame {
     // ------------------------------------------------------------------
     // Claims.
 
-    /// @notice Claims that `program` with `input`, from `initialRoot`, run
-    /// for `2^b` A-steps ends in `finalRoot`, to be bisected over `levels`,
-    /// with the claim bond as the value.
+    /// @notice Each side's clock in a dispute of a claim over `2^b` steps, seconds.
+    function clockFor(uint256 b) public view returns (uint256) {
+        return Policy.scaled(clockSeconds, margin, minSpeed, b);
+    }
+
+    /// @notice The challenge window of a claim over `2^b` steps, seconds.
+    function windowFor(uint256 b) public view returns (uint256) {
+        return Policy.scaled(windowSeconds, margin, minSpeed, b);
+    }
+
+    /// @notice Claims that the program of image root `program` (with the
+    /// image's witness: the root of guest memory, the node over the
+    /// registers and the node over the next control words), given `input`
+    /// and run for `2^b` A-steps, ends in `finalRoot`, to be bisected over
+    /// `levels`, with the claim bond as the value. The contract derives
+    /// `root(S_0)`.
     function claim(
         bytes32 program,
-        bytes32 input,
-        bytes32 initialRoot,
+        bytes32[3] calldata image,
+        bytes calldata input,
         bytes32 finalRoot,
         uint8 b,
         bytes calldata levels
@@ -312,6 +387,23 @@ contract DisputeGame {
         if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         validate(levels, b);
+        if (input.length > Policy.MAX_INPUT_BYTES) revert InputTooLarge(input.length, Policy.MAX_INPUT_BYTES);
+        bytes32 computed = InitialState.imageRoot(image[0], image[1], image[2]);
+        if (computed != program) revert BadImage(program, computed);
+        bytes32 initialRoot = InitialState.initialRoot(image[0], image[1], image[2], input);
+        id = open(program, keccak256(input), initialRoot, finalRoot, b, levels);
+        emit ClaimMade(id, msg.sender, program, keccak256(input), initialRoot, finalRoot, b, levels, input);
+    }
+
+    /// Records a claim checked by `claim` (its event is the caller's).
+    function open(
+        bytes32 program,
+        bytes32 inputHash,
+        bytes32 initialRoot,
+        bytes32 finalRoot,
+        uint8 b,
+        bytes calldata levels
+    ) internal returns (uint256 id) {
         id = claimCount;
         claimCount = uint128(id + 1);
         ClaimRecord storage c = claims[id];
@@ -320,11 +412,10 @@ contract DisputeGame {
         c.b = b;
         c.status = Status.Pending;
         c.program = program;
-        c.input = input;
+        c.input = inputHash;
         c.initialRoot = initialRoot;
         c.finalRoot = finalRoot;
         c.levels = levels;
-        emit ClaimMade(id, msg.sender, program, input, initialRoot, finalRoot, b, levels);
     }
 
     /// Checks that `levels` bisect exactly `2^b` A-steps and `2^a`
@@ -332,6 +423,9 @@ contract DisputeGame {
     function validate(bytes calldata levels, uint256 b) internal pure {
         if (levels.length == 0) revert LevelsEmpty();
         if (levels.length > 64) revert TooManyLevels(levels.length);
+        // A micro level bisects from root(attach(Q*, S_t)), which the
+        // contract derives at the hand-over from a steps level.
+        if (uint8(levels[0]) & 0x80 != 0) revert MicroFirst();
         bool seenMicro = false;
         uint256 steps;
         uint256 micro;
@@ -356,7 +450,8 @@ contract DisputeGame {
         if (msg.value != challengeBond) revert BadBond(msg.value, challengeBond);
         ClaimRecord storage c = claimAt(id);
         if (c.status != Status.Pending) revert ClaimDecided(id);
-        uint256 closes = uint256(c.createdAt) + windowSeconds;
+        uint256 b = c.b;
+        uint256 closes = uint256(c.createdAt) + windowFor(b);
         if (block.timestamp >= closes) revert WindowClosed(id, closes);
         d = disputeCount;
         disputeCount = uint128(d + 1);
@@ -374,7 +469,8 @@ contract DisputeGame {
         g.roots[0] = initialRoot;
         g.roots[1] = finalRoot;
         Hot memory h;
-        uint256 clock = clockSeconds < CLOCK_MAX ? clockSeconds : CLOCK_MAX;
+        // At most Policy.MAX_SECONDS = CLOCK_MAX (checked at deployment).
+        uint256 clock = clockFor(b);
         h.clockD = clock;
         h.clockC = clock;
         h.turnSince = block.timestamp;
@@ -392,7 +488,7 @@ contract DisputeGame {
     function resolve(uint256 id) external returns (bool stands) {
         ClaimRecord storage c = claimAt(id);
         if (c.status == Status.Stands || c.status == Status.Falls) return c.status == Status.Stands;
-        uint256 closes = uint256(c.createdAt) + windowSeconds;
+        uint256 closes = uint256(c.createdAt) + windowFor(c.b);
         if (block.timestamp < closes) revert WindowOpen(id, closes);
         if (c.undecided != 0) revert Undecided(id, c.undecided);
         c.status = Status.Stands;
@@ -546,8 +642,8 @@ contract DisputeGame {
     }
 
     /// Ends a dispute and settles its bonds: the defender's win takes the
-    /// challenger's bond; a challenger's win returns its own bond and, to the
-    /// first one whose win makes the claim fall, the claim bond too.
+    /// challenger's bond; a challenger's win returns its own bond and counts
+    /// it among the winners who share the claim bond (`collect`).
     function finish(Record storage g, Hot memory h, Side winner) internal {
         h.phase = Phase.Done;
         h.winner = winner;
@@ -559,12 +655,36 @@ contract DisputeGame {
             pay(g.defender, challengeBond);
             return;
         }
-        uint256 amount = challengeBond;
+        c.winners += 1;
         if (c.status == Status.Pending) {
             c.status = Status.Falls;
             emit ClaimResolved(id, false);
-            amount += claimBond;
         }
+        pay(g.challenger, challengeBond);
+    }
+
+    /// @notice Credits the challenger of dispute `d`, which refuted its
+    /// claim, its share of the claim bond: the claim bond divided equally
+    /// among the disputes that refuted the claim, known once the window has
+    /// closed and every dispute is decided (anyone may call it; once per
+    /// dispute; the remainder of the division, under one wei per winner,
+    /// stays in the contract).
+    function collect(uint256 d) external returns (uint256 amount) {
+        Record storage g = disputes[d];
+        uint256 x = g.hot;
+        if (x == 0) revert UnknownDispute(d);
+        if ((x >> PHASE) & 3 != uint256(Phase.Done) || (x >> WINNER) & 1 != uint256(Side.Challenger)) {
+            revert NoShare(d);
+        }
+        if ((x >> COLLECTED) & 1 == 1) revert NoShare(d);
+        uint256 id = g.claim;
+        ClaimRecord storage c = claims[id];
+        uint256 closes = uint256(c.createdAt) + windowFor(c.b);
+        if (block.timestamp < closes) revert WindowOpen(id, closes);
+        if (c.undecided != 0) revert Undecided(id, c.undecided);
+        g.hot = x | (1 << COLLECTED);
+        amount = claimBond / c.winners;
+        emit Collected(d, g.challenger, amount);
         pay(g.challenger, amount);
     }
 
@@ -704,7 +824,8 @@ contract DisputeGame {
             input: c.input,
             initialRoot: c.initialRoot,
             finalRoot: c.finalRoot,
-            levels: c.levels
+            levels: c.levels,
+            winners: c.winners
         });
     }
 

@@ -159,3 +159,142 @@ abstract contract StepConstants {
     uint256 internal constant K_ZERO_SLOTS_6 = 0x0000000000000000000000000000000000000000000000000000000000000000;
     uint256 internal constant K_ZERO_SLOTS_7 = 0xe000000000000000000000000008000000000000000000000000000000000000;
 }
+
+/// The limits of a claim and of a deployment and the clocks as a function
+/// of `b` (`src/game/policy.rs`; the Rust players refuse what these refuse).
+library Policy {
+    /// The largest `b` a claim may have.
+    uint256 internal constant MAX_B = 48;
+    /// The largest input a claim may carry, bytes.
+    uint256 internal constant MAX_INPUT_BYTES = 65536;
+    /// The shortest clock base, seconds.
+    uint256 internal constant MIN_CLOCK_SECONDS = 10;
+    /// The shortest window base, seconds.
+    uint256 internal constant MIN_WINDOW_SECONDS = 5;
+    /// The longest clock or window base, seconds.
+    uint256 internal constant MAX_BASE_SECONDS = 1073741824;
+    /// The smallest and largest margin.
+    uint256 internal constant MIN_MARGIN = 1;
+    uint256 internal constant MAX_MARGIN = 1000;
+    /// The fastest re-execution a deployment may assume, steps per second.
+    uint256 internal constant MAX_MIN_SPEED = 100000000;
+    /// The longest clock or window, seconds.
+    uint256 internal constant MAX_SECONDS = 281474976710655;
+
+    /// `base + margin * ceil(2^b / minSpeed)` (`scaled` with `unit` = 1):
+    /// a clock or a window for a claim over `2^b` steps, seconds. The
+    /// caller keeps `b <= MAX_B`, `minSpeed >= 1` and `base`, `margin` within
+    /// the limits, so nothing overflows.
+    function scaled(uint256 base, uint256 margin, uint256 minSpeed, uint256 b) internal pure returns (uint256) {
+        return base + margin * (((uint256(1) << b) + minSpeed - 1) / minSpeed);
+    }
+}
+
+/// `root(S_0)` from a program's image and an input (`src/state/initial.rs`):
+/// `root(S_0) = H(H(mem, ctrl), H(root(input), Z27))` with the control
+/// region's root from the image's `regs` (control leaves 0..7) and `words`
+/// (leaves 8..9) and `input_len` in leaf 10. A program's image root is
+/// `root(S_0)` with an empty input.
+library InitialState {
+    /// `Z(27)`: a pristine region.
+    bytes32 internal constant Z_REGION = 0x0ff273fcbf4ae0f2bd88d6cf319ff4004f8d7dca70d4ced4e74d2c74139739e6;
+    /// Height of a region's subtree.
+    uint256 internal constant REGION_HEIGHT = 27;
+
+    function node(bytes32 l, bytes32 r) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0, l)
+            mstore(32, r)
+            h := keccak256(0, 64)
+        }
+    }
+
+    /// The control region's root (`ctrl_root`).
+    function ctrlRoot(bytes32 regs, bytes32 words, uint256 inputLen) internal pure returns (bytes32 n) {
+        bytes32 l10;
+        assembly ("memory-safe") {
+            // input_len, little-endian, in the leaf's first 8 bytes.
+            let le := 0
+            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
+                le := or(le, shl(sub(248, mul(8, i)), and(shr(mul(8, i), inputLen), 0xff)))
+            }
+            mstore(0, le)
+            l10 := keccak256(0, 32)
+        }
+        n = node(words, node(l10, 0x290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563));
+        n = node(n, 0x890740a8eb06ce9be422cb8da5cdafc2b58c0a5e24036c578de2a433c828ff7d);
+        n = node(regs, n);
+        n = node(n, 0xecd50eee38e386bd62be9bedb990706951b65fe053bd9d8a521af753d139e2da);
+        n = node(n, 0xdefff6d330bb5403f63b14f33b578274160de3a50df4efecf0e0db73bcdd3da5);
+        n = node(n, 0x617bdd11f7c0a11f49db22f629387a12da7596f9d1704d7465177c63d88ec7d7);
+        n = node(n, 0x292c23a9aa1d8bea7e2435e555a4a60e379a5a35f3f452bae60121073fb6eead);
+        n = node(n, 0xe1cea92ed99acdcb045a6726b2f87107e8a61620a232cf4d7d5b5766b3952e10);
+        n = node(n, 0x7ad66c0a68c72cb89e4fb4303841966e4062a76ab97451e3b9fb526a5ceb7f82);
+        n = node(n, 0xe026cc5a4aed3c22a58cbd3d2ac754c9352c5436f638042dca99034e83636516);
+        n = node(n, 0x3d04cffd8b46a874edf5cfae63077de85f849a660426697b06a829c70dd1409c);
+        n = node(n, 0xad676aa337a485e4728a0b240d92b3ef7b3c372d06d189322bfd5f61f1e7203e);
+        n = node(n, 0xa2fca4a49658f9fab7aa63289c91b7c7b6c832a6d0e69334ff5b0a3483d09dab);
+        n = node(n, 0x4ebfd9cd7bca2505f7bef59cc1c12ecc708fff26ae4af19abe852afe9e20c862);
+        n = node(n, 0x2def10d13dd169f550f578bda343d9717a138562e0093b380a1120789d53cf10);
+        n = node(n, 0x776a31db34a1a0a7caaf862cffdfff1789297ffadc380bd3d39281d340abd3ad);
+        n = node(n, 0xe2e7610b87a5fdf3a72ebe271287d923ab990eefac64b6e59d79f8b7e08c46e3);
+        n = node(n, 0x504364a5c6858bf98fff714ab5be9de19ed31a976860efbd0e772a2efe23e2e0);
+        n = node(n, 0x4f05f4acb83f5b65168d9fef89d56d4d77b8944015e6b1eed81b0238e2d0dba3);
+        n = node(n, 0x44a6d974c75b07423e1d6d33f481916fdd45830aea11b6347e700cd8b9f0767c);
+        n = node(n, 0xedf260291f734ddac396a956127dde4c34c0cfb8d8052f88ac139658ccf2d507);
+        n = node(n, 0x6075c657a105351e7f0fce53bc320113324a522e8fd52dc878c762551e01a46e);
+        n = node(n, 0x6ca6a3f763a9395f7da16014725ca7ee17e4815c0ff8119bf33f273dee11833b);
+        n = node(n, 0x1c25ef10ffeb3c7d08aa707d17286e0b0d3cbcb50f1bd3b6523b63ba3b52dd0f);
+        n = node(n, 0xfffc43bd08273ccf135fd3cacbeef055418e09eb728d727c4d5d5c556cdea7e3);
+        n = node(n, 0xc5ab8111456b1f28f3c7a0a604b4553ce905cb019c463ee159137af83c350b22);
+    }
+
+    /// `H(H(mem, ctrl), H(input, Z27))`.
+    function join(bytes32 mem, bytes32 ctrl, bytes32 input) internal pure returns (bytes32) {
+        return node(node(mem, ctrl), node(input, Z_REGION));
+    }
+
+    /// The image root of the witness `(mem, regs, words)`.
+    function imageRoot(bytes32 mem, bytes32 regs, bytes32 words) internal pure returns (bytes32) {
+        return join(mem, ctrlRoot(regs, words, 0), Z_REGION);
+    }
+
+    /// The input region's root (`input_root`): 32-byte leaves, the last
+    /// one padded with zeros (whatever follows the input in calldata).
+    function inputRoot(bytes calldata input) internal pure returns (bytes32 r) {
+        uint256 n = (input.length + 31) / 32;
+        if (n == 0) return Z_REGION;
+        bytes32[] memory level = new bytes32[](n);
+        uint256 len = input.length;
+        assembly ("memory-safe") {
+            let at := add(level, 32)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let w := calldataload(add(input.offset, mul(32, i)))
+                let left := sub(len, mul(32, i))
+                if lt(left, 32) { w := and(w, not(shr(mul(8, left), not(0)))) }
+                mstore(0, w)
+                mstore(add(at, mul(32, i)), keccak256(0, 32))
+            }
+        }
+        bytes32 z = 0x290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563;
+        for (uint256 h = 0; h < REGION_HEIGHT; h++) {
+            uint256 m = (n + 1) / 2;
+            for (uint256 i = 0; i < m; i++) {
+                bytes32 right = 2 * i + 1 < n ? level[2 * i + 1] : z;
+                level[i] = node(level[2 * i], right);
+            }
+            n = m;
+            z = node(z, z);
+        }
+        r = level[0];
+    }
+
+    /// `root(S_0)` of the image `(mem, regs, words)` with `input`.
+    function initialRoot(bytes32 mem, bytes32 regs, bytes32 words, bytes calldata input)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return join(mem, ctrlRoot(regs, words, input.length), inputRoot(input));
+    }
+}

@@ -5,6 +5,7 @@ import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
+import {TestGame} from "./TestGame.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 
 /// A challenger (or defender) that is a contract: on receiving ether it
@@ -60,7 +61,7 @@ contract Receiver {
 /// payments, and what a hostile receiver can do.
 contract BondsTest is Test {
     StepVerifier internal verifier;
-    DisputeGame internal game;
+    TestGame internal game;
     address internal constant DEFENDER = address(0xD0);
     address internal constant CHALLENGER = address(0xC0);
     address internal constant OTHER = address(0xC1);
@@ -147,7 +148,7 @@ contract BondsTest is Test {
         game.challenge{value: CLAIM_BOND}(id, bytes32(0));
         vm.stopPrank();
         // Without bonds, a value is refused as well.
-        DisputeGame free = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
+        TestGame free = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
         vm.prank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 1, 0));
         free.claim{value: 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
@@ -202,12 +203,23 @@ contract BondsTest is Test {
         uint256 d = challengeBy(CHALLENGER, id);
         bisect(d, CHALLENGER);
         vm.expectEmit(true, true, true, true);
-        emit DisputeGame.Credited(CHALLENGER, CLAIM_BOND + CHALLENGE_BOND);
+        emit DisputeGame.Credited(CHALLENGER, CHALLENGE_BOND);
         proveBy(d, DEFENDER);
         vm.assertEq(uint256(game.getDispute(d).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
+        assertCredits(0, CHALLENGE_BOND, 0);
+        // The claim bond is shared once the window has closed.
+        uint256 closes = uint256(game.getClaim(id).createdAt) + WINDOW;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WindowOpen.selector, id, closes));
+        game.collect(d);
+        vm.warp(closes);
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Collected(d, CHALLENGER, CLAIM_BOND);
+        vm.prank(OTHER);
+        vm.assertEq(game.collect(d), CLAIM_BOND, "the whole claim bond: one winner");
         assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NoShare.selector, d));
+        game.collect(d);
         // A fallen claim returns nothing to the defender.
-        vm.warp(block.timestamp + WINDOW);
         vm.assertFalse(game.resolve(id), "falls");
         assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
     }
@@ -217,8 +229,11 @@ contract BondsTest is Test {
         uint256 d = challengeBy(CHALLENGER, id);
         vm.warp(block.timestamp + CLOCK);
         game.timeout(d);
-        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        assertCredits(0, CHALLENGE_BOND, 0);
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
+        vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
+        game.collect(d);
+        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
     }
 
     /// The proof is awaited and nobody sends it: the defender's clock runs
@@ -246,12 +261,14 @@ contract BondsTest is Test {
         vm.assertEq(uint256(e.winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
         vm.assertEq(uint256(e.clock[0]), 0, "the defender's clock is spent");
         vm.assertEq(uint256(e.lo) + 1, uint256(e.hi), "the interval as it was");
-        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        assertCredits(0, CHALLENGE_BOND, 0);
     }
 
-    /// Two challengers win: the first takes the claim bond, the second
-    /// only gets its own bond back; a third, who loses, pays the defender.
-    function test_onlyTheFirstWinnerTakesTheClaimBond() public {
+    /// Two challengers win: they share the claim bond equally, whoever won
+    /// first (a defender's dispute against its own false claim from another
+    /// account cannot take it back ahead of an honest challenger); a third,
+    /// who loses, pays the defender and has no share.
+    function test_theWinnersShareTheClaimBond() public {
         uint256 id = claimTo(keccak256("a wrong final root"));
         uint256 d1 = challengeBy(CHALLENGER, id);
         uint256 d2 = challengeBy(OTHER, id);
@@ -263,12 +280,22 @@ contract BondsTest is Test {
         // OTHER wins first (by proof); CHALLENGER later (by timeout).
         bisect(d2, OTHER);
         proveBy(d2, OTHER);
-        assertCredits(0, 0, CLAIM_BOND + CHALLENGE_BOND);
+        assertCredits(0, 0, CHALLENGE_BOND);
         vm.warp(block.timestamp + CLOCK);
         game.timeout(d1);
-        assertCredits(0, CHALLENGE_BOND, CLAIM_BOND + CHALLENGE_BOND);
+        assertCredits(0, CHALLENGE_BOND, CHALLENGE_BOND);
+        vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
+        // The window has closed, but a dispute is undecided: no share yet.
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Undecided.selector, id, 1));
+        game.collect(d2);
         game.timeout(d3);
-        assertCredits(CHALLENGE_BOND, CHALLENGE_BOND, CLAIM_BOND + CHALLENGE_BOND);
+        assertCredits(CHALLENGE_BOND, CHALLENGE_BOND, CHALLENGE_BOND);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NoShare.selector, d3));
+        game.collect(d3);
+        game.collect(d2);
+        game.collect(d1);
+        assertCredits(CHALLENGE_BOND, CHALLENGE_BOND + CLAIM_BOND / 2, CHALLENGE_BOND + CLAIM_BOND / 2);
+        vm.assertEq(game.getClaim(id).winners, 2, "two winners");
         vm.assertEq(game.credit(third), 0, "the loser's bond is the defender's");
         vm.assertEq(address(game).balance, CLAIM_BOND + 3 * CHALLENGE_BOND, "all bonds held until withdrawn");
     }
@@ -296,6 +323,8 @@ contract BondsTest is Test {
         uint256 d = r.challenge{value: CHALLENGE_BOND}(id);
         vm.warp(block.timestamp + CLOCK);
         game.timeout(d);
+        vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
+        game.collect(d);
         vm.assertEq(game.credit(address(r)), CLAIM_BOND + CHALLENGE_BOND, "credited both bonds");
         uint256 held = address(game).balance;
         r.withdraw();
@@ -318,6 +347,8 @@ contract BondsTest is Test {
         uint256 d = r.challenge{value: CHALLENGE_BOND}(id);
         vm.warp(block.timestamp + CLOCK);
         game.timeout(d);
+        vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
+        game.collect(d);
         r.setRefuse(true);
         vm.expectRevert(
             abi.encodeWithSelector(DisputeGame.TransferFailed.selector, address(r), CLAIM_BOND + CHALLENGE_BOND)

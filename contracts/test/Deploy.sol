@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {Vm} from "./Vm.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
+import {Policy} from "../src/Generated.sol";
+import {TestGame} from "./TestGame.sol";
 
 /// Deploys the verifier as on a chain: the data contract, then the verifier
 /// reading it. From the compiled artifacts (`vm.getCode`), so that no test
@@ -43,26 +45,37 @@ library Deploy {
         StepVerifier v,
         uint64 clockSeconds,
         uint64 windowSeconds,
+        uint64 margin,
+        uint64 minSpeed,
         uint8 maxB,
         uint256 claimBond,
         uint256 challengeBond
     ) internal view returns (bytes memory) {
         return abi.encodePacked(
             vm.getCode("DisputeGame.sol:DisputeGame"),
-            abi.encode(v, clockSeconds, windowSeconds, maxB, claimBond, challengeBond)
+            abi.encode(v, clockSeconds, windowSeconds, margin, minSpeed, maxB, claimBond, challengeBond)
         );
     }
 
-    /// A game over verifier `v` with the given deployment policy.
-    function game(
-        StepVerifier v,
-        uint64 clockSeconds,
-        uint64 windowSeconds,
-        uint8 maxB,
-        uint256 claimBond,
-        uint256 challengeBond
-    ) internal returns (DisputeGame g) {
-        g = DisputeGame(create(gameInitCode(v, clockSeconds, windowSeconds, maxB, claimBond, challengeBond)));
+    /// A `TestGame` (the DisputeGame with claims from a stated root) over
+    /// verifier `v` whose clocks and window are `clock` and `window`
+    /// seconds for every `b` up to 26: the bases are one second less, the
+    /// margin 1 and the speed `Policy.MAX_MIN_SPEED` (10^8 steps/s), so
+    /// that `ceil(2^b / 10^8)` adds the second back (`clockFor(b)` and
+    /// `windowFor(b)` for larger `b`).
+    function game(StepVerifier v, uint64 clock, uint64 window, uint8 maxB, uint256 claimBond, uint256 challengeBond)
+        internal
+        returns (TestGame g)
+    {
+        uint64 speed = uint64(Policy.MAX_MIN_SPEED);
+        g = TestGame(
+            create(
+                abi.encodePacked(
+                    vm.getCode("TestGame.sol:TestGame"),
+                    abi.encode(v, clock - 1, window - 1, 1, speed, maxB, claimBond, challengeBond)
+                )
+            )
+        );
         require(address(g) != address(0), "game");
     }
 }

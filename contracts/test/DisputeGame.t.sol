@@ -5,12 +5,16 @@ import {Test, Vm, console} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
+import {TestGame} from "./TestGame.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
-import {Const} from "../src/Generated.sol";
+import {Const, InitialState, Policy} from "../src/Generated.sol";
 
 /// A whole game as the Rust build played it (`src/chain/fixtures.rs`
 /// `game_fixture`): the claim, the moves, the outcome.
 struct GameFile {
+    /// The program's image root, then its witness (mem, regs, words).
+    bytes32[4] image;
+    bytes input;
     bytes32 initialRoot;
     bytes32 finalRoot;
     uint8 b;
@@ -23,13 +27,19 @@ struct GameFile {
 /// The game in fixture bytes `d` (layout in `game_fixture`).
 function parseGame(bytes memory d) pure returns (GameFile memory g) {
     g.data = d;
-    g.initialRoot = word(d, 0);
-    g.finalRoot = word(d, 32);
-    g.b = uint8(d[64]);
-    uint256 n = uint8(d[65]);
-    g.levels = Fixture.slice(d, 66, n);
-    g.moves = Fixture.u16(d, 66 + n);
-    g.movesAt = 68 + n;
+    for (uint256 i = 0; i < 4; i++) {
+        g.image[i] = word(d, 32 * i);
+    }
+    uint256 len = Fixture.u16(d, 128);
+    g.input = Fixture.slice(d, 130, len);
+    uint256 at = 130 + len;
+    g.initialRoot = word(d, at);
+    g.finalRoot = word(d, at + 32);
+    g.b = uint8(d[at + 64]);
+    uint256 n = uint8(d[at + 65]);
+    g.levels = Fixture.slice(d, at + 66, n);
+    g.moves = Fixture.u16(d, at + 66 + n);
+    g.movesAt = at + 68 + n;
 }
 
 /// The 32 bytes of `d` at `at`.
@@ -46,7 +56,7 @@ function u64at(bytes memory d, uint256 at) pure returns (uint64) {
 
 contract DisputeGameTest is Test {
     StepVerifier internal verifier;
-    DisputeGame internal game;
+    TestGame internal game;
     address internal constant DEFENDER = address(0xD0);
     address internal constant CHALLENGER = address(0xC0);
     address internal constant OTHER = address(0xC1);
@@ -67,9 +77,14 @@ contract DisputeGameTest is Test {
         return parseGame(vm.readFileBinary(path));
     }
 
-    function claimFrom(GameFile memory g) internal returns (uint256) {
+    /// The fixture's claim as a defender makes it: the program by its
+    /// image, the input's bytes; the contract derives root(S_0), which must
+    /// be the Rust build's.
+    function claimFrom(GameFile memory g) internal returns (uint256 id) {
         vm.prank(DEFENDER);
-        return game.claim(PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels);
+        id = game.claim(g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels);
+        vm.assertEq(game.getClaim(id).initialRoot, g.initialRoot, "root(S_0) derived as in Rust");
+        vm.assertEq(game.getClaim(id).input, keccak256(g.input), "the input's hash");
     }
 
     /// Plays move `k` of the file starting at byte `at` for dispute `d`;
@@ -397,20 +412,108 @@ contract DisputeGameTest is Test {
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Stands), "stands");
     }
 
+    /// The real `claim`: the limits of src/game/policy.rs and the level
+    /// rules of src/game/levels.rs, the image's witness, the input's size.
     function test_badClaimsAreRefused() public {
+        GameFile memory g = load("test/fixtures/game5.bin");
+        bytes32[3] memory w = [g.image[1], g.image[2], g.image[3]];
+        bytes32 p = g.image[0];
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadB.selector, 49, 48));
-        game.claim(PROGRAM, INPUT, 0, 0, 49, hex"318b");
+        game.claim(p, w, g.input, 0, 49, hex"318b");
         vm.expectRevert(DisputeGame.LevelsEmpty.selector);
-        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"");
+        game.claim(p, w, g.input, 0, 5, hex"");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepsSum.selector, 5, 4));
-        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"048b");
+        game.claim(p, w, g.input, 0, 5, hex"048b");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 10));
-        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelOrder.selector, 1));
-        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"8b05");
-        // Strides: [steps 3, steps 2, micro 11].
-        game.claim(PROGRAM, INPUT, 0, 0, 5, hex"03028b");
+        game.claim(p, w, g.input, 0, 5, hex"058a");
+        vm.expectRevert(DisputeGame.MicroFirst.selector);
+        game.claim(p, w, g.input, 0, 5, hex"8b05");
+        vm.expectRevert(DisputeGame.MicroFirst.selector);
+        game.claim(p, w, g.input, 0, 0, hex"8b");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelOrder.selector, 2));
+        game.claim(p, w, g.input, 0, 5, hex"05850186");
+        // A witness that is not the image's: the program is another one.
+        bytes32[3] memory swapped = [g.image[1], g.image[3], g.image[2]];
+        bytes32 other = InitialState.imageRoot(g.image[1], g.image[3], g.image[2]);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadImage.selector, p, other));
+        game.claim(p, swapped, g.input, 0, 5, hex"058b");
+        bytes memory big = new bytes(Policy.MAX_INPUT_BYTES + 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputTooLarge.selector, big.length, Policy.MAX_INPUT_BYTES));
+        game.claim(p, w, big, 0, 5, hex"058b");
+        // Strides: [steps 3, steps 2, micro 11]; the largest input.
+        game.claim(p, w, g.input, 0, 5, hex"03028b");
+        uint256 id = game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"058b");
         vm.stopPrank();
+        vm.assertEq(game.getClaim(id).input, keccak256(new bytes(Policy.MAX_INPUT_BYTES)), "input hash");
+    }
+
+    /// A claim names its program by its image root and carries its input:
+    /// another input gives another root(S_0), derived by the contract.
+    function test_theInitialRootFollowsTheInput() public {
+        GameFile memory g = load("test/fixtures/game5.bin");
+        bytes32[3] memory w = [g.image[1], g.image[2], g.image[3]];
+        vm.startPrank(DEFENDER);
+        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"058b");
+        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"058b");
+        vm.stopPrank();
+        vm.assertEq(game.getClaim(a).initialRoot, g.initialRoot, "the fixture's root");
+        vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");
+        vm.assertEq(game.getClaim(a).program, g.image[0], "the program is its image root");
+    }
+
+    /// The constructor refuses a policy outside src/game/policy.rs's limits.
+    function test_badPoliciesAreRefused() public {
+        bytes memory code = vm.getCode("DisputeGame.sol:DisputeGame");
+        uint64 s = uint64(Policy.MAX_MIN_SPEED);
+        uint64 big = uint64(Policy.MAX_BASE_SECONDS + 1);
+        bytes[8] memory bad = [
+            abi.encode(verifier, 60, 60, 2, s, 49, 0, 0),
+            abi.encode(verifier, 60, 60, 2, s, 0, 0, 0),
+            abi.encode(verifier, 0, 60, 2, s, 48, 0, 0),
+            abi.encode(verifier, big, 60, 2, s, 48, 0, 0),
+            abi.encode(verifier, 60, 0, 2, s, 48, 0, 0),
+            abi.encode(verifier, 60, 60, 0, s, 48, 0, 0),
+            abi.encode(verifier, 60, 60, 2, s + 1, 48, 0, 0),
+            abi.encode(verifier, 60, 60, 1000, 1, 48, 0, 0)
+        ];
+        bytes[8] memory want = [
+            abi.encodeWithSelector(DisputeGame.MaxBOutOfRange.selector, 49, 48),
+            abi.encodeWithSelector(DisputeGame.MaxBOutOfRange.selector, 0, 48),
+            abi.encodeWithSelector(
+                DisputeGame.ClockOutOfRange.selector, 0, Policy.MIN_CLOCK_SECONDS, Policy.MAX_BASE_SECONDS
+            ),
+            abi.encodeWithSelector(
+                DisputeGame.ClockOutOfRange.selector, big, Policy.MIN_CLOCK_SECONDS, Policy.MAX_BASE_SECONDS
+            ),
+            abi.encodeWithSelector(
+                DisputeGame.WindowOutOfRange.selector, 0, Policy.MIN_WINDOW_SECONDS, Policy.MAX_BASE_SECONDS
+            ),
+            abi.encodeWithSelector(DisputeGame.MarginOutOfRange.selector, 0, Policy.MIN_MARGIN, Policy.MAX_MARGIN),
+            abi.encodeWithSelector(DisputeGame.SpeedOutOfRange.selector, s + 1, Policy.MAX_MIN_SPEED),
+            abi.encodeWithSelector(DisputeGame.TooLong.selector, 48, 60 + 1000 * (uint256(1) << 48), Policy.MAX_SECONDS)
+        ];
+        for (uint256 i = 0; i < bad.length; i++) {
+            bytes memory init = abi.encodePacked(code, bad[i]);
+            bool ok;
+            bytes memory ret;
+            assembly ("memory-safe") {
+                let a := create(0, add(init, 0x20), mload(init))
+                ok := iszero(iszero(a))
+                ret := mload(0x40)
+                mstore(ret, returndatasize())
+                returndatacopy(add(ret, 0x20), 0, returndatasize())
+                mstore(0x40, add(add(ret, 0x20), returndatasize()))
+            }
+            vm.assertFalse(ok, "refused");
+            vm.assertEq(ret, want[i], "the policy's error");
+        }
+        // At the limits: deployed, and the clock of b = 48 scales with b.
+        DisputeGame g =
+            DisputeGame(Deploy.create(abi.encodePacked(code, abi.encode(verifier, 60, 60, 2, 10_000_000, 48, 0, 0))));
+        // The figures of `ChainPolicy::clock` in src/game/policy.rs (its test
+        // `the_contracts_figures_are_the_rust_ones` states the same).
+        vm.assertEq(g.clockFor(48), 56_295_056, "clock at 48");
+        vm.assertEq(g.windowFor(20), 60 + 2, "window at 20");
     }
 }

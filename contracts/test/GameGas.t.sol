@@ -5,6 +5,7 @@ import {Test, Vm, console} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
+import {TestGame} from "./TestGame.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {TxGas} from "./TxGas.sol";
 import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
@@ -30,7 +31,7 @@ import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
 ///   bench game b=<b> transactions= exec= tx=
 contract GameGas is Test {
     StepVerifier internal verifier;
-    DisputeGame internal game;
+    TestGame internal game;
     address internal data;
     address internal constant DEFENDER = address(0xD0);
     address internal constant CHALLENGER = address(0xC0);
@@ -42,16 +43,17 @@ contract GameGas is Test {
     bytes32 internal constant PROGRAM = keccak256("program");
     bytes32 internal constant INPUT = keccak256("input");
 
-    uint256 internal constant KINDS = 8;
+    uint256 internal constant KINDS = 9;
     uint256 internal constant CAP = 256;
     string[KINDS] internal names =
-        ["claim", "challenge", "midpoint", "agree", "disagree", "prove", "timeout", "resolve"];
+        ["claim", "challenge", "midpoint", "agree", "disagree", "prove", "timeout", "resolve", "collect"];
     uint256 internal constant CLAIM = 0;
     uint256 internal constant CHALLENGE = 1;
     uint256 internal constant MIDPOINT = 2;
     uint256 internal constant PROVE = 5;
     uint256 internal constant TIMEOUT = 6;
     uint256 internal constant RESOLVE = 7;
+    uint256 internal constant COLLECT = 8;
 
     /// Per kind of move, the execution and per-transaction gas of each one.
     struct Samples {
@@ -130,7 +132,10 @@ contract GameGas is Test {
                 CLAIM,
                 DEFENDER,
                 CLAIM_BOND,
-                abi.encodeCall(DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels))
+                abi.encodeCall(
+                    DisputeGame.claim,
+                    (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels)
+                )
             ),
             (uint256)
         );
@@ -178,8 +183,12 @@ contract GameGas is Test {
                 vm.toString(total.txg)
             )
         );
-        // A claim whose challenger gives up (times out), then stands.
+        // The winner's share of the claim bond, once the window has closed
+        // (not part of the game's total).
         Total memory other;
+        vm.warp(uint256(game.getClaim(id).createdAt) + game.windowFor(g.b));
+        send(s, other, COLLECT, CHALLENGER, 0, abi.encodeCall(DisputeGame.collect, (d)));
+        // A claim whose challenger gives up (times out), then stands.
         id = abi.decode(
             send(
                 s,
@@ -187,7 +196,10 @@ contract GameGas is Test {
                 KINDS,
                 DEFENDER,
                 CLAIM_BOND,
-                abi.encodeCall(DisputeGame.claim, (PROGRAM, INPUT, g.initialRoot, g.finalRoot, g.b, g.levels))
+                abi.encodeCall(
+                    DisputeGame.claim,
+                    (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels)
+                )
             ),
             (uint256)
         );
@@ -204,9 +216,9 @@ contract GameGas is Test {
             0,
             abi.encodeCall(DisputeGame.midpoint, (d, uint8(m[at + 1]), u64at(m, at + 2), word(m, at + 10)))
         );
-        vm.warp(block.timestamp + CLOCK);
+        vm.warp(block.timestamp + game.clockFor(g.b));
         send(s, other, TIMEOUT, OTHER, 0, abi.encodeCall(DisputeGame.timeout, (d)));
-        vm.warp(block.timestamp + WINDOW);
+        vm.warp(block.timestamp + game.windowFor(g.b));
         send(s, other, RESOLVE, OTHER, 0, abi.encodeCall(DisputeGame.resolve, (id)));
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Stands), "the claim stands");
     }

@@ -146,6 +146,8 @@ pub fn demo_policy() -> GamePolicy {
     GamePolicy {
         clock_seconds: 600,
         window_seconds: 10,
+        margin: 2,
+        min_speed: 10_000_000,
         max_b: 48,
         claim_bond: U256::from(10u64).pow(U256::from(18)),
         challenge_bond: U256::from(10u64).pow(U256::from(17)),

@@ -154,8 +154,10 @@ pub const GAME_FIXTURES: [(u32, &str); 3] = [
     (40, "contracts/test/fixtures/game40.bin"),
 ];
 
-/// A whole game for the contract to replay: the claim (`root(S_0)`, the
-/// defender's final root, `b`, the levels as the contract encodes them:
+/// A whole game for the contract to replay: the program's image (its
+/// root, then the witness `mem`, `regs`, `words`), the input (a u16 length
+/// and its bytes), then the claim (`root(S_0)` as the Rust build derives
+/// it, which the contract must derive too, the defender's final root, `b`, the levels as the contract encodes them:
 /// one byte each, bit 7 for a micro level, bits 0..6 its log2), then every
 /// move in order, then the outcome (winner: 0 defender, 1 challenger; the
 /// root the proof leads to). Big-endian; a move is its type (0 challenge
@@ -164,10 +166,22 @@ pub const GAME_FIXTURES: [(u32, &str); 3] = [
 pub fn game_fixture(t: &crate::game::transcript::Transcript) -> Vec<u8> {
     use crate::game::levels::LevelKind;
     use crate::game::rules::{Move, Outcome, Side};
+    let image = crate::elf::Program::load(&t.program)
+        .map(|p| crate::state::initial::Image::of_state(&p.initial_state(&[])))
+        .ok();
     let initial_root = crate::elf::Program::load(&t.program)
         .map(|p| crate::state::tree::StateTree::build(&p.initial_state(&t.input)).root())
         .unwrap_or_default();
     let mut out = Vec::new();
+    if let Some(i) = image {
+        for h in [i.root, i.mem, i.regs, i.words] {
+            out.extend_from_slice(&h.0);
+        }
+    } else {
+        out.extend_from_slice(&[0; 128]);
+    }
+    out.extend_from_slice(&(t.input.len() as u16).to_be_bytes());
+    out.extend_from_slice(&t.input);
     out.extend_from_slice(&initial_root.0);
     out.extend_from_slice(&t.claim.final_root.0);
     out.push(t.claim.b as u8);

@@ -29,13 +29,17 @@
 //!   stale).
 //!
 //! On chain a claim pays the contract's `claimBond` and each dispute its
-//! `challengeBond` (both set at deployment, may be 0): the winner of a
-//! dispute is credited both the bond of the dispute, the first challenger
-//! to win also the claim's bond, a claim that stands gets its bond back;
-//! every player withdraws its credit (`withdraw`) when its game is over.
+//! `challengeBond` (both set at deployment): the defender is credited the
+//! bond of every dispute it wins; a challenger who wins gets its own bond
+//! back and, once the window has closed and every dispute is decided, an
+//! equal share of the claim bond with every other winner (`collect`); a
+//! claim that stands gets its bond back; every player withdraws its credit
+//! (`withdraw`) when its game is over. [`canonical`] checks that a
+//! deployment is this build's contracts before anything is sent.
 
 pub mod abi;
 pub mod bindings;
+pub mod canonical;
 pub mod demo;
 pub mod differential;
 pub mod fixtures;

@@ -35,10 +35,16 @@
 //! - **Refusals.** A reverted move comes back as [`ClientError::Refused`]
 //!   with the contract's custom error and its arguments in words; nothing
 //!   is paid for it (transactions are estimated before they are signed).
+//! - **Programs.** The contract names a claim's program by its image root
+//!   (and derives `root(S_0)` from it and the input's bytes, which its
+//!   `ClaimMade` carries). A player that plays a program of that image
+//!   ([`ChainReferee::set_program`]) sees the claim's `program` as its ELF's
+//!   hash, as at the HTTP referee; any other player sees the image root,
+//!   which differs from its program's hash.
 //! - **Transcripts.** [`RefereeApi::transcript`] builds the transcript the
-//!   HTTP referee gives; the chain holds only the program's and input's
-//!   hashes, so the bytes are the player's own ([`ChainReferee::set_program`],
-//!   or the claim's when this referee made it).
+//!   HTTP referee gives; the chain does not hold the program's bytes, so the
+//!   bytes are the player's own ([`ChainReferee::set_program`], or the
+//!   claim's when this referee made it).
 //! - **Gas.** Every transaction the player sends is in [`ChainReferee::gas_log`]
 //!   (and told to [`ChainReferee::on_tx`] as it is mined).
 
@@ -54,6 +60,7 @@ use crate::game::wire::{
 };
 use crate::hash::Hash;
 use crate::proof::binary;
+use crate::state::initial::Image;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
@@ -97,16 +104,44 @@ pub struct GasEntry {
 pub struct ContractPolicy {
     /// The step verifier.
     pub verifier: Address,
-    /// Each side's clock, seconds.
+    /// Each side's clock before the re-execution allowance, seconds.
     pub clock_seconds: u64,
-    /// The challenge window, seconds.
+    /// The challenge window before the re-execution allowance, seconds.
     pub window_seconds: u64,
+    /// Re-executions of `2^b` steps each clock and window allow.
+    pub margin: u64,
+    /// The slowest re-execution allowed for, steps per second.
+    pub min_speed: u64,
     /// The largest `b`.
     pub max_b: u8,
     /// The defender's bond, wei.
     pub claim_bond: U256,
     /// A challenger's bond, wei.
     pub challenge_bond: U256,
+}
+
+impl ContractPolicy {
+    /// The rules of time, as `src/game/policy.rs` states them.
+    pub fn limits(&self) -> crate::game::policy::ChainPolicy {
+        crate::game::policy::ChainPolicy {
+            clock_base: self.clock_seconds,
+            window_base: self.window_seconds,
+            margin: self.margin,
+            min_speed: self.min_speed,
+            max_b: u32::from(self.max_b),
+        }
+    }
+
+    /// Each side's clock in a dispute of a claim over `2^b` steps, ms
+    /// (the contract's `clockFor(b)`, seconds, in ms).
+    pub fn clock_ms(&self, b: u32) -> u64 {
+        self.limits().clock(b).saturating_mul(1000)
+    }
+
+    /// The challenge window of a claim over `2^b` steps, seconds (`windowFor(b)`).
+    pub fn window_s(&self, b: u32) -> u64 {
+        self.limits().window(b)
+    }
 }
 
 /// A claim as the contract holds it.
@@ -255,39 +290,26 @@ impl ChainReferee {
     /// carries this build's microcode) and reads its policy. No contract
     /// there, or another one, is a [`ClientError::Refused`].
     pub fn connect(chain: Chain, contract: Address) -> Result<ChainReferee, ClientError> {
-        let code = chain.code(contract).map_err(rpc_err)?;
-        if code.is_empty() {
-            return Err(refused(
+        // Our contracts only, checked before anything is sent.
+        let checked = super::canonical::check_game(&chain, contract).map_err(|e| match e {
+            super::canonical::CanonicalError::Rpc(e) => rpc_err(e),
+            other => refused(
                 404,
-                format!("there is no contract at {contract} on {}", chain.url()),
-            ));
-        }
-        let not_ours = |e: RpcError| {
-            refused(
-                404,
-                format!("{contract} is not a DisputeGame of this build: {e}"),
-            )
-        };
-        let verifier = chain
-            .view(contract, &DisputeGame::verifierCall {}, None)
-            .map_err(not_ours)?;
-        chain.check_verifier(verifier).map_err(|e| {
-            refused(
-                404,
-                format!("{contract} is not a DisputeGame of this build: {e}"),
-            )
+                format!(
+                    "refusing the game at {contract} on {}: {other}",
+                    chain.url()
+                ),
+            ),
         })?;
+        let not_ours = |e: RpcError| rpc_err(e);
+        let l = checked.policy;
         let policy = ContractPolicy {
-            verifier,
-            clock_seconds: chain
-                .view(contract, &DisputeGame::clockSecondsCall {}, None)
-                .map_err(not_ours)?,
-            window_seconds: chain
-                .view(contract, &DisputeGame::windowSecondsCall {}, None)
-                .map_err(not_ours)?,
-            max_b: chain
-                .view(contract, &DisputeGame::maxBCall {}, None)
-                .map_err(not_ours)?,
+            verifier: checked.verifier,
+            clock_seconds: l.clock_base,
+            window_seconds: l.window_base,
+            margin: l.margin,
+            min_speed: l.min_speed,
+            max_b: l.max_b as u8,
             claim_bond: chain
                 .view(contract, &DisputeGame::claimBondCall {}, None)
                 .map_err(not_ours)?,
@@ -311,8 +333,8 @@ impl ChainReferee {
         })
     }
 
-    /// The program and input the player plays (the chain holds only their
-    /// hashes): transcripts carry them.
+    /// The program and input the player plays (the chain holds the
+    /// program's image root, not its bytes): transcripts carry them.
     pub fn set_program(&self, elf: Vec<u8>, input: Vec<u8>) {
         *self.own.lock().unwrap_or_else(|p| p.into_inner()) = Some((elf, input));
     }
@@ -388,9 +410,92 @@ impl ChainReferee {
             .map_err(rpc_err)
     }
 
-    /// Withdraws this account's credit (nothing is sent when it is 0);
-    /// returns the amount, wei.
+    /// Collects this account's shares of the claim bond of claim `claim`
+    /// (one per dispute of its that refuted the claim): the contract pays
+    /// them once the window has closed and every dispute is decided, so
+    /// this waits for that, sending `timeout` to any dispute whose side on
+    /// turn has run out of time (a stalled dispute cannot hold the shares
+    /// back). Returns the number of shares collected; nothing is done for a
+    /// claim that has not fallen or that this account did not refute.
+    pub fn collect(&self, claim: &str) -> Result<u64, ClientError> {
+        use alloy::sol_types::SolCall;
+        let cid = parse_id(claim)?;
+        let meta = self.meta(cid)?;
+        let me = self.chain.address();
+        loop {
+            let c = self.get_claim(cid)?;
+            if c.status != 3 {
+                return Ok(0);
+            }
+            let block = self.chain.block_number().map_err(rpc_err)?;
+            let mut mine = Vec::new();
+            let mut stalled = Vec::new();
+            for o in self.openings(cid, &meta, block)? {
+                let g = self
+                    .chain
+                    .view(
+                        self.contract,
+                        &DisputeGame::getDisputeCall { d: U256::from(o.d) },
+                        Some(block),
+                    )
+                    .map_err(rpc_err)?;
+                if g.phase == 2 {
+                    if g.winner == 1 && o.challenger == me {
+                        mine.push(o.d);
+                    }
+                    continue;
+                }
+                // By our time (a dev node's latest block may be old).
+                let clock = g.clock[usize::from(g.turn & 1)];
+                if g.turnSince.saturating_add(clock) <= self.now_s(block)? {
+                    stalled.push(o.d);
+                }
+            }
+            if mine.is_empty() {
+                return Ok(0);
+            }
+            let ends = meta.created_s + self.policy.window_s(meta.claim.b);
+            if c.undecided == 0 && self.now_s(block)? >= ends {
+                let mut n = 0;
+                for d in mine {
+                    let data = DisputeGame::collectCall { d: U256::from(d) }.abi_encode();
+                    match self.transact(
+                        data,
+                        U256::ZERO,
+                        (claim.to_string(), None, None, "collect"),
+                    ) {
+                        Ok(_) => n += 1,
+                        // Collected already (NoShare), or the node's clock
+                        // is behind ours (WindowOpen): asked again below.
+                        Err(RpcError::Reverted(d)) => {
+                            let why = super::bindings::describe_revert(&d);
+                            if !why.starts_with("NoShare") {
+                                std::thread::sleep(POLL);
+                                return self.collect(claim).map(|k| k + n);
+                            }
+                        }
+                        Err(e) => return Err(rpc_err(e)),
+                    }
+                }
+                return Ok(n);
+            }
+            for d in stalled {
+                let data = DisputeGame::timeoutCall { d: U256::from(d) }.abi_encode();
+                match self.transact(data, U256::ZERO, (claim.to_string(), None, None, "timeout")) {
+                    // Someone else ended it first, or the node's time lags.
+                    Ok(_) | Err(RpcError::Reverted(_)) => {}
+                    Err(e) => return Err(rpc_err(e)),
+                }
+            }
+            std::thread::sleep(POLL * 5);
+        }
+    }
+
+    /// Withdraws this account's credit (nothing is sent when it is 0),
+    /// after collecting its shares of the claim bond of `claim`
+    /// ([`ChainReferee::collect`]); returns the amount, wei.
     pub fn withdraw(&self, claim: &str) -> Result<U256, ClientError> {
+        self.collect(claim)?;
         let amount = self.credit(self.chain.address())?;
         if amount.is_zero() {
             return Ok(amount);
@@ -403,6 +508,46 @@ impl ChainReferee {
         )
         .map_err(rpc_err)?;
         Ok(amount)
+    }
+
+    /// The input's bytes of claim `id`, from its `ClaimMade` log (checked
+    /// against the input hash the contract stores): with the program, all a
+    /// challenger needs to rebuild the run.
+    pub fn claim_input(&self, id: &str) -> Result<Vec<u8>, ClientError> {
+        let cid = parse_id(id)?;
+        let m = self.meta(cid)?;
+        let logs = self
+            .chain
+            .logs_in(
+                &Filter::new()
+                    .address(self.contract)
+                    .event_signature(DisputeGame::ClaimMade::SIGNATURE_HASH)
+                    .topic1(U256::from(cid)),
+                m.block,
+                m.block,
+                true,
+            )
+            .map_err(rpc_err)?;
+        let made = logs
+            .iter()
+            .find_map(|l| DisputeGame::ClaimMade::decode_log(&l.inner).ok())
+            .ok_or_else(|| ClientError::Protocol(format!("no ClaimMade log for claim {cid}")))?;
+        let input = made.data.inputBytes.to_vec();
+        if crate::hash::keccak(&[&input]).0 != made.data.input.0 {
+            return Err(ClientError::Protocol(format!(
+                "claim {cid}: the input in its log does not hash to its input hash"
+            )));
+        }
+        Ok(input)
+    }
+
+    /// The contract's numbers of claims and of disputes.
+    pub fn counts(&self) -> Result<(u64, u64), ClientError> {
+        let c = self
+            .chain
+            .view(self.contract, &DisputeGame::countsCall {}, None)
+            .map_err(rpc_err)?;
+        Ok((small(c._0), small(c._1)))
     }
 
     /// The claim's status on the contract.
@@ -528,9 +673,20 @@ impl ChainReferee {
             .first()
             .and_then(|l| l.block_number)
             .ok_or_else(|| ClientError::Protocol(format!("no ClaimMade log for claim {id}")))?;
+        // The chain names the program by its image root; a player that
+        // plays a program of that image sees the program's own hash (the
+        // claim is about it), any other the image root (which differs).
+        let image = Hash(c.program.0);
+        let program = match &*self.own.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((elf, _)) => match crate::elf::Program::load(elf) {
+                Ok(p) if Image::of_state(&p.initial_state(&[])).root == image => p.hash,
+                _ => image,
+            },
+            None => image,
+        };
         let m = ClaimMeta {
             claim: Claim {
-                program: Hash(c.program.0),
+                program,
                 input: Hash(c.input.0),
                 b: u32::from(c.b),
                 final_root: Hash(c.finalRoot.0),
@@ -557,7 +713,7 @@ impl ChainReferee {
             m.claim.clone(),
             m.levels.clone(),
             m.initial_root,
-            self.policy.clock_seconds * 1000,
+            self.policy.clock_ms(m.claim.b),
             now_ms,
         )
         .map_err(|e| {
@@ -957,7 +1113,7 @@ impl ChainReferee {
         let meta = self.meta(cid)?;
         let block = self.chain.block_number().map_err(rpc_err)?;
         let now_s = self.now_s(block)?;
-        let ends_s = meta.created_s + self.policy.window_seconds;
+        let ends_s = meta.created_s + self.policy.window_s(meta.claim.b);
         if c.status == 1
             && now_s >= ends_s
             && c.undecided == 0
@@ -1008,7 +1164,7 @@ impl ChainReferee {
             claim: meta.claim.clone(),
             levels: meta.levels.clone(),
             initial_root: meta.initial_root,
-            clock_ms: self.policy.clock_seconds * 1000,
+            clock_ms: self.policy.clock_ms(meta.claim.b),
             created_ms: meta.created_s * 1000,
             window_ends_ms: ends_s * 1000,
             window_left_ms: ends_s.saturating_sub(now_s) * 1000,
@@ -1113,14 +1269,34 @@ fn cross_check(c: &DisputeGame::Dispute, g: &Game) -> Result<(), String> {
 
 impl RefereeApi for ChainReferee {
     fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
-        let clock_ms = self.policy.clock_seconds * 1000;
-        let window_ms = self.policy.window_seconds * 1000;
+        let clock_ms = self.policy.clock_ms(req.claim.b);
+        let window_ms = self.policy.window_s(req.claim.b).saturating_mul(1000);
+        if req.claim.b > u32::from(self.policy.max_b) {
+            return Err(refused(
+                400,
+                format!(
+                    "b = {} is beyond the contract's largest b, {}",
+                    req.claim.b, self.policy.max_b
+                ),
+            ));
+        }
+        let max_input = crate::game::policy::MAX_INPUT_BYTES;
+        if req.input.len() as u64 > max_input {
+            return Err(refused(
+                413,
+                format!(
+                    "the input is {} bytes; a claim on chain carries at most {max_input}",
+                    req.input.len()
+                ),
+            ));
+        }
         if req.clock_ms.is_some_and(|c| c != clock_ms) {
             return Err(refused(
                 400,
                 format!(
-                    "the contract's clocks are {} s each (its deployment's policy): a claim cannot ask for other clocks",
-                    self.policy.clock_seconds
+                    "the contract's clocks are {} s each at b = {} (its deployment's policy): a claim cannot ask for other clocks",
+                    clock_ms / 1000,
+                    req.claim.b
                 ),
             ));
         }
@@ -1128,8 +1304,9 @@ impl RefereeApi for ChainReferee {
             return Err(refused(
                 400,
                 format!(
-                    "the contract's challenge window is {} s (its deployment's policy): a claim cannot ask for another",
-                    self.policy.window_seconds
+                    "the contract's challenge window is {} s at b = {} (its deployment's policy): a claim cannot ask for another",
+                    window_ms / 1000,
+                    req.claim.b
                 ),
             ));
         }
@@ -1148,11 +1325,20 @@ impl RefereeApi for ChainReferee {
         .map_err(|e| refused(400, e.to_string()))?;
         let b = u8::try_from(req.claim.b)
             .map_err(|_| refused(400, format!("b = {} is too large", req.claim.b)))?;
+        // The program by its image (the contract derives root(S_0) from it
+        // and the input's bytes).
+        let program =
+            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
+        let image = Image::of_state(&program.initial_state(&[]));
         use alloy::sol_types::SolCall;
         let data = DisputeGame::claimCall {
-            program: req.claim.program.0.into(),
-            input: req.claim.input.0.into(),
-            initialRoot: game.initial_root.0.into(),
+            program: image.root.0.into(),
+            image: [
+                image.mem.0.into(),
+                image.regs.0.into(),
+                image.words.0.into(),
+            ],
+            input: req.input.clone().into(),
             finalRoot: req.claim.final_root.0.into(),
             b,
             levels: level_bytes(&game.levels).into(),
@@ -1192,7 +1378,7 @@ impl RefereeApi for ChainReferee {
             game: id.to_string(),
             token: String::new(),
             clock_ms,
-            window_ends_ms: (created_s + self.policy.window_seconds) * 1000,
+            window_ends_ms: (created_s + self.policy.window_s(req.claim.b)) * 1000,
         })
     }
 
@@ -1221,7 +1407,7 @@ impl RefereeApi for ChainReferee {
             ));
         }
         let block = self.chain.block_number().map_err(rpc_err)?;
-        let ends = meta.created_s + self.policy.window_seconds;
+        let ends = meta.created_s + self.policy.window_s(meta.claim.b);
         if self.now_s(block)? >= ends {
             return Err(refused(
                 409,
@@ -1410,7 +1596,7 @@ impl RefereeApi for ChainReferee {
             .clone()
             .ok_or_else(|| {
                 ClientError::Protocol(
-                    "the chain holds only the program's and input's hashes: the referee needs the player's program and input for a transcript".into(),
+                    "the chain does not hold the program's bytes: the referee needs the player's program and input for a transcript".into(),
                 )
             })?;
         Ok(Transcript {
@@ -1421,7 +1607,7 @@ impl RefereeApi for ChainReferee {
             program,
             input,
             levels: r.meta.levels.clone(),
-            clock_ms: self.policy.clock_seconds * 1000,
+            clock_ms: self.policy.clock_ms(r.meta.claim.b),
             created_ms: r.opening.time_s * 1000,
             moves: r.records,
             outcome: r.game.outcome().cloned(),

@@ -460,6 +460,11 @@ impl Chain {
         Ok(self.rpc(|| self.provider.get_code_at(addr))?.to_vec())
     }
 
+    /// The number of transactions `addr` has sent (its next nonce, mined).
+    pub fn transaction_count(&self, addr: Address) -> Result<u64, RpcError> {
+        self.rpc(|| self.provider.get_transaction_count(addr))
+    }
+
     /// The balance of `addr`, wei.
     pub fn balance(&self, addr: Address) -> Result<U256, RpcError> {
         self.rpc(|| self.provider.get_balance(addr))
@@ -688,10 +693,14 @@ fn transport_reason(k: &TransportErrorKind) -> String {
 /// The deployment policy of a `DisputeGame`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GamePolicy {
-    /// Each side's clock in every dispute, seconds.
+    /// Each side's clock before the re-execution allowance, seconds.
     pub clock_seconds: u64,
-    /// How long a claim may be disputed, seconds.
+    /// The challenge window before the re-execution allowance, seconds.
     pub window_seconds: u64,
+    /// Re-executions of `2^b` steps each clock and window allow.
+    pub margin: u64,
+    /// The slowest re-execution allowed for, steps per second.
+    pub min_speed: u64,
     /// The largest `b` a claim may have.
     pub max_b: u8,
     /// The defender's bond per claim, wei.
@@ -739,6 +748,8 @@ pub fn game_init_code(verifier: Address, policy: &GamePolicy) -> Vec<u8> {
             verifier_: verifier,
             clockSeconds_: policy.clock_seconds,
             windowSeconds_: policy.window_seconds,
+            margin_: policy.margin,
+            minSpeed_: policy.min_speed,
             maxB_: policy.max_b,
             claimBond_: policy.claim_bond,
             challengeBond_: policy.challenge_bond,

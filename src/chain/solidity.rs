@@ -142,7 +142,161 @@ library Microcode {{
         hex = hex::encode(&data),
     );
     s.push_str(&step_constants(m));
+    s.push_str(&policy_sol());
+    s.push_str(&initial_state_sol());
     s
+}
+
+/// The library `Policy`: the limits and the clock/window formula of
+/// `src/game/policy.rs`.
+fn policy_sol() -> String {
+    use crate::game::policy as p;
+    format!(
+        r#"
+/// The limits of a claim and of a deployment and the clocks as a function
+/// of `b` (`src/game/policy.rs`; the Rust players refuse what these refuse).
+library Policy {{
+    /// The largest `b` a claim may have.
+    uint256 internal constant MAX_B = {max_b};
+    /// The largest input a claim may carry, bytes.
+    uint256 internal constant MAX_INPUT_BYTES = {max_input};
+    /// The shortest clock base, seconds.
+    uint256 internal constant MIN_CLOCK_SECONDS = {min_clock};
+    /// The shortest window base, seconds.
+    uint256 internal constant MIN_WINDOW_SECONDS = {min_window};
+    /// The longest clock or window base, seconds.
+    uint256 internal constant MAX_BASE_SECONDS = {max_base};
+    /// The smallest and largest margin.
+    uint256 internal constant MIN_MARGIN = {min_margin};
+    uint256 internal constant MAX_MARGIN = {max_margin};
+    /// The fastest re-execution a deployment may assume, steps per second.
+    uint256 internal constant MAX_MIN_SPEED = {max_speed};
+    /// The longest clock or window, seconds.
+    uint256 internal constant MAX_SECONDS = {max_seconds};
+
+    /// `base + margin * ceil(2^b / minSpeed)` (`scaled` with `unit` = 1):
+    /// a clock or a window for a claim over `2^b` steps, seconds. The
+    /// caller keeps `b <= MAX_B`, `minSpeed >= 1` and `base`, `margin` within
+    /// the limits, so nothing overflows.
+    function scaled(uint256 base, uint256 margin, uint256 minSpeed, uint256 b) internal pure returns (uint256) {{
+        return base + margin * (((uint256(1) << b) + minSpeed - 1) / minSpeed);
+    }}
+}}
+"#,
+        max_b = p::MAX_B,
+        max_input = p::MAX_INPUT_BYTES,
+        min_clock = p::MIN_CLOCK_SECONDS,
+        min_window = p::MIN_WINDOW_SECONDS,
+        max_base = p::MAX_BASE_SECONDS,
+        min_margin = p::MIN_MARGIN,
+        max_margin = p::MAX_MARGIN,
+        max_speed = p::MAX_MIN_SPEED,
+        max_seconds = p::MAX_SECONDS,
+    )
+}
+
+/// The library `InitialState`: `root(S_0)` from a program's image and an
+/// input, as `src/state/initial.rs` derives it.
+fn initial_state_sol() -> String {
+    use crate::state::initial::REGION_HEIGHT;
+    let z = |k: u32| format!("0x{}", zero_hash(k));
+    let mut climb = String::new();
+    for h in 4..REGION_HEIGHT {
+        let _ = writeln!(climb, "        n = node(n, {});", z(h));
+    }
+    format!(
+        r#"
+/// `root(S_0)` from a program's image and an input (`src/state/initial.rs`):
+/// `root(S_0) = H(H(mem, ctrl), H(root(input), Z27))` with the control
+/// region's root from the image's `regs` (control leaves 0..7) and `words`
+/// (leaves 8..9) and `input_len` in leaf 10. A program's image root is
+/// `root(S_0)` with an empty input.
+library InitialState {{
+    /// `Z(27)`: a pristine region.
+    bytes32 internal constant Z_REGION = {z27};
+    /// Height of a region's subtree.
+    uint256 internal constant REGION_HEIGHT = {rh};
+
+    function node(bytes32 l, bytes32 r) internal pure returns (bytes32 h) {{
+        assembly ("memory-safe") {{
+            mstore(0, l)
+            mstore(32, r)
+            h := keccak256(0, 64)
+        }}
+    }}
+
+    /// The control region's root (`ctrl_root`).
+    function ctrlRoot(bytes32 regs, bytes32 words, uint256 inputLen) internal pure returns (bytes32 n) {{
+        bytes32 l10;
+        assembly ("memory-safe") {{
+            // input_len, little-endian, in the leaf's first 8 bytes.
+            let le := 0
+            for {{ let i := 0 }} lt(i, 8) {{ i := add(i, 1) }} {{
+                le := or(le, shl(sub(248, mul(8, i)), and(shr(mul(8, i), inputLen), 0xff)))
+            }}
+            mstore(0, le)
+            l10 := keccak256(0, 32)
+        }}
+        n = node(words, node(l10, {z0}));
+        n = node(n, {z2});
+        n = node(regs, n);
+{climb}    }}
+
+    /// `H(H(mem, ctrl), H(input, Z27))`.
+    function join(bytes32 mem, bytes32 ctrl, bytes32 input) internal pure returns (bytes32) {{
+        return node(node(mem, ctrl), node(input, Z_REGION));
+    }}
+
+    /// The image root of the witness `(mem, regs, words)`.
+    function imageRoot(bytes32 mem, bytes32 regs, bytes32 words) internal pure returns (bytes32) {{
+        return join(mem, ctrlRoot(regs, words, 0), Z_REGION);
+    }}
+
+    /// The input region's root (`input_root`): 32-byte leaves, the last
+    /// one padded with zeros (whatever follows the input in calldata).
+    function inputRoot(bytes calldata input) internal pure returns (bytes32 r) {{
+        uint256 n = (input.length + 31) / 32;
+        if (n == 0) return Z_REGION;
+        bytes32[] memory level = new bytes32[](n);
+        uint256 len = input.length;
+        assembly ("memory-safe") {{
+            let at := add(level, 32)
+            for {{ let i := 0 }} lt(i, n) {{ i := add(i, 1) }} {{
+                let w := calldataload(add(input.offset, mul(32, i)))
+                let left := sub(len, mul(32, i))
+                if lt(left, 32) {{ w := and(w, not(shr(mul(8, left), not(0)))) }}
+                mstore(0, w)
+                mstore(add(at, mul(32, i)), keccak256(0, 32))
+            }}
+        }}
+        bytes32 z = {z0};
+        for (uint256 h = 0; h < REGION_HEIGHT; h++) {{
+            uint256 m = (n + 1) / 2;
+            for (uint256 i = 0; i < m; i++) {{
+                bytes32 right = 2 * i + 1 < n ? level[2 * i + 1] : z;
+                level[i] = node(level[2 * i], right);
+            }}
+            n = m;
+            z = node(z, z);
+        }}
+        r = level[0];
+    }}
+
+    /// `root(S_0)` of the image `(mem, regs, words)` with `input`.
+    function initialRoot(bytes32 mem, bytes32 regs, bytes32 words, bytes calldata input)
+        internal
+        pure
+        returns (bytes32)
+    {{
+        return join(mem, ctrlRoot(regs, words, input.length), inputRoot(input));
+    }}
+}}
+"#,
+        z27 = z(REGION_HEIGHT),
+        rh = REGION_HEIGHT,
+        z0 = z(0),
+        z2 = z(2),
+    )
 }
 
 /// The microcode's slots whose word is zero, as big-endian 256-bit

@@ -85,21 +85,37 @@ pub struct DeployArgs {
     chain: String,
     #[command(flatten)]
     key: KeyArgs,
-    /// Each side's clock in every dispute, seconds.
+    /// Each side's clock in a dispute before the re-execution allowance,
+    /// seconds: a claim over 2^b steps gets
+    /// `clock + margin * ceil(2^b / min-speed)`.
     #[arg(long, default_value_t = 3600)]
     clock_seconds: u64,
-    /// How long a claim may be disputed, seconds.
+    /// How long a claim may be disputed before the re-execution allowance,
+    /// seconds (`window + margin * ceil(2^b / min-speed)`).
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     window_seconds: u64,
+    /// Re-executions of 2^b steps each clock and window allow.
+    #[arg(long, default_value_t = 2)]
+    margin: u64,
+    /// The slowest re-execution allowed for, steps per second.
+    #[arg(long, default_value_t = 10_000_000)]
+    min_speed: u64,
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
-    /// The defender's bond per claim, wei (lost to the first challenger who wins).
-    #[arg(long, default_value = "0")]
-    claim_bond: String,
-    /// A challenger's bond per dispute, wei (lost to the defender if it wins).
-    #[arg(long, default_value = "0")]
-    challenge_bond: String,
+    /// The defender's bond per claim, wei (shared by the challengers who
+    /// refute the claim). Default: 4 honest challengers' gas at the largest
+    /// b at --gas-price-gwei.
+    #[arg(long)]
+    claim_bond: Option<String>,
+    /// A challenger's bond per dispute, wei (the defender's if it wins).
+    /// Default: an honest defender's gas for one dispute at the largest b
+    /// at --gas-price-gwei.
+    #[arg(long)]
+    challenge_bond: Option<String>,
+    /// The gas price the default bonds pay for, gwei.
+    #[arg(long, default_value_t = 20)]
+    gas_price_gwei: u64,
     /// Give up on an unreachable node after this many seconds.
     #[arg(long, default_value_t = 30)]
     connect_timeout: u64,
@@ -119,28 +135,61 @@ struct Deployed {
     game_gas: u64,
     clock_seconds: u64,
     window_seconds: u64,
+    margin: u64,
+    min_speed: u64,
     max_b: u8,
+    /// Each side's clock and the window at the largest b, seconds.
+    clock_at_max_b: u64,
+    window_at_max_b: u64,
     claim_bond: String,
     challenge_bond: String,
+    /// keccak256 of each contract's runtime code with its immutables
+    /// zeroed (contracts/README.md tells how to check a deployment by hand).
+    code_hashes: CodeHashes,
+}
+
+/// The canonical code hashes of this build's contracts.
+#[derive(Serialize)]
+struct CodeHashes {
+    game: String,
+    verifier: String,
+    data: String,
+    data_contract: String,
 }
 
 /// Deploys the `StepVerifier` (with this build's microcode) and a
 /// `DisputeGame` using it; prints their addresses and gas.
 pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
+    let default_bonds = mswap::game::policy::bonds(
+        u32::from(a.max_b),
+        u128::from(a.gas_price_gwei) * 1_000_000_000,
+    );
     let policy = GamePolicy {
         clock_seconds: a.clock_seconds,
         window_seconds: a.window_seconds,
+        margin: a.margin,
+        min_speed: a.min_speed,
         max_b: a.max_b,
-        claim_bond: wei("--claim-bond", &a.claim_bond)?,
-        challenge_bond: wei("--challenge-bond", &a.challenge_bond)?,
+        claim_bond: match &a.claim_bond {
+            Some(w) => wei("--claim-bond", w)?,
+            None => alloy::primitives::U256::from(default_bonds.0),
+        },
+        challenge_bond: match &a.challenge_bond {
+            Some(w) => wei("--challenge-bond", w)?,
+            None => alloy::primitives::U256::from(default_bonds.1),
+        },
     };
-    if a.max_b == 0 || u32::from(a.max_b) > mswap::game::levels::MAX_B {
-        return Err(CliError::usage(format!(
-            "--max-b {}: from 1 to {}",
-            a.max_b,
-            mswap::game::levels::MAX_B
-        )));
-    }
+    let limits = mswap::game::policy::ChainPolicy {
+        clock_base: a.clock_seconds,
+        window_base: a.window_seconds,
+        margin: a.margin,
+        min_speed: a.min_speed,
+        max_b: u32::from(a.max_b),
+    };
+    // The constructor refuses the same; refused here, nothing is sent.
+    limits
+        .check()
+        .map_err(|e| CliError::usage(format!("refusing to deploy: {e}")))?;
     let chain = connect(
         &a.chain,
         &a.key.key(0),
@@ -150,6 +199,14 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
     chain.check_verifier(verifier).map_err(CliError::from)?;
     let (game, r) = chain.deploy_game(verifier, &policy).map_err(rpc_err)?;
     let root = mswap::verify::MICROCODE_ROOT;
+    let data = chain
+        .view(
+            verifier,
+            &mswap::chain::bindings::StepVerifier::DATACall {},
+            None,
+        )
+        .map_err(rpc_err)?;
+    let [g, v, d] = mswap::chain::canonical::code_hashes();
     if a.json {
         output::json(&Deployed {
             verifier: verifier.to_string(),
@@ -160,45 +217,80 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
             game_gas: r.gas_used,
             clock_seconds: policy.clock_seconds,
             window_seconds: policy.window_seconds,
+            margin: policy.margin,
+            min_speed: policy.min_speed,
             max_b: policy.max_b,
+            clock_at_max_b: limits.clock(limits.max_b),
+            window_at_max_b: limits.window(limits.max_b),
             claim_bond: policy.claim_bond.to_string(),
             challenge_bond: policy.challenge_bond.to_string(),
+            code_hashes: CodeHashes {
+                game: g.1.to_string(),
+                verifier: v.1.to_string(),
+                data: d.1.to_string(),
+                data_contract: data.to_string(),
+            },
         });
     } else {
         outln!(
             "verifier:  {verifier} (microcode 0x{root}; {verifier_gas} gas with its data contract)"
         );
         outln!(
-            "game:      {game} ({} gas; clocks {} s, window {} s, b at most {}, bonds {} wei per claim, {} wei per dispute)",
+            "game:      {game} ({} gas; clocks {} s and window {} s plus {} x 2^b / {} steps/s (at b = {}: {} s and {} s), bonds {} wei per claim, {} wei per dispute)",
             r.gas_used,
             policy.clock_seconds,
             policy.window_seconds,
+            policy.margin,
+            policy.min_speed,
             policy.max_b,
+            limits.clock(limits.max_b),
+            limits.window(limits.max_b),
             policy.claim_bond,
             policy.challenge_bond
         );
+        outln!("data:      {data}");
         outln!("deployer:  {}", chain.address());
+        outln!(
+            "code hashes (runtime code, immutables zeroed): game {}, verifier {}, data {}",
+            g.1,
+            v.1,
+            d.1
+        );
     }
     Ok(0)
 }
 
 /// `mswap verify FILE --chain URL --verifier ADDRESS`: the deployed
-/// verifier's verdict (an `eth_call`) beside the Rust verifier's.
+/// verifier's verdict (an `eth_call`) beside the Rust verifier's, and the
+/// root after the step compared with `after` (the file's `root_after` or
+/// `--after`): a step that leads elsewhere is invalid (exit 1).
 pub fn verify(
     name: &str,
     bytes: &[u8],
     root: &Hash,
+    after: Option<Hash>,
     url: &str,
     verifier: &str,
+    connect_timeout: std::time::Duration,
 ) -> Result<i32, CliError> {
     let verifier = parse_address("--verifier", verifier).map_err(CliError::usage)?;
-    let chain = connect(url, &Key::Dev(0), Some(std::time::Duration::from_secs(30)))?;
+    let chain = connect(url, &Key::Dev(0), Some(connect_timeout))?;
     chain
         .check_verifier(verifier)
         .map_err(|e| match e.contains("cannot reach") {
             true => CliError::io(format!("chain: {e}")),
             false => CliError::usage(format!("--verifier: {e}")),
         })?;
+    // The verifier's code too: another contract could answer the views.
+    let art = mswap::chain::canonical::Artifact::verifier();
+    let code = chain.code(verifier).map_err(rpc_err)?;
+    if art.masked_hash(&code) != art.code_hash() {
+        return Err(CliError::usage(format!(
+            "--verifier: the contract at {verifier} is not this build's StepVerifier: its code hash (immutables zeroed) is {}, this build's is {}",
+            art.masked_hash(&code),
+            art.code_hash()
+        )));
+    }
     let rust = step(root, bytes);
     let on_chain = chain.verify(verifier, root, bytes).map_err(rpc_err)?;
     let rust_answer = rust.as_ref().map_err(revert_data).copied();
@@ -222,7 +314,15 @@ pub fn verify(
         )));
     }
     outln!("the deployed verifier and the Rust verifier agree");
-    Ok(if rust.is_ok() { 0 } else { 1 })
+    match (rust, after) {
+        (Ok(computed), Some(want)) if computed != want => Err(CliError::negative(format!(
+            "{name}: invalid proof: the step leads to {}, not {} (the root after it claims)",
+            output::hash(&computed),
+            output::hash(&want)
+        ))),
+        (Ok(_), _) => Ok(0),
+        (Err(_), _) => Ok(1),
+    }
 }
 
 /// The options of `defend --chain` and `challenge --chain`.

@@ -61,6 +61,9 @@ pub struct VerifyArgs {
     /// The deployed `StepVerifier`'s address (see `mswap deploy`).
     #[arg(long, requires = "chain")]
     verifier: Option<String>,
+    /// With --chain: give up on an unreachable node after this many seconds.
+    #[arg(long, requires = "chain", default_value_t = 30)]
+    connect_timeout: u64,
     /// Print the result as one JSON document.
     #[arg(long)]
     json: bool,
@@ -219,10 +222,13 @@ fn verify_on_chain(a: &VerifyArgs, chain: &str, verifier: &str) -> Result<i32, C
         .map_err(|e| CliError::io(format!("cannot read {}: {e}", a.file.display())))?;
     let name = a.file.display().to_string();
     let before = parse_root(&a.before, "before")?;
+    let mut after = parse_root(&a.after, "after")?;
     let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let (proof, root) = if is_json {
         let file = ProofFile::from_json(&bytes)
             .map_err(|e| format!("{name}: not a step proof (--chain checks step proofs): {e}"))?;
+        // What the file claims, unless --after says otherwise.
+        after = after.or(Some(file.root_after));
         (
             binary::encode(&file.proof),
             before.unwrap_or(file.root_before),
@@ -238,7 +244,8 @@ fn verify_on_chain(a: &VerifyArgs, chain: &str, verifier: &str) -> Result<i32, C
         };
         (bytes.clone(), root)
     };
-    super::chain::verify(&name, &proof, &root, chain, verifier)
+    let timeout = std::time::Duration::from_secs(a.connect_timeout);
+    super::chain::verify(&name, &proof, &root, after, chain, verifier, timeout)
 }
 
 pub fn verify(a: VerifyArgs) -> Result<i32, CliError> {

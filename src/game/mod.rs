@@ -22,6 +22,7 @@ pub mod http;
 pub mod levels;
 pub mod local;
 pub mod player;
+pub mod policy;
 pub mod referee;
 pub mod rules;
 pub mod store;

@@ -153,21 +153,19 @@ impl Default for Policy {
 impl Policy {
     /// Milliseconds to re-execute `2^b` steps at the slowest speed allowed.
     pub fn reexec_ms(&self, b: u32) -> u64 {
-        let steps = 1u128 << b.min(64);
-        let ms = (steps * 1000).div_ceil(self.min_steps_per_s.max(1) as u128);
-        ms.min(u64::MAX as u128) as u64
+        super::policy::reexec(b, self.min_steps_per_s, 1000)
     }
 
     /// Each side's clock in a dispute of a claim over `2^b` steps.
     pub fn clock_ms(&self, b: u32) -> u64 {
-        self.clock_base_ms
-            .saturating_add(self.margin.saturating_mul(self.reexec_ms(b)))
+        let p = self;
+        super::policy::scaled(p.clock_base_ms, p.margin, p.min_steps_per_s, b, 1000)
     }
 
     /// The challenge window of a claim over `2^b` steps.
     pub fn window_ms(&self, b: u32) -> u64 {
-        self.window_base_ms
-            .saturating_add(self.margin.saturating_mul(self.reexec_ms(b)))
+        let p = self;
+        super::policy::scaled(p.window_base_ms, p.margin, p.min_steps_per_s, b, 1000)
     }
 }
 

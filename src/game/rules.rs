@@ -31,7 +31,6 @@ use super::levels::{Level, LevelError, LevelKind, unit_log2, validate};
 use crate::elf::Program;
 use crate::hash::{Hash, keccak};
 use crate::proof::StepProof;
-use crate::state::tree::StateTree;
 use crate::verify::{VerifyError, attach_root, verify_step};
 use serde::{Deserialize, Serialize};
 
@@ -264,6 +263,9 @@ pub enum SetupError {
     /// Bad level list.
     #[error("levels: {0}")]
     Levels(#[from] LevelError),
+    /// The input does not fit the state.
+    #[error("input: {0}")]
+    Image(#[from] crate::state::initial::ImageError),
 }
 
 /// Why a move is refused (nothing changes).
@@ -641,7 +643,9 @@ pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, Set
         return Err(SetupError::B(claim.b));
     }
     let program = Program::load(elf)?;
-    Ok(StateTree::build(&program.initial_state(input)).root())
+    // Derived from the program's image as the contract derives it.
+    let image = crate::state::initial::Image::of_state(&program.initial_state(&[]));
+    Ok(image.initial_root(input)?)
 }
 
 fn check_place(b: &Bisection, level: usize, position: u64) -> Result<(), MoveError> {

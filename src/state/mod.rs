@@ -8,6 +8,7 @@
 //! byte space: [`State::read_word`] and [`State::write_word`] reach any word
 //! of it.
 
+pub mod initial;
 pub mod memory;
 pub mod region;
 pub mod snapshot;
