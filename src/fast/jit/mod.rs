@@ -119,6 +119,8 @@ pub(super) struct Slot {
     off: bool,
     /// Visits that make a pc hot.
     hot: u16,
+    /// Measure where the time goes (see [`JitStats`]).
+    profile: bool,
 }
 
 impl Slot {
@@ -132,14 +134,16 @@ impl Slot {
                 Engine::FlawedJit(_) => 0,
                 _ => HOT_VISITS,
             },
+            profile: false,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let hot = self.hot;
+        let (hot, profile) = (self.hot, self.profile);
         *self = Slot::new(self.engine);
         self.hot = hot;
+        self.profile = profile;
     }
 
     pub(super) fn engine(&self) -> Engine {
@@ -147,19 +151,46 @@ impl Slot {
     }
 }
 
-/// Statistics of a machine's JIT.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Statistics of a machine's JIT. The times are measured only where
+/// [`Machine::set_jit_profile`] asked for them (reading the clock at every
+/// dispatch costs more than a dispatch); `translate_secs` always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct JitStats {
     /// Regions translated.
     pub regions: u64,
     /// Guest instructions in them.
     pub insts: u64,
+    /// Basic blocks in them.
+    pub blocks: u64,
+    /// Seconds in generated code (profiled runs only).
+    pub native_secs: f64,
+    /// Seconds in the interpreter on the JIT's behalf (profiled runs only).
+    pub interp_secs: f64,
+    /// Seconds in the dispatcher: looking up pcs, counting heat, entering
+    /// and leaving generated code (profiled runs only).
+    pub dispatch_secs: f64,
     /// Seconds spent translating.
     pub translate_secs: f64,
     /// Times every translation was dropped (stores into code).
     pub flushes: u64,
     /// Steps executed by generated code.
     pub jit_steps: u64,
+    /// Steps the interpreter executed for the JIT (cold code, system
+    /// calls, faults, what the translator leaves out).
+    pub interp_steps: u64,
+    /// Times the dispatcher entered generated code.
+    pub entries: u64,
+    /// Jumps from one region straight into another (no dispatcher).
+    pub chains: u64,
+    /// Exits to the dispatcher at a jump whose target has no region yet
+    /// (or lies outside the executable range).
+    pub exits_jump: u64,
+    /// Exits before an instruction the interpreter executes (system calls,
+    /// faults, atomics, misaligned accesses, stores near code or
+    /// write-protected data).
+    pub exits_interp: u64,
+    /// Exits because the step budget of the run ended.
+    pub exits_budget: u64,
 }
 
 impl Machine {
@@ -174,6 +205,12 @@ impl Machine {
     pub fn set_hot_visits(&mut self, visits: u16) {
         self.jit.reset();
         self.jit.hot = visits;
+    }
+
+    /// Measures where the JIT's time goes from now on (the times of
+    /// [`JitStats`]): `mswap run --stats` does.
+    pub fn set_jit_profile(&mut self, on: bool) {
+        self.jit.profile = on;
     }
 
     /// What the JIT did so far (zero for the interpreter).
@@ -323,7 +360,7 @@ mod imp {
 
     /// Whether Cranelift can make code on this host.
     pub(super) fn translator_works() -> Result<(), String> {
-        Translator::new().map(drop)
+        Translator::new(1).map(drop)
     }
 
     impl Jit {
@@ -344,7 +381,7 @@ mod imp {
             };
             let slots = exec.1.div_ceil(2) as usize;
             Some(Jit {
-                tr: Translator::new().ok()?,
+                tr: Translator::new(slots).ok()?,
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
                 lens: vec![0; slots],
@@ -362,7 +399,7 @@ mod imp {
 
         /// Drops every translation (code was written).
         fn flush(&mut self, code_writes: u64) {
-            if let Ok(tr) = Translator::new() {
+            if let Ok(tr) = Translator::new(self.table.len()) {
                 self.tr = tr;
                 self.entries.clear();
                 self.table.iter_mut().for_each(|t| *t = UNKNOWN);
@@ -423,18 +460,41 @@ mod imp {
                 return Look::Interp(self.block_len(m_state, slot, pc));
             }
             let t0 = Instant::now();
-            let made = discover(m_state, self.range, pc).and_then(|region| {
+            // Only blocks that ran (in the interpreter) join the region, so
+            // translation is proportional to what runs; a jump to any other
+            // block leaves the region and finds it through the entry table
+            // once it is translated itself. With a threshold of 0 (translate
+            // on first sight) nothing has run yet: every reachable block
+            // joins. A block where another region starts is never copied in:
+            // the region jumps there instead (otherwise a loop longer than a
+            // region is translated again from every place a region ended).
+            let (heat, hot, lo, table) = (&self.heat, self.hot, self.range.lo, &self.table);
+            let ran = |at: u64| {
+                let k = (at.wrapping_sub(lo) >> 1) as usize;
+                table.get(k).is_some_and(|&t| t == UNKNOWN)
+                    && (hot == 0 || heat.get(k).is_some_and(|&h| h > 0))
+            };
+            let made = discover(m_state, self.range, pc, &ran).and_then(|region| {
+                // The code goes on where the size limit cut the region: those
+                // blocks are translated the first time they are reached.
+                for &c in &region.cut {
+                    if let Some(h) = self.heat.get_mut((c.wrapping_sub(lo) >> 1) as usize) {
+                        *h = (*h).max(self.hot);
+                    }
+                }
                 let e = self.tr.translate(&region, &self.env).ok()?;
                 self.stats.insts += region
                     .blocks
                     .iter()
                     .map(|b| b.insts.len() as u64)
                     .sum::<u64>();
+                self.stats.blocks += region.blocks.len() as u64;
                 Some(e)
             });
             self.stats.translate_secs += t0.elapsed().as_secs_f64();
             let v = match made {
                 Some(e) => {
+                    self.tr.publish(slot, e);
                     self.entries.push(e);
                     self.stats.regions += 1;
                     self.entries.len() as u32 + 1
@@ -470,6 +530,12 @@ mod imp {
                 }
             }
         }
+        let profile = m.jit.profile;
+        let clock = || profile.then(Instant::now);
+        let since = |t: Option<Instant>| t.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let t_run = clock();
+        let (mut native, mut interp_secs) = (0.0, 0.0);
+        let translated0 = m.jit.jit.as_ref().map_or(0.0, |j| j.stats.translate_secs);
         let mut done = 0u64;
         while done < max_steps && !m.state.halted() {
             let Some(jit) = m.jit.jit.as_deref_mut() else {
@@ -483,11 +549,20 @@ mod imp {
             let interp = match jit.lookup(&m.state, pc) {
                 Look::Interp(k) => k,
                 Look::Run(entry) => {
-                    let (n, why, _next) =
-                        jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                    let t = clock();
+                    let exit = jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                    native += since(t);
+                    let n = exit.steps;
                     done += n;
                     jit.stats.jit_steps += n;
-                    match why {
+                    jit.stats.entries += 1;
+                    jit.stats.chains += exit.chains;
+                    match exit.why {
+                        EXIT_JUMP => jit.stats.exits_jump += 1,
+                        EXIT_BUDGET => jit.stats.exits_budget += 1,
+                        _ => jit.stats.exits_interp += 1,
+                    }
+                    match exit.why {
                         EXIT_JUMP => 0,
                         EXIT_INTERP => 1,
                         EXIT_BUDGET => max_steps - done,
@@ -496,13 +571,24 @@ mod imp {
                 }
             };
             if interp > 0 && done < max_steps {
+                let t = clock();
                 let n = m.interpret(interp.min(max_steps - done));
+                interp_secs += since(t);
                 done += n;
+                if let Some(j) = m.jit.jit.as_deref_mut() {
+                    j.stats.interp_steps += n;
+                }
                 if n == 0 {
                     // Stopped before a `read` (stop_before_read) or halted.
                     break;
                 }
             }
+        }
+        if profile && let Some(j) = m.jit.jit.as_deref_mut() {
+            let translating = j.stats.translate_secs - translated0;
+            j.stats.native_secs += native;
+            j.stats.interp_secs += interp_secs;
+            j.stats.dispatch_secs += (since(t_run) - native - interp_secs - translating).max(0.0);
         }
         done
     }

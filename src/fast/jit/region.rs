@@ -69,6 +69,10 @@ pub struct Region {
     pub blocks: Vec<Block>,
     /// Block index by start pc.
     pub index: HashMap<u64, usize>,
+    /// Blocks the region would have taken in but for its size limit: the
+    /// code goes on there when it leaves the region, so they are as hot
+    /// as the region.
+    pub cut: Vec<u64>,
 }
 
 /// Where guest code may be fetched from and translated.
@@ -224,18 +228,31 @@ fn block_at(state: &State, code: CodeRange, pc: u64, room: usize) -> Block {
 }
 
 /// The region reachable from `entry` (breadth first, at most
-/// [`MAX_REGION_INSTS`] instructions), or `None` if the instruction at
+/// [`MAX_REGION_INSTS`] instructions) through blocks whose start `include`
+/// accepts (the entry is always in), or `None` if the instruction at
 /// `entry` is not translated.
-pub fn discover(state: &State, code: CodeRange, entry: u64) -> Option<Region> {
+pub fn discover(
+    state: &State,
+    code: CodeRange,
+    entry: u64,
+    include: &dyn Fn(u64) -> bool,
+) -> Option<Region> {
     fetch(state, code, entry)?;
     let mut region = Region {
         blocks: Vec::new(),
         index: HashMap::new(),
+        cut: Vec::new(),
     };
     let mut total = 0usize;
     let mut queue = VecDeque::from([entry]);
     while let Some(pc) = queue.pop_front() {
-        if region.index.contains_key(&pc) || total >= MAX_REGION_INSTS {
+        if region.index.contains_key(&pc) || (pc != entry && !include(pc)) {
+            continue;
+        }
+        if total >= MAX_REGION_INSTS {
+            if !region.cut.contains(&pc) {
+                region.cut.push(pc);
+            }
             continue;
         }
         let b = block_at(state, code, pc, MAX_REGION_INSTS - total);

@@ -1,7 +1,13 @@
 //! Translation of a [`Region`] to native code with Cranelift.
 //!
-//! One region becomes one function `extern "C" fn(*mut Ctx) -> u64` that
-//! returns the number of instructions it executed. Guest registers live in
+//! One region becomes one function of the `tail` calling convention that
+//! takes the context ([`super::native::Ctx`]) and leaves in it the step
+//! budget left, the pc and why it stopped. A jump to a pc outside the
+//! region (a direct branch or `jal` to code of another region, or any
+//! `jalr`: returns, calls through tables) looks the target up in the entry
+//! table and, where a region starts there, continues in it by a tail call
+//! without returning to the dispatcher (region chaining); a trampoline
+//! with the host's C convention is the way in from Rust. Guest registers live in
 //! Cranelift variables (host registers or spill slots) for the whole
 //! region: they are loaded once on entry, and a block stores the ones it
 //! wrote when it ends (or leaves early), so that the exits carry no
@@ -21,7 +27,8 @@ use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{AbiParam, BlockArg, InstBuilder, MemFlags, Value};
+use cranelift_codegen::ir::{AbiParam, BlockArg, InstBuilder, MemFlags, SigRef, Value};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -51,16 +58,25 @@ pub struct Translator {
     code: CodeMemory,
     ctx: Context,
     fctx: FunctionBuilderContext,
+    /// The signature of every region (`tail` convention, the context).
+    region_sig: cranelift_codegen::ir::Signature,
 }
 
 impl Translator {
-    /// A translator for the host.
-    pub fn new() -> Result<Translator, String> {
+    /// A translator for the host, for an executable range of `slots`
+    /// 2-byte slots.
+    pub fn new(slots: usize) -> Result<Translator, String> {
         let mut flags = settings::builder();
         for (k, v) in [
             ("opt_level", "speed"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
+            // The IR is made by this file alone and checked by the tests;
+            // verifying it again on every translation costs a tenth of the
+            // translation time.
+            ("enable_verifier", "false"),
+            // Cranelift's tail calls (region chaining) need frame pointers.
+            ("preserve_frame_pointers", "true"),
         ] {
             flags.set(k, v).map_err(|e| e.to_string())?;
         }
@@ -73,11 +89,54 @@ impl Translator {
             cranelift_module::default_libcall_names(),
         ));
         let ctx = module.make_context();
-        Ok(Translator {
-            code: CodeMemory::new(module),
+        let mut region_sig = module.make_signature();
+        region_sig.call_conv = CallConv::Tail;
+        region_sig.params.push(AbiParam::new(I64));
+        let mut t = Translator {
+            code: CodeMemory::new(module, slots),
             ctx,
             fctx: FunctionBuilderContext::new(),
-        })
+            region_sig,
+        };
+        t.make_trampoline()?;
+        Ok(t)
+    }
+
+    /// The way in from Rust: `extern "C" fn(ctx, entry)` calls the region
+    /// at `entry` with `ctx`.
+    fn make_trampoline(&mut self) -> Result<(), String> {
+        let module = self.code.module().ok_or("no code memory")?;
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(I64));
+        sig.params.push(AbiParam::new(I64));
+        let id = module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| e.to_string())?;
+        self.ctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let (ctxp, f) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            let sig = b.import_signature(self.region_sig.clone());
+            b.ins().call_indirect(sig, f, &[ctxp]);
+            b.ins().return_(&[]);
+            b.seal_all_blocks();
+            b.finalize();
+        }
+        let defined = module.define_function(id, &mut self.ctx);
+        module.clear_context(&mut self.ctx);
+        defined.map_err(|e| format!("{e:?}"))?;
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        let e = self.code.entry(id).ok_or("no code memory")?;
+        self.code.set_trampoline(e);
+        Ok(())
+    }
+
+    /// Publishes a region's entry at its slot of the entry table.
+    pub fn publish(&mut self, slot: usize, e: Entry) {
+        self.code.publish(slot, e);
     }
 
     /// The code memory (to run translations).
@@ -88,16 +147,14 @@ impl Translator {
     /// Translates `region`; returns the entry of its function.
     pub fn translate(&mut self, region: &Region, env: &Env) -> Result<Entry, String> {
         let module = self.code.module().ok_or("no code memory")?;
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(I64));
-        sig.returns.push(AbiParam::new(I64));
+        let sig = self.region_sig.clone();
         let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| e.to_string())?;
-        self.ctx.func.signature = sig;
+        self.ctx.func.signature = sig.clone();
         {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            build(b, region, env);
+            build(b, region, env, sig);
         }
         let defined = module.define_function(id, &mut self.ctx);
         module.clear_context(&mut self.ctx);
@@ -138,12 +195,19 @@ struct Gen<'a> {
     bits: Value,
     list: Value,
     regs: Value,
-    /// Registers written in the current block and not stored yet.
-    pending: [bool; 32],
+    ctxp: Value,
+    table: Value,
+    /// The signature of a region, for tail calls.
+    sig: SigRef,
     env: Env,
 }
 
-fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
+fn build(
+    b: FunctionBuilder<'_>,
+    region: &Region,
+    env: &Env,
+    sig: cranelift_codegen::ir::Signature,
+) {
     let mut b = b;
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -155,6 +219,8 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
     let bits = b.ins().load(I64, t, ctxp, off::DIRTY_BITS);
     let list = b.ins().load(I64, t, ctxp, off::DIRTY_LIST);
     let budget0 = b.ins().load(I64, t, ctxp, off::BUDGET);
+    let table = b.ins().load(I64, t, ctxp, off::TABLE);
+    let sig = b.import_signature(sig);
 
     let mut used = [false; 32];
     for d in region.blocks.iter().flat_map(|bl| &bl.insts) {
@@ -192,7 +258,9 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
         bits,
         list,
         regs,
-        pending: [false; 32],
+        ctxp,
+        table,
+        sig,
         env: *env,
     };
     for (i, bl) in region.blocks.iter().enumerate() {
@@ -211,8 +279,8 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
     b.ins().store(t, why, ctxp, off::EXIT);
     let left = b.use_var(budget);
     let left = b.ins().iadd(left, adj);
-    let steps = b.ins().isub(budget0, left);
-    b.ins().return_(&[steps]);
+    b.ins().store(t, left, ctxp, off::BUDGET);
+    b.ins().return_(&[]);
     b.seal_all_blocks();
     b.finalize();
 }
@@ -229,31 +297,18 @@ impl Gen<'_> {
         }
     }
 
+    /// Writes register `r`: in its variable for the reads that follow, and
+    /// through to the state at once, so that no exit needs to store
+    /// registers (each side exit storing the registers written so far made
+    /// the code, and translation time, grow with the square of a block's
+    /// length).
     fn set(&mut self, r: u8, val: Value) {
         if let Some(v) = self.x.get(r as usize).copied().flatten() {
             self.b.def_var(v, val);
-            self.pending[r as usize] = true;
+            self.b
+                .ins()
+                .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
         }
-    }
-
-    /// Stores the registers written in this block so far.
-    fn store_pending(&mut self) {
-        for r in 1..32 {
-            if self.pending[r]
-                && let Some(v) = self.x[r]
-            {
-                let val = self.b.use_var(v);
-                self.b
-                    .ins()
-                    .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
-            }
-        }
-    }
-
-    /// Stores them at the end of the block.
-    fn flush(&mut self) {
-        self.store_pending();
-        self.pending = [false; 32];
     }
 
     /// Arguments of a jump to the exit block.
@@ -268,14 +323,89 @@ impl Gen<'_> {
         self.b.ins().jump(self.exit, &args);
     }
 
-    /// Goes on at `pc`: inside the region if it has a block there, else out.
+    /// Goes on at `pc`: inside the region if it has a block there, else in
+    /// the region that starts there (if any), else out.
     fn goto(&mut self, region: &Region, pc: u64) {
         match region.index.get(&pc) {
             Some(&i) => {
                 self.b.ins().jump(self.blocks[i], &[]);
             }
-            None => self.leave(pc, EXIT_JUMP, 0),
+            None => {
+                let off = pc.wrapping_sub(self.env.exec.0);
+                if pc & 1 == 0 && off < self.env.exec.1 {
+                    let t = MemFlags::trusted();
+                    let e = self.b.ins().load(I64, t, self.table, (off * 4) as i32);
+                    let target = self.c(pc);
+                    self.chain(e, target);
+                } else {
+                    self.leave(pc, EXIT_JUMP, 0);
+                }
+            }
         }
+    }
+
+    /// Continues at the computed pc `t` (even): in the region that starts
+    /// there if the entry table has one, else in the dispatcher.
+    fn chain_dynamic(&mut self, t: Value) {
+        let (lo, size) = self.env.exec;
+        let off = self.b.ins().iadd_imm(t, lo.wrapping_neg() as i64);
+        let inside = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, off, size as i64);
+        let look = self.b.create_block();
+        let out = self.b.create_block();
+        self.b.ins().brif(inside, look, &[], out, &[]);
+        self.b.seal_block(look);
+        self.b.seal_block(out);
+        self.b.switch_to_block(out);
+        let why = self.c(EXIT_JUMP);
+        let zero = self.c(0);
+        self.b.ins().jump(
+            self.exit,
+            &[
+                BlockArg::Value(t),
+                BlockArg::Value(why),
+                BlockArg::Value(zero),
+            ],
+        );
+        self.b.switch_to_block(look);
+        // Slot k = off / 2 holds 8 bytes at 8 * k = 4 * off (off is even).
+        let at = self.b.ins().ishl_imm(off, 2);
+        let at = self.b.ins().iadd(self.table, at);
+        let e = self.b.ins().load(I64, MemFlags::trusted(), at, 0);
+        self.chain(e, t);
+    }
+
+    /// Continues in the region whose entry is `e` (the entry table's word
+    /// for `pc`), or leaves for the dispatcher at `pc` where `e` is 0.
+    /// Registers are stored already (every block stores its own at its end).
+    fn chain(&mut self, e: Value, pc: Value) {
+        let go = self.b.create_block();
+        let out = self.b.create_block();
+        let why = self.c(EXIT_JUMP);
+        let zero = self.c(0);
+        self.b.ins().brif(e, go, &[], out, &[]);
+        self.b.seal_block(go);
+        self.b.seal_block(out);
+        self.b.switch_to_block(out);
+        self.b.ins().jump(
+            self.exit,
+            &[
+                BlockArg::Value(pc),
+                BlockArg::Value(why),
+                BlockArg::Value(zero),
+            ],
+        );
+        self.b.switch_to_block(go);
+        let t = MemFlags::trusted();
+        let left = self.b.use_var(self.budget);
+        self.b.ins().store(t, left, self.ctxp, off::BUDGET);
+        let n = self.b.ins().load(I64, t, self.ctxp, off::CHAINS);
+        let n = self.b.ins().iadd_imm(n, 1);
+        self.b.ins().store(t, n, self.ctxp, off::CHAINS);
+        let ctxp = self.ctxp;
+        self.b.ins().return_call_indirect(self.sig, e, &[ctxp]);
     }
 
     /// Continues in a new block if `bad` is zero, else leaves the region
@@ -290,7 +420,6 @@ impl Gen<'_> {
         self.b.seal_block(side);
         self.b.seal_block(cont);
         self.b.switch_to_block(side);
-        self.store_pending();
         self.leave(pc, EXIT_INTERP, adj);
         self.b.switch_to_block(cont);
     }
@@ -326,14 +455,8 @@ impl Gen<'_> {
         }
         match bl.end {
             End::Control => {}
-            End::Fallback(pc) => {
-                self.flush();
-                self.leave(pc, EXIT_INTERP, 0)
-            }
-            End::Next(pc) => {
-                self.flush();
-                self.goto(region, pc)
-            }
+            End::Fallback(pc) => self.leave(pc, EXIT_INTERP, 0),
+            End::Next(pc) => self.goto(region, pc),
         }
     }
 
@@ -457,7 +580,6 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
-                self.flush();
                 self.goto(region, d.target());
             }
             Jalr => {
@@ -469,17 +591,7 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
-                self.flush();
-                let why = self.c(EXIT_JUMP);
-                let zero = self.c(0);
-                self.b.ins().jump(
-                    self.exit,
-                    &[
-                        BlockArg::Value(t),
-                        BlockArg::Value(why),
-                        BlockArg::Value(zero),
-                    ],
-                );
+                self.chain_dynamic(t);
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
                 let cc = match i.op {
@@ -490,7 +602,6 @@ impl Gen<'_> {
                     Bltu => IntCC::UnsignedLessThan,
                     _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
-                self.flush();
                 let (a, b) = (self.get(i.rs1), self.get(i.rs2));
                 let cond = self.b.ins().icmp(cc, a, b);
                 let (taken, not_taken) = if flawed {
@@ -528,7 +639,7 @@ impl Gen<'_> {
         if flawed && let Some(v) = self.x.get(rd as usize).copied().flatten() {
             let old = self.b.use_var(v);
             let new = self.b.ins().iadd_imm(old, 1);
-            self.b.def_var(v, new);
+            self.set(rd, new);
         }
     }
 
