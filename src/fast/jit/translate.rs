@@ -68,7 +68,10 @@ impl Translator {
     pub fn new(slots: usize) -> Result<Translator, String> {
         let mut flags = settings::builder();
         for (k, v) in [
-            ("opt_level", "speed"),
+            // The IR already says what the guest code says; Cranelift's
+            // optimizer made no guest faster (sha256, words, loop) and
+            // doubled the translation time.
+            ("opt_level", "none"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
             // The IR is made by this file alone and checked by the tests;
@@ -176,15 +179,6 @@ fn reads(d: &Decoded) -> [u8; 2] {
     }
 }
 
-/// The register an instruction writes (0 for none).
-fn writes(d: &Decoded) -> u8 {
-    if d.inst.rd == SCRATCH || d.inst.rd >= 32 {
-        0
-    } else {
-        d.inst.rd
-    }
-}
-
 struct Gen<'a> {
     b: FunctionBuilder<'a>,
     x: [Option<Variable>; 32],
@@ -222,12 +216,13 @@ fn build(
     let table = b.ins().load(I64, t, ctxp, off::TABLE);
     let sig = b.import_signature(sig);
 
+    // Only registers the region reads are loaded (a register it only
+    // writes is stored, never loaded).
     let mut used = [false; 32];
     for d in region.blocks.iter().flat_map(|bl| &bl.insts) {
         for r in reads(d) {
             used[r as usize] = true;
         }
-        used[writes(d) as usize] = true;
     }
     let mut x = [None; 32];
     for r in 1..32 {
@@ -303,12 +298,15 @@ impl Gen<'_> {
     /// the code, and translation time, grow with the square of a block's
     /// length).
     fn set(&mut self, r: u8, val: Value) {
+        if r == 0 || r >= 32 || r == SCRATCH {
+            return;
+        }
         if let Some(v) = self.x.get(r as usize).copied().flatten() {
             self.b.def_var(v, val);
-            self.b
-                .ins()
-                .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
         }
+        self.b
+            .ins()
+            .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
     }
 
     /// Arguments of a jump to the exit block.
@@ -411,16 +409,14 @@ impl Gen<'_> {
     /// Continues in a new block if `bad` is zero, else leaves the region
     /// before the instruction at `pc` for the interpreter.
     fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
+        // Straight to the exit block: registers are written through, so a
+        // side exit has nothing of its own to do.
         let cont = self.b.create_block();
-        let side = self.b.create_block();
-        self.b.set_cold_block(side);
-        self.b.ins().brif(bad, side, &[], cont, &[]);
+        let args = self.exit_args(pc, EXIT_INTERP, adj);
+        self.b.ins().brif(bad, self.exit, &args, cont, &[]);
         // Blocks with all their predecessors known are sealed at once, which
         // keeps Cranelift's SSA construction from making needless block params.
-        self.b.seal_block(side);
         self.b.seal_block(cont);
-        self.b.switch_to_block(side);
-        self.leave(pc, EXIT_INTERP, adj);
         self.b.switch_to_block(cont);
     }
 
@@ -636,8 +632,11 @@ impl Gen<'_> {
     }
 
     fn flaw_rd(&mut self, flawed: bool, rd: u8) {
-        if flawed && let Some(v) = self.x.get(rd as usize).copied().flatten() {
-            let old = self.b.use_var(v);
+        if flawed && rd != 0 && rd < 32 {
+            let old = self
+                .b
+                .ins()
+                .load(I64, MemFlags::trusted(), self.regs, 8 * rd as i32);
             let new = self.b.ins().iadd_imm(old, 1);
             self.set(rd, new);
         }
