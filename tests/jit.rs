@@ -21,20 +21,21 @@ fn jit_or_skip() -> bool {
 }
 
 /// Both engines from `s`, in the same chunks of steps; after every chunk
-/// the step counts, the states and the dirty pages must be equal. `eager`:
-/// the JIT translates code on its first visit (so that code that runs once
-/// runs in generated code too).
+/// the step counts, the states and the dirty pages must be equal. `hot`:
+/// the visits that make code hot (0: the JIT translates code on its first
+/// visit, so that code that runs once runs in generated code too; None:
+/// the default).
 fn agree(
     what: &str,
     s: &State,
     chunks: &mut dyn FnMut() -> u64,
     cap: u64,
-    eager: bool,
+    hot: impl Into<Option<u16>>,
 ) -> (Machine, Machine) {
     let mut a = Machine::with_engine(s.clone(), Engine::Interp);
     let mut j = Machine::with_engine(s.clone(), Engine::Jit);
-    if eager {
-        j.set_hot_visits(0);
+    if let Some(h) = hot.into() {
+        j.set_hot_visits(h);
     }
     a.record_writes = true;
     j.record_writes = true;
@@ -72,7 +73,13 @@ fn every_guest_agrees_state_for_state() {
                 _ => 100_000 + g.below(1_000_000),
             };
             let what = format!("{name} (eager: {eager})");
-            let (a, j) = agree(&what, &s, &mut chunks, cap, eager);
+            let (a, j) = agree(
+                &what,
+                &s,
+                &mut chunks,
+                cap,
+                if eager { Some(0) } else { None },
+            );
             assert_eq!(root(a.state()), root(j.state()), "{what}: root");
             assert_eq!(a.state().output(), j.state().output(), "{what}: output");
             if eager && !name.starts_with("fault") {
@@ -112,7 +119,7 @@ fn random_programs_agree() {
                 u64::MAX
             }
         };
-        let (a, _) = agree(&format!("seed {seed}"), &s, &mut chunks, 100_000, true);
+        let (a, _) = agree(&format!("seed {seed}"), &s, &mut chunks, 100_000, 0);
         assert_eq!(
             a.state().status(),
             mswap::layout::Status::Exited(0),
@@ -200,7 +207,7 @@ fn self_modifying_code_is_seen() {
     st.set_ctrl(ctrl::RO_SIZE, 0);
     for chunk in [u64::MAX, 64, 97, 200] {
         let mut c = || chunk;
-        let (a, j) = agree(&format!("chunks of {chunk}"), &st, &mut c, 100_000, false);
+        let (a, j) = agree(&format!("chunks of {chunk}"), &st, &mut c, 100_000, 16);
         assert_eq!(
             a.state().status(),
             mswap::layout::Status::Exited(0),
@@ -272,7 +279,7 @@ fn faults_at_the_first_and_last_instruction_of_a_region() {
             let st = code_state(&code, &[]);
             // One run of at most 1000 steps (the cases that do not fault loop).
             let mut c = || 1000;
-            let (a, j) = agree(&format!("{what} at the {place}"), &st, &mut c, 1000, true);
+            let (a, j) = agree(&format!("{what} at the {place}"), &st, &mut c, 1000, 0);
             if faults {
                 assert!(
                     matches!(a.state().status(), mswap::layout::Status::Faulted { .. }),
@@ -396,7 +403,7 @@ fn compressed_code_runs_in_generated_code() {
     let mut st = code_state(&words, &[]);
     st.set_ctrl(ctrl::EXEC_SIZE, 2 * halves.len() as u64);
     let mut c = || u64::MAX;
-    let (a, j) = agree("compressed", &st, &mut c, 1000, true);
+    let (a, j) = agree("compressed", &st, &mut c, 1000, 0);
     assert_eq!(a.state().status(), mswap::layout::Status::Exited(0));
     assert_eq!((a.state().x(6), a.state().x(9)), (20, 0));
     // 65 steps, every one but the ecall in generated code.

@@ -216,6 +216,15 @@ impl Machine {
 
     /// [`Machine::run`] in the interpreter.
     fn interpret(&mut self, max_steps: u64) -> u64 {
+        self.interpret_tiered::<false>(max_steps)
+    }
+
+    /// [`Machine::interpret`]; with `TIER`, on the JIT's behalf: after every
+    /// jump or branch it counts a visit of the block it lands on and stops
+    /// there (before it) if that block has a translation or has just become
+    /// hot ([`jit::Tier`]), so that cold code runs at the interpreter's
+    /// speed and hot code leaves it as soon as it is hot.
+    fn interpret_tiered<const TIER: bool>(&mut self, max_steps: u64) -> u64 {
         if self.state.halted() || max_steps == 0 {
             return 0;
         }
@@ -225,8 +234,11 @@ impl Machine {
             record_writes,
             stop_before_read,
             writes,
-            ..
+            jit,
         } = self;
+        let mut tier = if TIER { jit.tier() } else { None };
+        // Set by jumps and taken or not taken branches: a block starts at pc.
+        let mut jumped = false;
         // Registers live in a local array while running (x[32] absorbs writes to x0).
         let mut x = [0u64; 64];
         let words = state.ctrl_words();
@@ -284,6 +296,7 @@ impl Machine {
         // misaligned.
         macro_rules! branch {
             ($inst:expr, $cond:expr) => {{
+                jumped = TIER;
                 if $cond {
                     pc = pc.wrapping_add($inst.imm as i64 as u64);
                 } else {
@@ -367,6 +380,14 @@ impl Machine {
         }
 
         while steps < max_steps {
+            if TIER && jumped {
+                jumped = false;
+                if let Some(t) = tier.as_mut()
+                    && t.visit(pc)
+                {
+                    break;
+                }
+            }
             // pc is even here (checked on entry; every jump target is even),
             // so the cache index is exact.
             let cached = if aligned {
@@ -401,10 +422,12 @@ impl Machine {
                     pc = pc.wrapping_add(len);
                 }
                 Op::Jal => {
+                    jumped = TIER;
                     r!(inst.rd) = pc.wrapping_add(len);
                     pc = pc.wrapping_add(imm);
                 }
                 Op::Jalr => {
+                    jumped = TIER;
                     let t = r!(inst.rs1).wrapping_add(imm) & !1;
                     r!(inst.rd) = pc.wrapping_add(len);
                     pc = t;

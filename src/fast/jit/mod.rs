@@ -159,6 +159,45 @@ impl Slot {
     pub(super) fn engine(&self) -> Engine {
         self.engine
     }
+
+    /// The tiering view of the translations, for the interpreter.
+    pub(super) fn tier(&mut self) -> Option<Tier<'_>> {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if let Some(j) = self.jit.as_deref_mut() {
+            return Some(j.tier());
+        }
+        None
+    }
+}
+
+/// What the interpreter sees of the JIT while it runs code for it: the
+/// heat of each block start and which have translations.
+pub(super) struct Tier<'a> {
+    lo: u64,
+    hot: u16,
+    /// Per 2-byte slot: `UNKNOWN`, `INTERP` or a translation.
+    table: &'a [u32],
+    heat: &'a mut [u16],
+}
+
+impl Tier<'_> {
+    /// A block starts at `pc`: counts the visit; whether the interpreter
+    /// stops before it (it has a translation, or has just become hot).
+    #[inline(always)]
+    pub(super) fn visit(&mut self, pc: u64) -> bool {
+        let k = (pc.wrapping_sub(self.lo) >> 1) as usize;
+        let (Some(&t), Some(h)) = (self.table.get(k), self.heat.get_mut(k)) else {
+            return false;
+        };
+        match t {
+            0 => {
+                *h = h.saturating_add(1);
+                *h > self.hot
+            }
+            1 => false,
+            _ => true,
+        }
+    }
 }
 
 /// Statistics of a machine's JIT. The times are measured only where
@@ -339,14 +378,14 @@ fn self_test_state() -> crate::state::State {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
     use super::native::Entry;
-    use super::region::{CodeRange, MAX_BLOCK_INSTS, discover, fetch, is_control};
-    use super::translate::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Env, Translator};
+    use super::region::{CodeRange, discover};
+    use super::translate::{EXIT_BUDGET, EXIT_JUMP, Env, Translator};
     use super::{Engine, JOIN_VISITS, JitStats};
     use crate::fast::{MAX_CACHED_CODE, Machine};
     use crate::layout::{MEM_SIZE, ctrl};
     use std::time::Instant;
 
-    /// Table value: not looked at yet.
+    /// Table value: not looked at yet (`Tier::visit` knows these values).
     const UNKNOWN: u32 = 0;
     /// Table value: the interpreter runs this pc.
     const INTERP: u32 = 1;
@@ -358,8 +397,6 @@ mod imp {
         table: Vec<u32>,
         /// Per slot: blocks started there in the interpreter so far.
         heat: Vec<u16>,
-        /// Per slot: the length of the block starting there (0: not known yet).
-        lens: Vec<u8>,
         /// Visits that make a pc hot.
         hot: u16,
         entries: Vec<Entry>,
@@ -396,7 +433,6 @@ mod imp {
                 tr: Translator::new(slots).ok()?,
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
-                lens: vec![0; slots],
                 hot: m.jit.hot,
                 entries: Vec::new(),
                 range: CodeRange {
@@ -409,6 +445,16 @@ mod imp {
             })
         }
 
+        /// The interpreter's view (see [`super::Tier`]).
+        pub(super) fn tier(&mut self) -> super::Tier<'_> {
+            super::Tier {
+                lo: self.range.lo,
+                hot: self.hot,
+                table: &self.table,
+                heat: &mut self.heat,
+            }
+        }
+
         /// Drops every translation (code was written).
         fn flush(&mut self, code_writes: u64) {
             if let Ok(tr) = Translator::new(self.table.len()) {
@@ -416,52 +462,26 @@ mod imp {
                 self.entries.clear();
                 self.table.iter_mut().for_each(|t| *t = UNKNOWN);
                 self.heat.iter_mut().for_each(|t| *t = 0);
-                self.lens.iter_mut().for_each(|t| *t = 0);
                 self.stats.flushes += 1;
             }
             self.code_writes = code_writes;
         }
 
-        /// The instructions from `pc` to the end of its block (at least 1).
-        fn block_len(&mut self, state: &crate::state::State, slot: usize, pc: u64) -> u64 {
-            if let Some(&n) = self.lens.get(slot)
-                && n != 0
-            {
-                return n as u64;
-            }
-            let (mut n, mut at) = (0, pc);
-            while n < MAX_BLOCK_INSTS {
-                let Some(d) = fetch(state, self.range, at) else {
-                    break;
-                };
-                n += 1;
-                if is_control(d.inst.op) {
-                    break;
-                }
-                at = d.next_pc();
-            }
-            let n = n.max(1);
-            if let Some(l) = self.lens.get_mut(slot) {
-                *l = n as u8;
-            }
-            n as u64
-        }
-
-        /// The translation at `pc`, made once `pc` is hot; else how many
-        /// steps the interpreter takes first (to the end of the block).
+        /// The translation at `pc`, made once `pc` is hot; else the
+        /// interpreter runs (until a jump lands on a hot or translated block).
         fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Look {
             let off = pc.wrapping_sub(self.range.lo);
             if off >= self.range.size || pc & 1 != 0 {
-                return Look::Interp(1);
+                return Look::Interp;
             }
             let slot = (off >> 1) as usize;
             match self.table.get(slot).copied() {
                 Some(UNKNOWN) => {}
-                Some(INTERP) | None => return Look::Interp(1),
+                Some(INTERP) | None => return Look::Interp,
                 Some(k) => {
                     return match self.entries.get((k - 2) as usize) {
                         Some(&e) => Look::Run(e),
-                        None => Look::Interp(1),
+                        None => Look::Interp,
                     };
                 }
             }
@@ -469,7 +489,7 @@ mod imp {
                 && *h < self.hot
             {
                 *h += 1;
-                return Look::Interp(self.block_len(m_state, slot, pc));
+                return Look::Interp;
             }
             let t0 = Instant::now();
             // Only blocks that ran (in the interpreter) join the region, so
@@ -481,10 +501,10 @@ mod imp {
             // the region jumps there instead (otherwise a loop longer than a
             // region is translated again from every place a region ended).
             let (heat, hot, lo, table) = (&self.heat, self.hot, self.range.lo, &self.table);
-            let ran = |at: u64| {
+            let ran = |at: u64, cont: bool| {
                 let k = (at.wrapping_sub(lo) >> 1) as usize;
                 table.get(k).is_some_and(|&t| t == UNKNOWN)
-                    && (hot == 0 || heat.get(k).is_some_and(|&h| h >= JOIN_VISITS.min(hot)))
+                    && (hot == 0 || cont || heat.get(k).is_some_and(|&h| h >= JOIN_VISITS.min(hot)))
             };
             let made = discover(m_state, self.range, pc, &ran).and_then(|region| {
                 // The code goes on where the size limit cut the region: those
@@ -518,7 +538,7 @@ mod imp {
             }
             match made {
                 Some(e) => Look::Run(e),
-                None => Look::Interp(1),
+                None => Look::Interp,
             }
         }
     }
@@ -527,8 +547,8 @@ mod imp {
     enum Look {
         /// Enter this translation.
         Run(Entry),
-        /// Interpret this many steps.
-        Interp(u64),
+        /// Interpret (at least one step).
+        Interp,
     }
 
     /// Runs at most `max_steps` steps, in generated code where possible.
@@ -557,9 +577,9 @@ mod imp {
                 jit.flush(m.cache.writes);
             }
             let pc = m.state.pc();
-            // Interpreter steps to take next: 0 = try generated code again.
+            // Whether the interpreter runs next (else: look up again).
             let interp = match jit.lookup(&m.state, pc) {
-                Look::Interp(k) => k,
+                Look::Interp => true,
                 Look::Run(entry) => {
                     let t = clock();
                     let exit = jit.tr.code().enter(entry, &mut m.state, max_steps - done);
@@ -574,17 +594,12 @@ mod imp {
                         EXIT_BUDGET => jit.stats.exits_budget += 1,
                         _ => jit.stats.exits_interp += 1,
                     }
-                    match exit.why {
-                        EXIT_JUMP => 0,
-                        EXIT_INTERP => 1,
-                        EXIT_BUDGET => max_steps - done,
-                        _ => 1,
-                    }
+                    exit.why != EXIT_JUMP
                 }
             };
-            if interp > 0 && done < max_steps {
+            if interp && done < max_steps {
                 let t = clock();
-                let n = m.interpret(interp.min(max_steps - done));
+                let n = m.interpret_tiered::<true>(max_steps - done);
                 interp_secs += since(t);
                 done += n;
                 if let Some(j) = m.jit.jit.as_deref_mut() {
