@@ -27,7 +27,7 @@ use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{AbiParam, BlockArg, InstBuilder, MemFlags, SigRef, Value};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlags, SigRef, Value};
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -183,7 +183,6 @@ struct Gen<'a> {
     b: FunctionBuilder<'a>,
     x: [Option<Variable>; 32],
     budget: Variable,
-    exit: cranelift_codegen::ir::Block,
     blocks: Vec<cranelift_codegen::ir::Block>,
     mem: Value,
     bits: Value,
@@ -236,10 +235,6 @@ fn build(
     let budget = b.declare_var(I64);
     b.def_var(budget, budget0);
 
-    let exit = b.create_block();
-    for _ in 0..3 {
-        b.append_block_param(exit, I64);
-    }
     let blocks: Vec<_> = region.blocks.iter().map(|_| b.create_block()).collect();
     b.ins().jump(blocks[0], &[]);
 
@@ -247,7 +242,6 @@ fn build(
         b,
         x,
         budget,
-        exit,
         blocks,
         mem,
         bits,
@@ -262,20 +256,7 @@ fn build(
         g.block(region, i, bl);
     }
 
-    // The exit: registers and pc back to the state, steps executed returned.
     let mut b = g.b;
-    b.switch_to_block(exit);
-    let (pc, why, adj) = {
-        let p = b.block_params(exit);
-        (p[0], p[1], p[2])
-    };
-    b.ins().store(t, pc, regs, 8 * 32);
-    b.ins().store(t, pc, ctxp, off::NEXT_PC);
-    b.ins().store(t, why, ctxp, off::EXIT);
-    let left = b.use_var(budget);
-    let left = b.ins().iadd(left, adj);
-    b.ins().store(t, left, ctxp, off::BUDGET);
-    b.ins().return_(&[]);
     b.seal_all_blocks();
     b.finalize();
 }
@@ -309,16 +290,31 @@ impl Gen<'_> {
             .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
     }
 
-    /// Arguments of a jump to the exit block.
-    fn exit_args(&mut self, pc: u64, why: u64, adj: u64) -> [BlockArg; 3] {
-        let (p, w, a) = (self.c(pc), self.c(why), self.c(adj));
-        [BlockArg::Value(p), BlockArg::Value(w), BlockArg::Value(a)]
+    /// Leaves the region at the constant `pc`.
+    fn leave(&mut self, pc: u64, why: u64, adj: u64) {
+        let pc = self.c(pc);
+        self.exit_with(pc, why, adj);
     }
 
-    /// Leaves the region.
-    fn leave(&mut self, pc: u64, why: u64, adj: u64) {
-        let args = self.exit_args(pc, why, adj);
-        self.b.ins().jump(self.exit, &args);
+    /// Leaves the region at `pc`: the pc to the state, why and the budget
+    /// left (plus `adj`, the steps of the current block not executed) to
+    /// the context. Every exit has its own copy (a shared exit block with
+    /// parameters made a merge of hundreds of edges that the register
+    /// allocator spent most of its time on).
+    fn exit_with(&mut self, pc: Value, why: u64, adj: u64) {
+        let t = MemFlags::trusted();
+        self.b.ins().store(t, pc, self.regs, 8 * 32);
+        self.b.ins().store(t, pc, self.ctxp, off::NEXT_PC);
+        let w = self.c(why);
+        self.b.ins().store(t, w, self.ctxp, off::EXIT);
+        let left = self.b.use_var(self.budget);
+        let left = if adj == 0 {
+            left
+        } else {
+            self.b.ins().iadd_imm(left, adj as i64)
+        };
+        self.b.ins().store(t, left, self.ctxp, off::BUDGET);
+        self.b.ins().return_(&[]);
     }
 
     /// Goes on at `pc`: inside the region if it has a block there, else in
@@ -357,16 +353,7 @@ impl Gen<'_> {
         self.b.seal_block(look);
         self.b.seal_block(out);
         self.b.switch_to_block(out);
-        let why = self.c(EXIT_JUMP);
-        let zero = self.c(0);
-        self.b.ins().jump(
-            self.exit,
-            &[
-                BlockArg::Value(t),
-                BlockArg::Value(why),
-                BlockArg::Value(zero),
-            ],
-        );
+        self.exit_with(t, EXIT_JUMP, 0);
         self.b.switch_to_block(look);
         // Slot k = off / 2 holds 8 bytes at 8 * k = 4 * off (off is even).
         let at = self.b.ins().ishl_imm(off, 2);
@@ -381,20 +368,11 @@ impl Gen<'_> {
     fn chain(&mut self, e: Value, pc: Value) {
         let go = self.b.create_block();
         let out = self.b.create_block();
-        let why = self.c(EXIT_JUMP);
-        let zero = self.c(0);
         self.b.ins().brif(e, go, &[], out, &[]);
         self.b.seal_block(go);
         self.b.seal_block(out);
         self.b.switch_to_block(out);
-        self.b.ins().jump(
-            self.exit,
-            &[
-                BlockArg::Value(pc),
-                BlockArg::Value(why),
-                BlockArg::Value(zero),
-            ],
-        );
+        self.exit_with(pc, EXIT_JUMP, 0);
         self.b.switch_to_block(go);
         let t = MemFlags::trusted();
         let left = self.b.use_var(self.budget);
@@ -409,14 +387,17 @@ impl Gen<'_> {
     /// Continues in a new block if `bad` is zero, else leaves the region
     /// before the instruction at `pc` for the interpreter.
     fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
-        // Straight to the exit block: registers are written through, so a
-        // side exit has nothing of its own to do.
+        // Registers are written through, so a side exit only says where.
         let cont = self.b.create_block();
-        let args = self.exit_args(pc, EXIT_INTERP, adj);
-        self.b.ins().brif(bad, self.exit, &args, cont, &[]);
+        let side = self.b.create_block();
+        self.b.set_cold_block(side);
+        self.b.ins().brif(bad, side, &[], cont, &[]);
         // Blocks with all their predecessors known are sealed at once, which
         // keeps Cranelift's SSA construction from making needless block params.
+        self.b.seal_block(side);
         self.b.seal_block(cont);
+        self.b.switch_to_block(side);
+        self.leave(pc, EXIT_INTERP, adj);
         self.b.switch_to_block(cont);
     }
 
@@ -438,9 +419,13 @@ impl Gen<'_> {
             .ins()
             .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, n as i64);
         let body = self.b.create_block();
-        let args = self.exit_args(bl.start, EXIT_BUDGET, 0);
-        self.b.ins().brif(ok, body, &[], self.exit, &args);
+        let short = self.b.create_block();
+        self.b.set_cold_block(short);
+        self.b.ins().brif(ok, body, &[], short, &[]);
         self.b.seal_block(body);
+        self.b.seal_block(short);
+        self.b.switch_to_block(short);
+        self.leave(bl.start, EXIT_BUDGET, 0);
         self.b.switch_to_block(body);
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
