@@ -410,3 +410,112 @@ fn compressed_code_runs_in_generated_code() {
     let n = 1 + 3 * 20 + 3 + 1;
     assert_eq!(j.jit_stats().jit_steps, n - 1, "{:?}", j.jit_stats());
 }
+
+#[test]
+fn regions_chain_on_calls_and_returns_and_agree() {
+    if !jit_or_skip() {
+        return;
+    }
+    // Rust guests call and return all the time: with every block hot at
+    // once, regions end at every call and return and continue in the next
+    // region through the entry table (jal to another region, jalr).
+    for name in ["rust_json", "rust_words", "rust_sha256"] {
+        let (elf, input) = guest_elf(name);
+        let s = guest_state(&elf, &input);
+        let mut g = Rng(11);
+        let mut chunks = || 1 + g.below(50_000);
+        for hot in [0u16, 2] {
+            let what = format!("{name} (hot after {hot})");
+            let (a, j) = agree(&what, &s, &mut chunks, u64::MAX, hot);
+            assert!(a.state().halted(), "{what}: ran to its end");
+            let st = j.jit_stats();
+            assert!(st.chains > 0 && st.jit_steps > 0, "{what}: {st:?}");
+        }
+    }
+}
+
+#[test]
+fn code_turns_hot_in_the_middle_of_a_run_at_every_step() {
+    if !jit_or_skip() {
+        return;
+    }
+    // A run of t steps for every t across the point where the loop turns
+    // hot (it is translated and entered in the middle of `run`): the same
+    // state as the interpreter's at every t, and after it the rest of the
+    // run in generated code agrees too.
+    let (elf, input) = guest_elf("loop");
+    let s = guest_state(&elf, &input);
+    let mut reference = Machine::with_engine(s.clone(), Engine::Interp);
+    let mut tiered = 0;
+    for t in 0..400u64 {
+        let mut j = Machine::with_engine(s.clone(), Engine::Jit);
+        j.set_hot_visits(5);
+        assert_eq!(
+            j.run(t),
+            reference.state().halted().then_some(0).unwrap_or(t)
+        );
+        if let Some(d) = reference.state().first_difference(j.state()) {
+            panic!("run({t}): {d}");
+        }
+        tiered += (j.jit_stats().jit_steps > 0) as u32;
+        if t == 399 {
+            let (na, nj) = (reference.run(u64::MAX), j.run(u64::MAX));
+            assert_eq!(na, nj, "to the end");
+            assert_eq!(root(reference.state()), root(j.state()), "at the end");
+        } else {
+            reference.run(1);
+        }
+    }
+    assert!(tiered > 300, "generated code ran in {tiered} of 400 runs");
+}
+
+#[test]
+fn a_new_state_of_the_same_program_keeps_its_translations() {
+    if !jit_or_skip() {
+        return;
+    }
+    // A player replays from checkpoints with one machine: the code is the
+    // same, so nothing is translated again, and each replay agrees with
+    // the interpreter.
+    let (elf, input) = guest_elf("rust_words");
+    let s = guest_state(&elf, &input);
+    let mut reference = Machine::with_engine(s.clone(), Engine::Interp);
+    let mut checkpoints = vec![(0, s.clone())];
+    for k in 1..6 {
+        // rust_words on its sample input: 36,201 steps.
+        reference.run(5_000);
+        checkpoints.push((k * 5_000, reference.state().clone()));
+    }
+    let mut j = Machine::with_engine(s.clone(), Engine::Jit);
+    j.set_hot_visits(2);
+    let total = j.run(u64::MAX);
+    let regions = j.jit_stats().regions;
+    assert!(regions > 0);
+    for (at, cp) in checkpoints.iter().rev() {
+        assert!(j.replace_state(cp.clone()), "kept at {at}");
+        let n = j.run(u64::MAX);
+        assert_eq!(at + n, total, "from {at}");
+        let mut r = Machine::with_engine(cp.clone(), Engine::Interp);
+        r.run(u64::MAX);
+        if let Some(d) = r.state().first_difference(j.state()) {
+            panic!("from {at}: {d}");
+        }
+    }
+    // Replays use what the first run translated: six fresh machines would
+    // translate about six times as much; the replays only add code that
+    // their own runs turned hot.
+    let added = j.jit_stats().regions - regions;
+    assert!(added < regions, "{regions} regions, then {added} more");
+    // Another program: everything is made again.
+    let (other, other_input) = guest_elf("rust_json");
+    assert!(!j.replace_state(guest_state(&other, &other_input)));
+    assert_eq!(j.jit_stats().regions, 0);
+    // Writable code changed between the states: not the same code either.
+    let mut changed = s.clone();
+    let lo = changed.ctrl(ctrl::EXEC_LO);
+    let w = changed.mem.read_u32(lo);
+    changed.mem.write(lo, &(w ^ 0x100).to_le_bytes());
+    let mut k = Machine::with_engine(s.clone(), Engine::Jit);
+    k.run(1000);
+    assert!(!k.replace_state(changed));
+}

@@ -107,6 +107,28 @@ pub fn fetch(state: &State, pc: u64) -> Option<u32> {
     })
 }
 
+/// Whether two states hold the same code where machine A's caches look:
+/// the same executable and write-protected ranges, `x0` zero in both, and
+/// the same bytes in every page of the executable range.
+fn same_code(a: &State, b: &State) -> bool {
+    let (wa, wb) = (a.ctrl_words(), b.ctrl_words());
+    let w = |ws: &[u64], off: u64| ws[(off / 8) as usize];
+    let ranges = [ctrl::EXEC_LO, ctrl::EXEC_SIZE, ctrl::RO_LO, ctrl::RO_SIZE];
+    if ranges.iter().any(|&o| w(wa, o) != w(wb, o)) || wa[0] != 0 || wb[0] != 0 {
+        return false;
+    }
+    let (lo, size) = (w(wa, ctrl::EXEC_LO), w(wa, ctrl::EXEC_SIZE));
+    if size > MAX_CACHED_CODE || lo > MEM_SIZE || MEM_SIZE - lo < size {
+        return false;
+    }
+    if size == 0 {
+        return true;
+    }
+    let page = crate::state::memory::LOG2_PAGE;
+    let (first, last) = (lo >> page, (lo + size - 1) >> page);
+    (first..=last).all(|p| a.mem.page(p as u32) == b.mem.page(p as u32))
+}
+
 /// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
 /// (`n >= 1`). The microcode uses the same formula.
 #[inline(always)]
@@ -171,6 +193,24 @@ impl Machine {
         self.cache = CodeCache::build(&self.state);
         self.jit.reset();
         r
+    }
+
+    /// Replaces the state by `state` (a checkpoint of the same run, say).
+    /// Where the new state has the same executable and write-protected
+    /// ranges and the same code bytes, the pre-decoded code and the JIT's
+    /// translations are kept (they depend on nothing else), so that a
+    /// player replaying from checkpoints translates its code once; else
+    /// both are made again, as by [`Machine::with_state_mut`]. Returns
+    /// whether they were kept.
+    pub fn replace_state(&mut self, state: State) -> bool {
+        let keep = same_code(&self.state, &state);
+        self.state = state;
+        self.writes.clear();
+        if !keep {
+            self.cache = CodeCache::build(&self.state);
+            self.jit.reset();
+        }
+        keep
     }
 
     /// Mutable access for callers that only take dirty pages or hash (no change to S).

@@ -50,6 +50,10 @@ pub struct TimelineStats {
 pub struct Timeline {
     checkpoints: Vec<Checkpoint>,
     cursor: Option<Cursor>,
+    /// The first pass's machine, until the cursor takes it over: its
+    /// pre-decoded code and JIT translations serve every replay (see
+    /// [`Machine::replace_state`]).
+    spare: Option<Machine>,
     /// The machine halted after this many steps (`S_p = S_h` for `p >= h`).
     halted_at: Option<u64>,
     end: u64,
@@ -157,6 +161,7 @@ impl Timeline {
         }
         let final_status = machine.state().status().to_string();
         let final_output = crate::hash::keccak(&[&machine.state().output()]);
+        let final_root = tree.root();
         Timeline {
             stats: TimelineStats {
                 first_pass_steps: step,
@@ -165,9 +170,10 @@ impl Timeline {
             },
             checkpoints,
             cursor: None,
+            spare: Some(machine),
             halted_at,
             end,
-            final_root: tree.root(),
+            final_root,
             final_status,
             final_output,
         }
@@ -215,7 +221,15 @@ impl Timeline {
             .as_ref()
             .is_some_and(|c| c.step <= p && cp.is_none_or(|cp| c.step >= cp.step));
         if !cursor_ok && let Some(cp) = cp {
-            let mut machine = Machine::new(cp.snap.restore());
+            // The same machine throughout: the code is the run's, so its
+            // translations stay.
+            let mut machine = match self.cursor.take().map(|c| c.machine).or(self.spare.take()) {
+                Some(mut m) => {
+                    m.replace_state(cp.snap.restore());
+                    m
+                }
+                None => Machine::new(cp.snap.restore()),
+            };
             machine.state_for_tree().take_dirty();
             self.cursor = Some(Cursor {
                 step: cp.step,
