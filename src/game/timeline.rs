@@ -25,6 +25,22 @@ use crate::state::State;
 use crate::state::snapshot::Snapshot;
 use crate::state::tree::StateTree;
 
+/// The most memory the first pass's checkpoints hold (an estimate: the
+/// pages each copied, and its index of pages); past it the stride doubles,
+/// so a run that writes much memory keeps fewer checkpoints and replays
+/// longer stretches instead.
+pub const CHECKPOINT_BYTES: usize = 32 << 20;
+
+/// What the checkpoints hold, estimated from the pages written between
+/// them (each copied once by its snapshot) and each snapshot's index of the
+/// run's written pages.
+fn held_bytes(checkpoints: &[Checkpoint]) -> usize {
+    checkpoints
+        .iter()
+        .map(|c| c.dirty.len() * 4096 + c.snap.pages() * 16 + 4096)
+        .sum()
+}
+
 struct Checkpoint {
     step: u64,
     snap: Snapshot,
@@ -139,7 +155,11 @@ impl Timeline {
                 dirty: std::mem::take(&mut dirty),
                 root: (step == 0).then(|| tree.root()),
             });
-            if checkpoints.len() > max_checkpoints {
+            // Within both the count and the memory budget: a stride twice
+            // as long keeps every other checkpoint.
+            while checkpoints.len() > max_checkpoints
+                || (checkpoints.len() > 2 && held_bytes(&checkpoints) > CHECKPOINT_BYTES)
+            {
                 stride = stride.saturating_mul(2);
                 // A dropped checkpoint's pages count for the next one kept.
                 let mut carried: Vec<u64> = Vec::new();
