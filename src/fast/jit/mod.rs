@@ -392,7 +392,9 @@ mod imp {
 
     /// The translations of one machine.
     pub(super) struct Jit {
-        tr: Translator,
+        /// Made when the first region is translated (a run that never
+        /// turns hot pays nothing for Cranelift).
+        tr: Option<Translator>,
         /// Per 2-byte slot of the executable range: UNKNOWN, INTERP, or 2 + an index into `entries`.
         table: Vec<u32>,
         /// Per slot: blocks started there in the interpreter so far.
@@ -430,7 +432,7 @@ mod imp {
             };
             let slots = exec.1.div_ceil(2) as usize;
             Some(Jit {
-                tr: Translator::new(slots).ok()?,
+                tr: None,
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
                 hot: m.jit.hot,
@@ -457,13 +459,12 @@ mod imp {
 
         /// Drops every translation (code was written).
         fn flush(&mut self, code_writes: u64) {
-            if let Ok(tr) = Translator::new(self.table.len()) {
-                self.tr = tr;
-                self.entries.clear();
-                self.table.iter_mut().for_each(|t| *t = UNKNOWN);
-                self.heat.iter_mut().for_each(|t| *t = 0);
-                self.stats.flushes += 1;
-            }
+            // The entries go before the code memory they point into.
+            self.entries.clear();
+            self.tr = None;
+            self.table.iter_mut().for_each(|t| *t = UNKNOWN);
+            self.heat.iter_mut().for_each(|t| *t = 0);
+            self.stats.flushes += 1;
             self.code_writes = code_writes;
         }
 
@@ -514,7 +515,10 @@ mod imp {
                         *h = (*h).max(self.hot);
                     }
                 }
-                let e = self.tr.translate(&region, &self.env).ok()?;
+                if self.tr.is_none() {
+                    self.tr = Translator::new(self.table.len()).ok();
+                }
+                let e = self.tr.as_mut()?.translate(&region, &self.env).ok()?;
                 self.stats.insts += region
                     .blocks
                     .iter()
@@ -526,7 +530,9 @@ mod imp {
             self.stats.translate_secs += t0.elapsed().as_secs_f64();
             let v = match made {
                 Some(e) => {
-                    self.tr.publish(slot, e);
+                    if let Some(tr) = self.tr.as_mut() {
+                        tr.publish(slot, e);
+                    }
                     self.entries.push(e);
                     self.stats.regions += 1;
                     self.entries.len() as u32 + 1
@@ -580,9 +586,13 @@ mod imp {
             // Whether the interpreter runs next (else: look up again).
             let interp = match jit.lookup(&m.state, pc) {
                 Look::Interp => true,
-                Look::Run(entry) => {
+                // (An entry exists only with its translator.)
+                Look::Run(entry) if jit.tr.is_some() => {
+                    let Some(tr) = jit.tr.as_ref() else {
+                        continue;
+                    };
                     let t = clock();
-                    let exit = jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                    let exit = tr.code().enter(entry, &mut m.state, max_steps - done);
                     native += since(t);
                     let n = exit.steps;
                     done += n;
@@ -596,6 +606,7 @@ mod imp {
                     }
                     exit.why != EXIT_JUMP
                 }
+                Look::Run(_) => true,
             };
             if interp && done < max_steps {
                 let t = clock();
