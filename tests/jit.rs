@@ -450,10 +450,7 @@ fn code_turns_hot_in_the_middle_of_a_run_at_every_step() {
     for t in 0..400u64 {
         let mut j = Machine::with_engine(s.clone(), Engine::Jit);
         j.set_hot_visits(5);
-        assert_eq!(
-            j.run(t),
-            reference.state().halted().then_some(0).unwrap_or(t)
-        );
+        assert_eq!(j.run(t), if reference.state().halted() { 0 } else { t });
         if let Some(d) = reference.state().first_difference(j.state()) {
             panic!("run({t}): {d}");
         }
