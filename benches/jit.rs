@@ -1,11 +1,14 @@
 //! Machine A's engines side by side: the JIT, the interpreter,
 //! `qemu-riscv64` (a JIT: the ceiling) and ckb-vm's assembly interpreter,
-//! on `loop.elf` and the compute guests, all in one run with their outputs
-//! compared; the JIT's translation time; and the honest player's first
-//! pass with each engine.
+//! on `loop.elf`, the C compute guests and the Rust guests (SHA-256 of
+//! 4 MiB of random bytes, word frequencies of 2 MB of text, a revm EVM
+//! transaction, JSON), all in one run with their outputs and step counts
+//! compared; the JIT's translation time and where its time went; and the
+//! honest player's first pass with each engine.
 //!
 //! ```text
 //! cargo bench --bench jit
+//! cargo bench --bench jit -- rust_      # only the cases whose name contains rust_
 //! MSWAP_BENCH_ITERS=100000 cargo bench --bench jit   # a shorter loop.elf
 //! MSWAP_BENCH_RUNS=1 cargo bench --bench jit          # one run each (default 2)
 //! ```
@@ -25,33 +28,30 @@ mod support;
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
-use mswap::fast::jit::{Engine, available, set_default_engine};
+use mswap::fast::jit::{Engine, JitStats, available, set_default_engine};
 use std::time::Instant;
-use support::{ckb, guest, mswap_process, qemu, root, runs, startup};
+use support::{ckb, guest, mswap_process, qemu, random_bytes, root, runs, startup, word_text};
 
-/// One engine on a guest: (steps, seconds, output, translation seconds, regions, instructions translated).
-fn mswap(p: &Program, input: &[u8], engine: Engine) -> (u64, f64, Vec<u8>, f64, u64, u64) {
+/// One engine on a guest: (steps, seconds, output, the JIT's figures).
+fn mswap(p: &Program, input: &[u8], engine: Engine) -> (u64, f64, Vec<u8>, JitStats) {
     let s0 = p.initial_state(input);
     let t = Instant::now();
     let mut m = Machine::with_engine(s0, engine);
     let n = m.run(u64::MAX);
     let s = t.elapsed().as_secs_f64();
     assert!(m.state().halted(), "the guest halts");
-    let st = m.jit_stats();
-    (
-        n,
-        s,
-        m.state().output(),
-        st.translate_secs,
-        st.regions,
-        st.insts,
-    )
+    (n, s, m.state().output(), m.jit_stats())
 }
 
 fn main() {
     if std::env::args().skip(1).any(|a| a == "--list") {
         return;
     }
+    // Arguments that are not options pick cases by name.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     println!(
         "jit: machine A's engines ({} cores); JIT available: {}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -61,13 +61,27 @@ fn main() {
     let iters = std::env::var("MSWAP_BENCH_ITERS").unwrap_or_else(|_| "300000".into());
     let text = std::fs::read(root().join("examples/guests/inputs/text.txt")).expect("text.txt");
     let big_text: Vec<u8> = text.iter().copied().cycle().take(256 << 10).collect();
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("loop", iters.clone().into_bytes()),
-        ("sha256", big_text.clone()),
-        ("keccak", big_text),
-        ("collatz", b"30000".to_vec()),
-        ("numeric", Vec::new()),
+    let evm =
+        std::fs::read(root().join("examples/guests/inputs/evm_sum.json")).expect("evm_sum.json");
+    let people =
+        std::fs::read(root().join("examples/guests/inputs/people.json")).expect("people.json");
+    // (guest, input, whether ckb-vm runs it: its 4 MiB memory does not hold
+    // the Rust guests' heaps and inputs)
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("loop", iters.clone().into_bytes(), true),
+        ("sha256", big_text.clone(), true),
+        ("keccak", big_text, true),
+        ("collatz", b"30000".to_vec(), true),
+        ("numeric", Vec::new(), true),
+        ("rust_sha256", random_bytes(4 << 20, 0x5eed), false),
+        ("rust_words", word_text(2_000_000, 0x5eed), false),
+        ("rust_evm", evm, false),
+        ("rust_json", people, false),
     ];
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|(n, ..)| only.is_empty() || only.iter().any(|o| n.contains(o.as_str())))
+        .collect();
     // qemu runs as a whole process and mswap's engines in this one, so
     // qemu's figure is its whole run less its start-up (the best of 5 runs
     // of an empty guest). As a cross-check that needs no subtraction, the
@@ -87,7 +101,7 @@ fn main() {
         ms(&mswap_startup)
     );
     println!(
-        "{:<8} {:>12} | {:>8} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>8} {:>9} | {:>8} {:>7} {:>6}",
+        "{:<11} {:>10} | {:>8} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>8} {:>9} | {:>8} {:>7} {:>6}",
         "guest",
         "instrs",
         "interp",
@@ -103,10 +117,11 @@ fn main() {
         "insts"
     );
     println!(
-        "{:<21} | {:^35} | {:^35} | {:^23}",
+        "{:<22} | {:^35} | {:^35} | {:^23}",
         "", "MIPS", "speed ratios", "translated"
     );
-    for (name, input) in &cases {
+    let mut profiles = Vec::new();
+    for (name, input, with_ckb) in &cases {
         let elf = guest(name);
         let p = Program::load(&elf).expect("loads");
         // Wall seconds of a whole process that must print `out`.
@@ -122,9 +137,9 @@ fn main() {
         let (mut si, mut sj, mut sc) = (f64::MAX, f64::MAX, f64::MAX);
         let (mut q, mut sp): (Result<f64, String>, Result<f64, String>) =
             (Ok(f64::MAX), Ok(f64::MAX));
-        let mut translated = (0.0, 0, 0);
+        let mut translated = JitStats::default();
         for _ in 0..runs {
-            let (ni, s, outi, ..) = mswap(&p, input, Engine::Interp);
+            let (ni, s, outi, _) = mswap(&p, input, Engine::Interp);
             let (n, out) = reference.get_or_insert_with(|| (ni, outi.clone()));
             let (n, out) = (*n, out.as_slice());
             assert_eq!(
@@ -133,26 +148,35 @@ fn main() {
                 "{name}: the interpreter repeats"
             );
             si = si.min(s);
-            let (nj, s, outj, tr, regions, insts) = mswap(&p, input, Engine::Jit);
+            let (nj, s, outj, st) = mswap(&p, input, Engine::Jit);
             assert_eq!(
                 (nj, outj.as_slice()),
                 (n, out),
                 "{name}: JIT and interpreter agree"
             );
             if s < sj {
-                (sj, translated) = (s, (tr, regions, insts));
+                (sj, translated) = (s, st);
             }
             q = q.and_then(|b| Ok(b.min(whole(qemu(&elf, input), out, "qemu")?)));
             sp = sp.and_then(|b| {
                 Ok(b.min(whole(mswap_process(&elf, input, "jit"), out, "mswap run")?))
             });
-            let t = Instant::now();
-            let (_, co, _) = ckb::asm(&elf, input, ckb::MEMORY);
-            sc = sc.min(t.elapsed().as_secs_f64());
-            assert_eq!(co, out, "{name}: ckb-vm asm agrees");
+            if *with_ckb {
+                let t = Instant::now();
+                let (_, co, _) = ckb::asm(&elf, input, ckb::MEMORY);
+                sc = sc.min(t.elapsed().as_secs_f64());
+                assert_eq!(co, out, "{name}: ckb-vm asm agrees");
+            } else {
+                sc = f64::NAN;
+            }
         }
         let (n, _) = reference.expect("at least one run");
-        let (tr, regions, insts) = translated;
+        profiles.push((name.to_string(), profile(&p, input)));
+        let (tr, regions, insts) = (
+            translated.translate_secs,
+            translated.regions,
+            translated.insts,
+        );
         // Net of start-up; at or below zero the run is within the noise of
         // the start-up itself ("n/a": read `proc j/q`).
         let sq = match (&q, &qemu_startup) {
@@ -165,15 +189,15 @@ fn main() {
             _ => f64::NAN,
         };
         println!(
-            "{:<8} {:>12} | {:>8.0} {:>8} {:>8} {:>8.0} | {:>6.2}x {:>6.2}x {:>8} {:>9} | {:>6.1}ms {:>7} {:>6}",
+            "{:<11} {:>10} | {:>8.0} {:>8} {:>8} {:>8} | {:>6.2}x {:>7} {:>8} {:>9} | {:>6.1}ms {:>7} {:>6}",
             name,
             n,
             mips(si),
             format!("{:.0}", mips(sj)),
             known(mips(sq), 0, ""),
-            mips(sc),
+            known(mips(sc), 0, ""),
             si / sj,
-            sc / sj,
+            known(sc / sj, 2, "x"),
             known(sq / sj, 2, "x"),
             known(proc_ratio, 2, "x"),
             tr * 1e3,
@@ -181,12 +205,35 @@ fn main() {
             insts
         );
     }
-    println!("(n/a: qemu's run is within the noise of its start-up; read proc j/q)");
+    println!(
+        "(n/a: qemu's run is within the noise of its start-up, read proc j/q; ckb-vm does not run the Rust guests)"
+    );
+    println!("where the JIT's time goes (one profiled run each):");
+    for (name, j) in &profiles {
+        println!(
+            "  {name:<11} generated code {:>7.1} ms, interpreter {:>6.1} ms, translation {:>6.1} ms ({} regions, {} instructions, {:.1} us each), dispatcher {:>5.1} ms; {} entries, {} chained jumps, exits: {} jump, {} interp, {} budget",
+            j.native_secs * 1e3,
+            j.interp_secs * 1e3,
+            j.translate_secs * 1e3,
+            j.regions,
+            j.insts,
+            j.translate_secs * 1e6 / j.insts.max(1) as f64,
+            j.dispatch_secs * 1e3,
+            j.entries,
+            j.chains,
+            j.exits_jump,
+            j.exits_interp,
+            j.exits_budget
+        );
+    }
     println!(
         "(wall time, the best of {runs} runs each; jit includes its translation time; qemu: its whole process less its start-up; proc j/q: qemu's whole process / `mswap --engine jit run`'s, start-ups included on both sides; ratios > 1: the JIT is faster)"
     );
 
     // The honest player's first pass (checkpoints and roots) with each engine.
+    if !only.is_empty() && !only.iter().any(|o| o == "player") {
+        return;
+    }
     use mswap::game::claim::b_for_steps;
     use mswap::game::timeline::Timeline;
     let elf = guest("loop");
@@ -209,6 +256,14 @@ fn main() {
         times[1].1,
         times[0].1 / times[1].1
     );
+}
+
+/// The JIT's figures for one profiled run of `p` on `input`.
+fn profile(p: &Program, input: &[u8]) -> JitStats {
+    let mut m = Machine::with_engine(p.initial_state(input), Engine::Jit);
+    m.set_jit_profile(true);
+    m.run(u64::MAX);
+    m.jit_stats()
 }
 
 /// A figure with `digits` decimals and `unit`, or "n/a" where it could not be measured.

@@ -205,3 +205,54 @@ pub fn startup(
     }
     Ok(best)
 }
+
+/// `n` pseudo-random bytes (xorshift64 from `seed`): the same bytes on every run.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+/// About `n` bytes of text for the word-frequency guest: words made of
+/// syllables from a vocabulary of 5,000, drawn with a skew (a few words
+/// are frequent, most are rare, as in prose), separated by spaces, commas,
+/// full stops and line breaks. The same text on every run.
+pub fn word_text(n: usize, seed: u64) -> Vec<u8> {
+    const SYL: [&str; 24] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "po", "ve", "da", "gu", "he", "jo", "ba", "ce",
+        "fi", "wu", "yo", "ze", "qua", "str", "ing", "tion", "er",
+    ];
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let vocab: Vec<String> = (0..5000)
+        .map(|_| {
+            let k = 1 + next() % 4;
+            (0..k).map(|_| SYL[(next() % 24) as usize]).collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n + 16);
+    while out.len() < n {
+        // The smaller of two uniform draws, squared: skewed towards the front.
+        let r = (next() % 5000).min(next() % 5000);
+        let w = &vocab[(r * r / 5000) as usize];
+        out.extend_from_slice(w.as_bytes());
+        out.push(match next() % 16 {
+            0 => b',',
+            1 => b'.',
+            2 => b'\n',
+            _ => b' ',
+        });
+    }
+    out
+}

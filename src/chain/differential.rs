@@ -33,7 +33,9 @@ pub type Guest = (String, Vec<u8>, Vec<u8>);
 pub fn sample_input_file(name: &str) -> Option<&'static str> {
     match name {
         "sort" => Some("sort.txt"),
-        "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" => Some("text.txt"),
+        "echo" | "sha256" | "keccak" | "rust_sha256" | "rust_panic" | "rust_words" => {
+            Some("text.txt")
+        }
         "rust_json" => Some("people.json"),
         "rust_evm" => Some("evm_add11.bin"),
         "loop" => Some("loop_small.txt"),

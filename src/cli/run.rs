@@ -7,6 +7,7 @@ use super::{CliError, load_program};
 use clap::Args;
 use mswap::fast::Machine;
 use mswap::fast::isa::disassemble;
+use mswap::fast::jit::{Engine, JitStats};
 use mswap::hash::{Hash, keccak};
 use mswap::layout::Status;
 use mswap::state::tree::StateTree;
@@ -66,6 +67,10 @@ struct RunStats {
     output: Hash,
     halted_after: Option<u64>,
     exit_code: i32,
+    engine: String,
+    /// What the JIT did (absent for the interpreter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jit: Option<JitStats>,
 }
 
 pub fn run(a: RunArgs) -> Result<i32, CliError> {
@@ -96,6 +101,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
     let mut m = Machine::new(program.initial_state(&input));
     m.record_writes = true;
     m.stop_before_read = lazy;
+    m.set_jit_profile(a.stats || a.json);
     let mut read_input = !lazy;
     let limit = a.max_steps.unwrap_or(u64::MAX);
     let done = Arc::new(AtomicU64::new(0));
@@ -146,6 +152,7 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
         m.with_state_mut(|s| s.set_input(&input_bytes));
     }
     let engine = m.engine();
+    let jit = (engine != Engine::Interp).then(|| m.jit_stats());
     let mut st = m.into_state();
     let root = StateTree::build(&st).root();
     let _ = st.take_dirty();
@@ -160,6 +167,8 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
             output: keccak(&[&st.output()]),
             halted_after: st.halted().then_some(steps),
             exit_code: code,
+            engine: engine.to_string(),
+            jit,
         };
         eprintln!(
             "{}",
@@ -170,8 +179,42 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
         eprintln!("steps: {steps}");
         eprintln!("root: {}", output::hash(&root));
         eprintln!("status: {status}");
+        if let Some(j) = jit {
+            print_jit_stats(&j, steps);
+        }
     }
     Ok(code)
+}
+
+/// The JIT's figures, one topic a line.
+fn print_jit_stats(j: &JitStats, steps: u64) {
+    let pct = |n: u64| 100.0 * n as f64 / steps.max(1) as f64;
+    eprintln!(
+        "jit steps: {} in generated code ({:.1}%), {} interpreted ({:.1}%)",
+        j.jit_steps,
+        pct(j.jit_steps),
+        j.interp_steps,
+        pct(j.interp_steps)
+    );
+    eprintln!(
+        "jit regions: {} translated ({} instructions, {} blocks), {:.1} ms translating, {} flushes",
+        j.regions,
+        j.insts,
+        j.blocks,
+        j.translate_secs * 1e3,
+        j.flushes
+    );
+    eprintln!(
+        "jit time: {:.1} ms in generated code, {:.1} ms interpreting, {:.1} ms translating, {:.1} ms dispatching",
+        j.native_secs * 1e3,
+        j.interp_secs * 1e3,
+        j.translate_secs * 1e3,
+        j.dispatch_secs * 1e3
+    );
+    eprintln!(
+        "jit transfers: {} entries from the dispatcher, {} region-to-region jumps; exits: {} at jumps to untranslated code, {} to the interpreter (system calls, faults, ...), {} at the step limit",
+        j.entries, j.chains, j.exits_jump, j.exits_interp, j.exits_budget
+    );
 }
 
 fn exit_code(status: Status, steps: u64, st: &mswap::state::State) -> i32 {

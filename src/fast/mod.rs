@@ -107,6 +107,28 @@ pub fn fetch(state: &State, pc: u64) -> Option<u32> {
     })
 }
 
+/// Whether two states hold the same code where machine A's caches look:
+/// the same executable and write-protected ranges, `x0` zero in both, and
+/// the same bytes in every page of the executable range.
+fn same_code(a: &State, b: &State) -> bool {
+    let (wa, wb) = (a.ctrl_words(), b.ctrl_words());
+    let w = |ws: &[u64], off: u64| ws[(off / 8) as usize];
+    let ranges = [ctrl::EXEC_LO, ctrl::EXEC_SIZE, ctrl::RO_LO, ctrl::RO_SIZE];
+    if ranges.iter().any(|&o| w(wa, o) != w(wb, o)) || wa[0] != 0 || wb[0] != 0 {
+        return false;
+    }
+    let (lo, size) = (w(wa, ctrl::EXEC_LO), w(wa, ctrl::EXEC_SIZE));
+    if size > MAX_CACHED_CODE || lo > MEM_SIZE || MEM_SIZE - lo < size {
+        return false;
+    }
+    if size == 0 {
+        return true;
+    }
+    let page = crate::state::memory::LOG2_PAGE;
+    let (first, last) = (lo >> page, (lo + size - 1) >> page);
+    (first..=last).all(|p| a.mem.page(p as u32) == b.mem.page(p as u32))
+}
+
 /// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
 /// (`n >= 1`). The microcode uses the same formula.
 #[inline(always)]
@@ -173,6 +195,24 @@ impl Machine {
         r
     }
 
+    /// Replaces the state by `state` (a checkpoint of the same run, say).
+    /// Where the new state has the same executable and write-protected
+    /// ranges and the same code bytes, the pre-decoded code and the JIT's
+    /// translations are kept (they depend on nothing else), so that a
+    /// player replaying from checkpoints translates its code once; else
+    /// both are made again, as by [`Machine::with_state_mut`]. Returns
+    /// whether they were kept.
+    pub fn replace_state(&mut self, state: State) -> bool {
+        let keep = same_code(&self.state, &state);
+        self.state = state;
+        self.writes.clear();
+        if !keep {
+            self.cache = CodeCache::build(&self.state);
+            self.jit.reset();
+        }
+        keep
+    }
+
     /// Mutable access for callers that only take dirty pages or hash (no change to S).
     pub fn state_for_tree(&mut self) -> &mut State {
         &mut self.state
@@ -216,6 +256,15 @@ impl Machine {
 
     /// [`Machine::run`] in the interpreter.
     fn interpret(&mut self, max_steps: u64) -> u64 {
+        self.interpret_tiered::<false>(max_steps)
+    }
+
+    /// [`Machine::interpret`]; with `TIER`, on the JIT's behalf: after every
+    /// jump or branch it counts a visit of the block it lands on and stops
+    /// there (before it) if that block has a translation or has just become
+    /// hot ([`jit::Tier`]), so that cold code runs at the interpreter's
+    /// speed and hot code leaves it as soon as it is hot.
+    fn interpret_tiered<const TIER: bool>(&mut self, max_steps: u64) -> u64 {
         if self.state.halted() || max_steps == 0 {
             return 0;
         }
@@ -225,8 +274,11 @@ impl Machine {
             record_writes,
             stop_before_read,
             writes,
-            ..
+            jit,
         } = self;
+        let mut tier = if TIER { jit.tier() } else { None };
+        // Set by jumps and taken or not taken branches: a block starts at pc.
+        let mut jumped = false;
         // Registers live in a local array while running (x[32] absorbs writes to x0).
         let mut x = [0u64; 64];
         let words = state.ctrl_words();
@@ -284,6 +336,7 @@ impl Machine {
         // misaligned.
         macro_rules! branch {
             ($inst:expr, $cond:expr) => {{
+                jumped = TIER;
                 if $cond {
                     pc = pc.wrapping_add($inst.imm as i64 as u64);
                 } else {
@@ -367,6 +420,14 @@ impl Machine {
         }
 
         while steps < max_steps {
+            if TIER && jumped {
+                jumped = false;
+                if let Some(t) = tier.as_mut()
+                    && t.visit(pc)
+                {
+                    break;
+                }
+            }
             // pc is even here (checked on entry; every jump target is even),
             // so the cache index is exact.
             let cached = if aligned {
@@ -401,10 +462,12 @@ impl Machine {
                     pc = pc.wrapping_add(len);
                 }
                 Op::Jal => {
+                    jumped = TIER;
                     r!(inst.rd) = pc.wrapping_add(len);
                     pc = pc.wrapping_add(imm);
                 }
                 Op::Jalr => {
+                    jumped = TIER;
                     let t = r!(inst.rs1).wrapping_add(imm) & !1;
                     r!(inst.rd) = pc.wrapping_add(len);
                     pc = t;

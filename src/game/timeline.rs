@@ -1,13 +1,18 @@
 //! The honest player's view of a run: state roots on demand.
 //!
-//! One pass of machine A takes a checkpoint (snapshot, Merkle tree and
-//! root) at every multiple of a stride; the first rounds of a bisection
-//! land exactly on checkpoints. Any other position is reached by replaying
-//! machine A from the nearest checkpoint or from the working cursor (the
-//! last position asked, usually the agreed end of the interval), and its
-//! root comes from the cursor's tree updated with only the pages dirtied by
-//! the replay. A bisection over `2^b` steps thus replays about
-//! `2^(b - c + 1)` steps after the first pass, for `2^c` checkpoints.
+//! One pass of machine A takes a checkpoint at every multiple of a stride:
+//! a snapshot that shares every page not written since the previous one,
+//! and the list of pages written since then. No root is computed on the
+//! way but the final one (one tree update over every page the run wrote):
+//! hashing the pages a run keeps rewriting at every checkpoint cost many
+//! times the run itself. A root is computed where the bisection asks: the
+//! working cursor's tree (the last position asked) is moved to the asked
+//! checkpoint by re-hashing only the pages written between the two, and
+//! any other position is reached by replaying machine A from the nearest
+//! checkpoint or from the cursor, its tree updated with only the pages the
+//! replay dirtied. The first rounds of a bisection land exactly on
+//! checkpoints; a bisection over `2^b` steps replays about `2^(b - c + 1)`
+//! steps after the first pass, for `2^c` checkpoints.
 
 use crate::elf::Program;
 use crate::fast::Machine;
@@ -20,11 +25,29 @@ use crate::state::State;
 use crate::state::snapshot::Snapshot;
 use crate::state::tree::StateTree;
 
+/// The most memory the first pass's checkpoints hold (an estimate: the
+/// pages each copied, and its index of pages); past it the stride doubles,
+/// so a run that writes much memory keeps fewer checkpoints and replays
+/// longer stretches instead.
+pub const CHECKPOINT_BYTES: usize = 32 << 20;
+
+/// What the checkpoints hold, estimated from the pages written between
+/// them (each copied once by its snapshot) and each snapshot's index of the
+/// run's written pages.
+fn held_bytes(checkpoints: &[Checkpoint]) -> usize {
+    checkpoints
+        .iter()
+        .map(|c| c.dirty.len() * 4096 + c.snap.pages() * 16 + 4096)
+        .sum()
+}
+
 struct Checkpoint {
     step: u64,
     snap: Snapshot,
-    tree: StateTree,
-    root: Hash,
+    /// S pages written since the previous checkpoint (sorted, no repeats).
+    dirty: Vec<u64>,
+    /// Its root, once asked.
+    root: Option<Hash>,
 }
 
 struct Cursor {
@@ -116,6 +139,9 @@ impl Timeline {
         let mut step = 0u64;
         let mut halted_at = None;
         let mut mem_dirty: Vec<u32> = Vec::new();
+        let mut dirty: Vec<u64> = Vec::new();
+        // Every page the run wrote, for the final root.
+        let mut written: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
         loop {
             // Share the pages not written since the last snapshot.
             let snap = match &last_snap {
@@ -126,12 +152,32 @@ impl Timeline {
             checkpoints.push(Checkpoint {
                 step,
                 snap,
-                tree: tree.clone(),
-                root: tree.root(),
+                dirty: std::mem::take(&mut dirty),
+                root: (step == 0).then(|| tree.root()),
             });
-            if checkpoints.len() > max_checkpoints {
+            // Within both the count and the memory budget: a stride twice
+            // as long keeps every other checkpoint.
+            while checkpoints.len() > max_checkpoints
+                || (checkpoints.len() > 2 && held_bytes(&checkpoints) > CHECKPOINT_BYTES)
+            {
                 stride = stride.saturating_mul(2);
-                checkpoints.retain(|cp| cp.step % stride == 0 || cp.step == step);
+                // A dropped checkpoint's pages count for the next one kept.
+                let mut carried: Vec<u64> = Vec::new();
+                let mut kept = Vec::with_capacity(checkpoints.len() / 2 + 1);
+                for mut cp in checkpoints {
+                    if cp.step % stride == 0 || cp.step == step {
+                        if !carried.is_empty() {
+                            carried.extend_from_slice(&cp.dirty);
+                            carried.sort_unstable();
+                            carried.dedup();
+                            cp.dirty = std::mem::take(&mut carried);
+                        }
+                        kept.push(cp);
+                    } else {
+                        carried.extend_from_slice(&cp.dirty);
+                    }
+                }
+                checkpoints = kept;
             }
             if step >= end || halted_at.is_some() {
                 break;
@@ -147,16 +193,30 @@ impl Timeline {
                 step = target;
             }
             progress(step);
-            let dirty = machine.state_for_tree().take_dirty();
+            dirty = machine.state_for_tree().take_dirty();
+            dirty.sort_unstable();
+            dirty.dedup();
             mem_dirty = dirty
                 .iter()
                 .filter(|p| **p < 1 << 20)
                 .map(|p| *p as u32)
                 .collect();
-            tree.update(machine.state(), &dirty);
+            written.extend(dirty.iter().copied());
         }
         let final_status = machine.state().status().to_string();
         let final_output = crate::hash::keccak(&[&machine.state().output()]);
+        let written: Vec<u64> = written.into_iter().collect();
+        tree.update(machine.state(), &written);
+        let final_root = tree.root();
+        if let Some(last) = checkpoints.last_mut() {
+            last.root = Some(final_root);
+        }
+        // The cursor starts at the end, with its tree.
+        let cursor = Cursor {
+            step,
+            machine,
+            tree,
+        };
         Timeline {
             stats: TimelineStats {
                 first_pass_steps: step,
@@ -164,10 +224,10 @@ impl Timeline {
                 ..TimelineStats::default()
             },
             checkpoints,
-            cursor: None,
+            cursor: Some(cursor),
             halted_at,
             end,
-            final_root: tree.root(),
+            final_root,
             final_status,
             final_output,
         }
@@ -201,26 +261,66 @@ impl Timeline {
         self.halted_at
     }
 
+    /// The pages that may differ between the states at steps `a` and `b`:
+    /// those written in every checkpoint interval that meets `(a, b]`.
+    fn written_between(&self, a: u64, b: u64) -> Vec<u64> {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut pages: Vec<u64> = Vec::new();
+        let mut prev = 0u64;
+        for cp in &self.checkpoints {
+            // Interval (prev, cp.step]; the last one runs to the end.
+            if cp.step > lo && prev < hi {
+                pages.extend_from_slice(&cp.dirty);
+            }
+            prev = cp.step;
+        }
+        if prev < hi {
+            // Past the last checkpoint (the halted end): every page written.
+            return self
+                .checkpoints
+                .iter()
+                .flat_map(|c| c.dirty.iter().copied())
+                .collect();
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        pages
+    }
+
     /// Moves the cursor to A-step `p` (clamped to the halting step and `2^b`).
     fn seek(&mut self, p: u64) -> &mut Cursor {
         let p = p.min(self.end).min(self.halted_at.unwrap_or(u64::MAX));
-        let cp = self
-            .checkpoints
-            .iter()
-            .rev()
-            .find(|c| c.step <= p)
-            .or(self.checkpoints.first());
+        let cp = self.checkpoints.iter().rposition(|c| c.step <= p);
+        let cp_step = cp.map_or(0, |i| self.checkpoints[i].step);
         let cursor_ok = self
             .cursor
             .as_ref()
-            .is_some_and(|c| c.step <= p && cp.is_none_or(|cp| c.step >= cp.step));
-        if !cursor_ok && let Some(cp) = cp {
-            let mut machine = Machine::new(cp.snap.restore());
+            .is_some_and(|c| c.step <= p && c.step >= cp_step);
+        if !cursor_ok && let Some(i) = cp {
+            // The cursor moves to the checkpoint: its tree is updated with
+            // the pages written between the two positions only; the same
+            // machine is used throughout (the code is the run's, so its
+            // translations stay).
+            let state = self.checkpoints[i].snap.restore();
+            let (mut machine, mut tree, from) = match self.cursor.take() {
+                Some(c) => (c.machine, c.tree, c.step),
+                None => (
+                    Machine::new(State::new()),
+                    StateTree::build(&state),
+                    cp_step,
+                ),
+            };
+            let pages = self.written_between(from, cp_step);
+            machine.replace_state(state);
             machine.state_for_tree().take_dirty();
+            if from != cp_step {
+                tree.update(machine.state(), &pages);
+                self.stats.roots += 1;
+            }
             self.cursor = Some(Cursor {
-                step: cp.step,
+                step: cp_step,
                 machine,
-                tree: cp.tree.clone(),
+                tree,
             });
         }
         let stats = &mut self.stats;
@@ -242,10 +342,15 @@ impl Timeline {
     /// `root(S_p)`.
     pub fn root_at(&mut self, p: u64) -> Hash {
         let p = p.min(self.end).min(self.halted_at.unwrap_or(u64::MAX));
-        if let Some(cp) = self.checkpoints.iter().find(|c| c.step == p) {
-            return cp.root;
+        let at = self.checkpoints.iter().position(|c| c.step == p);
+        if let Some(r) = at.and_then(|i| self.checkpoints[i].root) {
+            return r;
         }
-        self.seek(p).tree.root()
+        let r = self.seek(p).tree.root();
+        if let Some(i) = at {
+            self.checkpoints[i].root = Some(r);
+        }
+        r
     }
 
     /// A copy of `S_t` with its tree.

@@ -75,6 +75,11 @@ impl Snapshot {
         }
     }
 
+    /// The number of memory pages it holds (shared with other snapshots or not).
+    pub fn pages(&self) -> usize {
+        self.mem_pages.len()
+    }
+
     /// A new state equal to the snapshot.
     pub fn restore(&self) -> State {
         let mut mem = Memory::new();

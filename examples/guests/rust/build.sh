@@ -25,7 +25,7 @@ mkdir -p "$fixed/src/examples/guests"
 cp -r "$repo/guest" "$fixed/src/guest"
 rm -rf "$fixed/src/guest/target"
 mkdir -p "$fixed/src/examples/guests/rust"
-for f in Cargo.toml Cargo.lock rust-toolchain.toml .cargo sha256 json panic evm; do
+for f in Cargo.toml Cargo.lock rust-toolchain.toml .cargo sha256 json panic words evm; do
     cp -r "$f" "$fixed/src/examples/guests/rust/"
 done
 cd "$fixed/src/examples/guests/rust"
@@ -34,7 +34,7 @@ export RUSTFLAGS="-C link-arg=-Tmswap-guest.x --remap-path-prefix=$cargo_home=/c
 # Built separately: one cargo invocation unifies the features of shared
 # dependencies (serde, sha2's digest, ...), which would change the bytes.
 cargo build --release --locked
-names="sha256 json panic"
+names="sha256 json panic words"
 if [ "${1:-}" = "--evm" ]; then
     cargo build --release --locked -p evm
     names="$names evm"

@@ -105,9 +105,19 @@ pub fn available() -> bool {
 pub const MIN_JIT_STEPS: u64 = 64;
 
 /// A pc is translated once it has started this many blocks in the
-/// interpreter: translating a region costs about as much as interpreting
-/// a few hundred thousand instructions, so cold code stays interpreted.
-pub const HOT_VISITS: u16 = 64;
+/// interpreter. Translating costs about 2,000 times as much per
+/// instruction as interpreting it (measured: `cargo bench --bench jit`
+/// prints the translation time per instruction), and generated code
+/// saves most of the interpreter's time, so a block pays for its
+/// translation after some 2,000 runs: translating at half that bounds
+/// what a block that stops running right after costs (interpreted runs
+/// plus its translation) to about 1.5 times the interpreter's time, while
+/// code that keeps running spends almost all of its time in generated code.
+pub const HOT_VISITS: u16 = 1000;
+
+/// A block joins a region only if it has started this many blocks in the
+/// interpreter (it ran, and more than by accident).
+pub const JOIN_VISITS: u16 = 16;
 
 /// The JIT part of a [`Machine`]: its engine and, once used, its translations.
 pub(super) struct Slot {
@@ -119,6 +129,8 @@ pub(super) struct Slot {
     off: bool,
     /// Visits that make a pc hot.
     hot: u16,
+    /// Measure where the time goes (see [`JitStats`]).
+    profile: bool,
 }
 
 impl Slot {
@@ -132,34 +144,102 @@ impl Slot {
                 Engine::FlawedJit(_) => 0,
                 _ => HOT_VISITS,
             },
+            profile: false,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let hot = self.hot;
+        let (hot, profile) = (self.hot, self.profile);
         *self = Slot::new(self.engine);
         self.hot = hot;
+        self.profile = profile;
     }
 
     pub(super) fn engine(&self) -> Engine {
         self.engine
     }
+
+    /// The tiering view of the translations, for the interpreter.
+    pub(super) fn tier(&mut self) -> Option<Tier<'_>> {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if let Some(j) = self.jit.as_deref_mut() {
+            return Some(j.tier());
+        }
+        None
+    }
 }
 
-/// Statistics of a machine's JIT.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// What the interpreter sees of the JIT while it runs code for it: the
+/// heat of each block start and which have translations.
+pub(super) struct Tier<'a> {
+    lo: u64,
+    hot: u16,
+    /// Per 2-byte slot: `UNKNOWN`, `INTERP` or a translation.
+    table: &'a [u32],
+    heat: &'a mut [u16],
+}
+
+impl Tier<'_> {
+    /// A block starts at `pc`: counts the visit; whether the interpreter
+    /// stops before it (it has a translation, or has just become hot).
+    #[inline(always)]
+    pub(super) fn visit(&mut self, pc: u64) -> bool {
+        let k = (pc.wrapping_sub(self.lo) >> 1) as usize;
+        let (Some(&t), Some(h)) = (self.table.get(k), self.heat.get_mut(k)) else {
+            return false;
+        };
+        match t {
+            0 => {
+                *h = h.saturating_add(1);
+                *h > self.hot
+            }
+            1 => false,
+            _ => true,
+        }
+    }
+}
+
+/// Statistics of a machine's JIT. The times are measured only where
+/// [`Machine::set_jit_profile`] asked for them (reading the clock at every
+/// dispatch costs more than a dispatch); `translate_secs` always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct JitStats {
     /// Regions translated.
     pub regions: u64,
     /// Guest instructions in them.
     pub insts: u64,
+    /// Basic blocks in them.
+    pub blocks: u64,
+    /// Seconds in generated code (profiled runs only).
+    pub native_secs: f64,
+    /// Seconds in the interpreter on the JIT's behalf (profiled runs only).
+    pub interp_secs: f64,
+    /// Seconds in the dispatcher: looking up pcs, counting heat, entering
+    /// and leaving generated code (profiled runs only).
+    pub dispatch_secs: f64,
     /// Seconds spent translating.
     pub translate_secs: f64,
     /// Times every translation was dropped (stores into code).
     pub flushes: u64,
     /// Steps executed by generated code.
     pub jit_steps: u64,
+    /// Steps the interpreter executed for the JIT (cold code, system
+    /// calls, faults, what the translator leaves out).
+    pub interp_steps: u64,
+    /// Times the dispatcher entered generated code.
+    pub entries: u64,
+    /// Jumps from one region straight into another (no dispatcher).
+    pub chains: u64,
+    /// Exits to the dispatcher at a jump whose target has no region yet
+    /// (or lies outside the executable range).
+    pub exits_jump: u64,
+    /// Exits before an instruction the interpreter executes (system calls,
+    /// faults, atomics, misaligned accesses, stores near code or
+    /// write-protected data).
+    pub exits_interp: u64,
+    /// Exits because the step budget of the run ended.
+    pub exits_budget: u64,
 }
 
 impl Machine {
@@ -174,6 +254,12 @@ impl Machine {
     pub fn set_hot_visits(&mut self, visits: u16) {
         self.jit.reset();
         self.jit.hot = visits;
+    }
+
+    /// Measures where the JIT's time goes from now on (the times of
+    /// [`JitStats`]): `mswap run --stats` does.
+    pub fn set_jit_profile(&mut self, on: bool) {
+        self.jit.profile = on;
     }
 
     /// What the JIT did so far (zero for the interpreter).
@@ -208,6 +294,8 @@ pub fn self_test() -> Result<(), String> {
         let s = self_test_state();
         let mut a = Machine::with_engine(s.clone(), Engine::Interp);
         let mut b = Machine::with_engine(s, Engine::Jit);
+        // Hot after a few visits, whatever the default threshold.
+        b.set_hot_visits(8);
         let mut done = 0;
         for chunk in [70, 1000, 137, 5000, u64::MAX] {
             let (na, nb) = (a.run(chunk), b.run(chunk));
@@ -290,27 +378,27 @@ fn self_test_state() -> crate::state::State {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
     use super::native::Entry;
-    use super::region::{CodeRange, MAX_BLOCK_INSTS, discover, fetch, is_control};
-    use super::translate::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Env, Translator};
-    use super::{Engine, JitStats};
+    use super::region::{CodeRange, discover};
+    use super::translate::{EXIT_BUDGET, EXIT_JUMP, Env, Translator};
+    use super::{Engine, JOIN_VISITS, JitStats};
     use crate::fast::{MAX_CACHED_CODE, Machine};
     use crate::layout::{MEM_SIZE, ctrl};
     use std::time::Instant;
 
-    /// Table value: not looked at yet.
+    /// Table value: not looked at yet (`Tier::visit` knows these values).
     const UNKNOWN: u32 = 0;
     /// Table value: the interpreter runs this pc.
     const INTERP: u32 = 1;
 
     /// The translations of one machine.
     pub(super) struct Jit {
-        tr: Translator,
+        /// Made when the first region is translated (a run that never
+        /// turns hot pays nothing for Cranelift).
+        tr: Option<Translator>,
         /// Per 2-byte slot of the executable range: UNKNOWN, INTERP, or 2 + an index into `entries`.
         table: Vec<u32>,
         /// Per slot: blocks started there in the interpreter so far.
         heat: Vec<u16>,
-        /// Per slot: the length of the block starting there (0: not known yet).
-        lens: Vec<u8>,
         /// Visits that make a pc hot.
         hot: u16,
         entries: Vec<Entry>,
@@ -323,7 +411,7 @@ mod imp {
 
     /// Whether Cranelift can make code on this host.
     pub(super) fn translator_works() -> Result<(), String> {
-        Translator::new().map(drop)
+        Translator::new(1).map(drop)
     }
 
     impl Jit {
@@ -344,10 +432,9 @@ mod imp {
             };
             let slots = exec.1.div_ceil(2) as usize;
             Some(Jit {
-                tr: Translator::new().ok()?,
+                tr: None,
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
-                lens: vec![0; slots],
                 hot: m.jit.hot,
                 entries: Vec::new(),
                 range: CodeRange {
@@ -360,59 +447,42 @@ mod imp {
             })
         }
 
+        /// The interpreter's view (see [`super::Tier`]).
+        pub(super) fn tier(&mut self) -> super::Tier<'_> {
+            super::Tier {
+                lo: self.range.lo,
+                hot: self.hot,
+                table: &self.table,
+                heat: &mut self.heat,
+            }
+        }
+
         /// Drops every translation (code was written).
         fn flush(&mut self, code_writes: u64) {
-            if let Ok(tr) = Translator::new() {
-                self.tr = tr;
-                self.entries.clear();
-                self.table.iter_mut().for_each(|t| *t = UNKNOWN);
-                self.heat.iter_mut().for_each(|t| *t = 0);
-                self.lens.iter_mut().for_each(|t| *t = 0);
-                self.stats.flushes += 1;
-            }
+            // The entries go before the code memory they point into.
+            self.entries.clear();
+            self.tr = None;
+            self.table.iter_mut().for_each(|t| *t = UNKNOWN);
+            self.heat.iter_mut().for_each(|t| *t = 0);
+            self.stats.flushes += 1;
             self.code_writes = code_writes;
         }
 
-        /// The instructions from `pc` to the end of its block (at least 1).
-        fn block_len(&mut self, state: &crate::state::State, slot: usize, pc: u64) -> u64 {
-            if let Some(&n) = self.lens.get(slot)
-                && n != 0
-            {
-                return n as u64;
-            }
-            let (mut n, mut at) = (0, pc);
-            while n < MAX_BLOCK_INSTS {
-                let Some(d) = fetch(state, self.range, at) else {
-                    break;
-                };
-                n += 1;
-                if is_control(d.inst.op) {
-                    break;
-                }
-                at = d.next_pc();
-            }
-            let n = n.max(1);
-            if let Some(l) = self.lens.get_mut(slot) {
-                *l = n as u8;
-            }
-            n as u64
-        }
-
-        /// The translation at `pc`, made once `pc` is hot; else how many
-        /// steps the interpreter takes first (to the end of the block).
+        /// The translation at `pc`, made once `pc` is hot; else the
+        /// interpreter runs (until a jump lands on a hot or translated block).
         fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Look {
             let off = pc.wrapping_sub(self.range.lo);
             if off >= self.range.size || pc & 1 != 0 {
-                return Look::Interp(1);
+                return Look::Interp;
             }
             let slot = (off >> 1) as usize;
             match self.table.get(slot).copied() {
                 Some(UNKNOWN) => {}
-                Some(INTERP) | None => return Look::Interp(1),
+                Some(INTERP) | None => return Look::Interp,
                 Some(k) => {
                     return match self.entries.get((k - 2) as usize) {
                         Some(&e) => Look::Run(e),
-                        None => Look::Interp(1),
+                        None => Look::Interp,
                     };
                 }
             }
@@ -420,21 +490,49 @@ mod imp {
                 && *h < self.hot
             {
                 *h += 1;
-                return Look::Interp(self.block_len(m_state, slot, pc));
+                return Look::Interp;
             }
             let t0 = Instant::now();
-            let made = discover(m_state, self.range, pc).and_then(|region| {
-                let e = self.tr.translate(&region, &self.env).ok()?;
+            // Only blocks that ran (in the interpreter) join the region, so
+            // translation is proportional to what runs; a jump to any other
+            // block leaves the region and finds it through the entry table
+            // once it is translated itself. With a threshold of 0 (translate
+            // on first sight) nothing has run yet: every reachable block
+            // joins. A block where another region starts is never copied in:
+            // the region jumps there instead (otherwise a loop longer than a
+            // region is translated again from every place a region ended).
+            let (heat, hot, lo, table) = (&self.heat, self.hot, self.range.lo, &self.table);
+            let ran = |at: u64, cont: bool| {
+                let k = (at.wrapping_sub(lo) >> 1) as usize;
+                table.get(k).is_some_and(|&t| t == UNKNOWN)
+                    && (hot == 0 || cont || heat.get(k).is_some_and(|&h| h >= JOIN_VISITS.min(hot)))
+            };
+            let made = discover(m_state, self.range, pc, &ran).and_then(|region| {
+                // The code goes on where the size limit cut the region: those
+                // blocks are translated the first time they are reached.
+                for &c in &region.cut {
+                    if let Some(h) = self.heat.get_mut((c.wrapping_sub(lo) >> 1) as usize) {
+                        *h = (*h).max(self.hot);
+                    }
+                }
+                if self.tr.is_none() {
+                    self.tr = Translator::new(self.table.len()).ok();
+                }
+                let e = self.tr.as_mut()?.translate(&region, &self.env).ok()?;
                 self.stats.insts += region
                     .blocks
                     .iter()
                     .map(|b| b.insts.len() as u64)
                     .sum::<u64>();
+                self.stats.blocks += region.blocks.len() as u64;
                 Some(e)
             });
             self.stats.translate_secs += t0.elapsed().as_secs_f64();
             let v = match made {
                 Some(e) => {
+                    if let Some(tr) = self.tr.as_mut() {
+                        tr.publish(slot, e);
+                    }
                     self.entries.push(e);
                     self.stats.regions += 1;
                     self.entries.len() as u32 + 1
@@ -446,7 +544,7 @@ mod imp {
             }
             match made {
                 Some(e) => Look::Run(e),
-                None => Look::Interp(1),
+                None => Look::Interp,
             }
         }
     }
@@ -455,8 +553,8 @@ mod imp {
     enum Look {
         /// Enter this translation.
         Run(Entry),
-        /// Interpret this many steps.
-        Interp(u64),
+        /// Interpret (at least one step).
+        Interp,
     }
 
     /// Runs at most `max_steps` steps, in generated code where possible.
@@ -470,6 +568,12 @@ mod imp {
                 }
             }
         }
+        let profile = m.jit.profile;
+        let clock = || profile.then(Instant::now);
+        let since = |t: Option<Instant>| t.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let t_run = clock();
+        let (mut native, mut interp_secs) = (0.0, 0.0);
+        let translated0 = m.jit.jit.as_ref().map_or(0.0, |j| j.stats.translate_secs);
         let mut done = 0u64;
         while done < max_steps && !m.state.halted() {
             let Some(jit) = m.jit.jit.as_deref_mut() else {
@@ -479,30 +583,50 @@ mod imp {
                 jit.flush(m.cache.writes);
             }
             let pc = m.state.pc();
-            // Interpreter steps to take next: 0 = try generated code again.
+            // Whether the interpreter runs next (else: look up again).
             let interp = match jit.lookup(&m.state, pc) {
-                Look::Interp(k) => k,
-                Look::Run(entry) => {
-                    let (n, why, _next) =
-                        jit.tr.code().enter(entry, &mut m.state, max_steps - done);
+                Look::Interp => true,
+                // (An entry exists only with its translator.)
+                Look::Run(entry) if jit.tr.is_some() => {
+                    let Some(tr) = jit.tr.as_ref() else {
+                        continue;
+                    };
+                    let t = clock();
+                    let exit = tr.code().enter(entry, &mut m.state, max_steps - done);
+                    native += since(t);
+                    let n = exit.steps;
                     done += n;
                     jit.stats.jit_steps += n;
-                    match why {
-                        EXIT_JUMP => 0,
-                        EXIT_INTERP => 1,
-                        EXIT_BUDGET => max_steps - done,
-                        _ => 1,
+                    jit.stats.entries += 1;
+                    jit.stats.chains += exit.chains;
+                    match exit.why {
+                        EXIT_JUMP => jit.stats.exits_jump += 1,
+                        EXIT_BUDGET => jit.stats.exits_budget += 1,
+                        _ => jit.stats.exits_interp += 1,
                     }
+                    exit.why != EXIT_JUMP
                 }
+                Look::Run(_) => true,
             };
-            if interp > 0 && done < max_steps {
-                let n = m.interpret(interp.min(max_steps - done));
+            if interp && done < max_steps {
+                let t = clock();
+                let n = m.interpret_tiered::<true>(max_steps - done);
+                interp_secs += since(t);
                 done += n;
+                if let Some(j) = m.jit.jit.as_deref_mut() {
+                    j.stats.interp_steps += n;
+                }
                 if n == 0 {
                     // Stopped before a `read` (stop_before_read) or halted.
                     break;
                 }
             }
+        }
+        if profile && let Some(j) = m.jit.jit.as_deref_mut() {
+            let translating = j.stats.translate_secs - translated0;
+            j.stats.native_secs += native;
+            j.stats.interp_secs += interp_secs;
+            j.stats.dispatch_secs += (since(t_run) - native - interp_secs - translating).max(0.0);
         }
         done
     }

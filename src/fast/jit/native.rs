@@ -13,9 +13,15 @@
 //! - the dirty set's bit word `page / 64` for a page `< 2^20` (the set
 //!   covers all `MEM_SIZE / 4096` pages),
 //! - the fields of [`Ctx`],
+//! - the entry table's word `k` for a slot `k` it checked to be below the
+//!   table's length (one word per 2-byte slot of the executable range),
 //!
-//! and calls only [`mark_dirty`]. Every access in the generated code is
-//! emitted behind those checks (see `Translator::mem_addr`).
+//! calls only [`mark_dirty`], and jumps (a tail call with the same
+//! signature and the `tail` calling convention) only to a non-zero word of
+//! the entry table, which [`CodeMemory`] fills only with the entries of its
+//! own finalized regions and clears with them. Every access in the
+//! generated code is emitted behind those checks (see `Translator::mem_addr`
+//! and `Gen::chain`).
 #![allow(unsafe_code)]
 
 use crate::layout::MEM_SIZE;
@@ -35,12 +41,17 @@ pub(super) struct Ctx {
     pub dirty_bits: *mut u64,
     /// The page list of that set.
     pub dirty_list: *mut Vec<u32>,
-    /// In: the most instructions the region may execute.
+    /// In: the most instructions the regions may execute; out: what is left.
     pub budget: u64,
     /// Out: the pc at which the region stopped.
     pub next_pc: u64,
     /// Out: why it stopped (`super::translate::EXIT_*`).
     pub exit: u64,
+    /// The entry table: per 2-byte slot of the executable range, the entry
+    /// of the region starting there, or 0.
+    pub table: *const u64,
+    /// Out: jumps from one region straight into another.
+    pub chains: u64,
 }
 
 /// Byte offsets of the [`Ctx`] fields, for generated code.
@@ -52,6 +63,8 @@ pub(super) mod off {
     pub const BUDGET: i32 = 32;
     pub const NEXT_PC: i32 = 40;
     pub const EXIT: i32 = 48;
+    pub const TABLE: i32 = 56;
+    pub const CHAINS: i32 = 64;
 }
 
 const _: () = {
@@ -62,12 +75,14 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, budget) == off::BUDGET as usize);
     assert!(std::mem::offset_of!(Ctx, next_pc) == off::NEXT_PC as usize);
     assert!(std::mem::offset_of!(Ctx, exit) == off::EXIT as usize);
+    assert!(std::mem::offset_of!(Ctx, table) == off::TABLE as usize);
+    assert!(std::mem::offset_of!(Ctx, chains) == off::CHAINS as usize);
 };
 
 impl Ctx {
     /// A context over `state` (the pointers stay valid while the state is
     /// borrowed by the caller and not touched otherwise).
-    pub fn new(state: &mut State) -> Ctx {
+    fn new(state: &mut State, table: *const u64) -> Ctx {
         let regs = state.ctrl_words_mut().as_mut_ptr();
         let (mem, dirty_bits, dirty_list) = state.mem.jit_parts();
         Ctx {
@@ -78,6 +93,8 @@ impl Ctx {
             budget: 0,
             next_pc: 0,
             exit: 0,
+            table,
+            chains: 0,
         }
     }
 }
@@ -103,10 +120,26 @@ pub(super) fn mark_dirty_addr() -> i64 {
 #[derive(Clone, Copy)]
 pub(super) struct Entry(*const u8);
 
-/// The executable memory of the translations of one machine. Dropping it
-/// frees the code; [`Entry`] values taken from it must not be used after.
+/// How a run of generated code ended.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Exit {
+    /// Instructions executed.
+    pub steps: u64,
+    /// Why it stopped (`super::translate::EXIT_*`).
+    pub why: u64,
+    /// Jumps between regions on the way.
+    pub chains: u64,
+}
+
+/// The executable memory of the translations of one machine, and the entry
+/// table through which regions jump into each other. Dropping it frees the
+/// code; [`Entry`] values taken from it must not be used after.
 pub(super) struct CodeMemory {
     module: Option<JITModule>,
+    /// Per 2-byte slot of the executable range: a region's entry or 0.
+    table: Vec<u64>,
+    /// The function that calls a region from Rust (`extern "C" fn(*mut Ctx, entry)`).
+    trampoline: Option<Entry>,
 }
 
 // SAFETY: the module and the entries made from it are owned by one
@@ -117,10 +150,13 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Send for Entry {}
 
 impl CodeMemory {
-    /// Wraps a module.
-    pub fn new(module: JITModule) -> CodeMemory {
+    /// Wraps a module, with an entry table of `slots` words (all 0: the
+    /// zeroed allocation costs no memory until a word is set).
+    pub fn new(module: JITModule, slots: usize) -> CodeMemory {
         CodeMemory {
             module: Some(module),
+            table: vec![0; slots],
+            trampoline: None,
         }
     }
 
@@ -136,36 +172,64 @@ impl CodeMemory {
             .map(|m| Entry(m.get_finalized_function(id)))
     }
 
-    /// Runs the region at `entry` on `state` with at most `budget` steps;
-    /// returns (steps executed, exit reason, next pc).
-    pub fn enter(&self, entry: Entry, state: &mut State, budget: u64) -> (u64, u64, u64) {
+    /// Sets the trampoline: a finalized function of this module with the
+    /// signature `extern "C" fn(*mut Ctx, entry)` that calls `entry` (a
+    /// region, `tail` convention) with the context.
+    pub fn set_trampoline(&mut self, e: Entry) {
+        self.trampoline = Some(e);
+    }
+
+    /// Publishes `e`, a finalized region of this module, as the entry at
+    /// `slot`, so that other regions jump to it directly.
+    pub fn publish(&mut self, slot: usize, e: Entry) {
+        if let Some(w) = self.table.get_mut(slot) {
+            *w = e.0 as u64;
+        }
+    }
+
+    /// Runs the region at `entry` on `state` with at most `budget` steps.
+    pub fn enter(&self, entry: Entry, state: &mut State, budget: u64) -> Exit {
         assert!(
             state.mem.len() as u64 == MEM_SIZE,
             "guest memory is MEM_SIZE bytes"
         );
-        let mut ctx = Ctx::new(state);
-        ctx.budget = budget;
-        // SAFETY: `entry` is the finalized code of a function of this module
-        // (still alive: `self` is borrowed) built by `translate` with the
-        // signature `extern "C" fn(*mut Ctx) -> u64` in the host's default
-        // call convention. The code keeps to the contract at the top of this
-        // file; `ctx`'s pointers come from `state`, which is exclusively
-        // borrowed for the whole call, and the memory is MEM_SIZE bytes
-        // (asserted above).
-        let steps = unsafe {
-            let f: extern "C" fn(*mut Ctx) -> u64 = std::mem::transmute(entry.0);
-            f(&mut ctx)
+        let Some(tramp) = self.trampoline else {
+            return Exit {
+                steps: 0,
+                why: super::translate::EXIT_INTERP,
+                chains: 0,
+            };
         };
-        (steps, ctx.exit, ctx.next_pc)
+        let mut ctx = Ctx::new(state, self.table.as_ptr());
+        ctx.budget = budget;
+        // SAFETY: `tramp` and `entry` are finalized code of this module
+        // (still alive: `self` is borrowed); the trampoline was built by
+        // `Translator::new` with the signature `extern "C" fn(*mut Ctx, u64)`
+        // in the host's default call convention and calls `entry`, a region
+        // built by `translate`. The code keeps to the contract at the top of
+        // this file; `ctx`'s pointers come from `state`, which is
+        // exclusively borrowed for the whole call, the memory is MEM_SIZE
+        // bytes (asserted above), and the table is this value's, alive and
+        // not changed during the call.
+        unsafe {
+            let f: extern "C" fn(*mut Ctx, u64) = std::mem::transmute(tramp.0);
+            f(&mut ctx, entry.0 as u64)
+        };
+        Exit {
+            steps: budget.saturating_sub(ctx.budget),
+            why: ctx.exit,
+            chains: ctx.chains,
+        }
     }
 }
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
+        self.table.clear();
         if let Some(m) = self.module.take() {
             // SAFETY: the entries of this module live in the same `Jit` as
-            // this value and are dropped or cleared with it; none is called
-            // after this point.
+            // this value (and in its table, just cleared) and are dropped or
+            // cleared with it; none is called after this point.
             unsafe { m.free_memory() }
         }
     }

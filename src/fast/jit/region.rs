@@ -69,6 +69,10 @@ pub struct Region {
     pub blocks: Vec<Block>,
     /// Block index by start pc.
     pub index: HashMap<u64, usize>,
+    /// Blocks the region would have taken in but for its size limit: the
+    /// code goes on there when it leaves the region, so they are as hot
+    /// as the region.
+    pub cut: Vec<u64>,
 }
 
 /// Where guest code may be fetched from and translated.
@@ -179,14 +183,16 @@ pub fn fetch(state: &State, code: CodeRange, pc: u64) -> Option<Decoded> {
     Some(Decoded { pc, len, inst })
 }
 
-/// The successors of a block that may join the region.
-fn successors(b: &Block) -> Vec<u64> {
+/// The successors of a block that may join the region, each with whether
+/// it is the straight-line continuation of a block cut at its length limit
+/// (it runs whenever that block runs to its end).
+fn successors(b: &Block) -> Vec<(u64, bool)> {
     match (b.end, b.insts.last()) {
-        (End::Next(pc), _) => vec![pc],
+        (End::Next(pc), _) => vec![(pc, true)],
         (End::Control, Some(d)) => match d.inst.op {
-            Op::Jal => vec![d.target()],
+            Op::Jal => vec![(d.target(), false)],
             Op::Jalr => vec![],
-            _ => vec![d.next_pc(), d.target()],
+            _ => vec![(d.next_pc(), false), (d.target(), false)],
         },
         _ => vec![],
     }
@@ -224,18 +230,32 @@ fn block_at(state: &State, code: CodeRange, pc: u64, room: usize) -> Block {
 }
 
 /// The region reachable from `entry` (breadth first, at most
-/// [`MAX_REGION_INSTS`] instructions), or `None` if the instruction at
+/// [`MAX_REGION_INSTS`] instructions) through blocks whose start `include`
+/// accepts (given the start and whether it continues a block cut at its
+/// length limit; the entry is always in), or `None` if the instruction at
 /// `entry` is not translated.
-pub fn discover(state: &State, code: CodeRange, entry: u64) -> Option<Region> {
+pub fn discover(
+    state: &State,
+    code: CodeRange,
+    entry: u64,
+    include: &dyn Fn(u64, bool) -> bool,
+) -> Option<Region> {
     fetch(state, code, entry)?;
     let mut region = Region {
         blocks: Vec::new(),
         index: HashMap::new(),
+        cut: Vec::new(),
     };
     let mut total = 0usize;
-    let mut queue = VecDeque::from([entry]);
-    while let Some(pc) = queue.pop_front() {
-        if region.index.contains_key(&pc) || total >= MAX_REGION_INSTS {
+    let mut queue = VecDeque::from([(entry, false)]);
+    while let Some((pc, cont)) = queue.pop_front() {
+        if region.index.contains_key(&pc) || (pc != entry && !include(pc, cont)) {
+            continue;
+        }
+        if total >= MAX_REGION_INSTS {
+            if !region.cut.contains(&pc) {
+                region.cut.push(pc);
+            }
             continue;
         }
         let b = block_at(state, code, pc, MAX_REGION_INSTS - total);

@@ -1,7 +1,13 @@
 //! Translation of a [`Region`] to native code with Cranelift.
 //!
-//! One region becomes one function `extern "C" fn(*mut Ctx) -> u64` that
-//! returns the number of instructions it executed. Guest registers live in
+//! One region becomes one function of the `tail` calling convention that
+//! takes the context ([`super::native::Ctx`]) and leaves in it the step
+//! budget left, the pc and why it stopped. A jump to a pc outside the
+//! region (a direct branch or `jal` to code of another region, or any
+//! `jalr`: returns, calls through tables) looks the target up in the entry
+//! table and, where a region starts there, continues in it by a tail call
+//! without returning to the dispatcher (region chaining); a trampoline
+//! with the host's C convention is the way in from Rust. Guest registers live in
 //! Cranelift variables (host registers or spill slots) for the whole
 //! region: they are loaded once on entry, and a block stores the ones it
 //! wrote when it ends (or leaves early), so that the exits carry no
@@ -21,7 +27,8 @@ use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{AbiParam, BlockArg, InstBuilder, MemFlags, Value};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlags, SigRef, Value};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -51,16 +58,28 @@ pub struct Translator {
     code: CodeMemory,
     ctx: Context,
     fctx: FunctionBuilderContext,
+    /// The signature of every region (`tail` convention, the context).
+    region_sig: cranelift_codegen::ir::Signature,
 }
 
 impl Translator {
-    /// A translator for the host.
-    pub fn new() -> Result<Translator, String> {
+    /// A translator for the host, for an executable range of `slots`
+    /// 2-byte slots.
+    pub fn new(slots: usize) -> Result<Translator, String> {
         let mut flags = settings::builder();
         for (k, v) in [
-            ("opt_level", "speed"),
+            // The IR already says what the guest code says; Cranelift's
+            // optimizer made no guest faster (sha256, words, loop) and
+            // doubled the translation time.
+            ("opt_level", "none"),
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
+            // The IR is made by this file alone and checked by the tests;
+            // verifying it again on every translation costs a tenth of the
+            // translation time.
+            ("enable_verifier", "false"),
+            // Cranelift's tail calls (region chaining) need frame pointers.
+            ("preserve_frame_pointers", "true"),
         ] {
             flags.set(k, v).map_err(|e| e.to_string())?;
         }
@@ -73,11 +92,54 @@ impl Translator {
             cranelift_module::default_libcall_names(),
         ));
         let ctx = module.make_context();
-        Ok(Translator {
-            code: CodeMemory::new(module),
+        let mut region_sig = module.make_signature();
+        region_sig.call_conv = CallConv::Tail;
+        region_sig.params.push(AbiParam::new(I64));
+        let mut t = Translator {
+            code: CodeMemory::new(module, slots),
             ctx,
             fctx: FunctionBuilderContext::new(),
-        })
+            region_sig,
+        };
+        t.make_trampoline()?;
+        Ok(t)
+    }
+
+    /// The way in from Rust: `extern "C" fn(ctx, entry)` calls the region
+    /// at `entry` with `ctx`.
+    fn make_trampoline(&mut self) -> Result<(), String> {
+        let module = self.code.module().ok_or("no code memory")?;
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(I64));
+        sig.params.push(AbiParam::new(I64));
+        let id = module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| e.to_string())?;
+        self.ctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let (ctxp, f) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            let sig = b.import_signature(self.region_sig.clone());
+            b.ins().call_indirect(sig, f, &[ctxp]);
+            b.ins().return_(&[]);
+            b.seal_all_blocks();
+            b.finalize();
+        }
+        let defined = module.define_function(id, &mut self.ctx);
+        module.clear_context(&mut self.ctx);
+        defined.map_err(|e| format!("{e:?}"))?;
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        let e = self.code.entry(id).ok_or("no code memory")?;
+        self.code.set_trampoline(e);
+        Ok(())
+    }
+
+    /// Publishes a region's entry at its slot of the entry table.
+    pub fn publish(&mut self, slot: usize, e: Entry) {
+        self.code.publish(slot, e);
     }
 
     /// The code memory (to run translations).
@@ -88,16 +150,14 @@ impl Translator {
     /// Translates `region`; returns the entry of its function.
     pub fn translate(&mut self, region: &Region, env: &Env) -> Result<Entry, String> {
         let module = self.code.module().ok_or("no code memory")?;
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(I64));
-        sig.returns.push(AbiParam::new(I64));
+        let sig = self.region_sig.clone();
         let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| e.to_string())?;
-        self.ctx.func.signature = sig;
+        self.ctx.func.signature = sig.clone();
         {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            build(b, region, env);
+            build(b, region, env, sig);
         }
         let defined = module.define_function(id, &mut self.ctx);
         module.clear_context(&mut self.ctx);
@@ -119,31 +179,28 @@ fn reads(d: &Decoded) -> [u8; 2] {
     }
 }
 
-/// The register an instruction writes (0 for none).
-fn writes(d: &Decoded) -> u8 {
-    if d.inst.rd == SCRATCH || d.inst.rd >= 32 {
-        0
-    } else {
-        d.inst.rd
-    }
-}
-
 struct Gen<'a> {
     b: FunctionBuilder<'a>,
     x: [Option<Variable>; 32],
     budget: Variable,
-    exit: cranelift_codegen::ir::Block,
     blocks: Vec<cranelift_codegen::ir::Block>,
     mem: Value,
     bits: Value,
     list: Value,
     regs: Value,
-    /// Registers written in the current block and not stored yet.
-    pending: [bool; 32],
+    ctxp: Value,
+    table: Value,
+    /// The signature of a region, for tail calls.
+    sig: SigRef,
     env: Env,
 }
 
-fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
+fn build(
+    b: FunctionBuilder<'_>,
+    region: &Region,
+    env: &Env,
+    sig: cranelift_codegen::ir::Signature,
+) {
     let mut b = b;
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -155,13 +212,16 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
     let bits = b.ins().load(I64, t, ctxp, off::DIRTY_BITS);
     let list = b.ins().load(I64, t, ctxp, off::DIRTY_LIST);
     let budget0 = b.ins().load(I64, t, ctxp, off::BUDGET);
+    let table = b.ins().load(I64, t, ctxp, off::TABLE);
+    let sig = b.import_signature(sig);
 
+    // Only registers the region reads are loaded (a register it only
+    // writes is stored, never loaded).
     let mut used = [false; 32];
     for d in region.blocks.iter().flat_map(|bl| &bl.insts) {
         for r in reads(d) {
             used[r as usize] = true;
         }
-        used[writes(d) as usize] = true;
     }
     let mut x = [None; 32];
     for r in 1..32 {
@@ -175,10 +235,6 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
     let budget = b.declare_var(I64);
     b.def_var(budget, budget0);
 
-    let exit = b.create_block();
-    for _ in 0..3 {
-        b.append_block_param(exit, I64);
-    }
     let blocks: Vec<_> = region.blocks.iter().map(|_| b.create_block()).collect();
     b.ins().jump(blocks[0], &[]);
 
@@ -186,33 +242,21 @@ fn build(b: FunctionBuilder<'_>, region: &Region, env: &Env) {
         b,
         x,
         budget,
-        exit,
         blocks,
         mem,
         bits,
         list,
         regs,
-        pending: [false; 32],
+        ctxp,
+        table,
+        sig,
         env: *env,
     };
     for (i, bl) in region.blocks.iter().enumerate() {
         g.block(region, i, bl);
     }
 
-    // The exit: registers and pc back to the state, steps executed returned.
     let mut b = g.b;
-    b.switch_to_block(exit);
-    let (pc, why, adj) = {
-        let p = b.block_params(exit);
-        (p[0], p[1], p[2])
-    };
-    b.ins().store(t, pc, regs, 8 * 32);
-    b.ins().store(t, pc, ctxp, off::NEXT_PC);
-    b.ins().store(t, why, ctxp, off::EXIT);
-    let left = b.use_var(budget);
-    let left = b.ins().iadd(left, adj);
-    let steps = b.ins().isub(budget0, left);
-    b.ins().return_(&[steps]);
     b.seal_all_blocks();
     b.finalize();
 }
@@ -229,58 +273,121 @@ impl Gen<'_> {
         }
     }
 
+    /// Writes register `r`: in its variable for the reads that follow, and
+    /// through to the state at once, so that no exit needs to store
+    /// registers (each side exit storing the registers written so far made
+    /// the code, and translation time, grow with the square of a block's
+    /// length).
     fn set(&mut self, r: u8, val: Value) {
+        if r == 0 || r >= 32 || r == SCRATCH {
+            return;
+        }
         if let Some(v) = self.x.get(r as usize).copied().flatten() {
             self.b.def_var(v, val);
-            self.pending[r as usize] = true;
         }
+        self.b
+            .ins()
+            .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
     }
 
-    /// Stores the registers written in this block so far.
-    fn store_pending(&mut self) {
-        for r in 1..32 {
-            if self.pending[r]
-                && let Some(v) = self.x[r]
-            {
-                let val = self.b.use_var(v);
-                self.b
-                    .ins()
-                    .store(MemFlags::trusted(), val, self.regs, 8 * r as i32);
-            }
-        }
-    }
-
-    /// Stores them at the end of the block.
-    fn flush(&mut self) {
-        self.store_pending();
-        self.pending = [false; 32];
-    }
-
-    /// Arguments of a jump to the exit block.
-    fn exit_args(&mut self, pc: u64, why: u64, adj: u64) -> [BlockArg; 3] {
-        let (p, w, a) = (self.c(pc), self.c(why), self.c(adj));
-        [BlockArg::Value(p), BlockArg::Value(w), BlockArg::Value(a)]
-    }
-
-    /// Leaves the region.
+    /// Leaves the region at the constant `pc`.
     fn leave(&mut self, pc: u64, why: u64, adj: u64) {
-        let args = self.exit_args(pc, why, adj);
-        self.b.ins().jump(self.exit, &args);
+        let pc = self.c(pc);
+        self.exit_with(pc, why, adj);
     }
 
-    /// Goes on at `pc`: inside the region if it has a block there, else out.
+    /// Leaves the region at `pc`: the pc to the state, why and the budget
+    /// left (plus `adj`, the steps of the current block not executed) to
+    /// the context. Every exit has its own copy (a shared exit block with
+    /// parameters made a merge of hundreds of edges that the register
+    /// allocator spent most of its time on).
+    fn exit_with(&mut self, pc: Value, why: u64, adj: u64) {
+        let t = MemFlags::trusted();
+        self.b.ins().store(t, pc, self.regs, 8 * 32);
+        self.b.ins().store(t, pc, self.ctxp, off::NEXT_PC);
+        let w = self.c(why);
+        self.b.ins().store(t, w, self.ctxp, off::EXIT);
+        let left = self.b.use_var(self.budget);
+        let left = if adj == 0 {
+            left
+        } else {
+            self.b.ins().iadd_imm(left, adj as i64)
+        };
+        self.b.ins().store(t, left, self.ctxp, off::BUDGET);
+        self.b.ins().return_(&[]);
+    }
+
+    /// Goes on at `pc`: inside the region if it has a block there, else in
+    /// the region that starts there (if any), else out.
     fn goto(&mut self, region: &Region, pc: u64) {
         match region.index.get(&pc) {
             Some(&i) => {
                 self.b.ins().jump(self.blocks[i], &[]);
             }
-            None => self.leave(pc, EXIT_JUMP, 0),
+            None => {
+                let off = pc.wrapping_sub(self.env.exec.0);
+                if pc & 1 == 0 && off < self.env.exec.1 {
+                    let t = MemFlags::trusted();
+                    let e = self.b.ins().load(I64, t, self.table, (off * 4) as i32);
+                    let target = self.c(pc);
+                    self.chain(e, target);
+                } else {
+                    self.leave(pc, EXIT_JUMP, 0);
+                }
+            }
         }
+    }
+
+    /// Continues at the computed pc `t` (even): in the region that starts
+    /// there if the entry table has one, else in the dispatcher.
+    fn chain_dynamic(&mut self, t: Value) {
+        let (lo, size) = self.env.exec;
+        let off = self.b.ins().iadd_imm(t, lo.wrapping_neg() as i64);
+        let inside = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, off, size as i64);
+        let look = self.b.create_block();
+        let out = self.b.create_block();
+        self.b.ins().brif(inside, look, &[], out, &[]);
+        self.b.seal_block(look);
+        self.b.seal_block(out);
+        self.b.switch_to_block(out);
+        self.exit_with(t, EXIT_JUMP, 0);
+        self.b.switch_to_block(look);
+        // Slot k = off / 2 holds 8 bytes at 8 * k = 4 * off (off is even).
+        let at = self.b.ins().ishl_imm(off, 2);
+        let at = self.b.ins().iadd(self.table, at);
+        let e = self.b.ins().load(I64, MemFlags::trusted(), at, 0);
+        self.chain(e, t);
+    }
+
+    /// Continues in the region whose entry is `e` (the entry table's word
+    /// for `pc`), or leaves for the dispatcher at `pc` where `e` is 0.
+    /// Registers are stored already (every block stores its own at its end).
+    fn chain(&mut self, e: Value, pc: Value) {
+        let go = self.b.create_block();
+        let out = self.b.create_block();
+        self.b.ins().brif(e, go, &[], out, &[]);
+        self.b.seal_block(go);
+        self.b.seal_block(out);
+        self.b.switch_to_block(out);
+        self.exit_with(pc, EXIT_JUMP, 0);
+        self.b.switch_to_block(go);
+        let t = MemFlags::trusted();
+        let left = self.b.use_var(self.budget);
+        self.b.ins().store(t, left, self.ctxp, off::BUDGET);
+        let n = self.b.ins().load(I64, t, self.ctxp, off::CHAINS);
+        let n = self.b.ins().iadd_imm(n, 1);
+        self.b.ins().store(t, n, self.ctxp, off::CHAINS);
+        let ctxp = self.ctxp;
+        self.b.ins().return_call_indirect(self.sig, e, &[ctxp]);
     }
 
     /// Continues in a new block if `bad` is zero, else leaves the region
     /// before the instruction at `pc` for the interpreter.
     fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
+        // Registers are written through, so a side exit only says where.
         let cont = self.b.create_block();
         let side = self.b.create_block();
         self.b.set_cold_block(side);
@@ -290,7 +397,6 @@ impl Gen<'_> {
         self.b.seal_block(side);
         self.b.seal_block(cont);
         self.b.switch_to_block(side);
-        self.store_pending();
         self.leave(pc, EXIT_INTERP, adj);
         self.b.switch_to_block(cont);
     }
@@ -313,9 +419,13 @@ impl Gen<'_> {
             .ins()
             .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, n as i64);
         let body = self.b.create_block();
-        let args = self.exit_args(bl.start, EXIT_BUDGET, 0);
-        self.b.ins().brif(ok, body, &[], self.exit, &args);
+        let short = self.b.create_block();
+        self.b.set_cold_block(short);
+        self.b.ins().brif(ok, body, &[], short, &[]);
         self.b.seal_block(body);
+        self.b.seal_block(short);
+        self.b.switch_to_block(short);
+        self.leave(bl.start, EXIT_BUDGET, 0);
         self.b.switch_to_block(body);
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
@@ -326,14 +436,8 @@ impl Gen<'_> {
         }
         match bl.end {
             End::Control => {}
-            End::Fallback(pc) => {
-                self.flush();
-                self.leave(pc, EXIT_INTERP, 0)
-            }
-            End::Next(pc) => {
-                self.flush();
-                self.goto(region, pc)
-            }
+            End::Fallback(pc) => self.leave(pc, EXIT_INTERP, 0),
+            End::Next(pc) => self.goto(region, pc),
         }
     }
 
@@ -457,7 +561,6 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
-                self.flush();
                 self.goto(region, d.target());
             }
             Jalr => {
@@ -469,17 +572,7 @@ impl Gen<'_> {
                 let v = self.c(d.next_pc());
                 self.set(i.rd, v);
                 self.flaw_rd(flawed, i.rd);
-                self.flush();
-                let why = self.c(EXIT_JUMP);
-                let zero = self.c(0);
-                self.b.ins().jump(
-                    self.exit,
-                    &[
-                        BlockArg::Value(t),
-                        BlockArg::Value(why),
-                        BlockArg::Value(zero),
-                    ],
-                );
+                self.chain_dynamic(t);
             }
             Beq | Bne | Blt | Bge | Bltu | Bgeu => {
                 let cc = match i.op {
@@ -490,7 +583,6 @@ impl Gen<'_> {
                     Bltu => IntCC::UnsignedLessThan,
                     _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
-                self.flush();
                 let (a, b) = (self.get(i.rs1), self.get(i.rs2));
                 let cond = self.b.ins().icmp(cc, a, b);
                 let (taken, not_taken) = if flawed {
@@ -525,10 +617,13 @@ impl Gen<'_> {
     }
 
     fn flaw_rd(&mut self, flawed: bool, rd: u8) {
-        if flawed && let Some(v) = self.x.get(rd as usize).copied().flatten() {
-            let old = self.b.use_var(v);
+        if flawed && rd != 0 && rd < 32 {
+            let old = self
+                .b
+                .ins()
+                .load(I64, MemFlags::trusted(), self.regs, 8 * rd as i32);
             let new = self.b.ins().iadd_imm(old, 1);
-            self.b.def_var(v, new);
+            self.set(rd, new);
         }
     }
 
