@@ -170,12 +170,17 @@ fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
             && err.contains("resumes its games"),
         "{err}"
     );
-    // prove, while machine A runs to a far step of a program that loops.
+    // prove, while machine A runs to a far step of a long run (10^9
+    // iterations of loop.elf: about 8.7 * 10^11 steps).
     let out = dir.join("p.json").display().to_string();
+    let long = dir.join("long.txt");
+    std::fs::write(&long, b"1000000000\n").unwrap();
     let (code, err) = ctrl_c(
         &[
             "prove",
             &guest("loop"),
+            "--input",
+            &long.display().to_string(),
             "--step",
             "100000000000",
             "--micro",
