@@ -16,6 +16,14 @@ fn json_line(s: &str) -> serde_json::Value {
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON document: {s:?}: {e}"))
 }
 
+/// Whether the temporary directory holds an entry named `prefix...`.
+fn leftovers(prefix: &str) -> bool {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+}
+
 /// Sends SIGINT to a child (as Ctrl-C in its terminal would).
 fn interrupt(pid: u32) {
     let ok = Command::new("kill")
@@ -162,12 +170,17 @@ fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
             && err.contains("resumes its games"),
         "{err}"
     );
-    // prove, while machine A runs to a far step of a program that loops.
+    // prove, while machine A runs to a far step of a long run (10^9
+    // iterations of loop.elf: about 8.7 * 10^11 steps).
     let out = dir.join("p.json").display().to_string();
+    let long = dir.join("long.txt");
+    std::fs::write(&long, b"1000000000\n").unwrap();
     let (code, err) = ctrl_c(
         &[
             "prove",
             &guest("loop"),
+            "--input",
+            &long.display().to_string(),
             "--step",
             "100000000000",
             "--micro",
@@ -300,15 +313,23 @@ fn dispute_chain_finds_anvil_from_any_directory() {
     }
     // From a directory without contracts/: the build's contracts/ is used.
     let (elf, input) = procs::example();
-    let o = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["dispute", "--chain", "--b", "5"])
         .arg(&elf)
         .arg("--input")
         .arg(&input)
         .current_dir(&dir)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        !leftovers(&format!("mswap-anvil-{pid}-")),
+        "no temporary directory left behind"
+    );
     assert!(text(&o.stdout).contains("the honest challenger won"));
     assert!(dir.join("transcript.json").is_file());
     let _ = std::fs::remove_dir_all(dir);
@@ -399,9 +420,14 @@ fn an_interrupted_dispute_leaves_no_directory_and_no_node_behind() {
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     let started = lines.any(|l| l.is_ok_and(|l| l.contains("[seq 0]")));
     assert!(started, "the game started");
-    interrupt(child.id());
+    let pid = child.id();
+    interrupt(pid);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(
+        !leftovers(&format!("mswap-anvil-{pid}-")),
+        "the node's home directory is gone"
+    );
     let node: u32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()

@@ -23,20 +23,28 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// A running node: the process and its own Foundry home directory.
+type Running = std::sync::Arc<Mutex<Option<(Child, PathBuf)>>>;
+
 /// A node this process started; killed when dropped (or by [`stop_nodes`]).
 pub struct Node {
-    child: std::sync::Arc<Mutex<Option<Child>>>,
+    child: Running,
     /// Its JSON-RPC URL.
     pub url: String,
 }
 
 /// Every node this process started and has not stopped yet.
-static NODES: Mutex<Vec<std::sync::Arc<Mutex<Option<Child>>>>> = Mutex::new(Vec::new());
+static NODES: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 
-fn stop(child: &Mutex<Option<Child>>) {
-    if let Some(mut c) = child.lock().unwrap_or_else(|p| p.into_inner()).take() {
+/// Kills the node and removes its home: anvil keeps states that overflow
+/// its memory in `~/.foundry/anvil/tmp/` and removes them only on a
+/// graceful exit, so a killed one would leave them behind (its `HOME` and
+/// `FOUNDRY_HOME` are a directory of its own).
+fn stop(child: &Mutex<Option<(Child, PathBuf)>>) {
+    if let Some((mut c, home)) = child.lock().unwrap_or_else(|p| p.into_inner()).take() {
         let _ = c.kill();
         let _ = c.wait();
+        let _ = std::fs::remove_dir_all(home);
     }
 }
 
@@ -111,7 +119,17 @@ pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
+    // A Foundry home of its own (see `stop`), removed with the node.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let home = std::env::temp_dir().join(format!(
+        "mswap-anvil-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&home).map_err(|e| format!("cannot create {}: {e}", home.display()))?;
     let child = Command::new(bin)
+        .env("FOUNDRY_HOME", &home)
+        .env("HOME", &home)
         .args([
             "--port",
             &port.to_string(),
@@ -122,8 +140,11 @@ pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let child = std::sync::Arc::new(Mutex::new(Some(child)));
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&home);
+            format!("cannot start {}: {e}", bin.display())
+        })?;
+    let child = std::sync::Arc::new(Mutex::new(Some((child, home))));
     NODES
         .lock()
         .unwrap_or_else(|p| p.into_inner())
