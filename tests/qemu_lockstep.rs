@@ -51,6 +51,9 @@ fn input_for(name: &str) -> Vec<u8> {
             br#"[{"name": "Ada", "age": 36, "city": "London"}, {"name": "Alan", "age": 41}]"#
                 .to_vec()
         }
+        // The same for the EVM guest: a state test encoded in under 512
+        // bytes (tests/fixtures/lockstep/README.md).
+        "rust_evm" => include_bytes!("fixtures/lockstep/rust_evm.bin").to_vec(),
         _ => support::sample_input(name),
     }
 }
