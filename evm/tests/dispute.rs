@@ -16,38 +16,14 @@ use mswap::game::timeline::Timeline;
 use mswap::game::transcript::verify_transcript;
 use mswap::game::wire::CreateGame;
 use mswap::hash::keccak;
-use mswap_evm::encode::encode;
-use mswap_evm::fixture::{cases, read_file};
 use mswap_evm::runner::GUEST_ELF;
-use std::path::Path;
 
-/// The first A-step count after which the guest's output holds its
-/// `state root:` line (the write system call that flushes it).
-fn root_written_at(p: &Program, input: &[u8], total: u64) -> u64 {
-    let mut m = Machine::new(p.initial_state(input));
-    // All output is flushed at the exit, within the last few thousand steps.
-    let mut t = m.run(total.saturating_sub(20_000));
-    assert!(
-        m.state().output().is_empty(),
-        "output before the last 20 000 steps"
-    );
-    while !String::from_utf8_lossy(&m.state().output()).contains("state root:") {
-        assert!(m.step(), "halted without printing the root");
-        t += 1;
-    }
-    t
-}
+mod common;
+use common::{add11, root_written_at};
 
 #[test]
 fn a_defender_claiming_a_wrong_post_state_root_loses_over_http() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/GeneralStateTests/stExample/add11.json");
-    let all = cases(&fixture, read_file(&fixture).expect("reads the fixture"));
-    let case = all
-        .iter()
-        .find(|c| c.fork == "Cancun")
-        .expect("a Cancun case");
-    let input = encode(case).expect("encodes");
+    let (case, input) = add11();
     let program = Program::load(GUEST_ELF).expect("the guest loads");
 
     // The honest run: the guest prints the fixture's root.

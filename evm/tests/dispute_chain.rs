@@ -10,10 +10,11 @@ use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::game::player::Lie;
 use mswap::game::rules::Side;
-use mswap_evm::encode::encode;
-use mswap_evm::fixture::{cases, read_file};
 use mswap_evm::runner::GUEST_ELF;
 use std::path::Path;
+
+mod common;
+use common::{add11, root_written_at};
 
 #[path = "../../tests/support/tools.rs"]
 mod tools;
@@ -34,24 +35,12 @@ fn a_defender_claiming_a_wrong_post_state_root_loses_on_chain() {
     ) {
         return;
     }
-    let fixture = repo().join("tests/fixtures/GeneralStateTests/stExample/add11.json");
-    let all = cases(&fixture, read_file(&fixture).expect("reads the fixture"));
-    let case = all
-        .iter()
-        .find(|c| c.fork == "Cancun")
-        .expect("a Cancun case");
-    let input = encode(case).expect("encodes");
+    let (case, input) = add11();
     let program = Program::load(GUEST_ELF).expect("the guest loads");
     // The step whose state first holds the printed root: the defender's
     // machine diverges there (it writes another root).
-    let mut m = Machine::new(program.initial_state(&input));
-    let steps = m.run(u64::MAX);
-    let mut m = Machine::new(program.initial_state(&input));
-    let mut written = m.run(steps - 20_000);
-    while !String::from_utf8_lossy(&m.state().output()).contains("state root:") {
-        assert!(m.step(), "halted without printing the root");
-        written += 1;
-    }
+    let steps = Machine::new(program.initial_state(&input)).run(u64::MAX);
+    let written = root_written_at(&program, &input, steps);
     let anvil = contracts.join("node_modules/.bin/anvil");
     let report = mswap::chain::demo::dispute(
         &anvil,
