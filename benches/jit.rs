@@ -234,8 +234,8 @@ fn main() {
     if !only.is_empty() && !only.iter().any(|o| o == "player") {
         return;
     }
-    use mswap::game::claim::b_for_steps;
-    use mswap::game::timeline::Timeline;
+    use mswap::players::timeline::Timeline;
+    use mswap::rules::claim::b_for_steps;
     let elf = guest("loop");
     let input = iters.into_bytes();
     let p = Program::load(&elf).expect("loads");

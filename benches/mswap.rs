@@ -374,9 +374,9 @@ fn bench_proof() {
 // ---------------------------------------------------------------- game
 
 fn bench_game() {
-    use mswap::game::claim::b_for_steps;
-    use mswap::game::player::{Honest, Query, Strategy};
-    use mswap::game::timeline::Timeline;
+    use mswap::players::player::{Honest, Query, Strategy};
+    use mswap::players::timeline::Timeline;
+    use mswap::rules::claim::b_for_steps;
     line();
     let iters = std::env::var("MSWAP_BENCH_ITERS").unwrap_or_else(|_| "1400000".into());
     println!(
@@ -462,13 +462,13 @@ fn bench_game() {
 }
 
 fn http_game() -> (usize, usize, u64, f64) {
-    use mswap::game::claim::{b_for_steps, steps_to_halt};
-    use mswap::game::client::{Client, play};
-    use mswap::game::player::{Honest, Liar, Lie, Player, claimed_by};
-    use mswap::game::referee::{Config, Referee};
-    use mswap::game::rules::{Move, Side};
-    use mswap::game::timeline::Timeline;
-    use mswap::game::wire::CreateGame;
+    use mswap::players::client::{Client, play};
+    use mswap::players::player::{Honest, Liar, Lie, Player, claimed_by};
+    use mswap::players::timeline::Timeline;
+    use mswap::players::wire::CreateGame;
+    use mswap::referee::{Config, Referee};
+    use mswap::rules::claim::{b_for_steps, steps_to_halt};
+    use mswap::rules::{Move, Side};
     let (_, elf, input) = mswap::guests::default_guest();
     let program = Program::load(elf).expect("loads");
     let halt = steps_to_halt(&program, input, 1 << 30).expect("halts");
@@ -583,16 +583,16 @@ fn start_referee_with(dir: &Path, extra: &[&str]) -> (std::process::Child, Strin
         .expect("the referee's URL")
         .to_string();
     std::thread::spawn(move || for _ in lines {});
-    mswap::game::client::Client::new(&url)
+    mswap::players::client::Client::new(&url)
         .claim("g1", None, 0)
         .ok();
     (child, url, secs(t.elapsed()))
 }
 
 fn bench_referee() {
-    use mswap::game::client::Client;
-    use mswap::game::timeline::Timeline;
-    use mswap::game::wire::{CreateGame, MoveRequest};
+    use mswap::players::client::Client;
+    use mswap::players::timeline::Timeline;
+    use mswap::players::wire::{CreateGame, MoveRequest};
     line();
     let games: usize = std::env::var("MSWAP_BENCH_GAMES")
         .ok()
@@ -632,10 +632,10 @@ fn bench_referee() {
                 &c.game,
                 j.dispute,
                 &MoveRequest {
-                    side: mswap::game::rules::Side::Challenger,
+                    side: mswap::rules::Side::Challenger,
                     token: j.token,
                     seq: 0,
-                    mv: mswap::game::rules::Move::Challenge {
+                    mv: mswap::rules::Move::Challenge {
                         root: claim.final_root,
                     },
                 },
@@ -717,9 +717,9 @@ fn peak_mib(pid: u32) -> f64 {
 /// process, on one feed per swarm): the defender's moves a second, CPU and
 /// peak memory, and the referee's peak memory.
 fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, f64) {
-    use mswap::game::client::{Client, challenge_many};
-    use mswap::game::player::{Honest, Liar, Lie};
-    use mswap::game::timeline::Timeline;
+    use mswap::players::client::{Client, challenge_many};
+    use mswap::players::player::{Honest, Liar, Lie};
+    use mswap::players::timeline::Timeline;
     use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("mswap-bench-defend-{n}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -792,7 +792,7 @@ fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, 
     let moves = own_moves.join().unwrap_or(0);
     let status = client.claim(&id, None, 0).map(|c| c.status);
     assert!(
-        matches!(status, Ok(mswap::game::wire::ClaimStatus::Stands)),
+        matches!(status, Ok(mswap::players::wire::ClaimStatus::Stands)),
         "{n} disputes: the true claim must stand: {status:?}"
     );
     let _ = client.bytes();
@@ -830,17 +830,17 @@ fn bench_disputes() {
     let _ = std::fs::remove_dir_all(&dir);
     let (mut referee, url, _) = start_referee_with(&dir, &[]);
     let to: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("addr");
-    let client = mswap::game::client::Client::new(&url);
+    let client = mswap::players::client::Client::new(&url);
     let elf_bytes = std::fs::read(&elf).expect("elf");
     let big_input = vec![7u8; 4 << 20];
     let program = Program::load(&elf_bytes).expect("loads");
-    let claim = mswap::game::timeline::Timeline::new(&program, &big_input, 5, 3).claim(
+    let claim = mswap::players::timeline::Timeline::new(&program, &big_input, 5, 3).claim(
         program.hash,
         mswap::hash::keccak(&[&big_input]),
         5,
     );
     let c = client
-        .create(&mswap::game::wire::CreateGame {
+        .create(&mswap::players::wire::CreateGame {
             claim,
             program: elf_bytes,
             input: big_input,

@@ -92,7 +92,7 @@ fn find(program: &Program, input: &[u8], t: u64, pick: &dyn Fn(&Uop, UStatus) ->
 }
 
 /// The example game's transcript.
-pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::game::transcript::Transcript {
+pub fn example_transcript(elf: &[u8], input: &[u8]) -> mswap::rules::transcript::Transcript {
     mswap::chain::fixtures::game_transcript(elf, input, 5)
 }
 

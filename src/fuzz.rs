@@ -61,7 +61,7 @@ pub fn decode_and_verify(data: &[u8]) -> Option<(Hash, Hash)> {
 }
 
 /// Parses `data` as a transcript and replays it offline.
-pub fn transcript(data: &[u8]) -> Option<crate::game::transcript::Checked> {
-    let t: crate::game::transcript::Transcript = serde_json::from_slice(data).ok()?;
-    crate::game::transcript::verify_transcript(&t).ok()
+pub fn transcript(data: &[u8]) -> Option<crate::rules::transcript::Checked> {
+    let t: crate::rules::transcript::Transcript = serde_json::from_slice(data).ok()?;
+    crate::rules::transcript::verify_transcript(&t).ok()
 }

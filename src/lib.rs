@@ -4,8 +4,11 @@
 //! `elf` (program -> initial state) -> `state` (the essential state `S` and
 //! its Merkle tree) -> `fast` (machine A, one step = one RV64IMAC
 //! instruction) -> `micro` (machine AB, one step = one micro-instruction)
-//! -> `proof` / `verify` (one-step proofs and their checker) -> `game`
-//! (the bisection game, referee and players). The command-line interface in
+//! -> `proof` / `verify` (one-step proofs and their checker) -> `rules`
+//! (the bisection game as a pure state machine) -> `players` (strategies and
+//! the loops that play them against any referee) -> `referee` (the HTTP
+//! referee service) and `chain` (the contracts as a referee). The
+//! command-line interface in
 //! `src/main.rs` drives them all; nothing here depends on it.
 //!
 //! Run a guest on machine A and take the root of its final state (what a
@@ -30,12 +33,14 @@ pub mod check;
 pub mod elf;
 pub mod fast;
 pub mod fuzz;
-pub mod game;
 pub mod guests;
 pub mod hash;
 pub mod layout;
 pub mod micro;
+pub mod players;
 pub mod proof;
 pub mod prover;
+pub mod referee;
+pub mod rules;
 pub mod state;
 pub mod verify;

@@ -257,8 +257,8 @@ fn mswap_deploy_and_verify_on_chain() {
 #[test]
 fn whole_games_on_chain_the_honest_side_wins() {
     use mswap::chain::rpc::GamePolicy;
-    use mswap::game::player::Lie;
-    use mswap::game::rules::Side;
+    use mswap::players::player::Lie;
+    use mswap::rules::Side;
     if !have_anvil() {
         return;
     }
@@ -270,9 +270,9 @@ fn whole_games_on_chain_the_honest_side_wins() {
     // the test moves the node's clock once the claim has fallen.
     let policy = GamePolicy {
         clock_seconds: 600,
-        window_seconds: mswap::game::policy::MIN_WINDOW_SECONDS,
+        window_seconds: mswap::rules::policy::MIN_WINDOW_SECONDS,
         margin: 1,
-        min_speed: mswap::game::policy::MAX_MIN_SPEED,
+        min_speed: mswap::rules::policy::MAX_MIN_SPEED,
         max_b: 48,
         claim_bond: alloy::primitives::U256::from(1000),
         challenge_bond: alloy::primitives::U256::from(100),

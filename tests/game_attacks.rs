@@ -8,11 +8,11 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::game::client::{Client, RefereeApi, challenge_many, defend, play};
-use mswap::game::player::{Lie, Player, claimed_by};
-use mswap::game::referee::{Config, Limits, Policy, Referee};
-use mswap::game::rules::{Outcome, Side};
-use mswap::game::wire::{ClaimStatus, Created};
+use mswap::players::client::{Client, RefereeApi, challenge_many, defend, play};
+use mswap::players::player::{Lie, Player, claimed_by};
+use mswap::players::wire::{ClaimStatus, Created};
+use mswap::referee::{Config, Limits, Policy, Referee};
+use mswap::rules::{Outcome, Side};
 use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ fn open_claim(api: &dyn RefereeApi, lies: &[Lie]) -> Created {
         .expect("creates")
 }
 
-fn example_strategy(lies: &[Lie]) -> Box<dyn mswap::game::player::Strategy> {
+fn example_strategy(lies: &[Lie]) -> Box<dyn mswap::players::player::Strategy> {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
     strategy(&p, &input, B, lies)
@@ -361,7 +361,7 @@ fn a_long_status_is_refused_and_every_page_is_bounded() {
         match (r, ok) {
             (Ok(_), true) => {}
             (
-                Err(mswap::game::client::ClientError::Refused {
+                Err(mswap::players::client::ClientError::Refused {
                     status: 400,
                     reason,
                 }),
@@ -448,7 +448,7 @@ fn a_truncated_log_and_a_keyless_rechain_are_refused_naming_the_line() {
             .expect("creates");
         referee.join(&c.game).expect("joins");
     }
-    let log = mswap::game::store::log_path(&dir);
+    let log = mswap::referee::store::log_path(&dir);
     let good = std::fs::read(&log).unwrap();
     let ends: Vec<usize> = (0..good.len()).filter(|i| good[*i] == b'\n').collect();
     let refused = |what: &str, line: usize| {
@@ -467,7 +467,7 @@ fn a_truncated_log_and_a_keyless_rechain_are_refused_naming_the_line() {
     // The whole chain recomputed with another key (the old unkeyed scheme
     // is one): refused at line 1.
     std::fs::write(&log, &good).unwrap();
-    let key = mswap::game::store::key_path(&dir);
+    let key = mswap::referee::store::key_path(&dir);
     let real = std::fs::read(&key).unwrap();
     std::fs::write(&key, "11".repeat(32)).unwrap();
     refused("another key", 1);

@@ -7,9 +7,9 @@
 mod procs;
 mod support;
 
-use mswap::game::client::Client;
-use mswap::game::rules::{Move, Outcome, Side};
-use mswap::game::store::{Event, Log};
+use mswap::players::client::Client;
+use mswap::referee::store::{Event, Log};
+use mswap::rules::{Move, Outcome, Side};
 use procs::{
     assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
     transcript_won_by,
@@ -32,7 +32,7 @@ fn wait_for_seq(url: &str, id: &str, seq: u64) -> u64 {
         let v = match client.view(id, 1, Some(seq - 1), 1_000) {
             Ok(v) => v,
             // The challenger has not opened its dispute yet.
-            Err(mswap::game::client::ClientError::Refused { status: 404, .. }) => {
+            Err(mswap::players::client::ClientError::Refused { status: 404, .. }) => {
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
@@ -67,7 +67,7 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
     // the middle of an append, and a downtime longer than the clocks.
     let at = wait_for_seq(&url, &id, 10);
     r.kill();
-    let log = mswap::game::store::log_path(&data);
+    let log = mswap::referee::store::log_path(&data);
     std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
@@ -132,8 +132,8 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
 #[test]
 fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
     use mswap::elf::Program;
-    use mswap::game::referee::{Config, Policy, Referee};
-    use mswap::game::wire::MoveRequest;
+    use mswap::players::wire::MoveRequest;
+    use mswap::referee::{Config, Policy, Referee};
     let dir = temp("charge");
     let clock = 20_000;
     let config = || Config {
@@ -203,7 +203,7 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
 
 #[test]
 fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
-    use mswap::game::referee::{Config, Referee};
+    use mswap::referee::{Config, Referee};
     let dir = temp("flip");
     {
         // A log of several lines: a start, a claim, a dispute.
@@ -215,7 +215,7 @@ fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
             .expect("creates");
         referee.join(&c.game).expect("joins");
     }
-    let log = mswap::game::store::log_path(&dir);
+    let log = mswap::referee::store::log_path(&dir);
     let good = std::fs::read(&log).unwrap();
     let lines: Vec<usize> = good
         .iter()

@@ -8,13 +8,13 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::game::client::{Client, ClientError, defend, play};
-use mswap::game::levels::{Level, LevelKind, two_levels};
-use mswap::game::player::{Lie, Player, claimed_by};
-use mswap::game::referee::{Config, Policy, Server};
-use mswap::game::rules::{Outcome, Side};
-use mswap::game::transcript::verify_transcript;
-use mswap::game::wire::{ClaimStatus, CreateGame};
+use mswap::players::client::{Client, ClientError, defend, play};
+use mswap::players::player::{Lie, Player, claimed_by};
+use mswap::players::wire::{ClaimStatus, CreateGame};
+use mswap::referee::{Config, Policy, Server};
+use mswap::rules::levels::{Level, LevelKind, two_levels};
+use mswap::rules::transcript::verify_transcript;
+use mswap::rules::{Outcome, Side};
 use std::path::PathBuf;
 use support::game::{create_game, serve, stop, true_claim};
 use support::{example, strategy};
@@ -35,7 +35,7 @@ fn start(tag: &str, window_ms: u64) -> (Server, PathBuf) {
     )
 }
 
-fn create(url: &str, d_lies: &[Lie]) -> (mswap::game::wire::Created, CreateGame) {
+fn create(url: &str, d_lies: &[Lie]) -> (mswap::players::wire::Created, CreateGame) {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
     let mut ds = strategy(&p, &input, B, d_lies);
@@ -71,9 +71,9 @@ fn challenger(url: &str, id: &str, lies: Vec<Lie>) -> std::thread::JoinHandle<(u
 
 fn defender(
     url: &str,
-    created: &mswap::game::wire::Created,
+    created: &mswap::players::wire::Created,
     lies: Vec<Lie>,
-) -> std::thread::JoinHandle<mswap::game::client::ClaimEnd> {
+) -> std::thread::JoinHandle<mswap::players::client::ClaimEnd> {
     let (url, id, token) = (url.to_string(), created.game.clone(), created.token.clone());
     std::thread::spawn(move || {
         let (elf, input) = example();
@@ -96,7 +96,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
     let self_join = challenger(
         &url,
         &id,
-        vec![Lie::At(mswap::game::player::Place {
+        vec![Lie::At(mswap::players::player::Place {
             level: 0,
             position: 16,
         })],
@@ -142,11 +142,11 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
     let refused = client.send(
         &id,
         1,
-        &mswap::game::wire::MoveRequest {
+        &mswap::players::wire::MoveRequest {
             side: Side::Challenger,
             token: mine.token,
             seq: 0,
-            mv: mswap::game::rules::Move::Challenge {
+            mv: mswap::rules::Move::Challenge {
                 root: view.claim.final_root,
             },
         },
@@ -275,7 +275,7 @@ fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
     let c = client.create(&req).expect("creates");
     assert_eq!(c.clock_ms, policy.clock_ms(B));
     // b = 0 with its steps level (log2 0) is a claim like any other.
-    assert_eq!(mswap::game::levels::validate(&two_levels(0), 0), Ok(()));
+    assert_eq!(mswap::rules::levels::validate(&two_levels(0), 0), Ok(()));
     stop(server, dir);
 }
 
@@ -323,7 +323,7 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
 
 #[test]
 fn disputes_past_the_running_share_wait_with_stopped_clocks_and_start_in_order() {
-    use mswap::game::referee::Referee;
+    use mswap::referee::Referee;
     let dir = support::game::temp_dir("queue");
     let config = || Config {
         policy: Policy {
@@ -356,11 +356,11 @@ fn disputes_past_the_running_share_wait_with_stopped_clocks_and_start_in_order()
         let refused = referee.play(
             &c.game,
             2,
-            mswap::game::wire::MoveRequest {
+            mswap::players::wire::MoveRequest {
                 side: Side::Challenger,
                 token: joined[1].token.clone(),
                 seq: 0,
-                mv: mswap::game::rules::Move::Challenge {
+                mv: mswap::rules::Move::Challenge {
                     root: mswap::hash::keccak(&[b"x"]),
                 },
             },

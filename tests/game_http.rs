@@ -5,13 +5,13 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::game::client::{Client, ClientError, play};
-use mswap::game::levels::{two_levels, with_strides};
-use mswap::game::player::{Lie, Place, Player, claimed_by};
-use mswap::game::referee::{Config, Policy, Server};
-use mswap::game::rules::{Move, Outcome, Side};
-use mswap::game::transcript::verify_transcript;
-use mswap::game::wire::{CreateGame, MoveRequest};
+use mswap::players::client::{Client, ClientError, play};
+use mswap::players::player::{Lie, Place, Player, claimed_by};
+use mswap::players::wire::{CreateGame, MoveRequest};
+use mswap::referee::{Config, Policy, Server};
+use mswap::rules::levels::{two_levels, with_strides};
+use mswap::rules::transcript::verify_transcript;
+use mswap::rules::{Move, Outcome, Side};
 use std::path::PathBuf;
 use support::game::{a_game, create_game, serve, stop, true_claim};
 use support::{example, strategy};
@@ -33,7 +33,7 @@ fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
 /// A whole game over HTTP between two threads; returns the outcome (None: no dispute).
 fn game(
     url: &str,
-    levels: Vec<mswap::game::levels::Level>,
+    levels: Vec<mswap::rules::levels::Level>,
     d_lies: Vec<Lie>,
     c_lies: Vec<Lie>,
     clock_ms: Option<u64>,
@@ -315,7 +315,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         },
     };
     client.send(&id, 1, &challenge).expect("challenge accepted");
-    let log = mswap::game::store::log_path(&dir);
+    let log = mswap::referee::store::log_path(&dir);
     let snapshot = || {
         let t = client.transcript(&id, 1).expect("transcript");
         let v = client.view(&id, 1, None, 0).unwrap();
@@ -438,7 +438,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
     };
     loop {
         let v = client.view(&id, 1, None, 0).unwrap();
-        if matches!(v.game.phase, mswap::game::rules::Phase::Prove(_)) {
+        if matches!(v.game.phase, mswap::rules::Phase::Prove(_)) {
             let Some(Move::Proof { mut proof }) = c.decide(&v.game) else {
                 panic!("proof")
             };

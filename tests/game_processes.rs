@@ -4,7 +4,7 @@
 
 mod procs;
 
-use mswap::game::rules::Side;
+use mswap::rules::Side;
 use procs::{
     assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
     transcript_won_by,
@@ -12,7 +12,7 @@ use procs::{
 use std::process::Command;
 
 /// Every move a player's log shows is in the transcript, by the same side.
-fn logs_match(log: &str, t: &mswap::game::transcript::Transcript) {
+fn logs_match(log: &str, t: &mswap::rules::transcript::Transcript) {
     let seen = seen_moves(log);
     assert!(!seen.is_empty(), "no moves in the log:\n{log}");
     assert_in_transcript(&seen, t);

@@ -5,14 +5,14 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::game::claim::make_claim;
-use mswap::game::levels::{Level, two_levels, with_strides};
-use mswap::game::local::{play, transcript};
-use mswap::game::player::{Lie, Place, Player, Query, Strategy, claimed_by};
-use mswap::game::rules::{Game, Outcome, Phase, Side};
-use mswap::game::transcript::verify_transcript;
 use mswap::hash::Hash;
+use mswap::players::local::{play, transcript};
+use mswap::players::player::{Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::proof::StepProof;
+use mswap::rules::claim::make_claim;
+use mswap::rules::levels::{Level, two_levels, with_strides};
+use mswap::rules::transcript::verify_transcript;
+use mswap::rules::{Game, Outcome, Phase, Side};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use support::{example, strategy};
@@ -68,7 +68,7 @@ fn game_of(
     // Rounds: one midpoint and one verdict per halving.
     let rounds = log
         .iter()
-        .filter(|a| a.result.is_ok() && matches!(a.mv, mswap::game::rules::Move::Midpoint { .. }))
+        .filter(|a| a.result.is_ok() && matches!(a.mv, mswap::rules::Move::Midpoint { .. }))
         .count();
     assert!(rounds as u32 <= b + mswap::micro::LOG2_USTEPS);
     g.outcome().map(Outcome::winner)

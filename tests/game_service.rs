@@ -9,9 +9,9 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::game::client::Client;
-use mswap::game::referee::{Config, Limits, Server};
 use mswap::hash::keccak;
+use mswap::players::client::Client;
+use mswap::referee::{Config, Limits, Server};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

@@ -6,8 +6,8 @@
 mod export;
 mod support;
 
-use mswap::game::rules::{Move, Outcome, Side};
-use mswap::game::transcript::{Transcript, TranscriptError, verify_transcript};
+use mswap::rules::transcript::{Transcript, TranscriptError, verify_transcript};
+use mswap::rules::{Move, Outcome, Side};
 use std::path::Path;
 use support::cli::mswap;
 
@@ -193,8 +193,8 @@ fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
 
 #[test]
 fn transcripts_are_read_strictly_and_levels_must_start_with_steps() {
-    use mswap::game::levels::{Level, LevelKind};
-    use mswap::game::transcript::read_transcript;
+    use mswap::rules::levels::{Level, LevelKind};
+    use mswap::rules::transcript::read_transcript;
     let text = serde_json::to_string(&load()).unwrap();
     assert!(read_transcript(text.as_bytes()).is_ok());
     // A key given twice (serde_json alone keeps the last) and an unknown field.

@@ -8,12 +8,12 @@ mod support;
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
-use mswap::game::claim::make_claim;
-use mswap::game::levels::two_levels;
-use mswap::game::local::{play, transcript};
-use mswap::game::player::{Lie, Player, claimed_by};
-use mswap::game::rules::{Game, Outcome, Phase, Side};
-use mswap::game::transcript::verify_transcript;
+use mswap::players::local::{play, transcript};
+use mswap::players::player::{Lie, Player, claimed_by};
+use mswap::rules::claim::make_claim;
+use mswap::rules::levels::two_levels;
+use mswap::rules::transcript::verify_transcript;
+use mswap::rules::{Game, Outcome, Phase, Side};
 use support::{guests, strategy};
 
 #[test]

@@ -73,7 +73,7 @@ fn the_committed_game_fixtures_are_up_to_date() {
         assert!(
             t.outcome
                 .as_ref()
-                .is_some_and(|o| o.winner() == mswap::game::rules::Side::Challenger),
+                .is_some_and(|o| o.winner() == mswap::rules::Side::Challenger),
             "b = {b}: the honest challenger wins"
         );
         assert!(

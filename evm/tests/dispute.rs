@@ -6,16 +6,16 @@
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
-use mswap::game::claim::b_for_steps;
-use mswap::game::client::{Client, play};
-use mswap::game::levels::two_levels;
-use mswap::game::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
-use mswap::game::referee::{Config, Referee};
-use mswap::game::rules::Side;
-use mswap::game::timeline::Timeline;
-use mswap::game::transcript::verify_transcript;
-use mswap::game::wire::CreateGame;
 use mswap::hash::keccak;
+use mswap::players::client::{Client, play};
+use mswap::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use mswap::players::timeline::Timeline;
+use mswap::players::wire::CreateGame;
+use mswap::referee::{Config, Referee};
+use mswap::rules::Side;
+use mswap::rules::claim::b_for_steps;
+use mswap::rules::levels::two_levels;
+use mswap::rules::transcript::verify_transcript;
 use mswap_evm::runner::GUEST_ELF;
 
 mod common;

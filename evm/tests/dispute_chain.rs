@@ -8,8 +8,8 @@
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
-use mswap::game::player::Lie;
-use mswap::game::rules::Side;
+use mswap::players::player::Lie;
+use mswap::rules::Side;
 use mswap_evm::runner::GUEST_ELF;
 use std::path::Path;
 

@@ -15,13 +15,13 @@
 //! 3. the verifier's data contract (`DATA()`): its whole code, a `STOP`
 //!    byte then this build's zero table and microcode (no immutables);
 //! 4. the game's policy (`clockSeconds`, `windowSeconds`, `margin`,
-//!    `minSpeed`, `maxB`) against the limits of `src/game/policy.rs`
+//!    `minSpeed`, `maxB`) against the limits of `src/rules/policy.rs`
 //!    (a creation code other than ours could have set values the
 //!    constructor refuses).
 
 use super::bindings::{DISPUTE_GAME_JSON, DisputeGame, STEP_VERIFIER_JSON, StepVerifier};
 use super::rpc::{Chain, RpcError};
-use crate::game::policy::{ChainPolicy, PolicyError};
+use crate::rules::policy::{ChainPolicy, PolicyError};
 use alloy::primitives::{Address, B256, keccak256};
 use serde_json::Value;
 

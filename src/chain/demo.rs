@@ -2,21 +2,21 @@
 //! this process starts itself, with the contracts as the referee: deploy,
 //! then a defender and a challenger, each with its own account and its own
 //! [`ChainReferee`], played by the same loops as over HTTP
-//! ([`crate::game::client::defend`] and [`crate::game::client::play_with`]),
+//! ([`crate::players::client::defend`] and [`crate::players::client::play_with`]),
 //! every move a transaction with its gas; the transcript rebuilt from the
 //! logs and verified offline; both players withdraw their credit.
 
 use super::referee::{ChainReferee, GasEntry};
 use super::rpc::{Chain, GamePolicy, Key, RpcError};
 use crate::elf::Program;
-use crate::game::claim::b_for_steps;
-use crate::game::client::{ClientError, RefereeApi, defend, play_with};
-use crate::game::levels::two_levels;
-use crate::game::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
-use crate::game::rules::Side;
-use crate::game::timeline::Timeline;
-use crate::game::transcript::{Checked, Transcript, verify_transcript};
-use crate::game::wire::{ClaimStatus, CreateGame};
+use crate::players::client::{ClientError, RefereeApi, defend, play_with};
+use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
+use crate::players::timeline::Timeline;
+use crate::players::wire::{ClaimStatus, CreateGame};
+use crate::rules::Side;
+use crate::rules::claim::b_for_steps;
+use crate::rules::levels::two_levels;
+use crate::rules::transcript::{Checked, Transcript, verify_transcript};
 use alloy::primitives::U256;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -350,7 +350,7 @@ pub fn play(
                 tell(Side::Defender, &defender, n, side, &line)
             })
         });
-        let c = (|| -> Result<(u64, crate::game::rules::Outcome), ClientError> {
+        let c = (|| -> Result<(u64, crate::rules::Outcome), ClientError> {
             let joined = challenger.join(&id)?;
             let n = joined.dispute;
             let mut player = Player {

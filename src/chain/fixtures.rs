@@ -163,9 +163,9 @@ pub const GAME_FIXTURES: [(u32, &str); 3] = [
 /// root the proof leads to). Big-endian; a move is its type (0 challenge
 /// + root, 1 midpoint + level u8, position u64, root, 2 agree / 3 disagree
 /// + level u8, position u64, 4 proof + u16 length + binary proof).
-pub fn game_fixture(t: &crate::game::transcript::Transcript) -> Vec<u8> {
-    use crate::game::levels::LevelKind;
-    use crate::game::rules::{Move, Outcome, Side};
+pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
+    use crate::rules::levels::LevelKind;
+    use crate::rules::{Move, Outcome, Side};
     let image = crate::elf::Program::load(&t.program)
         .map(|p| crate::state::initial::Image::of_state(&p.initial_state(&[])))
         .ok();
@@ -244,12 +244,12 @@ pub fn game_fixture(t: &crate::game::transcript::Transcript) -> Vec<u8> {
 /// # Panics
 ///
 /// If `elf` is not a loadable program (it is the committed example).
-pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::game::transcript::Transcript {
-    use crate::game::levels::two_levels;
-    use crate::game::local::{play, transcript};
-    use crate::game::player::{Honest, Liar, Lie, Player, claimed_by};
-    use crate::game::rules::{Game, Side};
-    use crate::game::timeline::Timeline;
+pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transcript::Transcript {
+    use crate::players::local::{play, transcript};
+    use crate::players::player::{Honest, Liar, Lie, Player, claimed_by};
+    use crate::players::timeline::Timeline;
+    use crate::rules::levels::two_levels;
+    use crate::rules::{Game, Side};
     let p = crate::elf::Program::load(elf).expect("the example program loads");
     let timeline = || Timeline::new(&p, input, b, 3);
     let claim = timeline().claim(p.hash, crate::hash::keccak(&[input]), b);

@@ -1,5 +1,5 @@
 //! [`ChainReferee`]: the game's [`RefereeApi`] against a `DisputeGame`
-//! contract, so that the players of `src/game/client.rs` (one loop, one
+//! contract, so that the players of `src/players/client.rs` (one loop, one
 //! set of strategies, lies and transcripts) play on a chain as they play
 //! over HTTP.
 //!
@@ -50,16 +50,16 @@
 
 use super::bindings::DisputeGame;
 use super::rpc::{Chain, RpcError};
-use crate::game::claim::Claim;
-use crate::game::client::{ClientError, RefereeApi};
-use crate::game::levels::{Level, LevelKind, two_levels};
-use crate::game::rules::{Game, Move, Outcome, Phase, Side};
-use crate::game::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
-use crate::game::wire::{
+use crate::hash::Hash;
+use crate::players::client::{ClientError, RefereeApi};
+use crate::players::wire::{
     ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, Joined, MoveRequest, View,
 };
-use crate::hash::Hash;
 use crate::proof::binary;
+use crate::rules::claim::Claim;
+use crate::rules::levels::{Level, LevelKind, two_levels};
+use crate::rules::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
+use crate::rules::{Game, Move, Outcome, Phase, Side};
 use crate::state::initial::Image;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::{Filter, Log};
@@ -121,9 +121,9 @@ pub struct ContractPolicy {
 }
 
 impl ContractPolicy {
-    /// The rules of time, as `src/game/policy.rs` states them.
-    pub fn limits(&self) -> crate::game::policy::ChainPolicy {
-        crate::game::policy::ChainPolicy {
+    /// The rules of time, as `src/rules/policy.rs` states them.
+    pub fn limits(&self) -> crate::rules::policy::ChainPolicy {
+        crate::rules::policy::ChainPolicy {
             clock_base: self.clock_seconds,
             window_base: self.window_seconds,
             margin: self.margin,
@@ -1280,7 +1280,7 @@ impl RefereeApi for ChainReferee {
                 ),
             ));
         }
-        let max_input = crate::game::policy::MAX_INPUT_BYTES;
+        let max_input = crate::rules::policy::MAX_INPUT_BYTES;
         if req.input.len() as u64 > max_input {
             return Err(refused(
                 413,
@@ -1622,7 +1622,7 @@ impl RefereeApi for ChainReferee {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::game::levels::with_strides;
+    use crate::rules::levels::with_strides;
 
     #[test]
     fn level_lists_round_trip_through_the_contracts_encoding() {

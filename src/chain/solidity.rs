@@ -148,9 +148,9 @@ library Microcode {{
 }
 
 /// The library `Policy`: the limits and the clock/window formula of
-/// `src/game/policy.rs`.
+/// `src/rules/policy.rs`.
 fn policy_sol() -> String {
-    use crate::game::policy as p;
+    use crate::rules::policy as p;
     format!(
         r#"
 /// The limits of a claim and of a deployment and the clocks as a function

@@ -160,7 +160,7 @@ struct CodeHashes {
 /// Deploys the `StepVerifier` (with this build's microcode) and a
 /// `DisputeGame` using it; prints their addresses and gas.
 pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
-    let default_bonds = mswap::game::policy::bonds(
+    let default_bonds = mswap::rules::policy::bonds(
         u32::from(a.max_b),
         u128::from(a.gas_price_gwei) * 1_000_000_000,
     );
@@ -179,7 +179,7 @@ pub fn deploy(a: DeployArgs) -> Result<i32, CliError> {
             None => alloy::primitives::U256::from(default_bonds.1),
         },
     };
-    let limits = mswap::game::policy::ChainPolicy {
+    let limits = mswap::rules::policy::ChainPolicy {
         clock_base: a.clock_seconds,
         window_base: a.window_seconds,
         margin: a.margin,
@@ -352,8 +352,8 @@ pub fn referee(
         .map_err(CliError::usage)?;
     let chain = connect(url, &a.key.key(default_account), patience)?;
     let mut r = ChainReferee::connect(chain, contract).map_err(|e| match e {
-        mswap::game::client::ClientError::Refused { reason, .. } => CliError::usage(reason),
-        mswap::game::client::ClientError::Unreachable { url, reason } => {
+        mswap::players::client::ClientError::Refused { reason, .. } => CliError::usage(reason),
+        mswap::players::client::ClientError::Unreachable { url, reason } => {
             CliError::io(format!("cannot reach the node at {url}: {reason}"))
         }
         other => CliError::io(other.to_string()),
@@ -416,9 +416,9 @@ pub fn settle(r: &ChainReferee, id: &str, json: bool) -> Result<Settled, CliErro
 /// What `dispute --chain --json` prints at the end.
 #[derive(Serialize)]
 struct ChainDisputed {
-    outcome: Option<mswap::game::rules::Outcome>,
-    winner: mswap::game::rules::Side,
-    honest: Option<mswap::game::rules::Side>,
+    outcome: Option<mswap::rules::Outcome>,
+    winner: mswap::rules::Side,
+    honest: Option<mswap::rules::Side>,
     status: String,
     transactions: usize,
     gas: u64,
@@ -436,8 +436,8 @@ pub fn dispute(
     elf: &[u8],
     input: &[u8],
     b: Option<u32>,
-    defender_lies: Vec<mswap::game::player::Lie>,
-    challenger_lies: Vec<mswap::game::player::Lie>,
+    defender_lies: Vec<mswap::players::player::Lie>,
+    challenger_lies: Vec<mswap::players::player::Lie>,
     transcript: &Path,
     json: bool,
     anvil: Option<&Path>,
@@ -490,7 +490,7 @@ pub fn dispute(
         let t = &r.transcript;
         let mut game = t.start().map_err(|e| format!("{name}: {e}"))?;
         for rec in &t.moves {
-            let text = mswap::game::client::describe(&game, rec.side, &rec.mv);
+            let text = mswap::players::client::describe(&game, rec.side, &rec.mv);
             let gas = r
                 .txs
                 .iter()

@@ -8,18 +8,18 @@ use super::{CliError, load_program, validate};
 use clap::Args;
 use mswap::chain::referee::ChainReferee;
 use mswap::elf::Program;
-use mswap::game::client::{Client, RefereeApi, defend as defend_claim, play_with};
-use mswap::game::demo::{self, HALT_LIMIT, Setup};
-use mswap::game::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
-use mswap::game::referee::{Config, Limits, Policy, Referee};
-use mswap::game::rules::{Outcome, Side};
-use mswap::game::timeline::Timeline;
-use mswap::game::transcript::Transcript;
-use mswap::game::wire::ClaimStatus;
-use mswap::game::wire::CreateGame;
 use mswap::hash::Hash;
 use mswap::hash::keccak;
+use mswap::players::client::{Client, RefereeApi, defend as defend_claim, play_with};
+use mswap::players::demo::{self, HALT_LIMIT, Setup};
+use mswap::players::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
+use mswap::players::timeline::Timeline;
+use mswap::players::wire::ClaimStatus;
+use mswap::players::wire::CreateGame;
 use mswap::proof::StepProof;
+use mswap::referee::{Config, Limits, Policy, Referee};
+use mswap::rules::transcript::Transcript;
+use mswap::rules::{Outcome, Side};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -169,9 +169,9 @@ impl Conn {
 /// A failure to open a claim, find one or join it: the referee's refusal
 /// (no such game, a claim against its policy) is a usage error (exit 2);
 /// a referee that cannot be reached, exit 3.
-pub(super) fn asked(e: mswap::game::client::ClientError) -> CliError {
+pub(super) fn asked(e: mswap::players::client::ClientError) -> CliError {
     match e {
-        mswap::game::client::ClientError::Refused { .. } => {
+        mswap::players::client::ClientError::Refused { .. } => {
             CliError::usage(format!("the referee {e}"))
         }
         other => CliError::io(other.to_string()),
@@ -335,7 +335,7 @@ fn strategy(
     halt_limit: u64,
     c: u32,
     lies: Vec<Lie>,
-) -> Result<(Box<dyn Strategy>, mswap::game::claim::Claim, u32), CliError> {
+) -> Result<(Box<dyn Strategy>, mswap::rules::claim::Claim, u32), CliError> {
     // The first pass can be long: show it on a terminal.
     let bar = super::progress::Progress::new("running the program", None);
     let last = std::sync::atomic::AtomicU64::new(0);
@@ -413,7 +413,7 @@ fn report_dispute(
     let rounds = t
         .moves
         .iter()
-        .filter(|r| matches!(r.mv, mswap::game::rules::Move::Midpoint { .. }))
+        .filter(|r| matches!(r.mv, mswap::rules::Move::Midpoint { .. }))
         .count() as u64;
     if !json {
         outln!(
@@ -514,7 +514,7 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
         window_base_ms: a.window_ms,
         min_steps_per_s: a.min_speed.max(1),
         margin: a.margin,
-        max_b: a.max_b.min(mswap::game::levels::MAX_B),
+        max_b: a.max_b.min(mswap::rules::levels::MAX_B),
     };
     // Both options before anything is created: the address must parse and
     // be free, the data directory must be one (or not exist yet).

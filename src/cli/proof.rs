@@ -181,7 +181,7 @@ struct Verified {
     #[serde(skip_serializing_if = "Option::is_none")]
     moves: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<mswap::game::rules::Outcome>,
+    outcome: Option<mswap::rules::Outcome>,
     /// What rests on the referee's clock and cannot be re-checked offline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     clock_notes: Vec<String>,
@@ -390,7 +390,7 @@ fn verify_file(a: VerifyArgs) -> Result<Verified, CliError> {
             v.root_after = Some(file.root_after);
             Ok(v)
         }
-        Some(mswap::game::transcript::TRANSCRIPT_TYPE) => {
+        Some(mswap::rules::transcript::TRANSCRIPT_TYPE) => {
             if a.elf.is_some() {
                 return Err(CliError::usage(format!(
                     "{name}: a transcript carries its program and input; --elf is for step proofs"
@@ -435,9 +435,9 @@ fn check_after(name: &str, computed: &Hash, after: Option<Hash>) -> Result<(), C
 }
 
 fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError> {
-    use mswap::game::levels::LevelKind;
-    use mswap::game::rules::{Move, Phase};
-    use mswap::game::transcript::{read_transcript, verify_transcript};
+    use mswap::rules::levels::LevelKind;
+    use mswap::rules::transcript::{read_transcript, verify_transcript};
+    use mswap::rules::{Move, Phase};
     // Strictly: unknown fields and duplicated keys are refused.
     let t = read_transcript(bytes)
         .map_err(|e| CliError::negative(format!("{name}: malformed transcript: {e}")))?;

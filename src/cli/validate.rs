@@ -8,7 +8,7 @@
 //! `output::check_writable("--transcript", path)?`.
 
 use super::CliError;
-use mswap::game::levels::{Level, MAX_B, two_levels, with_strides};
+use mswap::rules::levels::{Level, MAX_B, two_levels, with_strides};
 
 /// The most worker threads `--threads` may ask for: 4 per core.
 pub fn max_threads() -> usize {
@@ -85,10 +85,10 @@ pub fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
 }
 
 /// A referee's URL: `http://HOST:PORT` (a trailing `/` allowed), checked
-/// by the client's one rule ([`mswap::game::client::check_url`]). Returns
+/// by the client's one rule ([`mswap::players::client::check_url`]). Returns
 /// it without the trailing `/`.
 pub fn url(option: &str, s: &str) -> Result<String, CliError> {
-    use mswap::game::client::{ClientError, check_url};
+    use mswap::players::client::{ClientError, check_url};
     check_url(s).map_err(|e| match e {
         ClientError::Url { reason, .. } => CliError::usage(format!("{option} {s}: {reason}")),
         other => CliError::usage(format!("{option} {s}: {other}")),
@@ -131,7 +131,7 @@ mod tests {
             l.iter().map(|l| l.log2).collect::<Vec<_>>(),
             vec![12, 8, 11]
         );
-        mswap::game::levels::validate(&l, 20).unwrap();
+        mswap::rules::levels::validate(&l, 20).unwrap();
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! read on threads as it comes (a player's first line names its game).
 #![allow(dead_code)]
 
-use mswap::game::rules::Side;
+use mswap::rules::Side;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -232,7 +232,7 @@ pub fn seen_moves(log: &str) -> Vec<(u64, Side)> {
 
 /// Asserts that every move of `seen` (as [`seen_moves`] reads a log) is
 /// in transcript `t`, made by the same side.
-pub fn assert_in_transcript(seen: &[(u64, Side)], t: &mswap::game::transcript::Transcript) {
+pub fn assert_in_transcript(seen: &[(u64, Side)], t: &mswap::rules::transcript::Transcript) {
     for &(seq, side) in seen {
         let m = t
             .moves
@@ -243,7 +243,7 @@ pub fn assert_in_transcript(seen: &[(u64, Side)], t: &mswap::game::transcript::T
 }
 
 /// Reads a transcript file.
-pub fn read_transcript(p: &Path) -> mswap::game::transcript::Transcript {
+pub fn read_transcript(p: &Path) -> mswap::rules::transcript::Transcript {
     serde_json::from_slice(&std::fs::read(p).expect("transcript written"))
         .expect("transcript parses")
 }
@@ -261,9 +261,9 @@ pub fn assert_won(winner: &Ended, loser: &Ended, what: &str) {
 }
 
 /// Reads the transcript file `p` and checks it offline: `side` won.
-pub fn transcript_won_by(p: &Path, side: Side) -> mswap::game::transcript::Transcript {
+pub fn transcript_won_by(p: &Path, side: Side) -> mswap::rules::transcript::Transcript {
     let t = read_transcript(p);
-    let checked = mswap::game::transcript::verify_transcript(&t)
+    let checked = mswap::rules::transcript::verify_transcript(&t)
         .unwrap_or_else(|e| panic!("{}: the transcript verifies: {e}", p.display()));
     assert_eq!(checked.winner, Some(side), "{}", p.display());
     t

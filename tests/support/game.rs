@@ -2,11 +2,11 @@
 //! directory, and claims and game requests on the example program.
 
 use mswap::elf::Program;
-use mswap::game::claim::Claim;
-use mswap::game::referee::{Config, Referee, Server};
-use mswap::game::timeline::Timeline;
-use mswap::game::wire::CreateGame;
 use mswap::hash::keccak;
+use mswap::players::timeline::Timeline;
+use mswap::players::wire::CreateGame;
+use mswap::referee::{Config, Referee, Server};
+use mswap::rules::claim::Claim;
 use std::path::PathBuf;
 
 /// A fresh (removed if it was there) temporary directory for test `tag`.
@@ -41,7 +41,7 @@ pub fn true_claim(program: &Program, input: &[u8], b: u32) -> Claim {
 pub fn a_game(url: &str) -> String {
     let (elf, input) = super::example();
     let p = Program::load(&elf).expect("the example loads");
-    mswap::game::client::Client::new(url)
+    mswap::players::client::Client::new(url)
         .create(&create_game(true_claim(&p, &input, 5), elf, input))
         .expect("creates")
         .game

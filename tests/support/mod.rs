@@ -147,11 +147,11 @@ pub fn strategy(
     p: &Program,
     input: &[u8],
     b: u32,
-    lies: &[mswap::game::player::Lie],
-) -> Box<dyn mswap::game::player::Strategy> {
-    use mswap::game::player::{Honest, Liar};
+    lies: &[mswap::players::player::Lie],
+) -> Box<dyn mswap::players::player::Strategy> {
+    use mswap::players::player::{Honest, Liar};
     let honest = Honest {
-        timeline: mswap::game::timeline::Timeline::new(p, input, b, 3),
+        timeline: mswap::players::timeline::Timeline::new(p, input, b, 3),
     };
     if lies.is_empty() {
         Box::new(honest)

@@ -4,12 +4,12 @@
 //! per connection. It implements the players' `RefereeApi`, so the
 //! library's players run through it unchanged.
 
-use mswap::game::client::{ClientError, RefereeApi};
-use mswap::game::transcript::Transcript;
-use mswap::game::wire::{
+use mswap::players::client::{ClientError, RefereeApi};
+use mswap::players::wire::{
     Batch, BatchAnswer, BatchMove, BatchResult, ClaimView, CreateGame, Created, ErrorBody, Feed,
     Joined, MoveRequest, View,
 };
+use mswap::rules::transcript::Transcript;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

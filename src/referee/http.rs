@@ -32,7 +32,7 @@
 //! - **Panics**: a handler that panics is answered 500; its counters are
 //!   released by guards, and the accept loop never waits on a handler.
 
-use super::referee::{Referee, RefereeError, error_body};
+use crate::referee::{Referee, RefereeError, error_body};
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
@@ -49,8 +49,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-#[path = "http_shares.rs"]
-mod shares;
+use super::shares;
 use shares::{Over, Share, Taken, Tally};
 
 /// The service's bounds.
@@ -376,7 +375,7 @@ fn body_limit(referee: &Referee, method: &Method, path: &str) -> usize {
     if method == Method::POST && path.trim_end_matches('/') == "/games" {
         referee.max_create_body()
     } else {
-        super::referee::MAX_BODY
+        crate::referee::MAX_BODY
     }
 }
 
@@ -400,7 +399,7 @@ impl Service {
             .path_and_query()
             .map_or(path.clone(), |p| p.as_str().to_string());
         let page = (method == Method::GET)
-            .then(|| super::web::Page::route(&path))
+            .then(|| crate::referee::web::Page::route(&path))
             .flatten();
         let out = if let Some(page) = page {
             self.page(page, client).await
@@ -574,7 +573,7 @@ impl Service {
     }
 
     /// Renders a page of the live view on the blocking pool.
-    async fn page(&self, page: super::web::Page, client: IpAddr) -> Answer {
+    async fn page(&self, page: crate::referee::web::Page, client: IpAddr) -> Answer {
         let referee = self.referee.clone();
         match self
             .blocking(client, Kind::Other, move || page.render(&referee))
@@ -582,7 +581,7 @@ impl Service {
         {
             Ok((status, html)) => {
                 let mut r = answer(status, html);
-                for (name, value) in super::web::HEADERS {
+                for (name, value) in crate::referee::web::HEADERS {
                     r.headers_mut().insert(
                         hyper::header::HeaderName::from_static(name),
                         hyper::header::HeaderValue::from_static(value),
@@ -697,7 +696,7 @@ impl Service {
     ) -> Answer {
         let _poll = Held::take(&self.stats.polls);
         let deadline =
-            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+            Instant::now() + Duration::from_millis(wait_ms.min(crate::referee::MAX_WAIT_MS));
         // Unknown: the answer below says so.
         let queued = n.is_some_and(|n| self.referee.queued(&id, n));
         if let Some(mut changes) = self.referee.subscribe(&id, n) {
@@ -738,7 +737,7 @@ impl Service {
     async fn poll_feed(&self, id: String, after: u64, wait_ms: u64, client: IpAddr) -> Answer {
         let _poll = Held::take(&self.stats.polls);
         let deadline =
-            Instant::now() + Duration::from_millis(wait_ms.min(super::referee::MAX_WAIT_MS));
+            Instant::now() + Duration::from_millis(wait_ms.min(crate::referee::MAX_WAIT_MS));
         if let Some(mut changes) = self.referee.subscribe_feed(&id) {
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -1022,7 +1021,7 @@ pub fn serve(referee: &Referee, addr: &str, limits: Limits) -> Result<Server, Re
     let ticker = std::thread::spawn(move || {
         while !s.load(Ordering::Relaxed) {
             me.tick();
-            std::thread::sleep(Duration::from_millis(super::referee::TICK_MS));
+            std::thread::sleep(Duration::from_millis(crate::referee::TICK_MS));
         }
     });
     Ok(Server {

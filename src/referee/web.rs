@@ -21,12 +21,12 @@
 //! defender's text) is escaped, and [`HEADERS`] forbid anything but the
 //! page's own inline style and script and requests to its own origin.
 
-use super::levels::{Level, LevelKind};
-use super::referee::Referee;
-use super::rules::{Move, Outcome, Phase, Side};
-use super::transcript::Record;
-use super::wire::{ClaimStatus, ClaimView, View};
 use crate::hash::Hash;
+use crate::players::wire::{ClaimStatus, ClaimView, View};
+use crate::referee::Referee;
+use crate::rules::levels::{Level, LevelKind};
+use crate::rules::transcript::Record;
+use crate::rules::{Move, Outcome, Phase, Side};
 use std::fmt::Write;
 
 /// Headers of every page: HTML, and a policy that allows only the page's
@@ -115,7 +115,7 @@ fn claim_row(
     referee: &Referee,
     id: &str,
     most: usize,
-) -> Result<ClaimRow, super::referee::Refusal> {
+) -> Result<ClaimRow, crate::referee::Refusal> {
     let c = referee.claim(id)?;
     let views = c
         .disputes
@@ -759,8 +759,8 @@ pub fn error_page(status: u16, reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::game::transcript::Transcript;
-    use crate::game::wire::Clocks;
+    use crate::players::wire::Clocks;
+    use crate::rules::transcript::Transcript;
 
     fn example() -> Transcript {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/transcript.json");
@@ -865,12 +865,12 @@ mod tests {
             created_ms: t.created_ms,
             window_ends_ms: t.created_ms + window_left_ms,
             window_left_ms,
-            status: super::super::wire::ClaimStatus::Open,
+            status: crate::players::wire::ClaimStatus::Open,
             seq: 0,
             disputes_total: views.len() as u64,
             disputes: views
                 .iter()
-                .map(|v| super::super::wire::DisputeSummary {
+                .map(|v| crate::players::wire::DisputeSummary {
                     dispute: v.dispute,
                     phase: "bisect".into(),
                     seq: v.game.seq,
@@ -891,7 +891,7 @@ mod tests {
         let busy = claim_of(&t, vec![open, mid.clone()], 60_000);
         let mut quiet = claim_of(&t, Vec::new(), 0);
         quiet.0.id = "g2".into();
-        quiet.0.status = super::super::wire::ClaimStatus::Stands;
+        quiet.0.status = crate::players::wire::ClaimStatus::Stands;
         let page = index_page(&[busy.clone(), quiet]);
         assert_eq!(page.matches("<tr class=\"claim\"").count(), 2);
         assert_eq!(page.matches("<li class=\"dispute\"").count(), 2);
@@ -908,7 +908,7 @@ mod tests {
         );
         // A claim decided while its window is open has no time left.
         let mut refuted = claim_of(&t, Vec::new(), 60_000);
-        refuted.0.status = super::super::wire::ClaimStatus::Refuted;
+        refuted.0.status = crate::players::wire::ClaimStatus::Refuted;
         let decided = index_page(&[refuted]);
         assert!(
             !decided.contains(" left<")

@@ -1,8 +1,8 @@
 //! The referee: a neutral HTTP/JSON service that holds every claim and its
-//! disputes, checks every move with the rules ([`super::rules`]), settles
+//! disputes, checks every move with the rules ([`crate::rules`]), settles
 //! the last step with the verifier module, keeps the clocks, and logs every
 //! accepted event to disk (synced, hash-chained) before it answers
-//! ([`super::store`]). The HTTP service around it is [`super::http`].
+//! ([`crate::referee::store`]). The HTTP service around it is [`crate::referee::http`].
 //!
 //! ## Claims and disputes
 //!
@@ -58,25 +58,25 @@
 //! referee was down is charged to nobody, and the challenge windows move
 //! on by the downtime.
 
-pub use super::http::{Limits, Server};
+pub use crate::referee::http::{Limits, Server};
 
-#[path = "referee_feed.rs"]
 mod feed;
-#[path = "referee_open.rs"]
+pub mod http;
 mod open;
-#[path = "referee_routes.rs"]
 mod routes;
-#[path = "referee_transcript.rs"]
+mod shares;
+pub mod store;
 mod transcript_source;
-use super::levels::two_levels;
-use super::rules::{Game, MoveError, Phase, Side, initial_root};
-use super::store::{Event, Log, StoreError, put_blob};
-use super::transcript::{Record, Transcript};
-use super::wire::{
+pub mod web;
+use crate::hash::{Hash, keccak};
+use crate::players::wire::{
     ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, ErrorBody, Joined,
     PolicyView, Summary, View,
 };
-use crate::hash::{Hash, keccak};
+use crate::referee::store::{Event, Log, StoreError, put_blob};
+use crate::rules::levels::two_levels;
+use crate::rules::transcript::{Record, Transcript};
+use crate::rules::{Game, MoveError, Phase, Side, initial_root};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::net::IpAddr;
@@ -153,19 +153,19 @@ impl Default for Policy {
 impl Policy {
     /// Milliseconds to re-execute `2^b` steps at the slowest speed allowed.
     pub fn reexec_ms(&self, b: u32) -> u64 {
-        super::policy::reexec(b, self.min_steps_per_s, 1000)
+        crate::rules::policy::reexec(b, self.min_steps_per_s, 1000)
     }
 
     /// Each side's clock in a dispute of a claim over `2^b` steps.
     pub fn clock_ms(&self, b: u32) -> u64 {
         let p = self;
-        super::policy::scaled(p.clock_base_ms, p.margin, p.min_steps_per_s, b, 1000)
+        crate::rules::policy::scaled(p.clock_base_ms, p.margin, p.min_steps_per_s, b, 1000)
     }
 
     /// The challenge window of a claim over `2^b` steps.
     pub fn window_ms(&self, b: u32) -> u64 {
         let p = self;
-        super::policy::scaled(p.window_base_ms, p.margin, p.min_steps_per_s, b, 1000)
+        crate::rules::policy::scaled(p.window_base_ms, p.margin, p.min_steps_per_s, b, 1000)
     }
 }
 
@@ -272,8 +272,8 @@ impl DisputeSlot {
 
 /// A claim and its disputes.
 struct ClaimEntry {
-    claim: super::claim::Claim,
-    levels: Vec<super::levels::Level>,
+    claim: crate::rules::claim::Claim,
+    levels: Vec<crate::rules::levels::Level>,
     initial_root: Hash,
     created_ms: u64,
     clock_ms: u64,
@@ -928,7 +928,7 @@ impl Referee {
         source
             .write(&mut bytes)
             .map_err(|e| refuse(500, format!("cannot write the transcript: {e}")))?;
-        super::strict::from_slice(&bytes)
+        crate::rules::strict::from_slice(&bytes)
             .map_err(|e| refuse(500, format!("the transcript does not read back: {e}")))
     }
 
@@ -1027,7 +1027,7 @@ impl Referee {
     /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
     /// limits until [`Server::stop`]; returns at once with the bound address.
     pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
-        super::http::serve(self, addr, self.shared.config.limits.clone())
+        crate::referee::http::serve(self, addr, self.shared.config.limits.clone())
     }
 
     /// The largest `POST /games` body: the program and input in hex, and room

@@ -1,8 +1,8 @@
 //! A dispute's transcript written out as it is streamed: the program and
 //! input read from their blobs in chunks, never whole in memory.
 
-use crate::game::transcript::{Record, TRANSCRIPT_TYPE};
 use crate::hash::Hash;
+use crate::rules::transcript::{Record, TRANSCRIPT_TYPE};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -13,12 +13,12 @@ pub struct TranscriptSource {
     pub(super) dir: PathBuf,
     pub(super) game: String,
     pub(super) dispute: u64,
-    pub(super) claim: crate::game::claim::Claim,
-    pub(super) levels: Vec<crate::game::levels::Level>,
+    pub(super) claim: crate::rules::claim::Claim,
+    pub(super) levels: Vec<crate::rules::levels::Level>,
     pub(super) clock_ms: u64,
     pub(super) created_ms: u64,
     pub(super) moves: Vec<Record>,
-    pub(super) outcome: Option<crate::game::rules::Outcome>,
+    pub(super) outcome: Option<crate::rules::Outcome>,
 }
 
 impl TranscriptSource {
@@ -74,7 +74,7 @@ mod erased {
 /// Checks a blob's hash by reading it in chunks.
 pub(super) fn check_blob(dir: &Path, h: &Hash) -> std::io::Result<()> {
     let mut k = tiny_keccak::Keccak::v256();
-    let mut f = std::fs::File::open(crate::game::store::blob_path(dir, h))?;
+    let mut f = std::fs::File::open(crate::referee::store::blob_path(dir, h))?;
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = f.read(&mut buf)?;
@@ -93,7 +93,7 @@ pub(super) fn check_blob(dir: &Path, h: &Hash) -> std::io::Result<()> {
 
 /// Writes a blob as hex, 64 KiB at a time.
 fn stream_hex(dir: &Path, h: &Hash, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let mut f = std::fs::File::open(crate::game::store::blob_path(dir, h))?;
+    let mut f = std::fs::File::open(crate::referee::store::blob_path(dir, h))?;
     let mut buf = vec![0u8; 32 << 10];
     loop {
         let n = f.read(&mut buf)?;

@@ -113,7 +113,7 @@ impl Timeline {
         progress: &dyn Fn(u64),
     ) -> Option<(Timeline, u32)> {
         let mut t = Timeline::first_pass(program, input, limit, c, progress);
-        let b = super::claim::b_for_steps(t.halted_at?).max(1);
+        let b = crate::rules::claim::b_for_steps(t.halted_at?).max(1);
         t.end = 1u64.checked_shl(b).unwrap_or(u64::MAX);
         Some((t, b))
     }
@@ -239,8 +239,8 @@ impl Timeline {
         program: crate::hash::Hash,
         input: crate::hash::Hash,
         b: u32,
-    ) -> super::claim::Claim {
-        super::claim::Claim {
+    ) -> crate::rules::claim::Claim {
+        crate::rules::claim::Claim {
             program,
             input,
             b,

@@ -6,7 +6,7 @@ use super::{
     Config, Dispute, HashMap, Mutex, Referee, RefereeError, RwLock, Shared, dispute_slot,
     id_number, new_dispute, now_ms,
 };
-use crate::game::store::{Event, Log, has_blob};
+use crate::referee::store::{Event, Log, has_blob};
 use std::path::Path;
 use std::sync::Arc;
 

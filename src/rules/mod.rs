@@ -26,11 +26,17 @@
 //! number (`seq`), so a stale, replayed or misdirected move is refused
 //! without changing anything. A side whose clock runs out loses.
 
-use super::claim::Claim;
-use super::levels::{Level, LevelError, LevelKind, unit_log2, validate};
+pub mod claim;
+pub mod levels;
+pub mod policy;
+pub mod strict;
+pub mod transcript;
+
 use crate::elf::Program;
 use crate::hash::{Hash, keccak};
 use crate::proof::StepProof;
+use crate::rules::claim::Claim;
+use crate::rules::levels::{Level, LevelError, LevelKind, unit_log2, validate};
 use crate::verify::{VerifyError, attach_root, verify_step};
 use serde::{Deserialize, Serialize};
 
@@ -258,7 +264,7 @@ pub enum SetupError {
     #[error("program: {0}")]
     Elf(#[from] crate::elf::ElfError),
     /// `b` is too large.
-    #[error("b = {0} is too large (at most {max})", max = super::levels::MAX_B)]
+    #[error("b = {0} is too large (at most {max})", max = crate::rules::levels::MAX_B)]
     B(u32),
     /// Bad level list.
     #[error("levels: {0}")]
@@ -363,7 +369,7 @@ impl Game {
         clock_ms: u64,
         now_ms: u64,
     ) -> Result<Game, SetupError> {
-        if claim.b > super::levels::MAX_B {
+        if claim.b > crate::rules::levels::MAX_B {
             return Err(SetupError::B(claim.b));
         }
         validate(&levels, claim.b)?;
@@ -639,7 +645,7 @@ pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, Set
             computed,
         });
     }
-    if claim.b > super::levels::MAX_B {
+    if claim.b > crate::rules::levels::MAX_B {
         return Err(SetupError::B(claim.b));
     }
     let program = Program::load(elf)?;

@@ -32,10 +32,10 @@
 //! Programs and inputs live outside the log so that log lines stay short:
 //! appending a move never waits behind a large program being written.
 
-use super::claim::Claim;
-use super::levels::Level;
-use super::rules::{Move, Side};
 use crate::hash::{Hash, keccak};
+use crate::rules::claim::Claim;
+use crate::rules::levels::Level;
+use crate::rules::{Move, Side};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

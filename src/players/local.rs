@@ -1,9 +1,9 @@
 //! A game played in memory between two players, with a virtual clock: the
 //! rules without the network, for tests and benches.
 
-use super::player::Player;
-use super::rules::{Game, Move, MoveError, Phase, Side};
-use super::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
+use crate::players::player::Player;
+use crate::rules::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
+use crate::rules::{Game, Move, MoveError, Phase, Side};
 
 /// One attempted move.
 #[derive(Clone, Debug)]

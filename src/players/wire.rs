@@ -1,8 +1,8 @@
 //! The JSON messages between players and the referee.
 
-use super::claim::Claim;
-use super::levels::Level;
-use super::rules::{Game, Move, Outcome, Side};
+use crate::rules::claim::Claim;
+use crate::rules::levels::Level;
+use crate::rules::{Game, Move, Outcome, Side};
 use serde::{Deserialize, Serialize};
 
 /// `POST /games`: a defender opens a game on its claim.
@@ -171,7 +171,7 @@ pub struct View {
     /// The accepted moves since the `after_seq` of the request (at most 16,
     /// the latest), so that a player can show what its opponent did.
     #[serde(default)]
-    pub recent: Vec<super::transcript::Record>,
+    pub recent: Vec<crate::rules::transcript::Record>,
     /// The dispute waits for a place among its claim's running disputes:
     /// no move is taken and its clocks do not run until it starts.
     #[serde(default)]

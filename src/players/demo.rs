@@ -4,17 +4,17 @@
 //! `mswap dispute` prints what [`run`] says; tests and benches read its
 //! [`Report`].
 
-use super::claim::Claim;
-use super::client::{Client, ClientError, play_with};
-use super::levels::{Level, two_levels, with_strides};
-use super::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, describe_lies};
-use super::referee::{Config, Policy, Referee, RefereeError};
-use super::rules::{Move, Outcome, Side};
-use super::timeline::Timeline;
-use super::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
-use super::wire::CreateGame;
 use crate::elf::Program;
 use crate::hash::keccak;
+use crate::players::client::{Client, ClientError, play_with};
+use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, describe_lies};
+use crate::players::timeline::Timeline;
+use crate::players::wire::CreateGame;
+use crate::referee::{Config, Policy, Referee, RefereeError};
+use crate::rules::claim::Claim;
+use crate::rules::levels::{Level, two_levels, with_strides};
+use crate::rules::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
+use crate::rules::{Move, Outcome, Side};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -224,7 +224,7 @@ pub fn run_with_progress(
     } else {
         with_strides(b, &setup.strides)
     };
-    super::levels::validate(&levels, b).map_err(|e| DemoError::Setup(e.to_string()))?;
+    crate::rules::levels::validate(&levels, b).map_err(|e| DemoError::Setup(e.to_string()))?;
     let mut defender_lies = setup.defender_lies;
     let challenger_lies = setup.challenger_lies;
     if defender_lies.is_empty() && challenger_lies.is_empty() {

@@ -8,9 +8,9 @@ use super::{
     Dispute, DisputeSlot, FEED_PAGE, MAX_BATCH, MAX_WAIT_MS, Referee, Refusal, is_token,
     move_status, now_ms, refuse, running_disputes,
 };
-use crate::game::rules::Side;
-use crate::game::store::Event;
-use crate::game::wire::{BatchMove, BatchResult, ClaimStatus, Feed, MoveRequest, View};
+use crate::players::wire::{BatchMove, BatchResult, ClaimStatus, Feed, MoveRequest, View};
+use crate::referee::store::Event;
+use crate::rules::Side;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 

@@ -80,8 +80,8 @@ pub enum LevelError {
     MicroFirst,
 }
 
-/// The largest `b` a claim may have ([`super::policy::MAX_B`]).
-pub const MAX_B: u32 = super::policy::MAX_B;
+/// The largest `b` a claim may have ([`crate::rules::policy::MAX_B`]).
+pub const MAX_B: u32 = crate::rules::policy::MAX_B;
 
 /// The default levels for `b`: `[steps b, micro a]`.
 pub fn two_levels(b: u32) -> Vec<Level> {

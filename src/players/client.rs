@@ -4,14 +4,14 @@
 //! ([`play`]), and the defender's loop over every dispute of its claim
 //! ([`defend`]).
 
-use super::levels::LevelKind;
-use super::player::{Player, Query, Strategy, midpoint_query};
-use super::rules::{Bisection, Game, Move, Outcome, Phase, Side};
-use super::transcript::{Record, Transcript};
-use super::wire::{
+use crate::players::player::{Player, Query, Strategy, midpoint_query};
+use crate::players::wire::{
     Batch, BatchAnswer, BatchMove, BatchResult, ClaimStatus, ClaimView, CreateGame, Created,
     ErrorBody, Feed, Joined, MoveRequest, View,
 };
+use crate::rules::levels::LevelKind;
+use crate::rules::transcript::{Record, Transcript};
+use crate::rules::{Bisection, Game, Move, Outcome, Phase, Side};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -687,7 +687,10 @@ pub struct Shared(pub Arc<Mutex<SharedState>>);
 /// The strategy behind [`Shared`] and the roots it gave.
 pub struct SharedState {
     strategy: Box<dyn Strategy>,
-    roots: std::collections::HashMap<(Query, Option<super::player::Place>), crate::hash::Hash>,
+    roots: std::collections::HashMap<
+        (Query, Option<crate::players::player::Place>),
+        crate::hash::Hash,
+    >,
 }
 
 impl SharedState {
@@ -707,7 +710,11 @@ impl Shared {
 }
 
 impl Strategy for Shared {
-    fn root(&mut self, q: Query, place: Option<super::player::Place>) -> crate::hash::Hash {
+    fn root(
+        &mut self,
+        q: Query,
+        place: Option<crate::players::player::Place>,
+    ) -> crate::hash::Hash {
         let mut s = self.get();
         if let Some(h) = s.roots.get(&(q, place)) {
             return *h;
@@ -725,7 +732,12 @@ impl Strategy for Shared {
     fn disputes(&mut self, claimed: &crate::hash::Hash) -> bool {
         self.get().strategy.disputes(claimed)
     }
-    fn agrees(&mut self, q: Query, place: super::player::Place, root: &crate::hash::Hash) -> bool {
+    fn agrees(
+        &mut self,
+        q: Query,
+        place: crate::players::player::Place,
+        root: &crate::hash::Hash,
+    ) -> bool {
         self.get().strategy.agrees(q, place, root)
     }
 }
@@ -889,7 +901,7 @@ fn follow(
             };
             due.push((BatchMove::new(*n, req), line));
         }
-        for chunk in due.chunks(super::referee::MAX_BATCH) {
+        for chunk in due.chunks(crate::referee::MAX_BATCH) {
             let moves: Vec<BatchMove> = chunk.iter().map(|(m, _)| m.clone()).collect();
             let results = api.send_batch(id, &moves)?;
             for ((m, line), r) in chunk.iter().zip(results) {

@@ -2,9 +2,9 @@
 //! accepted move and the result. [`verify_transcript`] replays it with the
 //! same rules and the verifier module, trusting nothing the referee said.
 
-use super::claim::Claim;
-use super::levels::Level;
-use super::rules::{Game, Move, MoveError, Outcome, Phase, SetupError, Side};
+use crate::rules::claim::Claim;
+use crate::rules::levels::Level;
+use crate::rules::{Game, Move, MoveError, Outcome, Phase, SetupError, Side};
 use serde::{Deserialize, Serialize};
 
 /// The `type` of a transcript file.
@@ -147,7 +147,7 @@ impl Checked {
 
 /// Reads a transcript strictly: unknown fields and duplicate keys are refused.
 pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
-    super::strict::from_slice(bytes)
+    crate::rules::strict::from_slice(bytes)
 }
 
 /// Replays a transcript with the rules and the verifier module.
@@ -182,7 +182,7 @@ pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
                 });
             }
             by_timeout = true;
-            game.phase = super::rules::Phase::Done(Outcome::Timeout { winner: *winner });
+            game.phase = crate::rules::Phase::Done(Outcome::Timeout { winner: *winner });
         }
         (rec, rep) => {
             return Err(TranscriptError::Outcome {

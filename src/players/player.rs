@@ -5,12 +5,12 @@
 //! dishonest strategies ([`Lie`]) exist to test that the honest side wins
 //! against every one of them.
 
-use super::claim::Claim;
-use super::levels::LevelKind;
-use super::rules::{Bisection, Game, Move, Phase, Side};
-use super::timeline::Timeline;
 use crate::hash::{Hash, keccak};
+use crate::players::timeline::Timeline;
 use crate::proof::StepProof;
+use crate::rules::claim::Claim;
+use crate::rules::levels::LevelKind;
+use crate::rules::{Bisection, Game, Move, Phase, Side};
 
 /// A point whose root a player is asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,7 +1,7 @@
 //! The referee's JSON endpoints: one request in, `(status, body)` out.
 
 use super::{MAX_PAGE, Referee, Refusal, error_body, refuse};
-use crate::game::wire::{Batch, BatchAnswer, CreateGame, MoveRequest};
+use crate::players::wire::{Batch, BatchAnswer, CreateGame, MoveRequest};
 use std::net::IpAddr;
 
 impl Referee {
@@ -44,7 +44,7 @@ impl Referee {
             serde_json::to_string(v).map_err(|e| refuse(500, e.to_string()))
         }
         fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-            crate::game::strict::from_slice(body)
+            crate::rules::strict::from_slice(body)
                 .map_err(|e| refuse(400, format!("malformed request: {e}")))
         }
         match (method, parts.as_slice()) {
