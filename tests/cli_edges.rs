@@ -3,18 +3,14 @@
 //! closed standard output, a program that does not halt, the anvil lookup
 //! of `dispute --chain`, and the text of `--help` and of a game.
 
-mod procs;
 mod support;
 
-use procs::{Proc, referee, temp};
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::cli::{BIN, guest, mswap, text};
-
-fn json_line(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON document: {s:?}: {e}"))
-}
+use support::cli::{BIN, guest, interrupt, json, mswap, text};
+use support::procs::{Proc, referee};
+use support::scratch;
 
 /// Whether the temporary directory holds an entry named `prefix...`.
 fn leftovers(prefix: &str) -> bool {
@@ -24,29 +20,11 @@ fn leftovers(prefix: &str) -> bool {
         .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
 }
 
-/// Sends SIGINT to a child (as Ctrl-C in its terminal would).
-fn interrupt(pid: u32) {
-    let ok = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -INT {pid}");
-}
-
 /// Starts `mswap ARGS`, lets it work for `after`, presses Ctrl-C and
 /// returns its exit code and standard error.
 fn ctrl_c(args: &[&str], after: Duration) -> (Option<i32>, String) {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mswap starts");
-    std::thread::sleep(after);
-    interrupt(child.id());
-    let o = child.wait_with_output().expect("mswap ends");
-    (o.status.code(), text(&o.stderr))
+    let (status, err) = support::cli::ctrl_c(args, &[], None, after);
+    (status.code(), err)
 }
 
 #[test]
@@ -67,7 +45,7 @@ fn arguments_are_refused_before_any_work() {
     assert!(text(&o.stderr).contains("--max-steps 0"));
     // A stride not below the b found from the run (the example halts
     // after 18 steps: b = 5).
-    let (elf, input) = procs::example();
+    let (elf, input) = support::example_paths();
     let (elf, input) = (elf.display().to_string(), input.display().to_string());
     let o = mswap(
         &["dispute", &elf, "--input", &input, "--levels", "strides:5"],
@@ -83,7 +61,7 @@ fn arguments_are_refused_before_any_work() {
 
 #[test]
 fn the_referee_refuses_bad_options_and_leaves_nothing_behind() {
-    let dir = temp("edges-referee");
+    let dir = scratch("edges-referee");
     let file = dir.join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let f = file.display().to_string();
@@ -109,13 +87,13 @@ fn the_referee_refuses_bad_options_and_leaves_nothing_behind() {
 
 #[test]
 fn json_is_printed_on_failure_too() {
-    let dir = temp("edges-json");
+    let dir = scratch("edges-json");
     let proof = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/alu.json")).unwrap();
     let cut = dir.join("cut.json");
     std::fs::write(&cut, &proof[..100]).unwrap();
     let o = mswap(&["verify", "--json", &cut.display().to_string()], b"");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    let v = json_line(&text(&o.stdout));
+    let v = json(&text(&o.stdout));
     assert_eq!(
         (v["valid"].as_bool(), v["exit"].as_i64()),
         (Some(false), Some(2))
@@ -125,7 +103,7 @@ fn json_is_printed_on_failure_too() {
     for command in ["root", "check"] {
         let o = mswap(&[command, "--json", &missing], b"");
         assert_eq!(o.status.code(), Some(3), "{command}");
-        let v = json_line(&text(&o.stdout));
+        let v = json(&text(&o.stdout));
         assert_eq!(v["exit"].as_i64(), Some(3), "{command}: {v}");
         assert!(v["error"].as_str().unwrap().contains("cannot read"));
     }
@@ -133,12 +111,12 @@ fn json_is_printed_on_failure_too() {
     let o = mswap(&["run", "--json", &missing], b"");
     assert_eq!(o.status.code(), Some(3));
     assert!(o.stdout.is_empty());
-    let v = json_line(text(&o.stderr).lines().last().unwrap());
+    let v = json(text(&o.stderr).lines().last().unwrap());
     assert_eq!(v["exit"].as_i64(), Some(3));
     // A usage error found by the parser.
     let o = mswap(&["root", "--json", "--no-such-option"], b"");
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(json_line(&text(&o.stdout))["exit"].as_i64(), Some(2));
+    assert_eq!(json(&text(&o.stdout))["exit"].as_i64(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -158,7 +136,7 @@ fn a_closed_standard_output_is_an_error() {
 
 #[test]
 fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
-    let dir = temp("edges-ctrl-c");
+    let dir = scratch("edges-ctrl-c");
     let data = dir.join("data").display().to_string();
     let (code, err) = ctrl_c(
         &["referee", "--listen", "127.0.0.1:0", "--data", &data],
@@ -197,7 +175,7 @@ fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
     );
     assert!(!std::path::Path::new(&out).exists());
     // A challenge waiting for a referee that is not there.
-    let (elf, input) = procs::example();
+    let (elf, input) = support::example_paths();
     let (code, err) = ctrl_c(
         &[
             "challenge",
@@ -250,11 +228,11 @@ fn a_program_that_does_not_halt_shows_progress_and_stops_at_the_limit() {
 
 #[test]
 fn an_honest_defender_reports_one_dispute_and_no_refused_move() {
-    let dir = temp("edges-honest");
+    let dir = scratch("edges-honest");
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "3000"]);
     let t = dir.join("t.json");
-    let (defender, id) = procs::defend(&url, &[], &t, &[]);
-    let challenger = procs::challenge(&url, &id, &["final"], &[]);
+    let (defender, id) = support::procs::defend(&url, &[], &t, &[]);
+    let challenger = support::procs::challenge(&url, &id, &["final"], &[]);
     let c = challenger.finish(120);
     let d = defender.finish(120);
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
@@ -275,9 +253,9 @@ fn an_honest_defender_reports_one_dispute_and_no_refused_move() {
 
 #[test]
 fn defend_json_names_its_game_on_standard_output() {
-    let dir = temp("edges-defend-json");
+    let dir = scratch("edges-defend-json");
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
-    let (elf, input) = procs::example();
+    let (elf, input) = support::example_paths();
     let args: Vec<&OsStr> = vec![
         OsStr::new("defend"),
         OsStr::new("--referee"),
@@ -288,7 +266,7 @@ fn defend_json_names_its_game_on_standard_output() {
         OsStr::new("--json"),
     ];
     let mut p = Proc::start(&args, false);
-    let first = json_line(&p.line());
+    let first = json(&p.line());
     assert_eq!(first["game"].as_str(), Some("g1"), "{first}");
     assert_eq!(first["b"].as_u64(), Some(5), "{first}");
     assert_eq!(first["final_root"].as_str().map(str::len), Some(64));
@@ -298,7 +276,7 @@ fn defend_json_names_its_game_on_standard_output() {
 
 #[test]
 fn dispute_chain_finds_anvil_from_any_directory() {
-    let dir = temp("edges-anvil");
+    let dir = scratch("edges-anvil");
     let o = Command::new(BIN)
         .args(["dispute", "--chain", "--anvil", "/no/such/anvil"])
         .current_dir(&dir)
@@ -312,7 +290,7 @@ fn dispute_chain_finds_anvil_from_any_directory() {
         return;
     }
     // From a directory without contracts/: the build's contracts/ is used.
-    let (elf, input) = procs::example();
+    let (elf, input) = support::example_paths();
     let child = Command::new(BIN)
         .args(["dispute", "--chain", "--b", "5"])
         .arg(&elf)
@@ -337,7 +315,7 @@ fn dispute_chain_finds_anvil_from_any_directory() {
 
 #[test]
 fn the_microcode_root_is_printed_like_every_hash() {
-    let dir = temp("edges-root");
+    let dir = scratch("edges-root");
     let f = dir.join("Generated.sol");
     let o = mswap(&["microcode", "--solidity", &f.display().to_string()], b"");
     assert_eq!(o.status.code(), Some(0));
@@ -359,7 +337,7 @@ fn an_interrupted_dispute_leaves_no_directory_and_no_node_behind() {
     // In-process referee: its data directory goes with it.
     let child = Command::new(BIN)
         .args(["dispute", "--transcript"])
-        .arg(temp("edges-int-http").join("t.json"))
+        .arg(scratch("edges-int-http").join("t.json"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -387,7 +365,7 @@ fn an_interrupted_dispute_leaves_no_directory_and_no_node_behind() {
         return;
     }
     // On chain: the anvil it started is stopped. A wrapper tells its pid.
-    let dir = temp("edges-int-chain");
+    let dir = scratch("edges-int-chain");
     let pidfile = dir.join("anvil.pid");
     let wrapper = dir.join("anvil");
     let anvil =

@@ -2,28 +2,18 @@
 //! pipes, Ctrl-C, the one input rule, early refusals, exit codes, JSON,
 //! progress on a non-terminal and one step-numbering convention.
 
-mod procs;
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli::{BIN, guest, mswap, text};
+use support::cli::{
+    BIN, bash, ctrl_c, free_port, guest, json, mswap, proofs, readme_block, sample, stderr_of,
+    text, wait,
+};
 use support::scratch;
-
-fn sample(name: &str) -> String {
-    support::guest_dir()
-        .join("inputs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {s:?}"))
-}
 
 /// Reads a child's stdout up to `lines` lines, then closes the pipe.
 fn read_then_close(c: &mut Child, lines: usize) -> Vec<String> {
@@ -37,26 +27,6 @@ fn read_then_close(c: &mut Child, lines: usize) -> Vec<String> {
         got.push(l);
     }
     got
-}
-
-fn stderr_of(c: &mut Child) -> String {
-    let mut e = String::new();
-    c.stderr.take().unwrap().read_to_string(&mut e).unwrap();
-    e
-}
-
-fn wait(c: &mut Child, secs: u64) -> std::process::ExitStatus {
-    let t = Instant::now();
-    loop {
-        if let Some(s) = c.try_wait().unwrap() {
-            return s;
-        }
-        if t.elapsed() > Duration::from_secs(secs) {
-            let _ = c.kill();
-            panic!("still running after {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -114,39 +84,13 @@ fn a_closed_pipe_ends_every_command_quietly() {
     assert_eq!(err, "", "no message");
 }
 
-/// Starts `mswap ARGS`, sends SIGINT once a stderr line starts with
-/// `ready` (or after 700 ms without it), returns the status and stderr.
+/// Starts `mswap ARGS` with progress lines every 0.1 s, sends SIGINT once
+/// a stderr line starts with `ready` (or after 700 ms without it), returns
+/// the status and the last line of stderr (the summary, after the
+/// progress lines).
 fn interrupt_when(args: &[&str], ready: Option<&str>) -> (std::process::ExitStatus, String) {
-    let mut c = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("MSWAP_PROGRESS_SECS", "0.1")
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(c.stderr.take().unwrap());
-    let mut seen = String::new();
-    match ready {
-        Some(prefix) => loop {
-            let mut l = String::new();
-            assert!(err.read_line(&mut l).unwrap() > 0, "ended early: {seen}");
-            seen.push_str(&l);
-            if l.starts_with(prefix) {
-                break;
-            }
-        },
-        None => std::thread::sleep(Duration::from_millis(700)),
-    }
-    let ok = Command::new("kill")
-        .args(["-INT", &c.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    let status = wait(&mut c, 30);
-    // The summary is the last line, after the progress lines.
+    let env = [("MSWAP_PROGRESS_SECS", "0.1")];
+    let (status, rest) = ctrl_c(args, &env, ready, Duration::from_millis(700));
     (status, rest.lines().last().unwrap_or("").to_string())
 }
 
@@ -374,60 +318,22 @@ fn json_and_one_step_numbering() {
 
 #[test]
 fn the_readme_three_process_example_runs_as_pasted() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let from = readme
-        .find("A dispute between three processes")
-        .expect("the example in the README");
-    let block = readme[from..]
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-        .expect("its code block");
+    let block = readme_block("A dispute between three processes");
     // Another port, files in a temporary directory, this build's binary.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = scratch("readme");
     let script = block
         .replace("4000", &port.to_string())
         .replace("$(mktemp -d)", &dir.join("data").display().to_string())
         .replace("defend.log", &dir.join("defend.log").display().to_string())
         .replace("t.json", &dir.join("t.json").display().to_string());
-    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut c = Command::new("bash")
-        .args(["-c", &script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = String::new();
-    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let status = wait(&mut c, 180);
-    assert!(status.success(), "{out}\n{}", stderr_of(&mut c));
+    let (status, out, err) = bash(&script, 180);
+    assert!(status.success(), "{out}\n{err}");
     assert!(out.contains("defender exit: 1"), "{out}");
     assert!(out.contains("valid transcript of game g1"), "{out}");
     assert!(out.contains("result:      challenger wins"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
-
-fn proofs(name: &str) -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/")
-        .to_string()
-        .add(name)
-}
-
-use std::ops::Add;
 
 #[test]
 fn prove_writes_to_standard_output_and_speaks_json() {
@@ -670,9 +576,9 @@ fn dispute_json_is_one_line_per_move_then_a_summary() {
 
 #[test]
 fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
-    let dir = procs::temp("ux-defend-int");
-    let (_referee, url) = procs::referee(&dir.join("data"), "127.0.0.1:0", &[]);
-    let (elf, input) = procs::example();
+    let dir = support::scratch("ux-defend-int");
+    let (_referee, url) = support::procs::referee(&dir.join("data"), "127.0.0.1:0", &[]);
+    let (elf, input) = support::example_paths();
     let (status, err) = interrupt_when(
         &[
             "defend",
@@ -699,48 +605,18 @@ fn the_readme_chain_walkthrough_runs_as_pasted() {
     if !support::have_contract_tool("anvil", "the README's On a chain walkthrough") {
         return;
     }
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let from = readme
-        .find("A claim and a dispute on a local node")
-        .expect("the walkthrough in the README");
-    let block = readme[from..]
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-        .expect("its code block");
+    let block = readme_block("A claim and a dispute on a local node");
     // Another port, files in a temporary directory, this build's binary;
     // the challenger starts at once, before the defender's claim is made.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = scratch("readme-chain");
     let script = block
         .replace("8545", &port.to_string())
         .replace("deploy.log", &dir.join("deploy.log").display().to_string())
         .replace("defend.log", &dir.join("defend.log").display().to_string())
         .replace("t.json", &dir.join("t.json").display().to_string());
-    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut c = Command::new("bash")
-        .args(["-c", &script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = String::new();
-    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let status = wait(&mut c, 300);
-    assert!(status.success(), "{out}\n{}", stderr_of(&mut c));
+    let (status, out, err) = bash(&script, 300);
+    assert!(status.success(), "{out}\n{err}");
     assert!(out.contains("defender exit: 1"), "{out}");
     assert!(out.contains("result:      challenger wins"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
@@ -751,11 +627,7 @@ fn a_chain_challenger_started_first_waits_for_the_claim() {
     if !support::have_contract_tool("anvil", "the chain challenger's wait for a claim") {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = scratch("chain-wait");
     let d = dir.display();
     let script = format!(
@@ -776,25 +648,7 @@ cat {d}/challenge.log
 kill %1
 "#
     );
-    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut c = Command::new("bash")
-        .args(["-c", &script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = String::new();
-    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let status = wait(&mut c, 300);
-    let err = stderr_of(&mut c);
+    let (status, out, err) = bash(&script, 300);
     assert!(status.success(), "{out}\n{err}");
     // Claim 1 is not the next one (claim 0 is not made yet): refused at once.
     assert!(out.contains("claim 1: 2"), "{out}\n{err}");

@@ -65,10 +65,6 @@ fn run(elf: &[u8], input: &[u8], cap: u64) -> (u64, Status, Vec<u8>, Vec<u8>) {
     (n, m.status(), out, err)
 }
 
-fn guest(name: &str) -> Vec<u8> {
-    std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).expect("guest")
-}
-
 #[test]
 fn the_readme_figures_are_the_codes() {
     let readme = read("README.md");
@@ -137,7 +133,7 @@ fn the_proof_sizes_add_up() {
     let doc = read("proofs/README.md");
     // Every example's binary size is the sum of its parts.
     let mut largest = (0, String::new());
-    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs")).unwrap() {
+    for e in std::fs::read_dir(support::proofs_dir()).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         if !name.ends_with(".json") || name == "transcript.json" {
             continue;
@@ -186,8 +182,7 @@ fn the_guest_readme_is_what_the_guests_do() {
     let doc = std::fs::read_to_string(support::guest_dir().join("README.md")).unwrap();
     let flat = read("examples/guests/README.md");
     assert_eq!(number_after(&flat, "(mswap: at most "), sys::IO_CHUNK);
-    let input =
-        |file: &str| std::fs::read(support::guest_dir().join("inputs").join(file)).expect("input");
+    let input = |file: &str| std::fs::read(support::guests::input_path(file)).expect("input");
 
     // The table: "| `name` | ... | count (input), count (input) |".
     let mut counts = 0;
@@ -199,7 +194,7 @@ fn the_guest_readme_is_what_the_guests_do() {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let name = cells[1].trim_matches('`');
         let last = cells[cells.len() - 2];
-        let elf = guest(name);
+        let elf = support::guest_bytes(name);
         let mut quoted: Vec<(u64, Vec<u8>)> = Vec::new();
         if last.chars().all(|c| c.is_ascii_digit() || c == ' ') {
             quoted.push((last.replace(' ', "").parse().unwrap(), Vec::new()));
@@ -283,7 +278,7 @@ fn the_guest_readme_is_what_the_guests_do() {
         while let Some(l) = lines.next_if(|l| !l.starts_with('$')) {
             want.push(l.to_string());
         }
-        let (steps, status, out, err) = run(&guest(name), &inp, 200_000_000);
+        let (steps, status, out, err) = run(&support::guest_bytes(name), &inp, 200_000_000);
         if !status.is_halted() {
             assert!(steps > 100_000_000, "{line}");
             continue; // loop's default, as above

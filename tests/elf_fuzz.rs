@@ -17,8 +17,7 @@ fn truncations_and_corruptions_never_panic() {
         x
     };
     for name in ["hello", "sort", "fault_fetch"] {
-        let elf =
-            std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).unwrap();
+        let elf = support::guest_bytes(name);
         for cut in (0..elf.len()).step_by(7) {
             assert!(
                 Program::load(&elf[..cut]).is_err(),

@@ -578,9 +578,7 @@ fn system_calls() {
 #[test]
 fn running_in_chunks_ends_where_one_run_ends() {
     for name in ["sort", "numeric", "echo"] {
-        let elf =
-            std::fs::read(support::guest_dir().join("bin").join(format!("{name}.elf"))).unwrap();
-        let input = support::sample_input(name);
+        let (elf, input) = support::guest_elf(name);
         let s0 = support::guest_state(&elf, &input);
         let mut whole = Machine::new(s0.clone());
         let total = whole.run(u64::MAX);

@@ -6,11 +6,10 @@
 mod support;
 
 use mswap::fuzz::{decode_and_verify, transcript};
-use std::path::Path;
 use support::Rng;
 
 fn corpus() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
+    let dir = support::proofs_dir();
     let mut v: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -18,8 +18,8 @@ use std::net::{IpAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::game::{create_game, serve, stop, true_claim};
 use support::raw::{self, Raw, addresses};
+use support::referee::{create_game, serve, stop, true_claim};
 use support::{example, strategy};
 
 const B: u32 = 5;
@@ -438,7 +438,7 @@ fn a_long_status_is_refused_and_every_page_is_bounded() {
 
 #[test]
 fn a_truncated_log_and_a_keyless_rechain_are_refused_naming_the_line() {
-    let dir = support::game::temp_dir("logedit");
+    let dir = support::scratch("logedit");
     {
         let referee = Referee::open(&dir, Config::default()).expect("opens");
         let (elf, input) = example();

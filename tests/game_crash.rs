@@ -4,20 +4,19 @@
 //! completes: no move a player saw acknowledged is lost, and the time the
 //! referee was down is charged to nobody.
 
-mod procs;
 mod support;
 
 use mswap::players::client::Client;
 use mswap::referee::store::{Event, Log};
 use mswap::rules::{Move, Outcome, Side};
-use procs::{
-    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
-    transcript_won_by,
-};
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::game::{create_game, true_claim};
+use support::procs::{
+    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, transcript_won_by,
+};
+use support::referee::{create_game, true_claim};
+use support::scratch;
 
 /// Waits until game `id` has at least `seq` moves; returns its move count
 /// (the game must still be running).
@@ -51,7 +50,7 @@ fn wait_for_seq(url: &str, id: &str, seq: u64) -> u64 {
 
 #[test]
 fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
-    let dir = temp("crash");
+    let dir = scratch("crash");
     let data = dir.join("data");
     let clocks = ["--clock-ms", "6000"];
     let (mut r, url) = referee(&data, "127.0.0.1:0", &clocks);
@@ -134,7 +133,7 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
     use mswap::elf::Program;
     use mswap::players::wire::MoveRequest;
     use mswap::referee::{Config, Policy, Referee};
-    let dir = temp("charge");
+    let dir = scratch("charge");
     let clock = 20_000;
     let config = || Config {
         policy: Policy {
@@ -204,7 +203,7 @@ fn a_restart_charges_the_turn_up_to_the_crash_and_not_the_downtime() {
 #[test]
 fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
     use mswap::referee::{Config, Referee};
-    let dir = temp("flip");
+    let dir = scratch("flip");
     {
         // A log of several lines: a start, a claim, a dispute.
         let referee = Referee::open(&dir, Config::default()).expect("opens");
@@ -230,7 +229,7 @@ fn a_referee_refuses_to_start_on_a_log_with_a_changed_byte_naming_the_line() {
     let mut bad = good.clone();
     bad[at] = b'4';
     std::fs::write(&log, &bad).unwrap();
-    let out = Command::new(procs::BIN)
+    let out = Command::new(support::cli::BIN)
         .args(["referee", "--listen", "127.0.0.1:0", "--data"])
         .arg(&dir)
         .output()

@@ -11,29 +11,14 @@ use mswap::elf::Program;
 use mswap::players::client::{Client, ClientError, defend, play};
 use mswap::players::player::{Lie, Player, claimed_by};
 use mswap::players::wire::{ClaimStatus, CreateGame};
-use mswap::referee::{Config, Policy, Server};
+use mswap::referee::{Config, Policy};
 use mswap::rules::levels::{Level, LevelKind, two_levels};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Outcome, Side};
-use std::path::PathBuf;
-use support::game::{create_game, serve, stop, true_claim};
+use support::referee::{create_game, serve, serve_clocks, stop, true_claim};
 use support::{example, strategy};
 
 const B: u32 = 5;
-
-fn start(tag: &str, window_ms: u64) -> (Server, PathBuf) {
-    serve(
-        tag,
-        Config {
-            policy: Policy {
-                clock_base_ms: 1_500,
-                window_base_ms: window_ms,
-                ..Policy::default()
-            },
-            ..Config::default()
-        },
-    )
-}
 
 fn create(url: &str, d_lies: &[Lie]) -> (mswap::players::wire::Created, CreateGame) {
     let (elf, input) = example();
@@ -85,7 +70,7 @@ fn defender(
 
 #[test]
 fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
-    let (server, dir) = start("false", 60_000);
+    let (server, dir) = serve_clocks("false", 1_500, 60_000);
     let url = server.url();
     let (created, _) = create(&url, &[Lie::Final]);
     let id = created.game.clone();
@@ -160,7 +145,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
 
 #[test]
 fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
-    let (server, dir) = start("true", 2_500);
+    let (server, dir) = serve_clocks("true", 1_500, 2_500);
     let url = server.url();
     let (created, _) = create(&url, &[]);
     let id = created.game.clone();
@@ -192,7 +177,7 @@ fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
 
 #[test]
 fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
-    let (server, dir) = start("policy", 60_000);
+    let (server, dir) = serve_clocks("policy", 1_500, 60_000);
     let url = server.url();
     let client = Client::new(&url);
     let (_, req) = create(&url, &[]);
@@ -324,7 +309,7 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
 #[test]
 fn disputes_past_the_running_share_wait_with_stopped_clocks_and_start_in_order() {
     use mswap::referee::Referee;
-    let dir = support::game::temp_dir("queue");
+    let dir = support::scratch("queue");
     let config = || Config {
         policy: Policy {
             clock_base_ms: 400,

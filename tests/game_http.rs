@@ -8,27 +8,11 @@ use mswap::elf::Program;
 use mswap::players::client::{Client, ClientError, play};
 use mswap::players::player::{Lie, Place, Player, claimed_by};
 use mswap::players::wire::{CreateGame, MoveRequest};
-use mswap::referee::{Config, Policy, Server};
 use mswap::rules::levels::{two_levels, with_strides};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Move, Outcome, Side};
-use std::path::PathBuf;
-use support::game::{a_game, create_game, serve, stop, true_claim};
+use support::referee::{LOCAL, a_game, create_game, request, serve_clocks, stop, true_claim};
 use support::{example, strategy};
-
-fn start(tag: &str, clock_ms: u64) -> (Server, PathBuf) {
-    serve(
-        tag,
-        Config {
-            policy: Policy {
-                clock_base_ms: clock_ms,
-                window_base_ms: clock_ms,
-                ..Policy::default()
-            },
-            ..Config::default()
-        },
-    )
-}
 
 /// A whole game over HTTP between two threads; returns the outcome (None: no dispute).
 fn game(
@@ -94,7 +78,7 @@ fn game(
 
 #[test]
 fn honest_sides_win_over_http_against_a_sweep_of_lies() {
-    let (server, dir) = start("sweep", 60_000);
+    let (server, dir) = serve_clocks("sweep", 60_000, 60_000);
     let url = server.url();
     let cases: Vec<(Vec<Lie>, Vec<Lie>, Side)> = vec![
         (vec![Lie::Final], vec![], Side::Challenger),
@@ -204,7 +188,7 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
 
 #[test]
 fn a_silent_side_loses_on_its_clock() {
-    let (server, dir) = start("silent", 800);
+    let (server, dir) = serve_clocks("silent", 800, 800);
     let url = server.url();
     let t0 = std::time::Instant::now();
     let o = game(
@@ -239,37 +223,11 @@ fn a_silent_side_loses_on_its_clock() {
     stop(server, dir);
 }
 
-/// A raw HTTP request: (status, body).
-fn raw(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connects");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
 /// A request that announces `len` body bytes and sends none: (status, body).
 fn raw_head(url: &str, path: &str, len: usize) -> (u16, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    let mut s = support::raw::connect(LOCAL, addr).expect("connects");
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
     );
@@ -287,7 +245,7 @@ fn raw_head(url: &str, path: &str, len: usize) -> (u16, String) {
 
 #[test]
 fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
-    let (server, dir) = start("bad", 60_000);
+    let (server, dir) = serve_clocks("bad", 60_000, 60_000);
     let url = server.url();
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
@@ -387,7 +345,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         } else {
             "POST"
         };
-        let (status, text) = raw(&url, method, &path, &body);
+        let (status, text) = request(&url, method, &path, &body);
         assert_eq!(status, want, "{what}: {text}");
         let reason: serde_json::Value = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("{what}: JSON error body: {text}"));
@@ -400,7 +358,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         );
         assert_eq!(snapshot(), before, "{what}: the game changed");
     }
-    assert_eq!(raw(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);
+    assert_eq!(request(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);
     // A game creation over the cap (twice 16 MiB of program and input in
     // hex, and 64 KiB) is refused from its Content-Length alone.
     let (status, text) = raw_head(&url, "/games", (64 << 20) + (64 << 10) + 1);
@@ -453,7 +411,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
                 v.game.seq,
                 Move::Proof { proof },
             );
-            let (status, text) = raw(
+            let (status, text) = request(
                 &url,
                 "POST",
                 &format!("/games/{id}/disputes/1/moves"),
@@ -491,7 +449,7 @@ fn answers_do_not_wait_for_delayed_acks() {
     // TCP_NODELAY on the referee's sockets each answer would wait about
     // 40 ms for the client's delayed ACK, and a game of 34 moves would
     // take seconds.
-    let (server, dir) = start("prompt", 60_000);
+    let (server, dir) = serve_clocks("prompt", 60_000, 60_000);
     let url = server.url();
     let client = Client::new(&url);
     let id = a_game(&url);
@@ -507,7 +465,7 @@ fn answers_do_not_wait_for_delayed_acks() {
 
 #[test]
 fn other_games_are_answered_while_a_large_game_is_created() {
-    let (server, dir) = start("large", 60_000);
+    let (server, dir) = serve_clocks("large", 60_000, 60_000);
     let url = server.url();
     let (elf, _) = example();
     let p = Program::load(&elf).unwrap();

@@ -2,14 +2,14 @@
 //! loopback: full games in both directions, an unchallenged claim, and the
 //! one-process demo `mswap dispute`.
 
-mod procs;
+mod support;
 
 use mswap::rules::Side;
-use procs::{
-    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, temp,
-    transcript_won_by,
-};
 use std::process::Command;
+use support::procs::{
+    assert_in_transcript, assert_won, challenge, defend, referee, seen_moves, transcript_won_by,
+};
+use support::scratch;
 
 /// Every move a player's log shows is in the transcript, by the same side.
 fn logs_match(log: &str, t: &mswap::rules::transcript::Transcript) {
@@ -20,7 +20,7 @@ fn logs_match(log: &str, t: &mswap::rules::transcript::Transcript) {
 
 #[test]
 fn three_processes_play_to_the_end_in_both_directions() {
-    let dir = temp("both");
+    let dir = scratch("both");
     // A short challenge window, so that a claim that wins its dispute
     // stands soon after.
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "8000"]);
@@ -48,7 +48,7 @@ fn three_processes_play_to_the_end_in_both_directions() {
         "intervals with absolute steps:\n{}",
         d.stdout
     );
-    let out = Command::new(procs::BIN)
+    let out = Command::new(support::cli::BIN)
         .arg("verify")
         .arg(&t1)
         .output()
@@ -72,12 +72,12 @@ fn three_processes_play_to_the_end_in_both_directions() {
 
 #[test]
 fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
-    let dir = temp("correct");
+    let dir = scratch("correct");
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &["--window-ms", "3000"]);
     let t = dir.join("t.json");
     // Asking for less than the referee's policy is refused.
-    let (elf, input) = procs::example();
-    let out = Command::new(procs::BIN)
+    let (elf, input) = support::example_paths();
+    let out = Command::new(support::cli::BIN)
         .args(["defend", "--referee", &url, "--clock-ms", "1"])
         .arg(&elf)
         .arg("--input")
@@ -112,9 +112,9 @@ fn a_correct_claim_is_not_disputed_and_stands_when_the_window_closes() {
 
 #[test]
 fn the_one_process_demo_runs_on_the_embedded_guest() {
-    let dir = temp("demo");
+    let dir = scratch("demo");
     let t = dir.join("t.json");
-    let out = Command::new(procs::BIN)
+    let out = Command::new(support::cli::BIN)
         .arg("dispute")
         .arg("--transcript")
         .arg(&t)
@@ -138,8 +138,8 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
     }
     transcript_won_by(&t, Side::Challenger);
     // The other way round, on the example program with three levels.
-    let (elf, input) = procs::example();
-    let out = Command::new(procs::BIN)
+    let (elf, input) = support::example_paths();
+    let out = Command::new(support::cli::BIN)
         .arg("dispute")
         .arg(elf)
         .arg("--input")
@@ -162,10 +162,10 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
 
 #[test]
 fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
-    let (elf, input) = procs::example();
+    let (elf, input) = support::example_paths();
     let run = |url: &str, extra: &[&str]| {
         let t = std::time::Instant::now();
-        let out = Command::new(procs::BIN)
+        let out = Command::new(support::cli::BIN)
             .args(["defend", "--referee", url])
             .args(extra)
             .arg(&elf)
@@ -192,11 +192,7 @@ fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
         assert!(took < std::time::Duration::from_secs(5), "{bad}: {took:?}");
     }
     // A port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::cli::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let (out, took) = run(&url, &["--connect-timeout", "2"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -209,7 +205,7 @@ fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
     assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     // Without a timeout the player keeps trying, and plays once the
     // referee comes up.
-    let dir = temp("wait");
+    let dir = scratch("wait");
     let t = dir.join("t.json");
     let mut args: Vec<std::ffi::OsString> =
         vec!["defend".into(), "--referee".into(), url.clone().into()];
@@ -220,7 +216,7 @@ fn players_wait_visibly_for_an_unreachable_referee_and_bad_urls_fail_at_once() {
     ]);
     args.extend(["--transcript".into(), t.into_os_string()]);
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let d = procs::Proc::start(&refs, true);
+    let d = support::procs::Proc::start(&refs, true);
     let line = d.line();
     assert!(line.contains("(retry 1)"), "{line}");
     let (_referee, url2) = referee(

@@ -11,39 +11,24 @@ mod support;
 use mswap::elf::Program;
 use mswap::hash::keccak;
 use mswap::players::client::Client;
-use mswap::referee::{Config, Limits, Server};
+use mswap::referee::{Limits, Server};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::net::{IpAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::example;
-use support::game::{a_game, create_game, serve, stop, true_claim};
-
-fn start(tag: &str, limits: Limits) -> (Server, PathBuf) {
-    serve(
-        tag,
-        Config {
-            limits,
-            ..Config::default()
-        },
-    )
-}
+use support::raw::connect;
+use support::referee::{LOCAL, a_game, create_game, serve_limits, stop, true_claim};
 
 /// A connection to the server from loopback address `127.0.{host}.1`
 /// (`127.0.0.1` for host 1, the honest client).
 fn connect_from(host: u8, server: &Server) -> TcpStream {
-    use socket2::{Domain, Socket, Type};
-    let to: SocketAddr = server.addr.parse().unwrap();
-    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    let from: SocketAddr = if host == 1 {
-        "127.0.0.1:0".parse().unwrap()
+    let from = if host == 1 {
+        LOCAL
     } else {
-        format!("127.0.{host}.1:0").parse().unwrap()
+        IpAddr::from([127, 0, host, 1])
     };
-    s.bind(&from.into()).unwrap();
-    s.connect(&to.into()).unwrap();
-    s.into()
+    connect(from, &server.addr).expect("connects")
 }
 
 /// `/health` from the honest client: answered, and within a second.
@@ -84,7 +69,7 @@ fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn huge_content_lengths_are_refused_unread_a_thousand_times() {
-    let (server, dir) = start("huge", Limits::default());
+    let (server, dir) = serve_limits("huge", Limits::default());
     let id = a_game(&server.url());
     let before = Client::new(&server.url())
         .claim(&id, None, 0)
@@ -135,7 +120,7 @@ fn bodies_that_never_come_time_out_without_stalling_anyone() {
         body_timeout: Duration::from_millis(1500),
         ..Limits::default()
     };
-    let (server, dir) = start("stall", limits);
+    let (server, dir) = serve_limits("stall", limits);
     let id = a_game(&server.url());
     // 200 requests announcing a body and sending half of it, from 4 addresses.
     let mut stalled: Vec<TcpStream> = (0..200)
@@ -172,7 +157,7 @@ fn bodies_that_never_come_time_out_without_stalling_anyone() {
 
 #[test]
 fn a_megabyte_header_line_is_refused() {
-    let (server, dir) = start("header", Limits::default());
+    let (server, dir) = serve_limits("header", Limits::default());
     let mut s = connect_from(2, &server);
     let long = "a".repeat(1 << 20);
     let _ = s
@@ -200,7 +185,7 @@ fn thousands_of_idle_connections_are_capped_and_closed() {
         max_per_client: 64,
         ..Limits::default()
     };
-    let (server, dir) = start("idle", limits);
+    let (server, dir) = serve_limits("idle", limits);
     let id = a_game(&server.url());
     // 2000 connections from 10 addresses that send nothing at all.
     let idle: Vec<TcpStream> = (0..2000)
@@ -236,7 +221,7 @@ fn long_polls_end_when_their_client_hangs_up_and_cost_no_request_slot() {
         max_busy: 4,
         ..Limits::default()
     };
-    let (server, dir) = start("poll", limits);
+    let (server, dir) = serve_limits("poll", limits);
     let id = a_game(&server.url());
     // 40 long-polls (ten times the cap on busy requests), from 2 addresses.
     let polls: Vec<TcpStream> = (0..40)
@@ -274,7 +259,7 @@ fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
         idle_timeout: Duration::from_millis(1000),
         ..Limits::default()
     };
-    let (server, dir) = start("stream", limits);
+    let (server, dir) = serve_limits("stream", limits);
     let url = server.url();
     // A claim with an 8 MiB input (16 MiB of hex in the transcript).
     let (elf, _) = example();
@@ -323,7 +308,7 @@ fn bodies_share_a_memory_budget_by_the_bytes_that_arrived() {
         body_timeout: Duration::from_secs(5),
         ..Limits::default()
     };
-    let (server, dir) = start("budget", limits);
+    let (server, dir) = serve_limits("budget", limits);
     // A body of 700 kB announced and 20 kB sent holds what arrived only.
     let mut first = connect_from(2, &server);
     write!(

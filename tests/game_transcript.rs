@@ -8,11 +8,10 @@ mod support;
 
 use mswap::rules::transcript::{Transcript, TranscriptError, verify_transcript};
 use mswap::rules::{Move, Outcome, Side};
-use std::path::Path;
 use support::cli::mswap;
 
 fn load() -> Transcript {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs/transcript.json");
+    let p = support::proofs_dir().join("transcript.json");
     serde_json::from_slice(&std::fs::read(p).expect("proofs/transcript.json")).expect("parses")
 }
 
@@ -162,7 +161,7 @@ fn tampered_transcripts_are_rejected() {
 
 #[test]
 fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs/transcript.json");
+    let path = support::proofs_dir().join("transcript.json");
     let out = mswap(&["verify", path.to_str().expect("a UTF-8 path")], b"");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");

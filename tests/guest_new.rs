@@ -10,7 +10,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::cli::{mswap_in as mswap, run, text};
+use support::cli::{mswap_in as mswap, text};
 use support::scratch;
 
 /// run (== qemu if present), check, dispute on a freshly built guest.
@@ -24,7 +24,7 @@ fn exercise(dir: &Path, elf: &str, name: &str) {
         "{name}: {out}"
     );
     if let Some(qemu) = support::qemu(name) {
-        let q = run(Command::new(qemu).arg(dir.join(elf)), input);
+        let q = support::guests::qemu_run(&qemu, &dir.join(elf), input);
         assert_eq!(text(&q.stdout), out, "{name}: mswap run == qemu-riscv64");
     }
     std::fs::write(dir.join("input.txt"), input).expect("input");
@@ -49,7 +49,13 @@ fn exercise(dir: &Path, elf: &str, name: &str) {
 
 #[test]
 fn a_new_rust_guest_builds_and_runs() {
-    if !support::tools::rust_target(module_path!(), "the Rust guest template") {
+    if support::tools::need(
+        &support::tools::RUST_TARGET,
+        module_path!(),
+        "the Rust guest template",
+    )
+    .is_none()
+    {
         return;
     }
     let dir = scratch("new-rust");
@@ -131,7 +137,8 @@ fn a_new_rust_guest_builds_and_runs() {
 
 #[test]
 fn a_new_c_guest_builds_and_runs() {
-    if !support::tools::gcc(module_path!(), "the C guest template") {
+    if support::tools::need(&support::tools::GCC, module_path!(), "the C guest template").is_none()
+    {
         return;
     }
     let dir = scratch("new-c");

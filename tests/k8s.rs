@@ -22,24 +22,17 @@ fn manifest(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `kubernetes-validate` on the PATH, and the Python it runs with (its
-/// `#!` line, when that is a Python; else `python3`, as for a pyenv shim),
-/// which has PyYAML (a dependency of it).
-fn validator() -> Option<(PathBuf, String)> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let exe = path
-        .split(':')
-        .map(|d| Path::new(d).join("kubernetes-validate"))
-        .find(|p| p.is_file())?;
-    let head = std::fs::read_to_string(&exe).ok()?;
-    let python = head
-        .lines()
+/// The Python `kubernetes-validate` at `exe` runs with (its `#!` line,
+/// when that is a Python; else `python3`, as for a pyenv shim), which has
+/// PyYAML (a dependency of it).
+fn python_of(exe: &Path) -> String {
+    let head = std::fs::read_to_string(exe).unwrap_or_default();
+    head.lines()
         .next()
         .and_then(|l| l.strip_prefix("#!"))
         .map(|l| l.trim().to_string())
         .filter(|l| l.contains("python"))
-        .unwrap_or_else(|| "python3".into());
-    Some((exe, python))
+        .unwrap_or_else(|| "python3".into())
 }
 
 /// The documents of a YAML file, as JSON (PyYAML).
@@ -142,18 +135,14 @@ fn run_pod(
 
 #[test]
 fn the_manifests_validate_and_their_pods_check_and_merge() {
-    let found = validator();
-    if !support::tools::require(
+    let Some(validate) = support::tools::need(
         &support::tools::KUBERNETES,
-        found.is_some(),
         "the_manifests_validate_and_their_pods_check_and_merge",
         "the offline validation of deploy/k8s",
-    ) {
-        return;
-    }
-    let Some((validate, python)) = found else {
+    ) else {
         return;
     };
+    let python = python_of(&validate);
     let (check, merge) = (manifest("check-job.yaml"), manifest("merge-job.yaml"));
     let o = Command::new(&validate)
         .args(["--strict", "--no-warn"])

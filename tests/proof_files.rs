@@ -7,14 +7,9 @@ use mswap::elf::Program;
 use mswap::proof::{ProofFile, binary};
 use mswap::prover::{ContextError, check_context, check_context_run, prove_run};
 use mswap::verify::verify_step_to;
-use std::path::{Path, PathBuf};
-
-fn proofs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs")
-}
 
 fn proof_files() -> Vec<(String, ProofFile)> {
-    let mut v: Vec<(String, ProofFile)> = std::fs::read_dir(proofs_dir())
+    let mut v: Vec<(String, ProofFile)> = std::fs::read_dir(support::proofs_dir())
         .expect("proofs/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -51,7 +46,7 @@ fn every_exported_proof_verifies() {
 
 #[test]
 fn the_binary_example_is_the_json_example() {
-    let bin = std::fs::read(proofs_dir().join("store.bin")).expect("store.bin");
+    let bin = std::fs::read(support::proofs_dir().join("store.bin")).expect("store.bin");
     let decoded = binary::decode(&bin).expect("decodes");
     let (_, json) = proof_files()
         .into_iter()
@@ -63,9 +58,9 @@ fn the_binary_example_is_the_json_example() {
 
 #[test]
 fn exported_proofs_are_up_to_date() {
-    let example = std::fs::read(proofs_dir().join("example.elf")).expect("example.elf");
-    let fault = std::fs::read(proofs_dir().join("fault.elf")).expect("fault.elf");
-    let input = std::fs::read(proofs_dir().join("example.input")).expect("example.input");
+    let example = std::fs::read(support::proofs_dir().join("example.elf")).expect("example.elf");
+    let fault = std::fs::read(support::proofs_dir().join("fault.elf")).expect("fault.elf");
+    let input = std::fs::read(support::proofs_dir().join("example.input")).expect("example.input");
     for (name, f) in proof_files() {
         let c = f.context.as_ref().expect("context");
         let (elf, inp): (&[u8], &[u8]) = if name == "fault.json" {
@@ -87,9 +82,11 @@ fn exported_proofs_are_up_to_date() {
 /// against the proof, the rest against the program and input it names.
 #[test]
 fn exported_contexts_check_against_their_programs() {
-    let example = Program::load(&std::fs::read(proofs_dir().join("example.elf")).unwrap()).unwrap();
-    let fault = Program::load(&std::fs::read(proofs_dir().join("fault.elf")).unwrap()).unwrap();
-    let input = std::fs::read(proofs_dir().join("example.input")).expect("example.input");
+    let example =
+        Program::load(&std::fs::read(support::proofs_dir().join("example.elf")).unwrap()).unwrap();
+    let fault =
+        Program::load(&std::fs::read(support::proofs_dir().join("fault.elf")).unwrap()).unwrap();
+    let input = std::fs::read(support::proofs_dir().join("example.input")).expect("example.input");
     for (name, f) in proof_files() {
         check_context(&f).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (program, inp): (&Program, &[u8]) = if name == "fault.json" {
@@ -118,8 +115,9 @@ fn exported_contexts_check_against_their_programs() {
 /// instruction, the input and the step.
 #[test]
 fn a_false_context_is_refused() {
-    let example = Program::load(&std::fs::read(proofs_dir().join("example.elf")).unwrap()).unwrap();
-    let input = std::fs::read(proofs_dir().join("example.input")).expect("example.input");
+    let example =
+        Program::load(&std::fs::read(support::proofs_dir().join("example.elf")).unwrap()).unwrap();
+    let input = std::fs::read(support::proofs_dir().join("example.input")).expect("example.input");
     let (_, f) = proof_files()
         .into_iter()
         .find(|(n, _)| n == "store.json")
@@ -181,7 +179,7 @@ fn a_false_context_is_refused() {
 /// another `type` is refused; the file as exported parses.
 #[test]
 fn proof_files_are_parsed_strictly() {
-    let text = std::fs::read_to_string(proofs_dir().join("store.json")).unwrap();
+    let text = std::fs::read_to_string(support::proofs_dir().join("store.json")).unwrap();
     let good = ProofFile::from_json(text.as_bytes()).expect("the export parses");
     // Re-serialized compactly so that edits are plain string replacements.
     let compact = serde_json::to_string(&good).unwrap();

@@ -6,16 +6,9 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use support::cli::run;
-
-/// Exit code as a shell reports it: 128 + signal for a killed process.
-fn code(o: &Output) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    o.status
-        .code()
-        .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
-}
+use support::guests::{qemu_run, shell_code};
 
 fn inputs_for(name: &str) -> Vec<Vec<u8>> {
     let mut v = vec![support::sample_input(name), Vec::new()];
@@ -25,7 +18,7 @@ fn inputs_for(name: &str) -> Vec<Vec<u8>> {
         "rust_evm" => {
             let case = support::sample_input(name);
             v.push(
-                std::fs::read(support::guest_dir().join("inputs/evm_invalid.bin"))
+                std::fs::read(support::guests::input_path("evm_invalid.bin"))
                     .expect("inputs/evm_invalid.bin"),
             );
             v.push(case[..case.len() / 2].to_vec());
@@ -54,10 +47,10 @@ fn every_guest_matches_qemu() {
     let guests = support::guests();
     assert!(guests.len() >= 10, "the guest suite is missing");
     for (name, _, _) in guests {
-        let elf = support::guest_dir().join("bin").join(format!("{name}.elf"));
+        let elf = support::guest_path(&name);
         for input in inputs_for(&name) {
             let ours = run(Command::new(mswap).arg("run").arg(&elf), &input);
-            let theirs = run(Command::new(q).arg(&elf), &input);
+            let theirs = qemu_run(&q, &elf, &input);
             let what = format!("{name} with {} input bytes", input.len());
             if name.starts_with("fault_") {
                 // qemu emulates some of these (CSRs, unknown syscalls); the
@@ -70,9 +63,9 @@ fn every_guest_matches_qemu() {
                     "{what}: stdout before the fault"
                 );
                 assert!(
-                    code(&ours) > 128,
+                    shell_code(&ours) > 128,
                     "{what}: mswap must report the fault, exit {}",
-                    code(&ours)
+                    shell_code(&ours)
                 );
                 let msg = String::from_utf8_lossy(&ours.stderr);
                 assert!(
@@ -87,7 +80,7 @@ fn every_guest_matches_qemu() {
                 "{what}: stdout"
             );
             assert_eq!(ours.stderr, theirs.stderr, "{what}: stderr");
-            assert_eq!(code(&ours), code(&theirs), "{what}: exit code");
+            assert_eq!(shell_code(&ours), shell_code(&theirs), "{what}: exit code");
         }
     }
 }
@@ -108,9 +101,13 @@ fn faults_that_qemu_also_raises_give_the_same_signal() {
         "fault_amo_misaligned",
         "fault_rvc_illegal",
     ] {
-        let elf = support::guest_dir().join("bin").join(format!("{name}.elf"));
+        let elf = support::guest_path(name);
         let ours = run(Command::new(mswap).arg("run").arg(&elf), b"");
-        let theirs = run(Command::new(q).arg(&elf), b"");
-        assert_eq!(code(&ours), code(&theirs), "{name}: 128 + signal");
+        let theirs = qemu_run(&q, &elf, b"");
+        assert_eq!(
+            shell_code(&ours),
+            shell_code(&theirs),
+            "{name}: 128 + signal"
+        );
     }
 }

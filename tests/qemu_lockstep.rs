@@ -581,7 +581,7 @@ fn machine_a_matches_qemu_on_every_guest() {
                     // for the whole body.
                     let next = queue.lock().unwrap().pop();
                     let Some(name) = next else { break };
-                    let path = support::guest_dir().join("bin").join(format!("{name}.elf"));
+                    let path = support::guest_path(&name);
                     let c = lockstep(&name, &path, &input_for(&name));
                     eprintln!(
                         "{name}: {} steps, {} in lockstep ({} short I/O rejoined), {} stores, {} pages compared",

@@ -19,10 +19,11 @@ use mswap::check::check_range;
 use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::micro::microcode::microcode;
-use std::process::Command;
+use std::path::Path;
+use support::guests::qemu_run_bytes;
 use support::random::program;
 
-fn check_seed(seed: u64, qemu: bool) {
+fn check_seed(seed: u64, qemu: Option<&Path>) {
     let elf = program(seed, 300);
     let p = Program::load(&elf).expect("loads");
     let mut a = Machine::new(p.initial_state(&[]));
@@ -33,17 +34,8 @@ fn check_seed(seed: u64, qemu: bool) {
     assert_eq!(ours.len(), 4096, "seed {seed}");
     check_range(p.initial_state(&[]), 0, 2000, microcode())
         .unwrap_or_else(|m| panic!("seed {seed}: A vs AB: {m}"));
-    if qemu {
-        let dir = std::env::temp_dir().join(format!("mswap-random-{}-{seed}", std::process::id()));
-        std::fs::write(&dir, &elf).expect("write elf");
-        // qemu-user, like execve, wants an executable file.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let out = Command::new("qemu-riscv64")
-            .arg(&dir)
-            .output()
-            .expect("qemu runs");
-        let _ = std::fs::remove_file(&dir);
+    if let Some(qemu) = qemu {
+        let out = qemu_run_bytes(qemu, &elf, &format!("random-{seed}"), b"");
         assert!(
             out.status.success(),
             "seed {seed}: qemu status {:?}",
@@ -75,11 +67,11 @@ fn check_seed(seed: u64, qemu: bool) {
 #[test]
 fn random_programs_agree_on_a_ab_and_qemu() {
     // Without qemu (and MSWAP_SKIP_QEMU=1), machine A against machine AB only.
-    let qemu = support::qemu("qemu_random").is_some();
+    let qemu = support::qemu("qemu_random");
     let extra = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     for seed in (1..=400).chain((0..20).map(|k| extra.wrapping_add(k))) {
-        check_seed(seed, qemu);
+        check_seed(seed, qemu.as_deref());
     }
 }

@@ -11,11 +11,10 @@ use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::layout::Status;
 use mswap::micro::microcode::microcode;
-use std::process::Command;
 
 #[test]
 fn the_official_tests_pass_on_a_ab_and_qemu() {
-    let qemu = support::qemu(module_path!()).is_some();
+    let qemu = support::qemu(module_path!());
     let dir = support::guest_dir().join("riscv-tests/bin");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("examples/guests/riscv-tests/bin")
@@ -41,11 +40,8 @@ fn the_official_tests_pass_on_a_ab_and_qemu() {
         let stats = double_check(p.initial_state(&[]), &Options::default(), microcode())
             .unwrap_or_else(|m| panic!("{name}: A vs AB: {m}"));
         assert!(stats.transitions > 3, "{name}");
-        if qemu {
-            let s = Command::new("qemu-riscv64")
-                .arg(path)
-                .status()
-                .expect("qemu runs");
+        if let Some(qemu) = &qemu {
+            let s = support::guests::qemu_run(qemu, path, b"").status;
             assert_eq!(s.code(), Some(0), "{name} under qemu-riscv64");
         }
     }

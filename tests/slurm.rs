@@ -25,14 +25,6 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Whether `cmd` is on the PATH or in /usr/sbin.
-fn installed(cmd: &str) -> bool {
-    let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
-        .chain(["/usr/sbin", "/sbin"])
-        .any(|d| Path::new(d).join(cmd).is_file())
-}
-
 /// Whether the process runs as root (slurmd must).
 fn root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -45,14 +37,6 @@ fn root() -> bool {
         .unwrap_or(false)
 }
 
-/// A loopback port free at the time of asking.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// The local cluster: stopped (and its job cancelled) when dropped.
 struct Cluster {
     dir: PathBuf,
@@ -62,7 +46,7 @@ struct Cluster {
 
 impl Cluster {
     fn up(dir: &Path) -> Cluster {
-        let (ctld, slurmd) = (free_port(), free_port());
+        let (ctld, slurmd) = (support::cli::free_port(), support::cli::free_port());
         let o = Command::new(repo().join("deploy/slurm/local-up.sh"))
             .arg(dir)
             .env("SLURMCTLD_PORT", ctld.to_string())
@@ -163,27 +147,14 @@ impl Drop for Cluster {
 
 #[test]
 fn the_job_array_on_a_local_slurm_merges_to_the_unsharded_check() {
-    let missing: Vec<String> = [
-        ("munged", "munge"),
-        ("slurmctld", "slurmctld"),
-        ("slurmd", "slurmd"),
-        ("sbatch", "slurm-client"),
-        ("squeue", "slurm-client"),
-    ]
-    .iter()
-    .filter(|(cmd, _)| !installed(cmd))
-    .map(|(cmd, package)| format!("{cmd} (package {package})"))
-    .collect();
     let test = "the_job_array_on_a_local_slurm_merges_to_the_unsharded_check";
-    if !support::tools::require(
+    if support::tools::need(
         &support::tools::SLURM,
-        missing.is_empty(),
         test,
-        &format!(
-            "the job array on a real Slurm (missing: {})",
-            missing.join(", ")
-        ),
-    ) {
+        "the job array on a real Slurm",
+    )
+    .is_none()
+    {
         return;
     }
     assert!(

@@ -7,15 +7,15 @@
 //! Without `chromium` on the PATH the test fails, unless
 //! `MSWAP_SKIP_CHROMIUM=1` (tests/support/tools.rs).
 
-mod procs;
-#[path = "support/tools.rs"]
-mod tools;
+mod support;
 
 use mswap::players::client::Client;
-use procs::{challenge, defend, referee, temp};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::procs::{challenge, defend, referee};
+use support::scratch;
+use support::tools;
 
 /// Runs headless chromium with `args` (a fresh profile, nothing fetched
 /// but the page) and returns its standard output.
@@ -68,13 +68,17 @@ fn is_png(path: &Path) -> bool {
 
 #[test]
 fn the_live_view_shows_a_game_as_it_is_played() {
-    let Some(chromium) = tools::chromium(module_path!(), "the live view in a browser") else {
+    let Some(chromium) = tools::need(
+        &tools::CHROMIUM,
+        module_path!(),
+        "the live view in a browser",
+    ) else {
         return;
     };
     // Cargo's scratch directory for integration tests, wherever the target directory is.
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-view");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let dir = temp("web");
+    let dir = scratch("web");
     let profile = dir.join("chromium-profile");
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
     let transcript = dir.join("t.json");

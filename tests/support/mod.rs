@@ -1,72 +1,41 @@
-//! Helpers shared by the micro-machine, proof and game tests.
+//! The tests' helpers, one home for each, by topic: running the `mswap`
+//! binary and reading what it prints ([`cli`]), the guests, the example
+//! program and qemu ([`guests`]), a referee in this process and requests to
+//! it ([`referee`], [`raw`]), referee and players as processes of the
+//! binary ([`procs`]), random programs ([`random`]), sharded checks
+//! ([`shards`]), the tools outside Rust ([`tools`]); here: temporary
+//! directories, hand-made machine states, strategies, proof files and
+//! deterministic randomness.
 #![allow(dead_code)]
 
 pub mod cli;
-pub mod game;
+pub mod guests;
+pub mod procs;
 pub mod random;
 pub mod raw;
+pub mod referee;
 pub mod shards;
 pub mod tools;
+
+// Each test file uses some of these.
+#[allow(unused_imports)]
+pub use guests::{
+    example, example_paths, guest_bytes, guest_dir, guest_elf, guest_path, guest_state, guests,
+    sample_input,
+};
 
 use mswap::elf::Program;
 use mswap::layout::ctrl;
 use mswap::state::State;
 use std::path::{Path, PathBuf};
 
-/// A fresh (emptied if it was there) temporary directory for test `tag`.
+/// A fresh (emptied if it was there) temporary directory for test `tag`
+/// (`mswap-TAG-PID` in the system's temporary directory).
 pub fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mswap-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
-}
-
-/// The guest directory.
-pub fn guest_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guests")
-}
-
-/// Every committed guest ELF with its sample input (empty if none), sorted by name.
-pub fn guests() -> Vec<(String, Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(guest_dir().join("bin")) else {
-        return out;
-    };
-    let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.extension().is_some_and(|e| e == "elf") {
-            let name = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let elf = std::fs::read(&p).expect("read guest");
-            out.push((name.clone(), elf, sample_input(&name)));
-        }
-    }
-    out
-}
-
-/// The committed guest `NAME.elf` and its sample input.
-pub fn guest_elf(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let p = guest_dir().join("bin").join(format!("{name}.elf"));
-    let elf = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    (elf, sample_input(name))
-}
-
-/// The small sample input used for a guest in tests.
-pub fn sample_input(name: &str) -> Vec<u8> {
-    let dir = guest_dir().join("inputs");
-    let pick = mswap::chain::differential::sample_input_file(name);
-    pick.and_then(|f| std::fs::read(dir.join(f)).ok())
-        .unwrap_or_default()
-}
-
-/// The initial state of a guest.
-pub fn guest_state(elf: &[u8], input: &[u8]) -> State {
-    Program::load(elf)
-        .expect("guest loads")
-        .initial_state(input)
 }
 
 /// A state whose executable range holds `code` at 0x1000 (pc there), with
@@ -133,15 +102,6 @@ pub mod enc {
     pub const ECALL: u32 = 0x73;
 }
 
-/// The example program of `proofs/` (18 steps) and its input.
-pub fn example() -> (Vec<u8>, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    (
-        std::fs::read(dir.join("example.elf")).expect("proofs/example.elf"),
-        std::fs::read(dir.join("example.input")).expect("proofs/example.input"),
-    )
-}
-
 /// An honest strategy over `2^b` steps with 8 checkpoints, bent by `lies` if any.
 pub fn strategy(
     p: &Program,
@@ -174,11 +134,15 @@ pub const PROOF_FILES: [&str; 10] = [
     "write.json",
 ];
 
+/// The folder `proofs/`: the exported step proofs, the example program
+/// and its transcript.
+pub fn proofs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs")
+}
+
 /// A step proof file of `proofs/`.
 pub fn proof_file(name: &str) -> mswap::proof::ProofFile {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("proofs")
-        .join(name);
+    let p = proofs_dir().join(name);
     serde_json::from_slice(&std::fs::read(&p).expect("proof file"))
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -206,15 +170,16 @@ impl Rng {
     }
 }
 
-/// `Some("qemu-riscv64")` if qemu is installed; if not, `test` fails
-/// unless `MSWAP_SKIP_QEMU=1` (see [`tools::require`]).
-pub fn qemu(test: &str) -> Option<&'static str> {
-    tools::qemu(test, "the comparison with qemu-riscv64")
+/// `qemu-riscv64` if it is installed; if not, `test` fails unless
+/// `MSWAP_SKIP_QEMU=1` (see [`tools::need`]).
+pub fn qemu(test: &str) -> Option<PathBuf> {
+    tools::need(&tools::QEMU, test, "the comparison with qemu-riscv64")
 }
 
 /// Whether the contracts' toolchain (`contracts/node_modules/.bin/TOOL`,
 /// installed by `npm ci` in contracts/) is here for `what`; if not, the
-/// test fails unless `MSWAP_SKIP_FOUNDRY=1` (see [`tools::require`]).
+/// test fails unless `MSWAP_SKIP_FOUNDRY=1` (see [`tools::need`]).
 pub fn have_contract_tool(tool: &str, what: &str) -> bool {
-    tools::contract_tool(tool, what, &format!("what needs {tool}")).is_some()
+    tools::need(&tools::FOUNDRY, what, &format!("what needs {tool}"))
+        .is_some_and(|bin| bin.join(tool).is_file())
 }

@@ -2,33 +2,16 @@
 //! processes of the binary: every child is killed when its handle drops
 //! (a failing test leaves no referee behind), and a child's output is
 //! read on threads as it comes (a player's first line names its game).
-#![allow(dead_code)]
-
+use super::cli::BIN;
+use super::guests::example_paths;
 use mswap::rules::Side;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_mswap");
-
-/// The example program and input in `proofs/`.
-pub fn example() -> (PathBuf, PathBuf) {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    (p.join("example.elf"), p.join("example.input"))
-}
-
-/// A fresh temporary directory for a test.
-pub fn temp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mswap-proc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A running child: killed on drop; its output collected by threads.
 pub struct Proc {
@@ -194,7 +177,7 @@ pub fn challenge(url: &str, id: &str, lies: &[&str], extra: &[&str]) -> Proc {
 /// `mswap COMMAND --referee URL OPTS --checkpoints 3 EXAMPLE --input
 /// EXAMPLE_INPUT` with `--lie` for each of `lies`, then `extra`.
 fn player(command: &str, url: &str, opts: &[&OsStr], lies: &[&str], extra: &[&str]) -> Proc {
-    let (elf, input) = example();
+    let (elf, input) = example_paths();
     let mut args = vec![os(command), os("--referee"), os(url)];
     args.extend(opts);
     args.extend([

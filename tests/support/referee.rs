@@ -1,27 +1,50 @@
-//! Helpers of the referee tests: a referee served on loopback from a fresh
-//! directory, and claims and game requests on the example program.
+//! A referee of this process served on loopback from a fresh directory,
+//! claims and game requests on the example program, and one-off HTTP
+//! requests to it.
 
 use mswap::elf::Program;
 use mswap::hash::keccak;
 use mswap::players::timeline::Timeline;
 use mswap::players::wire::CreateGame;
-use mswap::referee::{Config, Referee, Server};
+use mswap::referee::{Config, Limits, Policy, Referee, Server};
 use mswap::rules::claim::Claim;
+use std::net::IpAddr;
 use std::path::PathBuf;
-
-/// A fresh (removed if it was there) temporary directory for test `tag`.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mswap-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 /// A referee with `config` on a fresh directory for `tag`, served on an
 /// ephemeral loopback port; and its directory.
 pub fn serve(tag: &str, config: Config) -> (Server, PathBuf) {
-    let dir = temp_dir(tag);
+    let dir = super::scratch(tag);
     let referee = Referee::open(&dir, config).expect("opens");
     (referee.serve("127.0.0.1:0").expect("serves"), dir)
+}
+
+/// [`serve`] with the default configuration but for the base of the
+/// clocks and of the challenge window, in milliseconds.
+pub fn serve_clocks(tag: &str, clock_base_ms: u64, window_base_ms: u64) -> (Server, PathBuf) {
+    let policy = Policy {
+        clock_base_ms,
+        window_base_ms,
+        ..Policy::default()
+    };
+    serve(
+        tag,
+        Config {
+            policy,
+            ..Config::default()
+        },
+    )
+}
+
+/// [`serve`] with the default configuration but for `limits`.
+pub fn serve_limits(tag: &str, limits: Limits) -> (Server, PathBuf) {
+    serve(
+        tag,
+        Config {
+            limits,
+            ..Config::default()
+        },
+    )
 }
 
 /// Stops `server` and removes its directory.
@@ -58,4 +81,17 @@ pub fn create_game(claim: Claim, program: Vec<u8>, input: Vec<u8>) -> CreateGame
         clock_ms: None,
         window_ms: None,
     }
+}
+
+/// The honest client's address.
+pub const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// One request from 127.0.0.1 to the referee at `url` (`http://HOST:PORT`)
+/// with `Connection: close`: the status and the body as text (a chunked
+/// body joined); status 0 and no body where no answer came.
+pub fn request(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let to = url.trim_start_matches("http://");
+    super::raw::request(LOCAL, to, method, path, body).map_or((0, String::new()), |(s, b)| {
+        (s, String::from_utf8_lossy(&b).into_owned())
+    })
 }
