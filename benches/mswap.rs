@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{Time, ckb, guest, line, qemu, root, runs, secs, timed};
+use support::{Time, ckb, cpu_secs, guest, line, memory_mib, qemu, root, runs, secs, timed};
 
 // ---------------------------------------------------------------- fast
 
@@ -473,8 +473,7 @@ fn http_game() -> (usize, usize, u64, f64) {
     let program = Program::load(elf).expect("loads");
     let halt = steps_to_halt(&program, input, 1 << 30).expect("halts");
     let b = b_for_steps(halt);
-    let dir = std::env::temp_dir().join(format!("mswap-bench-game-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::scratch("game");
     let server = Referee::open(&dir, Config::default())
         .expect("referee")
         .serve("127.0.0.1:0")
@@ -541,16 +540,6 @@ fn http_game() -> (usize, usize, u64, f64) {
 
 // ---------------------------------------------------------------- referee
 
-/// VmRSS of process `pid`, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// Starts `mswap referee` on `dir`; returns it and its URL once it answers.
 fn start_referee(dir: &Path) -> (std::process::Child, String, f64) {
     start_referee_with(dir, &[])
@@ -599,13 +588,11 @@ fn bench_referee() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     println!("referee: {games} open claims with a dispute each, requests/s, restart");
-    let elf = std::fs::read(root().join("proofs/example.elf")).expect("example");
-    let input = std::fs::read(root().join("proofs/example.input")).expect("input");
+    let (elf, input) = support::example();
     let program = Program::load(&elf).expect("loads");
-    let dir = std::env::temp_dir().join(format!("mswap-bench-referee-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::scratch("referee");
     let (mut child, url, _) = start_referee(&dir);
-    let idle_rss = rss_mib(child.id());
+    let idle_rss = memory_mib(child.id(), "VmRSS");
     let mut claim = Timeline::new(&program, &input, 5, 3).claim(
         program.hash,
         mswap::hash::keccak(&[&input]),
@@ -644,7 +631,7 @@ fn bench_referee() {
         ids.push(c.game);
     }
     let opened = secs(t.elapsed());
-    let rss = rss_mib(child.id());
+    let rss = memory_mib(child.id(), "VmRSS");
     println!(
         "  {games} claims opened, joined and challenged in {opened:.2} s ({:.0} a second, 3 synced log lines each)",
         games as f64 / opened
@@ -682,34 +669,11 @@ fn bench_referee() {
     println!(
         "  restart with {games} claims ({:.1} MiB of log): answering again after {restart:.2} s, {:.1} MiB",
         log as f64 / (1 << 20) as f64,
-        rss_mib(child.id())
+        memory_mib(child.id(), "VmRSS")
     );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// User plus system CPU seconds of process `pid` so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command's closing parenthesis; utime and stime
-    // are the 12th and 13th of them, in clock ticks (100 a second).
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
-}
-
-/// Peak resident memory (VmHWM) of process `pid`, in MiB.
-fn peak_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// One honest `mswap defend` process against `n` lying disputes of its
@@ -721,8 +685,7 @@ fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, 
     use mswap::players::player::{Honest, Liar, Lie};
     use mswap::players::timeline::Timeline;
     use std::io::BufRead;
-    let dir = std::env::temp_dir().join(format!("mswap-bench-defend-{n}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::scratch(&format!("defend-{n}"));
     let (mut referee, url, _) = start_referee_with(&dir, &["--window-ms", "15000"]);
     let mut defender = std::process::Command::new(env!("CARGO_BIN_EXE_mswap"))
         .args(["defend", "--referee", &url, "--b", "5"])
@@ -780,13 +743,13 @@ fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, 
         }
     });
     let played = secs(t.elapsed());
-    let referee_peak = peak_mib(referee.id());
+    let referee_peak = memory_mib(referee.id(), "VmHWM");
     // The defender's CPU and memory, read just before it exits (it does
     // once the window has closed).
     let (mut cpu, mut peak) = (0.0, 0.0);
     while defender.try_wait().ok().flatten().is_none() {
         cpu = cpu_secs(defender.id());
-        peak = peak_mib(defender.id());
+        peak = memory_mib(defender.id(), "VmHWM");
         std::thread::sleep(Duration::from_millis(50));
     }
     let moves = own_moves.join().unwrap_or(0);
@@ -810,8 +773,7 @@ fn bench_disputes() {
     println!(
         "disputes: one honest defender (mswap defend) against N lying disputes of its true claim"
     );
-    let elf = root().join("proofs/example.elf");
-    let input = root().join("proofs/example.input");
+    let (elf, input) = support::example_paths();
     let counts: Vec<usize> = std::env::var("MSWAP_BENCH_DISPUTES")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
@@ -826,8 +788,7 @@ fn bench_disputes() {
         );
     }
     // Memory under attack.
-    let dir = std::env::temp_dir().join(format!("mswap-bench-attack-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::scratch("attack");
     let (mut referee, url, _) = start_referee_with(&dir, &[]);
     let to: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("addr");
     let client = mswap::players::client::Client::new(&url);
@@ -850,7 +811,7 @@ fn bench_disputes() {
         })
         .expect("creates");
     client.join(&c.game).expect("joins");
-    let before = rss_mib(referee.id());
+    let before = memory_mib(referee.id(), "VmRSS");
     let connect = |k: usize| {
         use socket2::{Domain, Socket, Type};
         let from = std::net::SocketAddr::new(
@@ -902,7 +863,7 @@ Host: x
     let mut health = 0.0f64;
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(250));
-        worst = worst.max(rss_mib(referee.id()));
+        worst = worst.max(memory_mib(referee.id(), "VmRSS"));
         let t = Instant::now();
         let _ = client.claim(&c.game, None, 0);
         health = health.max(secs(t.elapsed()));

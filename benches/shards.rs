@@ -29,14 +29,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_mswap");
 
 /// User plus system CPU seconds of the children waited for.
 fn children_cpu() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or_default();
-    rest.split_whitespace()
-        .skip(13)
-        .take(2)
-        .filter_map(|x| x.parse::<u64>().ok())
-        .sum::<u64>() as f64
-        / 100.0
+    support::children_cpu().expect("/proc/self/stat")
 }
 
 /// Runs `mswap ARGS`, which must succeed; its standard output.
@@ -194,7 +187,7 @@ fn main() {
         .filter_map(|s| s.parse().ok())
         .collect();
     let guests = std::env::var("MSWAP_BENCH_SHARD_GUESTS").unwrap_or_else(|_| "sha256".into());
-    let dir = std::env::temp_dir().join(format!("mswap-bench-shards-{}", std::process::id()));
+    let dir = support::scratch("shards");
     std::fs::create_dir_all(&dir).expect("dir");
     // A fixed pseudo-random input (the same on every machine).
     let input = dir.join("input.bin");

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::cli::{BIN, guest, text};
-use support::shards::{
-    assert_merges_to, assert_tampered_sets_refused, path, run_shards, unsharded,
-};
+use support::shards::{assert_merges_to, assert_tampered_sets_refused_beside, path, unsharded};
 
 /// How long the array may take, queueing included.
 const JOB_TIMEOUT: Duration = Duration::from_secs(300);
@@ -230,12 +228,7 @@ fn the_job_array_on_a_local_slurm_merges_to_the_unsharded_check() {
     assert_merges_to(&files, &whole);
 
     // The tampered sets, with a shard of another input checked beside.
-    let other_input = dir.join("other.bin");
-    std::fs::write(&other_input, b"another input").unwrap();
-    let other_dir = dir.join("other");
-    std::fs::create_dir_all(&other_dir).unwrap();
-    let other = run_shards(&elf, &other_input, 4, &other_dir, &[]);
-    assert_tampered_sets_refused(&files, &other[1], &guest("hello"), &dir);
+    assert_tampered_sets_refused_beside(&files, &elf, b"another input", &dir);
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -45,14 +45,7 @@ fn browse(chromium: &Path, profile: &Path, args: &[&str]) -> String {
         let _ = std::io::Read::read_to_string(&mut { out }, &mut s);
         s
     });
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("chromium {args:?} did not finish in 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::cli::wait(&mut child, 120);
     reader.join().unwrap()
 }
 

@@ -1,4 +1,6 @@
-//! Helpers shared by the benches: guest files, timing in wall and CPU time,
+//! Helpers shared by the benches: guest files and the example program,
+//! scratch directories, timing in wall and CPU time (of this thread, of
+//! the children waited for, of another process) and memory of a process,
 //! and whole-process runs of `qemu-riscv64` or of `mswap` itself (with the
 //! start-up of an empty guest measured, so that it can be told apart from
 //! the run). Each bench includes this file with `#[path]`.
@@ -23,6 +25,30 @@ pub fn guest(name: &str) -> Vec<u8> {
             .join(format!("{name}.elf")),
     )
     .expect("guest ELF")
+}
+
+/// The example program of `proofs/` and its input, as paths.
+pub fn example_paths() -> (PathBuf, PathBuf) {
+    let dir = root().join("proofs");
+    (dir.join("example.elf"), dir.join("example.input"))
+}
+
+/// The example program of `proofs/` and its input.
+pub fn example() -> (Vec<u8>, Vec<u8>) {
+    let (elf, input) = example_paths();
+    (
+        std::fs::read(elf).expect("proofs/example.elf"),
+        std::fs::read(input).expect("proofs/example.input"),
+    )
+}
+
+/// A path for a scratch directory of the bench (`mswap-bench-TAG-PID` in
+/// the system's temporary directory), removed if it was there and not
+/// created.
+pub fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mswap-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// A static RV64 ELF that exits with code 0 at once (`li a0, 0; li a7, 93;
@@ -64,18 +90,42 @@ fn thread_cpu() -> Option<f64> {
     Some(ns as f64 * 1e-9)
 }
 
-/// User plus system CPU time of the children waited for, in seconds
-/// (Linux: `cutime + cstime` of `/proc/self/stat`, in ticks of 1/100 s).
-fn children_cpu() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// Two fields of `/proc/PROC/stat` after the command's closing parenthesis
+/// (0-based), summed and read as ticks of 1/100 s: seconds.
+fn stat_secs(proc: &str, first: usize) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{proc}/stat")).ok()?;
     let rest = s.rsplit_once(')')?.1;
     let f: Vec<u64> = rest
         .split_whitespace()
-        .skip(13)
+        .skip(first)
         .take(2)
         .filter_map(|x| x.parse().ok())
         .collect();
     (f.len() == 2).then(|| (f[0] + f[1]) as f64 / 100.0)
+}
+
+/// User plus system CPU time of the children waited for, in seconds
+/// (Linux: `cutime + cstime` of `/proc/self/stat`).
+pub fn children_cpu() -> Option<f64> {
+    stat_secs("self", 13)
+}
+
+/// User plus system CPU seconds of process `pid` so far (Linux: `utime +
+/// stime` of `/proc/PID/stat`); 0 where it cannot be read.
+pub fn cpu_secs(pid: u32) -> f64 {
+    stat_secs(&pid.to_string(), 11).unwrap_or(0.0)
+}
+
+/// A memory figure of process `pid` in MiB, the line `FIELD:` of
+/// `/proc/PID/status` (`VmRSS`: resident now, `VmHWM`: the peak); 0 where
+/// it cannot be read.
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Wall and CPU time of one measurement.

@@ -112,6 +112,23 @@ pub fn assert_refused(what: &str, args: &[&str], files: &[PathBuf], words: &[&st
     }
 }
 
+/// [`assert_tampered_sets_refused`] with the set beside it made here: the
+/// same number of shards of `elf` on `other_input` (in `dir/other`), and
+/// `hello` as the other program.
+pub fn assert_tampered_sets_refused_beside(
+    good: &[PathBuf],
+    elf: &str,
+    other_input: &[u8],
+    dir: &Path,
+) {
+    let input = dir.join("other.input");
+    std::fs::write(&input, other_input).expect("the other input");
+    let sub = dir.join("other");
+    std::fs::create_dir_all(&sub).expect("the other set's folder");
+    let other = run_shards(elf, &input, good.len() as u64, &sub, &[]);
+    assert_tampered_sets_refused(good, &other[1], &super::cli::guest("hello"), dir);
+}
+
 /// Every tampered version of a good set `good` (at least 3 shards) of
 /// `elf` on `input` is refused, naming the shard and the field. `other`
 /// is a certificate of the same program on another input, `elf2` another
