@@ -8,7 +8,7 @@ mod support;
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::cli::{BIN, guest, interrupt, json, mswap, text};
+use support::cli::{BIN, guest, interrupt, json, mswap, spawn, text};
 use support::procs::{Proc, referee};
 use support::scratch;
 
@@ -385,15 +385,12 @@ fn an_interrupted_dispute_leaves_no_directory_and_no_node_behind() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let mut child = Command::new(BIN)
-        .args(["dispute", "--chain", "--anvil"])
-        .arg(&wrapper)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        Command::new(BIN)
+            .args(["dispute", "--chain", "--anvil"])
+            .arg(&wrapper)
+            .current_dir(&dir),
+    );
     // Once the first move is out, the node is up.
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     let started = lines.any(|l| l.is_ok_and(|l| l.contains("[seq 0]")));

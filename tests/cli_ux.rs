@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::cli::{
-    BIN, bash, ctrl_c, free_port, guest, json, mswap, proofs, readme_block, sample, stderr_of,
-    text, wait,
+    BIN, bash, ctrl_c, free_port, guest, json, mswap, proofs, readme_example, sample, spawn,
+    stderr_of, text, wait,
 };
 use support::scratch;
 
@@ -43,13 +43,7 @@ fn a_closed_pipe_ends_every_command_quietly() {
         vec!["--help"],
     ];
     for args in cases {
-        let mut c = Command::new(BIN)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut c = spawn(Command::new(BIN).args(&args));
         // Like `| head -0`: nothing read, the pipe closed at once.
         drop(c.stdout.take());
         let err = stderr_of(&mut c);
@@ -148,21 +142,18 @@ fn ctrl_c_prints_what_was_done_and_exits_130() {
 
 #[test]
 fn progress_lines_on_a_non_terminal() {
-    let mut c = Command::new(BIN)
-        .args([
-            "check",
-            &guest("loop"),
-            "--threads",
-            "1",
-            "--max-steps",
-            "3000000",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("MSWAP_PROGRESS_SECS", "0.05")
-        .spawn()
-        .unwrap();
+    let mut c = spawn(
+        Command::new(BIN)
+            .args([
+                "check",
+                &guest("loop"),
+                "--threads",
+                "1",
+                "--max-steps",
+                "3000000",
+            ])
+            .env("MSWAP_PROGRESS_SECS", "0.05"),
+    );
     let err = stderr_of(&mut c);
     assert!(wait(&mut c, 120).success(), "{err}");
     let line = err
@@ -318,16 +309,20 @@ fn json_and_one_step_numbering() {
 
 #[test]
 fn the_readme_three_process_example_runs_as_pasted() {
-    let block = readme_block("A dispute between three processes");
     // Another port, files in a temporary directory, this build's binary.
-    let port = free_port();
     let dir = scratch("readme");
-    let script = block
-        .replace("4000", &port.to_string())
-        .replace("$(mktemp -d)", &dir.join("data").display().to_string())
-        .replace("defend.log", &dir.join("defend.log").display().to_string())
-        .replace("t.json", &dir.join("t.json").display().to_string());
-    let (status, out, err) = bash(&script, 180);
+    let files = [
+        ("$(mktemp -d)", "data"),
+        ("defend.log", "defend.log"),
+        ("t.json", "t.json"),
+    ];
+    let (status, out, err) = readme_example(
+        "A dispute between three processes",
+        "4000",
+        &dir,
+        &files,
+        180,
+    );
     assert!(status.success(), "{out}\n{err}");
     assert!(out.contains("defender exit: 1"), "{out}");
     assert!(out.contains("valid transcript of game g1"), "{out}");
@@ -605,17 +600,21 @@ fn the_readme_chain_walkthrough_runs_as_pasted() {
     if !support::have_contract_tool("anvil", "the README's On a chain walkthrough") {
         return;
     }
-    let block = readme_block("A claim and a dispute on a local node");
     // Another port, files in a temporary directory, this build's binary;
     // the challenger starts at once, before the defender's claim is made.
-    let port = free_port();
     let dir = scratch("readme-chain");
-    let script = block
-        .replace("8545", &port.to_string())
-        .replace("deploy.log", &dir.join("deploy.log").display().to_string())
-        .replace("defend.log", &dir.join("defend.log").display().to_string())
-        .replace("t.json", &dir.join("t.json").display().to_string());
-    let (status, out, err) = bash(&script, 300);
+    let files = [
+        ("deploy.log", "deploy.log"),
+        ("defend.log", "defend.log"),
+        ("t.json", "t.json"),
+    ];
+    let (status, out, err) = readme_example(
+        "A claim and a dispute on a local node",
+        "8545",
+        &dir,
+        &files,
+        300,
+    );
     assert!(status.success(), "{out}\n{err}");
     assert!(out.contains("defender exit: 1"), "{out}");
     assert!(out.contains("result:      challenger wins"), "{out}");

@@ -60,6 +60,15 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Starts `cmd` with no standard input and both outputs piped.
+pub fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"))
+}
+
 /// One JSON document (white space around it allowed), or a failure that
 /// shows the text.
 pub fn json(s: &str) -> serde_json::Value {
@@ -161,6 +170,23 @@ pub fn readme_block(heading: &str) -> String {
         .to_string()
 }
 
+/// Runs the README's example after `heading` with bash (see [`bash`]), on
+/// a free port in place of `port` and with each file `(name, to)` of
+/// `files` in place of `name` put at `dir/to`; waits `secs` at most.
+pub fn readme_example(
+    heading: &str,
+    port: &str,
+    dir: &Path,
+    files: &[(&str, &str)],
+    secs: u64,
+) -> (ExitStatus, String, String) {
+    let mut script = readme_block(heading).replace(port, &free_port().to_string());
+    for (name, to) in files {
+        script = script.replace(name, &dir.join(to).display().to_string());
+    }
+    bash(&script, secs)
+}
+
 /// Runs `script` with bash in the repository, as a user would paste it:
 /// `mswap` on the PATH is this build's binary. Waits `secs` at most; the
 /// status, standard output and standard error.
@@ -171,15 +197,12 @@ pub fn bash(script: &str, secs: u64) -> (ExitStatus, String, String) {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut c = Command::new("bash")
-        .args(["-c", script])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bash starts");
+    let mut c = spawn(
+        Command::new("bash")
+            .args(["-c", script])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PATH", path),
+    );
     // Standard error on a thread, so that neither pipe can fill and block.
     let mut err = c.stderr.take().expect("stderr piped");
     let err = std::thread::spawn(move || {

@@ -2,13 +2,13 @@
 //! processes of the binary: every child is killed when its handle drops
 //! (a failing test leaves no referee behind), and a child's output is
 //! read on threads as it comes (a player's first line names its game).
-use super::cli::BIN;
+use super::cli::{BIN, spawn};
 use super::guests::example_paths;
 use mswap::rules::Side;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -53,13 +53,7 @@ impl Proc {
     /// Starts `mswap ARGS`; `lines_from_stderr` picks which stream's lines
     /// [`Proc::line`] returns.
     pub fn start(args: &[&std::ffi::OsStr], lines_from_stderr: bool) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mswap starts");
+        let mut child = spawn(Command::new(BIN).args(args));
         let (tx, first) = mpsc::channel();
         let (otx, etx) = if lines_from_stderr {
             (None, Some(tx))
