@@ -27,9 +27,10 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The source folders of the repository's crates that exist.
+/// The source folders of the repository's crates that exist (the whole
+/// verifier crate, which may not be there yet).
 fn source_dirs() -> Vec<PathBuf> {
-    ["src", "verify/src", "evm/src", "guest/src"]
+    ["src", "verify", "evm/src", "guest/src"]
         .iter()
         .map(|d| repo().join(d))
         .filter(|d| d.is_dir())
