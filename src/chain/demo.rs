@@ -9,7 +9,8 @@
 use super::referee::{ChainReferee, GasEntry};
 use super::rpc::{Chain, GamePolicy, Key, RpcError};
 use crate::elf::Program;
-use crate::players::client::{ClientError, RefereeApi, defend, play_with};
+use crate::players::api::{ClientError, RefereeApi};
+use crate::players::play::{defend, play_with};
 use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
 use crate::players::timeline::Timeline;
 use crate::players::wire::{ClaimStatus, CreateGame};

@@ -10,13 +10,15 @@ use mswap::chain::referee::ChainReferee;
 use mswap::elf::Program;
 use mswap::hash::Hash;
 use mswap::hash::keccak;
-use mswap::players::client::{Client, RefereeApi, defend as defend_claim, play_with};
+use mswap::players::api::{ClientError, RefereeApi};
 use mswap::players::demo::{self, HALT_LIMIT, Setup};
+use mswap::players::play::{defend as defend_claim, play_with};
 use mswap::players::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::players::timeline::Timeline;
 use mswap::players::wire::ClaimStatus;
 use mswap::players::wire::CreateGame;
 use mswap::proof::StepProof;
+use mswap::referee::client::Client;
 use mswap::referee::{Config, Limits, Policy, Referee};
 use mswap::rules::transcript::Transcript;
 use mswap::rules::{Outcome, Side};
@@ -169,11 +171,9 @@ impl Conn {
 /// A failure to open a claim, find one or join it: the referee's refusal
 /// (no such game, a claim against its policy) is a usage error (exit 2);
 /// a referee that cannot be reached, exit 3.
-pub(super) fn asked(e: mswap::players::client::ClientError) -> CliError {
+pub(super) fn asked(e: ClientError) -> CliError {
     match e {
-        mswap::players::client::ClientError::Refused { .. } => {
-            CliError::usage(format!("the referee {e}"))
-        }
+        ClientError::Refused { .. } => CliError::usage(format!("the referee {e}")),
         other => CliError::io(other.to_string()),
     }
 }

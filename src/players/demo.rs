@@ -6,10 +6,12 @@
 
 use crate::elf::Program;
 use crate::hash::keccak;
-use crate::players::client::{Client, ClientError, play_with};
+use crate::players::api::ClientError;
+use crate::players::play::play_with;
 use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, describe_lies};
 use crate::players::timeline::Timeline;
 use crate::players::wire::CreateGame;
+use crate::referee::client::Client;
 use crate::referee::{Config, Policy, Referee, RefereeError};
 use crate::rules::claim::Claim;
 use crate::rules::levels::{Level, two_levels, with_strides};
