@@ -7,7 +7,7 @@
 mod procs;
 mod support;
 
-use mswap::players::client::Client;
+use mswap::referee::client::Client;
 use mswap::referee::store::{Event, Log};
 use mswap::rules::{Move, Outcome, Side};
 use procs::{

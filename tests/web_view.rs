@@ -11,7 +11,7 @@ mod procs;
 #[path = "support/tools.rs"]
 mod tools;
 
-use mswap::players::client::Client;
+use mswap::referee::client::Client;
 use procs::{challenge, defend, referee, temp};
 use std::path::Path;
 use std::process::{Command, Stdio};
