@@ -6,6 +6,7 @@
 //! every move a transaction with its gas; the transcript rebuilt from the
 //! logs and verified offline; both players withdraw their credit.
 
+use super::local::start_anvil_at;
 use super::referee::{ChainReferee, GasEntry};
 use super::rpc::{Chain, GamePolicy, Key, RpcError};
 use crate::elf::Program;
@@ -19,148 +20,8 @@ use crate::rules::claim::b_for_steps;
 use crate::rules::levels::two_levels;
 use crate::rules::transcript::{Checked, Transcript, verify_transcript};
 use alloy::primitives::U256;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// A running node: the process and its own Foundry home directory.
-type Running = std::sync::Arc<Mutex<Option<(Child, PathBuf)>>>;
-
-/// A node this process started; killed when dropped (or by [`stop_nodes`]).
-pub struct Node {
-    child: Running,
-    /// Its JSON-RPC URL.
-    pub url: String,
-}
-
-/// Every node this process started and has not stopped yet.
-static NODES: Mutex<Vec<Running>> = Mutex::new(Vec::new());
-
-/// Kills the node and removes its home: anvil keeps states that overflow
-/// its memory in `~/.foundry/anvil/tmp/` and removes them only on a
-/// graceful exit, so a killed one would leave them behind (its `HOME` and
-/// `FOUNDRY_HOME` are a directory of its own).
-fn stop(child: &Mutex<Option<(Child, PathBuf)>>) {
-    if let Some((mut c, home)) = child.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        let _ = c.kill();
-        let _ = c.wait();
-        let _ = std::fs::remove_dir_all(home);
-    }
-}
-
-/// Stops every node this process started (for a process about to exit
-/// without unwinding, e.g. on Ctrl-C: no anvil is left running).
-pub fn stop_nodes() {
-    for child in NODES.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-        stop(&child);
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        stop(&self.child);
-        NODES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|c| !std::sync::Arc::ptr_eq(c, &self.child));
-    }
-}
-
-/// The `contracts/` directory of the source tree this binary was built from.
-pub const BUILD_CONTRACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts");
-
-/// The `anvil` to start: `given` (`--anvil PATH`) if any, else the one
-/// `npm ci` put in [`BUILD_CONTRACTS`], else the first `anvil` on the
-/// `PATH`; so the demo finds it from any working directory.
-pub fn find_anvil(given: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(p) = given {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(format!("--anvil {}: no such file", p.display()))
-        };
-    }
-    let built = Path::new(BUILD_CONTRACTS).join("node_modules/.bin/anvil");
-    if built.is_file() {
-        return Ok(built);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("anvil"))
-            .find(|p| p.is_file())
-    });
-    on_path.ok_or_else(|| {
-        format!(
-            "anvil not found: not in {} (run `npm ci` in {BUILD_CONTRACTS}) nor on the PATH; \
-             or give its path with --anvil PATH",
-            built.display()
-        )
-    })
-}
-
-/// Starts `anvil` (from `contracts/node_modules/.bin`) on a free loopback
-/// port and waits until it answers.
-pub fn start_anvil(contracts: &Path) -> Result<Node, String> {
-    let bin = contracts.join("node_modules/.bin/anvil");
-    if !bin.exists() {
-        return Err(format!(
-            "{} not found: run `npm ci` in {} first",
-            bin.display(),
-            contracts.display()
-        ));
-    }
-    start_anvil_at(&bin)
-}
-
-/// Starts the `anvil` at `bin` on a free loopback port and waits until it
-/// answers.
-pub fn start_anvil_at(bin: &Path) -> Result<Node, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    // A Foundry home of its own (see `stop`), removed with the node.
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let home = std::env::temp_dir().join(format!(
-        "mswap-anvil-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&home).map_err(|e| format!("cannot create {}: {e}", home.display()))?;
-    let child = Command::new(bin)
-        .env("FOUNDRY_HOME", &home)
-        .env("HOME", &home)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--silent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            let _ = std::fs::remove_dir_all(&home);
-            format!("cannot start {}: {e}", bin.display())
-        })?;
-    let child = std::sync::Arc::new(Mutex::new(Some((child, home))));
-    NODES
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(child.clone());
-    let node = Node {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let mut probe = Chain::connect(&node.url, &Key::Dev(0)).map_err(|e| e.to_string())?;
-    probe.patience = Some(Duration::from_secs(10));
-    probe
-        .chain_id()
-        .map_err(|e| format!("anvil did not answer: {e}"))?;
-    Ok(node)
-}
 
 /// The demo's deployment policy: clocks of 10 minutes, a window of 10 s
 /// (a claim whose defender won stands soon after), bonds of 1 and 0.1 ether.
@@ -244,7 +105,7 @@ pub fn dispute(
     } else {
         defender_lies
     };
-    let node = start_anvil_at(anvil)?;
+    let node = start_anvil_at(anvil).map_err(|e| e.to_string())?;
     let deployer = Chain::connect(&node.url, &Key::Dev(0)).map_err(|e| e.to_string())?;
     let (verifier, vgas) = deployer
         .deploy_verifier()

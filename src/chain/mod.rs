@@ -16,6 +16,7 @@
 //!   logs by the Rust rules and checked against the contract's own state.
 //! - [`demo`]: `mswap dispute --chain`, a whole dispute on an `anvil` node
 //!   that it starts itself.
+//! - [`local`]: the one place that finds, starts and stops a local `anvil`.
 //! - [`abi`]: every decode and verify error mapped to the revert data of
 //!   the contract's custom error of the same name, and the fixture files of
 //!   the differential tests ([`fixtures`]); [`differential`] generates the
@@ -43,6 +44,7 @@ pub mod canonical;
 pub mod demo;
 pub mod differential;
 pub mod fixtures;
+pub mod local;
 pub mod referee;
 pub mod rpc;
 pub mod solidity;

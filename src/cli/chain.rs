@@ -442,7 +442,7 @@ pub fn dispute(
     json: bool,
     anvil: Option<&Path>,
 ) -> Result<i32, CliError> {
-    let anvil = mswap::chain::demo::find_anvil(anvil).map_err(CliError::io)?;
+    let anvil = mswap::chain::local::find_anvil(anvil)?;
     let say = |l: &str| {
         if json {
             eprintln!("{l}");

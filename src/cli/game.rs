@@ -977,7 +977,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     output::on_interrupt(|| {
         // Nothing of the demo outlives it: its data directory, its node.
         demo::remove_temp_dirs();
-        mswap::chain::demo::stop_nodes();
+        mswap::chain::local::stop_nodes();
         eprintln!("mswap: interrupted: the dispute was stopped before its end");
     });
     if a.chain {
