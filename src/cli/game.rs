@@ -20,6 +20,7 @@ use mswap::players::wire::ClaimStatus;
 use mswap::players::wire::CreateGame;
 use mswap::proof::StepProof;
 use mswap::referee::client::Client;
+use mswap::referee::demo as http_demo;
 use mswap::referee::{Config, Limits, Policy, Referee};
 use mswap::rules::transcript::Transcript;
 use mswap::rules::{Outcome, Side};
@@ -908,7 +909,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     };
     output::on_interrupt(|| {
         // Nothing of the demo outlives it: its data directory, its node.
-        demo::remove_temp_dirs();
+        http_demo::remove_temp_dirs();
         mswap::chain::local::stop_nodes();
         eprintln!("mswap: interrupted: the dispute was stopped before its end");
     });
@@ -958,7 +959,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             (false, Some(Side::Challenger)) => outln!("[challenger] {line}"),
         }
     };
-    let r = demo::run_with_progress(setup, &say, &progress)
+    let r = http_demo::run_with_progress(setup, &say, &progress)
         .map_err(|e| CliError::usage(format!("{name}: {e}")))?;
     bar.finish();
     if let Some(t) = &r.transcript {

@@ -61,6 +61,7 @@
 pub use crate::referee::http::{Limits, Server};
 
 pub mod client;
+pub mod demo;
 mod feed;
 pub mod http;
 mod open;
