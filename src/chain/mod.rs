@@ -10,8 +10,8 @@
 //!   that deploying needs no forge build) and the contracts' custom errors
 //!   in words.
 //! - [`referee`]: [`referee::ChainReferee`], the game's
-//!   [`crate::players::client::RefereeApi`] on a deployed `DisputeGame`: the
-//!   players of `src/players/client.rs` play on chain through it exactly as
+//!   [`crate::players::api::RefereeApi`] on a deployed `DisputeGame`: the
+//!   players of `src/players/play.rs` play on chain through it exactly as
 //!   they play over HTTP, with the game rebuilt from the contract's event
 //!   logs by the Rust rules and checked against the contract's own state.
 //! - [`demo`]: `mswap dispute --chain`, a whole dispute on an `anvil` node

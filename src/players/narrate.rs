@@ -29,6 +29,14 @@ fn point(b: &Bisection, position: u64) -> String {
     }
 }
 
+/// The root a bisection's midpoint is: `root(S_t)`, or `root(R_j) of A-step t`.
+fn midpoint(b: &Bisection) -> String {
+    match midpoint_query(b) {
+        Query::Step(t) => format!("root(S_{t})"),
+        Query::Micro { t, j } => format!("root(R_{j}) of A-step {t}"),
+    }
+}
+
 /// Where a bisection stands: its level, interval and the points at its ends.
 fn interval(b: &Bisection, lo: u64, hi: u64) -> String {
     let of = match (b.kind, b.t) {
@@ -53,12 +61,9 @@ pub fn describe(game: &Game, side: Side, mv: &Move) -> String {
             short(root)
         ),
         (Move::Midpoint { root, .. }, Phase::Bisect(b)) => {
-            let what = match midpoint_query(b) {
-                Query::Step(t) => format!("root(S_{t})"),
-                Query::Micro { t, j } => format!("root(R_{j}) of A-step {t}"),
-            };
             format!(
-                "{side} posts {what} = {} ({})",
+                "{side} posts {} = {} ({})",
+                midpoint(b),
                 short(root),
                 interval(b, b.lo, b.hi)
             )
@@ -73,10 +78,7 @@ pub fn describe(game: &Game, side: Side, mv: &Move) -> String {
             format!(
                 "{side} {} {} = {} (now {})",
                 if agrees { "agrees with" } else { "disputes" },
-                match midpoint_query(b) {
-                    Query::Step(t) => format!("root(S_{t})"),
-                    Query::Micro { t, j } => format!("root(R_{j}) of A-step {t}"),
-                },
+                midpoint(b),
                 b.mid_root.as_ref().map_or("?".into(), short),
                 interval(b, lo, hi)
             )

@@ -173,6 +173,16 @@ impl Client {
         serde_json::from_str(text).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// `POST path` with `body` as JSON; the answer parsed.
+    fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_string(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Self::json(&self.request("POST", path, Some(&body))?)
+    }
+
     /// The long-poll every wait goes through: `GET path`, and with
     /// `after = (name, cursor)` the referee holds the answer up to
     /// `wait_ms` until the resource moves past `cursor` (no cursor: the
@@ -192,8 +202,7 @@ impl Client {
 
     /// Opens a claim.
     pub fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
-        let body = serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        Self::json(&self.request("POST", "/games", Some(&body))?)
+        self.post("/games", req)
     }
 
     /// Where a claim stands, waiting up to `wait_ms` for it to change past `after_seq`.
@@ -233,12 +242,7 @@ impl Client {
 
     /// Sends a move in dispute `n` of claim `id`.
     pub fn send(&self, id: &str, n: u64, req: &MoveRequest) -> Result<View, ClientError> {
-        let body = serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        Self::json(&self.request(
-            "POST",
-            &format!("/games/{id}/disputes/{n}/moves"),
-            Some(&body),
-        )?)
+        self.post(&format!("/games/{id}/disputes/{n}/moves"), req)
     }
 
     /// The transcript of dispute `n` of claim `id`.
@@ -262,12 +266,10 @@ impl Client {
         id: &str,
         moves: &[BatchMove],
     ) -> Result<Vec<BatchResult>, ClientError> {
-        let body = serde_json::to_string(&Batch {
+        let batch = Batch {
             moves: moves.to_vec(),
-        })
-        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let a: BatchAnswer =
-            Self::json(&self.request("POST", &format!("/games/{id}/moves"), Some(&body))?)?;
+        };
+        let a: BatchAnswer = self.post(&format!("/games/{id}/moves"), &batch)?;
         if a.results.len() != moves.len() {
             return Err(ClientError::Protocol(format!(
                 "{} results for {} moves",
