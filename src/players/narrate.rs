@@ -1,5 +1,5 @@
 //! The one-line narration of moves: what a move says, told from the
-//! state it was made in ([`describe`]), and the [`Narrator`] that tells
+//! state it was made in ([`describe`]), and the `Narrator` that tells
 //! each accepted move of a dispute once from the views a player gets.
 
 use crate::players::player::{Query, midpoint_query};
