@@ -462,10 +462,11 @@ fn bench_game() {
 }
 
 fn http_game() -> (usize, usize, u64, f64) {
-    use mswap::players::client::{Client, play};
+    use mswap::players::client::play;
     use mswap::players::player::{Honest, Liar, Lie, Player, claimed_by};
     use mswap::players::timeline::Timeline;
     use mswap::players::wire::CreateGame;
+    use mswap::referee::client::Client;
     use mswap::referee::{Config, Referee};
     use mswap::rules::claim::{b_for_steps, steps_to_halt};
     use mswap::rules::{Move, Side};
@@ -572,16 +573,16 @@ fn start_referee_with(dir: &Path, extra: &[&str]) -> (std::process::Child, Strin
         .expect("the referee's URL")
         .to_string();
     std::thread::spawn(move || for _ in lines {});
-    mswap::players::client::Client::new(&url)
+    mswap::referee::client::Client::new(&url)
         .claim("g1", None, 0)
         .ok();
     (child, url, secs(t.elapsed()))
 }
 
 fn bench_referee() {
-    use mswap::players::client::Client;
     use mswap::players::timeline::Timeline;
     use mswap::players::wire::{CreateGame, MoveRequest};
+    use mswap::referee::client::Client;
     line();
     let games: usize = std::env::var("MSWAP_BENCH_GAMES")
         .ok()
@@ -681,9 +682,10 @@ fn bench_referee() {
 /// process, on one feed per swarm): the defender's moves a second, CPU and
 /// peak memory, and the referee's peak memory.
 fn defender_against(n: usize, elf: &Path, input: &Path) -> (f64, f64, f64, f64, f64) {
-    use mswap::players::client::{Client, challenge_many};
+    use mswap::players::client::challenge_many;
     use mswap::players::player::{Honest, Liar, Lie};
     use mswap::players::timeline::Timeline;
+    use mswap::referee::client::Client;
     use std::io::BufRead;
     let dir = support::scratch(&format!("defend-{n}"));
     let (mut referee, url, _) = start_referee_with(&dir, &["--window-ms", "15000"]);
@@ -791,7 +793,7 @@ fn bench_disputes() {
     let dir = support::scratch("attack");
     let (mut referee, url, _) = start_referee_with(&dir, &[]);
     let to: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("addr");
-    let client = mswap::players::client::Client::new(&url);
+    let client = mswap::referee::client::Client::new(&url);
     let elf_bytes = std::fs::read(&elf).expect("elf");
     let big_input = vec![7u8; 4 << 20];
     let program = Program::load(&elf_bytes).expect("loads");

@@ -25,8 +25,8 @@ fn have_anvil() -> bool {
     support::have_contract_tool("anvil", "the anvil tests")
 }
 
-fn anvil() -> mswap::chain::demo::Node {
-    mswap::chain::demo::start_anvil(&contracts()).expect("anvil starts")
+fn anvil() -> mswap::chain::local::Node {
+    mswap::chain::local::start_anvil(&contracts()).expect("anvil starts")
 }
 
 /// The node's accounts (`eth_accounts`), lowercase.

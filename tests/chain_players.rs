@@ -31,7 +31,7 @@ fn have_anvil() -> bool {
 
 /// A fresh anvil with a `DisputeGame` deployed by `mswap deploy`.
 struct Net {
-    node: mswap::chain::demo::Node,
+    node: mswap::chain::local::Node,
     game: String,
     dir: PathBuf,
 }
@@ -48,7 +48,7 @@ fn net(name: &str, clock: u64, window: u64) -> Net {
 
 /// A fresh anvil with a `DisputeGame` of these bonds (wei).
 fn net_with(name: &str, clock: u64, window: u64, claim_bond: u64, challenge_bond: u64) -> Net {
-    let node = mswap::chain::demo::start_anvil(&root().join("contracts")).expect("anvil starts");
+    let node = mswap::chain::local::start_anvil(&root().join("contracts")).expect("anvil starts");
     let out = Command::new(MSWAP)
         .args(["deploy", "--chain", &node.url, "--json"])
         .args(["--clock-seconds", &clock.to_string()])

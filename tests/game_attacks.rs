@@ -8,9 +8,10 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::players::client::{Client, RefereeApi, challenge_many, defend, play};
+use mswap::players::client::{RefereeApi, challenge_many, defend, play};
 use mswap::players::player::{Lie, Player, claimed_by};
 use mswap::players::wire::{ClaimStatus, Created};
+use mswap::referee::client::Client;
 use mswap::referee::{Config, Limits, Policy, Referee};
 use mswap::rules::{Outcome, Side};
 use std::io::{Read, Write};

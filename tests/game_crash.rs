@@ -6,7 +6,7 @@
 
 mod support;
 
-use mswap::players::client::Client;
+use mswap::referee::client::Client;
 use mswap::referee::store::{Event, Log};
 use mswap::rules::{Move, Outcome, Side};
 use std::io::Write;

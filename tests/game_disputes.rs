@@ -8,9 +8,10 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::players::client::{Client, ClientError, defend, play};
+use mswap::players::client::{ClientError, defend, play};
 use mswap::players::player::{Lie, Player, claimed_by};
 use mswap::players::wire::{ClaimStatus, CreateGame};
+use mswap::referee::client::Client;
 use mswap::referee::{Config, Policy};
 use mswap::rules::levels::{Level, LevelKind, two_levels};
 use mswap::rules::transcript::verify_transcript;

@@ -5,9 +5,10 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::players::client::{Client, ClientError, play};
+use mswap::players::client::{ClientError, play};
 use mswap::players::player::{Lie, Place, Player, claimed_by};
 use mswap::players::wire::{CreateGame, MoveRequest};
+use mswap::referee::client::Client;
 use mswap::rules::levels::{two_levels, with_strides};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Move, Outcome, Side};

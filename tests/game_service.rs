@@ -10,7 +10,7 @@ mod support;
 
 use mswap::elf::Program;
 use mswap::hash::keccak;
-use mswap::players::client::Client;
+use mswap::referee::client::Client;
 use mswap::referee::{Limits, Server};
 use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};

@@ -9,7 +9,7 @@
 
 mod support;
 
-use mswap::players::client::Client;
+use mswap::referee::client::Client;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

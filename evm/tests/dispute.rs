@@ -7,10 +7,11 @@
 use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::hash::keccak;
-use mswap::players::client::{Client, play};
+use mswap::players::client::play;
 use mswap::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by};
 use mswap::players::timeline::Timeline;
 use mswap::players::wire::CreateGame;
+use mswap::referee::client::Client;
 use mswap::referee::{Config, Referee};
 use mswap::rules::Side;
 use mswap::rules::claim::b_for_steps;

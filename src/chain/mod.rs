@@ -10,12 +10,13 @@
 //!   that deploying needs no forge build) and the contracts' custom errors
 //!   in words.
 //! - [`referee`]: [`referee::ChainReferee`], the game's
-//!   [`crate::players::client::RefereeApi`] on a deployed `DisputeGame`: the
-//!   players of `src/players/client.rs` play on chain through it exactly as
+//!   [`crate::players::api::RefereeApi`] on a deployed `DisputeGame`: the
+//!   players of `src/players/play.rs` play on chain through it exactly as
 //!   they play over HTTP, with the game rebuilt from the contract's event
 //!   logs by the Rust rules and checked against the contract's own state.
 //! - [`demo`]: `mswap dispute --chain`, a whole dispute on an `anvil` node
 //!   that it starts itself.
+//! - [`local`]: the one place that finds, starts and stops a local `anvil`.
 //! - [`abi`]: every decode and verify error mapped to the revert data of
 //!   the contract's custom error of the same name, and the fixture files of
 //!   the differential tests ([`fixtures`]); [`differential`] generates the
@@ -43,6 +44,7 @@ pub mod canonical;
 pub mod demo;
 pub mod differential;
 pub mod fixtures;
+pub mod local;
 pub mod referee;
 pub mod rpc;
 pub mod solidity;

@@ -390,8 +390,8 @@ pub struct Settled {
 
 /// Withdraws the player's credit and says where the claim stands.
 pub fn settle(r: &ChainReferee, id: &str, json: bool) -> Result<Settled, CliError> {
-    let amount = r.withdraw(id).map_err(super::game::asked)?;
-    let status = r.status(id).map_err(super::game::asked)?;
+    let amount = r.withdraw(id).map_err(super::play::asked)?;
+    let status = r.status(id).map_err(super::play::asked)?;
     let log = r.gas_log();
     let s = Settled {
         account: r.chain().address().to_string(),
@@ -442,7 +442,7 @@ pub fn dispute(
     json: bool,
     anvil: Option<&Path>,
 ) -> Result<i32, CliError> {
-    let anvil = mswap::chain::demo::find_anvil(anvil).map_err(CliError::io)?;
+    let anvil = mswap::chain::local::find_anvil(anvil)?;
     let say = |l: &str| {
         if json {
             eprintln!("{l}");
@@ -498,7 +498,7 @@ pub fn dispute(
                     *side == rec.side && e.seq == Some(rec.seq) && e.dispute.is_some()
                 })
                 .map(|(_, e)| e.gas);
-            output::json(&super::game::MoveLine {
+            output::json(&super::play::MoveLine {
                 dispute: t.dispute,
                 seq: rec.seq,
                 side: rec.side,

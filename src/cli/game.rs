@@ -4,19 +4,23 @@
 use super::chain::PlayChainArgs;
 use super::input::InputArg;
 use super::output::{self, Exit, outln};
+use super::play::{asked, say_line, say_line_gas};
 use super::{CliError, load_program, validate};
 use clap::Args;
 use mswap::chain::referee::ChainReferee;
 use mswap::elf::Program;
 use mswap::hash::Hash;
 use mswap::hash::keccak;
-use mswap::players::client::{Client, RefereeApi, defend as defend_claim, play_with};
+use mswap::players::api::RefereeApi;
 use mswap::players::demo::{self, HALT_LIMIT, Setup};
+use mswap::players::play::{defend as defend_claim, play_with};
 use mswap::players::player::{Honest, Liar, Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::players::timeline::Timeline;
 use mswap::players::wire::ClaimStatus;
 use mswap::players::wire::CreateGame;
 use mswap::proof::StepProof;
+use mswap::referee::client::Client;
+use mswap::referee::demo as http_demo;
 use mswap::referee::{Config, Limits, Policy, Referee};
 use mswap::rules::transcript::Transcript;
 use mswap::rules::{Outcome, Side};
@@ -163,18 +167,6 @@ impl Conn {
     /// The gas of the player's own move in dispute `n` at `seq`, on chain.
     fn gas(&self, n: u64, seq: u64) -> Option<u64> {
         self.chain().and_then(|r| r.gas_of(n, seq))
-    }
-}
-
-/// A failure to open a claim, find one or join it: the referee's refusal
-/// (no such game, a claim against its policy) is a usage error (exit 2);
-/// a referee that cannot be reached, exit 3.
-pub(super) fn asked(e: mswap::players::client::ClientError) -> CliError {
-    match e {
-        mswap::players::client::ClientError::Refused { .. } => {
-            CliError::usage(format!("the referee {e}"))
-        }
-        other => CliError::io(other.to_string()),
     }
 }
 
@@ -438,65 +430,6 @@ fn report_dispute(
         rounds,
         transcript: written,
     })
-}
-
-/// One accepted move in `--json` output.
-#[derive(Serialize)]
-pub(super) struct MoveLine<'a> {
-    pub(super) dispute: u64,
-    pub(super) seq: u64,
-    pub(super) side: Side,
-    pub(super) text: &'a str,
-    /// Gas of the move's transaction, for the player's own moves on chain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) gas: Option<u64>,
-}
-
-/// Prints a player's line: on standard output (with `[dispute N] ` when
-/// `n > 0`), or with `--json` a JSON line for an accepted move and the
-/// rest (news, refused moves) on standard error. Counts the accepted
-/// moves in `seen`.
-fn say_line(json: bool, n: u64, side: Side, line: &str, seen: &std::sync::atomic::AtomicU64) {
-    say_line_gas(json, n, side, line, seen, &|_| None)
-}
-
-/// [`say_line`], with the gas `gas(seq)` of an accepted move's transaction
-/// where there is one (the player's own moves on chain).
-fn say_line_gas(
-    json: bool,
-    n: u64,
-    side: Side,
-    line: &str,
-    seen: &std::sync::atomic::AtomicU64,
-    gas: &dyn Fn(u64) -> Option<u64>,
-) {
-    // The client says an accepted move as "[seq N] TEXT", a refused one as
-    // "[seq N] refused (STATUS): ...".
-    let mv = line
-        .strip_prefix("[seq ")
-        .and_then(|r| r.split_once("] "))
-        .filter(|(_, text)| !text.starts_with("refused ("))
-        .and_then(|(k, text)| Some((k.parse::<u64>().ok()?, text)));
-    if mv.is_some() {
-        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-    let g = mv.and_then(|(seq, _)| gas(seq));
-    let line = match g {
-        Some(g) => format!("{line} [{g} gas]"),
-        None => line.to_string(),
-    };
-    match (json, mv) {
-        (true, Some((seq, text))) => output::json(&MoveLine {
-            dispute: n,
-            seq,
-            side,
-            text,
-            gas: g,
-        }),
-        (true, None) => eprintln!("{line}"),
-        (false, _) if n == 0 => outln!("{line}"),
-        (false, _) => outln!("[dispute {n}] {line}"),
-    }
 }
 
 /// Checks the options of a player before any work.
@@ -976,8 +909,8 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     };
     output::on_interrupt(|| {
         // Nothing of the demo outlives it: its data directory, its node.
-        demo::remove_temp_dirs();
-        mswap::chain::demo::stop_nodes();
+        http_demo::remove_temp_dirs();
+        mswap::chain::local::stop_nodes();
         eprintln!("mswap: interrupted: the dispute was stopped before its end");
     });
     if a.chain {
@@ -1026,7 +959,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
             (false, Some(Side::Challenger)) => outln!("[challenger] {line}"),
         }
     };
-    let r = demo::run_with_progress(setup, &say, &progress)
+    let r = http_demo::run_with_progress(setup, &say, &progress)
         .map_err(|e| CliError::usage(format!("{name}: {e}")))?;
     bar.finish();
     if let Some(t) = &r.transcript {

@@ -7,6 +7,7 @@ mod game;
 pub mod input;
 mod new;
 pub mod output;
+mod play;
 mod progress;
 mod proof;
 mod run;

@@ -85,10 +85,11 @@ pub fn levels_for(spec: &str, b: u32) -> Result<Vec<Level>, CliError> {
 }
 
 /// A referee's URL: `http://HOST:PORT` (a trailing `/` allowed), checked
-/// by the client's one rule ([`mswap::players::client::check_url`]). Returns
+/// by the client's one rule ([`mswap::referee::client::check_url`]). Returns
 /// it without the trailing `/`.
 pub fn url(option: &str, s: &str) -> Result<String, CliError> {
-    use mswap::players::client::{ClientError, check_url};
+    use mswap::players::client::ClientError;
+    use mswap::referee::client::check_url;
     check_url(s).map_err(|e| match e {
         ClientError::Url { reason, .. } => CliError::usage(format!("{option} {s}: {reason}")),
         other => CliError::usage(format!("{option} {s}: {other}")),

@@ -1,22 +1,64 @@
-//! A whole dispute in one process: a referee serving on a loopback port
-//! (its log in a temporary directory), a defender and a challenger on two
-//! threads talking real HTTP to it, then the transcript checked offline.
-//! `mswap dispute` prints what [`run`] says; tests and benches read its
-//! [`Report`].
+//! A whole dispute in one process, on any referee: the defender's run
+//! (which finds `b` from the program's halt), its claim, an honest or
+//! lying challenger that re-executes the program and disputes the claim
+//! if its run ends elsewhere, the two players on two threads, each with
+//! its own connection to the referee, then the transcript checked
+//! offline. The players know the referee only as a [`RefereeApi`]: a
+//! [`Backend`] gives one per player and how it tells their moves (the
+//! HTTP referee on a loopback port in `src/referee/demo.rs`, the
+//! contracts on a local node in `src/chain/demo.rs`). `mswap dispute`
+//! prints what it says; tests and benches read its [`Report`].
 
 use crate::elf::Program;
 use crate::hash::keccak;
-use crate::players::client::{Client, ClientError, play_with};
+use crate::players::api::{ClientError, RefereeApi};
+use crate::players::play::{defend, play_with};
 use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, describe_lies};
 use crate::players::timeline::Timeline;
-use crate::players::wire::CreateGame;
-use crate::referee::{Config, Policy, Referee, RefereeError};
+use crate::players::wire::{ClaimStatus, CreateGame};
 use crate::rules::claim::Claim;
 use crate::rules::levels::{Level, two_levels, with_strides};
 use crate::rules::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
 use crate::rules::{Move, Outcome, Side};
-use std::path::PathBuf;
 use std::time::Instant;
+
+/// Where the demo's lines go: its own (`None`) and each side's
+/// (`Some(side)`), as they happen.
+pub type Say<'a> = dyn Fn(Option<Side>, &str) + Sync + 'a;
+
+/// A referee for the demo's two players: one connection per player, and
+/// how the backend tells what they do.
+pub trait Backend: Sync {
+    /// The defender's connection.
+    fn defender(&self) -> &dyn RefereeApi;
+    /// The challenger's connection.
+    fn challenger(&self) -> &dyn RefereeApi;
+    /// Whether the defender plays its whole claim ([`defend`]: every
+    /// dispute, until the claim is decided, as a chain needs before it
+    /// pays the bonds back) rather than the one dispute.
+    fn whole_claim(&self) -> bool {
+        false
+    }
+    /// What to add to the line that says the claim is open (e.g. the gas
+    /// its transaction took).
+    fn claim_note(&self) -> String {
+        String::new()
+    }
+    /// Tells a player's line: `player` is the side whose thread says it,
+    /// `dispute` the dispute it is about (0: the claim's own news) and
+    /// `side` the side it is about. By default each thread tells its own
+    /// side's lines, so that each move shows once.
+    fn tell(&self, player: Side, dispute: u64, side: Side, line: &str, say: &Say) {
+        let _ = dispute;
+        if side == player {
+            say(Some(side), line)
+        }
+    }
+    /// Called once both players are done: says any line held back.
+    fn flush(&self, say: &Say) {
+        let _ = say;
+    }
+}
 
 /// How far a run may go when `b` is chosen from its halting step.
 pub const HALT_LIMIT: u64 = 1 << 36;
@@ -96,6 +138,13 @@ pub struct Report {
     pub setup_secs: f64,
     /// Seconds from the game's creation to its end.
     pub game_secs: f64,
+    /// The claim's id at the referee.
+    pub id: String,
+    /// The dispute's number (none if nobody disputed).
+    pub dispute: Option<u64>,
+    /// Where the claim stands once decided, when the defender played its
+    /// whole claim ([`Backend::whole_claim`]).
+    pub claim_status: Option<ClaimStatus>,
 }
 
 /// Why the demo could not run.
@@ -104,9 +153,10 @@ pub enum DemoError {
     /// The program, the lies or the levels.
     #[error("{0}")]
     Setup(String),
-    /// The referee.
-    #[error(transparent)]
-    Referee(#[from] RefereeError),
+    /// The referee's backend (the HTTP service, the chain node or its
+    /// contracts) could not be set up or settled.
+    #[error("{0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// A player's connection.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -131,43 +181,8 @@ pub fn no_halt(limit: u64) -> String {
     )
 }
 
-/// A temporary data directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "mswap-dispute-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        TempDir(d)
-    }
-}
-
-/// Removes the temporary data directories of this process's demos (for a
-/// process about to exit without unwinding, e.g. on Ctrl-C).
-pub fn remove_temp_dirs() {
-    let prefix = format!("mswap-dispute-{}-", std::process::id());
-    if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn strategy(honest: Honest, lies: Vec<Lie>) -> Box<dyn Strategy> {
+fn strategy(timeline: Timeline, lies: Vec<Lie>) -> Box<dyn Strategy> {
+    let honest = Honest { timeline };
     if lies.is_empty() {
         Box::new(honest)
     } else {
@@ -175,22 +190,32 @@ fn strategy(honest: Honest, lies: Vec<Lie>) -> Box<dyn Strategy> {
     }
 }
 
-/// Plays the dispute. `say` gets the demo's own lines (`None`) and each
-/// side's lines about its moves (`Some(side)`), as they happen.
-pub fn run(setup: Setup, say: &(dyn Fn(Option<Side>, &str) + Sync)) -> Result<Report, DemoError> {
-    run_with_progress(setup, say, &|_| {})
+/// What every backend plays: the program, the defender's run, the claim's
+/// size and levels, and the lies. Made by [`prepare`] before the referee
+/// is set up (which may need `b`).
+pub struct Prepared {
+    /// The ELF file.
+    pub elf: Vec<u8>,
+    /// Its input.
+    pub input: Vec<u8>,
+    program: Program,
+    timeline: Timeline,
+    /// The claim's `b`.
+    pub b: u32,
+    /// The levels played.
+    pub levels: Vec<Level>,
+    defender_lies: Vec<Lie>,
+    challenger_lies: Vec<Lie>,
+    checkpoints: u32,
+    started: Instant,
 }
 
-/// [`run`], with `progress` told the steps run so far by the defender's
-/// first pass (which, without `b`, looks for the halt).
-pub fn run_with_progress(
-    setup: Setup,
-    say: &(dyn Fn(Option<Side>, &str) + Sync),
-    progress: &dyn Fn(u64),
-) -> Result<Report, DemoError> {
-    let start = Instant::now();
+/// Loads the program and runs the defender's first pass (which, without
+/// `b`, looks for the halt, telling `progress` the steps run so far);
+/// checks the levels; picks the default lie; says what will be played.
+pub fn prepare(setup: Setup, say: &Say, progress: &dyn Fn(u64)) -> Result<Prepared, DemoError> {
+    let started = Instant::now();
     let program = Program::load(&setup.elf).map_err(|e| DemoError::Setup(e.to_string()))?;
-    let input_hash = keccak(&[&setup.input]);
     // The defender's run: one pass, which also finds b if it is not given.
     let (timeline, b) = match setup.b {
         Some(b) => (
@@ -234,11 +259,6 @@ pub fn run_with_progress(
             micro_from: 30,
         });
     }
-    let honest = match (defender_lies.is_empty(), challenger_lies.is_empty()) {
-        (true, false) => Some(Side::Defender),
-        (false, true) => Some(Side::Challenger),
-        _ => None,
-    };
     say(
         None,
         &format!(
@@ -263,35 +283,53 @@ pub fn run_with_progress(
             describe_lies(&challenger_lies)
         ),
     );
+    Ok(Prepared {
+        elf: setup.elf,
+        input: setup.input,
+        program,
+        timeline,
+        b,
+        levels,
+        defender_lies,
+        challenger_lies,
+        checkpoints: setup.checkpoints,
+        started,
+    })
+}
 
-    let dir = TempDir::new();
-    let server = Referee::open(
-        &dir.0,
-        Config {
-            policy: Policy {
-                clock_base_ms: setup.clock_ms,
-                window_base_ms: setup.clock_ms,
-                ..Policy::default()
-            },
-            ..Config::default()
-        },
-    )?
-    .serve("127.0.0.1:0")?;
-    let url = server.url();
-    say(
-        None,
-        &format!("referee at {url}, log in {}", dir.0.display()),
-    );
-
-    let honest_claim = timeline.claim(program.hash, input_hash, b);
-    let mut d_strategy = strategy(Honest { timeline }, defender_lies.clone());
+/// Plays `p` on the referee of `backend`: the defender opens its claim,
+/// the challenger re-executes the program and, if its run ends elsewhere,
+/// opens a dispute; the two play it on two threads, each through its own
+/// connection; the transcript is fetched and checked offline. `say` gets
+/// the demo's lines and, through [`Backend::tell`], the players'.
+pub fn play(p: Prepared, backend: &dyn Backend, say: &Say) -> Result<Report, DemoError> {
+    let Prepared {
+        elf,
+        input,
+        program,
+        timeline,
+        b,
+        levels,
+        defender_lies,
+        challenger_lies,
+        checkpoints,
+        started,
+    } = p;
+    let honest = match (defender_lies.is_empty(), challenger_lies.is_empty()) {
+        (true, false) => Some(Side::Defender),
+        (false, true) => Some(Side::Challenger),
+        _ => None,
+    };
+    let halted_at = timeline.halted_at();
+    let (defender, challenger) = (backend.defender(), backend.challenger());
+    let honest_claim = timeline.claim(program.hash, keccak(&[&input]), b);
+    let mut d_strategy = strategy(timeline, defender_lies.clone());
     let claim = claimed_by(honest_claim, &mut *d_strategy);
-    let d_client = Client::new(&url);
     let game_start = Instant::now();
-    let created = d_client.create(&CreateGame {
+    let created = defender.create(&CreateGame {
         claim: claim.clone(),
-        program: setup.elf.clone(),
-        input: setup.input.clone(),
+        program: elf.clone(),
+        input: input.clone(),
         levels: Some(levels.clone()),
         clock_ms: None,
         window_ms: None,
@@ -300,55 +338,94 @@ pub fn run_with_progress(
     say(
         Some(Side::Defender),
         &format!(
-            "opens game {id}: 2^{b} steps end in root {} ({})",
-            claim.final_root, claim.status
+            "opens game {id}: 2^{b} steps end in root {} ({}){}",
+            claim.final_root,
+            claim.status,
+            backend.claim_note()
         ),
     );
 
     // The challenger re-executes the program on its own.
-    let c_client = Client::new(&url);
-    let view = c_client.claim(&id, None, 0)?;
+    let view = challenger.claim(&id, None, 0)?;
     let c_start = Instant::now();
-    let c_timeline = Timeline::new(&program, &setup.input, b, setup.checkpoints.min(b));
-    let setup_secs = (c_start.elapsed() + (game_start - start)).as_secs_f64();
+    let c_timeline = Timeline::new(&program, &input, b, checkpoints.min(b));
+    let setup_secs = (c_start.elapsed() + (game_start - started)).as_secs_f64();
     let c_root = c_timeline.final_root();
-    let mut c_strategy = strategy(
-        Honest {
-            timeline: c_timeline,
-        },
-        challenger_lies.clone(),
-    );
+    let c_strategy = strategy(c_timeline, challenger_lies.clone());
+    let mut c_player = Player {
+        side: Side::Challenger,
+        strategy: c_strategy,
+    };
     let mut outcome = None;
     let mut dispute = None;
-    if c_strategy.disputes(&view.claim.final_root) {
+    let mut claim_status = None;
+    if c_player.strategy.disputes(&view.claim.final_root) {
         say(
             Some(Side::Challenger),
             &format!("disputes the claim: its run ends in root {c_root}"),
         );
-        let joined = c_client.join(&id)?;
+        let joined = challenger.join(&id)?;
         let n = joined.dispute;
         dispute = Some(n);
         say(
             Some(Side::Challenger),
             &format!("opens dispute {n} of claim {id}"),
         );
-        let run_side = |side: Side, strategy: Box<dyn Strategy>, client: &Client, token: &str| {
-            let mut player = Player { side, strategy };
-            play_with(client, &id, n, token, &mut player, &mut |who, line| {
-                // Each thread tells its own side's lines, so each move shows once.
-                if who == side {
-                    say(Some(side), &line)
-                }
-            })
+        let tell = |player: Side| {
+            move |n: u64, side: Side, line: &str| backend.tell(player, n, side, line, say)
         };
-        let (d_token, c_token) = (&created.token, &joined.token);
-        let (d_ref, c_ref, run_side) = (&d_client, &c_client, &run_side);
+        let (d_tell, c_tell) = (tell(Side::Defender), tell(Side::Challenger));
+        let run_defender = || -> Result<(Outcome, Option<ClaimStatus>), ClientError> {
+            if backend.whole_claim() {
+                let end = defend(
+                    defender,
+                    &id,
+                    &created.token,
+                    d_strategy,
+                    &|n, side, line| d_tell(n, side, &line),
+                )?;
+                let o = end
+                    .outcomes
+                    .iter()
+                    .find(|(m, _)| *m == n)
+                    .map(|(_, o)| o.clone());
+                let o = o.ok_or_else(|| {
+                    ClientError::Protocol(format!("claim {id} was decided without dispute {n}"))
+                })?;
+                Ok((o, Some(end.status)))
+            } else {
+                let mut player = Player {
+                    side: Side::Defender,
+                    strategy: d_strategy,
+                };
+                let o = play_with(
+                    defender,
+                    &id,
+                    n,
+                    &created.token,
+                    &mut player,
+                    &mut |side, line| d_tell(n, side, &line),
+                )?;
+                Ok((o, None))
+            }
+        };
+        let run_challenger = || {
+            play_with(
+                challenger,
+                &id,
+                n,
+                &joined.token,
+                &mut c_player,
+                &mut |side, line| c_tell(n, side, &line),
+            )
+        };
         let results = std::thread::scope(|s| {
-            let d = s.spawn(move || run_side(Side::Defender, d_strategy, d_ref, d_token));
-            let c = s.spawn(move || run_side(Side::Challenger, c_strategy, c_ref, c_token));
+            let d = s.spawn(run_defender);
+            let c = s.spawn(run_challenger);
             (d.join(), c.join())
         });
-        let d = results.0.map_err(|_| DemoError::Panic(Side::Defender))??;
+        backend.flush(say);
+        let (d, status) = results.0.map_err(|_| DemoError::Panic(Side::Defender))??;
         let c = results
             .1
             .map_err(|_| DemoError::Panic(Side::Challenger))??;
@@ -358,6 +435,7 @@ pub fn run_with_progress(
             )));
         }
         outcome = Some(c);
+        claim_status = status;
     } else {
         say(
             Some(Side::Challenger),
@@ -365,12 +443,11 @@ pub fn run_with_progress(
         );
     }
     let game_secs = game_start.elapsed().as_secs_f64();
-    let bytes = d_client.bytes() + c_client.bytes();
+    let bytes = defender.bytes() + challenger.bytes();
     let transcript = match dispute {
-        Some(n) => Some(Client::new(&url).transcript(&id, n)?),
+        Some(n) => Some(challenger.transcript(&id, n)?),
         None => None,
     };
-    server.stop();
     let checked = transcript.as_ref().map(verify_transcript).transpose()?;
     let moves = transcript.as_ref().map_or(&[][..], |t| &t.moves[..]);
     let rounds = moves
@@ -394,5 +471,8 @@ pub fn run_with_progress(
         bytes,
         setup_secs,
         game_secs,
+        id,
+        dispute,
+        claim_status,
     })
 }

@@ -5,6 +5,10 @@ use crate::rules::levels::Level;
 use crate::rules::{Game, Move, Outcome, Side};
 use serde::{Deserialize, Serialize};
 
+/// Most moves in one batch ([`Batch`]): the referee refuses more, and the
+/// players send their due moves in chunks of this size.
+pub const MAX_BATCH: usize = 64;
+
 /// `POST /games`: a defender opens a game on its claim.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

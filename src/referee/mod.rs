@@ -60,6 +60,8 @@
 
 pub use crate::referee::http::{Limits, Server};
 
+pub mod client;
+pub mod demo;
 mod feed;
 pub mod http;
 mod open;
@@ -103,8 +105,7 @@ pub const MAX_RECENT: usize = 16;
 pub const MAX_PAGE: usize = 100;
 /// Most disputes in one answer of a claim's event feed.
 pub const FEED_PAGE: usize = 64;
-/// Most moves in one batch.
-pub const MAX_BATCH: usize = 64;
+pub use crate::players::wire::MAX_BATCH;
 /// Longest free text of a claim (its `status`), bytes.
 pub const MAX_STATUS: usize = 256;
 

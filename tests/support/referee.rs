@@ -64,7 +64,7 @@ pub fn true_claim(program: &Program, input: &[u8], b: u32) -> Claim {
 pub fn a_game(url: &str) -> String {
     let (elf, input) = super::example();
     let p = Program::load(&elf).expect("the example loads");
-    mswap::players::client::Client::new(url)
+    mswap::referee::client::Client::new(url)
         .create(&create_game(true_claim(&p, &input, 5), elf, input))
         .expect("creates")
         .game
