@@ -373,7 +373,9 @@ pub fn play(
         .map_err(err)?;
     let (n, outcome) = played.map_err(err)?;
     let transcript = challenger.transcript(&id, n).map_err(err)?;
-    let checked = verify_transcript(&transcript)
+    let image = crate::elf::image_of(&transcript.program)
+        .map_err(|e| format!("the transcript's program: {e}"))?;
+    let checked = verify_transcript(&transcript, &image)
         .map_err(|e| format!("the transcript does not verify: {e}"))?;
     let withdrawn = [
         defender.withdraw(&id).map_err(err)?,

@@ -263,8 +263,16 @@ pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transc
         }],
     );
     let claim = claimed_by(claim, &mut liar);
-    let start =
-        Game::new(claim, elf, input, two_levels(b), 60_000, 1_700_000_000_000).expect("game");
+    let start = Game::new(
+        claim,
+        elf,
+        input,
+        &p.image(),
+        two_levels(b),
+        60_000,
+        1_700_000_000_000,
+    )
+    .expect("game");
     let mut g = start.clone();
     let mut d = Player {
         side: Side::Defender,

@@ -1314,10 +1314,16 @@ impl RefereeApi for ChainReferee {
             .levels
             .clone()
             .unwrap_or_else(|| two_levels(req.claim.b));
+        // The program by its image (the contract derives root(S_0) from it
+        // and the input's bytes).
+        let program =
+            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
+        let image = program.image();
         let game = Game::new(
             req.claim.clone(),
             &req.program,
             &req.input,
+            &image,
             levels,
             clock_ms,
             0,
@@ -1325,11 +1331,6 @@ impl RefereeApi for ChainReferee {
         .map_err(|e| refused(400, e.to_string()))?;
         let b = u8::try_from(req.claim.b)
             .map_err(|_| refused(400, format!("b = {} is too large", req.claim.b)))?;
-        // The program by its image (the contract derives root(S_0) from it
-        // and the input's bytes).
-        let program =
-            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
-        let image = Image::of_state(&program.initial_state(&[]));
         use alloy::sol_types::SolCall;
         let data = DisputeGame::claimCall {
             program: image.root.0.into(),

@@ -371,7 +371,14 @@ pub fn run_with_progress(
         None => None,
     };
     server.stop();
-    let checked = transcript.as_ref().map(verify_transcript).transpose()?;
+    let checked = match &transcript {
+        Some(t) => {
+            let image = crate::elf::image_of(&t.program)
+                .map_err(|e| DemoError::Setup(format!("the transcript's program: {e}")))?;
+            Some(verify_transcript(t, &image)?)
+        }
+        None => None,
+    };
     let moves = transcript.as_ref().map_or(&[][..], |t| &t.moves[..]);
     let rounds = moves
         .iter()

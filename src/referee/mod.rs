@@ -788,7 +788,9 @@ impl Referee {
         self.charge(client, "claims")?;
         // The slow part (loading the ELF, root(S_0), writing the program
         // and input out) happens before any lock.
-        let root = initial_root(&req.claim, &req.program, &req.input)
+        let image =
+            crate::elf::image_of(&req.program).map_err(|e| refuse(400, format!("program: {e}")))?;
+        let root = initial_root(&req.claim, &req.program, &req.input, &image)
             .map_err(|e| refuse(400, e.to_string()))?;
         let now = now_ms();
         let game = Game::with_root(req.claim, levels, root, clock_ms, now)

@@ -32,8 +32,8 @@ pub mod policy;
 pub mod strict;
 pub mod transcript;
 
-use crate::elf::Program;
 use crate::hash::{Hash, keccak};
+use crate::layout::image::{Image, ImageError};
 use crate::proof::StepProof;
 use crate::rules::claim::Claim;
 use crate::rules::levels::{Level, LevelError, LevelKind, unit_log2, validate};
@@ -260,9 +260,6 @@ pub enum SetupError {
         /// The input's hash.
         computed: Hash,
     },
-    /// The ELF does not load.
-    #[error("program: {0}")]
-    Elf(#[from] crate::elf::ElfError),
     /// `b` is too large.
     #[error("b = {0} is too large (at most {max})", max = crate::rules::levels::MAX_B)]
     B(u32),
@@ -271,7 +268,7 @@ pub enum SetupError {
     Levels(#[from] LevelError),
     /// The input does not fit the state.
     #[error("input: {0}")]
-    Image(#[from] crate::state::initial::ImageError),
+    Image(#[from] ImageError),
 }
 
 /// Why a move is refused (nothing changes).
@@ -346,16 +343,18 @@ pub struct Game {
 
 impl Game {
     /// Sets up a game: checks the program and input against the claim,
-    /// checks the levels and computes `root(S_0)`.
+    /// checks the levels and computes `root(S_0)` from the program's
+    /// `image` (the ELF loader gives it: `Program::image` in the `mswap` crate).
     pub fn new(
         claim: Claim,
         elf: &[u8],
         input: &[u8],
+        image: &Image,
         levels: Vec<Level>,
         clock_ms: u64,
         now_ms: u64,
     ) -> Result<Game, SetupError> {
-        let initial_root = initial_root(&claim, elf, input)?;
+        let initial_root = initial_root(&claim, elf, input, image)?;
         Game::with_root(claim, levels, initial_root, clock_ms, now_ms)
     }
 
@@ -629,8 +628,15 @@ impl Game {
 }
 
 /// `root(S_0)` of a claim's program and input, after checking them
-/// against the claim's hashes.
-pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, SetupError> {
+/// against the claim's hashes: derived from the program's `image` as the
+/// contract derives it (loading the ELF into its image is the caller's:
+/// `Program::image` in the `mswap` crate, so this crate parses no ELF).
+pub fn initial_root(
+    claim: &Claim,
+    elf: &[u8],
+    input: &[u8],
+    image: &Image,
+) -> Result<Hash, SetupError> {
     let computed = keccak(&[elf]);
     if computed != claim.program {
         return Err(SetupError::ProgramHash {
@@ -648,9 +654,6 @@ pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, Set
     if claim.b > crate::rules::levels::MAX_B {
         return Err(SetupError::B(claim.b));
     }
-    let program = Program::load(elf)?;
-    // Derived from the program's image as the contract derives it.
-    let image = crate::state::initial::Image::of_state(&program.initial_state(&[]));
     Ok(image.initial_root(input)?)
 }
 

@@ -1,7 +1,7 @@
 //! The microcode: an RV64IMAC interpreter written in the micro-ISA.
 //!
 //! It is an independent implementation of the semantics that machine A
-//! implements in [`crate::fast`] (it shares only the state layout of
+//! implements in the `mswap` crate's `fast` module (it shares only the state layout of
 //! [`crate::layout`]). One run of the microcode from `upc = 0` executes one
 //! RV64IMAC instruction of `S` and ends at an `IDLE`:
 //!
@@ -194,7 +194,7 @@ impl Builder {
     }
 
     /// Jumps to `hit` if `[addr, addr + n)` meets `[ro_lo, ro_lo + ro_size)`
-    /// (the wrapping overlap test of [`crate::fast::overlaps`]). Clobbers T0, T2, T3.
+    /// (the wrapping overlap test of machine A's `fast::overlaps`). Clobbers T0, T2, T3.
     fn check_ro_overlap(&mut self, addr: Reg, n: Reg, hit: Label) {
         let a = &mut self.a;
         let clear = a.label("ro.clear");
