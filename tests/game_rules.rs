@@ -11,7 +11,7 @@ use mswap::players::player::{Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::proof::StepProof;
 use mswap::rules::levels::{Level, two_levels, with_strides};
 use mswap::rules::transcript::verify_transcript;
-use mswap::rules::{Game, Outcome, Phase, Side};
+use mswap::rules::{DisputeState, Outcome, Phase, Side};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use support::{example, strategy};
@@ -55,7 +55,7 @@ fn game_of(
         strategy: c,
     };
     let claim = claimed_by(p.claim(input, b), &mut *d.strategy);
-    let start = Game::new(claim, elf, input, &p.image(), levels, 10_000, 1_000).unwrap();
+    let start = DisputeState::new(claim, elf, input, &p.image(), levels, 10_000, 1_000).unwrap();
     let mut g = start.clone();
     let log = play(&mut g, &mut d, &mut c, 10_000);
     if matches!(g.phase, Phase::Open) {

@@ -12,7 +12,7 @@ use mswap::players::local::{play, transcript};
 use mswap::players::player::{Lie, Player, claimed_by};
 use mswap::rules::levels::two_levels;
 use mswap::rules::transcript::verify_transcript;
-use mswap::rules::{Game, Outcome, Phase, Side};
+use mswap::rules::{DisputeState, Outcome, Phase, Side};
 use support::{guests, strategy};
 
 #[test]
@@ -44,7 +44,7 @@ fn every_guest_loses_a_lying_defender_its_dispute() {
             strategy: strategy(&p, &input, b, &[]),
         };
         let claim = claimed_by(p.claim(&input, b), &mut *d.strategy);
-        let start = Game::new(
+        let start = DisputeState::new(
             claim,
             &elf,
             &input,

@@ -11,7 +11,7 @@ use crate::players::wire::{
 };
 use crate::rules::levels::LevelKind;
 use crate::rules::transcript::{Record, Transcript};
-use crate::rules::{Bisection, Game, Move, Outcome, Phase, Side};
+use crate::rules::{Bisection, DisputeState, Move, Outcome, Phase, Side};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -461,7 +461,7 @@ fn interval(b: &Bisection, lo: u64, hi: u64) -> String {
 
 /// One line about `mv` by `side`, made in `game` (the state before the
 /// move). Lines start with the side that moved.
-pub fn describe(game: &Game, side: Side, mv: &Move) -> String {
+pub fn describe(game: &DisputeState, side: Side, mv: &Move) -> String {
     match (mv, &game.phase) {
         (Move::Challenge { root }, _) => format!(
             "{side} challenges the claimed final root {}: its own is {}",
@@ -548,11 +548,11 @@ pub fn describe_end(o: &Outcome) -> String {
 /// move once, described from the state it was made in.
 struct Narrator {
     /// The game as of the last move said.
-    known: Game,
+    known: DisputeState,
 }
 
 impl Narrator {
-    fn new(game: &Game) -> Narrator {
+    fn new(game: &DisputeState) -> Narrator {
         Narrator {
             known: game.clone(),
         }
@@ -615,7 +615,7 @@ pub fn play_from(
     n: u64,
     token: &str,
     player: &mut Player,
-    start: Option<&Game>,
+    start: Option<&DisputeState>,
     say: &mut dyn FnMut(Side, String),
 ) -> Result<Outcome, ClientError> {
     let mut view = api.view(id, n, start.map(|_| 0), 0)?;
@@ -863,7 +863,7 @@ fn follow(
                     say(0, side, format!("dispute {n} opened against claim {id}"));
                 }
                 // The dispute as it was opened, to tell its moves from the first.
-                let start = Game::with_root(
+                let start = DisputeState::with_root(
                     v.game.claim.clone(),
                     v.game.levels.clone(),
                     v.game.initial_root,

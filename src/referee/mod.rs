@@ -76,7 +76,7 @@ use crate::players::wire::{
 use crate::referee::store::{Event, Log, StoreError, put_blob};
 use crate::rules::levels::two_levels;
 use crate::rules::transcript::{Record, Transcript};
-use crate::rules::{Game, MoveError, Phase, Side, initial_root};
+use crate::rules::{DisputeState, MoveError, Phase, Side, initial_root};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::net::IpAddr;
@@ -205,7 +205,7 @@ impl Default for Config {
 
 /// One dispute: a game between the defender and one challenger.
 struct Dispute {
-    game: Game,
+    game: DisputeState,
     /// Waiting for a place among the claim's running disputes: its clocks
     /// do not run and no move is taken until it starts.
     queued: bool,
@@ -574,7 +574,7 @@ fn new_dispute(
     challenger_token: Hash,
     queued: bool,
 ) -> Result<Dispute, String> {
-    let game = Game::with_root(
+    let game = DisputeState::with_root(
         c.claim.clone(),
         c.levels.clone(),
         c.initial_root,
@@ -793,7 +793,7 @@ impl Referee {
         let root = initial_root(&req.claim, &req.program, &req.input, &image)
             .map_err(|e| refuse(400, e.to_string()))?;
         let now = now_ms();
-        let game = Game::with_root(req.claim, levels, root, clock_ms, now)
+        let game = DisputeState::with_root(req.claim, levels, root, clock_ms, now)
             .map_err(|e| refuse(400, e.to_string()))?;
         for bytes in [&req.program, &req.input] {
             put_blob(&self.shared.dir, bytes)

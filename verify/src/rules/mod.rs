@@ -322,7 +322,7 @@ pub enum MoveError {
 
 /// A game between a defender and a challenger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Game {
+pub struct DisputeState {
     /// The claim.
     pub claim: Claim,
     /// The levels.
@@ -341,7 +341,7 @@ pub struct Game {
     pub seq: u64,
 }
 
-impl Game {
+impl DisputeState {
     /// Sets up a game: checks the program and input against the claim,
     /// checks the levels and computes `root(S_0)` from the program's
     /// `image` (the ELF loader gives it: `Program::image` in the `mswap` crate).
@@ -353,9 +353,9 @@ impl Game {
         levels: Vec<Level>,
         clock_ms: u64,
         now_ms: u64,
-    ) -> Result<Game, SetupError> {
+    ) -> Result<DisputeState, SetupError> {
         let initial_root = initial_root(&claim, elf, input, image)?;
-        Game::with_root(claim, levels, initial_root, clock_ms, now_ms)
+        DisputeState::with_root(claim, levels, initial_root, clock_ms, now_ms)
     }
 
     /// Sets up a game whose `root(S_0)` the caller computed with
@@ -367,12 +367,12 @@ impl Game {
         initial_root: Hash,
         clock_ms: u64,
         now_ms: u64,
-    ) -> Result<Game, SetupError> {
+    ) -> Result<DisputeState, SetupError> {
         if claim.b > crate::rules::levels::MAX_B {
             return Err(SetupError::B(claim.b));
         }
         validate(&levels, claim.b)?;
-        Ok(Game {
+        Ok(DisputeState {
             claim,
             levels,
             initial_root,

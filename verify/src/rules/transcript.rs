@@ -5,7 +5,7 @@
 use crate::layout::image::Image;
 use crate::rules::claim::Claim;
 use crate::rules::levels::Level;
-use crate::rules::{Game, Move, MoveError, Outcome, Phase, SetupError, Side};
+use crate::rules::{DisputeState, Move, MoveError, Outcome, Phase, SetupError, Side};
 use serde::{Deserialize, Serialize};
 
 /// The `type` of a transcript file.
@@ -62,8 +62,8 @@ impl Transcript {
     /// The game at the transcript's start: the claim, program, input,
     /// levels and clocks it names (the referee's `root(S_0)` recomputed
     /// from `image`, the image of the transcript's program).
-    pub fn start(&self, image: &Image) -> Result<Game, SetupError> {
-        Game::new(
+    pub fn start(&self, image: &Image) -> Result<DisputeState, SetupError> {
+        DisputeState::new(
             self.claim.clone(),
             &self.program,
             &self.input,
@@ -114,7 +114,7 @@ pub enum TranscriptError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checked {
     /// The replayed game at the end.
-    pub game: Game,
+    pub game: DisputeState,
     /// The winner, if the game ended.
     pub winner: Option<Side>,
     /// Whether the result rests on the referee's clock (a timeout), which
