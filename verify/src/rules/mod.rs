@@ -175,7 +175,7 @@ pub struct Disputed {
     pub root_after: Hash,
 }
 
-/// How a game ended.
+/// How a dispute ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Outcome {
@@ -227,7 +227,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// Where a game stands.
+/// Where a dispute stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "lowercase")]
 pub enum Phase {
@@ -241,7 +241,7 @@ pub enum Phase {
     Done(Outcome),
 }
 
-/// Why a game cannot start.
+/// Why a dispute cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
     /// The program does not hash to the claim's program hash.
@@ -274,7 +274,7 @@ pub enum SetupError {
 /// Why a move is refused (nothing changes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoveError {
-    /// The game has ended.
+    /// The dispute has ended.
     #[error("the game is over: {0}")]
     Over(String),
     /// Not this side's turn.
@@ -285,10 +285,10 @@ pub enum MoveError {
         /// Who moved.
         side: Side,
     },
-    /// The move number is not the game's.
+    /// The move number is not the dispute's.
     #[error("stale or replayed move: it says seq {found}, the game is at seq {expected}")]
     Seq {
-        /// The game's move number.
+        /// The dispute's move number.
         expected: u64,
         /// The move's.
         found: u64,
@@ -296,7 +296,7 @@ pub enum MoveError {
     /// A move of the wrong kind for the phase.
     #[error("a {got} move is not allowed now: {expected}")]
     Unexpected {
-        /// What the game waits for.
+        /// What the dispute waits for.
         expected: String,
         /// The move's kind.
         got: &'static str,
@@ -310,9 +310,9 @@ pub enum MoveError {
         level: usize,
         /// The move's position.
         position: u64,
-        /// The game's level.
+        /// The dispute's level.
         want_level: usize,
-        /// The game's position.
+        /// The dispute's position.
         want_position: u64,
     },
     /// The proof does not verify.
@@ -320,7 +320,9 @@ pub enum MoveError {
     Proof(#[from] VerifyError),
 }
 
-/// A game between a defender and a challenger.
+/// One dispute under the rules: the defender against one challenger over
+/// a claim (a claim may have several disputes; the referee runs one of
+/// these for each).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeState {
     /// The claim.
@@ -329,7 +331,7 @@ pub struct DisputeState {
     pub levels: Vec<Level>,
     /// `root(S_0)`, computed from the program and input.
     pub initial_root: Hash,
-    /// Where the game stands.
+    /// Where the dispute stands.
     pub phase: Phase,
     /// Whose clock runs.
     pub turn: Side,
@@ -342,7 +344,7 @@ pub struct DisputeState {
 }
 
 impl DisputeState {
-    /// Sets up a game: checks the program and input against the claim,
+    /// Sets up a dispute: checks the program and input against the claim,
     /// checks the levels and computes `root(S_0)` from the program's
     /// `image` (the ELF loader gives it: `Program::image` in the `mswap` crate).
     pub fn new(
@@ -358,7 +360,7 @@ impl DisputeState {
         DisputeState::with_root(claim, levels, initial_root, clock_ms, now_ms)
     }
 
-    /// Sets up a game whose `root(S_0)` the caller computed with
+    /// Sets up a dispute whose `root(S_0)` the caller computed with
     /// [`initial_root`] (the referee does it once per claim, not once per
     /// dispute); checks `b` and the levels.
     pub fn with_root(
@@ -411,12 +413,12 @@ impl DisputeState {
         }
     }
 
-    /// Whether the game has ended.
+    /// Whether the dispute has ended.
     pub fn is_over(&self) -> bool {
         matches!(self.phase, Phase::Done(_))
     }
 
-    /// The outcome, if the game has ended.
+    /// The outcome, if the dispute has ended.
     pub fn outcome(&self) -> Option<&Outcome> {
         match &self.phase {
             Phase::Done(o) => Some(o),
@@ -424,7 +426,7 @@ impl DisputeState {
         }
     }
 
-    /// Ends the game if the side on turn has run out of time; returns whether it did.
+    /// Ends the dispute if the side on turn has run out of time; returns whether it did.
     pub fn expire(&mut self, now_ms: u64) -> bool {
         if self.is_over() || self.time_left(self.turn, now_ms) > 0 {
             return false;
@@ -436,7 +438,7 @@ impl DisputeState {
         true
     }
 
-    /// What the game waits for, in words.
+    /// What the dispute waits for, in words.
     pub fn waiting_for(&self) -> String {
         match &self.phase {
             Phase::Open => "the challenger may challenge the claim".into(),
