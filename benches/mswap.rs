@@ -468,11 +468,11 @@ fn http_game() -> (usize, usize, u64, f64) {
     use mswap::players::wire::CreateGame;
     use mswap::referee::client::Client;
     use mswap::referee::{Config, Referee};
-    use mswap::rules::claim::{b_for_steps, steps_to_halt};
+    use mswap::rules::claim::b_for_steps;
     use mswap::rules::{Move, Side};
     let (_, elf, input) = mswap::guests::default_guest();
     let program = Program::load(elf).expect("loads");
-    let halt = steps_to_halt(&program, input, 1 << 30).expect("halts");
+    let halt = program.steps_to_halt(input, 1 << 30).expect("halts");
     let b = b_for_steps(halt);
     let dir = support::scratch("game");
     let server = Referee::open(&dir, Config::default())

@@ -127,7 +127,7 @@ impl Stats {
 /// Machine A and machine AB side by side on equal states.
 pub struct Pair<'c> {
     a: Machine,
-    ab: MicroMachine<'c>,
+    ab: MicroMachine<'c, State>,
     written: Vec<u64>,
     pages: Vec<u64>,
 }

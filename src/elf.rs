@@ -16,9 +16,13 @@
 //! The checks take `O(n log n)` in the number of segments, and a file may
 //! have at most [`MAX_PROGRAM_HEADERS`] program headers.
 
+use crate::fast::Machine;
 use crate::hash::{Hash, keccak};
 use crate::layout::{MEM_SIZE, STACK_TOP, ctrl};
+use crate::rules::claim::Claim;
 use crate::state::State;
+use crate::state::initial::Image;
+use crate::state::tree::StateTree;
 use goblin::elf::Elf;
 pub use goblin::elf::program_header::{PF_R, PF_W, PF_X};
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
@@ -353,6 +357,47 @@ impl Program {
         s.set_input(input);
         s
     }
+
+    /// The program's image: `root(S_0)` with an empty input and the
+    /// witness from which the rules (and the contract) derive `root(S_0)`
+    /// for any input ([`crate::rules::initial_root`],
+    /// [`crate::rules::transcript::verify_transcript`]).
+    pub fn image(&self) -> Image {
+        Image::of_state(&self.initial_state(&[]))
+    }
+
+    /// Runs the program for `2^b` steps (or until it halts) on machine A
+    /// and states the result as a claim.
+    pub fn claim(&self, input: &[u8], b: u32) -> Claim {
+        let mut m = Machine::new(self.initial_state(input));
+        let limit = 1u64.checked_shl(b).unwrap_or(u64::MAX);
+        let steps = m.run(limit);
+        let state = m.into_state();
+        let final_root = StateTree::build(&state).root();
+        Claim {
+            program: self.hash,
+            input: keccak(&[input]),
+            b,
+            final_root,
+            status: state.status().to_string(),
+            output: keccak(&[&state.output()]),
+            halted_after: state.halted().then_some(steps),
+        }
+    }
+
+    /// Steps until the program halts on machine A, up to `limit` (None if
+    /// it runs on).
+    pub fn steps_to_halt(&self, input: &[u8], limit: u64) -> Option<u64> {
+        let mut m = Machine::new(self.initial_state(input));
+        let n = m.run(limit);
+        m.state().halted().then_some(n)
+    }
+}
+
+/// The image of an ELF file ([`Program::image`] of the loaded program):
+/// what the rules need to derive `root(S_0)` of a claim or a transcript.
+pub fn image_of(elf: &[u8]) -> Result<Image, ElfError> {
+    Ok(Program::load(elf)?.image())
 }
 
 /// Writes a minimal static RV64 ELF executable: one `PT_LOAD` program

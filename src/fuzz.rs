@@ -63,5 +63,6 @@ pub fn decode_and_verify(data: &[u8]) -> Option<(Hash, Hash)> {
 /// Parses `data` as a transcript and replays it offline.
 pub fn transcript(data: &[u8]) -> Option<crate::rules::transcript::Checked> {
     let t: crate::rules::transcript::Transcript = serde_json::from_slice(data).ok()?;
-    crate::rules::transcript::verify_transcript(&t).ok()
+    let image = crate::elf::image_of(&t.program).ok()?;
+    crate::rules::transcript::verify_transcript(&t, &image).ok()
 }

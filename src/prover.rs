@@ -7,98 +7,14 @@
 use crate::elf::Program;
 use crate::fast::Machine;
 use crate::hash::Hash;
-use crate::micro::access::Access as StateAccess;
+pub use crate::micro::access::record::ProveError;
+use crate::micro::access::record::Recorder;
 use crate::micro::microcode::Microcode;
 use crate::micro::step::{UStatus, ustep};
 use crate::micro::{CLEAN_AT, MicroMachine, Q, USTEPS, q_root, r_root};
-use crate::proof::{Access, AccessKind, LeafProof, PROOF_VERSION, ProofKind, StepProof};
+use crate::proof::{PROOF_VERSION, ProofKind, StepProof};
 use crate::state::State;
 use crate::state::tree::StateTree;
-
-/// Why a step could not be recorded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProveError {
-    /// A micro-step touched two different leaves of `S` (a micro-ISA invariant broke).
-    #[error("the micro-step touched two leaves of S ({first:#x} and {second:#x})")]
-    TwoLeaves {
-        /// First leaf index.
-        first: u64,
-        /// Second leaf index.
-        second: u64,
-    },
-    /// The micro-step index is not below `2^a`.
-    #[error(
-        "micro-step {0} does not exist: an A-step has 2^a = {USTEPS} micro-steps (0..{CLEAN_AT})"
-    )]
-    MicroStepRange(u64),
-}
-
-/// Records the accesses of one micro-step on a real state.
-pub struct Recorder<'a> {
-    q: &'a mut Q,
-    s: &'a mut State,
-    tree: &'a StateTree,
-    code: &'a Microcode,
-    s_leaf: Option<LeafProof>,
-    accesses: Vec<Access>,
-}
-
-impl Recorder<'_> {
-    fn leaf(&mut self, addr: u64) -> Result<(), ProveError> {
-        match &self.s_leaf {
-            Some(p) if p.index != addr >> 5 => Err(ProveError::TwoLeaves {
-                first: p.index,
-                second: addr >> 5,
-            }),
-            Some(_) => Ok(()),
-            None => {
-                self.s_leaf = Some(self.tree.prove(self.s, addr));
-                Ok(())
-            }
-        }
-    }
-}
-
-impl StateAccess for Recorder<'_> {
-    type Error = ProveError;
-
-    fn read_q(&mut self, i: usize) -> Result<u64, ProveError> {
-        Ok(self.q.get(i).copied().unwrap_or(0))
-    }
-
-    fn write_q(&mut self, i: usize, v: u64) -> Result<(), ProveError> {
-        if let Some(w) = self.q.get_mut(i) {
-            *w = v;
-        }
-        Ok(())
-    }
-
-    fn fetch(&mut self, upc: u64) -> Result<u64, ProveError> {
-        Ok(self.code.fetch(upc))
-    }
-
-    fn read_s(&mut self, addr: u64) -> Result<u64, ProveError> {
-        self.leaf(addr)?;
-        let value = self.s.read_word(addr);
-        self.accesses.push(Access {
-            kind: AccessKind::Read,
-            addr,
-            value,
-        });
-        Ok(value)
-    }
-
-    fn write_s(&mut self, addr: u64, value: u64) -> Result<(), ProveError> {
-        self.leaf(addr)?;
-        self.accesses.push(Access {
-            kind: AccessKind::Write,
-            addr,
-            value,
-        });
-        self.s.write_word(addr, value);
-        Ok(())
-    }
-}
 
 /// A proof with the roots it connects (as the prover computed them).
 #[derive(Clone, Debug)]
@@ -124,18 +40,9 @@ pub fn prove_next(
     let q_before = *q;
     let s_root = tree.root();
     let root_before = r_root(&q_root(q), &s_root);
-    let mut rec = Recorder {
-        q,
-        s,
-        tree,
-        code,
-        s_leaf: None,
-        accesses: Vec::new(),
-    };
+    let mut rec = Recorder::new(q, s, &*tree, code);
     let status = ustep(&mut rec, CLEAN_AT)?;
-    let Recorder {
-        s_leaf, accesses, ..
-    } = rec;
+    let (s_leaf, accesses) = rec.finish();
     let kind = if status == UStatus::Cleaned {
         ProofKind::Clean
     } else {

@@ -120,7 +120,9 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
     let t = client.transcript(&id, n).unwrap();
     assert_eq!(t.dispute, n);
     assert_eq!(
-        verify_transcript(&t).unwrap().winner,
+        verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+            .unwrap()
+            .winner,
         Some(Side::Challenger)
     );
     // A challenger's secret is good for its own dispute only.

@@ -72,7 +72,8 @@ fn game(
         .expect("defender plays");
     assert_eq!(c, d, "both sides see the same outcome");
     let t = client.transcript(&id, n).expect("transcript");
-    let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("transcript: {e}"));
+    let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+        .unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.winner, Some(c.winner()));
     Some(c)
 }

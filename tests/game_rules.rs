@@ -9,10 +9,9 @@ use mswap::hash::Hash;
 use mswap::players::local::{play, transcript};
 use mswap::players::player::{Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::proof::StepProof;
-use mswap::rules::claim::make_claim;
 use mswap::rules::levels::{Level, two_levels, with_strides};
 use mswap::rules::transcript::verify_transcript;
-use mswap::rules::{Game, Outcome, Phase, Side};
+use mswap::rules::{DisputeState, Outcome, Phase, Side};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use support::{example, strategy};
@@ -55,15 +54,16 @@ fn game_of(
         side: Side::Challenger,
         strategy: c,
     };
-    let claim = claimed_by(make_claim(&p, input, b), &mut *d.strategy);
-    let start = Game::new(claim, elf, input, levels, 10_000, 1_000).unwrap();
+    let claim = claimed_by(p.claim(input, b), &mut *d.strategy);
+    let start = DisputeState::new(claim, elf, input, &p.image(), levels, 10_000, 1_000).unwrap();
     let mut g = start.clone();
     let log = play(&mut g, &mut d, &mut c, 10_000);
     if matches!(g.phase, Phase::Open) {
         return None;
     }
     let t = transcript("test", &start, elf, input, &log, &g);
-    let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("transcript: {e}"));
+    let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+        .unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.game.phase, g.phase);
     // Rounds: one midpoint and one verdict per halving.
     let rounds = log

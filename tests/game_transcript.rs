@@ -6,6 +6,7 @@
 mod export;
 mod support;
 
+use mswap::elf::image_of;
 use mswap::rules::transcript::{Transcript, TranscriptError, verify_transcript};
 use mswap::rules::{Move, Outcome, Side};
 use support::cli::mswap;
@@ -18,7 +19,8 @@ fn load() -> Transcript {
 #[test]
 fn the_example_transcript_verifies_and_is_up_to_date() {
     let t = load();
-    let checked = verify_transcript(&t).expect("verifies");
+    let image = image_of(&t.program).expect("the program loads");
+    let checked = verify_transcript(&t, &image).expect("verifies");
     assert_eq!(checked.winner, Some(Side::Challenger));
     assert!(!checked.by_timeout);
     let again = export::example_transcript(&t.program, &t.input);
@@ -30,8 +32,11 @@ fn the_example_transcript_verifies_and_is_up_to_date() {
 
 fn rejects(what: &str, f: impl Fn(&mut Transcript), want: impl Fn(&TranscriptError) -> bool) {
     let mut t = load();
+    // The image of the program the claim names: a tampered program is
+    // refused by its hash, not loaded.
+    let image = image_of(&t.program).expect("the program loads");
     f(&mut t);
-    match verify_transcript(&t) {
+    match verify_transcript(&t, &image) {
         Ok(c) => panic!("{what}: accepted (winner {:?})", c.winner),
         Err(e) => assert!(want(&e), "{what}: unexpected error {e}"),
     }
@@ -156,7 +161,12 @@ fn tampered_transcripts_are_rejected() {
     let mut t = load();
     t.moves.truncate(n - 1);
     t.outcome = None;
-    assert_eq!(verify_transcript(&t).expect("verifies").winner, None);
+    assert_eq!(
+        verify_transcript(&t, &image_of(&t.program).unwrap())
+            .expect("verifies")
+            .winner,
+        None
+    );
 }
 
 #[test]
@@ -218,7 +228,8 @@ fn transcripts_are_read_strictly_and_levels_must_start_with_steps() {
         |e| matches!(e, TranscriptError::Setup(_)) && e.to_string().contains("steps level"),
     );
     // Which results rest on the referee's clock.
-    let checked = verify_transcript(&load()).unwrap();
+    let t = load();
+    let checked = verify_transcript(&t, &image_of(&t.program).unwrap()).unwrap();
     let notes = checked.clock_notes();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("taken as given"), "{notes:?}");

@@ -10,10 +10,9 @@ use mswap::elf::Program;
 use mswap::fast::Machine;
 use mswap::players::local::{play, transcript};
 use mswap::players::player::{Lie, Player, claimed_by};
-use mswap::rules::claim::make_claim;
 use mswap::rules::levels::two_levels;
 use mswap::rules::transcript::verify_transcript;
-use mswap::rules::{Game, Outcome, Phase, Side};
+use mswap::rules::{DisputeState, Outcome, Phase, Side};
 use support::{guests, strategy};
 
 #[test]
@@ -44,8 +43,17 @@ fn every_guest_loses_a_lying_defender_its_dispute() {
             side: Side::Challenger,
             strategy: strategy(&p, &input, b, &[]),
         };
-        let claim = claimed_by(make_claim(&p, &input, b), &mut *d.strategy);
-        let start = Game::new(claim, &elf, &input, two_levels(b), 10_000, 1_000).expect("game");
+        let claim = claimed_by(p.claim(&input, b), &mut *d.strategy);
+        let start = DisputeState::new(
+            claim,
+            &elf,
+            &input,
+            &p.image(),
+            two_levels(b),
+            10_000,
+            1_000,
+        )
+        .expect("game");
         let mut g = start.clone();
         let log = play(&mut g, &mut d, &mut c, 10_000);
         assert!(
@@ -59,7 +67,8 @@ fn every_guest_loses_a_lying_defender_its_dispute() {
             g.phase
         );
         let t = transcript(&name, &start, &elf, &input, &log, &g);
-        let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("{name}: transcript: {e}"));
+        let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: transcript: {e}"));
         assert_eq!(checked.game.phase, g.phase, "{name}");
     }
 }

@@ -11,7 +11,7 @@ use mswap::verify::verify_step;
 use support::{code_state, enc};
 
 /// `root(R)` of a micro-machine, from scratch.
-fn machine_root(m: &MicroMachine) -> mswap::hash::Hash {
+fn machine_root(m: &MicroMachine<mswap::state::State>) -> mswap::hash::Hash {
     r_root(&q_root(&m.q), &root(&m.s))
 }
 

@@ -114,7 +114,8 @@ fn a_defender_claiming_a_wrong_post_state_root_loses_over_http() {
     assert_eq!(c.winner(), Side::Challenger, "{c:?}");
 
     let t = client.transcript(&id, n).expect("transcript");
-    let checked = verify_transcript(&t).unwrap_or_else(|e| panic!("transcript: {e}"));
+    let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+        .unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.winner, Some(Side::Challenger));
     let levels = two_levels(b);
     println!(

@@ -249,7 +249,7 @@ pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transc
     use crate::players::player::{Honest, Liar, Lie, Player, claimed_by};
     use crate::players::timeline::Timeline;
     use crate::rules::levels::two_levels;
-    use crate::rules::{Game, Side};
+    use crate::rules::{DisputeState, Side};
     let p = crate::elf::Program::load(elf).expect("the example program loads");
     let timeline = || Timeline::new(&p, input, b, 3);
     let claim = timeline().claim(p.hash, crate::hash::keccak(&[input]), b);
@@ -263,8 +263,16 @@ pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transc
         }],
     );
     let claim = claimed_by(claim, &mut liar);
-    let start =
-        Game::new(claim, elf, input, two_levels(b), 60_000, 1_700_000_000_000).expect("game");
+    let start = DisputeState::new(
+        claim,
+        elf,
+        input,
+        &p.image(),
+        two_levels(b),
+        60_000,
+        1_700_000_000_000,
+    )
+    .expect("game");
     let mut g = start.clone();
     let mut d = Player {
         side: Side::Defender,

@@ -9,7 +9,7 @@
 //! - **The game a player sees is rebuilt from the contract's event logs**
 //!   (`ClaimMade`, `Challenged`, `Midpoint`, `Agreed`, `Disagreed`,
 //!   `Proved` with its proof's bytes, `TimedOut`): each move is replayed
-//!   with the Rust rules ([`Game::apply`]) at its block's timestamp in
+//!   with the Rust rules ([`DisputeState::apply`]) at its block's timestamp in
 //!   milliseconds (clocks are the contract's `clockSeconds * 1000`), and
 //!   the result is checked against the contract's own `getDispute` at the
 //!   same block. A difference is a [`ClientError::Protocol`] naming the
@@ -59,7 +59,7 @@ use crate::proof::binary;
 use crate::rules::claim::Claim;
 use crate::rules::levels::{Level, LevelKind, two_levels};
 use crate::rules::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
-use crate::rules::{Game, Move, Outcome, Phase, Side};
+use crate::rules::{DisputeState, Move, Outcome, Phase, Side};
 use crate::state::initial::Image;
 use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::{Filter, Log};
@@ -183,7 +183,7 @@ enum Pending {
 /// A dispute rebuilt from the logs.
 #[derive(Clone)]
 struct Rebuilt {
-    game: Game,
+    game: DisputeState,
     records: Vec<Record>,
     opening: Opening,
     meta: ClaimMeta,
@@ -708,8 +708,8 @@ impl ChainReferee {
     }
 
     /// The claim's game before any challenge.
-    fn open_game(&self, m: &ClaimMeta, now_ms: u64) -> Result<Game, ClientError> {
-        Game::with_root(
+    fn open_game(&self, m: &ClaimMeta, now_ms: u64) -> Result<DisputeState, ClientError> {
+        DisputeState::with_root(
             m.claim.clone(),
             m.levels.clone(),
             m.initial_root,
@@ -1210,7 +1210,7 @@ fn status_of(s: u8) -> ClaimStatus {
 
 /// The contract's dispute against the rebuilt game: `Err` names the first
 /// field that differs.
-fn cross_check(c: &DisputeGame::Dispute, g: &Game) -> Result<(), String> {
+fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<(), String> {
     fn field<T: PartialEq + std::fmt::Debug>(
         name: &str,
         contract: T,
@@ -1314,10 +1314,16 @@ impl RefereeApi for ChainReferee {
             .levels
             .clone()
             .unwrap_or_else(|| two_levels(req.claim.b));
-        let game = Game::new(
+        // The program by its image (the contract derives root(S_0) from it
+        // and the input's bytes).
+        let program =
+            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
+        let image = program.image();
+        let game = DisputeState::new(
             req.claim.clone(),
             &req.program,
             &req.input,
+            &image,
             levels,
             clock_ms,
             0,
@@ -1325,11 +1331,6 @@ impl RefereeApi for ChainReferee {
         .map_err(|e| refused(400, e.to_string()))?;
         let b = u8::try_from(req.claim.b)
             .map_err(|_| refused(400, format!("b = {} is too large", req.claim.b)))?;
-        // The program by its image (the contract derives root(S_0) from it
-        // and the input's bytes).
-        let program =
-            crate::elf::Program::load(&req.program).map_err(|e| refused(400, e.to_string()))?;
-        let image = Image::of_state(&program.initial_state(&[]));
         use alloy::sol_types::SolCall;
         let data = DisputeGame::claimCall {
             program: image.root.0.into(),
@@ -1645,7 +1646,7 @@ mod tests {
     }
 
     /// The contract's record of a dispute that agrees with `g`.
-    fn record_of(g: &Game) -> DisputeGame::Dispute {
+    fn record_of(g: &DisputeState) -> DisputeGame::Dispute {
         let Phase::Bisect(b) = &g.phase else {
             panic!("a bisection")
         };
@@ -1683,8 +1684,8 @@ mod tests {
             output: Hash::default(),
             halted_after: None,
         };
-        let mut g =
-            Game::with_root(claim, two_levels(5), Hash([1; 32]), 60_000, 5_000).expect("a game");
+        let mut g = DisputeState::with_root(claim, two_levels(5), Hash([1; 32]), 60_000, 5_000)
+            .expect("a game");
         g.apply(
             Side::Challenger,
             0,

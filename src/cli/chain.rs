@@ -488,7 +488,8 @@ pub fn dispute(
     if json {
         // One line per accepted move, told from the transcript's own replay.
         let t = &r.transcript;
-        let mut game = t.start().map_err(|e| format!("{name}: {e}"))?;
+        let image = mswap::elf::image_of(&t.program).map_err(|e| format!("{name}: {e}"))?;
+        let mut game = t.start(&image).map_err(|e| format!("{name}: {e}"))?;
         for rec in &t.moves {
             let text = mswap::players::client::describe(&game, rec.side, &rec.mv);
             let gas = r

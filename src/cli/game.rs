@@ -739,8 +739,10 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         )));
     }
     // The claim names root(S_0) (on chain, the defender states it): it
-    // must be the one this program and input give.
-    let initial = mswap::state::tree::StateTree::build(&program.initial_state(&input)).root();
+    // must be the one this program and input give, derived as the rules do.
+    let elf = super::read_file(&a.elf)?;
+    let initial = mswap::rules::initial_root(&claim, &elf, &input, &program.image())
+        .map_err(|e| CliError::usage(format!("game {}: {e}", a.game)))?;
     if view.initial_root != initial {
         return Err(CliError::usage(format!(
             "game {} starts from root(S_0) = {}, but {} with this input starts from {}: refusing to play another program",

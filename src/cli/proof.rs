@@ -441,7 +441,9 @@ fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError
     // Strictly: unknown fields and duplicated keys are refused.
     let t = read_transcript(bytes)
         .map_err(|e| CliError::negative(format!("{name}: malformed transcript: {e}")))?;
-    let checked = verify_transcript(&t)
+    let image = mswap::elf::image_of(&t.program)
+        .map_err(|e| CliError::negative(format!("{name}: invalid transcript: program: {e}")))?;
+    let checked = verify_transcript(&t, &image)
         .map_err(|e| CliError::negative(format!("{name}: invalid transcript: {e}")))?;
     let rounds = t
         .moves

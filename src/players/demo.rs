@@ -448,7 +448,14 @@ pub fn play(p: Prepared, backend: &dyn Backend, say: &Say) -> Result<Report, Dem
         Some(n) => Some(challenger.transcript(&id, n)?),
         None => None,
     };
-    let checked = transcript.as_ref().map(verify_transcript).transpose()?;
+    let checked = match &transcript {
+        Some(t) => {
+            let image = crate::elf::image_of(&t.program)
+                .map_err(|e| DemoError::Setup(format!("the transcript's program: {e}")))?;
+            Some(verify_transcript(t, &image)?)
+        }
+        None => None,
+    };
     let moves = transcript.as_ref().map_or(&[][..], |t| &t.moves[..]);
     let rounds = moves
         .iter()

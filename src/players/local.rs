@@ -3,7 +3,7 @@
 
 use crate::players::player::Player;
 use crate::rules::transcript::{Record, TRANSCRIPT_TYPE, Transcript};
-use crate::rules::{Game, Move, MoveError, Phase, Side};
+use crate::rules::{DisputeState, Move, MoveError, Phase, Side};
 
 /// One attempted move.
 #[derive(Clone, Debug)]
@@ -22,7 +22,7 @@ pub struct Attempt {
 /// A side that does not move when the game waits for it loses on time.
 /// Each attempt advances the virtual clock by one millisecond.
 pub fn play(
-    game: &mut Game,
+    game: &mut DisputeState,
     defender: &mut Player,
     challenger: &mut Player,
     max_moves: usize,
@@ -76,11 +76,11 @@ pub fn play(
 /// The transcript of a game played with [`play`].
 pub fn transcript(
     game_id: &str,
-    start: &Game,
+    start: &DisputeState,
     program: &[u8],
     input: &[u8],
     log: &[Attempt],
-    end: &Game,
+    end: &DisputeState,
 ) -> Transcript {
     let moves = log
         .iter()

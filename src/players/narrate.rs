@@ -6,7 +6,7 @@ use crate::players::player::{Query, midpoint_query};
 use crate::players::wire::View;
 use crate::rules::levels::LevelKind;
 use crate::rules::transcript::Record;
-use crate::rules::{Bisection, Game, Move, Outcome, Phase, Side};
+use crate::rules::{Bisection, DisputeState, Move, Outcome, Phase, Side};
 
 fn short(h: &crate::hash::Hash) -> String {
     format!("{}..", &h.to_hex()[..12])
@@ -53,7 +53,7 @@ fn interval(b: &Bisection, lo: u64, hi: u64) -> String {
 
 /// One line about `mv` by `side`, made in `game` (the state before the
 /// move). Lines start with the side that moved.
-pub fn describe(game: &Game, side: Side, mv: &Move) -> String {
+pub fn describe(game: &DisputeState, side: Side, mv: &Move) -> String {
     match (mv, &game.phase) {
         (Move::Challenge { root }, _) => format!(
             "{side} challenges the claimed final root {}: its own is {}",
@@ -134,11 +134,11 @@ pub fn describe_end(o: &Outcome) -> String {
 /// move once, described from the state it was made in.
 pub(crate) struct Narrator {
     /// The game as of the last move said.
-    known: Game,
+    known: DisputeState,
 }
 
 impl Narrator {
-    pub(crate) fn new(game: &Game) -> Narrator {
+    pub(crate) fn new(game: &DisputeState) -> Narrator {
         Narrator {
             known: game.clone(),
         }

@@ -8,7 +8,7 @@ use crate::players::api::{ClientError, RefereeApi};
 use crate::players::narrate::{Narrator, describe, describe_end};
 use crate::players::player::{Player, Query, Strategy};
 use crate::players::wire::{BatchMove, ClaimStatus, MAX_BATCH, MoveRequest, View};
-use crate::rules::{Game, Move, Outcome, Phase, Side};
+use crate::rules::{DisputeState, Move, Outcome, Phase, Side};
 use std::sync::{Arc, Mutex};
 
 /// Plays `player` in dispute `n` of claim `id` with `token` until the
@@ -46,7 +46,7 @@ pub fn play_from(
     n: u64,
     token: &str,
     player: &mut Player,
-    start: Option<&Game>,
+    start: Option<&DisputeState>,
     say: &mut dyn FnMut(Side, String),
 ) -> Result<Outcome, ClientError> {
     let mut view = api.view(id, n, start.map(|_| 0), 0)?;
@@ -294,7 +294,7 @@ fn follow(
                     say(0, side, format!("dispute {n} opened against claim {id}"));
                 }
                 // The dispute as it was opened, to tell its moves from the first.
-                let start = Game::with_root(
+                let start = DisputeState::with_root(
                     v.game.claim.clone(),
                     v.game.levels.clone(),
                     v.game.initial_root,

@@ -10,7 +10,7 @@ use crate::players::timeline::Timeline;
 use crate::proof::StepProof;
 use crate::rules::claim::Claim;
 use crate::rules::levels::LevelKind;
-use crate::rules::{Bisection, Game, Move, Phase, Side};
+use crate::rules::{Bisection, DisputeState, Move, Phase, Side};
 
 /// A point whose root a player is asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -290,7 +290,7 @@ impl Player {
     }
 
     /// The move this player makes in `game` now, if any.
-    pub fn decide(&mut self, game: &Game) -> Option<Move> {
+    pub fn decide(&mut self, game: &DisputeState) -> Option<Move> {
         if !self.strategy.answers(game.seq) {
             return None;
         }

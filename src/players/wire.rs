@@ -2,7 +2,7 @@
 
 use crate::rules::claim::Claim;
 use crate::rules::levels::Level;
-use crate::rules::{Game, Move, Outcome, Side};
+use crate::rules::{DisputeState, Move, Outcome, Side};
 use serde::{Deserialize, Serialize};
 
 /// Most moves in one batch ([`Batch`]): the referee refuses more, and the
@@ -165,7 +165,7 @@ pub struct View {
     /// The dispute's number.
     pub dispute: u64,
     /// The game state (rules).
-    pub game: Game,
+    pub game: DisputeState,
     /// Whether a challenger has joined.
     pub challenged: bool,
     /// Time left on both clocks.

@@ -78,7 +78,7 @@ use crate::players::wire::{
 use crate::referee::store::{Event, Log, StoreError, put_blob};
 use crate::rules::levels::two_levels;
 use crate::rules::transcript::{Record, Transcript};
-use crate::rules::{Game, MoveError, Phase, Side, initial_root};
+use crate::rules::{DisputeState, MoveError, Phase, Side, initial_root};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::net::IpAddr;
@@ -206,7 +206,7 @@ impl Default for Config {
 
 /// One dispute: a game between the defender and one challenger.
 struct Dispute {
-    game: Game,
+    game: DisputeState,
     /// Waiting for a place among the claim's running disputes: its clocks
     /// do not run and no move is taken until it starts.
     queued: bool,
@@ -575,7 +575,7 @@ fn new_dispute(
     challenger_token: Hash,
     queued: bool,
 ) -> Result<Dispute, String> {
-    let game = Game::with_root(
+    let game = DisputeState::with_root(
         c.claim.clone(),
         c.levels.clone(),
         c.initial_root,
@@ -789,10 +789,12 @@ impl Referee {
         self.charge(client, "claims")?;
         // The slow part (loading the ELF, root(S_0), writing the program
         // and input out) happens before any lock.
-        let root = initial_root(&req.claim, &req.program, &req.input)
+        let image =
+            crate::elf::image_of(&req.program).map_err(|e| refuse(400, format!("program: {e}")))?;
+        let root = initial_root(&req.claim, &req.program, &req.input, &image)
             .map_err(|e| refuse(400, e.to_string()))?;
         let now = now_ms();
-        let game = Game::with_root(req.claim, levels, root, clock_ms, now)
+        let game = DisputeState::with_root(req.claim, levels, root, clock_ms, now)
             .map_err(|e| refuse(400, e.to_string()))?;
         for bytes in [&req.program, &req.input] {
             put_blob(&self.shared.dir, bytes)

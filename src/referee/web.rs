@@ -769,7 +769,7 @@ mod tests {
 
     /// The view of `t` after its first `n` moves, as the referee serves it.
     fn view_after(t: &Transcript, n: usize) -> View {
-        let mut g = t.start().unwrap();
+        let mut g = t.start(&crate::elf::image_of(&t.program).unwrap()).unwrap();
         for r in &t.moves[..n] {
             g.apply(r.side, r.seq, &r.mv, r.time_ms).unwrap();
         }

@@ -399,6 +399,19 @@ fn region_name(addr: u64) -> String {
     }
 }
 
+/// The micro-machine's accessors reach `S` through these two calls.
+impl crate::micro::access::Words for State {
+    #[inline(always)]
+    fn read_word(&self, addr: u64) -> u64 {
+        State::read_word(self, addr)
+    }
+
+    #[inline(always)]
+    fn write_word(&mut self, addr: u64, v: u64) {
+        State::write_word(self, addr, v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 
 use super::State;
 use super::memory::{LOG2_PAGE, PAGE_BYTES};
-use crate::hash::{Hash, LEAF_BYTES, LOG2_LEAF, hash_leaf, hash_node, zero_hash};
+use crate::hash::{Hash, LEAF_BYTES, LOG2_LEAF, hash_node, zero_hash};
 use crate::layout::{S_ADDR_MASK, S_TREE_DEPTH};
 use crate::proof::LeafProof;
 use rayon::prelude::*;
@@ -23,20 +23,7 @@ use std::collections::HashMap;
 /// Height of a page's subtree (4096 / 32 = 2^7 leaves).
 pub const PAGE_HEIGHT: u32 = LOG2_PAGE - LOG2_LEAF;
 
-/// Hash of a `2^height`-leaf subtree over `bytes` (`32 * 2^height` bytes),
-/// skipping zero runs.
-pub fn subtree_hash(bytes: &[u8], height: u32) -> Hash {
-    if bytes.iter().all(|b| *b == 0) {
-        return zero_hash(height);
-    }
-    if height == 0 {
-        let mut leaf = [0u8; LEAF_BYTES];
-        leaf.copy_from_slice(&bytes[..LEAF_BYTES]);
-        return hash_leaf(&leaf);
-    }
-    let (l, r) = bytes.split_at(bytes.len() / 2);
-    hash_node(&subtree_hash(l, height - 1), &subtree_hash(r, height - 1))
-}
+pub use crate::hash::subtree_hash;
 
 /// Hash of one page of bytes.
 pub fn page_hash(bytes: &[u8]) -> Hash {
@@ -160,6 +147,13 @@ fn hash_page_of(state: &State, p: u64) -> Hash {
 /// `root(S)` of a state, computed from scratch.
 pub fn root(state: &State) -> Hash {
     StateTree::build(state).root()
+}
+
+/// The recording accessor asks the tree for the leaf a micro-step touches.
+impl crate::micro::access::record::LeafProofs<State> for StateTree {
+    fn leaf_proof(&self, s: &State, addr: u64) -> LeafProof {
+        self.prove(s, addr)
+    }
 }
 
 #[cfg(test)]

@@ -240,8 +240,9 @@ pub fn assert_won(winner: &Ended, loser: &Ended, what: &str) {
 /// Reads the transcript file `p` and checks it offline: `side` won.
 pub fn transcript_won_by(p: &Path, side: Side) -> mswap::rules::transcript::Transcript {
     let t = read_transcript(p);
-    let checked = mswap::rules::transcript::verify_transcript(&t)
-        .unwrap_or_else(|e| panic!("{}: the transcript verifies: {e}", p.display()));
+    let checked =
+        mswap::rules::transcript::verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
+            .unwrap_or_else(|e| panic!("{}: the transcript verifies: {e}", p.display()));
     assert_eq!(checked.winner, Some(side), "{}", p.display());
     t
 }

@@ -10,7 +10,7 @@ pub const STEP_PROOF_TYPE: &str = "step-proof";
 /// Where a proof comes from. The step verifier does not use it; `mswap
 /// verify` checks what the proof itself can show (`micro` is the clock in
 /// `q`, `uop` the proven micro-instruction) and, given the ELF and input,
-/// the rest (see `crate::prover::check_context`).
+/// the rest (see `check_context` in the `mswap` crate's prover).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofContext {

@@ -1,8 +1,9 @@
 //! Proof types and their encodings: the data that the verifier reads.
-//! Nothing here depends on the machines; the prover lives in
-//! [`crate::prover`], the checker in [`crate::verify`].
+//! Nothing here depends on the machines; the recording accessor is
+//! [`crate::micro::access::record`], the checker [`crate::verify`].
 
 pub mod binary;
+pub mod error;
 pub mod file;
 pub mod hexbytes;
 pub mod types;

@@ -1,10 +1,7 @@
 //! Claims: "program P with input I, run for `2^b` A-steps, ends in state
-//! root F".
+//! root F". Making one runs machine A: `Program::claim` in the `mswap` crate.
 
-use crate::elf::Program;
-use crate::fast::Machine;
-use crate::hash::{Hash, keccak};
-use crate::state::tree::StateTree;
+use crate::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 /// A claimed result. `program`, `input`, `b` and `final_root` are what the
@@ -35,31 +32,6 @@ pub struct Claim {
 /// `steps` instructions (the run halts after `steps` steps).
 pub fn b_for_steps(steps: u64) -> u32 {
     64 - steps.saturating_sub(1).leading_zeros().min(64)
-}
-
-/// Runs a program for `2^b` steps (or until it halts) and states the result.
-pub fn make_claim(program: &Program, input: &[u8], b: u32) -> Claim {
-    let mut m = Machine::new(program.initial_state(input));
-    let limit = 1u64.checked_shl(b).unwrap_or(u64::MAX);
-    let steps = m.run(limit);
-    let state = m.into_state();
-    let final_root = StateTree::build(&state).root();
-    Claim {
-        program: program.hash,
-        input: keccak(&[input]),
-        b,
-        final_root,
-        status: state.status().to_string(),
-        output: keccak(&[&state.output()]),
-        halted_after: state.halted().then_some(steps),
-    }
-}
-
-/// Steps until a program halts, up to `limit` (None if it runs on).
-pub fn steps_to_halt(program: &Program, input: &[u8], limit: u64) -> Option<u64> {
-    let mut m = Machine::new(program.initial_state(input));
-    let n = m.run(limit);
-    m.state().halted().then_some(n)
 }
 
 #[cfg(test)]

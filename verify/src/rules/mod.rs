@@ -32,8 +32,8 @@ pub mod policy;
 pub mod strict;
 pub mod transcript;
 
-use crate::elf::Program;
 use crate::hash::{Hash, keccak};
+use crate::layout::image::{Image, ImageError};
 use crate::proof::StepProof;
 use crate::rules::claim::Claim;
 use crate::rules::levels::{Level, LevelError, LevelKind, unit_log2, validate};
@@ -175,7 +175,7 @@ pub struct Disputed {
     pub root_after: Hash,
 }
 
-/// How a game ended.
+/// How a dispute ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Outcome {
@@ -227,7 +227,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// Where a game stands.
+/// Where a dispute stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "lowercase")]
 pub enum Phase {
@@ -241,7 +241,7 @@ pub enum Phase {
     Done(Outcome),
 }
 
-/// Why a game cannot start.
+/// Why a dispute cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
     /// The program does not hash to the claim's program hash.
@@ -260,9 +260,6 @@ pub enum SetupError {
         /// The input's hash.
         computed: Hash,
     },
-    /// The ELF does not load.
-    #[error("program: {0}")]
-    Elf(#[from] crate::elf::ElfError),
     /// `b` is too large.
     #[error("b = {0} is too large (at most {max})", max = crate::rules::levels::MAX_B)]
     B(u32),
@@ -271,13 +268,13 @@ pub enum SetupError {
     Levels(#[from] LevelError),
     /// The input does not fit the state.
     #[error("input: {0}")]
-    Image(#[from] crate::state::initial::ImageError),
+    Image(#[from] ImageError),
 }
 
 /// Why a move is refused (nothing changes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoveError {
-    /// The game has ended.
+    /// The dispute has ended.
     #[error("the game is over: {0}")]
     Over(String),
     /// Not this side's turn.
@@ -288,10 +285,10 @@ pub enum MoveError {
         /// Who moved.
         side: Side,
     },
-    /// The move number is not the game's.
+    /// The move number is not the dispute's.
     #[error("stale or replayed move: it says seq {found}, the game is at seq {expected}")]
     Seq {
-        /// The game's move number.
+        /// The dispute's move number.
         expected: u64,
         /// The move's.
         found: u64,
@@ -299,7 +296,7 @@ pub enum MoveError {
     /// A move of the wrong kind for the phase.
     #[error("a {got} move is not allowed now: {expected}")]
     Unexpected {
-        /// What the game waits for.
+        /// What the dispute waits for.
         expected: String,
         /// The move's kind.
         got: &'static str,
@@ -313,9 +310,9 @@ pub enum MoveError {
         level: usize,
         /// The move's position.
         position: u64,
-        /// The game's level.
+        /// The dispute's level.
         want_level: usize,
-        /// The game's position.
+        /// The dispute's position.
         want_position: u64,
     },
     /// The proof does not verify.
@@ -323,16 +320,18 @@ pub enum MoveError {
     Proof(#[from] VerifyError),
 }
 
-/// A game between a defender and a challenger.
+/// One dispute under the rules: the defender against one challenger over
+/// a claim (a claim may have several disputes; the referee runs one of
+/// these for each).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Game {
+pub struct DisputeState {
     /// The claim.
     pub claim: Claim,
     /// The levels.
     pub levels: Vec<Level>,
     /// `root(S_0)`, computed from the program and input.
     pub initial_root: Hash,
-    /// Where the game stands.
+    /// Where the dispute stands.
     pub phase: Phase,
     /// Whose clock runs.
     pub turn: Side,
@@ -344,22 +343,24 @@ pub struct Game {
     pub seq: u64,
 }
 
-impl Game {
-    /// Sets up a game: checks the program and input against the claim,
-    /// checks the levels and computes `root(S_0)`.
+impl DisputeState {
+    /// Sets up a dispute: checks the program and input against the claim,
+    /// checks the levels and computes `root(S_0)` from the program's
+    /// `image` (the ELF loader gives it: `Program::image` in the `mswap` crate).
     pub fn new(
         claim: Claim,
         elf: &[u8],
         input: &[u8],
+        image: &Image,
         levels: Vec<Level>,
         clock_ms: u64,
         now_ms: u64,
-    ) -> Result<Game, SetupError> {
-        let initial_root = initial_root(&claim, elf, input)?;
-        Game::with_root(claim, levels, initial_root, clock_ms, now_ms)
+    ) -> Result<DisputeState, SetupError> {
+        let initial_root = initial_root(&claim, elf, input, image)?;
+        DisputeState::with_root(claim, levels, initial_root, clock_ms, now_ms)
     }
 
-    /// Sets up a game whose `root(S_0)` the caller computed with
+    /// Sets up a dispute whose `root(S_0)` the caller computed with
     /// [`initial_root`] (the referee does it once per claim, not once per
     /// dispute); checks `b` and the levels.
     pub fn with_root(
@@ -368,12 +369,12 @@ impl Game {
         initial_root: Hash,
         clock_ms: u64,
         now_ms: u64,
-    ) -> Result<Game, SetupError> {
+    ) -> Result<DisputeState, SetupError> {
         if claim.b > crate::rules::levels::MAX_B {
             return Err(SetupError::B(claim.b));
         }
         validate(&levels, claim.b)?;
-        Ok(Game {
+        Ok(DisputeState {
             claim,
             levels,
             initial_root,
@@ -412,12 +413,12 @@ impl Game {
         }
     }
 
-    /// Whether the game has ended.
+    /// Whether the dispute has ended.
     pub fn is_over(&self) -> bool {
         matches!(self.phase, Phase::Done(_))
     }
 
-    /// The outcome, if the game has ended.
+    /// The outcome, if the dispute has ended.
     pub fn outcome(&self) -> Option<&Outcome> {
         match &self.phase {
             Phase::Done(o) => Some(o),
@@ -425,7 +426,7 @@ impl Game {
         }
     }
 
-    /// Ends the game if the side on turn has run out of time; returns whether it did.
+    /// Ends the dispute if the side on turn has run out of time; returns whether it did.
     pub fn expire(&mut self, now_ms: u64) -> bool {
         if self.is_over() || self.time_left(self.turn, now_ms) > 0 {
             return false;
@@ -437,7 +438,7 @@ impl Game {
         true
     }
 
-    /// What the game waits for, in words.
+    /// What the dispute waits for, in words.
     pub fn waiting_for(&self) -> String {
         match &self.phase {
             Phase::Open => "the challenger may challenge the claim".into(),
@@ -629,8 +630,15 @@ impl Game {
 }
 
 /// `root(S_0)` of a claim's program and input, after checking them
-/// against the claim's hashes.
-pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, SetupError> {
+/// against the claim's hashes: derived from the program's `image` as the
+/// contract derives it (loading the ELF into its image is the caller's:
+/// `Program::image` in the `mswap` crate, so this crate parses no ELF).
+pub fn initial_root(
+    claim: &Claim,
+    elf: &[u8],
+    input: &[u8],
+    image: &Image,
+) -> Result<Hash, SetupError> {
     let computed = keccak(&[elf]);
     if computed != claim.program {
         return Err(SetupError::ProgramHash {
@@ -648,9 +656,6 @@ pub fn initial_root(claim: &Claim, elf: &[u8], input: &[u8]) -> Result<Hash, Set
     if claim.b > crate::rules::levels::MAX_B {
         return Err(SetupError::B(claim.b));
     }
-    let program = Program::load(elf)?;
-    // Derived from the program's image as the contract derives it.
-    let image = crate::state::initial::Image::of_state(&program.initial_state(&[]));
     Ok(image.initial_root(input)?)
 }
 

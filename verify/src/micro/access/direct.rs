@@ -1,24 +1,24 @@
 //! Direct state access: the step function runs on a real `Q` and `S`.
 
-use super::access::Access;
-use super::microcode::Microcode;
-use crate::state::State;
+use super::{StateAccess, Words};
+use crate::micro::isa::Q_WORDS;
+use crate::micro::microcode::Microcode;
 use std::convert::Infallible;
 
 /// Runs the step function on `q` and `s`, optionally noting every `S`
 /// word written (for the double-checker's comparison).
-pub struct Direct<'a> {
+pub struct Direct<'a, S: Words + ?Sized> {
     /// The auxiliary state.
-    pub q: &'a mut [u64; super::isa::Q_WORDS],
+    pub q: &'a mut [u64; Q_WORDS],
     /// The essential state.
-    pub s: &'a mut State,
+    pub s: &'a mut S,
     /// The microcode.
     pub code: &'a Microcode,
     /// `S` word addresses written, if wanted.
     pub written: Option<&'a mut Vec<u64>>,
 }
 
-impl Access for Direct<'_> {
+impl<S: Words + ?Sized> StateAccess for Direct<'_, S> {
     type Error = Infallible;
 
     #[inline(always)]

@@ -9,10 +9,10 @@
     clippy::expect_used
 )]
 
-use super::VerifyError;
+use super::StateAccess;
 use crate::hash::{Hash, LEAF_BYTES};
 use crate::layout::S_TREE_DEPTH;
-use crate::micro::access::Access as StateAccess;
+use crate::proof::error::VerifyError;
 use crate::proof::{AccessKind, StepProof};
 
 /// Replays one micro-step from a proof.

@@ -1,7 +1,7 @@
 //! The limits of a claim and of a deployment, and the clock and window as a
 //! function of `b`: one source for the HTTP referee, the contracts (written
 //! into `contracts/src/Generated.sol` as the library `Policy`, see
-//! [`crate::chain::solidity`]) and the players, which refuse a deployment
+//! `src/chain/solidity.rs` in the `mswap` crate) and the players, which refuse a deployment
 //! outside them.
 //!
 //! Re-executing `2^b` steps at `min_speed` steps per second takes

@@ -2,9 +2,10 @@
 //! accepted move and the result. [`verify_transcript`] replays it with the
 //! same rules and the verifier module, trusting nothing the referee said.
 
+use crate::layout::image::Image;
 use crate::rules::claim::Claim;
 use crate::rules::levels::Level;
-use crate::rules::{Game, Move, MoveError, Outcome, Phase, SetupError, Side};
+use crate::rules::{DisputeState, Move, MoveError, Outcome, Phase, SetupError, Side};
 use serde::{Deserialize, Serialize};
 
 /// The `type` of a transcript file.
@@ -59,12 +60,14 @@ pub struct Transcript {
 
 impl Transcript {
     /// The game at the transcript's start: the claim, program, input,
-    /// levels and clocks it names (the referee's `root(S_0)` recomputed).
-    pub fn start(&self) -> Result<Game, SetupError> {
-        Game::new(
+    /// levels and clocks it names (the referee's `root(S_0)` recomputed
+    /// from `image`, the image of the transcript's program).
+    pub fn start(&self, image: &Image) -> Result<DisputeState, SetupError> {
+        DisputeState::new(
             self.claim.clone(),
             &self.program,
             &self.input,
+            image,
             self.levels.clone(),
             self.clock_ms,
             self.created_ms,
@@ -111,7 +114,7 @@ pub enum TranscriptError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checked {
     /// The replayed game at the end.
-    pub game: Game,
+    pub game: DisputeState,
     /// The winner, if the game ended.
     pub winner: Option<Side>,
     /// Whether the result rests on the referee's clock (a timeout), which
@@ -150,12 +153,14 @@ pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
     crate::rules::strict::from_slice(bytes)
 }
 
-/// Replays a transcript with the rules and the verifier module.
-pub fn verify_transcript(t: &Transcript) -> Result<Checked, TranscriptError> {
+/// Replays a transcript with the rules and the verifier module, with
+/// `root(S_0)` derived from `image`, the image of the transcript's program
+/// (`Program::image` in the `mswap` crate loads it from `t.program`).
+pub fn verify_transcript(t: &Transcript, image: &Image) -> Result<Checked, TranscriptError> {
     if t.kind != TRANSCRIPT_TYPE {
         return Err(TranscriptError::Type(t.kind.clone()));
     }
-    let mut game = t.start()?;
+    let mut game = t.start(image)?;
     let mut last_phase = None;
     for r in &t.moves {
         if !game.is_over() {

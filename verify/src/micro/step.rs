@@ -12,7 +12,7 @@
     clippy::expect_used
 )]
 
-use super::access::Access;
+use super::access::StateAccess;
 use super::isa::{Uop, cond, op};
 use crate::layout::S_ADDR_MASK;
 
@@ -29,7 +29,7 @@ pub enum UStatus {
 
 /// Reads micro-register `r` (`u0` is zero).
 #[inline(always)]
-fn reg<A: Access>(acc: &mut A, r: u8) -> Result<u64, A::Error> {
+fn reg<A: StateAccess>(acc: &mut A, r: u8) -> Result<u64, A::Error> {
     if r == 0 {
         Ok(0)
     } else {
@@ -39,7 +39,7 @@ fn reg<A: Access>(acc: &mut A, r: u8) -> Result<u64, A::Error> {
 
 /// Writes micro-register `r` (writes to `u0` are dropped).
 #[inline(always)]
-fn set_reg<A: Access>(acc: &mut A, r: u8, v: u64) -> Result<(), A::Error> {
+fn set_reg<A: StateAccess>(acc: &mut A, r: u8, v: u64) -> Result<(), A::Error> {
     if r == 0 {
         Ok(())
     } else {
@@ -73,7 +73,11 @@ pub fn taken(c: u8, a: u64, b: u64) -> bool {
 
 /// `u[rd] = f(u[ra], u[rb] + imm)`.
 #[inline(always)]
-fn alu_op<A: Access>(acc: &mut A, u: &Uop, f: impl Fn(u64, u64) -> u64) -> Result<(), A::Error> {
+fn alu_op<A: StateAccess>(
+    acc: &mut A,
+    u: &Uop,
+    f: impl Fn(u64, u64) -> u64,
+) -> Result<(), A::Error> {
     let a = reg(acc, u.ra)?;
     let b = reg(acc, u.rb)?.wrapping_add(u.imm as u64);
     set_reg(acc, u.rd, f(a, b))
@@ -82,7 +86,7 @@ fn alu_op<A: Access>(acc: &mut A, u: &Uop, f: impl Fn(u64, u64) -> u64) -> Resul
 /// One micro-step. `clean_at` is `2^a - 1`: at that clock value the step
 /// resets `Q` to `Q*`.
 #[inline(always)]
-pub fn ustep<A: Access>(acc: &mut A, clean_at: u64) -> Result<UStatus, A::Error> {
+pub fn ustep<A: StateAccess>(acc: &mut A, clean_at: u64) -> Result<UStatus, A::Error> {
     let w0 = acc.read_q(0)?;
     let upc = w0 & 0xffff_ffff;
     let clock = w0 >> 32;

@@ -5,18 +5,22 @@
 //!
 //! - [`isa`]: the micro-ISA, its encoding and `Q`'s layout;
 //! - [`step`]: the step function, the whole semantics, generic over
-//! - [`access`]: the state-access trait; [`direct`] is the plain accessor;
-//! - [`asm`] and [`microcode`]: the assembler and the RV64IMAC interpreter.
+//! - [`access`]: the state-access trait [`access::StateAccess`] and its
+//!   three accessors side by side (direct, record, replay);
+//! - [`asm`] and [`microcode`]: the assembler and the RV64IMAC interpreter,
+//!   one file per instruction family.
+//!
+//! [`MicroMachine`] runs on any essential state that implements
+//! [`access::Words`] (the `mswap` crate's `State`).
 
 pub mod access;
 pub mod asm;
-pub mod direct;
 pub mod isa;
 pub mod microcode;
 pub mod step;
 
-use crate::state::State;
-use direct::Direct;
+use access::Words;
+use access::direct::Direct;
 use microcode::{Microcode, microcode};
 use step::{UStatus, ustep};
 
@@ -32,24 +36,24 @@ pub struct InstrRun {
 }
 
 /// Machine AB: a full state `R = (Q, S)`.
-pub struct MicroMachine<'c> {
+pub struct MicroMachine<'c, S: Words> {
     /// The auxiliary state.
     pub q: Q,
     /// The essential state.
-    pub s: State,
+    pub s: S,
     code: &'c Microcode,
 }
 
-impl MicroMachine<'static> {
+impl<S: Words> MicroMachine<'static, S> {
     /// `attach(Q*, S)` with this build's microcode.
-    pub fn attach(s: State) -> MicroMachine<'static> {
+    pub fn attach(s: S) -> MicroMachine<'static, S> {
         MicroMachine::with_microcode(s, microcode())
     }
 }
 
-impl<'c> MicroMachine<'c> {
+impl<'c, S: Words> MicroMachine<'c, S> {
     /// `attach(Q*, S)` with a given microcode (tests use broken ones).
-    pub fn with_microcode(s: State, code: &'c Microcode) -> MicroMachine<'c> {
+    pub fn with_microcode(s: S, code: &'c Microcode) -> MicroMachine<'c, S> {
         MicroMachine {
             q: Q_PRISTINE,
             s,
@@ -58,7 +62,7 @@ impl<'c> MicroMachine<'c> {
     }
 
     /// `strip(R)`: the essential state.
-    pub fn strip(self) -> State {
+    pub fn strip(self) -> S {
         self.s
     }
 

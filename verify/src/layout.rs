@@ -31,7 +31,10 @@
 //! | `0x158`         | `reservation`: LR/SC reservation, `addr \| 1` or 0      |
 //!
 //! Every other byte of `S` is zero in a state made by the loader. The Merkle
-//! tree over `S` is described in [`crate::state::tree`].
+//! tree over `S` is built in the `mswap` crate (`src/state/tree.rs`); [`image`] derives
+//! `root(S_0)` from a program's image and an input.
+
+pub mod image;
 
 /// log2 of the size of `S` in bytes.
 pub const S_LOG2_BYTES: u32 = 34;

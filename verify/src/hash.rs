@@ -158,6 +158,23 @@ pub fn root_from_path(leaf_hash: Hash, index: u64, siblings: &[Hash]) -> Hash {
     h
 }
 
+/// Hash of a `2^height`-leaf subtree over `bytes` (`32 * 2^height` bytes),
+/// skipping zero runs.
+pub fn subtree_hash(bytes: &[u8], height: u32) -> Hash {
+    if bytes.iter().all(|b| *b == 0) {
+        return zero_hash(height);
+    }
+    if height == 0 {
+        let mut leaf = [0u8; LEAF_BYTES];
+        for (d, s) in leaf.iter_mut().zip(bytes) {
+            *d = *s;
+        }
+        return hash_leaf(&leaf);
+    }
+    let (l, r) = bytes.split_at(bytes.len() / 2);
+    hash_node(&subtree_hash(l, height - 1), &subtree_hash(r, height - 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
