@@ -511,7 +511,7 @@ impl ChainReferee {
     }
 
     /// The input's bytes of claim `id`, from its `ClaimMade` log (checked
-    /// against the input hash the contract stores): with the program, all a
+    /// against the input hash in the same log): with the program, all a
     /// challenger needs to rebuild the run.
     pub fn claim_input(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let cid = parse_id(id)?;
@@ -669,14 +669,19 @@ impl ChainReferee {
                 true,
             )
             .map_err(rpc_err)?;
-        let block = logs
+        let (block, made) = logs
             .first()
-            .and_then(|l| l.block_number)
+            .and_then(|l| {
+                let made = DisputeGame::ClaimMade::decode_log(&l.inner).ok()?;
+                Some((l.block_number?, made.data))
+            })
             .ok_or_else(|| ClientError::Protocol(format!("no ClaimMade log for claim {id}")))?;
+        // The contract keeps the program's image root and the input's hash
+        // in this log only (root(S_0), which it stores, binds both).
         // The chain names the program by its image root; a player that
         // plays a program of that image sees the program's own hash (the
         // claim is about it), any other the image root (which differs).
-        let image = Hash(c.program.0);
+        let image = Hash(made.program.0);
         let program = match &*self.own.lock().unwrap_or_else(|p| p.into_inner()) {
             Some((elf, _)) => match crate::elf::Program::load(elf) {
                 Ok(p) if Image::of_state(&p.initial_state(&[])).root == image => p.hash,
@@ -687,7 +692,7 @@ impl ChainReferee {
         let m = ClaimMeta {
             claim: Claim {
                 program,
-                input: Hash(c.input.0),
+                input: Hash(made.input.0),
                 b: u32::from(c.b),
                 final_root: Hash(c.finalRoot.0),
                 status: String::new(),
