@@ -656,12 +656,15 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         example.initial_root(b"some input").expect("fits").0,
         "the contract derives root(S_0) as Rust does"
     );
-    assert_eq!(c.program.0, example.root.0);
     let referee = ChainReferee::connect(
         Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
         game,
     )
     .expect("our game");
+    // The program's image root is kept in the claim's log, not stored:
+    // the referee reads it there.
+    let view = mswap::players::client::RefereeApi::claim(&referee, "0", None, 0).expect("claim 0");
+    assert_eq!(view.claim.program.0, example.root.0);
     // Inputs of several leaves, odd leaf counts and a partial last leaf.
     for (k, len) in [0usize, 1, 31, 32, 33, 100, 4097, 65_536]
         .into_iter()
