@@ -301,7 +301,7 @@ fn whole_games_on_chain_the_honest_side_wins() {
             let play = s.spawn(|| {
                 mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
             });
-            // A fallen claim's bond is shared after its window: move the
+            // A fallen claim's rewards are paid after its window: move the
             // node's clock past a window longer than the test.
             let watch = ChainReferee::connect(
                 Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
@@ -330,9 +330,11 @@ fn whole_games_on_chain_the_honest_side_wins() {
             Some(liar.other()),
             "the transcript says so"
         );
-        // The winner takes both bonds (and the claim's, if it refuted it).
+        // The winner takes both bonds: the defender its claim's and the
+        // challenger's; a refuting challenger its own and its reward (one
+        // challenge bond; the rest of the claim bond is burnt).
         let want = match liar {
-            Side::Defender => [0, 1000 + 100],
+            Side::Defender => [0, 100 + 100],
             Side::Challenger => [1000 + 100, 0],
         };
         assert_eq!(
