@@ -66,7 +66,7 @@ pub mod gas {
     pub const TIMEOUT: u64 = 61_600;
     /// Settling a claim that stands.
     pub const RESOLVE: u64 = 37_800;
-    /// Collecting a share of the claim bond.
+    /// Collecting a reward from the claim bond.
     pub const COLLECT: u64 = 44_700;
     /// A withdrawal.
     pub const WITHDRAW: u64 = 35_000;

@@ -401,8 +401,11 @@ pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &Game) -> Result<(), Stri
 
 #[cfg(test)]
 mod tests {
+    use super::super::{level_bytes, levels_of};
     use super::*;
-    use crate::rules::levels::with_strides;
+    use crate::rules::claim::Claim;
+    use crate::rules::levels::{two_levels, with_strides};
+    use alloy::primitives::Address;
 
     #[test]
     fn level_lists_round_trip_through_the_contracts_encoding() {
