@@ -301,7 +301,7 @@ fn whole_games_on_chain_the_honest_side_wins() {
             let play = s.spawn(|| {
                 mswap::chain::demo::play(&node.url, game, &elf, &input, b, lies, &|_| {})
             });
-            // A fallen claim's bond is shared after its window: move the
+            // A fallen claim's rewards are paid after its window: move the
             // node's clock past a window longer than the test.
             let watch = ChainReferee::connect(
                 Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
@@ -330,9 +330,11 @@ fn whole_games_on_chain_the_honest_side_wins() {
             Some(liar.other()),
             "the transcript says so"
         );
-        // The winner takes both bonds (and the claim's, if it refuted it).
+        // The winner takes both bonds: the defender its claim's and the
+        // challenger's; a refuting challenger its own and its reward (one
+        // challenge bond; the rest of the claim bond is burnt).
         let want = match liar {
-            Side::Defender => [0, 1000 + 100],
+            Side::Defender => [0, 100 + 100],
             Side::Challenger => [1000 + 100, 0],
         };
         assert_eq!(
@@ -656,12 +658,15 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         example.initial_root(b"some input").expect("fits").0,
         "the contract derives root(S_0) as Rust does"
     );
-    assert_eq!(c.program.0, example.root.0);
     let referee = ChainReferee::connect(
         Chain::connect(&node.url, &Key::Dev(0)).expect("client"),
         game,
     )
     .expect("our game");
+    // The program's image root is kept in the claim's log, not stored:
+    // the referee reads it there.
+    let view = mswap::players::client::RefereeApi::claim(&referee, "0", None, 0).expect("claim 0");
+    assert_eq!(view.claim.program.0, example.root.0);
     // Inputs of several leaves, odd leaf counts and a partial last leaf.
     for (k, len) in [0usize, 1, 31, 32, 33, 100, 4097, 65_536]
         .into_iter()

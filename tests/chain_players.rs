@@ -189,7 +189,16 @@ fn defender(n: &Net, account: u32, extra: &[&str]) -> (Player, String) {
 
 /// `challenge --chain` of claim `id` from development account `account`.
 fn challenger(n: &Net, id: &str, account: u32, extra: &[&str]) -> Player {
-    let (elf, input) = example();
+    let (_, input) = example();
+    let mut args = vec!["--input", &input];
+    args.extend_from_slice(extra);
+    challenger_of_log(n, id, account, &args)
+}
+
+/// `challenge --chain` without `--input` unless in `extra`: the input is
+/// the claim's own, from its log.
+fn challenger_of_log(n: &Net, id: &str, account: u32, extra: &[&str]) -> Player {
+    let (elf, _) = example();
     let acc = account.to_string();
     let mut args = vec![
         "challenge",
@@ -202,8 +211,6 @@ fn challenger(n: &Net, id: &str, account: u32, extra: &[&str]) -> Player {
         "--game",
         id,
         &elf,
-        "--input",
-        &input,
     ];
     args.extend_from_slice(extra);
     Player::start(&args)
@@ -230,6 +237,76 @@ fn withdrew(out: &str) -> u64 {
         .expect("an amount")
 }
 
+/// `method(params)` on the node's JSON-RPC endpoint: its `result`.
+fn rpc(url: &str, method: &str, params: &str) -> serde_json::Value {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let mut r = ureq::post(url)
+        .header("Content-Type", "application/json")
+        .send(body.as_str())
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json");
+    assert!(v.get("error").is_none(), "{method}: {v}");
+    v["result"].clone()
+}
+
+fn quantity(v: &serde_json::Value) -> u128 {
+    let s = v.as_str().expect("a quantity");
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex")
+}
+
+/// What each of the first `k` development accounts paid in gas on the
+/// node so far, wei: `gasUsed * effectiveGasPrice` over the receipts of
+/// every block.
+fn fees(n: &Net, k: usize) -> Vec<i128> {
+    let who: Vec<String> = (0..k).map(|i| format!("{:#x}", dev(i))).collect();
+    let mut paid = vec![0i128; k];
+    let latest = quantity(&rpc(&n.node.url, "eth_blockNumber", "[]"));
+    for b in 0..=latest {
+        let receipts = rpc(
+            &n.node.url,
+            "eth_getBlockReceipts",
+            &format!(r#"["{b:#x}"]"#),
+        );
+        for r in receipts.as_array().expect("receipts") {
+            let from = r["from"].as_str().expect("from").to_lowercase();
+            if let Some(i) = who.iter().position(|w| *w == from) {
+                let fee = quantity(&r["gasUsed"]) * quantity(&r["effectiveGasPrice"]);
+                paid[i] += i128::try_from(fee).expect("fits");
+            }
+        }
+    }
+    paid
+}
+
+/// The balances of the first `k` development accounts, wei.
+fn balances(n: &Net, k: usize) -> Vec<i128> {
+    (0..k)
+        .map(|i| i128::try_from(u128::try_from(balance(n, i)).expect("fits")).expect("fits"))
+        .collect()
+}
+
+/// How much each of the first `k` development accounts gained (or lost,
+/// negative) since `before`, net of the gas it paid: what the bonds moved.
+fn net_of_gas(n: &Net, before: &[i128]) -> Vec<i128> {
+    let k = before.len();
+    let paid = fees(n, k);
+    balances(n, k)
+        .iter()
+        .zip(before)
+        .zip(&paid)
+        .map(|((after, before), paid)| after - before + paid)
+        .collect()
+}
+
+/// What the game holds, wei.
+fn held(n: &Net) -> U256 {
+    lookup(n)
+        .chain()
+        .balance(n.game.parse().expect("address"))
+        .expect("balance")
+}
+
 /// Every move the player made is printed with its gas.
 fn moves_have_gas(out: &str, who: &str) {
     let mine: Vec<&str> = out
@@ -248,6 +325,7 @@ fn a_lying_defender_loses_to_an_honest_challenger_and_the_bonds_go_to_the_winner
         return;
     }
     let n = net("a", 60, 10);
+    let before = balances(&n, 3);
     let t = n.dir.join("t.json");
     let (d, id) = defender(&n, 1, &["--lie", "from:9:40"]);
     let c = challenger(&n, &id, 2, &["--transcript", t.to_str().expect("path")]);
@@ -256,7 +334,8 @@ fn a_lying_defender_loses_to_an_honest_challenger_and_the_bonds_go_to_the_winner
     assert!(out.contains("result: challenger wins"), "{out}");
     moves_have_gas(&out, "challenger");
     assert!(out.contains("tx withdraw:"), "{out}");
-    assert_eq!(withdrew(&out), CLAIM_BOND + CHALLENGE_BOND, "{out}");
+    // Its bond back and its reward, one challenge bond.
+    assert_eq!(withdrew(&out), 2 * CHALLENGE_BOND, "{out}");
     let (code, dout, derr) = d.finish();
     assert_eq!(code, Some(1), "the defender loses:\n{dout}\n{derr}");
     assert!(dout.contains("is refuted"), "{dout}");
@@ -275,16 +354,15 @@ fn a_lying_defender_loses_to_an_honest_challenger_and_the_bonds_go_to_the_winner
         "{}",
         text(&v)
     );
-    // The contract paid everything out.
+    // The contract paid out the challenger's reward and burnt the rest of
+    // the claim bond; net of gas, the liar lost the claim bond and the
+    // challenger gained one challenge bond.
     let r = lookup(&n);
     assert_eq!(r.credit(dev(1)).expect("credit"), U256::ZERO);
     assert_eq!(r.credit(dev(2)).expect("credit"), U256::ZERO);
-    assert_eq!(
-        r.chain()
-            .balance(n.game.parse().expect("address"))
-            .expect("balance"),
-        U256::ZERO
-    );
+    let (claim, bond) = (i128::from(CLAIM_BOND), i128::from(CHALLENGE_BOND));
+    assert_eq!(held(&n), U256::from(CLAIM_BOND - CHALLENGE_BOND), "burnt");
+    assert_eq!(net_of_gas(&n, &before)[1..], [-claim, bond]);
     assert_eq!(r.status(&id).expect("status").to_string(), "refuted");
 }
 
@@ -294,6 +372,7 @@ fn an_honest_claim_stands_after_the_window_against_a_lying_challenger() {
         return;
     }
     let n = net("b", 60, 8);
+    let before = balances(&n, 3);
     let (d, id) = defender(&n, 1, &[]);
     let c = challenger(&n, &id, 2, &["--lie", "from:9:40"]);
     let (code, out, err) = c.finish();
@@ -307,12 +386,16 @@ fn an_honest_claim_stands_after_the_window_against_a_lying_challenger() {
         dout.contains("tx resolve:"),
         "the defender settles the claim: {dout}"
     );
-    // Its own bond back and the challenger's.
+    // Its own bond back and the challenger's: net of gas, the defender
+    // gained the lying challenger's bond, which the challenger lost.
     assert_eq!(withdrew(&dout), CLAIM_BOND + CHALLENGE_BOND, "{dout}");
     assert_eq!(
         lookup(&n).status(&id).expect("status").to_string(),
         "stands"
     );
+    let bond = i128::from(CHALLENGE_BOND);
+    assert_eq!(net_of_gas(&n, &before)[1..], [bond, -bond]);
+    assert_eq!(held(&n), U256::ZERO, "everything paid out");
 }
 
 #[test]
@@ -321,14 +404,16 @@ fn a_squatting_challenger_loses_on_time_and_an_honest_one_refutes_the_claim() {
         return;
     }
     let n = net("c", 15, 20);
+    let before = balances(&n, 4);
     let (d, id) = defender(&n, 1, &["--lie", "from:9:40"]);
     // Challenges, then never moves again.
     let squatter = challenger(&n, &id, 2, &["--lie", "silent:1"]);
-    let honest = challenger(&n, &id, 3, &[]);
+    // Without --input: it plays the claim's input, from the claim's log.
+    let honest = challenger_of_log(&n, &id, 3, &[]);
     let (code, out, err) = honest.finish();
     assert_eq!(code, Some(0), "the honest challenger:\n{out}\n{err}");
     assert!(out.contains("result: challenger wins"), "{out}");
-    assert_eq!(withdrew(&out), CLAIM_BOND + CHALLENGE_BOND, "{out}");
+    assert_eq!(withdrew(&out), 2 * CHALLENGE_BOND, "{out}");
     let (code, sout, serr) = squatter.finish();
     assert_eq!(code, Some(1), "the squatter loses:\n{sout}\n{serr}");
     assert!(sout.contains("ran out of time"), "{sout}");
@@ -336,8 +421,14 @@ fn a_squatting_challenger_loses_on_time_and_an_honest_one_refutes_the_claim() {
     let (code, dout, derr) = d.finish();
     assert_eq!(code, Some(1), "the claim is refuted:\n{dout}\n{derr}");
     assert!(dout.contains("is refuted"), "{dout}");
-    // The squatter's bond went to the defender.
+    // The squatter's bond went to the defender; net of gas, the liar lost
+    // the claim bond less the squatter's bond, the squatter its bond, and
+    // the honest challenger gained its reward; the rest of the claim bond
+    // is burnt.
     assert_eq!(withdrew(&dout), CHALLENGE_BOND, "{dout}");
+    let (claim, bond) = (i128::from(CLAIM_BOND), i128::from(CHALLENGE_BOND));
+    assert_eq!(net_of_gas(&n, &before)[1..], [bond - claim, -bond, bond]);
+    assert_eq!(held(&n), U256::from(CLAIM_BOND - CHALLENGE_BOND), "burnt");
 }
 
 #[test]
@@ -502,9 +593,9 @@ fn balance(n: &Net, k: usize) -> U256 {
 
 /// A lying defender opens a dispute against its own false claim from a
 /// second account (which plays honestly, so refutes it) racing an honest
-/// challenger: the two winners share the claim bond, so the liar gets back
-/// half of it at most and loses the rest and its gas; the honest challenger
-/// ends with more than it had.
+/// challenger: each winner is rewarded one challenge bond from the claim
+/// bond and the rest is burnt, so the liar gets back one reward and loses
+/// the rest and its gas; the honest challenger ends with more than it had.
 #[test]
 fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() {
     if !have_anvil() {
@@ -513,6 +604,7 @@ fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() 
     let (claim_bond, bond) = (ETHER, ETHER / 10);
     let n = net_with("self", 30, 15, claim_bond, bond);
     let before: Vec<U256> = (0..5).map(|k| balance(&n, k)).collect();
+    let start = balances(&n, 5);
     let (d, id) = defender(&n, 1, &["--lie", "from:9:40"]);
     // The liar's second account challenges first; the honest one races it.
     let sybil = challenger(&n, &id, 4, &[]);
@@ -520,15 +612,15 @@ fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() 
     let (code, out, err) = honest.finish();
     assert_eq!(code, Some(0), "the honest challenger:\n{out}\n{err}");
     assert!(out.contains("result: challenger wins"), "{out}");
-    assert!(out.contains("tx collect:"), "it collects its share: {out}");
-    assert_eq!(withdrew(&out), claim_bond / 2 + bond, "{out}");
+    assert!(out.contains("tx collect:"), "it collects its reward: {out}");
+    assert_eq!(withdrew(&out), 2 * bond, "{out}");
     let (code, sout, serr) = sybil.finish();
     assert_eq!(
         code,
         Some(0),
         "the liar's own challenger wins too:\n{sout}\n{serr}"
     );
-    assert_eq!(withdrew(&sout), claim_bond / 2 + bond, "{sout}");
+    assert_eq!(withdrew(&sout), 2 * bond, "{sout}");
     let (code, dout, derr) = d.finish();
     assert_eq!(code, Some(1), "the claim is refuted:\n{dout}\n{derr}");
     let after: Vec<U256> = (0..5).map(|k| balance(&n, k)).collect();
@@ -538,21 +630,22 @@ fn a_self_dispute_gains_the_liar_nothing_and_the_honest_challenger_ends_ahead() 
         before[2],
         after[2]
     );
+    assert!(
+        after[2] <= before[2] + U256::from(bond),
+        "by its reward at most"
+    );
     let liar = |v: &[U256]| v[1] + v[4];
     assert!(
-        liar(&after) + U256::from(claim_bond / 2) < liar(&before),
-        "the liar loses at least half the claim bond: {} -> {}",
+        liar(&after) + U256::from(claim_bond - bond) < liar(&before),
+        "the liar loses the claim bond but one reward, and its gas: {} -> {}",
         liar(&before),
         liar(&after)
     );
-    assert_eq!(
-        lookup(&n)
-            .chain()
-            .balance(n.game.parse().expect("address"))
-            .expect("balance"),
-        U256::ZERO,
-        "everything paid out"
-    );
+    // Net of gas: the honest challenger and the liar's second account each
+    // gained a reward, the liar lost the claim bond; the rest is burnt.
+    let (claim, reward) = (i128::from(claim_bond), i128::from(bond));
+    assert_eq!(net_of_gas(&n, &start)[1..], [-claim, reward, 0, reward]);
+    assert_eq!(held(&n), U256::from(claim_bond - 2 * bond), "burnt");
 }
 
 /// An honest defender against a squatter (challenges, then never moves)
@@ -567,6 +660,7 @@ fn griefers_pay_the_honest_defender_more_than_it_spends() {
     let (claim_bond, bond) = (ETHER, ETHER / 10);
     let n = net_with("grief", 15, 20, claim_bond, bond);
     let before: Vec<U256> = (0..4).map(|k| balance(&n, k)).collect();
+    let start = balances(&n, 4);
     let (d, id) = defender(&n, 1, &[]);
     // A claim it knows to be true: its own story differs from A-step 9 on.
     let squatter = challenger(&n, &id, 2, &["--lie", "from:9:40", "--lie", "silent:1"]);
@@ -592,6 +686,9 @@ fn griefers_pay_the_honest_defender_more_than_it_spends() {
             "griefer {k} lost its bond and its gas"
         );
     }
+    let b = i128::from(bond);
+    assert_eq!(net_of_gas(&n, &start)[1..], [2 * b, -b, -b]);
+    assert_eq!(held(&n), U256::ZERO, "everything paid out");
 }
 
 /// The creation code of a contract whose runtime code is `code`.

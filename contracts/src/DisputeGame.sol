@@ -18,11 +18,15 @@ import {StepVerifier} from "./StepVerifier.sol";
 /// Bonds are pull payments: a claim carries `claimBond`, a challenge
 /// `challengeBond`. A dispute the defender wins credits it the challenger's
 /// bond; a challenger who wins is credited its own bond back at once, and
-/// once the window has closed and every dispute is decided, a share of the
-/// claim bond (`collect`): the claim bond is divided equally among every
-/// dispute that refuted the claim, so a dispute the defender opens against
-/// its own false claim from another account cannot take it back ahead of
-/// an honest challenger. A claim that stands credits the defender its bond
+/// once the window has closed and every dispute is decided, a reward from
+/// the claim bond (`collect`): each dispute that refuted the claim gets
+/// `challengeBond`, or an equal share of the claim bond if it does not
+/// cover them all, and the rest of the claim bond is burnt (it stays in
+/// the contract, credited to nobody). So a liar that refutes its own false
+/// claim from other accounts gets back at most a reward per such dispute,
+/// never the honest challenger's, never the claim bond, and the order in
+/// which disputes are opened or won does not matter (contracts/README.md,
+/// "The economics"). A claim that stands credits the defender its bond
 /// back. Only `withdraw` moves ether.
 ///
 /// Nothing agreed is taken from a player beyond the claim itself: the
@@ -72,10 +76,8 @@ contract DisputeGame {
         uint32 undecided;
         uint8 b;
         Status status;
-        /// The program's image root.
-        bytes32 program;
-        /// keccak256 of the input's bytes.
-        bytes32 input;
+        /// `root(S_0)`, derived from the program's image root and the input
+        /// (both in `ClaimMade`, the only place they are kept).
         bytes32 initialRoot;
         bytes32 finalRoot;
         /// One byte per level: bit 7 set for a micro level, bits 0..6 its log2.
@@ -141,7 +143,7 @@ contract DisputeGame {
     event Credited(address indexed to, uint256 amount);
     /// `to` withdrew `amount` wei.
     event Withdrawn(address indexed to, uint256 amount);
-    /// The challenger of dispute `dispute` collected its share of the claim bond.
+    /// The challenger of dispute `dispute` collected its reward from the claim bond.
     event Collected(uint256 indexed dispute, address indexed challenger, uint256 amount);
 
     error BadB(uint256 b, uint256 max);
@@ -212,10 +214,11 @@ contract DisputeGame {
         Status status;
         /// The global id of the claim's first dispute (the others: `moreDisputes`).
         uint64 firstDispute;
-        /// Disputes the challenger won (the claim bond is shared among them).
+        /// Disputes the challenger won (each is rewarded from the claim bond).
         uint32 winners;
-        bytes32 program;
-        bytes32 input;
+        // The program's image root and the input's hash are not stored:
+        // `root(S_0)` binds them, and `ClaimMade` carries both (two fresh
+        // slots, 44k gas a claim).
         bytes32 initialRoot;
         bytes32 finalRoot;
         bytes levels;
@@ -247,7 +250,7 @@ contract DisputeGame {
     /// 224..231, phase 232..233, turn 234, winner 235, hasMid 236, atStep
     /// 237 (the proof phase was reached: `lo` is the absolute micro-step),
     /// loIdx 238..239, hiIdx 240..241, collected 242 (the challenger took
-    /// its share of the claim bond).
+    /// its reward from the claim bond).
     struct Hot {
         uint64 lo;
         uint256 w;
@@ -391,19 +394,15 @@ contract DisputeGame {
         bytes32 computed = InitialState.imageRoot(image[0], image[1], image[2]);
         if (computed != program) revert BadImage(program, computed);
         bytes32 initialRoot = InitialState.initialRoot(image[0], image[1], image[2], input);
-        id = open(program, keccak256(input), initialRoot, finalRoot, b, levels);
+        id = open(initialRoot, finalRoot, b, levels);
         emit ClaimMade(id, msg.sender, program, keccak256(input), initialRoot, finalRoot, b, levels, input);
     }
 
     /// Records a claim checked by `claim` (its event is the caller's).
-    function open(
-        bytes32 program,
-        bytes32 inputHash,
-        bytes32 initialRoot,
-        bytes32 finalRoot,
-        uint8 b,
-        bytes calldata levels
-    ) internal returns (uint256 id) {
+    function open(bytes32 initialRoot, bytes32 finalRoot, uint8 b, bytes calldata levels)
+        internal
+        returns (uint256 id)
+    {
         id = claimCount;
         claimCount = uint128(id + 1);
         ClaimRecord storage c = claims[id];
@@ -411,8 +410,6 @@ contract DisputeGame {
         c.createdAt = uint64(block.timestamp);
         c.b = b;
         c.status = Status.Pending;
-        c.program = program;
-        c.input = inputHash;
         c.initialRoot = initialRoot;
         c.finalRoot = finalRoot;
         c.levels = levels;
@@ -643,7 +640,7 @@ contract DisputeGame {
 
     /// Ends a dispute and settles its bonds: the defender's win takes the
     /// challenger's bond; a challenger's win returns its own bond and counts
-    /// it among the winners who share the claim bond (`collect`).
+    /// it among the winners rewarded from the claim bond (`collect`).
     function finish(Record storage g, Hot memory h, Side winner) internal {
         h.phase = Phase.Done;
         h.winner = winner;
@@ -664,11 +661,13 @@ contract DisputeGame {
     }
 
     /// @notice Credits the challenger of dispute `d`, which refuted its
-    /// claim, its share of the claim bond: the claim bond divided equally
-    /// among the disputes that refuted the claim, known once the window has
-    /// closed and every dispute is decided (anyone may call it; once per
-    /// dispute; the remainder of the division, under one wei per winner,
-    /// stays in the contract).
+    /// claim, its reward from the claim bond: `challengeBond`, or the claim
+    /// bond divided equally among the disputes that refuted the claim if
+    /// that is less; known once the window has closed and every dispute is
+    /// decided (anyone may call it; once per dispute). What the rewards
+    /// leave of the claim bond is burnt: it stays in the contract, credited
+    /// to nobody, so a liar's own refuting disputes recover at most their
+    /// rewards and the claim bond is lost whoever refuted first.
     function collect(uint256 d) external returns (uint256 amount) {
         Record storage g = disputes[d];
         uint256 x = g.hot;
@@ -684,6 +683,7 @@ contract DisputeGame {
         if (c.undecided != 0) revert Undecided(id, c.undecided);
         g.hot = x | (1 << COLLECTED);
         amount = claimBond / c.winners;
+        if (amount > challengeBond) amount = challengeBond;
         emit Collected(d, g.challenger, amount);
         pay(g.challenger, amount);
     }
@@ -820,8 +820,6 @@ contract DisputeGame {
             undecided: c.undecided,
             b: c.b,
             status: c.status,
-            program: c.program,
-            input: c.input,
             initialRoot: c.initialRoot,
             finalRoot: c.finalRoot,
             levels: c.levels,

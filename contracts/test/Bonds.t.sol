@@ -207,21 +207,22 @@ contract BondsTest is Test {
         proveBy(d, DEFENDER);
         vm.assertEq(uint256(game.getDispute(d).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
         assertCredits(0, CHALLENGE_BOND, 0);
-        // The claim bond is shared once the window has closed.
+        // The reward is paid once the window has closed: one winner, one
+        // challenge bond; the rest of the claim bond is burnt.
         uint256 closes = uint256(game.getClaim(id).createdAt) + WINDOW;
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WindowOpen.selector, id, closes));
         game.collect(d);
         vm.warp(closes);
         vm.expectEmit(true, true, true, true);
-        emit DisputeGame.Collected(d, CHALLENGER, CLAIM_BOND);
+        emit DisputeGame.Collected(d, CHALLENGER, CHALLENGE_BOND);
         vm.prank(OTHER);
-        vm.assertEq(game.collect(d), CLAIM_BOND, "the whole claim bond: one winner");
-        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        vm.assertEq(game.collect(d), CHALLENGE_BOND, "a reward of one challenge bond");
+        assertCredits(0, 2 * CHALLENGE_BOND, 0);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.NoShare.selector, d));
         game.collect(d);
         // A fallen claim returns nothing to the defender.
         vm.assertFalse(game.resolve(id), "falls");
-        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        assertCredits(0, 2 * CHALLENGE_BOND, 0);
     }
 
     function test_challengerWinsByTimeout() public {
@@ -233,7 +234,7 @@ contract BondsTest is Test {
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
         vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
         game.collect(d);
-        assertCredits(0, CLAIM_BOND + CHALLENGE_BOND, 0);
+        assertCredits(0, 2 * CHALLENGE_BOND, 0);
     }
 
     /// The proof is awaited and nobody sends it: the defender's clock runs
@@ -264,11 +265,10 @@ contract BondsTest is Test {
         assertCredits(0, CHALLENGE_BOND, 0);
     }
 
-    /// Two challengers win: they share the claim bond equally, whoever won
-    /// first (a defender's dispute against its own false claim from another
-    /// account cannot take it back ahead of an honest challenger); a third,
-    /// who loses, pays the defender and has no share.
-    function test_theWinnersShareTheClaimBond() public {
+    /// Two challengers win: each is rewarded one challenge bond, whoever won
+    /// first, and the rest of the claim bond is burnt; a third, who loses,
+    /// pays the defender and has no reward.
+    function test_eachWinnerIsRewardedTheRestIsBurnt() public {
         uint256 id = claimTo(keccak256("a wrong final root"));
         uint256 d1 = challengeBy(CHALLENGER, id);
         uint256 d2 = challengeBy(OTHER, id);
@@ -294,10 +294,75 @@ contract BondsTest is Test {
         game.collect(d3);
         game.collect(d2);
         game.collect(d1);
-        assertCredits(CHALLENGE_BOND, CHALLENGE_BOND + CLAIM_BOND / 2, CHALLENGE_BOND + CLAIM_BOND / 2);
+        assertCredits(CHALLENGE_BOND, 2 * CHALLENGE_BOND, 2 * CHALLENGE_BOND);
         vm.assertEq(game.getClaim(id).winners, 2, "two winners");
         vm.assertEq(game.credit(third), 0, "the loser's bond is the defender's");
         vm.assertEq(address(game).balance, CLAIM_BOND + 3 * CHALLENGE_BOND, "all bonds held until withdrawn");
+        vm.prank(CHALLENGER);
+        game.withdraw();
+        vm.prank(OTHER);
+        game.withdraw();
+        vm.prank(DEFENDER);
+        game.withdraw();
+        vm.assertEq(address(game).balance, CLAIM_BOND - 2 * CHALLENGE_BOND, "the rest of the claim bond is burnt");
+    }
+
+    /// A liar races an honest challenger with its own disputes from other
+    /// accounts, opened first and lost (as the defender) first. Each
+    /// refuting dispute, the honest one included, is rewarded the same,
+    /// whatever the order: the liar gets back at most a reward per
+    /// self-dispute out of its own claim bond and ends behind; the honest
+    /// challenger ends a reward ahead.
+    function test_selfDisputesGainTheLiarNothing() public {
+        for (uint256 k = 0; k <= 5; k++) {
+            selfDisputeRace(k);
+        }
+    }
+
+    function selfDisputeRace(uint256 k) internal {
+        uint256 id = claimTo(keccak256("a wrong final root"));
+        address[] memory own = new address[](k);
+        uint256 liarBefore = DEFENDER.balance + CLAIM_BOND;
+        for (uint256 i = 0; i < k; i++) {
+            own[i] = address(uint160(0xE000 + i));
+            vm.deal(own[i], CHALLENGE_BOND);
+            liarBefore += CHALLENGE_BOND;
+            challengeBy(own[i], id);
+        }
+        uint256 honestBefore = CHALLENGER.balance;
+        uint256 h = challengeBy(CHALLENGER, id);
+        // The liar's disputes win first: each bisected to the proof at once,
+        // which refutes the claim's final root.
+        (, uint256 count) = game.counts();
+        for (uint256 i = 0; i < k; i++) {
+            uint256 d = count - k - 1 + i;
+            bisect(d, own[i]);
+            proveBy(d, own[i]);
+        }
+        // The honest dispute last, by the defender's timeout.
+        vm.warp(block.timestamp + CLOCK);
+        game.timeout(h);
+        vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
+        uint256 reward = CLAIM_BOND / (k + 1) < CHALLENGE_BOND ? CLAIM_BOND / (k + 1) : CHALLENGE_BOND;
+        for (uint256 i = 0; i < k; i++) {
+            vm.assertEq(game.collect(count - k - 1 + i), reward, "a self-dispute's reward");
+            vm.prank(own[i]);
+            game.withdraw();
+        }
+        vm.assertEq(game.collect(h), reward, "the honest reward: the same, whatever the order");
+        vm.prank(CHALLENGER);
+        game.withdraw();
+        vm.prank(DEFENDER);
+        game.withdraw();
+        uint256 liarAfter = DEFENDER.balance;
+        for (uint256 i = 0; i < k; i++) {
+            liarAfter += own[i].balance;
+        }
+        vm.assertEq(CHALLENGER.balance, honestBefore + reward, "the honest challenger ends a reward ahead");
+        vm.assertEq(liarAfter + CLAIM_BOND - k * reward, liarBefore, "the liar recovers k rewards only");
+        vm.assertLe(liarAfter, liarBefore - reward, "the liar ends behind by at least the honest reward");
+        // Everything but the burnt rest of the claim bond has left this claim.
+        vm.assertEq(game.credit(DEFENDER), 0, "nothing left to the liar");
     }
 
     function test_withdrawingNothingDoesNothing() public {
@@ -325,18 +390,18 @@ contract BondsTest is Test {
         game.timeout(d);
         vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
         game.collect(d);
-        vm.assertEq(game.credit(address(r)), CLAIM_BOND + CHALLENGE_BOND, "credited both bonds");
+        vm.assertEq(game.credit(address(r)), 2 * CHALLENGE_BOND, "credited its bond and its reward");
         uint256 held = address(game).balance;
         r.withdraw();
         vm.assertEq(r.reentries(), 1, "re-entered once");
         vm.assertEq(r.refusedCalls(), 2, "the timeout and the new challenge were refused");
-        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "paid its credit, nothing more");
-        vm.assertEq(address(game).balance, held - CLAIM_BOND - CHALLENGE_BOND, "the other bonds stay");
+        vm.assertEq(address(r).balance, 2 * CHALLENGE_BOND, "paid its credit, nothing more");
+        vm.assertEq(address(game).balance, held - 2 * CHALLENGE_BOND, "the other bonds stay");
         vm.assertEq(game.credit(address(r)), 0, "credit cleared");
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "falls");
         // A second withdraw pays nothing.
         r.withdraw();
-        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "still its credit only");
+        vm.assertEq(address(r).balance, 2 * CHALLENGE_BOND, "still its credit only");
     }
 
     /// A receiver that refuses the ether: the withdraw reverts with
@@ -350,15 +415,13 @@ contract BondsTest is Test {
         vm.warp(uint256(game.getClaim(id).createdAt) + WINDOW);
         game.collect(d);
         r.setRefuse(true);
-        vm.expectRevert(
-            abi.encodeWithSelector(DisputeGame.TransferFailed.selector, address(r), CLAIM_BOND + CHALLENGE_BOND)
-        );
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TransferFailed.selector, address(r), 2 * CHALLENGE_BOND));
         r.withdraw();
-        vm.assertEq(game.credit(address(r)), CLAIM_BOND + CHALLENGE_BOND, "credit kept");
+        vm.assertEq(game.credit(address(r)), 2 * CHALLENGE_BOND, "credit kept");
         vm.assertEq(address(game).balance, CLAIM_BOND + CHALLENGE_BOND, "ether kept");
         r.setRefuse(false);
         r.withdraw();
-        vm.assertEq(address(r).balance, CLAIM_BOND + CHALLENGE_BOND, "paid once accepted");
+        vm.assertEq(address(r).balance, 2 * CHALLENGE_BOND, "paid once accepted");
         vm.assertEq(game.credit(address(r)), 0, "credit cleared");
     }
 }

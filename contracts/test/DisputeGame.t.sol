@@ -81,10 +81,15 @@ contract DisputeGameTest is Test {
     /// image, the input's bytes; the contract derives root(S_0), which must
     /// be the Rust build's.
     function claimFrom(GameFile memory g) internal returns (uint256 id) {
+        (uint256 next,) = game.counts();
+        // The program and the input's hash are kept in the event only.
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.ClaimMade(
+            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, g.finalRoot, g.b, g.levels, g.input
+        );
         vm.prank(DEFENDER);
         id = game.claim(g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels);
         vm.assertEq(game.getClaim(id).initialRoot, g.initialRoot, "root(S_0) derived as in Rust");
-        vm.assertEq(game.getClaim(id).input, keccak256(g.input), "the input's hash");
     }
 
     /// Plays move `k` of the file starting at byte `at` for dispute `d`;
@@ -443,9 +448,15 @@ contract DisputeGameTest is Test {
         game.claim(p, w, big, 0, 5, hex"058b");
         // Strides: [steps 3, steps 2, micro 11]; the largest input.
         game.claim(p, w, g.input, 0, 5, hex"03028b");
-        uint256 id = game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"058b");
+        vm.recordLogs();
+        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"058b");
         vm.stopPrank();
-        vm.assertEq(game.getClaim(id).input, keccak256(new bytes(Policy.MAX_INPUT_BYTES)), "input hash");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        vm.assertEq(logs.length, 1, "one event");
+        (, bytes32 inputHash,,,,, bytes memory inputBytes) =
+            abi.decode(logs[0].data, (bytes32, bytes32, bytes32, bytes32, uint8, bytes, bytes));
+        vm.assertEq(inputHash, keccak256(new bytes(Policy.MAX_INPUT_BYTES)), "input hash");
+        vm.assertEq(inputBytes.length, Policy.MAX_INPUT_BYTES, "the input's bytes in the event");
     }
 
     /// A claim names its program by its image root and carries its input:
@@ -453,13 +464,18 @@ contract DisputeGameTest is Test {
     function test_theInitialRootFollowsTheInput() public {
         GameFile memory g = load("test/fixtures/game5.bin");
         bytes32[3] memory w = [g.image[1], g.image[2], g.image[3]];
+        (uint256 next,) = game.counts();
         vm.startPrank(DEFENDER);
+        // The program is named by its image root, in the event.
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.ClaimMade(
+            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"058b", g.input
+        );
         uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"058b");
         uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"058b");
         vm.stopPrank();
         vm.assertEq(game.getClaim(a).initialRoot, g.initialRoot, "the fixture's root");
         vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");
-        vm.assertEq(game.getClaim(a).program, g.image[0], "the program is its image root");
     }
 
     /// The constructor refuses a policy outside src/game/policy.rs's limits.

@@ -32,7 +32,7 @@ contract TestGame is DisputeGame {
         if (msg.value != claimBond) revert BadBond(msg.value, claimBond);
         if (b > maxB) revert BadB(b, maxB);
         if (levels.length == 0) revert LevelsEmpty();
-        id = open(program, input, initialRoot, finalRoot, b, levels);
+        id = open(initialRoot, finalRoot, b, levels);
         emit ClaimMade(id, msg.sender, program, input, initialRoot, finalRoot, b, levels, "");
     }
 }

@@ -24,6 +24,19 @@ mod generated {
 
 pub use generated::{DisputeGame, StepVerifier};
 
+alloy::sol! {
+    /// The step verifier as the game sees it (`IStepVerifier` in
+    /// `contracts/src/`, as Optimism's game sees `IBigStepper`): one step
+    /// from the agreed root. A player reaches a deployed verifier through
+    /// this interface; only the check that the deployment is this build's
+    /// (`super::canonical`) reads the `StepVerifier`'s own ABI.
+    #[sol(all_derives)]
+    interface IStepVerifier {
+        /// The root after the micro-step that `proof` proves from `rootBefore`.
+        function step(bytes32 rootBefore, bytes calldata proof) external view returns (bytes32 rootAfter);
+    }
+}
+
 /// `contracts/artifacts/DisputeGame.json`.
 pub const DISPUTE_GAME_JSON: &str = include_str!("../../contracts/artifacts/DisputeGame.json");
 /// `contracts/artifacts/StepVerifier.json`.

@@ -19,9 +19,10 @@
 //! - [`local`]: the one place that finds, starts and stops a local `anvil`.
 //! - [`abi`]: every decode and verify error mapped to the revert data of
 //!   the contract's custom error of the same name, and the fixture files of
-//!   the differential tests ([`fixtures`]); [`differential`] generates the
+//!   the differential tests (`fixtures`); `differential` generates the
 //!   differential fixture (thousands of proofs with the Rust verdicts, for
-//!   the contract's tests and the gas bench).
+//!   the contract's tests and the gas bench). Both are test-only, behind
+//!   the `fixtures` feature, which the tests, benches and examples turn on.
 //! - [`solidity`]: writes `contracts/src/Generated.sol`: the constants of
 //!   the step (`CLEAN_AT`, the tree depth, the proof format's limits, the
 //!   micro-ISA's operation numbers) and the microcode words that the
@@ -32,8 +33,9 @@
 //! On chain a claim pays the contract's `claimBond` and each dispute its
 //! `challengeBond` (both set at deployment): the defender is credited the
 //! bond of every dispute it wins; a challenger who wins gets its own bond
-//! back and, once the window has closed and every dispute is decided, an
-//! equal share of the claim bond with every other winner (`collect`); a
+//! back and, once the window has closed and every dispute is decided, a
+//! reward of one challenge bond from the claim bond (an equal share of it
+//! if it does not cover every winner; the rest is burnt: `collect`); a
 //! claim that stands gets its bond back; every player withdraws its credit
 //! (`withdraw`) when its game is over. [`canonical`] checks that a
 //! deployment is this build's contracts before anything is sent.
@@ -42,7 +44,9 @@ pub mod abi;
 pub mod bindings;
 pub mod canonical;
 pub mod demo;
+#[cfg(feature = "fixtures")]
 pub mod differential;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod local;
 pub mod referee;

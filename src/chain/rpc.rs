@@ -22,7 +22,9 @@
 //!   as [`Chain::patience`] allows, telling [`Chain::on_wait`] about each
 //!   retry, as the HTTP referee's client does.
 
-use super::bindings::{DisputeGame, StepVerifier, dispute_game_bytecode, step_verifier_bytecode};
+use super::bindings::{
+    DisputeGame, IStepVerifier, StepVerifier, dispute_game_bytecode, step_verifier_bytecode,
+};
 use super::solidity::verifier_data;
 use crate::hash::Hash;
 use alloy::consensus::TxEnvelope;
@@ -648,7 +650,7 @@ impl Chain {
     ) -> Result<Result<Hash, Vec<u8>>, RpcError> {
         match self.view(
             verifier,
-            &StepVerifier::stepCall {
+            &IStepVerifier::stepCall {
                 rootBefore: root_before.0.into(),
                 proof: proof.to_vec().into(),
             },
@@ -711,7 +713,7 @@ pub struct GamePolicy {
 
 /// The calldata of `step(bytes32 rootBefore, bytes proof)`.
 pub fn step_calldata(root_before: &Hash, proof: &[u8]) -> Vec<u8> {
-    StepVerifier::stepCall {
+    IStepVerifier::stepCall {
         rootBefore: root_before.0.into(),
         proof: proof.to_vec().into(),
     }

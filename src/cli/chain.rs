@@ -103,14 +103,15 @@ pub struct DeployArgs {
     /// The largest b a claim may have.
     #[arg(long, default_value_t = 48)]
     max_b: u8,
-    /// The defender's bond per claim, wei (shared by the challengers who
-    /// refute the claim). Default: 4 honest challengers' gas at the largest
-    /// b at --gas-price-gwei.
+    /// The defender's bond per claim, wei (each dispute that refutes the
+    /// claim is rewarded one challenge bond from it, the rest is burnt).
+    /// Default: 4 challenge bonds.
     #[arg(long)]
     claim_bond: Option<String>,
-    /// A challenger's bond per dispute, wei (the defender's if it wins).
-    /// Default: an honest defender's gas for one dispute at the largest b
-    /// at --gas-price-gwei.
+    /// A challenger's bond per dispute, wei (the defender's if it wins; a
+    /// refuting dispute's reward). Default: an honest challenger's gas for
+    /// one dispute at the largest b at --gas-price-gwei (more than the
+    /// defender's).
     #[arg(long)]
     challenge_bond: Option<String>,
     /// The gas price the default bonds pay for, gwei.

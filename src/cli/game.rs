@@ -255,7 +255,8 @@ pub struct ChallengeArgs {
     game: String,
     /// The program (must be the claim's).
     elf: PathBuf,
-    /// The guest's input (must be the claim's).
+    /// The guest's input (must be the claim's; with --chain, the claim's
+    /// own by default, from its log).
     #[command(flatten)]
     input: InputArg,
     #[command(flatten)]
@@ -712,7 +713,12 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     check_play(&a.play)?;
     a.input.check()?;
     let program = load_program(&a.elf)?;
-    let input = a.input.read()?;
+    let input = match (conn.chain(), &a.input.input) {
+        // On chain the claim carries its input (its ClaimMade log): without
+        // --input the challenger plays that one.
+        (Some(r), None) => r.claim_input(&a.game).map_err(asked)?,
+        _ => a.input.read()?,
+    };
     if let Some(r) = conn.chain() {
         // The chain holds only the hashes: the transcript carries our own bytes.
         r.set_program(super::read_file(&a.elf)?, input.clone());

@@ -172,14 +172,60 @@ pub struct View {
     pub time_left_ms: Clocks,
     /// What the game waits for, in words.
     pub waiting_for: String,
-    /// The accepted moves since the `after_seq` of the request (at most 16,
-    /// the latest), so that a player can show what its opponent did.
+    /// The accepted moves since the `after_seq` of the request (at most
+    /// [`MAX_RECENT`], the latest), so that a player can show what its
+    /// opponent did.
     #[serde(default)]
     pub recent: Vec<crate::rules::transcript::Record>,
     /// The dispute waits for a place among its claim's running disputes:
     /// no move is taken and its clocks do not run until it starts.
     #[serde(default)]
     pub queued: bool,
+}
+
+/// The most recent moves a [`View`] carries.
+pub const MAX_RECENT: usize = 16;
+
+/// What a queued dispute waits for, in words.
+const QUEUED: &str = "its turn: the claim has as many disputes running as the referee allows; this one starts when one of them ends (its clocks are stopped until then)";
+
+impl View {
+    /// The view of dispute `dispute` of claim `id`: `game` at `now_ms`
+    /// with the accepted moves `moves` from number `after_seq` on (without
+    /// it, the latest; at most [`MAX_RECENT`], the latest). A `queued`
+    /// dispute's clocks stand still at the game's `turn_since_ms`. The
+    /// HTTP referee and the chain backend derive their views here.
+    pub fn of(
+        id: &str,
+        dispute: u64,
+        game: &DisputeState,
+        moves: &[crate::rules::transcript::Record],
+        now_ms: u64,
+        after_seq: Option<u64>,
+        queued: bool,
+    ) -> View {
+        let len = moves.len();
+        let from = after_seq.map_or(len.saturating_sub(1), |s| s.min(len as u64) as usize);
+        let from = from.max(len.saturating_sub(MAX_RECENT));
+        let at = if queued { game.turn_since_ms } else { now_ms };
+        View {
+            id: id.to_string(),
+            dispute,
+            game: game.clone(),
+            challenged: !matches!(game.phase, crate::rules::Phase::Open),
+            time_left_ms: Clocks {
+                defender: game.time_left(Side::Defender, at),
+                challenger: game.time_left(Side::Challenger, at),
+            },
+            waiting_for: if queued {
+                QUEUED.into()
+            } else {
+                game.waiting_for()
+            },
+            recent: moves[from..].to_vec(),
+            queued,
+        }
+    }
 }
 
 /// One line of `GET /games`.

@@ -72,8 +72,8 @@ mod transcript_source;
 pub mod web;
 use crate::hash::{Hash, keccak};
 use crate::players::wire::{
-    ClaimStatus, ClaimView, Clocks, CreateGame, Created, DisputeSummary, ErrorBody, Joined,
-    PolicyView, Summary, View,
+    ClaimStatus, ClaimView, CreateGame, Created, DisputeSummary, ErrorBody, Joined, PolicyView,
+    Summary, View,
 };
 use crate::referee::store::{Event, Log, StoreError, put_blob};
 use crate::rules::levels::two_levels;
@@ -98,8 +98,7 @@ pub const MAX_CLOCK_MS: u64 = 7 * 24 * 3_600_000;
 pub const TICK_MS: u64 = 50;
 /// How often a heartbeat is logged while a dispute runs.
 pub const HEARTBEAT_MS: u64 = 1_000;
-/// Most recent moves a view carries.
-pub const MAX_RECENT: usize = 16;
+pub use crate::players::wire::MAX_RECENT;
 /// Most entries of any list in one answer (claims, disputes of a claim,
 /// disputes in an event feed answer are fewer: [`FEED_PAGE`]).
 pub const MAX_PAGE: usize = 100;
@@ -446,36 +445,7 @@ impl Dispute {
 
     /// The view of the dispute at `now`, with the moves from number `since` on.
     fn view(&self, id: &str, n: u64, now: u64, since: Option<u64>) -> View {
-        let len = self.moves.len();
-        let from = since.map_or(len.saturating_sub(1), |s| s.min(len as u64) as usize);
-        let from = from.max(len.saturating_sub(MAX_RECENT));
-        View {
-            id: id.to_string(),
-            dispute: n,
-            game: self.game.clone(),
-            challenged: !matches!(self.game.phase, Phase::Open),
-            time_left_ms: self.time_left(now),
-            waiting_for: if self.queued {
-                "its turn: the claim has as many disputes running as the referee allows; this one starts when one of them ends (its clocks are stopped until then)".into()
-            } else {
-                self.game.waiting_for()
-            },
-            recent: self.moves.get(from..).unwrap_or_default().to_vec(),
-            queued: self.queued,
-        }
-    }
-
-    /// Both clocks at `now` (a queued dispute's do not run).
-    fn time_left(&self, now: u64) -> Clocks {
-        let at = if self.queued {
-            self.game.turn_since_ms
-        } else {
-            now
-        };
-        Clocks {
-            defender: self.game.time_left(Side::Defender, at),
-            challenger: self.game.time_left(Side::Challenger, at),
-        }
+        View::of(id, n, &self.game, &self.moves, now, since, self.queued)
     }
 
     /// Started and not over.

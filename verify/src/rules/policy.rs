@@ -53,7 +53,7 @@ pub const MAX_BASE_SECONDS: u64 = 1 << 30;
 /// bonds must pay for.
 pub mod gas {
     /// A claim (it derives `root(S_0)` and carries a short input).
-    pub const CLAIM: u64 = 213_700;
+    pub const CLAIM: u64 = 169_000;
     /// A challenge.
     pub const CHALLENGE: u64 = 161_800;
     /// A midpoint (a new root; the first of a dispute).
@@ -66,8 +66,8 @@ pub mod gas {
     pub const TIMEOUT: u64 = 61_600;
     /// Settling a claim that stands.
     pub const RESOLVE: u64 = 37_800;
-    /// Collecting a share of the claim bond.
-    pub const COLLECT: u64 = 44_600;
+    /// Collecting a reward from the claim bond.
+    pub const COLLECT: u64 = 44_700;
     /// A withdrawal.
     pub const WITHDRAW: u64 = 35_000;
 }
@@ -97,18 +97,21 @@ pub fn challenger_gas(b: u32) -> u64 {
         + gas::WITHDRAW
 }
 
-/// How many winners' gas the default claim bond pays for: an honest
-/// challenger ends ahead while at most this many disputes (its own
-/// included) refute the claim.
+/// How many rewards the default claim bond holds: each dispute that
+/// refutes a claim is rewarded one challenge bond from it (the rest is
+/// burnt), in full while at most this many disputes refute the claim.
 pub const CLAIM_SHARES: u64 = 4;
 
 /// The default bonds of a deployment whose largest `b` is `max_b`, at
 /// `gas_price` wei per gas: `(claim bond, challenge bond)`. The challenge
-/// bond pays an honest defender's gas for the dispute it wins; the claim
-/// bond pays [`CLAIM_SHARES`] honest challengers' gas.
+/// bond pays the gas of the larger side of one dispute (the challenger's):
+/// a griefer that loses pays the honest defender's gas, and the reward a
+/// refuting dispute takes from the claim bond (one challenge bond) pays an
+/// honest challenger's. The claim bond holds [`CLAIM_SHARES`] rewards.
 pub fn bonds(max_b: u32, gas_price: u128) -> (u128, u128) {
-    let claim = u128::from(CLAIM_SHARES * challenger_gas(max_b)).saturating_mul(gas_price);
-    let challenge = u128::from(defender_gas(max_b)).saturating_mul(gas_price);
+    let most = defender_gas(max_b).max(challenger_gas(max_b));
+    let challenge = u128::from(most).saturating_mul(gas_price);
+    let claim = challenge.saturating_mul(u128::from(CLAIM_SHARES));
     (claim, challenge)
 }
 
@@ -278,8 +281,9 @@ mod tests {
     fn the_bonds_cover_the_honest_sides_gas() {
         assert_eq!(defender_gas(48), 59 * 54_700 + 81_400 + 61_600 + 35_000);
         let (claim, challenge) = bonds(48, 20_000_000_000);
-        assert_eq!(challenge, u128::from(defender_gas(48)) * 20_000_000_000);
-        assert_eq!(claim, 4 * u128::from(challenger_gas(48)) * 20_000_000_000);
+        assert!(challenger_gas(48) > defender_gas(48));
+        assert_eq!(challenge, u128::from(challenger_gas(48)) * 20_000_000_000);
+        assert_eq!(claim, 4 * challenge);
         assert!(bonds(20, 1).0 < bonds(48, 1).0);
     }
 
