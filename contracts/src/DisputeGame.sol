@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Const, InitialState, Policy} from "./Generated.sol";
-import {StepVerifier} from "./StepVerifier.sol";
+import {IStepVerifier} from "./IStepVerifier.sol";
 
 /// @title DisputeGame: the bisection game of src/game/rules.rs on chain.
 /// @notice A defender claims that a program with an input, run for `2^b`
@@ -175,8 +175,8 @@ contract DisputeGame {
     error TooLong(uint256 b, uint256 secondsAtB, uint256 max);
     error NoShare(uint256 dispute);
 
-    /// The step verifier (deployment policy).
-    StepVerifier public immutable verifier;
+    /// The step verifier (deployment policy), known only by its interface.
+    IStepVerifier public immutable verifier;
     /// Each side's clock in a dispute before the re-execution allowance,
     /// seconds (deployment policy; `clockFor(b)` is the clock).
     uint64 public immutable clockSeconds;
@@ -296,7 +296,7 @@ contract DisputeGame {
     /// Refuses a policy outside `Policy`'s limits (`ChainPolicy::check` in
     /// src/game/policy.rs, same order, same errors).
     constructor(
-        StepVerifier verifier_,
+        IStepVerifier verifier_,
         uint64 clockSeconds_,
         uint64 windowSeconds_,
         uint64 margin_,
