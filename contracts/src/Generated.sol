@@ -160,8 +160,685 @@ abstract contract StepConstants {
     uint256 internal constant K_ZERO_SLOTS_7 = 0xe000000000000000000000000008000000000000000000000000000000000000;
 }
 
+/// The Merkle walk of a leaf proof over the 29 levels of `S`'s tree
+/// (`S_TREE_DEPTH`), unrolled. At level `k`, sibling `k` is `Z(k)` (a
+/// PUSH32) where bit `k` of the bitmap `zeros` is set, else the next 32
+/// bytes of calldata; `ix` is the leaf index times 32, so bit `k` of the
+/// index is bit `0x20 << k` of `ix`, and `hpos` is where the running hash
+/// goes in the scratch words.
+abstract contract LeafWalks is StepConstants {
+    /// The roots of `S` before and after a step, from the leaf proof at
+    /// memory `p`, five words: the leaf's index, the bitmap of its pristine
+    /// siblings, the calldata offset of the first sibling sent, the leaf
+    /// before the step and the leaf after it. One walk when the leaf is
+    /// unchanged, else one walk over the shared siblings for both roots.
+    /// The caller checked that the proof has 29 siblings and that
+    /// calldata holds the ones sent (the decoder's `Truncated`).
+    function leafRoots(uint256 p) internal pure returns (bytes32 sBefore, bytes32 sAfter) {
+        assembly ("memory-safe") {
+            let ix := shl(5, mload(p))
+            let zeros := mload(add(p, 0x20))
+            let s := mload(add(p, 0x40))
+            let leafBefore := mload(add(p, 0x60))
+            let leafAfter := mload(add(p, 0x80))
+            let hpos, sib
+            mstore(0, leafBefore)
+            let h := keccak256(0, 0x20)
+            switch eq(leafBefore, leafAfter)
+            case 1 {
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                sBefore := h
+                sAfter := h
+            }
+            default {
+                mstore(0, leafAfter)
+                let g := keccak256(0, 0x20)
+                // level 0
+                hpos := and(shr(0, ix), 0x20)
+                sib := Z_0
+                if iszero(and(shr(0, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 1
+                hpos := and(shr(1, ix), 0x20)
+                sib := Z_1
+                if iszero(and(shr(1, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 2
+                hpos := and(shr(2, ix), 0x20)
+                sib := Z_2
+                if iszero(and(shr(2, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 3
+                hpos := and(shr(3, ix), 0x20)
+                sib := Z_3
+                if iszero(and(shr(3, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 4
+                hpos := and(shr(4, ix), 0x20)
+                sib := Z_4
+                if iszero(and(shr(4, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 5
+                hpos := and(shr(5, ix), 0x20)
+                sib := Z_5
+                if iszero(and(shr(5, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 6
+                hpos := and(shr(6, ix), 0x20)
+                sib := Z_6
+                if iszero(and(shr(6, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 7
+                hpos := and(shr(7, ix), 0x20)
+                sib := Z_7
+                if iszero(and(shr(7, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 8
+                hpos := and(shr(8, ix), 0x20)
+                sib := Z_8
+                if iszero(and(shr(8, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 9
+                hpos := and(shr(9, ix), 0x20)
+                sib := Z_9
+                if iszero(and(shr(9, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 10
+                hpos := and(shr(10, ix), 0x20)
+                sib := Z_10
+                if iszero(and(shr(10, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 11
+                hpos := and(shr(11, ix), 0x20)
+                sib := Z_11
+                if iszero(and(shr(11, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 12
+                hpos := and(shr(12, ix), 0x20)
+                sib := Z_12
+                if iszero(and(shr(12, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 13
+                hpos := and(shr(13, ix), 0x20)
+                sib := Z_13
+                if iszero(and(shr(13, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 14
+                hpos := and(shr(14, ix), 0x20)
+                sib := Z_14
+                if iszero(and(shr(14, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 15
+                hpos := and(shr(15, ix), 0x20)
+                sib := Z_15
+                if iszero(and(shr(15, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 16
+                hpos := and(shr(16, ix), 0x20)
+                sib := Z_16
+                if iszero(and(shr(16, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 17
+                hpos := and(shr(17, ix), 0x20)
+                sib := Z_17
+                if iszero(and(shr(17, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 18
+                hpos := and(shr(18, ix), 0x20)
+                sib := Z_18
+                if iszero(and(shr(18, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 19
+                hpos := and(shr(19, ix), 0x20)
+                sib := Z_19
+                if iszero(and(shr(19, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 20
+                hpos := and(shr(20, ix), 0x20)
+                sib := Z_20
+                if iszero(and(shr(20, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 21
+                hpos := and(shr(21, ix), 0x20)
+                sib := Z_21
+                if iszero(and(shr(21, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 22
+                hpos := and(shr(22, ix), 0x20)
+                sib := Z_22
+                if iszero(and(shr(22, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 23
+                hpos := and(shr(23, ix), 0x20)
+                sib := Z_23
+                if iszero(and(shr(23, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 24
+                hpos := and(shr(24, ix), 0x20)
+                sib := Z_24
+                if iszero(and(shr(24, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 25
+                hpos := and(shr(25, ix), 0x20)
+                sib := Z_25
+                if iszero(and(shr(25, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 26
+                hpos := and(shr(26, ix), 0x20)
+                sib := Z_26
+                if iszero(and(shr(26, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 27
+                hpos := and(shr(27, ix), 0x20)
+                sib := Z_27
+                if iszero(and(shr(27, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                // level 28
+                hpos := and(shr(28, ix), 0x20)
+                sib := Z_28
+                if iszero(and(shr(28, zeros), 1)) {
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }
+                mstore(xor(hpos, 0x20), sib)
+                mstore(hpos, h)
+                h := keccak256(0, 0x40)
+                mstore(hpos, g)
+                g := keccak256(0, 0x40)
+                sBefore := h
+                sAfter := g
+            }
+        }
+    }
+}
+
 /// The limits of a claim and of a deployment and the clocks as a function
-/// of `b` (`src/game/policy.rs`; the Rust players refuse what these refuse).
+/// of `b` (`src/rules/policy.rs`; the Rust players refuse what these refuse).
 library Policy {
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = 48;

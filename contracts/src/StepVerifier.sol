@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Const, Microcode, StepConstants} from "./Generated.sol";
+import {Const, Microcode, LeafWalks} from "./Generated.sol";
+import {IStepVerifier} from "./IStepVerifier.sol";
 
 /// @title StepVerifier: one micro-step of machine AB, checked on chain.
 /// @notice `step(rootBefore, proof)` re-executes one micro-step from a
@@ -26,60 +27,13 @@ import {Const, Microcode, StepConstants} from "./Generated.sol";
 /// The proof is read from calldata at offsets fixed by the format; only `Q`
 /// (128 bytes) is copied into memory, since the step rewrites it. The hot
 /// path is one assembly block (`step`), written for gas in the manner of
-/// Optimism's `MIPS.sol`: keccak over the scratch words, the 29-level
-/// Merkle walks unrolled with the pristine siblings `Z(k)` as code
-/// constants (`StepConstants`, generated), one walk for both roots of a
-/// write, and only the changed leaves of `Q` re-hashed.
-contract StepVerifier is StepConstants {
-    // ------------------------------------------------------------------
-    // Errors of the decoder (`DecodeError` in src/proof/binary.rs).
-
-    /// The proof ended inside a field that starts at `offset` and needs `needed` bytes.
-    error Truncated(uint256 offset, uint256 needed);
-    /// Unknown format version.
-    error Version(uint256 version);
-    /// Unknown proof kind byte (0 = step, 1 = clean).
-    error Kind(uint256 kind);
-    /// Undefined flag bits (bit 0 = leaf proof).
-    error Flags(uint256 flags);
-    /// More siblings than the format allows.
-    error TooManySiblings(uint256 count);
-    /// The zero-sibling bitmap marks siblings beyond the `count` the proof has.
-    error ZeroMask(uint256 mask, uint256 count);
-    /// More accesses than the format allows.
-    error TooManyAccesses(uint256 count);
-    /// Unknown access kind byte (0 = read, 1 = write) of access `index`.
-    error AccessKindByte(uint256 index, uint256 kindByte);
-    /// Bytes after the end of the proof.
-    error Trailing(uint256 offset, uint256 extra);
-
-    // ------------------------------------------------------------------
-    // Errors of the verifier (`VerifyError` in src/verify/mod.rs). Kinds
-    // are 0 = read, 1 = write for accesses and 0 = step, 1 = clean for proofs.
-
-    /// `H(root(Q) || s_root)` is not the agreed root.
-    error RootMismatch(bytes32 expected, bytes32 computed);
-    /// The proof's kind does not match the clock.
-    error WrongKind(uint256 clock, uint256 expected, uint256 found);
-    /// The step made access `index` but the log has no entry `index`.
-    error MissingAccess(uint256 index, uint256 kind, uint256 addr);
-    /// The logged access is a read where the step writes, or the reverse.
-    error AccessKind(uint256 index, uint256 expected, uint256 found);
-    /// The logged access names another address.
-    error AccessAddress(uint256 index, uint256 expected, uint256 found);
-    /// The logged value is not the value read or written.
-    error AccessValue(uint256 index, uint256 logged, uint256 actual);
-    /// The step reaches `S` but the proof has no leaf proof.
-    error MissingLeafProof(uint256 index);
-    /// The leaf proof is for another leaf than access `index` needs.
-    error LeafIndex(uint256 index, uint256 expected, uint256 found);
-    /// Wrong number of siblings in the leaf proof.
-    error LeafDepth(uint256 expected, uint256 found);
-    /// A leaf proof the step did not use.
-    error UnusedLeafProof();
-    /// Logged accesses the step did not make.
-    error LeftoverAccesses(uint256 index, uint256 count);
-
+/// Optimism's `MIPS.sol`, then the leaf proof's walk: keccak over the
+/// scratch words, the 29-level Merkle walks unrolled with the pristine
+/// siblings `Z(k)` as code constants (`LeafWalks` and `StepConstants`,
+/// generated from the Rust build), one walk for both roots of a write, and
+/// only the changed leaves of `Q` re-hashed. Its errors are the interface's
+/// (`IStepVerifier`), which is all the dispute game knows of it.
+contract StepVerifier is IStepVerifier, LeafWalks {
     // ------------------------------------------------------------------
     // Errors of the deployment.
 
@@ -93,7 +47,7 @@ contract StepVerifier is StepConstants {
     error MicrocodeMismatch(bytes32 expected, bytes32 found);
 
     /// The data contract: a `STOP` byte, then `Microcode.DATA`.
-    address public immutable DATA;
+    address public immutable override DATA;
 
     uint256 private constant M64 = 0xffffffffffffffff;
     uint256 private constant M32 = 0xffffffff;
@@ -134,22 +88,28 @@ contract StepVerifier is StepConstants {
     /// @dev One assembly block, in the order of the Rust code: the decoder
     /// (`decode`), the root and kind checks of `verify_step_with`, the step
     /// (`ustep`) through the replaying accessor (`expect`, `leaf_for`,
-    /// `read_s`, `write_s`) and `finish`. The proof stays in calldata; `Q`
+    /// `read_s`, `write_s`) and `finish`; then the generated walk of the
+    /// leaf proof (`LeafWalks`). The proof stays in calldata; `Q`
     /// (128 bytes) is copied to memory, where the step rewrites it, next to
     /// a small context of the decoded fields for the helpers. With a leaf
     /// proof the leaf's path is hashed once, after the step, for the roots
     /// before and (after a write) after, in one walk over the shared
     /// siblings; a check that fails before then goes through `fail`, which
     /// first settles the root check (the error Rust reports first).
-    function step(bytes32 rootBefore, bytes calldata proof) external view returns (bytes32 rootAfter) {
+    function step(bytes32 rootBefore, bytes calldata proof) external view override returns (bytes32 rootAfter) {
         address data = DATA;
+        // Where the assembly leaves its context for the walk of a leaf proof.
+        uint256 context;
         assembly ("memory-safe") {
             // ---------------------------------------------------------
             // Context (offsets from `ctx`), written once by the decoder.
             // 0x00 rootBefore   0x20 root(Q)   0x40 hasLeaf   0x60 leafIndex
-            // 0x80 n            0xa0 zeros     0xc0 first sent sibling (calldata)
-            // 0xe0 leaf         0x100 m        0x120 first access (calldata)
-            // 0x140 .. 0x180 the hashes of Q's leaves 1..3
+            // 0x80 zeros        0xa0 first sent sibling (calldata)
+            // 0xc0 leaf         0xe0 the leaf after the step (for the walk)
+            // 0x100 m           0x120 first access (calldata)
+            // 0x140 .. 0x180 the hashes of Q's leaves 1..3, then (for the
+            // walk) root(Q) after at 0x140            0x1a0 n
+            // (0x60 .. 0xe0 is the leaf proof as `LeafWalks` reads it.)
 
             /// Reverts with error `sel` and `nargs` 32-byte arguments.
             function raise(sel, nargs, a, b, c) {
@@ -165,12 +125,12 @@ contract StepVerifier is StepConstants {
             /// check has not been made yet, and Rust reports it first.
             function fail(ctx, sel, nargs, a, b, c) {
                 if mload(add(ctx, 0x40)) {
-                    mstore(0, mload(add(ctx, 0xe0)))
+                    mstore(0, mload(add(ctx, 0xc0)))
                     let h := keccak256(0, 0x20)
                     let idx := mload(add(ctx, 0x60))
-                    let n := mload(add(ctx, 0x80))
-                    let zs := mload(add(ctx, 0xa0))
-                    let s := mload(add(ctx, 0xc0))
+                    let zs := mload(add(ctx, 0x80))
+                    let s := mload(add(ctx, 0xa0))
+                    let n := mload(add(ctx, 0x1a0))
                     // Any depth up to MAX_SIBLINGS: Z(k) computed on the way.
                     let z := Z_0
                     for { let k := 0 } lt(k, n) { k := add(k, 1) } {
@@ -285,680 +245,11 @@ contract StepVerifier is StepConstants {
                 let found := mload(add(ctx, 0x60))
                 if iszero(eq(found, shr(5, addr))) { fail(ctx, E_LEAF_INDEX, 3, index, shr(5, addr), found) }
                 if first {
-                    let n := mload(add(ctx, 0x80))
+                    let n := mload(add(ctx, 0x1a0))
                     if iszero(eq(n, K_S_TREE_DEPTH)) { fail(ctx, E_LEAF_DEPTH, 2, K_S_TREE_DEPTH, n, 0) }
                     // The leaf proof leads to s_root by construction (the
                     // decoder took s_root from it): Rust's `LeafRoot` cannot happen.
                 }
-            }
-
-            // The Merkle walks over the 29 levels of S's tree, unrolled by
-            // hand (the optimizer does not inline a per-level function 29
-            // times): at level `k`, sibling `k` comes from calldata at `s`,
-            // or is `Z(k)` (a PUSH32) where bit `k` of the bitmap `zs` is
-            // set; `ix` is the leaf index times 32, so bit `k` of the index
-            // is the bit `0x20 << k` of `ix`, and `hpos` is where the
-            // running hash goes in the scratch words.
-
-            /// The root the 29-sibling leaf proof leads to from `leaf`.
-            function walk(ctx, leaf) -> h {
-                let ix := shl(5, mload(add(ctx, 0x60)))
-                let zs := mload(add(ctx, 0xa0))
-                let s := mload(add(ctx, 0xc0))
-                mstore(0, leaf)
-                h := keccak256(0, 0x20)
-                let hpos, sib
-                // level 0
-                hpos := and(shr(0, ix), 0x20)
-                sib := Z_0
-                if iszero(and(shr(0, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 1
-                hpos := and(shr(1, ix), 0x20)
-                sib := Z_1
-                if iszero(and(shr(1, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 2
-                hpos := and(shr(2, ix), 0x20)
-                sib := Z_2
-                if iszero(and(shr(2, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 3
-                hpos := and(shr(3, ix), 0x20)
-                sib := Z_3
-                if iszero(and(shr(3, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 4
-                hpos := and(shr(4, ix), 0x20)
-                sib := Z_4
-                if iszero(and(shr(4, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 5
-                hpos := and(shr(5, ix), 0x20)
-                sib := Z_5
-                if iszero(and(shr(5, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 6
-                hpos := and(shr(6, ix), 0x20)
-                sib := Z_6
-                if iszero(and(shr(6, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 7
-                hpos := and(shr(7, ix), 0x20)
-                sib := Z_7
-                if iszero(and(shr(7, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 8
-                hpos := and(shr(8, ix), 0x20)
-                sib := Z_8
-                if iszero(and(shr(8, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 9
-                hpos := and(shr(9, ix), 0x20)
-                sib := Z_9
-                if iszero(and(shr(9, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 10
-                hpos := and(shr(10, ix), 0x20)
-                sib := Z_10
-                if iszero(and(shr(10, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 11
-                hpos := and(shr(11, ix), 0x20)
-                sib := Z_11
-                if iszero(and(shr(11, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 12
-                hpos := and(shr(12, ix), 0x20)
-                sib := Z_12
-                if iszero(and(shr(12, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 13
-                hpos := and(shr(13, ix), 0x20)
-                sib := Z_13
-                if iszero(and(shr(13, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 14
-                hpos := and(shr(14, ix), 0x20)
-                sib := Z_14
-                if iszero(and(shr(14, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 15
-                hpos := and(shr(15, ix), 0x20)
-                sib := Z_15
-                if iszero(and(shr(15, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 16
-                hpos := and(shr(16, ix), 0x20)
-                sib := Z_16
-                if iszero(and(shr(16, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 17
-                hpos := and(shr(17, ix), 0x20)
-                sib := Z_17
-                if iszero(and(shr(17, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 18
-                hpos := and(shr(18, ix), 0x20)
-                sib := Z_18
-                if iszero(and(shr(18, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 19
-                hpos := and(shr(19, ix), 0x20)
-                sib := Z_19
-                if iszero(and(shr(19, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 20
-                hpos := and(shr(20, ix), 0x20)
-                sib := Z_20
-                if iszero(and(shr(20, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 21
-                hpos := and(shr(21, ix), 0x20)
-                sib := Z_21
-                if iszero(and(shr(21, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 22
-                hpos := and(shr(22, ix), 0x20)
-                sib := Z_22
-                if iszero(and(shr(22, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 23
-                hpos := and(shr(23, ix), 0x20)
-                sib := Z_23
-                if iszero(and(shr(23, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 24
-                hpos := and(shr(24, ix), 0x20)
-                sib := Z_24
-                if iszero(and(shr(24, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 25
-                hpos := and(shr(25, ix), 0x20)
-                sib := Z_25
-                if iszero(and(shr(25, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 26
-                hpos := and(shr(26, ix), 0x20)
-                sib := Z_26
-                if iszero(and(shr(26, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 27
-                hpos := and(shr(27, ix), 0x20)
-                sib := Z_27
-                if iszero(and(shr(27, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-                // level 28
-                hpos := and(shr(28, ix), 0x20)
-                sib := Z_28
-                if iszero(and(shr(28, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(hpos, h)
-                mstore(xor(hpos, 0x20), sib)
-                h := keccak256(0, 0x40)
-            }
-
-            /// The roots from `a` and from `b` in the leaf's place, in one
-            /// walk: the sibling is stored once, each hash beside it in turn.
-            function walk2(ctx, a, b) -> h, g {
-                let ix := shl(5, mload(add(ctx, 0x60)))
-                let zs := mload(add(ctx, 0xa0))
-                let s := mload(add(ctx, 0xc0))
-                mstore(0, a)
-                h := keccak256(0, 0x20)
-                mstore(0, b)
-                g := keccak256(0, 0x20)
-                let hpos, sib
-                // level 0
-                hpos := and(shr(0, ix), 0x20)
-                sib := Z_0
-                if iszero(and(shr(0, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 1
-                hpos := and(shr(1, ix), 0x20)
-                sib := Z_1
-                if iszero(and(shr(1, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 2
-                hpos := and(shr(2, ix), 0x20)
-                sib := Z_2
-                if iszero(and(shr(2, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 3
-                hpos := and(shr(3, ix), 0x20)
-                sib := Z_3
-                if iszero(and(shr(3, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 4
-                hpos := and(shr(4, ix), 0x20)
-                sib := Z_4
-                if iszero(and(shr(4, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 5
-                hpos := and(shr(5, ix), 0x20)
-                sib := Z_5
-                if iszero(and(shr(5, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 6
-                hpos := and(shr(6, ix), 0x20)
-                sib := Z_6
-                if iszero(and(shr(6, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 7
-                hpos := and(shr(7, ix), 0x20)
-                sib := Z_7
-                if iszero(and(shr(7, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 8
-                hpos := and(shr(8, ix), 0x20)
-                sib := Z_8
-                if iszero(and(shr(8, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 9
-                hpos := and(shr(9, ix), 0x20)
-                sib := Z_9
-                if iszero(and(shr(9, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 10
-                hpos := and(shr(10, ix), 0x20)
-                sib := Z_10
-                if iszero(and(shr(10, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 11
-                hpos := and(shr(11, ix), 0x20)
-                sib := Z_11
-                if iszero(and(shr(11, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 12
-                hpos := and(shr(12, ix), 0x20)
-                sib := Z_12
-                if iszero(and(shr(12, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 13
-                hpos := and(shr(13, ix), 0x20)
-                sib := Z_13
-                if iszero(and(shr(13, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 14
-                hpos := and(shr(14, ix), 0x20)
-                sib := Z_14
-                if iszero(and(shr(14, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 15
-                hpos := and(shr(15, ix), 0x20)
-                sib := Z_15
-                if iszero(and(shr(15, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 16
-                hpos := and(shr(16, ix), 0x20)
-                sib := Z_16
-                if iszero(and(shr(16, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 17
-                hpos := and(shr(17, ix), 0x20)
-                sib := Z_17
-                if iszero(and(shr(17, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 18
-                hpos := and(shr(18, ix), 0x20)
-                sib := Z_18
-                if iszero(and(shr(18, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 19
-                hpos := and(shr(19, ix), 0x20)
-                sib := Z_19
-                if iszero(and(shr(19, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 20
-                hpos := and(shr(20, ix), 0x20)
-                sib := Z_20
-                if iszero(and(shr(20, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 21
-                hpos := and(shr(21, ix), 0x20)
-                sib := Z_21
-                if iszero(and(shr(21, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 22
-                hpos := and(shr(22, ix), 0x20)
-                sib := Z_22
-                if iszero(and(shr(22, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 23
-                hpos := and(shr(23, ix), 0x20)
-                sib := Z_23
-                if iszero(and(shr(23, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 24
-                hpos := and(shr(24, ix), 0x20)
-                sib := Z_24
-                if iszero(and(shr(24, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 25
-                hpos := and(shr(25, ix), 0x20)
-                sib := Z_25
-                if iszero(and(shr(25, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 26
-                hpos := and(shr(26, ix), 0x20)
-                sib := Z_26
-                if iszero(and(shr(26, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 27
-                hpos := and(shr(27, ix), 0x20)
-                sib := Z_27
-                if iszero(and(shr(27, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
-                // level 28
-                hpos := and(shr(28, ix), 0x20)
-                sib := Z_28
-                if iszero(and(shr(28, zs), 1)) {
-                    sib := calldataload(s)
-                    s := add(s, 0x20)
-                }
-                mstore(xor(hpos, 0x20), sib)
-                mstore(hpos, h)
-                h := keccak256(0, 0x40)
-                mstore(hpos, g)
-                g := keccak256(0, 0x40)
             }
 
             // ---------------------------------------------------------
@@ -985,25 +276,25 @@ contract StepVerifier is StepConstants {
                 case 0 {
                     if lt(len, 163) { raise(E_TRUNCATED, 2, 131, 32, 0) }
                     // s_root, kept where the leaf would be (unused without one).
-                    mstore(add(ctx, 0xe0), calldataload(add(p, 131)))
+                    mstore(add(ctx, 0xc0), calldataload(add(p, 131)))
                     at := 163
                 }
                 default {
                     if lt(len, 139) { raise(E_TRUNCATED, 2, 131, 8, 0) }
                     mstore(add(ctx, 0x60), le64(add(p, 131)))
                     if lt(len, 171) { raise(E_TRUNCATED, 2, 139, 32, 0) }
-                    mstore(add(ctx, 0xe0), calldataload(add(p, 139)))
+                    mstore(add(ctx, 0xc0), calldataload(add(p, 139)))
                     if lt(len, 172) { raise(E_TRUNCATED, 2, 171, 1, 0) }
                     let n := u8(add(p, 171))
                     if gt(n, K_MAX_SIBLINGS) { raise(E_TOO_MANY_SIBLINGS, 1, n, 0, 0) }
-                    mstore(add(ctx, 0x80), n)
+                    mstore(add(ctx, 0x1a0), n)
                     if lt(len, 176) { raise(E_TRUNCATED, 2, 172, 4, 0) }
                     let zs := shr(224, calldataload(add(p, 172)))
                     zs := or(shr(8, and(zs, 0xff00ff00)), shl(8, and(zs, 0x00ff00ff)))
                     zs := or(shr(16, zs), and(shl(16, zs), 0xffff0000))
                     if shr(n, zs) { raise(E_ZERO_MASK, 2, zs, n, 0) }
-                    mstore(add(ctx, 0xa0), zs)
-                    mstore(add(ctx, 0xc0), add(p, 176))
+                    mstore(add(ctx, 0x80), zs)
+                    mstore(add(ctx, 0xa0), add(p, 176))
                     // The siblings not marked in the bitmap, 32 bytes each.
                     let c := sub(zs, and(shr(1, zs), 0x55555555))
                     c := add(and(c, 0x33333333), and(shr(2, c), 0x33333333))
@@ -1054,7 +345,7 @@ contract StepVerifier is StepConstants {
                 // The signed 40-bit immediate, sign-extended to 64 bits.
                 let imm := and(sar(24, signextend(7, w)), M64)
                 let nextUpc := add(upc, 1)
-                leaf := mload(add(ctx, 0xe0))
+                leaf := mload(add(ctx, 0xc0))
                 switch lt(sub(op, 1), 10)
                 case 1 {
                     // ALU: u[rd] = f(u[ra], u[rb] + imm).
@@ -1150,12 +441,16 @@ contract StepVerifier is StepConstants {
             }
 
             // ---------------------------------------------------------
-            // verify_step_with (src/verify/mod.rs).
+            // verify_step_with (src/verify/mod.rs). A step without a leaf
+            // proof ends here, returning root(R) after from the scratch
+            // word (the ABI encoding of one bytes32 is the word itself);
+            // with one, the walk of its path follows the block.
 
             let q := mload(0x40)
             // Q, 32 spare bytes (word 15 is written as a 32-byte store), the context.
             let ctx := add(q, 0xa0)
-            mstore(0x40, add(ctx, 0x1a0))
+            context := ctx
+            mstore(0x40, add(ctx, 0x1c0))
             let kind := decode(proof.offset, proof.length, q, ctx)
             let hasLeaf := mload(add(ctx, 0x40))
             mstore(ctx, rootBefore)
@@ -1169,7 +464,7 @@ contract StepVerifier is StepConstants {
             let qRoot := hash2(hash2(l0, l1), hash2(l2, l3))
             mstore(add(ctx, 0x20), qRoot)
             if iszero(hasLeaf) {
-                let computed := hash2(qRoot, mload(add(ctx, 0xe0)))
+                let computed := hash2(qRoot, mload(add(ctx, 0xc0)))
                 if iszero(eq(computed, rootBefore)) { raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0) }
             }
             let w0 := swap64(shr(192, mload(q)))
@@ -1182,28 +477,15 @@ contract StepVerifier is StepConstants {
                 // The cleaning step: Q becomes Q*, S unchanged; finish.
                 if m { fail(ctx, E_LEFTOVER_ACCESSES, 2, 0, m, 0) }
                 if hasLeaf { fail(ctx, E_UNUSED_LEAF_PROOF, 0, 0, 0, 0) }
-                rootAfter := hash2(K_Q_STAR_ROOT, mload(add(ctx, 0xe0)))
+                mstore(0, hash2(K_Q_STAR_ROOT, mload(add(ctx, 0xc0))))
+                return(0, 0x20)
             }
             default {
                 let next, wrote, leaf, dirty := ustep(ctx, q, data, w0)
                 // finish (src/verify/replay.rs): every access used, and the leaf proof.
                 if iszero(eq(next, m)) { fail(ctx, E_LEFTOVER_ACCESSES, 2, next, sub(m, next), 0) }
-                let sAfter := mload(add(ctx, 0xe0))
-                if hasLeaf {
-                    // A step that reaches S makes access 0 (next > 0).
-                    if iszero(next) { fail(ctx, E_UNUSED_LEAF_PROOF, 0, 0, 0, 0) }
-                    let before := 0
-                    switch and(wrote, iszero(eq(leaf, sAfter)))
-                    case 1 { before, sAfter := walk2(ctx, sAfter, leaf) }
-                    default {
-                        before := walk(ctx, sAfter)
-                        sAfter := before
-                    }
-                    let computed := hash2(qRoot, before)
-                    if iszero(eq(computed, rootBefore)) {
-                        raise(E_ROOT_MISMATCH, 2, rootBefore, computed, 0)
-                    }
-                }
+                // A step that reaches S makes access 0 (next > 0).
+                if and(hasLeaf, iszero(next)) { fail(ctx, E_UNUSED_LEAF_PROOF, 0, 0, 0, 0) }
                 // root(Q) after: leaf 0 (word 0) changed, and the written register's leaf.
                 l0 := keccak256(q, 0x20)
                 l1 := mload(add(ctx, 0x140))
@@ -1213,8 +495,41 @@ contract StepVerifier is StepConstants {
                 case 1 { l1 := keccak256(add(q, 0x20), 0x20) }
                 case 2 { l2 := keccak256(add(q, 0x40), 0x20) }
                 case 3 { l3 := keccak256(add(q, 0x60), 0x20) }
-                rootAfter := hash2(hash2(hash2(l0, l1), hash2(l2, l3)), sAfter)
+                let qAfter := hash2(hash2(l0, l1), hash2(l2, l3))
+                if iszero(hasLeaf) {
+                    // s_root is where the leaf would be; the step is done.
+                    mstore(0, hash2(qAfter, mload(add(ctx, 0xc0))))
+                    return(0, 0x20)
+                }
+                // For the walk: root(Q) after, the leaf after.
+                mstore(add(ctx, 0x140), qAfter)
+                mstore(add(ctx, 0xe0), leaf)
             }
+        }
+        // The leaf proof's path, hashed once after the step by the
+        // generated `LeafWalks`: the roots of S before and after (one walk
+        // over the shared siblings). The root before must be the agreed one.
+        uint256 leafProof;
+        unchecked {
+            leafProof = context + 0x60;
+        }
+        (bytes32 sBefore, bytes32 sAfter) = leafRoots(leafProof);
+        assembly ("memory-safe") {
+            mstore(0, mload(add(context, 0x20)))
+            mstore(0x20, sBefore)
+            let computed := keccak256(0, 0x40)
+            if iszero(eq(computed, rootBefore)) {
+                let e := mload(0x40)
+                mstore(e, shl(224, E_ROOT_MISMATCH))
+                mstore(add(e, 0x04), rootBefore)
+                mstore(add(e, 0x24), computed)
+                revert(e, 0x44)
+            }
+            // root(R) after, returned as the assembly above returns it.
+            mstore(0, mload(add(context, 0x140)))
+            mstore(0x20, sAfter)
+            mstore(0, keccak256(0, 0x40))
+            return(0, 0x20)
         }
     }
 
@@ -1239,7 +554,7 @@ contract StepVerifier is StepConstants {
 
     /// @notice The root of the microcode commitment that the data contract
     /// holds (always `Microcode.ROOT`: the constructor checked it).
-    function microcodeRoot() external view returns (bytes32) {
+    function microcodeRoot() external view override returns (bytes32) {
         return commitmentRoot(DATA);
     }
 

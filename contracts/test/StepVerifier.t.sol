@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test, Vm} from "./Vm.sol";
 import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
+import {IStepVerifier} from "../src/IStepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {Microcode, Op, Cond} from "../src/Generated.sol";
 
@@ -164,26 +165,26 @@ contract StepVerifierTest is Test {
     function test_selectorsAreTheErrors() public {
         uint256[20] memory s = new SelectorView(v.DATA()).selectors();
         bytes4[20] memory want = [
-            StepVerifier.Truncated.selector,
-            StepVerifier.Version.selector,
-            StepVerifier.Kind.selector,
-            StepVerifier.Flags.selector,
-            StepVerifier.TooManySiblings.selector,
-            StepVerifier.ZeroMask.selector,
-            StepVerifier.TooManyAccesses.selector,
-            StepVerifier.AccessKindByte.selector,
-            StepVerifier.Trailing.selector,
-            StepVerifier.RootMismatch.selector,
-            StepVerifier.WrongKind.selector,
-            StepVerifier.MissingAccess.selector,
-            StepVerifier.AccessKind.selector,
-            StepVerifier.AccessAddress.selector,
-            StepVerifier.AccessValue.selector,
-            StepVerifier.MissingLeafProof.selector,
-            StepVerifier.LeafIndex.selector,
-            StepVerifier.LeafDepth.selector,
-            StepVerifier.UnusedLeafProof.selector,
-            StepVerifier.LeftoverAccesses.selector
+            IStepVerifier.Truncated.selector,
+            IStepVerifier.Version.selector,
+            IStepVerifier.Kind.selector,
+            IStepVerifier.Flags.selector,
+            IStepVerifier.TooManySiblings.selector,
+            IStepVerifier.ZeroMask.selector,
+            IStepVerifier.TooManyAccesses.selector,
+            IStepVerifier.AccessKindByte.selector,
+            IStepVerifier.Trailing.selector,
+            IStepVerifier.RootMismatch.selector,
+            IStepVerifier.WrongKind.selector,
+            IStepVerifier.MissingAccess.selector,
+            IStepVerifier.AccessKind.selector,
+            IStepVerifier.AccessAddress.selector,
+            IStepVerifier.AccessValue.selector,
+            IStepVerifier.MissingLeafProof.selector,
+            IStepVerifier.LeafIndex.selector,
+            IStepVerifier.LeafDepth.selector,
+            IStepVerifier.UnusedLeafProof.selector,
+            IStepVerifier.LeftoverAccesses.selector
         ];
         for (uint256 i = 0; i < 20; i++) {
             vm.assertEq(s[i], uint256(uint32(want[i])), string.concat("selector ", vm.toString(i)));

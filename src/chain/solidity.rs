@@ -142,6 +142,7 @@ library Microcode {{
         hex = hex::encode(&data),
     );
     s.push_str(&step_constants(m));
+    s.push_str(&leaf_walks(S_TREE_DEPTH));
     s.push_str(&policy_sol());
     s.push_str(&initial_state_sol());
     s
@@ -154,7 +155,7 @@ fn policy_sol() -> String {
     format!(
         r#"
 /// The limits of a claim and of a deployment and the clocks as a function
-/// of `b` (`src/game/policy.rs`; the Rust players refuse what these refuse).
+/// of `b` (`src/rules/policy.rs`; the Rust players refuse what these refuse).
 library Policy {{
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = {max_b};
@@ -374,6 +375,97 @@ abstract contract StepConstants {{
     s
 }
 
+/// The abstract contract `LeafWalks`: the Merkle walk of a leaf proof
+/// over the `depth` levels of `S`'s tree, written out level by level. The
+/// verifier pays for every jump and loop counter on its hot path, and the
+/// optimizer neither unrolls a loop nor inlines a per-level function
+/// `depth` times, so the generator unrolls it: the walk then follows the
+/// tree's depth wherever `src/layout.rs` puts it.
+fn leaf_walks(depth: u32) -> String {
+    // The walk names `Z_0 .. Z_(depth - 1)`, which `StepConstants` declares
+    // up to `MAX_SIBLINGS - 1`.
+    const _: () = assert!(S_TREE_DEPTH as usize <= MAX_SIBLINGS);
+    // One level: sibling `k` from the bitmap or calldata, then `hash` steps
+    // (each running hash beside the sibling in turn).
+    let level = |k: u32, hashes: &[&str]| {
+        let mut l = format!(
+            r#"                // level {k}
+                hpos := and(shr({k}, ix), 0x20)
+                sib := Z_{k}
+                if iszero(and(shr({k}, zeros), 1)) {{
+                    sib := calldataload(s)
+                    s := add(s, 0x20)
+                }}
+                mstore(xor(hpos, 0x20), sib)
+"#
+        );
+        for h in hashes {
+            let _ = write!(
+                l,
+                "                mstore(hpos, {h})
+                {h} := keccak256(0, 0x40)
+"
+            );
+        }
+        l
+    };
+    let mut s = format!(
+        r#"
+/// The Merkle walk of a leaf proof over the {depth} levels of `S`'s tree
+/// (`S_TREE_DEPTH`), unrolled. At level `k`, sibling `k` is `Z(k)` (a
+/// PUSH32) where bit `k` of the bitmap `zeros` is set, else the next 32
+/// bytes of calldata; `ix` is the leaf index times 32, so bit `k` of the
+/// index is bit `0x20 << k` of `ix`, and `hpos` is where the running hash
+/// goes in the scratch words.
+abstract contract LeafWalks is StepConstants {{
+    /// The roots of `S` before and after a step, from the leaf proof at
+    /// memory `p`, five words: the leaf's index, the bitmap of its pristine
+    /// siblings, the calldata offset of the first sibling sent, the leaf
+    /// before the step and the leaf after it. One walk when the leaf is
+    /// unchanged, else one walk over the shared siblings for both roots.
+    /// The caller checked that the proof has {depth} siblings and that
+    /// calldata holds the ones sent (the decoder's `Truncated`).
+    function leafRoots(uint256 p) internal pure returns (bytes32 sBefore, bytes32 sAfter) {{
+        assembly ("memory-safe") {{
+            let ix := shl(5, mload(p))
+            let zeros := mload(add(p, 0x20))
+            let s := mload(add(p, 0x40))
+            let leafBefore := mload(add(p, 0x60))
+            let leafAfter := mload(add(p, 0x80))
+            let hpos, sib
+            mstore(0, leafBefore)
+            let h := keccak256(0, 0x20)
+            switch eq(leafBefore, leafAfter)
+            case 1 {{
+"#
+    );
+    for k in 0..depth {
+        s.push_str(&level(k, &["h"]));
+    }
+    s.push_str(
+        r#"                sBefore := h
+                sAfter := h
+            }
+            default {
+                mstore(0, leafAfter)
+                let g := keccak256(0, 0x20)
+"#,
+    );
+    for k in 0..depth {
+        s.push_str(&level(k, &["h", "g"]));
+    }
+    s.push_str(
+        "                sBefore := h
+                sAfter := g
+            }
+        }
+    }
+}
+",
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +480,26 @@ mod tests {
         let last = *m.program.words.last().expect("words");
         assert_eq!(&d[d.len() - 8..], &last.to_be_bytes());
         assert!(m.words[m.program.words.len()..].iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn the_leaf_walk_hashes_once_a_level_for_each_root() {
+        let w = leaf_walks(S_TREE_DEPTH);
+        // Both branches (one root, two roots) walk every level, no more.
+        for k in 0..S_TREE_DEPTH {
+            assert_eq!(
+                w.matches(&format!("// level {k}\n")).count(),
+                2,
+                "level {k}"
+            );
+            assert_eq!(w.matches(&format!("sib := Z_{k}\n")).count(), 2, "Z_{k}");
+        }
+        assert!(!w.contains(&format!("// level {S_TREE_DEPTH}\n")));
+        assert_eq!(
+            w.matches("keccak256(0, 0x40)").count(),
+            3 * S_TREE_DEPTH as usize
+        );
+        assert!(generated_sol(microcode()).contains(&w));
     }
 
     #[test]
