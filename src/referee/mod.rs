@@ -61,6 +61,7 @@
 pub use crate::referee::http::{Limits, Server};
 
 mod feed;
+pub mod head;
 pub mod http;
 mod open;
 mod routes;
@@ -1091,6 +1092,9 @@ impl Referee {
     pub fn tick(&self) {
         if let Err(e) = self.expire_clocks() {
             eprintln!("referee: {}", e.reason);
+        }
+        if let Err(e) = self.shared.log.sync_head() {
+            eprintln!("referee: {e}");
         }
     }
 
