@@ -201,6 +201,29 @@ pub enum StoreError {
     },
 }
 
+/// An event read back from the log, with where its line is.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// The event.
+    pub event: Event,
+    /// Offset of its line in the log.
+    pub at: u64,
+    /// Offset just after its line (and newline).
+    pub end: u64,
+}
+
+/// Where appended lines went.
+#[derive(Clone, Copy, Debug)]
+pub struct Appended {
+    /// Offset of the first line.
+    pub at: u64,
+    /// Offset just after the last line.
+    pub end: u64,
+    /// The latest time of the events logged before them (what a replay
+    /// of the log from `at` on must start its clock from).
+    pub prior_ms: u64,
+}
+
 /// The log file inside a data directory.
 pub fn log_path(dir: &Path) -> PathBuf {
     dir.join("referee.log")
@@ -228,7 +251,7 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Opens a file for the owner only (created `0600`).
-fn private_file() -> OpenOptions {
+pub(super) fn private_file() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
     let mut o = OpenOptions::new();
     o.mode(0o600);
@@ -464,6 +487,12 @@ impl Log {
     /// missing at the end, an acknowledged line cut short) is refused,
     /// naming the line.
     pub fn open(dir: &Path) -> Result<(Log, Vec<Event>), StoreError> {
+        let (log, logged) = Log::open_logged(dir)?;
+        Ok((log, logged.into_iter().map(|l| l.event).collect()))
+    }
+
+    /// [`Log::open`], with where each event's line is in the log.
+    pub fn open_logged(dir: &Path) -> Result<(Log, Vec<Logged>), StoreError> {
         let path = log_path(dir);
         let io = |source| StoreError::Io {
             path: path.clone(),
@@ -498,7 +527,13 @@ impl Log {
         // and a head; an old one must have both.
         let fresh = bytes.is_empty() && !head_path(dir).exists();
         let key = chain_key(dir, fresh)?;
-        let (head_file, head) = head_file(dir, key, fresh)?;
+        // A head that does not check out is told after the lines are
+        // checked: a log written with another key breaks at line 1, which
+        // says more than the head does.
+        let (head_file, head) = match head_file(dir, key, fresh) {
+            Ok((f, h)) => (Ok(f), h),
+            Err(e) => (Err(e), Head::default()),
+        };
         if fresh {
             sync_dir(dir).map_err(dir_io)?;
         }
@@ -531,7 +566,11 @@ impl Log {
             }
             let event = serde_json::from_slice::<Event>(&event_bytes)
                 .map_err(|e| corrupt(line_no, e.to_string()))?;
-            events.push(event);
+            events.push(Logged {
+                event,
+                at: good as u64,
+                end: (good + nl + 1) as u64,
+            });
             chain = found;
             good += nl + 1;
             lines += 1;
@@ -545,6 +584,7 @@ impl Log {
             }
             rest = &rest[nl + 1..];
         }
+        let head_file = head_file?;
         if lines < head.lines {
             let next = lines + 1;
             return Err(corrupt(
@@ -573,7 +613,7 @@ impl Log {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let data = file.try_clone().map_err(io)?;
-        let last_ms = events.iter().map(Event::time_ms).max().unwrap_or(0);
+        let last_ms = events.iter().map(|l| l.event.time_ms()).max().unwrap_or(0);
         let log = Log {
             path,
             head_path: head_path(dir),
@@ -617,7 +657,7 @@ impl Log {
     }
 
     /// Appends an event and syncs it to disk (the head file following).
-    pub fn append(&self, e: &Event) -> Result<(), StoreError> {
+    pub fn append(&self, e: &Event) -> Result<Appended, StoreError> {
         self.append_all(std::slice::from_ref(e))
     }
 
@@ -627,8 +667,8 @@ impl Log {
     /// file is cut back to its last whole line; if a sync fails, nothing
     /// more is acknowledged until the referee restarts (what reached the
     /// disk is checked then).
-    pub fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
-        let end = {
+    pub fn append_all(&self, events: &[Event]) -> Result<Appended, StoreError> {
+        let appended = {
             let mut w = lock(&self.writer);
             if w.failed {
                 return Err(self.failed());
@@ -655,13 +695,19 @@ impl Log {
                     source,
                 });
             }
+            let appended = Appended {
+                at: w.len,
+                end: w.len + bytes.len() as u64,
+                prior_ms: w.last_ms,
+            };
             w.len += bytes.len() as u64;
             w.lines += events.len() as u64;
             w.chain = chain;
             w.last_ms = events.iter().map(Event::time_ms).fold(w.last_ms, u64::max);
-            w.len
+            appended
         };
-        self.sync_to(end)
+        self.sync_to(appended.end)?;
+        Ok(appended)
     }
 
     fn failed(&self) -> StoreError {
