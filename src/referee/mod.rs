@@ -1118,6 +1118,39 @@ impl Referee {
         Ok(c.view(id, now_ms(), from))
     }
 
+    /// Where claim `id` stands, with the views of its first `most`
+    /// disputes (at most [`MAX_PAGE`]); a finished claim is read from the
+    /// log once for all of them.
+    pub fn claim_with_views(
+        &self,
+        id: &str,
+        most: usize,
+    ) -> Result<(ClaimView, Vec<View>), Refusal> {
+        let slot = self.readable(id, None)?;
+        let now = now_ms();
+        let (view, disputes) = {
+            let c = slot.lock();
+            let view = c.view(id, now, 1);
+            let most = most.min(MAX_PAGE);
+            (
+                view,
+                c.disputes.iter().take(most).cloned().collect::<Vec<_>>(),
+            )
+        };
+        let mut views = Vec::with_capacity(disputes.len());
+        for (i, d) in disputes.iter().enumerate() {
+            let n = i as u64 + 1;
+            let mut g = d.lock();
+            if self.expire(id, n, &mut g, now)? {
+                drop(g);
+                self.ended(id, d);
+                g = d.lock();
+            }
+            views.push(g.view(id, n, now, None));
+        }
+        Ok((view, views))
+    }
+
     /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`),
     /// written by its [`TranscriptSource`] (as the HTTP service streams it) and read back.
     pub fn transcript(&self, id: &str, n: u64) -> Result<Transcript, Refusal> {
