@@ -747,13 +747,13 @@ impl Referee {
             // The log must show the referee alive past the window's close,
             // or a restart would move the window on by the downtime and
             // open the claim again.
-            if self.shared.log.last_ms() < record.window_ends_ms {
-                if let Err(e) = self.shared.log.append(&Event::Heartbeat {
+            if self.shared.log.last_ms() < record.window_ends_ms
+                && let Err(e) = self.shared.log.append(&Event::Heartbeat {
                     time_ms: now.max(record.window_ends_ms),
-                }) {
-                    eprintln!("referee: cannot log a heartbeat: {e}");
-                    continue;
-                }
+                })
+            {
+                eprintln!("referee: cannot log a heartbeat: {e}");
+                continue;
             }
             // On disk first: a reader finds it in one place or the other.
             if let Err(e) = self.shared.index.put(k, &record) {
