@@ -711,6 +711,10 @@ fn bench_referee() {
     let _ = std::fs::remove_dir_all(&dir);
     // Memory per claim while claims are open, and once they are finished
     // (window closed, nothing disputed): finished claims leave memory.
+    let games: usize = std::env::var("MSWAP_BENCH_FINISHED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     for (what, window) in [("open", "600000"), ("finished", "100")] {
         let dir = std::env::temp_dir().join(format!(
             "mswap-bench-finished-{what}-{}",

@@ -18,6 +18,11 @@
 //! squatters, colluders or the defender's own sock puppets do in their own
 //! disputes.
 //!
+//! A claim whose window has closed and whose disputes have all ended
+//! leaves memory: it is kept on disk (its lines in the log, a record in
+//! the index of [`crate::referee::archive`]) and read back on demand, so
+//! memory follows the claims in play, not the claims ever played.
+//!
 //! ## Policy
 //!
 //! Clocks, the window and the largest `b` are the referee's ([`Policy`]),
@@ -60,7 +65,7 @@
 
 pub use crate::referee::http::{Limits, Server};
 
-mod archive;
+pub mod archive;
 mod feed;
 pub mod head;
 pub mod http;
