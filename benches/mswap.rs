@@ -557,6 +557,12 @@ fn start_referee_with(dir: &Path, extra: &[&str]) -> (std::process::Child, Strin
             "127.0.0.1:0",
             "--max-opens-per-minute",
             "100000",
+            "--max-opens-per-minute-per-prefix",
+            "1000000",
+            "--max-open-claims-per-address",
+            "1000000",
+            "--max-open-claims-per-prefix",
+            "1000000",
         ])
         .args(extra)
         .arg("--data")
@@ -601,27 +607,37 @@ fn bench_referee() {
     );
     claim.final_root = mswap::hash::keccak(&[b"a false claim"]);
     let client = Client::new(&url);
+    let create = CreateGame {
+        claim: claim.clone(),
+        program: elf.clone(),
+        input: input.clone(),
+        levels: None,
+        clock_ms: None,
+        window_ms: None,
+    };
+    // One request at a time: each waits for its own synced log line, so
+    // these rates are the cost of one durable append each.
     let t = Instant::now();
     let mut ids = Vec::new();
     for _ in 0..games {
-        let c = client
-            .create(&CreateGame {
-                claim: claim.clone(),
-                program: elf.clone(),
-                input: input.clone(),
-                levels: None,
-                clock_ms: None,
-                window_ms: None,
-            })
-            .expect("creates");
-        let j = client.join(&c.game).expect("joins");
+        ids.push(client.create(&create).expect("creates").game);
+    }
+    let created = secs(t.elapsed());
+    let t = Instant::now();
+    let mut joined = Vec::new();
+    for id in &ids {
+        joined.push(client.join(id).expect("joins"));
+    }
+    let joins = secs(t.elapsed());
+    let t = Instant::now();
+    for (id, j) in ids.iter().zip(&joined) {
         client
             .send(
-                &c.game,
+                id,
                 j.dispute,
                 &MoveRequest {
                     side: mswap::rules::Side::Challenger,
-                    token: j.token,
+                    token: j.token.clone(),
                     seq: 0,
                     mv: mswap::rules::Move::Challenge {
                         root: claim.final_root,
@@ -629,10 +645,16 @@ fn bench_referee() {
                 },
             )
             .expect("challenges");
-        ids.push(c.game);
     }
-    let opened = secs(t.elapsed());
+    let moves = secs(t.elapsed());
+    let opened = created + joins + moves;
     let rss = memory_mib(child.id(), "VmRSS");
+    println!(
+        "  one client: {:.0} claims opened a second, {:.0} disputes joined a second, {:.0} moves a second (one synced log line each)",
+        games as f64 / created,
+        games as f64 / joins,
+        games as f64 / moves
+    );
     println!(
         "  {games} claims opened, joined and challenged in {opened:.2} s ({:.0} a second, 3 synced log lines each)",
         games as f64 / opened
@@ -675,6 +697,38 @@ fn bench_referee() {
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
+    // Memory per claim while claims are open, and once they are finished
+    // (window closed, nothing disputed): finished claims leave memory.
+    let games: usize = std::env::var("MSWAP_BENCH_FINISHED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    for (what, window) in [("open", "600000"), ("finished", "100")] {
+        let dir = std::env::temp_dir().join(format!(
+            "mswap-bench-finished-{what}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut child, url, _) = start_referee_with(&dir, &["--window-ms", window]);
+        let client = Client::new(&url);
+        // Warm up (the first claim loads the program), then measure.
+        client.create(&create).expect("creates");
+        std::thread::sleep(Duration::from_millis(500));
+        let before = memory_mib(child.id(), "VmRSS");
+        for _ in 0..games {
+            client.create(&create).expect("creates");
+        }
+        // The last windows close; the ticker moves finished claims out.
+        std::thread::sleep(Duration::from_millis(1500));
+        let after = memory_mib(child.id(), "VmRSS");
+        println!(
+            "  {games} claims {what}: referee memory {before:.1} -> {after:.1} MiB, {:.0} bytes a claim",
+            (after - before).max(0.0) * (1 << 20) as f64 / games as f64
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// One honest `mswap defend` process against `n` lying disputes of its

@@ -64,6 +64,16 @@ pub struct RefereeArgs {
     /// The most claims and disputes one client address may open a minute.
     #[arg(long, default_value_t = 60)]
     max_opens_per_minute: usize,
+    /// The most claims and disputes the addresses of one network (an IPv4
+    /// /24, an IPv6 /64) may open a minute, together.
+    #[arg(long, default_value_t = 240)]
+    max_opens_per_minute_per_prefix: usize,
+    /// The most open claims opened from one client address.
+    #[arg(long, default_value_t = 250)]
+    max_open_claims_per_address: usize,
+    /// The most open claims opened from the addresses of one network.
+    #[arg(long, default_value_t = 1_000)]
+    max_open_claims_per_prefix: usize,
     /// The most disputes of one claim running at once; more wait in a
     /// queue, their clocks stopped, and start as running ones end.
     #[arg(long, default_value_t = 32)]
@@ -480,6 +490,9 @@ pub fn referee(a: RefereeArgs) -> Result<i32, CliError> {
             max_input: a.max_input,
             max_open_claims: a.max_open_claims,
             max_opens_per_minute: a.max_opens_per_minute,
+            max_opens_per_minute_per_prefix: a.max_opens_per_minute_per_prefix,
+            max_open_claims_per_address: a.max_open_claims_per_address,
+            max_open_claims_per_prefix: a.max_open_claims_per_prefix,
             max_running_disputes: a.max_running_disputes,
             limits: Limits {
                 max_connections: a.max_connections,

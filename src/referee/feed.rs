@@ -19,7 +19,10 @@ impl Referee {
     /// (`GET /games/{id}/events?after=V`): at most [`FEED_PAGE`] disputes,
     /// the oldest changes first; `more` if there are others.
     pub fn feed(&self, id: &str, after: u64) -> Result<Feed, Refusal> {
-        let claim = self.claim_slot(id)?;
+        let claim = match self.find(id)? {
+            super::Found::Live(c) => c,
+            super::Found::Finished(r) => return self.finished_feed(id, &r, after),
+        };
         // The cursor is read before the disputes: a change numbered after
         // it is told again next time, never missed.
         let cursor = claim.signals.version.load(Ordering::SeqCst);
@@ -68,6 +71,48 @@ impl Referee {
             disputes_total: slots.len() as u64,
             cursor,
             more,
+            disputes,
+        })
+    }
+
+    /// The feed of a finished claim (rebuilt from the log): its change
+    /// numbers are gone, so every dispute is told once more, in pages,
+    /// from a reader behind the claim's last change (`record.version`);
+    /// the cursor counts the disputes told past that number.
+    fn finished_feed(
+        &self,
+        id: &str,
+        r: &super::archive::Record,
+        after: u64,
+    ) -> Result<Feed, Refusal> {
+        let from = after.saturating_sub(r.version).min(r.disputes);
+        let slot = self.shared.index.rebuild(id, r, None)?;
+        let c = slot.lock();
+        let now = now_ms();
+        let disputes: Vec<View> = c
+            .disputes
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .take(FEED_PAGE)
+            .map(|(i, d)| {
+                let d = d.lock();
+                d.view(
+                    id,
+                    i as u64 + 1,
+                    now,
+                    Some(d.game.seq.saturating_sub(FEED_RECENT)),
+                )
+            })
+            .collect();
+        let told = from + disputes.len() as u64;
+        Ok(Feed {
+            id: id.to_string(),
+            status: r.status,
+            window_left_ms: 0,
+            disputes_total: r.disputes,
+            cursor: (r.version + told).max(after),
+            more: told < r.disputes,
             disputes,
         })
     }
@@ -216,14 +261,13 @@ impl Referee {
             }
         }
         let logged: Vec<Event> = events.iter().map(|(_, e)| e.clone()).collect();
-        let log_failed = if logged.is_empty() {
-            None
+        let (log_failed, log_end) = if logged.is_empty() {
+            (None, 0)
         } else {
-            self.shared
-                .log
-                .append_all(&logged)
-                .err()
-                .map(|e| refuse(500, format!("cannot log the moves: {e}")))
+            match self.shared.log.append_all(&logged) {
+                Ok(at) => (None, at.end),
+                Err(e) => (Some(refuse(500, format!("cannot log the moves: {e}"))), 0),
+            }
         };
         let mut ended = Vec::new();
         for (i, event) in events {
@@ -235,6 +279,7 @@ impl Referee {
                 continue;
             };
             let was_over = d.game.is_over();
+            d.claim_end.fetch_max(log_end, Ordering::SeqCst);
             if let Err(e) = d.apply(&event) {
                 results[i] = Err(refuse(500, format!("a logged event does not apply: {e}")));
                 continue;

@@ -18,6 +18,11 @@
 //! squatters, colluders or the defender's own sock puppets do in their own
 //! disputes.
 //!
+//! A claim whose window has closed and whose disputes have all ended
+//! leaves memory: it is kept on disk (its lines in the log, a record in
+//! the index of [`crate::referee::archive`]) and read back on demand, so
+//! memory follows the claims in play, not the claims ever played.
+//!
 //! ## Policy
 //!
 //! Clocks, the window and the largest `b` are the referee's ([`Policy`]),
@@ -60,9 +65,11 @@
 
 pub use crate::referee::http::{Limits, Server};
 
+pub mod archive;
 pub mod client;
 pub mod demo;
 mod feed;
+pub mod head;
 pub mod http;
 mod open;
 mod routes;
@@ -75,7 +82,7 @@ use crate::players::wire::{
     ClaimStatus, ClaimView, CreateGame, Created, DisputeSummary, ErrorBody, Joined, PolicyView,
     Summary, View,
 };
-use crate::referee::store::{Event, Log, StoreError, put_blob};
+use crate::referee::store::{Appended, Event, Log, StoreError, put_blob};
 use crate::rules::levels::two_levels;
 use crate::rules::transcript::{Record, Transcript};
 use crate::rules::{DisputeState, MoveError, Phase, Side, initial_root};
@@ -182,6 +189,14 @@ pub struct Config {
     pub max_open_claims: usize,
     /// Most claims and disputes one client address may open per minute.
     pub max_opens_per_minute: usize,
+    /// Most claims and disputes the addresses of one network (an IPv4
+    /// /24, an IPv6 /64) may open per minute, together.
+    pub max_opens_per_minute_per_prefix: usize,
+    /// Most open claims opened from one client address (counted until
+    /// the claim is decided and leaves memory).
+    pub max_open_claims_per_address: usize,
+    /// Most open claims opened from the addresses of one network.
+    pub max_open_claims_per_prefix: usize,
     /// Most disputes of one claim running at once; more are queued, their
     /// clocks stopped, and start in order as running ones end.
     pub max_running_disputes: usize,
@@ -197,6 +212,9 @@ impl Default for Config {
             max_input: 16 << 20,
             max_open_claims: 10_000,
             max_opens_per_minute: 60,
+            max_opens_per_minute_per_prefix: 240,
+            max_open_claims_per_address: 250,
+            max_open_claims_per_prefix: 1_000,
             max_running_disputes: 32,
             limits: Limits::default(),
         }
@@ -214,6 +232,9 @@ struct Dispute {
     defender_token: Hash,
     challenger_token: Hash,
     moves: Vec<Record>,
+    /// Where its claim's last line in the log ends (moved on by every
+    /// line of the dispute).
+    claim_end: Arc<AtomicU64>,
 }
 
 /// A dispute behind its lock, with a channel that wakes its long-polls.
@@ -280,6 +301,15 @@ struct ClaimEntry {
     window_ends_ms: u64,
     defender_token: Hash,
     disputes: Vec<Arc<DisputeSlot>>,
+    /// Offset of its creation's line in the log.
+    first_at: u64,
+    /// The latest time logged before its creation.
+    prior_ms: u64,
+    /// Offset just after its last line in the log.
+    last_end: Arc<AtomicU64>,
+    /// Its place among the open claims of its opener's address and
+    /// network (given back when it leaves memory).
+    _held: Option<shares::Taken>,
 }
 
 struct ClaimSlot {
@@ -300,10 +330,22 @@ struct Shared {
     next_id: AtomicU64,
     config: Config,
     stop: AtomicBool,
-    /// Recent opens (claims and disputes) by client address.
-    opens: Mutex<HashMap<IpAddr, VecDeque<u64>>>,
+    /// Recent opens (claims and disputes) by client address and by
+    /// network.
+    opens: Mutex<Opens>,
+    /// Open claims by the address and network that opened them.
+    held: Arc<shares::Tally>,
+    /// Finished claims, on disk.
+    index: archive::Index,
     /// Disputes running, for the heartbeat.
     running: AtomicUsize,
+}
+
+/// Recent opens, by client address and by network.
+#[derive(Default)]
+struct Opens {
+    by_address: HashMap<IpAddr, VecDeque<u64>>,
+    by_prefix: HashMap<IpAddr, VecDeque<u64>>,
 }
 
 /// A refusal: status code and one line.
@@ -536,6 +578,12 @@ pub struct Referee {
     shared: Arc<Shared>,
 }
 
+/// A claim in memory, or finished and on disk.
+enum Found {
+    Live(Arc<ClaimSlot>),
+    Finished(archive::Record),
+}
+
 /// What the log's replay builds.
 type Claims = BTreeMap<String, ClaimEntry>;
 
@@ -561,6 +609,7 @@ fn new_dispute(
         defender_token: c.defender_token,
         challenger_token,
         moves: Vec::new(),
+        claim_end: c.last_end.clone(),
     })
 }
 
@@ -580,21 +629,124 @@ impl Referee {
         &self.shared.config
     }
 
-    fn claim_slot(&self, id: &str) -> Result<Arc<ClaimSlot>, Refusal> {
-        let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
-        claims
-            .get(id)
-            .cloned()
-            .ok_or_else(|| refuse(404, format!("unknown game {id}")))
+    /// Claim `id` in memory, or finished and on disk.
+    fn find(&self, id: &str) -> Result<Found, Refusal> {
+        let live = {
+            let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
+            claims.get(id).cloned()
+        };
+        if let Some(slot) = live {
+            return Ok(Found::Live(slot));
+        }
+        match id_number(id).and_then(|k| self.shared.index.get(k)) {
+            Some(r) => Ok(Found::Finished(r)),
+            None => Err(refuse(404, format!("unknown game {id}"))),
+        }
     }
 
-    fn dispute_slot(&self, id: &str, n: u64) -> Result<Arc<DisputeSlot>, Refusal> {
-        let claim = self.claim_slot(id)?;
-        let c = claim.lock();
-        c.disputes
+    /// Claim `id` in memory, to change it: a finished claim changes no
+    /// more (409).
+    fn claim_slot(&self, id: &str) -> Result<Arc<ClaimSlot>, Refusal> {
+        match self.find(id)? {
+            Found::Live(slot) => Ok(slot),
+            Found::Finished(r) => Err(refuse(
+                409,
+                format!(
+                    "game {id} is decided ({}): its window has closed and every dispute has ended; it no longer changes (its views and transcripts stay readable)",
+                    r.status
+                ),
+            )),
+        }
+    }
+
+    /// Claim `id` to read: in memory, or rebuilt from the log (with
+    /// dispute `only`'s moves, or every dispute's).
+    fn readable(&self, id: &str, only: Option<u64>) -> Result<Arc<ClaimSlot>, Refusal> {
+        match self.find(id)? {
+            Found::Live(slot) => Ok(slot),
+            Found::Finished(r) => self.shared.index.rebuild(id, &r, only),
+        }
+    }
+
+    fn nth(claim: &ClaimSlot, id: &str, n: u64) -> Result<Arc<DisputeSlot>, Refusal> {
+        claim
+            .lock()
+            .disputes
             .get((n as usize).wrapping_sub(1))
             .cloned()
             .ok_or_else(|| refuse(404, format!("game {id} has no dispute {n}")))
+    }
+
+    fn dispute_slot(&self, id: &str, n: u64) -> Result<Arc<DisputeSlot>, Refusal> {
+        Self::nth(&*self.claim_slot(id)?, id, n)
+    }
+
+    /// Dispute `n` of claim `id` to read (see [`Referee::readable`]).
+    fn readable_dispute(&self, id: &str, n: u64) -> Result<Arc<DisputeSlot>, Refusal> {
+        Self::nth(&*self.readable(id, Some(n))?, id, n)
+    }
+
+    /// Claims held in memory (open ones, and decided ones until the
+    /// ticker moves them to disk); every other claim is on disk.
+    pub fn claims_in_memory(&self) -> usize {
+        self.shared
+            .claims
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Moves every claim that is finished (window closed, every dispute
+    /// ended) from memory to the index on disk; returns how many.
+    fn retire_finished(&self) -> usize {
+        let now = now_ms();
+        let mut n = 0;
+        for (id, claim) in self.claim_slots() {
+            let Some(k) = id_number(&id) else { continue };
+            let record = {
+                let c = claim.lock();
+                if now < c.window_ends_ms || c.disputes.iter().any(|d| !d.lock().game.is_over()) {
+                    continue;
+                }
+                let (status, seq) = c.status(now);
+                archive::Record {
+                    status,
+                    first_at: c.first_at,
+                    last_end: c.last_end.load(Ordering::SeqCst),
+                    prior_ms: c.prior_ms,
+                    window_ends_ms: c.window_ends_ms,
+                    disputes: c.disputes.len() as u64,
+                    version: claim.signals.version.load(Ordering::SeqCst),
+                    seq,
+                }
+            };
+            // The log must show the referee alive past the window's close,
+            // or a restart would move the window on by the downtime and
+            // open the claim again.
+            if self.shared.log.last_ms() < record.window_ends_ms
+                && let Err(e) = self.shared.log.append(&Event::Heartbeat {
+                    time_ms: now.max(record.window_ends_ms),
+                })
+            {
+                eprintln!("referee: cannot log a heartbeat: {e}");
+                continue;
+            }
+            // On disk first: a reader finds it in one place or the other.
+            if let Err(e) = self.shared.index.put(k, &record) {
+                eprintln!("referee: {e}");
+                continue;
+            }
+            self.shared
+                .claims
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            // Long-polls of it answer now (from the log).
+            claim.signals.watch.send_replace(());
+            claim.signals.feed.send_replace(());
+            n += 1;
+        }
+        n
     }
 
     fn claim_slots(&self) -> Vec<(String, Arc<ClaimSlot>)> {
@@ -605,7 +757,7 @@ impl Referee {
             .collect()
     }
 
-    fn append(&self, event: &Event) -> Result<(), Refusal> {
+    fn append(&self, event: &Event) -> Result<Appended, Refusal> {
         self.shared
             .log
             .append(event)
@@ -616,7 +768,8 @@ impl Referee {
     /// dispute changes. The caller holds the dispute's lock.
     fn commit(&self, d: &mut Dispute, event: Event) -> Result<(), Refusal> {
         let was_over = d.game.is_over();
-        self.append(&event)?;
+        let at = self.append(&event)?;
+        d.claim_end.fetch_max(at.end, Ordering::SeqCst);
         d.apply(&event)
             .map_err(|e| refuse(500, format!("a logged event does not apply: {e}")))?;
         if !was_over && d.game.is_over() {
@@ -644,6 +797,7 @@ impl Referee {
     pub fn expire_clocks(&self) -> Result<usize, Refusal> {
         let mut n = 0;
         let mut window_open = false;
+        self.retire_finished();
         for (id, claim) in self.claim_slots() {
             let disputes = {
                 let c = claim.lock();
@@ -672,27 +826,70 @@ impl Referee {
         Ok(n)
     }
 
-    /// Counts an open by `client` against its quota.
+    /// Counts an open by `client` against the quotas of its address and
+    /// of its network.
     fn charge(&self, client: Option<IpAddr>, what: &str) -> Result<(), Refusal> {
         let Some(ip) = client else { return Ok(()) };
-        let max = self.shared.config.max_opens_per_minute;
+        let cfg = &self.shared.config;
         let now = now_ms();
-        let mut opens = self.shared.opens.lock().unwrap_or_else(|p| p.into_inner());
-        let q = opens.entry(ip).or_default();
-        while q.front().is_some_and(|t| now.saturating_sub(*t) >= 60_000) {
-            q.pop_front();
+        let mut guard = self.shared.opens.lock().unwrap_or_else(|p| p.into_inner());
+        let opens = &mut *guard;
+        let net = shares::prefix(ip);
+        for (map, key, max, whose) in [
+            (
+                &mut opens.by_address,
+                ip,
+                cfg.max_opens_per_minute,
+                "client address".to_string(),
+            ),
+            (
+                &mut opens.by_prefix,
+                net,
+                cfg.max_opens_per_minute_per_prefix,
+                format!("network ({net} and its neighbours)"),
+            ),
+        ] {
+            let q = map.entry(key).or_default();
+            while q.front().is_some_and(|t| now.saturating_sub(*t) >= 60_000) {
+                q.pop_front();
+            }
+            if q.len() >= max {
+                return Err(refuse(
+                    429,
+                    format!(
+                        "too many {what}: at most {max} claims and disputes a minute per {whose}"
+                    ),
+                ));
+            }
         }
-        if q.len() >= max {
-            return Err(refuse(
-                429,
-                format!("too many {what}: at most {max} claims and disputes a minute per client"),
-            ));
-        }
-        q.push_back(now);
-        if opens.len() > 100_000 {
-            opens.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) < 60_000));
+        for (map, key) in [(&mut opens.by_address, ip), (&mut opens.by_prefix, net)] {
+            map.entry(key).or_default().push_back(now);
+            if map.len() > 100_000 {
+                map.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) < 60_000));
+            }
         }
         Ok(())
+    }
+
+    /// A place among the open claims for one opened by `client`, within
+    /// the shares of its address and network.
+    fn hold(&self, client: Option<IpAddr>) -> Result<Option<shares::Taken>, Refusal> {
+        let Some(ip) = client else { return Ok(None) };
+        let cfg = &self.shared.config;
+        self.shared.held.take(ip, 1, 0).map(Some).map_err(|over| {
+            let (max, whose) = match over {
+                shares::Over::Address => (cfg.max_open_claims_per_address, "client address".to_string()),
+                shares::Over::Prefix => (
+                    cfg.max_open_claims_per_prefix,
+                    format!("network ({} and its neighbours)", shares::prefix(ip)),
+                ),
+                shares::Over::Total => (cfg.max_open_claims, "referee".to_string()),
+            };
+            refuse(
+                429,
+                format!("{max} claims opened from this {whose} are open, its most; retry when one is decided"),
+            )
+        })
     }
 
     /// Opens a claim (`POST /games`).
@@ -757,6 +954,7 @@ impl Referee {
             ));
         }
         self.charge(client, "claims")?;
+        let held = self.hold(client)?;
         // The slow part (loading the ELF, root(S_0), writing the program
         // and input out) happens before any lock.
         let image =
@@ -782,7 +980,7 @@ impl Referee {
             initial_root: root,
             defender_token: token_hash(&token),
         };
-        self.append(&event)?;
+        let at = self.append(&event)?;
         let entry = ClaimEntry {
             claim: game.claim,
             levels: game.levels,
@@ -792,6 +990,10 @@ impl Referee {
             window_ends_ms: now.saturating_add(window_ms),
             defender_token: token_hash(&token),
             disputes: Vec::new(),
+            first_at: at.at,
+            prior_ms: at.prior_ms,
+            last_end: Arc::new(AtomicU64::new(at.end)),
+            _held: held,
         };
         let slot = Arc::new(ClaimSlot {
             entry: Mutex::new(entry),
@@ -852,7 +1054,8 @@ impl Referee {
             queued,
         };
         let d = new_dispute(&c, now, token_hash(&token), queued).map_err(|e| refuse(500, e))?;
-        self.append(&event)?;
+        let at = self.append(&event)?;
+        c.last_end.fetch_max(at.end, Ordering::SeqCst);
         c.disputes.push(dispute_slot(d, &claim.signals));
         self.shared.running.fetch_add(1, Ordering::Relaxed);
         drop(c);
@@ -868,7 +1071,7 @@ impl Referee {
     /// Where dispute `n` of claim `id` stands (`GET /games/{id}/disputes/{n}`),
     /// with the moves after `after_seq`.
     pub fn view(&self, id: &str, n: u64, after_seq: Option<u64>) -> Result<View, Refusal> {
-        let slot = self.dispute_slot(id, n)?;
+        let slot = self.readable_dispute(id, n)?;
         let mut d = slot.lock();
         let now = now_ms();
         if self.expire(id, n, &mut d, now)? {
@@ -888,9 +1091,42 @@ impl Referee {
     /// Where claim `id` stands, with the disputes from number `from` on
     /// (at most [`MAX_PAGE`]).
     pub fn claim_page(&self, id: &str, from: u64) -> Result<ClaimView, Refusal> {
-        let slot = self.claim_slot(id)?;
+        let slot = self.readable(id, None)?;
         let c = slot.lock();
         Ok(c.view(id, now_ms(), from))
+    }
+
+    /// Where claim `id` stands, with the views of its first `most`
+    /// disputes (at most [`MAX_PAGE`]); a finished claim is read from the
+    /// log once for all of them.
+    pub fn claim_with_views(
+        &self,
+        id: &str,
+        most: usize,
+    ) -> Result<(ClaimView, Vec<View>), Refusal> {
+        let slot = self.readable(id, None)?;
+        let now = now_ms();
+        let (view, disputes) = {
+            let c = slot.lock();
+            let view = c.view(id, now, 1);
+            let most = most.min(MAX_PAGE);
+            (
+                view,
+                c.disputes.iter().take(most).cloned().collect::<Vec<_>>(),
+            )
+        };
+        let mut views = Vec::with_capacity(disputes.len());
+        for (i, d) in disputes.iter().enumerate() {
+            let n = i as u64 + 1;
+            let mut g = d.lock();
+            if self.expire(id, n, &mut g, now)? {
+                drop(g);
+                self.ended(id, d);
+                g = d.lock();
+            }
+            views.push(g.view(id, n, now, None));
+        }
+        Ok((view, views))
     }
 
     /// The transcript of dispute `n` so far (`GET /games/{id}/disputes/{n}/transcript`),
@@ -908,7 +1144,7 @@ impl Referee {
     /// The moves of dispute `n` of claim `id` (a dispute has at most a
     /// few per round of its levels).
     pub fn moves(&self, id: &str, n: u64) -> Result<Vec<Record>, Refusal> {
-        let slot = self.dispute_slot(id, n)?;
+        let slot = self.readable_dispute(id, n)?;
         let d = slot.lock();
         Ok(d.moves.clone())
     }
@@ -917,7 +1153,7 @@ impl Referee {
     /// checked before the answer starts (the dispute exists, its program
     /// and input are there and whole), written after.
     pub fn transcript_source(&self, id: &str, n: u64) -> Result<TranscriptSource, Refusal> {
-        let slot = self.dispute_slot(id, n)?;
+        let slot = self.readable_dispute(id, n)?;
         let mut d = slot.lock();
         if self.expire(id, n, &mut d, now_ms())? {
             drop(d);
@@ -952,35 +1188,37 @@ impl Referee {
     /// /games?before=N&limit=L`).
     pub fn list_page(&self, before: Option<u64>, limit: usize) -> Vec<Summary> {
         let now = now_ms();
-        let page: Vec<(u64, String, Arc<ClaimSlot>)> = {
-            let claims = self.shared.claims.read().unwrap_or_else(|p| p.into_inner());
-            let mut numbered: Vec<(u64, &String, &Arc<ClaimSlot>)> = claims
-                .iter()
-                .filter_map(|(id, s)| Some((id_number(id)?, id, s)))
-                .filter(|(k, _, _)| before.is_none_or(|b| *k < b))
-                .collect();
-            let limit = limit.clamp(1, MAX_PAGE);
-            if numbered.len() > limit {
-                numbered.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0));
-                numbered.truncate(limit);
-            }
-            numbered.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
-            numbered
-                .into_iter()
-                .map(|(k, id, s)| (k, id.clone(), s.clone()))
-                .collect()
-        };
-        page.iter()
-            .map(|(_, id, slot)| {
-                let c = slot.lock();
-                Summary {
-                    id: id.clone(),
-                    status: c.status(now).0,
-                    disputes: c.disputes.len() as u64,
-                    window_left_ms: c.window_ends_ms.saturating_sub(now),
+        let limit = limit.clamp(1, MAX_PAGE);
+        let next = self.shared.next_id.load(Ordering::Relaxed);
+        let mut k = before.unwrap_or(next).min(next);
+        let mut page = Vec::with_capacity(limit);
+        // Numbers with no claim (a creation that failed to be logged) are
+        // rare; the walk is bounded all the same.
+        let mut looked = 0;
+        while k > 1 && page.len() < limit && looked < 10 * MAX_PAGE {
+            k -= 1;
+            looked += 1;
+            let id = format!("g{k}");
+            match self.find(&id) {
+                Ok(Found::Live(slot)) => {
+                    let c = slot.lock();
+                    page.push(Summary {
+                        id,
+                        status: c.status(now).0,
+                        disputes: c.disputes.len() as u64,
+                        window_left_ms: c.window_ends_ms.saturating_sub(now),
+                    });
                 }
-            })
-            .collect()
+                Ok(Found::Finished(r)) => page.push(Summary {
+                    id,
+                    status: r.status,
+                    disputes: r.disputes,
+                    window_left_ms: 0,
+                }),
+                Err(_) => {}
+            }
+        }
+        page
     }
 
     /// The policy (`GET /policy`).
@@ -1064,6 +1302,9 @@ impl Referee {
     pub fn tick(&self) {
         if let Err(e) = self.expire_clocks() {
             eprintln!("referee: {}", e.reason);
+        }
+        if let Err(e) = self.shared.log.sync_head() {
+            eprintln!("referee: {e}");
         }
     }
 

@@ -3,23 +3,29 @@
 
 use super::{
     AtomicBool, AtomicU64, AtomicUsize, BTreeMap, ClaimEntry, ClaimSignals, ClaimSlot, Claims,
-    Config, Dispute, HashMap, Mutex, Referee, RefereeError, RwLock, Shared, dispute_slot,
-    id_number, new_dispute, now_ms,
+    Config, Dispute, Mutex, Opens, Referee, RefereeError, RwLock, Shared, archive, dispute_slot,
+    id_number, new_dispute, now_ms, shares,
 };
-use crate::referee::store::{Event, Log, has_blob};
+use crate::referee::store::{Event, Log, Logged, has_blob};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 impl Referee {
     /// Opens the referee on a data directory, replaying its log.
     pub fn open(dir: &Path, config: Config) -> Result<Referee, RefereeError> {
-        let (log, events) = Log::open(dir)?;
+        let (log, events) = Log::open_logged(dir)?;
         // Replay into plain values first, then put them behind locks.
         let mut claims: Claims = BTreeMap::new();
         let mut disputes: BTreeMap<String, Vec<Dispute>> = BTreeMap::new();
         let mut next_id = 1;
         let mut last_ms = 0u64;
-        for (i, event) in events.into_iter().enumerate() {
+        for (i, logged) in events.into_iter().enumerate() {
+            let Logged {
+                event,
+                at: line_at,
+                end: line_end,
+            } = logged;
             let at = |r: String| RefereeError::Replay(format!("event {}: {r}", i + 1));
             match &event {
                 Event::Create {
@@ -49,6 +55,10 @@ impl Referee {
                             window_ends_ms: time_ms.saturating_add(*window_ms),
                             defender_token: *defender_token,
                             disputes: Vec::new(),
+                            first_at: line_at,
+                            prior_ms: last_ms,
+                            last_end: Arc::new(AtomicU64::new(line_end)),
+                            _held: None,
                         },
                     );
                     disputes.insert(game.clone(), Vec::new());
@@ -68,6 +78,7 @@ impl Referee {
                         return Err(at(format!("dispute {dispute} of {game} out of order")));
                     }
                     list.push(new_dispute(c, *time_ms, *challenger_token, *queued).map_err(at)?);
+                    c.last_end.store(line_end, Ordering::SeqCst);
                 }
                 Event::Move { game, dispute, .. }
                 | Event::Timeout { game, dispute, .. }
@@ -78,6 +89,9 @@ impl Referee {
                         .ok_or_else(|| at(format!("unknown dispute {dispute} of {game}")))?
                         .apply(&event)
                         .map_err(at)?;
+                    if let Some(c) = claims.get(game) {
+                        c.last_end.store(line_end, Ordering::SeqCst);
+                    }
                 }
                 Event::Heartbeat { .. } => {}
                 Event::Restart { time_ms } => resume(&mut claims, &mut disputes, last_ms, *time_ms),
@@ -89,21 +103,47 @@ impl Referee {
         resume(&mut claims, &mut disputes, last_ms, now);
         let mut running = 0;
         let base = log.head().lines;
-        let claims = claims
-            .into_iter()
-            .map(|(id, mut entry)| {
-                let signals = ClaimSignals::new(base);
-                for d in disputes.remove(&id).unwrap_or_default() {
-                    running += !d.game.is_over() as usize;
-                    entry.disputes.push(dispute_slot(d, &signals));
-                }
-                let slot = ClaimSlot {
-                    entry: Mutex::new(entry),
-                    signals,
-                };
-                (id, Arc::new(slot))
-            })
-            .collect();
+        // Finished claims go to the index on disk; the others to memory.
+        let index = archive::Index::create(dir)?;
+        let mut live = BTreeMap::new();
+        for (id, mut entry) in claims {
+            let signals = ClaimSignals::new(base);
+            for d in disputes.remove(&id).unwrap_or_default() {
+                running += !d.game.is_over() as usize;
+                entry.disputes.push(dispute_slot(d, &signals));
+            }
+            let finished = now >= entry.window_ends_ms
+                && entry.disputes.iter().all(|d| d.lock().game.is_over());
+            if let (true, Some(k)) = (finished, id_number(&id)) {
+                let (status, seq) = entry.status(now);
+                index.put(
+                    k,
+                    &archive::Record {
+                        status,
+                        first_at: entry.first_at,
+                        last_end: entry.last_end.load(Ordering::SeqCst),
+                        prior_ms: entry.prior_ms,
+                        window_ends_ms: entry.window_ends_ms,
+                        disputes: entry.disputes.len() as u64,
+                        version: signals.version.load(Ordering::SeqCst),
+                        seq,
+                    },
+                )?;
+                continue;
+            }
+            let slot = ClaimSlot {
+                entry: Mutex::new(entry),
+                signals,
+            };
+            live.insert(id, Arc::new(slot));
+        }
+        let claims = live;
+        let c = &config;
+        let held = shares::Tally::new(shares::Share {
+            total: c.max_open_claims,
+            per_address: c.max_open_claims_per_address,
+            per_prefix: c.max_open_claims_per_prefix,
+        });
         Ok(Referee {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
@@ -112,7 +152,9 @@ impl Referee {
                 next_id: AtomicU64::new(next_id),
                 config,
                 stop: AtomicBool::new(false),
-                opens: Mutex::new(HashMap::new()),
+                opens: Mutex::new(Opens::default()),
+                held,
+                index,
                 running: AtomicUsize::new(running),
             }),
         })

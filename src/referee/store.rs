@@ -16,15 +16,17 @@
 //! at that line or a later one, and a chain recomputed by someone without
 //! the key breaks at line 1: the referee refuses to start, naming the line.
 //!
-//! After every sync of the log, the head file `referee.head` (0600) is
-//! rewritten in place and synced: the number of lines acknowledged, their
-//! bytes and the last one's link. A log with fewer whole lines than the
+//! After every sync of the log, the head file `referee.head` (0600) says
+//! how far the log was acknowledged: the number of lines, their bytes and
+//! the last one's link (two keyed records written in turn, so that one
+//! `fdatasync` a second covers it and a torn write of it never loses
+//! both: [`crate::referee::head`]). A log with fewer whole lines than the
 //! head says (lines dropped at the end, or an acknowledged line cut in the
 //! middle) is refused, naming the first line missing. A last line without
 //! its newline *after* every acknowledged line is torn (a crash in the
 //! middle of an append, never answered) and is cut off, as is the only
-//! repair ever made. Whole lines beyond the head (a crash between the two
-//! syncs) check out with the key and are kept.
+//! repair ever made. Whole lines beyond the head (a crash before the head
+//! caught up) check out with the key and are kept.
 //!
 //! The directory is created `0700` and its files `0600`; tokens are kept
 //! as their Keccak-256 only.
@@ -199,6 +201,29 @@ pub enum StoreError {
     },
 }
 
+/// An event read back from the log, with where its line is.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// The event.
+    pub event: Event,
+    /// Offset of its line in the log.
+    pub at: u64,
+    /// Offset just after its line (and newline).
+    pub end: u64,
+}
+
+/// Where appended lines went.
+#[derive(Clone, Copy, Debug)]
+pub struct Appended {
+    /// Offset of the first line.
+    pub at: u64,
+    /// Offset just after the last line.
+    pub end: u64,
+    /// The latest time of the events logged before them (what a replay
+    /// of the log from `at` on must start its clock from).
+    pub prior_ms: u64,
+}
+
 /// The log file inside a data directory.
 pub fn log_path(dir: &Path) -> PathBuf {
     dir.join("referee.log")
@@ -226,7 +251,7 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Opens a file for the owner only (created `0600`).
-fn private_file() -> OpenOptions {
+pub(super) fn private_file() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
     let mut o = OpenOptions::new();
     o.mode(0o600);
@@ -338,50 +363,8 @@ pub fn head_path(dir: &Path) -> PathBuf {
     dir.join("referee.head")
 }
 
-/// Bytes of the head file (one record, rewritten in place).
-const HEAD_LEN: usize = 160;
-
-/// What the head file says: the acknowledged end of the log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Head {
-    /// Lines acknowledged.
-    pub lines: u64,
-    /// Bytes of those lines.
-    pub bytes: u64,
-    /// The chain link of the last of them.
-    pub chain: Hash,
-}
-
-impl Head {
-    fn encode(&self) -> Vec<u8> {
-        let mut b = format!(
-            "{{\"lines\":{},\"bytes\":{},\"chain\":\"{}\"}}",
-            self.lines,
-            self.bytes,
-            self.chain.to_hex()
-        )
-        .into_bytes();
-        b.resize(HEAD_LEN - 1, b' ');
-        b.push(b'\n');
-        b
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Head> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Raw {
-            lines: u64,
-            bytes: u64,
-            chain: String,
-        }
-        let raw: Raw = serde_json::from_slice(bytes.trim_ascii()).ok()?;
-        Some(Head {
-            lines: raw.lines,
-            bytes: raw.bytes,
-            chain: Hash::from_hex(&raw.chain).ok()?,
-        })
-    }
-}
+pub use crate::referee::head::Head;
+use crate::referee::head::HeadFile;
 
 /// A fresh 32-byte key from `/dev/urandom`.
 fn fresh_key() -> std::io::Result<[u8; 32]> {
@@ -410,14 +393,14 @@ struct Writer {
 /// covers every line written before it).
 struct Syncer {
     data: File,
-    head: File,
+    head: HeadFile,
     /// Bytes known to be on disk, with the head file saying so.
     durable: u64,
 }
 
 /// The open log: lines are written under one lock and synced under
 /// another, so that requests arriving together share one `fdatasync` of
-/// the log and one of the head file.
+/// the log (and one write of the head file).
 pub struct Log {
     path: PathBuf,
     head_path: PathBuf,
@@ -466,7 +449,7 @@ fn chain_key(dir: &Path, fresh: bool) -> Result<[u8; 32], StoreError> {
 }
 
 /// Opens the head file, or makes one if the log is new.
-fn head_file(dir: &Path, fresh: bool) -> Result<(File, Head), StoreError> {
+fn head_file(dir: &Path, key: [u8; 32], fresh: bool) -> Result<(HeadFile, Head), StoreError> {
     let path = head_path(dir);
     let bad = |reason: String| StoreError::Head {
         path: path.clone(),
@@ -478,7 +461,7 @@ fn head_file(dir: &Path, fresh: bool) -> Result<(File, Head), StoreError> {
             "missing: without it a log cut at its end cannot be told from a whole one".into(),
         ));
     }
-    let mut f = private_file()
+    let f = private_file()
         .read(true)
         .write(true)
         .create(true)
@@ -486,16 +469,14 @@ fn head_file(dir: &Path, fresh: bool) -> Result<(File, Head), StoreError> {
         .open(&path)
         .map_err(|e| bad(e.to_string()))?;
     if !exists {
-        use std::os::unix::fs::FileExt;
-        f.write_all_at(&Head::default().encode(), 0)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| bad(e.to_string()))?;
-        return Ok((f, Head::default()));
+        let h = HeadFile::create(f, &path, key).map_err(|e| bad(e.to_string()))?;
+        return Ok((h, Head::default()));
     }
-    let mut text = Vec::new();
-    f.read_to_end(&mut text).map_err(|e| bad(e.to_string()))?;
-    let head = Head::decode(&text).ok_or_else(|| bad("not a head record".into()))?;
-    Ok((f, head))
+    let (h, head, note) = HeadFile::open(f, &path, key).map_err(bad)?;
+    if let Some(note) = note {
+        eprintln!("referee: {note}");
+    }
+    Ok((h, head))
 }
 
 impl Log {
@@ -506,6 +487,12 @@ impl Log {
     /// missing at the end, an acknowledged line cut short) is refused,
     /// naming the line.
     pub fn open(dir: &Path) -> Result<(Log, Vec<Event>), StoreError> {
+        let (log, logged) = Log::open_logged(dir)?;
+        Ok((log, logged.into_iter().map(|l| l.event).collect()))
+    }
+
+    /// [`Log::open`], with where each event's line is in the log.
+    pub fn open_logged(dir: &Path) -> Result<(Log, Vec<Logged>), StoreError> {
         let path = log_path(dir);
         let io = |source| StoreError::Io {
             path: path.clone(),
@@ -540,7 +527,13 @@ impl Log {
         // and a head; an old one must have both.
         let fresh = bytes.is_empty() && !head_path(dir).exists();
         let key = chain_key(dir, fresh)?;
-        let (head_file, head) = head_file(dir, fresh)?;
+        // A head that does not check out is told after the lines are
+        // checked: a log written with another key breaks at line 1, which
+        // says more than the head does.
+        let (head_file, head) = match head_file(dir, key, fresh) {
+            Ok((f, h)) => (Ok(f), h),
+            Err(e) => (Err(e), Head::default()),
+        };
         if fresh {
             sync_dir(dir).map_err(dir_io)?;
         }
@@ -573,7 +566,11 @@ impl Log {
             }
             let event = serde_json::from_slice::<Event>(&event_bytes)
                 .map_err(|e| corrupt(line_no, e.to_string()))?;
-            events.push(event);
+            events.push(Logged {
+                event,
+                at: good as u64,
+                end: (good + nl + 1) as u64,
+            });
             chain = found;
             good += nl + 1;
             lines += 1;
@@ -587,6 +584,7 @@ impl Log {
             }
             rest = &rest[nl + 1..];
         }
+        let head_file = head_file?;
         if lines < head.lines {
             let next = lines + 1;
             return Err(corrupt(
@@ -615,7 +613,7 @@ impl Log {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let data = file.try_clone().map_err(io)?;
-        let last_ms = events.iter().map(Event::time_ms).max().unwrap_or(0);
+        let last_ms = events.iter().map(|l| l.event.time_ms()).max().unwrap_or(0);
         let log = Log {
             path,
             head_path: head_path(dir),
@@ -658,19 +656,19 @@ impl Log {
         }
     }
 
-    /// Appends an event and syncs it (with the head file) to disk.
-    pub fn append(&self, e: &Event) -> Result<(), StoreError> {
+    /// Appends an event and syncs it to disk (the head file following).
+    pub fn append(&self, e: &Event) -> Result<Appended, StoreError> {
         self.append_all(std::slice::from_ref(e))
     }
 
     /// Appends events with their chain links and syncs them to disk (one
-    /// sync of the log and one of the head file for all of them, and for
+    /// sync of the log and one write of the head file for all of them, and for
     /// every line other requests wrote meanwhile). If the write fails the
     /// file is cut back to its last whole line; if a sync fails, nothing
     /// more is acknowledged until the referee restarts (what reached the
     /// disk is checked then).
-    pub fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
-        let end = {
+    pub fn append_all(&self, events: &[Event]) -> Result<Appended, StoreError> {
+        let appended = {
             let mut w = lock(&self.writer);
             if w.failed {
                 return Err(self.failed());
@@ -697,13 +695,19 @@ impl Log {
                     source,
                 });
             }
+            let appended = Appended {
+                at: w.len,
+                end: w.len + bytes.len() as u64,
+                prior_ms: w.last_ms,
+            };
             w.len += bytes.len() as u64;
             w.lines += events.len() as u64;
             w.chain = chain;
             w.last_ms = events.iter().map(Event::time_ms).fold(w.last_ms, u64::max);
-            w.len
+            appended
         };
-        self.sync_to(end)
+        self.sync_to(appended.end)?;
+        Ok(appended)
     }
 
     fn failed(&self) -> StoreError {
@@ -715,8 +719,10 @@ impl Log {
         }
     }
 
-    /// Makes the log durable up to byte `end` at least, and the head file
-    /// say so.
+    /// Makes the log durable up to byte `end` at least (one `fdatasync`
+    /// for every line written before it), and the head file say so (a
+    /// plain write; its slot is synced about once a second, see
+    /// [`crate::referee::head`]).
     fn sync_to(&self, end: u64) -> Result<(), StoreError> {
         let mut s = lock(&self.syncer);
         if s.durable >= end {
@@ -728,10 +734,10 @@ impl Log {
             source,
         });
         let done = done.and_then(|_| {
-            use std::os::unix::fs::FileExt;
+            let s = &mut *s;
             s.head
-                .write_all_at(&head.encode(), 0)
-                .and_then(|_| s.head.sync_data())
+                .record(&head)
+                .and_then(|_| if s.head.due() { s.head.sync() } else { Ok(()) })
                 .map_err(|source| StoreError::Io {
                     path: self.head_path.clone(),
                     source,
@@ -747,6 +753,27 @@ impl Log {
                 Err(e)
             }
         }
+    }
+
+    /// Syncs the head file's latest record if it is due (the ticker calls
+    /// this, so that the head on disk is at most about a second behind
+    /// when appends stop).
+    pub fn sync_head(&self) -> Result<(), StoreError> {
+        let mut s = lock(&self.syncer);
+        if !s.head.due() {
+            return Ok(());
+        }
+        s.head.sync().map_err(|source| StoreError::Io {
+            path: s.head.path().to_path_buf(),
+            source,
+        })
+    }
+}
+
+impl Drop for Log {
+    /// A clean stop leaves the head file synced.
+    fn drop(&mut self) {
+        let _ = lock(&self.syncer).head.sync();
     }
 }
 
@@ -957,6 +984,57 @@ mod tests {
         // Without its key file the log is not read at all.
         std::fs::remove_file(key_path(&dir)).unwrap();
         assert!(matches!(Log::open(&dir), Err(StoreError::Key { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_head_is_told_apart_from_a_cut_log() {
+        use crate::referee::head::{RECORD, SLOT1};
+        let dir = temp("tornhead");
+        let good = five_lines(&dir);
+        let head = std::fs::read(head_path(&dir)).unwrap();
+        let newest = |h: &[u8]| {
+            let serial = |at: usize| {
+                let t = String::from_utf8_lossy(&h[at..(at + RECORD).min(h.len())]).to_string();
+                t.split(['"', ':', ','])
+                    .nth(4)
+                    .and_then(|x| x.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            if serial(SLOT1 as usize) > serial(0) {
+                SLOT1 as usize
+            } else {
+                0
+            }
+        };
+        // A crash tears the record being written: the other one (older)
+        // is used, the whole keyed lines after it are kept.
+        let mut torn = head.clone();
+        let at = newest(&head);
+        torn[at + 40..at + RECORD].fill(0);
+        std::fs::write(head_path(&dir), &torn).unwrap();
+        let (log, events) = Log::open(&dir).expect("a torn head record is not fatal");
+        assert_eq!(events.len(), 5);
+        assert_eq!(log.head().lines, 5);
+        drop(log);
+        // The head caught up: the log cut short under it is refused,
+        // naming the line.
+        let ends: Vec<usize> = (0..good.len()).filter(|i| good[*i] == b'\n').collect();
+        std::fs::write(log_path(&dir), &good[..ends[3] + 1]).unwrap();
+        let (line, reason) = refused_at(&dir);
+        assert_eq!(line, 5, "{reason}");
+        assert!(reason.contains("missing"), "{reason}");
+        std::fs::write(log_path(&dir), &good).unwrap();
+        // Both records garbled is not a crash: the head file is named.
+        let mut garbled = std::fs::read(head_path(&dir)).unwrap();
+        garbled[20] ^= 1;
+        garbled[SLOT1 as usize + 20] ^= 1;
+        std::fs::write(head_path(&dir), &garbled).unwrap();
+        match Log::open(&dir) {
+            Err(StoreError::Head { reason, .. }) => assert!(reason.contains("edited"), "{reason}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a garbled head was accepted"),
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -116,14 +116,7 @@ fn claim_row(
     id: &str,
     most: usize,
 ) -> Result<ClaimRow, crate::referee::Refusal> {
-    let c = referee.claim(id)?;
-    let views = c
-        .disputes
-        .iter()
-        .take(most)
-        .filter_map(|d| referee.view(id, d.dispute, None).ok())
-        .collect();
-    Ok((c, views))
+    referee.claim_with_views(id, most)
 }
 
 /// One round of a level's bisection, in positions of the level (units of
