@@ -105,19 +105,30 @@ pub fn available() -> bool {
 pub const MIN_JIT_STEPS: u64 = 64;
 
 /// A pc is translated once it has started this many blocks in the
-/// interpreter. Translating costs about 2,000 times as much per
-/// instruction as interpreting it (measured: `cargo bench --bench jit`
-/// prints the translation time per instruction), and generated code
-/// saves most of the interpreter's time, so a block pays for its
-/// translation after some 2,000 runs: translating at half that bounds
-/// what a block that stops running right after costs (interpreted runs
-/// plus its translation) to about 1.5 times the interpreter's time, while
-/// code that keeps running spends almost all of its time in generated code.
-pub const HOT_VISITS: u16 = 1000;
+/// interpreter. Translating costs about 1,000 times as much per
+/// instruction as interpreting it (`run --stats` shows the translation
+/// time: 8,512 instructions of `rust_sha256` in some 70 ms), so a
+/// threshold of 1,000 would bound what a block that stops running right
+/// after it turned hot costs to about twice the interpreter's time. Code
+/// that turns hot mostly keeps running, though: on `rust_sha256` (4 MiB)
+/// a threshold of 1,000 took 0.21 s of CPU, 300 took 0.19 s and 100 took
+/// 0.18 s (less interpreting before the hot loop turns native), with the
+/// same figures on `rust_words` and `loop.elf`; 300 keeps most of that
+/// gain while translating little code that runs only a few hundred times.
+/// Short runs are kept from translating at all by [`WARMUP_STEPS`].
+pub const HOT_VISITS: u16 = 300;
 
 /// A block joins a region only if it has started this many blocks in the
 /// interpreter (it ran, and more than by accident).
 pub const JOIN_VISITS: u16 = 16;
+
+/// Nothing is translated before the interpreter has run this many steps
+/// of a machine. Making the translator (Cranelift's module, the first
+/// translations paging in the code generator) costs some 30 ms, as much as
+/// interpreting 4 million steps: a run shorter than that gains nothing from
+/// translation and stays in the interpreter, and a longer one pays at most
+/// about as much again for the translator as it interpreted before.
+pub const WARMUP_STEPS: u64 = 4_000_000;
 
 /// The JIT part of a [`Machine`]: its engine and, once used, its translations.
 pub(super) struct Slot {
@@ -129,6 +140,8 @@ pub(super) struct Slot {
     off: bool,
     /// Visits that make a pc hot.
     hot: u16,
+    /// Interpreted steps before anything is translated.
+    warmup: u64,
     /// Measure where the time goes (see [`JitStats`]).
     profile: bool,
 }
@@ -144,15 +157,20 @@ impl Slot {
                 Engine::FlawedJit(_) => 0,
                 _ => HOT_VISITS,
             },
+            warmup: match engine {
+                Engine::FlawedJit(_) => 0,
+                _ => WARMUP_STEPS,
+            },
             profile: false,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let (hot, profile) = (self.hot, self.profile);
+        let (hot, warmup, profile) = (self.hot, self.warmup, self.profile);
         *self = Slot::new(self.engine);
         self.hot = hot;
+        self.warmup = warmup;
         self.profile = profile;
     }
 
@@ -250,10 +268,13 @@ impl Machine {
 
     /// Sets the visits that make a pc hot (default [`HOT_VISITS`]; 0
     /// translates code on its first visit, which runs even code that runs
-    /// once in generated code, as tests want). Drops every translation.
+    /// once in generated code, as tests want), with no warm-up
+    /// ([`WARMUP_STEPS`]): translation starts at once. Drops every
+    /// translation.
     pub fn set_hot_visits(&mut self, visits: u16) {
         self.jit.reset();
         self.jit.hot = visits;
+        self.jit.warmup = 0;
     }
 
     /// Measures where the JIT's time goes from now on (the times of
@@ -401,6 +422,8 @@ mod imp {
         heat: Vec<u16>,
         /// Visits that make a pc hot.
         hot: u16,
+        /// Interpreted steps before the translator is made.
+        warmup: u64,
         entries: Vec<Entry>,
         range: CodeRange,
         env: Env,
@@ -436,6 +459,7 @@ mod imp {
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
                 hot: m.jit.hot,
+                warmup: m.jit.warmup,
                 entries: Vec::new(),
                 range: CodeRange {
                     lo: exec.0,
@@ -447,11 +471,17 @@ mod imp {
             })
         }
 
-        /// The interpreter's view (see [`super::Tier`]).
+        /// Whether the warm-up is still on (nothing is translated yet).
+        fn warming(&self) -> bool {
+            self.tr.is_none() && self.stats.interp_steps < self.warmup
+        }
+
+        /// The interpreter's view (see [`super::Tier`]); while warming up,
+        /// it counts visits but stops at none.
         pub(super) fn tier(&mut self) -> super::Tier<'_> {
             super::Tier {
                 lo: self.range.lo,
-                hot: self.hot,
+                hot: if self.warming() { u16::MAX } else { self.hot },
                 table: &self.table,
                 heat: &mut self.heat,
             }
@@ -490,6 +520,9 @@ mod imp {
                 && *h < self.hot
             {
                 *h += 1;
+                return Look::Interp;
+            }
+            if self.warming() {
                 return Look::Interp;
             }
             let t0 = Instant::now();
@@ -588,11 +621,11 @@ mod imp {
                 Look::Interp => true,
                 // (An entry exists only with its translator.)
                 Look::Run(entry) if jit.tr.is_some() => {
-                    let Some(tr) = jit.tr.as_ref() else {
+                    let Some(tr) = jit.tr.as_mut() else {
                         continue;
                     };
                     let t = clock();
-                    let exit = tr.code().enter(entry, &mut m.state, max_steps - done);
+                    let exit = tr.code_mut().enter(entry, &mut m.state, max_steps - done);
                     native += since(t);
                     let n = exit.steps;
                     done += n;
@@ -610,7 +643,14 @@ mod imp {
             };
             if interp && done < max_steps {
                 let t = clock();
-                let n = m.interpret_tiered::<true>(max_steps - done);
+                // While warming up, up to the end of the warm-up.
+                let budget = match m.jit.jit.as_deref() {
+                    Some(j) if j.warming() => {
+                        (j.warmup - j.stats.interp_steps).min(max_steps - done)
+                    }
+                    _ => max_steps - done,
+                };
+                let n = m.interpret_tiered::<true>(budget);
                 interp_secs += since(t);
                 done += n;
                 if let Some(j) = m.jit.jit.as_deref_mut() {
