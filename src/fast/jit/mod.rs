@@ -23,8 +23,10 @@
 //!   touches guest memory only at addresses it checked to be below `2^32`.
 //!
 //! [`Engine`] selects the engine of a [`Machine`]; the default is the JIT
-//! where it is built (x86-64, aarch64) and passes [`self_test`], else the
-//! interpreter.
+//! where it is built (x86-64, aarch64), else the interpreter. The JIT runs
+//! [`self_test`] (once per process) before its first translation, not at
+//! start-up, so a run that never turns hot does not pay for it; where the
+//! self-test fails, the machine goes on in the interpreter.
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod native;
@@ -83,13 +85,14 @@ pub fn set_default_engine(e: Engine) {
 }
 
 /// The engine of machines made by [`Machine::new`]: the one set by
-/// [`set_default_engine`], else the JIT where [`available`], else the
-/// interpreter.
+/// [`set_default_engine`], else the JIT where it is built (it checks
+/// [`available`] before it translates anything), else the interpreter.
 pub fn default_engine() -> Engine {
+    let built = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
     match DEFAULT.load(Ordering::Relaxed) {
         1 => Engine::Interp,
         2 if available() => Engine::Jit,
-        0 if available() => Engine::Jit,
+        0 if built => Engine::Jit,
         _ => Engine::Interp,
     }
 }
@@ -123,13 +126,14 @@ pub const HOT_VISITS: u16 = 300;
 pub const JOIN_VISITS: u16 = 16;
 
 /// Nothing is translated before the interpreter has run this many steps
-/// of a machine (some 30 ms). A program's first translations can cost
-/// more than a short run of it: `rust_evm` on one transaction (0.4 M
-/// steps, 11 ms in the interpreter) turned 3 regions of long straight-line
-/// blocks hot and spent 45 ms translating them. With the warm-up, a run
-/// shorter than this stays in the interpreter, and a longer one has
-/// interpreted at least as long as its first translations usually take.
-pub const WARMUP_STEPS: u64 = 4_000_000;
+/// of a machine (some 8 ms). A program's first translations can cost more
+/// than a short run of it: `rust_evm` on one transaction (0.4 M steps,
+/// 11 ms in the interpreter) turns 3 regions of long straight-line blocks
+/// hot and spent 45 ms translating them. Measured (CPU ms, whole process,
+/// best of 5) with no warm-up / 1 M / 4 M steps: `rust_evm` 23.5 / 15.6 /
+/// 15.7, `rust_json` 6.6 / 3.8 / 3.7, `numeric` 10.4 / 12.6 / 15.7, `sha256`
+/// on 256 KiB 19.9 / 26.1 / 41.3, `keccak` 45.4 / 45.3 / 65.2.
+pub const WARMUP_STEPS: u64 = 1_000_000;
 
 /// The JIT part of a [`Machine`]: its engine and, once used, its translations.
 pub(super) struct Slot {
@@ -143,6 +147,9 @@ pub(super) struct Slot {
     hot: u16,
     /// Interpreted steps before anything is translated.
     warmup: u64,
+    /// Translate without asking [`available`] first (the self-test's own
+    /// machine, which `available` is waiting for).
+    vetted: bool,
     /// Measure where the time goes (see [`JitStats`]).
     profile: bool,
 }
@@ -162,16 +169,18 @@ impl Slot {
                 Engine::FlawedJit(_) => 0,
                 _ => WARMUP_STEPS,
             },
+            vetted: false,
             profile: false,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let (hot, warmup, profile) = (self.hot, self.warmup, self.profile);
+        let (hot, warmup, vetted, profile) = (self.hot, self.warmup, self.vetted, self.profile);
         *self = Slot::new(self.engine);
         self.hot = hot;
         self.warmup = warmup;
+        self.vetted = vetted;
         self.profile = profile;
     }
 
@@ -318,6 +327,7 @@ pub fn self_test() -> Result<(), String> {
         let mut b = Machine::with_engine(s, Engine::Jit);
         // Hot after a few visits, whatever the default threshold.
         b.set_hot_visits(8);
+        b.jit.vetted = true;
         let mut done = 0;
         for chunk in [70, 1000, 137, 5000, u64::MAX] {
             let (na, nb) = (a.run(chunk), b.run(chunk));
@@ -425,6 +435,9 @@ mod imp {
         hot: u16,
         /// Interpreted steps before the translator is made.
         warmup: u64,
+        /// Whether the translator may be made without asking
+        /// [`super::available`] first.
+        vetted: bool,
         entries: Vec<Entry>,
         range: CodeRange,
         env: Env,
@@ -461,6 +474,7 @@ mod imp {
                 heat: vec![0; slots],
                 hot: m.jit.hot,
                 warmup: m.jit.warmup,
+                vetted: m.jit.vetted,
                 entries: Vec::new(),
                 range: CodeRange {
                     lo: exec.0,
@@ -525,6 +539,15 @@ mod imp {
             }
             if self.warming() {
                 return Look::Interp;
+            }
+            if self.tr.is_none() && !self.vetted {
+                if !super::available() {
+                    // No translations for this machine: it interprets, and
+                    // the interpreter never stops for hot code again.
+                    self.warmup = u64::MAX;
+                    return Look::Interp;
+                }
+                self.vetted = true;
             }
             let t0 = Instant::now();
             // Only blocks that ran (in the interpreter) join the region, so
