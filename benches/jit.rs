@@ -62,7 +62,7 @@ fn main() {
     let text = std::fs::read(root().join("examples/guests/inputs/text.txt")).expect("text.txt");
     let big_text: Vec<u8> = text.iter().copied().cycle().take(256 << 10).collect();
     let evm =
-        std::fs::read(root().join("examples/guests/inputs/evm_sum.json")).expect("evm_sum.json");
+        std::fs::read(root().join("examples/guests/inputs/evm_add11.bin")).expect("evm_add11.bin");
     let people =
         std::fs::read(root().join("examples/guests/inputs/people.json")).expect("people.json");
     // (guest, input, whether ckb-vm runs it: its 4 MiB memory does not hold

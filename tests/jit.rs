@@ -6,7 +6,7 @@ mod support;
 
 use mswap::elf::Program;
 use mswap::fast::Machine;
-use mswap::fast::jit::{Engine, available};
+use mswap::fast::jit::{Engine, HOT_VISITS, WARMUP_STEPS, available};
 use mswap::layout::ctrl;
 use mswap::state::State;
 use mswap::state::tree::root;
@@ -96,11 +96,84 @@ fn loop_runs_mostly_in_generated_code() {
     }
     let (elf, input) = guest_elf("loop");
     let mut m = Machine::with_engine(guest_state(&elf, &input), Engine::Jit);
+    // The default threshold, with no warm-up (2 M steps would all be
+    // interpreted otherwise).
+    m.set_hot_visits(HOT_VISITS);
     let n = m.run(u64::MAX);
     let st = m.jit_stats();
     // 2 M steps: the interpreter's share is the loop's first HOT_VISITS laps.
     assert!(st.jit_steps * 100 >= n * 98, "{st:?} of {n}");
     assert!(st.interp_steps + st.jit_steps == n, "{st:?} of {n}");
+}
+
+#[test]
+fn short_runs_stay_in_the_interpreter_and_long_ones_leave_it() {
+    if !jit_or_skip() {
+        return;
+    }
+    // With the default settings: nothing is translated in the first
+    // WARMUP_STEPS steps, whatever turned hot; after them, hot code is
+    // translated at once and the rest of the run is mostly native.
+    let (elf, _) = guest_elf("loop");
+    // loop.elf: some 870 steps per lap.
+    let s = guest_state(&elf, b"40000");
+    let mut m = Machine::with_engine(s.clone(), Engine::Jit);
+    assert_eq!(m.run(WARMUP_STEPS), WARMUP_STEPS);
+    let st = m.jit_stats();
+    assert_eq!((st.regions, st.jit_steps), (0, 0), "{st:?}");
+    let rest = m.run(u64::MAX);
+    let st = m.jit_stats();
+    assert!(
+        st.regions > 0 && st.jit_steps * 10 >= rest * 8,
+        "{st:?} of {rest}"
+    );
+    let mut r = Machine::with_engine(s, Engine::Interp);
+    assert_eq!(r.run(u64::MAX), WARMUP_STEPS + rest);
+    assert_eq!(root(r.state()), root(m.state()));
+}
+
+#[test]
+fn grouped_accesses_leave_where_one_of_them_fails() {
+    if !jit_or_skip() {
+        return;
+    }
+    // Four accesses through x9 (one check covers them all), in a loop of
+    // 30 laps, from bases where all are fine, where the first ones are
+    // fine and a later one is out of memory or stores into the
+    // write-protected code, or where the base is misaligned (the
+    // interpreter performs those accesses): the JIT leaves before the
+    // first access of the group and the interpreter goes on exactly.
+    let code = [
+        addi(5, 0, 30),        // 0x1000: x5 = 30
+        addi(17, 0, 93),       // 0x1004: a7 = exit
+        i(0, 9, 3, 12, 0x03),  // 0x1008: loop: ld x12, 0(x9)
+        s(8, 12, 9, 3),        // 0x100c: sd x12, 8(x9)
+        addi(12, 12, 1),       // 0x1010: x12 += 1
+        i(16, 9, 3, 13, 0x03), // 0x1014: ld x13, 16(x9)
+        s(24, 12, 9, 2),       // 0x1018: sw x12, 24(x9)
+        addi(5, 5, -1),        // 0x101c: x5 -= 1
+        b(-24, 0, 5, 1),       // 0x1020: bne x5, x0, loop
+        ECALL,                 // 0x1024
+    ];
+    for (what, base, faults) in [
+        ("inside memory", 0x20_0000u64, false),
+        ("misaligned", 0x20_0004, false),
+        ("the third access past 2^32", (1u64 << 32) - 16, true),
+        ("the last store into the code", 0x1000 - 24, true),
+        ("the last store just below the code", 0x1000 - 28, false),
+        ("below zero", 0u64.wrapping_sub(8), true),
+    ] {
+        let st = code_state(&code, &[(9, base)]);
+        // (Runs of fewer than MIN_JIT_STEPS steps are interpreted.)
+        for chunk in [u64::MAX, 64, 97] {
+            let mut c = || chunk;
+            let label = format!("{what} (chunks of {chunk})");
+            let (a, j) = agree(&label, &st, &mut c, 10_000, 0);
+            let faulted = matches!(a.state().status(), mswap::layout::Status::Faulted { .. });
+            assert_eq!(faulted, faults, "{label}: {}", a.state().status());
+            assert!(j.jit_stats().jit_steps > 0, "{label}");
+        }
+    }
 }
 
 #[test]

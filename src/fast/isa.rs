@@ -47,6 +47,11 @@ macro_rules! isa {
             /// A 32-bit instruction whose second half lies outside the
             /// executable range (made by the fetch, never by [`decode`]).
             FetchFault,
+            /// A slot of the interpreter's code cache not decoded yet (made
+            /// by the cache, never by [`decode`]): the interpreter decodes
+            /// an instruction the first time it runs, so that a short run
+            /// of a large program does not pay for decoding all of it.
+            Undecoded,
         }
 
         /// The ISA table: `(op, mnemonic, mask, match, format)`.

@@ -30,8 +30,9 @@ pub struct WriteEvent {
     pub len: u64,
 }
 
-/// Pre-decoded instructions of the executable range, one per halfword (an
-/// instruction may start at any 2-byte boundary).
+/// Decoded instructions of the executable range, one per halfword (an
+/// instruction may start at any 2-byte boundary), each decoded the first
+/// time it runs ([`Op::Undecoded`] until then).
 struct CodeCache {
     lo: u64,
     size: u64,
@@ -54,41 +55,59 @@ impl CodeCache {
                 writes: 0,
             };
         }
-        let mut cache = CodeCache {
+        CodeCache {
             lo,
             size,
-            insts: vec![decode(0); (size / 2) as usize],
+            insts: vec![UNDECODED; (size / 2) as usize],
             writes: 0,
-        };
-        cache.refresh(state, lo, size);
-        cache.writes = 0;
-        cache
+        }
     }
 
-    /// Re-decodes the instructions overlapping `[addr, addr + len)`
-    /// (including one that starts 2 bytes before and straddles `addr`).
-    fn refresh(&mut self, state: &State, addr: u64, len: u64) {
+    /// Decodes the instruction at `pc` (even, inside the cached range) into
+    /// its slot and returns it.
+    #[cold]
+    fn decode_at(&mut self, state: &State, pc: u64) -> Inst {
+        let inst = match fetch(state, pc) {
+            Some(word) if !isa::is_long(word as u16) || pc + 2 - self.lo < self.size => {
+                decode(word)
+            }
+            // A 32-bit instruction reaching past the range faults at fetch.
+            _ => Inst {
+                op: Op::FetchFault,
+                ..decode(0)
+            },
+        };
+        if let Some(slot) = self.insts.get_mut(((pc - self.lo) / 2) as usize) {
+            *slot = inst;
+        }
+        inst
+    }
+
+    /// Forgets the instructions overlapping `[addr, addr + len)` (including
+    /// one that starts 2 bytes before and straddles `addr`): they are
+    /// decoded again when they run.
+    fn refresh(&mut self, addr: u64, len: u64) {
         self.writes += 1;
         let end = self.lo + 2 * self.insts.len() as u64;
         let first = addr.saturating_sub(2).max(self.lo);
         let last = addr.saturating_add(len).min(end);
         let mut a = first & !1;
         while a < last {
-            let inst = match fetch(state, a) {
-                Some(word) if !isa::is_long(word as u16) || a + 2 - self.lo < self.size => {
-                    decode(word)
-                }
-                // A 32-bit instruction reaching past the range faults at fetch.
-                _ => Inst {
-                    op: Op::FetchFault,
-                    ..decode(0)
-                },
-            };
-            self.insts[((a - self.lo) / 2) as usize] = inst;
+            self.insts[((a - self.lo) / 2) as usize] = UNDECODED;
             a += 2;
         }
     }
 }
+
+/// A code cache slot not decoded yet.
+const UNDECODED: Inst = Inst {
+    op: Op::Undecoded,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+    len: 0,
+};
 
 /// The instruction bits at `pc` as the fetch reads them: the halfword at
 /// `pc`, and if it starts a 32-bit instruction the halfword at `pc + 2`
@@ -326,7 +345,7 @@ impl Machine {
                 let v = r!($inst.rs2);
                 state.mem.write(a, &$conv(v));
                 if overlaps(a, $n, exec_lo, exec_size) {
-                    cache.refresh(state, a, $n);
+                    cache.refresh(a, $n);
                 }
                 pc = pc.wrapping_add($inst.len as u64);
             }};
@@ -373,7 +392,7 @@ impl Machine {
                     }
                     state.mem.write(a, &$conv(r!($inst.rs2)));
                     if overlaps(a, $n, exec_lo, exec_size) {
-                        cache.refresh(state, a, $n);
+                        cache.refresh(a, $n);
                     }
                     r!($inst.rd) = 0;
                 } else {
@@ -404,7 +423,7 @@ impl Machine {
                 let new = amo(Op::$o, old, r!($inst.rs2));
                 state.mem.write(a, &new.to_le_bytes()[..$n]);
                 if overlaps(a, $n, exec_lo, exec_size) {
-                    cache.refresh(state, a, $n);
+                    cache.refresh(a, $n);
                 }
                 r!($inst.rd) = old;
                 pc = pc.wrapping_add($inst.len as u64);
@@ -527,7 +546,7 @@ impl Machine {
                             if let Some((a, n)) = wrote_mem
                                 && overlaps(a, n, exec_lo, exec_size)
                             {
-                                cache.refresh(state, a, n);
+                                cache.refresh(a, n);
                             }
                             pc = pc.wrapping_add(len);
                         }
@@ -537,6 +556,13 @@ impl Machine {
                 Op::Ebreak => fault!(Fault::Breakpoint, pc),
                 Op::Illegal => fault!(Fault::IllegalInstruction, inst.imm as u32 as u64),
                 Op::FetchFault => fault!(Fault::InstructionAccess, pc),
+                // First run of this instruction: decode it, then execute it
+                // (the cache holds only ranges with an even start, and pc is
+                // even and inside the range here).
+                Op::Undecoded => {
+                    cache.decode_at(state, pc);
+                    continue;
+                }
                 // One arm per operation, so that dispatch is a single jump.
                 Op::Addi => alu_op!(inst, Addi),
                 Op::Slti => alu_op!(inst, Slti),

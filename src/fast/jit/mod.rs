@@ -23,8 +23,10 @@
 //!   touches guest memory only at addresses it checked to be below `2^32`.
 //!
 //! [`Engine`] selects the engine of a [`Machine`]; the default is the JIT
-//! where it is built (x86-64, aarch64) and passes [`self_test`], else the
-//! interpreter.
+//! where it is built (x86-64, aarch64), else the interpreter. The JIT runs
+//! [`self_test`] (once per process) before its first translation, not at
+//! start-up, so a run that never turns hot does not pay for it; where the
+//! self-test fails, the machine goes on in the interpreter.
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod native;
@@ -83,13 +85,14 @@ pub fn set_default_engine(e: Engine) {
 }
 
 /// The engine of machines made by [`Machine::new`]: the one set by
-/// [`set_default_engine`], else the JIT where [`available`], else the
-/// interpreter.
+/// [`set_default_engine`], else the JIT where it is built (it checks
+/// [`available`] before it translates anything), else the interpreter.
 pub fn default_engine() -> Engine {
+    let built = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
     match DEFAULT.load(Ordering::Relaxed) {
         1 => Engine::Interp,
         2 if available() => Engine::Jit,
-        0 if available() => Engine::Jit,
+        0 if built => Engine::Jit,
         _ => Engine::Interp,
     }
 }
@@ -105,19 +108,32 @@ pub fn available() -> bool {
 pub const MIN_JIT_STEPS: u64 = 64;
 
 /// A pc is translated once it has started this many blocks in the
-/// interpreter. Translating costs about 2,000 times as much per
-/// instruction as interpreting it (measured: `cargo bench --bench jit`
-/// prints the translation time per instruction), and generated code
-/// saves most of the interpreter's time, so a block pays for its
-/// translation after some 2,000 runs: translating at half that bounds
-/// what a block that stops running right after costs (interpreted runs
-/// plus its translation) to about 1.5 times the interpreter's time, while
-/// code that keeps running spends almost all of its time in generated code.
-pub const HOT_VISITS: u16 = 1000;
+/// interpreter. Translating costs about 1,000 times as much per
+/// instruction as interpreting it (`run --stats` shows the translation
+/// time: 8,512 instructions of `rust_sha256` in some 70 ms), so a
+/// threshold of 1,000 would bound what a block that stops running right
+/// after it turned hot costs to about twice the interpreter's time. Code
+/// that turns hot mostly keeps running, though: on `rust_sha256` (4 MiB)
+/// a threshold of 1,000 took 0.21 s of CPU, 300 took 0.19 s and 100 took
+/// 0.18 s (less interpreting before the hot loop turns native), with the
+/// same figures on `rust_words` and `loop.elf`; 300 keeps most of that
+/// gain while translating little code that runs only a few hundred times.
+/// Short runs are kept from translating at all by [`WARMUP_STEPS`].
+pub const HOT_VISITS: u16 = 300;
 
 /// A block joins a region only if it has started this many blocks in the
 /// interpreter (it ran, and more than by accident).
 pub const JOIN_VISITS: u16 = 16;
+
+/// Nothing is translated before the interpreter has run this many steps
+/// of a machine (some 8 ms). A program's first translations can cost more
+/// than a short run of it: `rust_evm` on one transaction (0.4 M steps,
+/// 11 ms in the interpreter) turns 3 regions of long straight-line blocks
+/// hot and spent 45 ms translating them. Measured (CPU ms, whole process,
+/// best of 5) with no warm-up / 1 M / 4 M steps: `rust_evm` 23.5 / 15.6 /
+/// 15.7, `rust_json` 6.6 / 3.8 / 3.7, `numeric` 10.4 / 12.6 / 15.7, `sha256`
+/// on 256 KiB 19.9 / 26.1 / 41.3, `keccak` 45.4 / 45.3 / 65.2.
+pub const WARMUP_STEPS: u64 = 1_000_000;
 
 /// The JIT part of a [`Machine`]: its engine and, once used, its translations.
 pub(super) struct Slot {
@@ -129,6 +145,11 @@ pub(super) struct Slot {
     off: bool,
     /// Visits that make a pc hot.
     hot: u16,
+    /// Interpreted steps before anything is translated.
+    warmup: u64,
+    /// Translate without asking [`available`] first (the self-test's own
+    /// machine, which `available` is waiting for).
+    vetted: bool,
     /// Measure where the time goes (see [`JitStats`]).
     profile: bool,
 }
@@ -144,15 +165,22 @@ impl Slot {
                 Engine::FlawedJit(_) => 0,
                 _ => HOT_VISITS,
             },
+            warmup: match engine {
+                Engine::FlawedJit(_) => 0,
+                _ => WARMUP_STEPS,
+            },
+            vetted: false,
             profile: false,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let (hot, profile) = (self.hot, self.profile);
+        let (hot, warmup, vetted, profile) = (self.hot, self.warmup, self.vetted, self.profile);
         *self = Slot::new(self.engine);
         self.hot = hot;
+        self.warmup = warmup;
+        self.vetted = vetted;
         self.profile = profile;
     }
 
@@ -250,10 +278,13 @@ impl Machine {
 
     /// Sets the visits that make a pc hot (default [`HOT_VISITS`]; 0
     /// translates code on its first visit, which runs even code that runs
-    /// once in generated code, as tests want). Drops every translation.
+    /// once in generated code, as tests want), with no warm-up
+    /// ([`WARMUP_STEPS`]): translation starts at once. Drops every
+    /// translation.
     pub fn set_hot_visits(&mut self, visits: u16) {
         self.jit.reset();
         self.jit.hot = visits;
+        self.jit.warmup = 0;
     }
 
     /// Measures where the JIT's time goes from now on (the times of
@@ -296,6 +327,7 @@ pub fn self_test() -> Result<(), String> {
         let mut b = Machine::with_engine(s, Engine::Jit);
         // Hot after a few visits, whatever the default threshold.
         b.set_hot_visits(8);
+        b.jit.vetted = true;
         let mut done = 0;
         for chunk in [70, 1000, 137, 5000, u64::MAX] {
             let (na, nb) = (a.run(chunk), b.run(chunk));
@@ -401,6 +433,11 @@ mod imp {
         heat: Vec<u16>,
         /// Visits that make a pc hot.
         hot: u16,
+        /// Interpreted steps before the translator is made.
+        warmup: u64,
+        /// Whether the translator may be made without asking
+        /// [`super::available`] first.
+        vetted: bool,
         entries: Vec<Entry>,
         range: CodeRange,
         env: Env,
@@ -436,6 +473,8 @@ mod imp {
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
                 hot: m.jit.hot,
+                warmup: m.jit.warmup,
+                vetted: m.jit.vetted,
                 entries: Vec::new(),
                 range: CodeRange {
                     lo: exec.0,
@@ -447,11 +486,17 @@ mod imp {
             })
         }
 
-        /// The interpreter's view (see [`super::Tier`]).
+        /// Whether the warm-up is still on (nothing is translated yet).
+        fn warming(&self) -> bool {
+            self.tr.is_none() && self.stats.interp_steps < self.warmup
+        }
+
+        /// The interpreter's view (see [`super::Tier`]); while warming up,
+        /// it counts visits but stops at none.
         pub(super) fn tier(&mut self) -> super::Tier<'_> {
             super::Tier {
                 lo: self.range.lo,
-                hot: self.hot,
+                hot: if self.warming() { u16::MAX } else { self.hot },
                 table: &self.table,
                 heat: &mut self.heat,
             }
@@ -491,6 +536,18 @@ mod imp {
             {
                 *h += 1;
                 return Look::Interp;
+            }
+            if self.warming() {
+                return Look::Interp;
+            }
+            if self.tr.is_none() && !self.vetted {
+                if !super::available() {
+                    // No translations for this machine: it interprets, and
+                    // the interpreter never stops for hot code again.
+                    self.warmup = u64::MAX;
+                    return Look::Interp;
+                }
+                self.vetted = true;
             }
             let t0 = Instant::now();
             // Only blocks that ran (in the interpreter) join the region, so
@@ -588,11 +645,11 @@ mod imp {
                 Look::Interp => true,
                 // (An entry exists only with its translator.)
                 Look::Run(entry) if jit.tr.is_some() => {
-                    let Some(tr) = jit.tr.as_ref() else {
+                    let Some(tr) = jit.tr.as_mut() else {
                         continue;
                     };
                     let t = clock();
-                    let exit = tr.code().enter(entry, &mut m.state, max_steps - done);
+                    let exit = tr.code_mut().enter(entry, &mut m.state, max_steps - done);
                     native += since(t);
                     let n = exit.steps;
                     done += n;
@@ -610,7 +667,14 @@ mod imp {
             };
             if interp && done < max_steps {
                 let t = clock();
-                let n = m.interpret_tiered::<true>(max_steps - done);
+                // While warming up, up to the end of the warm-up.
+                let budget = match m.jit.jit.as_deref() {
+                    Some(j) if j.warming() => {
+                        (j.warmup - j.stats.interp_steps).min(max_steps - done)
+                    }
+                    _ => max_steps - done,
+                };
+                let n = m.interpret_tiered::<true>(budget);
                 interp_secs += since(t);
                 done += n;
                 if let Some(j) = m.jit.jit.as_deref_mut() {

@@ -12,11 +12,15 @@
 //!   guest memory),
 //! - the dirty set's bit word `page / 64` for a page `< 2^20` (the set
 //!   covers all `MEM_SIZE / 4096` pages),
+//! - the page log's word `k` for `k` = the context's `log_len`, which it
+//!   then increments, only when it set a dirty bit that was clear (so at
+//!   most once per page and call: `log_len` stays below the log's
+//!   `MEM_SIZE / 4096` words),
 //! - the fields of [`Ctx`],
 //! - the entry table's word `k` for a slot `k` it checked to be below the
 //!   table's length (one word per 2-byte slot of the executable range),
 //!
-//! calls only [`mark_dirty`], and jumps (a tail call with the same
+//! calls nothing, and jumps (a tail call with the same
 //! signature and the `tail` calling convention) only to a non-zero word of
 //! the entry table, which [`CodeMemory`] fills only with the entries of its
 //! own finalized regions and clears with them. Every access in the
@@ -39,8 +43,9 @@ pub(super) struct Ctx {
     pub mem: *mut u8,
     /// The bit words of guest memory's dirty-page set.
     pub dirty_bits: *mut u64,
-    /// The page list of that set.
-    pub dirty_list: *mut Vec<u32>,
+    /// The page log: pages whose dirty bit generated code set (it was
+    /// clear), which join the set's list when the call returns.
+    pub log: *mut u32,
     /// In: the most instructions the regions may execute; out: what is left.
     pub budget: u64,
     /// Out: the pc at which the region stopped.
@@ -52,6 +57,8 @@ pub(super) struct Ctx {
     pub table: *const u64,
     /// Out: jumps from one region straight into another.
     pub chains: u64,
+    /// In/out: the pages in the page log.
+    pub log_len: u64,
 }
 
 /// Byte offsets of the [`Ctx`] fields, for generated code.
@@ -59,62 +66,52 @@ pub(super) mod off {
     pub const REGS: i32 = 0;
     pub const MEM: i32 = 8;
     pub const DIRTY_BITS: i32 = 16;
-    pub const DIRTY_LIST: i32 = 24;
+    pub const LOG: i32 = 24;
     pub const BUDGET: i32 = 32;
     pub const NEXT_PC: i32 = 40;
     pub const EXIT: i32 = 48;
     pub const TABLE: i32 = 56;
     pub const CHAINS: i32 = 64;
+    pub const LOG_LEN: i32 = 72;
 }
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == off::REGS as usize);
     assert!(std::mem::offset_of!(Ctx, mem) == off::MEM as usize);
     assert!(std::mem::offset_of!(Ctx, dirty_bits) == off::DIRTY_BITS as usize);
-    assert!(std::mem::offset_of!(Ctx, dirty_list) == off::DIRTY_LIST as usize);
+    assert!(std::mem::offset_of!(Ctx, log) == off::LOG as usize);
     assert!(std::mem::offset_of!(Ctx, budget) == off::BUDGET as usize);
     assert!(std::mem::offset_of!(Ctx, next_pc) == off::NEXT_PC as usize);
     assert!(std::mem::offset_of!(Ctx, exit) == off::EXIT as usize);
     assert!(std::mem::offset_of!(Ctx, table) == off::TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, chains) == off::CHAINS as usize);
+    assert!(std::mem::offset_of!(Ctx, log_len) == off::LOG_LEN as usize);
 };
 
 impl Ctx {
     /// A context over `state` (the pointers stay valid while the state is
     /// borrowed by the caller and not touched otherwise).
-    fn new(state: &mut State, table: *const u64) -> Ctx {
+    fn new(state: &mut State, table: *const u64, log: *mut u32) -> Ctx {
         let regs = state.ctrl_words_mut().as_mut_ptr();
-        let (mem, dirty_bits, dirty_list) = state.mem.jit_parts();
+        let (mem, dirty_bits, _) = state.mem.jit_parts();
         Ctx {
             regs,
             mem,
             dirty_bits,
-            dirty_list,
+            log,
             budget: 0,
             next_pc: 0,
             exit: 0,
             table,
             chains: 0,
+            log_len: 0,
         }
     }
 }
 
-/// Called by generated code after it set the dirty bit of `page`, which
-/// was clear: the page joins the set's list (what `PageSet::insert` does).
-///
-/// # Safety
-/// `list` is the `dirty_list` of a live [`Ctx`].
-pub(super) unsafe extern "C" fn mark_dirty(list: *mut Vec<u32>, page: u64) {
-    // SAFETY: generated code passes the context's `dirty_list`, which points
-    // to the page list of the state's dirty set; nothing else refers to that
-    // list while the region runs (the caller holds `&mut State`).
-    unsafe { (*list).push(page as u32) }
-}
-
-/// The address of [`mark_dirty`], for generated code.
-pub(super) fn mark_dirty_addr() -> i64 {
-    mark_dirty as unsafe extern "C" fn(*mut Vec<u32>, u64) as usize as i64
-}
+/// Words of the page log: one per page of guest memory, so it never fills
+/// (a page is logged only when its dirty bit goes from clear to set).
+const LOG_WORDS: usize = (MEM_SIZE >> 12) as usize;
 
 /// The entry of one translated region.
 #[derive(Clone, Copy)]
@@ -140,6 +137,9 @@ pub(super) struct CodeMemory {
     table: Vec<u64>,
     /// The function that calls a region from Rust (`extern "C" fn(*mut Ctx, entry)`).
     trampoline: Option<Entry>,
+    /// The page log of [`Ctx`] ([`LOG_WORDS`] words, zeroed: it costs
+    /// memory only for the words written).
+    log: Vec<u32>,
 }
 
 // SAFETY: the module and the entries made from it are owned by one
@@ -157,6 +157,7 @@ impl CodeMemory {
             module: Some(module),
             table: vec![0; slots],
             trampoline: None,
+            log: vec![0; LOG_WORDS],
         }
     }
 
@@ -188,7 +189,7 @@ impl CodeMemory {
     }
 
     /// Runs the region at `entry` on `state` with at most `budget` steps.
-    pub fn enter(&self, entry: Entry, state: &mut State, budget: u64) -> Exit {
+    pub fn enter(&mut self, entry: Entry, state: &mut State, budget: u64) -> Exit {
         assert!(
             state.mem.len() as u64 == MEM_SIZE,
             "guest memory is MEM_SIZE bytes"
@@ -200,7 +201,7 @@ impl CodeMemory {
                 chains: 0,
             };
         };
-        let mut ctx = Ctx::new(state, self.table.as_ptr());
+        let mut ctx = Ctx::new(state, self.table.as_ptr(), self.log.as_mut_ptr());
         ctx.budget = budget;
         // SAFETY: `tramp` and `entry` are finalized code of this module
         // (still alive: `self` is borrowed); the trampoline was built by
@@ -210,11 +211,22 @@ impl CodeMemory {
         // this file; `ctx`'s pointers come from `state`, which is
         // exclusively borrowed for the whole call, the memory is MEM_SIZE
         // bytes (asserted above), and the table is this value's, alive and
-        // not changed during the call.
+        // not changed during the call, the log is this value's and holds
+        // `LOG_WORDS` words, more than generated code writes.
         unsafe {
             let f: extern "C" fn(*mut Ctx, u64) = std::mem::transmute(tramp.0);
             f(&mut ctx, entry.0 as u64)
         };
+        // The pages whose dirty bits the code set join the set's list (what
+        // `PageSet::insert` does after setting a bit).
+        let logged = self.log.get(..ctx.log_len as usize).unwrap_or(&[]);
+        if !logged.is_empty() {
+            let (_, _, list) = state.mem.jit_parts();
+            // SAFETY: `list` points to the page list of `state`'s dirty set,
+            // which `state` (exclusively borrowed here) owns; no other
+            // reference to it is alive.
+            unsafe { (*list).extend_from_slice(logged) };
+        }
         Exit {
             steps: budget.saturating_sub(ctx.budget),
             why: ctx.exit,

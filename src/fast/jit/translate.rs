@@ -21,7 +21,7 @@
 //! with an exact step count, and the interpreter executes it: faults,
 //! system calls and stores into code are always the interpreter's.
 
-use super::native::{CodeMemory, Entry, mark_dirty_addr, off};
+use super::native::{CodeMemory, Entry, off};
 use super::region::{Block, Decoded, End, Region};
 use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
@@ -143,8 +143,8 @@ impl Translator {
     }
 
     /// The code memory (to run translations).
-    pub fn code(&self) -> &CodeMemory {
-        &self.code
+    pub fn code_mut(&mut self) -> &mut CodeMemory {
+        &mut self.code
     }
 
     /// Translates `region`; returns the entry of its function.
@@ -186,13 +186,97 @@ struct Gen<'a> {
     blocks: Vec<cranelift_codegen::ir::Block>,
     mem: Value,
     bits: Value,
-    list: Value,
     regs: Value,
     ctxp: Value,
     table: Value,
     /// The signature of a region, for tail calls.
     sig: SigRef,
     env: Env,
+    /// The access being translated was checked with its group (see
+    /// [`mem_group`]): it needs no checks of its own.
+    covered: bool,
+}
+
+/// The size in bytes of a load or store (`None` for other operations).
+fn access_size(op: Op) -> Option<u64> {
+    use Op::*;
+    match op {
+        Lb | Lbu | Sb => Some(1),
+        Lh | Lhu | Sh => Some(2),
+        Lw | Lwu | Sw => Some(4),
+        Ld | Sd => Some(8),
+        _ => None,
+    }
+}
+
+/// A group of loads and stores of one block through the same base
+/// register, unchanged between them, each at an offset that is a multiple
+/// of its size: one check before the first (the base aligned to the
+/// largest size, the span of their offsets inside guest memory and, for
+/// stores, away from the protected ranges) covers them all. Stack frames
+/// and structs are read and written this way, so a block needs one check
+/// where it had one per access (each check is a branch and a block of its
+/// own, which the register allocator pays for).
+struct Group {
+    /// Indices in the block of the accesses it covers (at least two).
+    members: Vec<usize>,
+    /// The base register.
+    base: u8,
+    /// The lowest offset.
+    lo: i64,
+    /// The bytes from the lowest offset to the end of the highest access.
+    span: u64,
+    /// The largest access size.
+    align: u64,
+    /// Whether it has stores.
+    stores: bool,
+}
+
+/// The group that starts at the access `insts[k]`, if it has two members.
+fn mem_group(insts: &[Decoded], k: usize) -> Option<Group> {
+    let first = insts.get(k)?;
+    let base = first.inst.rs1;
+    let fits = |d: &Decoded| {
+        access_size(d.inst.op).filter(|&n| d.inst.rs1 == base && d.inst.imm as i64 % n as i64 == 0)
+    };
+    fits(first)?;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    let mut g = Group {
+        members: Vec::new(),
+        base,
+        lo: 0,
+        span: 0,
+        align: 1,
+        stores: false,
+    };
+    for (j, d) in insts.iter().enumerate().skip(k) {
+        if let Some(n) = fits(d) {
+            g.members.push(j);
+            lo = lo.min(d.inst.imm as i64);
+            hi = hi.max(d.inst.imm as i64 + n as i64);
+            g.align = g.align.max(n);
+            g.stores |= matches!(d.inst.op, Op::Sb | Op::Sh | Op::Sw | Op::Sd);
+        }
+        // A write to the base ends the group (after the access that makes
+        // it: its address uses the old value).
+        if writes(d) == base && base != 0 {
+            break;
+        }
+    }
+    (g.members.len() >= 2).then(|| {
+        g.lo = lo;
+        g.span = (hi - lo) as u64;
+        g
+    })
+}
+
+/// The register an instruction writes (0 for none).
+fn writes(d: &Decoded) -> u8 {
+    use Op::*;
+    match d.inst.op {
+        Sb | Sh | Sw | Sd | Beq | Bne | Blt | Bge | Bltu | Bgeu | Fence => 0,
+        _ => d.inst.rd,
+    }
 }
 
 fn build(
@@ -210,7 +294,6 @@ fn build(
     let regs = b.ins().load(I64, t, ctxp, off::REGS);
     let mem = b.ins().load(I64, t, ctxp, off::MEM);
     let bits = b.ins().load(I64, t, ctxp, off::DIRTY_BITS);
-    let list = b.ins().load(I64, t, ctxp, off::DIRTY_LIST);
     let budget0 = b.ins().load(I64, t, ctxp, off::BUDGET);
     let table = b.ins().load(I64, t, ctxp, off::TABLE);
     let sig = b.import_signature(sig);
@@ -245,12 +328,12 @@ fn build(
         blocks,
         mem,
         bits,
-        list,
         regs,
         ctxp,
         table,
         sig,
         env: *env,
+        covered: false,
     };
     for (i, bl) in region.blocks.iter().enumerate() {
         g.block(region, i, bl);
@@ -430,10 +513,21 @@ impl Gen<'_> {
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
 
+        let mut covered = vec![false; bl.insts.len()];
         for (k, d) in bl.insts.iter().enumerate() {
             let adj = n - k as u64;
+            if !covered[k]
+                && let Some(g) = mem_group(&bl.insts, k)
+            {
+                self.group_check(&g, d.pc, adj);
+                for &j in &g.members {
+                    covered[j] = true;
+                }
+            }
+            self.covered = covered[k];
             self.inst(region, d, adj);
         }
+        self.covered = false;
         match bl.end {
             End::Control => {}
             End::Fallback(pc) => self.leave(pc, EXIT_INTERP, 0),
@@ -447,7 +541,23 @@ impl Gen<'_> {
     fn mem_addr(&mut self, d: &Decoded, n: u64, adj: u64, store: bool) -> (Value, Value) {
         let base = self.get(d.inst.rs1);
         let a = self.b.ins().iadd_imm(base, d.inst.imm as i64);
-        let bad = self.b.ins().band_imm(a, (!0xFFFF_FFFFu64 | (n - 1)) as i64);
+        if self.covered {
+            let host = self.b.ins().iadd(self.mem, a);
+            return (a, host);
+        }
+        // One compare for both: rotating the low log2(n) bits (which must
+        // be zero) to the top leaves a value below 2^(32 - log2(n)) exactly
+        // when the address is aligned and below 2^32 (a 64-bit mask would
+        // need a constant of its own).
+        let k = n.trailing_zeros() as i64;
+        let bad = if k == 0 {
+            self.b.ins().ushr_imm(a, 32)
+        } else {
+            let r = self.b.ins().rotr_imm(a, k);
+            self.b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThan, r, (1i64 << (32 - k)) - 1)
+        };
         self.unless(bad, d.pc, adj);
         if store {
             // Near a protected range: the interpreter decides (a fault, or a
@@ -471,7 +581,49 @@ impl Gen<'_> {
         (a, host)
     }
 
-    /// Marks the page of guest address `a` dirty, as `Memory::write` does.
+    /// The checks of [`Gen::mem_addr`] for a whole group at once, before
+    /// its first access (at `pc`): where any fails, the region leaves
+    /// before that access and the interpreter goes on from there.
+    fn group_check(&mut self, g: &Group, pc: u64, adj: u64) {
+        let base = self.get(g.base);
+        let x = self.b.ins().iadd_imm(base, g.lo);
+        // Every access inside [x, x + span), all of it below 2^32.
+        let limit = ((1u64 << 32) - g.span) as i64;
+        let mut bad = self.b.ins().icmp_imm(IntCC::UnsignedGreaterThan, x, limit);
+        if g.align > 1 {
+            // Offsets are multiples of their sizes: an aligned base
+            // aligns them all.
+            let low = self.b.ins().band_imm(base, (g.align - 1) as i64);
+            let mis = self.b.ins().icmp_imm(IntCC::NotEqual, low, 0);
+            bad = self.b.ins().bor(bad, mis);
+        }
+        if g.stores {
+            // [x, x + span) meets [lo - 8, lo + size): x lies in
+            // (lo - 8 - span, lo + size).
+            let exec_in_ro = self.env.exec.0 >= self.env.ro.0
+                && self.env.exec.0 + self.env.exec.1 <= self.env.ro.0 + self.env.ro.1;
+            let ranges = [self.env.ro, self.env.exec];
+            for (j, (lo, size)) in ranges.into_iter().enumerate() {
+                if size == 0 || (j == 1 && exec_in_ro) {
+                    continue;
+                }
+                let from = (g.span + 7).wrapping_sub(lo);
+                let t = self.b.ins().iadd_imm(x, from as i64);
+                let near =
+                    self.b
+                        .ins()
+                        .icmp_imm(IntCC::UnsignedLessThan, t, (size + g.span + 7) as i64);
+                bad = self.b.ins().bor(bad, near);
+            }
+        }
+        self.unless(bad, pc, adj);
+    }
+
+    /// Marks the page of guest address `a` dirty, as `Memory::write` does:
+    /// sets its bit and, the first time, logs the page (the page log joins
+    /// the set's list when the call returns), with no call out of
+    /// generated code (a call makes the register allocator save every live
+    /// value around it).
     fn mark_dirty(&mut self, a: Value) {
         let t = MemFlags::trusted();
         let page = self.b.ins().ushr_imm(a, 12);
@@ -484,18 +636,19 @@ impl Gen<'_> {
         let set = self.b.ins().band(w, bit);
         let mark = self.b.create_block();
         let cont = self.b.create_block();
+        self.b.set_cold_block(mark);
         self.b.ins().brif(set, cont, &[], mark, &[]);
         self.b.seal_block(mark);
         self.b.switch_to_block(mark);
         let nw = self.b.ins().bor(w, bit);
         self.b.ins().store(t, nw, waddr, 0);
-        let mut sig = cranelift_codegen::ir::Signature::new(self.b.func.signature.call_conv);
-        sig.params.push(AbiParam::new(I64));
-        sig.params.push(AbiParam::new(I64));
-        let sig = self.b.import_signature(sig);
-        let f = self.c(mark_dirty_addr() as u64);
-        let list = self.list;
-        self.b.ins().call_indirect(sig, f, &[list, page]);
+        let log = self.b.ins().load(I64, t, self.ctxp, off::LOG);
+        let n = self.b.ins().load(I64, t, self.ctxp, off::LOG_LEN);
+        let at = self.b.ins().ishl_imm(n, 2);
+        let at = self.b.ins().iadd(log, at);
+        self.b.ins().istore32(t, page, at, 0);
+        let n = self.b.ins().iadd_imm(n, 1);
+        self.b.ins().store(t, n, self.ctxp, off::LOG_LEN);
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
