@@ -11,7 +11,6 @@ use mswap::fast::Machine;
 use mswap::players::player::Lie;
 use mswap::rules::Side;
 use mswap_evm::runner::GUEST_ELF;
-use std::path::Path;
 
 mod common;
 use common::{add11, root_written_at};
@@ -19,29 +18,22 @@ use common::{add11, root_written_at};
 #[path = "../../tests/support/tools.rs"]
 mod tools;
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
 #[test]
 fn a_defender_claiming_a_wrong_post_state_root_loses_on_chain() {
-    let contracts = repo().join("contracts");
-    let found = contracts.join("node_modules/.bin/anvil").is_file();
-    if !tools::require(
+    let Some(bin) = tools::need(
         &tools::FOUNDRY,
-        found,
         "a_defender_claiming_a_wrong_post_state_root_loses_on_chain",
         "the EVM dispute on chain",
-    ) {
+    ) else {
         return;
-    }
+    };
     let (case, input) = add11();
     let program = Program::load(GUEST_ELF).expect("the guest loads");
     // The step whose state first holds the printed root: the defender's
     // machine diverges there (it writes another root).
     let steps = Machine::new(program.initial_state(&input)).run(u64::MAX);
     let written = root_written_at(&program, &input, steps);
-    let anvil = contracts.join("node_modules/.bin/anvil");
+    let anvil = bin.join("anvil");
     let report = mswap::chain::demo::dispute(
         &anvil,
         GUEST_ELF,

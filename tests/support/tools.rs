@@ -61,7 +61,7 @@ pub const FOUNDRY: Tool = Tool {
     skip: "FOUNDRY",
     install: "cd contracts && npm ci",
     find: || {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/node_modules/.bin");
+        let bin = repo().join("contracts/node_modules/.bin");
         let missing: Vec<String> = ["forge", "anvil"]
             .iter()
             .map(|t| bin.join(t))
@@ -140,6 +140,16 @@ pub const ALL: [&Tool; 7] = [
     &SLURM,
     &KUBERNETES,
 ];
+
+/// The repository's root, from whichever crate of the workspace the test
+/// belongs to (the root package, or one of its member crates below it).
+pub fn repo() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|d| d.join("contracts/package.json").is_file())
+        .unwrap_or(here)
+        .to_path_buf()
+}
 
 /// Whether `MSWAP_SKIP_<TOOL>=1` is set.
 pub fn opted_out(tool: &Tool) -> bool {
