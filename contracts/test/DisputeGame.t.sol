@@ -417,8 +417,8 @@ contract DisputeGameTest is Test {
         vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Stands), "stands");
     }
 
-    /// The real `claim`: the limits of src/game/policy.rs and the level
-    /// rules of src/game/levels.rs, the image's witness, the input's size.
+    /// The real `claim`: the limits of verify/src/rules/policy.rs and the level
+    /// rules of verify/src/rules/levels.rs, the image's witness, the input's size.
     function test_badClaimsAreRefused() public {
         GameFile memory g = load("test/fixtures/game5.bin");
         bytes32[3] memory w = [g.image[1], g.image[2], g.image[3]];
@@ -478,7 +478,7 @@ contract DisputeGameTest is Test {
         vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");
     }
 
-    /// The constructor refuses a policy outside src/game/policy.rs's limits.
+    /// The constructor refuses a policy outside verify/src/rules/policy.rs's limits.
     function test_badPoliciesAreRefused() public {
         bytes memory code = vm.getCode("DisputeGame.sol:DisputeGame");
         uint64 s = uint64(Policy.MAX_MIN_SPEED);
@@ -527,7 +527,7 @@ contract DisputeGameTest is Test {
         // At the limits: deployed, and the clock of b = 48 scales with b.
         DisputeGame g =
             DisputeGame(Deploy.create(abi.encodePacked(code, abi.encode(verifier, 60, 60, 2, 10_000_000, 48, 0, 0))));
-        // The figures of `ChainPolicy::clock` in src/game/policy.rs (its test
+        // The figures of `ChainPolicy::clock` in verify/src/rules/policy.rs (its test
         // `the_contracts_figures_are_the_rust_ones` states the same).
         vm.assertEq(g.clockFor(48), 56_295_056, "clock at 48");
         vm.assertEq(g.windowFor(20), 60 + 2, "window at 20");

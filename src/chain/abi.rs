@@ -182,7 +182,7 @@ impl Case {
 
 /// Label of the micro-step kind a proof is about, for the gas tables: the
 /// operation number of the micro-instruction it executes (`op` in
-/// `src/micro/isa.rs`), [`LABEL_CLEAN`] for the cleaning step, or
+/// `verify/src/micro/isa.rs`), [`LABEL_CLEAN`] for the cleaning step, or
 /// [`LABEL_MALFORMED`] when the bytes do not decode.
 pub fn label(bytes: &[u8]) -> u8 {
     match binary::decode(bytes) {

@@ -15,7 +15,7 @@
 //! 3. the verifier's data contract (`DATA()`): its whole code, a `STOP`
 //!    byte then this build's zero table and microcode (no immutables);
 //! 4. the game's policy (`clockSeconds`, `windowSeconds`, `margin`,
-//!    `minSpeed`, `maxB`) against the limits of `src/rules/policy.rs`
+//!    `minSpeed`, `maxB`) against the limits of `verify/src/rules/policy.rs`
 //!    (a creation code other than ours could have set values the
 //!    constructor refuses).
 

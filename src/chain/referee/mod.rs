@@ -121,7 +121,7 @@ pub struct ContractPolicy {
 }
 
 impl ContractPolicy {
-    /// The rules of time, as `src/rules/policy.rs` states them.
+    /// The rules of time, as `verify/src/rules/policy.rs` states them.
     pub fn limits(&self) -> crate::rules::policy::ChainPolicy {
         crate::rules::policy::ChainPolicy {
             clock_base: self.clock_seconds,
