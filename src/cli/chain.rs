@@ -2,8 +2,7 @@
 //! and the chain options of `defend` and `challenge`: the contracts on an
 //! Ethereum node over JSON-RPC, transactions signed with a local key.
 
-use super::CliError;
-use super::output::{self, outln};
+use super::output::{self, CliError, outln};
 use clap::Args;
 use mswap::chain::abi::{StepError, revert_data, step};
 use mswap::chain::referee::ChainReferee;

@@ -2,8 +2,7 @@
 //! HTTP or on chain) share in their output: a referee's refusal as an
 //! exit code, and each move as a line of text or of JSON.
 
-use super::CliError;
-use super::output::{self, outln};
+use super::output::{self, CliError, outln};
 use mswap::players::api::ClientError;
 use mswap::rules::Side;
 use serde::Serialize;
