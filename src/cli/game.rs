@@ -914,11 +914,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     let challenger_lies = parse_lies(&a.challenger_lies)?;
     a.input.check()?;
     let (name, elf, input) = match &a.elf {
-        Some(p) => (
-            p.display().to_string(),
-            read_file(p)?,
-            a.input.read()?,
-        ),
+        Some(p) => (p.display().to_string(), read_file(p)?, a.input.read()?),
         None => {
             let (name, elf, input) = mswap::guests::default_guest();
             let input = match &a.input.input {
