@@ -4,7 +4,7 @@
 use super::chain::PlayChainArgs;
 use super::input::{InputArg, load_program, read_file};
 use super::output::{self, CliError, Exit, outln};
-use super::play::{asked, say_line, say_line_gas};
+use super::play::{Disputed, asked, say_line, say_line_gas};
 use super::validate;
 use clap::Args;
 use mswap::chain::referee::ChainReferee;
@@ -884,18 +884,6 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     })
 }
 
-/// What `dispute --json` prints at the end.
-#[derive(Serialize)]
-struct Disputed {
-    outcome: Option<Outcome>,
-    honest: Option<Side>,
-    moves: u64,
-    rounds: u64,
-    bytes: u64,
-    transcript: Option<PathBuf>,
-    clock_notes: Vec<String>,
-}
-
 /// `--max-steps` of `defend` and `dispute`: at least 1, default [`HALT_LIMIT`].
 fn max_steps(n: Option<u64>) -> Result<u64, CliError> {
     match n {
@@ -989,12 +977,14 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     if json {
         output::json(&Disputed {
             outcome: r.outcome.clone(),
+            winner: r.outcome.as_ref().map(Outcome::winner),
             honest: r.honest,
             moves: r.moves as u64,
             rounds: r.rounds as u64,
-            bytes: r.bytes,
+            bytes: Some(r.bytes),
             transcript: r.transcript.as_ref().map(|_| a.transcript.clone()),
             clock_notes: r.checked.as_ref().map_or(Vec::new(), |c| c.clock_notes()),
+            chain: None,
         });
     } else {
         match &r.outcome {
