@@ -134,10 +134,11 @@ fn a_cut_move_list_is_refused() {
     match refused(&t) {
         TranscriptError::Move {
             seq: 11,
-            error: MoveError::Seq {
-                expected: 10,
-                found: 11,
-            },
+            error:
+                MoveError::Seq {
+                    expected: 10,
+                    found: 11,
+                },
             ..
         } => {}
         e => panic!("not move 11 out of sequence: {e}"),
@@ -164,7 +165,10 @@ fn a_wrong_final_step_proof_is_refused() {
         } => {
             assert_eq!(*seq, last as u64);
             assert_ne!(expected, computed);
-            assert!(e.to_string().contains("invalid proof: root mismatch"), "{e}");
+            assert!(
+                e.to_string().contains("invalid proof: root mismatch"),
+                "{e}"
+            );
         }
         e => panic!("not the proof refused: {e}"),
     }
