@@ -477,6 +477,14 @@ fn mswap_dispute_on_chain_json() {
     }
     assert_eq!(summary["winner"], "challenger", "{summary}");
     assert_eq!(summary["status"], "refuted", "{summary}");
+    // The fields of the HTTP dispute's summary too (no bytes exchanged).
+    assert_eq!(summary["moves"], moves.len() as u64, "{summary}");
+    assert!(
+        summary["rounds"].as_u64().is_some_and(|r| r > 0),
+        "{summary}"
+    );
+    assert!(summary["clock_notes"].is_array(), "{summary}");
+    assert!(summary.get("bytes").is_none(), "{summary}");
     let gas: u64 = moves.iter().filter_map(|m| m["gas"].as_u64()).sum();
     assert!(
         summary["gas"].as_u64().is_some_and(|g| g > gas),

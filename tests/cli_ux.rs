@@ -550,7 +550,15 @@ fn dispute_json_is_one_line_per_move_then_a_summary() {
     let (summary, moves) = lines.split_last().expect("a summary");
     assert_eq!(summary["honest"], "challenger");
     assert_eq!(summary["outcome"]["winner"], "challenger");
+    assert_eq!(summary["winner"], "challenger");
     assert_eq!(summary["moves"].as_u64(), Some(moves.len() as u64));
+    // The summary of `dispute --chain --json` has the same fields; the
+    // chain's own ones are only there, the bytes exchanged only here.
+    assert!(
+        summary["bytes"].as_u64().is_some_and(|b| b > 0),
+        "{summary}"
+    );
+    assert!(summary.get("gas").is_none(), "{summary}");
     // Each player's thread tells its own moves: two neighbours may come
     // out of order, but every move is there once.
     let mut seqs: Vec<u64> = moves.iter().map(|m| m["seq"].as_u64().unwrap()).collect();

@@ -2,8 +2,8 @@
 //! and the chain options of `defend` and `challenge`: the contracts on an
 //! Ethereum node over JSON-RPC, transactions signed with a local key.
 
-use super::CliError;
-use super::output::{self, outln};
+use super::output::{self, CliError, outln};
+use super::play::{Disputed, OnChain};
 use clap::Args;
 use mswap::chain::abi::{StepError, revert_data, step};
 use mswap::chain::referee::ChainReferee;
@@ -414,19 +414,6 @@ pub fn settle(r: &ChainReferee, id: &str, json: bool) -> Result<Settled, CliErro
     Ok(s)
 }
 
-/// What `dispute --chain --json` prints at the end.
-#[derive(Serialize)]
-struct ChainDisputed {
-    outcome: Option<mswap::rules::Outcome>,
-    winner: mswap::rules::Side,
-    honest: Option<mswap::rules::Side>,
-    status: String,
-    transactions: usize,
-    gas: u64,
-    withdrawn_wei: [String; 2],
-    transcript: std::path::PathBuf,
-}
-
 /// `mswap dispute --chain`: the dispute on a local anvil node. With
 /// `json`, the lines of the game go to standard error, then standard
 /// output gets one JSON line per accepted move (with its gas) and one
@@ -510,15 +497,26 @@ pub fn dispute(
             game.apply(rec.side, rec.seq, &rec.mv, rec.time_ms)
                 .map_err(|e| format!("{name}: the transcript's move {}: {e}", rec.seq))?;
         }
-        output::json(&ChainDisputed {
+        let rounds = t
+            .moves
+            .iter()
+            .filter(|rec| matches!(rec.mv, mswap::rules::Move::Midpoint { .. }))
+            .count() as u64;
+        output::json(&Disputed {
             outcome: t.outcome.clone(),
-            winner: r.winner,
+            winner: Some(r.winner),
             honest: r.honest,
-            status: r.status.to_string(),
-            transactions: r.txs.len(),
-            gas: r.total_gas(),
-            withdrawn_wei: [r.withdrawn[0].to_string(), r.withdrawn[1].to_string()],
-            transcript: transcript.to_path_buf(),
+            moves: t.moves.len() as u64,
+            rounds,
+            bytes: None,
+            transcript: Some(transcript.to_path_buf()),
+            clock_notes: r.checked.clock_notes(),
+            chain: Some(OnChain {
+                status: r.status.to_string(),
+                transactions: r.txs.len(),
+                gas: r.total_gas(),
+                withdrawn_wei: [r.withdrawn[0].to_string(), r.withdrawn[1].to_string()],
+            }),
         });
     }
     match r.honest {

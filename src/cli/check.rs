@@ -2,10 +2,9 @@
 //! shard (`--shard K/N --out FILE.json`), and the merge of a set of shard
 //! certificates into one verdict (`--merge FILE.json...`).
 
-use super::input::InputArg;
-use super::output::{self, Exit, outln};
+use super::input::{InputArg, load_program};
+use super::output::{self, CliError, Exit, outln};
 use super::progress::Progress;
-use super::{CliError, load_program};
 use clap::Args;
 use mswap::check::shard::ShardId;
 use mswap::check::{Mismatch, Options, Stats, double_check_to};

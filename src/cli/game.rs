@@ -2,10 +2,10 @@
 //! demo `mswap dispute`.
 
 use super::chain::PlayChainArgs;
-use super::input::InputArg;
-use super::output::{self, Exit, outln};
-use super::play::{asked, say_line, say_line_gas};
-use super::{CliError, load_program, validate};
+use super::input::{InputArg, load_program, read_file};
+use super::output::{self, CliError, Exit, outln};
+use super::play::{Disputed, asked, say_line, say_line_gas};
+use super::validate;
 use clap::Args;
 use mswap::chain::referee::ChainReferee;
 use mswap::elf::Program;
@@ -574,7 +574,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     check_play(&a.play)?;
     a.input.check()?;
     let program = load_program(&a.elf)?;
-    let elf = super::read_file(&a.elf)?;
+    let elf = read_file(&a.elf)?;
     let input = a.input.read()?;
     let lies = parse_lies(&a.play.lies)?;
     let halt_limit = max_steps(a.max_steps)?;
@@ -734,7 +734,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     };
     if let Some(r) = conn.chain() {
         // The chain holds only the hashes: the transcript carries our own bytes.
-        r.set_program(super::read_file(&a.elf)?, input.clone());
+        r.set_program(read_file(&a.elf)?, input.clone());
     }
     let json = a.play.json;
     let view = client.claim(&a.game, None, 0).map_err(asked)?;
@@ -759,7 +759,7 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     }
     // The claim names root(S_0) (on chain, the defender states it): it
     // must be the one this program and input give, derived as the rules do.
-    let elf = super::read_file(&a.elf)?;
+    let elf = read_file(&a.elf)?;
     let initial = mswap::rules::initial_root(&claim, &elf, &input, &program.image())
         .map_err(|e| CliError::usage(format!("game {}: {e}", a.game)))?;
     if view.initial_root != initial {
@@ -884,18 +884,6 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
     })
 }
 
-/// What `dispute --json` prints at the end.
-#[derive(Serialize)]
-struct Disputed {
-    outcome: Option<Outcome>,
-    honest: Option<Side>,
-    moves: u64,
-    rounds: u64,
-    bytes: u64,
-    transcript: Option<PathBuf>,
-    clock_notes: Vec<String>,
-}
-
 /// `--max-steps` of `defend` and `dispute`: at least 1, default [`HALT_LIMIT`].
 fn max_steps(n: Option<u64>) -> Result<u64, CliError> {
     match n {
@@ -914,11 +902,7 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     let challenger_lies = parse_lies(&a.challenger_lies)?;
     a.input.check()?;
     let (name, elf, input) = match &a.elf {
-        Some(p) => (
-            p.display().to_string(),
-            super::read_file(p)?,
-            a.input.read()?,
-        ),
+        Some(p) => (p.display().to_string(), read_file(p)?, a.input.read()?),
         None => {
             let (name, elf, input) = mswap::guests::default_guest();
             let input = match &a.input.input {
@@ -993,12 +977,14 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     if json {
         output::json(&Disputed {
             outcome: r.outcome.clone(),
+            winner: r.outcome.as_ref().map(Outcome::winner),
             honest: r.honest,
             moves: r.moves as u64,
             rounds: r.rounds as u64,
-            bytes: r.bytes,
+            bytes: Some(r.bytes),
             transcript: r.transcript.as_ref().map(|_| a.transcript.clone()),
             clock_notes: r.checked.as_ref().map_or(Vec::new(), |c| c.clock_notes()),
+            chain: None,
         });
     } else {
         match &r.outcome {

@@ -1,4 +1,6 @@
-//! The one rule for a guest's input, in every subcommand that runs a guest:
+//! What a subcommand reads: the program ([`load_program`], any file with
+//! [`read_file`]) and, the one rule for a guest's input in every
+//! subcommand that runs a guest:
 //!
 //! - `--input FILE`: the file's bytes;
 //! - `--input -`: standard input, read to its end;
@@ -12,10 +14,10 @@
 //! A subcommand adopts it by flattening [`InputArg`] into its arguments
 //! (`#[command(flatten)] input: InputArg`) and calling [`InputArg::read`].
 
-use super::{CliError, read_file};
+use super::output::CliError;
 use clap::Args;
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `--input FILE|-`.
 #[derive(Args, Clone, Debug, Default)]
@@ -81,4 +83,20 @@ pub fn read_stdin() -> Result<Vec<u8>, CliError> {
         .read_to_end(&mut v)
         .map_err(|e| CliError::io(format!("cannot read standard input: {e}")))?;
     Ok(v)
+}
+
+/// Reads a file, naming it in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Loads a program, printing its warnings.
+pub fn load_program(path: &Path) -> Result<mswap::elf::Program, CliError> {
+    let bytes = read_file(path)?;
+    let p = mswap::elf::Program::load(&bytes)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    for w in &p.warnings {
+        eprintln!("mswap: warning: {}: {w}", path.display());
+    }
+    Ok(p)
 }

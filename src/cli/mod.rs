@@ -5,6 +5,7 @@ mod chain;
 mod check;
 mod game;
 pub mod input;
+mod microcode;
 mod new;
 pub mod output;
 mod play;
@@ -15,8 +16,7 @@ mod shards;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
-use output::{Exit, outln};
-use std::path::Path;
+use output::Exit;
 
 /// Machine Swapping: a fast RV64IMAC machine, its microcoded twin, one-step
 /// proofs and a bisection game to settle disputed results.
@@ -50,7 +50,7 @@ enum Command {
     Verify(proof::VerifyArgs),
     /// Print the micro-machine's microcode as an assembly listing.
     #[command(after_help = output::EXIT_CODES_HELP)]
-    Microcode(MicrocodeArgs),
+    Microcode(microcode::MicrocodeArgs),
     /// Deploy the step verifier and the dispute game on a local node (anvil).
     #[command(after_help = output::EXIT_CODES_HELP)]
     Deploy(chain::DeployArgs),
@@ -68,62 +68,6 @@ enum Command {
     Dispute(game::DisputeArgs),
     /// Write a ready guest project (Rust with the guest crate, or C).
     New(new::NewArgs),
-}
-
-/// Arguments of `mswap microcode`.
-#[derive(clap::Args)]
-struct MicrocodeArgs {
-    /// Write the Solidity file the contracts take the microcode and the
-    /// step's constants from (contracts/src/Generated.sol) instead of the listing.
-    #[arg(long, value_name = "FILE")]
-    solidity: Option<std::path::PathBuf>,
-}
-
-/// A failure the CLI reports in one line.
-#[derive(Debug)]
-pub struct CliError {
-    /// The message.
-    pub msg: String,
-    /// The exit code.
-    pub code: i32,
-}
-
-impl CliError {
-    /// A bad option or argument, or a file that is not what it should be (exit code 2).
-    pub fn usage(msg: impl Into<String>) -> CliError {
-        CliError {
-            msg: msg.into(),
-            code: Exit::Usage.code(),
-        }
-    }
-
-    /// A file that cannot be read or written, a peer that cannot be reached (exit code 3).
-    pub fn io(msg: impl Into<String>) -> CliError {
-        CliError {
-            msg: msg.into(),
-            code: Exit::Io.code(),
-        }
-    }
-
-    /// A negative verdict: a mismatch, an invalid proof, a lost game (exit code 1).
-    pub fn negative(msg: impl Into<String>) -> CliError {
-        CliError {
-            msg: msg.into(),
-            code: Exit::Negative.code(),
-        }
-    }
-}
-
-/// Any other error (the library's: a referee that cannot be reached or
-/// refuses, a file that cannot be written, ...): exit code 3. Usage errors
-/// and negative verdicts use [`CliError::usage`] and [`CliError::negative`].
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError {
-            msg: e.to_string(),
-            code: Exit::Io.code(),
-        }
-    }
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -168,38 +112,7 @@ pub fn main() -> i32 {
         Command::Challenge(a) => game::challenge(a),
         Command::Dispute(a) => game::dispute(a),
         Command::New(a) => new::new(a),
-        Command::Microcode(MicrocodeArgs {
-            solidity: Some(path),
-        }) => {
-            let m = mswap::micro::microcode::microcode();
-            output::write_output(&path, mswap::chain::solidity::generated_sol(m).as_bytes()).map(
-                |_| {
-                    eprintln!(
-                        "wrote {} (microcode root {})",
-                        path.display(),
-                        output::hash(&m.root)
-                    );
-                    0
-                },
-            )
-        }
-        Command::Microcode(MicrocodeArgs { solidity: None }) => {
-            let m = mswap::micro::microcode::microcode();
-            outln!(
-                "; mswap microcode: {} micro-instructions, {} slots, tree depth {}",
-                m.program.words.len(),
-                m.slots,
-                m.depth
-            );
-            outln!("; root {}", output::hash(&m.root));
-            outln!(
-                "; a = {} ({} micro-steps per A-step)",
-                mswap::micro::LOG2_USTEPS,
-                mswap::micro::USTEPS
-            );
-            output::write_out_bytes(m.listing().as_bytes());
-            Ok(0)
-        }
+        Command::Microcode(a) => microcode::microcode(a),
     };
     match result {
         Ok(code) => code,
@@ -228,20 +141,4 @@ struct Failed<'a> {
     error: &'a str,
     /// The exit code.
     exit: i32,
-}
-
-/// Reads a file, naming it in the error.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}: {e}", path.display())))
-}
-
-/// Loads a program, printing its warnings.
-pub fn load_program(path: &Path) -> Result<mswap::elf::Program, CliError> {
-    let bytes = read_file(path)?;
-    let p = mswap::elf::Program::load(&bytes)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    for w in &p.warnings {
-        eprintln!("mswap: warning: {}: {w}", path.display());
-    }
-    Ok(p)
 }

@@ -7,7 +7,7 @@
 //! crate (Rust) and the runtime (C) are embedded in `mswap` and copied
 //! into it, so it builds anywhere it is moved or cloned.
 
-use super::CliError;
+use super::output::CliError;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
-//! What every subcommand shares about its output: the exit codes, printing
+//! What every subcommand shares about its output: the exit codes and the
+//! one-line error ([`CliError`]) each failure ends with, printing
 //! that ends quietly on a closed pipe, JSON documents, files written whole
 //! (`-` for standard output), and Ctrl-C.
 //!
@@ -13,7 +14,6 @@
 //! - around long work, [`on_interrupt`] registers what to say if Ctrl-C
 //!   stops it (the process then exits with 130).
 
-use super::CliError;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
@@ -40,6 +40,53 @@ impl Exit {
     /// The number the process exits with.
     pub fn code(self) -> i32 {
         self as i32
+    }
+}
+
+/// A failure the CLI reports in one line.
+#[derive(Debug)]
+pub struct CliError {
+    /// The message.
+    pub msg: String,
+    /// The exit code.
+    pub code: i32,
+}
+
+impl CliError {
+    /// A bad option or argument, or a file that is not what it should be (exit code 2).
+    pub fn usage(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Usage.code(),
+        }
+    }
+
+    /// A file that cannot be read or written, a peer that cannot be reached (exit code 3).
+    pub fn io(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Io.code(),
+        }
+    }
+
+    /// A negative verdict: a mismatch, an invalid proof, a lost game (exit code 1).
+    pub fn negative(msg: impl Into<String>) -> CliError {
+        CliError {
+            msg: msg.into(),
+            code: Exit::Negative.code(),
+        }
+    }
+}
+
+/// Any other error (the library's: a referee that cannot be reached or
+/// refuses, a file that cannot be written, ...): exit code 3. Usage errors
+/// and negative verdicts use [`CliError::usage`] and [`CliError::negative`].
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError {
+            msg: e.to_string(),
+            code: Exit::Io.code(),
+        }
     }
 }
 

@@ -1,12 +1,13 @@
 //! What the players' commands (`defend`, `challenge`, `dispute`, over
 //! HTTP or on chain) share in their output: a referee's refusal as an
-//! exit code, and each move as a line of text or of JSON.
+//! exit code, each move as a line of text or of JSON, and the summary
+//! line of `dispute --json`.
 
-use super::CliError;
-use super::output::{self, outln};
+use super::output::{self, CliError, outln};
 use mswap::players::api::ClientError;
-use mswap::rules::Side;
+use mswap::rules::{Outcome, Side};
 use serde::Serialize;
+use std::path::PathBuf;
 
 /// A failure to open a claim, find one or join it: the referee's refusal
 /// (no such game, a claim against its policy) is a usage error (exit 2);
@@ -28,6 +29,36 @@ pub(super) struct MoveLine<'a> {
     /// Gas of the move's transaction, for the player's own moves on chain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) gas: Option<u64>,
+}
+
+/// What `dispute --json` prints at the end, over HTTP or on chain
+/// (`--chain`): the same fields, the chain's own ones only there and the
+/// bytes exchanged only over HTTP.
+#[derive(Serialize)]
+pub(super) struct Disputed {
+    pub(super) outcome: Option<Outcome>,
+    pub(super) winner: Option<Side>,
+    pub(super) honest: Option<Side>,
+    pub(super) moves: u64,
+    pub(super) rounds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) bytes: Option<u64>,
+    pub(super) transcript: Option<PathBuf>,
+    pub(super) clock_notes: Vec<String>,
+    #[serde(flatten)]
+    pub(super) chain: Option<OnChain>,
+}
+
+/// What `dispute --chain --json` adds to its summary.
+#[derive(Serialize)]
+pub(super) struct OnChain {
+    /// The claim's status in the contract.
+    pub(super) status: String,
+    pub(super) transactions: usize,
+    /// Gas of all the game's transactions (deployment not counted).
+    pub(super) gas: u64,
+    /// What the defender and the challenger withdrew.
+    pub(super) withdrawn_wei: [String; 2],
 }
 
 /// Prints a player's line: on standard output (with `[dispute N] ` when

@@ -1,8 +1,7 @@
 //! `mswap prove` and `mswap verify`.
 
-use super::input::InputArg;
-use super::output::{self, Exit, outln};
-use super::{CliError, load_program, read_file};
+use super::input::{InputArg, load_program, read_file};
+use super::output::{self, CliError, Exit, outln};
 use clap::Args;
 use mswap::hash::Hash;
 use mswap::proof::file::document_type;

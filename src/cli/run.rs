@@ -1,9 +1,8 @@
 //! `mswap run` and `mswap root`.
 
-use super::input::{InputArg, Source, read_stdin};
-use super::output::{self, Exit, outln};
+use super::input::{InputArg, Source, load_program, read_stdin};
+use super::output::{self, CliError, Exit, outln};
 use super::progress::Progress;
-use super::{CliError, load_program};
 use clap::Args;
 use mswap::fast::Machine;
 use mswap::fast::isa::disassemble;

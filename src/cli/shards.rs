@@ -2,10 +2,9 @@
 //! one job of a batch array) and `mswap check --merge FILE.json...` (a
 //! whole set of shard certificates into one verdict).
 
-use super::input::{InputArg, Source};
-use super::output::{self, Exit, outln};
+use super::input::{InputArg, Source, load_program, read_file};
+use super::output::{self, CliError, Exit, outln};
 use super::progress::Progress;
-use super::{CliError, load_program, read_file};
 use mswap::check::Options;
 use mswap::check::merge::{Merged, merge as merge_set};
 use mswap::check::shard::{Certificate, ShardId, ShardOptions, check_shard};

@@ -7,7 +7,7 @@
 //! known), `validate::url("--referee", &a.referee)?`, and
 //! `output::check_writable("--transcript", path)?`.
 
-use super::CliError;
+use super::output::CliError;
 use mswap::rules::levels::{Level, MAX_B, two_levels, with_strides};
 
 /// The most worker threads `--threads` may ask for: 4 per core.

@@ -10,9 +10,8 @@
 //! start (the log is the one thing that is checked and trusted), and is
 //! written without a sync.
 
-use super::{
-    AtomicU64, ClaimEntry, ClaimSignals, ClaimSlot, Dispute, Mutex, Refusal, dispute_slot,
-    new_dispute, refuse,
+use super::entries::{
+    ClaimEntry, ClaimSignals, ClaimSlot, Dispute, Refusal, dispute_slot, new_dispute, refuse,
 };
 use crate::players::wire::ClaimStatus;
 use crate::referee::store::{Event, StoreError, log_path, private_file};
@@ -20,7 +19,8 @@ use std::fs::File;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 /// Bytes of one record of the index.
 const RECORD: u64 = 64;

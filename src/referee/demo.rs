@@ -27,15 +27,26 @@ impl TempDir {
 }
 
 /// Removes the temporary data directories of this process's demos (for a
-/// process about to exit without unwinding, e.g. on Ctrl-C).
+/// process about to exit without unwinding, e.g. on Ctrl-C). The referee
+/// may still be writing in one (a log line, a blob): a file made while it
+/// is removed leaves it there, not empty, so removal is tried again until
+/// none is left (the referee never makes its data directory again).
 pub fn remove_temp_dirs() {
     let prefix = format!("mswap-dispute-{}-", std::process::id());
-    if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
+    for _ in 0..100 {
+        let mut left = false;
+        if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    left |= e.path().exists();
+                }
             }
         }
+        if !left {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

@@ -49,51 +49,15 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+pub use super::config::Limits;
 use super::shares;
 use shares::{Over, Share, Taken, Tally};
 
-/// The service's bounds.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Open connections, in total.
-    pub max_connections: usize,
-    /// Open connections from one client address.
-    pub max_per_client: usize,
-    /// Requests computing at once (long-polls excepted).
-    pub max_busy: usize,
-    /// Bytes of a request's start line and headers.
-    pub max_header_bytes: usize,
-    /// Header lines of a request.
-    pub max_headers: usize,
-    /// Time for a request's body to arrive.
-    pub body_timeout: Duration,
-    /// Bytes of request bodies read at once, in all (503 beyond).
-    pub body_budget: usize,
-    /// Time a connection may sit with no request running and no byte moving.
-    pub idle_timeout: Duration,
-    /// Open connections from one network (an IPv4 /24, an IPv6 /64).
-    pub max_per_prefix: usize,
-    /// Slowest a body may arrive, bytes a second (after its first second).
-    pub min_body_rate: usize,
-    /// Longest a streamed answer may wait for its client to read.
-    pub write_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: 2048,
-            max_per_client: 64,
-            max_busy: 64,
-            max_header_bytes: 16 << 10,
-            max_headers: 32,
-            body_timeout: Duration::from_secs(20),
-            body_budget: 512 << 20,
-            idle_timeout: Duration::from_secs(30),
-            max_per_prefix: 256,
-            min_body_rate: 16 << 10,
-            write_timeout: Duration::from_secs(10),
-        }
+impl Referee {
+    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
+    /// limits until [`Server::stop`]; returns at once with the bound address.
+    pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
+        serve(self, addr, self.shared.config.limits.clone())
     }
 }
 

@@ -63,11 +63,18 @@
 //! referee was down is charged to nobody, and the challenge windows move
 //! on by the downtime.
 
-pub use crate::referee::http::{Limits, Server};
+pub use config::{
+    Config, FEED_PAGE, HEARTBEAT_MS, Limits, MAX_BATCH, MAX_BODY, MAX_CLOCK_MS, MAX_PAGE,
+    MAX_RECENT, MAX_STATUS, MAX_WAIT_MS, Policy, TICK_MS, now_ms,
+};
+pub use entries::Refusal;
+pub use http::Server;
 
 pub mod archive;
 pub mod client;
+mod config;
 pub mod demo;
+mod entries;
 mod feed;
 pub mod head;
 pub mod http;
@@ -79,249 +86,24 @@ mod transcript_source;
 pub mod web;
 use crate::hash::{Hash, keccak};
 use crate::players::wire::{
-    ClaimStatus, ClaimView, CreateGame, Created, DisputeSummary, ErrorBody, Joined, PolicyView,
-    Summary, View,
+    ClaimStatus, ClaimView, CreateGame, Created, ErrorBody, Joined, PolicyView, Summary, View,
 };
 use crate::referee::store::{Appended, Event, Log, StoreError, put_blob};
 use crate::rules::levels::two_levels;
 use crate::rules::transcript::{Record, Transcript};
-use crate::rules::{DisputeState, MoveError, Phase, Side, initial_root};
+use crate::rules::{DisputeState, MoveError, initial_root};
+use entries::{
+    ClaimEntry, ClaimSignals, ClaimSlot, Dispute, DisputeSlot, dispute_slot, new_dispute, refuse,
+    running_disputes,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 pub use transcript_source::TranscriptSource;
-
-/// Largest body of a request other than a new claim.
-pub const MAX_BODY: usize = 1 << 20;
-/// Longest long-poll.
-pub const MAX_WAIT_MS: u64 = 30_000;
-/// Longest clock or window a claim may ask for (7 days).
-pub const MAX_CLOCK_MS: u64 = 7 * 24 * 3_600_000;
-/// How often the ticker looks for clocks that ran out.
-pub const TICK_MS: u64 = 50;
-/// How often a heartbeat is logged while a dispute runs.
-pub const HEARTBEAT_MS: u64 = 1_000;
-pub use crate::players::wire::MAX_RECENT;
-/// Most entries of any list in one answer (claims, disputes of a claim,
-/// disputes in an event feed answer are fewer: [`FEED_PAGE`]).
-pub const MAX_PAGE: usize = 100;
-/// Most disputes in one answer of a claim's event feed.
-pub const FEED_PAGE: usize = 64;
-pub use crate::players::wire::MAX_BATCH;
-/// Longest free text of a claim (its `status`), bytes.
-pub const MAX_STATUS: usize = 256;
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The referee's rules of time and size.
-///
-/// Re-executing `2^b` steps at `min_steps_per_s` takes
-/// `r(b) = ceil(2^b * 1000 / min_steps_per_s)` ms. Each side's clock in a
-/// dispute is `clock_base_ms + margin * r(b)` and the challenge window
-/// `window_base_ms + margin * r(b)`: the window covers a challenger's
-/// re-execution before it disputes, the clock the honest side's replays
-/// during the bisection (at most about one re-execution in all, from its
-/// checkpoints) plus the network.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Policy {
-    /// Clock per side before the re-execution allowance, ms.
-    pub clock_base_ms: u64,
-    /// Challenge window before the re-execution allowance, ms.
-    pub window_base_ms: u64,
-    /// The slowest machine A allowed for, steps per second.
-    pub min_steps_per_s: u64,
-    /// Re-executions of `2^b` steps the clock and window each allow.
-    pub margin: u64,
-    /// Largest `b` a claim may have.
-    pub max_b: u32,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            clock_base_ms: 60_000,
-            window_base_ms: 60_000,
-            min_steps_per_s: 10_000_000,
-            margin: 2,
-            max_b: 36,
-        }
-    }
-}
-
-impl Policy {
-    /// Milliseconds to re-execute `2^b` steps at the slowest speed allowed.
-    pub fn reexec_ms(&self, b: u32) -> u64 {
-        crate::rules::policy::reexec(b, self.min_steps_per_s, 1000)
-    }
-
-    /// Each side's clock in a dispute of a claim over `2^b` steps.
-    pub fn clock_ms(&self, b: u32) -> u64 {
-        let p = self;
-        crate::rules::policy::scaled(p.clock_base_ms, p.margin, p.min_steps_per_s, b, 1000)
-    }
-
-    /// The challenge window of a claim over `2^b` steps.
-    pub fn window_ms(&self, b: u32) -> u64 {
-        let p = self;
-        crate::rules::policy::scaled(p.window_base_ms, p.margin, p.min_steps_per_s, b, 1000)
-    }
-}
-
-/// Referee settings.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Rules of time.
-    pub policy: Policy,
-    /// Largest program, bytes.
-    pub max_program: usize,
-    /// Largest input, bytes.
-    pub max_input: usize,
-    /// Most claims open (window open or disputes running) at once.
-    pub max_open_claims: usize,
-    /// Most claims and disputes one client address may open per minute.
-    pub max_opens_per_minute: usize,
-    /// Most claims and disputes the addresses of one network (an IPv4
-    /// /24, an IPv6 /64) may open per minute, together.
-    pub max_opens_per_minute_per_prefix: usize,
-    /// Most open claims opened from one client address (counted until
-    /// the claim is decided and leaves memory).
-    pub max_open_claims_per_address: usize,
-    /// Most open claims opened from the addresses of one network.
-    pub max_open_claims_per_prefix: usize,
-    /// Most disputes of one claim running at once; more are queued, their
-    /// clocks stopped, and start in order as running ones end.
-    pub max_running_disputes: usize,
-    /// The HTTP service's bounds.
-    pub limits: Limits,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            policy: Policy::default(),
-            max_program: 16 << 20,
-            max_input: 16 << 20,
-            max_open_claims: 10_000,
-            max_opens_per_minute: 60,
-            max_opens_per_minute_per_prefix: 240,
-            max_open_claims_per_address: 250,
-            max_open_claims_per_prefix: 1_000,
-            max_running_disputes: 32,
-            limits: Limits::default(),
-        }
-    }
-}
-
-/// One dispute: a game between the defender and one challenger.
-struct Dispute {
-    game: DisputeState,
-    /// Waiting for a place among the claim's running disputes: its clocks
-    /// do not run and no move is taken until it starts.
-    queued: bool,
-    created_ms: u64,
-    initial_clock: u64,
-    defender_token: Hash,
-    challenger_token: Hash,
-    moves: Vec<Record>,
-    /// Where its claim's last line in the log ends (moved on by every
-    /// line of the dispute).
-    claim_end: Arc<AtomicU64>,
-}
-
-/// A dispute behind its lock, with a channel that wakes its long-polls.
-struct DisputeSlot {
-    entry: Mutex<Dispute>,
-    watch: tokio::sync::watch::Sender<()>,
-    /// The claim's channels: a dispute that ends changes its claim, and
-    /// every change of a dispute is news for the claim's event feed.
-    claim: Arc<ClaimSignals>,
-    /// The claim's change number of this dispute's last change.
-    changed: AtomicU64,
-}
-
-/// How a claim tells its watchers that something changed.
-struct ClaimSignals {
-    /// Wakes long-polls of the claim (disputes opened or ended).
-    watch: tokio::sync::watch::Sender<()>,
-    /// Wakes long-polls of the claim's event feed (any change).
-    feed: tokio::sync::watch::Sender<()>,
-    /// Changes of the claim's disputes so far (the feed's cursor).
-    version: AtomicU64,
-}
-
-impl ClaimSignals {
-    /// Signals whose change numbers start after `base`. Every change of a
-    /// dispute is a line of the log, so starting a restarted referee's
-    /// numbers at the log's length keeps them growing across restarts: a
-    /// player's cursor from before is never ahead of them.
-    fn new(base: u64) -> Arc<ClaimSignals> {
-        Arc::new(ClaimSignals {
-            watch: tokio::sync::watch::Sender::new(()),
-            feed: tokio::sync::watch::Sender::new(()),
-            version: AtomicU64::new(base),
-        })
-    }
-}
-
-impl DisputeSlot {
-    fn lock(&self) -> MutexGuard<'_, Dispute> {
-        self.entry.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Tells the watchers of the dispute and of its claim that it
-    /// changed (after the change, so that a reader who sees the new
-    /// number sees the new state).
-    fn notify(&self, ended: bool) {
-        let v = self.claim.version.fetch_add(1, Ordering::SeqCst) + 1;
-        self.changed.store(v, Ordering::SeqCst);
-        self.watch.send_replace(());
-        self.claim.feed.send_replace(());
-        if ended {
-            self.claim.watch.send_replace(());
-        }
-    }
-}
-
-/// A claim and its disputes.
-struct ClaimEntry {
-    claim: crate::rules::claim::Claim,
-    levels: Vec<crate::rules::levels::Level>,
-    initial_root: Hash,
-    created_ms: u64,
-    clock_ms: u64,
-    window_ends_ms: u64,
-    defender_token: Hash,
-    disputes: Vec<Arc<DisputeSlot>>,
-    /// Offset of its creation's line in the log.
-    first_at: u64,
-    /// The latest time logged before its creation.
-    prior_ms: u64,
-    /// Offset just after its last line in the log.
-    last_end: Arc<AtomicU64>,
-    /// Its place among the open claims of its opener's address and
-    /// network (given back when it leaves memory).
-    _held: Option<shares::Taken>,
-}
-
-struct ClaimSlot {
-    entry: Mutex<ClaimEntry>,
-    signals: Arc<ClaimSignals>,
-}
-
-impl ClaimSlot {
-    fn lock(&self) -> MutexGuard<'_, ClaimEntry> {
-        self.entry.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 struct Shared {
     dir: PathBuf,
@@ -346,22 +128,6 @@ struct Shared {
 struct Opens {
     by_address: HashMap<IpAddr, VecDeque<u64>>,
     by_prefix: HashMap<IpAddr, VecDeque<u64>>,
-}
-
-/// A refusal: status code and one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// HTTP status.
-    pub status: u16,
-    /// The reason.
-    pub reason: String,
-}
-
-fn refuse(status: u16, reason: impl Into<String>) -> Refusal {
-    Refusal {
-        status,
-        reason: reason.into(),
-    }
 }
 
 /// Why the referee cannot start.
@@ -431,142 +197,6 @@ pub fn error_body(reason: &str) -> String {
     serde_json::to_string(&ErrorBody { error: line }).unwrap_or_else(|_| "{\"error\":\"?\"}".into())
 }
 
-fn phase_name(p: &Phase) -> &'static str {
-    match p {
-        Phase::Open => "open",
-        Phase::Bisect(_) => "bisect",
-        Phase::Prove(_) => "prove",
-        Phase::Done(_) => "done",
-    }
-}
-
-impl Dispute {
-    /// Applies a logged event to this dispute (live requests and replay alike).
-    fn apply(&mut self, event: &Event) -> Result<(), String> {
-        match event {
-            Event::Move {
-                game,
-                dispute,
-                time_ms,
-                side,
-                seq,
-                mv,
-            } => {
-                self.game
-                    .apply(*side, *seq, mv, *time_ms)
-                    .map_err(|err| format!("game {game} dispute {dispute} move {seq}: {err}"))?;
-                self.moves.push(Record {
-                    seq: *seq,
-                    side: *side,
-                    time_ms: *time_ms,
-                    mv: mv.clone(),
-                });
-                Ok(())
-            }
-            Event::Start { time_ms, .. } => {
-                if !self.queued {
-                    return Err("a start of a dispute that is not queued".into());
-                }
-                self.queued = false;
-                self.game.turn_since_ms = *time_ms;
-                Ok(())
-            }
-            Event::Timeout { time_ms, .. } => {
-                // The logged timeout is a fact: end the game even if the
-                // clock arithmetic differs by a tick.
-                if !self.game.expire(*time_ms) && !self.game.is_over() {
-                    let turn = self.game.turn;
-                    self.game.clock_ms[if turn == Side::Defender { 0 } else { 1 }] = 0;
-                    self.game.expire(*time_ms);
-                }
-                Ok(())
-            }
-            _ => Err("not an event of a dispute".into()),
-        }
-    }
-
-    /// The view of the dispute at `now`, with the moves from number `since` on.
-    fn view(&self, id: &str, n: u64, now: u64, since: Option<u64>) -> View {
-        View::of(id, n, &self.game, &self.moves, now, since, self.queued)
-    }
-
-    /// Started and not over.
-    fn running(&self) -> bool {
-        !self.queued && !self.game.is_over()
-    }
-
-    fn summary(&self, n: u64) -> DisputeSummary {
-        DisputeSummary {
-            dispute: n,
-            phase: if self.queued {
-                "queued".into()
-            } else {
-                phase_name(&self.game.phase).to_string()
-            },
-            seq: self.game.seq,
-            winner: self.game.outcome().map(|o| o.winner()),
-            outcome: self.game.outcome().cloned(),
-        }
-    }
-}
-
-impl ClaimEntry {
-    /// Where the claim stands at `now`, and its change count.
-    fn status(&self, now: u64) -> (ClaimStatus, u64) {
-        let mut ended = 0u64;
-        let mut refuted = false;
-        for d in &self.disputes {
-            let d = d.lock();
-            if let Some(o) = d.game.outcome() {
-                ended += 1;
-                refuted |= o.winner() == Side::Challenger;
-            }
-        }
-        let closed = now >= self.window_ends_ms;
-        let seq = self.disputes.len() as u64 + ended + closed as u64;
-        let status = if refuted {
-            ClaimStatus::Refuted
-        } else if closed && ended == self.disputes.len() as u64 {
-            ClaimStatus::Stands
-        } else {
-            ClaimStatus::Open
-        };
-        (status, seq)
-    }
-
-    /// The claim's view with the summaries of disputes `from`,
-    /// `from + 1`, ... (at most [`MAX_PAGE`]).
-    fn view(&self, id: &str, now: u64, from: u64) -> ClaimView {
-        let (status, seq) = self.status(now);
-        ClaimView {
-            id: id.to_string(),
-            claim: self.claim.clone(),
-            levels: self.levels.clone(),
-            initial_root: self.initial_root,
-            clock_ms: self.clock_ms,
-            created_ms: self.created_ms,
-            window_ends_ms: self.window_ends_ms,
-            window_left_ms: self.window_ends_ms.saturating_sub(now),
-            status,
-            seq,
-            disputes_total: self.disputes.len() as u64,
-            disputes: self
-                .disputes
-                .iter()
-                .enumerate()
-                .skip(from.saturating_sub(1) as usize)
-                .take(MAX_PAGE)
-                .map(|(i, d)| d.lock().summary(i as u64 + 1))
-                .collect(),
-        }
-    }
-}
-
-/// Disputes of a claim started and not over.
-fn running_disputes(c: &ClaimEntry) -> usize {
-    c.disputes.iter().filter(|d| d.lock().running()).count()
-}
-
 /// The number in a claim id `gN`.
 fn id_number(id: &str) -> Option<u64> {
     id.strip_prefix('g')?.parse().ok()
@@ -586,42 +216,6 @@ enum Found {
 
 /// What the log's replay builds.
 type Claims = BTreeMap<String, ClaimEntry>;
-
-fn new_dispute(
-    c: &ClaimEntry,
-    time_ms: u64,
-    challenger_token: Hash,
-    queued: bool,
-) -> Result<Dispute, String> {
-    let game = DisputeState::with_root(
-        c.claim.clone(),
-        c.levels.clone(),
-        c.initial_root,
-        c.clock_ms,
-        time_ms,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(Dispute {
-        game,
-        queued,
-        created_ms: time_ms,
-        initial_clock: c.clock_ms,
-        defender_token: c.defender_token,
-        challenger_token,
-        moves: Vec::new(),
-        claim_end: c.last_end.clone(),
-    })
-}
-
-fn dispute_slot(d: Dispute, claim: &Arc<ClaimSignals>) -> Arc<DisputeSlot> {
-    let v = claim.version.fetch_add(1, Ordering::SeqCst) + 1;
-    Arc::new(DisputeSlot {
-        entry: Mutex::new(d),
-        watch: tokio::sync::watch::Sender::new(()),
-        claim: claim.clone(),
-        changed: AtomicU64::new(v),
-    })
-}
 
 impl Referee {
     /// The referee's settings.
@@ -1233,12 +827,6 @@ impl Referee {
             max_program: c.max_program as u64,
             max_input: c.max_input as u64,
         }
-    }
-
-    /// Serves HTTP on `addr` (e.g. `127.0.0.1:0`) with the configured
-    /// limits until [`Server::stop`]; returns at once with the bound address.
-    pub fn serve(&self, addr: &str) -> Result<Server, RefereeError> {
-        crate::referee::http::serve(self, addr, self.shared.config.limits.clone())
     }
 
     /// The largest `POST /games` body: the program and input in hex, and room

@@ -239,6 +239,17 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Creates a directory inside an existing one (its parent is not created),
+/// readable by its owner only; one already there is kept.
+fn private_subdir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
 /// Creates a directory (and its parents) readable by its owner only.
 fn private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -272,8 +283,11 @@ pub fn put_blob(dir: &Path, bytes: &[u8]) -> Result<Hash, StoreError> {
     if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
         return Ok(h);
     }
+    // Inside the data directory the log's opening made, never making it
+    // again: a directory removed while the referee runs (a demo's, on
+    // Ctrl-C) stays removed.
     let blobs = dir.join("blobs");
-    private_dir(&blobs).map_err(io)?;
+    private_subdir(&blobs).map_err(io)?;
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = blobs.join(format!(
         ".{}.{}.{}",
@@ -884,6 +898,13 @@ mod tests {
     fn blobs_are_named_by_their_hash_and_checked_when_read() {
         let dir = std::env::temp_dir().join(format!("mswap-blobs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        // Only inside an existing data directory.
+        assert!(matches!(
+            put_blob(&dir, b"an ELF"),
+            Err(StoreError::Io { .. })
+        ));
+        assert!(!dir.exists(), "the data directory is not made by a blob");
+        private_dir(&dir).unwrap();
         let h = put_blob(&dir, b"an ELF").expect("stores");
         assert_eq!(h, keccak(&[b"an ELF"]));
         assert_eq!(put_blob(&dir, b"an ELF").expect("again"), h);
