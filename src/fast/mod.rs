@@ -232,6 +232,39 @@ impl Machine {
         keep
     }
 
+    /// Rewinds the state in place to `snap`, a checkpoint of the same run:
+    /// only the memory pages of `pages` (those written between the two, a
+    /// superset is fine) are compared and copied, instead of the whole
+    /// state as [`Machine::replace_state`] would. The pre-decoded code and
+    /// the translations are kept unless the ranges or a code page may have
+    /// changed. Returns whether they were kept.
+    pub fn rewind_to(&mut self, snap: &crate::state::snapshot::Snapshot, pages: &[u64]) -> bool {
+        let code = |s: &State| {
+            let w = s.ctrl_words();
+            let at = |off: u64| w[(off / 8) as usize];
+            [
+                at(ctrl::EXEC_LO),
+                at(ctrl::EXEC_SIZE),
+                at(ctrl::RO_LO),
+                at(ctrl::RO_SIZE),
+            ]
+        };
+        let before = code(&self.state);
+        snap.restore_into(&mut self.state, pages);
+        self.writes.clear();
+        let [lo, size, ..] = before;
+        let page = crate::state::memory::LOG2_PAGE;
+        let keep = code(&self.state) == before
+            && !pages
+                .iter()
+                .any(|&p| size != 0 && overlaps(p << page, 1 << page, lo, size));
+        if !keep {
+            self.cache = CodeCache::build(&self.state);
+            self.jit.reset();
+        }
+        keep
+    }
+
     /// Mutable access for callers that only take dirty pages or hash (no change to S).
     pub fn state_for_tree(&mut self) -> &mut State {
         &mut self.state

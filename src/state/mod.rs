@@ -22,6 +22,8 @@ use region::Region;
 
 /// Words in the first control page.
 pub const CTRL_PAGE_WORDS: usize = PAGE_BYTES / 8;
+/// Pages of guest memory (region 0).
+pub const MEM_PAGES: u64 = MEM_SIZE >> LOG2_PAGE;
 /// `S` page number of the first control page.
 pub const CTRL_PAGE: u64 = CTRL_BASE >> LOG2_PAGE;
 
@@ -292,6 +294,11 @@ impl State {
 
     pub(crate) fn other(&self) -> &Region {
         &self.other
+    }
+
+    /// Replaces every page of regions 1 to 3 but the first control page.
+    pub(crate) fn set_other(&mut self, other: Region) {
+        self.other = other;
     }
 
     pub(crate) fn from_parts(
