@@ -9,6 +9,7 @@
 //! of it.
 
 pub mod initial;
+mod keccak_x8;
 pub mod memory;
 pub mod region;
 pub mod snapshot;
