@@ -80,12 +80,6 @@ impl std::fmt::Debug for State {
     }
 }
 
-impl Clone for State {
-    fn clone(&self) -> Self {
-        snapshot::Snapshot::take(self).restore()
-    }
-}
-
 impl State {
     /// The all-zero state (status running, pc 0, no ranges).
     pub fn new() -> State {

@@ -7,6 +7,13 @@ use super::memory::{Memory, PAGE_BYTES};
 use super::region::{Page, Region};
 use std::sync::Arc;
 
+/// A state's copy goes through a snapshot: only its written pages are copied.
+impl Clone for State {
+    fn clone(&self) -> Self {
+        Snapshot::take(self).restore()
+    }
+}
+
 /// A self-contained copy of a state.
 #[derive(Clone)]
 pub struct Snapshot {

@@ -409,9 +409,9 @@ fn self_test_state() -> crate::state::State {
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
-    use super::native::Entry;
+    use super::native::{EXIT_BUDGET, EXIT_JUMP, Entry};
     use super::region::{CodeRange, discover};
-    use super::translate::{EXIT_BUDGET, EXIT_JUMP, Env, Translator};
+    use super::translate::{Env, Translator};
     use super::{Engine, JOIN_VISITS, JitStats};
     use crate::fast::{MAX_CACHED_CODE, Machine};
     use crate::layout::{MEM_SIZE, ctrl};
