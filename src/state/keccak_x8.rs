@@ -210,7 +210,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 // Some pages sparse, some dense.
-                *b = if round % 3 == 0 && x % 5 != 0 {
+                *b = if round % 3 == 0 && !x.is_multiple_of(5) {
                     0
                 } else {
                     x as u8
