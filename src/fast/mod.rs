@@ -8,9 +8,15 @@
 //! down in [`crate::layout`] and in the handlers below; machine AB's
 //! microcode implements the same semantics independently.
 
+mod fetch;
 pub mod isa;
 pub mod jit;
+mod ranges;
 mod syscall;
+
+pub use fetch::fetch;
+pub use ranges::overlaps;
+pub use syscall::WriteEvent;
 
 use crate::layout::{Fault, MEM_SIZE, Status, ctrl};
 use crate::state::State;
@@ -18,17 +24,6 @@ use isa::{Inst, Op, decode};
 
 /// The largest executable range that is pre-decoded (larger ranges decode on the fly).
 pub const MAX_CACHED_CODE: u64 = 16 << 20;
-
-/// A write system call seen during a run, for printing to stdout/stderr.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WriteEvent {
-    /// The file descriptor (1 or 2).
-    pub fd: u8,
-    /// Position of the first byte in the output log.
-    pub start: u64,
-    /// Number of bytes.
-    pub len: u64,
-}
 
 /// Decoded instructions of the executable range, one per halfword (an
 /// instruction may start at any 2-byte boundary), each decoded the first
@@ -109,23 +104,6 @@ const UNDECODED: Inst = Inst {
     len: 0,
 };
 
-/// The instruction bits at `pc` as the fetch reads them: the halfword at
-/// `pc`, and if it starts a 32-bit instruction the halfword at `pc + 2`
-/// above it (each halfword read from its own word of `S`, so an instruction
-/// may straddle words and leaves). `None` if `pc` is odd.
-pub fn fetch(state: &State, pc: u64) -> Option<u32> {
-    if pc & 1 != 0 {
-        return None;
-    }
-    let half = |a: u64| (state.read_word(a) >> ((a & 6) * 8)) as u16 as u32;
-    let lo = half(pc);
-    Some(if isa::is_long(lo as u16) {
-        lo | (half(pc.wrapping_add(2)) << 16)
-    } else {
-        lo
-    })
-}
-
 /// Whether two states hold the same code where machine A's caches look:
 /// the same executable and write-protected ranges, `x0` zero in both, and
 /// the same bytes in every page of the executable range.
@@ -146,13 +124,6 @@ fn same_code(a: &State, b: &State) -> bool {
     let page = crate::state::memory::LOG2_PAGE;
     let (first, last) = (lo >> page, (lo + size - 1) >> page);
     (first..=last).all(|p| a.mem.page(p as u32) == b.mem.page(p as u32))
-}
-
-/// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
-/// (`n >= 1`). The microcode uses the same formula.
-#[inline(always)]
-pub fn overlaps(a: u64, n: u64, lo: u64, size: u64) -> bool {
-    a.wrapping_sub(lo) < size || (size != 0 && lo.wrapping_sub(a) < n)
 }
 
 /// Whether `a` is not a multiple of the access size `n` (a power of two).
@@ -225,6 +196,39 @@ impl Machine {
         let keep = same_code(&self.state, &state);
         self.state = state;
         self.writes.clear();
+        if !keep {
+            self.cache = CodeCache::build(&self.state);
+            self.jit.reset();
+        }
+        keep
+    }
+
+    /// Rewinds the state in place to `snap`, a checkpoint of the same run:
+    /// only the memory pages of `pages` (those written between the two, a
+    /// superset is fine) are compared and copied, instead of the whole
+    /// state as [`Machine::replace_state`] would. The pre-decoded code and
+    /// the translations are kept unless the ranges or a code page may have
+    /// changed. Returns whether they were kept.
+    pub fn rewind_to(&mut self, snap: &crate::state::snapshot::Snapshot, pages: &[u64]) -> bool {
+        let code = |s: &State| {
+            let w = s.ctrl_words();
+            let at = |off: u64| w[(off / 8) as usize];
+            [
+                at(ctrl::EXEC_LO),
+                at(ctrl::EXEC_SIZE),
+                at(ctrl::RO_LO),
+                at(ctrl::RO_SIZE),
+            ]
+        };
+        let before = code(&self.state);
+        snap.restore_into(&mut self.state, pages);
+        self.writes.clear();
+        let [lo, size, ..] = before;
+        let page = crate::state::memory::LOG2_PAGE;
+        let keep = code(&self.state) == before
+            && !pages
+                .iter()
+                .any(|&p| size != 0 && overlaps(p << page, 1 << page, lo, size));
         if !keep {
             self.cache = CodeCache::build(&self.state);
             self.jit.reset();

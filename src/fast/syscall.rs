@@ -1,9 +1,20 @@
 //! Machine A's system calls (`ecall`): exit, write and read, with the
 //! bounded short I/O of [`crate::layout::sys`].
 
-use super::{WriteEvent, overlaps};
+use super::ranges::overlaps;
 use crate::layout::{IO_CAPACITY, MEM_SIZE, ctrl, status, sys};
 use crate::state::State;
+
+/// A write system call seen during a run, for printing to stdout/stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteEvent {
+    /// The file descriptor (1 or 2).
+    pub fd: u8,
+    /// Position of the first byte in the output log.
+    pub start: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
 
 /// What the run loop does after an `ecall`.
 pub(super) enum Next {

@@ -20,7 +20,7 @@ use crate::hash::Hash;
 use crate::micro::microcode::microcode;
 use crate::micro::{MicroMachine, q_root, r_root};
 use crate::proof::StepProof;
-use crate::prover::{ProveError, prove_micro_step};
+use crate::prover::{ProveError, prove_next};
 use crate::state::State;
 use crate::state::snapshot::Snapshot;
 use crate::state::tree::StateTree;
@@ -30,6 +30,19 @@ use crate::state::tree::StateTree;
 /// so a run that writes much memory keeps fewer checkpoints and replays
 /// longer stretches instead.
 pub const CHECKPOINT_BYTES: usize = 32 << 20;
+
+/// The most pages a cursor move copies to compare afterwards (16 MiB);
+/// past it every page that may have changed is re-hashed.
+const COMPARED_PAGES: usize = 4096;
+
+/// Whether two pages hold the same bytes (`None`: zero).
+fn same_bytes(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        (Some(z), None) | (None, Some(z)) => z.iter().all(|&v| v == 0),
+        (None, None) => true,
+    }
+}
 
 /// What the checkpoints hold, estimated from the pages written between
 /// them (each copied once by its snapshot) and each snapshot's index of the
@@ -288,55 +301,83 @@ impl Timeline {
     }
 
     /// Moves the cursor to A-step `p` (clamped to the halting step and `2^b`).
+    ///
+    /// The pages that may differ between the cursor's state and `S_p` are
+    /// known from the first pass (those written in the checkpoint intervals
+    /// between the two). The cursor's machine is rewound in place to the
+    /// checkpoint at or before `p` where it must go back (only those pages
+    /// are copied) and replayed to `p`; then, of the pages it may have
+    /// changed, only those whose bytes differ from before are re-hashed. A
+    /// copy and a comparison of a page cost about a thousandth of hashing
+    /// it, and a run keeps rewriting the same pages: two positions of a
+    /// bisection differ in far fewer pages than were written between them.
     fn seek(&mut self, p: u64) -> &mut Cursor {
         let p = p.min(self.end).min(self.halted_at.unwrap_or(u64::MAX));
         let cp = self.checkpoints.iter().rposition(|c| c.step <= p);
         let cp_step = cp.map_or(0, |i| self.checkpoints[i].step);
-        let cursor_ok = self
-            .cursor
-            .as_ref()
-            .is_some_and(|c| c.step <= p && c.step >= cp_step);
-        if !cursor_ok && let Some(i) = cp {
-            // The cursor moves to the checkpoint: its tree is updated with
-            // the pages written between the two positions only; the same
-            // machine is used throughout (the code is the run's, so its
-            // translations stay).
-            let state = self.checkpoints[i].snap.restore();
-            let (mut machine, mut tree, from) = match self.cursor.take() {
-                Some(c) => (c.machine, c.tree, c.step),
-                None => (
-                    Machine::new(State::new()),
-                    StateTree::build(&state),
-                    cp_step,
-                ),
-            };
-            let pages = self.written_between(from, cp_step);
-            machine.replace_state(state);
-            machine.state_for_tree().take_dirty();
-            if from != cp_step {
-                tree.update(machine.state(), &pages);
-                self.stats.roots += 1;
+        let mut c = match self.cursor.take() {
+            Some(c) => c,
+            None => {
+                // Not reached (the first pass leaves a cursor): start afresh
+                // from the checkpoint.
+                let state = cp.map_or_else(State::new, |i| self.checkpoints[i].snap.restore());
+                let tree = StateTree::build(&state);
+                let mut machine = Machine::new(state);
+                machine.state_for_tree().take_dirty();
+                Cursor {
+                    step: cp_step,
+                    machine,
+                    tree,
+                }
             }
-            self.cursor = Some(Cursor {
-                step: cp_step,
-                machine,
-                tree,
-            });
+        };
+        if c.step != p {
+            let from = c.step;
+            let mut pages = self.written_between(from, p);
+            // The bytes of those pages now, to compare afterwards (skipped
+            // for very many pages: they are all re-hashed then).
+            let before: Option<std::collections::HashMap<u64, Option<Box<[u8]>>>> =
+                (pages.len() <= COMPARED_PAGES).then(|| {
+                    pages
+                        .iter()
+                        .map(|&q| {
+                            let b = c.machine.state().page_bytes(q);
+                            (q, b.map(|b| Box::<[u8]>::from(&*b)))
+                        })
+                        .collect()
+                });
+            if let Some(i) = cp
+                && !(from <= p && from >= cp_step)
+            {
+                // Back to the checkpoint (or forward past it): the same
+                // machine throughout, its translations kept.
+                let back = self.written_between(from, cp_step);
+                c.machine.rewind_to(&self.checkpoints[i].snap, &back);
+                pages.extend_from_slice(&back);
+                c.step = cp_step;
+            }
+            if c.step < p {
+                c.machine.run(p - c.step);
+                self.stats.replayed_steps += p - c.step;
+                c.step = p;
+            }
+            pages.extend(c.machine.state_for_tree().take_dirty());
+            pages.sort_unstable();
+            pages.dedup();
+            if let Some(before) = &before {
+                let state = c.machine.state();
+                pages.retain(|&q| match before.get(&q) {
+                    Some(old) => {
+                        let now = state.page_bytes(q);
+                        !same_bytes(old.as_deref(), now.as_deref())
+                    }
+                    None => true,
+                });
+            }
+            c.tree.update(c.machine.state(), &pages);
+            self.stats.roots += 1;
         }
-        let stats = &mut self.stats;
-        let c = self.cursor.get_or_insert_with(|| Cursor {
-            step: 0,
-            machine: Machine::new(State::new()),
-            tree: StateTree::build(&State::new()),
-        });
-        if c.step < p {
-            c.machine.run(p - c.step);
-            stats.replayed_steps += p - c.step;
-            c.step = p;
-            c.tree.sync(c.machine.state_for_tree());
-            stats.roots += 1;
-        }
-        c
+        self.cursor.insert(c)
     }
 
     /// `root(S_p)`.
@@ -370,10 +411,21 @@ impl Timeline {
         r_root(&q_root(&m.q), &s_root)
     }
 
-    /// The proof of micro-step `j` of A-step `t`.
+    /// The proof of micro-step `j` of A-step `t`, from the cursor's tree
+    /// (in sync with `S_t`) updated with the pages the `j` micro-steps
+    /// wrote, not a tree built afresh.
     pub fn proof(&mut self, t: u64, j: u64) -> Result<StepProof, ProveError> {
-        let (s, _) = self.state_at(t);
-        Ok(prove_micro_step(s, j, microcode())?.proof)
+        if j >= crate::micro::USTEPS {
+            return Err(ProveError::MicroStepRange(j));
+        }
+        let (s, mut tree) = self.state_at(t);
+        let mut m = MicroMachine::attach(s);
+        m.s.take_dirty();
+        m.run_usteps(j);
+        let mut q = m.q;
+        let mut s = m.strip();
+        tree.sync(&mut s);
+        Ok(prove_next(&mut q, &mut s, &mut tree, microcode())?.proof)
     }
 }
 
@@ -456,6 +508,29 @@ mod tests {
             Timeline::until_halt(&p, &[], 100, 2, &|_| {}).is_none(),
             "does not halt within 100 steps"
         );
+    }
+
+    #[test]
+    fn proofs_from_the_cursor_equal_proofs_from_scratch() {
+        let p = countdown(300);
+        let mut tl = Timeline::new(&p, &[], 10, 3);
+        for (t, j) in [
+            (700u64, 0u64),
+            (5, 3),
+            (640, 17),
+            (3, 0),
+            (901, 40),
+            (128, 9),
+        ] {
+            let mut m = Machine::new(p.initial_state(&[]));
+            m.run(t);
+            let scratch = crate::prover::prove_micro_step(m.into_state(), j, microcode())
+                .expect("proves")
+                .proof;
+            let mine = tl.proof(t, j).expect("proves");
+            assert_eq!(mine, scratch, "step {t}, micro-step {j}");
+        }
+        assert!(tl.proof(3, crate::micro::USTEPS).is_err());
     }
 
     #[test]

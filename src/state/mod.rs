@@ -9,6 +9,7 @@
 //! of it.
 
 pub mod initial;
+mod keccak_x8;
 pub mod memory;
 pub mod region;
 pub mod snapshot;
@@ -22,6 +23,8 @@ use region::Region;
 
 /// Words in the first control page.
 pub const CTRL_PAGE_WORDS: usize = PAGE_BYTES / 8;
+/// Pages of guest memory (region 0).
+pub const MEM_PAGES: u64 = MEM_SIZE >> LOG2_PAGE;
 /// `S` page number of the first control page.
 pub const CTRL_PAGE: u64 = CTRL_BASE >> LOG2_PAGE;
 
@@ -74,12 +77,6 @@ impl std::fmt::Debug for State {
             self.mem.written_pages().len(),
             self.other.page_numbers().count()
         )
-    }
-}
-
-impl Clone for State {
-    fn clone(&self) -> Self {
-        snapshot::Snapshot::take(self).restore()
     }
 }
 
@@ -292,6 +289,11 @@ impl State {
 
     pub(crate) fn other(&self) -> &Region {
         &self.other
+    }
+
+    /// Replaces every page of regions 1 to 3 but the first control page.
+    pub(crate) fn set_other(&mut self, other: Region) {
+        self.other = other;
     }
 
     pub(crate) fn from_parts(

@@ -7,6 +7,13 @@ use super::memory::{Memory, PAGE_BYTES};
 use super::region::{Page, Region};
 use std::sync::Arc;
 
+/// A state's copy goes through a snapshot: only its written pages are copied.
+impl Clone for State {
+    fn clone(&self) -> Self {
+        Snapshot::take(self).restore()
+    }
+}
+
 /// A self-contained copy of a state.
 #[derive(Clone)]
 pub struct Snapshot {
@@ -89,6 +96,50 @@ impl Snapshot {
         State::from_parts(mem, self.ctrl.clone(), self.other.clone())
     }
 
+    /// The bytes of `S` page `p` as the snapshot holds it (`None`: a page
+    /// that is certainly zero).
+    pub fn page_bytes(&self, p: u64) -> Option<std::borrow::Cow<'_, [u8]>> {
+        use std::borrow::Cow;
+        if p < super::MEM_PAGES {
+            let i = self
+                .mem_pages
+                .binary_search_by_key(&(p as u32), |(q, _)| *q);
+            i.ok()
+                .and_then(|i| self.mem_pages.get(i))
+                .map(|(_, page)| Cow::Borrowed(&page[..]))
+        } else if p == super::CTRL_PAGE {
+            Some(Cow::Owned(
+                self.ctrl.iter().flat_map(|w| w.to_le_bytes()).collect(),
+            ))
+        } else {
+            self.other.page(p).map(|pg| Cow::Borrowed(&pg[..]))
+        }
+    }
+
+    /// Makes `state` equal to the snapshot in place, copying only the
+    /// memory pages of `pages` whose bytes differ (zeroing those the
+    /// snapshot does not hold); the control page and the sparse pages are
+    /// set whole. `pages` must list every memory page where the two may
+    /// differ (for a state of the same run: the pages written between
+    /// the two). A copied page is marked dirty, as any write.
+    pub fn restore_into(&self, state: &mut State, pages: &[u64]) {
+        const ZERO: Page = [0; PAGE_BYTES];
+        for &p in pages.iter().filter(|&&p| p < super::MEM_PAGES) {
+            let want: &[u8] = match self
+                .mem_pages
+                .binary_search_by_key(&(p as u32), |(q, _)| *q)
+            {
+                Ok(i) => self.mem_pages.get(i).map_or(&ZERO[..], |(_, pg)| &pg[..]),
+                Err(_) => &ZERO[..],
+            };
+            if state.mem.page(p as u32).is_some_and(|have| have != want) {
+                state.mem.write(p << super::memory::LOG2_PAGE, want);
+            }
+        }
+        *state.ctrl_words_mut() = *self.ctrl;
+        state.set_other(self.other.clone());
+    }
+
     /// Bytes of guest memory held (pages times page size).
     pub fn memory_bytes(&self) -> usize {
         self.mem_pages.len() * PAGE_BYTES
@@ -115,5 +166,25 @@ mod tests {
         assert!(b.restore().first_difference(&s).is_none());
         assert!(Arc::ptr_eq(&a.mem_pages[0].1, &b.mem_pages[0].1));
         assert!(!Arc::ptr_eq(&a.mem_pages[1].1, &b.mem_pages[1].1));
+    }
+
+    #[test]
+    fn restore_into_rewinds_the_pages_written_since() {
+        let mut s = State::new();
+        s.mem.write_u64(0x1000, 1);
+        s.set_pc(0x1234);
+        s.set_input(b"hello");
+        let a = Snapshot::take(&s);
+        s.mem.take_dirty();
+        s.mem.write_u64(0x1008, 5);
+        s.mem.write_u64(0x9000, 6);
+        s.set_pc(0x4444);
+        s.write_output_at(0, b"out");
+        assert!(a.page_bytes(0x9).is_none());
+        assert_eq!(a.page_bytes(0x1).map(|b| b[0]), Some(1));
+        let written: Vec<u64> = s.mem.take_dirty().into_iter().map(u64::from).collect();
+        a.restore_into(&mut s, &written);
+        assert_eq!(s.first_difference(&a.restore()), None);
+        assert_eq!(s.mem.read_u64(0x9000), 0);
     }
 }

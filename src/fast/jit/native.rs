@@ -33,6 +33,13 @@ use crate::state::State;
 use cranelift_jit::JITModule;
 use cranelift_module::FuncId;
 
+/// Exit: go on at `next_pc` (look up or make its translation).
+pub const EXIT_JUMP: u64 = 0;
+/// Exit: the interpreter executes the instruction at `next_pc`.
+pub const EXIT_INTERP: u64 = 1;
+/// Exit: the block at `next_pc` needs more steps than the budget has left.
+pub const EXIT_BUDGET: u64 = 2;
+
 /// What generated code reads and writes besides the state: the pointers it
 /// works on, the step budget, and where and why it stopped.
 #[repr(C)]
@@ -50,7 +57,7 @@ pub(super) struct Ctx {
     pub budget: u64,
     /// Out: the pc at which the region stopped.
     pub next_pc: u64,
-    /// Out: why it stopped (`super::translate::EXIT_*`).
+    /// Out: why it stopped (`EXIT_*`).
     pub exit: u64,
     /// The entry table: per 2-byte slot of the executable range, the entry
     /// of the region starting there, or 0.
@@ -122,7 +129,7 @@ pub(super) struct Entry(*const u8);
 pub(super) struct Exit {
     /// Instructions executed.
     pub steps: u64,
-    /// Why it stopped (`super::translate::EXIT_*`).
+    /// Why it stopped (`EXIT_*`).
     pub why: u64,
     /// Jumps between regions on the way.
     pub chains: u64,
@@ -197,7 +204,7 @@ impl CodeMemory {
         let Some(tramp) = self.trampoline else {
             return Exit {
                 steps: 0,
-                why: super::translate::EXIT_INTERP,
+                why: EXIT_INTERP,
                 chains: 0,
             };
         };

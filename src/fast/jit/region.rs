@@ -169,7 +169,7 @@ pub fn is_control(op: Op) -> bool {
 
 /// The instruction at `pc` if the JIT translates it: a 32-bit or
 /// compressed instruction at an even pc, fetched as the interpreter fetches
-/// it ([`crate::fast::fetch`], compressed encodings expanded by the
+/// it ([`crate::fast::fetch()`], compressed encodings expanded by the
 /// decoder), wholly inside the executable range, whose operation is
 /// [`translated`]. Anything else (an odd pc, an instruction reaching past
 /// the range) is left to the interpreter, which faults or executes it.
@@ -178,7 +178,7 @@ pub fn fetch(state: &State, code: CodeRange, pc: u64) -> Option<Decoded> {
     if pc & 1 != 0 || off >= code.size {
         return None;
     }
-    let inst = decode(crate::fast::fetch(state, pc)?);
+    let inst = decode(crate::fast::fetch::fetch(state, pc)?);
     let len = inst.len as u64;
     if code.size - off < len || !translated(inst.op) {
         return None;

@@ -21,7 +21,7 @@
 //! with an exact step count, and the interpreter executes it: faults,
 //! system calls and stores into code are always the interpreter's.
 
-use super::native::{CodeMemory, Entry, off};
+use super::native::{CodeMemory, EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Entry, off};
 use super::region::{Block, Decoded, End, Region};
 use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
@@ -33,13 +33,6 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module;
-
-/// Exit: go on at `next_pc` (look up or make its translation).
-pub const EXIT_JUMP: u64 = 0;
-/// Exit: the interpreter executes the instruction at `next_pc`.
-pub const EXIT_INTERP: u64 = 1;
-/// Exit: the block at `next_pc` needs more steps than the budget has left.
-pub const EXIT_BUDGET: u64 = 2;
 
 /// What a translation depends on besides the code.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,8 @@
+//! Range checks shared by the run loop and the system calls.
+
+/// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
+/// (`n >= 1`). The microcode uses the same formula.
+#[inline(always)]
+pub fn overlaps(a: u64, n: u64, lo: u64, size: u64) -> bool {
+    a.wrapping_sub(lo) < size || (size != 0 && lo.wrapping_sub(a) < n)
+}
