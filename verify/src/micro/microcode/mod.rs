@@ -23,7 +23,8 @@
 //!
 //! Multiplication and division are micro-operations of their own (one
 //! each for `mul` .. `remu`; the W forms extend operands and result).
-//! System calls copy bytes one micro-op at a time (loop unrolled by 8).
+//! System calls copy a word per loop (a byte at a time only up to the
+//! destination's alignment and after the last whole word).
 //! A misaligned load reads the two aligned words around it and shifts; a
 //! misaligned store writes byte by byte after all checks passed. The LR/SC
 //! reservation is the control word `reservation` of `S`.
