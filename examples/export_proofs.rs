@@ -69,6 +69,10 @@ fn elf(code: &[u32], data: &[u8]) -> Vec<u8> {
     )
 }
 
+/// The micro-register holding the copy's destination in the system calls
+/// (`T1` of the microcode): their first store through it writes the buffer.
+const COPY_DEST: u8 = 8;
+
 /// The first micro-step `j` of A-step `t` whose micro-instruction satisfies `pick`.
 fn find(program: &Program, input: &[u8], t: u64, pick: &dyn Fn(&Uop, UStatus) -> bool) -> u64 {
     let code = microcode();
@@ -174,14 +178,14 @@ fn main() {
             &ex,
             &input,
             9,
-            Box::new(|u, _| u.op == op::ST && u.func == 0),
+            Box::new(|u, _| u.op == op::ST && u.ra == COPY_DEST),
         ),
         (
             "write",
             &ex,
             &input,
             14,
-            Box::new(|u, _| u.op == op::ST && u.func == 0),
+            Box::new(|u, _| u.op == op::ST && u.ra == COPY_DEST),
         ),
         (
             "exit",

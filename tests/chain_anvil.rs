@@ -624,6 +624,8 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         Image::of_state(&p.initial_state(&[]))
     };
     let (example, fault) = (load("proofs/example.elf"), load("proofs/fault.elf"));
+    // The micro level, as the contract encodes it: bit 7 and its log2, a.
+    let micro = 0x80 | mswap::micro::LOG2_USTEPS as u8;
     let claim = |image: Hash32, witness: &Image, b: u8, levels: &[u8]| {
         DisputeGame::claimCall {
             program: image.into(),
@@ -644,14 +646,14 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
             .map(|_| ())
     };
     // Labelled as the example program, with the fault program's witness.
-    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, 0x8b])));
+    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, micro])));
     assert!(why.starts_with("BadImage"), "{why}");
-    let why = reverted(send(claim(example.root.0, &example, 5, &[0x8b, 5])));
+    let why = reverted(send(claim(example.root.0, &example, 5, &[micro, 5])));
     assert!(why.starts_with("MicroFirst"), "{why}");
-    let why = reverted(send(claim(example.root.0, &example, 49, &[49, 0x8b])));
+    let why = reverted(send(claim(example.root.0, &example, 49, &[49, micro])));
     assert!(why.starts_with("BadB"), "{why}");
     // The genuine claim: root(S_0) derived on chain as in Rust.
-    send(claim(example.root.0, &example, 5, &[5, 0x8b])).expect("a playable claim");
+    send(claim(example.root.0, &example, 5, &[5, micro])).expect("a playable claim");
     let c = rpc
         .view(
             game,
@@ -691,7 +693,7 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
             input: input.clone().into(),
             finalRoot: [7u8; 32].into(),
             b: 5,
-            levels: vec![5u8, 0x8b].into(),
+            levels: vec![5u8, micro].into(),
         }
         .abi_encode();
         send(data).expect("a playable claim");

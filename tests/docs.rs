@@ -70,10 +70,7 @@ fn the_readme_figures_are_the_codes() {
     let readme = read("README.md");
     assert_eq!(number_after(&readme, "Both move **at most "), sys::IO_CHUNK);
     assert_eq!(number_after(&readme, "Machine AB** has "), op::COUNT as u64);
-    assert_eq!(
-        number_after(&readme, "no multiply or divide) and a "),
-        Q_WORDS as u64
-    );
+    assert_eq!(number_after(&readme, "idle) and a "), Q_WORDS as u64);
     assert_eq!(
         number_after(&readme, "and the leaf with those of its "),
         S_TREE_DEPTH as u64

@@ -103,7 +103,7 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
         (
             vec![Lie::From {
                 from: 18,
-                micro_from: 2047,
+                micro_from: mswap::micro::USTEPS - 1,
             }],
             vec![],
             Side::Challenger,

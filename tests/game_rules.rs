@@ -84,7 +84,8 @@ fn honest_players_do_not_dispute_a_correct_claim() {
 fn a_defender_lying_from_any_step_and_micro_step_loses() {
     let (elf, input) = example();
     for from in 1..=19u64 {
-        for micro_from in [0u64, 1, 2, 17, 30, 100, 2046, 2047] {
+        let u = mswap::micro::USTEPS;
+        for micro_from in [0u64, 1, 2, 17, 30, 100, u - 2, u - 1] {
             let w = game(
                 &elf,
                 &input,
@@ -337,8 +338,22 @@ fn sweep_places() -> Vec<Place> {
     let mut v: Vec<Place> = (1..32)
         .map(|position| Place { level: 0, position })
         .collect();
+    let u = mswap::micro::USTEPS;
     for position in [
-        1u64, 2, 3, 8, 16, 24, 31, 255, 512, 1000, 1024, 1536, 2046, 2047,
+        1u64,
+        2,
+        3,
+        8,
+        16,
+        24,
+        31,
+        255,
+        u / 4,
+        u / 2 - 24,
+        u / 2,
+        3 * u / 4,
+        u - 2,
+        u - 1,
     ] {
         v.push(Place { level: 1, position });
     }
@@ -410,7 +425,8 @@ fn unsteered_lies_reach_only_the_right_most_path() {
     let mut fired = 0;
     let mut places = 0;
     for level in 0..2usize {
-        for position in [1u64, 2, 3, 8, 16, 24, 31, 512, 1024, 1536, 2047] {
+        let u = mswap::micro::USTEPS;
+        for position in [1u64, 2, 3, 8, 16, 24, 31, u / 4, u / 2, 3 * u / 4, u - 1] {
             let place = Place { level, position };
             places += 2;
             let (w, n) = witnessed(Side::Defender, place, vec![Lie::Final, Lie::At(place)]);

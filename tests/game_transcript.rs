@@ -175,9 +175,16 @@ fn mswap_verify_reports_a_transcript_and_refuses_a_tampered_one() {
     let out = mswap(&["verify", path.to_str().expect("a UTF-8 path")], b"");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
+    // b = 5 rounds of A-steps and a of micro-steps, two moves each, and
+    // the challenge and the proof.
+    let rounds = 5 + mswap::micro::LOG2_USTEPS;
+    let moves = format!(
+        "moves:       {} ({rounds} bisection rounds)",
+        2 * rounds + 2
+    );
     for want in [
         "valid transcript of game",
-        "moves:       34 (16 bisection rounds)",
+        moves.as_str(),
         "disputed:    micro-step ",
         "result:      challenger wins",
         "re-checked offline",

@@ -434,7 +434,45 @@ contract StepVerifier is IStepVerifier, LeafWalks {
                             }
                             nextUpc := target
                         }
-                        default { nextUpc := upc }
+                        default {
+                            switch lt(sub(op, K_OP_MUL), 8)
+                            case 1 {
+                                // MUL .. REMU: u[rd] = f(u[ra], u[rb] + imm), RISC-V's
+                                // mul .. remu (MUL of two words is their full 128-bit
+                                // product, of two sign-extended words the signed one;
+                                // x / 0 = 2^64 - 1, x % 0 = x; -2^63 / -1 wraps to
+                                // -2^63 and -2^63 % -1 = 0 under the mask).
+                                let a := reg(q, ra)
+                                let b := and(add(reg(q, rb), imm), M64)
+                                let v
+                                switch op
+                                case 15 { v := and(mul(a, b), M64) }
+                                case 16 { v := and(sar(64, mul(signextend(7, a), signextend(7, b))), M64) }
+                                case 17 { v := and(sar(64, mul(signextend(7, a), b)), M64) }
+                                case 18 { v := shr(64, mul(a, b)) }
+                                case 19 {
+                                    v := M64
+                                    if b { v := and(sdiv(signextend(7, a), signextend(7, b)), M64) }
+                                }
+                                case 20 {
+                                    v := M64
+                                    if b { v := div(a, b) }
+                                }
+                                case 21 {
+                                    v := a
+                                    if b { v := and(smod(signextend(7, a), signextend(7, b)), M64) }
+                                }
+                                default {
+                                    v := a
+                                    if b { v := mod(a, b) }
+                                }
+                                if rd {
+                                    writeQ(q, rd, v)
+                                    dirty := shr(2, rd)
+                                }
+                            }
+                            default { nextUpc := upc }
+                        }
                     }
                 }
                 writeQ(q, 0, or(and(nextUpc, M32), and(shl(32, add(clock, 1)), M64)))

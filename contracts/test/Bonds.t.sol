@@ -7,6 +7,7 @@ import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {TestGame} from "./TestGame.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
+import {Const} from "../src/Generated.sol";
 
 /// A challenger (or defender) that is a contract: on receiving ether it
 /// tries the game's entry points again (a second withdraw, a timeout, a
@@ -62,6 +63,8 @@ contract Receiver {
 contract BondsTest is Test {
     StepVerifier internal verifier;
     TestGame internal game;
+    /// Half the micro level's `2^a` micro-steps: the first midpoint.
+    uint256 internal constant HALF = 1 << (Const.LOG2_USTEPS - 1);
     address internal constant DEFENDER = address(0xD0);
     address internal constant CHALLENGER = address(0xC0);
     address internal constant OTHER = address(0xC1);
@@ -91,11 +94,16 @@ contract BondsTest is Test {
         vm.deal(OTHER, 100 ether);
     }
 
+    /// The level list of one micro level, as the contract encodes it.
+    function micro() internal pure returns (bytes memory) {
+        return abi.encodePacked(uint8(0x80 | Const.LOG2_USTEPS));
+    }
+
     /// A claim of one micro level (`b` = 0) from `rootBefore` to `finalRoot`:
     /// the step proof decides a dispute that agrees with every midpoint.
     function claimTo(bytes32 finalRoot) internal returns (uint256 id) {
         vm.prank(DEFENDER);
-        id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, rootBefore, finalRoot, 0, hex"8b");
+        id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, rootBefore, finalRoot, 0, micro());
     }
 
     function challengeBy(address who, uint256 id) internal returns (uint256 d) {
@@ -107,8 +115,8 @@ contract BondsTest is Test {
     /// with each: the proof of the last micro-step is awaited, from
     /// `rootBefore` to the claim's final root.
     function bisect(uint256 d, address who) internal {
-        for (uint64 w = 1 << 10; w >= 1; w /= 2) {
-            uint64 position = (1 << 11) - w;
+        for (uint64 w = uint64(HALF); w >= 1; w /= 2) {
+            uint64 position = uint64(2 * HALF) - w;
             vm.prank(DEFENDER);
             game.midpoint(d, 0, position, rootBefore);
             vm.prank(who);
@@ -136,9 +144,9 @@ contract BondsTest is Test {
     function test_wrongBondValuesAreRefused() public {
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 0, CLAIM_BOND));
-        game.claim(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        game.claim(PROGRAM, INPUT, rootBefore, rootAfter, 0, micro());
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, CLAIM_BOND + 1, CLAIM_BOND));
-        game.claim{value: CLAIM_BOND + 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        game.claim{value: CLAIM_BOND + 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, micro());
         vm.stopPrank();
         uint256 id = claimTo(rootAfter);
         vm.startPrank(CHALLENGER);
@@ -151,7 +159,7 @@ contract BondsTest is Test {
         TestGame free = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
         vm.prank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadBond.selector, 1, 0));
-        free.claim{value: 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, hex"8b");
+        free.claim{value: 1}(PROGRAM, INPUT, rootBefore, rootAfter, 0, micro());
         vm.assertEq(address(game).balance, CLAIM_BOND, "only the accepted claim's bond is held");
         vm.assertEq(game.getClaim(id).disputes, 0, "no dispute opened");
     }
@@ -189,7 +197,7 @@ contract BondsTest is Test {
         uint256 id = claimTo(rootAfter);
         uint256 d = challengeBy(CHALLENGER, id);
         vm.prank(DEFENDER);
-        game.midpoint(d, 0, 1 << 10, rootBefore);
+        game.midpoint(d, 0, uint64(HALF), rootBefore);
         vm.warp(block.timestamp + CLOCK);
         vm.prank(OTHER);
         game.timeout(d);
@@ -245,8 +253,8 @@ contract BondsTest is Test {
         bisect(d, CHALLENGER);
         DisputeGame.Dispute memory p = game.getDispute(d);
         vm.assertEq(uint256(p.turn), uint256(DisputeGame.Side.Defender), "the defender's clock runs");
-        vm.assertEq(uint256(p.lo), (1 << 11) - 1, "the last micro-step");
-        vm.assertEq(uint256(p.hi), 1 << 11, "the end of its unit");
+        vm.assertEq(uint256(p.lo), 2 * HALF - 1, "the last micro-step");
+        vm.assertEq(uint256(p.hi), 2 * HALF, "the end of its unit");
         vm.assertEq(p.loRoot, rootBefore, "agreed root");
         vm.assertEq(p.hiRoot, rootAfter, "defender's root");
         uint256 left = game.clockLeft(d, DisputeGame.Side.Defender);
@@ -276,7 +284,7 @@ contract BondsTest is Test {
         vm.deal(third, CHALLENGE_BOND);
         uint256 d3 = challengeBy(third, id);
         vm.prank(DEFENDER);
-        game.midpoint(d3, 0, 1 << 10, rootBefore);
+        game.midpoint(d3, 0, uint64(HALF), rootBefore);
         // OTHER wins first (by proof); CHALLENGER later (by timeout).
         bisect(d2, OTHER);
         proveBy(d2, OTHER);

@@ -19,6 +19,15 @@ library Deploy {
         return vm.getCode("MicrocodeData.sol:MicrocodeData");
     }
 
+    /// The creation code that deploys `code` as it is, as the Rust deployer
+    /// makes the data contract's (`src/chain/rpc.rs` `data_init_code`): a
+    /// 12-byte prefix (`PUSH2 len DUP1 PUSH1 12 PUSH1 0 CODECOPY PUSH1 0
+    /// RETURN`), then `code`. The tests alter a data contract's bytes in it
+    /// at known offsets (solc may lay `MicrocodeData`'s out in its own way).
+    function rawInitCode(bytes memory code) internal pure returns (bytes memory) {
+        return abi.encodePacked(hex"61", uint16(code.length), hex"80600c6000396000f3", code);
+    }
+
     /// Creates a contract with creation code `init` (zero address if it fails).
     function create(bytes memory init) internal returns (address a) {
         assembly ("memory-safe") {

@@ -65,6 +65,10 @@ contract GasBench is Test {
 
     /// EIP-2929: a cold account access costs 2600, a warm one 100.
     uint256 internal constant COLD_ACCOUNT_SURCHARGE = 2600 - 100;
+    /// The fixture's labels (`src/chain/abi.rs` `label`): the operations
+    /// 0 .. 22, an undefined one (23), the cleaning step (`LABEL_CLEAN`).
+    uint256 internal constant KINDS = 25;
+    uint256 internal constant LABEL_CLEAN = 24;
 
     function setUp() public {
         v = Deploy.verifier();
@@ -83,7 +87,7 @@ contract GasBench is Test {
     }
 
     function name(uint256 label) internal pure returns (string memory) {
-        string[17] memory names = [
+        string[KINDS] memory names = [
             "IDLE",
             "ADD",
             "SUB",
@@ -99,10 +103,18 @@ contract GasBench is Test {
             "ST",
             "BR",
             "JAL",
+            "MUL",
+            "MULH",
+            "MULHSU",
+            "MULHU",
+            "DIV",
+            "DIVU",
+            "REM",
+            "REMU",
             "IDLE*",
             "clean"
         ];
-        return label < 17 ? names[label] : "?";
+        return label < KINDS ? names[label] : "?";
     }
 
     struct Row {
@@ -158,7 +170,7 @@ contract GasBench is Test {
         // step and the idle ticks of zero slots fetch nothing.
         uint256 upc = uint8(c.proof[2]) | uint256(uint8(c.proof[3])) << 8 | uint256(uint8(c.proof[4])) << 16
             | uint256(uint8(c.proof[5])) << 24;
-        if (c.label != 16 && !zero[upc % Microcode.SLOTS]) exec += COLD_ACCOUNT_SURCHARGE;
+        if (c.label != LABEL_CLEAN && !zero[upc % Microcode.SLOTS]) exec += COLD_ACCOUNT_SURCHARGE;
         vm.assertEq(abi.encode(after_), c.result, "root after");
         t = TxGas.tokens(abi.encodeCall(StepVerifier.step, (c.rootBefore, c.proof)));
     }
@@ -191,9 +203,9 @@ contract GasBench is Test {
         string memory path = vm.envOr("MSWAP_DIFFERENTIAL", string("test/fixtures/proofs.bin"));
         bytes memory fx = vm.readFileBinary(path);
         uint256 cap = 8192;
-        Row[17] memory rows;
+        Row[KINDS] memory rows;
         Row memory all = Row(new uint256[](cap), new uint256[](cap), new uint256[](cap), 0);
-        for (uint256 i = 0; i < 17; i++) {
+        for (uint256 i = 0; i < KINDS; i++) {
             rows[i] = Row(new uint256[](cap), new uint256[](cap), new uint256[](cap), 0);
         }
         bool[] memory zero = zeroSlots();
@@ -204,13 +216,13 @@ contract GasBench is Test {
         while (at < fx.length && all.n < cap) {
             Fixture.Case memory c;
             (c, at) = Fixture.read(fx, at);
-            if (!c.ok || c.label >= 17) continue;
+            if (!c.ok || c.label >= KINDS) continue;
             (uint256 exec, uint256 t) = measure(c, zero);
             add(rows[c.label], exec, TxGas.txGas(exec, t), c.proof.length);
             add(all, exec, TxGas.txGas(exec, t), c.proof.length);
         }
         console.log(string.concat("step proofs from ", path, ": gas min / median / max"));
-        for (uint256 i = 0; i < 17; i++) {
+        for (uint256 i = 0; i < KINDS; i++) {
             if (rows[i].n > 0) line(name(i), rows[i]);
         }
         line("all", all);

@@ -204,6 +204,10 @@ contract StepVerifierTest is Test {
         vm.assertEq(Op.ST, 12, "ST");
         vm.assertEq(Op.BR, 13, "BR");
         vm.assertEq(Op.JAL, 14, "JAL");
+        uint256[8] memory m = [Op.MUL, Op.MULH, Op.MULHSU, Op.MULHU, Op.DIV, Op.DIVU, Op.REM, Op.REMU];
+        for (uint256 i = 0; i < 8; i++) {
+            vm.assertEq(m[i], i + 15, "multiply and divide operation numbers");
+        }
         uint256[6] memory conds = [Cond.EQ, Cond.NE, Cond.LT, Cond.GE, Cond.LTU, Cond.GEU];
         for (uint256 i = 0; i < 6; i++) {
             vm.assertEq(conds[i], i, "condition numbers");
@@ -247,7 +251,7 @@ contract StepVerifierTest is Test {
     }
 
     function test_wrongDataIsRefused() public {
-        bytes memory init = Deploy.dataInitCode();
+        bytes memory init = Deploy.rawInitCode(address(v.DATA()).code);
         uint256 start = init.length - Microcode.DATA_BYTES;
         // Break Z(3) in the zero table.
         init[start + 3 * 32] ^= 0x01;
@@ -266,7 +270,7 @@ contract StepVerifierTest is Test {
     }
 
     function test_changedMicrocodeWordIsNamed() public {
-        bytes memory init = Deploy.dataInitCode();
+        bytes memory init = Deploy.rawInitCode(address(v.DATA()).code);
         // Change the last microcode word.
         init[init.length - 1] ^= 0x01;
         address a = Deploy.create(init);

@@ -199,7 +199,7 @@ pub fn label(bytes: &[u8]) -> u8 {
 }
 
 /// [`label`] of a cleaning step.
-pub const LABEL_CLEAN: u8 = 16;
+pub const LABEL_CLEAN: u8 = crate::micro::isa::op::COUNT + 1;
 /// [`label`] of bytes that do not decode.
 pub const LABEL_MALFORMED: u8 = 255;
 

@@ -16,7 +16,7 @@ pub const GENERATED_SOL: &str = "contracts/src/Generated.sol";
 pub const ZERO_TABLE_BYTES: usize = MAX_SIBLINGS * 32;
 
 /// The micro-ISA's operations by name (`op` in `src/micro/isa.rs`), in order.
-const OPS: [(&str, u8); 15] = [
+const OPS: [(&str, u8); 23] = [
     ("IDLE", op::IDLE),
     ("ADD", op::ADD),
     ("SUB", op::SUB),
@@ -32,6 +32,14 @@ const OPS: [(&str, u8); 15] = [
     ("ST", op::ST),
     ("BR", op::BR),
     ("JAL", op::JAL),
+    ("MUL", op::MUL),
+    ("MULH", op::MULH),
+    ("MULHSU", op::MULHSU),
+    ("MULHU", op::MULHU),
+    ("DIV", op::DIV),
+    ("DIVU", op::DIVU),
+    ("REM", op::REM),
+    ("REMU", op::REMU),
 ];
 
 /// The branch conditions by name (`cond` in `src/micro/isa.rs`).

@@ -31,7 +31,7 @@ pub use crate::proof::error::VerifyError;
 /// same words and checks them against it). A test checks it against the
 /// assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("6b93facbf79ce2c68468c5b7ad302351adbb57853e2b18e5fe57370c41d22755");
+    crate::hash::hash_from_hex("6707c02717cf69b5526fdd340493dac283c4a0fc1659fc811d3d26bf8695c383");
 /// Depth of the microcode tree: the microcode has `4 * 2^depth` slots and
 /// `upc` fetches slot `upc mod` that.
 pub const MICROCODE_DEPTH: u32 = 9;

@@ -412,7 +412,10 @@ mod tests {
         for levels in [two_levels(20), with_strides(20, &[10, 4])] {
             assert_eq!(levels_of(&level_bytes(&levels)), levels);
         }
-        assert_eq!(level_bytes(&two_levels(5)), vec![5, 0x80 | 11]);
+        assert_eq!(
+            level_bytes(&two_levels(5)),
+            vec![5, 0x80 | crate::micro::LOG2_USTEPS as u8]
+        );
     }
 
     #[test]

@@ -50,7 +50,20 @@
 //! | 12 | `ST`   | `store(A + imm, u[rb])`                                     | reads and writes 1 word |
 //! | 13 | `BR`   | `if cond(A, u[rb]) { next = imm }`                          | no          |
 //! | 14 | `JAL`  | `u[rd] = upc + 1; next = A + imm`                           | no          |
-//! | 15+| -      | as `IDLE`                                                   | no          |
+//! | 15 | `MUL`  | `u[rd] = A * B`, the low 64 bits                            | no          |
+//! | 16 | `MULH` | `u[rd]` = the high 64 bits of `A * B`, both signed          | no          |
+//! | 17 | `MULHSU` | `u[rd]` = the high 64 bits of `A * B`, `A` signed, `B` unsigned | no    |
+//! | 18 | `MULHU` | `u[rd]` = the high 64 bits of `A * B`, both unsigned       | no          |
+//! | 19 | `DIV`  | `u[rd] = A / B` signed, rounded towards zero                | no          |
+//! | 20 | `DIVU` | `u[rd] = A / B` unsigned                                    | no          |
+//! | 21 | `REM`  | `u[rd] = A % B` signed (the sign of `A`)                    | no          |
+//! | 22 | `REMU` | `u[rd] = A % B` unsigned                                    | no          |
+//! | 23+| -      | as `IDLE`                                                   | no          |
+//!
+//! The multiplies and divides (15..22, in the order of RISC-V's `funct3`)
+//! are RISC-V's `mul` .. `remu` on 64-bit words, division by zero and
+//! overflow included: `A / 0 = 2^64 - 1` (both signednesses), `A % 0 = A`,
+//! `-2^63 / -1 = -2^63` and `-2^63 % -1 = 0`.
 //!
 //! `LD`/`ST` access `2^(func & 3)` bytes of `S` at address
 //! `(A + imm) mod 2^34`, rounded down to a multiple of the size; the access
@@ -104,8 +117,24 @@ pub mod op {
     pub const BR: u8 = 13;
     /// Jump and link.
     pub const JAL: u8 = 14;
+    /// Multiply, low 64 bits.
+    pub const MUL: u8 = 15;
+    /// Multiply, high 64 bits, signed by signed.
+    pub const MULH: u8 = 16;
+    /// Multiply, high 64 bits, signed by unsigned.
+    pub const MULHSU: u8 = 17;
+    /// Multiply, high 64 bits, unsigned by unsigned.
+    pub const MULHU: u8 = 18;
+    /// Divide, signed.
+    pub const DIV: u8 = 19;
+    /// Divide, unsigned.
+    pub const DIVU: u8 = 20;
+    /// Remainder, signed.
+    pub const REM: u8 = 21;
+    /// Remainder, unsigned.
+    pub const REMU: u8 = 22;
     /// Number of defined operations.
-    pub const COUNT: u8 = 15;
+    pub const COUNT: u8 = 23;
 }
 
 /// Branch conditions (the `func` field of `BR`).
@@ -191,12 +220,14 @@ impl Uop {
     pub fn disassemble(&self) -> String {
         let names = [
             "IDLE", "ADD", "SUB", "AND", "OR", "XOR", "SLL", "SRL", "SRA", "SLTU", "SLT", "LD",
-            "ST", "BR", "JAL",
+            "ST", "BR", "JAL", "MUL", "MULH", "MULHSU", "MULHU", "DIV", "DIVU", "REM", "REMU",
         ];
         let name = names.get(self.op as usize).copied().unwrap_or("IDLE");
         let (rd, ra, rb, imm) = (self.rd, self.ra, self.rb, self.imm);
         match self.op {
-            op::ADD..=op::SLT => format!("{name} u{rd}, u{ra}, u{rb}{imm:+#x}"),
+            op::ADD..=op::SLT | op::MUL..=op::REMU => {
+                format!("{name} u{rd}, u{ra}, u{rb}{imm:+#x}")
+            }
             op::LD => format!(
                 "LD.{}{} u{rd}, [u{ra}{imm:+#x}]",
                 ["b", "h", "w", "d"][(self.func & 3) as usize],
@@ -219,7 +250,7 @@ impl Uop {
 }
 
 /// `a`: log2 of the micro-steps in one A-step.
-pub const LOG2_USTEPS: u32 = 11;
+pub const LOG2_USTEPS: u32 = 10;
 /// `2^a`.
 pub const USTEPS: u64 = 1 << LOG2_USTEPS;
 /// The clock value at which the step is the cleaning step (`2^a - 1`).

@@ -71,6 +71,26 @@ pub fn taken(c: u8, a: u64, b: u64) -> bool {
     }
 }
 
+/// RISC-V's `div`: `a / 0 = -1`, `-2^63 / -1 = -2^63` (wraps).
+#[inline(always)]
+fn div(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        u64::MAX
+    } else {
+        (a as i64).wrapping_div(b as i64) as u64
+    }
+}
+
+/// RISC-V's `rem`: `a % 0 = a`, `-2^63 % -1 = 0`.
+#[inline(always)]
+fn rem(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        (a as i64).wrapping_rem(b as i64) as u64
+    }
+}
+
 /// `u[rd] = f(u[ra], u[rb] + imm)`.
 #[inline(always)]
 fn alu_op<A: StateAccess>(
@@ -112,6 +132,20 @@ pub fn ustep<A: StateAccess>(acc: &mut A, clean_at: u64) -> Result<UStatus, A::E
         op::SRA => alu_op(acc, &u, |a, b| ((a as i64) >> (b & 63)) as u64)?,
         op::SLTU => alu_op(acc, &u, |a, b| (a < b) as u64)?,
         op::SLT => alu_op(acc, &u, |a, b| ((a as i64) < (b as i64)) as u64)?,
+        op::MUL => alu_op(acc, &u, |a, b| a.wrapping_mul(b))?,
+        op::MULH => alu_op(acc, &u, |a, b| {
+            ((i128::from(a as i64) * i128::from(b as i64)) >> 64) as u64
+        })?,
+        op::MULHSU => alu_op(acc, &u, |a, b| {
+            ((i128::from(a as i64) * i128::from(b)) >> 64) as u64
+        })?,
+        op::MULHU => alu_op(acc, &u, |a, b| {
+            ((u128::from(a) * u128::from(b)) >> 64) as u64
+        })?,
+        op::DIV => alu_op(acc, &u, div)?,
+        op::DIVU => alu_op(acc, &u, |a, b| a.checked_div(b).unwrap_or(u64::MAX))?,
+        op::REM => alu_op(acc, &u, rem)?,
+        op::REMU => alu_op(acc, &u, |a, b| a.checked_rem(b).unwrap_or(a))?,
         op::LD | op::ST => {
             let bytes = 1u64 << (u.func & 3);
             let addr = reg(acc, u.ra)?.wrapping_add(imm) & S_ADDR_MASK & !(bytes - 1);

@@ -35,7 +35,7 @@ pub struct Level {
 }
 
 impl std::fmt::Display for Level {
-    /// `2^12 A-steps`, `2^11 micro-steps`.
+    /// `2^12 A-steps`, `2^10 micro-steps`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let unit = match self.kind {
             LevelKind::Steps => "A-steps",
@@ -186,7 +186,7 @@ mod tests {
                 .iter()
                 .map(|l| l.log2)
                 .collect::<Vec<_>>(),
-            vec![12, 8, 11]
+            vec![12, 8, crate::micro::LOG2_USTEPS]
         );
         assert_eq!(
             validate(&two_levels(20), 21),

@@ -279,7 +279,10 @@ mod tests {
 
     #[test]
     fn the_bonds_cover_the_honest_sides_gas() {
-        assert_eq!(defender_gas(48), 59 * 54_700 + 81_400 + 61_600 + 35_000);
+        assert_eq!(
+            defender_gas(48),
+            (48 + u64::from(crate::micro::LOG2_USTEPS)) * 54_700 + 81_400 + 61_600 + 35_000
+        );
         let (claim, challenge) = bonds(48, 20_000_000_000);
         assert!(challenger_gas(48) > defender_gas(48));
         assert_eq!(challenge, u128::from(challenger_gas(48)) * 20_000_000_000);

@@ -1,6 +1,6 @@
 //! Integer computation: `lui`/`auipc`, OP-IMM and OP-IMM-32, OP and
 //! OP-32 (RV64I, and the dispatch of the M extension's multiplies and
-//! divides to the subroutines of [`super::mul_div`]).
+//! divides to their handlers in [`super::mul_div`]).
 
 use super::*;
 
@@ -177,48 +177,7 @@ impl Builder {
         self.a.sra(R, X, Y);
         self.writeback();
 
-        // M extension.
-        self.a.bind(m[0]);
-        self.a.call(LINK, self.l.mul);
-        self.a.mv(R, LO);
-        self.writeback();
-        // mulhu, then the signed corrections:
-        // mulh = mulhu - (X < 0 ? Y : 0) - (Y < 0 ? X : 0); mulhsu drops the second term.
-        for (i, fix_x, fix_y) in [(1, true, true), (2, true, false), (3, false, false)] {
-            self.a.bind(m[i]);
-            self.a.call(LINK, self.l.mulhu);
-            if fix_x {
-                let skip = self.a.label("mulh.x-nonneg");
-                self.a.bge_zero(X, skip);
-                self.a.sub(HI, HI, Y);
-                self.a.bind(skip);
-            }
-            if fix_y {
-                let skip = self.a.label("mulh.y-nonneg");
-                self.a.bge_zero(Y, skip);
-                self.a.sub(HI, HI, X);
-                self.a.bind(skip);
-            }
-            self.a.mv(R, HI);
-            self.writeback();
-        }
-        // div / rem: signed (magnitudes, then signs); divu / remu: unsigned.
-        self.a.bind(m[4]);
-        self.a.call(LINK, self.l.div_signed);
-        self.a.mv(R, LO);
-        self.writeback();
-        self.a.bind(m[5]);
-        self.a.call(LINK, self.l.divu);
-        self.a.mv(R, LO);
-        self.writeback();
-        self.a.bind(m[6]);
-        self.a.call(LINK, self.l.div_signed);
-        self.a.mv(R, HI);
-        self.writeback();
-        self.a.bind(m[7]);
-        self.a.call(LINK, self.l.divu);
-        self.a.mv(R, HI);
-        self.writeback();
+        self.m_ops(&m);
     }
 
     pub(super) fn op32(&mut self, entry: Label) {
@@ -295,32 +254,6 @@ impl Builder {
         self.sext32(T0);
         self.a.sra(R, T0, Y);
         self.writeback();
-        // mulw: the low 32 bits of X * zext32(Y) (at most 32 rounds).
-        self.a.bind(mulw);
-        self.zext32(Y, Y);
-        self.a.call(LINK, self.l.mul);
-        self.a.mv(R, LO);
-        self.sext32(R);
-        self.writeback();
-        // divw / remw: signed division of the sign-extended halves.
-        for (l, result) in [(divw, LO), (remw, HI)] {
-            self.a.bind(l);
-            self.sext32(X);
-            self.sext32(Y);
-            self.a.call(LINK, self.l.div_signed);
-            self.a.mv(R, result);
-            self.sext32(R);
-            self.writeback();
-        }
-        // divuw / remuw: unsigned division of the zero-extended halves.
-        for (l, result) in [(divuw, LO), (remuw, HI)] {
-            self.a.bind(l);
-            self.zext32(X, X);
-            self.zext32(Y, Y);
-            self.a.call(LINK, self.l.divu);
-            self.a.mv(R, result);
-            self.sext32(R);
-            self.writeback();
-        }
+        self.m_ops32(mulw, divw, divuw, remw, remuw);
     }
 }

@@ -21,9 +21,10 @@
 //! 4. a **fault** writes `status = 2`, `halt_code = cause`, `tval` and
 //!    nothing else (pc stays, no register changes).
 //!
-//! Multiplication is shift-and-add, division is restoring division, both on
-//! 64-bit micro-registers; `mulh*` keeps a 128-bit product in two registers.
-//! System calls copy bytes one micro-op at a time (loop unrolled by 8).
+//! Multiplication and division are micro-operations of their own (one
+//! each for `mul` .. `remu`; the W forms extend operands and result).
+//! System calls copy a word per loop (a byte at a time only up to the
+//! destination's alignment and after the last whole word).
 //! A misaligned load reads the two aligned words around it and shifts; a
 //! misaligned store writes byte by byte after all checks passed. The LR/SC
 //! reservation is the control word `reservation` of `S`.
@@ -69,14 +70,12 @@ const T2: Reg = Reg(9);
 const T3: Reg = Reg(10);
 /// Loop counter / byte count.
 const N: Reg = Reg(11);
-/// High word / remainder.
+/// A second result (a position or a length in the system calls).
 const HI: Reg = Reg(12);
-/// Low word / quotient.
+/// A count (the bytes a system call moves).
 const LO: Reg = Reg(13);
 /// Length of the current instruction in bytes (4, or 2 if compressed).
 const ILEN: Reg = Reg(14);
-/// Sign flags of the signed M operations (a temporary that `divu` keeps).
-const SG: Reg = T3;
 /// Return address of micro-subroutines.
 const LINK: Reg = Reg(15);
 
@@ -89,10 +88,6 @@ const fn c(off: u64) -> i64 {
 struct Labels {
     illegal: Label,
     fault: Label,
-    mul: Label,
-    mulhu: Label,
-    divu: Label,
-    div_signed: Label,
     copy: Label,
     /// `pc += ILEN`, done.
     next: Label,
@@ -277,17 +272,6 @@ impl Builder {
     }
 }
 
-trait BranchExt {
-    fn bge_zero(&mut self, r: Reg, to: Label);
-}
-
-impl BranchExt for Asm {
-    /// Branch if `r >= 0` (signed).
-    fn bge_zero(&mut self, r: Reg, to: Label) {
-        self.br(crate::micro::isa::cond::GE, r, U0, to)
-    }
-}
-
 /// Assembles the RV64IMAC interpreter.
 pub fn assemble() -> Result<Program, AsmError> {
     let mut a = Asm::new();
@@ -316,10 +300,6 @@ pub fn assemble() -> Result<Program, AsmError> {
     let l = Labels {
         illegal,
         fault: a.label("fault"),
-        mul: a.label("mul"),
-        mulhu: a.label("mulhu"),
-        divu: a.label("divu"),
-        div_signed: a.label("div-signed"),
         copy: a.label("copy"),
         next: a.label("next"),
         jal_target: a.label("jal.target"),
@@ -378,10 +358,6 @@ pub fn assemble() -> Result<Program, AsmError> {
     b.rvc();
     b.a.bind(b.l.next);
     b.next();
-    b.sub_mul();
-    b.sub_mulhu();
-    b.sub_divu();
-    b.sub_div_signed();
     b.sub_copy();
     b.faults();
     b.a.finish()

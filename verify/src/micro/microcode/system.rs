@@ -171,35 +171,78 @@ impl Builder {
         a.bltu(T0, len, efault);
     }
 
-    /// Copies N bytes from `S` address T0 to T1, eight at a time, then one
-    /// at a time. Clobbers T0..T3, N.
+    /// Copies N bytes from `S` address T0 to T1 (regions apart): bytes up
+    /// to T1's next multiple of 8, then whole words (each aligned word of
+    /// T1 from the one or two aligned words of T0 it spans, shifted), then
+    /// the last bytes. Clobbers T0..T3, N, X, Y, IW, RD, R.
     pub(super) fn sub_copy(&mut self) {
         let a = &mut self.a;
-        let (eight, one, done) = (
-            a.label("copy.eight"),
-            a.label("copy.one"),
+        let (head, words, aligned, shifted, shifted_loop, tail, done) = (
+            a.label("copy.head"),
+            a.label("copy.words"),
+            a.label("copy.aligned"),
+            a.label("copy.shifted"),
+            a.label("copy.shifted-loop"),
+            a.label("copy.tail"),
             a.label("copy.done"),
         );
         a.bind(self.l.copy);
-        a.bind(eight);
-        a.sltiu(T2, N, 8);
-        a.bne(T2, U0, one);
-        for k in 0..8 {
-            a.ld(B, T3, T0, k);
-            a.st(B, T1, k, T3);
-        }
+        a.bind(head);
+        a.comment("bytes until the destination is a multiple of 8");
+        a.beq(N, U0, done);
+        a.andi(T2, T1, 7);
+        a.beq(T2, U0, words);
+        a.ld(B, T3, T0, 0);
+        a.st(B, T1, 0, T3);
+        a.addi(T0, T0, 1);
+        a.addi(T1, T1, 1);
+        a.addi(N, N, -1);
+        a.j(head);
+        a.bind(words);
+        a.comment("RD = whole words, N = the bytes after them");
+        a.srli(RD, N, 3);
+        a.beq(RD, U0, tail);
+        a.andi(N, N, 7);
+        a.andi(X, T0, 7);
+        a.bne(X, U0, shifted);
+        a.bind(aligned);
+        a.ldd(T3, T0, 0);
+        a.std(T1, 0, T3);
         a.addi(T0, T0, 8);
         a.addi(T1, T1, 8);
-        a.addi(N, N, -8);
-        a.j(eight);
-        a.bind(one);
+        a.addi(RD, RD, -1);
+        a.bne(RD, U0, aligned);
+        a.j(tail);
+        a.bind(shifted);
+        a.comment(
+            "X = 8 * (T0 mod 8), Y = 64 - X; IW walks T0's aligned words, T3 holds the current one",
+        );
+        a.slli(X, X, 3);
+        a.li(Y, 64);
+        a.sub(Y, Y, X);
+        a.andi(IW, T0, -8);
+        a.ldd(T3, IW, 0);
+        a.bind(shifted_loop);
+        a.ldd(R, IW, 8);
+        a.srl(T2, T3, X);
+        a.sll(T3, R, Y);
+        a.or(T2, T2, T3);
+        a.std(T1, 0, T2);
+        a.mv(T3, R);
+        a.addi(IW, IW, 8);
+        a.addi(T1, T1, 8);
+        a.addi(RD, RD, -1);
+        a.bne(RD, U0, shifted_loop);
+        a.srli(T2, X, 3);
+        a.add(T0, IW, T2);
+        a.bind(tail);
         a.beq(N, U0, done);
         a.ld(B, T3, T0, 0);
         a.st(B, T1, 0, T3);
         a.addi(T0, T0, 1);
         a.addi(T1, T1, 1);
         a.addi(N, N, -1);
-        a.j(one);
+        a.j(tail);
         a.bind(done);
         a.ret(LINK);
     }
