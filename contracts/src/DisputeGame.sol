@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Const, InitialState, Policy} from "./Generated.sol";
 import {IStepVerifier} from "./IStepVerifier.sol";
 
-/// @title DisputeGame: the bisection game of src/rules/mod.rs on chain.
+/// @title DisputeGame: the bisection game of verify/src/rules/mod.rs on chain.
 /// @notice A defender claims that a program with an input, run for `2^b`
 /// A-steps from `root(S_0)`, ends in a final root. During the challenge
 /// window anyone may dispute the claim; each challenger plays a bisection
@@ -46,7 +46,7 @@ import {IStepVerifier} from "./IStepVerifier.sol";
 ///
 /// The limits (largest `b`, level lists, input size, the ranges of the
 /// deployment's parameters) and the clocks and window as a function of `b`
-/// are the library `Policy`, generated from src/rules/policy.rs: the
+/// are the library `Policy`, generated from verify/src/rules/policy.rs: the
 /// contract refuses every claim the Rust players cannot play.
 contract DisputeGame {
     enum Side {
@@ -87,7 +87,7 @@ contract DisputeGame {
     }
 
     /// One challenger's bisection against a claim (`Bisection` and
-    /// `Disputed` of src/rules/mod.rs in one record), as `getDispute`
+    /// `Disputed` of verify/src/rules/mod.rs in one record), as `getDispute`
     /// returns it (stored packed as a `Record`).
     struct Dispute {
         uint256 claim;
@@ -297,7 +297,7 @@ contract DisputeGame {
     mapping(address => uint256) internal credits;
 
     /// Refuses a policy outside `Policy`'s limits (`ChainPolicy::check` in
-    /// src/rules/policy.rs, same order, same errors).
+    /// verify/src/rules/policy.rs, same order, same errors).
     constructor(
         IStepVerifier verifier_,
         uint64 clockSeconds_,
@@ -416,7 +416,7 @@ contract DisputeGame {
     }
 
     /// Checks that `levels` bisect exactly `2^b` A-steps and `2^a`
-    /// micro-steps (`validate` in src/rules/levels.rs).
+    /// micro-steps (`validate` in verify/src/rules/levels.rs).
     function validate(bytes calldata levels, uint256 b) internal pure {
         if (levels.length == 0) revert LevelsEmpty();
         if (levels.length > 64) revert TooManyLevels(levels.length);
@@ -495,7 +495,7 @@ contract DisputeGame {
     }
 
     // ------------------------------------------------------------------
-    // Moves (`Game::apply` in src/rules/mod.rs). A refused move reverts
+    // Moves (`Game::apply` in verify/src/rules/mod.rs). A refused move reverts
     // and changes nothing.
 
     /// @notice The defender's root at the midpoint of the current interval.
@@ -696,7 +696,7 @@ contract DisputeGame {
         return used >= left ? 0 : left - used;
     }
 
-    /// log2 of the steps in one unit of level `i` (`unit_log2` in src/rules/levels.rs).
+    /// log2 of the steps in one unit of level `i` (`unit_log2` in verify/src/rules/levels.rs).
     function unitLog2(bytes memory levels, uint256 i) internal pure returns (uint8 sum) {
         uint8 kind = uint8(levels[i]) & 0x80;
         for (uint256 k = i + 1; k < levels.length; k++) {

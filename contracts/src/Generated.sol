@@ -4,7 +4,7 @@
 pragma solidity 0.8.30;
 
 /// The constants of machine AB's step and of the proof format, as in the
-/// Rust build (`src/micro/isa.rs`, `src/layout.rs`, `src/proof/binary.rs`).
+/// Rust build (`verify/src/micro/isa.rs`, `verify/src/layout.rs`, `verify/src/proof/binary.rs`).
 library Const {
     /// Binary proof format version (`PROOF_VERSION`).
     uint256 internal constant PROOF_VERSION = 2;
@@ -26,7 +26,7 @@ library Const {
     bytes32 internal constant Q_STAR_ROOT = 0x890740a8eb06ce9be422cb8da5cdafc2b58c0a5e24036c578de2a433c828ff7d;
 }
 
-/// Operation numbers of the micro-ISA (`op` in `src/micro/isa.rs`).
+/// Operation numbers of the micro-ISA (`op` in `verify/src/micro/isa.rs`).
 library Op {
     uint256 internal constant IDLE = 0;
     uint256 internal constant ADD = 1;
@@ -53,7 +53,7 @@ library Op {
     uint256 internal constant REMU = 22;
 }
 
-/// Branch conditions (`cond` in `src/micro/isa.rs`).
+/// Branch conditions (`cond` in `verify/src/micro/isa.rs`).
 library Cond {
     uint256 internal constant EQ = 0;
     uint256 internal constant NE = 1;
@@ -854,7 +854,7 @@ abstract contract LeafWalks is StepConstants {
 }
 
 /// The limits of a claim and of a deployment and the clocks as a function
-/// of `b` (`src/rules/policy.rs`; the Rust players refuse what these refuse).
+/// of `b` (`verify/src/rules/policy.rs`; the Rust players refuse what these refuse).
 library Policy {
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = 48;

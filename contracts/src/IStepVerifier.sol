@@ -12,7 +12,7 @@ pragma solidity 0.8.30;
 /// revert data for each). `StepVerifier` is the implementation.
 interface IStepVerifier {
     // ------------------------------------------------------------------
-    // Errors of the decoder (`DecodeError` in src/proof/binary.rs).
+    // Errors of the decoder (`DecodeError` in verify/src/proof/binary.rs).
 
     /// The proof ended inside a field that starts at `offset` and needs `needed` bytes.
     error Truncated(uint256 offset, uint256 needed);

@@ -10,10 +10,10 @@ import {IStepVerifier} from "./IStepVerifier.sol";
 /// the state after it, or reverts with one custom error per kind of
 /// failure. It mirrors the Rust verifier check by check, in the same order
 /// and under the same names where it has functions: the decoder
-/// (`src/proof/binary.rs` `decode`), the checks of `verify_step_with`
+/// (`verify/src/proof/binary.rs` `decode`), the checks of `verify_step_with`
 /// (`src/verify/mod.rs`), the replaying accessor (`src/verify/replay.rs`:
 /// `expect`, `leaf_for`, `read_s`, `write_s`, `finish`) and the step
-/// function itself (`src/micro/step.rs`: `ustep`, `reg`; the ALU, load and
+/// function itself (`verify/src/micro/step.rs`: `ustep`, `reg`; the ALU, load and
 /// store, branch and jump arms inline).
 ///
 /// The microcode lives in a separate data contract (SSTORE2-style: its code
@@ -253,7 +253,7 @@ contract StepVerifier is IStepVerifier, LeafWalks {
             }
 
             // ---------------------------------------------------------
-            // Decoding (src/proof/binary.rs `decode`): the fields in
+            // Decoding (verify/src/proof/binary.rs `decode`): the fields in
             // order, the first fault reverts.
 
             /// Decodes the proof at calldata `p` (`len` bytes) into `q` and `ctx`; returns the kind.
@@ -321,7 +321,7 @@ contract StepVerifier is IStepVerifier, LeafWalks {
             }
 
             // ---------------------------------------------------------
-            // The step (src/micro/step.rs `ustep`) of a `step` proof,
+            // The step (verify/src/micro/step.rs `ustep`) of a `step` proof,
             // clock below CLEAN_AT: returns the next access index, whether
             // the step wrote the leaf, the leaf after it, and which leaf
             // of Q besides leaf 0 it changed (0 if none).

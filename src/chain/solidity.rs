@@ -15,7 +15,7 @@ pub const GENERATED_SOL: &str = "contracts/src/Generated.sol";
 /// `Z(0) .. Z(MAX_SIBLINGS - 1)`, 32 bytes each.
 pub const ZERO_TABLE_BYTES: usize = MAX_SIBLINGS * 32;
 
-/// The micro-ISA's operations by name (`op` in `src/micro/isa.rs`), in order.
+/// The micro-ISA's operations by name (`op` in `verify/src/micro/isa.rs`), in order.
 const OPS: [(&str, u8); 23] = [
     ("IDLE", op::IDLE),
     ("ADD", op::ADD),
@@ -42,7 +42,7 @@ const OPS: [(&str, u8); 23] = [
     ("REMU", op::REMU),
 ];
 
-/// The branch conditions by name (`cond` in `src/micro/isa.rs`).
+/// The branch conditions by name (`cond` in `verify/src/micro/isa.rs`).
 const CONDS: [(&str, u8); 6] = [
     ("EQ", cond::EQ),
     ("NE", cond::NE),
@@ -80,7 +80,7 @@ pub fn generated_sol(m: &Microcode) -> String {
 pragma solidity 0.8.30;
 
 /// The constants of machine AB's step and of the proof format, as in the
-/// Rust build (`src/micro/isa.rs`, `src/layout.rs`, `src/proof/binary.rs`).
+/// Rust build (`verify/src/micro/isa.rs`, `verify/src/layout.rs`, `verify/src/proof/binary.rs`).
 library Const {{
     /// Binary proof format version (`PROOF_VERSION`).
     uint256 internal constant PROOF_VERSION = {PROOF_VERSION};
@@ -102,14 +102,14 @@ library Const {{
     bytes32 internal constant Q_STAR_ROOT = 0x{q_star};
 }}
 
-/// Operation numbers of the micro-ISA (`op` in `src/micro/isa.rs`).
+/// Operation numbers of the micro-ISA (`op` in `verify/src/micro/isa.rs`).
 library Op {{
 "#
     );
     for (n, v) in OPS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
-    s.push_str("}\n\n/// Branch conditions (`cond` in `src/micro/isa.rs`).\nlibrary Cond {\n");
+    s.push_str("}\n\n/// Branch conditions (`cond` in `verify/src/micro/isa.rs`).\nlibrary Cond {\n");
     for (n, v) in CONDS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
@@ -157,13 +157,13 @@ library Microcode {{
 }
 
 /// The library `Policy`: the limits and the clock/window formula of
-/// `src/rules/policy.rs`.
+/// `verify/src/rules/policy.rs`.
 fn policy_sol() -> String {
     use crate::rules::policy as p;
     format!(
         r#"
 /// The limits of a claim and of a deployment and the clocks as a function
-/// of `b` (`src/rules/policy.rs`; the Rust players refuse what these refuse).
+/// of `b` (`verify/src/rules/policy.rs`; the Rust players refuse what these refuse).
 library Policy {{
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = {max_b};
@@ -388,7 +388,7 @@ abstract contract StepConstants {{
 /// verifier pays for every jump and loop counter on its hot path, and the
 /// optimizer neither unrolls a loop nor inlines a per-level function
 /// `depth` times, so the generator unrolls it: the walk then follows the
-/// tree's depth wherever `src/layout.rs` puts it.
+/// tree's depth wherever `verify/src/layout.rs` puts it.
 fn leaf_walks(depth: u32) -> String {
     // The walk names `Z_0 .. Z_(depth - 1)`, which `StepConstants` declares
     // up to `MAX_SIBLINGS - 1`.
