@@ -476,48 +476,43 @@ mod tests {
     #[test]
     fn write_protection_is_page_granular() {
         let code = [0x73u8, 0, 0, 0];
-        let ro = |segs: &[(u64, u32, &[u8], u64)]| {
+        // Each case: the segments (address, flags, size in memory) and the
+        // read-only range they make.
+        let (rx, r, rw) = (PF_R | PF_X, PF_R, PF_R | PF_W);
+        type Segment = (u64, u32, u64);
+        let cases: [(&[Segment], (u64, u64)); 6] = [
+            (&[(0x10000, rx, 4)], (0x10000, 0x1000)),
+            // Code and read-only data in two pages, data on the third.
+            (
+                &[(0x10000, rx, 4), (0x11000, r, 0x10), (0x12000, rw, 0x10)],
+                (0x10000, 0x2000),
+            ),
+            // Data sharing the code's page: only the code's bytes are protected there.
+            (
+                &[(0x10000, rx, 0x100), (0x10800, rw, 0x10)],
+                (0x10000, 0x100),
+            ),
+            // A segment that does not start on a page: its page from the start.
+            (
+                &[(0xf000, rw, 0x10), (0x10010, rx, 0x20)],
+                (0x10000, 0x1000),
+            ),
+            (
+                &[(0x10000, rw, 0x10), (0x10010, rx, 0x20)],
+                (0x10010, 0xff0),
+            ),
+            // The last page of memory.
+            (&[(0xffff_f000 + 0x10, rx, 4)], (0xffff_f000, 0x1000)),
+        ];
+        for (segs, want) in cases {
+            let segs: Vec<(u64, u32, &[u8], u64)> = segs
+                .iter()
+                .map(|&(at, f, size)| (at, f, &code[..], size))
+                .collect();
             let entry = segs.iter().find(|s| s.1 & PF_X != 0).expect("code").0;
-            Program::load(&write_elf(segs, entry)).expect("loads").ro
-        };
-        assert_eq!(ro(&[(0x10000, PF_R | PF_X, &code, 4)]), (0x10000, 0x1000));
-        // Code and read-only data in two pages, data on the third.
-        assert_eq!(
-            ro(&[
-                (0x10000, PF_R | PF_X, &code, 4),
-                (0x11000, PF_R, &code, 0x10),
-                (0x12000, PF_R | PF_W, &code, 0x10),
-            ]),
-            (0x10000, 0x2000)
-        );
-        // Data sharing the code's page: only the code's bytes are protected there.
-        assert_eq!(
-            ro(&[
-                (0x10000, PF_R | PF_X, &code, 0x100),
-                (0x10800, PF_R | PF_W, &code, 0x10),
-            ]),
-            (0x10000, 0x100)
-        );
-        // A segment that does not start on a page: its page from the start.
-        assert_eq!(
-            ro(&[
-                (0xf000, PF_R | PF_W, &code, 0x10),
-                (0x10010, PF_R | PF_X, &code, 0x20),
-            ]),
-            (0x10000, 0x1000)
-        );
-        assert_eq!(
-            ro(&[
-                (0x10000, PF_R | PF_W, &code, 0x10),
-                (0x10010, PF_R | PF_X, &code, 0x20),
-            ]),
-            (0x10010, 0xff0)
-        );
-        // The last page of memory.
-        assert_eq!(
-            ro(&[(0xffff_f000 + 0x10, PF_R | PF_X, &code, 4)]),
-            (0xffff_f000, 0x1000)
-        );
+            let got = Program::load(&write_elf(&segs, entry)).expect("loads").ro;
+            assert_eq!(got, want, "{segs:x?}");
+        }
     }
 
     /// The loader's checks are O(n log n) with a cap on the number of

@@ -10,10 +10,11 @@ mod support;
 use mswap::chain::abi::{Case, fixture};
 use mswap::chain::fixtures::{example_cases, tamper_cases};
 use mswap::chain::referee::ChainReferee;
-use mswap::chain::rpc::{Chain, Key, step_calldata};
-use mswap::proof::ProofFile;
+use mswap::chain::rpc::{Chain, Key, claim_calldata, step_calldata};
+use mswap::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::proof_files;
 
 fn contracts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts")
@@ -58,20 +59,6 @@ fn warp(url: &str, seconds: u64) {
             .send(body.as_str())
             .expect(method);
     }
-}
-
-fn proof_files() -> Vec<ProofFile> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .expect("proofs/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("transcript.json"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("proof file"))
-        .collect()
 }
 
 #[test]
@@ -528,7 +515,6 @@ fn a_nonce_taken_by_another_sender_of_the_same_account_is_recovered() {
 /// errors); and `mswap deploy` refuses such a policy before sending.
 #[test]
 fn unplayable_claims_and_degenerate_deployments_revert() {
-    use alloy::sol_types::SolCall;
     use mswap::chain::bindings::{DisputeGame, describe_revert};
     use mswap::chain::rpc::{GamePolicy, RpcError};
     use mswap::state::initial::Image;
@@ -627,19 +613,14 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
     // The micro level, as the contract encodes it: bit 7 and its log2, a.
     let micro = 0x80 | mswap::micro::LOG2_USTEPS as u8;
     let claim = |image: Hash32, witness: &Image, b: u8, levels: &[u8]| {
-        DisputeGame::claimCall {
-            program: image.into(),
-            image: [
-                witness.mem.0.into(),
-                witness.regs.0.into(),
-                witness.words.0.into(),
-            ],
-            input: b"some input".to_vec().into(),
-            finalRoot: [7u8; 32].into(),
+        claim_calldata(
+            &Hash(image),
+            witness,
+            b"some input",
+            &Hash([7; 32]),
             b,
-            levels: levels.to_vec().into(),
-        }
-        .abi_encode()
+            levels,
+        )
     };
     let send = |data: Vec<u8>| {
         rpc.send(Some(game), data, alloy::primitives::U256::ZERO)
@@ -683,19 +664,14 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         .enumerate()
     {
         let input: Vec<u8> = (0..len).map(|i| (i * 13 + 1) as u8).collect();
-        let data = DisputeGame::claimCall {
-            program: example.root.0.into(),
-            image: [
-                example.mem.0.into(),
-                example.regs.0.into(),
-                example.words.0.into(),
-            ],
-            input: input.clone().into(),
-            finalRoot: [7u8; 32].into(),
-            b: 5,
-            levels: vec![5u8, micro].into(),
-        }
-        .abi_encode();
+        let data = claim_calldata(
+            &example.root,
+            &example,
+            &input,
+            &Hash([7; 32]),
+            5,
+            &[5, micro],
+        );
         send(data).expect("a playable claim");
         let c = rpc
             .view(

@@ -163,26 +163,22 @@ fn example() -> (String, String) {
     )
 }
 
+/// `COMMAND --chain` on the game of `n` from development account
+/// `account`, with `args` after.
+fn player(n: &Net, command: &str, account: u32, args: &[&str]) -> Player {
+    let acc = account.to_string();
+    let mut all = vec![command, "--chain", &n.node.url, "--contract", &n.game];
+    all.extend_from_slice(&["--account", &acc]);
+    all.extend_from_slice(args);
+    Player::start(&all)
+}
+
 /// `defend --chain` from development account `account` with `extra` options.
 fn defender(n: &Net, account: u32, extra: &[&str]) -> (Player, String) {
     let (elf, input) = example();
-    let acc = account.to_string();
-    let mut args = vec![
-        "defend",
-        "--chain",
-        &n.node.url,
-        "--contract",
-        &n.game,
-        "--account",
-        &acc,
-        &elf,
-        "--input",
-        &input,
-        "--b",
-        "5",
-    ];
+    let mut args = vec![elf.as_str(), "--input", &input, "--b", "5"];
     args.extend_from_slice(extra);
-    let mut p = Player::start(&args);
+    let mut p = player(n, "defend", account, &args);
     let id = p.line("game:");
     (p, id)
 }
@@ -199,21 +195,9 @@ fn challenger(n: &Net, id: &str, account: u32, extra: &[&str]) -> Player {
 /// the claim's own, from its log.
 fn challenger_of_log(n: &Net, id: &str, account: u32, extra: &[&str]) -> Player {
     let (elf, _) = example();
-    let acc = account.to_string();
-    let mut args = vec![
-        "challenge",
-        "--chain",
-        &n.node.url,
-        "--contract",
-        &n.game,
-        "--account",
-        &acc,
-        "--game",
-        id,
-        &elf,
-    ];
+    let mut args = vec!["--game", id, &elf];
     args.extend_from_slice(extra);
-    Player::start(&args)
+    player(n, "challenge", account, &args)
 }
 
 fn lookup(n: &Net) -> ChainReferee {
@@ -440,7 +424,7 @@ fn bad_input_is_refused_before_any_transaction() {
     let (d, id) = defender(&n, 1, &[]);
     let r = lookup(&n);
     let before = r.chain().balance(dev(3)).expect("balance");
-    let (_, input) = example();
+    let (elf, input) = example();
     let run = |args: &[&str]| {
         let o = Command::new(MSWAP).args(args).output().expect("mswap");
         (
@@ -455,129 +439,97 @@ fn bad_input_is_refused_before_any_transaction() {
     let fault = root().join("proofs/fault.elf").display().to_string();
     let url = n.node.url.as_str();
     let game = n.game.as_str();
-    // Another program than the claim's.
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        url,
-        "--contract",
-        game,
-        "--account",
-        "3",
-        "--game",
-        &id,
-        &fault,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("is about program"), "{out}");
-    // A key that is not one: named, never echoed.
-    let secret = "zz".repeat(32);
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        url,
-        "--contract",
-        game,
-        "--private-key",
-        &secret,
-        "--game",
-        &id,
-        &fault,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(
-        out.contains("bad private key") && !out.contains(&secret),
-        "{out}"
-    );
-    // An unknown claim.
-    let (elf, _) = example();
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        url,
-        "--contract",
-        game,
-        "--account",
-        "3",
-        "--game",
-        "99",
-        &elf,
-        "--input",
-        &input,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("no claim 99"), "{out}");
-    // A node that does not answer.
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        "http://127.0.0.1:1",
-        "--contract",
-        game,
-        "--connect-timeout",
-        "1",
-        "--game",
-        &id,
-        &elf,
-        "--input",
-        &input,
-    ]);
-    assert_eq!(code, Some(3), "{out}");
-    assert!(out.contains("cannot reach the node"), "{out}");
-    // Not a URL, not an address, not our contract.
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        "127.0.0.1:8545",
-        "--contract",
-        game,
-        "--game",
-        &id,
-        &elf,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("--chain 127.0.0.1:8545"), "{out}");
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        url,
-        "--contract",
-        "0x1234",
-        "--game",
-        &id,
-        &elf,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("is not an address"), "{out}");
     let verifier = r.policy().verifier.to_string();
-    let (code, out) = run(&[
-        "challenge",
-        "--chain",
-        url,
-        "--contract",
-        &verifier,
-        "--game",
-        &id,
-        &elf,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("is not this build's"), "{out}");
-    // --referee and --chain exclude each other; one is needed.
-    let (code, out) = run(&[
-        "challenge",
-        "--referee",
-        "http://127.0.0.1:4000",
-        "--chain",
-        url,
-        "--contract",
-        game,
-        "--game",
-        &id,
-        &elf,
-    ]);
-    assert_eq!(code, Some(2), "{out}");
-    let (code, out) = run(&["challenge", "--game", &id, &elf]);
-    assert_eq!(code, Some(2), "{out}");
+    let secret = "zz".repeat(32);
+    // `challenge --chain CHAIN --contract CONTRACT EXTRA.. --game GAME PROGRAM`.
+    let args = |chain: &str, contract: &str, extra: &[&str], game: &str, program: &str| {
+        let mut a = vec!["challenge", "--chain", chain, "--contract", contract];
+        a.extend_from_slice(extra);
+        a.extend(["--game", game, program]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let account = ["--account", "3"];
+    let cases: Vec<(Vec<String>, i32, Option<&str>)> = vec![
+        // Another program than the claim's.
+        (
+            args(url, game, &account, &id, &fault),
+            2,
+            Some("is about program"),
+        ),
+        // A key that is not one: named, never echoed (checked for every case below).
+        (
+            args(url, game, &["--private-key", &secret], &id, &fault),
+            2,
+            Some("bad private key"),
+        ),
+        // An unknown claim.
+        (
+            args(
+                url,
+                game,
+                &["--account", "3", "--input", &input],
+                "99",
+                &elf,
+            ),
+            2,
+            Some("no claim 99"),
+        ),
+        // A node that does not answer.
+        (
+            args(
+                "http://127.0.0.1:1",
+                game,
+                &["--connect-timeout", "1", "--input", &input],
+                &id,
+                &elf,
+            ),
+            3,
+            Some("cannot reach the node"),
+        ),
+        // Not a URL, not an address, not our contract.
+        (
+            args("127.0.0.1:8545", game, &[], &id, &elf),
+            2,
+            Some("--chain 127.0.0.1:8545"),
+        ),
+        (
+            args(url, "0x1234", &[], &id, &elf),
+            2,
+            Some("is not an address"),
+        ),
+        (
+            args(url, &verifier, &[], &id, &elf),
+            2,
+            Some("is not this build's"),
+        ),
+        // --referee and --chain exclude each other; one is needed.
+        (
+            args(
+                url,
+                game,
+                &["--referee", "http://127.0.0.1:4000"],
+                &id,
+                &elf,
+            ),
+            2,
+            None,
+        ),
+        (
+            ["challenge", "--game", &id, &elf]
+                .map(String::from)
+                .to_vec(),
+            2,
+            None,
+        ),
+    ];
+    for (args, want_code, want) in &cases {
+        let (code, out) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, Some(*want_code), "{args:?}: {out}");
+        if let Some(want) = want {
+            assert!(out.contains(want), "{args:?}: {out}");
+        }
+        assert!(!out.contains(&secret), "{args:?}: {out}");
+    }
     // None of it cost account 3 anything.
     assert_eq!(r.chain().balance(dev(3)).expect("balance"), before);
     drop(d);

@@ -8,7 +8,7 @@ mod support;
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::cli::{BIN, guest, interrupt, json, mswap, spawn, text};
+use support::cli::{BIN, assert_says, guest, interrupt, json, mswap, spawn, text};
 use support::procs::{Proc, referee};
 use support::scratch;
 
@@ -20,11 +20,12 @@ fn leftovers(prefix: &str) -> bool {
         .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
 }
 
-/// Starts `mswap ARGS`, lets it work for `after`, presses Ctrl-C and
-/// returns its exit code and standard error.
-fn ctrl_c(args: &[&str], after: Duration) -> (Option<i32>, String) {
-    let (status, err) = support::cli::ctrl_c(args, &[], None, after);
-    (status.code(), err)
+/// Starts `mswap ARGS`, lets it work for 0.7 s, presses Ctrl-C, checks
+/// that it exits 130 and returns its standard error.
+fn interrupted(args: &[&str]) -> String {
+    let (status, err) = support::cli::ctrl_c(args, &[], None, Duration::from_millis(700));
+    assert_eq!(status.code(), Some(130), "{err}");
+    err
 }
 
 #[test]
@@ -52,10 +53,9 @@ fn arguments_are_refused_before_any_work() {
         b"",
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("stride 2^5 is not smaller than the claim's 2^5 steps"),
-        "{}",
-        text(&o.stderr)
+    assert_says(
+        &o.stderr,
+        "stride 2^5 is not smaller than the claim's 2^5 steps",
     );
 }
 
@@ -138,11 +138,7 @@ fn a_closed_standard_output_is_an_error() {
 fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
     let dir = scratch("edges-ctrl-c");
     let data = dir.join("data").display().to_string();
-    let (code, err) = ctrl_c(
-        &["referee", "--listen", "127.0.0.1:0", "--data", &data],
-        Duration::from_millis(700),
-    );
-    assert_eq!(code, Some(130), "{err}");
+    let err = interrupted(&["referee", "--listen", "127.0.0.1:0", "--data", &data]);
     assert!(
         err.contains("mswap: interrupted: the referee at http://127.0.0.1:")
             && err.contains("resumes its games"),
@@ -153,22 +149,18 @@ fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
     let out = dir.join("p.json").display().to_string();
     let long = dir.join("long.txt");
     std::fs::write(&long, b"1000000000\n").unwrap();
-    let (code, err) = ctrl_c(
-        &[
-            "prove",
-            &guest("loop"),
-            "--input",
-            &long.display().to_string(),
-            "--step",
-            "100000000000",
-            "--micro",
-            "0",
-            "-o",
-            &out,
-        ],
-        Duration::from_millis(700),
-    );
-    assert_eq!(code, Some(130), "{err}");
+    let err = interrupted(&[
+        "prove",
+        &guest("loop"),
+        "--input",
+        &long.display().to_string(),
+        "--step",
+        "100000000000",
+        "--micro",
+        "0",
+        "-o",
+        &out,
+    ]);
     assert!(
         err.contains("mswap: interrupted: running machine A to step 100000000000"),
         "{err}"
@@ -176,20 +168,16 @@ fn ctrl_c_says_what_was_done_for_referee_prove_and_a_waiting_challenge() {
     assert!(!std::path::Path::new(&out).exists());
     // A challenge waiting for a referee that is not there.
     let (elf, input) = support::example_paths();
-    let (code, err) = ctrl_c(
-        &[
-            "challenge",
-            "--referee",
-            "http://127.0.0.1:1",
-            "--game",
-            "g1",
-            &elf.display().to_string(),
-            "--input",
-            &input.display().to_string(),
-        ],
-        Duration::from_millis(700),
-    );
-    assert_eq!(code, Some(130), "{err}");
+    let err = interrupted(&[
+        "challenge",
+        "--referee",
+        "http://127.0.0.1:1",
+        "--game",
+        "g1",
+        &elf.display().to_string(),
+        "--input",
+        &input.display().to_string(),
+    ]);
     assert!(
         err.contains("waiting for the referee")
             && err.contains("mswap: interrupted before any move: no dispute of claim g1"),

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::cli::{
-    BIN, bash, ctrl_c, free_port, guest, json, mswap, proofs, readme_example, sample, spawn,
-    stderr_of, text, wait,
+    BIN, assert_says, bash, ctrl_c, free_port, guest, json, mswap, proofs, readme_example, sample,
+    spawn, stderr_of, text, wait,
 };
 use support::scratch;
 
@@ -79,13 +79,15 @@ fn a_closed_pipe_ends_every_command_quietly() {
 }
 
 /// Starts `mswap ARGS` with progress lines every 0.1 s, sends SIGINT once
-/// a stderr line starts with `ready` (or after 700 ms without it), returns
-/// the status and the last line of stderr (the summary, after the
-/// progress lines).
-fn interrupt_when(args: &[&str], ready: Option<&str>) -> (std::process::ExitStatus, String) {
+/// a stderr line starts with `ready` (or after 700 ms without it), checks
+/// that it exits 130 and returns the last line of stderr (the summary,
+/// after the progress lines).
+fn interrupt_when(args: &[&str], ready: Option<&str>) -> String {
     let env = [("MSWAP_PROGRESS_SECS", "0.1")];
     let (status, rest) = ctrl_c(args, &env, ready, Duration::from_millis(700));
-    (status, rest.lines().last().unwrap_or("").to_string())
+    let last = rest.lines().last().unwrap_or("").to_string();
+    assert_eq!(status.code(), Some(130), "{args:?}: {last}");
+    last
 }
 
 /// An input that makes loop.elf run far longer than any test waits
@@ -99,45 +101,35 @@ fn endless_loop_input() -> String {
 
 #[test]
 fn ctrl_c_prints_what_was_done_and_exits_130() {
-    let endless = endless_loop_input();
-    let (status, err) = interrupt_when(&["run", &guest("loop"), "--input", &endless], None);
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(
-        err.starts_with("mswap: interrupted after ") && err.contains(" steps"),
-        "{err}"
-    );
-    let (status, err) = interrupt_when(
-        &[
-            "check",
-            &guest("loop"),
-            "--threads",
-            "1",
-            "--max-steps",
-            "50000000",
-        ],
-        Some("mswap: checking: "),
-    );
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(
-        err.starts_with("mswap: interrupted: ") && err.contains(" of 50000000 transitions ("),
-        "{err}"
-    );
-    let (status, err) = interrupt_when(
-        &[
-            "root",
-            &guest("loop"),
-            "--input",
-            &endless,
-            "--step",
-            "100000000000",
-        ],
-        Some("mswap: running: "),
-    );
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(
-        err.starts_with("mswap: interrupted after ") && err.contains(" of 100000000000 steps ("),
-        "{err}"
-    );
+    let (lp, endless) = (guest("loop"), endless_loop_input());
+    let run = ["run", &lp, "--input", &endless];
+    let check = ["check", &lp, "--threads", "1", "--max-steps", "50000000"];
+    let root = ["root", &lp, "--input", &endless, "--step", "100000000000"];
+    // The command, the line that says it is at work, and what its summary
+    // starts with and says.
+    type Case<'a> = (&'a [&'a str], Option<&'a str>, &'a str, &'a str);
+    let cases: [Case; 3] = [
+        (&run, None, "mswap: interrupted after ", " steps"),
+        (
+            &check,
+            Some("mswap: checking: "),
+            "mswap: interrupted: ",
+            " of 50000000 transitions (",
+        ),
+        (
+            &root,
+            Some("mswap: running: "),
+            "mswap: interrupted after ",
+            " of 100000000000 steps (",
+        ),
+    ];
+    for (args, ready, starts, says) in cases {
+        let err = interrupt_when(args, ready);
+        assert!(
+            err.starts_with(starts) && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -295,11 +287,7 @@ fn json_and_one_step_numbering() {
     // The halted state's identity step is checked too.
     assert!(check["transitions"].as_u64() > Some(steps));
     let o = mswap(&["check", &hello], b"");
-    assert!(
-        text(&o.stdout).contains(&format!("halted after:        {steps} steps")),
-        "{}",
-        text(&o.stdout)
-    );
+    assert_says(&o.stdout, &format!("halted after:        {steps} steps"));
     // No `0x` on hashes, as in files and HTTP answers.
     let o = mswap(&["run", &hello, "--stats"], b"");
     let e = text(&o.stderr);
@@ -310,24 +298,22 @@ fn json_and_one_step_numbering() {
 #[test]
 fn the_readme_three_process_example_runs_as_pasted() {
     // Another port, files in a temporary directory, this build's binary.
-    let dir = scratch("readme");
-    let files = [
-        ("$(mktemp -d)", "data"),
-        ("defend.log", "defend.log"),
-        ("t.json", "t.json"),
-    ];
-    let (status, out, err) = readme_example(
+    readme_example(
         "A dispute between three processes",
         "4000",
-        &dir,
-        &files,
+        "readme",
+        &[
+            ("$(mktemp -d)", "data"),
+            ("defend.log", "defend.log"),
+            ("t.json", "t.json"),
+        ],
         180,
+        &[
+            "defender exit: 1",
+            "valid transcript of game g1",
+            "result:      challenger wins",
+        ],
     );
-    assert!(status.success(), "{out}\n{err}");
-    assert!(out.contains("defender exit: 1"), "{out}");
-    assert!(out.contains("valid transcript of game g1"), "{out}");
-    assert!(out.contains("result:      challenger wins"), "{out}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -419,11 +405,7 @@ fn verify_exit_codes_and_json() {
             .any(|n| n.as_str().unwrap().contains("referee's"))
     );
     let o = mswap(&["verify", &t], b"");
-    assert!(
-        text(&o.stdout).contains("note:        the times of the"),
-        "{}",
-        text(&o.stdout)
-    );
+    assert_says(&o.stdout, "note:        the times of the");
     // A duplicated key is refused (strict reading): invalid, 1.
     let s = std::fs::read_to_string(&t).unwrap();
     let dup = dir.join("dup.json");
@@ -582,7 +564,7 @@ fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
     let dir = support::scratch("ux-defend-int");
     let (_referee, url) = support::procs::referee(&dir.join("data"), "127.0.0.1:0", &[]);
     let (elf, input) = support::example_paths();
-    let (status, err) = interrupt_when(
+    let err = interrupt_when(
         &[
             "defend",
             "--referee",
@@ -594,7 +576,6 @@ fn ctrl_c_on_a_waiting_defender_says_where_its_claim_goes_on() {
         ],
         Some("claim g1: waiting "),
     );
-    assert_eq!(status.code(), Some(130), "{err}");
     assert!(
         err.starts_with("mswap: interrupted: claim g1, 0 moves seen")
             && err.contains(&format!("{url}/games/g1/view")),
@@ -610,23 +591,18 @@ fn the_readme_chain_walkthrough_runs_as_pasted() {
     }
     // Another port, files in a temporary directory, this build's binary;
     // the challenger starts at once, before the defender's claim is made.
-    let dir = scratch("readme-chain");
-    let files = [
-        ("deploy.log", "deploy.log"),
-        ("defend.log", "defend.log"),
-        ("t.json", "t.json"),
-    ];
-    let (status, out, err) = readme_example(
+    readme_example(
         "A claim and a dispute on a local node",
         "8545",
-        &dir,
-        &files,
+        "readme-chain",
+        &[
+            ("deploy.log", "deploy.log"),
+            ("defend.log", "defend.log"),
+            ("t.json", "t.json"),
+        ],
         300,
+        &["defender exit: 1", "result:      challenger wins"],
     );
-    assert!(status.success(), "{out}\n{err}");
-    assert!(out.contains("defender exit: 1"), "{out}");
-    assert!(out.contains("result:      challenger wins"), "{out}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use mswap::players::client::{RefereeApi, challenge_many, defend, play};
 use mswap::players::player::{Lie, Player, claimed_by};
 use mswap::players::wire::{ClaimStatus, Created};
 use mswap::referee::client::Client;
-use mswap::referee::{Config, Limits, Policy, Referee};
+use mswap::referee::{Config, Limits, Referee};
 use mswap::rules::{Outcome, Side};
 use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::raw::{self, Raw, addresses};
-use support::referee::{create_game, serve, stop, true_claim};
+use support::referee::{create_game, serve, stop, true_claim, window_config};
 use support::{example, strategy};
 
 const B: u32 = 5;
@@ -78,16 +78,7 @@ fn example_strategy(lies: &[Lie]) -> Box<dyn mswap::players::player::Strategy> {
 /// them disputing everything, half answering at random), against one
 /// honest defender on one connection; the default clocks, a short window.
 fn sybil(n: usize, nets: usize) {
-    let (server, dir) = serve(
-        &format!("sybil{n}"),
-        Config {
-            policy: Policy {
-                window_base_ms: 15_000,
-                ..Policy::default()
-            },
-            ..Config::default()
-        },
-    );
+    let (server, dir) = serve(&format!("sybil{n}"), window_config(15_000));
     let url = server.url();
     let health = watch_health(&url);
     let defender_api = Client::new(&url);

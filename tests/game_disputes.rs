@@ -16,7 +16,7 @@ use mswap::referee::{Config, Policy};
 use mswap::rules::levels::{Level, LevelKind, two_levels};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Outcome, Side};
-use support::referee::{create_game, serve, serve_clocks, stop, true_claim};
+use support::referee::{create_game, refused, serve, serve_clocks, stop, true_claim};
 use support::{example, strategy};
 
 const B: u32 = 5;
@@ -127,7 +127,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
     );
     // A challenger's secret is good for its own dispute only.
     let mine = client.join(&id).unwrap();
-    let refused = client.send(
+    let r = client.send(
         &id,
         1,
         &mswap::players::wire::MoveRequest {
@@ -139,10 +139,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
             },
         },
     );
-    assert!(
-        matches!(refused, Err(ClientError::Refused { status: 403, .. })),
-        "{refused:?}"
-    );
+    refused(r, 403, "wrong token for the challenger of dispute 1");
     stop(server, dir);
 }
 
@@ -170,11 +167,7 @@ fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
     assert_eq!(end.status, ClaimStatus::Stands);
     assert_eq!(end.outcomes.len(), 4);
     // The window has closed: no one can open a dispute now.
-    let late = Client::new(&url).join(&id);
-    assert!(
-        matches!(late, Err(ClientError::Refused { status: 409, .. })),
-        "{late:?}"
-    );
+    refused(Client::new(&url).join(&id), 409, "closed");
     stop(server, dir);
 }
 
@@ -283,14 +276,6 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
     let url = server.url();
     let client = Client::new(&url);
     let (a, req) = create(&url, &[]);
-    let refused = |r: Result<_, ClientError>, status: u16, words: &str| match r {
-        Err(ClientError::Refused { status: s, reason }) => {
-            assert_eq!(s, status, "{reason}");
-            assert!(reason.contains(words), "{reason}");
-        }
-        Ok(_) => panic!("accepted, expected {status}"),
-        Err(e) => panic!("{e}"),
-    };
     // Too large: 413, whatever else.
     let mut big = req.clone();
     big.input.push(0);

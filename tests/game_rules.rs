@@ -103,35 +103,36 @@ fn a_defender_lying_from_any_step_and_micro_step_loses() {
     }
 }
 
+/// A liar on side `liar`, lying as `lie` against an honest other side,
+/// loses the example's game (b = 5, two levels).
+fn liar_loses(liar: Side, lie: Lie) {
+    let (elf, input) = example();
+    let lies = [lie.clone()];
+    let (d_lies, c_lies): (&[Lie], &[Lie]) = match liar {
+        Side::Defender => (&lies, &[]),
+        Side::Challenger => (&[], &lies),
+    };
+    assert_eq!(
+        game(&elf, &input, 5, two_levels(5), d_lies, c_lies),
+        Some(liar.other()),
+        "{liar:?} lying {lie:?}"
+    );
+}
+
 #[test]
 fn a_defender_with_a_wrong_final_root_or_wrong_midpoints_loses() {
-    let (elf, input) = example();
-    assert_eq!(
-        game(&elf, &input, 5, two_levels(5), &[Lie::Final], &[]),
-        Some(Side::Challenger)
-    );
-    for seed in 1..40 {
-        assert_eq!(
-            game(&elf, &input, 5, two_levels(5), &[Lie::Random(seed)], &[]),
-            Some(Side::Challenger),
-            "random {seed}"
-        );
+    for lie in [Lie::Final].into_iter().chain((1..40).map(Lie::Random)) {
+        liar_loses(Side::Defender, lie);
     }
 }
 
 #[test]
 fn a_lying_challenger_loses() {
-    let (elf, input) = example();
-    assert_eq!(
-        game(&elf, &input, 5, two_levels(5), &[], &[Lie::DisputeCorrect]),
-        Some(Side::Defender)
-    );
-    for seed in 1..40 {
-        assert_eq!(
-            game(&elf, &input, 5, two_levels(5), &[], &[Lie::Random(seed)]),
-            Some(Side::Defender),
-            "random {seed}"
-        );
+    for lie in [Lie::DisputeCorrect]
+        .into_iter()
+        .chain((1..40).map(Lie::Random))
+    {
+        liar_loses(Side::Challenger, lie);
     }
 }
 

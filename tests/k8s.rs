@@ -14,7 +14,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::cli::{BIN, guest, text};
+use support::cli::{BIN, assert_says, guest, text};
 
 fn manifest(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -234,11 +234,7 @@ fn the_manifests_validate_and_their_pods_check_and_merge() {
     std::fs::remove_file(data.join("certificates/shard-1-of-3.json")).unwrap();
     let o = run_pod(&merge_script, &merge_env, &data, &three);
     assert!(!o.status.success());
-    assert!(
-        text(&o.stderr).contains("shard-1-of-3.json"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_says(&o.stderr, "shard-1-of-3.json");
 }
 
 #[test]

@@ -6,17 +6,17 @@
 mod support;
 
 use mswap::elf::Program;
-use mswap::players::client::{ClientError, RefereeApi, challenge_many, defend};
+use mswap::players::client::{RefereeApi, challenge_many, defend};
 use mswap::players::player::{Lie, claimed_by};
 use mswap::players::wire::{ClaimStatus, MoveRequest};
 use mswap::referee::client::Client;
-use mswap::referee::{Config, Policy, Referee};
+use mswap::referee::{Config, Referee};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Move, Outcome, Side};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use support::raw::Raw;
-use support::referee::{create_game, serve, stop, true_claim};
+use support::referee::{create_game, refused, serve, stop, true_claim, window_config};
 use support::{example, strategy};
 
 const B: u32 = 5;
@@ -33,28 +33,9 @@ fn eventually(mut ok: impl FnMut() -> bool) -> bool {
     ok()
 }
 
-fn refused<T: std::fmt::Debug>(r: Result<T, ClientError>, status: u16, words: &str) {
-    match r {
-        Err(ClientError::Refused { status: s, reason }) => {
-            assert_eq!(s, status, "{reason}");
-            assert!(reason.contains(words), "{reason:?} should say {words:?}");
-        }
-        other => panic!("expected a {status} refusal saying {words:?}, got {other:?}"),
-    }
-}
-
 #[test]
 fn finished_claims_leave_memory_and_are_served_from_the_log() {
-    let (server, dir) = serve(
-        "finished",
-        Config {
-            policy: Policy {
-                window_base_ms: 300,
-                ..Policy::default()
-            },
-            ..Config::default()
-        },
-    );
+    let (server, dir) = serve("finished", window_config(300));
     let referee = server.referee().clone();
     let url = server.url();
     let api = Client::new(&url);
@@ -236,15 +217,11 @@ fn opening_quotas_hold_per_address_and_per_network() {
     let (server, dir) = serve(
         "quotas",
         Config {
-            policy: Policy {
-                window_base_ms: 1_500,
-                ..Policy::default()
-            },
             max_opens_per_minute: 100,
             max_opens_per_minute_per_prefix: 12,
             max_open_claims_per_address: 2,
             max_open_claims_per_prefix: 4,
-            ..Config::default()
+            ..window_config(1_500)
         },
     );
     let url = server.url();

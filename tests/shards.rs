@@ -10,7 +10,7 @@ use mswap::check::merge::{MergeError, merge};
 use mswap::check::shard::{Certificate, ShardId, ShardOptions, check_shard};
 use mswap::elf::Program;
 use mswap::micro::microcode::microcode;
-use support::cli::{guest, mswap, text};
+use support::cli::{assert_says, guest, mswap, text};
 use support::shards::{
     assert_merges_to, assert_refused, assert_tampered_sets_refused_beside, merge as merge_cli,
     path, read, run_shards, unsharded, write,
@@ -228,7 +228,7 @@ fn shard_options_are_checked_before_any_work() {
         b"",
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("--out"), "{}", text(&o.stderr));
+    assert_says(&o.stderr, "--out");
     let o = mswap(&["check", "--merge"], b"");
     assert_eq!(o.status.code(), Some(2));
 }

@@ -4,10 +4,12 @@
 #[allow(dead_code)]
 #[path = "../examples/export_proofs.rs"]
 mod export;
+mod support;
 
 use mswap::chain::solidity::{GENERATED_SOL, generated_sol};
 use mswap::micro::microcode::microcode;
 use std::path::Path;
+use support::proof_files;
 
 #[test]
 fn the_committed_solidity_file_is_up_to_date() {
@@ -19,20 +21,6 @@ fn the_committed_solidity_file_is_up_to_date() {
         path.display(),
         GENERATED_SOL
     );
-}
-
-fn proof_files() -> Vec<mswap::proof::ProofFile> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("proofs");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .expect("proofs/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("transcript.json"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("proof file"))
-        .collect()
 }
 
 #[test]

@@ -59,6 +59,21 @@ fn is_png(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.len() > 2000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
 }
 
+/// A screenshot of `page` in a window of `size` (`W,H`) to `to`, checked
+/// to be a PNG image.
+fn screenshot(chromium: &Path, profile: &Path, page: &str, size: &str, to: &Path) {
+    browse(
+        chromium,
+        profile,
+        &[
+            &format!("--window-size={size}"),
+            &format!("--screenshot={}", to.display()),
+            page,
+        ],
+    );
+    assert!(is_png(to), "a screenshot at {}", to.display());
+}
+
 #[test]
 fn the_live_view_shows_a_game_as_it_is_played() {
     let Some(chromium) = tools::need(
@@ -118,16 +133,7 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         "the first midpoint: {dom}"
     );
     let during = artifacts.join("game-during.png");
-    browse(
-        &chromium,
-        &profile,
-        &[
-            "--window-size=1000,1700",
-            &format!("--screenshot={}", during.display()),
-            &page,
-        ],
-    );
-    assert!(is_png(&during), "a screenshot at {}", during.display());
+    screenshot(&chromium, &profile, &page, "1000,1700", &during);
 
     // Live: the page's script long-polls and swaps in the moves as they come.
     let dom = browse(
@@ -156,16 +162,7 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         "{dom}"
     );
     let last = artifacts.join("game-final.png");
-    browse(
-        &chromium,
-        &profile,
-        &[
-            "--window-size=1000,2200",
-            &format!("--screenshot={}", last.display()),
-            &page,
-        ],
-    );
-    assert!(is_png(&last));
+    screenshot(&chromium, &profile, &page, "1000,2200", &last);
     let index = browse(&chromium, &profile, &["--dump-dom", &format!("{url}/")]);
     assert!(
         index.contains(&format!("href=\"/games/{id}/view\""))
@@ -182,16 +179,7 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         "{claim}"
     );
     let shot = artifacts.join("index.png");
-    browse(
-        &chromium,
-        &profile,
-        &[
-            "--window-size=1000,500",
-            &format!("--screenshot={}", shot.display()),
-            &format!("{url}/"),
-        ],
-    );
-    assert!(is_png(&shot));
+    screenshot(&chromium, &profile, &format!("{url}/"), "1000,500", &shot);
     eprintln!("screenshots: {}", artifacts.display());
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,6 +6,7 @@ import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {TestGame} from "./TestGame.sol";
+import {GameTest} from "./GameTest.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Const} from "../src/Generated.sol";
 
@@ -60,20 +61,11 @@ contract Receiver {
 
 /// The bonds: who is credited what for each way a dispute ends, pull
 /// payments, and what a hostile receiver can do.
-contract BondsTest is Test {
-    StepVerifier internal verifier;
-    TestGame internal game;
+contract BondsTest is GameTest {
     /// Half the micro level's `2^a` micro-steps: the first midpoint.
     uint256 internal constant HALF = 1 << (Const.LOG2_USTEPS - 1);
-    address internal constant DEFENDER = address(0xD0);
-    address internal constant CHALLENGER = address(0xC0);
-    address internal constant OTHER = address(0xC1);
-    uint64 internal constant CLOCK = 3600;
-    uint64 internal constant WINDOW = 7 days;
     uint256 internal constant CLAIM_BOND = 3 ether;
     uint256 internal constant CHALLENGE_BOND = 1 ether;
-    bytes32 internal constant PROGRAM = keccak256("program");
-    bytes32 internal constant INPUT = keccak256("input");
 
     /// A valid step proof: from `rootBefore` the verifier computes `rootAfter`.
     bytes32 internal rootBefore;
@@ -81,17 +73,13 @@ contract BondsTest is Test {
     bytes internal proof;
 
     function setUp() public {
-        vm.warp(1_700_000_000);
-        verifier = Deploy.verifier();
-        game = Deploy.game(verifier, CLOCK, WINDOW, 48, CLAIM_BOND, CHALLENGE_BOND);
+        deploy(CLAIM_BOND, CHALLENGE_BOND);
         (Fixture.Case memory c,) = Fixture.read(vm.readFileBinary("test/fixtures/proofs.bin"), 0);
         vm.assertTrue(c.ok, "the first example proof is valid");
         rootBefore = c.rootBefore;
         rootAfter = abi.decode(c.result, (bytes32));
         proof = c.proof;
-        vm.deal(DEFENDER, 100 ether);
-        vm.deal(CHALLENGER, 100 ether);
-        vm.deal(OTHER, 100 ether);
+        fundParties();
     }
 
     /// The level list of one micro level, as the contract encodes it.

@@ -6,6 +6,7 @@ import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {TestGame} from "./TestGame.sol";
+import {GameTest} from "./GameTest.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Const, InitialState, Policy} from "../src/Generated.sol";
 
@@ -54,21 +55,9 @@ function u64at(bytes memory d, uint256 at) pure returns (uint64) {
     return uint64(uint256(word(d, at)) >> 192);
 }
 
-contract DisputeGameTest is Test {
-    StepVerifier internal verifier;
-    TestGame internal game;
-    address internal constant DEFENDER = address(0xD0);
-    address internal constant CHALLENGER = address(0xC0);
-    address internal constant OTHER = address(0xC1);
-    uint64 internal constant CLOCK = 3600;
-    uint64 internal constant WINDOW = 7 days;
-    bytes32 internal constant PROGRAM = keccak256("program");
-    bytes32 internal constant INPUT = keccak256("input");
-
+contract DisputeGameTest is GameTest {
     function setUp() public {
-        vm.warp(1_700_000_000);
-        verifier = Deploy.verifier();
-        game = Deploy.game(verifier, CLOCK, WINDOW, 48, 0, 0);
+        deploy(0, 0);
     }
 
     // ------------------------------------------------------------ fixtures
@@ -155,8 +144,7 @@ contract DisputeGameTest is Test {
         DisputeGame.Dispute memory d = game.getDispute(0);
         vm.assertEq(uint256(d.phase), uint256(DisputeGame.Phase.Done), "the game ended");
         vm.assertEq(uint256(d.winner), uint256(uint8(g.data[end])), "the winner Rust computed");
-        vm.assertEq(uint256(d.winner), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
-        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        assertChallengerWon(id, 0);
         console.log(
             string.concat(
                 "game b=",
@@ -200,27 +188,28 @@ contract DisputeGameTest is Test {
         g.moves -= 1;
     }
 
+    /// The next call, by `who`, is refused: the move is `turn`'s.
+    function expectOutOfTurn(address who, DisputeGame.Side turn) internal {
+        vm.prank(who);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, turn, who));
+    }
+
     function test_outOfTurnMovesAreRefused() public {
         (GameFile memory g,) = started();
         // The challenger may not post a midpoint, nor agree before one.
-        vm.prank(CHALLENGER);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, CHALLENGER));
+        expectOutOfTurn(CHALLENGER, DisputeGame.Side.Defender);
         game.midpoint(0, 0, 16, bytes32(uint256(1)));
-        vm.prank(CHALLENGER);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, CHALLENGER));
+        expectOutOfTurn(CHALLENGER, DisputeGame.Side.Defender);
         game.agree(0, 0, 16);
         // A stranger may not move for the defender.
-        vm.prank(OTHER);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Defender, OTHER));
+        expectOutOfTurn(OTHER, DisputeGame.Side.Defender);
         game.midpoint(0, 0, 16, bytes32(uint256(1)));
         // The defender posts; now it may not post again, nor agree.
         vm.prank(DEFENDER);
         game.midpoint(0, 0, 16, word(g.data, g.movesAt + 10));
-        vm.prank(DEFENDER);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Challenger, DEFENDER));
+        expectOutOfTurn(DEFENDER, DisputeGame.Side.Challenger);
         game.midpoint(0, 0, 16, bytes32(uint256(1)));
-        vm.prank(DEFENDER);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, DisputeGame.Side.Challenger, DEFENDER));
+        expectOutOfTurn(DEFENDER, DisputeGame.Side.Challenger);
         game.disagree(0, 0, 16);
         // No proof is awaited yet.
         vm.prank(CHALLENGER);

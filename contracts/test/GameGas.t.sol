@@ -6,6 +6,7 @@ import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {TestGame} from "./TestGame.sol";
+import {GameTest} from "./GameTest.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {TxGas} from "./TxGas.sol";
 import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
@@ -29,19 +30,10 @@ import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
 ///
 ///   bench move kind=<kind> exec_min= exec_med= exec_max= tx_min= tx_med= tx_max= n=
 ///   bench game b=<b> transactions= exec= tx=
-contract GameGas is Test {
-    StepVerifier internal verifier;
-    TestGame internal game;
+contract GameGas is GameTest {
     address internal data;
-    address internal constant DEFENDER = address(0xD0);
-    address internal constant CHALLENGER = address(0xC0);
-    address internal constant OTHER = address(0xC1);
-    uint64 internal constant CLOCK = 3600;
-    uint64 internal constant WINDOW = 7 days;
     uint256 internal constant CLAIM_BOND = 1 ether;
     uint256 internal constant CHALLENGE_BOND = 0.1 ether;
-    bytes32 internal constant PROGRAM = keccak256("program");
-    bytes32 internal constant INPUT = keccak256("input");
 
     uint256 internal constant KINDS = 9;
     uint256 internal constant CAP = 256;
@@ -70,13 +62,9 @@ contract GameGas is Test {
     }
 
     function setUp() public {
-        vm.warp(1_700_000_000);
-        verifier = Deploy.verifier();
+        deploy(CLAIM_BOND, CHALLENGE_BOND);
         data = verifier.DATA();
-        game = Deploy.game(verifier, CLOCK, WINDOW, 48, CLAIM_BOND, CHALLENGE_BOND);
-        vm.deal(DEFENDER, 100 ether);
-        vm.deal(CHALLENGER, 100 ether);
-        vm.deal(OTHER, 100 ether);
+        fundParties();
         // A claim and a dispute exist already.
         vm.prank(DEFENDER);
         uint256 id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, 0, 0, 5, hex"058b");
@@ -119,26 +107,25 @@ contract GameGas is Test {
         total.txg += txg;
     }
 
+    /// The claim of fixture `g` from DEFENDER, counted as a move of kind
+    /// `kind` in `total`; its id.
+    function sendClaim(Samples[KINDS] memory s, Total memory total, uint256 kind, GameFile memory g)
+        internal
+        returns (uint256)
+    {
+        bytes memory call = abi.encodeCall(
+            DisputeGame.claim, (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels)
+        );
+        return abi.decode(send(s, total, kind, DEFENDER, CLAIM_BOND, call), (uint256));
+    }
+
     /// The whole game of fixture `path`, then a claim that stands after a
     /// timeout.
     function playGame(Samples[KINDS] memory s, string memory path) internal {
         GameFile memory g = parseGame(vm.readFileBinary(path));
         bytes memory m = g.data;
         Total memory total;
-        uint256 id = abi.decode(
-            send(
-                s,
-                total,
-                CLAIM,
-                DEFENDER,
-                CLAIM_BOND,
-                abi.encodeCall(
-                    DisputeGame.claim,
-                    (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels)
-                )
-            ),
-            (uint256)
-        );
+        uint256 id = sendClaim(s, total, CLAIM, g);
         uint256 d;
         uint256 at = g.movesAt;
         for (uint256 k = 0; k < g.moves; k++) {
@@ -168,9 +155,7 @@ contract GameGas is Test {
                 at += 3 + len;
             }
         }
-        DisputeGame.Dispute memory end = game.getDispute(d);
-        vm.assertEq(uint256(end.winner), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
-        vm.assertEq(uint256(game.getClaim(id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        assertChallengerWon(id, d);
         console.log(
             string.concat(
                 "bench game b=",
@@ -189,20 +174,7 @@ contract GameGas is Test {
         vm.warp(uint256(game.getClaim(id).createdAt) + game.windowFor(g.b));
         send(s, other, COLLECT, CHALLENGER, 0, abi.encodeCall(DisputeGame.collect, (d)));
         // A claim whose challenger gives up (times out), then stands.
-        id = abi.decode(
-            send(
-                s,
-                other,
-                KINDS,
-                DEFENDER,
-                CLAIM_BOND,
-                abi.encodeCall(
-                    DisputeGame.claim,
-                    (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, g.finalRoot, g.b, g.levels)
-                )
-            ),
-            (uint256)
-        );
+        id = sendClaim(s, other, KINDS, g);
         d = abi.decode(
             send(s, other, KINDS, CHALLENGER, CHALLENGE_BOND, abi.encodeCall(DisputeGame.challenge, (id, bytes32(0)))),
             (uint256)

@@ -711,6 +711,33 @@ pub struct GamePolicy {
     pub challenge_bond: U256,
 }
 
+/// The calldata of `claim(program, image, input, finalRoot, b, levels)`:
+/// a claim on the program named `program` with the witness of `image`
+/// (its memory, registers and words; the contract derives `root(S_0)`
+/// from them and the input).
+pub fn claim_calldata(
+    program: &Hash,
+    image: &crate::state::initial::Image,
+    input: &[u8],
+    final_root: &Hash,
+    b: u8,
+    levels: &[u8],
+) -> Vec<u8> {
+    DisputeGame::claimCall {
+        program: program.0.into(),
+        image: [
+            image.mem.0.into(),
+            image.regs.0.into(),
+            image.words.0.into(),
+        ],
+        input: input.to_vec().into(),
+        finalRoot: final_root.0.into(),
+        b,
+        levels: levels.to_vec().into(),
+    }
+    .abi_encode()
+}
+
 /// The calldata of `step(bytes32 rootBefore, bytes proof)`.
 pub fn step_calldata(root_before: &Hash, proof: &[u8]) -> Vec<u8> {
     IStepVerifier::stepCall {

@@ -6,8 +6,8 @@ use super::input::{InputArg, load_program};
 use super::output::{self, CliError, Exit, outln};
 use super::progress::Progress;
 use clap::Args;
-use mswap::check::shard::ShardId;
-use mswap::check::{Mismatch, Options, Stats, double_check_to};
+use mswap::check::shard::{MismatchRecord, ShardId};
+use mswap::check::{Options, Stats, double_check_to};
 use mswap::fast::Machine;
 use mswap::hash::{Hash, keccak};
 use mswap::micro::microcode::microcode;
@@ -60,25 +60,23 @@ struct Class {
     max_micro_steps: u64,
 }
 
-/// Where A and AB disagree, in `mswap check --json`.
+/// The keys `mswap check --json` and `mswap check --merge --json` share.
 #[derive(Serialize)]
-struct MismatchOut {
-    step: u64,
-    pc: u64,
-    instruction: String,
-    difference: String,
+pub(super) struct RunOut {
+    pub(super) program: Hash,
+    pub(super) input: Hash,
+    pub(super) valid: bool,
+    pub(super) transitions: u64,
+    pub(super) halted_after: Option<u64>,
+    pub(super) micro_steps: u64,
+    pub(super) max_micro_steps: u64,
 }
 
 /// `mswap check --json`.
 #[derive(Serialize)]
 struct CheckOut {
-    program: Hash,
-    input: Hash,
-    valid: bool,
-    transitions: u64,
-    halted_after: Option<u64>,
-    micro_steps: u64,
-    max_micro_steps: u64,
+    #[serde(flatten)]
+    run: RunOut,
     threads: usize,
     seconds: f64,
     /// The root of the last state checked (`null` after a mismatch).
@@ -86,7 +84,8 @@ struct CheckOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     classes: Vec<Class>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mismatch: Option<MismatchOut>,
+    /// Where A and AB disagree.
+    mismatch: Option<MismatchRecord>,
 }
 
 pub fn check(a: CheckArgs) -> Result<i32, CliError> {
@@ -123,14 +122,7 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
     let total = count_transitions(&program, &input, max_steps);
     let code = microcode();
     let progress = Arc::new(Progress::with_unit("checking", "transitions", Some(total)));
-    let p = progress.clone();
-    output::on_interrupt(move || {
-        p.finish();
-        eprintln!(
-            "mswap: interrupted: {} checked, no mismatch in them",
-            p.summary()
-        );
-    });
+    progress.on_interrupt(|done| format!(": {done} checked, no mismatch in them"));
     let report = |n: u64| progress.add(n);
     let opts = Options {
         max_steps,
@@ -144,13 +136,15 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
     let secs = start.elapsed().as_secs_f64();
     let threads = pool.current_num_threads();
     let mut out = CheckOut {
-        program: program.hash,
-        input: keccak(&[&input]),
-        valid: result.is_ok(),
-        transitions: 0,
-        halted_after: None,
-        micro_steps: 0,
-        max_micro_steps: 0,
+        run: RunOut {
+            program: program.hash,
+            input: keccak(&[&input]),
+            valid: result.is_ok(),
+            transitions: 0,
+            halted_after: None,
+            micro_steps: 0,
+            max_micro_steps: 0,
+        },
         threads,
         seconds: secs,
         final_root: None,
@@ -161,10 +155,10 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
         Ok((stats, reached)) => {
             out.final_root = reached.as_ref().map(tree::root);
             if a.json {
-                out.transitions = stats.transitions;
-                out.halted_after = stats.halted_at.map(|t| t + 1);
-                out.micro_steps = stats.usteps;
-                out.max_micro_steps = stats.max_usteps();
+                out.run.transitions = stats.transitions;
+                out.run.halted_after = stats.halted_at.map(|t| t + 1);
+                out.run.micro_steps = stats.usteps;
+                out.run.max_micro_steps = stats.max_usteps();
                 out.classes = classes(&stats);
                 output::json(&out);
             } else {
@@ -177,7 +171,7 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
         }
         Err(m) => {
             if a.json {
-                out.mismatch = Some(mismatch(&m));
+                out.mismatch = Some(MismatchRecord::from(&m));
                 output::json_final(&out);
             }
             Err(CliError::negative(format!("double-check failed at {m}")))
@@ -193,13 +187,8 @@ fn count_transitions(program: &mswap::elf::Program, input: &[u8], max_steps: u64
         "running the program to find its length",
         None,
     ));
-    let p = progress.clone();
-    output::on_interrupt(move || {
-        p.finish();
-        eprintln!(
-            "mswap: interrupted while finding the run's length: {} run, nothing checked yet",
-            p.summary()
-        );
+    progress.on_interrupt(|done| {
+        format!(" while finding the run's length: {done} run, nothing checked yet")
     });
     let mut m = Machine::new(program.initial_state(input));
     let mut steps = 0u64;
@@ -217,15 +206,6 @@ fn count_transitions(program: &mswap::elf::Program, input: &[u8], max_steps: u64
         (steps + 1).min(max_steps)
     } else {
         steps
-    }
-}
-
-fn mismatch(m: &Mismatch) -> MismatchOut {
-    MismatchOut {
-        step: m.step,
-        pc: m.pc,
-        instruction: format!("{:#010x} {}", m.word, mswap::fast::isa::disassemble(m.word)),
-        difference: m.to_string(),
     }
 }
 

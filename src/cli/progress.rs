@@ -6,8 +6,8 @@
 use super::output::{duration, human};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const UNKNOWN: u64 = u64::MAX;
@@ -133,6 +133,16 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+
+    /// On Ctrl-C, removes the bar and says `mswap: interrupted` then
+    /// `what` of the summary (see [`super::output::on_interrupt`]).
+    pub fn on_interrupt(self: &Arc<Self>, what: impl Fn(&str) -> String + Send + 'static) {
+        let p = self.clone();
+        super::output::on_interrupt(move || {
+            p.finish();
+            eprintln!("mswap: interrupted{}", what(&p.summary()));
+        });
     }
 }
 

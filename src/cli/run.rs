@@ -257,11 +257,7 @@ pub fn root(a: RootArgs) -> Result<i32, CliError> {
     let input = a.input.read()?;
     let mut m = Machine::new(program.initial_state(&input));
     let progress = Arc::new(Progress::new("running", Some(a.step)));
-    let p = progress.clone();
-    output::on_interrupt(move || {
-        p.finish();
-        eprintln!("mswap: interrupted after {}", p.summary());
-    });
+    progress.on_interrupt(|done| format!(" after {done}"));
     let mut done = 0u64;
     while done < a.step {
         let n = m.run((a.step - done).min(CHUNK));

@@ -7,7 +7,7 @@ use super::output::{self, CliError, Exit, outln};
 use super::progress::Progress;
 use mswap::check::Options;
 use mswap::check::merge::{Merged, merge as merge_set};
-use mswap::check::shard::{Certificate, ShardId, ShardOptions, check_shard};
+use mswap::check::shard::{Certificate, MismatchRecord, ShardId, ShardOptions, check_shard};
 use mswap::hash::Hash;
 use mswap::micro::microcode::microcode;
 use serde::Serialize;
@@ -166,23 +166,16 @@ fn read_certificate(p: &Path) -> Result<Certificate, CliError> {
 #[derive(Serialize)]
 struct MismatchOut {
     shard: u64,
-    step: u64,
-    pc: u64,
-    instruction: String,
-    difference: String,
+    #[serde(flatten)]
+    mismatch: MismatchRecord,
 }
 
 /// `mswap check --merge --json`: the keys of `mswap check --json` where
 /// they mean the same, and the set's own.
 #[derive(Serialize)]
 struct MergeOut {
-    program: Hash,
-    input: Hash,
-    valid: bool,
-    transitions: u64,
-    halted_after: Option<u64>,
-    micro_steps: u64,
-    max_micro_steps: u64,
+    #[serde(flatten)]
+    run: super::check::RunOut,
     final_root: Option<Hash>,
     shards: u64,
     initial_root: Hash,
@@ -257,13 +250,15 @@ pub fn merge(
 
 fn merge_out(m: &Merged) -> MergeOut {
     MergeOut {
-        program: m.program,
-        input: m.input,
-        valid: m.valid,
-        transitions: m.transitions,
-        halted_after: m.halted_after,
-        micro_steps: m.micro_steps,
-        max_micro_steps: m.max_micro_steps,
+        run: super::check::RunOut {
+            program: m.program,
+            input: m.input,
+            valid: m.valid,
+            transitions: m.transitions,
+            halted_after: m.halted_after,
+            micro_steps: m.micro_steps,
+            max_micro_steps: m.max_micro_steps,
+        },
         final_root: m.final_root,
         shards: m.shards,
         initial_root: m.initial_root,
@@ -272,10 +267,7 @@ fn merge_out(m: &Merged) -> MergeOut {
         slowest_shard_seconds: m.slowest_shard_seconds,
         mismatch: m.mismatch.as_ref().map(|(k, mm)| MismatchOut {
             shard: *k,
-            step: mm.step,
-            pc: mm.pc,
-            instruction: mm.instruction.clone(),
-            difference: mm.difference.clone(),
+            mismatch: mm.clone(),
         }),
     }
 }

@@ -19,7 +19,6 @@ use std::fs::File;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// Bytes of one record of the index.
@@ -189,30 +188,8 @@ impl Index {
             }
             let event = parse(&line).map_err(fail)?;
             match &event {
-                Event::Create {
-                    time_ms,
-                    claim,
-                    levels,
-                    clock_ms,
-                    window_ms,
-                    initial_root,
-                    defender_token,
-                    ..
-                } => {
-                    entry = Some(ClaimEntry {
-                        claim: claim.clone(),
-                        levels: levels.clone(),
-                        initial_root: *initial_root,
-                        created_ms: *time_ms,
-                        clock_ms: *clock_ms,
-                        window_ends_ms: time_ms.saturating_add(*window_ms),
-                        defender_token: *defender_token,
-                        disputes: Vec::new(),
-                        first_at: r.first_at,
-                        prior_ms: r.prior_ms,
-                        last_end: Arc::new(AtomicU64::new(r.last_end)),
-                        _held: None,
-                    })
+                Event::Create { .. } => {
+                    entry = ClaimEntry::created(&event, r.first_at, r.prior_ms, r.last_end);
                 }
                 Event::Join {
                     time_ms,

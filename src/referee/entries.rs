@@ -213,6 +213,44 @@ impl Dispute {
 }
 
 impl ClaimEntry {
+    /// The claim a `Create` event logs, with no dispute yet; `first_at`,
+    /// `prior_ms` and `last_end` place it in the log. `None` for any other
+    /// event.
+    pub(super) fn created(
+        event: &Event,
+        first_at: u64,
+        prior_ms: u64,
+        last_end: u64,
+    ) -> Option<ClaimEntry> {
+        let Event::Create {
+            time_ms,
+            claim,
+            levels,
+            clock_ms,
+            window_ms,
+            initial_root,
+            defender_token,
+            ..
+        } = event
+        else {
+            return None;
+        };
+        Some(ClaimEntry {
+            claim: claim.clone(),
+            levels: levels.clone(),
+            initial_root: *initial_root,
+            created_ms: *time_ms,
+            clock_ms: *clock_ms,
+            window_ends_ms: time_ms.saturating_add(*window_ms),
+            defender_token: *defender_token,
+            disputes: Vec::new(),
+            first_at,
+            prior_ms,
+            last_end: Arc::new(AtomicU64::new(last_end)),
+            _held: None,
+        })
+    }
+
     /// Where the claim stands at `now`, and its change count.
     pub(super) fn status(&self, now: u64) -> (ClaimStatus, u64) {
         let mut ended = 0u64;

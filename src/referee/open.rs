@@ -28,39 +28,16 @@ impl Referee {
             } = logged;
             let at = |r: String| RefereeError::Replay(format!("event {}: {r}", i + 1));
             match &event {
-                Event::Create {
-                    game,
-                    time_ms,
-                    claim,
-                    levels,
-                    clock_ms,
-                    window_ms,
-                    initial_root,
-                    defender_token,
-                } => {
+                Event::Create { game, claim, .. } => {
                     has_blob(dir, &claim.program)?;
                     has_blob(dir, &claim.input)?;
                     if claims.contains_key(game) {
                         return Err(at(format!("claim {game} is created twice")));
                     }
                     next_id = next_id.max(id_number(game).map_or(0, |n| n + 1));
-                    claims.insert(
-                        game.clone(),
-                        ClaimEntry {
-                            claim: claim.clone(),
-                            levels: levels.clone(),
-                            initial_root: *initial_root,
-                            created_ms: *time_ms,
-                            clock_ms: *clock_ms,
-                            window_ends_ms: time_ms.saturating_add(*window_ms),
-                            defender_token: *defender_token,
-                            disputes: Vec::new(),
-                            first_at: line_at,
-                            prior_ms: last_ms,
-                            last_end: Arc::new(AtomicU64::new(line_end)),
-                            _held: None,
-                        },
-                    );
+                    if let Some(entry) = ClaimEntry::created(&event, line_at, last_ms, line_end) {
+                        claims.insert(game.clone(), entry);
+                    }
                     disputes.insert(game.clone(), Vec::new());
                 }
                 Event::Join {

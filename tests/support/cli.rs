@@ -60,6 +60,13 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Asserts that the output `out` (a standard output or error) says `want`.
+#[track_caller]
+pub fn assert_says(out: &[u8], want: &str) {
+    let t = text(out);
+    assert!(t.contains(want), "{t}");
+}
+
 /// Starts `cmd` with no standard input and both outputs piped.
 pub fn spawn(cmd: &mut Command) -> Child {
     cmd.stdin(Stdio::null())
@@ -172,19 +179,28 @@ pub fn readme_block(heading: &str) -> String {
 
 /// Runs the README's example after `heading` with bash (see [`bash`]), on
 /// a free port in place of `port` and with each file `(name, to)` of
-/// `files` in place of `name` put at `dir/to`; waits `secs` at most.
+/// `files` in place of `name` put at `to` in a fresh directory for `tag`;
+/// waits `secs` at most. Asserts that it succeeds and that its standard
+/// output says each of `says`.
 pub fn readme_example(
     heading: &str,
     port: &str,
-    dir: &Path,
+    tag: &str,
     files: &[(&str, &str)],
     secs: u64,
-) -> (ExitStatus, String, String) {
+    says: &[&str],
+) {
+    let dir = super::scratch(tag);
     let mut script = readme_block(heading).replace(port, &free_port().to_string());
     for (name, to) in files {
         script = script.replace(name, &dir.join(to).display().to_string());
     }
-    bash(&script, secs)
+    let (status, out, err) = bash(&script, secs);
+    assert!(status.success(), "{out}\n{err}");
+    for want in says {
+        assert!(out.contains(want), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Runs `script` with bash in the repository, as a user would paste it:

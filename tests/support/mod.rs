@@ -147,6 +147,20 @@ pub fn proof_file(name: &str) -> mswap::proof::ProofFile {
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Every step proof file of `proofs/` (not its transcript), by name.
+pub fn proof_files() -> Vec<mswap::proof::ProofFile> {
+    let mut names: Vec<_> = std::fs::read_dir(proofs_dir())
+        .expect("proofs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("transcript.json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("proof file"))
+        .collect()
+}
+
 /// A xorshift generator: deterministic randomness for tests.
 pub struct Rng(pub u64);
 

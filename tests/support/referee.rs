@@ -4,6 +4,7 @@
 
 use mswap::elf::Program;
 use mswap::hash::keccak;
+use mswap::players::client::ClientError;
 use mswap::players::timeline::Timeline;
 use mswap::players::wire::CreateGame;
 use mswap::referee::{Config, Limits, Policy, Referee, Server};
@@ -34,6 +35,18 @@ pub fn serve_clocks(tag: &str, clock_base_ms: u64, window_base_ms: u64) -> (Serv
             ..Config::default()
         },
     )
+}
+
+/// The default configuration but for the base of the challenge window,
+/// in milliseconds.
+pub fn window_config(window_base_ms: u64) -> Config {
+    Config {
+        policy: Policy {
+            window_base_ms,
+            ..Policy::default()
+        },
+        ..Config::default()
+    }
 }
 
 /// [`serve`] with the default configuration but for `limits`.
@@ -94,4 +107,17 @@ pub fn request(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String
     super::raw::request(LOCAL, to, method, path, body).map_or((0, String::new()), |(s, b)| {
         (s, String::from_utf8_lossy(&b).into_owned())
     })
+}
+
+/// Asserts that `r` is a refusal with HTTP status `status` whose reason
+/// says `words`.
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(r: Result<T, ClientError>, status: u16, words: &str) {
+    match r {
+        Err(ClientError::Refused { status: s, reason }) => {
+            assert_eq!(s, status, "{reason}");
+            assert!(reason.contains(words), "{reason:?} should say {words:?}");
+        }
+        other => panic!("expected a {status} refusal saying {words:?}, got {other:?}"),
+    }
 }

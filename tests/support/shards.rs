@@ -147,6 +147,10 @@ pub fn assert_tampered_sets_refused(good: &[PathBuf], other: &Path, elf2: &str, 
         f(&mut v);
         write(dir, &format!("tampered-{k}.json"), &v)
     };
+    // Shard `k`'s certificate as `f` edits it, in place of its own.
+    let edited = |what: &str, k: usize, f: &dyn Fn(&mut Value), words: &[&str]| {
+        assert_refused(what, &[], &with(k, edit(k, f)), words)
+    };
 
     // Missing: one shard left out.
     let mut missing = good.to_vec();
@@ -171,71 +175,63 @@ pub fn assert_tampered_sets_refused(good: &[PathBuf], other: &Path, elf2: &str, 
 
     // Altered: the end root of a shard, its range, its transitions.
     let zero = "11".repeat(32);
-    let t = edit(1, &|v| v["end_root"] = zero.clone().into());
-    assert_refused(
+    edited(
         "altered end_root",
-        &[],
-        &with(1, t),
+        1,
+        &|v| v["end_root"] = zero.clone().into(),
         &["(shard 2)", "start_root", "does not link", "(shard 1)"],
     );
-    let t = edit(2, &|v| v["start_root"] = zero.clone().into());
-    assert_refused(
+    edited(
         "unlinked",
-        &[],
-        &with(2, t),
+        2,
+        &|v| v["start_root"] = zero.clone().into(),
         &["(shard 2)", "start_root", "does not link"],
     );
-    let t = edit(0, &|v| v["start_root"] = zero.clone().into());
-    assert_refused(
+    edited(
         "not from S_0",
-        &[],
-        &with(0, t),
+        0,
+        &|v| v["start_root"] = zero.clone().into(),
         &["(shard 0)", "start_root", "initial root"],
     );
-    let t = edit(1, &|v| {
-        v["first_step"] = (v["first_step"].as_u64().unwrap() + 1).into();
-        v["transitions"] = (v["transitions"].as_u64().unwrap() - 1).into();
-    });
-    assert_refused(
+    edited(
         "altered range",
-        &[],
-        &with(1, t),
+        1,
+        &|v| {
+            v["first_step"] = (v["first_step"].as_u64().unwrap() + 1).into();
+            v["transitions"] = (v["transitions"].as_u64().unwrap() - 1).into();
+        },
         &["(shard 1)", "first_step"],
     );
-    let t = edit(1, &|v| {
-        v["transitions"] = (v["transitions"].as_u64().unwrap() - 1).into()
-    });
-    assert_refused(
+    edited(
         "altered transitions",
-        &[],
-        &with(1, t),
+        1,
+        &|v| v["transitions"] = (v["transitions"].as_u64().unwrap() - 1).into(),
         &["(shard 1)", "transitions"],
     );
-    let t = edit(2, &|v| v["valid"] = false.into());
-    assert_refused("altered verdict", &[], &with(2, t), &["(shard 2)", "valid"]);
-    let t = edit(0, &|v| {
-        v["run_transitions"] = (v["run_transitions"].as_u64().unwrap() + 7).into()
-    });
-    assert_refused(
+    edited(
+        "altered verdict",
+        2,
+        &|v| v["valid"] = false.into(),
+        &["(shard 2)", "valid"],
+    );
+    edited(
         "altered run length",
-        &[],
-        &with(0, t),
+        0,
+        &|v| v["run_transitions"] = (v["run_transitions"].as_u64().unwrap() + 7).into(),
         &["(shard 0)", "run_transitions"],
     );
-    let t = edit(1, &|v| v["shard"] = (n as u64).into());
-    assert_refused(
+    edited(
         "index past N",
-        &[],
-        &with(1, t),
+        1,
+        &|v| v["shard"] = (n as u64).into(),
         &["shard", "is not below N"],
     );
 
     // Another program, another input.
-    let t = edit(1, &|v| v["program"] = zero.clone().into());
-    assert_refused(
+    edited(
         "another program",
-        &[],
-        &with(1, t),
+        1,
+        &|v| v["program"] = zero.clone().into(),
         &["(shard 1)", "program"],
     );
     assert_refused(
@@ -244,11 +240,10 @@ pub fn assert_tampered_sets_refused(good: &[PathBuf], other: &Path, elf2: &str, 
         &with(1, other.to_path_buf()),
         &["(shard 1)", "input"],
     );
-    let t = edit(2, &|v| v["microcode"] = zero.clone().into());
-    assert_refused(
+    edited(
         "another microcode",
-        &[],
-        &with(2, t),
+        2,
+        &|v| v["microcode"] = zero.clone().into(),
         &["(shard 2)", "microcode"],
     );
     // The right certificates, but the merge is given another program.
@@ -260,8 +255,12 @@ pub fn assert_tampered_sets_refused(good: &[PathBuf], other: &Path, elf2: &str, 
     );
 
     // Wrong N: a shard of another split of the same run.
-    let t = edit(2, &|v| v["shards"] = (n as u64 * 2).into());
-    assert_refused("wrong N", &[], &with(2, t), &["(shard 2)", "shards"]);
+    edited(
+        "wrong N",
+        2,
+        &|v| v["shards"] = (n as u64 * 2).into(),
+        &["(shard 2)", "shards"],
+    );
 
     // Not a certificate at all: a usage error (exit 2), naming the file.
     let junk = dir.join("junk.json");

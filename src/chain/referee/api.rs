@@ -2,7 +2,8 @@
 //! views and transcripts.
 
 use super::{
-    ChainReferee, GasEntry, Pending, level_bytes, parse_id, refused, rpc_err, small, status_of,
+    ChainReferee, GasEntry, Pending, level_bytes, locked, parse_id, refused, rpc_err, small,
+    status_of,
 };
 use crate::chain::bindings::DisputeGame;
 use crate::chain::rpc::RpcError;
@@ -82,20 +83,14 @@ impl RefereeApi for ChainReferee {
         .map_err(|e| refused(400, e.to_string()))?;
         let b = u8::try_from(req.claim.b)
             .map_err(|_| refused(400, format!("b = {} is too large", req.claim.b)))?;
-        use alloy::sol_types::SolCall;
-        let data = DisputeGame::claimCall {
-            program: image.root.0.into(),
-            image: [
-                image.mem.0.into(),
-                image.regs.0.into(),
-                image.words.0.into(),
-            ],
-            input: req.input.clone().into(),
-            finalRoot: req.claim.final_root.0.into(),
+        let data = crate::chain::rpc::claim_calldata(
+            &image.root,
+            &image,
+            &req.input,
+            &req.claim.final_root,
             b,
-            levels: level_bytes(&game.levels).into(),
-        }
-        .abi_encode();
+            &level_bytes(&game.levels),
+        );
         // The claim's id is in its receipt; the gas entry is named after it.
         let r = self
             .chain
@@ -122,9 +117,8 @@ impl RefereeApi for ChainReferee {
         if let Some(tell) = &self.on_tx {
             tell(&e);
         }
-        self.gas.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-        *self.own.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((req.program.clone(), req.input.clone()));
+        locked(&self.gas).push(e);
+        *locked(&self.own) = Some((req.program.clone(), req.input.clone()));
         let created_s = self.block_time(r.block, None)?;
         Ok(Created {
             game: id.to_string(),
@@ -166,7 +160,7 @@ impl RefereeApi for ChainReferee {
                 format!("the challenge window of claim {id} has closed"),
             ));
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = locked(&self.pending);
         let mut n = u64::from(c.disputes) + 1;
         while pending.contains_key(&(cid, n)) {
             n += 1;
@@ -235,9 +229,7 @@ impl RefereeApi for ChainReferee {
                     Ok(r) => r,
                     Err(e @ RpcError::Reverted(_)) => {
                         let reason = format!("the contract refuses the challenge: {e}");
-                        self.pending
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
+                        locked(&self.pending)
                             .insert((cid, dispute), Pending::Failed(reason.clone()));
                         return Err(refused(400, reason));
                     }
@@ -251,10 +243,7 @@ impl RefereeApi for ChainReferee {
                         ClientError::Protocol("no Challenged log in the challenge's receipt".into())
                     })?;
                 let d = small(opened.dispute);
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert((cid, dispute), Pending::Real(d));
+                locked(&self.pending).insert((cid, dispute), Pending::Real(d));
                 return Ok(self.view_of(id, &self.rebuild(cid, d)?, Some(req.seq)));
             }
             Pending::Real(d) => d,
@@ -341,10 +330,7 @@ impl RefereeApi for ChainReferee {
             }
         };
         let r = self.rebuild(cid, d)?;
-        let (program, input) = self
-            .own
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let (program, input) = locked(&self.own)
             .clone()
             .ok_or_else(|| {
                 ClientError::Protocol(

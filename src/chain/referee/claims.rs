@@ -3,8 +3,8 @@
 //! and the bonds (credit, collect, withdraw).
 
 use super::{
-    CLAIM_WAIT, ChainReferee, ClaimMeta, Opening, POLL, Pending, levels_of, parse_id, refused,
-    rpc_err, side_of, small, status_of,
+    CLAIM_WAIT, ChainReferee, ClaimMeta, Opening, POLL, Pending, levels_of, locked, parse_id,
+    refused, rpc_err, side_of, small, status_of,
 };
 use crate::chain::bindings::DisputeGame;
 use crate::chain::rpc::RpcError;
@@ -14,7 +14,6 @@ use crate::players::wire::{ClaimStatus, ClaimView, DisputeSummary};
 use crate::rules::DisputeState;
 use crate::rules::claim::Claim;
 use alloy::primitives::{Address, U256};
-use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 
 impl ChainReferee {
@@ -143,18 +142,13 @@ impl ChainReferee {
     pub fn claim_input(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let cid = parse_id(id)?;
         let m = self.meta(cid)?;
-        let logs = self
-            .chain
-            .logs_in(
-                &Filter::new()
-                    .address(self.contract)
-                    .event_signature(DisputeGame::ClaimMade::SIGNATURE_HASH)
-                    .topic1(U256::from(cid)),
-                m.block,
-                m.block,
-                true,
-            )
-            .map_err(rpc_err)?;
+        let logs = self.game_logs(
+            DisputeGame::ClaimMade::SIGNATURE_HASH,
+            cid,
+            m.block,
+            m.block,
+            true,
+        )?;
         let made = logs
             .iter()
             .find_map(|l| DisputeGame::ClaimMade::decode_log(&l.inner).ok())
@@ -242,12 +236,7 @@ impl ChainReferee {
     }
 
     pub(super) fn meta(&self, id: u64) -> Result<ClaimMeta, ClientError> {
-        if let Some(m) = self
-            .claims
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-        {
+        if let Some(m) = locked(&self.claims).get(&id) {
             return Ok(m.clone());
         }
         let c = self.get_claim(id)?;
@@ -259,18 +248,13 @@ impl ChainReferee {
             .chain
             .first_block_at(c.createdAt, latest)
             .map_err(rpc_err)?;
-        let logs = self
-            .chain
-            .logs_in(
-                &Filter::new()
-                    .address(self.contract)
-                    .event_signature(DisputeGame::ClaimMade::SIGNATURE_HASH)
-                    .topic1(U256::from(id)),
-                from,
-                latest,
-                true,
-            )
-            .map_err(rpc_err)?;
+        let logs = self.game_logs(
+            DisputeGame::ClaimMade::SIGNATURE_HASH,
+            id,
+            from,
+            latest,
+            true,
+        )?;
         let (block, made) = logs
             .first()
             .and_then(|l| {
@@ -284,7 +268,7 @@ impl ChainReferee {
         // plays a program of that image sees the program's own hash (the
         // claim is about it), any other the image root (which differs).
         let image = Hash(made.program.0);
-        let program = match &*self.own.lock().unwrap_or_else(|p| p.into_inner()) {
+        let program = match &*locked(&self.own) {
             Some((elf, _)) => match crate::elf::Program::load(elf) {
                 Ok(p) if p.image().root == image => p.hash,
                 _ => image,
@@ -307,10 +291,7 @@ impl ChainReferee {
             created_s: c.createdAt,
             block,
         };
-        self.claims
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, m.clone());
+        locked(&self.claims).insert(id, m.clone());
         Ok(m)
     }
 
@@ -341,18 +322,13 @@ impl ChainReferee {
         m: &ClaimMeta,
         to: u64,
     ) -> Result<Vec<Opening>, ClientError> {
-        let logs = self
-            .chain
-            .logs_in(
-                &Filter::new()
-                    .address(self.contract)
-                    .event_signature(DisputeGame::Challenged::SIGNATURE_HASH)
-                    .topic1(U256::from(id)),
-                m.block,
-                to,
-                false,
-            )
-            .map_err(rpc_err)?;
+        let logs = self.game_logs(
+            DisputeGame::Challenged::SIGNATURE_HASH,
+            id,
+            m.block,
+            to,
+            false,
+        )?;
         let mut out = Vec::new();
         for l in &logs {
             let e = DisputeGame::Challenged::decode_log(&l.inner)
@@ -366,10 +342,7 @@ impl ChainReferee {
                 block,
                 time_s: self.block_time(block, Some(l))?,
             };
-            self.openings
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(o.d, o.clone());
+            locked(&self.openings).insert(o.d, o.clone());
             out.push(o);
         }
         out.sort_by_key(|o| o.k);
@@ -378,12 +351,7 @@ impl ChainReferee {
 
     /// The opening of global dispute `d` of claim `id`.
     pub(super) fn opening(&self, id: u64, m: &ClaimMeta, d: u64) -> Result<Opening, ClientError> {
-        if let Some(o) = self
-            .openings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&d)
-        {
+        if let Some(o) = locked(&self.openings).get(&d) {
             return Ok(o.clone());
         }
         let to = self.chain.block_number().map_err(rpc_err)?;
@@ -396,12 +364,7 @@ impl ChainReferee {
     /// Where the caller's dispute `n` of claim `id` is: pending, or the
     /// contract's dispute.
     pub(super) fn resolve_dispute(&self, id: u64, n: u64) -> Result<Pending, ClientError> {
-        if let Some(p) = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(id, n))
-        {
+        if let Some(p) = locked(&self.pending).get(&(id, n)) {
             return match p {
                 Pending::Failed(reason) => Err(refused(
                     409,

@@ -278,6 +278,13 @@ fn parse_id(id: &str) -> Result<u64, ClientError> {
         .map_err(|_| refused(404, format!("no claim {id:?}")))
 }
 
+/// The value behind `m`, locked: a panic while another thread held it
+/// leaves caches and logs that are still whole, so a poisoned lock is
+/// taken all the same.
+pub(super) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn wall_s() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -285,6 +292,26 @@ fn wall_s() -> u64 {
 }
 
 impl ChainReferee {
+    /// The game's logs of the events `sigs` whose first topic is `id` (a
+    /// claim's or a dispute's), from block `from` to `to`; with `first`,
+    /// only those of the first block that holds any.
+    pub(super) fn game_logs(
+        &self,
+        sigs: impl Into<alloy::rpc::types::Topic>,
+        id: u64,
+        from: u64,
+        to: u64,
+        first: bool,
+    ) -> Result<Vec<alloy::rpc::types::Log>, ClientError> {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.contract)
+            .event_signature(sigs)
+            .topic1(U256::from(id));
+        self.chain
+            .logs_in(&filter, from, to, first)
+            .map_err(rpc_err)
+    }
+
     /// The referee of the `DisputeGame` at `contract`, reached through
     /// `chain`: checks that it is a contract of this build (its verifier
     /// carries this build's microcode) and reads its policy. No contract
@@ -336,17 +363,11 @@ impl ChainReferee {
     /// The program and input the player plays (the chain holds the
     /// program's image root, not its bytes): transcripts carry them.
     pub fn set_program(&self, elf: Vec<u8>, input: Vec<u8>) {
-        *self.own.lock().unwrap_or_else(|p| p.into_inner()) = Some((elf, input));
+        *locked(&self.own) = Some((elf, input));
         // A claim's program as this player sees it depends on the program
         // (see the module's notes): claims read before are read again.
-        self.claims
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.rebuilt
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        locked(&self.claims).clear();
+        locked(&self.rebuilt).clear();
     }
 
     /// The contract's policy.
@@ -366,7 +387,7 @@ impl ChainReferee {
 
     /// Every transaction sent so far.
     pub fn gas_log(&self) -> Vec<GasEntry> {
-        self.gas.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        locked(&self.gas).clone()
     }
 
     /// Gas of every transaction sent so far.
@@ -376,9 +397,7 @@ impl ChainReferee {
 
     /// The gas of the move sent in dispute `dispute` at move number `seq`.
     pub fn gas_of(&self, dispute: u64, seq: u64) -> Option<u64> {
-        self.gas
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        locked(&self.gas)
             .iter()
             .find(|e| e.dispute == Some(dispute) && e.seq == Some(seq))
             .map(|e| e.gas)
@@ -405,7 +424,7 @@ impl ChainReferee {
         if let Some(tell) = &self.on_tx {
             tell(&e);
         }
-        self.gas.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        locked(&self.gas).push(e);
         Ok(r)
     }
 }

@@ -2,8 +2,8 @@
 //! against the contract's record, and its view.
 
 use super::{
-    ChainReferee, ClaimMeta, GRACE_MS, Opening, POLL, Pending, Rebuilt, parse_id, refused, rpc_err,
-    side_of, wall_s,
+    ChainReferee, ClaimMeta, GRACE_MS, Opening, POLL, Pending, Rebuilt, locked, parse_id, refused,
+    rpc_err, side_of, wall_s,
 };
 use crate::chain::bindings::DisputeGame;
 use crate::chain::rpc::RpcError;
@@ -14,28 +14,20 @@ use crate::proof::binary;
 use crate::rules::transcript::Record;
 use crate::rules::{DisputeState, Move, Outcome, Phase, Side};
 use alloy::primitives::U256;
-use alloy::rpc::types::{Filter, Log};
+use alloy::rpc::types::Log;
 use alloy::sol_types::SolEvent;
 use std::time::{Duration, Instant};
 
 impl ChainReferee {
     pub(super) fn block_time(&self, block: u64, log: Option<&Log>) -> Result<u64, ClientError> {
-        if let Some(t) = self
-            .block_times
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&block)
-        {
+        if let Some(t) = locked(&self.block_times).get(&block) {
             return Ok(*t);
         }
         let t = match log.and_then(|l| l.block_timestamp) {
             Some(t) => t,
             None => self.chain.block_time(block).map_err(rpc_err)?,
         };
-        self.block_times
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(block, t);
+        locked(&self.block_times).insert(block, t);
         Ok(t)
     }
 
@@ -82,10 +74,7 @@ impl ChainReferee {
         let c = self.record_at(d, block)?;
         // Nothing moved since the last rebuild (the contract's record is
         // still that game, `seq` included): no logs to read again.
-        if let Some(r) = self
-            .rebuilt
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        if let Some(r) = locked(&self.rebuilt)
             .get(&d)
             .filter(|r| cross_check(&c, &r.game).is_ok())
         {
@@ -98,18 +87,7 @@ impl ChainReferee {
             DisputeGame::Proved::SIGNATURE_HASH,
             DisputeGame::TimedOut::SIGNATURE_HASH,
         ];
-        let mut logs = self
-            .chain
-            .logs_in(
-                &Filter::new()
-                    .address(self.contract)
-                    .event_signature(sigs)
-                    .topic1(U256::from(d)),
-                opening.block,
-                block,
-                false,
-            )
-            .map_err(rpc_err)?;
+        let mut logs = self.game_logs(sigs, d, opening.block, block, false)?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));
         let t0 = opening.time_s * 1000;
         let mut game = self.open_game(&meta, t0)?;
@@ -241,10 +219,7 @@ impl ChainReferee {
             meta,
             now_s,
         };
-        self.rebuilt
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(d, r.clone());
+        locked(&self.rebuilt).insert(d, r.clone());
         Ok(r)
     }
 
