@@ -109,7 +109,9 @@ library Op {{
     for (n, v) in OPS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
-    s.push_str("}\n\n/// Branch conditions (`cond` in `verify/src/micro/isa.rs`).\nlibrary Cond {\n");
+    s.push_str(
+        "}\n\n/// Branch conditions (`cond` in `verify/src/micro/isa.rs`).\nlibrary Cond {\n",
+    );
     for (n, v) in CONDS {
         let _ = writeln!(s, "    uint256 internal constant {n} = {v};");
     }
