@@ -130,7 +130,7 @@ mod tests {
         let l = levels_for("strides:8", 20).unwrap();
         assert_eq!(
             l.iter().map(|l| l.log2).collect::<Vec<_>>(),
-            vec![12, 8, 11]
+            vec![12, 8, mswap::micro::LOG2_USTEPS]
         );
         mswap::rules::levels::validate(&l, 20).unwrap();
     }
