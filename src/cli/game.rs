@@ -758,9 +758,10 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
         )));
     }
     // The claim names root(S_0) (on chain, the defender states it): it
-    // must be the one this program and input give, derived as the rules do.
+    // must be the one this program and input give, derived as the rules do
+    // (the input's pages hashed eight at a time: see `initial_root_x8`).
     let elf = read_file(&a.elf)?;
-    let initial = mswap::rules::initial_root(&claim, &elf, &input, &program.image())
+    let initial = mswap::state::initial::initial_root_x8(&claim, &elf, &input, &program.image())
         .map_err(|e| CliError::usage(format!("game {}: {e}", a.game)))?;
     if view.initial_root != initial {
         return Err(CliError::usage(format!(

@@ -15,15 +15,12 @@ mod ranges;
 mod syscall;
 
 pub use fetch::fetch;
-pub use ranges::overlaps;
+pub use ranges::{MAX_CACHED_CODE, overlaps};
 pub use syscall::WriteEvent;
 
 use crate::layout::{Fault, MEM_SIZE, Status, ctrl};
 use crate::state::State;
 use isa::{Inst, Op, decode};
-
-/// The largest executable range that is pre-decoded (larger ranges decode on the fly).
-pub const MAX_CACHED_CODE: u64 = 16 << 20;
 
 /// Decoded instructions of the executable range, one per halfword (an
 /// instruction may start at any 2-byte boundary), each decoded the first
@@ -154,9 +151,9 @@ pub struct Machine {
 
 impl Machine {
     /// Wraps a state (pre-decodes its executable range); the engine is
-    /// [`jit::default_engine`].
+    /// [`default_engine`].
     pub fn new(state: State) -> Machine {
-        Machine::with_engine(state, jit::default_engine())
+        Machine::with_engine(state, default_engine())
     }
 
     /// Machine A over `state` with the given engine.
@@ -274,7 +271,35 @@ impl Machine {
     /// executed; returns the number executed (a faulting instruction counts).
     /// Both engines give the same result; the JIT takes long runs.
     pub fn run(&mut self, max_steps: u64) -> u64 {
-        self.run_engine(max_steps)
+        if self.jit.takes(max_steps) && !self.state.halted() {
+            return jit::run(self, max_steps);
+        }
+        self.interpret(max_steps)
+    }
+
+    /// The engine this machine was made with.
+    pub fn engine(&self) -> jit::Engine {
+        self.jit.engine()
+    }
+
+    /// Sets the visits that make a pc hot (default [`jit::HOT_VISITS`]; 0
+    /// translates code on its first visit, which runs even code that runs
+    /// once in generated code, as tests want), with no warm-up
+    /// ([`jit::WARMUP_STEPS`]): translation starts at once. Drops every
+    /// translation.
+    pub fn set_hot_visits(&mut self, visits: u16) {
+        self.jit.set_hot_visits(visits);
+    }
+
+    /// Measures where the JIT's time goes from now on (the times of
+    /// [`jit::JitStats`]): `mswap run --stats` does.
+    pub fn set_jit_profile(&mut self, on: bool) {
+        self.jit.set_profile(on);
+    }
+
+    /// What the JIT did so far (zero for the interpreter).
+    pub fn jit_stats(&self) -> jit::JitStats {
+        self.jit.stats()
     }
 
     /// [`Machine::run`] in the interpreter.
@@ -617,6 +642,73 @@ impl Machine {
         state.set_pc(pc);
         steps
     }
+}
+
+impl jit::Host for Machine {
+    fn parts(&mut self) -> (&mut State, &mut jit::Slot, u64) {
+        (&mut self.state, &mut self.jit, self.cache.writes)
+    }
+
+    fn interpret_alone(&mut self, max_steps: u64) -> u64 {
+        self.interpret(max_steps)
+    }
+
+    fn interpret_for_jit(&mut self, max_steps: u64) -> u64 {
+        self.interpret_tiered::<true>(max_steps)
+    }
+
+    fn available() -> bool {
+        available()
+    }
+}
+
+/// The engine of machines made by [`Machine::new`]: the one set by
+/// [`jit::set_default_engine`], else the JIT where it is built (it checks
+/// [`available`] before it translates anything), else the interpreter.
+pub fn default_engine() -> jit::Engine {
+    match jit::engine_set() {
+        Some(jit::Engine::Interp) => jit::Engine::Interp,
+        Some(_) if available() => jit::Engine::Jit,
+        None if jit::BUILT => jit::Engine::Jit,
+        _ => jit::Engine::Interp,
+    }
+}
+
+/// Whether the JIT is built for this platform and passed [`self_test`]
+/// (run once, on first use).
+pub fn available() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(|| self_test().is_ok())
+}
+
+/// The JIT's self-test: a small program run by both engines, which must
+/// agree on every state at a few step limits and at the end. `Err` says
+/// where they differ.
+pub fn self_test() -> Result<(), String> {
+    jit::translator_works()?;
+    // One machine per engine (one translation), compared at a few step
+    // limits in the middle of the loop and at the end.
+    let s = jit::self_test_state();
+    let mut a = Machine::with_engine(s.clone(), jit::Engine::Interp);
+    let mut b = Machine::with_engine(s, jit::Engine::Jit);
+    // Hot after a few visits, whatever the default threshold.
+    b.set_hot_visits(8);
+    b.jit.set_vetted();
+    let mut done = 0;
+    for chunk in [70, 1000, 137, 5000, u64::MAX] {
+        let (na, nb) = (a.run(chunk), b.run(chunk));
+        if na != nb {
+            return Err(format!("step counts differ after {done}: {na} vs {nb}"));
+        }
+        done += na;
+        if let Some(d) = a.state().first_difference(b.state()) {
+            return Err(format!("after {done} steps: {d}"));
+        }
+    }
+    if !a.state().halted() || b.jit_stats().jit_steps == 0 {
+        return Err("the self-test did not run to its end in generated code".into());
+    }
+    Ok(())
 }
 
 /// The value an AMO stores, from the `old` value in memory (sign-extended

@@ -1,4 +1,8 @@
-//! Range checks shared by the run loop and the system calls.
+//! Range checks shared by the run loop, the system calls and the JIT.
+
+/// The largest executable range that is pre-decoded (larger ranges decode
+/// on the fly) and that the JIT translates.
+pub const MAX_CACHED_CODE: u64 = 16 << 20;
 
 /// Whether `[a, a + n)` meets `[lo, lo + size)`, with wrapping arithmetic
 /// (`n >= 1`). The microcode uses the same formula.

@@ -148,7 +148,6 @@ impl Timeline {
         let mut tree = StateTree::build(machine.state());
         machine.state_for_tree().take_dirty();
         let mut checkpoints: Vec<Checkpoint> = Vec::new();
-        let mut last_snap: Option<Snapshot> = None;
         let mut step = 0u64;
         let mut halted_at = None;
         let mut mem_dirty: Vec<u32> = Vec::new();
@@ -156,12 +155,12 @@ impl Timeline {
         // Every page the run wrote, for the final root.
         let mut written: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
         loop {
-            // Share the pages not written since the last snapshot.
-            let snap = match &last_snap {
-                Some(prev) => Snapshot::take_after(machine.state(), prev, &mem_dirty),
+            // Share the pages not written since the last snapshot (the
+            // last checkpoint: thinning always keeps the newest).
+            let snap = match checkpoints.last() {
+                Some(prev) => Snapshot::take_after(machine.state(), &prev.snap, &mem_dirty),
                 None => Snapshot::take(machine.state()),
             };
-            last_snap = Some(snap.clone());
             checkpoints.push(Checkpoint {
                 step,
                 snap,

@@ -10,6 +10,80 @@ pub use crate::layout::image::{
     Image, ImageError, ImageSource, REGION_HEIGHT, ctrl_root, input_root,
 };
 
+/// The input region's root, as [`input_root`] (the reference) derives it,
+/// but from the roots of whole 4096-byte pages, hashed eight Keccak-256 at
+/// a time where AVX-512 is available (about 8x faster on a 2 MB input: the
+/// honest challenger checks `root(S_0)` of the whole input before it plays).
+pub fn input_root_x8(input: &[u8]) -> Hash {
+    use crate::hash::{LEAF_BYTES, hash_node, subtree_hash, zero_hash};
+    const PAGE: usize = 4096;
+    const PAGE_HEIGHT: u32 = (PAGE / LEAF_BYTES).trailing_zeros();
+    let mut level: Vec<Hash> = input
+        .chunks(PAGE)
+        .map(|c| {
+            let mut page = [0u8; PAGE];
+            page[..c.len()].copy_from_slice(c);
+            super::keccak_x8::page_hash(&page).unwrap_or_else(|| subtree_hash(&page, PAGE_HEIGHT))
+        })
+        .collect();
+    if level.is_empty() {
+        return zero_hash(REGION_HEIGHT);
+    }
+    for h in PAGE_HEIGHT..REGION_HEIGHT {
+        level = level
+            .chunks(2)
+            .map(|p| match p {
+                [l, r] => hash_node(l, r),
+                [l] => hash_node(l, &zero_hash(h)),
+                _ => unreachable!("chunks(2) yields one or two"),
+            })
+            .collect();
+    }
+    level[0]
+}
+
+/// [`crate::rules::initial_root`]: the same checks of the claim (program
+/// hash, input hash, `b`, input size) and the same `root(S_0)`, with the
+/// input region's root from [`input_root_x8`].
+pub fn initial_root_x8(
+    claim: &crate::rules::claim::Claim,
+    elf: &[u8],
+    input: &[u8],
+    image: &Image,
+) -> Result<Hash, crate::rules::SetupError> {
+    use crate::hash::{hash_node, keccak, zero_hash};
+    use crate::rules::SetupError;
+    let computed = keccak(&[elf]);
+    if computed != claim.program {
+        return Err(SetupError::ProgramHash {
+            claimed: claim.program,
+            computed,
+        });
+    }
+    let computed = keccak(&[input]);
+    if computed != claim.input {
+        return Err(SetupError::InputHash {
+            claimed: claim.input,
+            computed,
+        });
+    }
+    if claim.b > crate::rules::levels::MAX_B {
+        return Err(SetupError::B(claim.b));
+    }
+    let len = input.len() as u64;
+    if len > crate::layout::IO_CAPACITY {
+        return Err(ImageError::InputTooLarge {
+            len,
+            max: crate::layout::IO_CAPACITY,
+        }
+        .into());
+    }
+    Ok(hash_node(
+        &hash_node(&image.mem, &ctrl_root(&image.regs, &image.words, len)),
+        &hash_node(&input_root_x8(input), &zero_hash(REGION_HEIGHT)),
+    ))
+}
+
 /// A loaded state's image: its memory root from the state tree.
 impl ImageSource for State {
     fn memory_root(&self) -> Hash {
@@ -51,6 +125,73 @@ mod tests {
             StateTree::build(&p.initial_state(&zeros)).root()
         );
         assert_ne!(image.initial_root(&zeros), image.initial_root(&[]));
+    }
+
+    #[test]
+    fn the_page_wise_input_root_is_the_reference_for_every_length() {
+        for len in [
+            0usize,
+            1,
+            31,
+            32,
+            33,
+            4095,
+            4096,
+            4097,
+            8192,
+            12_289,
+            70_000,
+            2_000_009,
+            2 << 20,
+        ] {
+            let input: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            assert_eq!(input_root_x8(&input), input_root(&input), "len {len}");
+        }
+        // Zero bytes and zero pages are hashed, not skipped.
+        let mut zeros = vec![0u8; 3 * 4096 + 5];
+        assert_eq!(input_root_x8(&zeros), input_root(&zeros));
+        zeros[4096 + 17] = 1;
+        assert_eq!(input_root_x8(&zeros), input_root(&zeros));
+    }
+
+    #[test]
+    fn the_page_wise_initial_root_checks_the_claim_as_the_rules_do() {
+        use crate::hash::keccak;
+        use crate::rules::claim::Claim;
+        use crate::rules::initial_root as rules_root;
+        let elf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/proofs/example.elf"))
+            .expect("example.elf");
+        let image = Image::of_state(&example().initial_state(&[]));
+        let input: Vec<u8> = (0..10_000).map(|i| (i * 13 + 1) as u8).collect();
+        let claim = Claim {
+            program: keccak(&[&elf]),
+            input: keccak(&[&input]),
+            b: 30,
+            final_root: keccak(&[b"final"]),
+            status: String::new(),
+            output: keccak(&[b""]),
+            halted_after: None,
+        };
+        let want = rules_root(&claim, &elf, &input, &image).expect("a good claim");
+        assert_eq!(initial_root_x8(&claim, &elf, &input, &image), Ok(want));
+        let bad = [
+            Claim {
+                program: keccak(&[b"another"]),
+                ..claim.clone()
+            },
+            Claim {
+                input: keccak(&[b"another"]),
+                ..claim.clone()
+            },
+            Claim {
+                b: crate::rules::levels::MAX_B + 1,
+                ..claim.clone()
+            },
+        ];
+        for c in bad {
+            let e = rules_root(&c, &elf, &input, &image).expect_err("a bad claim");
+            assert_eq!(initial_root_x8(&c, &elf, &input, &image), Err(e));
+        }
     }
 
     #[test]

@@ -27,6 +27,14 @@
 //! [`self_test`] (once per process) before its first translation, not at
 //! start-up, so a run that never turns hot does not pay for it; where the
 //! self-test fails, the machine goes on in the interpreter.
+//!
+//! This module does not know the machine: it sees it through [`Host`]
+//! (its state, its JIT [`Slot`], its interpreter and whether the JIT
+//! passed its self-test), which the machine implements. The engine
+//! selection that needs a whole machine ([`available`], [`self_test`],
+//! [`default_engine`]) is the machine's, re-exported here.
+//!
+//! [`Machine`]: super::Machine
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod native;
@@ -35,8 +43,8 @@ pub mod region;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod translate;
 
-use super::Machine;
-use std::sync::OnceLock;
+pub use super::{available, default_engine, self_test};
+use crate::state::State;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Which engine runs machine A.
@@ -79,30 +87,23 @@ impl std::fmt::Display for Engine {
 /// 0: not set (the JIT if available), 1: interpreter, 2: JIT.
 static DEFAULT: AtomicU8 = AtomicU8::new(0);
 
-/// Sets the engine of machines made by [`Machine::new`] from now on.
+/// Sets the engine of machines made by [`Machine::new`](super::Machine::new)
+/// from now on.
 pub fn set_default_engine(e: Engine) {
     DEFAULT.store(if e == Engine::Interp { 1 } else { 2 }, Ordering::Relaxed);
 }
 
-/// The engine of machines made by [`Machine::new`]: the one set by
-/// [`set_default_engine`], else the JIT where it is built (it checks
-/// [`available`] before it translates anything), else the interpreter.
-pub fn default_engine() -> Engine {
-    let built = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+/// The engine [`set_default_engine`] set, if any.
+pub(super) fn engine_set() -> Option<Engine> {
     match DEFAULT.load(Ordering::Relaxed) {
-        1 => Engine::Interp,
-        2 if available() => Engine::Jit,
-        0 if built => Engine::Jit,
-        _ => Engine::Interp,
+        1 => Some(Engine::Interp),
+        2 => Some(Engine::Jit),
+        _ => None,
     }
 }
 
-/// Whether the JIT is built for this platform and passed [`self_test`]
-/// (run once, on first use).
-pub fn available() -> bool {
-    static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| self_test().is_ok())
-}
+/// Whether the JIT is built for this platform.
+pub const BUILT: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
 /// Runs shorter than this go to the interpreter (translating is not worth it).
 pub const MIN_JIT_STEPS: u64 = 64;
@@ -144,7 +145,7 @@ pub const WARMUP_STEPS: u64 = 1_000_000;
 /// at a third of the interpreter's speed.
 pub const WARM_HOT_VISITS: u16 = 32768;
 
-/// The JIT part of a [`Machine`]: its engine and, once used, its translations.
+/// The JIT part of a [`Machine`](super::Machine): its engine and, once used, its translations.
 pub(super) struct Slot {
     engine: Engine,
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -238,7 +239,7 @@ impl Tier<'_> {
 }
 
 /// Statistics of a machine's JIT. The times are measured only where
-/// [`Machine::set_jit_profile`] asked for them (reading the clock at every
+/// [`Machine::set_jit_profile`](super::Machine::set_jit_profile) asked for them (reading the clock at every
 /// dispatch costs more than a dispatch); `translate_secs` always.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct JitStats {
@@ -279,84 +280,75 @@ pub struct JitStats {
     pub exits_budget: u64,
 }
 
-impl Machine {
-    /// The engine this machine was made with.
-    pub fn engine(&self) -> Engine {
-        self.jit.engine()
+/// What the JIT needs of the machine it runs (machine A implements it).
+pub(super) trait Host {
+    /// The state, the JIT's slot, and the interpreter's count of stores
+    /// into the executable range.
+    fn parts(&mut self) -> (&mut State, &mut Slot, u64);
+    /// Runs the interpreter alone (the JIT cannot run this state).
+    fn interpret_alone(&mut self, max_steps: u64) -> u64;
+    /// Runs the interpreter on the JIT's behalf: it stops before a block
+    /// that has a translation or has just become hot (see [`Tier`]).
+    fn interpret_for_jit(&mut self, max_steps: u64) -> u64;
+    /// Whether the JIT passed its self-test (asked before the first
+    /// translation of a machine that is not the self-test's own).
+    fn available() -> bool;
+}
+
+impl Slot {
+    /// Sets the visits that make a pc hot, with no warm-up; drops every
+    /// translation (see `Machine::set_hot_visits`).
+    pub(super) fn set_hot_visits(&mut self, visits: u16) {
+        self.reset();
+        self.hot = visits;
+        self.warmup = 0;
     }
 
-    /// Sets the visits that make a pc hot (default [`HOT_VISITS`]; 0
-    /// translates code on its first visit, which runs even code that runs
-    /// once in generated code, as tests want), with no warm-up
-    /// ([`WARMUP_STEPS`]): translation starts at once. Drops every
-    /// translation.
-    pub fn set_hot_visits(&mut self, visits: u16) {
-        self.jit.reset();
-        self.jit.hot = visits;
-        self.jit.warmup = 0;
+    /// Measures where the JIT's time goes from now on.
+    pub(super) fn set_profile(&mut self, on: bool) {
+        self.profile = on;
     }
 
-    /// Measures where the JIT's time goes from now on (the times of
-    /// [`JitStats`]): `mswap run --stats` does.
-    pub fn set_jit_profile(&mut self, on: bool) {
-        self.jit.profile = on;
+    /// Translates without asking [`available`] first (for the self-test's
+    /// own machine, which `available` is waiting for).
+    pub(super) fn set_vetted(&mut self) {
+        self.vetted = true;
     }
 
     /// What the JIT did so far (zero for the interpreter).
-    pub fn jit_stats(&self) -> JitStats {
+    pub(super) fn stats(&self) -> JitStats {
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        if let Some(j) = &self.jit.jit {
+        if let Some(j) = &self.jit {
             return j.stats;
         }
         JitStats::default()
     }
 
-    /// `run` with the JIT where it applies (see [`Machine::run`]).
-    pub(super) fn run_engine(&mut self, max_steps: u64) -> u64 {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        if !self.jit.off && max_steps >= MIN_JIT_STEPS && !self.state.halted() {
-            return imp::run(self, max_steps);
-        }
-        self.interpret(max_steps)
+    /// Whether a run of `max_steps` goes to the JIT.
+    pub(super) fn takes(&self, max_steps: u64) -> bool {
+        BUILT && !self.off && max_steps >= MIN_JIT_STEPS
     }
 }
 
-/// A small program run by both engines, which must agree on every state
-/// at a few step limits and at the end. `Err` says where they differ.
-pub fn self_test() -> Result<(), String> {
+/// Runs at most `max_steps` steps of `m`, in generated code where
+/// possible; returns the steps run.
+pub(super) fn run<H: Host>(m: &mut H, max_steps: u64) -> u64 {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    return imp::run(m, max_steps);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    m.interpret_alone(max_steps)
+}
+
+/// Whether Cranelift can make code on this host (the self-test's first part).
+pub(super) fn translator_works() -> Result<(), String> {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     return Err("the JIT is not built for this platform".into());
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    {
-        imp::translator_works()?;
-        // One machine per engine (one translation), compared at a few
-        // step limits in the middle of the loop and at the end.
-        let s = self_test_state();
-        let mut a = Machine::with_engine(s.clone(), Engine::Interp);
-        let mut b = Machine::with_engine(s, Engine::Jit);
-        // Hot after a few visits, whatever the default threshold.
-        b.set_hot_visits(8);
-        b.jit.vetted = true;
-        let mut done = 0;
-        for chunk in [70, 1000, 137, 5000, u64::MAX] {
-            let (na, nb) = (a.run(chunk), b.run(chunk));
-            if na != nb {
-                return Err(format!("step counts differ after {done}: {na} vs {nb}"));
-            }
-            done += na;
-            if let Some(d) = a.state().first_difference(b.state()) {
-                return Err(format!("after {done} steps: {d}"));
-            }
-        }
-        if !a.state().halted() || b.jit_stats().jit_steps == 0 {
-            return Err("the self-test did not run to its end in generated code".into());
-        }
-        Ok(())
-    }
+    imp::translator_works()
 }
 
 /// The self-test's state: a loop over ALU, multiply/divide, loads and stores.
-fn self_test_state() -> crate::state::State {
+pub(super) fn self_test_state() -> State {
     use crate::layout::{STACK_TOP, ctrl};
     let r = |f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32| {
         (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
@@ -402,7 +394,7 @@ fn self_test_state() -> crate::state::State {
         i(93, 0, 0, 17, 0x13),          // addi x17, x0, 93
         0x73,                           // ecall
     ];
-    let mut st = crate::state::State::new();
+    let mut st = State::new();
     let lo = 0x1000u64;
     for (k, w) in code.iter().enumerate() {
         st.mem.write(lo + 4 * k as u64, &w.to_le_bytes());
@@ -421,9 +413,10 @@ mod imp {
     use super::native::{EXIT_BUDGET, EXIT_JUMP, Entry};
     use super::region::{CodeRange, discover};
     use super::translate::{Env, Translator};
-    use super::{Engine, JOIN_VISITS, JitStats, WARM_HOT_VISITS};
-    use crate::fast::{MAX_CACHED_CODE, Machine};
+    use super::{Engine, Host, JOIN_VISITS, JitStats, Slot, WARM_HOT_VISITS};
+    use crate::fast::ranges::MAX_CACHED_CODE;
     use crate::layout::{MEM_SIZE, ctrl};
+    use crate::state::State;
     use std::time::Instant;
 
     /// Table value: not looked at yet (`Tier::visit` knows these values).
@@ -463,8 +456,8 @@ mod imp {
     impl Jit {
         /// A JIT for the machine's state, or `None` where generated code's
         /// assumptions do not hold (ranges beyond guest memory, a non-zero `x0`).
-        fn new(m: &Machine) -> Option<Jit> {
-            let w = m.state.ctrl_words();
+        fn new(state: &State, slot: &Slot, code_writes: u64) -> Option<Jit> {
+            let w = state.ctrl_words();
             let word = |off: u64| w[(off / 8) as usize];
             let exec = (word(ctrl::EXEC_LO), word(ctrl::EXEC_SIZE));
             let ro = (word(ctrl::RO_LO), word(ctrl::RO_SIZE));
@@ -472,7 +465,7 @@ mod imp {
             if !inside(exec) || !inside(ro) || exec.1 > MAX_CACHED_CODE || w[0] != 0 {
                 return None;
             }
-            let flaw = match m.jit.engine {
+            let flaw = match slot.engine {
                 Engine::FlawedJit(pc) => Some(pc),
                 _ => None,
             };
@@ -481,16 +474,16 @@ mod imp {
                 tr: None,
                 table: vec![UNKNOWN; slots],
                 heat: vec![0; slots],
-                hot: m.jit.hot,
-                warmup: m.jit.warmup,
-                vetted: m.jit.vetted,
+                hot: slot.hot,
+                warmup: slot.warmup,
+                vetted: slot.vetted,
                 entries: Vec::new(),
                 range: CodeRange {
                     lo: exec.0,
                     size: exec.1,
                 },
                 env: Env { ro, exec, flaw },
-                code_writes: m.cache.writes,
+                code_writes,
                 stats: JitStats::default(),
             })
         }
@@ -528,7 +521,7 @@ mod imp {
 
         /// The translation at `pc`, made once `pc` is hot; else the
         /// interpreter runs (until a jump lands on a hot or translated block).
-        fn lookup(&mut self, m_state: &crate::state::State, pc: u64) -> Look {
+        fn lookup(&mut self, m_state: &State, pc: u64, available: fn() -> bool) -> Look {
             let off = pc.wrapping_sub(self.range.lo);
             if off >= self.range.size || pc & 1 != 0 {
                 return Look::Interp;
@@ -563,7 +556,7 @@ mod imp {
                 }
             }
             if self.tr.is_none() && !self.vetted {
-                if !super::available() {
+                if !available() {
                     // No translations for this machine: it interprets, and
                     // the interpreter never stops for hot code again.
                     self.warmup = u64::MAX;
@@ -637,33 +630,38 @@ mod imp {
     }
 
     /// Runs at most `max_steps` steps, in generated code where possible.
-    pub(super) fn run(m: &mut Machine, max_steps: u64) -> u64 {
-        if m.jit.jit.is_none() {
-            match Jit::new(m) {
-                Some(j) => m.jit.jit = Some(Box::new(j)),
+    pub(super) fn run<H: Host>(m: &mut H, max_steps: u64) -> u64 {
+        let (state, slot, writes) = m.parts();
+        if slot.jit.is_none() {
+            match Jit::new(state, slot, writes) {
+                Some(j) => slot.jit = Some(Box::new(j)),
                 None => {
-                    m.jit.off = true;
-                    return m.interpret(max_steps);
+                    slot.off = true;
+                    return m.interpret_alone(max_steps);
                 }
             }
         }
-        let profile = m.jit.profile;
+        let profile = slot.profile;
         let clock = || profile.then(Instant::now);
         let since = |t: Option<Instant>| t.map_or(0.0, |t| t.elapsed().as_secs_f64());
         let t_run = clock();
         let (mut native, mut interp_secs) = (0.0, 0.0);
-        let translated0 = m.jit.jit.as_ref().map_or(0.0, |j| j.stats.translate_secs);
+        let translated0 = slot.jit.as_ref().map_or(0.0, |j| j.stats.translate_secs);
         let mut done = 0u64;
-        while done < max_steps && !m.state.halted() {
-            let Some(jit) = m.jit.jit.as_deref_mut() else {
+        while done < max_steps {
+            let (state, slot, writes) = m.parts();
+            if state.halted() {
+                break;
+            }
+            let Some(jit) = slot.jit.as_deref_mut() else {
                 break;
             };
-            if jit.code_writes != m.cache.writes {
-                jit.flush(m.cache.writes);
+            if jit.code_writes != writes {
+                jit.flush(writes);
             }
-            let pc = m.state.pc();
+            let pc = state.pc();
             // Whether the interpreter runs next (else: look up again).
-            let interp = match jit.lookup(&m.state, pc) {
+            let interp = match jit.lookup(state, pc, H::available) {
                 Look::Interp => true,
                 // (An entry exists only with its translator.)
                 Look::Run(entry) if jit.tr.is_some() => {
@@ -671,7 +669,7 @@ mod imp {
                         continue;
                     };
                     let t = clock();
-                    let exit = tr.code_mut().enter(entry, &mut m.state, max_steps - done);
+                    let exit = tr.code_mut().enter(entry, state, max_steps - done);
                     native += since(t);
                     let n = exit.steps;
                     done += n;
@@ -690,16 +688,15 @@ mod imp {
             if interp && done < max_steps {
                 let t = clock();
                 // While warming up, up to the end of the warm-up.
-                let budget = match m.jit.jit.as_deref() {
-                    Some(j) if j.warming() => {
-                        (j.warmup - j.stats.interp_steps).min(max_steps - done)
-                    }
-                    _ => max_steps - done,
+                let budget = if jit.warming() {
+                    (jit.warmup - jit.stats.interp_steps).min(max_steps - done)
+                } else {
+                    max_steps - done
                 };
-                let n = m.interpret_tiered::<true>(budget);
+                let n = m.interpret_for_jit(budget);
                 interp_secs += since(t);
                 done += n;
-                if let Some(j) = m.jit.jit.as_deref_mut() {
+                if let Some(j) = m.parts().1.jit.as_deref_mut() {
                     j.stats.interp_steps += n;
                 }
                 if n == 0 {
@@ -708,7 +705,7 @@ mod imp {
                 }
             }
         }
-        if profile && let Some(j) = m.jit.jit.as_deref_mut() {
+        if profile && let Some(j) = m.parts().1.jit.as_deref_mut() {
             let translating = j.stats.translate_secs - translated0;
             j.stats.native_secs += native;
             j.stats.interp_secs += interp_secs;
