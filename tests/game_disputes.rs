@@ -71,7 +71,7 @@ fn defender(
 
 #[test]
 fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
-    let (server, dir) = serve_clocks("false", 1_500, 60_000);
+    let (server, dir) = serve_clocks("false", 4_000, 60_000);
     let url = server.url();
     let (created, _) = create(&url, &[Lie::Final]);
     let id = created.game.clone();
@@ -145,7 +145,7 @@ fn one_honest_challenger_refutes_a_false_claim_whatever_the_others_do() {
 
 #[test]
 fn a_true_claim_stands_only_after_it_beats_every_dispute_of_the_window() {
-    let (server, dir) = serve_clocks("true", 1_500, 2_500);
+    let (server, dir) = serve_clocks("true", 4_000, 6_000);
     let url = server.url();
     let (created, _) = create(&url, &[]);
     let id = created.game.clone();
@@ -373,7 +373,7 @@ fn an_honest_challenger_queued_behind_stalling_colluders_still_refutes_a_false_c
         "queued-honest",
         Config {
             policy: Policy {
-                clock_base_ms: 1_000,
+                clock_base_ms: 2_500,
                 window_base_ms: 60_000,
                 ..Policy::default()
             },

@@ -190,9 +190,8 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
 
 #[test]
 fn a_silent_side_loses_on_its_clock() {
-    let (server, dir) = serve_clocks("silent", 800, 800);
+    let (server, dir) = serve_clocks("silent", 2_000, 2_000);
     let url = server.url();
-    let t0 = std::time::Instant::now();
     let o = game(
         &url,
         two_levels(5),
@@ -221,7 +220,6 @@ fn a_silent_side_loses_on_its_clock() {
             winner: Side::Defender
         }
     );
-    assert!(t0.elapsed().as_secs() < 20);
     stop(server, dir);
 }
 
