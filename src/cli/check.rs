@@ -60,23 +60,11 @@ struct Class {
     max_micro_steps: u64,
 }
 
-/// The keys `mswap check --json` and `mswap check --merge --json` share.
-#[derive(Serialize)]
-pub(super) struct RunOut {
-    pub(super) program: Hash,
-    pub(super) input: Hash,
-    pub(super) valid: bool,
-    pub(super) transitions: u64,
-    pub(super) halted_after: Option<u64>,
-    pub(super) micro_steps: u64,
-    pub(super) max_micro_steps: u64,
-}
-
 /// `mswap check --json`.
 #[derive(Serialize)]
 struct CheckOut {
     #[serde(flatten)]
-    run: RunOut,
+    run: super::shards::RunOut,
     threads: usize,
     seconds: f64,
     /// The root of the last state checked (`null` after a mismatch).
@@ -136,7 +124,7 @@ pub fn check(a: CheckArgs) -> Result<i32, CliError> {
     let secs = start.elapsed().as_secs_f64();
     let threads = pool.current_num_threads();
     let mut out = CheckOut {
-        run: RunOut {
+        run: super::shards::RunOut {
             program: program.hash,
             input: keccak(&[&input]),
             valid: result.is_ok(),

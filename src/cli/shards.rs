@@ -14,6 +14,18 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// The keys `mswap check --json` and `mswap check --merge --json` share.
+#[derive(Serialize)]
+pub(super) struct RunOut {
+    pub(super) program: Hash,
+    pub(super) input: Hash,
+    pub(super) valid: bool,
+    pub(super) transitions: u64,
+    pub(super) halted_after: Option<u64>,
+    pub(super) micro_steps: u64,
+    pub(super) max_micro_steps: u64,
+}
+
 /// The largest certificate file read (a certificate is about 2 KiB).
 const MAX_CERTIFICATE_BYTES: u64 = 1 << 20;
 
@@ -175,7 +187,7 @@ struct MismatchOut {
 #[derive(Serialize)]
 struct MergeOut {
     #[serde(flatten)]
-    run: super::check::RunOut,
+    run: RunOut,
     final_root: Option<Hash>,
     shards: u64,
     initial_root: Hash,
@@ -250,7 +262,7 @@ pub fn merge(
 
 fn merge_out(m: &Merged) -> MergeOut {
     MergeOut {
-        run: super::check::RunOut {
+        run: RunOut {
             program: m.program,
             input: m.input,
             valid: m.valid,
