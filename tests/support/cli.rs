@@ -198,7 +198,7 @@ pub fn readme_example(
     let (status, out, err) = bash(&script, secs);
     assert!(status.success(), "{out}\n{err}");
     for want in says {
-        assert!(out.contains(want), "{out}");
+        assert!(out.contains(want), "no {want:?} in:\n{out}\n{err}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -222,9 +222,10 @@ pub fn bash(script: &str, secs: u64) -> (ExitStatus, String, String) {
     // Standard error on a thread, so that neither pipe can fill and block.
     let mut err = c.stderr.take().expect("stderr piped");
     let err = std::thread::spawn(move || {
-        let mut e = String::new();
-        let _ = err.read_to_string(&mut e);
-        e
+        // As bytes: a stray non-UTF-8 byte must not hide the message.
+        let mut e = Vec::new();
+        let _ = err.read_to_end(&mut e);
+        String::from_utf8_lossy(&e).into_owned()
     });
     let mut out = String::new();
     c.stdout

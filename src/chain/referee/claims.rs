@@ -199,8 +199,12 @@ impl ChainReferee {
                 .view(self.contract, &DisputeGame::countsCall {}, None)
                 .map_err(rpc_err)?
                 ._0;
-            if U256::from(id) != made {
+            if U256::from(id) > made {
                 break self.claim_or_refusal(id, r);
+            }
+            if U256::from(id) < made {
+                // Made between the two reads: read it again at once.
+                continue;
             }
             if !told {
                 told = true;
