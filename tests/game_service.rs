@@ -288,12 +288,18 @@ fn transcripts_stream_and_a_reader_that_stops_frees_its_writer() {
         c.game, j.dispute
     )
     .unwrap();
-    wait_until("the writer starts", 5, || {
-        server.stats().busy.load(Ordering::SeqCst) == 1
+    // (The transcript is prepared within a busy slot, a moment; its
+    // writer then holds a stream, not a busy slot.)
+    wait_until("the writer starts", 10, || {
+        server.stats().streams.load(Ordering::SeqCst) == 1
+    });
+    wait_until("the writer holds no busy slot", 10, || {
+        server.stats().busy.load(Ordering::SeqCst) == 0
     });
     healthy(&server);
     wait_until("the writer stops with its connection", 10, || {
-        server.stats().busy.load(Ordering::SeqCst) == 0
+        server.stats().streams.load(Ordering::SeqCst) == 0
+            && server.stats().busy.load(Ordering::SeqCst) == 0
             && server.stats().connections.load(Ordering::SeqCst) == 0
     });
     drop(s);
