@@ -7,7 +7,7 @@ use crate::hash::Hash;
 use crate::state::tree::StateTree;
 
 pub use crate::layout::image::{
-    Image, ImageError, ImageSource, REGION_HEIGHT, ctrl_root, input_root,
+    Image, ImageError, ImageSource, REGION_HEIGHT, ctrl_root, input_root, region_root,
 };
 
 /// The input region's root, as [`input_root`] (the reference) derives it,
@@ -15,10 +15,10 @@ pub use crate::layout::image::{
 /// a time where AVX-512 is available (about 8x faster on a 2 MB input: the
 /// honest challenger checks `root(S_0)` of the whole input before it plays).
 pub fn input_root_x8(input: &[u8]) -> Hash {
-    use crate::hash::{LEAF_BYTES, hash_node, subtree_hash, zero_hash};
+    use crate::hash::{LEAF_BYTES, subtree_hash};
     const PAGE: usize = 4096;
     const PAGE_HEIGHT: u32 = (PAGE / LEAF_BYTES).trailing_zeros();
-    let mut level: Vec<Hash> = input
+    let pages = input
         .chunks(PAGE)
         .map(|c| {
             let mut page = [0u8; PAGE];
@@ -26,62 +26,18 @@ pub fn input_root_x8(input: &[u8]) -> Hash {
             super::keccak_x8::page_hash(&page).unwrap_or_else(|| subtree_hash(&page, PAGE_HEIGHT))
         })
         .collect();
-    if level.is_empty() {
-        return zero_hash(REGION_HEIGHT);
-    }
-    for h in PAGE_HEIGHT..REGION_HEIGHT {
-        level = level
-            .chunks(2)
-            .map(|p| match p {
-                [l, r] => hash_node(l, r),
-                [l] => hash_node(l, &zero_hash(h)),
-                _ => unreachable!("chunks(2) yields one or two"),
-            })
-            .collect();
-    }
-    level[0]
+    region_root(pages, PAGE_HEIGHT)
 }
 
-/// [`crate::rules::initial_root`]: the same checks of the claim (program
-/// hash, input hash, `b`, input size) and the same `root(S_0)`, with the
-/// input region's root from [`input_root_x8`].
+/// [`crate::rules::initial_root`] (the same checks of the claim and the
+/// same `root(S_0)`), with the input region's root from [`input_root_x8`].
 pub fn initial_root_x8(
     claim: &crate::rules::claim::Claim,
     elf: &[u8],
     input: &[u8],
     image: &Image,
 ) -> Result<Hash, crate::rules::SetupError> {
-    use crate::hash::{hash_node, keccak, zero_hash};
-    use crate::rules::SetupError;
-    let computed = keccak(&[elf]);
-    if computed != claim.program {
-        return Err(SetupError::ProgramHash {
-            claimed: claim.program,
-            computed,
-        });
-    }
-    let computed = keccak(&[input]);
-    if computed != claim.input {
-        return Err(SetupError::InputHash {
-            claimed: claim.input,
-            computed,
-        });
-    }
-    if claim.b > crate::rules::levels::MAX_B {
-        return Err(SetupError::B(claim.b));
-    }
-    let len = input.len() as u64;
-    if len > crate::layout::IO_CAPACITY {
-        return Err(ImageError::InputTooLarge {
-            len,
-            max: crate::layout::IO_CAPACITY,
-        }
-        .into());
-    }
-    Ok(hash_node(
-        &hash_node(&image.mem, &ctrl_root(&image.regs, &image.words, len)),
-        &hash_node(&input_root_x8(input), &zero_hash(REGION_HEIGHT)),
-    ))
+    crate::rules::initial_root_with(claim, elf, input, image, input_root_x8)
 }
 
 /// A loaded state's image: its memory root from the state tree.

@@ -119,6 +119,17 @@ impl Image {
 
     /// `root(S_0)` of this program with `input`.
     pub fn initial_root(&self, input: &[u8]) -> Result<Hash, ImageError> {
+        self.initial_root_with(input, input_root)
+    }
+
+    /// [`Image::initial_root`] with the input region's root computed by
+    /// `input_root` (any function equal to [`input_root`]: a caller may
+    /// hash whole pages faster, see [`region_root`]).
+    pub fn initial_root_with(
+        &self,
+        input: &[u8],
+        input_root: impl FnOnce(&[u8]) -> Hash,
+    ) -> Result<Hash, ImageError> {
         let len = input.len() as u64;
         if len > crate::layout::IO_CAPACITY {
             return Err(ImageError::InputTooLarge {
@@ -160,7 +171,7 @@ pub fn ctrl_root(regs: &Hash, words: &Hash, input_len: u64) -> Hash {
 /// Root of the input region holding `input` (at most its capacity; the
 /// rest of the region is zero).
 pub fn input_root(input: &[u8]) -> Hash {
-    let mut level: Vec<Hash> = input
+    let leaves = input
         .chunks(LEAF_BYTES)
         .map(|c| {
             let mut leaf = [0u8; LEAF_BYTES];
@@ -168,11 +179,17 @@ pub fn input_root(input: &[u8]) -> Hash {
             hash_leaf(&leaf)
         })
         .collect();
-    if level.is_empty() {
+    region_root(leaves, 0)
+}
+
+/// Root of a region whose first subtrees of height `height` have the roots
+/// `nodes` (left to right), the rest of the region being zero.
+pub fn region_root(mut nodes: Vec<Hash>, height: u32) -> Hash {
+    if nodes.is_empty() {
         return zero_hash(REGION_HEIGHT);
     }
-    for h in 0..REGION_HEIGHT {
-        level = level
+    for h in height..REGION_HEIGHT {
+        nodes = nodes
             .chunks(2)
             .map(|p| match p {
                 [l, r] => hash_node(l, r),
@@ -181,8 +198,5 @@ pub fn input_root(input: &[u8]) -> Hash {
             })
             .collect();
     }
-    level
-        .first()
-        .copied()
-        .unwrap_or_else(|| zero_hash(REGION_HEIGHT))
+    nodes[0]
 }

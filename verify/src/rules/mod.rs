@@ -639,6 +639,18 @@ pub fn initial_root(
     input: &[u8],
     image: &Image,
 ) -> Result<Hash, SetupError> {
+    initial_root_with(claim, elf, input, image, crate::layout::image::input_root)
+}
+
+/// [`initial_root`] with the input region's root computed by `input_root`
+/// (see [`Image::initial_root_with`]).
+pub fn initial_root_with(
+    claim: &Claim,
+    elf: &[u8],
+    input: &[u8],
+    image: &Image,
+    input_root: impl FnOnce(&[u8]) -> Hash,
+) -> Result<Hash, SetupError> {
     let computed = keccak(&[elf]);
     if computed != claim.program {
         return Err(SetupError::ProgramHash {
@@ -656,7 +668,7 @@ pub fn initial_root(
     if claim.b > crate::rules::levels::MAX_B {
         return Err(SetupError::B(claim.b));
     }
-    Ok(image.initial_root(input)?)
+    Ok(image.initial_root_with(input, input_root)?)
 }
 
 fn check_place(b: &Bisection, level: usize, position: u64) -> Result<(), MoveError> {
