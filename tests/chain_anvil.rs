@@ -610,7 +610,8 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
         Image::of_state(&p.initial_state(&[]))
     };
     let (example, fault) = (load("proofs/example.elf"), load("proofs/fault.elf"));
-    // The micro level, as the contract encodes it: bit 7 and its log2, a.
+    // The micro level, as the contract encodes it: bit 7 and its log2, a;
+    // each level's second byte is log2 of its fan-out (1: halves).
     let micro = 0x80 | mswap::micro::LOG2_USTEPS as u8;
     let claim = |image: Hash32, witness: &Image, b: u8, levels: &[u8]| {
         claim_calldata(
@@ -627,14 +628,19 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
             .map(|_| ())
     };
     // Labelled as the example program, with the fault program's witness.
-    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, micro])));
+    let why = reverted(send(claim(example.root.0, &fault, 5, &[5, 1, micro, 1])));
     assert!(why.starts_with("BadImage"), "{why}");
-    let why = reverted(send(claim(example.root.0, &example, 5, &[micro, 5])));
+    let why = reverted(send(claim(example.root.0, &example, 5, &[micro, 1, 5, 1])));
     assert!(why.starts_with("MicroFirst"), "{why}");
-    let why = reverted(send(claim(example.root.0, &example, 49, &[49, micro])));
+    let why = reverted(send(claim(
+        example.root.0,
+        &example,
+        49,
+        &[49, 1, micro, 1],
+    )));
     assert!(why.starts_with("BadB"), "{why}");
     // The genuine claim: root(S_0) derived on chain as in Rust.
-    send(claim(example.root.0, &example, 5, &[5, micro])).expect("a playable claim");
+    send(claim(example.root.0, &example, 5, &[5, 1, micro, 1])).expect("a playable claim");
     let c = rpc
         .view(
             game,
@@ -670,7 +676,7 @@ fn unplayable_claims_and_degenerate_deployments_revert() {
             &input,
             &Hash([7; 32]),
             5,
-            &[5, micro],
+            &[5, 1, micro, 1],
         );
         send(data).expect("a playable claim");
         let c = rpc

@@ -4,13 +4,17 @@ pragma solidity 0.8.30;
 import {Const, InitialState, Policy} from "./Generated.sol";
 import {IStepVerifier} from "./IStepVerifier.sol";
 
-/// @title DisputeGame: the bisection game of verify/src/rules/mod.rs on chain.
+/// @title DisputeGame: the k-ary bisection game of verify/src/rules/mod.rs on chain.
 /// @notice A defender claims that a program with an input, run for `2^b`
 /// A-steps from `root(S_0)`, ends in a final root. During the challenge
 /// window anyone may dispute the claim; each challenger plays a bisection
 /// of its own against the defender (the same rules as the Rust referee,
-/// with the same names: `startLevel`, `settleLevel`, `checkPlace` (with
-/// `mid`), `timeLeft`). The claim stands only if the defender wins every
+/// with the same names: `startLevel`, `settleLevel`, `checkPlace`,
+/// `timeLeft`). Each level has a fan-out `k`: the defender dissects the
+/// interval into `min(k, n)` parts with its `parts - 1` roots (only their
+/// hash is stored; the roots are in the calldata and in `Dissected`), the
+/// challenger picks the first part it disputes, sending the same roots
+/// back. The claim stands only if the defender wins every
 /// dispute opened in the window; it falls as soon as one challenger wins.
 /// The verifier, the clocks, the window, the largest `b` and the bonds are
 /// the deployment's, never the claimant's.
@@ -80,7 +84,8 @@ contract DisputeGame {
         /// (both in `ClaimMade`, the only place they are kept).
         bytes32 initialRoot;
         bytes32 finalRoot;
-        /// One byte per level: bit 7 set for a micro level, bits 0..6 its log2.
+        /// Two bytes per level: byte 0 bit 7 set for a micro level, bits
+        /// 0..6 its log2; byte 1 the log2 of its fan-out `k` (1 ..= log2 MAX_FAN).
         bytes levels;
         /// Disputes the challenger won.
         uint32 winners;
@@ -95,9 +100,12 @@ contract DisputeGame {
         Phase phase;
         Side turn;
         Side winner;
-        bool hasMid;
+        /// The defender has dissected the interval: the challenger picks.
+        bool hasRoots;
         bool hasT;
         uint8 level;
+        /// log2 of the level's fan-out.
+        uint8 fanLog2;
         uint8 unitLog2;
         uint64 base;
         uint64 t;
@@ -108,7 +116,8 @@ contract DisputeGame {
         uint64[2] clock;
         bytes32 loRoot;
         bytes32 hiRoot;
-        bytes32 midRoot;
+        /// `keccak256(abi.encodePacked(roots))` of the dissection awaiting its pick.
+        bytes32 rootsHash;
     }
 
     event ClaimMade(
@@ -130,9 +139,11 @@ contract DisputeGame {
     event LevelStarted(
         uint256 indexed dispute, uint8 level, uint64 base, uint64 t, uint64 hi, bytes32 loRoot, bytes32 hiRoot
     );
-    event Midpoint(uint256 indexed dispute, uint8 level, uint64 position, bytes32 root);
-    event Agreed(uint256 indexed dispute, uint8 level, uint64 position);
-    event Disagreed(uint256 indexed dispute, uint8 level, uint64 position);
+    /// The defender's roots at `position`, `position + step`, ... (`step =
+    /// n / parts`; `position` is the interval's lo plus one step).
+    event Dissected(uint256 indexed dispute, uint8 level, uint64 position, bytes32[] roots);
+    /// The challenger disputes part `part` (and agrees with every root before it).
+    event Picked(uint256 indexed dispute, uint8 level, uint64 position, uint8 part);
     /// Micro-step `j` of A-step `t` awaits its proof from either side.
     event ProofAwaited(uint256 indexed dispute, uint64 t, uint64 j, bytes32 rootBefore, bytes32 rootAfter);
     /// The proof's bytes are in the event, so that a game can be rebuilt from logs alone.
@@ -160,7 +171,12 @@ contract DisputeGame {
     error Undecided(uint256 claim, uint256 disputes);
     error Over(uint256 dispute);
     error OutOfTurn(Side turn, address sender);
-    error Unexpected(Phase phase, bool hasMid);
+    error Unexpected(Phase phase, bool hasRoots);
+    error Roots(uint256 expected, uint256 found);
+    error Part(uint256 part, uint256 parts);
+    error RootsMismatch(bytes32 stored, bytes32 sent);
+    error Fan(uint256 level, uint256 k);
+    error LevelBytes(uint256 length);
     error Place(uint256 level, uint256 position, uint256 wantLevel, uint256 wantPosition);
     error ClockRanOut(Side side);
     error ClockLeft(Side side, uint256 secondsLeft);
@@ -198,8 +214,9 @@ contract DisputeGame {
 
     // ------------------------------------------------------------------
     // Storage. A bisection move reads one hot slot and the mover's address
-    // slot and writes the hot slot (a midpoint also one root slot, which
-    // held a root before, so no 0 -> non-zero store after the first one).
+    // slot and writes the hot slot; a dissection also writes the roots'
+    // hash into the third root slot, a pick one or two roots (slots which
+    // held a root before, so no 0 -> non-zero store after the first move).
 
     /// A claim as stored, with what its disputes change (counters, status,
     /// the first dispute's id) in a slot of its own.
@@ -238,19 +255,20 @@ contract DisputeGame {
         bool hasT;
         // slot 3: the base of the level (0 but below a second level of the same kind)
         uint64 base;
-        /// The roots at lo, at hi and at the midpoint, in the slots that
-        /// `loIdx` and `hiIdx` name (the midpoint's is the third): a verdict
-        /// moves an index, never a root.
+        /// The roots at lo and at hi in the slots that `loIdx` and `hiIdx`
+        /// name; the third holds the hash of a dissection's roots: a pick
+        /// writes the new lo or hi root over it and moves an index.
         bytes32[3] roots;
     }
 
     /// `Record.hot` unpacked. Bits: lo 0..63, w 64..71 (the interval is
     /// `[lo, lo + 2^w]`), the defender's clock 72..119, the challenger's
     /// 120..167 (seconds), turnSince 168..207, seq 208..223, level
-    /// 224..231, phase 232..233, turn 234, winner 235, hasMid 236, atStep
+    /// 224..231, phase 232..233, turn 234, winner 235, hasRoots 236, atStep
     /// 237 (the proof phase was reached: `lo` is the absolute micro-step),
     /// loIdx 238..239, hiIdx 240..241, collected 242 (the challenger took
-    /// its reward from the claim bond).
+    /// its reward from the claim bond), fan 243..245 (log2 of the level's
+    /// fan-out).
     struct Hot {
         uint64 lo;
         uint256 w;
@@ -262,10 +280,11 @@ contract DisputeGame {
         Phase phase;
         Side turn;
         Side winner;
-        bool hasMid;
+        bool hasRoots;
         bool atStep;
         uint256 loIdx;
         uint256 hiIdx;
+        uint256 fan;
     }
 
     /// A clock longer than this (8.9 million years) is this long.
@@ -281,11 +300,12 @@ contract DisputeGame {
     uint256 internal constant PHASE = 232;
     uint256 internal constant TURN = 234;
     uint256 internal constant WINNER = 235;
-    uint256 internal constant HAS_MID = 236;
+    uint256 internal constant HAS_ROOTS = 236;
     uint256 internal constant AT_STEP = 237;
     uint256 internal constant LO_IDX = 238;
     uint256 internal constant HI_IDX = 240;
     uint256 internal constant COLLECTED = 242;
+    uint256 internal constant FAN = 243;
 
     uint128 internal claimCount;
     uint128 internal disputeCount;
@@ -346,18 +366,19 @@ contract DisputeGame {
         h.phase = Phase((x >> PHASE) & 3);
         h.turn = Side((x >> TURN) & 1);
         h.winner = Side((x >> WINNER) & 1);
-        h.hasMid = (x >> HAS_MID) & 1 == 1;
+        h.hasRoots = (x >> HAS_ROOTS) & 1 == 1;
         h.atStep = (x >> AT_STEP) & 1 == 1;
         h.loIdx = (x >> LO_IDX) & 3;
         h.hiIdx = (x >> HI_IDX) & 3;
+        h.fan = (x >> FAN) & 7;
     }
 
     function pack(Hot memory h) internal pure returns (uint256 x) {
         x = uint256(h.lo) | (h.w << W) | (h.clockD << CLOCK_D) | (h.clockC << CLOCK_C);
         x |= (h.turnSince & SINCE_MAX) << SINCE;
         x |= (h.seq << SEQ) | (h.level << LEVEL) | (uint256(h.phase) << PHASE) | (uint256(h.turn) << TURN);
-        x |= (uint256(h.winner) << WINNER) | (h.hasMid ? 1 << HAS_MID : 0) | (h.atStep ? 1 << AT_STEP : 0);
-        x |= (h.loIdx << LO_IDX) | (h.hiIdx << HI_IDX);
+        x |= (uint256(h.winner) << WINNER) | (h.hasRoots ? 1 << HAS_ROOTS : 0) | (h.atStep ? 1 << AT_STEP : 0);
+        x |= (h.loIdx << LO_IDX) | (h.hiIdx << HI_IDX) | (h.fan << FAN);
     }
 
     // ------------------------------------------------------------------
@@ -415,19 +436,24 @@ contract DisputeGame {
         c.levels = levels;
     }
 
-    /// Checks that `levels` bisect exactly `2^b` A-steps and `2^a`
-    /// micro-steps (`validate` in verify/src/rules/levels.rs).
+    /// Checks that `levels` (two bytes a level) bisect exactly `2^b` A-steps
+    /// and `2^a` micro-steps with fan-outs from 2 to `MAX_FAN` (`validate`
+    /// in verify/src/rules/levels.rs).
     function validate(bytes calldata levels, uint256 b) internal pure {
-        if (levels.length == 0) revert LevelsEmpty();
-        if (levels.length > 64) revert TooManyLevels(levels.length);
+        if (levels.length % 2 != 0) revert LevelBytes(levels.length);
+        uint256 count = levels.length / 2;
+        if (count == 0) revert LevelsEmpty();
+        if (count > 64) revert TooManyLevels(count);
         // A micro level bisects from root(attach(Q*, S_t)), which the
         // contract derives at the hand-over from a steps level.
         if (uint8(levels[0]) & 0x80 != 0) revert MicroFirst();
         bool seenMicro = false;
         uint256 steps;
         uint256 micro;
-        for (uint256 i = 0; i < levels.length; i++) {
-            uint8 l = uint8(levels[i]);
+        for (uint256 i = 0; i < count; i++) {
+            uint8 l = uint8(levels[2 * i]);
+            uint256 f = uint8(levels[2 * i + 1]);
+            if (f == 0 || (uint256(1) << f) > Policy.MAX_FAN) revert Fan(i, uint256(1) << f);
             if (l & 0x80 == 0) {
                 if (seenMicro) revert LevelOrder(i);
                 steps += l & 0x7f;
@@ -498,26 +524,72 @@ contract DisputeGame {
     // Moves (`Game::apply` in verify/src/rules/mod.rs). A refused move reverts
     // and changes nothing.
 
-    /// @notice The defender's root at the midpoint of the current interval.
-    function midpoint(uint256 d, uint8 level, uint64 position, bytes32 root) external {
+    /// @notice The defender dissects the interval `[lo, hi]` of `n = hi - lo`
+    /// units into `parts = min(k, n)` parts of `step = n / parts`: `roots[i]`
+    /// is its root at `lo + (i + 1) * step`, `position` is `lo + step`. Only
+    /// the roots' hash is stored; the roots are in `Dissected`.
+    function dissect(uint256 d, uint8 level, uint64 position, bytes32[] calldata roots) external {
         Record storage g = disputes[d];
         uint256 x = move(g, d, Side.Defender);
-        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 1) refuse(x);
-        checkPlace(x, level, position);
-        g.roots[3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3)] = root;
-        // The challenger's turn, with a midpoint.
-        g.hot = x | (1 << HAS_MID) | (1 << TURN);
-        emit Midpoint(d, level, position, root);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_ROOTS) & 1 == 1) refuse(x);
+        (, uint256 s) = checkPlace(x, level, position);
+        uint256 expected = (uint256(1) << (((x >> W) & 0xff) - s)) - 1;
+        if (roots.length != expected) revert Roots(expected, roots.length);
+        g.roots[3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3)] = hashRoots(roots);
+        // The challenger's turn, with roots.
+        g.hot = x | (1 << HAS_ROOTS) | (1 << TURN);
+        emit Dissected(d, level, position, roots);
     }
 
-    /// @notice The challenger agrees with the midpoint root.
-    function agree(uint256 d, uint8 level, uint64 position) external {
-        verdict(d, level, position, true);
+    /// @notice The challenger disputes part `part` of the dissection (and
+    /// agrees with every root before it), sending the dissection's roots
+    /// back: the interval becomes `[lo + part * step, lo + (part + 1) * step]`.
+    function pick(uint256 d, uint8 level, uint64 position, uint8 part, bytes32[] calldata roots) external {
+        Record storage g = disputes[d];
+        uint256 x = move(g, d, Side.Challenger);
+        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_ROOTS) & 1 == 0) refuse(x);
+        (, uint256 s) = checkPlace(x, level, position);
+        uint256 parts = uint256(1) << (((x >> W) & 0xff) - s);
+        if (roots.length != parts - 1) revert Roots(parts - 1, roots.length);
+        if (part >= parts) revert Part(part, parts);
+        uint256 loIdx = (x >> LO_IDX) & 3;
+        uint256 hiIdx = (x >> HI_IDX) & 3;
+        uint256 midIdx = 3 - loIdx - hiIdx;
+        bytes32 stored = g.roots[midIdx];
+        bytes32 sent = hashRoots(roots);
+        if (sent != stored) revert RootsMismatch(stored, sent);
+        // The new lo root (unless part 0) goes over the hash; the new hi root
+        // (unless the last part) over it too when lo stays, else over the old hi.
+        if (part == 0) {
+            g.roots[midIdx] = roots[0];
+            hiIdx = midIdx;
+        } else {
+            g.roots[midIdx] = roots[part - 1];
+            if (part != parts - 1) g.roots[hiIdx] = roots[part];
+            loIdx = midIdx;
+        }
+        emit Picked(d, level, position, part);
+        // The part's interval, no roots, the defender's turn (also at a new
+        // level or the proof).
+        uint256 lo = uint64(x) + (uint256(part) << s);
+        x &= ~(uint256(type(uint64).max) | (uint256(0xff) << W) | (1 << HAS_ROOTS) | (1 << TURN) | (15 << LO_IDX));
+        x |= lo | (s << W) | (loIdx << LO_IDX) | (hiIdx << HI_IDX);
+        if (s == 0) {
+            Hot memory h = unpack(x);
+            settleLevel(g, h, d, claims[g.claim].levels);
+            x = pack(h);
+        }
+        g.hot = x;
     }
 
-    /// @notice The challenger disagrees with the midpoint root.
-    function disagree(uint256 d, uint8 level, uint64 position) external {
-        verdict(d, level, position, false);
+    /// `keccak256(abi.encodePacked(roots))`.
+    function hashRoots(bytes32[] calldata roots) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let n := shl(5, roots.length)
+            calldatacopy(p, roots.offset, n)
+            h := keccak256(p, n)
+        }
     }
 
     /// @notice The proof of the disputed micro-step, from either side: the
@@ -527,7 +599,7 @@ contract DisputeGame {
         Record storage g = disputes[d];
         Hot memory h = running(g, d);
         if (msg.sender != g.defender && msg.sender != g.challenger) revert OutOfTurn(h.turn, msg.sender);
-        if (h.phase != Phase.Prove) revert Unexpected(h.phase, h.hasMid);
+        if (h.phase != Phase.Prove) revert Unexpected(h.phase, h.hasRoots);
         // The defender's clock runs while the proof is awaited.
         if (timeLeft(h, h.turn) == 0) revert ClockRanOut(h.turn);
         chargeClock(h);
@@ -590,12 +662,17 @@ contract DisputeGame {
 
     /// Refuses a move the phase of hot word `x` does not expect.
     function refuse(uint256 x) internal pure {
-        revert Unexpected(Phase((x >> PHASE) & 3), (x >> HAS_MID) & 1 == 1);
+        revert Unexpected(Phase((x >> PHASE) & 3), (x >> HAS_ROOTS) & 1 == 1);
     }
 
-    /// The midpoint `mid` of hot word `x`, checked to be the move's place.
-    function checkPlace(uint256 x, uint8 level, uint64 position) internal pure returns (uint64 m) {
-        m = uint64(x) + uint64(1 << (((x >> W) & 0xff) - 1));
+    /// The first root's position `m = lo + step` of hot word `x`, checked to
+    /// be the move's place, and log2 of `step` (the interval is `2^w` units,
+    /// cut into `min(k, 2^w)` parts).
+    function checkPlace(uint256 x, uint8 level, uint64 position) internal pure returns (uint64 m, uint256 s) {
+        uint256 w = (x >> W) & 0xff;
+        uint256 f = (x >> FAN) & 7;
+        s = w > f ? w - f : 0;
+        m = uint64(x) + uint64(1 << s);
         uint256 want = (x >> LEVEL) & 0xff;
         if (level != want || position != m) revert Place(level, position, want, m);
     }
@@ -609,33 +686,8 @@ contract DisputeGame {
     }
 
     function nextTurn(Hot memory h) internal pure returns (Side) {
-        if (h.phase == Phase.Bisect && h.hasMid) return Side.Challenger;
+        if (h.phase == Phase.Bisect && h.hasRoots) return Side.Challenger;
         return Side.Defender;
-    }
-
-    function verdict(uint256 d, uint8 level, uint64 position, bool agreed) internal {
-        Record storage g = disputes[d];
-        uint256 x = move(g, d, Side.Challenger);
-        if ((x >> PHASE) & 3 != uint256(Phase.Bisect) || (x >> HAS_MID) & 1 == 0) refuse(x);
-        uint64 m = checkPlace(x, level, position);
-        uint256 midIdx = 3 - ((x >> LO_IDX) & 3) - ((x >> HI_IDX) & 3);
-        uint256 w = ((x >> W) & 0xff) - 1;
-        if (agreed) {
-            x = (x & ~(uint256(type(uint64).max) | (3 << LO_IDX))) | m | (midIdx << LO_IDX);
-            emit Agreed(d, level, position);
-        } else {
-            x = (x & ~(uint256(3) << HI_IDX)) | (midIdx << HI_IDX);
-            emit Disagreed(d, level, position);
-        }
-        // Half the interval, no midpoint, the defender's turn (also at a
-        // new level or the proof).
-        x = (x & ~((uint256(0xff) << W) | (1 << HAS_MID) | (1 << TURN))) | (w << W);
-        if (w == 0) {
-            Hot memory h = unpack(x);
-            settleLevel(g, h, d, claims[g.claim].levels);
-            x = pack(h);
-        }
-        g.hot = x;
     }
 
     /// Ends a dispute and settles its bonds: the defender's win takes the
@@ -698,8 +750,8 @@ contract DisputeGame {
 
     /// log2 of the steps in one unit of level `i` (`unit_log2` in verify/src/rules/levels.rs).
     function unitLog2(bytes memory levels, uint256 i) internal pure returns (uint8 sum) {
-        uint8 kind = uint8(levels[i]) & 0x80;
-        for (uint256 k = i + 1; k < levels.length; k++) {
+        uint8 kind = uint8(levels[2 * i]) & 0x80;
+        for (uint256 k = 2 * i + 2; k < levels.length; k += 2) {
             uint8 l = uint8(levels[k]);
             if (l & 0x80 == kind) sum += l & 0x7f;
         }
@@ -725,12 +777,13 @@ contract DisputeGame {
         g.unitLog2 = unitLog2(levels, level);
         g.hasT = hasT;
         g.t = t;
-        uint256 log2 = uint8(levels[level]) & 0x7f;
+        uint256 log2 = uint8(levels[2 * uint256(level)]) & 0x7f;
         h.lo = 0;
         // An interval of 2^64 or more units is settled at once, as a hi of
         // 1 << log2 truncated to 64 bits (0) would be.
         h.w = log2 < 64 ? log2 : 0;
-        h.hasMid = false;
+        h.fan = uint8(levels[2 * uint256(level) + 1]) & 7;
+        h.hasRoots = false;
         h.phase = Phase.Bisect;
         emit LevelStarted(d, level, base, t, uint64(1) << log2, loRoot, hiRoot);
         if (h.w == 0) settleLevel(g, h, d, levels);
@@ -744,8 +797,8 @@ contract DisputeGame {
         uint256 nextLevel = level + 1;
         bytes32 loRoot = g.roots[h.loIdx];
         bytes32 hiRoot = g.roots[h.hiIdx];
-        if (nextLevel < levels.length) {
-            bool sameKind = (uint8(levels[nextLevel]) & 0x80) == (uint8(levels[level]) & 0x80);
+        if (2 * nextLevel < levels.length) {
+            bool sameKind = (uint8(levels[2 * nextLevel]) & 0x80) == (uint8(levels[2 * level]) & 0x80);
             if (sameKind) {
                 startLevel(g, h, d, levels, uint8(nextLevel), start, g.hasT, g.t, loRoot, hiRoot);
             } else {
@@ -837,7 +890,8 @@ contract DisputeGame {
         r.phase = h.phase;
         r.turn = h.turn;
         r.winner = h.winner;
-        r.hasMid = h.hasMid;
+        r.hasRoots = h.hasRoots;
+        r.fanLog2 = uint8(h.fan);
         r.hasT = g.hasT;
         r.level = uint8(h.level);
         r.unitLog2 = g.unitLog2;
@@ -855,7 +909,7 @@ contract DisputeGame {
         r.clock = [uint64(h.clockD), uint64(h.clockC)];
         r.loRoot = g.roots[h.loIdx];
         r.hiRoot = g.roots[h.hiIdx];
-        if (h.hasMid) r.midRoot = g.roots[3 - h.loIdx - h.hiIdx];
+        if (h.hasRoots) r.rootsHash = g.roots[3 - h.loIdx - h.hiIdx];
     }
 
     /// @notice Time left for `side` in dispute `d`, seconds.

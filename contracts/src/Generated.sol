@@ -858,6 +858,8 @@ abstract contract LeafWalks is StepConstants {
 library Policy {
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = 48;
+    /// The largest fan-out of a level (a power of two; a level's byte 1 is its log2).
+    uint256 internal constant MAX_FAN = 64;
     /// The largest input a claim may carry, bytes.
     uint256 internal constant MAX_INPUT_BYTES = 65536;
     /// The shortest clock base, seconds.

@@ -82,9 +82,15 @@ contract BondsTest is GameTest {
         fundParties();
     }
 
-    /// The level list of one micro level, as the contract encodes it.
+    /// The level list of one binary micro level, as the contract encodes it.
     function micro() internal pure returns (bytes memory) {
-        return abi.encodePacked(uint8(0x80 | Const.LOG2_USTEPS));
+        return abi.encodePacked(uint8(0x80 | Const.LOG2_USTEPS), uint8(1));
+    }
+
+    /// A dissection's roots: one root (two parts).
+    function one(bytes32 root) internal pure returns (bytes32[] memory r) {
+        r = new bytes32[](1);
+        r[0] = root;
     }
 
     /// A claim of one micro level (`b` = 0) from `rootBefore` to `finalRoot`:
@@ -100,15 +106,15 @@ contract BondsTest is GameTest {
     }
 
     /// The defender posts `rootBefore` at every midpoint and `who` agrees
-    /// with each: the proof of the last micro-step is awaited, from
-    /// `rootBefore` to the claim's final root.
+    /// with each (picks the second half): the proof of the last micro-step
+    /// is awaited, from `rootBefore` to the claim's final root.
     function bisect(uint256 d, address who) internal {
         for (uint64 w = uint64(HALF); w >= 1; w /= 2) {
             uint64 position = uint64(2 * HALF) - w;
             vm.prank(DEFENDER);
-            game.midpoint(d, 0, position, rootBefore);
+            game.dissect(d, 0, position, one(rootBefore));
             vm.prank(who);
-            game.agree(d, 0, position);
+            game.pick(d, 0, position, 1, one(rootBefore));
         }
         vm.assertEq(uint256(game.getDispute(d).phase), uint256(DisputeGame.Phase.Prove), "proof awaited");
     }
@@ -185,7 +191,7 @@ contract BondsTest is GameTest {
         uint256 id = claimTo(rootAfter);
         uint256 d = challengeBy(CHALLENGER, id);
         vm.prank(DEFENDER);
-        game.midpoint(d, 0, uint64(HALF), rootBefore);
+        game.dissect(d, 0, uint64(HALF), one(rootBefore));
         vm.warp(block.timestamp + CLOCK);
         vm.prank(OTHER);
         game.timeout(d);
@@ -272,7 +278,7 @@ contract BondsTest is GameTest {
         vm.deal(third, CHALLENGE_BOND);
         uint256 d3 = challengeBy(third, id);
         vm.prank(DEFENDER);
-        game.midpoint(d3, 0, uint64(HALF), rootBefore);
+        game.dissect(d3, 0, uint64(HALF), one(rootBefore));
         // OTHER wins first (by proof); CHALLENGER later (by timeout).
         bisect(d2, OTHER);
         proveBy(d2, OTHER);

@@ -37,10 +37,64 @@ function parseGame(bytes memory d) pure returns (GameFile memory g) {
     g.initialRoot = word(d, at);
     g.finalRoot = word(d, at + 32);
     g.b = uint8(d[at + 64]);
-    uint256 n = uint8(d[at + 65]);
+    // Two bytes a level.
+    uint256 n = 2 * uint256(uint8(d[at + 65]));
     g.levels = Fixture.slice(d, at + 66, n);
     g.moves = Fixture.u16(d, at + 66 + n);
     g.movesAt = at + 68 + n;
+}
+
+// Move kinds of a fixture.
+uint8 constant CHALLENGE = 0;
+uint8 constant DISSECT = 1;
+uint8 constant PICK = 2;
+uint8 constant PROVE = 3;
+
+/// One move of a fixture (`game_fixture`): its kind and fields.
+struct FixtureMove {
+    uint8 kind;
+    uint8 level;
+    uint64 position;
+    uint8 part;
+    bytes32[] roots;
+    /// The challenger's root.
+    bytes32 root;
+    bytes proof;
+}
+
+/// The move of `d` at byte `at`, and the offset of the next one.
+function moveAt(bytes memory d, uint256 at) pure returns (FixtureMove memory m, uint256 next) {
+    m.kind = uint8(d[at]);
+    if (m.kind == CHALLENGE) {
+        m.root = word(d, at + 1);
+        return (m, at + 33);
+    }
+    if (m.kind == PROVE) {
+        uint256 len = Fixture.u16(d, at + 1);
+        m.proof = Fixture.slice(d, at + 3, len);
+        return (m, at + 3 + len);
+    }
+    m.level = uint8(d[at + 1]);
+    m.position = u64at(d, at + 2);
+    uint256 r = at + 10;
+    if (m.kind == PICK) {
+        m.part = uint8(d[r]);
+        r += 1;
+    }
+    uint256 count = uint8(d[r]);
+    m.roots = new bytes32[](count);
+    for (uint256 i = 0; i < count; i++) {
+        m.roots[i] = word(d, r + 1 + 32 * i);
+    }
+    next = r + 1 + 32 * count;
+}
+
+/// The calldata of move `m` in dispute `dispute` of claim `id`.
+function callOf(uint256 id, uint256 dispute, FixtureMove memory m) pure returns (bytes memory) {
+    if (m.kind == CHALLENGE) return abi.encodeCall(DisputeGame.challenge, (id, m.root));
+    if (m.kind == DISSECT) return abi.encodeCall(DisputeGame.dissect, (dispute, m.level, m.position, m.roots));
+    if (m.kind == PICK) return abi.encodeCall(DisputeGame.pick, (dispute, m.level, m.position, m.part, m.roots));
+    return abi.encodeCall(DisputeGame.prove, (dispute, m.proof));
 }
 
 /// The 32 bytes of `d` at `at`.
@@ -81,32 +135,21 @@ contract DisputeGameTest is GameTest {
         vm.assertEq(game.getClaim(id).initialRoot, g.initialRoot, "root(S_0) derived as in Rust");
     }
 
-    /// Plays move `k` of the file starting at byte `at` for dispute `d`;
-    /// returns the next offset and the gas of the move.
+    /// Plays the move of the file at byte `at` for dispute `d`; returns the
+    /// next offset and the gas and kind of the move.
     function play(GameFile memory g, uint256 id, uint256 d, uint256 at, address challenger)
         internal
         returns (uint256 next, uint256 gas, uint8 kind)
     {
-        bytes memory m = g.data;
-        kind = uint8(m[at]);
-        if (kind == 0) {
-            vm.prank(challenger);
-            game.challenge(id, word(m, at + 1));
-            next = at + 33;
-        } else if (kind == 1) {
-            vm.prank(DEFENDER);
-            game.midpoint(d, uint8(m[at + 1]), u64at(m, at + 2), word(m, at + 10));
-            next = at + 42;
-        } else if (kind == 2 || kind == 3) {
-            vm.prank(challenger);
-            if (kind == 2) game.agree(d, uint8(m[at + 1]), u64at(m, at + 2));
-            else game.disagree(d, uint8(m[at + 1]), u64at(m, at + 2));
-            next = at + 10;
-        } else {
-            uint256 len = Fixture.u16(m, at + 1);
-            vm.prank(challenger);
-            game.prove(d, Fixture.slice(m, at + 3, len));
-            next = at + 3 + len;
+        FixtureMove memory m;
+        (m, next) = moveAt(g.data, at);
+        kind = m.kind;
+        vm.prank(kind == DISSECT ? DEFENDER : challenger);
+        (bool ok, bytes memory ret) = address(game).call(callOf(id, d, m));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
         }
         gas = vm.lastCallGas().gasTotalUsed;
     }
@@ -122,11 +165,11 @@ contract DisputeGameTest is GameTest {
             vm.warp(block.timestamp + 1);
             (uint256 next, uint256 gas, uint8 kind) = play(g, id, d, at, challenger);
             total += gas;
-            if (kind >= 1 && kind <= 3) {
+            if (kind == DISSECT || kind == PICK) {
                 bisection += gas;
                 moves++;
             }
-            if (kind == 4) proofGas = gas;
+            if (kind == PROVE) proofGas = gas;
             at = next;
         }
     }
@@ -138,8 +181,7 @@ contract DisputeGameTest is GameTest {
         uint256 end = g.movesAt;
         // The outcome follows the moves: winner byte and the computed root.
         for (uint256 k = 0; k < g.moves; k++) {
-            uint8 kind = uint8(g.data[end]);
-            end += kind == 0 ? 33 : kind == 1 ? 42 : kind <= 3 ? 10 : 3 + Fixture.u16(g.data, end + 1);
+            (, end) = moveAt(g.data, end);
         }
         DisputeGame.Dispute memory d = game.getDispute(0);
         vm.assertEq(uint256(d.phase), uint256(DisputeGame.Phase.Done), "the game ended");
@@ -194,23 +236,33 @@ contract DisputeGameTest is GameTest {
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, turn, who));
     }
 
+    /// One root (a binary level's dissection).
+    function one(bytes32 root) internal pure returns (bytes32[] memory r) {
+        r = new bytes32[](1);
+        r[0] = root;
+    }
+
     function test_outOfTurnMovesAreRefused() public {
         (GameFile memory g,) = started();
-        // The challenger may not post a midpoint, nor agree before one.
+        (FixtureMove memory first,) = moveAt(g.data, g.movesAt);
+        // The challenger may not dissect, nor pick before a dissection.
         expectOutOfTurn(CHALLENGER, DisputeGame.Side.Defender);
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
         expectOutOfTurn(CHALLENGER, DisputeGame.Side.Defender);
-        game.agree(0, 0, 16);
+        game.pick(0, 0, 16, 1, one(bytes32(uint256(1))));
         // A stranger may not move for the defender.
         expectOutOfTurn(OTHER, DisputeGame.Side.Defender);
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
-        // The defender posts; now it may not post again, nor agree.
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
+        // The defender dissects; now it may not dissect again, nor pick.
         vm.prank(DEFENDER);
-        game.midpoint(0, 0, 16, word(g.data, g.movesAt + 10));
+        game.dissect(0, 0, 16, first.roots);
         expectOutOfTurn(DEFENDER, DisputeGame.Side.Challenger);
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
         expectOutOfTurn(DEFENDER, DisputeGame.Side.Challenger);
-        game.disagree(0, 0, 16);
+        game.pick(0, 0, 16, 0, first.roots);
+        // A stranger may not pick for the challenger.
+        expectOutOfTurn(OTHER, DisputeGame.Side.Challenger);
+        game.pick(0, 0, 16, 0, first.roots);
         // No proof is awaited yet.
         vm.prank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Unexpected.selector, DisputeGame.Phase.Bisect, true));
@@ -221,14 +273,17 @@ contract DisputeGameTest is GameTest {
         started();
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 1, 16, 0, 16));
-        game.midpoint(0, 1, 16, bytes32(uint256(1)));
+        game.dissect(0, 1, 16, one(bytes32(uint256(1))));
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 0, 15, 0, 16));
-        game.midpoint(0, 0, 15, bytes32(uint256(1)));
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        game.dissect(0, 0, 15, one(bytes32(uint256(1))));
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
         vm.stopPrank();
-        vm.prank(CHALLENGER);
+        vm.startPrank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 0, 8, 0, 16));
-        game.agree(0, 0, 8);
+        game.pick(0, 0, 8, 1, one(bytes32(uint256(1))));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Place.selector, 1, 16, 0, 16));
+        game.pick(0, 1, 16, 1, one(bytes32(uint256(1))));
+        vm.stopPrank();
     }
 
     /// The micro level starts from roots the contract attached itself, and
@@ -250,7 +305,8 @@ contract DisputeGameTest is GameTest {
             if (d.level == 1 && k > 0 && before.level == 0) {
                 // The move that ended the steps level: its last interval
                 // was one A-step from lo to lo + 1.
-                (lastLo, lastHi) = kind(g, k) == 2 ? (before.midRoot, before.hiRoot) : (before.loRoot, before.midRoot);
+                (FixtureMove memory m,) = moveAt(g.data, moveOffset(g, k));
+                (lastLo, lastHi) = m.part == 1 ? (m.roots[0], before.hiRoot) : (before.loRoot, m.roots[0]);
                 (microLo, microHi) = (d.loRoot, d.hiRoot);
             }
         }
@@ -261,7 +317,8 @@ contract DisputeGameTest is GameTest {
         vm.assertTrue(p.hasT, "the A-step is known");
         vm.assertEq(uint256(p.unitLog2), 0, "micro-steps");
         vm.assertEq(uint256(p.lo) + 1, uint256(p.hi), "one micro-step");
-        vm.assertEq(p.midRoot, bytes32(0), "no midpoint");
+        vm.assertEq(p.rootsHash, bytes32(0), "no dissection");
+        vm.assertFalse(p.hasRoots, "no dissection");
         vm.assertEq(uint256(p.seq), g.moves - 1, "the challenge and every bisection move counted");
         // At the hand-over the micro level began at attach(Q*, S_t) and
         // attach(Q*, S_(t+1)), computed by the contract.
@@ -281,14 +338,12 @@ contract DisputeGameTest is GameTest {
         vm.assertEq(uint256(game.getDispute(0).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
     }
 
-    /// The type of move `k` of the file.
-    function kind(GameFile memory g, uint256 k) internal pure returns (uint8) {
-        uint256 at = g.movesAt;
+    /// The offset of move `k` of the file.
+    function moveOffset(GameFile memory g, uint256 k) internal pure returns (uint256 at) {
+        at = g.movesAt;
         for (uint256 i = 0; i < k; i++) {
-            uint8 t = uint8(g.data[at]);
-            at += t == 0 ? 33 : t == 1 ? 42 : t <= 3 ? 10 : 3 + Fixture.u16(g.data, at + 1);
+            (, at) = moveAt(g.data, at);
         }
-        return uint8(g.data[at]);
     }
 
     function test_timeouts() public {
@@ -300,7 +355,7 @@ contract DisputeGameTest is GameTest {
         vm.warp(block.timestamp + 1);
         vm.prank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRanOut.selector, DisputeGame.Side.Defender));
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
         vm.prank(OTHER);
         game.timeout(0);
         vm.assertEq(uint256(game.getDispute(0).winner), uint256(DisputeGame.Side.Challenger), "challenger wins");
@@ -313,7 +368,7 @@ contract DisputeGameTest is GameTest {
         started();
         vm.warp(block.timestamp + 100);
         vm.prank(DEFENDER);
-        game.midpoint(0, 0, 16, bytes32(uint256(1)));
+        game.dissect(0, 0, 16, one(bytes32(uint256(1))));
         vm.assertEq(game.clockLeft(0, DisputeGame.Side.Defender), CLOCK - 100, "defender charged");
         vm.warp(block.timestamp + 30);
         vm.assertEq(game.clockLeft(0, DisputeGame.Side.Challenger), CLOCK - 30, "challenger running");
@@ -333,10 +388,10 @@ contract DisputeGameTest is GameTest {
         vm.prank(squat2);
         uint256 d2 = game.challenge(id, bytes32(0));
         // The defender answers both squatters' first midpoint; they never answer.
-        bytes32 mid = word(g.data, g.movesAt + 33 + 10);
+        (FixtureMove memory first,) = moveAt(g.data, g.movesAt + 33);
         vm.startPrank(DEFENDER);
-        game.midpoint(d1, 0, 16, mid);
-        game.midpoint(d2, 0, 16, mid);
+        game.dissect(d1, 0, 16, first.roots);
+        game.dissect(d2, 0, 16, first.roots);
         vm.stopPrank();
         vm.warp(block.timestamp + CLOCK);
         game.timeout(d1);
@@ -365,8 +420,8 @@ contract DisputeGameTest is GameTest {
     /// `Challenged` numbers the disputes of each claim from 0; the ids are global.
     function test_challengedCarriesTheIndexWithinTheClaim() public {
         vm.startPrank(DEFENDER);
-        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
-        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
+        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
+        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
         vm.stopPrank();
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.Challenged(b, 0, CHALLENGER, 0, bytes32(uint256(5)));
@@ -391,7 +446,7 @@ contract DisputeGameTest is GameTest {
         vm.prank(OTHER);
         uint256 d = game.challenge(id, bytes32(0));
         vm.prank(DEFENDER);
-        game.midpoint(d, 0, 16, bytes32(uint256(7)));
+        game.dissect(d, 0, 16, one(bytes32(uint256(7))));
         vm.warp(block.timestamp + WINDOW);
         // Window closed, but a dispute is undecided.
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Undecided.selector, id, 1));
@@ -414,31 +469,43 @@ contract DisputeGameTest is GameTest {
         bytes32 p = g.image[0];
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadB.selector, 49, 48));
-        game.claim(p, w, g.input, 0, 49, hex"318a");
+        game.claim(p, w, g.input, 0, 49, hex"31018a01");
         vm.expectRevert(DisputeGame.LevelsEmpty.selector);
         game.claim(p, w, g.input, 0, 5, hex"");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepsSum.selector, 5, 4));
-        game.claim(p, w, g.input, 0, 5, hex"048a");
+        game.claim(p, w, g.input, 0, 5, hex"04018a01");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 9));
-        game.claim(p, w, g.input, 0, 5, hex"0589");
+        game.claim(p, w, g.input, 0, 5, hex"05018901");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 5, hex"8a05");
+        game.claim(p, w, g.input, 0, 5, hex"8a010501");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 0, hex"8a");
+        game.claim(p, w, g.input, 0, 0, hex"8a01");
+        // Two bytes a level; fan-outs from 2 to MAX_FAN (byte 1 is log2 k).
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelBytes.selector, 3));
+        game.claim(p, w, g.input, 0, 5, hex"05018a");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Fan.selector, 1, 1));
+        game.claim(p, w, g.input, 0, 5, hex"05018a00");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.Fan.selector, 0, 2 * Policy.MAX_FAN));
+        game.claim(p, w, g.input, 0, 5, hex"05078a01");
+        bytes memory many = new bytes(2 * 65);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TooManyLevels.selector, 65));
+        game.claim(p, w, g.input, 0, 5, many);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelOrder.selector, 2));
-        game.claim(p, w, g.input, 0, 5, hex"05850186");
+        game.claim(p, w, g.input, 0, 5, hex"0501850101018601");
         // A witness that is not the image's: the program is another one.
         bytes32[3] memory swapped = [g.image[1], g.image[3], g.image[2]];
         bytes32 other = InitialState.imageRoot(g.image[1], g.image[3], g.image[2]);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadImage.selector, p, other));
-        game.claim(p, swapped, g.input, 0, 5, hex"058a");
+        game.claim(p, swapped, g.input, 0, 5, hex"05018a01");
         bytes memory big = new bytes(Policy.MAX_INPUT_BYTES + 1);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputTooLarge.selector, big.length, Policy.MAX_INPUT_BYTES));
-        game.claim(p, w, big, 0, 5, hex"058a");
+        game.claim(p, w, big, 0, 5, hex"05018a01");
+        // The largest fan-out, 64, at both kinds.
+        game.claim(p, w, g.input, 0, 5, hex"05068a06");
         // Strides: [steps 3, steps 2, micro 10]; the largest input.
-        game.claim(p, w, g.input, 0, 5, hex"03028a");
+        game.claim(p, w, g.input, 0, 5, hex"030102018a01");
         vm.recordLogs();
-        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"058a");
+        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"05018a01");
         vm.stopPrank();
         Vm.Log[] memory logs = vm.getRecordedLogs();
         vm.assertEq(logs.length, 1, "one event");
@@ -458,10 +525,10 @@ contract DisputeGameTest is GameTest {
         // The program is named by its image root, in the event.
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.ClaimMade(
-            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"058a", g.input
+            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"05018a01", g.input
         );
-        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"058a");
-        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"058a");
+        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"05018a01");
+        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"05018a01");
         vm.stopPrank();
         vm.assertEq(game.getClaim(a).initialRoot, g.initialRoot, "the fixture's root");
         vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");

@@ -6,10 +6,11 @@ import {Fixture} from "./Fixture.sol";
 import {StepVerifier} from "../src/StepVerifier.sol";
 import {Deploy} from "./Deploy.sol";
 import {TestGame} from "./TestGame.sol";
-import {GameTest} from "./GameTest.sol";
+import {KAryPlay} from "./KAryPlay.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
+import {Const} from "../src/Generated.sol";
 import {TxGas} from "./TxGas.sol";
-import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
+import {GameFile, parseGame, FixtureMove, moveAt, callOf} from "./DisputeGame.t.sol";
 
 /// Gas of the dispute game's transactions, each move as a transaction of
 /// its own would pay it:
@@ -18,7 +19,13 @@ import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
 ///
 /// plays the whole games of the Rust fixtures at `b` = 20 and 40 (a lying
 /// defender, an honest challenger who wins by the step proof), then, per
-/// `b`, a claim whose challenger times out and which then stands. Before
+/// `b`, a claim whose challenger times out and which then stands; then
+/// (`test_karyGameGas`) whole games at `b` = 20, 30, 40 over the levels
+/// `[steps b, micro a]` with fan-out k = 2, 4, 8, 16, 32 at both, from the
+/// fixture's claim (its program and input, `root(S_0)` derived by the
+/// contract) with the made-up roots of `KAryPlay` (every root a new one, a
+/// defender lying from A-step 9 and micro-step 40, the example step proof;
+/// 4 of the 8 game's prove). Before
 /// every transaction the game, the verifier and its data contract are
 /// made cold (`vm.cool`: accounts and slots cold, the slots' values as a
 /// new transaction finds them), so the execution gas is a real
@@ -30,22 +37,23 @@ import {GameFile, parseGame, word, u64at} from "./DisputeGame.t.sol";
 ///
 ///   bench move kind=<kind> exec_min= exec_med= exec_max= tx_min= tx_med= tx_max= n=
 ///   bench game b=<b> transactions= exec= tx=
-contract GameGas is GameTest {
+///   bench kary b=<b> k=<k> rounds= transactions= exec= tx= dissect_max= pick_max=
+contract GameGas is KAryPlay {
     address internal data;
     uint256 internal constant CLAIM_BOND = 1 ether;
     uint256 internal constant CHALLENGE_BOND = 0.1 ether;
 
-    uint256 internal constant KINDS = 9;
+    uint256 internal constant KINDS = 8;
     uint256 internal constant CAP = 256;
-    string[KINDS] internal names =
-        ["claim", "challenge", "midpoint", "agree", "disagree", "prove", "timeout", "resolve", "collect"];
+    string[KINDS] internal names = ["claim", "challenge", "dissect", "pick", "prove", "timeout", "resolve", "collect"];
     uint256 internal constant CLAIM = 0;
     uint256 internal constant CHALLENGE = 1;
-    uint256 internal constant MIDPOINT = 2;
-    uint256 internal constant PROVE = 5;
-    uint256 internal constant TIMEOUT = 6;
-    uint256 internal constant RESOLVE = 7;
-    uint256 internal constant COLLECT = 8;
+    uint256 internal constant MOVE_DISSECT = 2;
+    uint256 internal constant MOVE_PICK = 3;
+    uint256 internal constant MOVE_PROVE = 4;
+    uint256 internal constant TIMEOUT = 5;
+    uint256 internal constant RESOLVE = 6;
+    uint256 internal constant COLLECT = 7;
 
     /// Per kind of move, the execution and per-transaction gas of each one.
     struct Samples {
@@ -65,9 +73,10 @@ contract GameGas is GameTest {
         deploy(CLAIM_BOND, CHALLENGE_BOND);
         data = verifier.DATA();
         fundParties();
+        loadProof();
         // A claim and a dispute exist already.
         vm.prank(DEFENDER);
-        uint256 id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, 0, 0, 5, hex"058b");
+        uint256 id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
         vm.prank(OTHER);
         game.challenge{value: CHALLENGE_BOND}(id, bytes32(0));
     }
@@ -83,21 +92,10 @@ contract GameGas is GameTest {
         uint256 value,
         bytes memory call
     ) internal returns (bytes memory ret) {
-        vm.warp(block.timestamp + 1);
-        vm.cool(address(game));
-        vm.cool(address(verifier));
-        vm.cool(data);
-        vm.prank(from);
-        bool ok;
-        (ok, ret) = address(game).call{value: value}(call);
-        require(ok, "the move is accepted");
+        uint256 exec;
+        uint256 txg;
+        (ret, exec, txg) = cold(from, value, call);
         if (kind == KINDS) return ret;
-        Vm.Gas memory g = vm.lastCallGas();
-        uint256 exec = g.gasTotalUsed;
-        uint256 t = TxGas.tokens(call);
-        uint256 refund = g.gasRefunded > 0 ? uint256(uint64(g.gasRefunded)) : 0;
-        uint256 cap = (21_000 + 4 * t + exec) / 5;
-        uint256 txg = TxGas.txGas(exec - (refund < cap ? refund : cap), t);
         Samples memory r = s[kind];
         r.exec[r.n] = exec;
         r.txg[r.n] = txg;
@@ -105,6 +103,32 @@ contract GameGas is GameTest {
         total.transactions++;
         total.exec += exec;
         total.txg += txg;
+    }
+
+    /// Sends `call` from `from` with `value` as a transaction of its own on
+    /// a cold game; its return data, execution gas and gas per transaction.
+    function cold(address from, uint256 value, bytes memory call)
+        internal
+        returns (bytes memory ret, uint256 exec, uint256 txg)
+    {
+        vm.warp(block.timestamp + 1);
+        vm.cool(address(game));
+        vm.cool(address(verifier));
+        vm.cool(data);
+        vm.prank(from);
+        bool ok;
+        (ok, ret) = address(game).call{value: value}(call);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+        Vm.Gas memory g = vm.lastCallGas();
+        exec = g.gasTotalUsed;
+        uint256 t = TxGas.tokens(call);
+        uint256 refund = g.gasRefunded > 0 ? uint256(uint64(g.gasRefunded)) : 0;
+        uint256 cap = (21_000 + 4 * t + exec) / 5;
+        txg = TxGas.txGas(exec - (refund < cap ? refund : cap), t);
     }
 
     /// The claim of fixture `g` from DEFENDER, counted as a move of kind
@@ -129,30 +153,13 @@ contract GameGas is GameTest {
         uint256 d;
         uint256 at = g.movesAt;
         for (uint256 k = 0; k < g.moves; k++) {
-            uint8 kind = uint8(m[at]);
-            if (kind == 0) {
-                bytes memory call = abi.encodeCall(DisputeGame.challenge, (id, word(m, at + 1)));
+            FixtureMove memory mv;
+            (mv, at) = moveAt(m, at);
+            bytes memory call = callOf(id, d, mv);
+            if (mv.kind == 0) {
                 d = abi.decode(send(s, total, CHALLENGE, CHALLENGER, CHALLENGE_BOND, call), (uint256));
-                at += 33;
-            } else if (kind == 1) {
-                bytes memory call =
-                    abi.encodeCall(DisputeGame.midpoint, (d, uint8(m[at + 1]), u64at(m, at + 2), word(m, at + 10)));
-                send(s, total, MIDPOINT, DEFENDER, 0, call);
-                at += 42;
-            } else if (kind == 2 || kind == 3) {
-                bytes memory call = abi.encodeWithSelector(
-                    kind == 2 ? DisputeGame.agree.selector : DisputeGame.disagree.selector,
-                    d,
-                    uint8(m[at + 1]),
-                    u64at(m, at + 2)
-                );
-                send(s, total, kind + 1, CHALLENGER, 0, call);
-                at += 10;
             } else {
-                uint256 len = Fixture.u16(m, at + 1);
-                bytes memory call = abi.encodeCall(DisputeGame.prove, (d, Fixture.slice(m, at + 3, len)));
-                send(s, total, PROVE, CHALLENGER, 0, call);
-                at += 3 + len;
+                send(s, total, MOVE_DISSECT + mv.kind - 1, mv.kind == 1 ? DEFENDER : CHALLENGER, 0, call);
             }
         }
         assertChallengerWon(id, d);
@@ -179,15 +186,8 @@ contract GameGas is GameTest {
             send(s, other, KINDS, CHALLENGER, CHALLENGE_BOND, abi.encodeCall(DisputeGame.challenge, (id, bytes32(0)))),
             (uint256)
         );
-        at = g.movesAt + 33;
-        send(
-            s,
-            other,
-            KINDS,
-            DEFENDER,
-            0,
-            abi.encodeCall(DisputeGame.midpoint, (d, uint8(m[at + 1]), u64at(m, at + 2), word(m, at + 10)))
-        );
+        (FixtureMove memory first,) = moveAt(m, g.movesAt + 33);
+        send(s, other, KINDS, DEFENDER, 0, callOf(id, d, first));
         vm.warp(block.timestamp + game.clockFor(g.b));
         send(s, other, TIMEOUT, OTHER, 0, abi.encodeCall(DisputeGame.timeout, (d)));
         vm.warp(block.timestamp + game.windowFor(g.b));
@@ -234,6 +234,80 @@ contract GameGas is GameTest {
                     vm.toString(r.n)
                 )
             );
+        }
+    }
+
+    // ------------------------------------------------------------ k-ary games
+
+    /// The figures of the k-ary game being played (`sendMove` adds to them).
+    Total internal kary;
+    uint256[4] internal karyMax;
+
+    /// Each move of a k-ary game as a cold transaction of its own.
+    function sendMove(uint256 kind, address from, bytes memory call) internal override {
+        (, uint256 exec, uint256 txg) = cold(from, 0, call);
+        kary.transactions++;
+        kary.exec += exec;
+        kary.txg += txg;
+        if (txg > karyMax[kind]) karyMax[kind] = txg;
+    }
+
+    /// The claim (the fixture's program and input, the contract deriving
+    /// `root(S_0)`) and the challenge, counted in `kary`.
+    function openReal(GameFile memory g, uint8 b, bytes memory levels) internal returns (Run memory r) {
+        r.initialRoot = g.initialRoot;
+        r.t = 9;
+        r.j = 40;
+        r.liarDefends = true;
+        bytes memory call = abi.encodeCall(
+            DisputeGame.claim,
+            (g.image[0], [g.image[1], g.image[2], g.image[3]], g.input, lie(r, false, uint256(1) << b), b, levels)
+        );
+        (bytes memory ret, uint256 exec, uint256 txg) = cold(DEFENDER, CLAIM_BOND, call);
+        r.id = abi.decode(ret, (uint256));
+        (bytes memory ret2, uint256 exec2, uint256 txg2) =
+            cold(CHALLENGER, CHALLENGE_BOND, abi.encodeCall(DisputeGame.challenge, (r.id, bytes32(0))));
+        r.d = abi.decode(ret2, (uint256));
+        kary.transactions += 2;
+        kary.exec += exec + exec2;
+        kary.txg += txg + txg2;
+    }
+
+    function test_karyGameGas() public {
+        GameFile memory g = parseGame(vm.readFileBinary("test/fixtures/game5.bin"));
+        uint8[3] memory bs = [20, 30, 40];
+        for (uint256 i = 0; i < bs.length; i++) {
+            for (uint256 f = 1; f <= 5; f++) {
+                delete kary;
+                delete karyMax;
+                Run memory r = openReal(g, bs[i], twoLevels(bs[i], f));
+                vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
+                vm.assertEq(r.rounds, roundsOf(bs[i], f) + roundsOf(Const.LOG2_USTEPS, f), "rounds");
+                console.log(
+                    string.concat(
+                        string.concat(
+                            "bench kary b=",
+                            vm.toString(bs[i]),
+                            " k=",
+                            vm.toString(uint256(1) << f),
+                            " rounds=",
+                            vm.toString(r.rounds),
+                            " transactions=",
+                            vm.toString(kary.transactions)
+                        ),
+                        string.concat(
+                            " exec=",
+                            vm.toString(kary.exec),
+                            " tx=",
+                            vm.toString(kary.txg),
+                            " dissect_max=",
+                            vm.toString(karyMax[DISSECT]),
+                            " pick_max=",
+                            vm.toString(karyMax[PICK])
+                        )
+                    )
+                );
+            }
         }
     }
 }

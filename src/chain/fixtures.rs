@@ -157,14 +157,15 @@ pub const GAME_FIXTURES: [(u32, &str); 3] = [
 /// A whole game for the contract to replay: the program's image (its
 /// root, then the witness `mem`, `regs`, `words`), the input (a u16 length
 /// and its bytes), then the claim (`root(S_0)` as the Rust build derives
-/// it, which the contract must derive too, the defender's final root, `b`, the levels as the contract encodes them:
-/// one byte each, bit 7 for a micro level, bits 0..6 its log2), then every
-/// move in order, then the outcome (winner: 0 defender, 1 challenger; the
-/// root the proof leads to). Big-endian; a move is its type (0 challenge
-/// + root, 1 midpoint + level u8, position u64, root, 2 agree / 3 disagree
-/// + level u8, position u64, 4 proof + u16 length + binary proof).
+/// it, which the contract must derive too, the defender's final root, `b`,
+/// the number of levels and the levels as the contract encodes them (two
+/// bytes each, `super::referee::level_bytes`), then every move in order,
+/// then the outcome (winner: 0 defender, 1 challenger; the root the proof
+/// leads to). Big-endian; a move is its type (0 challenge + root, 1 dissect
+/// + level u8, position u64, count u8, the roots, 2 pick + level u8,
+/// position u64, part u8, count u8, the dissection's roots, 3 proof + u16
+/// length + binary proof).
 pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
-    use crate::rules::levels::LevelKind;
     use crate::rules::{Move, Outcome, Side};
     let image = crate::elf::Program::load(&t.program)
         .map(|p| crate::state::initial::Image::of_state(&p.initial_state(&[])))
@@ -186,10 +187,16 @@ pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
     out.extend_from_slice(&t.claim.final_root.0);
     out.push(t.claim.b as u8);
     out.push(t.levels.len() as u8);
-    for l in &t.levels {
-        out.push(l.log2 as u8 | if l.kind == LevelKind::Micro { 0x80 } else { 0 });
-    }
+    out.extend_from_slice(&super::referee::level_bytes(&t.levels));
     out.extend_from_slice(&(t.moves.len() as u16).to_be_bytes());
+    // The roots of the last dissection, which its pick sends back.
+    let mut roots: Vec<crate::hash::Hash> = Vec::new();
+    let put_roots = |out: &mut Vec<u8>, roots: &[crate::hash::Hash]| {
+        out.push(roots.len() as u8);
+        for r in roots {
+            out.extend_from_slice(&r.0);
+        }
+    };
     for r in &t.moves {
         match &r.mv {
             Move::Challenge { root } => {
@@ -201,23 +208,22 @@ pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
                 position,
                 root,
             } => {
+                roots = vec![*root];
                 out.push(1);
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
-                out.extend_from_slice(&root.0);
+                put_roots(&mut out, &roots);
             }
             Move::Agree { level, position } | Move::Disagree { level, position } => {
-                out.push(if matches!(r.mv, Move::Agree { .. }) {
-                    2
-                } else {
-                    3
-                });
+                out.push(2);
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
+                out.push(u8::from(matches!(r.mv, Move::Agree { .. })));
+                put_roots(&mut out, &roots);
             }
             Move::Proof { proof } => {
                 let b = binary::encode(proof);
-                out.push(4);
+                out.push(3);
                 out.extend_from_slice(&(b.len() as u16).to_be_bytes());
                 out.extend_from_slice(&b);
             }

@@ -169,6 +169,8 @@ fn policy_sol() -> String {
 library Policy {{
     /// The largest `b` a claim may have.
     uint256 internal constant MAX_B = {max_b};
+    /// The largest fan-out of a level (a power of two; a level's byte 1 is its log2).
+    uint256 internal constant MAX_FAN = {max_fan};
     /// The largest input a claim may carry, bytes.
     uint256 internal constant MAX_INPUT_BYTES = {max_input};
     /// The shortest clock base, seconds.
@@ -195,6 +197,7 @@ library Policy {{
 }}
 "#,
         max_b = p::MAX_B,
+        max_fan = p::MAX_FAN,
         max_input = p::MAX_INPUT_BYTES,
         min_clock = p::MIN_CLOCK_SECONDS,
         min_window = p::MIN_WINDOW_SECONDS,

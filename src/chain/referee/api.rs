@@ -283,29 +283,34 @@ impl RefereeApi for ChainReferee {
                     "a challenge move is not allowed now: the dispute is open",
                 ));
             }
+            // The rules' binary levels: a midpoint is a dissection into two
+            // parts, agreeing with it picks the second part, disagreeing the
+            // first (the pick sends the dissection's root back).
             Move::Midpoint {
                 level,
                 position,
                 root,
-            } => DisputeGame::midpointCall {
+            } => DisputeGame::dissectCall {
                 d: dd,
                 level: u8::try_from(*level).unwrap_or(u8::MAX),
                 position: *position,
-                root: root.0.into(),
+                roots: vec![root.0.into()],
             }
             .abi_encode(),
-            Move::Agree { level, position } => DisputeGame::agreeCall {
-                d: dd,
-                level: u8::try_from(*level).unwrap_or(u8::MAX),
-                position: *position,
+            Move::Agree { level, position } | Move::Disagree { level, position } => {
+                let mid = match &now.game.phase {
+                    crate::rules::Phase::Bisect(b) => b.mid_root,
+                    _ => None,
+                };
+                DisputeGame::pickCall {
+                    d: dd,
+                    level: u8::try_from(*level).unwrap_or(u8::MAX),
+                    position: *position,
+                    part: u8::from(matches!(req.mv, Move::Agree { .. })),
+                    roots: mid.map(|m| vec![m.0.into()]).unwrap_or_default(),
+                }
+                .abi_encode()
             }
-            .abi_encode(),
-            Move::Disagree { level, position } => DisputeGame::disagreeCall {
-                d: dd,
-                level: u8::try_from(*level).unwrap_or(u8::MAX),
-                position: *position,
-            }
-            .abi_encode(),
             Move::Proof { proof } => DisputeGame::proveCall {
                 d: dd,
                 proof: binary::encode(proof).into(),

@@ -243,26 +243,32 @@ fn side_of(x: u8) -> Side {
     }
 }
 
-/// The contract's encoding of a level list: one byte each, bit 7 for a
-/// micro level, bits 0..6 its log2.
+/// The contract's encoding of a level list: two bytes each, byte 0 bit 7
+/// for a micro level, bits 0..6 its log2, byte 1 the log2 of its fan-out
+/// (1: the rules' binary levels).
 pub fn level_bytes(levels: &[Level]) -> Vec<u8> {
     levels
         .iter()
-        .map(|l| l.log2 as u8 | if l.kind == LevelKind::Micro { 0x80 } else { 0 })
+        .flat_map(|l| {
+            [
+                l.log2 as u8 | if l.kind == LevelKind::Micro { 0x80 } else { 0 },
+                1,
+            ]
+        })
         .collect()
 }
 
-/// The level list of the contract's encoding.
+/// The level list of the contract's encoding (the fan-out byte aside).
 pub fn levels_of(bytes: &[u8]) -> Vec<Level> {
     bytes
-        .iter()
+        .chunks(2)
         .map(|b| Level {
-            kind: if b & 0x80 != 0 {
+            kind: if b[0] & 0x80 != 0 {
                 LevelKind::Micro
             } else {
                 LevelKind::Steps
             },
-            log2: u32::from(b & 0x7f),
+            log2: u32::from(b[0] & 0x7f),
         })
         .collect()
 }

@@ -81,9 +81,8 @@ impl ChainReferee {
             return Ok(Rebuilt { now_s, ..r.clone() });
         }
         let sigs = vec![
-            DisputeGame::Midpoint::SIGNATURE_HASH,
-            DisputeGame::Agreed::SIGNATURE_HASH,
-            DisputeGame::Disagreed::SIGNATURE_HASH,
+            DisputeGame::Dissected::SIGNATURE_HASH,
+            DisputeGame::Picked::SIGNATURE_HASH,
             DisputeGame::Proved::SIGNATURE_HASH,
             DisputeGame::TimedOut::SIGNATURE_HASH,
         ];
@@ -111,32 +110,33 @@ impl ChainReferee {
             let topic = l.topic0().copied().unwrap_or_default();
             let decode_err =
                 |e: alloy::sol_types::Error| bad(format!("a log does not decode: {e}"));
-            let (side, mv) = if topic == DisputeGame::Midpoint::SIGNATURE_HASH {
-                let e = DisputeGame::Midpoint::decode_log(&l.inner).map_err(decode_err)?;
+            // The rules' levels are binary: a dissection has one root, the
+            // pick of part 1 agrees with it, of part 0 disagrees.
+            let (side, mv) = if topic == DisputeGame::Dissected::SIGNATURE_HASH {
+                let e = DisputeGame::Dissected::decode_log(&l.inner).map_err(decode_err)?;
+                let [root] = e.roots.as_slice() else {
+                    return Err(bad(format!(
+                        "a dissection into {} parts; the rules' levels have two",
+                        e.roots.len() + 1
+                    )));
+                };
                 (
                     Side::Defender,
                     Move::Midpoint {
                         level: usize::from(e.level),
                         position: e.position,
-                        root: Hash(e.root.0),
+                        root: Hash(root.0),
                     },
                 )
-            } else if topic == DisputeGame::Agreed::SIGNATURE_HASH {
-                let e = DisputeGame::Agreed::decode_log(&l.inner).map_err(decode_err)?;
+            } else if topic == DisputeGame::Picked::SIGNATURE_HASH {
+                let e = DisputeGame::Picked::decode_log(&l.inner).map_err(decode_err)?;
+                let (level, position) = (usize::from(e.level), e.position);
                 (
                     Side::Challenger,
-                    Move::Agree {
-                        level: usize::from(e.level),
-                        position: e.position,
-                    },
-                )
-            } else if topic == DisputeGame::Disagreed::SIGNATURE_HASH {
-                let e = DisputeGame::Disagreed::decode_log(&l.inner).map_err(decode_err)?;
-                (
-                    Side::Challenger,
-                    Move::Disagree {
-                        level: usize::from(e.level),
-                        position: e.position,
+                    if e.part == 0 {
+                        Move::Disagree { level, position }
+                    } else {
+                        Move::Agree { level, position }
                     },
                 )
             } else if topic == DisputeGame::Proved::SIGNATURE_HASH {
@@ -353,9 +353,13 @@ pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<
             field("unitLog2", u32::from(c.unitLog2), b.unit_log2)?;
             field("loRoot", Hash(c.loRoot.0), b.lo_root)?;
             field("hiRoot", Hash(c.hiRoot.0), b.hi_root)?;
-            field("hasMid", c.hasMid, b.mid_root.is_some())?;
+            field("hasRoots", c.hasRoots, b.mid_root.is_some())?;
             if let Some(m) = b.mid_root {
-                field("midRoot", Hash(c.midRoot.0), m)?;
+                field(
+                    "rootsHash",
+                    Hash(c.rootsHash.0),
+                    crate::hash::keccak(&[&m.0]),
+                )?;
             }
             Ok(())
         }
@@ -389,7 +393,7 @@ mod tests {
         }
         assert_eq!(
             level_bytes(&two_levels(5)),
-            vec![5, 0x80 | crate::micro::LOG2_USTEPS as u8]
+            vec![5, 1, 0x80 | crate::micro::LOG2_USTEPS as u8, 1]
         );
     }
 
@@ -416,9 +420,10 @@ mod tests {
             phase: 0,
             turn: g.turn as u8,
             winner: 0,
-            hasMid: b.mid_root.is_some(),
+            hasRoots: b.mid_root.is_some(),
             hasT: b.t.is_some(),
             level: b.level as u8,
+            fanLog2: 1,
             unitLog2: b.unit_log2 as u8,
             base: b.base,
             t: b.t.unwrap_or(0),
@@ -429,7 +434,12 @@ mod tests {
             clock: [g.clock_ms[0] / 1000, g.clock_ms[1] / 1000],
             loRoot: b.lo_root.0.into(),
             hiRoot: b.hi_root.0.into(),
-            midRoot: b.mid_root.unwrap_or_default().0.into(),
+            rootsHash: b
+                .mid_root
+                .map(|m| crate::hash::keccak(&[&m.0]))
+                .unwrap_or_default()
+                .0
+                .into(),
         }
     }
 
@@ -483,11 +493,11 @@ mod tests {
                 .starts_with("field `clock`")
         );
         let mut c = good.clone();
-        c.midRoot = [4; 32].into();
+        c.rootsHash = [4; 32].into();
         assert!(
             cross_check(&c, &g)
-                .expect_err("mid")
-                .starts_with("field `midRoot`")
+                .expect_err("roots")
+                .starts_with("field `rootsHash`")
         );
         let mut c = good;
         c.lo = 1;

@@ -18,6 +18,10 @@
 /// positions in 64 bits.
 pub const MAX_B: u32 = 48;
 
+/// The largest fan-out `k` of a level (a power of two, at least 2): a move
+/// puts forward at most `MAX_FAN - 1` roots.
+pub const MAX_FAN: u32 = 64;
+
 /// The largest input a claim on chain may carry, bytes (its bytes are in
 /// the claim's calldata and its event, and the contract hashes them).
 pub const MAX_INPUT_BYTES: u64 = 64 * 1024;

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {KAryPlay} from "./KAryPlay.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {Const} from "../src/Generated.sol";
+
+/// The k-ary game: whole games at k = 2 .. 32 and mixed level lists (an
+/// honest challenger against a lying defender, an honest defender against
+/// a lying challenger, the lie first seen at the first, a middle and the
+/// last part), and each refusal of `dissect` and `pick`.
+contract KAryTest is KAryPlay {
+    uint64 internal constant LAST_MICRO = uint64(1 << Const.LOG2_USTEPS) - 2;
+
+    function setUp() public {
+        deploy(0, 0);
+        loadProof();
+    }
+
+    /// Plays `[steps b, micro a]` at fan-out `2^f` both ways, with the lie
+    /// from A-step `t + 1` and micro-step `j + 1`; checks the winner and
+    /// the number of rounds.
+    function both(uint8 b, uint256 f, uint64 t, uint64 j) internal {
+        bytes memory levels = twoLevels(b, f);
+        uint256 rounds = roundsOf(b, f) + roundsOf(Const.LOG2_USTEPS, f);
+        Run memory r = open(b, levels, t, j, true);
+        vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
+        vm.assertEq(uint256(game.getClaim(r.id).status), uint256(DisputeGame.Status.Falls), "the claim falls");
+        vm.assertEq(r.rounds, rounds, "ceil(b / log2 k) + ceil(a / log2 k) rounds");
+        r = open(b, levels, t, j, false);
+        vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Defender), "the honest defender wins");
+        vm.assertEq(r.rounds, rounds, "rounds");
+    }
+
+    /// Each k at b = 20 (and b = 5), the lie first seen in a middle part,
+    /// at the first part (A-step 1, micro-step 2) and at the last.
+    function fan(uint256 f) internal {
+        both(20, f, 9, 40);
+        both(20, f, 0, 1);
+        both(20, f, (1 << 20) - 1, LAST_MICRO);
+        both(5, f, 17, 700);
+    }
+
+    function test_k2() public {
+        fan(1);
+    }
+
+    function test_k4() public {
+        fan(2);
+    }
+
+    function test_k8() public {
+        fan(3);
+    }
+
+    function test_k16() public {
+        fan(4);
+    }
+
+    function test_k32() public {
+        fan(5);
+    }
+
+    function test_k64() public {
+        both(12, 6, 1000, 500);
+    }
+
+    /// Several levels of each kind with their own fan-outs:
+    /// `[steps 7 k=8, steps 6 k=4, micro 7 k=16, micro 3 k=2]`.
+    function test_mixedLevels() public {
+        bytes memory levels = bytes.concat(level(false, 7, 3), level(false, 6, 2), level(true, 7, 4), level(true, 3, 1));
+        uint256 rounds = roundsOf(7, 3) + roundsOf(6, 2) + roundsOf(7, 4) + roundsOf(3, 1);
+        for (uint256 i = 0; i < 3; i++) {
+            (uint64 t, uint64 j) = i == 0 ? (uint64(5000), uint64(333)) : i == 1 ? (0, 1) : (8191, LAST_MICRO);
+            Run memory r = open(13, levels, t, j, true);
+            vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
+            vm.assertEq(r.rounds, rounds, "rounds");
+            r = open(13, levels, t, j, false);
+            vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Defender), "the honest defender wins");
+        }
+    }
+
+    /// The next call, by `who`, reverts with `err`; afterwards the dispute's
+    /// `seq` is unchanged (checked by the caller).
+    function expectRefusal(address who, bytes memory err) internal {
+        vm.prank(who);
+        vm.expectRevert(err);
+    }
+
+    function roots(uint256 n, bytes32 salt) internal pure returns (bytes32[] memory r) {
+        r = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            r[i] = keccak256(abi.encode(salt, i));
+        }
+    }
+
+    /// At k = 8 over 32 A-steps: 8 parts of 4, then 4 parts of 1 (the last
+    /// round has fewer parts); every wrong move is refused with its error
+    /// and changes nothing.
+    function test_refusals() public {
+        Run memory r = open(5, twoLevels(5, 3), 9, 40, true);
+        uint256 d = r.d;
+        bytes32[] memory seven = roots(7, "a");
+        // Out of turn: the challenger before any dissection, a stranger.
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, CHALLENGER));
+        game.dissect(d, 0, 4, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, CHALLENGER));
+        game.pick(d, 0, 4, 0, seven);
+        expectRefusal(OTHER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, OTHER));
+        game.dissect(d, 0, 4, seven);
+        // The wrong number of roots: 8 parts take 7.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
+        game.dissect(d, 0, 4, roots(6, "a"));
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 8));
+        game.dissect(d, 0, 4, roots(8, "a"));
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 0));
+        game.dissect(d, 0, 4, new bytes32[](0));
+        // The wrong place: the binary midpoint, another level.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
+        game.dissect(d, 0, 16, seven);
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
+        game.dissect(d, 1, 4, seven);
+        vm.assertEq(uint256(game.getDispute(d).seq), 1, "nothing moved");
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Dissected(d, 0, 4, seven);
+        vm.prank(DEFENDER);
+        game.dissect(d, 0, 4, seven);
+        // Now the challenger's turn: the defender may not dissect again nor pick.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, DEFENDER));
+        game.dissect(d, 0, 4, seven);
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, DEFENDER));
+        game.pick(d, 0, 4, 2, seven);
+        expectRefusal(OTHER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, OTHER));
+        game.pick(d, 0, 4, 2, seven);
+        // A part out of range, the wrong count, roots other than the dissection's.
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 8, 8));
+        game.pick(d, 0, 4, 8, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 255, 8));
+        game.pick(d, 0, 4, 255, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
+        game.pick(d, 0, 4, 2, roots(6, "a"));
+        bytes32[] memory other = roots(7, "a");
+        other[3] = bytes32(uint256(1));
+        expectRefusal(
+            CHALLENGER,
+            abi.encodeWithSelector(
+                DisputeGame.RootsMismatch.selector,
+                keccak256(abi.encodePacked(seven)),
+                keccak256(abi.encodePacked(other))
+            )
+        );
+        game.pick(d, 0, 4, 2, other);
+        // The wrong place; no proof is awaited.
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
+        game.pick(d, 0, 16, 2, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
+        game.pick(d, 1, 4, 2, seven);
+        expectRefusal(
+            CHALLENGER, abi.encodeWithSelector(DisputeGame.Unexpected.selector, DisputeGame.Phase.Bisect, true)
+        );
+        game.prove(d, proof);
+        vm.assertEq(uint256(game.getDispute(d).seq), 2, "nothing moved");
+        // Part 2: [8, 12] between the roots at 8 and 12.
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Picked(d, 0, 4, 2);
+        vm.prank(CHALLENGER);
+        game.pick(d, 0, 4, 2, seven);
+        DisputeGame.Dispute memory v = game.getDispute(d);
+        vm.assertEq(uint256(v.lo), 8, "lo");
+        vm.assertEq(uint256(v.hi), 12, "hi");
+        vm.assertEq(v.loRoot, seven[1], "the root at 8");
+        vm.assertEq(v.hiRoot, seven[2], "the root at 12");
+        // The last round has 4 parts of 1 A-step: 3 roots, the first at 9.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 3, 7));
+        game.dissect(d, 0, 9, seven);
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 12, 0, 9));
+        game.dissect(d, 0, 12, roots(3, "b"));
+        vm.prank(DEFENDER);
+        game.dissect(d, 0, 9, roots(3, "b"));
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 4, 4));
+        game.pick(d, 0, 9, 4, roots(3, "b"));
+        // The last part: [11, 12], the level ends and the micro level begins
+        // from the roots the contract attaches.
+        vm.prank(CHALLENGER);
+        game.pick(d, 0, 9, 3, roots(3, "b"));
+        v = game.getDispute(d);
+        vm.assertEq(uint256(v.level), 1, "the micro level");
+        vm.assertEq(uint256(v.t), 11, "A-step 11");
+        vm.assertEq(v.loRoot, attach(roots(3, "b")[2]), "attach(Q*, S_11)");
+        vm.assertEq(v.hiRoot, attach(seven[2]), "attach(Q*, S_12)");
+        vm.assertEq(uint256(v.fanLog2), 3, "k = 8");
+        // The micro level of 2^10: 8 parts of 128 first.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 1, 128));
+        game.dissect(d, 1, 4, seven);
+        vm.prank(DEFENDER);
+        game.dissect(d, 1, 128, seven);
+    }
+}
