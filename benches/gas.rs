@@ -11,9 +11,11 @@
 //!    --offline`, so it needs `npm ci` in `contracts/` once) and collects
 //!    their `bench <table> key=value ...` lines;
 //! 3. prints the gas of one step proof per kind of micro-step (execution and
-//!    per transaction, min / median / max), per move of the dispute game and
-//!    of whole games at `b` = 20 and 40, with the anchors measured with the
-//!    same toolchain (issue 9) and the ratios.
+//!    per transaction, min / median / max), per move of the dispute game, of
+//!    whole games at `b` = 20 and 40 (the Rust fixtures' binary games), and
+//!    of whole k-ary games at `b` = 20, 30, 40 for `k` = 2, 4, 8, 16, 32
+//!    (the smallest per `b` marked, beside issue 23's limits), with the
+//!    anchors measured with the same toolchain (issue 9) and the ratios.
 //!
 //! "Execution" is the gas of the verifier's call frame, with the cold access
 //! to the microcode's data contract (EIP-2929) counted; "per transaction" is
@@ -54,22 +56,22 @@ const ANCHORS: [Anchor; 3] = [
 ];
 
 /// The order of the move kinds in the moves table.
-const MOVE_KINDS: [&str; 9] = [
+const MOVE_KINDS: [&str; 8] = [
     "claim",
     "challenge",
-    "midpoint",
-    "agree",
-    "disagree",
+    "dissect",
+    "pick",
     "prove",
     "timeout",
     "resolve",
     "collect",
 ];
 
-/// Whole games per transaction and the claim per transaction before claims
-/// derived `root(S_0)` from the program's image and carried their input
-/// (the figures of the previous contracts, same GameGas test).
-const GAME_BEFORE: [(&str, u64); 2] = [("20", 2_610_000), ("40", 3_920_000)];
+/// Whole games per transaction before k-ary bisection (midpoint, agree and
+/// disagree; same GameGas test), which issue 23 takes as the limits of the
+/// whole game at `b` = 20 and 40; the claim per transaction before claims
+/// derived `root(S_0)` from the program's image and carried their input.
+const GAME_BEFORE: [(&str, u64); 2] = [("20", 2_600_000), ("40", 3_930_000)];
 const CLAIM_BEFORE: u64 = 189_100;
 
 /// One `bench <table> key=value ...` line.
@@ -252,7 +254,9 @@ fn print_moves(rows: &[Row]) {
 
 fn print_games(rows: &[Row]) {
     println!();
-    println!("## Whole games (a lying defender, an honest challenger)");
+    println!(
+        "## Whole games of the Rust fixtures (binary levels; a lying defender, an honest challenger)"
+    );
     println!();
     let games: Vec<&Row> = rows.iter().filter(|r| r.table == "game").collect();
     if games.is_empty() {
@@ -291,6 +295,59 @@ fn print_games(rows: &[Row]) {
             c as f64 / CLAIM_BEFORE as f64
         ),
         None => println!("claim: not measured"),
+    }
+}
+
+fn print_kary(rows: &[Row]) {
+    println!();
+    println!(
+        "## Whole k-ary games: [steps b, micro a] at fan-out k, a lying defender, an honest challenger"
+    );
+    println!();
+    let games: Vec<&Row> = rows.iter().filter(|r| r.table == "kary").collect();
+    if games.is_empty() {
+        println!("not measured (no `bench kary` lines: GameGas test_karyGameGas)");
+        return;
+    }
+    println!(
+        "{:<4} {:>3} {:>7} {:>13}  {:<10} {:<16} {:<12} {:<10} smallest",
+        "b",
+        "k",
+        "rounds",
+        "transactions",
+        "execution",
+        "per transaction",
+        "dissect max",
+        "pick max"
+    );
+    let mut bs: Vec<&str> = games.iter().filter_map(|r| r.get("b")).collect();
+    bs.dedup();
+    for b in bs {
+        let of_b: Vec<&&Row> = games.iter().filter(|r| r.get("b") == Some(b)).collect();
+        let best = of_b.iter().filter_map(|r| r.num("tx")).min();
+        for r in &of_b {
+            let tx = r.num("tx");
+            let show = |key| r.num(key).map(k).unwrap_or_else(|| "?".into());
+            println!(
+                "{:<4} {:>3} {:>7} {:>13}  {:<10} {:<16} {:<12} {:<10} {}",
+                b,
+                r.get("k").unwrap_or("?"),
+                r.get("rounds").unwrap_or("?"),
+                r.get("transactions").unwrap_or("?"),
+                show("exec"),
+                show("tx"),
+                show("dissect_max"),
+                show("pick_max"),
+                if tx.is_some() && tx == best { "<-" } else { "" }
+            );
+        }
+        if let Some((_, limit)) = GAME_BEFORE.iter().find(|(lb, _)| *lb == b) {
+            println!(
+                "     issue 23's limit at b = {b}: {} (the binary game before); the smallest here {}",
+                k(*limit),
+                best.map(k).unwrap_or_else(|| "?".into())
+            );
+        }
     }
 }
 
@@ -382,5 +439,6 @@ fn main() -> ExitCode {
     print_steps(&rows);
     print_moves(&rows);
     print_games(&rows);
+    print_kary(&rows);
     ExitCode::SUCCESS
 }
