@@ -196,22 +196,24 @@ pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
                 out.push(0);
                 out.extend_from_slice(&root.0);
             }
-            Move::Midpoint {
+            // Binary levels: a dissection has one root (the midpoint), a
+            // pick is part 1 (agree) or 0 (disagree).
+            Move::Dissect {
                 level,
                 position,
-                root,
+                roots,
             } => {
                 out.push(1);
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
-                out.extend_from_slice(&root.0);
+                out.extend_from_slice(&roots.first().copied().unwrap_or_default().0);
             }
-            Move::Agree { level, position } | Move::Disagree { level, position } => {
-                out.push(if matches!(r.mv, Move::Agree { .. }) {
-                    2
-                } else {
-                    3
-                });
+            Move::Pick {
+                level,
+                position,
+                part,
+            } => {
+                out.push(if *part == 1 { 2 } else { 3 });
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
             }

@@ -283,29 +283,45 @@ impl RefereeApi for ChainReferee {
                     "a challenge move is not allowed now: the dispute is open",
                 ));
             }
-            Move::Midpoint {
+            // The contract bisects in halves: a dissection of one root is
+            // its midpoint, a pick of part 1 or 0 its agree or disagree.
+            Move::Dissect {
                 level,
                 position,
-                root,
-            } => DisputeGame::midpointCall {
+                roots,
+            } if roots.len() == 1 => DisputeGame::midpointCall {
                 d: dd,
                 level: u8::try_from(*level).unwrap_or(u8::MAX),
                 position: *position,
-                root: root.0.into(),
+                root: roots[0].0.into(),
             }
             .abi_encode(),
-            Move::Agree { level, position } => DisputeGame::agreeCall {
+            Move::Pick {
+                level,
+                position,
+                part: 1,
+            } => DisputeGame::agreeCall {
                 d: dd,
                 level: u8::try_from(*level).unwrap_or(u8::MAX),
                 position: *position,
             }
             .abi_encode(),
-            Move::Disagree { level, position } => DisputeGame::disagreeCall {
+            Move::Pick {
+                level,
+                position,
+                part: 0,
+            } => DisputeGame::disagreeCall {
                 d: dd,
                 level: u8::try_from(*level).unwrap_or(u8::MAX),
                 position: *position,
             }
             .abi_encode(),
+            Move::Dissect { .. } | Move::Pick { .. } => {
+                return Err(refused(
+                    409,
+                    "the contract bisects in halves: one root per dissection, part 0 or 1",
+                ));
+            }
             Move::Proof { proof } => DisputeGame::proveCall {
                 d: dd,
                 proof: binary::encode(proof).into(),
@@ -339,6 +355,7 @@ impl RefereeApi for ChainReferee {
             })?;
         Ok(Transcript {
             kind: TRANSCRIPT_TYPE.into(),
+            version: crate::rules::transcript::TRANSCRIPT_VERSION,
             game: id.to_string(),
             dispute: r.opening.k + 1,
             claim: r.meta.claim.clone(),

@@ -263,6 +263,7 @@ pub fn levels_of(bytes: &[u8]) -> Vec<Level> {
                 LevelKind::Steps
             },
             log2: u32::from(b & 0x7f),
+            k: 2,
         })
         .collect()
 }

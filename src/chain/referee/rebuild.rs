@@ -115,28 +115,30 @@ impl ChainReferee {
                 let e = DisputeGame::Midpoint::decode_log(&l.inner).map_err(decode_err)?;
                 (
                     Side::Defender,
-                    Move::Midpoint {
+                    Move::Dissect {
                         level: usize::from(e.level),
                         position: e.position,
-                        root: Hash(e.root.0),
+                        roots: vec![Hash(e.root.0)],
                     },
                 )
             } else if topic == DisputeGame::Agreed::SIGNATURE_HASH {
                 let e = DisputeGame::Agreed::decode_log(&l.inner).map_err(decode_err)?;
                 (
                     Side::Challenger,
-                    Move::Agree {
+                    Move::Pick {
                         level: usize::from(e.level),
                         position: e.position,
+                        part: 1,
                     },
                 )
             } else if topic == DisputeGame::Disagreed::SIGNATURE_HASH {
                 let e = DisputeGame::Disagreed::decode_log(&l.inner).map_err(decode_err)?;
                 (
                     Side::Challenger,
-                    Move::Disagree {
+                    Move::Pick {
                         level: usize::from(e.level),
                         position: e.position,
+                        part: 0,
                     },
                 )
             } else if topic == DisputeGame::Proved::SIGNATURE_HASH {
@@ -353,8 +355,8 @@ pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<
             field("unitLog2", u32::from(c.unitLog2), b.unit_log2)?;
             field("loRoot", Hash(c.loRoot.0), b.lo_root)?;
             field("hiRoot", Hash(c.hiRoot.0), b.hi_root)?;
-            field("hasMid", c.hasMid, b.mid_root.is_some())?;
-            if let Some(m) = b.mid_root {
+            field("hasMid", c.hasMid, b.dissected())?;
+            if let Some(&m) = b.roots.first() {
                 field("midRoot", Hash(c.midRoot.0), m)?;
             }
             Ok(())
@@ -416,7 +418,7 @@ mod tests {
             phase: 0,
             turn: g.turn as u8,
             winner: 0,
-            hasMid: b.mid_root.is_some(),
+            hasMid: b.dissected(),
             hasT: b.t.is_some(),
             level: b.level as u8,
             unitLog2: b.unit_log2 as u8,
@@ -429,7 +431,7 @@ mod tests {
             clock: [g.clock_ms[0] / 1000, g.clock_ms[1] / 1000],
             loRoot: b.lo_root.0.into(),
             hiRoot: b.hi_root.0.into(),
-            midRoot: b.mid_root.unwrap_or_default().0.into(),
+            midRoot: b.roots.first().copied().unwrap_or_default().0.into(),
         }
     }
 
@@ -458,10 +460,10 @@ mod tests {
         g.apply(
             Side::Defender,
             1,
-            &Move::Midpoint {
+            &Move::Dissect {
                 level: 0,
                 position: 16,
-                root: Hash([3; 32]),
+                roots: vec![Hash([3; 32])],
             },
             7_000,
         )

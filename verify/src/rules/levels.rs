@@ -187,6 +187,18 @@ pub fn with_strides(b: u32, stride_log2s: &[u32]) -> Vec<Level> {
     v
 }
 
+/// `levels` with fan-out `steps_k` at every steps level and `micro_k` at
+/// every micro level.
+pub fn with_fans(levels: Vec<Level>, steps_k: u32, micro_k: u32) -> Vec<Level> {
+    levels
+        .into_iter()
+        .map(|l| match l.kind {
+            LevelKind::Steps => l.with_k(steps_k),
+            LevelKind::Micro => l.with_k(micro_k),
+        })
+        .collect()
+}
+
 /// Checks that `levels` bisect exactly `2^b` A-steps and `2^a` micro-steps.
 pub fn validate(levels: &[Level], b: u32) -> Result<(), LevelError> {
     if levels.is_empty() {
