@@ -534,7 +534,7 @@ fn http_game() -> (usize, usize, u64, f64) {
     let rounds = tr
         .moves
         .iter()
-        .filter(|m| matches!(m.mv, Move::Midpoint { .. }))
+        .filter(|m| matches!(m.mv, Move::Dissect { .. }))
         .count();
     (rounds, tr.moves.len(), dbytes + cc.bytes(), s)
 }

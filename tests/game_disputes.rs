@@ -208,12 +208,28 @@ fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
                     Level {
                         kind: LevelKind::Micro,
                         log2: mswap::micro::LOG2_USTEPS,
+                        k: 2,
                     },
                     Level {
                         kind: LevelKind::Steps,
                         log2: B,
+                        k: 2,
                     },
                 ]),
+                ..req.clone()
+            },
+        ),
+        (
+            "a fan-out that is not a power of two",
+            CreateGame {
+                levels: Some(mswap::rules::levels::kary_levels(B, 16, 12)),
+                ..req.clone()
+            },
+        ),
+        (
+            "a fan-out over the largest",
+            CreateGame {
+                levels: Some(mswap::rules::levels::kary_levels(B, 128, 8)),
                 ..req.clone()
             },
         ),
@@ -233,6 +249,14 @@ fn the_referee_sets_the_clocks_the_window_and_the_largest_b() {
                 if what.contains("micro") {
                     assert!(
                         reason.contains("first level must be a steps level"),
+                        "{what}: {reason}"
+                    );
+                }
+                if what.contains("fan-out") {
+                    assert!(
+                        (reason.contains("level 1: fan-out 12 ")
+                            || reason.contains("level 0: fan-out 128 "))
+                            && reason.contains("is not a power of two between 2 and 64"),
                         "{what}: {reason}"
                     );
                 }

@@ -9,7 +9,7 @@ use mswap::players::client::{ClientError, play};
 use mswap::players::player::{Lie, Place, Player, claimed_by};
 use mswap::players::wire::{CreateGame, MoveRequest};
 use mswap::referee::client::Client;
-use mswap::rules::levels::{two_levels, with_strides};
+use mswap::rules::levels::{default_levels, kary_levels, two_levels, with_strides};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{Move, Outcome, Side};
 use support::referee::{LOCAL, a_game, create_game, request, serve_clocks, stop, true_claim};
@@ -183,6 +183,23 @@ fn honest_sides_win_over_http_against_a_sweep_of_lies() {
     )
     .expect("dispute");
     assert_eq!(o.winner(), Side::Challenger);
+    // k-ary levels over the wire: the default ones and 32 parts a round.
+    for levels in [default_levels(5), kary_levels(5, 32, 32)] {
+        let o = game(
+            &url,
+            levels.clone(),
+            vec![Lie::From {
+                from: 11,
+                micro_from: 300,
+            }],
+            vec![],
+            None,
+        )
+        .expect("dispute");
+        assert_eq!(o.winner(), Side::Challenger, "{levels:?}");
+        let o = game(&url, levels.clone(), vec![], vec![Lie::Random(7)], None).expect("dispute");
+        assert_eq!(o.winner(), Side::Defender, "{levels:?}");
+    }
     // A correct claim and an honest challenger: no dispute.
     assert_eq!(game(&url, two_levels(5), vec![], vec![], None), None);
     stop(server, dir);
@@ -295,24 +312,43 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         .unwrap()
     };
     let root = claim.final_root;
-    let midpoint = Move::Midpoint {
+    // The default levels: 2^5 A-steps by 16, so 15 roots from position 2.
+    let dissect = |n: usize| Move::Dissect {
         level: 0,
-        position: 16,
-        root,
+        position: 2,
+        roots: vec![root; n],
     };
+    let midpoint = dissect(15);
+    let pick = Move::Pick {
+        level: 0,
+        position: 2,
+        part: 0,
+    };
+    let most = mswap::rules::policy::MAX_FAN as usize - 1;
+    // The longest list of roots a move may carry fits a move's body (and
+    // a batch of them the batch's), with room to spare.
+    let longest = mv(Side::Defender, &created.token, 1, dissect(most));
+    assert!(
+        longest.len() * mswap::players::wire::MAX_BATCH < mswap::referee::MAX_BODY,
+        "{} bytes",
+        longest.len()
+    );
     let cases: Vec<(&str, String, Vec<u8>, u16)> = vec![
         ("bad JSON", format!("/games/{id}/disputes/1/moves"), b"{not json".to_vec(), 400),
-        ("wrong field type", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":"one","move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
-        ("unknown field", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1},"extra":1}"#.to_vec(), 400),
-        ("bad hex root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"zz{}"}}}}"#, created.token, "0".repeat(62)).into_bytes(), 400),
-        ("short root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"abcd"}}}}"#, created.token).into_bytes(), 400),
-        ("unknown side", format!("/games/{id}/disputes/1/moves"), br#"{"side":"referee","token":"x","seq":1,"move":{"type":"agree","level":0,"position":1}}"#.to_vec(), 400),
+        ("wrong field type", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":"one","move":{"type":"pick","level":0,"position":1,"part":0}}"#.to_vec(), 400),
+        ("unknown field", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"pick","level":0,"position":1,"part":0},"extra":1}"#.to_vec(), 400),
+        ("bad hex root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"dissect","level":0,"position":2,"roots":["zz{}"]}}}}"#, created.token, "0".repeat(62)).into_bytes(), 400),
+        ("short root", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"dissect","level":0,"position":2,"roots":["abcd"]}}}}"#, created.token).into_bytes(), 400),
+        ("unknown side", format!("/games/{id}/disputes/1/moves"), br#"{"side":"referee","token":"x","seq":1,"move":{"type":"pick","level":0,"position":1,"part":0}}"#.to_vec(), 400),
         ("wrong token", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, "00", 1, midpoint.clone()), 403),
-        ("out of turn", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 1, Move::Agree { level: 0, position: 16 }), 409),
+        ("out of turn", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 1, pick.clone()), 409),
         ("replayed move", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 409),
         ("future seq", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 7, midpoint.clone()), 409),
-        ("wrong position", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 0, position: 8, root }), 409),
-        ("wrong level", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Midpoint { level: 1, position: 16, root }), 409),
+        ("wrong position", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 0, position: 8, roots: vec![root; 15] }), 409),
+        ("wrong level", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 1, position: 2, roots: vec![root; 15] }), 409),
+        ("too few roots", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(3)), 409),
+        ("the most roots, more than the round's", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(most)), 409),
+        ("more roots than any round has", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(most + 1)), 400),
         ("wrong kind of move", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Challenge { root }), 409),
         ("unknown game", "/games/g999/disputes/1/moves".to_string(), mv(Side::Defender, &created.token, 1, midpoint.clone()), 404),
         ("unknown endpoint", format!("/games/{id}/nothing"), b"{}".to_vec(), 404),
@@ -320,8 +356,8 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         ("dispute zero", format!("/games/{id}/disputes/0"), Vec::new(), 404),
         ("a dispute that is not a number", format!("/games/{id}/disputes/x/transcript"), Vec::new(), 404),
         ("the other side's token", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &joined.token, 1, midpoint.clone()), 403),
-        ("a duplicate key", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"seq":1,"move":{{"type":"midpoint","level":0,"position":16,"root":"{}"}}}}"#, created.token, root).into_bytes(), 400),
-        ("a duplicate key inside the move", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"midpoint","level":0,"level":0,"position":16,"root":"{}"}}}}"#, created.token, root).into_bytes(), 400),
+        ("a duplicate key", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"seq":1,"move":{{"type":"dissect","level":0,"position":2,"roots":["{}"]}}}}"#, created.token, root).into_bytes(), 400),
+        ("a duplicate key inside the move", format!("/games/{id}/disputes/1/moves"), format!(r#"{{"side":"defender","token":"{}","seq":1,"move":{{"type":"dissect","level":0,"level":0,"position":2,"roots":["{}"]}}}}"#, created.token, root).into_bytes(), 400),
         ("oversized body", format!("/games/{id}/disputes/1/moves"), vec![b' '; (1 << 20) + 10], 413),
         ("bad query", format!("/games/{id}/disputes/1?after_seq=x"), Vec::new(), 400),
         ("view of an unknown game", "/games/g999".to_string(), Vec::new(), 404),
@@ -329,7 +365,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         ("join of an unknown game", "/games/g999/join".to_string(), b"{}".to_vec(), 404),
         ("challenger of a game nobody joined", format!("/games/{other}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 404),
         ("a move without a body", format!("/games/{id}/disputes/1/moves"), Vec::new(), 400),
-        ("a move of the wrong shape", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"midpoint","level":0}}"#.to_vec(), 400),
+        ("a move of the wrong shape", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"dissect","level":0}}"#.to_vec(), 400),
         ("an unknown move", format!("/games/{id}/disputes/1/moves"), br#"{"side":"defender","token":"x","seq":1,"move":{"type":"resign"}}"#.to_vec(), 400),
         ("a bad game", "/games".to_string(), br#"{"claim":{},"program":"00","input":""}"#.to_vec(), 400),
         ("a game with bad hex", "/games".to_string(), format!(r#"{{"claim":{},"program":"0g","input":""}}"#, serde_json::to_string(&claim).unwrap()).into_bytes(), 400),
@@ -356,6 +392,15 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             !line.is_empty() && !line.contains('\n'),
             "{what}: one-line reason: {line:?}"
         );
+        let names = match what {
+            "too few roots" => "16 parts, so 15 roots, the move has 3",
+            "the most roots, more than the round's" => "so 15 roots, the move has 63",
+            "more roots than any round has" => {
+                "at most 63 roots (a fan-out of at most 64), this one has 64"
+            }
+            _ => "",
+        };
+        assert!(line.contains(names), "{what}: {line}");
         assert_eq!(snapshot(), before, "{what}: the game changed");
     }
     assert_eq!(request(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);

@@ -9,7 +9,7 @@ use mswap::hash::Hash;
 use mswap::players::local::{play, transcript};
 use mswap::players::player::{Lie, Place, Player, Query, Strategy, claimed_by};
 use mswap::proof::StepProof;
-use mswap::rules::levels::{Level, two_levels, with_strides};
+use mswap::rules::levels::{Level, kary_levels, two_levels, with_fans, with_strides};
 use mswap::rules::transcript::verify_transcript;
 use mswap::rules::{DisputeState, Outcome, Phase, Side};
 use std::sync::Arc;
@@ -65,13 +65,22 @@ fn game_of(
     let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
         .unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.game.phase, g.phase);
-    // Rounds: one midpoint and one verdict per halving.
+    // Rounds: one dissection and one pick per round, at most
+    // ceil(log2 / log2 k) rounds a level.
     let rounds = log
         .iter()
-        .filter(|a| a.result.is_ok() && matches!(a.mv, mswap::rules::Move::Midpoint { .. }))
+        .filter(|a| a.result.is_ok() && matches!(a.mv, mswap::rules::Move::Dissect { .. }))
         .count();
-    assert!(rounds as u32 <= b + mswap::micro::LOG2_USTEPS);
+    assert!(rounds as u32 <= t.levels.iter().map(Level::rounds).sum::<u32>());
     g.outcome().map(Outcome::winner)
+}
+
+/// The fan-outs every game is played at.
+const FANS: [u32; 5] = [2, 4, 8, 16, 32];
+
+/// `[steps b, micro a]` with fan-out `k` at both.
+fn fan(b: u32, k: u32) -> Vec<Level> {
+    kary_levels(b, k, k)
 }
 
 #[test]
@@ -83,28 +92,30 @@ fn honest_players_do_not_dispute_a_correct_claim() {
 #[test]
 fn a_defender_lying_from_any_step_and_micro_step_loses() {
     let (elf, input) = example();
-    for from in 1..=19u64 {
-        let u = mswap::micro::USTEPS;
-        for micro_from in [0u64, 1, 2, 17, 30, 100, u - 2, u - 1] {
-            let w = game(
-                &elf,
-                &input,
-                5,
-                two_levels(5),
-                &[Lie::From { from, micro_from }],
-                &[],
-            );
-            assert_eq!(
-                w,
-                Some(Side::Challenger),
-                "defender lying from step {from} micro-step {micro_from}"
-            );
+    for k in FANS {
+        for from in 1..=19u64 {
+            let u = mswap::micro::USTEPS;
+            for micro_from in [0u64, 1, 2, 17, 30, 100, u - 2, u - 1] {
+                let w = game(
+                    &elf,
+                    &input,
+                    5,
+                    fan(5, k),
+                    &[Lie::From { from, micro_from }],
+                    &[],
+                );
+                assert_eq!(
+                    w,
+                    Some(Side::Challenger),
+                    "k {k}: defender lying from step {from} micro-step {micro_from}"
+                );
+            }
         }
     }
 }
 
 /// A liar on side `liar`, lying as `lie` against an honest other side,
-/// loses the example's game (b = 5, two levels).
+/// loses the example's game (b = 5, two levels) at every fan-out.
 fn liar_loses(liar: Side, lie: Lie) {
     let (elf, input) = example();
     let lies = [lie.clone()];
@@ -112,11 +123,13 @@ fn liar_loses(liar: Side, lie: Lie) {
         Side::Defender => (&lies, &[]),
         Side::Challenger => (&[], &lies),
     };
-    assert_eq!(
-        game(&elf, &input, 5, two_levels(5), d_lies, c_lies),
-        Some(liar.other()),
-        "{liar:?} lying {lie:?}"
-    );
+    for k in FANS {
+        assert_eq!(
+            game(&elf, &input, 5, fan(5, k), d_lies, c_lies),
+            Some(liar.other()),
+            "k {k}: {liar:?} lying {lie:?}"
+        );
+    }
 }
 
 #[test]
@@ -138,6 +151,12 @@ fn a_lying_challenger_loses() {
 
 #[test]
 fn bad_proofs_and_silence_lose() {
+    for k in FANS {
+        bad_proofs_and_silence_lose_at(k);
+    }
+}
+
+fn bad_proofs_and_silence_lose_at(k: u32) {
     let (elf, input) = example();
     // A lying defender's broken proof is refused; the honest challenger's proof wins.
     assert_eq!(
@@ -145,7 +164,7 @@ fn bad_proofs_and_silence_lose() {
             &elf,
             &input,
             5,
-            two_levels(5),
+            fan(5, k),
             &[Lie::Final, Lie::BadProof],
             &[]
         ),
@@ -157,7 +176,7 @@ fn bad_proofs_and_silence_lose() {
             &elf,
             &input,
             5,
-            two_levels(5),
+            fan(5, k),
             &[],
             &[Lie::DisputeCorrect, Lie::BadProof]
         ),
@@ -170,25 +189,25 @@ fn bad_proofs_and_silence_lose() {
                 &elf,
                 &input,
                 5,
-                two_levels(5),
+                fan(5, k),
                 &[Lie::Final, Lie::Silent { after }],
                 &[]
             ),
             Some(Side::Challenger),
-            "defender silent after {after}"
+            "k {k}: defender silent after {after}"
         );
         let w = game(
             &elf,
             &input,
             5,
-            two_levels(5),
+            fan(5, k),
             &[],
             &[Lie::DisputeCorrect, Lie::Silent { after: after + 1 }],
         );
         assert_eq!(
             w,
             Some(Side::Defender),
-            "challenger silent after {}",
+            "k {k}: challenger silent after {}",
             after + 1
         );
     }
@@ -233,6 +252,28 @@ fn three_levels_play_the_same_way() {
                 "three levels, challenger lying at {level}:{position}"
             );
         }
+    }
+    // Three levels of other fan-outs: 2^3 A-steps by 4, 2^2 by 32, the
+    // micro-steps by 16.
+    let mut mixed = with_fans(with_strides(5, &[2]), 4, 16);
+    mixed[1].k = 32;
+    for from in 1..=19u64 {
+        let w = game(
+            &elf,
+            &input,
+            5,
+            mixed.clone(),
+            &[Lie::From {
+                from,
+                micro_from: 7,
+            }],
+            &[],
+        );
+        assert_eq!(
+            w,
+            Some(Side::Challenger),
+            "mixed fan-outs, lying from {from}"
+        );
     }
     // Four levels: strides of 8 and 2 instructions.
     let four = with_strides(5, &[3, 1]);
@@ -315,6 +356,16 @@ fn path_to(log2: u32, position: u64) -> Vec<(u64, bool)> {
 /// `target`; returns the winner and how many answers the lie at `target`
 /// changed.
 fn witnessed(side: Side, target: Place, lies: Vec<Lie>) -> (Option<Side>, u64) {
+    witnessed_at(two_levels(5), side, target, lies)
+}
+
+/// [`witnessed`] over `levels`.
+fn witnessed_at(
+    levels: Vec<Level>,
+    side: Side,
+    target: Place,
+    lies: Vec<Lie>,
+) -> (Option<Side>, u64) {
     let (elf, input) = example();
     let p = Program::load(&elf).unwrap();
     let fired = Arc::new(AtomicU64::new(0));
@@ -329,7 +380,7 @@ fn witnessed(side: Side, target: Place, lies: Vec<Lie>) -> (Option<Side>, u64) {
         Side::Defender => (liar, honest),
         Side::Challenger => (honest, liar),
     };
-    let w = game_of(&elf, &input, 5, two_levels(5), d, c);
+    let w = game_of(&elf, &input, 5, levels, d, c);
     (w, fired.load(Ordering::Relaxed))
 }
 
@@ -415,6 +466,35 @@ fn every_lie_of_the_sweep_fires_and_loses() {
         fired_pairs += 1;
     }
     assert_eq!(fired_pairs, 2 * places.len());
+}
+
+/// The defender's half of the sweep at every fan-out: a machine that
+/// diverges just after a place makes the bisection end there (the agreed
+/// end of the last interval is a root of some round), so its lie at the
+/// place fires at any fan-out, and it loses.
+#[test]
+fn every_defender_lie_of_the_sweep_fires_and_loses_at_every_fan_out() {
+    for k in [4u32, 8, 16, 32] {
+        for place in sweep_places() {
+            let from = match place.level {
+                0 => Lie::From {
+                    from: place.position + 1,
+                    micro_from: 0,
+                },
+                _ => Lie::From {
+                    from: T + 1,
+                    micro_from: place.position + 1,
+                },
+            };
+            let (w, n) = witnessed_at(fan(5, k), Side::Defender, place, vec![from, Lie::At(place)]);
+            assert_eq!(
+                w,
+                Some(Side::Challenger),
+                "k {k}: defender lying at {place:?}"
+            );
+            assert!(n > 0, "k {k}: the defender's lie at {place:?} never fired");
+        }
+    }
 }
 
 /// The sweep as it was (a lie at one place against an otherwise honest

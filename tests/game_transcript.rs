@@ -48,38 +48,83 @@ fn tampered_transcripts_are_rejected() {
     let t = load();
     let n = t.moves.len();
     let mid = (0..n)
-        .find(|&i| matches!(t.moves[i].mv, Move::Midpoint { .. }))
-        .expect("a midpoint");
+        .find(|&i| matches!(t.moves[i].mv, Move::Dissect { .. }))
+        .expect("a dissection");
     rejects(
-        "a changed midpoint root flips a verdict",
+        "changed roots flip a pick",
         |t| {
-            // Change the root the challenger agreed with: the replayed game then
+            // Change the roots the challenger agreed with: the replayed game then
             // ends somewhere else and the recorded proof no longer fits.
             for m in t.moves.iter_mut() {
-                if let Move::Midpoint { root, .. } = &mut m.mv {
-                    root.0[0] ^= 1;
+                if let Move::Dissect { roots, .. } = &mut m.mv {
+                    for r in roots {
+                        r.0[0] ^= 1;
+                    }
                 }
             }
         },
         |e| matches!(e, E::Move { .. } | E::Outcome { .. }),
     );
-    // The last root the challenger agreed with is where the proof starts.
-    // (An earlier agreed root, superseded by later ones, has no bearing on
-    // the result: changing it makes another valid game with the same end.)
-    let agreed = (0..n - 1)
-        .rfind(|&i| {
-            matches!(t.moves[i].mv, Move::Midpoint { .. })
-                && matches!(t.moves[i + 1].mv, Move::Agree { .. })
+    // The last root the challenger agreed with (the root before the part
+    // it picked) is where the proof starts. (An earlier agreed root,
+    // superseded by later ones, has no bearing on the result: changing it
+    // makes another valid game with the same end.)
+    let (agreed, part) = (0..n - 1)
+        .rev()
+        .find_map(|i| match (&t.moves[i].mv, &t.moves[i + 1].mv) {
+            (Move::Dissect { .. }, Move::Pick { part, .. }) if *part > 0 => {
+                Some((i, *part as usize))
+            }
+            _ => None,
         })
-        .expect("a midpoint the challenger agreed with");
+        .expect("a dissection the challenger agreed with in part");
     rejects(
         "one changed root: the last the challenger agreed with",
         |t| {
-            if let Move::Midpoint { root, .. } = &mut t.moves[agreed].mv {
-                root.0[31] ^= 0x80;
+            if let Move::Dissect { roots, .. } = &mut t.moves[agreed].mv {
+                roots[part - 1].0[31] ^= 0x80;
             }
         },
         |e| matches!(e, E::Move { name: "proof", .. }),
+    );
+    rejects(
+        "a dissection with a root more",
+        |t| {
+            if let Move::Dissect { roots, .. } = &mut t.moves[mid].mv {
+                roots.push(roots[0]);
+            }
+        },
+        |e| {
+            matches!(
+                e,
+                E::Move {
+                    error: mswap::rules::MoveError::Roots { found: 2, .. },
+                    ..
+                }
+            )
+        },
+    );
+    rejects(
+        "a pick of a part the round does not have",
+        |t| {
+            if let Move::Pick { part, .. } = &mut t.moves[mid + 1].mv {
+                *part = 2;
+            }
+        },
+        |e| {
+            matches!(
+                e,
+                E::Move {
+                    error: mswap::rules::MoveError::Part { part: 2, parts: 2 },
+                    ..
+                }
+            )
+        },
+    );
+    rejects(
+        "another format version",
+        |t| t.version = 1,
+        |e| matches!(e, E::Version { found: 1, .. }),
     );
     rejects(
         "a changed proof",
@@ -229,6 +274,7 @@ fn transcripts_are_read_strictly_and_levels_must_start_with_steps() {
                 Level {
                     kind: LevelKind::Micro,
                     log2: 0,
+                    k: 2,
                 },
             )
         },

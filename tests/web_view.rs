@@ -124,13 +124,13 @@ fn the_live_view_shows_a_game_as_it_is_played() {
         "one row per move:\n{dom}"
     );
     assert!(
-        dom.contains(">challenge<") && dom.contains(">midpoint<"),
+        dom.contains(">challenge<") && dom.contains(">dissect<"),
         "{dom}"
     );
     assert!(dom.contains("<g class=\"round\""), "the bisection is drawn");
     assert!(
-        dom.contains("level 0, A-step 16"),
-        "the first midpoint: {dom}"
+        dom.contains("level 0, A-step ") && dom.contains("data-parts=\""),
+        "the first dissection: {dom}"
     );
     let during = artifacts.join("game-during.png");
     screenshot(&chromium, &profile, &page, "1000,1700", &during);

@@ -7,7 +7,7 @@
 //! withdraw their credit.
 
 use super::local::start_anvil_at;
-use super::referee::{ChainReferee, GasEntry};
+use super::referee::{CHAIN_FAN, ChainReferee, GasEntry};
 use super::rpc::{Chain, GamePolicy, Key, RpcError};
 use crate::players::api::RefereeApi;
 use crate::players::demo::{Backend, Say, Setup, play as play_demo, prepare};
@@ -124,7 +124,8 @@ fn plain<'a>(say: &'a (dyn Fn(&str) + Sync)) -> impl Fn(Option<Side>, &str) + Sy
 }
 
 /// Plays a dispute on a fresh anvil node: `b` (default: the smallest that
-/// covers the run, which must halt within 2^24 steps), two levels, the
+/// covers the run, which must halt within 2^24 steps), two levels of the
+/// chain's fan-out ([`CHAIN_FAN`]), the
 /// defender and the challenger with the given lies (default: a defender
 /// whose machine diverges in the middle of the run); `say` gets each line
 /// (each move once, by the side that made it, with its gas).
@@ -142,6 +143,8 @@ pub fn dispute(
         defender_lies,
         challenger_lies,
         halt_limit: HALT_LIMIT,
+        steps_k: CHAIN_FAN,
+        micro_k: CHAIN_FAN,
         ..Setup::new(elf.to_vec(), input.to_vec())
     };
     // The run first: a program that does not halt is refused before a node starts.
@@ -169,7 +172,7 @@ pub fn dispute(
 /// Plays one claim and one dispute on the `DisputeGame` at `game` of the
 /// node at `url`: the defender from development account 1, the challenger
 /// from account 2, each with its lies (`lies[0]` the defender's), `b`
-/// steps in two levels; `say` gets each line.
+/// steps in two levels of fan-out [`CHAIN_FAN`]; `say` gets each line.
 pub fn play(
     url: &str,
     game: alloy::primitives::Address,
@@ -184,6 +187,8 @@ pub fn play(
         b: Some(b),
         defender_lies,
         challenger_lies,
+        steps_k: CHAIN_FAN,
+        micro_k: CHAIN_FAN,
         ..Setup::new(elf.to_vec(), input.to_vec())
     };
     let prepared = prepare(setup, &plain(say), &|_| {}).map_err(|e| e.to_string())?;

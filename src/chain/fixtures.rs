@@ -161,10 +161,10 @@ pub const GAME_FIXTURES: [(u32, &str); 3] = [
 /// the number of levels and the levels as the contract encodes them (two
 /// bytes each, `super::referee::level_bytes`), then every move in order,
 /// then the outcome (winner: 0 defender, 1 challenger; the root the proof
-/// leads to). Big-endian; a move is its type (0 challenge + root, 1 dissect
-/// + level u8, position u64, count u8, the roots, 2 pick + level u8,
-/// position u64, part u8, count u8, the dissection's roots, 3 proof + u16
-/// length + binary proof).
+/// leads to). Big-endian; a move is its type and its fields: 0 challenge
+/// (the root), 1 dissect (level u8, position u64, count u8, the roots), 2
+/// pick (level u8, position u64, part u8, count u8, the dissection's
+/// roots), 3 proof (u16 length, the binary proof).
 pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
     use crate::rules::{Move, Outcome, Side};
     let image = crate::elf::Program::load(&t.program)
@@ -203,22 +203,26 @@ pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
                 out.push(0);
                 out.extend_from_slice(&root.0);
             }
-            Move::Midpoint {
+            Move::Dissect {
                 level,
                 position,
-                root,
+                roots: these,
             } => {
-                roots = vec![*root];
+                roots.clone_from(these);
                 out.push(1);
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
                 put_roots(&mut out, &roots);
             }
-            Move::Agree { level, position } | Move::Disagree { level, position } => {
+            Move::Pick {
+                level,
+                position,
+                part,
+            } => {
                 out.push(2);
                 out.push(*level as u8);
                 out.extend_from_slice(&position.to_be_bytes());
-                out.push(u8::from(matches!(r.mv, Move::Agree { .. })));
+                out.push(*part as u8);
                 put_roots(&mut out, &roots);
             }
             Move::Proof { proof } => {

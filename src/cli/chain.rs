@@ -500,7 +500,7 @@ pub fn dispute(
         let rounds = t
             .moves
             .iter()
-            .filter(|rec| matches!(rec.mv, mswap::rules::Move::Midpoint { .. }))
+            .filter(|rec| matches!(rec.mv, mswap::rules::Move::Dissect { .. }))
             .count() as u64;
         output::json(&Disputed {
             outcome: t.outcome.clone(),

@@ -204,6 +204,12 @@ impl Strategy for Paced {
     fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
         self.inner.agrees(q, place, root)
     }
+    fn roots(&mut self, asked: &[(Query, Place)]) -> Vec<Hash> {
+        self.inner.roots(asked)
+    }
+    fn pick(&mut self, asked: &[(Query, Place)], roots: &[Hash]) -> u64 {
+        self.inner.pick(asked, roots)
+    }
 }
 
 /// The strategy, paced if asked.
@@ -237,9 +243,12 @@ pub struct DefendArgs {
     /// 2^36); a program still running there is refused (give --b).
     #[arg(long, value_name = "N", conflicts_with = "b")]
     max_steps: Option<u64>,
-    /// The bisection levels: `two` (default) or `strides:K[,K2...]`.
-    #[arg(long, default_value = "two")]
-    levels: String,
+    /// The bisection levels, a comma-separated list of `two`,
+    /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
+    /// list does not say; default without --levels: steps k=16, micro k=8,
+    /// on chain k=32 at both).
+    #[arg(long)]
+    levels: Option<String>,
     /// Each side's clock in each dispute, ms (default and least: the
     /// referee's policy for b; on chain, the contract's deployment sets it).
     #[arg(long, conflicts_with = "chain")]
@@ -294,9 +303,11 @@ pub struct DisputeArgs {
     /// 2^36); a program still running there is refused (give --b).
     #[arg(long, value_name = "N", conflicts_with = "b")]
     max_steps: Option<u64>,
-    /// The bisection levels: `two` or `strides:K[,K2...]`.
-    #[arg(long, default_value = "two")]
-    levels: String,
+    /// The bisection levels, a comma-separated list of `two`,
+    /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
+    /// list does not say; default without --levels: steps k=16, micro k=8).
+    #[arg(long)]
+    levels: Option<String>,
     /// Where to write the transcript.
     #[arg(long, default_value = "transcript.json")]
     transcript: PathBuf,
@@ -416,7 +427,7 @@ fn report_dispute(
     let rounds = t
         .moves
         .iter()
-        .filter(|r| matches!(r.mv, mswap::rules::Move::Midpoint { .. }))
+        .filter(|r| matches!(r.mv, mswap::rules::Move::Dissect { .. }))
         .count() as u64;
     if !json {
         outln!(
@@ -570,7 +581,7 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let conn = Conn::open(&a.referee, &a.on_chain, &a.play, 1)?;
     let client = conn.api();
     validate::b(a.b)?;
-    validate::levels(&a.levels, a.b)?;
+    validate::levels(a.levels.as_deref(), a.b)?;
     check_play(&a.play)?;
     a.input.check()?;
     let program = load_program(&a.elf)?;
@@ -580,13 +591,15 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let halt_limit = max_steps(a.max_steps)?;
     let (strategy, claim, b) =
         strategy(&program, &input, a.b, halt_limit, a.play.checkpoints, lies)?;
-    let levels = validate::levels_for(&a.levels, b)?;
+    let levels = validate::levels_for(a.levels.as_deref(), b)?;
     let created = client
         .create(&CreateGame {
             claim: claim.clone(),
             program: elf,
             input,
-            levels: Some(levels),
+            // On chain without --levels, the chain's referee chooses
+            // (`chain::referee::chain_levels`: the fan-out of least gas).
+            levels: (a.levels.is_some() || a.on_chain.chain.is_none()).then_some(levels),
             clock_ms: a.clock_ms,
             window_ms: a.window_ms,
         })
@@ -897,7 +910,7 @@ fn max_steps(n: Option<u64>) -> Result<u64, CliError> {
 pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     validate::b(a.b)?;
     let halt_limit = max_steps(a.max_steps)?;
-    let strides = validate::levels(&a.levels, a.b)?;
+    let spec = validate::levels(a.levels.as_deref(), a.b)?;
     output::check_writable("--transcript", &a.transcript)?;
     let defender_lies = parse_lies(&a.lies)?;
     let challenger_lies = parse_lies(&a.challenger_lies)?;
@@ -934,7 +947,9 @@ pub fn dispute(a: DisputeArgs) -> Result<i32, CliError> {
     }
     let setup = Setup {
         b: a.b,
-        strides,
+        strides: spec.strides,
+        steps_k: spec.steps_k,
+        micro_k: spec.micro_k,
         defender_lies,
         challenger_lies,
         clock_ms: a.clock_ms,

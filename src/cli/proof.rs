@@ -447,7 +447,7 @@ fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError
     let rounds = t
         .moves
         .iter()
-        .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
+        .filter(|r| matches!(r.mv, Move::Dissect { .. }))
         .count();
     let mut v = Verified::new("transcript");
     let l = &mut v.lines;

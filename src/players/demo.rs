@@ -17,7 +17,7 @@ use crate::players::player::{Honest, Liar, Lie, Player, Strategy, claimed_by, de
 use crate::players::timeline::Timeline;
 use crate::players::wire::{ClaimStatus, CreateGame};
 use crate::rules::claim::Claim;
-use crate::rules::levels::{Level, two_levels, with_strides};
+use crate::rules::levels::{DEFAULT_MICRO_K, DEFAULT_STEPS_K, Level, with_fans, with_strides};
 use crate::rules::transcript::{Checked, Transcript, TranscriptError, verify_transcript};
 use crate::rules::{Move, Outcome, Side};
 use std::time::Instant;
@@ -74,6 +74,10 @@ pub struct Setup {
     pub b: Option<u32>,
     /// Strides of extra steps levels (`levels::with_strides`); empty: two levels.
     pub strides: Vec<u32>,
+    /// Fan-out of the steps levels.
+    pub steps_k: u32,
+    /// Fan-out of the micro levels.
+    pub micro_k: u32,
     /// The defender's lies (if both lists are empty, the defender lies
     /// from the middle of the run on).
     pub defender_lies: Vec<Lie>,
@@ -89,13 +93,16 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// A setup with the defaults: two levels, the default lie, 2-minute clocks.
+    /// A setup with the defaults: two levels of the default fan-outs, the
+    /// default lie, 2-minute clocks.
     pub fn new(elf: Vec<u8>, input: Vec<u8>) -> Setup {
         Setup {
             elf,
             input,
             b: None,
             strides: Vec::new(),
+            steps_k: DEFAULT_STEPS_K,
+            micro_k: DEFAULT_MICRO_K,
             defender_lies: Vec::new(),
             challenger_lies: Vec::new(),
             clock_ms: 120_000,
@@ -244,11 +251,11 @@ pub fn prepare(setup: Setup, say: &Say, progress: &dyn Fn(u64)) -> Result<Prepar
              (b from the run's halt; give a smaller stride or a larger --b)"
         )));
     }
-    let levels = if setup.strides.is_empty() {
-        two_levels(b)
-    } else {
-        with_strides(b, &setup.strides)
-    };
+    let levels = with_fans(
+        with_strides(b, &setup.strides),
+        setup.steps_k,
+        setup.micro_k,
+    );
     crate::rules::levels::validate(&levels, b).map_err(|e| DemoError::Setup(e.to_string()))?;
     let mut defender_lies = setup.defender_lies;
     let challenger_lies = setup.challenger_lies;
@@ -459,7 +466,7 @@ pub fn play(p: Prepared, backend: &dyn Backend, say: &Say) -> Result<Report, Dem
     let moves = transcript.as_ref().map_or(&[][..], |t| &t.moves[..]);
     let rounds = moves
         .iter()
-        .filter(|r| matches!(r.mv, Move::Midpoint { .. }))
+        .filter(|r| matches!(r.mv, Move::Dissect { .. }))
         .count();
     let n_moves = moves.len();
     Ok(Report {

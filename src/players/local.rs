@@ -95,6 +95,7 @@ pub fn transcript(
         .collect();
     Transcript {
         kind: TRANSCRIPT_TYPE.to_string(),
+        version: crate::rules::transcript::TRANSCRIPT_VERSION,
         game: game_id.to_string(),
         dispute: 0,
         claim: start.claim.clone(),

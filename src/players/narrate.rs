@@ -2,7 +2,7 @@
 //! state it was made in ([`describe`]), and the `Narrator` that tells
 //! each accepted move of a dispute once from the views a player gets.
 
-use crate::players::player::{Query, midpoint_query};
+use crate::players::player::{Query, query_at};
 use crate::players::wire::View;
 use crate::rules::levels::LevelKind;
 use crate::rules::transcript::Record;
@@ -29,11 +29,20 @@ fn point(b: &Bisection, position: u64) -> String {
     }
 }
 
-/// The root a bisection's midpoint is: `root(S_t)`, or `root(R_j) of A-step t`.
-fn midpoint(b: &Bisection) -> String {
-    match midpoint_query(b) {
+/// The root at a bisection's position: `root(S_t)`, or `root(R_j) of A-step t`.
+fn root_name(b: &Bisection, position: u64) -> String {
+    match query_at(b, position) {
         Query::Step(t) => format!("root(S_{t})"),
         Query::Micro { t, j } => format!("root(R_{j}) of A-step {t}"),
+    }
+}
+
+/// The roots of a dissection: the one root, or the first and last.
+fn roots_said(roots: &[crate::hash::Hash]) -> String {
+    match roots {
+        [] => "no roots".into(),
+        [one] => short(one),
+        [first, .., last] => format!("{} roots {} .. {}", roots.len(), short(first), short(last)),
     }
 }
 
@@ -60,26 +69,35 @@ pub fn describe(game: &DisputeState, side: Side, mv: &Move) -> String {
             short(&game.claim.final_root),
             short(root)
         ),
-        (Move::Midpoint { root, .. }, Phase::Bisect(b)) => {
-            format!(
-                "{side} posts {} = {} ({})",
-                midpoint(b),
-                short(root),
-                interval(b, b.lo, b.hi)
-            )
-        }
-        (Move::Agree { .. } | Move::Disagree { .. }, Phase::Bisect(b)) => {
-            let agrees = matches!(mv, Move::Agree { .. });
-            let (lo, hi) = if agrees {
-                (b.mid(), b.hi)
+        (Move::Dissect { roots, .. }, Phase::Bisect(b)) if roots.len() == 1 => format!(
+            "{side} posts {} = {} ({})",
+            root_name(b, b.first()),
+            short(&roots[0]),
+            interval(b, b.lo, b.hi)
+        ),
+        (Move::Dissect { roots, .. }, Phase::Bisect(b)) => format!(
+            "{side} dissects {} into {} parts of {}: {} at {} .. {}",
+            interval(b, b.lo, b.hi),
+            b.parts(),
+            b.step(),
+            roots_said(roots),
+            point(b, b.first()),
+            point(b, b.hi - b.step())
+        ),
+        (Move::Pick { part, .. }, Phase::Bisect(b)) if *part < b.parts() => {
+            let (lo, hi) = (b.lo + part * b.step(), b.lo + (part + 1) * b.step());
+            let agreed = if *part == 0 {
+                "agrees with none of the roots".to_string()
             } else {
-                (b.lo, b.mid())
+                format!("agrees up to {}", root_name(b, lo))
+            };
+            let disputed = match b.roots.get(*part as usize) {
+                Some(r) => format!("{} = {}", root_name(b, hi), short(r)),
+                None => format!("{} = {}", root_name(b, hi), short(&b.hi_root)),
             };
             format!(
-                "{side} {} {} = {} (now {})",
-                if agrees { "agrees with" } else { "disputes" },
-                midpoint(b),
-                b.mid_root.as_ref().map_or("?".into(), short),
+                "{side} picks part {part} of {}: {agreed}, disputes {disputed} (now {})",
+                b.parts(),
                 interval(b, lo, hi)
             )
         }
@@ -99,19 +117,20 @@ pub fn describe(game: &DisputeState, side: Side, mv: &Move) -> String {
 fn describe_record_move(side: Side, mv: &Move) -> String {
     match mv {
         Move::Challenge { root } => format!("{side} challenges: its final root is {}", short(root)),
-        Move::Midpoint {
+        Move::Dissect {
             level,
             position,
-            root,
+            roots,
         } => format!(
-            "{side} posts {} at level {level} position {position}",
-            short(root)
+            "{side} posts {} at level {level} from position {position}",
+            roots_said(roots)
         ),
-        Move::Agree { level, position } => {
-            format!("{side} agrees at level {level} position {position}")
-        }
-        Move::Disagree { level, position } => {
-            format!("{side} disputes level {level} position {position}")
+        Move::Pick {
+            level,
+            position,
+            part,
+        } => {
+            format!("{side} picks part {part} at level {level} position {position}")
         }
         Move::Proof { proof } => format!(
             "{side} submits a step proof ({})",

@@ -171,6 +171,34 @@ impl Strategy for Shared {
     ) -> bool {
         self.get().strategy.agrees(q, place, root)
     }
+    fn roots(
+        &mut self,
+        asked: &[(Query, crate::players::player::Place)],
+    ) -> Vec<crate::hash::Hash> {
+        let mut s = self.get();
+        let missing: Vec<(Query, crate::players::player::Place)> = asked
+            .iter()
+            .filter(|&&(q, place)| !s.roots.contains_key(&(q, Some(place))))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let found = s.strategy.roots(&missing);
+            for ((q, place), h) in missing.into_iter().zip(found) {
+                s.roots.insert((q, Some(place)), h);
+            }
+        }
+        asked
+            .iter()
+            .map(|&(q, place)| s.roots[&(q, Some(place))])
+            .collect()
+    }
+    fn pick(
+        &mut self,
+        asked: &[(Query, crate::players::player::Place)],
+        roots: &[crate::hash::Hash],
+    ) -> u64 {
+        self.get().strategy.pick(asked, roots)
+    }
 }
 
 /// How a claim ended for its defender.

@@ -35,13 +35,29 @@ pub struct Place {
     pub position: u64,
 }
 
-/// The query for the midpoint of a bisection.
-pub fn midpoint_query(b: &Bisection) -> Query {
-    let abs = b.absolute(b.mid());
+/// The query for a position of a bisection.
+pub fn query_at(b: &Bisection, position: u64) -> Query {
+    let abs = b.absolute(position);
     match (b.kind, b.t) {
         (LevelKind::Micro, Some(t)) => Query::Micro { t, j: abs },
         _ => Query::Step(abs),
     }
+}
+
+/// The queries of a round: one for each of its `parts - 1` roots, in
+/// order, with their places.
+pub fn round_queries(b: &Bisection) -> Vec<(Query, Place)> {
+    b.positions()
+        .map(|position| {
+            (
+                query_at(b, position),
+                Place {
+                    level: b.level,
+                    position,
+                },
+            )
+        })
+        .collect()
 }
 
 /// What a side knows and says.
@@ -62,6 +78,41 @@ pub trait Strategy: Send {
     fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
         self.root(q, Some(place)) == *root
     }
+    /// The roots the side states for the queries of a round (a defender's
+    /// dissection), in order.
+    fn roots(&mut self, asked: &[(Query, Place)]) -> Vec<Hash> {
+        asked
+            .iter()
+            .map(|&(q, place)| self.root(q, Some(place)))
+            .collect()
+    }
+    /// The part a challenger picks from a dissection whose roots `roots`
+    /// answer `asked`: the first whose end root it does not agree with
+    /// (`roots.len()`, the last part, when it agrees with all).
+    fn pick(&mut self, asked: &[(Query, Place)], roots: &[Hash]) -> u64 {
+        asked
+            .iter()
+            .zip(roots)
+            .position(|(&(q, place), root)| !self.agrees(q, place, root))
+            .unwrap_or(roots.len()) as u64
+    }
+}
+
+/// Whether every query is a micro-root of the same A-step (then its
+/// micro-steps), for a timeline's one-pass batch.
+fn micro_batch(asked: &[(Query, Place)]) -> Option<(u64, Vec<u64>)> {
+    let t = match asked.first()?.0 {
+        Query::Micro { t, .. } => t,
+        Query::Step(_) => return None,
+    };
+    asked
+        .iter()
+        .map(|(q, _)| match *q {
+            Query::Micro { t: u, j } if u == t => Some(j),
+            _ => None,
+        })
+        .collect::<Option<Vec<u64>>>()
+        .map(|js| (t, js))
 }
 
 /// The honest strategy: true roots from a timeline, valid proofs.
@@ -81,6 +132,35 @@ impl Strategy for Honest {
     fn proof(&mut self, t: u64, j: u64) -> Option<StepProof> {
         self.timeline.proof(t, j).ok()
     }
+
+    fn roots(&mut self, asked: &[(Query, Place)]) -> Vec<Hash> {
+        match micro_batch(asked) {
+            Some((t, js)) => self.timeline.micro_roots(t, &js),
+            None => asked
+                .iter()
+                .map(|&(q, place)| self.root(q, Some(place)))
+                .collect(),
+        }
+    }
+
+    fn pick(&mut self, asked: &[(Query, Place)], roots: &[Hash]) -> u64 {
+        if micro_batch(asked).is_some() {
+            // Micro-roots come cheapest all at once.
+            let mine = self.roots(asked);
+            return mine
+                .iter()
+                .zip(roots)
+                .position(|(m, r)| m != r)
+                .unwrap_or(roots.len()) as u64;
+        }
+        // A-step roots one by one, forward from `lo`, up to the first that
+        // differs.
+        asked
+            .iter()
+            .zip(roots)
+            .position(|(&(q, place), root)| self.root(q, Some(place)) != *root)
+            .unwrap_or(roots.len()) as u64
+    }
 }
 
 /// A dishonest variation.
@@ -94,13 +174,15 @@ pub enum Lie {
         /// First wrong micro-step of the diverging A-step.
         micro_from: u64,
     },
-    /// Defender: a wrong final root, every midpoint true.
+    /// Defender: a wrong final root, every root of every round true.
     Final,
-    /// A wrong root (defender) or a wrong verdict (challenger) at one place.
+    /// A wrong root (defender) or a wrong verdict on the root there
+    /// (challenger) at one place: the position of a root of a round.
     At(Place),
     /// Each answer wrong or right by a coin toss: a story that changes.
     Random(u64),
-    /// Challenger: disputes a correct claim and disagrees with everything.
+    /// Challenger: disputes a correct claim and disagrees with every root
+    /// (always picks the first part).
     DisputeCorrect,
     /// Submits a broken proof instead of the valid one.
     BadProof,
@@ -262,7 +344,42 @@ impl Strategy for Liar {
     }
 
     fn agrees(&mut self, q: Query, place: Place, root: &Hash) -> bool {
-        let mut verdict = self.honest.root(q, Some(place)) == *root;
+        let right = self.honest.root(q, Some(place)) == *root;
+        self.verdict(place, right)
+    }
+
+    fn roots(&mut self, asked: &[(Query, Place)]) -> Vec<Hash> {
+        let truth = self.honest.roots(asked);
+        asked
+            .iter()
+            .zip(truth)
+            .map(|(&(q, place), truth)| {
+                if self.lies_about(q, Some(place)) {
+                    forge(&truth, 0)
+                } else {
+                    truth
+                }
+            })
+            .collect()
+    }
+
+    fn pick(&mut self, asked: &[(Query, Place)], roots: &[Hash]) -> u64 {
+        let truth = self.honest.roots(asked);
+        for (i, ((_, place), (mine, theirs))) in
+            asked.iter().zip(truth.iter().zip(roots)).enumerate()
+        {
+            if !self.verdict(*place, mine == theirs) {
+                return i as u64;
+            }
+        }
+        roots.len() as u64
+    }
+}
+
+impl Liar {
+    /// The liar's verdict on a root at `place` whose truth is `right`.
+    fn verdict(&mut self, place: Place, right: bool) -> bool {
+        let mut verdict = right;
         for i in 0..self.lies.len() {
             match self.lies[i].clone() {
                 Lie::DisputeCorrect => verdict = false,
@@ -301,30 +418,16 @@ impl Player {
                     .disputes(&game.claim.final_root)
                     .then_some(Move::Challenge { root: mine })
             }
-            (Phase::Bisect(b), Side::Defender) if b.mid_root.is_none() => {
-                let place = Place {
-                    level: b.level,
-                    position: b.mid(),
-                };
-                Some(Move::Midpoint {
-                    level: b.level,
-                    position: b.mid(),
-                    root: self.strategy.root(midpoint_query(b), Some(place)),
-                })
-            }
-            (Phase::Bisect(b), Side::Challenger) => {
-                let root = b.mid_root?;
-                let place = Place {
-                    level: b.level,
-                    position: b.mid(),
-                };
-                let (level, position) = (b.level, b.mid());
-                Some(if self.strategy.agrees(midpoint_query(b), place, &root) {
-                    Move::Agree { level, position }
-                } else {
-                    Move::Disagree { level, position }
-                })
-            }
+            (Phase::Bisect(b), Side::Defender) if !b.dissected() => Some(Move::Dissect {
+                level: b.level,
+                position: b.first(),
+                roots: self.strategy.roots(&round_queries(b)),
+            }),
+            (Phase::Bisect(b), Side::Challenger) if b.dissected() => Some(Move::Pick {
+                level: b.level,
+                position: b.first(),
+                part: self.strategy.pick(&round_queries(b), &b.roots),
+            }),
             (Phase::Prove(d), _) => self
                 .strategy
                 .proof(d.t, d.j)

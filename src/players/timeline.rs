@@ -410,6 +410,35 @@ impl Timeline {
         r_root(&q_root(&m.q), &s_root)
     }
 
+    /// `root(S_p)` at each of `ps`, in one forward pass where the positions
+    /// ascend (the roots of a round: the cursor moves from one to the next,
+    /// replaying only the steps between and re-hashing the pages that changed).
+    pub fn roots_at(&mut self, ps: &[u64]) -> Vec<Hash> {
+        ps.iter().map(|&p| self.root_at(p)).collect()
+    }
+
+    /// `root(R_j)` of A-step `t` at each of `js` (ascending): one copy of
+    /// `S_t`, micro-steps run once from `j = 0` to the last, the tree
+    /// synced with the pages written since the previous root.
+    pub fn micro_roots(&mut self, t: u64, js: &[u64]) -> Vec<Hash> {
+        if !js.is_sorted() {
+            return js.iter().map(|&j| self.micro_root(t, j)).collect();
+        }
+        let (s, mut tree) = self.state_at(t);
+        let mut m = MicroMachine::attach(s);
+        m.s.take_dirty();
+        let mut at = 0u64;
+        let mut roots = Vec::with_capacity(js.len());
+        for &j in js {
+            m.run_usteps(j - at);
+            at = j;
+            self.stats.roots += 1;
+            let s_root = tree.sync(&mut m.s);
+            roots.push(r_root(&q_root(&m.q), &s_root));
+        }
+        roots
+    }
+
     /// The proof of micro-step `j` of A-step `t`, from the cursor's tree
     /// (in sync with `S_t`) updated with the pages the `j` micro-steps
     /// wrote, not a tree built afresh.
@@ -530,6 +559,33 @@ mod tests {
             assert_eq!(mine, scratch, "step {t}, micro-step {j}");
         }
         assert!(tl.proof(3, crate::micro::USTEPS).is_err());
+    }
+
+    #[test]
+    fn the_roots_of_a_round_are_the_roots_one_by_one() {
+        let p = countdown(300);
+        let mut tl = Timeline::new(&p, &[], 10, 3);
+        let mut fresh = Timeline::new(&p, &[], 10, 3);
+        // A round of 16 parts over [512, 1024], then one over [544, 576].
+        for ps in [
+            (1..16).map(|i| 512 + 32 * i).collect::<Vec<u64>>(),
+            (1..16).map(|i| 544 + 2 * i).collect(),
+            vec![1000, 3, 700],
+        ] {
+            let one_by_one: Vec<Hash> = ps.iter().map(|&p| fresh.root_at(p)).collect();
+            assert_eq!(tl.roots_at(&ps), one_by_one, "{ps:?}");
+        }
+        for (t, js) in [
+            (
+                700u64,
+                vec![1u64, 2, 3, 200, 1024, 1025, crate::micro::USTEPS],
+            ),
+            (5, vec![0, 256, 512, 768, 1024]),
+            (9, vec![40, 3, 17]),
+        ] {
+            let one_by_one: Vec<Hash> = js.iter().map(|&j| fresh.micro_root(t, j)).collect();
+            assert_eq!(tl.micro_roots(t, &js), one_by_one, "t {t}");
+        }
     }
 
     #[test]

@@ -211,6 +211,20 @@ impl Referee {
                 results.push(Err(refuse(404, format!("game {id} has no dispute {n}"))));
                 continue;
             };
+            let most = crate::rules::policy::MAX_FAN as usize - 1;
+            if let crate::rules::Move::Dissect { roots, .. } = &m.mv
+                && roots.len() > most
+            {
+                results.push(Err(refuse(
+                    400,
+                    format!(
+                        "a dissection carries at most {most} roots (a fan-out of at most {}), this one has {}",
+                        crate::rules::policy::MAX_FAN,
+                        roots.len()
+                    ),
+                )));
+                continue;
+            }
             let secret = match m.side {
                 Side::Defender => &d.defender_token,
                 Side::Challenger => &d.challenger_token,

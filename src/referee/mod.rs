@@ -89,7 +89,7 @@ use crate::players::wire::{
     ClaimStatus, ClaimView, CreateGame, Created, ErrorBody, Joined, PolicyView, Summary, View,
 };
 use crate::referee::store::{Appended, Event, Log, StoreError, put_blob};
-use crate::rules::levels::two_levels;
+use crate::rules::levels::default_levels;
 use crate::rules::transcript::{Record, Transcript};
 use crate::rules::{DisputeState, MoveError, initial_root};
 use entries::{
@@ -539,7 +539,7 @@ impl Referee {
         };
         let clock_ms = ask(req.clock_ms, cfg.policy.clock_ms(b), "clock_ms")?;
         let window_ms = ask(req.window_ms, cfg.policy.window_ms(b), "window_ms")?;
-        let levels = req.levels.unwrap_or_else(|| two_levels(b));
+        let levels = req.levels.unwrap_or_else(|| default_levels(b));
         let open = self.open_claims();
         if open >= cfg.max_open_claims {
             return Err(refuse(

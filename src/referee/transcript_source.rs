@@ -2,7 +2,7 @@
 //! input read from their blobs in chunks, never whole in memory.
 
 use crate::hash::Hash;
-use crate::rules::transcript::{Record, TRANSCRIPT_TYPE};
+use crate::rules::transcript::{Record, TRANSCRIPT_TYPE, TRANSCRIPT_VERSION};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +26,10 @@ impl TranscriptSource {
     pub fn write(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         use std::io::Write;
         let json = |w: &mut dyn Write, v: &dyn erased::Json| v.write_json(w);
-        write!(w, "{{\"type\":\"{TRANSCRIPT_TYPE}\",\"game\":")?;
+        write!(
+            w,
+            "{{\"type\":\"{TRANSCRIPT_TYPE}\",\"version\":{TRANSCRIPT_VERSION},\"game\":"
+        )?;
         json(w, &self.game)?;
         write!(w, ",\"dispute\":{},\"claim\":", self.dispute)?;
         json(w, &self.claim)?;

@@ -127,12 +127,35 @@ pub struct Round {
     pub lo: u64,
     /// Disputed end.
     pub hi: u64,
-    /// The midpoint the defender answers for.
-    pub mid: u64,
-    /// The defender's root at the midpoint, once posted.
-    pub mid_root: Option<Hash>,
-    /// The challenger's verdict on it: `Some(true)` agreed, `Some(false)` disputed.
-    pub agreed: Option<bool>,
+    /// Its parts: `min(k, hi - lo)`.
+    pub parts: u64,
+    /// The defender's roots between the parts, once posted.
+    pub roots: Vec<Hash>,
+    /// The part the challenger picked (the first it disputes), once it has.
+    pub part: Option<u64>,
+}
+
+impl Round {
+    fn new(lo: u64, hi: u64, k: u32) -> Round {
+        Round {
+            lo,
+            hi,
+            parts: (k as u64).min(hi - lo).max(1),
+            roots: Vec::new(),
+            part: None,
+        }
+    }
+
+    /// The units of one part.
+    pub fn step(&self) -> u64 {
+        (self.hi - self.lo) / self.parts.max(1)
+    }
+
+    /// The interval of part `i`.
+    pub fn part_interval(&self, i: u64) -> (u64, u64) {
+        let step = self.step();
+        (self.lo + i * step, self.lo + (i + 1) * step)
+    }
 }
 
 /// One level's bisection so far.
@@ -144,6 +167,8 @@ pub struct LevelRounds {
     pub kind: LevelKind,
     /// log2 of the level's units.
     pub log2: u32,
+    /// Fan-out.
+    pub k: u32,
     /// Absolute step (A-step, or micro-step of A-step `t`) of position 0.
     pub base: u64,
     /// log2 of the steps in one unit.
@@ -159,9 +184,8 @@ impl LevelRounds {
     /// once it is done).
     pub fn interval(&self) -> (u64, u64) {
         match self.rounds.last() {
-            Some(r) => match r.agreed {
-                Some(true) => (r.mid, r.hi),
-                Some(false) => (r.lo, r.mid),
+            Some(r) => match r.part {
+                Some(p) => r.part_interval(p),
                 None => (r.lo, r.hi),
             },
             None => (0, 0),
@@ -176,9 +200,9 @@ impl LevelRounds {
 }
 
 /// The bisection, level by level, rebuilt from the moves (as the referee
-/// plays them: a challenge opens level 0; each agree moves the agreed end
-/// to the midpoint, each disagree the disputed end; an interval of one
-/// unit hands over to the next level).
+/// plays them: a challenge opens level 0; each dissection splits the
+/// interval into parts, each pick keeps the part picked; an interval of
+/// one unit hands over to the next level).
 pub fn rounds(levels: &[Level], moves: &[Record]) -> Vec<LevelRounds> {
     let unit_log2 = |i: usize| -> u32 {
         levels
@@ -195,49 +219,34 @@ pub fn rounds(levels: &[Level], moves: &[Record]) -> Vec<LevelRounds> {
             level: i,
             kind: l.kind,
             log2: l.log2,
+            k: l.k,
             base,
             unit_log2: unit_log2(i),
             t,
-            rounds: vec![Round {
-                lo: 0,
-                hi,
-                mid: hi / 2,
-                mid_root: None,
-                agreed: None,
-            }],
+            rounds: vec![Round::new(0, hi, l.k)],
         })
     };
     let mut out: Vec<LevelRounds> = Vec::new();
     for r in moves {
         match &r.mv {
             Move::Challenge { .. } if out.is_empty() => out.extend(open(0, 0, None)),
-            Move::Midpoint { root, .. } => {
+            Move::Dissect { roots, .. } => {
                 if let Some(round) = out.last_mut().and_then(|l| l.rounds.last_mut()) {
-                    round.mid_root = Some(*root);
+                    round.roots = roots.clone();
                 }
             }
-            Move::Agree { .. } | Move::Disagree { .. } => {
-                let agreed = matches!(r.mv, Move::Agree { .. });
+            Move::Pick { part, .. } => {
                 let Some(level) = out.last_mut() else {
                     continue;
                 };
                 let Some(round) = level.rounds.last_mut() else {
                     continue;
                 };
-                round.agreed = Some(agreed);
-                let (lo, hi) = if agreed {
-                    (round.mid, round.hi)
-                } else {
-                    (round.lo, round.mid)
-                };
+                let part = (*part).min(round.parts - 1);
+                round.part = Some(part);
+                let (lo, hi) = round.part_interval(part);
                 if hi - lo > 1 {
-                    level.rounds.push(Round {
-                        lo,
-                        hi,
-                        mid: lo + (hi - lo) / 2,
-                        mid_root: None,
-                        agreed: None,
-                    });
+                    level.rounds.push(Round::new(lo, hi, level.k));
                     continue;
                 }
                 // One unit left: the next level bisects it.
@@ -518,9 +527,10 @@ const BAR_W: u64 = 660;
 const ROW_H: u64 = 50;
 
 /// One level's rounds as SVG: each row is that round's interval drawn
-/// full width and split at the midpoint; the half the next round keeps is
-/// red (disputed), an agreed half green, a dropped half grey; the thin
-/// line above shows where the interval lies within the whole level.
+/// full width and split into its parts; the parts before the picked one
+/// are green (agreed), the picked part red (disputed: the next round's
+/// interval), the parts after it grey (dropped); the thin line above shows
+/// where the interval lies within the whole level.
 fn level_svg(l: &LevelRounds, current: bool) -> String {
     let h = 10 + ROW_H * l.rounds.len() as u64;
     let mut s = format!(
@@ -528,46 +538,63 @@ fn level_svg(l: &LevelRounds, current: bool) -> String {
         l.level
     );
     let span = 1u64.checked_shl(l.log2).unwrap_or(u64::MAX) as f64;
-    let half = BAR_W / 2;
     let last = l.rounds.len().saturating_sub(1);
     for (r, round) in l.rounds.iter().enumerate() {
         let y = 6 + ROW_H * r as u64;
         let x0 = BAR_X as f64 + BAR_W as f64 * round.lo as f64 / span;
         let w = (BAR_W as f64 * (round.hi - round.lo) as f64 / span).max(2.0);
-        let (left, right, left_word, right_word) = match round.agreed {
-            Some(true) => ("#c8e6c9", "#ffcdd2", "agreed", "disputed"),
-            Some(false) => ("#ffcdd2", "#eeeeee", "disputed", "dropped"),
-            None => ("#e3f2fd", "#e3f2fd", "", ""),
+        let _ = write!(
+            s,
+            "<g class=\"round\" data-round=\"{r}\" data-parts=\"{}\"><text x=\"4\" y=\"{}\">round {}</text>\
+<rect x=\"{BAR_X}\" y=\"{y}\" width=\"{BAR_W}\" height=\"3\" fill=\"#ddd\"/>\
+<rect x=\"{x0:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"3\" fill=\"#c62828\"/>",
+            round.parts,
+            y + 16,
+            r + 1,
+        );
+        let part_w = BAR_W as f64 / round.parts as f64;
+        for i in 0..round.parts {
+            let (fill, word) = match round.part {
+                Some(p) if i < p => ("#c8e6c9", "agreed"),
+                Some(p) if i == p => ("#ffcdd2", "disputed"),
+                Some(_) => ("#eeeeee", "dropped"),
+                None => ("#e3f2fd", ""),
+            };
+            let x = BAR_X as f64 + part_w * i as f64;
+            let _ = write!(
+                s,
+                "<rect class=\"part\" x=\"{x:.1}\" y=\"{}\" width=\"{part_w:.1}\" height=\"18\" fill=\"{fill}\" stroke=\"#888\"><title>{word} [{}, {}]</title></rect>",
+                y + 6,
+                l.absolute(round.part_interval(i).0),
+                l.absolute(round.part_interval(i).1),
+            );
+            // Words where they fit (a round of up to 4 parts), and always
+            // on the disputed part.
+            if !word.is_empty() && (round.parts <= 4 || Some(i) == round.part) {
+                let _ = write!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{word}</text>",
+                    x + part_w / 2.0,
+                    y + 19
+                );
+            }
+        }
+        let roots = match round.roots.as_slice() {
+            [] if current && r == last => " (awaiting the defender)".to_string(),
+            [] => String::new(),
+            [one] => format!(" root {}…", &one.to_hex()[..8]),
+            many => format!(" {} roots", many.len()),
         };
         let _ = write!(
             s,
-            "<g class=\"round\" data-round=\"{r}\"><text x=\"4\" y=\"{}\">round {}</text>\
-<rect x=\"{BAR_X}\" y=\"{y}\" width=\"{BAR_W}\" height=\"3\" fill=\"#ddd\"/>\
-<rect x=\"{x0:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"3\" fill=\"#c62828\"/>\
-<rect x=\"{BAR_X}\" y=\"{}\" width=\"{half}\" height=\"18\" fill=\"{left}\" stroke=\"#888\"/>\
-<rect x=\"{}\" y=\"{}\" width=\"{half}\" height=\"18\" fill=\"{right}\" stroke=\"#888\"/>\
-<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{left_word}</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{right_word}</text>\
-<text x=\"{BAR_X}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\
+            "<text x=\"{BAR_X}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{} parts of {}{roots}</text>\
 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text></g>",
-            y + 16,
-            r + 1,
-            y + 6,
-            BAR_X + half,
-            y + 6,
-            BAR_X + half / 2,
-            y + 19,
-            BAR_X + half + half / 2,
-            y + 19,
             y + 37,
             l.absolute(round.lo),
-            BAR_X + half,
+            BAR_X + BAR_W / 2,
             y + 37,
-            l.absolute(round.mid),
-            match (&round.mid_root, round.agreed) {
-                (Some(h), _) => format!(" root {}…", &h.to_hex()[..8]),
-                (None, _) if current && r == last => " (awaiting the defender)".into(),
-                _ => String::new(),
-            },
+            round.parts,
+            round.step(),
             BAR_X + BAR_W,
             y + 37,
             l.absolute(round.hi),
@@ -649,13 +676,14 @@ pub fn game_page(v: &View, moves: &[Record]) -> String {
         Phase::Done(_) => {}
     }
     let levels = rounds(&g.levels, moves);
-    b.push_str("<p class=\"legend\">Each row is one round's interval, split at its midpoint:<span style=\"background:#c8e6c9\"></span>agreed<span style=\"background:#ffcdd2\"></span>disputed (the next round's interval)<span style=\"background:#eee\"></span>dropped<span style=\"background:#e3f2fd\"></span>awaiting a move; the thin line marks the interval within the whole level.</p>\n");
+    b.push_str("<p class=\"legend\">Each row is one round's interval, split into its parts:<span style=\"background:#c8e6c9\"></span>agreed<span style=\"background:#ffcdd2\"></span>disputed (the next round's interval)<span style=\"background:#eee\"></span>dropped<span style=\"background:#e3f2fd\"></span>awaiting a move; the thin line marks the interval within the whole level.</p>\n");
     for (i, lv) in g.levels.iter().enumerate() {
         let _ = write!(
             b,
-            "<section class=\"level\" id=\"level-{i}\"><h2>Level {i}: 2<sup>{}</sup> {}</h2>",
+            "<section class=\"level\" id=\"level-{i}\"><h2>Level {i}: 2<sup>{}</sup> {}, {} parts a round</h2>",
             lv.log2,
-            kind_name(lv.kind)
+            kind_name(lv.kind),
+            lv.k
         );
         match levels.iter().find(|l| l.level == i) {
             Some(l) => {
@@ -695,14 +723,25 @@ pub fn game_page(v: &View, moves: &[Record]) -> String {
     for r in moves {
         let (place, root) = match &r.mv {
             Move::Challenge { root } => ("the final state".to_string(), short(root)),
-            Move::Midpoint {
+            Move::Dissect {
                 level,
                 position,
-                root,
-            } => (place(&levels, *level, *position), short(root)),
-            Move::Agree { level, position } | Move::Disagree { level, position } => {
-                (place(&levels, *level, *position), String::new())
-            }
+                roots,
+            } => (
+                place(&levels, *level, *position),
+                match roots.as_slice() {
+                    [one] => short(one),
+                    _ => format!("{} roots", roots.len()),
+                },
+            ),
+            Move::Pick {
+                level,
+                position,
+                part,
+            } => (
+                format!("part {part}, {}", place(&levels, *level, *position)),
+                String::new(),
+            ),
             Move::Proof { .. } => ("the disputed micro-step".to_string(), String::new()),
         };
         let _ = writeln!(
@@ -796,7 +835,8 @@ mod tests {
                         (b.level, b.base, b.unit_log2, b.t, b.lo, b.hi),
                         "after {n} moves"
                     );
-                    assert_eq!(r.mid_root, b.mid_root, "after {n} moves");
+                    assert_eq!(r.roots, b.roots, "after {n} moves");
+                    assert_eq!(r.parts, b.parts(), "after {n} moves");
                 }
                 Phase::Prove(d) => {
                     let l = levels.last().unwrap();

@@ -87,16 +87,22 @@ fn the_committed_transcript_checks_out() {
 fn a_wrong_root_is_refused() {
     let mut t = transcript();
     let last = proof_move(&t);
-    // The root the last bisection step agreed on, which the proof starts from.
-    let agreed = (0..last)
+    // The root the last pick agreed on (the end of the part before the
+    // picked one), which the proof starts from.
+    let (picked, part) = (0..last)
         .rev()
-        .find(|&i| matches!(t.moves[i].mv, Move::Midpoint { .. }))
-        .expect("a midpoint before the proof");
+        .find_map(|i| match t.moves[i].mv {
+            Move::Pick { part, .. } if part > 0 => Some((i, part as usize)),
+            _ => None,
+        })
+        .expect("a pick past the first part before the proof");
+    let last_level = t.levels.len() - 1;
+    assert!(matches!(t.moves[picked].mv, Move::Pick { level, .. } if level == last_level));
     let wrong = Hash([0x11; 32]);
-    let Move::Midpoint { root, .. } = &mut t.moves[agreed].mv else {
-        unreachable!()
+    let Move::Dissect { roots, .. } = &mut t.moves[picked - 1].mv else {
+        panic!("a pick answers a dissection")
     };
-    *root = wrong;
+    roots[part - 1] = wrong;
     match refused(&t) {
         TranscriptError::Move {
             seq,
@@ -113,6 +119,30 @@ fn a_wrong_root_is_refused() {
         }
         e => panic!("not the proof's root mismatch: {e}"),
     }
+}
+
+#[test]
+fn another_format_version_is_refused_by_name() {
+    let mut t = transcript();
+    t.version = 1;
+    let e = refused(&t);
+    assert!(
+        matches!(
+            e,
+            TranscriptError::Version {
+                found: 1,
+                expected: 2
+            }
+        ),
+        "{e}"
+    );
+    // A version 1 file (no version field, binary moves) is named as such
+    // when read, not refused for its first unknown move.
+    let text = String::from_utf8(fixture("hello.transcript.json")).unwrap();
+    let old = text.replacen("\"version\": 2,", "", 1);
+    assert_ne!(old, text);
+    let e = read_transcript(old.as_bytes()).unwrap_err().to_string();
+    assert!(e.contains("transcript format version 1"), "{e}");
 }
 
 #[test]

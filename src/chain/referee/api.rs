@@ -2,8 +2,8 @@
 //! views and transcripts.
 
 use super::{
-    ChainReferee, GasEntry, Pending, level_bytes, locked, parse_id, refused, rpc_err, small,
-    status_of,
+    ChainReferee, GasEntry, Pending, chain_levels, level_bytes, locked, parse_id, refused, rpc_err,
+    small, status_of,
 };
 use crate::chain::bindings::DisputeGame;
 use crate::chain::rpc::RpcError;
@@ -12,7 +12,6 @@ use crate::players::wire::{
     ClaimStatus, ClaimView, CreateGame, Created, Joined, MoveRequest, View,
 };
 use crate::proof::binary;
-use crate::rules::levels::two_levels;
 use crate::rules::transcript::{TRANSCRIPT_TYPE, Transcript};
 use crate::rules::{DisputeState, Move};
 use alloy::primitives::U256;
@@ -65,7 +64,7 @@ impl RefereeApi for ChainReferee {
         let levels = req
             .levels
             .clone()
-            .unwrap_or_else(|| two_levels(req.claim.b));
+            .unwrap_or_else(|| chain_levels(req.claim.b));
         // The program by its image (the contract derives root(S_0) from it
         // and the input's bytes).
         let program =
@@ -283,31 +282,34 @@ impl RefereeApi for ChainReferee {
                     "a challenge move is not allowed now: the dispute is open",
                 ));
             }
-            // The rules' binary levels: a midpoint is a dissection into two
-            // parts, agreeing with it picks the second part, disagreeing the
-            // first (the pick sends the dissection's root back).
-            Move::Midpoint {
+            Move::Dissect {
                 level,
                 position,
-                root,
+                roots,
             } => DisputeGame::dissectCall {
                 d: dd,
                 level: u8::try_from(*level).unwrap_or(u8::MAX),
                 position: *position,
-                roots: vec![root.0.into()],
+                roots: roots.iter().map(|r| r.0.into()).collect(),
             }
             .abi_encode(),
-            Move::Agree { level, position } | Move::Disagree { level, position } => {
-                let mid = match &now.game.phase {
-                    crate::rules::Phase::Bisect(b) => b.mid_root,
-                    _ => None,
+            // The pick sends the dissection's roots back (the contract
+            // keeps only their hash).
+            Move::Pick {
+                level,
+                position,
+                part,
+            } => {
+                let roots = match &now.game.phase {
+                    crate::rules::Phase::Bisect(b) => b.roots.clone(),
+                    _ => Vec::new(),
                 };
                 DisputeGame::pickCall {
                     d: dd,
                     level: u8::try_from(*level).unwrap_or(u8::MAX),
                     position: *position,
-                    part: u8::from(matches!(req.mv, Move::Agree { .. })),
-                    roots: mid.map(|m| vec![m.0.into()]).unwrap_or_default(),
+                    part: u8::try_from(*part).unwrap_or(u8::MAX),
+                    roots: roots.iter().map(|r| r.0.into()).collect(),
                 }
                 .abi_encode()
             }
@@ -344,6 +346,7 @@ impl RefereeApi for ChainReferee {
             })?;
         Ok(Transcript {
             kind: TRANSCRIPT_TYPE.into(),
+            version: crate::rules::transcript::TRANSCRIPT_VERSION,
             game: id.to_string(),
             dispute: r.opening.k + 1,
             claim: r.meta.claim.clone(),

@@ -11,7 +11,7 @@
 //!   dispute's number is 1-based within its claim, as at the HTTP referee
 //!   (`k + 1` for the contract's `disputeOf(id, k)` and `Challenged.index`).
 //! - **The game a player sees is rebuilt from the contract's event logs**
-//!   (`ClaimMade`, `Challenged`, `Midpoint`, `Agreed`, `Disagreed`,
+//!   (`ClaimMade`, `Challenged`, `Dissected`, `Picked`,
 //!   `Proved` with its proof's bytes, `TimedOut`): each move is replayed
 //!   with the Rust rules ([`DisputeState::apply`](crate::rules::DisputeState::apply)) at its block's timestamp in
 //!   milliseconds (clocks are the contract's `clockSeconds * 1000`), and
@@ -243,22 +243,37 @@ fn side_of(x: u8) -> Side {
     }
 }
 
+/// The chain's default fan-out, of every level: the whole game's gas is
+/// the smallest at `b` = 20, 30 and 40 among k = 2, 4, 8, 16, 32
+/// (`cargo bench --bench gas`; contracts/README.md, "k-ary bisection":
+/// 1.19M at `b` = 20, 1.69M at 40). The HTTP referee's defaults
+/// ([`crate::rules::levels::default_levels`]) count rounds and bytes instead.
+pub const CHAIN_FAN: u32 = 32;
+
+/// The chain's default levels for `b`: `[steps b, micro a]`, both of
+/// fan-out [`CHAIN_FAN`].
+pub fn chain_levels(b: u32) -> Vec<Level> {
+    crate::rules::levels::kary_levels(b, CHAIN_FAN, CHAIN_FAN)
+}
+
 /// The contract's encoding of a level list: two bytes each, byte 0 bit 7
 /// for a micro level, bits 0..6 its log2, byte 1 the log2 of its fan-out
-/// (1: the rules' binary levels).
+/// `k` (a fan-out the rules accept is a power of two: `validate` refuses
+/// the others before a claim is sent).
 pub fn level_bytes(levels: &[Level]) -> Vec<u8> {
     levels
         .iter()
         .flat_map(|l| {
             [
                 l.log2 as u8 | if l.kind == LevelKind::Micro { 0x80 } else { 0 },
-                1,
+                l.k.max(1).ilog2() as u8,
             ]
         })
         .collect()
 }
 
-/// The level list of the contract's encoding (the fan-out byte aside).
+/// The level list of the contract's encoding (of a claim the contract
+/// took: two bytes a level, each fan-out byte from 1 to log2 `MAX_FAN`).
 pub fn levels_of(bytes: &[u8]) -> Vec<Level> {
     bytes
         .chunks(2)
@@ -269,6 +284,9 @@ pub fn levels_of(bytes: &[u8]) -> Vec<Level> {
                 LevelKind::Steps
             },
             log2: u32::from(b[0] & 0x7f),
+            k: 1u32
+                .checked_shl(u32::from(b.get(1).copied().unwrap_or(1)))
+                .unwrap_or(0),
         })
         .collect()
 }

@@ -110,33 +110,24 @@ impl ChainReferee {
             let topic = l.topic0().copied().unwrap_or_default();
             let decode_err =
                 |e: alloy::sol_types::Error| bad(format!("a log does not decode: {e}"));
-            // The rules' levels are binary: a dissection has one root, the
-            // pick of part 1 agrees with it, of part 0 disagrees.
             let (side, mv) = if topic == DisputeGame::Dissected::SIGNATURE_HASH {
                 let e = DisputeGame::Dissected::decode_log(&l.inner).map_err(decode_err)?;
-                let [root] = e.roots.as_slice() else {
-                    return Err(bad(format!(
-                        "a dissection into {} parts; the rules' levels have two",
-                        e.roots.len() + 1
-                    )));
-                };
                 (
                     Side::Defender,
-                    Move::Midpoint {
+                    Move::Dissect {
                         level: usize::from(e.level),
                         position: e.position,
-                        root: Hash(root.0),
+                        roots: e.roots.iter().map(|r| Hash(r.0)).collect(),
                     },
                 )
             } else if topic == DisputeGame::Picked::SIGNATURE_HASH {
                 let e = DisputeGame::Picked::decode_log(&l.inner).map_err(decode_err)?;
-                let (level, position) = (usize::from(e.level), e.position);
                 (
                     Side::Challenger,
-                    if e.part == 0 {
-                        Move::Disagree { level, position }
-                    } else {
-                        Move::Agree { level, position }
+                    Move::Pick {
+                        level: usize::from(e.level),
+                        position: e.position,
+                        part: u64::from(e.part),
                     },
                 )
             } else if topic == DisputeGame::Proved::SIGNATURE_HASH {
@@ -317,6 +308,12 @@ impl ChainReferee {
 
 /// The contract's dispute against the rebuilt game: `Err` names the first
 /// field that differs.
+/// `keccak256(abi.encodePacked(roots))`, the contract's record of a dissection.
+fn roots_hash(roots: &[Hash]) -> Hash {
+    let parts: Vec<&[u8]> = roots.iter().map(|r| &r.0[..]).collect();
+    crate::hash::keccak(&parts)
+}
+
 pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<(), String> {
     fn field<T: PartialEq + std::fmt::Debug>(
         name: &str,
@@ -353,13 +350,10 @@ pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<
             field("unitLog2", u32::from(c.unitLog2), b.unit_log2)?;
             field("loRoot", Hash(c.loRoot.0), b.lo_root)?;
             field("hiRoot", Hash(c.hiRoot.0), b.hi_root)?;
-            field("hasRoots", c.hasRoots, b.mid_root.is_some())?;
-            if let Some(m) = b.mid_root {
-                field(
-                    "rootsHash",
-                    Hash(c.rootsHash.0),
-                    crate::hash::keccak(&[&m.0]),
-                )?;
+            field("fanLog2", u32::from(c.fanLog2), b.k.max(1).ilog2())?;
+            field("hasRoots", c.hasRoots, b.dissected())?;
+            if b.dissected() {
+                field("rootsHash", Hash(c.rootsHash.0), roots_hash(&b.roots))?;
             }
             Ok(())
         }
@@ -380,21 +374,28 @@ pub(super) fn cross_check(c: &DisputeGame::Dispute, g: &DisputeState) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::super::{level_bytes, levels_of};
+    use super::super::{chain_levels, level_bytes, levels_of};
     use super::*;
     use crate::rules::claim::Claim;
-    use crate::rules::levels::{two_levels, with_strides};
+    use crate::rules::levels::{kary_levels, two_levels, with_strides};
     use alloy::primitives::Address;
 
     #[test]
     fn level_lists_round_trip_through_the_contracts_encoding() {
-        for levels in [two_levels(20), with_strides(20, &[10, 4])] {
+        for levels in [
+            two_levels(20),
+            with_strides(20, &[10, 4]),
+            kary_levels(20, 16, 8),
+            kary_levels(48, 64, 2),
+            chain_levels(40),
+        ] {
             assert_eq!(levels_of(&level_bytes(&levels)), levels);
         }
-        assert_eq!(
-            level_bytes(&two_levels(5)),
-            vec![5, 1, 0x80 | crate::micro::LOG2_USTEPS as u8, 1]
-        );
+        let micro = 0x80 | crate::micro::LOG2_USTEPS as u8;
+        assert_eq!(level_bytes(&two_levels(5)), vec![5, 1, micro, 1]);
+        // Byte 1 is log2 k: the chain's default, k = 32 at both kinds.
+        assert_eq!(level_bytes(&chain_levels(20)), vec![20, 5, micro, 5]);
+        assert_eq!(level_bytes(&kary_levels(20, 16, 8)), vec![20, 4, micro, 3]);
     }
 
     #[test]
@@ -420,10 +421,10 @@ mod tests {
             phase: 0,
             turn: g.turn as u8,
             winner: 0,
-            hasRoots: b.mid_root.is_some(),
+            hasRoots: b.dissected(),
             hasT: b.t.is_some(),
             level: b.level as u8,
-            fanLog2: 1,
+            fanLog2: b.k.ilog2() as u8,
             unitLog2: b.unit_log2 as u8,
             base: b.base,
             t: b.t.unwrap_or(0),
@@ -434,12 +435,11 @@ mod tests {
             clock: [g.clock_ms[0] / 1000, g.clock_ms[1] / 1000],
             loRoot: b.lo_root.0.into(),
             hiRoot: b.hi_root.0.into(),
-            rootsHash: b
-                .mid_root
-                .map(|m| crate::hash::keccak(&[&m.0]))
-                .unwrap_or_default()
-                .0
-                .into(),
+            rootsHash: if b.dissected() {
+                roots_hash(&b.roots).0.into()
+            } else {
+                Default::default()
+            },
         }
     }
 
@@ -468,14 +468,14 @@ mod tests {
         g.apply(
             Side::Defender,
             1,
-            &Move::Midpoint {
+            &Move::Dissect {
                 level: 0,
                 position: 16,
-                root: Hash([3; 32]),
+                roots: vec![Hash([3; 32])],
             },
             7_000,
         )
-        .expect("midpoint");
+        .expect("dissect");
         let good = record_of(&g);
         assert_eq!(cross_check(&good, &g), Ok(()));
         let mut c = good.clone();

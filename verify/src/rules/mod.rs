@@ -7,9 +7,12 @@
 //! 1. **Open.** The defender's claim stands unless the challenger
 //!    challenges it (its clock runs meanwhile).
 //! 2. **Bisect**, level by level. The interval `[lo, hi]` of a level has an
-//!    agreed root at `lo` and the defender's disputed root at `hi`. The
-//!    defender posts the root at `mid = (lo + hi) / 2`; the challenger
-//!    agrees (`lo = mid`) or disagrees (`hi = mid`). At `hi = lo + 1` the
+//!    agreed root at `lo` and the defender's disputed root at `hi`. A round
+//!    splits it into `p = min(k, hi - lo)` parts of `step = (hi - lo) / p`
+//!    units (`k` is the level's fan-out): the defender dissects it, posting
+//!    its `p - 1` roots at `lo + step, lo + 2 step, ...`; the challenger
+//!    picks the first part it disputes (it agrees with every root before
+//!    that part), which becomes the interval. At `hi = lo + 1` the
 //!    level hands over to the next: a steps level to the next steps level
 //!    carries both roots; the last steps level hands A-step `t` to the micro
 //!    levels with the roots `root(attach(Q*, S))`, computed by the referee
@@ -82,28 +85,25 @@ pub enum Move {
         /// The challenger's `root(S_(2^b))`.
         root: Hash,
     },
-    /// The defender's root at the midpoint of the current interval.
-    Midpoint {
+    /// The defender's roots inside the current interval: `roots[i]` at
+    /// `lo + (i + 1) * step`, [`Bisection::parts`] `- 1` of them.
+    Dissect {
         /// Level index.
         level: usize,
-        /// Position in the level (units of the level).
+        /// The first root's position ([`Bisection::first`]), in units of the level.
         position: u64,
-        /// The root there.
-        root: Hash,
+        /// The roots.
+        roots: Vec<Hash>,
     },
-    /// The challenger agrees with the midpoint root.
-    Agree {
+    /// The challenger picks the first part of the dissection it disputes.
+    Pick {
         /// Level index.
         level: usize,
-        /// The midpoint's position.
+        /// The dissection's position ([`Bisection::first`]).
         position: u64,
-    },
-    /// The challenger disagrees with the midpoint root.
-    Disagree {
-        /// Level index.
-        level: usize,
-        /// The midpoint's position.
-        position: u64,
+        /// The part, `0..parts`: the challenger agrees with every root
+        /// before it and disputes the root at its end.
+        part: u64,
     },
     /// The one-step proof of the disputed micro-step.
     Proof {
@@ -117,21 +117,22 @@ impl Move {
     pub fn name(&self) -> &'static str {
         match self {
             Move::Challenge { .. } => "challenge",
-            Move::Midpoint { .. } => "midpoint",
-            Move::Agree { .. } => "agree",
-            Move::Disagree { .. } => "disagree",
+            Move::Dissect { .. } => "dissect",
+            Move::Pick { .. } => "pick",
             Move::Proof { .. } => "proof",
         }
     }
 }
 
-/// The interval being bisected.
+/// The interval being dissected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bisection {
     /// Level index.
     pub level: usize,
     /// Kind of the level.
     pub kind: LevelKind,
+    /// Fan-out of the level.
+    pub k: u32,
     /// Absolute step (A-step or micro-step) of position 0 of this level.
     pub base: u64,
     /// log2 of the steps in one unit of this level.
@@ -146,14 +147,37 @@ pub struct Bisection {
     pub lo_root: Hash,
     /// The defender's root at `hi` (disputed).
     pub hi_root: Hash,
-    /// The defender's root at the midpoint, awaiting the challenger.
-    pub mid_root: Option<Hash>,
+    /// The defender's roots of the round, awaiting the challenger's pick
+    /// (empty: the defender's turn).
+    pub roots: Vec<Hash>,
 }
 
 impl Bisection {
-    /// The midpoint.
-    pub fn mid(&self) -> u64 {
-        self.lo + (self.hi - self.lo) / 2
+    /// The parts of a round: `min(k, hi - lo)`.
+    pub fn parts(&self) -> u64 {
+        (self.k as u64).min(self.hi - self.lo).max(1)
+    }
+
+    /// The units of one part: `(hi - lo) / parts`.
+    pub fn step(&self) -> u64 {
+        (self.hi - self.lo) / self.parts()
+    }
+
+    /// The position of the round's first root, `lo + step` (for `k = 2`
+    /// the midpoint): the position a dissection and its pick name.
+    pub fn first(&self) -> u64 {
+        self.lo + self.step()
+    }
+
+    /// The positions of the round's `parts - 1` roots.
+    pub fn positions(&self) -> impl Iterator<Item = u64> {
+        let (lo, step) = (self.lo, self.step());
+        (1..self.parts()).map(move |i| lo + i * step)
+    }
+
+    /// Whether the defender has dissected the round (the challenger's turn).
+    pub fn dissected(&self) -> bool {
+        !self.roots.is_empty()
     }
 
     /// The absolute step (A-step, or micro-step of A-step `t`) of a position.
@@ -315,6 +339,22 @@ pub enum MoveError {
         /// The dispute's position.
         want_position: u64,
     },
+    /// A dissection with the wrong number of roots.
+    #[error("wrong number of roots: this round has {parts} parts, so {expected} roots, the move has {found}", parts = expected + 1)]
+    Roots {
+        /// `parts - 1`.
+        expected: usize,
+        /// The move's.
+        found: usize,
+    },
+    /// A pick of a part the round does not have.
+    #[error("part {part} out of range: this round has {parts} parts (0 to {last})", last = parts - 1)]
+    Part {
+        /// The move's part.
+        part: u64,
+        /// The round's parts.
+        parts: u64,
+    },
     /// The proof does not verify.
     #[error("invalid proof: {0}")]
     Proof(#[from] VerifyError),
@@ -442,18 +482,20 @@ impl DisputeState {
     pub fn waiting_for(&self) -> String {
         match &self.phase {
             Phase::Open => "the challenger may challenge the claim".into(),
-            Phase::Bisect(b) => match b.mid_root {
-                None => format!(
-                    "the defender's root at level {} position {}",
-                    b.level,
-                    b.mid()
-                ),
-                Some(_) => format!(
-                    "the challenger's agree/disagree at level {} position {}",
-                    b.level,
-                    b.mid()
-                ),
-            },
+            Phase::Bisect(b) if !b.dissected() => format!(
+                "the defender's {} roots at level {} positions {}, {}, ... (every {})",
+                b.parts() - 1,
+                b.level,
+                b.first(),
+                b.first() + b.step(),
+                b.step()
+            ),
+            Phase::Bisect(b) => format!(
+                "the challenger's pick of one of {} parts at level {} position {}",
+                b.parts(),
+                b.level,
+                b.first()
+            ),
             Phase::Prove(d) => format!(
                 "a proof of micro-step {} of A-step {} (from either side)",
                 d.j, d.t
@@ -490,7 +532,7 @@ impl DisputeState {
         self.seq += 1;
         self.turn = match &next {
             Phase::Open => Side::Challenger,
-            Phase::Bisect(b) if b.mid_root.is_some() => Side::Challenger,
+            Phase::Bisect(b) if b.dissected() => Side::Challenger,
             Phase::Bisect(_) | Phase::Prove(_) => Side::Defender,
             Phase::Done(_) => mover,
         };
@@ -511,43 +553,62 @@ impl DisputeState {
             (Phase::Open, _) => Err(unexpected("the game waits for a challenge")),
             (
                 Phase::Bisect(b),
-                Move::Midpoint {
+                Move::Dissect {
                     level,
                     position,
-                    root,
+                    roots,
                 },
-            ) if b.mid_root.is_none() => {
+            ) if !b.dissected() => {
                 check_place(b, *level, *position)?;
+                let expected = (b.parts() - 1) as usize;
+                if roots.len() != expected {
+                    return Err(MoveError::Roots {
+                        expected,
+                        found: roots.len(),
+                    });
+                }
                 let mut b = b.clone();
-                b.mid_root = Some(*root);
+                b.roots = roots.clone();
                 Ok(Phase::Bisect(b))
             }
             (
                 Phase::Bisect(b),
-                Move::Agree { level, position } | Move::Disagree { level, position },
-            ) if b.mid_root.is_some() => {
+                Move::Pick {
+                    level,
+                    position,
+                    part,
+                },
+            ) if b.dissected() => {
                 check_place(b, *level, *position)?;
-                let mut b = b.clone();
-                let mid = b.mid();
-                let root = b.mid_root.take().unwrap_or_default();
-                if matches!(mv, Move::Agree { .. }) {
-                    b.lo = mid;
-                    b.lo_root = root;
-                } else {
-                    b.hi = mid;
-                    b.hi_root = root;
+                let parts = b.parts();
+                if *part >= parts {
+                    return Err(MoveError::Part { part: *part, parts });
                 }
+                let mut b = b.clone();
+                let step = b.step();
+                let roots = std::mem::take(&mut b.roots);
+                let i = *part as usize;
+                if i > 0 {
+                    b.lo_root = roots[i - 1];
+                }
+                if i < roots.len() {
+                    b.hi_root = roots[i];
+                }
+                b.lo += part * step;
+                b.hi = b.lo + step;
                 Ok(self.settle_level(b))
             }
-            (Phase::Bisect(b), _) if b.mid_root.is_none() => Err(unexpected(&format!(
-                "the defender posts the root at level {} position {}",
+            (Phase::Bisect(b), _) if !b.dissected() => Err(unexpected(&format!(
+                "the defender dissects level {} at position {} ({} roots)",
                 b.level,
-                b.mid()
+                b.first(),
+                b.parts() - 1
             ))),
             (Phase::Bisect(b), _) => Err(unexpected(&format!(
-                "the challenger agrees or disagrees at level {} position {}",
+                "the challenger picks one of {} parts at level {} position {}",
+                b.parts(),
                 b.level,
-                b.mid()
+                b.first()
             ))),
             (Phase::Prove(d), Move::Proof { proof }) => {
                 let computed = verify_step(&d.root_before, proof)?;
@@ -579,13 +640,11 @@ impl DisputeState {
         lo_root: Hash,
         hi_root: Hash,
     ) -> Phase {
-        let l = self.levels.get(level).copied().unwrap_or(Level {
-            kind: LevelKind::Micro,
-            log2: 0,
-        });
+        let l = self.levels.get(level).copied().unwrap_or(Level::micro(0));
         let b = Bisection {
             level,
             kind: l.kind,
+            k: l.k,
             base,
             unit_log2: unit_log2(&self.levels, level),
             t,
@@ -593,7 +652,7 @@ impl DisputeState {
             hi: 1u64 << l.log2,
             lo_root,
             hi_root,
-            mid_root: None,
+            roots: Vec::new(),
         };
         self.settle_level(b)
     }
@@ -672,13 +731,16 @@ pub fn initial_root_with(
 }
 
 fn check_place(b: &Bisection, level: usize, position: u64) -> Result<(), MoveError> {
-    if level != b.level || position != b.mid() {
+    if level != b.level || position != b.first() {
         return Err(MoveError::Place {
             level,
             position,
             want_level: b.level,
-            want_position: b.mid(),
+            want_position: b.first(),
         });
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,8 +18,10 @@
 /// positions in 64 bits.
 pub const MAX_B: u32 = 48;
 
-/// The largest fan-out `k` of a level (a power of two, at least 2): a move
-/// puts forward at most `MAX_FAN - 1` roots.
+/// The largest fan-out of a level: a round splits its interval into at
+/// most `MAX_FAN` parts, so a move carries at most `MAX_FAN - 1` roots
+/// (the HTTP referee's body limit and the contract's calldata both take
+/// that many).
 pub const MAX_FAN: u32 = 64;
 
 /// The largest input a claim on chain may carry, bytes (its bytes are in

@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 /// The `type` of a transcript file.
 pub const TRANSCRIPT_TYPE: &str = "transcript";
 
+/// The version of the transcript format this crate reads and writes: 2,
+/// the moves of k-ary bisection (`dissect`, `pick`). Version 1 (no
+/// `version` field) had the binary `midpoint`, `agree` and `disagree`.
+pub const TRANSCRIPT_VERSION: u32 = 2;
+
+fn version_one() -> u32 {
+    1
+}
+
 /// One accepted move.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +42,9 @@ pub struct Transcript {
     /// Always [`TRANSCRIPT_TYPE`].
     #[serde(rename = "type")]
     pub kind: String,
+    /// Always [`TRANSCRIPT_VERSION`] (a file without it is version 1).
+    #[serde(default = "version_one")]
+    pub version: u32,
     /// The claim's id at the referee.
     pub game: String,
     /// The dispute's number within the claim (0: not given).
@@ -85,6 +97,16 @@ pub enum TranscriptError {
     /// Wrong `type`.
     #[error("not a transcript (type {0:?})")]
     Type(String),
+    /// A transcript format this crate does not read.
+    #[error(
+        "transcript format version {found}: this verifier reads version {expected} only (k-ary moves `dissect` and `pick`)"
+    )]
+    Version {
+        /// The file's version.
+        found: u32,
+        /// [`TRANSCRIPT_VERSION`].
+        expected: u32,
+    },
     /// The game cannot be set up from the claim, program and input.
     #[error("setup: {0}")]
     Setup(#[from] SetupError),
@@ -148,8 +170,29 @@ impl Checked {
     }
 }
 
-/// Reads a transcript strictly: unknown fields and duplicate keys are refused.
+/// Reads a transcript strictly: unknown fields and duplicate keys are
+/// refused, and so is a transcript of another format version (named in the
+/// error, before its moves are read: a version 1 file's binary moves would
+/// only say "unknown variant").
 pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+        #[serde(default = "version_one")]
+        version: u32,
+    }
+    if let Ok(head) = serde_json::from_slice::<Head>(bytes)
+        && head.kind.as_deref() == Some(TRANSCRIPT_TYPE)
+        && head.version != TRANSCRIPT_VERSION
+    {
+        return Err(<serde_json::Error as serde::de::Error>::custom(
+            TranscriptError::Version {
+                found: head.version,
+                expected: TRANSCRIPT_VERSION,
+            },
+        ));
+    }
     crate::rules::strict::from_slice(bytes)
 }
 
@@ -159,6 +202,12 @@ pub fn read_transcript(bytes: &[u8]) -> Result<Transcript, serde_json::Error> {
 pub fn verify_transcript(t: &Transcript, image: &Image) -> Result<Checked, TranscriptError> {
     if t.kind != TRANSCRIPT_TYPE {
         return Err(TranscriptError::Type(t.kind.clone()));
+    }
+    if t.version != TRANSCRIPT_VERSION {
+        return Err(TranscriptError::Version {
+            found: t.version,
+            expected: TRANSCRIPT_VERSION,
+        });
     }
     let mut game = t.start(image)?;
     let mut last_phase = None;
