@@ -126,14 +126,16 @@ pub fn write_fixtures(files: &[mswap::proof::ProofFile]) {
     println!("fixtures: {} tamperings", tamper.len());
 }
 
-/// The contracts' fixtures of whole games at b = 5, 20, 40.
+/// The contracts' fixtures of whole games at b = 5, 20, 40 (binary) and
+/// b = 20 at k = 32.
 pub fn write_game_fixtures(elf: &[u8], input: &[u8]) {
-    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript};
+    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript_with};
+    use mswap::rules::levels::kary_levels;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (b, path) in GAME_FIXTURES {
-        let t = game_transcript(elf, input, b);
+    for (b, k, path) in GAME_FIXTURES {
+        let t = game_transcript_with(elf, input, kary_levels(b, k, k), b);
         std::fs::write(root.join(path), game_fixture(&t)).expect("write game fixture");
-        println!("game b={b}: {} moves", t.moves.len());
+        println!("game b={b} k={k}: {} moves", t.moves.len());
     }
 }
 

@@ -52,17 +52,18 @@ fn the_committed_contract_fixtures_are_up_to_date_and_tamperings_all_fail() {
 
 #[test]
 fn the_committed_game_fixtures_are_up_to_date() {
-    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript};
+    use mswap::chain::fixtures::{GAME_FIXTURES, game_fixture, game_transcript_with};
+    use mswap::rules::levels::kary_levels;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let elf = std::fs::read(root.join("proofs/example.elf")).expect("example.elf");
     let input = std::fs::read(root.join("proofs/example.input")).expect("example.input");
-    for (b, path) in GAME_FIXTURES {
-        let t = game_transcript(&elf, &input, b);
+    for (b, k, path) in GAME_FIXTURES {
+        let t = game_transcript_with(&elf, &input, kary_levels(b, k, k), b);
         assert!(
             t.outcome
                 .as_ref()
                 .is_some_and(|o| o.winner() == mswap::rules::Side::Challenger),
-            "b = {b}: the honest challenger wins"
+            "b = {b}, k = {k}: the honest challenger wins"
         );
         assert!(
             std::fs::read(root.join(path)).unwrap_or_default() == game_fixture(&t),

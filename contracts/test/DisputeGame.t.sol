@@ -219,6 +219,15 @@ contract DisputeGameTest is GameTest {
         wholeGame("test/fixtures/game40.bin");
     }
 
+    /// The game the Rust players play at the chain's default fan-out, k = 32
+    /// at both levels (`[steps 20 k=32, micro 10 k=32]`: 4 + 2 rounds).
+    function test_wholeGame_b20_k32() public {
+        GameFile memory g = load("test/fixtures/game20k32.bin");
+        vm.assertEq(g.levels, hex"14058a05", "two levels of k = 32");
+        vm.assertEq(g.moves, 1 + 2 * 6 + 1, "the challenge, 6 rounds, the proof");
+        wholeGame("test/fixtures/game20k32.bin");
+    }
+
     // ------------------------------------------------------------ rules
 
     /// A claim with a challenge by CHALLENGER: the defender is to move.

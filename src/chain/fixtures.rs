@@ -147,11 +147,12 @@ pub fn tamper_cases(f: &ProofFile, other_leaf: &StepProof) -> Vec<Case> {
 }
 
 /// Committed fixtures of whole games (`contracts/test/DisputeGame.t.sol`),
-/// by `b`.
-pub const GAME_FIXTURES: [(u32, &str); 3] = [
-    (5, "contracts/test/fixtures/game5.bin"),
-    (20, "contracts/test/fixtures/game20.bin"),
-    (40, "contracts/test/fixtures/game40.bin"),
+/// by `b` and the fan-out `k` of both levels.
+pub const GAME_FIXTURES: [(u32, u32, &str); 4] = [
+    (5, 2, "contracts/test/fixtures/game5.bin"),
+    (20, 2, "contracts/test/fixtures/game20.bin"),
+    (40, 2, "contracts/test/fixtures/game40.bin"),
+    (20, 32, "contracts/test/fixtures/game20k32.bin"),
 ];
 
 /// A whole game for the contract to replay: the program's image (its
@@ -255,10 +256,23 @@ pub fn game_fixture(t: &crate::rules::transcript::Transcript) -> Vec<u8> {
 ///
 /// If `elf` is not a loadable program (it is the committed example).
 pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transcript::Transcript {
+    game_transcript_with(elf, input, crate::rules::levels::two_levels(b), b)
+}
+
+/// [`game_transcript`] over `levels`.
+///
+/// # Panics
+///
+/// If `elf` is not a loadable program or `levels` do not fit `b`.
+pub fn game_transcript_with(
+    elf: &[u8],
+    input: &[u8],
+    levels: Vec<crate::rules::levels::Level>,
+    b: u32,
+) -> crate::rules::transcript::Transcript {
     use crate::players::local::{play, transcript};
     use crate::players::player::{Honest, Liar, Lie, Player, claimed_by};
     use crate::players::timeline::Timeline;
-    use crate::rules::levels::two_levels;
     use crate::rules::{DisputeState, Side};
     let p = crate::elf::Program::load(elf).expect("the example program loads");
     let timeline = || Timeline::new(&p, input, b, 3);
@@ -278,7 +292,7 @@ pub fn game_transcript(elf: &[u8], input: &[u8], b: u32) -> crate::rules::transc
         elf,
         input,
         &p.image(),
-        two_levels(b),
+        levels,
         60_000,
         1_700_000_000_000,
     )
