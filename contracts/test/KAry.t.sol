@@ -94,73 +94,133 @@ contract KAryTest is KAryPlay {
         }
     }
 
-    /// At k = 8 over 32 A-steps: 8 parts of 4, then 4 parts of 1 (the last
-    /// round has fewer parts); every wrong move is refused with its error
-    /// and changes nothing.
-    function test_refusals() public {
-        Run memory r = open(5, twoLevels(5, 3), 9, 40, true);
-        uint256 d = r.d;
+    /// A dispute at k = 8 over 32 A-steps (`[steps 5 k=8, micro 10 k=8]`):
+    /// its first round has 8 parts of 4 A-steps, 7 roots, the first at 4.
+    function opened() internal returns (uint256 d) {
+        d = open(5, twoLevels(5, 3), 9, 40, true).d;
+    }
+
+    /// `opened`, dissected with `roots(7, "a")`: the challenger's turn.
+    function dissected() internal returns (uint256 d, bytes32[] memory seven) {
+        d = opened();
+        seven = roots(7, "a");
+        vm.expectEmit(true, true, true, true);
+        emit DisputeGame.Dissected(d, 0, 4, seven);
+        vm.prank(DEFENDER);
+        game.dissect(d, 0, 4, seven);
+    }
+
+    function assertSeq(uint256 d, uint256 seq) internal view {
+        vm.assertEq(uint256(game.getDispute(d).seq), seq, "nothing moved");
+    }
+
+    function test_outOfTurnIsRefused() public {
+        uint256 d = opened();
         bytes32[] memory seven = roots(7, "a");
-        // Out of turn: the challenger before any dissection, a stranger.
+        // The challenger before any dissection, a stranger for the defender.
         expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, CHALLENGER));
         game.dissect(d, 0, 4, seven);
         expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, CHALLENGER));
         game.pick(d, 0, 4, 0, seven);
         expectRefusal(OTHER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 0, OTHER));
         game.dissect(d, 0, 4, seven);
-        // The wrong number of roots: 8 parts take 7.
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
-        game.dissect(d, 0, 4, roots(6, "a"));
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 8));
-        game.dissect(d, 0, 4, roots(8, "a"));
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 0));
-        game.dissect(d, 0, 4, new bytes32[](0));
-        // The wrong place: the binary midpoint, another level.
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
-        game.dissect(d, 0, 16, seven);
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
-        game.dissect(d, 1, 4, seven);
-        vm.assertEq(uint256(game.getDispute(d).seq), 1, "nothing moved");
-        vm.expectEmit(true, true, true, true);
-        emit DisputeGame.Dissected(d, 0, 4, seven);
+        assertSeq(d, 1);
         vm.prank(DEFENDER);
         game.dissect(d, 0, 4, seven);
-        // Now the challenger's turn: the defender may not dissect again nor pick.
+        // The challenger's turn: the defender may not dissect again nor
+        // pick, a stranger may not pick; no proof is awaited.
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, DEFENDER));
         game.dissect(d, 0, 4, seven);
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, DEFENDER));
         game.pick(d, 0, 4, 2, seven);
         expectRefusal(OTHER, abi.encodeWithSelector(DisputeGame.OutOfTurn.selector, 1, OTHER));
         game.pick(d, 0, 4, 2, seven);
-        // A part out of range, the wrong count, roots other than the dissection's.
-        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 8, 8));
-        game.pick(d, 0, 4, 8, seven);
-        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 255, 8));
-        game.pick(d, 0, 4, 255, seven);
-        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
-        game.pick(d, 0, 4, 2, roots(6, "a"));
-        bytes32[] memory other = roots(7, "a");
-        other[3] = bytes32(uint256(1));
-        expectRefusal(
-            CHALLENGER,
-            abi.encodeWithSelector(
-                DisputeGame.RootsMismatch.selector,
-                keccak256(abi.encodePacked(seven)),
-                keccak256(abi.encodePacked(other))
-            )
-        );
-        game.pick(d, 0, 4, 2, other);
-        // The wrong place; no proof is awaited.
-        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
-        game.pick(d, 0, 16, 2, seven);
-        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
-        game.pick(d, 1, 4, 2, seven);
         expectRefusal(
             CHALLENGER, abi.encodeWithSelector(DisputeGame.Unexpected.selector, DisputeGame.Phase.Bisect, true)
         );
         game.prove(d, proof);
-        vm.assertEq(uint256(game.getDispute(d).seq), 2, "nothing moved");
-        // Part 2: [8, 12] between the roots at 8 and 12.
+        assertSeq(d, 2);
+    }
+
+    function test_wrongCountIsRefused() public {
+        uint256 d = opened();
+        // 8 parts take 7 roots.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
+        game.dissect(d, 0, 4, roots(6, "a"));
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 8));
+        game.dissect(d, 0, 4, roots(8, "a"));
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 0));
+        game.dissect(d, 0, 4, new bytes32[](0));
+        assertSeq(d, 1);
+        bytes32[] memory seven;
+        (d, seven) = dissected();
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 6));
+        game.pick(d, 0, 4, 2, roots(6, "a"));
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Roots.selector, 7, 8));
+        game.pick(d, 0, 4, 2, roots(8, "a"));
+        assertSeq(d, 2);
+    }
+
+    function test_partOutOfRangeIsRefused() public {
+        (uint256 d, bytes32[] memory seven) = dissected();
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 8, 8));
+        game.pick(d, 0, 4, 8, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 255, 8));
+        game.pick(d, 0, 4, 255, seven);
+        assertSeq(d, 2);
+        // The last part is in range.
+        vm.prank(CHALLENGER);
+        game.pick(d, 0, 4, 7, seven);
+        DisputeGame.Dispute memory v = game.getDispute(d);
+        vm.assertEq(uint256(v.lo), 28, "lo");
+        vm.assertEq(uint256(v.hi), 32, "hi");
+        vm.assertEq(v.loRoot, seven[6], "the root at 28");
+        vm.assertEq(v.hiRoot, game.getClaim(0).finalRoot, "the claim's final root");
+    }
+
+    function test_rootsOtherThanTheDissectionsAreRefused() public {
+        (uint256 d, bytes32[] memory seven) = dissected();
+        bytes32[] memory other = roots(7, "a");
+        other[3] = bytes32(uint256(1));
+        bytes32 stored = keccak256(abi.encodePacked(seven));
+        vm.assertEq(game.getDispute(d).rootsHash, stored, "only the roots' hash is stored");
+        expectRefusal(
+            CHALLENGER,
+            abi.encodeWithSelector(DisputeGame.RootsMismatch.selector, stored, keccak256(abi.encodePacked(other)))
+        );
+        game.pick(d, 0, 4, 2, other);
+        // The same roots in another order.
+        other = roots(7, "a");
+        (other[0], other[1]) = (other[1], other[0]);
+        expectRefusal(
+            CHALLENGER,
+            abi.encodeWithSelector(DisputeGame.RootsMismatch.selector, stored, keccak256(abi.encodePacked(other)))
+        );
+        game.pick(d, 0, 4, 0, other);
+        assertSeq(d, 2);
+    }
+
+    function test_wrongPlaceIsRefused() public {
+        uint256 d = opened();
+        bytes32[] memory seven = roots(7, "a");
+        // The binary midpoint, another level.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
+        game.dissect(d, 0, 16, seven);
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
+        game.dissect(d, 1, 4, seven);
+        assertSeq(d, 1);
+        (d, seven) = dissected();
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 16, 0, 4));
+        game.pick(d, 0, 16, 2, seven);
+        expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 0, 4));
+        game.pick(d, 1, 4, 2, seven);
+        assertSeq(d, 2);
+    }
+
+    /// After part 2 ([8, 12]) the last round of the level has 4 parts of 1
+    /// A-step, 3 roots from 9; its last part hands over to the micro level.
+    function test_theLastRoundHasFewerParts() public {
+        (uint256 d, bytes32[] memory seven) = dissected();
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.Picked(d, 0, 4, 2);
         vm.prank(CHALLENGER);
@@ -170,7 +230,6 @@ contract KAryTest is KAryPlay {
         vm.assertEq(uint256(v.hi), 12, "hi");
         vm.assertEq(v.loRoot, seven[1], "the root at 8");
         vm.assertEq(v.hiRoot, seven[2], "the root at 12");
-        // The last round has 4 parts of 1 A-step: 3 roots, the first at 9.
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 3, 7));
         game.dissect(d, 0, 9, seven);
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 12, 0, 9));
@@ -179,8 +238,6 @@ contract KAryTest is KAryPlay {
         game.dissect(d, 0, 9, roots(3, "b"));
         expectRefusal(CHALLENGER, abi.encodeWithSelector(DisputeGame.Part.selector, 4, 4));
         game.pick(d, 0, 9, 4, roots(3, "b"));
-        // The last part: [11, 12], the level ends and the micro level begins
-        // from the roots the contract attaches.
         vm.prank(CHALLENGER);
         game.pick(d, 0, 9, 3, roots(3, "b"));
         v = game.getDispute(d);
