@@ -245,7 +245,7 @@ pub struct DefendArgs {
     max_steps: Option<u64>,
     /// The bisection levels, a comma-separated list of `two`,
     /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
-    /// list does not say; default without --levels: steps k=16, micro k=8).
+    /// list does not say; default without --levels: k = 32 at every level).
     #[arg(long)]
     levels: Option<String>,
     /// Each side's clock in each dispute, ms (default and least: the
@@ -304,7 +304,7 @@ pub struct DisputeArgs {
     max_steps: Option<u64>,
     /// The bisection levels, a comma-separated list of `two`,
     /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
-    /// list does not say; default without --levels: steps k=16, micro k=8).
+    /// list does not say; default without --levels: k = 32 at every level).
     #[arg(long)]
     levels: Option<String>,
     /// Where to write the transcript.
