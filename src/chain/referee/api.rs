@@ -328,7 +328,13 @@ impl RefereeApi for ChainReferee {
             }
             .abi_encode(),
         };
-        let (c, n, s, w) = entry(req.mv.name());
+        // The contract's names of the binary moves.
+        let (c, n, s, w) = entry(match &req.mv {
+            Move::Dissect { .. } => "midpoint",
+            Move::Pick { part: 1, .. } => "agree",
+            Move::Pick { .. } => "disagree",
+            mv => mv.name(),
+        });
         self.transact(data, U256::ZERO, (c, n, s, &w))
             .map_err(rpc_err)?;
         Ok(self.view_of(id, &self.rebuild(cid, d)?, Some(req.seq)))
