@@ -507,7 +507,7 @@ fn steer_k(log2: u32, k: u64, position: u64) -> Vec<u64> {
     loop {
         let parts = k.min(hi - lo);
         let step = (hi - lo) / parts;
-        if position > lo && position < hi && (position - lo) % step == 0 {
+        if position > lo && position < hi && (position - lo).is_multiple_of(step) {
             return v;
         }
         assert!(
