@@ -27,6 +27,15 @@
 //! - `game`: the honest player's cost against one plain run (first pass,
 //!   checkpoints, replays and roots for a whole bisection) and one dispute
 //!   over loopback HTTP (rounds, time, bytes).
+//! - `fanout`: rounds, moves, bytes over loopback HTTP and wall time of a
+//!   whole dispute at `b = 20, 30, 40` for fan-outs `k = 2, 4, 8, 16, 32`
+//!   (both levels) and the default levels, on `hello.elf` (a claim over
+//!   `2^b` steps of a program that halts early: rounds depend on `b`, `a`
+//!   and `k` only) with a defender whose only lie is its final root, so the
+//!   bisection goes all the way down to the last micro-step of the last step.
+//! - `fanout-long`: the same over `loop.elf` run for about `10^9` steps
+//!   (`b = 30`, 1 200 000 iterations) with binary and the default levels,
+//!   the honest players' replays and roots included.
 //! - `imac`: micro-steps per instruction of the RV64IMAC classes (compressed
 //!   beside their 32-bit expansion, atomics, misaligned loads and stores), as
 //!   `mswap check --classes` counts them, and machine A on a Rust guest
@@ -462,39 +471,85 @@ fn bench_game() {
 }
 
 fn http_game() -> (usize, usize, u64, f64) {
-    use mswap::players::client::play;
-    use mswap::players::player::{Honest, Liar, Lie, Player, claimed_by};
-    use mswap::players::timeline::Timeline;
-    use mswap::players::wire::CreateGame;
-    use mswap::referee::client::Client;
-    use mswap::referee::{Config, Referee};
+    use mswap::players::player::Lie;
     use mswap::rules::claim::b_for_steps;
-    use mswap::rules::{Move, Side};
     let (_, elf, input) = mswap::guests::default_guest();
     let program = Program::load(elf).expect("loads");
     let halt = program.steps_to_halt(input, 1 << 30).expect("halts");
     let b = b_for_steps(halt);
-    let dir = support::scratch("game");
-    let server = Referee::open(&dir, Config::default())
-        .expect("referee")
-        .serve("127.0.0.1:0")
-        .expect("serves");
-    let url = server.url();
-    let t = Instant::now();
-    let honest = || Honest {
-        timeline: Timeline::new(&program, input, b, 10),
-    };
-    let mut liar = Liar::new(
-        honest(),
+    let g = game_over_http(
+        elf,
+        input,
+        b,
+        None,
         vec![Lie::From {
             from: halt / 2,
             micro_from: 30,
         }],
     );
+    (g.rounds, g.moves, g.bytes, g.secs)
+}
+
+/// One dispute over loopback HTTP.
+struct HttpGame {
+    /// Dissections (rounds).
+    rounds: usize,
+    /// Moves.
+    moves: usize,
+    /// Body bytes both players exchanged with the referee, from the
+    /// challenge on (the claim's creation, which carries the program, left out).
+    bytes: u64,
+    /// Body bytes of the moves alone (their JSON in the transcript).
+    move_bytes: u64,
+    /// Wall time from the players' first passes to the end.
+    secs: f64,
+    /// Wall time of the bisection alone (after both first passes).
+    play_secs: f64,
+}
+
+/// A referee on loopback, a lying defender (`lies`) and an honest
+/// challenger, each player in a thread of its own with its own timeline
+/// and HTTP client (as the three processes of `mswap referee`, `defend`,
+/// `challenge`); `levels` as the claim asks (`None`: the referee's default).
+fn game_over_http(
+    elf: &[u8],
+    input: &[u8],
+    b: u32,
+    levels: Option<Vec<mswap::rules::levels::Level>>,
+    lies: Vec<mswap::players::player::Lie>,
+) -> HttpGame {
+    use mswap::players::client::play;
+    use mswap::players::player::{Honest, Liar, Player, claimed_by};
+    use mswap::players::timeline::Timeline;
+    use mswap::players::wire::CreateGame;
+    use mswap::referee::client::Client;
+    use mswap::referee::{Config, Referee};
+    use mswap::rules::{Move, Side};
+    let program = Program::load(elf).expect("loads");
+    let dir = support::scratch("game");
+    // Claims up to the rules' largest b (the bench plays b = 40).
+    let mut config = Config::default();
+    config.policy.max_b = mswap::rules::levels::MAX_B;
+    let server = Referee::open(&dir, config)
+        .expect("referee")
+        .serve("127.0.0.1:0")
+        .expect("serves");
+    let url = server.url();
+    let t = Instant::now();
+    // Each player's first pass, side by side, as two processes would.
+    let (liar_timeline, honest_timeline) = std::thread::scope(|s| {
+        let a = s.spawn(|| Timeline::new(&program, input, b, 10));
+        let c = Timeline::new(&program, input, b, 10);
+        (a.join().expect("first pass"), c)
+    });
+    let mut liar = Liar::new(
+        Honest {
+            timeline: liar_timeline,
+        },
+        lies,
+    );
     let claim = claimed_by(
-        honest()
-            .timeline
-            .claim(program.hash, mswap::hash::keccak(&[input]), b),
+        honest_timeline.claim(program.hash, mswap::hash::keccak(&[input]), b),
         &mut liar,
     );
     let dc = Client::new(&url);
@@ -503,7 +558,7 @@ fn http_game() -> (usize, usize, u64, f64) {
             claim,
             program: elf.to_vec(),
             input: input.to_vec(),
-            levels: None,
+            levels,
             clock_ms: None,
             window_ms: None,
         })
@@ -512,6 +567,8 @@ fn http_game() -> (usize, usize, u64, f64) {
     let cc = Client::new(&url);
     let joined = cc.join(&created.game).expect("joins");
     let n = joined.dispute;
+    let start_bytes = dc.bytes() + cc.bytes();
+    let played = Instant::now();
     let d = std::thread::spawn(move || {
         let mut p = Player {
             side: Side::Defender,
@@ -522,11 +579,13 @@ fn http_game() -> (usize, usize, u64, f64) {
     });
     let mut p = Player {
         side: Side::Challenger,
-        strategy: Box::new(honest()),
+        strategy: Box::new(Honest {
+            timeline: honest_timeline,
+        }),
     };
     let o = play(&cc, &created.game, n, &joined.token, &mut p, &mut |_| {}).expect("plays");
     let (_, dbytes) = d.join().expect("defender");
-    let s = secs(t.elapsed());
+    let (s, play_secs) = (secs(t.elapsed()), secs(played.elapsed()));
     assert_eq!(o.winner(), Side::Challenger);
     let tr = cc.transcript(&created.game, n).expect("transcript");
     server.stop();
@@ -536,7 +595,103 @@ fn http_game() -> (usize, usize, u64, f64) {
         .iter()
         .filter(|m| matches!(m.mv, Move::Dissect { .. }))
         .count();
-    (rounds, tr.moves.len(), dbytes + cc.bytes(), s)
+    let move_bytes = tr
+        .moves
+        .iter()
+        .map(|m| serde_json::to_vec(&m.mv).map_or(0, |v| v.len() as u64))
+        .sum();
+    HttpGame {
+        rounds,
+        moves: tr.moves.len(),
+        bytes: dbytes + cc.bytes() - start_bytes,
+        move_bytes,
+        secs: s,
+        play_secs,
+    }
+}
+
+// ---------------------------------------------------------------- fan-out
+
+/// The levels of a row of the fan-out table: `k` at both levels, or the
+/// default levels.
+fn fan_levels(b: u32, k: Option<u32>) -> Vec<mswap::rules::levels::Level> {
+    use mswap::rules::levels::{default_levels, kary_levels};
+    match k {
+        Some(k) => kary_levels(b, k, k),
+        None => default_levels(b),
+    }
+}
+
+fn fan_name(k: Option<u32>) -> String {
+    use mswap::rules::levels::{DEFAULT_MICRO_K, DEFAULT_STEPS_K};
+    match k {
+        Some(k) => format!("{k}"),
+        None => format!("{DEFAULT_STEPS_K}/{DEFAULT_MICRO_K}"),
+    }
+}
+
+fn fanout_row(b: u32, k: Option<u32>, g: &HttpGame) {
+    println!(
+        "{b:>3} {:>6} {:>6} {:>6} {:>9} {:>10} {:>9} {:>8.3} {:>8.3}",
+        fan_name(k),
+        g.rounds,
+        g.moves,
+        g.bytes,
+        g.bytes / g.moves.max(1) as u64,
+        g.move_bytes,
+        g.play_secs,
+        g.secs
+    );
+}
+
+fn fanout_header() {
+    println!("  b      k rounds  moves     bytes bytes/move move bytes   play s  total s");
+}
+
+fn bench_fanout() {
+    use mswap::players::player::Lie;
+    line();
+    println!(
+        "fan-out over loopback HTTP: hello.elf claimed over 2^b steps, the defender lies only at the final root (k: steps/micro when they differ)"
+    );
+    let elf = guest("hello");
+    fanout_header();
+    for b in [20u32, 30, 40] {
+        for k in [Some(2u32), Some(4), Some(8), Some(16), Some(32), None] {
+            let g = game_over_http(&elf, &[], b, Some(fan_levels(b, k)), vec![Lie::Final]);
+            let want: u32 = fan_levels(b, k).iter().map(|l| l.rounds()).sum();
+            assert_eq!(g.rounds as u32, want, "b {b} k {k:?}");
+            fanout_row(b, k, &g);
+        }
+    }
+}
+
+fn bench_fanout_long() {
+    use mswap::players::player::Lie;
+    line();
+    let iterations: u64 = std::env::var("MSWAP_BENCH_LOOP_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_200_000);
+    let elf = guest("loop");
+    let input = format!("{iterations}\n").into_bytes();
+    let program = Program::load(&elf).expect("loads");
+    let halt = program
+        .steps_to_halt(&input, 1 << 36)
+        .expect("loop.elf halts");
+    let b = mswap::rules::claim::b_for_steps(halt);
+    println!(
+        "fan-out over loopback HTTP: loop.elf, {iterations} iterations, {halt} steps (b = {b}), the defender diverges at the final step's last micro-step and lies from there"
+    );
+    fanout_header();
+    let lie = Lie::From {
+        from: halt,
+        micro_from: (1 << mswap::micro::LOG2_USTEPS) - 1,
+    };
+    for k in [Some(2u32), None] {
+        let g = game_over_http(&elf, &input, b, Some(fan_levels(b, k)), vec![lie.clone()]);
+        fanout_row(b, k, &g);
+    }
 }
 
 // ---------------------------------------------------------------- referee
@@ -939,7 +1094,16 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["fast", "micro", "proof", "game", "referee", "disputes"];
+    let all = [
+        "fast",
+        "micro",
+        "proof",
+        "game",
+        "fanout",
+        "fanout-long",
+        "referee",
+        "disputes",
+    ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
     } else {
@@ -958,6 +1122,8 @@ fn main() {
             "micro" => bench_micro(),
             "proof" => bench_proof(),
             "game" => bench_game(),
+            "fanout" => bench_fanout(),
+            "fanout-long" => bench_fanout_long(),
             "referee" => bench_referee(),
             "disputes" => bench_disputes(),
             _ => {}

@@ -57,9 +57,15 @@ fn a_killed_referee_restarts_from_its_log_and_the_game_completes() {
     let listen = url.trim_start_matches("http://").to_string();
     let t = dir.join("t.json");
     // Paced players (100 ms a move, about 1.7 s of each clock) with
-    // 6-second clocks; the referee is down for longer than that.
+    // 6-second clocks; the referee is down for longer than that. Binary
+    // levels: a game long enough to be killed twice in its middle.
     let pace = ["--delay-ms", "100"];
-    let (d, id) = defend(&url, &["final"], &t, &pace);
+    let (d, id) = defend(
+        &url,
+        &["final"],
+        &t,
+        &["--delay-ms", "100", "--levels", "two"],
+    );
     let c = challenge(&url, &id, &[], &pace);
 
     // First kill, mid-game; then a torn line, as if the referee had died in

@@ -312,16 +312,19 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         .unwrap()
     };
     let root = claim.final_root;
-    // The default levels: 2^5 A-steps by 16, so 15 roots from position 2.
+    // The default levels: the first round of 2^5 A-steps has `parts`
+    // parts, so `parts - 1` roots from position `first`.
+    let parts = (mswap::rules::levels::DEFAULT_STEPS_K as u64).min(32);
+    let (first, n) = (32 / parts, parts as usize - 1);
     let dissect = |n: usize| Move::Dissect {
         level: 0,
-        position: 2,
+        position: first,
         roots: vec![root; n],
     };
-    let midpoint = dissect(15);
+    let midpoint = dissect(n);
     let pick = Move::Pick {
         level: 0,
-        position: 2,
+        position: first,
         part: 0,
     };
     let most = mswap::rules::policy::MAX_FAN as usize - 1;
@@ -344,8 +347,8 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         ("out of turn", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 1, pick.clone()), 409),
         ("replayed move", format!("/games/{id}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 409),
         ("future seq", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 7, midpoint.clone()), 409),
-        ("wrong position", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 0, position: 8, roots: vec![root; 15] }), 409),
-        ("wrong level", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 1, position: 2, roots: vec![root; 15] }), 409),
+        ("wrong position", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 0, position: first + 1, roots: vec![root; n] }), 409),
+        ("wrong level", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, Move::Dissect { level: 1, position: first, roots: vec![root; n] }), 409),
         ("too few roots", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(3)), 409),
         ("the most roots, more than the round's", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(most)), 409),
         ("more roots than any round has", format!("/games/{id}/disputes/1/moves"), mv(Side::Defender, &created.token, 1, dissect(most + 1)), 400),
@@ -393,14 +396,14 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
             "{what}: one-line reason: {line:?}"
         );
         let names = match what {
-            "too few roots" => "16 parts, so 15 roots, the move has 3",
-            "the most roots, more than the round's" => "so 15 roots, the move has 63",
+            "too few roots" => format!("{parts} parts, so {n} roots, the move has 3"),
+            "the most roots, more than the round's" => format!("so {n} roots, the move has 63"),
             "more roots than any round has" => {
-                "at most 63 roots (a fan-out of at most 64), this one has 64"
+                "at most 63 roots (a fan-out of at most 64), this one has 64".to_string()
             }
-            _ => "",
+            _ => String::new(),
         };
-        assert!(line.contains(names), "{what}: {line}");
+        assert!(line.contains(&names), "{what}: {line}");
         assert_eq!(snapshot(), before, "{what}: the game changed");
     }
     assert_eq!(request(&url, "DELETE", &format!("/games/{id}"), b"").0, 405);

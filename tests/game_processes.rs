@@ -127,7 +127,8 @@ fn the_one_process_demo_runs_on_the_embedded_guest() {
         String::from_utf8_lossy(&out.stderr)
     );
     for want in [
-        "[defender]   [seq 1] defender posts root(S_",
+        // The default levels: 32 parts a round.
+        "[defender]   [seq 1] defender dissects level 0 [0, 1048576] = S_0 .. S_1048576 into 32 parts of 32768: 31 roots",
         "[challenger] [seq 2] challenger",
         "== result: challenger wins",
         "bytes exchanged",

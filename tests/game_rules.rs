@@ -497,6 +497,71 @@ fn every_defender_lie_of_the_sweep_fires_and_loses_at_every_fan_out() {
     }
 }
 
+/// The disagreements that steer a k-ary bisection of `[0, 2^log2]` to a
+/// round that puts forward a root at `position`: in each round that does
+/// not, the challenger disputes the end of the part holding `position`
+/// (unless it is the last part, which an agreeing challenger picks anyway).
+fn steer_k(log2: u32, k: u64, position: u64) -> Vec<u64> {
+    let (mut lo, mut hi) = (0u64, 1u64 << log2);
+    let mut v = Vec::new();
+    loop {
+        let parts = k.min(hi - lo);
+        let step = (hi - lo) / parts;
+        if position > lo && position < hi && (position - lo).is_multiple_of(step) {
+            return v;
+        }
+        assert!(
+            hi - lo > 1,
+            "{position} is not a position of a 2^{log2} level"
+        );
+        let i = (position - lo) / step;
+        if i + 1 < parts {
+            v.push(lo + (i + 1) * step);
+        }
+        lo += i * step;
+        hi = lo + step;
+    }
+}
+
+/// The challenger's half of the sweep at every fan-out: steered to each
+/// place by disputing the end of the part that holds it, its lie there
+/// fires and it loses.
+#[test]
+fn every_challenger_lie_of_the_sweep_fires_and_loses_at_every_fan_out() {
+    for k in [4u32, 8, 32] {
+        for place in sweep_places() {
+            let log2 = if place.level == 0 {
+                5
+            } else {
+                mswap::micro::LOG2_USTEPS
+            };
+            let at = |level: usize, position: u64| Lie::At(Place { level, position });
+            let mut lies = vec![Lie::At(place)];
+            if place.level == 1 {
+                // Level 0 must end at [T, T + 1]: steer to T + 1 and
+                // dispute the root there.
+                lies.extend(steer_k(5, k as u64, T + 1).into_iter().map(|p| at(0, p)));
+                lies.push(at(0, T + 1));
+            }
+            lies.extend(
+                steer_k(log2, k as u64, place.position)
+                    .into_iter()
+                    .map(|p| at(place.level, p)),
+            );
+            let (w, n) = witnessed_at(fan(5, k), Side::Challenger, place, lies);
+            assert_eq!(
+                w,
+                Some(Side::Defender),
+                "k {k}: challenger lying at {place:?}"
+            );
+            assert!(
+                n > 0,
+                "k {k}: the challenger's lie at {place:?} never fired"
+            );
+        }
+    }
+}
+
 /// The sweep as it was (a lie at one place against an otherwise honest
 /// game, which only walks the right-most path) reaches few places: this is
 /// why the sweep above steers. Printed for the record, and checked to

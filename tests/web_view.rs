@@ -90,8 +90,14 @@ fn the_live_view_shows_a_game_as_it_is_played() {
     let profile = dir.join("chromium-profile");
     let (_referee, url) = referee(&dir.join("data"), "127.0.0.1:0", &[]);
     let transcript = dir.join("t.json");
-    // Paced players, so that the browser sees the game in the middle.
-    let (defender, id) = defend(&url, &["from:9:40"], &transcript, &["--delay-ms", "500"]);
+    // Paced players over binary levels (a long game), so that the browser
+    // sees the game in the middle.
+    let (defender, id) = defend(
+        &url,
+        &["from:9:40"],
+        &transcript,
+        &["--delay-ms", "500", "--levels", "two"],
+    );
     let challenger = challenge(&url, &id, &[], &["--delay-ms", "500"]);
     let client = Client::new(&url);
     let t = Instant::now();

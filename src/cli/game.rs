@@ -245,8 +245,8 @@ pub struct DefendArgs {
     max_steps: Option<u64>,
     /// The bisection levels, a comma-separated list of `two`,
     /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
-    /// list does not say; default without --levels: steps k=16, micro k=8,
-    /// on chain k=32 at both).
+    /// list does not say; default without --levels: k = 32 at every level,
+    /// over HTTP and on chain).
     #[arg(long)]
     levels: Option<String>,
     /// Each side's clock in each dispute, ms (default and least: the
@@ -305,7 +305,8 @@ pub struct DisputeArgs {
     max_steps: Option<u64>,
     /// The bisection levels, a comma-separated list of `two`,
     /// `strides:K[,K2...]`, `steps:k=N`, `micro:k=N` (fan-outs: 2 where the
-    /// list does not say; default without --levels: steps k=16, micro k=8).
+    /// list does not say; default without --levels: k = 32 at every level,
+    /// over HTTP and on chain).
     #[arg(long)]
     levels: Option<String>,
     /// Where to write the transcript.

@@ -476,11 +476,16 @@ fn verify_transcript_file(name: &str, bytes: &[u8]) -> Result<Verified, CliError
         t.levels
             .iter()
             .map(|lv| format!(
-                "2^{} {}",
+                "2^{} {}{}",
                 lv.log2,
                 match lv.kind {
                     LevelKind::Steps => "A-steps",
                     LevelKind::Micro => "micro-steps",
+                },
+                if lv.k == 2 {
+                    String::new()
+                } else {
+                    format!(" (k = {})", lv.k)
                 }
             ))
             .collect::<Vec<_>>()

@@ -799,6 +799,15 @@ mod tests {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
+    /// A game over the default k-ary levels (the verifier's fixture).
+    fn k_ary_example() -> Transcript {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/verify/tests/fixtures/hello.transcript.json"
+        );
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
     /// The view of `t` after its first `n` moves, as the referee serves it.
     fn view_after(t: &Transcript, n: usize) -> View {
         let mut g = t.start(&crate::elf::image_of(&t.program).unwrap()).unwrap();
@@ -822,7 +831,24 @@ mod tests {
 
     #[test]
     fn the_rounds_follow_the_rules_at_every_move() {
-        let t = example();
+        for t in [example(), k_ary_example()] {
+            rounds_follow_the_rules(&t);
+        }
+        // The k-ary game's rounds are drawn in their parts.
+        let t = k_ary_example();
+        assert!(t.levels.iter().all(|l| l.k > 2));
+        let page = game_page(&view_after(&t, t.moves.len()), &t.moves);
+        let drawn = rounds(&t.levels, &t.moves);
+        let parts: u64 = drawn
+            .iter()
+            .flat_map(|l| l.rounds.iter().map(|r| r.parts))
+            .sum();
+        assert_eq!(page.matches("<rect class=\"part\"").count() as u64, parts);
+        assert!(parts > 2 * drawn.iter().map(|l| l.rounds.len() as u64).sum::<u64>());
+    }
+
+    fn rounds_follow_the_rules(t: &Transcript) {
+        let t = t.clone();
         for n in 0..=t.moves.len() {
             let v = view_after(&t, n);
             let levels = rounds(&t.levels, &t.moves[..n]);

@@ -12,8 +12,11 @@
 //!   [`micro::access::StateAccess`] trait with its three accessors, the
 //!   assembler and the RV64IMAC microcode);
 //! - [`verify`]: the step-proof checker, `verify_step(root, proof)`;
-//! - [`rules`]: the bisection game as a pure state machine, claims, levels,
-//!   limits and the offline transcript check.
+//! - [`rules`]: the bisection game as a pure state machine (k-ary: each
+//!   level has a fan-out `k`, a round's dissection puts forward `k - 1`
+//!   roots and the pick names the first part disputed), claims, levels,
+//!   limits (the largest fan-out among them) and the offline check of a
+//!   transcript (format version 2).
 //!
 //! Loading an ELF, the full state with its Merkle tree, machine A and the
 //! services live in the `mswap` crate, which re-exports these modules at

@@ -77,7 +77,7 @@ fn the_committed_transcript_checks_out() {
     ));
     assert_eq!(checked.game.outcome(), t.outcome.as_ref());
     // The game really bisected: both levels, every move in order.
-    assert!(t.moves.len() > 10, "{} moves", t.moves.len());
+    assert!(t.moves.len() >= 10, "{} moves", t.moves.len());
     for (i, r) in t.moves.iter().enumerate() {
         assert_eq!(r.seq, i as u64);
     }
@@ -160,18 +160,18 @@ fn a_cut_move_list_is_refused() {
 
     // A move taken out of the middle: the next one is out of sequence.
     let mut t = transcript();
-    t.moves.remove(10);
+    t.moves.remove(5);
     match refused(&t) {
         TranscriptError::Move {
-            seq: 11,
+            seq: 6,
             error:
                 MoveError::Seq {
-                    expected: 10,
-                    found: 11,
+                    expected: 5,
+                    found: 6,
                 },
             ..
         } => {}
-        e => panic!("not move 11 out of sequence: {e}"),
+        e => panic!("not move 6 out of sequence: {e}"),
     }
 }
 

@@ -91,7 +91,7 @@ pub struct GasEntry {
     pub dispute: Option<u64>,
     /// The move number the move was sent at, for a move.
     pub seq: Option<u64>,
-    /// What it was: `claim`, `challenge`, `midpoint`, ..., `timeout`, `resolve`, `withdraw`.
+    /// What it was: `claim`, `challenge`, `dissect`, `pick`, ..., `timeout`, `resolve`, `withdraw`.
     pub what: String,
     /// Gas used.
     pub gas: u64,

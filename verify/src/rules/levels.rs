@@ -78,7 +78,7 @@ impl Level {
 }
 
 impl std::fmt::Display for Level {
-    /// `2^12 A-steps`, `2^10 micro-steps`; `2^30 A-steps, k = 16` for a
+    /// `2^12 A-steps`, `2^10 micro-steps`; `2^30 A-steps (k = 16)` for a
     /// level that is not binary.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let unit = match self.kind {
@@ -87,7 +87,7 @@ impl std::fmt::Display for Level {
         };
         write!(f, "2^{} {unit}", self.log2)?;
         if self.k != 2 {
-            write!(f, ", k = {}", self.k)?;
+            write!(f, " (k = {})", self.k)?;
         }
         Ok(())
     }
@@ -140,10 +140,10 @@ pub enum LevelError {
 pub const MAX_FAN: u32 = crate::rules::policy::MAX_FAN;
 
 /// The HTTP referee's default fan-out of the steps levels.
-pub const DEFAULT_STEPS_K: u32 = 16;
+pub const DEFAULT_STEPS_K: u32 = 32;
 
 /// The HTTP referee's default fan-out of the micro levels.
-pub const DEFAULT_MICRO_K: u32 = 8;
+pub const DEFAULT_MICRO_K: u32 = 32;
 
 /// Whether `k` is a fan-out a level may have.
 pub fn fan_ok(k: u32) -> bool {
@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(Level::steps(0).with_k(8).rounds(), 0);
         assert_eq!(
             Level::steps(30).with_k(16).to_string(),
-            "2^30 A-steps, k = 16"
+            "2^30 A-steps (k = 16)"
         );
         assert_eq!(Level::steps(30).to_string(), "2^30 A-steps");
     }
