@@ -365,8 +365,8 @@ contract DisputeGameTest is GameTest {
     /// `Challenged` numbers the disputes of each claim from 0; the ids are global.
     function test_challengedCarriesTheIndexWithinTheClaim() public {
         vm.startPrank(DEFENDER);
-        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
-        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"058a");
+        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"0587");
+        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"0587");
         vm.stopPrank();
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.Challenged(b, 0, CHALLENGER, 0, bytes32(uint256(5)));
@@ -414,31 +414,31 @@ contract DisputeGameTest is GameTest {
         bytes32 p = g.image[0];
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadB.selector, 49, 48));
-        game.claim(p, w, g.input, 0, 49, hex"318a");
+        game.claim(p, w, g.input, 0, 49, hex"3187");
         vm.expectRevert(DisputeGame.LevelsEmpty.selector);
         game.claim(p, w, g.input, 0, 5, hex"");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepsSum.selector, 5, 4));
-        game.claim(p, w, g.input, 0, 5, hex"048a");
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 9));
-        game.claim(p, w, g.input, 0, 5, hex"0589");
+        game.claim(p, w, g.input, 0, 5, hex"0487");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 6));
+        game.claim(p, w, g.input, 0, 5, hex"0586");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 5, hex"8a05");
+        game.claim(p, w, g.input, 0, 5, hex"8705");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 0, hex"8a");
+        game.claim(p, w, g.input, 0, 0, hex"87");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelOrder.selector, 2));
-        game.claim(p, w, g.input, 0, 5, hex"05850186");
+        game.claim(p, w, g.input, 0, 5, hex"05830184");
         // A witness that is not the image's: the program is another one.
         bytes32[3] memory swapped = [g.image[1], g.image[3], g.image[2]];
         bytes32 other = InitialState.imageRoot(g.image[1], g.image[3], g.image[2]);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadImage.selector, p, other));
-        game.claim(p, swapped, g.input, 0, 5, hex"058a");
+        game.claim(p, swapped, g.input, 0, 5, hex"0587");
         bytes memory big = new bytes(Policy.MAX_INPUT_BYTES + 1);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputTooLarge.selector, big.length, Policy.MAX_INPUT_BYTES));
-        game.claim(p, w, big, 0, 5, hex"058a");
-        // Strides: [steps 3, steps 2, micro 10]; the largest input.
-        game.claim(p, w, g.input, 0, 5, hex"03028a");
+        game.claim(p, w, big, 0, 5, hex"0587");
+        // Strides: [steps 3, steps 2, micro 7]; the largest input.
+        game.claim(p, w, g.input, 0, 5, hex"030287");
         vm.recordLogs();
-        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"058a");
+        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"0587");
         vm.stopPrank();
         Vm.Log[] memory logs = vm.getRecordedLogs();
         vm.assertEq(logs.length, 1, "one event");
@@ -458,10 +458,10 @@ contract DisputeGameTest is GameTest {
         // The program is named by its image root, in the event.
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.ClaimMade(
-            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"058a", g.input
+            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"0587", g.input
         );
-        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"058a");
-        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"058a");
+        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"0587");
+        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"0587");
         vm.stopPrank();
         vm.assertEq(game.getClaim(a).initialRoot, g.initialRoot, "the fixture's root");
         vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");
