@@ -145,7 +145,13 @@ pub struct Pair<'c> {
     fast: Option<engine::FastAb>,
     written: Vec<u64>,
     pages: Vec<u64>,
+    /// Instruction words and their classes, direct-mapped ([`isa::class`]
+    /// searches its tables).
+    classes: Box<[(u32, usize)]>,
 }
+
+/// Entries of [`Pair`]'s class cache (a power of two).
+const CLASS_CACHE: usize = 1024;
 
 impl<'c> Pair<'c> {
     /// Both machines at `s`.
@@ -163,6 +169,8 @@ impl<'c> Pair<'c> {
             fast: (ab == AbEngine::Fast).then(|| engine::FastAb::new(code)),
             written: Vec::new(),
             pages: Vec::new(),
+            // Every entry starts as a word that is its own class's.
+            classes: vec![(u32::MAX, isa::class(u32::MAX)); CLASS_CACHE].into_boxed_slice(),
         }
     }
 
@@ -185,7 +193,18 @@ impl<'c> Pair<'c> {
         stats.transitions += 1;
         if !was_halted {
             stats.usteps += run.executed;
-            let class = &mut stats.per_op[isa::class(word)];
+            let slot = ((word ^ (word >> 12) ^ (word >> 22)) as usize) & (CLASS_CACHE - 1);
+            let class = match self.classes.get(slot) {
+                Some(&(w, c)) if w == word => c,
+                _ => {
+                    let c = isa::class(word);
+                    if let Some(e) = self.classes.get_mut(slot) {
+                        *e = (word, c);
+                    }
+                    c
+                }
+            };
+            let class = &mut stats.per_op[class];
             class.0 += 1;
             class.1 += run.executed;
             class.2 = class.2.max(run.executed);

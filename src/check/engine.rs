@@ -242,6 +242,16 @@ impl FastAb {
                 op::JAL => {
                     r[rd] = upc.wrapping_add(1);
                     next = a.wrapping_add(u.imm);
+                    // A jump table's entries are themselves jumps (`JAL`
+                    // through u0): make the one jumped to in this dispatch,
+                    // when it too comes before the cleaning step.
+                    let t = self.code[(next & self.mask) as usize];
+                    if t.op == op::JAL && t.ra == 0 && done + 2 <= budget {
+                        let at = next & 0xffff_ffff;
+                        r[(t.rd & 31) as usize] = at + 1;
+                        next = t.imm;
+                        done += 1;
+                    }
                 }
                 _ => {
                     // IDLE: the clock ticks, `upc` stays.
