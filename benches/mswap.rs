@@ -23,6 +23,10 @@
 //!   incremental ones over an image with 8 MiB of touched memory.
 //! - `micro`: machine AB's micro-steps per second, its cost per A-step as a
 //!   ratio to machine A, and `mswap check` throughput on 1 and 2 threads.
+//! - `check`: the double-check's transitions per second on one core
+//!   (`numeric.elf`, or `MSWAP_BENCH_CHECK_GUEST`), machine AB on the
+//!   reference step function and on the fast engine side by side, and
+//!   each as a ratio to the JIT running the same program.
 //! - `proof`: size (binary, JSON) and verify time of each kind of step proof.
 //! - `game`: the honest player's cost against one plain run (first pass,
 //!   checkpoints, replays and roots for a whole bisection) and one dispute
@@ -324,6 +328,84 @@ fn bench_micro() {
         "ratios: AB/A per A-step {:.1}x (goal <= 30x), check speedup 2 threads / 1 thread {:.2}x (goal >= 1.8x)",
         ab_s / a_s,
         times[0] / times[1]
+    );
+}
+
+// ---------------------------------------------------------------- check
+
+/// The double-check's cost per core, machine AB on the reference step
+/// function against the fast engine, beside the JIT on the same program.
+fn bench_check() {
+    use mswap::check::{AbEngine, Pair, Stats};
+    use mswap::fast::jit::Engine;
+    line();
+    let name = std::env::var("MSWAP_BENCH_CHECK_GUEST").unwrap_or_else(|_| "numeric".into());
+    println!(
+        "check: one core double-checking {name}.elf, AB's reference step against its fast engine, beside the JIT"
+    );
+    let program = Program::load(&guest(&name)).expect("loads");
+    let input: Vec<u8> = Vec::new();
+    let runs = runs();
+    let code = microcode();
+    // One core's work: A's interpreter and AB side by side over every
+    // transition (the pair a segment's worker runs), timed in thread CPU.
+    let check = |ab: AbEngine| {
+        let mut pair = Pair::with_ab(program.initial_state(&input), code, ab);
+        let mut stats = Stats::default();
+        let mut t = 0;
+        loop {
+            let halted = pair.state().halted();
+            pair.check_next(t, &mut stats).expect("check passes");
+            t += 1;
+            if halted {
+                break;
+            }
+        }
+        stats
+    };
+    let (mut reference_t, mut fast_t, mut jit_t) = (Time::NONE, Time::NONE, Time::NONE);
+    let (mut stats, mut steps) = (Stats::default(), 0u64);
+    for _ in 0..runs {
+        let (n, t) = timed(|| {
+            let mut m = Machine::with_engine(program.initial_state(&input), Engine::Jit);
+            m.run(u64::MAX)
+        });
+        (steps, jit_t) = (n, jit_t.best(t));
+        let (r, t) = timed(|| check(AbEngine::Reference));
+        reference_t = reference_t.best(t);
+        let (f, t) = timed(|| check(AbEngine::Fast));
+        fast_t = fast_t.best(t);
+        assert_eq!(r, f, "both engines count the same micro-steps");
+        stats = f;
+    }
+    println!(
+        "{} transitions ({steps} steps to the halt), {} micro-steps executed ({:.1} per transition)",
+        stats.transitions,
+        stats.usteps,
+        stats.usteps as f64 / stats.transitions as f64
+    );
+    println!("best of {runs} runs each, CPU time of one thread:");
+    let jit_rate = steps as f64 / jit_t.cpu;
+    println!(
+        "JIT:                {:>8.3} s  {:>8.2} M steps/s",
+        jit_t.cpu,
+        jit_rate / 1e6
+    );
+    let mut rates = Vec::new();
+    for (what, t) in [("reference AB", reference_t), ("fast AB", fast_t)] {
+        let rate = stats.transitions as f64 / t.cpu;
+        rates.push(rate);
+        println!(
+            "check, {what:<12} {:>8.3} s  {:>8.2} M transitions/s per core, {:>6.1} M micro-steps/s, {:>6.0}x slower than the JIT",
+            t.cpu,
+            rate / 1e6,
+            stats.usteps as f64 / t.cpu / 1e6,
+            jit_rate / rate
+        );
+    }
+    println!(
+        "ratios: check per core, fast AB / reference AB {:.2}x (goal >= 2x)",
+        rates[1] / rates[0]
     );
 }
 
@@ -1097,6 +1179,7 @@ fn main() {
     let all = [
         "fast",
         "micro",
+        "check",
         "proof",
         "game",
         "fanout",
@@ -1120,6 +1203,7 @@ fn main() {
         match s {
             "fast" => bench_fast(),
             "micro" => bench_micro(),
+            "check" => bench_check(),
             "proof" => bench_proof(),
             "game" => bench_game(),
             "fanout" => bench_fanout(),

@@ -22,6 +22,7 @@ use crate::state::snapshot::Snapshot;
 use crate::state::{CTRL_PAGE, Difference, State};
 use rayon::prelude::*;
 
+pub mod engine;
 pub mod merge;
 pub mod shard;
 
@@ -124,24 +125,52 @@ impl Stats {
     }
 }
 
-/// Machine A and machine AB side by side on equal states.
+/// Which implementation of machine AB re-does the steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AbEngine {
+    /// [`engine::FastAb`]: the decoded microcode in a tight loop.
+    #[default]
+    Fast,
+    /// The reference step function [`crate::micro::step::ustep`], one call
+    /// per micro-step (benches compare the two).
+    Reference,
+}
+
+/// Machine A and machine AB side by side on equal states. AB runs on
+/// [`engine::FastAb`] unless told otherwise; `tests/check_engine.rs` checks
+/// it micro-step by micro-step against the reference step function.
 pub struct Pair<'c> {
     a: Machine,
     ab: MicroMachine<'c, State>,
+    fast: Option<engine::FastAb>,
     written: Vec<u64>,
     pages: Vec<u64>,
+    /// Instruction words and their classes, direct-mapped ([`isa::class`]
+    /// searches its tables).
+    classes: Box<[(u32, usize)]>,
 }
+
+/// Entries of [`Pair`]'s class cache (a power of two).
+const CLASS_CACHE: usize = 1024;
 
 impl<'c> Pair<'c> {
     /// Both machines at `s`.
     pub fn new(s: State, code: &'c Microcode) -> Pair<'c> {
+        Pair::with_ab(s, code, AbEngine::Fast)
+    }
+
+    /// Both machines at `s`, AB on the engine `ab`.
+    pub fn with_ab(s: State, code: &'c Microcode, ab: AbEngine) -> Pair<'c> {
         let copy = s.clone();
         Pair {
             // The interpreter is the reference for single steps.
             a: Machine::with_engine(s, Engine::Interp),
             ab: MicroMachine::with_microcode(copy, code),
+            fast: (ab == AbEngine::Fast).then(|| engine::FastAb::new(code)),
             written: Vec::new(),
             pages: Vec::new(),
+            // Every entry starts as a word that is its own class's.
+            classes: vec![(u32::MAX, isa::class(u32::MAX)); CLASS_CACHE].into_boxed_slice(),
         }
     }
 
@@ -157,11 +186,25 @@ impl<'c> Pair<'c> {
         let was_halted = self.a.state().halted();
         self.a.run(1);
         self.written.clear();
-        let run = self.ab.run_a_step(Some(&mut self.written));
+        let run = match &self.fast {
+            Some(f) => f.run_a_step(&mut self.ab.q, &mut self.ab.s, &mut self.written),
+            None => self.ab.run_a_step(Some(&mut self.written)),
+        };
         stats.transitions += 1;
         if !was_halted {
             stats.usteps += run.executed;
-            let class = &mut stats.per_op[isa::class(word)];
+            let slot = ((word ^ (word >> 12) ^ (word >> 22)) as usize) & (CLASS_CACHE - 1);
+            let class = match self.classes.get(slot) {
+                Some(&(w, c)) if w == word => c,
+                _ => {
+                    let c = isa::class(word);
+                    if let Some(e) = self.classes.get_mut(slot) {
+                        *e = (word, c);
+                    }
+                    c
+                }
+            };
+            let class = &mut stats.per_op[class];
             class.0 += 1;
             class.1 += run.executed;
             class.2 = class.2.max(run.executed);
@@ -213,7 +256,7 @@ impl<'c> Pair<'c> {
 /// Stops early (successfully) after checking one transition of a halted
 /// machine: every later transition is that same identity.
 pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result<Stats, Mismatch> {
-    check_range_to(s, first, count, code).map(|(stats, _)| stats)
+    check_range_to(s, first, count, code, AbEngine::Fast).map(|(stats, _)| stats)
 }
 
 /// [`check_range`], also giving the state reached.
@@ -222,8 +265,9 @@ fn check_range_to(
     first: u64,
     count: u64,
     code: &Microcode,
+    ab: AbEngine,
 ) -> Result<(Stats, State), Mismatch> {
-    let mut pair = Pair::new(s, code);
+    let mut pair = Pair::with_ab(s, code, ab);
     let mut stats = Stats::default();
     for t in first..first + count {
         let halted_before = pair.state().halted();
@@ -297,6 +341,8 @@ pub struct Options<'a> {
     /// The step number of the initial state in its run: transitions are
     /// numbered from it (a shard checks a range that starts past 0).
     pub first: u64,
+    /// The engine of machine AB (the fast one unless a bench compares).
+    pub ab: AbEngine,
 }
 
 impl Default for Options<'_> {
@@ -307,6 +353,7 @@ impl Default for Options<'_> {
             progress: None,
             engine: crate::fast::jit::default_engine(),
             first: 0,
+            ab: AbEngine::Fast,
         }
     }
 }
@@ -356,6 +403,7 @@ pub fn double_check_to(
     let max_steps = opts.max_steps;
     let engine = opts.engine;
     let first_step = opts.first;
+    let ab = opts.ab;
     // The state reached by the latest segment checked so far (by its first
     // step): the final state once every segment is in. Earlier ones are
     // dropped as soon as a later one arrives, so at most one is kept.
@@ -406,7 +454,7 @@ pub fn double_check_to(
                 if failed_at.load(Ordering::Relaxed) < first {
                     return Ok(Stats::default());
                 }
-                let r = check_range_to(snap.restore(), first, count, code).and_then(
+                let r = check_range_to(snap.restore(), first, count, code, ab).and_then(
                     |(stats, reached)| {
                         if let Some(e) = &end {
                             check_link(&snap, first, count, &reached, e, engine)?;

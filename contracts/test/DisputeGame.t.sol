@@ -220,10 +220,10 @@ contract DisputeGameTest is GameTest {
     }
 
     /// The game the Rust players play at the chain's default fan-out, k = 32
-    /// at both levels (`[steps 20 k=32, micro 10 k=32]`: 4 + 2 rounds).
+    /// at both levels (`[steps 20 k=32, micro 7 k=32]`: 4 + 2 rounds).
     function test_wholeGame_b20_k32() public {
         GameFile memory g = load("test/fixtures/game20k32.bin");
-        vm.assertEq(g.levels, hex"14058a05", "two levels of k = 32");
+        vm.assertEq(g.levels, hex"14058705", "two levels of k = 32");
         vm.assertEq(g.moves, 1 + 2 * 6 + 1, "the challenge, 6 rounds, the proof");
         wholeGame("test/fixtures/game20k32.bin");
     }
@@ -429,8 +429,8 @@ contract DisputeGameTest is GameTest {
     /// `Challenged` numbers the disputes of each claim from 0; the ids are global.
     function test_challengedCarriesTheIndexWithinTheClaim() public {
         vm.startPrank(DEFENDER);
-        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
-        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
+        uint256 a = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018701");
+        uint256 b = game.claim(PROGRAM, INPUT, 0, 0, 5, hex"05018701");
         vm.stopPrank();
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.Challenged(b, 0, CHALLENGER, 0, bytes32(uint256(5)));
@@ -478,24 +478,24 @@ contract DisputeGameTest is GameTest {
         bytes32 p = g.image[0];
         vm.startPrank(DEFENDER);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadB.selector, 49, 48));
-        game.claim(p, w, g.input, 0, 49, hex"31018a01");
+        game.claim(p, w, g.input, 0, 49, hex"31018701");
         vm.expectRevert(DisputeGame.LevelsEmpty.selector);
         game.claim(p, w, g.input, 0, 5, hex"");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepsSum.selector, 5, 4));
-        game.claim(p, w, g.input, 0, 5, hex"04018a01");
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 9));
-        game.claim(p, w, g.input, 0, 5, hex"05018901");
+        game.claim(p, w, g.input, 0, 5, hex"04018701");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.MicroSum.selector, Const.LOG2_USTEPS, 6));
+        game.claim(p, w, g.input, 0, 5, hex"05018601");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 5, hex"8a010501");
+        game.claim(p, w, g.input, 0, 5, hex"87010501");
         vm.expectRevert(DisputeGame.MicroFirst.selector);
-        game.claim(p, w, g.input, 0, 0, hex"8a01");
+        game.claim(p, w, g.input, 0, 0, hex"8701");
         // Two bytes a level; fan-outs from 2 to MAX_FAN (byte 1 is log2 k).
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.LevelBytes.selector, 3));
-        game.claim(p, w, g.input, 0, 5, hex"05018a");
+        game.claim(p, w, g.input, 0, 5, hex"058701");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Fan.selector, 1, 1));
-        game.claim(p, w, g.input, 0, 5, hex"05018a00");
+        game.claim(p, w, g.input, 0, 5, hex"05018700");
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.Fan.selector, 0, 2 * Policy.MAX_FAN));
-        game.claim(p, w, g.input, 0, 5, hex"05078a01");
+        game.claim(p, w, g.input, 0, 5, hex"05078701");
         bytes memory many = new bytes(2 * 65);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.TooManyLevels.selector, 65));
         game.claim(p, w, g.input, 0, 5, many);
@@ -505,16 +505,16 @@ contract DisputeGameTest is GameTest {
         bytes32[3] memory swapped = [g.image[1], g.image[3], g.image[2]];
         bytes32 other = InitialState.imageRoot(g.image[1], g.image[3], g.image[2]);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadImage.selector, p, other));
-        game.claim(p, swapped, g.input, 0, 5, hex"05018a01");
+        game.claim(p, swapped, g.input, 0, 5, hex"05018701");
         bytes memory big = new bytes(Policy.MAX_INPUT_BYTES + 1);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputTooLarge.selector, big.length, Policy.MAX_INPUT_BYTES));
-        game.claim(p, w, big, 0, 5, hex"05018a01");
+        game.claim(p, w, big, 0, 5, hex"05018701");
         // The largest fan-out, 64, at both kinds.
-        game.claim(p, w, g.input, 0, 5, hex"05068a06");
-        // Strides: [steps 3, steps 2, micro 10]; the largest input.
-        game.claim(p, w, g.input, 0, 5, hex"030102018a01");
+        game.claim(p, w, g.input, 0, 5, hex"05068706");
+        // Strides: [steps 3, steps 2, micro 7]; the largest input.
+        game.claim(p, w, g.input, 0, 5, hex"030102018701");
         vm.recordLogs();
-        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"05018a01");
+        game.claim(p, w, new bytes(Policy.MAX_INPUT_BYTES), 0, 5, hex"05018701");
         vm.stopPrank();
         Vm.Log[] memory logs = vm.getRecordedLogs();
         vm.assertEq(logs.length, 1, "one event");
@@ -534,10 +534,10 @@ contract DisputeGameTest is GameTest {
         // The program is named by its image root, in the event.
         vm.expectEmit(true, true, true, true);
         emit DisputeGame.ClaimMade(
-            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"05018a01", g.input
+            next, DEFENDER, g.image[0], keccak256(g.input), g.initialRoot, 0, 5, hex"05018701", g.input
         );
-        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"05018a01");
-        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"05018a01");
+        uint256 a = game.claim(g.image[0], w, g.input, 0, 5, hex"05018701");
+        uint256 b = game.claim(g.image[0], w, hex"", 0, 5, hex"05018701");
         vm.stopPrank();
         vm.assertEq(game.getClaim(a).initialRoot, g.initialRoot, "the fixture's root");
         vm.assertEq(game.getClaim(b).initialRoot, g.image[0], "no input: the image root");

@@ -76,7 +76,7 @@ contract GameGas is KAryPlay {
         loadProof();
         // A claim and a dispute exist already.
         vm.prank(DEFENDER);
-        uint256 id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, 0, 0, 5, hex"05018a01");
+        uint256 id = game.claim{value: CLAIM_BOND}(PROGRAM, INPUT, 0, 0, 5, hex"05018701");
         vm.prank(OTHER);
         game.challenge{value: CHALLENGE_BOND}(id, bytes32(0));
     }

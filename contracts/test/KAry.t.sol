@@ -38,7 +38,7 @@ contract KAryTest is KAryPlay {
         both(20, f, 9, 40);
         both(20, f, 0, 1);
         both(20, f, (1 << 20) - 1, LAST_MICRO);
-        both(5, f, 17, 700);
+        both(5, f, 17, 100);
     }
 
     function test_k2() public {
@@ -62,16 +62,16 @@ contract KAryTest is KAryPlay {
     }
 
     function test_k64() public {
-        both(12, 6, 1000, 500);
+        both(12, 6, 1000, 70);
     }
 
     /// Several levels of each kind with their own fan-outs:
-    /// `[steps 7 k=8, steps 6 k=4, micro 7 k=16, micro 3 k=2]`.
+    /// `[steps 7 k=8, steps 6 k=4, micro 4 k=16, micro 3 k=2]`.
     function test_mixedLevels() public {
-        bytes memory levels = bytes.concat(level(false, 7, 3), level(false, 6, 2), level(true, 7, 4), level(true, 3, 1));
-        uint256 rounds = roundsOf(7, 3) + roundsOf(6, 2) + roundsOf(7, 4) + roundsOf(3, 1);
+        bytes memory levels = bytes.concat(level(false, 7, 3), level(false, 6, 2), level(true, 4, 4), level(true, 3, 1));
+        uint256 rounds = roundsOf(7, 3) + roundsOf(6, 2) + roundsOf(4, 4) + roundsOf(3, 1);
         for (uint256 i = 0; i < 3; i++) {
-            (uint64 t, uint64 j) = i == 0 ? (uint64(5000), uint64(333)) : i == 1 ? (0, 1) : (8191, LAST_MICRO);
+            (uint64 t, uint64 j) = i == 0 ? (uint64(5000), uint64(33)) : i == 1 ? (0, 1) : (8191, LAST_MICRO);
             Run memory r = open(13, levels, t, j, true);
             vm.assertEq(uint256(playOut(r)), uint256(DisputeGame.Side.Challenger), "the honest challenger wins");
             vm.assertEq(r.rounds, rounds, "rounds");
@@ -94,7 +94,7 @@ contract KAryTest is KAryPlay {
         }
     }
 
-    /// A dispute at k = 8 over 32 A-steps (`[steps 5 k=8, micro 10 k=8]`):
+    /// A dispute at k = 8 over 32 A-steps (`[steps 5 k=8, micro 7 k=8]`):
     /// its first round has 8 parts of 4 A-steps, 7 roots, the first at 4.
     function opened() internal returns (uint256 d) {
         d = open(5, twoLevels(5, 3), 9, 40, true).d;
@@ -246,10 +246,10 @@ contract KAryTest is KAryPlay {
         vm.assertEq(v.loRoot, attach(roots(3, "b")[2]), "attach(Q*, S_11)");
         vm.assertEq(v.hiRoot, attach(seven[2]), "attach(Q*, S_12)");
         vm.assertEq(uint256(v.fanLog2), 3, "k = 8");
-        // The micro level of 2^10: 8 parts of 128 first.
-        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 1, 128));
+        // The micro level of 2^7: 8 parts of 16 first.
+        expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 1, 4, 1, 16));
         game.dissect(d, 1, 4, seven);
         vm.prank(DEFENDER);
-        game.dissect(d, 1, 128, seven);
+        game.dissect(d, 1, 16, seven);
     }
 }

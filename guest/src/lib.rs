@@ -194,7 +194,7 @@ fn result(ret: isize) -> Result<usize, Errno> {
 }
 
 /// `read(fd, buf)`: reads at most `buf.len()` bytes (a short read is
-/// normal: mswap moves at most 512 bytes per call); `Ok(0)` at the end of
+/// normal: mswap moves at most 16 bytes per call); `Ok(0)` at the end of
 /// the input.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     result(syscall3(

@@ -309,6 +309,7 @@ pub fn check_shard(
         progress: opts.check.progress,
         segment: opts.check.segment,
         engine: opts.check.engine,
+        ab: opts.check.ab,
     };
     let result = if end > first {
         double_check_to(start, &check, code)

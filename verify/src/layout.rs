@@ -113,7 +113,7 @@ pub mod sys {
     /// `exit(code)`.
     pub const EXIT: u64 = 93;
     /// Largest number of bytes one `read` or `write` moves (short I/O).
-    pub const IO_CHUNK: u64 = 512;
+    pub const IO_CHUNK: u64 = 16;
     /// `-EBADF`: a file descriptor other than 0 (read) or 1, 2 (write).
     pub const EBADF: u64 = (-9i64) as u64;
     /// `-EFAULT`: the buffer leaves guest memory or is write-protected.

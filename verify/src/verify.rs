@@ -31,7 +31,7 @@ pub use crate::proof::error::VerifyError;
 /// same words and checks them against it). A test checks it against the
 /// assembled program.
 pub const MICROCODE_ROOT: Hash =
-    crate::hash::hash_from_hex("6707c02717cf69b5526fdd340493dac283c4a0fc1659fc811d3d26bf8695c383");
+    crate::hash::hash_from_hex("3260e3268938b9d3ca53f1152546275f46f6fe073f07ab24ed07b5d4e07c03e8");
 /// Depth of the microcode tree: the microcode has `4 * 2^depth` slots and
 /// `upc` fetches slot `upc mod` that.
 pub const MICROCODE_DEPTH: u32 = 9;

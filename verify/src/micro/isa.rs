@@ -250,7 +250,7 @@ impl Uop {
 }
 
 /// `a`: log2 of the micro-steps in one A-step.
-pub const LOG2_USTEPS: u32 = 10;
+pub const LOG2_USTEPS: u32 = 7;
 /// `2^a`.
 pub const USTEPS: u64 = 1 << LOG2_USTEPS;
 /// The clock value at which the step is the cleaning step (`2^a - 1`).

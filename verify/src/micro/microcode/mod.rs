@@ -23,8 +23,9 @@
 //!
 //! Multiplication and division are micro-operations of their own (one
 //! each for `mul` .. `remu`; the W forms extend operands and result).
-//! System calls copy a word per loop (a byte at a time only up to the
-//! destination's alignment and after the last whole word).
+//! System calls move at most `IO_CHUNK` bytes (short reads and writes),
+//! a byte per load/store pair of an unrolled run entered by a computed
+//! jump, so the slowest system call stays well inside `2^a`.
 //! A misaligned load reads the two aligned words around it and shifts; a
 //! misaligned store writes byte by byte after all checks passed. The LR/SC
 //! reservation is the control word `reservation` of `S`.

@@ -171,79 +171,31 @@ impl Builder {
         a.bltu(T0, len, efault);
     }
 
-    /// Copies N bytes from `S` address T0 to T1 (regions apart): bytes up
-    /// to T1's next multiple of 8, then whole words (each aligned word of
-    /// T1 from the one or two aligned words of T0 it spans, shifted), then
-    /// the last bytes. Clobbers T0..T3, N, X, Y, IW, RD, R.
+    /// Copies N bytes (`N <= IO_CHUNK`, the caller's `min_chunk` sees to
+    /// it) from `S` address T0 to T1 (regions apart), a byte at a time
+    /// through an unrolled run of `IO_CHUNK` load/store pairs, last byte
+    /// first, entered by a computed jump at the pair of byte `N - 1`: two
+    /// micro-steps per byte and four more, whatever the alignments.
+    /// Clobbers T2, T3.
     pub(super) fn sub_copy(&mut self) {
         let a = &mut self.a;
-        let (head, words, aligned, shifted, shifted_loop, tail, done) = (
-            a.label("copy.head"),
-            a.label("copy.words"),
-            a.label("copy.aligned"),
-            a.label("copy.shifted"),
-            a.label("copy.shifted-loop"),
-            a.label("copy.tail"),
-            a.label("copy.done"),
-        );
+        let unrolled = a.label("copy.unrolled");
         a.bind(self.l.copy);
-        a.bind(head);
-        a.comment("bytes until the destination is a multiple of 8");
-        a.beq(N, U0, done);
-        a.andi(T2, T1, 7);
-        a.beq(T2, U0, words);
-        a.ld(B, T3, T0, 0);
-        a.st(B, T1, 0, T3);
-        a.addi(T0, T0, 1);
-        a.addi(T1, T1, 1);
-        a.addi(N, N, -1);
-        a.j(head);
-        a.bind(words);
-        a.comment("RD = whole words, N = the bytes after them");
-        a.srli(RD, N, 3);
-        a.beq(RD, U0, tail);
-        a.andi(N, N, 7);
-        a.andi(X, T0, 7);
-        a.bne(X, U0, shifted);
-        a.bind(aligned);
-        a.ldd(T3, T0, 0);
-        a.std(T1, 0, T3);
-        a.addi(T0, T0, 8);
-        a.addi(T1, T1, 8);
-        a.addi(RD, RD, -1);
-        a.bne(RD, U0, aligned);
-        a.j(tail);
-        a.bind(shifted);
-        a.comment(
-            "X = 8 * (T0 mod 8), Y = 64 - X; IW walks T0's aligned words, T3 holds the current one",
+        a.comment("T2 = 2 * (IO_CHUNK - N): the pair that copies byte N - 1");
+        a.alu(
+            crate::micro::isa::op::SUB,
+            T2,
+            U0,
+            N,
+            -(sys::IO_CHUNK as i64),
         );
-        a.slli(X, X, 3);
-        a.li(Y, 64);
-        a.sub(Y, Y, X);
-        a.andi(IW, T0, -8);
-        a.ldd(T3, IW, 0);
-        a.bind(shifted_loop);
-        a.ldd(R, IW, 8);
-        a.srl(T2, T3, X);
-        a.sll(T3, R, Y);
-        a.or(T2, T2, T3);
-        a.std(T1, 0, T2);
-        a.mv(T3, R);
-        a.addi(IW, IW, 8);
-        a.addi(T1, T1, 8);
-        a.addi(RD, RD, -1);
-        a.bne(RD, U0, shifted_loop);
-        a.srli(T2, X, 3);
-        a.add(T0, IW, T2);
-        a.bind(tail);
-        a.beq(N, U0, done);
-        a.ld(B, T3, T0, 0);
-        a.st(B, T1, 0, T3);
-        a.addi(T0, T0, 1);
-        a.addi(T1, T1, 1);
-        a.addi(N, N, -1);
-        a.j(tail);
-        a.bind(done);
+        a.add(T2, T2, T2);
+        a.jump_table(T2, unrolled);
+        a.bind(unrolled);
+        for i in (0..sys::IO_CHUNK as i64).rev() {
+            a.ld(B, T3, T0, i);
+            a.st(B, T1, i, T3);
+        }
         a.ret(LINK);
     }
 }
