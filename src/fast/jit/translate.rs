@@ -372,14 +372,13 @@ impl Gen<'_> {
         self.exit_with(pc, why, adj);
     }
 
-    /// Leaves the region at `pc`: the pc to the state, why and the budget
-    /// left (plus `adj`, the steps of the current block not executed) to
-    /// the context. Every exit has its own copy (a shared exit block with
+    /// Leaves the region at `pc`: the pc, why and the budget left (plus
+    /// `adj`, the steps of the current block not executed) to the context
+    /// (the caller sets the state's pc from it). Every exit has its own copy (a shared exit block with
     /// parameters made a merge of hundreds of edges that the register
     /// allocator spent most of its time on).
     fn exit_with(&mut self, pc: Value, why: u64, adj: u64) {
         let t = MemFlags::trusted();
-        self.b.ins().store(t, pc, self.regs, 8 * 32);
         self.b.ins().store(t, pc, self.ctxp, off::NEXT_PC);
         let w = self.c(why);
         self.b.ins().store(t, w, self.ctxp, off::EXIT);
@@ -543,18 +542,24 @@ impl Gen<'_> {
         // when the address is aligned and below 2^32 (a 64-bit mask would
         // need a constant of its own).
         let k = n.trailing_zeros() as i64;
-        let bad = if k == 0 {
+        let mut bad = if k == 0 && !store {
             self.b.ins().ushr_imm(a, 32)
+        } else if k == 0 {
+            self.b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThan, a, i64::from(u32::MAX))
         } else {
             let r = self.b.ins().rotr_imm(a, k);
             self.b
                 .ins()
                 .icmp_imm(IntCC::UnsignedGreaterThan, r, (1i64 << (32 - k)) - 1)
         };
-        self.unless(bad, d.pc, adj);
         if store {
             // Near a protected range: the interpreter decides (a fault, or a
-            // store into writable code that invalidates translations).
+            // store into writable code that invalidates translations). One
+            // exit for all the checks of a store (an exit each made three
+            // blocks of their own per store, which the register allocator
+            // pays for).
             let exec_in_ro = self.env.exec.0 >= self.env.ro.0
                 && self.env.exec.0 + self.env.exec.1 <= self.env.ro.0 + self.env.ro.1;
             let ranges = [self.env.ro, self.env.exec];
@@ -567,9 +572,10 @@ impl Gen<'_> {
                     .b
                     .ins()
                     .icmp_imm(IntCC::UnsignedLessThan, t, (size + 8) as i64);
-                self.unless(near, d.pc, adj);
+                bad = self.b.ins().bor(bad, near);
             }
         }
+        self.unless(bad, d.pc, adj);
         let host = self.b.ins().iadd(self.mem, a);
         (a, host)
     }
