@@ -125,11 +125,17 @@ pub const HOT_VISITS: u16 = 300;
 /// A block joins a region only if it has started this many blocks in the
 /// interpreter (it ran, and more than by accident). Translation costs
 /// some 20 us per instruction, so a block that runs only a few dozen times
-/// is not worth copying into every region that reaches it: on `rust_json`
-/// (256 KiB) 16 translated 5,306 instructions in 157 regions, 64 translated
-/// 3,762 in 184 and took 10-25% less CPU in all (128: 3,383 instructions,
-/// no faster; 300: slower, more regions and exits), with the same figures
-/// on the other guests.
+/// is not worth copying into every region that reaches it. A trade-off,
+/// measured in CPU ms (`perf stat -r 5`, whole process) at 16 / 32 / 64:
+/// `rust_json` (256 KiB) 123 / 114 / 99 (5,306 / 4,802 / 3,762
+/// instructions translated), `rust_words` (2 MB) 144 / 153 / 180: there
+/// blocks that had run a few dozen times when their region was made turn
+/// hot later, in regions of their own, and the jumps between regions
+/// double (19.5 M -> 35 M). 64 takes the guest that translation dominates
+/// closer to qemu (0.22x -> 0.27x) while `rust_words` stays near it
+/// (1.0x -> 0.8x); 128 and 300 were no faster on `rust_json` (more
+/// regions and exits). Regions that grow once such blocks turn hot would
+/// give both.
 pub const JOIN_VISITS: u16 = 64;
 
 /// Nothing is translated before the interpreter has run this many steps
