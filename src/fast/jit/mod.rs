@@ -279,7 +279,8 @@ pub struct JitStats {
     pub interp_steps: u64,
     /// Times the dispatcher entered generated code.
     pub entries: u64,
-    /// Jumps from one region straight into another (no dispatcher).
+    /// Jumps from one region straight into another (no dispatcher;
+    /// counted in profiled runs only: the count costs rust_words 10%).
     pub chains: u64,
     /// Exits to the dispatcher at a jump whose target has no region yet
     /// (or lies outside the executable range).
@@ -494,7 +495,12 @@ mod imp {
                     lo: exec.0,
                     size: exec.1,
                 },
-                env: Env { ro, exec, flaw },
+                env: Env {
+                    ro,
+                    exec,
+                    flaw,
+                    count_chains: slot.profile,
+                },
                 code_writes,
                 stats: JitStats::default(),
             })
