@@ -135,7 +135,11 @@ pub const HOT_VISITS: u16 = 300;
 /// closer to qemu (0.22x -> 0.27x) while `rust_words` stays near it
 /// (1.0x -> 0.8x); 128 and 300 were no faster on `rust_json` (more
 /// regions and exits). Regions that grow once such blocks turn hot would
-/// give both.
+/// give both. With [`HOT_VISITS`] at 1,000 instead of 300 (the lukewarm
+/// blocks have run 64 times by then), `rust_words` took 122-131 ms instead
+/// of 169-180 and `rust_json` 90-95 instead of 98-101, but `rust_sha256`
+/// 205-218 instead of 182-194 and `rust_evm` 109-113 instead of 101 (more
+/// of them interpreted before their hot code turns native).
 pub const JOIN_VISITS: u16 = 64;
 
 /// Nothing is translated before the interpreter has run this many steps
