@@ -6,6 +6,10 @@
 #   cargo build --release
 #   benches/honest_player.sh ELF INPUT LIE_STEP [PORT]
 #
+# INPUT is a file, or `bench:GUEST` for the input `cargo bench --bench jit`
+# gives GUEST (written by the bench's --write-input: the same bytes on
+# every machine, e.g. rust_words' 2 MB of text from the seed 0x5eed).
+#
 # Two games on a referee of its own (margin 0, a 20 s window, long clocks):
 # a defender lying from step LIE_STEP against an honest challenger, then an
 # honest defender against a challenger lying from LIE_STEP (the honest
@@ -13,13 +17,19 @@
 #
 #   echo 1200000 > /tmp/loop.txt     # loop.elf: 1.04e9 steps
 #   benches/honest_player.sh examples/guests/bin/loop.elf /tmp/loop.txt 500000000
-#   benches/honest_player.sh examples/guests/bin/rust_words.elf WORDS_2MB.txt 100000000
+#   benches/honest_player.sh examples/guests/bin/rust_words.elf bench:rust_words 100000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 elf=$1 input=$2 lie=$3 port=${4:-4190}
 bin=target/release/mswap
 dir=$(mktemp -d)
-trap 'kill "$referee" 2>/dev/null || true; rm -rf "$dir"' EXIT
+referee=
+trap '[ -z "$referee" ] || kill "$referee" 2>/dev/null || true; rm -rf "$dir"' EXIT
+if [[ $input == bench:* ]]; then
+    cargo bench -q --bench jit -- --write-input "${input#bench:}" "$dir/input" > /dev/null
+    input=$dir/input
+fi
+[ -f "$input" ] || { echo "honest_player.sh: no input file $input" >&2; exit 2; }
 t() { /usr/bin/time -f "%U %S %e %M" -o "$1" "${@:2}"; }
 # (the last line: a process that exits non-zero has a line about it first)
 show() { tail -n 1 "$1" | awk '{printf "%.2f s CPU, %.2f s wall, %.0f MB", $1 + $2, $3, $4 / 1024}'; }

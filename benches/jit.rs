@@ -2,15 +2,17 @@
 //! `qemu-riscv64` (a JIT: the ceiling) and ckb-vm's assembly interpreter,
 //! on `loop.elf`, the C compute guests and the Rust guests (SHA-256 of
 //! 4 MiB of random bytes, word frequencies of 2 MB of text, a revm EVM
-//! transaction, 256 KiB of JSON), all in one run with their outputs and step counts
-//! compared; the JIT's translation time and where its time went; and the
-//! honest player's first pass with each engine.
+//! transaction of a contract looping 2,000 times, 256 KiB of JSON), all in
+//! one run with their outputs and step counts compared; the JIT's
+//! translation time and where its time went; and the honest player's first
+//! pass with each engine.
 //!
 //! ```text
 //! cargo bench --bench jit
 //! cargo bench --bench jit -- rust_      # only the cases whose name contains rust_
 //! MSWAP_BENCH_ITERS=100000 cargo bench --bench jit   # a shorter loop.elf
 //! MSWAP_BENCH_RUNS=1 cargo bench --bench jit          # one run each (default 2)
+//! cargo bench --bench jit -- --write-input rust_words FILE  # a guest's input, to FILE
 //! ```
 //!
 //! mswap's engines and ckb-vm run in this process, `qemu-riscv64` as a
@@ -31,7 +33,8 @@ use mswap::fast::Machine;
 use mswap::fast::jit::{Engine, JitStats, available, set_default_engine};
 use std::time::Instant;
 use support::{
-    ckb, guest, mswap_process, people_json, qemu, random_bytes, root, runs, startup, word_text,
+    ckb, evm_loop, guest, mswap_process, people_json, qemu, random_bytes, root, runs, startup,
+    word_text,
 };
 
 /// One engine on a guest: (steps, seconds, output, the JIT's figures).
@@ -49,6 +52,21 @@ fn main() {
     if std::env::args().skip(1).any(|a| a == "--list") {
         return;
     }
+    // `--write-input GUEST FILE`: writes the bench's input of GUEST (for
+    // runs outside the bench, e.g. benches/honest_player.sh).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(k) = args.iter().position(|a| a == "--write-input") {
+        let (Some(name), Some(file)) = (args.get(k + 1), args.get(k + 2)) else {
+            eprintln!("usage: --write-input GUEST FILE");
+            std::process::exit(2);
+        };
+        let Some(input) = bench_input(name) else {
+            eprintln!("no bench input for guest {name:?}");
+            std::process::exit(2);
+        };
+        std::fs::write(file, input).unwrap_or_else(|e| panic!("cannot write {file}: {e}"));
+        return;
+    }
     // Arguments that are not options pick cases by name.
     let only: Vec<String> = std::env::args()
         .skip(1)
@@ -60,27 +78,22 @@ fn main() {
         available()
     );
     let runs = runs();
-    let iters = std::env::var("MSWAP_BENCH_ITERS").unwrap_or_else(|_| "300000".into());
-    let text = std::fs::read(root().join("examples/guests/inputs/text.txt")).expect("text.txt");
-    let big_text: Vec<u8> = text.iter().copied().cycle().take(256 << 10).collect();
-    let evm =
-        std::fs::read(root().join("examples/guests/inputs/evm_add11.bin")).expect("evm_add11.bin");
-    // The example's 10 people run in under 1 ms: a real JSON document is
-    // larger (256 KiB here, some 3,800 people).
-    let people = people_json(256 << 10, 0x5eed);
-    // (guest, input, whether ckb-vm runs it: its 4 MiB memory does not hold
-    // the Rust guests' heaps and inputs)
-    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
-        ("loop", iters.clone().into_bytes(), true),
-        ("sha256", big_text.clone(), true),
-        ("keccak", big_text, true),
-        ("collatz", b"30000".to_vec(), true),
-        ("numeric", Vec::new(), true),
-        ("rust_sha256", random_bytes(4 << 20, 0x5eed), false),
-        ("rust_words", word_text(2_000_000, 0x5eed), false),
-        ("rust_evm", evm, false),
-        ("rust_json", people, false),
-    ];
+    // (guest, whether ckb-vm runs it: its 4 MiB memory does not hold the
+    // Rust guests' heaps and inputs)
+    let cases: Vec<(&str, Vec<u8>, bool)> = [
+        ("loop", true),
+        ("sha256", true),
+        ("keccak", true),
+        ("collatz", true),
+        ("numeric", true),
+        ("rust_sha256", false),
+        ("rust_words", false),
+        ("rust_evm", false),
+        ("rust_json", false),
+    ]
+    .into_iter()
+    .map(|(n, ckb)| (n, bench_input(n).expect("a bench input"), ckb))
+    .collect();
     let cases: Vec<_> = cases
         .into_iter()
         .filter(|(n, ..)| only.is_empty() || only.iter().any(|o| n.contains(o.as_str())))
@@ -240,7 +253,7 @@ fn main() {
     use mswap::players::timeline::Timeline;
     use mswap::rules::claim::b_for_steps;
     let elf = guest("loop");
-    let input = iters.into_bytes();
+    let input = bench_input("loop").expect("loop's input");
     let p = Program::load(&elf).expect("loads");
     let (steps, ..) = mswap(&p, &input, Engine::Interp);
     let b = b_for_steps(steps);
@@ -259,6 +272,32 @@ fn main() {
         times[1].1,
         times[0].1 / times[1].1
     );
+}
+
+/// The bench's input of a guest (the same bytes on every run).
+fn bench_input(name: &str) -> Option<Vec<u8>> {
+    let text = || {
+        let t = std::fs::read(root().join("examples/guests/inputs/text.txt")).expect("text.txt");
+        t.iter().copied().cycle().take(256 << 10).collect()
+    };
+    Some(match name {
+        "loop" => std::env::var("MSWAP_BENCH_ITERS")
+            .unwrap_or_else(|_| "300000".into())
+            .into_bytes(),
+        "sha256" | "keccak" => text(),
+        "collatz" => b"30000".to_vec(),
+        "numeric" => Vec::new(),
+        "rust_sha256" => random_bytes(4 << 20, 0x5eed),
+        "rust_words" => word_text(2_000_000, 0x5eed),
+        // One transaction of a contract that loops 2,000 times (some 41 M
+        // steps; the add11 case's 6 opcodes ran 0.39 M steps, 8 ms, and
+        // never left the interpreter's warm-up).
+        "rust_evm" => evm_loop(2_000),
+        // The example's 10 people run in under 1 ms: a real JSON document
+        // is larger (256 KiB here, some 3,800 people).
+        "rust_json" => people_json(256 << 10, 0x5eed),
+        _ => return None,
+    })
 }
 
 /// The JIT's figures for one profiled run of `p` on `input`.

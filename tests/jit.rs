@@ -505,7 +505,18 @@ fn regions_chain_on_calls_and_returns_and_agree() {
             let what = format!("{name} (hot after {hot})");
             let (a, j) = agree(&what, &s, &mut chunks, u64::MAX, hot);
             assert!(a.state().halted(), "{what}: ran to its end");
-            let st = j.jit_stats();
+            assert!(j.jit_stats().jit_steps > 0, "{what}: {:?}", j.jit_stats());
+            // Jumps between regions are counted in profiled runs.
+            let mut p = Machine::with_engine(s.clone(), Engine::Jit);
+            p.set_hot_visits(hot);
+            p.set_jit_profile(true);
+            p.run(u64::MAX);
+            assert_eq!(
+                p.state().first_difference(a.state()),
+                None,
+                "{what}: profiled"
+            );
+            let st = p.jit_stats();
             assert!(st.chains > 0 && st.jit_steps > 0, "{what}: {st:?}");
         }
     }

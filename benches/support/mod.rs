@@ -373,3 +373,49 @@ pub fn people_json(n: usize, seed: u64) -> Vec<u8> {
     out.extend_from_slice(b"\n]\n");
     out
 }
+
+/// `rust_evm`'s input for a transaction that runs a loop of `n` rounds
+/// (`n < 2^24`): the committed `stExample/add11` case (Cancun) with its
+/// 9-byte contract replaced by the loop and its gas limit raised to 30M.
+/// Each round stores the counter in memory, hashes it (`SHA3`), adds the
+/// hash to storage slot 0 and xors in the counter (`SLOAD`, `ADD`, `XOR`,
+/// `SSTORE`), then counts down (`SUB`, `JUMPI`): some 20 opcodes and 290
+/// gas a round, the interpreter loop, stack, memory, Keccak and storage of
+/// revm, where the add11 case runs 6 opcodes.
+pub fn evm_loop(n: u32) -> Vec<u8> {
+    assert!(n < 1 << 24, "the loop counts in 3 bytes");
+    let case = std::fs::read(root().join("examples/guests/inputs/evm_add11.bin"))
+        .expect("examples/guests/inputs/evm_add11.bin");
+    let [_, n2, n1, n0] = n.to_be_bytes();
+    #[rustfmt::skip]
+    let code = [
+        0x62, n2, n1, n0,       // PUSH3 n                [i]
+        0x5b,                   // 4: JUMPDEST
+        0x80, 0x60, 0x00, 0x52, // DUP1 PUSH1 0 MSTORE     mem[0] = i
+        0x60, 0x20, 0x60, 0x00, 0x20, // PUSH1 32 PUSH1 0 SHA3  [i h]
+        0x60, 0x00, 0x54,       // PUSH1 0 SLOAD          [i h s]
+        0x01, 0x81, 0x18,       // ADD DUP2 XOR           [i (h+s)^i]
+        0x60, 0x00, 0x55,       // PUSH1 0 SSTORE         [i]
+        0x60, 0x01, 0x90, 0x03, // PUSH1 1 SWAP1 SUB      [i-1]
+        0x80, 0x60, 0x04, 0x57, // DUP1 PUSH1 4 JUMPI     back while i-1 != 0
+        0x00,                   // STOP
+    ];
+    // The contract is a byte string: its length (u32), then its bytes.
+    let old: &[u8] = &[0, 0, 0, 9, 0x60, 1, 0x60, 1, 1, 0x60, 0, 0x55, 0];
+    let at = |hay: &[u8], needle: &[u8]| {
+        let k: Vec<usize> = (0..=hay.len() - needle.len())
+            .filter(|&k| hay[k..].starts_with(needle))
+            .collect();
+        assert_eq!(k.len(), 1, "the add11 case has the bytes once");
+        k[0]
+    };
+    let mut out = case.clone();
+    // The transaction's gas limit (u64), 400,000 in the case.
+    let gas = at(&out, &400_000u64.to_be_bytes());
+    out[gas..gas + 8].copy_from_slice(&30_000_000u64.to_be_bytes());
+    let c = at(&out, old);
+    let mut contract = (code.len() as u32).to_be_bytes().to_vec();
+    contract.extend_from_slice(&code);
+    out.splice(c..c + old.len(), contract);
+    out
+}

@@ -123,8 +123,24 @@ pub const MIN_JIT_STEPS: u64 = 64;
 pub const HOT_VISITS: u16 = 300;
 
 /// A block joins a region only if it has started this many blocks in the
-/// interpreter (it ran, and more than by accident).
-pub const JOIN_VISITS: u16 = 16;
+/// interpreter (it ran, and more than by accident). Translation costs
+/// some 20 us per instruction, so a block that runs only a few dozen times
+/// is not worth copying into every region that reaches it. A trade-off,
+/// measured in CPU ms (`perf stat -r 5`, whole process) at 16 / 32 / 64:
+/// `rust_json` (256 KiB) 123 / 114 / 99 (5,306 / 4,802 / 3,762
+/// instructions translated), `rust_words` (2 MB) 144 / 153 / 180: there
+/// blocks that had run a few dozen times when their region was made turn
+/// hot later, in regions of their own, and the jumps between regions
+/// double (19.5 M -> 35 M). 64 takes the guest that translation dominates
+/// closer to qemu (0.22x -> 0.27x) while `rust_words` stays near it
+/// (1.0x -> 0.8x); 128 and 300 were no faster on `rust_json` (more
+/// regions and exits). Regions that grow once such blocks turn hot would
+/// give both. With [`HOT_VISITS`] at 1,000 instead of 300 (the lukewarm
+/// blocks have run 64 times by then), `rust_words` took 122-131 ms instead
+/// of 169-180 and `rust_json` 90-95 instead of 98-101, but `rust_sha256`
+/// 205-218 instead of 182-194 and `rust_evm` 109-113 instead of 101 (more
+/// of them interpreted before their hot code turns native).
+pub const JOIN_VISITS: u16 = 64;
 
 /// Nothing is translated before the interpreter has run this many steps
 /// of a machine (some 8 ms). A program's first translations can cost more
@@ -267,7 +283,8 @@ pub struct JitStats {
     pub interp_steps: u64,
     /// Times the dispatcher entered generated code.
     pub entries: u64,
-    /// Jumps from one region straight into another (no dispatcher).
+    /// Jumps from one region straight into another (no dispatcher;
+    /// counted in profiled runs only: the count costs rust_words 10%).
     pub chains: u64,
     /// Exits to the dispatcher at a jump whose target has no region yet
     /// (or lies outside the executable range).
@@ -482,7 +499,12 @@ mod imp {
                     lo: exec.0,
                     size: exec.1,
                 },
-                env: Env { ro, exec, flaw },
+                env: Env {
+                    ro,
+                    exec,
+                    flaw,
+                    count_chains: slot.profile,
+                },
                 code_writes,
                 stats: JitStats::default(),
             })

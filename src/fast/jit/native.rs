@@ -5,7 +5,7 @@
 //! What makes the calls sound is a contract with [`super::translate`]:
 //! generated code reads and writes only
 //! - the 512 words of the state's first control page (`x0..x31` at words
-//!   0..31, `pc` at word 32),
+//!   0..31; the pc, word 32, is set from the context after the call),
 //! - guest memory at `mem + a` for an access of `n` bytes at a guest
 //!   address `a` that the code has checked to be a multiple of `n` and
 //!   below `2^32` (so `a + n <= 2^32 = MEM_SIZE`, the length of the flat
@@ -224,6 +224,8 @@ impl CodeMemory {
             let f: extern "C" fn(*mut Ctx, u64) = std::mem::transmute(tramp.0);
             f(&mut ctx, entry.0 as u64)
         };
+        // Generated code leaves the pc where it stopped in the context.
+        state.set_pc(ctx.next_pc);
         // The pages whose dirty bits the code set join the set's list (what
         // `PageSet::insert` does after setting a bit).
         let logged = self.log.get(..ctx.log_len as usize).unwrap_or(&[]);

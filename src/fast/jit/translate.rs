@@ -44,6 +44,9 @@ pub struct Env {
     /// Test only: the instruction at this pc is translated wrongly (a
     /// branch goes the other way, a result is off by one).
     pub flaw: Option<u64>,
+    /// Count the jumps between regions (profiled runs: a load, an add and
+    /// a store on every jump, which `rust_words` makes 35 M times).
+    pub count_chains: bool,
 }
 
 /// The Cranelift module and reusable contexts.
@@ -372,14 +375,13 @@ impl Gen<'_> {
         self.exit_with(pc, why, adj);
     }
 
-    /// Leaves the region at `pc`: the pc to the state, why and the budget
-    /// left (plus `adj`, the steps of the current block not executed) to
-    /// the context. Every exit has its own copy (a shared exit block with
+    /// Leaves the region at `pc`: the pc, why and the budget left (plus
+    /// `adj`, the steps of the current block not executed) to the context
+    /// (the caller sets the state's pc from it). Every exit has its own copy (a shared exit block with
     /// parameters made a merge of hundreds of edges that the register
     /// allocator spent most of its time on).
     fn exit_with(&mut self, pc: Value, why: u64, adj: u64) {
         let t = MemFlags::trusted();
-        self.b.ins().store(t, pc, self.regs, 8 * 32);
         self.b.ins().store(t, pc, self.ctxp, off::NEXT_PC);
         let w = self.c(why);
         self.b.ins().store(t, w, self.ctxp, off::EXIT);
@@ -453,9 +455,11 @@ impl Gen<'_> {
         let t = MemFlags::trusted();
         let left = self.b.use_var(self.budget);
         self.b.ins().store(t, left, self.ctxp, off::BUDGET);
-        let n = self.b.ins().load(I64, t, self.ctxp, off::CHAINS);
-        let n = self.b.ins().iadd_imm(n, 1);
-        self.b.ins().store(t, n, self.ctxp, off::CHAINS);
+        if self.env.count_chains {
+            let n = self.b.ins().load(I64, t, self.ctxp, off::CHAINS);
+            let n = self.b.ins().iadd_imm(n, 1);
+            self.b.ins().store(t, n, self.ctxp, off::CHAINS);
+        }
         let ctxp = self.ctxp;
         self.b.ins().return_call_indirect(self.sig, e, &[ctxp]);
     }
@@ -543,18 +547,24 @@ impl Gen<'_> {
         // when the address is aligned and below 2^32 (a 64-bit mask would
         // need a constant of its own).
         let k = n.trailing_zeros() as i64;
-        let bad = if k == 0 {
+        let mut bad = if k == 0 && !store {
             self.b.ins().ushr_imm(a, 32)
+        } else if k == 0 {
+            self.b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThan, a, i64::from(u32::MAX))
         } else {
             let r = self.b.ins().rotr_imm(a, k);
             self.b
                 .ins()
                 .icmp_imm(IntCC::UnsignedGreaterThan, r, (1i64 << (32 - k)) - 1)
         };
-        self.unless(bad, d.pc, adj);
         if store {
             // Near a protected range: the interpreter decides (a fault, or a
-            // store into writable code that invalidates translations).
+            // store into writable code that invalidates translations). One
+            // exit for all the checks of a store (an exit each made three
+            // blocks of their own per store, which the register allocator
+            // pays for).
             let exec_in_ro = self.env.exec.0 >= self.env.ro.0
                 && self.env.exec.0 + self.env.exec.1 <= self.env.ro.0 + self.env.ro.1;
             let ranges = [self.env.ro, self.env.exec];
@@ -567,9 +577,10 @@ impl Gen<'_> {
                     .b
                     .ins()
                     .icmp_imm(IntCC::UnsignedLessThan, t, (size + 8) as i64);
-                self.unless(near, d.pc, adj);
+                bad = self.b.ins().bor(bad, near);
             }
         }
+        self.unless(bad, d.pc, adj);
         let host = self.b.ins().iadd(self.mem, a);
         (a, host)
     }
