@@ -457,7 +457,7 @@ fn mswap_dispute_on_chain_json() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     let (summary, moves) = lines.split_last().expect("a summary line");
-    // The chain's levels (k = 32 at both) over b = 5 and a = 10: one round
+    // The chain's levels (k = 32 at both) over b = 5 and a = 7: one round
     // of steps and two of micro-steps, a dissection and a pick each,
     // between the challenge and the proof.
     assert_eq!(moves.len(), 2 + 2 * 3, "{text}");

@@ -78,7 +78,7 @@ impl Level {
 }
 
 impl std::fmt::Display for Level {
-    /// `2^12 A-steps`, `2^10 micro-steps`; `2^30 A-steps (k = 16)` for a
+    /// `2^12 A-steps`, `2^7 micro-steps`; `2^30 A-steps (k = 16)` for a
     /// level that is not binary.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let unit = match self.kind {

@@ -59,17 +59,20 @@ pub const MAX_BASE_SECONDS: u64 = 1 << 30;
 /// bonds must pay for.
 pub mod gas {
     /// A claim (it derives `root(S_0)` and carries a short input).
-    pub const CLAIM: u64 = 169_000;
+    pub const CLAIM: u64 = 169_600;
     /// A challenge.
-    pub const CHALLENGE: u64 = 161_800;
-    /// A midpoint (a new root; the first of a dispute).
-    pub const MIDPOINT: u64 = 54_700;
-    /// A verdict (the one that ends a level).
-    pub const VERDICT: u64 = 59_400;
+    pub const CHALLENGE: u64 = 162_200;
+    /// A dissection of a round of two parts (its one root; the first of a
+    /// dispute). A round of `p` parts costs more (at `p = 32` at most
+    /// 79.9k) but narrows `log2 p` units: per unit, two parts cost most.
+    pub const DISSECT: u64 = 56_400;
+    /// A pick of a round of two parts (the one that ends a level; a
+    /// round's last in a level of fan-out 4 measures 64.1k).
+    pub const PICK: u64 = 64_200;
     /// The step proof.
-    pub const PROVE: u64 = 81_400;
+    pub const PROVE: u64 = 81_600;
     /// A timeout.
-    pub const TIMEOUT: u64 = 61_600;
+    pub const TIMEOUT: u64 = 61_700;
     /// Settling a claim that stands.
     pub const RESOLVE: u64 = 37_800;
     /// Collecting a reward from the claim bond.
@@ -78,25 +81,27 @@ pub mod gas {
     pub const WITHDRAW: u64 = 35_000;
 }
 
-/// Bisection rounds of a dispute over `2^b` steps: one per halving of the
-/// steps and of the micro-steps.
+/// The most bisection rounds a dispute over `2^b` steps can have: one per
+/// halving of the steps and of the micro-steps, as in a binary level list
+/// (a claim chooses its levels; a round of `p` parts narrows `log2 p`
+/// units, so no list has more rounds, nor more gas per unit narrowed).
 pub fn rounds(b: u32) -> u64 {
     u64::from(b) + u64::from(crate::micro::LOG2_USTEPS)
 }
 
 /// The most gas an honest defender spends on one dispute of a claim over
-/// `2^b` steps: a midpoint every round, the proof or a timeout, a
+/// `2^b` steps: a dissection every round, the proof or a timeout, a
 /// withdrawal.
 pub fn defender_gas(b: u32) -> u64 {
-    rounds(b) * gas::MIDPOINT + gas::PROVE + gas::TIMEOUT + gas::WITHDRAW
+    rounds(b) * gas::DISSECT + gas::PROVE + gas::TIMEOUT + gas::WITHDRAW
 }
 
 /// The most gas an honest challenger spends refuting a claim over `2^b`
-/// steps: the challenge, a verdict every round, the proof or a timeout,
+/// steps: the challenge, a pick every round, the proof or a timeout,
 /// collecting its share, a withdrawal.
 pub fn challenger_gas(b: u32) -> u64 {
     gas::CHALLENGE
-        + rounds(b) * gas::VERDICT
+        + rounds(b) * gas::PICK
         + gas::PROVE
         + gas::TIMEOUT
         + gas::COLLECT
@@ -287,7 +292,7 @@ mod tests {
     fn the_bonds_cover_the_honest_sides_gas() {
         assert_eq!(
             defender_gas(48),
-            (48 + u64::from(crate::micro::LOG2_USTEPS)) * 54_700 + 81_400 + 61_600 + 35_000
+            (48 + u64::from(crate::micro::LOG2_USTEPS)) * 56_400 + 81_600 + 61_700 + 35_000
         );
         let (claim, challenge) = bonds(48, 20_000_000_000);
         assert!(challenger_gas(48) > defender_gas(48));
