@@ -399,7 +399,7 @@ fn sweep_places() -> Vec<Place> {
         16,
         24,
         31,
-        255,
+        u - 33,
         u / 4,
         u / 2 - 24,
         u / 2,
@@ -426,7 +426,11 @@ fn every_lie_of_the_sweep_fires_and_loses() {
     let places = sweep_places();
     let mut fired_pairs = 0;
     for &place in &places {
-        let log2 = if place.level == 0 { 5 } else { 11 };
+        let log2 = if place.level == 0 {
+            5
+        } else {
+            mswap::micro::LOG2_USTEPS
+        };
         // The defender: wrong from just after the place, and at the place.
         let from = match place.level {
             0 => Lie::From {

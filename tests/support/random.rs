@@ -337,6 +337,19 @@ fn layout(items: Vec<Item>) -> Vec<u16> {
     out
 }
 
+/// `blt rs1, rs2, pc - back`.
+fn blt_back(rs1: u32, rs2: u32, back: i32) -> u32 {
+    let imm = (-back) as u32;
+    ((imm >> 12) & 1) << 31
+        | ((imm >> 5) & 0x3f) << 25
+        | rs2 << 20
+        | rs1 << 15
+        | 4 << 12
+        | ((imm >> 1) & 0xf) << 8
+        | ((imm >> 11) & 1) << 7
+        | 0x63
+}
+
 /// A program: registers from the data page, `n` random instructions, then
 /// registers and data written to stdout, exit 0.
 pub fn program(seed: u64, n: usize) -> Vec<u8> {
@@ -358,13 +371,16 @@ pub fn program(seed: u64, n: usize) -> Vec<u8> {
         code.push(s(8 * reg, reg as u32, BASE, 3)); // sd xr, 8r(x31)
     }
     code.push(i(0, BASE, 0, 11, 0x13)); // a1 = x31
-    for _ in 0..8 {
-        code.push(i(64, 0, 0, 17, 0x13)); // a7 = write
-        code.push(i(1, 0, 0, 10, 0x13)); // a0 = 1
-        code.push(i(512, 0, 0, 12, 0x13)); // a2 = 512
-        code.push(0x73);
-        code.push(i(512, 11, 0, 11, 0x13)); // a1 += 512
-    }
+    code.push(i(2047, 11, 0, 13, 0x13)); // a3 = a1 + 4096, the end
+    code.push(i(2047, 13, 0, 13, 0x13));
+    code.push(i(2, 13, 0, 13, 0x13));
+    // A write may be short (at most `IO_CHUNK` bytes): loop until the end.
+    code.push(i(64, 0, 0, 17, 0x13)); // loop: a7 = write
+    code.push(i(1, 0, 0, 10, 0x13)); // a0 = 1
+    code.push(0x4000_0033 | (11 << 20) | (13 << 15) | (12 << 7)); // a2 = a3 - a1
+    code.push(0x73);
+    code.push(0x33 | (10 << 20) | (11 << 15) | (11 << 7)); // a1 += a0
+    code.push(blt_back(11, 13, 20)); // blt a1, a3, loop
     code.push(i(93, 0, 0, 17, 0x13));
     code.push(i(0, 0, 0, 10, 0x13));
     code.push(0x73);
