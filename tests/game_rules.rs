@@ -218,24 +218,6 @@ fn three_levels_play_the_same_way() {
     let (elf, input) = example();
     let levels = with_strides(5, &[2]);
     assert_eq!(levels.len(), 3);
-    for from in 1..=19u64 {
-        let w = game(
-            &elf,
-            &input,
-            5,
-            levels.clone(),
-            &[Lie::From {
-                from,
-                micro_from: 7,
-            }],
-            &[],
-        );
-        assert_eq!(
-            w,
-            Some(Side::Challenger),
-            "three levels, defender lying from {from}"
-        );
-    }
     for position in [1u64, 2, 3, 4] {
         for level in 0..3usize {
             let w = game(
@@ -257,23 +239,19 @@ fn three_levels_play_the_same_way() {
     // micro-steps by 16.
     let mut mixed = with_fans(with_strides(5, &[2]), 4, 16);
     mixed[1].k = 32;
-    for from in 1..=19u64 {
-        let w = game(
-            &elf,
-            &input,
-            5,
-            mixed.clone(),
-            &[Lie::From {
+    for (name, levels) in [("three levels", levels), ("mixed fan-outs", mixed)] {
+        for from in 1..=19u64 {
+            let lie = Lie::From {
                 from,
                 micro_from: 7,
-            }],
-            &[],
-        );
-        assert_eq!(
-            w,
-            Some(Side::Challenger),
-            "mixed fan-outs, lying from {from}"
-        );
+            };
+            let w = game(&elf, &input, 5, levels.clone(), &[lie], &[]);
+            assert_eq!(
+                w,
+                Some(Side::Challenger),
+                "{name}, defender lying from {from}"
+            );
+        }
     }
     // Four levels: strides of 8 and 2 instructions.
     let four = with_strides(5, &[3, 1]);
