@@ -22,6 +22,9 @@ use crate::state::snapshot::Snapshot;
 use crate::state::{CTRL_PAGE, Difference, State};
 use rayon::prelude::*;
 
+pub mod codegen;
+#[rustfmt::skip]
+mod compiled;
 pub mod engine;
 pub mod merge;
 pub mod shard;

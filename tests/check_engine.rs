@@ -75,14 +75,18 @@ fn lockstep(
     executed
 }
 
-/// The fast A-step (idle ticks skipped) ends where the reference's does.
+/// The fast A-step (idle ticks skipped; the compiled microcode when `fast`
+/// has it) ends where the reference's does: the same micro-instructions
+/// executed, the same overrun, `Q`, `S` and `S` words written.
 fn a_step_agrees(fast: &FastAb, s: State, what: &dyn Fn() -> String) {
     let mut reference = mswap::micro::MicroMachine::attach(s.clone());
-    let want = reference.run_a_step(None);
+    let mut rw = Vec::new();
+    let want = reference.run_a_step(Some(&mut rw));
     let (mut q, mut st, mut w) = (mswap::micro::Q_PRISTINE, s, Vec::new());
     let got = fast.run_a_step(&mut q, &mut st, &mut w);
     assert_eq!(got, want, "{}: the A-step's run", what());
     assert_eq!(q, reference.q, "{}: Q after the A-step", what());
+    assert_eq!(w, rw, "{}: S words written in the A-step", what());
     if let Some(d) = st.first_difference(&reference.s) {
         panic!("{}: S after the A-step differs on {d}", what());
     }
@@ -95,6 +99,7 @@ fn a_step_agrees(fast: &FastAb, s: State, what: &dyn Fn() -> String) {
 fn the_fast_engine_steps_as_the_reference_on_every_instruction_class() {
     let code = microcode();
     let fast = FastAb::new(code);
+    assert!(fast.is_compiled(), "the A-steps run the compiled microcode");
     let q = mswap::micro::Q_PRISTINE;
     let full = CLEAN_AT + 1;
     let mut executed = 0;
@@ -152,6 +157,7 @@ fn the_fast_engine_steps_as_the_reference_on_every_instruction_class() {
 fn the_fast_engine_steps_as_the_reference_on_the_guests() {
     let code = microcode();
     let fast = FastAb::new(code);
+    assert!(fast.is_compiled(), "the A-steps run the compiled microcode");
     let all = guests();
     assert!(all.len() >= 20, "the guest suite is missing");
     for (name, elf, input) in all {
@@ -174,6 +180,24 @@ fn the_fast_engine_steps_as_the_reference_on_the_guests() {
             }
         }
     }
+}
+
+/// `src/check/compiled.rs` is what the code generator makes of today's
+/// microcode (`MSWAP_WRITE_COMPILED=1` rewrites it), and the fast engine
+/// runs it on that microcode.
+#[test]
+fn the_compiled_microcode_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/check/compiled.rs");
+    let want = mswap::check::codegen::generate(microcode());
+    if std::env::var_os("MSWAP_WRITE_COMPILED").is_some() {
+        std::fs::write(path, &want).expect("writes compiled.rs");
+    }
+    let have = std::fs::read_to_string(path).expect("reads compiled.rs");
+    assert!(
+        have == want,
+        "src/check/compiled.rs is stale: run MSWAP_WRITE_COMPILED=1 cargo test --release --test check_engine the_compiled_microcode_is_up_to_date"
+    );
+    assert!(FastAb::new(microcode()).is_compiled());
 }
 
 /// A small deterministic generator (xorshift64*).
