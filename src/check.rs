@@ -131,9 +131,14 @@ impl Stats {
 /// Which implementation of machine AB re-does the steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AbEngine {
-    /// [`engine::FastAb`]: the decoded microcode in a tight loop.
+    /// [`engine::FastAb`]: the microcode compiled into Rust
+    /// (`src/check/compiled.rs`), the decoded microcode in a tight loop
+    /// for what the compiled blocks leave.
     #[default]
     Fast,
+    /// [`engine::FastAb`] without the compiled microcode: the decoded
+    /// microcode in a tight loop only (benches compare).
+    Interpreted,
     /// The reference step function [`crate::micro::step::ustep`], one call
     /// per micro-step (benches compare the two).
     Reference,
@@ -153,8 +158,10 @@ pub struct Pair<'c> {
     classes: Box<[(u32, usize)]>,
 }
 
-/// Entries of [`Pair`]'s class cache (a power of two).
-const CLASS_CACHE: usize = 1024;
+/// log2 of the entries of [`Pair`]'s class cache.
+const CLASS_CACHE_BITS: u32 = 12;
+/// Entries of [`Pair`]'s class cache.
+const CLASS_CACHE: usize = 1 << CLASS_CACHE_BITS;
 
 impl<'c> Pair<'c> {
     /// Both machines at `s`.
@@ -169,7 +176,11 @@ impl<'c> Pair<'c> {
             // The interpreter is the reference for single steps.
             a: Machine::with_engine(s, Engine::Interp),
             ab: MicroMachine::with_microcode(copy, code),
-            fast: (ab == AbEngine::Fast).then(|| engine::FastAb::new(code)),
+            fast: match ab {
+                AbEngine::Fast => Some(engine::FastAb::new(code)),
+                AbEngine::Interpreted => Some(engine::FastAb::interpreted(code)),
+                AbEngine::Reference => None,
+            },
             written: Vec::new(),
             pages: Vec::new(),
             // Every entry starts as a word that is its own class's.
@@ -196,13 +207,16 @@ impl<'c> Pair<'c> {
         stats.transitions += 1;
         if !was_halted {
             stats.usteps += run.executed;
-            let slot = ((word ^ (word >> 12) ^ (word >> 22)) as usize) & (CLASS_CACHE - 1);
+            // A compressed instruction's class is its low half's (the
+            // high half is the next instruction's).
+            let key = if word & 3 == 3 { word } else { word & 0xffff };
+            let slot = (key.wrapping_mul(0x9e37_79b1) >> (32 - CLASS_CACHE_BITS)) as usize;
             let class = match self.classes.get(slot) {
-                Some(&(w, c)) if w == word => c,
+                Some(&(w, c)) if w == key => c,
                 _ => {
-                    let c = isa::class(word);
+                    let c = isa::class(key);
                     if let Some(e) = self.classes.get_mut(slot) {
-                        *e = (word, c);
+                        *e = (key, c);
                     }
                     c
                 }

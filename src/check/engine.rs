@@ -294,6 +294,15 @@ impl FastAb {
         }
     }
 
+    /// Decodes `code` once; [`FastAb::run_a_step`] interprets it even when
+    /// it is the compiled microcode (benches compare the two).
+    pub fn interpreted(code: &Microcode) -> FastAb {
+        FastAb {
+            compiled: false,
+            ..FastAb::new(code)
+        }
+    }
+
     /// Whether [`FastAb::run_a_step`] runs the microcode compiled into
     /// Rust (`src/check/compiled.rs`), which it does when the microcode is
     /// the one it was compiled from.
