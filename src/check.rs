@@ -172,6 +172,11 @@ impl<'c> Pair<'c> {
     /// Both machines at `s`, AB on the engine `ab`.
     pub fn with_ab(s: State, code: &'c Microcode, ab: AbEngine) -> Pair<'c> {
         let copy = s.clone();
+        Pair::from_states(s, copy, code, ab)
+    }
+
+    /// Machine A at `s` and AB at `copy`, two equal states.
+    fn from_states(s: State, copy: State, code: &'c Microcode, ab: AbEngine) -> Pair<'c> {
         Pair {
             // The interpreter is the reference for single steps.
             a: Machine::with_engine(s, Engine::Interp),
@@ -273,18 +278,12 @@ impl<'c> Pair<'c> {
 /// Stops early (successfully) after checking one transition of a halted
 /// machine: every later transition is that same identity.
 pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result<Stats, Mismatch> {
-    check_range_to(s, first, count, code, AbEngine::Fast).map(|(stats, _)| stats)
+    let pair = Pair::with_ab(s, code, AbEngine::Fast);
+    check_pair(pair, first, count).map(|(stats, _)| stats)
 }
 
-/// [`check_range`], also giving the state reached.
-fn check_range_to(
-    s: State,
-    first: u64,
-    count: u64,
-    code: &Microcode,
-    ab: AbEngine,
-) -> Result<(Stats, State), Mismatch> {
-    let mut pair = Pair::with_ab(s, code, ab);
+/// [`check_range`] from `pair`'s state, also giving the state reached.
+fn check_pair(mut pair: Pair, first: u64, count: u64) -> Result<(Stats, State), Mismatch> {
     let mut stats = Stats::default();
     for t in first..first + count {
         let halted_before = pair.state().halted();
@@ -471,23 +470,24 @@ pub fn double_check_to(
                 if failed_at.load(Ordering::Relaxed) < first {
                     return Ok(Stats::default());
                 }
-                let r = check_range_to(snap.restore(), first, count, code, ab).and_then(
-                    |(stats, reached)| {
-                        if let Some(e) = &end {
-                            check_link(&snap, first, count, &reached, e, engine)?;
+                // Both machines' states restored from the snapshot (a
+                // copy each, where cloning the first would take two).
+                let pair = Pair::from_states(snap.restore(), snap.restore(), code, ab);
+                let r = check_pair(pair, first, count).and_then(|(stats, reached)| {
+                    if let Some(e) = &end {
+                        check_link(&snap, first, count, &reached, e, engine)?;
+                    }
+                    // The state put aside is dropped after the lock is released.
+                    let _older = {
+                        let mut l = last.lock().unwrap_or_else(|p| p.into_inner());
+                        if l.as_ref().is_none_or(|(f, _)| *f < first) {
+                            l.replace((first, reached))
+                        } else {
+                            Some((first, reached))
                         }
-                        // The state put aside is dropped after the lock is released.
-                        let _older = {
-                            let mut l = last.lock().unwrap_or_else(|p| p.into_inner());
-                            if l.as_ref().is_none_or(|(f, _)| *f < first) {
-                                l.replace((first, reached))
-                            } else {
-                                Some((first, reached))
-                            }
-                        };
-                        Ok(stats)
-                    },
-                );
+                    };
+                    Ok(stats)
+                });
                 match (&r, opts.progress) {
                     (Ok(s), Some(p)) => p(s.transitions),
                     (Err(m), _) => {
