@@ -51,6 +51,30 @@ fn address(u: &Uop, bytes: u64) -> String {
     }
 }
 
+/// Blocks in one trace at most.
+const TRACE_BLOCKS: usize = 8;
+/// Micro-steps in one trace at most (past the budget, the interpreter
+/// makes the rest of the A-step).
+const TRACE_STEPS: u64 = 48;
+
+/// A basic block of the microcode.
+#[derive(Clone, Copy)]
+struct Block {
+    /// Its last micro-instruction.
+    last: usize,
+    /// Whether `last` ends it (else it runs into the next block).
+    terminated: bool,
+    /// Micro-steps, `IDLE` included.
+    steps: u64,
+    /// The block it always goes on to, if any.
+    next: Option<usize>,
+}
+
+/// Whether `u` is an `IDLE` (or an undefined operation).
+fn is_idle(u: &Uop) -> bool {
+    u.op == op::IDLE || u.op >= op::COUNT
+}
+
 /// Whether `u` ends a basic block.
 fn ends_block(u: &Uop) -> bool {
     match u.op {
@@ -164,6 +188,8 @@ pub fn generate(code: &Microcode) -> String {
     }
     out.push_str("\n];\n\n");
     out.push_str(RUN_HEAD);
+    // The basic blocks, by their first micro-instruction.
+    let mut blocks: Vec<Option<Block>> = vec![None; len];
     let mut pc = 0;
     while pc < len {
         let start = pc;
@@ -175,60 +201,113 @@ pub fn generate(code: &Microcode) -> String {
         // (excluded).
         let terminated = end < len && ends_block(&uops[end]) && (end == start || !leader[end]);
         let last = if terminated { end } else { end - 1 };
-        let steps = (last - start + 1) as u64;
+        let u = &uops[last];
+        let next = if !terminated {
+            Some(last + 1)
+        } else if u.op == op::JAL && u.ra == 0 {
+            Some(((u.imm as u64) & 0xffff_ffff) as usize)
+        } else {
+            None
+        };
+        blocks[start] = Some(Block {
+            last,
+            terminated,
+            steps: (last - start + 1) as u64,
+            next: next.filter(|&n| n < len),
+        });
+        pc = last + 1;
+    }
+    for start in 0..len {
+        let Some(first) = blocks[start] else {
+            continue;
+        };
+        // The block and the blocks it always goes on to (fall-through,
+        // static jumps), in one arm: a trace with one budget check and no
+        // dispatch between its blocks.
+        let mut trace = vec![(start, first)];
+        let mut steps = first.steps;
+        while trace.len() < TRACE_BLOCKS {
+            let Some(n) = trace.last().and_then(|(_, b)| b.next) else {
+                break;
+            };
+            let Some(b) = blocks[n] else {
+                break;
+            };
+            if trace.iter().any(|&(s, _)| s == n) || steps + b.steps > TRACE_STEPS {
+                break;
+            }
+            steps += b.steps;
+            trace.push((n, b));
+        }
         let _ = writeln!(out, "            {start} => {{");
         let _ = writeln!(out, "                if done + {steps} > CLEAN_AT {{");
         out.push_str("                    break;\n                }\n");
-        for u in &uops[start..last + 1] {
-            if !ends_block(u) {
-                straight(&mut out, u);
-            }
-        }
-        if terminated {
-            let u = &uops[last];
-            let next = last as u64 + 1;
-            match u.op {
-                op::BR => {
-                    let (a, b) = (reg(u.ra), reg(u.rb));
-                    let c = match u.func {
-                        cond::EQ => format!("{a} == {b}"),
-                        cond::NE => format!("{a} != {b}"),
-                        cond::LT => format!("({a} as i64) < ({b} as i64)"),
-                        cond::GE => format!("({a} as i64) >= ({b} as i64)"),
-                        cond::LTU => format!("{a} < {b}"),
-                        _ => format!("{a} >= {b}"),
-                    };
-                    let target = (u.imm as u64) & 0xffff_ffff;
-                    let _ = writeln!(
-                        out,
-                        "                upc = if {c} {{ {target} }} else {{ {next} }};"
-                    );
-                    let _ = writeln!(out, "                done += {steps};");
+        let mut before = 0;
+        for (k, &(at, b)) in trace.iter().enumerate() {
+            let tail = k + 1 == trace.len();
+            for u in &uops[at..b.last + 1] {
+                if !ends_block(u) {
+                    straight(&mut out, u);
                 }
-                op::JAL => {
-                    let imm = u.imm as u64;
-                    let target = if u.ra == 0 {
-                        format!("{}", imm & 0xffff_ffff)
-                    } else {
-                        format!("u{}.wrapping_add({imm:#x}) & 0xffff_ffff", u.ra)
-                    };
-                    let _ = writeln!(out, "                upc = {target};");
-                    if u.rd != 0 {
-                        let _ = writeln!(out, "                u{} = {next};", u.rd);
+            }
+            let u = &uops[b.last];
+            let next = b.last as u64 + 1;
+            if !b.terminated {
+                if tail {
+                    let _ = writeln!(out, "                upc = {next};");
+                }
+            } else {
+                match u.op {
+                    op::BR => {
+                        let (a, bb) = (reg(u.ra), reg(u.rb));
+                        let c = match u.func {
+                            cond::EQ => format!("{a} == {bb}"),
+                            cond::NE => format!("{a} != {bb}"),
+                            cond::LT => format!("({a} as i64) < ({bb} as i64)"),
+                            cond::GE => format!("({a} as i64) >= ({bb} as i64)"),
+                            cond::LTU => format!("{a} < {bb}"),
+                            _ => format!("{a} >= {bb}"),
+                        };
+                        let target = (u.imm as u64) & 0xffff_ffff;
+                        let _ = writeln!(
+                            out,
+                            "                upc = if {c} {{ {target} }} else {{ {next} }};"
+                        );
                     }
-                    let _ = writeln!(out, "                done += {steps};");
-                }
-                _ => {
-                    // IDLE: the micro-instructions before it are the A-step's.
-                    let _ = writeln!(out, "                return idle(q, done + {});", steps - 1);
+                    op::JAL => {
+                        let imm = u.imm as u64;
+                        if u.ra != 0 {
+                            let _ = writeln!(
+                                out,
+                                "                upc = u{}.wrapping_add({imm:#x}) & 0xffff_ffff;",
+                                u.ra
+                            );
+                        } else if tail {
+                            let _ = writeln!(out, "                upc = {};", imm & 0xffff_ffff);
+                        }
+                        if u.rd != 0 {
+                            let _ = writeln!(out, "                u{} = {next};", u.rd);
+                        }
+                    }
+                    _ => {
+                        // IDLE: the micro-instructions before it are the A-step's.
+                        let _ = writeln!(
+                            out,
+                            "                return idle(q, done + {});",
+                            before + b.steps - 1
+                        );
+                    }
                 }
             }
-        } else {
-            let _ = writeln!(out, "                upc = {};", last + 1);
+            before += b.steps;
+        }
+        if !trace
+            .last()
+            .is_some_and(|(_, b)| b.terminated && is_idle(&uops[b.last]))
+        {
             let _ = writeln!(out, "                done += {steps};");
         }
         out.push_str("            }\n");
-        pc = last + 1;
     }
     out.push_str(RUN_TAIL);
     out

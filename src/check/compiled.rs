@@ -646,13 +646,16 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             23 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x1u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             26 => {
                 if done + 1 > CLEAN_AT {
@@ -661,900 +664,1580 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 0);
             }
             27 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             28 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             29 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             30 => {
-                if done + 1 > CLEAN_AT {
+                if done + 11 > CLEAN_AT {
                     break;
                 }
-                upc = 606;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 11;
             }
             31 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             32 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             33 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             34 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             35 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             36 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             37 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             38 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             39 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             40 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             41 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             42 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 990;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = (u8 < 0x2u64) as u64;
+                upc = if u7 == 0u64 { 1955 } else { 994 };
+                done += 5;
             }
             43 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             44 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             45 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             46 => {
-                if done + 1 > CLEAN_AT {
+                if done + 10 > CLEAN_AT {
                     break;
                 }
-                upc = 172;
-                done += 1;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 10;
             }
             47 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             48 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             49 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             50 => {
-                if done + 1 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
-                upc = 163;
-                done += 1;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u6 = u2 & 0xfffffffffffff000u64;
+                u6 = u6.wrapping_add(u1);
+                upc = if u5 == 0u64 { 169 } else { 168 };
+                done += 6;
             }
             51 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             52 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             53 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             54 => {
-                if done + 1 > CLEAN_AT {
+                if done + 10 > CLEAN_AT {
                     break;
                 }
-                upc = 251;
-                done += 1;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0x104) & 0xffff_ffff;
+                done += 10;
             }
             55 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             56 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             57 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             58 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             59 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             60 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             61 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             62 => {
-                if done + 1 > CLEAN_AT {
+                if done + 16 > CLEAN_AT {
                     break;
                 }
-                upc = 781;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 16;
             }
             63 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             64 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             65 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             66 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             67 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             68 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             69 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             70 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             71 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             72 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             73 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             74 => {
-                if done + 1 > CLEAN_AT {
+                if done + 15 > CLEAN_AT {
                     break;
                 }
-                upc = 1103;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u9 = u2 >> (0x1bu64 & 63);
+                u9 = u9 & 0x1fu64;
+                u7 = u8 ^ 0x2u64;
+                upc = if u7 == 0u64 { 1120 } else { 1117 };
+                done += 15;
             }
             75 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             76 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             77 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             78 => {
-                if done + 1 > CLEAN_AT {
+                if done + 14 > CLEAN_AT {
                     break;
                 }
-                upc = 312;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 14;
             }
             79 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             80 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             81 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             82 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 155;
-                done += 1;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u6 = u2 & 0xfffffffffffff000u64;
+                upc = if u5 == 0u64 { 160 } else { 159 };
+                done += 5;
             }
             83 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             84 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             85 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             86 => {
-                if done + 1 > CLEAN_AT {
+                if done + 14 > CLEAN_AT {
                     break;
                 }
-                upc = 459;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 == 0u64 { 477 } else { 472 };
+                done += 14;
             }
             87 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             88 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             89 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             90 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             91 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             92 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             93 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             94 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             95 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             96 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             97 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             98 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             99 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             100 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             101 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             102 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             103 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             104 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             105 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             106 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             107 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             108 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             109 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             110 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             111 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             112 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             113 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             114 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             115 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             116 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             117 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             118 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             119 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             120 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             121 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             122 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             123 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             124 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             125 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             126 => {
-                if done + 1 > CLEAN_AT {
+                if done + 10 > CLEAN_AT {
                     break;
                 }
-                upc = 915;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                upc = u8.wrapping_add(0x39c) & 0xffff_ffff;
+                done += 10;
             }
             127 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             128 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             129 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             130 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 974;
-                done += 1;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = if u8 != 0u64 { 1955 } else { 977 };
+                done += 4;
             }
             131 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             132 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             133 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             134 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             135 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             136 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             137 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             138 => {
-                if done + 1 > CLEAN_AT {
+                if done + 15 > CLEAN_AT {
                     break;
                 }
-                upc = 956;
-                done += 1;
+                u9 = u2 & 0xff000u64;
+                u10 = ((u2 as i64) >> (0xbu64 & 63)) as u64;
+                u10 = u10 & 0xfffffffffff00000u64;
+                u9 = u9 | u10;
+                u10 = u2 >> (0x14u64 & 63);
+                u10 = u10 & 0x7feu64;
+                u9 = u9 | u10;
+                u10 = u2 >> (0x9u64 & 63);
+                u10 = u10 & 0x800u64;
+                u9 = u9 | u10;
+                u9 = u1.wrapping_add(u9);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u5 == 0u64 { 972 } else { 970 };
+                done += 15;
             }
             139 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             140 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             141 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             142 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 997;
-                done += 1;
+                u7 = u2 ^ 0x73u64;
+                upc = if u7 == 0u64 { 1005 } else { 999 };
+                done += 3;
             }
             143 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             144 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             145 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             146 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             147 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             148 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             149 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             150 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             151 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             152 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             153 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             154 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             155 => {
                 if done + 4 > CLEAN_AT {
@@ -1567,12 +2250,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             159 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 160;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             160 => {
                 if done + 3 > CLEAN_AT {
@@ -1594,12 +2278,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             168 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 169;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             169 => {
                 if done + 3 > CLEAN_AT {
@@ -1625,60 +2310,71 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             181 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 189;
-                done += 1;
+                u6 = u3.wrapping_add(u4);
+                upc = if u5 == 0u64 { 192 } else { 191 };
+                done += 3;
             }
             182 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 225;
-                done += 1;
+                u7 = u2 >> (0x1au64 & 63);
+                u7 = u7 & 0x3fu64;
+                upc = if u7 != 0u64 { 1955 } else { 228 };
+                done += 4;
             }
             183 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 195;
-                done += 1;
+                u6 = ((u3 as i64) < (u4 as i64)) as u64;
+                upc = if u5 == 0u64 { 198 } else { 197 };
+                done += 3;
             }
             184 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 201;
-                done += 1;
+                u6 = (u3 < u4) as u64;
+                upc = if u5 == 0u64 { 204 } else { 203 };
+                done += 3;
             }
             185 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 207;
-                done += 1;
+                u6 = u3 ^ u4;
+                upc = if u5 == 0u64 { 210 } else { 209 };
+                done += 3;
             }
             186 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 234;
-                done += 1;
+                u7 = u2 >> (0x1au64 & 63);
+                u7 = u7 & 0x3fu64;
+                u8 = u7 ^ 0x10u64;
+                upc = if u8 == 0u64 { 245 } else { 238 };
+                done += 5;
             }
             187 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 213;
-                done += 1;
+                u6 = u3 | u4;
+                upc = if u5 == 0u64 { 216 } else { 215 };
+                done += 3;
             }
             188 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 219;
-                done += 1;
+                u6 = u3 & u4;
+                upc = if u5 == 0u64 { 222 } else { 221 };
+                done += 3;
             }
             189 => {
                 if done + 2 > CLEAN_AT {
@@ -1689,12 +2385,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             191 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 192;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             192 => {
                 if done + 3 > CLEAN_AT {
@@ -1713,12 +2410,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             197 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 198;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             198 => {
                 if done + 3 > CLEAN_AT {
@@ -1737,12 +2435,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             203 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 204;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             204 => {
                 if done + 3 > CLEAN_AT {
@@ -1761,12 +2460,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             209 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 210;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             210 => {
                 if done + 3 > CLEAN_AT {
@@ -1785,12 +2485,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             215 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 216;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             216 => {
                 if done + 3 > CLEAN_AT {
@@ -1809,12 +2510,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             221 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 222;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             222 => {
                 if done + 3 > CLEAN_AT {
@@ -1842,12 +2544,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             230 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 231;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             231 => {
                 if done + 3 > CLEAN_AT {
@@ -1883,12 +2586,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             241 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 242;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             242 => {
                 if done + 3 > CLEAN_AT {
@@ -1907,12 +2611,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             247 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 248;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             248 => {
                 if done + 3 > CLEAN_AT {
@@ -1938,60 +2643,94 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             260 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 268;
-                done += 1;
+                u6 = u3.wrapping_add(u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 273 } else { 272 };
+                done += 5;
             }
             261 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 276;
-                done += 1;
+                u7 = u2 >> (0x19u64 & 63);
+                u7 = u7 & 0x7fu64;
+                upc = if u7 != 0u64 { 1955 } else { 279 };
+                done += 4;
             }
             262 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             263 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             264 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             265 => {
-                if done + 1 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
-                upc = 287;
-                done += 1;
+                u7 = u2 >> (0x19u64 & 63);
+                u7 = u7 & 0x7fu64;
+                u4 = u4 & 0x1fu64;
+                u8 = u7 ^ 0x20u64;
+                upc = if u8 == 0u64 { 303 } else { 292 };
+                done += 6;
             }
             266 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             267 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             268 => {
                 if done + 4 > CLEAN_AT {
@@ -2004,12 +2743,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             272 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 273;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             273 => {
                 if done + 3 > CLEAN_AT {
@@ -2039,12 +2779,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             283 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 284;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             284 => {
                 if done + 3 > CLEAN_AT {
@@ -2085,12 +2826,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             299 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 300;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             300 => {
                 if done + 3 > CLEAN_AT {
@@ -2112,12 +2854,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             308 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 309;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             309 => {
                 if done + 3 > CLEAN_AT {
@@ -2192,123 +2935,144 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             334 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             335 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 351;
-                done += 1;
+                u6 = u3.wrapping_add(u4);
+                upc = if u5 == 0u64 { 354 } else { 353 };
+                done += 3;
             }
             336 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 357;
-                done += 1;
+                u6 = u3 << (u4 & 63);
+                upc = if u5 == 0u64 { 360 } else { 359 };
+                done += 3;
             }
             337 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 363;
-                done += 1;
+                u6 = ((u3 as i64) < (u4 as i64)) as u64;
+                upc = if u5 == 0u64 { 366 } else { 365 };
+                done += 3;
             }
             338 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 369;
-                done += 1;
+                u6 = (u3 < u4) as u64;
+                upc = if u5 == 0u64 { 372 } else { 371 };
+                done += 3;
             }
             339 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 375;
-                done += 1;
+                u6 = u3 ^ u4;
+                upc = if u5 == 0u64 { 378 } else { 377 };
+                done += 3;
             }
             340 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 381;
-                done += 1;
+                u6 = u3 >> (u4 & 63);
+                upc = if u5 == 0u64 { 384 } else { 383 };
+                done += 3;
             }
             341 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 387;
-                done += 1;
+                u6 = u3 | u4;
+                upc = if u5 == 0u64 { 390 } else { 389 };
+                done += 3;
             }
             342 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 393;
-                done += 1;
+                u6 = u3 & u4;
+                upc = if u5 == 0u64 { 396 } else { 395 };
+                done += 3;
             }
             343 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 411;
-                done += 1;
+                u6 = u3.wrapping_mul(u4);
+                upc = if u5 == 0u64 { 414 } else { 413 };
+                done += 3;
             }
             344 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 417;
-                done += 1;
+                u6 = mulh(u3, u4);
+                upc = if u5 == 0u64 { 420 } else { 419 };
+                done += 3;
             }
             345 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 423;
-                done += 1;
+                u6 = mulhsu(u3, u4);
+                upc = if u5 == 0u64 { 426 } else { 425 };
+                done += 3;
             }
             346 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 429;
-                done += 1;
+                u6 = mulhu(u3, u4);
+                upc = if u5 == 0u64 { 432 } else { 431 };
+                done += 3;
             }
             347 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 435;
-                done += 1;
+                u6 = div(u3, u4);
+                upc = if u5 == 0u64 { 438 } else { 437 };
+                done += 3;
             }
             348 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 441;
-                done += 1;
+                u6 = divu(u3, u4);
+                upc = if u5 == 0u64 { 444 } else { 443 };
+                done += 3;
             }
             349 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 447;
-                done += 1;
+                u6 = rem(u3, u4);
+                upc = if u5 == 0u64 { 450 } else { 449 };
+                done += 3;
             }
             350 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 453;
-                done += 1;
+                u6 = remu(u3, u4);
+                upc = if u5 == 0u64 { 456 } else { 455 };
+                done += 3;
             }
             351 => {
                 if done + 2 > CLEAN_AT {
@@ -2319,12 +3083,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             353 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 354;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             354 => {
                 if done + 3 > CLEAN_AT {
@@ -2343,12 +3108,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             359 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 360;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             360 => {
                 if done + 3 > CLEAN_AT {
@@ -2367,12 +3133,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             365 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 366;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             366 => {
                 if done + 3 > CLEAN_AT {
@@ -2391,12 +3158,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             371 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 372;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             372 => {
                 if done + 3 > CLEAN_AT {
@@ -2415,12 +3183,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             377 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 378;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             378 => {
                 if done + 3 > CLEAN_AT {
@@ -2439,12 +3208,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             383 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 384;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             384 => {
                 if done + 3 > CLEAN_AT {
@@ -2463,12 +3233,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             389 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 390;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             390 => {
                 if done + 3 > CLEAN_AT {
@@ -2487,12 +3258,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             395 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 396;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             396 => {
                 if done + 3 > CLEAN_AT {
@@ -2511,12 +3283,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             401 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 402;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             402 => {
                 if done + 3 > CLEAN_AT {
@@ -2535,12 +3308,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             407 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 408;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             408 => {
                 if done + 3 > CLEAN_AT {
@@ -2559,12 +3333,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             413 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 414;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             414 => {
                 if done + 3 > CLEAN_AT {
@@ -2583,12 +3358,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             419 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 420;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             420 => {
                 if done + 3 > CLEAN_AT {
@@ -2607,12 +3383,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             425 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 426;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             426 => {
                 if done + 3 > CLEAN_AT {
@@ -2631,12 +3408,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             431 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 432;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             432 => {
                 if done + 3 > CLEAN_AT {
@@ -2655,12 +3433,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             437 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 438;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             438 => {
                 if done + 3 > CLEAN_AT {
@@ -2679,12 +3458,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             443 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 444;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             444 => {
                 if done + 3 > CLEAN_AT {
@@ -2703,12 +3483,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             449 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 450;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             450 => {
                 if done + 3 > CLEAN_AT {
@@ -2727,12 +3508,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             455 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 456;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             456 => {
                 if done + 3 > CLEAN_AT {
@@ -2778,11 +3560,16 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             476 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             477 => {
                 if done + 1 > CLEAN_AT {
@@ -2806,172 +3593,294 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             480 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 504;
-                done += 1;
+                u6 = u3.wrapping_add(u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 509 } else { 508 };
+                done += 5;
             }
             481 => {
-                if done + 1 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
-                upc = 520;
-                done += 1;
+                u4 = u4 & 0x1fu64;
+                u6 = u3 << (u4 & 63);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 526 } else { 525 };
+                done += 6;
             }
             482 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             483 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             484 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             485 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 529;
-                done += 1;
+                u4 = u4 & 0x1fu64;
+                u7 = u3 << (0x20u64 & 63);
+                u7 = u7 >> (0x20u64 & 63);
+                u6 = u7 >> (u4 & 63);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 537 } else { 536 };
+                done += 8;
             }
             486 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             487 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             488 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 550;
-                done += 1;
+                u6 = u3.wrapping_mul(u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 555 } else { 554 };
+                done += 5;
             }
             489 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             490 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             491 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             492 => {
-                if done + 1 > CLEAN_AT {
+                if done + 9 > CLEAN_AT {
                     break;
                 }
-                upc = 558;
-                done += 1;
+                u3 = u3 << (0x20u64 & 63);
+                u3 = ((u3 as i64) >> (0x20u64 & 63)) as u64;
+                u4 = u4 << (0x20u64 & 63);
+                u4 = ((u4 as i64) >> (0x20u64 & 63)) as u64;
+                u6 = div(u3, u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 567 } else { 566 };
+                done += 9;
             }
             493 => {
-                if done + 1 > CLEAN_AT {
+                if done + 9 > CLEAN_AT {
                     break;
                 }
-                upc = 582;
-                done += 1;
+                u3 = u3 << (0x20u64 & 63);
+                u3 = u3 >> (0x20u64 & 63);
+                u4 = u4 << (0x20u64 & 63);
+                u4 = u4 >> (0x20u64 & 63);
+                u6 = divu(u3, u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 591 } else { 590 };
+                done += 9;
             }
             494 => {
-                if done + 1 > CLEAN_AT {
+                if done + 9 > CLEAN_AT {
                     break;
                 }
-                upc = 570;
-                done += 1;
+                u3 = u3 << (0x20u64 & 63);
+                u3 = ((u3 as i64) >> (0x20u64 & 63)) as u64;
+                u4 = u4 << (0x20u64 & 63);
+                u4 = ((u4 as i64) >> (0x20u64 & 63)) as u64;
+                u6 = rem(u3, u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 579 } else { 578 };
+                done += 9;
             }
             495 => {
-                if done + 1 > CLEAN_AT {
+                if done + 9 > CLEAN_AT {
                     break;
                 }
-                upc = 594;
-                done += 1;
+                u3 = u3 << (0x20u64 & 63);
+                u3 = u3 >> (0x20u64 & 63);
+                u4 = u4 << (0x20u64 & 63);
+                u4 = u4 >> (0x20u64 & 63);
+                u6 = remu(u3, u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 603 } else { 602 };
+                done += 9;
             }
             496 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 512;
-                done += 1;
+                u6 = u3.wrapping_sub(u4);
+                u6 = u6 << (0x20u64 & 63);
+                u6 = ((u6 as i64) >> (0x20u64 & 63)) as u64;
+                upc = if u5 == 0u64 { 517 } else { 516 };
+                done += 5;
             }
             497 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             498 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             499 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             500 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             501 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 540;
-                done += 1;
+                u4 = u4 & 0x1fu64;
+                u7 = u3.wrapping_add(0x0u64);
+                u7 = u7 << (0x20u64 & 63);
+                u7 = ((u7 as i64) >> (0x20u64 & 63)) as u64;
+                u6 = ((u7 as i64) >> (u4 & 63)) as u64;
+                upc = if u5 == 0u64 { 547 } else { 546 };
+                done += 7;
             }
             502 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             503 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             504 => {
                 if done + 4 > CLEAN_AT {
@@ -2984,12 +3893,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             508 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 509;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             509 => {
                 if done + 3 > CLEAN_AT {
@@ -3010,12 +3920,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             516 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 517;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             517 => {
                 if done + 3 > CLEAN_AT {
@@ -3037,12 +3948,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             525 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 526;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             526 => {
                 if done + 3 > CLEAN_AT {
@@ -3066,12 +3978,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             536 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 537;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             537 => {
                 if done + 3 > CLEAN_AT {
@@ -3094,12 +4007,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             546 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 547;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             547 => {
                 if done + 3 > CLEAN_AT {
@@ -3120,12 +4034,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             554 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 555;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             555 => {
                 if done + 3 > CLEAN_AT {
@@ -3150,12 +4065,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             566 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 567;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             567 => {
                 if done + 3 > CLEAN_AT {
@@ -3180,12 +4096,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             578 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 579;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             579 => {
                 if done + 3 > CLEAN_AT {
@@ -3210,12 +4127,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             590 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 591;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             591 => {
                 if done + 3 > CLEAN_AT {
@@ -3240,12 +4158,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             602 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 603;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             603 => {
                 if done + 3 > CLEAN_AT {
@@ -3272,60 +4191,72 @@ pub(super) fn run_a_step<S: Words>(
                 done += 10;
             }
             616 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 624;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 626 };
+                done += 3;
             }
             617 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 632;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 634 };
+                done += 3;
             }
             618 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 660;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 662 };
+                done += 3;
             }
             619 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 688;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 690 };
+                done += 3;
             }
             620 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 714;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 716 };
+                done += 3;
             }
             621 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 722;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 724 };
+                done += 3;
             }
             622 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 750;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 778 } else { 752 };
+                done += 3;
             }
             623 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             624 => {
                 if done + 2 > CLEAN_AT {
@@ -3344,12 +4275,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             628 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 629;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             629 => {
                 if done + 3 > CLEAN_AT {
@@ -3384,12 +4316,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             638 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 639;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             639 => {
                 if done + 3 > CLEAN_AT {
@@ -3426,12 +4359,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             656 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 657;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             657 => {
                 if done + 3 > CLEAN_AT {
@@ -3466,12 +4400,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             666 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 667;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             667 => {
                 if done + 3 > CLEAN_AT {
@@ -3508,12 +4443,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             684 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 685;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             685 => {
                 if done + 3 > CLEAN_AT {
@@ -3548,12 +4484,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             694 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 695;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             695 => {
                 if done + 3 > CLEAN_AT {
@@ -3588,12 +4525,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             710 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 711;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             711 => {
                 if done + 3 > CLEAN_AT {
@@ -3620,12 +4558,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             718 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 719;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             719 => {
                 if done + 3 > CLEAN_AT {
@@ -3660,12 +4599,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             728 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 729;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             729 => {
                 if done + 3 > CLEAN_AT {
@@ -3702,12 +4642,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             746 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 747;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             747 => {
                 if done + 3 > CLEAN_AT {
@@ -3742,12 +4683,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             756 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 757;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             757 => {
                 if done + 3 > CLEAN_AT {
@@ -3784,12 +4726,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             774 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 775;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             775 => {
                 if done + 3 > CLEAN_AT {
@@ -3800,13 +4743,16 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             778 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x5u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             781 => {
                 if done + 15 > CLEAN_AT {
@@ -3830,60 +4776,84 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             796 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 804;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 912 } else { 806 };
+                done += 3;
             }
             797 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 818;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 912 } else { 820 };
+                done += 3;
             }
             798 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 844;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 912 } else { 846 };
+                done += 3;
             }
             799 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 874;
-                done += 1;
+                u7 = u3 >> (0x20u64 & 63);
+                upc = if u7 != 0u64 { 912 } else { 876 };
+                done += 3;
             }
             800 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             801 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             802 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             803 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             804 => {
                 if done + 2 > CLEAN_AT {
@@ -4161,13 +5131,16 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 18);
             }
             912 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x7u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             915 => {
                 if done + 9 > CLEAN_AT {
@@ -4185,60 +5158,70 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             924 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 932;
-                done += 1;
+                upc = if u3 == u4 { 945 } else { 933 };
+                done += 2;
             }
             925 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 934;
-                done += 1;
+                upc = if u3 != u4 { 945 } else { 935 };
+                done += 2;
             }
             926 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             927 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             928 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 936;
-                done += 1;
+                upc = if (u3 as i64) < (u4 as i64) { 945 } else { 937 };
+                done += 2;
             }
             929 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 938;
-                done += 1;
+                upc = if (u3 as i64) >= (u4 as i64) { 945 } else { 939 };
+                done += 2;
             }
             930 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 940;
-                done += 1;
+                upc = if u3 < u4 { 945 } else { 941 };
+                done += 2;
             }
             931 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
-                upc = 942;
-                done += 1;
+                upc = if u3 >= u4 { 945 } else { 943 };
+                done += 2;
             }
             932 => {
                 if done + 1 > CLEAN_AT {
@@ -4248,11 +5231,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             933 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             934 => {
                 if done + 1 > CLEAN_AT {
@@ -4262,11 +5246,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             935 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             936 => {
                 if done + 1 > CLEAN_AT {
@@ -4276,11 +5261,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             937 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             938 => {
                 if done + 1 > CLEAN_AT {
@@ -4290,11 +5276,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             939 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             940 => {
                 if done + 1 > CLEAN_AT {
@@ -4304,11 +5291,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             941 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             942 => {
                 if done + 1 > CLEAN_AT {
@@ -4318,21 +5306,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             943 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
-                upc = 944;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             944 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1916;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             945 => {
-                if done + 8 > CLEAN_AT {
+                if done + 11 > CLEAN_AT {
                     break;
                 }
                 u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
@@ -4343,8 +5333,9 @@ pub(super) fn run_a_step<S: Words>(
                 u10 = u2 << (0x4u64 & 63);
                 u10 = u10 & 0x800u64;
                 u9 = u9 | u10;
-                upc = 953;
-                done += 8;
+                u9 = u1.wrapping_add(u9);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u9); }
+                return idle(q, done + 10);
             }
             953 => {
                 if done + 3 > CLEAN_AT {
@@ -4355,7 +5346,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             956 => {
-                if done + 10 > CLEAN_AT {
+                if done + 14 > CLEAN_AT {
                     break;
                 }
                 u9 = u2 & 0xff000u64;
@@ -4368,8 +5359,11 @@ pub(super) fn run_a_step<S: Words>(
                 u10 = u2 >> (0x9u64 & 63);
                 u10 = u10 & 0x800u64;
                 u9 = u9 | u10;
-                upc = 966;
-                done += 10;
+                u9 = u1.wrapping_add(u9);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u5 == 0u64 { 972 } else { 970 };
+                done += 14;
             }
             966 => {
                 if done + 4 > CLEAN_AT {
@@ -4382,13 +5376,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             970 => {
-                if done + 2 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 u6 = u1.wrapping_add(u14);
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 972;
-                done += 2;
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u9); }
+                return idle(q, done + 3);
             }
             972 => {
                 if done + 2 > CLEAN_AT {
@@ -4422,13 +5416,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             986 => {
-                if done + 2 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 u6 = u1.wrapping_add(u14);
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 988;
-                done += 2;
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u9); }
+                return idle(q, done + 3);
             }
             988 => {
                 if done + 2 > CLEAN_AT {
@@ -4472,20 +5466,28 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1001 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1002 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x3u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1005 => {
                 if done + 3 > CLEAN_AT {
@@ -4513,13 +5515,16 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1012 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u7.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x8u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1015 => {
                 if done + 6 > CLEAN_AT {
@@ -4587,12 +5592,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1039 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 u13 = 0u64.wrapping_add(0x10u64);
-                upc = 1040;
-                done += 1;
+                u7 = 0u64.wrapping_add(0x100000000u64);
+                u8 = 0u64.wrapping_add(0x0u64);
+                upc = if u12 >= u7 { 1044 } else { 1043 };
+                done += 4;
             }
             1040 => {
                 if done + 3 > CLEAN_AT {
@@ -4604,12 +5611,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1043 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
                 u8 = u7.wrapping_sub(u12);
-                upc = 1044;
-                done += 1;
+                upc = if u13 < u8 { 1046 } else { 1045 };
+                done += 2;
             }
             1044 => {
                 if done + 1 > CLEAN_AT {
@@ -4619,12 +5626,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1045 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
                 u13 = u8.wrapping_add(0x0u64);
-                upc = 1046;
-                done += 1;
+                upc = if u13 != 0u64 { 1049 } else { 1047 };
+                done += 2;
             }
             1046 => {
                 if done + 1 > CLEAN_AT {
@@ -4634,33 +5641,39 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1047 => {
-                if done + 2 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xffffffffffffffe4u64);
-                upc = 1099;
-                done += 2;
+                { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 5);
             }
             1049 => {
-                if done + 4 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
                 u7 = u4.wrapping_add(0x0u64);
                 u8 = u12.wrapping_add(0x300000000u64);
                 u11 = u13.wrapping_add(0x0u64);
-                upc = 1919;
                 u15 = 1053;
-                done += 4;
+                u9 = 0u64.wrapping_sub(u11.wrapping_add(0xfffffffffffffff0));
+                u9 = u9.wrapping_add(u9);
+                upc = u9.wrapping_add(0x782) & 0xffff_ffff;
+                done += 7;
             }
             1053 => {
-                if done + 4 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u12 = u12.wrapping_add(u13);
                 { let a = 0x100000150u64; written.push(a); s.write_word(a, u12); }
                 u6 = u13.wrapping_add(0x0u64);
-                upc = 1099;
-                done += 4;
+                { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 7);
             }
             1057 => {
                 if done + 5 > CLEAN_AT {
@@ -4732,12 +5745,15 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1078 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = 0u64.wrapping_add(0x10u64);
-                upc = 1079;
-                done += 1;
+                u9 = s.read_word(0x100000140u64);
+                u12 = s.read_word(0x100000148u64);
+                u8 = 0u64.wrapping_add(0x0u64);
+                upc = if u12 >= u9 { 1084 } else { 1083 };
+                done += 5;
             }
             1079 => {
                 if done + 4 > CLEAN_AT {
@@ -4750,12 +5766,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1083 => {
-                if done + 1 > CLEAN_AT {
+                if done + 2 > CLEAN_AT {
                     break;
                 }
                 u8 = u9.wrapping_sub(u12);
-                upc = 1084;
-                done += 1;
+                upc = if u13 < u8 { 1086 } else { 1085 };
+                done += 2;
             }
             1084 => {
                 if done + 1 > CLEAN_AT {
@@ -4765,12 +5781,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1085 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
                 u13 = u8.wrapping_add(0x0u64);
-                upc = 1086;
-                done += 1;
+                u6 = 0u64.wrapping_add(0x0u64);
+                upc = if u13 == 0u64 { 1099 } else { 1088 };
+                done += 3;
             }
             1086 => {
                 if done + 2 > CLEAN_AT {
@@ -4781,41 +5798,49 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1088 => {
-                if done + 4 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
                 u7 = u12.wrapping_add(0x200000000u64);
                 u8 = u4.wrapping_add(0x0u64);
                 u11 = u13.wrapping_add(0x0u64);
-                upc = 1919;
                 u15 = 1092;
-                done += 4;
+                u9 = 0u64.wrapping_sub(u11.wrapping_add(0xfffffffffffffff0));
+                u9 = u9.wrapping_add(u9);
+                upc = u9.wrapping_add(0x782) & 0xffff_ffff;
+                done += 7;
             }
             1092 => {
-                if done + 4 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u12 = u12.wrapping_add(u13);
                 { let a = 0x100000148u64; written.push(a); s.write_word(a, u12); }
                 u6 = u13.wrapping_add(0x0u64);
-                upc = 1099;
-                done += 4;
+                { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 7);
             }
             1096 => {
-                if done + 2 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xfffffffffffffff7u64);
-                upc = 1099;
-                done += 2;
+                { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 5);
             }
             1098 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xfffffffffffffff2u64);
-                upc = 1099;
-                done += 1;
+                { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 4);
             }
             1099 => {
                 if done + 4 > CLEAN_AT {
@@ -4855,11 +5880,16 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1119 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1120 => {
                 if done + 3 > CLEAN_AT {
@@ -4871,228 +5901,381 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1123 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1124 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1125 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1155;
-                done += 1;
+                u7 = u2 >> (0x14u64 & 63);
+                u7 = u7 & 0x1fu64;
+                upc = if u7 != 0u64 { 1955 } else { 1158 };
+                done += 4;
             }
             1126 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 1170;
-                done += 1;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1172 };
+                done += 3;
             }
             1127 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1128 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1129 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1130 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1131 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1132 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1133 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1134 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1135 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1136 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1137 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1138 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1139 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1140 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1141 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1142 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1143 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1144 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1145 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1146 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1147 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1148 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1149 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1150 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1151 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1200;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x3u64;
+                upc = if u7 != 0u64 { 1263 } else { 1206 };
+                done += 7;
             }
             1152 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1153 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1154 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1155 => {
                 if done + 3 > CLEAN_AT {
@@ -5130,12 +6313,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1166 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1167;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1167 => {
                 if done + 3 > CLEAN_AT {
@@ -5207,12 +6391,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1189 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1190;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1190 => {
                 if done + 3 > CLEAN_AT {
@@ -5232,12 +6417,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1196 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1197;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1197 => {
                 if done + 3 > CLEAN_AT {
@@ -5302,99 +6488,126 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1218 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1227;
-                done += 1;
-            }
-            1219 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1229;
-                done += 1;
-            }
-            1220 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1231;
-                done += 1;
-            }
-            1221 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1233;
-                done += 1;
-            }
-            1222 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1235;
-                done += 1;
-            }
-            1223 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1239;
-                done += 1;
-            }
-            1224 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1243;
-                done += 1;
-            }
-            1225 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1247;
-                done += 1;
-            }
-            1226 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1251;
-                done += 1;
-            }
-            1227 => {
-                if done + 2 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
-                upc = 1253;
-                done += 2;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 6;
             }
-            1229 => {
-                if done + 2 > CLEAN_AT {
+            1219 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 ^ u4;
-                upc = 1253;
-                done += 2;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 6;
             }
-            1231 => {
-                if done + 2 > CLEAN_AT {
+            1220 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 | u4;
-                upc = 1253;
-                done += 2;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 6;
             }
-            1233 => {
-                if done + 2 > CLEAN_AT {
+            1221 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 & u4;
-                upc = 1253;
-                done += 2;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 6;
+            }
+            1222 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if (u12 as i64) < (u4 as i64) { 1238 } else { 1237 };
+                done += 3;
+            }
+            1223 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if (u4 as i64) < (u12 as i64) { 1242 } else { 1241 };
+                done += 3;
+            }
+            1224 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if u12 < u4 { 1246 } else { 1245 };
+                done += 3;
+            }
+            1225 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if u4 < u12 { 1250 } else { 1249 };
+                done += 3;
+            }
+            1226 => {
+                if done + 6 > CLEAN_AT {
+                    break;
+                }
+                u13 = u4.wrapping_add(0x0u64);
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 6;
+            }
+            1227 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(u4);
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
+            }
+            1229 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 ^ u4;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
+            }
+            1231 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 | u4;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
+            }
+            1233 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 & u4;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1235 => {
                 if done + 2 > CLEAN_AT {
@@ -5405,19 +6618,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1237 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1238;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1238 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1253;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 4;
             }
             1239 => {
                 if done + 2 > CLEAN_AT {
@@ -5428,19 +6645,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1241 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1242;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1242 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1253;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 4;
             }
             1243 => {
                 if done + 2 > CLEAN_AT {
@@ -5451,19 +6672,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1245 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1246;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1246 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1253;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 4;
             }
             1247 => {
                 if done + 2 > CLEAN_AT {
@@ -5474,27 +6699,33 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1249 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1250;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1250 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1253;
-                done += 1;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 4;
             }
             1251 => {
-                if done + 2 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1253;
-                done += 2;
+                { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1257 } else { 1256 };
+                done += 5;
             }
             1253 => {
                 if done + 3 > CLEAN_AT {
@@ -5506,12 +6737,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1256 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1257;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1257 => {
                 if done + 3 > CLEAN_AT {
@@ -5522,40 +6754,52 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1260 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x4u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1263 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x6u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1266 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x5u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1269 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x7u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1272 => {
                 if done + 1 > CLEAN_AT {
@@ -5565,228 +6809,381 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1273 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1274 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1275 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1305;
-                done += 1;
+                u7 = u2 >> (0x14u64 & 63);
+                u7 = u7 & 0x1fu64;
+                upc = if u7 != 0u64 { 1955 } else { 1308 };
+                done += 4;
             }
             1276 => {
-                if done + 1 > CLEAN_AT {
+                if done + 3 > CLEAN_AT {
                     break;
                 }
-                upc = 1320;
-                done += 1;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1322 };
+                done += 3;
             }
             1277 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1278 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1279 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1280 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1281 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1282 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1283 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1284 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1285 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1286 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1287 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1288 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1289 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1290 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1291 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1292 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1293 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1294 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1295 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1296 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1297 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1298 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1299 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1300 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1301 => {
-                if done + 1 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
-                upc = 1350;
-                done += 1;
+                u8 = u9 >> (0x2u64 & 63);
+                u7 = u9 & 0x1u64;
+                u7 = u7 << (0x3u64 & 63);
+                u8 = u8 | u7;
+                u7 = u3 & 0x7u64;
+                upc = if u7 != 0u64 { 1413 } else { 1356 };
+                done += 7;
             }
             1302 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1303 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1304 => {
-                if done + 1 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
-                upc = 1955;
-                done += 1;
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1305 => {
                 if done + 3 > CLEAN_AT {
@@ -5824,12 +7221,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1316 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1317;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1317 => {
                 if done + 3 > CLEAN_AT {
@@ -5901,12 +7299,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1339 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1340;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1340 => {
                 if done + 3 > CLEAN_AT {
@@ -5926,12 +7325,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1346 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1347;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1347 => {
                 if done + 3 > CLEAN_AT {
@@ -5996,99 +7396,126 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1368 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1377;
-                done += 1;
-            }
-            1369 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1379;
-                done += 1;
-            }
-            1370 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1381;
-                done += 1;
-            }
-            1371 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1383;
-                done += 1;
-            }
-            1372 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1385;
-                done += 1;
-            }
-            1373 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1389;
-                done += 1;
-            }
-            1374 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1393;
-                done += 1;
-            }
-            1375 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1397;
-                done += 1;
-            }
-            1376 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1401;
-                done += 1;
-            }
-            1377 => {
-                if done + 2 > CLEAN_AT {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
-                upc = 1403;
-                done += 2;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 6;
             }
-            1379 => {
-                if done + 2 > CLEAN_AT {
+            1369 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 ^ u4;
-                upc = 1403;
-                done += 2;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 6;
             }
-            1381 => {
-                if done + 2 > CLEAN_AT {
+            1370 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 | u4;
-                upc = 1403;
-                done += 2;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 6;
             }
-            1383 => {
-                if done + 2 > CLEAN_AT {
+            1371 => {
+                if done + 6 > CLEAN_AT {
                     break;
                 }
                 u13 = u12 & u4;
-                upc = 1403;
-                done += 2;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 6;
+            }
+            1372 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if (u12 as i64) < (u4 as i64) { 1388 } else { 1387 };
+                done += 3;
+            }
+            1373 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if (u4 as i64) < (u12 as i64) { 1392 } else { 1391 };
+                done += 3;
+            }
+            1374 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if u12 < u4 { 1396 } else { 1395 };
+                done += 3;
+            }
+            1375 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(0x0u64);
+                upc = if u4 < u12 { 1400 } else { 1399 };
+                done += 3;
+            }
+            1376 => {
+                if done + 6 > CLEAN_AT {
+                    break;
+                }
+                u13 = u4.wrapping_add(0x0u64);
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 6;
+            }
+            1377 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12.wrapping_add(u4);
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
+            }
+            1379 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 ^ u4;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
+            }
+            1381 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 | u4;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
+            }
+            1383 => {
+                if done + 5 > CLEAN_AT {
+                    break;
+                }
+                u13 = u12 & u4;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1385 => {
                 if done + 2 > CLEAN_AT {
@@ -6099,19 +7526,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1387 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1388;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1388 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1403;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 4;
             }
             1389 => {
                 if done + 2 > CLEAN_AT {
@@ -6122,19 +7553,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1391 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1392;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1392 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1403;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 4;
             }
             1393 => {
                 if done + 2 > CLEAN_AT {
@@ -6145,19 +7580,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1395 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1396;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1396 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1403;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 4;
             }
             1397 => {
                 if done + 2 > CLEAN_AT {
@@ -6168,27 +7607,33 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1399 => {
-                if done + 1 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1400;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1400 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1403;
-                done += 1;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 4;
             }
             1401 => {
-                if done + 2 > CLEAN_AT {
+                if done + 5 > CLEAN_AT {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
-                upc = 1403;
-                done += 2;
+                { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
+                u6 = u12.wrapping_add(0x0u64);
+                upc = if u5 == 0u64 { 1407 } else { 1406 };
+                done += 5;
             }
             1403 => {
                 if done + 3 > CLEAN_AT {
@@ -6200,12 +7645,13 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1406 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
-                upc = 1407;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1407 => {
                 if done + 3 > CLEAN_AT {
@@ -6216,40 +7662,52 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1410 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x4u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1413 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x6u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1416 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x5u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1419 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x7u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1422 => {
                 if done + 5 > CLEAN_AT {
@@ -6263,231 +7721,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1427 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1459;
-                done += 1;
-            }
-            1428 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1544;
-                done += 1;
-            }
-            1429 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1808;
-                done += 1;
-            }
-            1430 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1431 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1432 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1559;
-                done += 1;
-            }
-            1433 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1434 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1435 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1478;
-                done += 1;
-            }
-            1436 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1576;
-                done += 1;
-            }
-            1437 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1821;
-                done += 1;
-            }
-            1438 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1439 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1495;
-                done += 1;
-            }
-            1440 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1588;
-                done += 1;
-            }
-            1441 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1836;
-                done += 1;
-            }
-            1442 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1443 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1444 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1624;
-                done += 1;
-            }
-            1445 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1851;
-                done += 1;
-            }
-            1446 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1447 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1448 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1736;
-                done += 1;
-            }
-            1449 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1450 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1451 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1509;
-                done += 1;
-            }
-            1452 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1764;
-                done += 1;
-            }
-            1453 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1890;
-                done += 1;
-            }
-            1454 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1455 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1528;
-                done += 1;
-            }
-            1456 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1786;
-                done += 1;
-            }
-            1457 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1903;
-                done += 1;
-            }
-            1458 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1459 => {
-                if done + 12 > CLEAN_AT {
+                if done + 13 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -6502,23 +7736,122 @@ pub(super) fn run_a_step<S: Words>(
                 u7 = u7 & 0x8u64;
                 u6 = u6 | u7;
                 upc = if u6 == 0u64 { 1955 } else { 1471 };
-                done += 12;
+                done += 13;
             }
-            1471 => {
-                if done + 7 > CLEAN_AT {
+            1428 => {
+                if done + 25 > CLEAN_AT {
                     break;
                 }
-                u6 = u6 << (0x14u64 & 63);
-                u7 = u2 << (0x5u64 & 63);
-                u7 = u7 & 0x380u64;
+                u6 = u2 >> (0x7u64 & 63);
+                u6 = u6 & 0x20u64;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x1fu64;
                 u6 = u6 | u7;
-                u6 = u6 | 0x10413u64;
+                u6 = u6 << (0x3au64 & 63);
+                u6 = ((u6 as i64) >> (0x26u64 & 63)) as u64;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0xf8000u64;
+                u6 = u6 | u7;
+                u7 = u2 & 0xf80u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x13u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 7;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 25;
             }
-            1478 => {
-                if done + 17 > CLEAN_AT {
+            1429 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0xdu64 & 63);
+                u6 = u6 & 0x2000000u64;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x1f00000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0xf8000u64;
+                u6 = u6 | u7;
+                u7 = u2 & 0xf80u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x1013u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 23;
+            }
+            1430 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1431 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1432 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u7 = u2 & 0xf80u64;
+                upc = if u7 == 0u64 { 1955 } else { 1561 };
+                done += 3;
+            }
+            1433 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1434 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1435 => {
+                if done + 28 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -6537,11 +7870,66 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x42403u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 606;
-                done += 17;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 28;
             }
-            1495 => {
-                if done + 14 > CLEAN_AT {
+            1436 => {
+                if done + 22 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x7u64 & 63);
+                u6 = u6 & 0x20u64;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x1fu64;
+                u6 = u6 | u7;
+                u6 = u6 << (0x3au64 & 63);
+                u6 = ((u6 as i64) >> (0x26u64 & 63)) as u64;
+                u7 = u2 & 0xf80u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x13u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 22;
+            }
+            1437 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u7 = u2 & 0xf80u64;
+                upc = if u7 == 0u64 { 1955 } else { 1823 };
+                done += 3;
+            }
+            1438 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1439 => {
+                if done + 25 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -6557,11 +7945,166 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x43403u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 606;
-                done += 14;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 25;
             }
-            1509 => {
-                if done + 19 > CLEAN_AT {
+            1440 => {
+                if done + 4 > CLEAN_AT {
+                    break;
+                }
+                u7 = u2 & 0xf80u64;
+                u7 = u7 ^ 0x100u64;
+                upc = if u7 != 0u64 { 1611 } else { 1591 };
+                done += 4;
+            }
+            1441 => {
+                if done + 3 > CLEAN_AT {
+                    break;
+                }
+                u7 = u2 & 0xf80u64;
+                upc = if u7 == 0u64 { 1955 } else { 1838 };
+                done += 3;
+            }
+            1442 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1443 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1444 => {
+                if done + 4 > CLEAN_AT {
+                    break;
+                }
+                u8 = u2 >> (0xau64 & 63);
+                u8 = u8 & 0x3u64;
+                upc = u8.wrapping_add(0x65b) & 0xffff_ffff;
+                done += 4;
+            }
+            1445 => {
+                if done + 6 > CLEAN_AT {
+                    break;
+                }
+                u8 = u2 & 0x7cu64;
+                u9 = u2 & 0xf80u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0x1u64;
+                upc = if u7 != 0u64 { 1870 } else { 1856 };
+                done += 6;
+            }
+            1446 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1447 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1448 => {
+                if done + 33 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x1u64 & 63);
+                u6 = u6 & 0x800u64;
+                u7 = u2 >> (0x7u64 & 63);
+                u7 = u7 & 0x10u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x1u64 & 63);
+                u7 = u7 & 0x300u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x2u64 & 63);
+                u7 = u7 & 0x400u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x1u64 & 63);
+                u7 = u7 & 0x40u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x1u64 & 63);
+                u7 = u7 & 0x80u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0xeu64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x3u64 & 63);
+                u7 = u7 & 0x20u64;
+                u6 = u6 | u7;
+                u6 = u6 << (0x34u64 & 63);
+                u6 = ((u6 as i64) >> (0x34u64 & 63)) as u64;
+                u9 = u6.wrapping_add(0x0u64);
+                u2 = 0u64.wrapping_add(0x6fu64);
+                u9 = u1.wrapping_add(u9);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u5 == 0u64 { 972 } else { 970 };
+                done += 33;
+            }
+            1449 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1450 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1451 => {
+                if done + 35 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -6582,11 +8125,97 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x842023u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 781;
-                done += 19;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 35;
             }
-            1528 => {
-                if done + 16 > CLEAN_AT {
+            1452 => {
+                if done + 22 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x4u64 & 63);
+                u6 = u6 & 0x100u64;
+                u7 = u2 >> (0x7u64 & 63);
+                u7 = u7 & 0x18u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x1u64 & 63);
+                u7 = u7 & 0xc0u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x6u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x3u64 & 63);
+                u7 = u7 & 0x20u64;
+                u6 = u6 | u7;
+                u6 = u6 << (0x37u64 & 63);
+                u6 = ((u6 as i64) >> (0x37u64 & 63)) as u64;
+                u9 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0x4u64 & 63);
+                u7 = u7 & 0x38u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000040) & 0x3fffffff8);
+                upc = if u3 == 0u64 { 953 } else { 1785 };
+                done += 22;
+            }
+            1453 => {
+                if done + 29 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 & 0xe00u64;
+                u7 = u2 << (0xdu64 & 63);
+                u7 = u7 & 0x2000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x13u64 & 63);
+                u7 = u7 & 0xc000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x1f00000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x12023u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 29;
+            }
+            1454 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1455 => {
+                if done + 32 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -6604,11 +8233,272 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x843023u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 781;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 32;
+            }
+            1456 => {
+                if done + 22 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x4u64 & 63);
+                u6 = u6 & 0x100u64;
+                u7 = u2 >> (0x7u64 & 63);
+                u7 = u7 & 0x18u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x1u64 & 63);
+                u7 = u7 & 0xc0u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x6u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x3u64 & 63);
+                u7 = u7 & 0x20u64;
+                u6 = u6 | u7;
+                u6 = u6 << (0x37u64 & 63);
+                u6 = ((u6 as i64) >> (0x37u64 & 63)) as u64;
+                u9 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0x4u64 & 63);
+                u7 = u7 & 0x38u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000040) & 0x3fffffff8);
+                upc = if u3 != 0u64 { 953 } else { 1807 };
+                done += 22;
+            }
+            1457 => {
+                if done + 29 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 & 0xc00u64;
+                u7 = u2 << (0xdu64 & 63);
+                u7 = u7 & 0x2000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x13u64 & 63);
+                u7 = u7 & 0x1c000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x1f00000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x13023u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 29;
+            }
+            1458 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1459 => {
+                if done + 12 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x7u64 & 63);
+                u6 = u6 & 0x30u64;
+                u7 = u2 >> (0x1u64 & 63);
+                u7 = u7 & 0x3c0u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x4u64 & 63);
+                u7 = u7 & 0x4u64;
+                u6 = u6 | u7;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x8u64;
+                u6 = u6 | u7;
+                upc = if u6 == 0u64 { 1955 } else { 1471 };
+                done += 12;
+            }
+            1471 => {
+                if done + 16 > CLEAN_AT {
+                    break;
+                }
+                u6 = u6 << (0x14u64 & 63);
+                u7 = u2 << (0x5u64 & 63);
+                u7 = u7 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x10413u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
                 done += 16;
             }
+            1478 => {
+                if done + 27 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0xdu64 & 63);
+                u6 = u6 & 0x3800000u64;
+                u7 = u2 << (0x10u64 & 63);
+                u7 = u7 & 0x400000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x15u64 & 63);
+                u7 = u7 & 0x4000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x5u64 & 63);
+                u7 = u7 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x42403u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 27;
+            }
+            1495 => {
+                if done + 24 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0xdu64 & 63);
+                u6 = u6 & 0x3800000u64;
+                u7 = u2 << (0x15u64 & 63);
+                u7 = u7 & 0xc000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x5u64 & 63);
+                u7 = u7 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x43403u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 24;
+            }
+            1509 => {
+                if done + 34 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 & 0xc00u64;
+                u7 = u2 << (0xdu64 & 63);
+                u7 = u7 & 0x2000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x3u64 & 63);
+                u7 = u7 & 0x200u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x15u64 & 63);
+                u7 = u7 & 0x4000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x842023u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 34;
+            }
+            1528 => {
+                if done + 31 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 & 0xc00u64;
+                u7 = u2 << (0xdu64 & 63);
+                u7 = u7 & 0x2000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x15u64 & 63);
+                u7 = u7 & 0xc000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x843023u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 31;
+            }
             1544 => {
-                if done + 15 > CLEAN_AT {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -6625,8 +8515,16 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x13u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 15;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 24;
             }
             1559 => {
                 if done + 2 > CLEAN_AT {
@@ -6637,7 +8535,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1561 => {
-                if done + 15 > CLEAN_AT {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -6654,11 +8552,19 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x1bu64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 251;
-                done += 15;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0x104) & 0xffff_ffff;
+                done += 24;
             }
             1576 => {
-                if done + 12 > CLEAN_AT {
+                if done + 21 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -6672,8 +8578,16 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x13u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 12;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 21;
             }
             1588 => {
                 if done + 3 > CLEAN_AT {
@@ -6706,15 +8620,23 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             1606 => {
-                if done + 5 > CLEAN_AT {
+                if done + 14 > CLEAN_AT {
                     break;
                 }
                 u6 = u6 << (0x36u64 & 63);
                 u6 = ((u6 as i64) >> (0x22u64 & 63)) as u64;
                 u6 = u6 | 0x10113u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 5;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 14;
             }
             1611 => {
                 if done + 6 > CLEAN_AT {
@@ -6729,7 +8651,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1617 => {
-                if done + 7 > CLEAN_AT {
+                if done + 11 > CLEAN_AT {
                     break;
                 }
                 u6 = u6 << (0x3au64 & 63);
@@ -6738,8 +8660,11 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x37u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 155;
-                done += 7;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u6 = u2 & 0xfffffffffffff000u64;
+                upc = if u5 == 0u64 { 160 } else { 159 };
+                done += 11;
             }
             1624 => {
                 if done + 3 > CLEAN_AT {
@@ -6751,35 +8676,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1627 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1631;
-                done += 1;
-            }
-            1628 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1631;
-                done += 1;
-            }
-            1629 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1647;
-                done += 1;
-            }
-            1630 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1662;
-                done += 1;
-            }
-            1631 => {
-                if done + 16 > CLEAN_AT {
+                if done + 26 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -6797,11 +8694,49 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x45413u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 16;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 26;
             }
-            1647 => {
-                if done + 15 > CLEAN_AT {
+            1628 => {
+                if done + 26 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0xdu64 & 63);
+                u6 = u6 & 0x2000000u64;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x1f00000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x14u64 & 63);
+                u7 = u7 & 0x40000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x45413u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 26;
+            }
+            1629 => {
+                if done + 25 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -6818,8 +8753,87 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x47413u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 15;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 25;
+            }
+            1630 => {
+                if done + 7 > CLEAN_AT {
+                    break;
+                }
+                u8 = u2 >> (0xau64 & 63);
+                u8 = u8 & 0x4u64;
+                u7 = u2 >> (0x5u64 & 63);
+                u7 = u7 & 0x3u64;
+                u8 = u8 | u7;
+                upc = u8.wrapping_add(0x684) & 0xffff_ffff;
+                done += 7;
+            }
+            1631 => {
+                if done + 25 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0xdu64 & 63);
+                u6 = u6 & 0x2000000u64;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x1f00000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x14u64 & 63);
+                u7 = u7 & 0x40000000u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x45413u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 25;
+            }
+            1647 => {
+                if done + 24 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 >> (0x7u64 & 63);
+                u6 = u6 & 0x20u64;
+                u7 = u2 >> (0x2u64 & 63);
+                u7 = u7 & 0x1fu64;
+                u6 = u6 | u7;
+                u6 = u6 << (0x3au64 & 63);
+                u6 = ((u6 as i64) >> (0x26u64 & 63)) as u64;
+                u7 = u2 << (0x8u64 & 63);
+                u7 = u7 & 0x38000u64;
+                u6 = u6 | u7;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x47413u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 24;
             }
             1662 => {
                 if done + 6 > CLEAN_AT {
@@ -6834,63 +8848,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1668 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1676;
-                done += 1;
-            }
-            1669 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1686;
-                done += 1;
-            }
-            1670 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1696;
-                done += 1;
-            }
-            1671 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1706;
-                done += 1;
-            }
-            1672 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1716;
-                done += 1;
-            }
-            1673 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1726;
-                done += 1;
-            }
-            1674 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1675 => {
-                if done + 1 > CLEAN_AT {
-                    break;
-                }
-                upc = 1955;
-                done += 1;
-            }
-            1676 => {
-                if done + 10 > CLEAN_AT {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6902,11 +8860,23 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x40840433u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 24;
             }
-            1686 => {
-                if done + 10 > CLEAN_AT {
+            1669 => {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6918,11 +8888,23 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x844433u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 24;
             }
-            1696 => {
-                if done + 10 > CLEAN_AT {
+            1670 => {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6934,11 +8916,23 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x846433u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 24;
             }
-            1706 => {
-                if done + 10 > CLEAN_AT {
+            1671 => {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6950,11 +8944,23 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x847433u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 24;
             }
-            1716 => {
-                if done + 10 > CLEAN_AT {
+            1672 => {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6966,11 +8972,23 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x4084043bu64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 459;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 == 0u64 { 477 } else { 472 };
+                done += 24;
             }
-            1726 => {
-                if done + 10 > CLEAN_AT {
+            1673 => {
+                if done + 24 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -6982,11 +9000,215 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x84043bu64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 459;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 == 0u64 { 477 } else { 472 };
+                done += 24;
+            }
+            1674 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1675 => {
+                if done + 8 > CLEAN_AT {
+                    break;
+                }
+                u10 = u2 & 0xffffffffu64;
+                u9 = 0u64.wrapping_add(0x2u64);
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
+            }
+            1676 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x40840433u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 23;
+            }
+            1686 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x844433u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 23;
+            }
+            1696 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x846433u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 23;
+            }
+            1706 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x847433u64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 23;
+            }
+            1716 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x4084043bu64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 == 0u64 { 477 } else { 472 };
+                done += 23;
+            }
+            1726 => {
+                if done + 23 > CLEAN_AT {
+                    break;
+                }
+                u6 = u2 << (0x8u64 & 63);
+                u6 = u6 & 0x38000u64;
+                u7 = u2 & 0x380u64;
+                u6 = u6 | u7;
+                u7 = u2 << (0x12u64 & 63);
+                u7 = u7 & 0x700000u64;
+                u6 = u6 | u7;
+                u6 = u6 | 0x84043bu64;
+                u2 = u6.wrapping_add(0x0u64);
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 == 0u64 { 477 } else { 472 };
+                done += 23;
             }
             1736 => {
-                if done + 28 > CLEAN_AT {
+                if done + 32 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 >> (0x1u64 & 63);
@@ -7016,8 +9238,11 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = ((u6 as i64) >> (0x34u64 & 63)) as u64;
                 u9 = u6.wrapping_add(0x0u64);
                 u2 = 0u64.wrapping_add(0x6fu64);
-                upc = 966;
-                done += 28;
+                u9 = u1.wrapping_add(u9);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u5 == 0u64 { 972 } else { 970 };
+                done += 32;
             }
             1764 => {
                 if done + 21 > CLEAN_AT {
@@ -7047,11 +9272,12 @@ pub(super) fn run_a_step<S: Words>(
                 done += 21;
             }
             1785 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1916;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1786 => {
                 if done + 21 > CLEAN_AT {
@@ -7081,14 +9307,15 @@ pub(super) fn run_a_step<S: Words>(
                 done += 21;
             }
             1807 => {
-                if done + 1 > CLEAN_AT {
+                if done + 4 > CLEAN_AT {
                     break;
                 }
-                upc = 1916;
-                done += 1;
+                u1 = u1.wrapping_add(u14);
+                { let a = 0x100000100u64; written.push(a); s.write_word(a, u1); }
+                return idle(q, done + 3);
             }
             1808 => {
-                if done + 13 > CLEAN_AT {
+                if done + 22 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7103,8 +9330,16 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x1013u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 172;
-                done += 13;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = u8.wrapping_add(0xb5) & 0xffff_ffff;
+                done += 22;
             }
             1821 => {
                 if done + 2 > CLEAN_AT {
@@ -7115,7 +9350,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1823 => {
-                if done + 13 > CLEAN_AT {
+                if done + 23 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7130,8 +9365,17 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x12003u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 606;
-                done += 13;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 23;
             }
             1836 => {
                 if done + 2 > CLEAN_AT {
@@ -7142,7 +9386,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1838 => {
-                if done + 13 > CLEAN_AT {
+                if done + 23 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7157,8 +9401,17 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x13003u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 606;
-                done += 13;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u4 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u3 = u3.wrapping_add(u4);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = u8.wrapping_add(0x268) & 0xffff_ffff;
+                done += 23;
             }
             1851 => {
                 if done + 5 > CLEAN_AT {
@@ -7186,18 +9439,20 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1858 => {
-                if done + 5 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
                 u6 = u6 & 0xf8000u64;
                 u6 = u6 | 0x67u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 974;
-                done += 5;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = if u8 != 0u64 { 1955 } else { 977 };
+                done += 8;
             }
             1863 => {
-                if done + 7 > CLEAN_AT {
+                if done + 20 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x12u64 & 63);
@@ -7206,8 +9461,20 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x33u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 7;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 20;
             }
             1870 => {
                 if done + 1 > CLEAN_AT {
@@ -7224,18 +9491,20 @@ pub(super) fn run_a_step<S: Words>(
                 done += 1;
             }
             1872 => {
-                if done + 5 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
                 u6 = u6 & 0xf8000u64;
                 u6 = u6 | 0xe7u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 974;
-                done += 5;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                upc = if u8 != 0u64 { 1955 } else { 977 };
+                done += 8;
             }
             1877 => {
-                if done + 10 > CLEAN_AT {
+                if done + 23 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 << (0x12u64 & 63);
@@ -7247,20 +9516,35 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x33u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 312;
-                done += 10;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u9 = u2 >> (0x19u64 & 63);
+                u9 = u9 & 0x7fu64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u5 = u2 >> (0x4u64 & 63);
+                u5 = u5 & 0xf8u64;
+                upc = if u9 != 0u64 { 326 } else { 325 };
+                done += 23;
             }
             1887 => {
-                if done + 3 > CLEAN_AT {
+                if done + 8 > CLEAN_AT {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
                 u9 = 0u64.wrapping_add(0x3u64);
-                upc = 1957;
-                done += 3;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 7);
             }
             1890 => {
-                if done + 13 > CLEAN_AT {
+                if done + 28 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 & 0xe00u64;
@@ -7275,11 +9559,25 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x12023u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 781;
-                done += 13;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 28;
             }
             1903 => {
-                if done + 13 > CLEAN_AT {
+                if done + 28 > CLEAN_AT {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -7294,8 +9592,22 @@ pub(super) fn run_a_step<S: Words>(
                 u6 = u6 | u7;
                 u6 = u6 | 0x13023u64;
                 u2 = u6.wrapping_add(0x0u64);
-                upc = 781;
-                done += 13;
+                u8 = u2 >> (0xcu64 & 63);
+                u8 = u8 & 0x7u64;
+                u7 = u2 >> (0xcu64 & 63);
+                u7 = u7 & 0xf8u64;
+                u3 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u7 = u2 >> (0x11u64 & 63);
+                u7 = u7 & 0xf8u64;
+                u4 = s.read_word(u7.wrapping_add(0x100000000) & 0x3fffffff8);
+                u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
+                u9 = u9 & 0xffffffffffffffe0u64;
+                u10 = u2 >> (0x7u64 & 63);
+                u10 = u10 & 0x1fu64;
+                u9 = u9 | u10;
+                u3 = u3.wrapping_add(u9);
+                upc = u8.wrapping_add(0x31c) & 0xffff_ffff;
+                done += 28;
             }
             1916 => {
                 if done + 3 > CLEAN_AT {
@@ -7354,13 +9666,16 @@ pub(super) fn run_a_step<S: Words>(
                 done += 33;
             }
             1955 => {
-                if done + 2 > CLEAN_AT {
+                if done + 7 > CLEAN_AT {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
                 u9 = 0u64.wrapping_add(0x2u64);
-                upc = 1957;
-                done += 2;
+                u7 = 0u64.wrapping_add(0x2u64);
+                { let a = 0x100000108u64; written.push(a); s.write_word(a, u7); }
+                { let a = 0x100000110u64; written.push(a); s.write_word(a, u9); }
+                { let a = 0x100000118u64; written.push(a); s.write_word(a, u10); }
+                return idle(q, done + 6);
             }
             1957 => {
                 if done + 5 > CLEAN_AT {
