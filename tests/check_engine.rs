@@ -92,6 +92,59 @@ fn a_step_agrees(fast: &FastAb, s: State, what: &dyn Fn() -> String) {
     }
 }
 
+/// The compiled blocks hand an A-step over to the interpreter exactly,
+/// wherever they stop: with every budget from 0 to the cleaning step, on a
+/// spread of instructions and system calls, the A-step ends as the
+/// reference's.
+#[test]
+fn the_compiled_engine_hands_over_to_the_interpreter_at_any_micro_step() {
+    let code = microcode();
+    let fast = FastAb::new(code);
+    assert!(fast.is_compiled());
+    let mut states = Vec::new();
+    for h in (0..=0xffffu32).filter(|h| h & 3 != 3).step_by(251) {
+        let regs: Vec<(usize, u64)> = (8..16).map(|r| (r, 0x8000 + r as u64 * 8)).collect();
+        states.push((format!("{h:#06x}"), code_state(&[0x0001_0000 | h], &regs)));
+    }
+    let operands = [u64::MAX, 0x8003];
+    for opcode in (0..128u32).filter(|o| o & 3 == 3) {
+        for f3 in 0..8 {
+            for f7 in [0u32, 0x01, 0x20] {
+                let w = enc::r(f7, 6, 5, f3, 7, opcode);
+                for &x in &operands {
+                    let s = code_state(&[w], &[(5, x), (6, 0x8000), (8, x)]);
+                    states.push((format!("{w:#010x} {x:#x}"), s));
+                }
+            }
+        }
+    }
+    let input: Vec<u8> = (0..100u32).map(|i| (i * 7 + 3) as u8).collect();
+    for (a7, fd, buf, len) in [(63u64, 0u64, 0x8001u64, 100u64), (64, 1, 0x8000, 16)] {
+        let mut s = code_state(&[enc::ECALL], &[(17, a7), (10, fd), (11, buf), (12, len)]);
+        s.set_input(&input);
+        states.push((format!("ecall {a7}"), s));
+    }
+    let mut handed = 0;
+    for (what, s) in &states {
+        let mut reference = mswap::micro::MicroMachine::attach(s.clone());
+        let mut rw = Vec::new();
+        let want = reference.run_a_step(Some(&mut rw));
+        for budget in 0..=CLEAN_AT {
+            let (mut q, mut st, mut w) = (mswap::micro::Q_PRISTINE, s.clone(), Vec::new());
+            let got = fast.run_a_step_handing_over(&mut q, &mut st, &mut w, budget);
+            let at = || format!("{what}, handed over at {budget}");
+            assert_eq!(got, want, "{}: the A-step's run", at());
+            assert_eq!(q, reference.q, "{}: Q after the A-step", at());
+            assert_eq!(w, rw, "{}: S words written", at());
+            if let Some(d) = st.first_difference(&reference.s) {
+                panic!("{}: S after the A-step differs on {d}", at());
+            }
+            handed += (budget < want.executed) as u64;
+        }
+    }
+    assert!(handed > 10_000, "only {handed} A-steps handed over");
+}
+
 /// Every 16-bit encoding, every 32-bit major opcode with every funct3 and
 /// the funct7 values that select, the system calls: the whole `2^a`
 /// micro-steps of each, stepped side by side.

@@ -240,7 +240,7 @@ pub fn generate(code: &Microcode) -> String {
             trace.push((n, b));
         }
         let _ = writeln!(out, "            {start} => {{");
-        let _ = writeln!(out, "                if done + {steps} > CLEAN_AT {{");
+        let _ = writeln!(out, "                if done + {steps} > budget {{");
         out.push_str("                    break;\n                }\n");
         let mut before = 0;
         for (k, &(at, b)) in trace.iter().enumerate() {
@@ -374,14 +374,16 @@ fn idle(q: &mut Q, executed: u64) -> InstrRun {
 const RUN_HEAD: &str = "\
 /// One A-step from `attach(Q*, S)` (`q` is `Q*`), as
 /// [`FastAb::run_a_step`] makes it; `rest` makes the micro-steps that no
-/// block covers.
+/// block covers, and those from `budget` on (`CLEAN_AT` but in tests).
 #[inline(never)]
 pub(super) fn run_a_step<S: Words>(
     rest: &FastAb,
     q: &mut Q,
     s: &mut S,
     written: &mut Vec<u64>,
+    budget: u64,
 ) -> InstrRun {
+    let budget = budget.min(CLEAN_AT);
     let (mut u1, mut u2, mut u3, mut u4, mut u5) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut u6, mut u7, mut u8, mut u9, mut u10) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut u11, mut u12, mut u13, mut u14, mut u15) = (0u64, 0u64, 0u64, 0u64, 0u64);

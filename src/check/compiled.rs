@@ -571,14 +571,16 @@ pub(super) const CODE: [u64; 2048] = [
 
 /// One A-step from `attach(Q*, S)` (`q` is `Q*`), as
 /// [`FastAb::run_a_step`] makes it; `rest` makes the micro-steps that no
-/// block covers.
+/// block covers, and those from `budget` on (`CLEAN_AT` but in tests).
 #[inline(never)]
 pub(super) fn run_a_step<S: Words>(
     rest: &FastAb,
     q: &mut Q,
     s: &mut S,
     written: &mut Vec<u64>,
+    budget: u64,
 ) -> InstrRun {
+    let budget = budget.min(CLEAN_AT);
     let (mut u1, mut u2, mut u3, mut u4, mut u5) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut u6, mut u7, mut u8, mut u9, mut u10) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut u11, mut u12, mut u13, mut u14, mut u15) = (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -587,7 +589,7 @@ pub(super) fn run_a_step<S: Words>(
     loop {
         match upc {
             0 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = s.read_word(0x100000108u64);
@@ -595,7 +597,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             2 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = s.read_word(0x100000100u64);
@@ -606,7 +608,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             7 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u1 & 0x1u64;
@@ -614,7 +616,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             9 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 { let a = u1 & 0x3fffffffe; u2 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u16 as u64; }
@@ -625,7 +627,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             14 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u14 = 0u64.wrapping_add(0x4u64);
@@ -635,7 +637,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             18 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 { let a = u1.wrapping_add(0x2) & 0x3fffffffe; u7 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u16 as i16 as i64 as u64; }
@@ -646,7 +648,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             23 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
@@ -658,13 +660,13 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             26 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 return idle(q, done + 0);
             }
             27 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -676,7 +678,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             28 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -688,7 +690,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             29 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -700,7 +702,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             30 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -716,7 +718,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             31 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -728,7 +730,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             32 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -740,7 +742,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             33 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -752,7 +754,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             34 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -764,7 +766,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             35 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -776,7 +778,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             36 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -788,7 +790,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             37 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -800,7 +802,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             38 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -812,7 +814,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             39 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -824,7 +826,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             40 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -836,7 +838,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             41 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -848,7 +850,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             42 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -858,7 +860,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             43 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -870,7 +872,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             44 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -882,7 +884,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             45 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -894,7 +896,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             46 => {
-                if done + 10 > CLEAN_AT {
+                if done + 10 > budget {
                     break;
                 }
                 u7 = u2 >> (0xcu64 & 63);
@@ -909,7 +911,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 10;
             }
             47 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -921,7 +923,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             48 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -933,7 +935,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             49 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -945,7 +947,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             50 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u5 = u2 >> (0x4u64 & 63);
@@ -956,7 +958,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             51 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -968,7 +970,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             52 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -980,7 +982,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             53 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -992,7 +994,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             54 => {
-                if done + 10 > CLEAN_AT {
+                if done + 10 > budget {
                     break;
                 }
                 u7 = u2 >> (0xcu64 & 63);
@@ -1007,7 +1009,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 10;
             }
             55 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1019,7 +1021,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             56 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1031,7 +1033,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             57 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1043,7 +1045,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             58 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1055,7 +1057,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             59 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1067,7 +1069,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             60 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1079,7 +1081,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             61 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1091,7 +1093,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             62 => {
-                if done + 16 > CLEAN_AT {
+                if done + 16 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1112,7 +1114,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 16;
             }
             63 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1124,7 +1126,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             64 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1136,7 +1138,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             65 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1148,7 +1150,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             66 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1160,7 +1162,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             67 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1172,7 +1174,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             68 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1184,7 +1186,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             69 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1196,7 +1198,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             70 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1208,7 +1210,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             71 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1220,7 +1222,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             72 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1232,7 +1234,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             73 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1244,7 +1246,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             74 => {
-                if done + 15 > CLEAN_AT {
+                if done + 15 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1264,7 +1266,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             75 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1276,7 +1278,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             76 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1288,7 +1290,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             77 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1300,7 +1302,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             78 => {
-                if done + 14 > CLEAN_AT {
+                if done + 14 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1319,7 +1321,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 14;
             }
             79 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1331,7 +1333,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             80 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1343,7 +1345,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             81 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1355,7 +1357,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             82 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u5 = u2 >> (0x4u64 & 63);
@@ -1365,7 +1367,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             83 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1377,7 +1379,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             84 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1389,7 +1391,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             85 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1401,7 +1403,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             86 => {
-                if done + 14 > CLEAN_AT {
+                if done + 14 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1420,7 +1422,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 14;
             }
             87 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1432,7 +1434,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             88 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1444,7 +1446,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             89 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1456,7 +1458,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             90 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1468,7 +1470,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             91 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1480,7 +1482,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             92 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1492,7 +1494,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             93 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1504,7 +1506,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             94 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1516,7 +1518,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             95 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1528,7 +1530,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             96 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1540,7 +1542,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             97 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1552,7 +1554,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             98 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1564,7 +1566,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             99 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1576,7 +1578,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             100 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1588,7 +1590,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             101 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1600,7 +1602,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             102 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1612,7 +1614,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             103 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1624,7 +1626,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             104 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1636,7 +1638,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             105 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1648,7 +1650,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             106 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1660,7 +1662,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             107 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1672,7 +1674,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             108 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1684,7 +1686,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             109 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1696,7 +1698,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             110 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1708,7 +1710,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             111 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1720,7 +1722,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             112 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1732,7 +1734,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             113 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1744,7 +1746,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             114 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1756,7 +1758,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             115 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1768,7 +1770,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             116 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1780,7 +1782,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             117 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1792,7 +1794,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             118 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1804,7 +1806,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             119 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1816,7 +1818,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             120 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1828,7 +1830,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             121 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1840,7 +1842,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             122 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1852,7 +1854,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             123 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1864,7 +1866,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             124 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1876,7 +1878,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             125 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1888,7 +1890,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             126 => {
-                if done + 10 > CLEAN_AT {
+                if done + 10 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1903,7 +1905,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 10;
             }
             127 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1915,7 +1917,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             128 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1927,7 +1929,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             129 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1939,7 +1941,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             130 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -1948,7 +1950,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             131 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1960,7 +1962,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             132 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1972,7 +1974,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             133 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1984,7 +1986,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             134 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -1996,7 +1998,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             135 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2008,7 +2010,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             136 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2020,7 +2022,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             137 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2032,7 +2034,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             138 => {
-                if done + 15 > CLEAN_AT {
+                if done + 15 > budget {
                     break;
                 }
                 u9 = u2 & 0xff000u64;
@@ -2052,7 +2054,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             139 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2064,7 +2066,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             140 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2076,7 +2078,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             141 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2088,7 +2090,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             142 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 ^ 0x73u64;
@@ -2096,7 +2098,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             143 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2108,7 +2110,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             144 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2120,7 +2122,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             145 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2132,7 +2134,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             146 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2144,7 +2146,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             147 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2156,7 +2158,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             148 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2168,7 +2170,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             149 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2180,7 +2182,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             150 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2192,7 +2194,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             151 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2204,7 +2206,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             152 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2216,7 +2218,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             153 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2228,7 +2230,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             154 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2240,7 +2242,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             155 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u5 = u2 >> (0x4u64 & 63);
@@ -2250,7 +2252,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             159 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2259,7 +2261,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             160 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2267,7 +2269,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             163 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u5 = u2 >> (0x4u64 & 63);
@@ -2278,7 +2280,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             168 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2287,7 +2289,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             169 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2295,7 +2297,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             172 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u7 = u2 >> (0xcu64 & 63);
@@ -2310,7 +2312,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             181 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -2318,7 +2320,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             182 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 >> (0x1au64 & 63);
@@ -2327,7 +2329,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             183 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) < (u4 as i64)) as u64;
@@ -2335,7 +2337,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             184 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = (u3 < u4) as u64;
@@ -2343,7 +2345,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             185 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 ^ u4;
@@ -2351,7 +2353,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             186 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u7 = u2 >> (0x1au64 & 63);
@@ -2361,7 +2363,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             187 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 | u4;
@@ -2369,7 +2371,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             188 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 & u4;
@@ -2377,7 +2379,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             189 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -2385,7 +2387,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             191 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2394,7 +2396,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             192 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2402,7 +2404,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             195 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) < (u4 as i64)) as u64;
@@ -2410,7 +2412,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             197 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2419,7 +2421,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             198 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2427,7 +2429,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             201 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = (u3 < u4) as u64;
@@ -2435,7 +2437,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             203 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2444,7 +2446,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             204 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2452,7 +2454,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             207 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 ^ u4;
@@ -2460,7 +2462,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             209 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2469,7 +2471,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             210 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2477,7 +2479,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             213 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 | u4;
@@ -2485,7 +2487,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             215 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2494,7 +2496,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             216 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2502,7 +2504,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             219 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 & u4;
@@ -2510,7 +2512,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             221 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2519,7 +2521,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             222 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2527,7 +2529,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             225 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 >> (0x1au64 & 63);
@@ -2536,7 +2538,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             228 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 << (u4 & 63);
@@ -2544,7 +2546,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             230 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2553,7 +2555,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             231 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2561,7 +2563,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             234 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 >> (0x1au64 & 63);
@@ -2571,14 +2573,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             238 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u7 != 0u64 { 1955 } else { 239 };
                 done += 1;
             }
             239 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 >> (u4 & 63);
@@ -2586,7 +2588,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             241 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2595,7 +2597,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             242 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2603,7 +2605,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             245 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) >> (u4 & 63)) as u64;
@@ -2611,7 +2613,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             247 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2620,7 +2622,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             248 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2628,7 +2630,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             251 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u7 = u2 >> (0xcu64 & 63);
@@ -2643,7 +2645,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             260 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -2653,7 +2655,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             261 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 >> (0x19u64 & 63);
@@ -2662,7 +2664,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             262 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2674,7 +2676,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             263 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2686,7 +2688,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             264 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2698,7 +2700,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             265 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u7 = u2 >> (0x19u64 & 63);
@@ -2709,7 +2711,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             266 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2721,7 +2723,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             267 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2733,7 +2735,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             268 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -2743,7 +2745,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             272 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2752,7 +2754,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             273 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2760,7 +2762,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             276 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 >> (0x19u64 & 63);
@@ -2769,7 +2771,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             279 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u3 << (u4 & 63);
@@ -2779,7 +2781,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             283 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2788,7 +2790,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             284 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2796,7 +2798,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             287 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u7 = u2 >> (0x19u64 & 63);
@@ -2807,14 +2809,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             292 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u7 != 0u64 { 1955 } else { 293 };
                 done += 1;
             }
             293 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u7 = u3 << (0x20u64 & 63);
@@ -2826,7 +2828,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             299 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2835,7 +2837,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             300 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2843,7 +2845,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             303 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x0u64);
@@ -2854,7 +2856,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             308 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -2863,7 +2865,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             309 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -2871,7 +2873,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             312 => {
-                if done + 13 > CLEAN_AT {
+                if done + 13 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -2890,14 +2892,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 13;
             }
             325 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u8.wrapping_add(0x14f) & 0xffff_ffff;
                 done += 1;
             }
             326 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u9 ^ 0x1u64;
@@ -2905,14 +2907,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             328 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u8.wrapping_add(0x157) & 0xffff_ffff;
                 done += 1;
             }
             329 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u9 ^ 0x20u64;
@@ -2920,14 +2922,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             331 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u8 == 0u64 { 399 } else { 332 };
                 done += 1;
             }
             332 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u8 ^ 0x5u64;
@@ -2935,7 +2937,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             334 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -2947,7 +2949,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             335 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -2955,7 +2957,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             336 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 << (u4 & 63);
@@ -2963,7 +2965,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             337 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) < (u4 as i64)) as u64;
@@ -2971,7 +2973,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             338 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = (u3 < u4) as u64;
@@ -2979,7 +2981,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             339 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 ^ u4;
@@ -2987,7 +2989,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             340 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 >> (u4 & 63);
@@ -2995,7 +2997,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             341 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 | u4;
@@ -3003,7 +3005,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             342 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3 & u4;
@@ -3011,7 +3013,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             343 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = u3.wrapping_mul(u4);
@@ -3019,7 +3021,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             344 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = mulh(u3, u4);
@@ -3027,7 +3029,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             345 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = mulhsu(u3, u4);
@@ -3035,7 +3037,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             346 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = mulhu(u3, u4);
@@ -3043,7 +3045,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             347 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = div(u3, u4);
@@ -3051,7 +3053,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             348 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = divu(u3, u4);
@@ -3059,7 +3061,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             349 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = rem(u3, u4);
@@ -3067,7 +3069,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             350 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u6 = remu(u3, u4);
@@ -3075,7 +3077,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             351 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -3083,7 +3085,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             353 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3092,7 +3094,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             354 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3100,7 +3102,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             357 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 << (u4 & 63);
@@ -3108,7 +3110,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             359 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3117,7 +3119,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             360 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3125,7 +3127,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             363 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) < (u4 as i64)) as u64;
@@ -3133,7 +3135,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             365 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3142,7 +3144,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             366 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3150,7 +3152,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             369 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = (u3 < u4) as u64;
@@ -3158,7 +3160,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             371 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3167,7 +3169,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             372 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3175,7 +3177,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             375 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 ^ u4;
@@ -3183,7 +3185,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             377 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3192,7 +3194,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             378 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3200,7 +3202,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             381 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 >> (u4 & 63);
@@ -3208,7 +3210,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             383 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3217,7 +3219,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             384 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3225,7 +3227,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             387 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 | u4;
@@ -3233,7 +3235,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             389 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3242,7 +3244,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             390 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3250,7 +3252,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             393 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3 & u4;
@@ -3258,7 +3260,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             395 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3267,7 +3269,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             396 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3275,7 +3277,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             399 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3.wrapping_sub(u4);
@@ -3283,7 +3285,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             401 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3292,7 +3294,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             402 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3300,7 +3302,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             405 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = ((u3 as i64) >> (u4 & 63)) as u64;
@@ -3308,7 +3310,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             407 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3317,7 +3319,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             408 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3325,7 +3327,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             411 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = u3.wrapping_mul(u4);
@@ -3333,7 +3335,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             413 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3342,7 +3344,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             414 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3350,7 +3352,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             417 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = mulh(u3, u4);
@@ -3358,7 +3360,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             419 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3367,7 +3369,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             420 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3375,7 +3377,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             423 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = mulhsu(u3, u4);
@@ -3383,7 +3385,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             425 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3392,7 +3394,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             426 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3400,7 +3402,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             429 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = mulhu(u3, u4);
@@ -3408,7 +3410,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             431 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3417,7 +3419,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             432 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3425,7 +3427,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             435 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = div(u3, u4);
@@ -3433,7 +3435,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             437 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3442,7 +3444,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             438 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3450,7 +3452,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             441 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = divu(u3, u4);
@@ -3458,7 +3460,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             443 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3467,7 +3469,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             444 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3475,7 +3477,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             447 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = rem(u3, u4);
@@ -3483,7 +3485,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             449 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3492,7 +3494,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             450 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3500,7 +3502,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             453 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = remu(u3, u4);
@@ -3508,7 +3510,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             455 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3517,7 +3519,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             456 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3525,7 +3527,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             459 => {
-                if done + 13 > CLEAN_AT {
+                if done + 13 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -3544,7 +3546,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 13;
             }
             472 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u9 ^ 0x1u64;
@@ -3552,7 +3554,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             474 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u9 ^ 0x20u64;
@@ -3560,7 +3562,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             476 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3572,28 +3574,28 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             477 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u8.wrapping_add(0x1e0) & 0xffff_ffff;
                 done += 1;
             }
             478 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u8.wrapping_add(0x1e8) & 0xffff_ffff;
                 done += 1;
             }
             479 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u8.wrapping_add(0x1f0) & 0xffff_ffff;
                 done += 1;
             }
             480 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -3603,7 +3605,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             481 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -3614,7 +3616,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             482 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3626,7 +3628,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             483 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3638,7 +3640,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             484 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3650,7 +3652,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             485 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -3663,7 +3665,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             486 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3675,7 +3677,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             487 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3687,7 +3689,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             488 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u6 = u3.wrapping_mul(u4);
@@ -3697,7 +3699,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             489 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3709,7 +3711,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             490 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3721,7 +3723,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             491 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3733,7 +3735,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             492 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -3747,7 +3749,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             493 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -3761,7 +3763,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             494 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -3775,7 +3777,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             495 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -3789,7 +3791,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             496 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u6 = u3.wrapping_sub(u4);
@@ -3799,7 +3801,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             497 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3811,7 +3813,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             498 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3823,7 +3825,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             499 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3835,7 +3837,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             500 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3847,7 +3849,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             501 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -3859,7 +3861,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             502 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3871,7 +3873,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             503 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -3883,7 +3885,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             504 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u3.wrapping_add(u4);
@@ -3893,7 +3895,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             508 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3902,7 +3904,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             509 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3910,7 +3912,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             512 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u3.wrapping_sub(u4);
@@ -3920,7 +3922,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             516 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3929,7 +3931,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             517 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3937,7 +3939,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             520 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -3948,7 +3950,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             525 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3957,7 +3959,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             526 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3965,7 +3967,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             529 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -3978,7 +3980,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             536 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -3987,7 +3989,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             537 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -3995,7 +3997,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             540 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u4 = u4 & 0x1fu64;
@@ -4007,7 +4009,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             546 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4016,7 +4018,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             547 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4024,7 +4026,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             550 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u3.wrapping_mul(u4);
@@ -4034,7 +4036,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             554 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4043,7 +4045,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             555 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4051,7 +4053,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             558 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -4065,7 +4067,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             566 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4074,7 +4076,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             567 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4082,7 +4084,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             570 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -4096,7 +4098,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             578 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4105,7 +4107,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             579 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4113,7 +4115,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             582 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -4127,7 +4129,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             590 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4136,7 +4138,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             591 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4144,7 +4146,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             594 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u3 = u3 << (0x20u64 & 63);
@@ -4158,7 +4160,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             602 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4167,7 +4169,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             603 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4175,7 +4177,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             606 => {
-                if done + 10 > CLEAN_AT {
+                if done + 10 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -4191,7 +4193,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 10;
             }
             616 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4199,7 +4201,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             617 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4207,7 +4209,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             618 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4215,7 +4217,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             619 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4223,7 +4225,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             620 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4231,7 +4233,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             621 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4239,7 +4241,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             622 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4247,7 +4249,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             623 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -4259,7 +4261,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             624 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4267,7 +4269,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             626 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3ffffffff; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u8 as i8 as i64 as u64; }
@@ -4275,7 +4277,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             628 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4284,7 +4286,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             629 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4292,7 +4294,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             632 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4300,7 +4302,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             634 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x1u64;
@@ -4308,7 +4310,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             636 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffe; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u16 as i16 as i64 as u64; }
@@ -4316,7 +4318,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             638 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4325,7 +4327,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             639 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4333,7 +4335,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             642 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x1u64);
@@ -4342,7 +4344,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             645 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u3 & 0x7u64;
@@ -4359,7 +4361,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             656 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4368,7 +4370,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             657 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4376,7 +4378,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             660 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4384,7 +4386,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             662 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -4392,7 +4394,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             664 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u32 as i32 as i64 as u64; }
@@ -4400,7 +4402,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             666 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4409,7 +4411,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             667 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4417,7 +4419,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             670 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x3u64);
@@ -4426,7 +4428,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             673 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u3 & 0x7u64;
@@ -4443,7 +4445,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             684 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4452,7 +4454,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             685 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4460,7 +4462,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             688 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4468,7 +4470,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             690 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x7u64;
@@ -4476,7 +4478,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             692 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = s.read_word(u3 & 0x3fffffff8);
@@ -4484,7 +4486,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             694 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4493,7 +4495,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             695 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4501,7 +4503,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             698 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x7u64);
@@ -4510,7 +4512,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             701 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u8 = u3 & 0x7u64;
@@ -4525,7 +4527,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             710 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4534,7 +4536,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             711 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4542,7 +4544,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             714 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4550,7 +4552,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             716 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3ffffffff; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u8 as u64; }
@@ -4558,7 +4560,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             718 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4567,7 +4569,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             719 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4575,7 +4577,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             722 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4583,7 +4585,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             724 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x1u64;
@@ -4591,7 +4593,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             726 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffe; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u16 as u64; }
@@ -4599,7 +4601,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             728 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4608,7 +4610,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             729 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4616,7 +4618,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             732 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x1u64);
@@ -4625,7 +4627,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             735 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u3 & 0x7u64;
@@ -4642,7 +4644,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             746 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4651,7 +4653,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             747 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4659,7 +4661,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             750 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4667,7 +4669,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             752 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -4675,7 +4677,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             754 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u32 as u64; }
@@ -4683,7 +4685,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             756 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4692,7 +4694,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             757 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4700,7 +4702,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             760 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x3u64);
@@ -4709,7 +4711,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             763 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u3 & 0x7u64;
@@ -4726,7 +4728,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             774 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -4735,7 +4737,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             775 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -4743,7 +4745,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             778 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -4755,7 +4757,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             781 => {
-                if done + 15 > CLEAN_AT {
+                if done + 15 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -4776,7 +4778,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             796 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4784,7 +4786,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             797 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4792,7 +4794,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             798 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4800,7 +4802,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             799 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4808,7 +4810,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             800 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -4820,7 +4822,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             801 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -4832,7 +4834,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             802 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -4844,7 +4846,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             803 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -4856,7 +4858,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             804 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4864,7 +4866,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             806 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x1u64);
@@ -4875,14 +4877,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             811 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 814 } else { 812 };
                 done += 1;
             }
             812 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -4890,7 +4892,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             814 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3ffffffff; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffu64 << sh; let v = (s.read_word(w) & !m) | ((u4 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -4899,7 +4901,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             818 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4907,7 +4909,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             820 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x1u64);
@@ -4916,7 +4918,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             823 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x2u64);
@@ -4927,14 +4929,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             828 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 831 } else { 829 };
                 done += 1;
             }
             829 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -4942,7 +4944,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             831 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x1u64;
@@ -4950,7 +4952,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             833 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffe; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffu64 << sh; let v = (s.read_word(w) & !m) | ((u4 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -4959,7 +4961,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             837 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u4 >> (0x0u64 & 63);
@@ -4971,7 +4973,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 6);
             }
             844 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -4979,7 +4981,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             846 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x3u64);
@@ -4988,7 +4990,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             849 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x4u64);
@@ -4999,14 +5001,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             854 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 857 } else { 855 };
                 done += 1;
             }
             855 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -5014,7 +5016,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             857 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -5022,7 +5024,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             859 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u4 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -5031,7 +5033,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             863 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u8 = u4 >> (0x0u64 & 63);
@@ -5047,7 +5049,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 10);
             }
             874 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -5055,7 +5057,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             876 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3.wrapping_add(0x7u64);
@@ -5064,7 +5066,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             879 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x8u64);
@@ -5075,14 +5077,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             884 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 887 } else { 885 };
                 done += 1;
             }
             885 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -5090,7 +5092,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             887 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x7u64;
@@ -5098,7 +5100,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             889 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u4); }
@@ -5107,7 +5109,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             893 => {
-                if done + 19 > CLEAN_AT {
+                if done + 19 > budget {
                     break;
                 }
                 u8 = u4 >> (0x0u64 & 63);
@@ -5131,7 +5133,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 18);
             }
             912 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -5143,7 +5145,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             915 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -5158,21 +5160,21 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             924 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if u3 == u4 { 945 } else { 933 };
                 done += 2;
             }
             925 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if u3 != u4 { 945 } else { 935 };
                 done += 2;
             }
             926 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5184,7 +5186,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             927 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5196,42 +5198,42 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             928 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if (u3 as i64) < (u4 as i64) { 945 } else { 937 };
                 done += 2;
             }
             929 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if (u3 as i64) >= (u4 as i64) { 945 } else { 939 };
                 done += 2;
             }
             930 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if u3 < u4 { 945 } else { 941 };
                 done += 2;
             }
             931 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 upc = if u3 >= u4 { 945 } else { 943 };
                 done += 2;
             }
             932 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u3 == u4 { 945 } else { 933 };
                 done += 1;
             }
             933 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5239,14 +5241,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             934 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u3 != u4 { 945 } else { 935 };
                 done += 1;
             }
             935 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5254,14 +5256,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             936 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if (u3 as i64) < (u4 as i64) { 945 } else { 937 };
                 done += 1;
             }
             937 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5269,14 +5271,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             938 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if (u3 as i64) >= (u4 as i64) { 945 } else { 939 };
                 done += 1;
             }
             939 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5284,14 +5286,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             940 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u3 < u4 { 945 } else { 941 };
                 done += 1;
             }
             941 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5299,14 +5301,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             942 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u3 >= u4 { 945 } else { 943 };
                 done += 1;
             }
             943 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5314,7 +5316,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             944 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5322,7 +5324,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             945 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u9 = ((u2 as i64) >> (0x14u64 & 63)) as u64;
@@ -5338,7 +5340,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 10);
             }
             953 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u9 = u1.wrapping_add(u9);
@@ -5346,7 +5348,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             956 => {
-                if done + 14 > CLEAN_AT {
+                if done + 14 > budget {
                     break;
                 }
                 u9 = u2 & 0xff000u64;
@@ -5366,7 +5368,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 14;
             }
             966 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u9 = u1.wrapping_add(u9);
@@ -5376,7 +5378,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             970 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u1.wrapping_add(u14);
@@ -5385,14 +5387,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             972 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = 0x100000100u64; written.push(a); s.write_word(a, u9); }
                 return idle(q, done + 1);
             }
             974 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -5401,7 +5403,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             977 => {
-                if done + 9 > CLEAN_AT {
+                if done + 9 > budget {
                     break;
                 }
                 u7 = u2 >> (0xcu64 & 63);
@@ -5416,7 +5418,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 9;
             }
             986 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = u1.wrapping_add(u14);
@@ -5425,14 +5427,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             988 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = 0x100000100u64; written.push(a); s.write_word(a, u9); }
                 return idle(q, done + 1);
             }
             990 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -5442,7 +5444,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             994 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -5450,7 +5452,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             997 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u2 ^ 0x73u64;
@@ -5458,7 +5460,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             999 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u2 ^ 0x100073u64;
@@ -5466,7 +5468,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1001 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5478,7 +5480,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1002 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
@@ -5490,7 +5492,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1005 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = s.read_word(0x100000088u64);
@@ -5499,7 +5501,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1008 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u8 = u7 ^ 0x40u64;
@@ -5507,7 +5509,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1010 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u8 = u7 ^ 0x3fu64;
@@ -5515,7 +5517,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1012 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u7.wrapping_add(0x0u64);
@@ -5527,7 +5529,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1015 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u7 = s.read_word(0x100000050u64);
@@ -5538,7 +5540,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 5);
             }
             1021 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u3 = s.read_word(0x100000050u64);
@@ -5550,7 +5552,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1027 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 ^ 0x2u64;
@@ -5558,7 +5560,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1029 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0x0u64);
@@ -5566,7 +5568,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1031 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = 0u64.wrapping_add(0x100000000u64);
@@ -5574,7 +5576,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1033 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u7.wrapping_sub(u4);
@@ -5582,7 +5584,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1035 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u12 = s.read_word(0x100000150u64);
@@ -5592,7 +5594,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1039 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u13 = 0u64.wrapping_add(0x10u64);
@@ -5602,7 +5604,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1040 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = 0u64.wrapping_add(0x100000000u64);
@@ -5611,7 +5613,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1043 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u8 = u7.wrapping_sub(u12);
@@ -5619,14 +5621,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1044 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u13 < u8 { 1046 } else { 1045 };
                 done += 1;
             }
             1045 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u8.wrapping_add(0x0u64);
@@ -5634,14 +5636,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1046 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u13 != 0u64 { 1049 } else { 1047 };
                 done += 1;
             }
             1047 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xffffffffffffffe4u64);
@@ -5651,7 +5653,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 5);
             }
             1049 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u7 = u4.wrapping_add(0x0u64);
@@ -5664,7 +5666,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1053 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u12 = u12.wrapping_add(u13);
@@ -5676,7 +5678,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1057 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u3 = s.read_word(0x100000050u64);
@@ -5687,7 +5689,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1062 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0x0u64);
@@ -5695,7 +5697,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1064 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = 0u64.wrapping_add(0x100000000u64);
@@ -5703,7 +5705,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1066 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u7.wrapping_sub(u4);
@@ -5711,7 +5713,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1068 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = s.read_word(0x100000130u64);
@@ -5721,14 +5723,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1072 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 1075 } else { 1073 };
                 done += 1;
             }
             1073 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u4);
@@ -5736,7 +5738,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1075 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u11.wrapping_add(0x0u64);
@@ -5745,7 +5747,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1078 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = 0u64.wrapping_add(0x10u64);
@@ -5756,7 +5758,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1079 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u9 = s.read_word(0x100000140u64);
@@ -5766,7 +5768,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1083 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u8 = u9.wrapping_sub(u12);
@@ -5774,14 +5776,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1084 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u13 < u8 { 1086 } else { 1085 };
                 done += 1;
             }
             1085 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u8.wrapping_add(0x0u64);
@@ -5790,7 +5792,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1086 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0x0u64);
@@ -5798,7 +5800,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1088 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u7 = u12.wrapping_add(0x200000000u64);
@@ -5811,7 +5813,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1092 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u12 = u12.wrapping_add(u13);
@@ -5823,7 +5825,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1096 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xfffffffffffffff7u64);
@@ -5833,7 +5835,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 5);
             }
             1098 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u6 = 0u64.wrapping_add(0xfffffffffffffff2u64);
@@ -5843,7 +5845,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 4);
             }
             1099 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = 0x100000050u64; written.push(a); s.write_word(a, u6); }
@@ -5852,7 +5854,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1103 => {
-                if done + 14 > CLEAN_AT {
+                if done + 14 > budget {
                     break;
                 }
                 u8 = u2 >> (0xcu64 & 63);
@@ -5872,7 +5874,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 14;
             }
             1117 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u8 ^ 0x3u64;
@@ -5880,7 +5882,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1119 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5892,7 +5894,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1120 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u4 = u4 << (0x20u64 & 63);
@@ -5901,7 +5903,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1123 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -5913,7 +5915,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1124 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -5925,7 +5927,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1125 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 >> (0x14u64 & 63);
@@ -5934,7 +5936,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1126 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -5942,7 +5944,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1127 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -5954,7 +5956,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1128 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5966,7 +5968,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1129 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5978,7 +5980,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1130 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -5990,7 +5992,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1131 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6002,7 +6004,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1132 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6014,7 +6016,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1133 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6026,7 +6028,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1134 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6038,7 +6040,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1135 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6050,7 +6052,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1136 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6062,7 +6064,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1137 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6074,7 +6076,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1138 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6086,7 +6088,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1139 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6098,7 +6100,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1140 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6110,7 +6112,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1141 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6122,7 +6124,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1142 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6134,7 +6136,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1143 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6146,7 +6148,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1144 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6158,7 +6160,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1145 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6170,7 +6172,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1146 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6182,7 +6184,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1147 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6194,7 +6196,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1148 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6206,7 +6208,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1149 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6218,7 +6220,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1150 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6230,7 +6232,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1151 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6242,7 +6244,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1152 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6254,7 +6256,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1153 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6266,7 +6268,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1154 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6278,7 +6280,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1155 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 >> (0x14u64 & 63);
@@ -6287,7 +6289,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1158 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -6295,7 +6297,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1160 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -6303,7 +6305,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1162 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; u6 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u32 as i32 as i64 as u64; }
@@ -6313,7 +6315,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1166 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -6322,7 +6324,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1167 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -6330,7 +6332,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1170 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x3u64;
@@ -6338,7 +6340,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1172 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u8 = s.read_word(0x100000158u64);
@@ -6347,7 +6349,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1175 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -6355,7 +6357,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1177 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x4u64);
@@ -6366,14 +6368,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1182 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 1185 } else { 1183 };
                 done += 1;
             }
             1183 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -6381,7 +6383,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1185 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u4 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6391,7 +6393,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1189 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -6400,7 +6402,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1190 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -6408,7 +6410,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1193 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 { let a = 0x100000158u64; written.push(a); s.write_word(a, 0u64); }
@@ -6417,7 +6419,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1196 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -6426,7 +6428,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1197 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -6434,7 +6436,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1200 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6446,7 +6448,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1206 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -6454,7 +6456,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1208 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x4u64);
@@ -6465,14 +6467,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1213 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 1216 } else { 1214 };
                 done += 1;
             }
             1214 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -6480,7 +6482,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1216 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; u12 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u32 as i32 as i64 as u64; }
@@ -6488,7 +6490,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1218 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
@@ -6498,7 +6500,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1219 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 ^ u4;
@@ -6508,7 +6510,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1220 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 | u4;
@@ -6518,7 +6520,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1221 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 & u4;
@@ -6528,7 +6530,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1222 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6536,7 +6538,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1223 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6544,7 +6546,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1224 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6552,7 +6554,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1225 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6560,7 +6562,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1226 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6570,7 +6572,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1227 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
@@ -6580,7 +6582,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1229 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 ^ u4;
@@ -6590,7 +6592,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1231 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 | u4;
@@ -6600,7 +6602,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1233 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 & u4;
@@ -6610,7 +6612,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1235 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6618,7 +6620,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1237 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6628,7 +6630,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1238 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6637,7 +6639,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1239 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6645,7 +6647,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1241 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6655,7 +6657,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1242 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6664,7 +6666,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1243 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6672,7 +6674,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1245 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6682,7 +6684,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1246 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6691,7 +6693,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1247 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -6699,7 +6701,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1249 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6709,7 +6711,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1250 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6718,7 +6720,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1251 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -6728,7 +6730,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1253 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffffc; let w = a & !7; let sh = (a & 7) * 8; let m = 0xffffffffu64 << sh; let v = (s.read_word(w) & !m) | ((u13 << sh) & m); written.push(w); s.write_word(w, v); }
@@ -6737,7 +6739,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1256 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -6746,7 +6748,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1257 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -6754,7 +6756,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1260 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -6766,7 +6768,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1263 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -6778,7 +6780,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1266 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -6790,7 +6792,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1269 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -6802,14 +6804,14 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1272 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = u9.wrapping_add(0x4f9) & 0xffff_ffff;
                 done += 1;
             }
             1273 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6821,7 +6823,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1274 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6833,7 +6835,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1275 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 >> (0x14u64 & 63);
@@ -6842,7 +6844,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1276 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u3 & 0x7u64;
@@ -6850,7 +6852,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1277 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6862,7 +6864,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1278 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6874,7 +6876,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1279 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6886,7 +6888,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1280 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6898,7 +6900,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1281 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6910,7 +6912,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1282 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6922,7 +6924,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1283 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6934,7 +6936,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1284 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6946,7 +6948,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1285 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -6958,7 +6960,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1286 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6970,7 +6972,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1287 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6982,7 +6984,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1288 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -6994,7 +6996,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1289 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -7006,7 +7008,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1290 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7018,7 +7020,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1291 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7030,7 +7032,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1292 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7042,7 +7044,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1293 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -7054,7 +7056,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1294 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7066,7 +7068,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1295 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7078,7 +7080,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1296 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7090,7 +7092,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1297 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -7102,7 +7104,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1298 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7114,7 +7116,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1299 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7126,7 +7128,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1300 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7138,7 +7140,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1301 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -7150,7 +7152,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1302 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7162,7 +7164,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1303 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7174,7 +7176,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1304 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7186,7 +7188,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1305 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 >> (0x14u64 & 63);
@@ -7195,7 +7197,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1308 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x7u64;
@@ -7203,7 +7205,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1310 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -7211,7 +7213,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1312 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u6 = s.read_word(u3 & 0x3fffffff8);
@@ -7221,7 +7223,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1316 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -7230,7 +7232,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1317 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -7238,7 +7240,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1320 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 & 0x7u64;
@@ -7246,7 +7248,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1322 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u8 = s.read_word(0x100000158u64);
@@ -7255,7 +7257,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1325 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -7263,7 +7265,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1327 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x8u64);
@@ -7274,14 +7276,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1332 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 1335 } else { 1333 };
                 done += 1;
             }
             1333 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -7289,7 +7291,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1335 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u4); }
@@ -7299,7 +7301,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1339 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -7308,7 +7310,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1340 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -7316,7 +7318,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1343 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 { let a = 0x100000158u64; written.push(a); s.write_word(a, 0u64); }
@@ -7325,7 +7327,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1346 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -7334,7 +7336,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1347 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -7342,7 +7344,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1350 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u8 = u9 >> (0x2u64 & 63);
@@ -7354,7 +7356,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1356 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u3 >> (0x20u64 & 63);
@@ -7362,7 +7364,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1358 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u11 = 0u64.wrapping_add(0x8u64);
@@ -7373,14 +7375,14 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1363 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u10 == 0u64 { 1366 } else { 1364 };
                 done += 1;
             }
             1364 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u9 = u7.wrapping_sub(u3);
@@ -7388,7 +7390,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1366 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u12 = s.read_word(u3 & 0x3fffffff8);
@@ -7396,7 +7398,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1368 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
@@ -7406,7 +7408,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1369 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 ^ u4;
@@ -7416,7 +7418,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1370 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 | u4;
@@ -7426,7 +7428,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1371 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u12 & u4;
@@ -7436,7 +7438,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1372 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7444,7 +7446,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1373 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7452,7 +7454,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1374 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7460,7 +7462,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1375 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7468,7 +7470,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1376 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7478,7 +7480,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1377 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(u4);
@@ -7488,7 +7490,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1379 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 ^ u4;
@@ -7498,7 +7500,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1381 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 | u4;
@@ -7508,7 +7510,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1383 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u12 & u4;
@@ -7518,7 +7520,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1385 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7526,7 +7528,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1387 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7536,7 +7538,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1388 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
@@ -7545,7 +7547,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1389 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7553,7 +7555,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1391 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7563,7 +7565,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1392 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
@@ -7572,7 +7574,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1393 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7580,7 +7582,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1395 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7590,7 +7592,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1396 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
@@ -7599,7 +7601,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1397 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u13 = u12.wrapping_add(0x0u64);
@@ -7607,7 +7609,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1399 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7617,7 +7619,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1400 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
@@ -7626,7 +7628,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1401 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u13 = u4.wrapping_add(0x0u64);
@@ -7636,7 +7638,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1403 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 { let a = u3 & 0x3fffffff8; written.push(a); s.write_word(a, u13); }
@@ -7645,7 +7647,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1406 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 { let a = u5.wrapping_add(0x100000000) & 0x3fffffff8; written.push(a); s.write_word(a, u6); }
@@ -7654,7 +7656,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1407 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -7662,7 +7664,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1410 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -7674,7 +7676,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1413 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -7686,7 +7688,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1416 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -7698,7 +7700,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1419 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u3.wrapping_add(0x0u64);
@@ -7710,7 +7712,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1422 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u8 = u2 >> (0xbu64 & 63);
@@ -7721,7 +7723,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1427 => {
-                if done + 13 > CLEAN_AT {
+                if done + 13 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -7739,7 +7741,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 13;
             }
             1428 => {
-                if done + 25 > CLEAN_AT {
+                if done + 25 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -7768,7 +7770,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 25;
             }
             1429 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7795,7 +7797,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1430 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7807,7 +7809,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1431 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7819,7 +7821,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1432 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -7827,7 +7829,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1433 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7839,7 +7841,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1434 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7851,7 +7853,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1435 => {
-                if done + 28 > CLEAN_AT {
+                if done + 28 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7883,7 +7885,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 28;
             }
             1436 => {
-                if done + 22 > CLEAN_AT {
+                if done + 22 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -7909,7 +7911,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 22;
             }
             1437 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -7917,7 +7919,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1438 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7929,7 +7931,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1439 => {
-                if done + 25 > CLEAN_AT {
+                if done + 25 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -7958,7 +7960,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 25;
             }
             1440 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -7967,7 +7969,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1441 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -7975,7 +7977,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1442 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7987,7 +7989,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1443 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -7999,7 +8001,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1444 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u8 = u2 >> (0xau64 & 63);
@@ -8008,7 +8010,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 4;
             }
             1445 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u8 = u2 & 0x7cu64;
@@ -8019,7 +8021,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1446 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8031,7 +8033,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1447 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8043,7 +8045,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1448 => {
-                if done + 33 > CLEAN_AT {
+                if done + 33 > budget {
                     break;
                 }
                 u6 = u2 >> (0x1u64 & 63);
@@ -8080,7 +8082,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 33;
             }
             1449 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8092,7 +8094,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1450 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8104,7 +8106,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1451 => {
-                if done + 35 > CLEAN_AT {
+                if done + 35 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -8143,7 +8145,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 35;
             }
             1452 => {
-                if done + 22 > CLEAN_AT {
+                if done + 22 > budget {
                     break;
                 }
                 u6 = u2 >> (0x4u64 & 63);
@@ -8170,7 +8172,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 22;
             }
             1453 => {
-                if done + 29 > CLEAN_AT {
+                if done + 29 > budget {
                     break;
                 }
                 u6 = u2 & 0xe00u64;
@@ -8203,7 +8205,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 29;
             }
             1454 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8215,7 +8217,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1455 => {
-                if done + 32 > CLEAN_AT {
+                if done + 32 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -8251,7 +8253,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 32;
             }
             1456 => {
-                if done + 22 > CLEAN_AT {
+                if done + 22 > budget {
                     break;
                 }
                 u6 = u2 >> (0x4u64 & 63);
@@ -8278,7 +8280,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 22;
             }
             1457 => {
-                if done + 29 > CLEAN_AT {
+                if done + 29 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -8311,7 +8313,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 29;
             }
             1458 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -8323,7 +8325,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1459 => {
-                if done + 12 > CLEAN_AT {
+                if done + 12 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8341,7 +8343,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 12;
             }
             1471 => {
-                if done + 16 > CLEAN_AT {
+                if done + 16 > budget {
                     break;
                 }
                 u6 = u6 << (0x14u64 & 63);
@@ -8362,7 +8364,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 16;
             }
             1478 => {
-                if done + 27 > CLEAN_AT {
+                if done + 27 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -8394,7 +8396,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 27;
             }
             1495 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -8423,7 +8425,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1509 => {
-                if done + 34 > CLEAN_AT {
+                if done + 34 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -8462,7 +8464,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 34;
             }
             1528 => {
-                if done + 31 > CLEAN_AT {
+                if done + 31 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -8498,7 +8500,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 31;
             }
             1544 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8527,7 +8529,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1559 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -8535,7 +8537,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1561 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8564,7 +8566,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1576 => {
-                if done + 21 > CLEAN_AT {
+                if done + 21 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8590,7 +8592,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 21;
             }
             1588 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -8599,7 +8601,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1591 => {
-                if done + 15 > CLEAN_AT {
+                if done + 15 > budget {
                     break;
                 }
                 u6 = u2 >> (0x3u64 & 63);
@@ -8620,7 +8622,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 15;
             }
             1606 => {
-                if done + 14 > CLEAN_AT {
+                if done + 14 > budget {
                     break;
                 }
                 u6 = u6 << (0x36u64 & 63);
@@ -8639,7 +8641,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 14;
             }
             1611 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8651,7 +8653,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1617 => {
-                if done + 11 > CLEAN_AT {
+                if done + 11 > budget {
                     break;
                 }
                 u6 = u6 << (0x3au64 & 63);
@@ -8667,7 +8669,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 11;
             }
             1624 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u8 = u2 >> (0xau64 & 63);
@@ -8676,7 +8678,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1627 => {
-                if done + 26 > CLEAN_AT {
+                if done + 26 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -8706,7 +8708,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 26;
             }
             1628 => {
-                if done + 26 > CLEAN_AT {
+                if done + 26 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -8736,7 +8738,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 26;
             }
             1629 => {
-                if done + 25 > CLEAN_AT {
+                if done + 25 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8765,7 +8767,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 25;
             }
             1630 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u8 = u2 >> (0xau64 & 63);
@@ -8777,7 +8779,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 7;
             }
             1631 => {
-                if done + 25 > CLEAN_AT {
+                if done + 25 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -8807,7 +8809,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 25;
             }
             1647 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 >> (0x7u64 & 63);
@@ -8836,7 +8838,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1662 => {
-                if done + 6 > CLEAN_AT {
+                if done + 6 > budget {
                     break;
                 }
                 u8 = u2 >> (0xau64 & 63);
@@ -8848,7 +8850,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 6;
             }
             1668 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -8876,7 +8878,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1669 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -8904,7 +8906,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1670 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -8932,7 +8934,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1671 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -8960,7 +8962,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1672 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -8988,7 +8990,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1673 => {
-                if done + 24 > CLEAN_AT {
+                if done + 24 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9016,7 +9018,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 24;
             }
             1674 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -9028,7 +9030,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1675 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -9040,7 +9042,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1676 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9068,7 +9070,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1686 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9096,7 +9098,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1696 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9124,7 +9126,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1706 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9152,7 +9154,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1716 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9180,7 +9182,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1726 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9208,7 +9210,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1736 => {
-                if done + 32 > CLEAN_AT {
+                if done + 32 > budget {
                     break;
                 }
                 u6 = u2 >> (0x1u64 & 63);
@@ -9245,7 +9247,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 32;
             }
             1764 => {
-                if done + 21 > CLEAN_AT {
+                if done + 21 > budget {
                     break;
                 }
                 u6 = u2 >> (0x4u64 & 63);
@@ -9272,7 +9274,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 21;
             }
             1785 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -9280,7 +9282,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1786 => {
-                if done + 21 > CLEAN_AT {
+                if done + 21 > budget {
                     break;
                 }
                 u6 = u2 >> (0x4u64 & 63);
@@ -9307,7 +9309,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 21;
             }
             1807 => {
-                if done + 4 > CLEAN_AT {
+                if done + 4 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -9315,7 +9317,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 3);
             }
             1808 => {
-                if done + 22 > CLEAN_AT {
+                if done + 22 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -9342,7 +9344,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 22;
             }
             1821 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -9350,7 +9352,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1823 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -9378,7 +9380,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1836 => {
-                if done + 2 > CLEAN_AT {
+                if done + 2 > budget {
                     break;
                 }
                 u7 = u2 & 0xf80u64;
@@ -9386,7 +9388,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 2;
             }
             1838 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0xdu64 & 63);
@@ -9414,7 +9416,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1851 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u8 = u2 & 0x7cu64;
@@ -9425,21 +9427,21 @@ pub(super) fn run_a_step<S: Words>(
                 done += 5;
             }
             1856 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u8 != 0u64 { 1863 } else { 1857 };
                 done += 1;
             }
             1857 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u9 == 0u64 { 1955 } else { 1858 };
                 done += 1;
             }
             1858 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9452,7 +9454,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             1863 => {
-                if done + 20 > CLEAN_AT {
+                if done + 20 > budget {
                     break;
                 }
                 u6 = u2 << (0x12u64 & 63);
@@ -9477,21 +9479,21 @@ pub(super) fn run_a_step<S: Words>(
                 done += 20;
             }
             1870 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u8 != 0u64 { 1877 } else { 1871 };
                 done += 1;
             }
             1871 => {
-                if done + 1 > CLEAN_AT {
+                if done + 1 > budget {
                     break;
                 }
                 upc = if u9 == 0u64 { 1887 } else { 1872 };
                 done += 1;
             }
             1872 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u6 = u2 << (0x8u64 & 63);
@@ -9504,7 +9506,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 8;
             }
             1877 => {
-                if done + 23 > CLEAN_AT {
+                if done + 23 > budget {
                     break;
                 }
                 u6 = u2 << (0x12u64 & 63);
@@ -9532,7 +9534,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 23;
             }
             1887 => {
-                if done + 8 > CLEAN_AT {
+                if done + 8 > budget {
                     break;
                 }
                 u10 = u1.wrapping_add(0x0u64);
@@ -9544,7 +9546,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 7);
             }
             1890 => {
-                if done + 28 > CLEAN_AT {
+                if done + 28 > budget {
                     break;
                 }
                 u6 = u2 & 0xe00u64;
@@ -9577,7 +9579,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 28;
             }
             1903 => {
-                if done + 28 > CLEAN_AT {
+                if done + 28 > budget {
                     break;
                 }
                 u6 = u2 & 0xc00u64;
@@ -9610,7 +9612,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 28;
             }
             1916 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u1 = u1.wrapping_add(u14);
@@ -9618,7 +9620,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 2);
             }
             1919 => {
-                if done + 3 > CLEAN_AT {
+                if done + 3 > budget {
                     break;
                 }
                 u9 = 0u64.wrapping_sub(u11.wrapping_add(0xfffffffffffffff0));
@@ -9627,7 +9629,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 3;
             }
             1922 => {
-                if done + 33 > CLEAN_AT {
+                if done + 33 > budget {
                     break;
                 }
                 { let a = u7.wrapping_add(0xf) & 0x3ffffffff; u10 = (s.read_word(a & !7) >> ((a & 7) * 8)) as u8 as u64; }
@@ -9666,7 +9668,7 @@ pub(super) fn run_a_step<S: Words>(
                 done += 33;
             }
             1955 => {
-                if done + 7 > CLEAN_AT {
+                if done + 7 > budget {
                     break;
                 }
                 u10 = u2 & 0xffffffffu64;
@@ -9678,7 +9680,7 @@ pub(super) fn run_a_step<S: Words>(
                 return idle(q, done + 6);
             }
             1957 => {
-                if done + 5 > CLEAN_AT {
+                if done + 5 > budget {
                     break;
                 }
                 u7 = 0u64.wrapping_add(0x2u64);

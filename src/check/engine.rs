@@ -316,8 +316,23 @@ impl FastAb {
     /// [`FastAb::interpret_a_step`].
     #[inline]
     pub fn run_a_step<S: Words>(&self, q: &mut Q, s: &mut S, written: &mut Vec<u64>) -> InstrRun {
+        self.run_a_step_handing_over(q, s, written, CLEAN_AT)
+    }
+
+    /// [`FastAb::run_a_step`], where the compiled blocks hand the A-step
+    /// over to the interpreter before a block that would pass `budget`
+    /// micro-steps (`CLEAN_AT` in [`FastAb::run_a_step`]; lower in tests,
+    /// which check the hand-over at every micro-step).
+    #[inline]
+    pub fn run_a_step_handing_over<S: Words>(
+        &self,
+        q: &mut Q,
+        s: &mut S,
+        written: &mut Vec<u64>,
+        budget: u64,
+    ) -> InstrRun {
         if self.compiled && *q == Q_PRISTINE {
-            super::compiled::run_a_step(self, q, s, written)
+            super::compiled::run_a_step(self, q, s, written, budget)
         } else {
             self.interpret_a_step(q, s, written)
         }
