@@ -334,14 +334,19 @@ fn bench_micro() {
 // ---------------------------------------------------------------- check
 
 /// The double-check's cost per core, machine AB on the reference step
-/// function against the fast engine, beside the JIT on the same program.
+/// function, on the fast engine's interpreter of the decoded microcode and
+/// on the fast engine with the compiled microcode, beside the JIT on the
+/// same program; then machine AB alone on each (A-step after A-step to the
+/// halt, no machine A, no comparison).
 fn bench_check() {
+    use mswap::check::engine::FastAb;
     use mswap::check::{AbEngine, Pair, Stats};
     use mswap::fast::jit::Engine;
+    use mswap::micro::{MicroMachine, Q_PRISTINE};
     line();
     let name = std::env::var("MSWAP_BENCH_CHECK_GUEST").unwrap_or_else(|_| "numeric".into());
     println!(
-        "check: one core double-checking {name}.elf, AB's reference step against its fast engine, beside the JIT"
+        "check: one core double-checking {name}.elf, AB's reference step against its fast engine (interpreted, compiled), beside the JIT"
     );
     let program = Program::load(&guest(&name)).expect("loads");
     let input: Vec<u8> = Vec::new();
@@ -363,20 +368,61 @@ fn bench_check() {
         }
         stats
     };
-    let (mut reference_t, mut fast_t, mut jit_t) = (Time::NONE, Time::NONE, Time::NONE);
-    let (mut stats, mut steps) = (Stats::default(), 0u64);
+    // AB alone: A-steps to the halt, returning the micro-instructions.
+    let alone = |ab: AbEngine| {
+        let mut s = program.initial_state(&input);
+        let mut written = Vec::new();
+        let mut executed = 0;
+        let fast = match ab {
+            AbEngine::Fast => FastAb::new(code),
+            _ => FastAb::interpreted(code),
+        };
+        if ab == AbEngine::Reference {
+            let mut m = MicroMachine::with_microcode(s, code);
+            while !m.s.halted() {
+                written.clear();
+                executed += m.run_a_step(Some(&mut written)).executed;
+            }
+            return executed;
+        }
+        let mut q = Q_PRISTINE;
+        while !s.halted() {
+            written.clear();
+            executed += fast.run_a_step(&mut q, &mut s, &mut written).executed;
+        }
+        executed
+    };
+    let engines = [
+        ("reference AB", AbEngine::Reference),
+        ("interp. AB", AbEngine::Interpreted),
+        ("compiled AB", AbEngine::Fast),
+    ];
+    let mut check_t = [Time::NONE; 3];
+    let mut alone_t = [Time::NONE; 3];
+    let mut jit_t = Time::NONE;
+    let (mut stats, mut steps, mut usteps) = (Stats::default(), 0u64, 0u64);
     for _ in 0..runs {
         let (n, t) = timed(|| {
             let mut m = Machine::with_engine(program.initial_state(&input), Engine::Jit);
             m.run(u64::MAX)
         });
         (steps, jit_t) = (n, jit_t.best(t));
-        let (r, t) = timed(|| check(AbEngine::Reference));
-        reference_t = reference_t.best(t);
-        let (f, t) = timed(|| check(AbEngine::Fast));
-        fast_t = fast_t.best(t);
-        assert_eq!(r, f, "both engines count the same micro-steps");
-        stats = f;
+        let mut all = Vec::new();
+        let mut counts = Vec::new();
+        for (i, &(_, ab)) in engines.iter().enumerate() {
+            let (st, t) = timed(|| check(ab));
+            check_t[i] = check_t[i].best(t);
+            all.push(st);
+            let (n, t) = timed(|| alone(ab));
+            alone_t[i] = alone_t[i].best(t);
+            counts.push(n);
+        }
+        assert!(
+            all.windows(2).all(|w| w[0] == w[1]),
+            "every engine counts the same micro-steps"
+        );
+        assert!(counts.windows(2).all(|w| w[0] == w[1]));
+        (stats, usteps) = (all[0].clone(), counts[0]);
     }
     println!(
         "{} transitions ({steps} steps to the halt), {} micro-steps executed ({:.1} per transition)",
@@ -392,7 +438,8 @@ fn bench_check() {
         jit_rate / 1e6
     );
     let mut rates = Vec::new();
-    for (what, t) in [("reference AB", reference_t), ("fast AB", fast_t)] {
+    for (i, (what, _)) in engines.iter().enumerate() {
+        let t = check_t[i];
         let rate = stats.transitions as f64 / t.cpu;
         rates.push(rate);
         println!(
@@ -403,9 +450,24 @@ fn bench_check() {
             jit_rate / rate
         );
     }
+    let mut alone_rates = Vec::new();
+    for (i, (what, _)) in engines.iter().enumerate() {
+        let t = alone_t[i];
+        let rate = usteps as f64 / t.cpu;
+        alone_rates.push(rate);
+        println!(
+            "AB alone, {what:<12} {:>5.3} s  {:>8.2} M A-steps/s per core, {:>6.1} M micro-steps/s, {:>6.0}x slower than the JIT",
+            t.cpu,
+            steps as f64 / t.cpu / 1e6,
+            rate / 1e6,
+            jit_rate / (steps as f64 / t.cpu)
+        );
+    }
     println!(
-        "ratios: check per core, fast AB / reference AB {:.2}x (goal >= 2x)",
-        rates[1] / rates[0]
+        "ratios: check per core, compiled AB / reference AB {:.2}x (goal >= 2x), compiled / interpreted AB {:.2}x; AB alone, compiled / interpreted {:.2}x",
+        rates[2] / rates[0],
+        rates[2] / rates[1],
+        alone_rates[2] / alone_rates[1]
     );
 }
 

@@ -22,6 +22,9 @@ use crate::state::snapshot::Snapshot;
 use crate::state::{CTRL_PAGE, Difference, State};
 use rayon::prelude::*;
 
+pub mod codegen;
+#[rustfmt::skip]
+mod compiled;
 pub mod engine;
 pub mod merge;
 pub mod shard;
@@ -128,9 +131,14 @@ impl Stats {
 /// Which implementation of machine AB re-does the steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AbEngine {
-    /// [`engine::FastAb`]: the decoded microcode in a tight loop.
+    /// [`engine::FastAb`]: the microcode compiled into Rust
+    /// (`src/check/compiled.rs`), the decoded microcode in a tight loop
+    /// for what the compiled blocks leave.
     #[default]
     Fast,
+    /// [`engine::FastAb`] without the compiled microcode: the decoded
+    /// microcode in a tight loop only (benches compare).
+    Interpreted,
     /// The reference step function [`crate::micro::step::ustep`], one call
     /// per micro-step (benches compare the two).
     Reference,
@@ -150,8 +158,10 @@ pub struct Pair<'c> {
     classes: Box<[(u32, usize)]>,
 }
 
-/// Entries of [`Pair`]'s class cache (a power of two).
-const CLASS_CACHE: usize = 1024;
+/// log2 of the entries of [`Pair`]'s class cache.
+const CLASS_CACHE_BITS: u32 = 12;
+/// Entries of [`Pair`]'s class cache.
+const CLASS_CACHE: usize = 1 << CLASS_CACHE_BITS;
 
 impl<'c> Pair<'c> {
     /// Both machines at `s`.
@@ -162,11 +172,20 @@ impl<'c> Pair<'c> {
     /// Both machines at `s`, AB on the engine `ab`.
     pub fn with_ab(s: State, code: &'c Microcode, ab: AbEngine) -> Pair<'c> {
         let copy = s.clone();
+        Pair::from_states(s, copy, code, ab)
+    }
+
+    /// Machine A at `s` and AB at `copy`, two equal states.
+    fn from_states(s: State, copy: State, code: &'c Microcode, ab: AbEngine) -> Pair<'c> {
         Pair {
             // The interpreter is the reference for single steps.
             a: Machine::with_engine(s, Engine::Interp),
             ab: MicroMachine::with_microcode(copy, code),
-            fast: (ab == AbEngine::Fast).then(|| engine::FastAb::new(code)),
+            fast: match ab {
+                AbEngine::Fast => Some(engine::FastAb::new(code)),
+                AbEngine::Interpreted => Some(engine::FastAb::interpreted(code)),
+                AbEngine::Reference => None,
+            },
             written: Vec::new(),
             pages: Vec::new(),
             // Every entry starts as a word that is its own class's.
@@ -193,13 +212,16 @@ impl<'c> Pair<'c> {
         stats.transitions += 1;
         if !was_halted {
             stats.usteps += run.executed;
-            let slot = ((word ^ (word >> 12) ^ (word >> 22)) as usize) & (CLASS_CACHE - 1);
+            // A compressed instruction's class is its low half's (the
+            // high half is the next instruction's).
+            let key = if word & 3 == 3 { word } else { word & 0xffff };
+            let slot = (key.wrapping_mul(0x9e37_79b1) >> (32 - CLASS_CACHE_BITS)) as usize;
             let class = match self.classes.get(slot) {
-                Some(&(w, c)) if w == word => c,
+                Some(&(w, c)) if w == key => c,
                 _ => {
-                    let c = isa::class(word);
+                    let c = isa::class(key);
                     if let Some(e) = self.classes.get_mut(slot) {
-                        *e = (word, c);
+                        *e = (key, c);
                     }
                     c
                 }
@@ -256,18 +278,12 @@ impl<'c> Pair<'c> {
 /// Stops early (successfully) after checking one transition of a halted
 /// machine: every later transition is that same identity.
 pub fn check_range(s: State, first: u64, count: u64, code: &Microcode) -> Result<Stats, Mismatch> {
-    check_range_to(s, first, count, code, AbEngine::Fast).map(|(stats, _)| stats)
+    let pair = Pair::with_ab(s, code, AbEngine::Fast);
+    check_pair(pair, first, count).map(|(stats, _)| stats)
 }
 
-/// [`check_range`], also giving the state reached.
-fn check_range_to(
-    s: State,
-    first: u64,
-    count: u64,
-    code: &Microcode,
-    ab: AbEngine,
-) -> Result<(Stats, State), Mismatch> {
-    let mut pair = Pair::with_ab(s, code, ab);
+/// [`check_range`] from `pair`'s state, also giving the state reached.
+fn check_pair(mut pair: Pair, first: u64, count: u64) -> Result<(Stats, State), Mismatch> {
     let mut stats = Stats::default();
     for t in first..first + count {
         let halted_before = pair.state().halted();
@@ -454,23 +470,24 @@ pub fn double_check_to(
                 if failed_at.load(Ordering::Relaxed) < first {
                     return Ok(Stats::default());
                 }
-                let r = check_range_to(snap.restore(), first, count, code, ab).and_then(
-                    |(stats, reached)| {
-                        if let Some(e) = &end {
-                            check_link(&snap, first, count, &reached, e, engine)?;
+                // Both machines' states restored from the snapshot (a
+                // copy each, where cloning the first would take two).
+                let pair = Pair::from_states(snap.restore(), snap.restore(), code, ab);
+                let r = check_pair(pair, first, count).and_then(|(stats, reached)| {
+                    if let Some(e) = &end {
+                        check_link(&snap, first, count, &reached, e, engine)?;
+                    }
+                    // The state put aside is dropped after the lock is released.
+                    let _older = {
+                        let mut l = last.lock().unwrap_or_else(|p| p.into_inner());
+                        if l.as_ref().is_none_or(|(f, _)| *f < first) {
+                            l.replace((first, reached))
+                        } else {
+                            Some((first, reached))
                         }
-                        // The state put aside is dropped after the lock is released.
-                        let _older = {
-                            let mut l = last.lock().unwrap_or_else(|p| p.into_inner());
-                            if l.as_ref().is_none_or(|(f, _)| *f < first) {
-                                l.replace((first, reached))
-                            } else {
-                                Some((first, reached))
-                            }
-                        };
-                        Ok(stats)
-                    },
-                );
+                    };
+                    Ok(stats)
+                });
                 match (&r, opts.progress) {
                     (Ok(s), Some(p)) => p(s.transitions),
                     (Err(m), _) => {

@@ -75,17 +75,74 @@ fn lockstep(
     executed
 }
 
-/// The fast A-step (idle ticks skipped) ends where the reference's does.
+/// The fast A-step (idle ticks skipped; the compiled microcode when `fast`
+/// has it) ends where the reference's does: the same micro-instructions
+/// executed, the same overrun, `Q`, `S` and `S` words written.
 fn a_step_agrees(fast: &FastAb, s: State, what: &dyn Fn() -> String) {
     let mut reference = mswap::micro::MicroMachine::attach(s.clone());
-    let want = reference.run_a_step(None);
+    let mut rw = Vec::new();
+    let want = reference.run_a_step(Some(&mut rw));
     let (mut q, mut st, mut w) = (mswap::micro::Q_PRISTINE, s, Vec::new());
     let got = fast.run_a_step(&mut q, &mut st, &mut w);
     assert_eq!(got, want, "{}: the A-step's run", what());
     assert_eq!(q, reference.q, "{}: Q after the A-step", what());
+    assert_eq!(w, rw, "{}: S words written in the A-step", what());
     if let Some(d) = st.first_difference(&reference.s) {
         panic!("{}: S after the A-step differs on {d}", what());
     }
+}
+
+/// The compiled blocks hand an A-step over to the interpreter exactly,
+/// wherever they stop: with every budget from 0 to the cleaning step, on a
+/// spread of instructions and system calls, the A-step ends as the
+/// reference's.
+#[test]
+fn the_compiled_engine_hands_over_to_the_interpreter_at_any_micro_step() {
+    let code = microcode();
+    let fast = FastAb::new(code);
+    assert!(fast.is_compiled());
+    let mut states = Vec::new();
+    for h in (0..=0xffffu32).filter(|h| h & 3 != 3).step_by(251) {
+        let regs: Vec<(usize, u64)> = (8..16).map(|r| (r, 0x8000 + r as u64 * 8)).collect();
+        states.push((format!("{h:#06x}"), code_state(&[0x0001_0000 | h], &regs)));
+    }
+    let operands = [u64::MAX, 0x8003];
+    for opcode in (0..128u32).filter(|o| o & 3 == 3) {
+        for f3 in 0..8 {
+            for f7 in [0u32, 0x01, 0x20] {
+                let w = enc::r(f7, 6, 5, f3, 7, opcode);
+                for &x in &operands {
+                    let s = code_state(&[w], &[(5, x), (6, 0x8000), (8, x)]);
+                    states.push((format!("{w:#010x} {x:#x}"), s));
+                }
+            }
+        }
+    }
+    let input: Vec<u8> = (0..100u32).map(|i| (i * 7 + 3) as u8).collect();
+    for (a7, fd, buf, len) in [(63u64, 0u64, 0x8001u64, 100u64), (64, 1, 0x8000, 16)] {
+        let mut s = code_state(&[enc::ECALL], &[(17, a7), (10, fd), (11, buf), (12, len)]);
+        s.set_input(&input);
+        states.push((format!("ecall {a7}"), s));
+    }
+    let mut handed = 0;
+    for (what, s) in &states {
+        let mut reference = mswap::micro::MicroMachine::attach(s.clone());
+        let mut rw = Vec::new();
+        let want = reference.run_a_step(Some(&mut rw));
+        for budget in 0..=CLEAN_AT {
+            let (mut q, mut st, mut w) = (mswap::micro::Q_PRISTINE, s.clone(), Vec::new());
+            let got = fast.run_a_step_handing_over(&mut q, &mut st, &mut w, budget);
+            let at = || format!("{what}, handed over at {budget}");
+            assert_eq!(got, want, "{}: the A-step's run", at());
+            assert_eq!(q, reference.q, "{}: Q after the A-step", at());
+            assert_eq!(w, rw, "{}: S words written", at());
+            if let Some(d) = st.first_difference(&reference.s) {
+                panic!("{}: S after the A-step differs on {d}", at());
+            }
+            handed += (budget < want.executed) as u64;
+        }
+    }
+    assert!(handed > 10_000, "only {handed} A-steps handed over");
 }
 
 /// Every 16-bit encoding, every 32-bit major opcode with every funct3 and
@@ -95,6 +152,7 @@ fn a_step_agrees(fast: &FastAb, s: State, what: &dyn Fn() -> String) {
 fn the_fast_engine_steps_as_the_reference_on_every_instruction_class() {
     let code = microcode();
     let fast = FastAb::new(code);
+    assert!(fast.is_compiled(), "the A-steps run the compiled microcode");
     let q = mswap::micro::Q_PRISTINE;
     let full = CLEAN_AT + 1;
     let mut executed = 0;
@@ -152,6 +210,7 @@ fn the_fast_engine_steps_as_the_reference_on_every_instruction_class() {
 fn the_fast_engine_steps_as_the_reference_on_the_guests() {
     let code = microcode();
     let fast = FastAb::new(code);
+    assert!(fast.is_compiled(), "the A-steps run the compiled microcode");
     let all = guests();
     assert!(all.len() >= 20, "the guest suite is missing");
     for (name, elf, input) in all {
@@ -174,6 +233,24 @@ fn the_fast_engine_steps_as_the_reference_on_the_guests() {
             }
         }
     }
+}
+
+/// `src/check/compiled.rs` is what the code generator makes of today's
+/// microcode (`MSWAP_WRITE_COMPILED=1` rewrites it), and the fast engine
+/// runs it on that microcode.
+#[test]
+fn the_compiled_microcode_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/check/compiled.rs");
+    let want = mswap::check::codegen::generate(microcode());
+    if std::env::var_os("MSWAP_WRITE_COMPILED").is_some() {
+        std::fs::write(path, &want).expect("writes compiled.rs");
+    }
+    let have = std::fs::read_to_string(path).expect("reads compiled.rs");
+    assert!(
+        have == want,
+        "src/check/compiled.rs is stale: run MSWAP_WRITE_COMPILED=1 cargo test --release --test check_engine the_compiled_microcode_is_up_to_date"
+    );
+    assert!(FastAb::new(microcode()).is_compiled());
 }
 
 /// A small deterministic generator (xorshift64*).

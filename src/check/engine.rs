@@ -63,6 +63,9 @@ struct Dec {
 /// Machine AB's microcode, decoded for [`FastAb::run`].
 pub struct FastAb {
     code: Box<[Dec]>,
+    /// Whether the microcode is the one `compiled.rs` was generated from:
+    /// [`FastAb::run_a_step`] then runs the compiled blocks.
+    compiled: bool,
     /// `slots - 1`: `upc` fetches slot `upc & mask`.
     mask: u64,
 }
@@ -81,6 +84,7 @@ pub struct Ran {
 impl FastAb {
     /// Decodes `code` once.
     pub fn new(code: &Microcode) -> FastAb {
+        let compiled_from = &code.words;
         let code: Box<[Dec]> = code
             .words
             .iter()
@@ -118,7 +122,11 @@ impl FastAb {
             })
             .collect();
         let mask = (code.len() as u64).next_power_of_two() - 1;
-        FastAb { code, mask }
+        FastAb {
+            code,
+            mask,
+            compiled: compiled_from[..] == super::compiled::CODE[..],
+        }
     }
 
     /// Makes at most `limit` micro-steps from `(q, s)`, stopping after an
@@ -286,12 +294,61 @@ impl FastAb {
         }
     }
 
-    /// One A-step from `(q, s)`, ending where
+    /// Decodes `code` once; [`FastAb::run_a_step`] interprets it even when
+    /// it is the compiled microcode (benches compare the two).
+    pub fn interpreted(code: &Microcode) -> FastAb {
+        FastAb {
+            compiled: false,
+            ..FastAb::new(code)
+        }
+    }
+
+    /// Whether [`FastAb::run_a_step`] runs the microcode compiled into
+    /// Rust (`src/check/compiled.rs`), which it does when the microcode is
+    /// the one it was compiled from.
+    pub fn is_compiled(&self) -> bool {
+        self.compiled
+    }
+
+    /// One A-step from `attach(Q*, S)` (`q` is `Q*`), ending where
+    /// [`crate::micro::MicroMachine::run_a_step`] ends: the compiled
+    /// microcode when there is one ([`FastAb::is_compiled`]), else
+    /// [`FastAb::interpret_a_step`].
+    #[inline]
+    pub fn run_a_step<S: Words>(&self, q: &mut Q, s: &mut S, written: &mut Vec<u64>) -> InstrRun {
+        self.run_a_step_handing_over(q, s, written, CLEAN_AT)
+    }
+
+    /// [`FastAb::run_a_step`], where the compiled blocks hand the A-step
+    /// over to the interpreter before a block that would pass `budget`
+    /// micro-steps (`CLEAN_AT` in [`FastAb::run_a_step`]; lower in tests,
+    /// which check the hand-over at every micro-step).
+    #[inline]
+    pub fn run_a_step_handing_over<S: Words>(
+        &self,
+        q: &mut Q,
+        s: &mut S,
+        written: &mut Vec<u64>,
+        budget: u64,
+    ) -> InstrRun {
+        if self.compiled && *q == Q_PRISTINE {
+            super::compiled::run_a_step(self, q, s, written, budget)
+        } else {
+            self.interpret_a_step(q, s, written)
+        }
+    }
+
+    /// One A-step from `(q, s)` on the decoded microcode, ending where
     /// [`crate::micro::MicroMachine::run_a_step`] ends: the
     /// micro-instructions up to the first `IDLE`, the idle ticks skipped,
     /// then the cleaning step (`Q = Q*`).
     #[inline]
-    pub fn run_a_step<S: Words>(&self, q: &mut Q, s: &mut S, written: &mut Vec<u64>) -> InstrRun {
+    pub fn interpret_a_step<S: Words>(
+        &self,
+        q: &mut Q,
+        s: &mut S,
+        written: &mut Vec<u64>,
+    ) -> InstrRun {
         let ran = self.run(q, s, u64::MAX, written);
         // The idle ticks only advance the clock to the cleaning step, which
         // resets `Q`; a cleaning step before any `IDLE` is an overrun.
