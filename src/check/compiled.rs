@@ -1,3 +1,4 @@
+// @generated
 //! Machine AB's A-step, compiled from the microcode by
 //! [`super::codegen::generate`]: do not edit (`tests/check_engine.rs`
 //! fails when this file is stale; `MSWAP_WRITE_COMPILED=1` on it rewrites
@@ -5,7 +6,6 @@
 
 #![allow(clippy::all, clippy::pedantic, unused_parens, unused_mut)]
 
-use super::engine::FastAb;
 use crate::micro::access::Words;
 use crate::micro::isa::{CLEAN_AT, Q, Q_PRISTINE};
 use crate::micro::InstrRun;
@@ -45,12 +45,22 @@ fn remu(a: u64, b: u64) -> u64 {
     a.checked_rem(b).unwrap_or(a)
 }
 
+/// Where the compiled blocks left an A-step.
+pub(super) enum Blocks {
+    /// It ended at an `IDLE`.
+    Done(InstrRun),
+    /// The blocks stopped after this many micro-steps (a computed jump into
+    /// the middle of a block, or the budget): `q` holds `upc`, the count and
+    /// the micro-registers, for the interpreter to go on from.
+    Rest(u64),
+}
+
 /// The A-step ended at an `IDLE` after `executed` micro-instructions: the
 /// idle ticks and the cleaning step leave `Q*`.
 #[inline(always)]
-fn idle(q: &mut Q, executed: u64) -> InstrRun {
+fn idle(q: &mut Q, executed: u64) -> Blocks {
     *q = Q_PRISTINE;
-    InstrRun { executed, overrun: false }
+    Blocks::Done(InstrRun { executed, overrun: false })
 }
 
 /// The microcode this file was compiled from.
@@ -569,17 +579,17 @@ pub(super) const CODE: [u64; 2048] = [
     0x0000000000000000, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000,
 ];
 
-/// One A-step from `attach(Q*, S)` (`q` is `Q*`), as
-/// [`FastAb::run_a_step`] makes it; `rest` makes the micro-steps that no
-/// block covers, and those from `budget` on (`CLEAN_AT` but in tests).
+/// One A-step from `attach(Q*, S)` (`q` is `Q*`) through the compiled
+/// blocks, up to the first `IDLE` or to the micro-steps that no block
+/// covers, and those from `budget` on (`CLEAN_AT` but in tests), which the
+/// interpreter makes (`FastAb::run_a_step`).
 #[inline(never)]
 pub(super) fn run_a_step<S: Words>(
-    rest: &FastAb,
     q: &mut Q,
     s: &mut S,
     written: &mut Vec<u64>,
     budget: u64,
-) -> InstrRun {
+) -> Blocks {
     let budget = budget.min(CLEAN_AT);
     let (mut u1, mut u2, mut u3, mut u4, mut u5) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut u6, mut u7, mut u8, mut u9, mut u10) = (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -9697,6 +9707,5 @@ _ => break,
         upc | (done << 32),
         u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15,
     ];
-    let run = rest.interpret_a_step(q, s, written);
-    InstrRun { executed: done + run.executed, overrun: run.overrun }
+    Blocks::Rest(done)
 }

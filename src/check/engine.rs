@@ -12,6 +12,7 @@
 //! on random micro-programs and requires identical `Q` and `S` after every
 //! micro-step.
 
+use super::compiled::Blocks;
 use crate::layout::S_ADDR_MASK;
 use crate::micro::InstrRun;
 use crate::micro::access::Words;
@@ -331,10 +332,19 @@ impl FastAb {
         written: &mut Vec<u64>,
         budget: u64,
     ) -> InstrRun {
-        if self.compiled && *q == Q_PRISTINE {
-            super::compiled::run_a_step(self, q, s, written, budget)
-        } else {
-            self.interpret_a_step(q, s, written)
+        if !(self.compiled && *q == Q_PRISTINE) {
+            return self.interpret_a_step(q, s, written);
+        }
+        match super::compiled::run_a_step(q, s, written, budget) {
+            Blocks::Done(run) => run,
+            Blocks::Rest(done) => {
+                // The rest, micro-step by micro-step, from where the blocks stopped.
+                let run = self.interpret_a_step(q, s, written);
+                InstrRun {
+                    executed: done + run.executed,
+                    overrun: run.overrun,
+                }
+            }
         }
     }
 
