@@ -114,6 +114,15 @@ contract KAryTest is KAryPlay {
         vm.assertEq(uint256(game.getDispute(d).seq), seq, "nothing moved");
     }
 
+    /// Dispute `d` stands at `[lo, hi]` with these end roots.
+    function assertInterval(uint256 d, uint64 lo, uint64 hi, bytes32 loRoot, bytes32 hiRoot) internal view {
+        DisputeGame.Dispute memory v = game.getDispute(d);
+        vm.assertEq(uint256(v.lo), lo, "lo");
+        vm.assertEq(uint256(v.hi), hi, "hi");
+        vm.assertEq(v.loRoot, loRoot, "the root at lo");
+        vm.assertEq(v.hiRoot, hiRoot, "the root at hi");
+    }
+
     function test_outOfTurnIsRefused() public {
         uint256 d = opened();
         bytes32[] memory seven = roots(7, "a");
@@ -171,11 +180,7 @@ contract KAryTest is KAryPlay {
         // The last part is in range.
         vm.prank(CHALLENGER);
         game.pick(d, 0, 4, 7, seven);
-        DisputeGame.Dispute memory v = game.getDispute(d);
-        vm.assertEq(uint256(v.lo), 28, "lo");
-        vm.assertEq(uint256(v.hi), 32, "hi");
-        vm.assertEq(v.loRoot, seven[6], "the root at 28");
-        vm.assertEq(v.hiRoot, game.getClaim(0).finalRoot, "the claim's final root");
+        assertInterval(d, 28, 32, seven[6], game.getClaim(0).finalRoot);
     }
 
     function test_rootsOtherThanTheDissectionsAreRefused() public {
@@ -225,11 +230,7 @@ contract KAryTest is KAryPlay {
         emit DisputeGame.Picked(d, 0, 4, 2);
         vm.prank(CHALLENGER);
         game.pick(d, 0, 4, 2, seven);
-        DisputeGame.Dispute memory v = game.getDispute(d);
-        vm.assertEq(uint256(v.lo), 8, "lo");
-        vm.assertEq(uint256(v.hi), 12, "hi");
-        vm.assertEq(v.loRoot, seven[1], "the root at 8");
-        vm.assertEq(v.hiRoot, seven[2], "the root at 12");
+        assertInterval(d, 8, 12, seven[1], seven[2]);
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Roots.selector, 3, 7));
         game.dissect(d, 0, 9, seven);
         expectRefusal(DEFENDER, abi.encodeWithSelector(DisputeGame.Place.selector, 0, 12, 0, 9));
@@ -240,7 +241,7 @@ contract KAryTest is KAryPlay {
         game.pick(d, 0, 9, 4, roots(3, "b"));
         vm.prank(CHALLENGER);
         game.pick(d, 0, 9, 3, roots(3, "b"));
-        v = game.getDispute(d);
+        DisputeGame.Dispute memory v = game.getDispute(d);
         vm.assertEq(uint256(v.level), 1, "the micro level");
         vm.assertEq(uint256(v.t), 11, "A-step 11");
         vm.assertEq(v.loRoot, attach(roots(3, "b")[2]), "attach(Q*, S_11)");
