@@ -427,7 +427,7 @@ pub(super) fn self_test_state() -> State {
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
-    use super::native::{EXIT_BUDGET, EXIT_JUMP, Entry};
+    use super::native::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Entry};
     use super::region::{CodeRange, discover};
     use super::translate::{Env, Translator};
     use super::{Engine, Host, JOIN_VISITS, JitStats, Slot, WARM_HOT_VISITS};
@@ -682,7 +682,9 @@ mod imp {
                 jit.flush(writes);
             }
             let pc = state.pc();
-            // Whether the interpreter runs next (else: look up again).
+            // Whether the interpreter runs next (else: look up again), and
+            // whether for one instruction only.
+            let mut one = false;
             let interp = match jit.lookup(state, pc, H::available) {
                 Look::Interp => true,
                 // (An entry exists only with its translator.)
@@ -703,6 +705,14 @@ mod imp {
                         EXIT_BUDGET => jit.stats.exits_budget += 1,
                         _ => jit.stats.exits_interp += 1,
                     }
+                    // The instruction generated code left for the
+                    // interpreter (a system call, an atomic, a misaligned
+                    // access) is followed by code that is as hot as the
+                    // region was: the dispatcher looks at the next pc
+                    // right away instead of interpreting up to the next
+                    // jump (after each of `rust_sha256`'s 262,144 `read`s,
+                    // 8 steps).
+                    one = exit.why == EXIT_INTERP;
                     exit.why != EXIT_JUMP
                 }
                 Look::Run(_) => true,
@@ -710,7 +720,9 @@ mod imp {
             if interp && done < max_steps {
                 let t = clock();
                 // While warming up, up to the end of the warm-up.
-                let budget = if jit.warming() {
+                let budget = if one {
+                    1
+                } else if jit.warming() {
                     (jit.warmup - jit.stats.interp_steps).min(max_steps - done)
                 } else {
                     max_steps - done
