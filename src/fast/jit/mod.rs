@@ -8,9 +8,10 @@
 //!   ones they expand to (any even pc may start a block). Registers stay
 //!   in host registers within a region; branches between its blocks are
 //!   native jumps, loops included.
-//! - **Exact step counts**: each block checks the remaining budget before
-//!   it runs, so `run(t)` stops exactly at step `t`; a block that would
-//!   cross the limit is left to the interpreter.
+//! - **Exact step counts**: a region checks the remaining budget on entry
+//!   and at each loop head, for the longest way to the next check, and
+//!   every block counts its steps, so `run(t)` stops exactly at step `t`;
+//!   code that would cross the limit is left to the interpreter.
 //! - **The interpreter stays the reference**: system calls, faults, any
 //!   instruction the translator does not know (atomics, LR/SC, `fence.i`),
 //!   misaligned accesses (the interpreter performs them) or out-of-range

@@ -11,9 +11,11 @@
 //! Cranelift variables (host registers or spill slots) for the whole
 //! region: they are loaded once on entry, and a block stores the ones it
 //! wrote when it ends (or leaves early), so that the exits carry no
-//! register values (which keeps translation fast). Every block starts with a budget check, so a region never
-//! runs past the step limit: a block that does not fit exits before its
-//! first instruction and the interpreter executes the remaining steps.
+//! register values (which keeps translation fast). The entry and every
+//! loop head check that the budget covers the longest way to the next
+//! check ([`budget_checks`]), so a region never runs past the step limit:
+//! where it does not, the region exits before that block and the
+//! interpreter executes the remaining steps.
 //!
 //! A load or store whose address is misaligned or outside guest memory, a
 //! store near the write-protected or executable range, and every
@@ -191,6 +193,93 @@ struct Gen<'a> {
     /// The access being translated was checked with its group (see
     /// [`mem_group`]): it needs no checks of its own.
     covered: bool,
+    /// Per block: the steps its budget check asks for, at the entry and at
+    /// loop heads only (see [`budget_checks`]).
+    checks: Vec<Option<u64>>,
+}
+
+/// The blocks of `region` that a jump inside it can reach from block `i`.
+fn inner_successors(region: &Region, bl: &Block) -> Vec<usize> {
+    let pcs: Vec<u64> = match (bl.end, bl.insts.last()) {
+        (End::Next(pc), _) => vec![pc],
+        (End::Control, Some(d)) => match d.inst.op {
+            Op::Jal => vec![d.target()],
+            Op::Jalr => vec![],
+            _ => vec![d.next_pc(), d.target()],
+        },
+        _ => vec![],
+    };
+    pcs.iter()
+        .filter_map(|pc| region.index.get(pc).copied())
+        .collect()
+}
+
+/// Where the budget is checked, and for how many steps. A check at every
+/// block made a quarter of a region's IR blocks (a compare, a branch and
+/// an exit each), which the register allocator pays for. Instead, the
+/// entry and every block a loop jumps back to (the targets of the back
+/// edges of a depth-first walk from the entry: every cycle has one) check
+/// that the budget covers the longest way from there to the next check or
+/// out of the region; the blocks on the way only count their steps. Where
+/// the budget is shorter, the region leaves before that block and the
+/// interpreter runs the last steps, so a run still stops at exactly its
+/// step limit.
+fn budget_checks(region: &Region) -> Vec<Option<u64>> {
+    let n = region.blocks.len();
+    let succ: Vec<Vec<usize>> = region
+        .blocks
+        .iter()
+        .map(|bl| inner_successors(region, bl))
+        .collect();
+    // Depth-first from the entry: a jump to a block on the walk's stack
+    // closes a loop.
+    let mut head = vec![false; n];
+    let (mut seen, mut on_stack) = (vec![false; n], vec![false; n]);
+    let mut stack = vec![(0usize, 0usize)];
+    seen[0] = true;
+    on_stack[0] = true;
+    head[0] = true;
+    while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+        if let Some(&s) = succ[b].get(*next) {
+            *next += 1;
+            if on_stack[s] {
+                head[s] = true;
+            } else if !seen[s] {
+                seen[s] = true;
+                on_stack[s] = true;
+                stack.push((s, 0));
+            }
+        } else {
+            on_stack[b] = false;
+            stack.pop();
+        }
+    }
+    // The longest way from each block to a check or out: the graph
+    // without the edges into checked blocks has no cycle.
+    let mut longest: Vec<Option<u64>> = vec![None; n];
+    fn walk(
+        b: usize,
+        region: &Region,
+        succ: &[Vec<usize>],
+        head: &[bool],
+        longest: &mut [Option<u64>],
+    ) -> u64 {
+        if let Some(l) = longest[b] {
+            return l;
+        }
+        let mut far = 0;
+        for &s in &succ[b] {
+            if !head[s] {
+                far = far.max(walk(s, region, succ, head, longest));
+            }
+        }
+        let l = region.blocks[b].insts.len() as u64 + far;
+        longest[b] = Some(l);
+        l
+    }
+    (0..n)
+        .map(|b| head[b].then(|| walk(b, region, &succ, &head, &mut longest)))
+        .collect()
 }
 
 /// The size in bytes of a load or store (`None` for other operations).
@@ -330,6 +419,19 @@ fn build(
         sig,
         env: *env,
         covered: false,
+        checks: if env.flaw.is_some() {
+            // A flawed translation (tests) checks at every block, so that
+            // its wrong instruction runs in generated code under every step
+            // limit that reaches it, and the double-check's bisection over
+            // step limits finds it at its own step.
+            region
+                .blocks
+                .iter()
+                .map(|bl| Some(bl.insts.len() as u64))
+                .collect()
+        } else {
+            budget_checks(region)
+        },
     };
     for (i, bl) in region.blocks.iter().enumerate() {
         g.block(region, i, bl);
@@ -492,21 +594,24 @@ impl Gen<'_> {
             self.leave(pc, EXIT_INTERP, 0);
             return;
         }
-        // The budget check: the whole block or nothing.
+        // The budget check (see `budget_checks`): the longest way to the
+        // next check, or nothing.
         let left = self.b.use_var(self.budget);
-        let ok = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, n as i64);
-        let body = self.b.create_block();
-        let short = self.b.create_block();
-        self.b.set_cold_block(short);
-        self.b.ins().brif(ok, body, &[], short, &[]);
-        self.b.seal_block(body);
-        self.b.seal_block(short);
-        self.b.switch_to_block(short);
-        self.leave(bl.start, EXIT_BUDGET, 0);
-        self.b.switch_to_block(body);
+        if let Some(need) = self.checks.get(i).copied().flatten() {
+            let ok = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, need as i64);
+            let body = self.b.create_block();
+            let short = self.b.create_block();
+            self.b.set_cold_block(short);
+            self.b.ins().brif(ok, body, &[], short, &[]);
+            self.b.seal_block(body);
+            self.b.seal_block(short);
+            self.b.switch_to_block(short);
+            self.leave(bl.start, EXIT_BUDGET, 0);
+            self.b.switch_to_block(body);
+        }
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
 
@@ -911,5 +1016,37 @@ impl Gen<'_> {
         };
         let on_zero = if rem { a } else { self.b.ins().iconst(ty, -1) };
         self.b.ins().select(zero, on_zero, q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::budget_checks;
+    use crate::fast::jit::region::{CodeRange, discover};
+    use crate::fast::jit::self_test_state;
+    use crate::layout::ctrl;
+
+    #[test]
+    fn the_budget_is_checked_at_the_entry_and_the_loop_head_for_the_longest_way() {
+        // The self-test's program: 3 set-up instructions, a 12-instruction
+        // loop (`mul` .. `bne` back to `mul`), then `addi; ecall`.
+        let s = self_test_state();
+        let w = s.ctrl_words();
+        let code = CodeRange {
+            lo: w[(ctrl::EXEC_LO / 8) as usize],
+            size: w[(ctrl::EXEC_SIZE / 8) as usize],
+        };
+        let region = discover(&s, code, code.lo, &|_, _| true).expect("a region");
+        let at = |pc: u64| region.index[&pc];
+        let (entry, head, tail) = (at(0x1000), at(0x100c), at(0x103c));
+        assert_eq!(region.blocks.len(), 3);
+        let checks = budget_checks(&region);
+        // The entry's block (set-up and one pass of the loop, 15), then the
+        // exit's `addi` (1); the loop head is a check of its own.
+        assert_eq!(checks[entry], Some(16));
+        // One more pass (12), then the exit's `addi` (1).
+        assert_eq!(checks[head], Some(13));
+        // Reached from checked blocks only, never a loop head: no check.
+        assert_eq!(checks[tail], None);
     }
 }
