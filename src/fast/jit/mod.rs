@@ -159,8 +159,13 @@ pub const WARMUP_STEPS: u64 = 1_000_000;
 /// 0.7x to about 1.9x the interpreter with it (`cargo bench --bench jit`),
 /// while `rust_evm`'s blocks (a few thousand visits) still never turn hot;
 /// at 4,096 visits `rust_evm` translated 705 instructions in 17 ms and ran
-/// at a third of the interpreter's speed.
-pub const WARM_HOT_VISITS: u16 = 32768;
+/// at a third of the interpreter's speed. 16,384 rather than 32,768 (CPU
+/// ms, whole process, `perf stat -r 9`, side by side): `numeric` 8.5 ->
+/// 7.7, `sha256` 23.0 -> 17.6, `keccak` 50 -> 38, `rust_evm` on one
+/// transaction 10.2 -> 10.1 and on its bench loop 82.8 -> 81.7; at 8,192
+/// the loop took 91 (regions made before their blocks had run
+/// [`JOIN_VISITS`] times).
+pub const WARM_HOT_VISITS: u16 = 16384;
 
 /// The JIT part of a [`Machine`](super::Machine): its engine and, once used, its translations.
 pub(super) struct Slot {
