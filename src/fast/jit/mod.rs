@@ -6,8 +6,8 @@
 //!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
 //!   runs its block. Compressed instructions are translated as the 32-bit
 //!   ones they expand to (any even pc may start a block). Registers stay
-//!   in host registers within a region; branches between its blocks are
-//!   native jumps, loops included.
+//!   in host registers within a block (stored through to the state);
+//!   branches between a region's blocks are native jumps, loops included.
 //! - **Exact step counts**: a region checks the remaining budget on entry
 //!   and at each loop head, for the longest way to the next check, and
 //!   every block counts its steps, so `run(t)` stops exactly at step `t`;
