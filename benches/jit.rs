@@ -86,6 +86,8 @@ fn main() {
         ("keccak", true),
         ("collatz", true),
         ("numeric", true),
+        ("sort", false),
+        ("alu", true),
         ("rust_sha256", false),
         ("rust_words", false),
         ("rust_evm", false),
@@ -287,6 +289,11 @@ fn bench_input(name: &str) -> Option<Vec<u8>> {
         "sha256" | "keccak" => text(),
         "collatz" => b"30000".to_vec(),
         "numeric" => Vec::new(),
+        // Its own 20,000 numbers (7.4 M steps).
+        "sort" => Vec::new(),
+        // Every computational instruction once on edge operands: straight
+        // code that runs once (1 M steps), which no translation pays for.
+        "alu" => Vec::new(),
         "rust_sha256" => random_bytes(4 << 20, 0x5eed),
         "rust_words" => word_text(2_000_000, 0x5eed),
         // One transaction of a contract that loops 2,000 times (some 41 M

@@ -187,10 +187,18 @@ pub fn process(mut cmd: Command, input: &[u8]) -> Result<(Vec<u8>, i32, Time), S
         .stdout(Stdio::piped())
         .spawn()
         .and_then(|mut c| {
-            if let Some(mut si) = c.stdin.take() {
-                let _ = si.write_all(input);
-            }
-            c.wait_with_output()
+            // Fed from another thread while this one drains the output: a
+            // guest that writes as much as it reads (echo) would otherwise
+            // block on a full pipe while its input is still being written.
+            let si = c.stdin.take();
+            std::thread::scope(|s| {
+                if let Some(mut si) = si {
+                    s.spawn(move || {
+                        let _ = si.write_all(input);
+                    });
+                }
+                c.wait_with_output()
+            })
         });
     let wall = secs(t.elapsed());
     let out = run.map_err(|e| e.to_string())?;

@@ -144,14 +144,16 @@ pub fn run(a: RunArgs) -> Result<i32, CliError> {
     if !(a.stats || a.json) {
         return Ok(exit_code(status, steps, m.state()));
     }
+    // (Taken before the input is set below: a state changed from outside
+    // drops the JIT's translations and figures.)
+    let engine = m.engine();
+    let jit = (engine != Engine::Interp).then(|| m.jit_stats());
     // The input is part of the state: one the guest never read is still
     // standard input (a terminal gives an empty one, by the input rule).
     if !read_input && source == Source::Stdin {
         input_bytes = read_stdin()?;
         m.with_state_mut(|s| s.set_input(&input_bytes));
     }
-    let engine = m.engine();
-    let jit = (engine != Engine::Interp).then(|| m.jit_stats());
     let mut st = m.into_state();
     let root = StateTree::build(&st).root();
     let _ = st.take_dirty();
