@@ -556,6 +556,12 @@ impl Gen<'_> {
     /// Continues in a new block if `bad` is zero, else leaves the region
     /// before the instruction at `pc` for the interpreter.
     fn unless(&mut self, bad: Value, pc: u64, adj: u64) {
+        self.leave_if(bad, pc, EXIT_INTERP, adj);
+    }
+
+    /// Continues in a new block if `bad` is zero, else leaves the region at
+    /// `pc` for the reason `why`.
+    fn leave_if(&mut self, bad: Value, pc: u64, why: u64, adj: u64) {
         // Registers are written through, so a side exit only says where.
         let cont = self.b.create_block();
         let side = self.b.create_block();
@@ -566,7 +572,7 @@ impl Gen<'_> {
         self.b.seal_block(side);
         self.b.seal_block(cont);
         self.b.switch_to_block(side);
-        self.leave(pc, EXIT_INTERP, adj);
+        self.leave(pc, why, adj);
         self.b.switch_to_block(cont);
     }
 
@@ -586,19 +592,11 @@ impl Gen<'_> {
         // next check, or nothing.
         let left = self.b.use_var(self.budget);
         if let Some(need) = self.checks.get(i).copied().flatten() {
-            let ok = self
+            let short = self
                 .b
                 .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, left, need as i64);
-            let body = self.b.create_block();
-            let short = self.b.create_block();
-            self.b.set_cold_block(short);
-            self.b.ins().brif(ok, body, &[], short, &[]);
-            self.b.seal_block(body);
-            self.b.seal_block(short);
-            self.b.switch_to_block(short);
-            self.leave(bl.start, EXIT_BUDGET, 0);
-            self.b.switch_to_block(body);
+                .icmp_imm(IntCC::UnsignedLessThan, left, need as i64);
+            self.leave_if(short, bl.start, EXIT_BUDGET, 0);
         }
         let rest = self.b.ins().iadd_imm(left, -(n as i64));
         self.b.def_var(self.budget, rest);
