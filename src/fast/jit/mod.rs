@@ -13,7 +13,7 @@
 //!   every block counts its steps, so `run(t)` stops exactly at step `t`;
 //!   code that would cross the limit is left to the interpreter.
 //! - **The interpreter stays the reference**: system calls, faults, any
-//!   instruction the translator does not know (atomics, LR/SC, `fence.i`),
+//!   instruction the translator does not know (LR/SC, `fence.i`),
 //!   misaligned accesses (the interpreter performs them) or out-of-range
 //!   ones and stores near the write-protected or executable ranges all
 //!   leave generated code before the instruction, and the interpreter
@@ -296,7 +296,7 @@ pub struct JitStats {
     /// (or lies outside the executable range).
     pub exits_jump: u64,
     /// Exits before an instruction the interpreter executes (system calls,
-    /// faults, atomics, misaligned accesses, stores near code or
+    /// faults, LR/SC, misaligned accesses, stores near code or
     /// write-protected data).
     pub exits_interp: u64,
     /// Exits because the step budget of the run ended.
@@ -712,7 +712,7 @@ mod imp {
                         _ => jit.stats.exits_interp += 1,
                     }
                     // The instruction generated code left for the
-                    // interpreter (a system call, an atomic, a misaligned
+                    // interpreter (a system call, LR/SC, a misaligned
                     // access) is followed by code that is as hot as the
                     // region was: the dispatcher looks at the next pc
                     // right away instead of interpreting up to the next

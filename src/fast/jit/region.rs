@@ -156,7 +156,20 @@ pub fn translated(op: Op) -> bool {
             | Remw
             | Remuw
             | Fence
-    )
+    ) || amo_size(op).is_some()
+}
+
+/// The size in bytes of an AMO's access (`amo*.w` 4, `amo*.d` 8), `None`
+/// for any other operation (LR/SC are not translated).
+pub fn amo_size(op: Op) -> Option<u64> {
+    use Op::*;
+    match op {
+        AmoswapW | AmoaddW | AmoxorW | AmoandW | AmoorW | AmominW | AmomaxW | AmominuW
+        | AmomaxuW => Some(4),
+        AmoswapD | AmoaddD | AmoxorD | AmoandD | AmoorD | AmominD | AmomaxD | AmominuD
+        | AmomaxuD => Some(8),
+        _ => None,
+    }
 }
 
 /// Whether `op` ends a block (it is included as the block's last instruction).

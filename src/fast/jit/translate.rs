@@ -29,7 +29,7 @@
 //! system calls and stores into code are always the interpreter's.
 
 use super::native::{CodeMemory, EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Entry, off};
-use super::region::{Block, Decoded, End, Region};
+use super::region::{Block, Decoded, End, Region, amo_size};
 use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -628,7 +628,12 @@ impl Gen<'_> {
     /// `2^32` (this check is what keeps every access inside guest memory).
     fn mem_addr(&mut self, d: &Decoded, n: u64, adj: u64, store: bool) -> (Value, Value) {
         let base = self.get(d.inst.rs1);
-        let a = self.b.ins().iadd_imm(base, d.inst.imm as i64);
+        // (An AMO's address is `rs1` alone.)
+        let offset = match amo_size(d.inst.op) {
+            Some(_) => 0,
+            None => d.inst.imm as i64,
+        };
+        let a = self.b.ins().iadd_imm(base, offset);
         if self.covered {
             let host = self.b.ins().iadd(self.mem, a);
             return (a, host);
@@ -853,6 +858,7 @@ impl Gen<'_> {
                 self.flaw_rd(flawed, i.rd);
             }
             Sb | Sh | Sw | Sd => self.store(d, adj),
+            _ if amo_size(i.op).is_some() => self.amo(d, adj),
             Fence => {}
             _ => {
                 let a = self.get(i.rs1);
@@ -876,6 +882,58 @@ impl Gen<'_> {
     }
 
     /// The register-only operations, as in `fast::alu`.
+    /// An AMO, as the interpreter does it (a single hart: read, compute,
+    /// write, `rd` the old value, sign-extended for `.w`; the reservation
+    /// untouched). A misaligned address or one the checks of a store refuse
+    /// leaves for the interpreter, which faults or performs it.
+    fn amo(&mut self, d: &Decoded, adj: u64) {
+        use Op::*;
+        let n = amo_size(d.inst.op).unwrap_or(8);
+        let word = n == 4;
+        let (a, host) = self.mem_addr(d, n, adj, true);
+        let src = self.get(d.inst.rs2);
+        let f = MemFlags::new().with_notrap();
+        let old = if word {
+            self.b.ins().sload32(f, host, 0)
+        } else {
+            self.b.ins().load(I64, f, host, 0)
+        };
+        // For `.w`, the compares see the low 32 bits (sign- or zero-extended);
+        // only the low 32 bits of the result are stored.
+        let b = &mut self.b;
+        let (x, y) = match d.inst.op {
+            AmominW | AmomaxW => {
+                let y = b.ins().ireduce(I32, src);
+                (old, b.ins().sextend(I64, y))
+            }
+            AmominuW | AmomaxuW => {
+                let (x, y) = (b.ins().ireduce(I32, old), b.ins().ireduce(I32, src));
+                (b.ins().uextend(I64, x), b.ins().uextend(I64, y))
+            }
+            _ => (old, src),
+        };
+        let ins = b.ins();
+        let new = match d.inst.op {
+            AmoswapW | AmoswapD => src,
+            AmoaddW | AmoaddD => ins.iadd(old, src),
+            AmoxorW | AmoxorD => ins.bxor(old, src),
+            AmoandW | AmoandD => ins.band(old, src),
+            AmoorW | AmoorD => ins.bor(old, src),
+            AmominW | AmominD => ins.smin(x, y),
+            AmomaxW | AmomaxD => ins.smax(x, y),
+            AmominuW | AmominuD => ins.umin(x, y),
+            _ => ins.umax(x, y),
+        };
+        self.mark_dirty(a);
+        let ins = self.b.ins();
+        if word {
+            ins.istore32(f, new, host, 0);
+        } else {
+            ins.store(f, new, host, 0);
+        }
+        self.set(d.inst.rd, old);
+    }
+
     fn alu(&mut self, op: Op, a: Value, b: Value, imm: i64) -> Value {
         use Op::*;
         let sext = |g: &mut Self, v: Value| g.b.ins().sextend(I64, v);
