@@ -193,7 +193,7 @@ struct Gen<'a> {
     checks: Vec<Option<u64>>,
 }
 
-/// The blocks of `region` that a jump inside it can reach from block `i`.
+/// The blocks of `region` that `bl` goes on to inside it.
 fn inner_successors(region: &Region, bl: &Block) -> Vec<usize> {
     let pcs: Vec<u64> = match (bl.end, bl.insts.last()) {
         (End::Next(pc), _) => vec![pc],
@@ -881,7 +881,6 @@ impl Gen<'_> {
         }
     }
 
-    /// The register-only operations, as in `fast::alu`.
     /// An AMO, as the interpreter does it (a single hart: read, compute,
     /// write, `rd` the old value, sign-extended for `.w`; the reservation
     /// untouched). A misaligned address or one the checks of a store refuse
@@ -934,6 +933,7 @@ impl Gen<'_> {
         self.set(d.inst.rd, old);
     }
 
+    /// The register-only operations, as in `fast::alu`.
     fn alu(&mut self, op: Op, a: Value, b: Value, imm: i64) -> Value {
         use Op::*;
         let sext = |g: &mut Self, v: Value| g.b.ins().sextend(I64, v);
