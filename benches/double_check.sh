@@ -2,10 +2,14 @@
 # The double-check per core, this build's against another mswap binary's
 # (an older build, say), side by side on the same guests and inputs: the
 # CPU time (user+system) of `mswap check GUEST --threads 1 --max-steps N`,
-# the best of RUNS alternating runs of each, and their ratio.
+# the best of RUNS alternating runs of each, and their ratio. With
+# MODE=run, machine A's default engine instead: `mswap run GUEST` to its
+# end (translation, start-up and all), e.g. a JIT change against the
+# build before it.
 #
 #   cargo build --release
 #   benches/double_check.sh OTHER_MSWAP [RUNS] [MAX_STEPS]
+#   MODE=run benches/double_check.sh OTHER_MSWAP 9
 #
 # e.g. the build before multiply/divide became micro-ops (a = 11):
 #   git worktree add /tmp/old 9aecce8 && (cd /tmp/old && cargo build --release)
@@ -17,7 +21,7 @@
 # same `check` options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-other=$1 runs=${2:-3} max=${3:-3000000}
+other=$1 runs=${2:-3} max=${3:-3000000} mode=${MODE:-check}
 new=target/release/mswap
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -29,8 +33,11 @@ input_of() {
 # CPU seconds of one run of binary $1 on guest $2 with input $3.
 cpu() {
     local TIMEFORMAT='%U %S' t
-    t=$( { time "$1" check "examples/guests/bin/$2.elf" --input "$3" --threads 1 --max-steps "$max" > /dev/null 2>&1; } 2>&1 ) \
-        || { echo "$1 check $2 failed: $t" >&2; exit 1; }
+    local args=(check "examples/guests/bin/$2.elf" --input "$3" --threads 1 --max-steps "$max")
+    [ "$mode" = run ] && args=(run --input "$3" "examples/guests/bin/$2.elf")
+    # (`run` exits with the guest's own code: echo's is its line count.)
+    t=$( { time "$1" "${args[@]}" > /dev/null 2>&1; } 2>&1 ) || [ "$mode" = run ] \
+        || { echo "$1 $mode $2 failed: $t" >&2; exit 1; }
     awk '{ printf "%.3f", $1 + $2 }' <<< "$t"
 }
 words=$(input_of rust_words)

@@ -199,10 +199,11 @@ pub fn fetch(state: &State, code: CodeRange, pc: u64) -> Option<Decoded> {
     Some(Decoded { pc, len, inst })
 }
 
-/// The successors of a block that may join the region, each with whether
-/// it is the straight-line continuation of a block cut at its length limit
-/// (it runs whenever that block runs to its end).
-fn successors(b: &Block) -> Vec<(u64, bool)> {
+/// The successors of a block that may join the region (the pcs it goes on
+/// to by fall-through, branch or `jal`), each with whether it is the
+/// straight-line continuation of a block cut at its length limit (it runs
+/// whenever that block runs to its end).
+pub fn successors(b: &Block) -> Vec<(u64, bool)> {
     match (b.end, b.insts.last()) {
         (End::Next(pc), _) => vec![(pc, true)],
         (End::Control, Some(d)) => match d.inst.op {

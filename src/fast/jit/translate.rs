@@ -29,7 +29,7 @@
 //! system calls and stores into code are always the interpreter's.
 
 use super::native::{CodeMemory, EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Entry, off};
-use super::region::{Block, Decoded, End, Region, amo_size};
+use super::region::{Block, Decoded, End, Region, amo_size, successors};
 use crate::fast::isa::{Op, SCRATCH};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -193,22 +193,6 @@ struct Gen<'a> {
     checks: Vec<Option<u64>>,
 }
 
-/// The blocks of `region` that `bl` goes on to inside it.
-fn inner_successors(region: &Region, bl: &Block) -> Vec<usize> {
-    let pcs: Vec<u64> = match (bl.end, bl.insts.last()) {
-        (End::Next(pc), _) => vec![pc],
-        (End::Control, Some(d)) => match d.inst.op {
-            Op::Jal => vec![d.target()],
-            Op::Jalr => vec![],
-            _ => vec![d.next_pc(), d.target()],
-        },
-        _ => vec![],
-    };
-    pcs.iter()
-        .filter_map(|pc| region.index.get(pc).copied())
-        .collect()
-}
-
 /// Where the budget is checked, and for how many steps. A check at every
 /// block made a quarter of a region's IR blocks (a compare, a branch and
 /// an exit each), which the register allocator pays for. Instead, the
@@ -224,7 +208,12 @@ fn budget_checks(region: &Region) -> Vec<Option<u64>> {
     let succ: Vec<Vec<usize>> = region
         .blocks
         .iter()
-        .map(|bl| inner_successors(region, bl))
+        .map(|bl| {
+            successors(bl)
+                .iter()
+                .filter_map(|(pc, _)| region.index.get(pc).copied())
+                .collect()
+        })
         .collect();
     // Depth-first from the entry: a jump to a block on the walk's stack
     // closes a loop.
