@@ -31,7 +31,7 @@ impl Hash {
 
     /// Lowercase hex, 64 characters, no prefix.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        const_hex::encode(self.0)
     }
 
     /// Parses 64 hex characters, with or without a `0x` prefix.
@@ -41,7 +41,7 @@ impl Hash {
             return Err(HashParseError::Length(s.len()));
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| HashParseError::NotHex)?;
+        const_hex::decode_to_slice(s, &mut out).map_err(|_| HashParseError::NotHex)?;
         Ok(Hash(out))
     }
 }

@@ -6,33 +6,51 @@ pub mod array32 {
 
     /// Serializes as hex.
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
+        s.serialize_str(&const_hex::encode(v))
     }
 
     /// Parses 64 hex digits.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
+        const_hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
             .map_err(|e| serde::de::Error::custom(format!("expected 64 hex digits: {e}")))?;
         Ok(out)
     }
 }
 
-/// `Vec<u8>` as hex.
+/// `Vec<u8>` as hex (programs and inputs: megabytes in a game document or
+/// a transcript). Decoded from the document's own string, not a copy of
+/// it, by `const-hex`, which checks and converts 32 digits at a time where
+/// the processor has the instructions (the `hex` crate's one digit at a
+/// time was 5% of an honest player's CPU on a 2 MB input).
 pub mod vec {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer, de};
+    use std::fmt;
 
     /// Serializes as hex.
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
+        s.serialize_str(&const_hex::encode(v))
+    }
+
+    struct HexVisitor;
+
+    impl de::Visitor<'_> for HexVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string of hex digits")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<u8>, E> {
+            const_hex::decode(s.strip_prefix("0x").unwrap_or(s))
+                .map_err(|e| E::custom(format!("bad hex: {e}")))
+        }
     }
 
     /// Parses hex.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(s.strip_prefix("0x").unwrap_or(&s))
-            .map_err(|e| serde::de::Error::custom(format!("bad hex: {e}")))
+        d.deserialize_str(HexVisitor)
     }
 }
 
