@@ -343,14 +343,26 @@ fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
 
 /// The player's strategy and its claim over `2^b` steps. Without `b`, one
 /// pass runs the program to its halt and picks the smallest `b` covering it.
+/// A player ready to play: its strategy, the claim its run makes (the
+/// lies included), `b`, and `root(S_0)` of its run.
+struct Prepared {
+    strategy: Box<dyn Strategy>,
+    claim: mswap::rules::claim::Claim,
+    b: u32,
+    initial_root: Hash,
+}
+
+/// Runs `program` on `input` (whose hash is `input_hash`) once, the first
+/// pass of the player's timeline, for `2^b` steps or until it halts.
 fn strategy(
     program: &Program,
     input: &[u8],
+    input_hash: Hash,
     b: Option<u32>,
     halt_limit: u64,
     c: u32,
     lies: Vec<Lie>,
-) -> Result<(Box<dyn Strategy>, mswap::rules::claim::Claim, u32), CliError> {
+) -> Result<Prepared, CliError> {
     // The first pass can be long: show it on a terminal.
     let bar = super::progress::Progress::new("running the program", None);
     let last = std::sync::atomic::AtomicU64::new(0);
@@ -367,14 +379,23 @@ fn strategy(
             .ok_or_else(|| CliError::usage(demo::no_halt(halt_limit)))?,
     };
     bar.finish();
-    let claim = timeline.claim(program.hash, keccak(&[input]), b);
+    let mut timeline = timeline;
+    // The first pass hashed S_0 (its tree starts the run): no second tree.
+    let initial_root = timeline.root_at(0);
+    let claim = timeline.claim(program.hash, input_hash, b);
     let honest = Honest { timeline };
-    Ok(if lies.is_empty() {
-        (Box::new(honest), claim, b)
+    let (strategy, claim): (Box<dyn Strategy>, _) = if lies.is_empty() {
+        (Box::new(honest), claim)
     } else {
         let mut liar = Liar::new(honest, lies);
         let claim = claimed_by(claim, &mut liar);
-        (Box::new(liar), claim, b)
+        (Box::new(liar), claim)
+    };
+    Ok(Prepared {
+        strategy,
+        claim,
+        b,
+        initial_root,
     })
 }
 
@@ -590,8 +611,17 @@ pub fn defend(a: DefendArgs) -> Result<i32, CliError> {
     let input = a.input.read()?;
     let lies = parse_lies(&a.play.lies)?;
     let halt_limit = max_steps(a.max_steps)?;
-    let (strategy, claim, b) =
-        strategy(&program, &input, a.b, halt_limit, a.play.checkpoints, lies)?;
+    let Prepared {
+        strategy, claim, b, ..
+    } = strategy(
+        &program,
+        &input,
+        keccak(&[&input]),
+        a.b,
+        halt_limit,
+        a.play.checkpoints,
+        lies,
+    )?;
     let levels = validate::levels_for(a.levels.as_deref(), b)?;
     let created = client
         .create(&CreateGame {
@@ -771,30 +801,50 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
             output::hash(&input_hash)
         )));
     }
-    // The claim names root(S_0) (on chain, the defender states it): it
-    // must be the one this program and input give, derived as the rules do
-    // (the input's pages hashed eight at a time: see `initial_root_x8`).
-    let elf = read_file(&a.elf)?;
-    let initial = mswap::state::initial::initial_root_x8(&claim, &elf, &input, &program.image())
-        .map_err(|e| CliError::usage(format!("game {}: {e}", a.game)))?;
-    if view.initial_root != initial {
+    if claim.b > mswap::rules::levels::MAX_B {
         return Err(CliError::usage(format!(
-            "game {} starts from root(S_0) = {}, but {} with this input starts from {}: refusing to play another program",
+            "game {}: b = {} is more than the rules allow ({})",
             a.game,
-            output::hash(&view.initial_root),
-            a.elf.display(),
-            output::hash(&initial)
+            claim.b,
+            mswap::rules::levels::MAX_B
+        )));
+    }
+    if input.len() as u64 > mswap::layout::IO_CAPACITY {
+        return Err(CliError::usage(format!(
+            "game {}: the input is {} bytes, more than the input region holds ({})",
+            a.game,
+            input.len(),
+            mswap::layout::IO_CAPACITY
         )));
     }
     let lies = parse_lies(&a.play.lies)?;
-    let (mut strategy, mine, _) = strategy(
+    let Prepared {
+        mut strategy,
+        claim: mine,
+        initial_root,
+        ..
+    } = strategy(
         &program,
         &input,
+        input_hash,
         Some(claim.b),
         HALT_LIMIT,
         a.play.checkpoints,
         lies,
     )?;
+    // The claim names root(S_0) (on chain, the defender states it): it
+    // must be the one this program and input give (the first pass's own
+    // tree of S_0, which the rules' `initial_root` equals: see
+    // src/state/initial.rs).
+    if view.initial_root != initial_root {
+        return Err(CliError::usage(format!(
+            "game {} starts from root(S_0) = {}, but {} with this input starts from {}: refusing to play another program",
+            a.game,
+            output::hash(&view.initial_root),
+            a.elf.display(),
+            output::hash(&initial_root)
+        )));
+    }
     if !strategy.disputes(&claim.final_root) {
         if json {
             output::json(&Challenged {

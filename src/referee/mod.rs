@@ -91,7 +91,8 @@ use crate::players::wire::{
 use crate::referee::store::{Appended, Event, Log, StoreError, put_blob};
 use crate::rules::levels::default_levels;
 use crate::rules::transcript::{Record, Transcript};
-use crate::rules::{DisputeState, MoveError, initial_root};
+use crate::rules::{DisputeState, MoveError};
+use crate::state::initial::initial_root_x8;
 use entries::{
     ClaimEntry, ClaimSignals, ClaimSlot, Dispute, DisputeSlot, dispute_slot, new_dispute, refuse,
     running_disputes,
@@ -550,10 +551,11 @@ impl Referee {
         self.charge(client, "claims")?;
         let held = self.hold(client)?;
         // The slow part (loading the ELF, root(S_0), writing the program
-        // and input out) happens before any lock.
+        // and input out) happens before any lock; root(S_0) as the rules
+        // derive it, the input's pages eight hashes at a time.
         let image =
             crate::elf::image_of(&req.program).map_err(|e| refuse(400, format!("program: {e}")))?;
-        let root = initial_root(&req.claim, &req.program, &req.input, &image)
+        let root = initial_root_x8(&req.claim, &req.program, &req.input, &image)
             .map_err(|e| refuse(400, e.to_string()))?;
         let now = now_ms();
         let game = DisputeState::with_root(req.claim, levels, root, clock_ms, now)

@@ -13,7 +13,7 @@ pub use crate::layout::image::{
 /// The input region's root, as [`input_root`] (the reference) derives it,
 /// but from the roots of whole 4096-byte pages, hashed eight Keccak-256 at
 /// a time where AVX-512 is available (about 8x faster on a 2 MB input: the
-/// honest challenger checks `root(S_0)` of the whole input before it plays).
+/// referee derives `root(S_0)` of every claim it is sent).
 pub fn input_root_x8(input: &[u8]) -> Hash {
     use crate::hash::{LEAF_BYTES, subtree_hash};
     const PAGE: usize = 4096;
