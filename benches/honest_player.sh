@@ -5,6 +5,7 @@
 #
 #   cargo build --release
 #   benches/honest_player.sh ELF INPUT LIE_STEP [PORT]
+#   RUNS=5 benches/honest_player.sh ...   # each measured 5 times (default 3)
 #
 # INPUT is a file, or `bench:GUEST` for the input `cargo bench --bench jit`
 # gives GUEST (written by the bench's --write-input: the same bytes on
@@ -31,25 +32,57 @@ if [[ $input == bench:* ]]; then
 fi
 [ -f "$input" ] || { echo "honest_player.sh: no input file $input" >&2; exit 2; }
 t() { /usr/bin/time -f "%U %S %e %M" -o "$1" "${@:2}"; }
-# (the last line: a process that exits non-zero has a line about it first)
-show() { tail -n 1 "$1" | awk '{printf "%.2f s CPU, %.2f s wall, %.0f MB", $1 + $2, $3, $4 / 1024}'; }
-t "$dir/plain" "$bin" run --input "$input" "$elf" > /dev/null
-echo "plain run:        $(show "$dir/plain")"
+# The last line of a /usr/bin/time file (a process that exits non-zero has
+# a line about it first) as "cpu wall MB".
+fig() { tail -n 1 "$1" | awk '{printf "%.2f %.2f %.0f\n", $1 + $2, $3, $4 / 1024}'; }
+# The median of each column of a file of figures.
+median() {
+    local cols
+    cols=$(head -n 1 "$1" | wc -w)
+    for i in $(seq "$cols"); do
+        cut -d' ' -f"$i" "$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+    done | paste -sd' '
+}
+show() { echo "$1" | awk '{printf "%.2f s CPU, %.2f s wall, %.0f MB", $1, $2, $3}'; }
+runs=${RUNS:-3}
 "$bin" referee --listen "127.0.0.1:$port" --data "$dir/data" --margin 0 \
     --window-ms 20000 --clock-ms 600000 > "$dir/referee.log" 2>&1 &
 referee=$!
 sleep 1
+for r in $(seq "$runs"); do
+    t "$dir/plain" "$bin" run --input "$input" "$elf" > /dev/null
+    fig "$dir/plain" >> "$dir/plain.all"
+    for honest in challenger defender; do
+        dlie=() clie=()
+        if [ "$honest" = challenger ]; then dlie=(--lie "from:$lie"); else clie=(--lie "from:$lie"); fi
+        t "$dir/d-$honest" "$bin" defend --referee "http://127.0.0.1:$port" "$elf" \
+            --input "$input" "${dlie[@]}" > "$dir/defend-$honest.log" 2>&1 &
+        defender=$!
+        until grep -q '^game: ' "$dir/defend-$honest.log" 2>/dev/null; do sleep 0.2; done
+        game=$(sed -n 's/^game: //p' "$dir/defend-$honest.log")
+        t "$dir/c-$honest" "$bin" challenge --referee "http://127.0.0.1:$port" --game "$game" \
+            "$elf" --input "$input" "${clie[@]}" > "$dir/challenge-$honest.log" 2>&1 || true
+        wait "$defender" || true
+        fig "$dir/d-$honest" >> "$dir/d-$honest.all"
+        fig "$dir/c-$honest" >> "$dir/c-$honest.all"
+        # Every game must end as the honest side says.
+        if [ "$honest" = challenger ]; then want='challenger wins'; log=challenge; else want='the claim stands'; log=defend; fi
+        grep -q "^result: $want" "$dir/$log-$honest.log" || {
+            echo "honest_player.sh: the honest $honest did not win:" >&2
+            cat "$dir/$log-$honest.log" >&2
+            exit 1
+        }
+    done
+    echo "run $r of $runs: plain $(cut -d' ' -f1 < <(fig "$dir/plain")) s, honest challenger $(cut -d' ' -f1 < <(fig "$dir/c-challenger")) s, honest defender $(cut -d' ' -f1 < <(fig "$dir/d-defender")) s CPU"
+done
+plain=$(median "$dir/plain.all")
+echo "plain run:          $(show "$plain")   (median of $runs)"
 for honest in challenger defender; do
-    dlie=() clie=()
-    if [ "$honest" = challenger ]; then dlie=(--lie "from:$lie"); else clie=(--lie "from:$lie"); fi
-    t "$dir/d-$honest" "$bin" defend --referee "http://127.0.0.1:$port" "$elf" \
-        --input "$input" "${dlie[@]}" > "$dir/defend-$honest.log" 2>&1 &
-    defender=$!
-    until grep -q '^game: ' "$dir/defend-$honest.log" 2>/dev/null; do sleep 0.2; done
-    game=$(sed -n 's/^game: //p' "$dir/defend-$honest.log")
-    t "$dir/c-$honest" "$bin" challenge --referee "http://127.0.0.1:$port" --game "$game" \
-        "$elf" --input "$input" "${clie[@]}" > "$dir/challenge-$honest.log" 2>&1 || true
-    wait "$defender" || true
-    echo "honest $honest: defender $(show "$dir/d-$honest") | challenger $(show "$dir/c-$honest")"
+    h=$([ "$honest" = challenger ] && echo c || echo d)
+    o=$([ "$honest" = challenger ] && echo d || echo c)
+    mine=$(median "$dir/$h-$honest.all")
+    theirs=$(median "$dir/$o-$honest.all")
+    ratio=$(awk -v a="${mine%% *}" -v b="${plain%% *}" 'BEGIN {printf "%.2f", a / b}')
+    echo "honest $honest: $(show "$mine"), ${ratio}x the plain run's CPU | its lying opponent: $(show "$theirs")"
     grep -h '^result' "$dir/challenge-$honest.log" "$dir/defend-$honest.log" | sed 's/^/    /'
 done
