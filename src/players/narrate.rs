@@ -86,11 +86,10 @@ pub fn describe(game: &DisputeState, side: Side, mv: &Move) -> String {
         ),
         (Move::Pick { part, .. }, Phase::Bisect(b)) if *part < b.parts() => {
             let (lo, hi) = (b.lo + part * b.step(), b.lo + (part + 1) * b.step());
-            let agreed = if *part == 0 {
-                "agrees with none of the roots".to_string()
-            } else {
-                format!("agrees up to {}", root_name(b, lo))
-            };
+            // What a pick says under the rules: the part's start root is
+            // right (for part 0, the interval's own start) and its end root
+            // wrong; nothing about the roots it did not look at.
+            let agreed = format!("agrees with {}", root_name(b, lo));
             let disputed = match b.roots.get(*part as usize) {
                 Some(r) => format!("{} = {}", root_name(b, hi), short(r)),
                 None => format!("{} = {}", root_name(b, hi), short(&b.hi_root)),

@@ -153,13 +153,27 @@ impl Strategy for Honest {
                 .position(|(m, r)| m != r)
                 .unwrap_or(roots.len()) as u64;
         }
-        // A-step roots one by one, forward from `lo`, up to the first that
-        // differs.
-        asked
-            .iter()
-            .zip(roots)
-            .position(|(&(q, place), root)| self.root(q, Some(place)) != *root)
-            .unwrap_or(roots.len()) as u64
+        // A-step roots: a binary search for a part whose start root it
+        // agrees with and whose end root it does not (the dissected
+        // interval's start is agreed and its end disputed, so one exists).
+        // Any such part is a sound pick: its end root is wrong, its start
+        // right. About log2(k) roots of a k-way round instead of up to
+        // k - 1, each a move of the timeline's cursor (a replay and the
+        // pages it wrote re-hashed).
+        let n = asked.len().min(roots.len());
+        // Part `lo` starts at a root it agrees with, part `hi` ends at one
+        // it does not (`hi == n`: the interval's end).
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (q, place) = asked[mid];
+            if self.root(q, Some(place)) == roots[mid] {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        hi as u64
     }
 }
 
