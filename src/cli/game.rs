@@ -341,8 +341,6 @@ fn parse_lies(specs: &[String]) -> Result<Vec<Lie>, CliError> {
         .collect()
 }
 
-/// The player's strategy and its claim over `2^b` steps. Without `b`, one
-/// pass runs the program to its halt and picks the smallest `b` covering it.
 /// A player ready to play: its strategy, the claim its run makes (the
 /// lies included), `b`, and `root(S_0)` of its run.
 struct Prepared {
@@ -352,8 +350,10 @@ struct Prepared {
     initial_root: Hash,
 }
 
-/// Runs `program` on `input` (whose hash is `input_hash`) once, the first
-/// pass of the player's timeline, for `2^b` steps or until it halts.
+/// The player's strategy and its claim over `2^b` steps of `program` on
+/// `input` (whose hash is `input_hash`): one pass, its timeline's first.
+/// Without `b`, the pass runs the program to its halt and picks the
+/// smallest `b` covering it.
 fn strategy(
     program: &Program,
     input: &[u8],
@@ -370,7 +370,7 @@ fn strategy(
         let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
         bar.add(done.saturating_sub(before));
     };
-    let (timeline, b) = match b {
+    let (mut timeline, b) = match b {
         Some(b) => (
             Timeline::with_progress(program, input, b, c.min(b), &report),
             b,
@@ -379,7 +379,6 @@ fn strategy(
             .ok_or_else(|| CliError::usage(demo::no_halt(halt_limit)))?,
     };
     bar.finish();
-    let mut timeline = timeline;
     // The first pass hashed S_0 (its tree starts the run): no second tree.
     let initial_root = timeline.root_at(0);
     let claim = timeline.claim(program.hash, input_hash, b);
