@@ -75,6 +75,10 @@ fn game(
     let checked = verify_transcript(&t, &mswap::elf::image_of(&t.program).unwrap())
         .unwrap_or_else(|e| panic!("transcript: {e}"));
     assert_eq!(checked.winner, Some(c.winner()));
+    // The moves alone (what a player reports without writing the
+    // transcript) are the transcript's.
+    let m = client.moves(&id, n).expect("moves");
+    assert_eq!((m.dispute, &m.moves), (n, &t.moves));
     Some(c)
 }
 
@@ -365,6 +369,8 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         ("bad query", format!("/games/{id}/disputes/1?after_seq=x"), Vec::new(), 400),
         ("view of an unknown game", "/games/g999".to_string(), Vec::new(), 404),
         ("transcript of an unknown game", "/games/g999/transcript".to_string(), Vec::new(), 404),
+        ("moves of an unknown dispute", format!("/games/{id}/disputes/2/moves"), Vec::new(), 404),
+        ("moves of an unknown game", "/games/g999/disputes/1/moves".to_string(), Vec::new(), 404),
         ("join of an unknown game", "/games/g999/join".to_string(), b"{}".to_vec(), 404),
         ("challenger of a game nobody joined", format!("/games/{other}/disputes/1/moves"), mv(Side::Challenger, &joined.token, 0, Move::Challenge { root }), 404),
         ("a move without a body", format!("/games/{id}/disputes/1/moves"), Vec::new(), 400),
@@ -377,6 +383,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         let method = if what == "bad query"
             || what.starts_with("view")
             || what.starts_with("transcript")
+            || what.starts_with("moves of")
             || what.starts_with("dispute zero")
             || what.starts_with("a dispute that")
         {

@@ -441,11 +441,23 @@ fn report_dispute(
     path: &Option<PathBuf>,
     json: bool,
 ) -> Result<DisputeEnd, CliError> {
-    let t = client.transcript(id, n)?;
+    // The whole transcript (the program and input with the moves: maybe
+    // megabytes) only when it is to be written; the moves alone otherwise.
+    let t = match path {
+        Some(_) => Some(client.transcript(id, n)?),
+        None => None,
+    };
+    let m = match &t {
+        Some(t) => mswap::players::wire::DisputeMoves {
+            dispute: t.dispute,
+            moves: t.moves.clone(),
+        },
+        None => client.moves(id, n)?,
+    };
     // The referee's number for the dispute (on chain, known once the
     // challenge was mined; `n` may have been a provisional one).
-    let n = if t.dispute > 0 { t.dispute } else { n };
-    let rounds = t
+    let n = if m.dispute > 0 { m.dispute } else { n };
+    let rounds = m
         .moves
         .iter()
         .filter(|r| matches!(r.mv, mswap::rules::Move::Dissect { .. }))
@@ -453,13 +465,13 @@ fn report_dispute(
     if !json {
         outln!(
             "game {id} dispute {n}: {} moves, {rounds} bisection rounds",
-            t.moves.len(),
+            m.moves.len(),
         );
     }
     let mut written = None;
-    if let Some(path) = path {
+    if let (Some(path), Some(t)) = (path, &t) {
         let path = transcript_path(path, n);
-        write_transcript(&path, &t)?;
+        write_transcript(&path, t)?;
         if !json {
             outln!("transcript written to {}", path.display());
         }
@@ -469,7 +481,7 @@ fn report_dispute(
         dispute: n,
         outcome: outcome.clone(),
         winner: outcome.winner(),
-        moves: t.moves.len() as u64,
+        moves: m.moves.len() as u64,
         rounds,
         transcript: written,
     })

@@ -3,8 +3,8 @@
 //! and the chain's `ChainReferee` implement it), and its errors.
 
 use crate::players::wire::{
-    BatchMove, BatchResult, ClaimStatus, ClaimView, CreateGame, Created, Feed, Joined, MoveRequest,
-    View,
+    BatchMove, BatchResult, ClaimStatus, ClaimView, CreateGame, Created, DisputeMoves, Feed,
+    Joined, MoveRequest, View,
 };
 use crate::rules::transcript::Transcript;
 use std::time::{Duration, Instant};
@@ -67,6 +67,17 @@ pub trait RefereeApi: Send + Sync {
     fn send(&self, id: &str, dispute: u64, req: &MoveRequest) -> Result<View, ClientError>;
     /// A dispute's transcript.
     fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError>;
+    /// A dispute's accepted moves and its number (on chain, known once
+    /// its challenge was mined): the transcript without the program and
+    /// input, which may be megabytes. This default takes them from the
+    /// transcript.
+    fn moves(&self, id: &str, dispute: u64) -> Result<DisputeMoves, ClientError> {
+        let t = self.transcript(id, dispute)?;
+        Ok(DisputeMoves {
+            dispute: if t.dispute > 0 { t.dispute } else { dispute },
+            moves: t.moves,
+        })
+    }
     /// Bytes exchanged so far (bodies only).
     fn bytes(&self) -> u64;
 

@@ -269,6 +269,17 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// `GET /games/{id}/disputes/{n}/moves`: a dispute's accepted moves (its
+/// transcript without the program and input).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeMoves {
+    /// The dispute's number.
+    pub dispute: u64,
+    /// Its accepted moves, in order.
+    pub moves: Vec<crate::rules::transcript::Record>,
+}
+
 /// `GET /games/{id}/events?after=V&wait_ms=M`: what changed in a claim's
 /// disputes since the feed's cursor `V`, so that one player can follow
 /// any number of disputes through one connection.

@@ -5,8 +5,8 @@
 
 use crate::players::api::{ClientError, RefereeApi};
 use crate::players::wire::{
-    Batch, BatchAnswer, BatchMove, BatchResult, ClaimView, CreateGame, Created, ErrorBody, Feed,
-    Joined, MoveRequest, View,
+    Batch, BatchAnswer, BatchMove, BatchResult, ClaimView, CreateGame, Created, DisputeMoves,
+    ErrorBody, Feed, Joined, MoveRequest, View,
 };
 use crate::rules::transcript::Transcript;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -250,6 +250,11 @@ impl Client {
         Self::json(&self.request("GET", &format!("/games/{id}/disputes/{n}/transcript"), None)?)
     }
 
+    /// The accepted moves of dispute `n` of claim `id`.
+    pub fn moves(&self, id: &str, n: u64) -> Result<DisputeMoves, ClientError> {
+        Self::json(&self.request("GET", &format!("/games/{id}/disputes/{n}/moves"), None)?)
+    }
+
     /// What changed in claim `id`'s disputes after cursor `after`
     /// (`GET /games/{id}/events`), waiting up to `wait_ms`.
     pub fn feed(&self, id: &str, after: u64, wait_ms: u64) -> Result<Feed, ClientError> {
@@ -310,6 +315,9 @@ impl RefereeApi for Client {
     }
     fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError> {
         Client::transcript(self, id, dispute)
+    }
+    fn moves(&self, id: &str, dispute: u64) -> Result<DisputeMoves, ClientError> {
+        Client::moves(self, id, dispute)
     }
     fn bytes(&self) -> u64 {
         Client::bytes(self)

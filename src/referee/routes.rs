@@ -1,7 +1,7 @@
 //! The referee's JSON endpoints: one request in, `(status, body)` out.
 
 use super::{MAX_PAGE, Referee, Refusal, error_body, refuse};
-use crate::players::wire::{Batch, BatchAnswer, CreateGame, MoveRequest};
+use crate::players::wire::{Batch, BatchAnswer, CreateGame, DisputeMoves, MoveRequest};
 use std::net::IpAddr;
 
 impl Referee {
@@ -97,6 +97,15 @@ impl Referee {
                 number(n)
                     .and_then(|n| self.transcript(id, n))
                     .and_then(|t| to_json(&t)),
+                200,
+            ),
+            ("GET", ["games", id, "disputes", n, "moves"]) => json(
+                number(n)
+                    .and_then(|n| {
+                        let moves = self.moves(id, n)?;
+                        Ok(DisputeMoves { dispute: n, moves })
+                    })
+                    .and_then(|m| to_json(&m)),
                 200,
             ),
             ("POST", ["games", id, "disputes", n, "moves"]) => json(
