@@ -43,8 +43,9 @@ pub mod vec {
         }
 
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<u8>, E> {
-            const_hex::decode(s.strip_prefix("0x").unwrap_or(s))
-                .map_err(|e| E::custom(format!("bad hex: {e}")))
+            // (`const_hex::decode` takes one `0x` prefix off itself: a
+            // second one is not hex.)
+            const_hex::decode(s).map_err(|e| E::custom(format!("bad hex: {e}")))
         }
     }
 
@@ -121,5 +122,35 @@ pub mod q_words {
             *o = super::u64hex::parse(s).map_err(serde::de::Error::custom)?;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Bytes(#[serde(with = "super::vec")] Vec<u8>);
+
+    fn parse(json: &str) -> Result<Vec<u8>, String> {
+        serde_json::from_str::<Bytes>(json)
+            .map(|b| b.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn byte_strings_take_one_optional_prefix_and_nothing_but_hex() {
+        assert_eq!(parse(r#""00ff7A""#), Ok(vec![0, 255, 0x7a]));
+        assert_eq!(parse(r#""0x00ff""#), Ok(vec![0, 255]));
+        assert_eq!(parse(r#""""#), Ok(vec![]));
+        for bad in [r#""0x0x00""#, r#""0g""#, r#""abc""#, r#"" 00""#, "12"] {
+            assert!(parse(bad).is_err(), "{bad} is refused");
+        }
+        assert!(parse(r#""0g""#).unwrap_err().contains("bad hex"));
+        // Escapes make serde_json hand over a string of its own: the same bytes.
+        assert_eq!(parse(r#""\u0030\u0031""#), Ok(vec![1]));
+        let long: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        let text = serde_json::to_string(&Bytes(long.clone())).unwrap();
+        assert_eq!(parse(&text), Ok(long));
     }
 }
