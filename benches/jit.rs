@@ -291,8 +291,8 @@ fn bench_input(name: &str) -> Option<Vec<u8>> {
         "numeric" => Vec::new(),
         // Its own 20,000 numbers (7.4 M steps).
         "sort" => Vec::new(),
-        // Every computational instruction once on edge operands: straight
-        // code that runs once (1 M steps), which no translation pays for.
+        // Every RV64I instruction on edge operands, each result printed in
+        // hex (1 M steps): a short run, translation a large part of it.
         "alu" => Vec::new(),
         "rust_sha256" => random_bytes(4 << 20, 0x5eed),
         "rust_words" => word_text(2_000_000, 0x5eed),

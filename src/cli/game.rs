@@ -812,22 +812,9 @@ pub fn challenge(a: ChallengeArgs) -> Result<i32, CliError> {
             output::hash(&input_hash)
         )));
     }
-    if claim.b > mswap::rules::levels::MAX_B {
-        return Err(CliError::usage(format!(
-            "game {}: b = {} is more than the rules allow ({})",
-            a.game,
-            claim.b,
-            mswap::rules::levels::MAX_B
-        )));
-    }
-    if input.len() as u64 > mswap::layout::IO_CAPACITY {
-        return Err(CliError::usage(format!(
-            "game {}: the input is {} bytes, more than the input region holds ({})",
-            a.game,
-            input.len(),
-            mswap::layout::IO_CAPACITY
-        )));
-    }
+    // The rules' other checks before the run (the hashes are checked above).
+    mswap::rules::check_limits(&claim, &input)
+        .map_err(|e| CliError::usage(format!("game {}: {e}", a.game)))?;
     let lies = parse_lies(&a.play.lies)?;
     let Prepared {
         mut strategy,

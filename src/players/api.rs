@@ -67,14 +67,14 @@ pub trait RefereeApi: Send + Sync {
     fn send(&self, id: &str, dispute: u64, req: &MoveRequest) -> Result<View, ClientError>;
     /// A dispute's transcript.
     fn transcript(&self, id: &str, dispute: u64) -> Result<Transcript, ClientError>;
-    /// A dispute's accepted moves and its number (on chain, known once
-    /// its challenge was mined): the transcript without the program and
-    /// input, which may be megabytes. This default takes them from the
-    /// transcript.
+    /// A dispute's accepted moves and its number as the transcript gives
+    /// it (on chain, 0 until its challenge was mined): the transcript
+    /// without the program and input, which may be megabytes. This default
+    /// takes them from the transcript.
     fn moves(&self, id: &str, dispute: u64) -> Result<DisputeMoves, ClientError> {
         let t = self.transcript(id, dispute)?;
         Ok(DisputeMoves {
-            dispute: if t.dispute > 0 { t.dispute } else { dispute },
+            dispute: t.dispute,
             moves: t.moves,
         })
     }

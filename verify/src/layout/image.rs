@@ -130,19 +130,26 @@ impl Image {
         input: &[u8],
         input_root: impl FnOnce(&[u8]) -> Hash,
     ) -> Result<Hash, ImageError> {
+        check_input(input)?;
         let len = input.len() as u64;
-        if len > crate::layout::IO_CAPACITY {
-            return Err(ImageError::InputTooLarge {
-                len,
-                max: crate::layout::IO_CAPACITY,
-            });
-        }
         Ok(join(
             &self.mem,
             &ctrl_root(&self.regs, &self.words, len),
             &input_root(input),
         ))
     }
+}
+
+/// Whether `input` fits the input region.
+pub fn check_input(input: &[u8]) -> Result<(), ImageError> {
+    let len = input.len() as u64;
+    if len > crate::layout::IO_CAPACITY {
+        return Err(ImageError::InputTooLarge {
+            len,
+            max: crate::layout::IO_CAPACITY,
+        });
+    }
+    Ok(())
 }
 
 /// `H(H(mem, ctrl), H(input, Z27))`: the root of a state whose output region is empty.

@@ -9,11 +9,11 @@ pub mod array32 {
         s.serialize_str(&const_hex::encode(v))
     }
 
-    /// Parses 64 hex digits.
+    /// Parses 64 hex digits (`const_hex` takes one `0x` prefix off itself).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
         let mut out = [0u8; 32];
-        const_hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
+        const_hex::decode_to_slice(&s, &mut out)
             .map_err(|e| serde::de::Error::custom(format!("expected 64 hex digits: {e}")))?;
         Ok(out)
     }

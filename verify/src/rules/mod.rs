@@ -724,10 +724,19 @@ pub fn initial_root_with(
             computed,
         });
     }
+    check_limits(claim, input)?;
+    Ok(image.initial_root_with(input, input_root)?)
+}
+
+/// What [`initial_root_with`] checks besides the hashes: the claim's `b`
+/// and the input's size within the rules' limits (for a player that
+/// derives `root(S_0)` from its own run).
+pub fn check_limits(claim: &Claim, input: &[u8]) -> Result<(), SetupError> {
     if claim.b > crate::rules::levels::MAX_B {
         return Err(SetupError::B(claim.b));
     }
-    Ok(image.initial_root_with(input, input_root)?)
+    crate::layout::image::check_input(input)?;
+    Ok(())
 }
 
 fn check_place(b: &Bisection, level: usize, position: u64) -> Result<(), MoveError> {

@@ -477,3 +477,15 @@ fn version_1_transcripts_are_refused_by_name() {
     };
     assert!(e.to_string().starts_with("transcript format version 3"));
 }
+
+#[test]
+fn the_limits_a_player_checks_before_its_run_are_the_setups() {
+    let liar = Liar { t0: 1, j0: 0 };
+    let ok = claim(crate::rules::levels::MAX_B, &liar);
+    assert_eq!(check_limits(&ok, b"input"), Ok(()));
+    let big = claim(crate::rules::levels::MAX_B + 1, &liar);
+    assert_eq!(
+        check_limits(&big, b"input"),
+        Err(SetupError::B(crate::rules::levels::MAX_B + 1))
+    );
+}
