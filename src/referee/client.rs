@@ -9,6 +9,7 @@ use crate::players::wire::{
     ErrorBody, Feed, Joined, MoveRequest, View,
 };
 use crate::rules::transcript::Transcript;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,71 @@ pub fn check_url(url: &str) -> Result<String, ClientError> {
     }
 }
 
+/// A request body.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    /// JSON made in advance (moves: a few KB).
+    Text(&'a str),
+    /// A document serialized as it is sent (a game's program and input).
+    Json(&'a CreateGame),
+}
+
+/// Writes what goes through it to `inner`, counting the bytes.
+struct Counting<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Sends `value` as the JSON body of `req` without ever holding the whole
+/// document: a first pass counts its bytes (the `Content-Length`, so that
+/// the referee refuses an oversized body before reading it), a second
+/// writes it into a pipe on a thread of its own while `ureq` reads the
+/// pipe onto the socket. A game's request carries the program and input
+/// as hex; held whole, it cost the defender twice the input's size in
+/// memory on top of its run. Returns the bytes sent with the answer.
+fn send_streamed(
+    req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    value: &CreateGame,
+) -> Result<(u64, Result<ureq::http::Response<ureq::Body>, ureq::Error>), ClientError> {
+    let protocol = |e: std::io::Error| ClientError::Protocol(format!("the game's request: {e}"));
+    let mut count = Counting {
+        inner: std::io::sink(),
+        n: 0,
+    };
+    serde_json::to_writer(&mut count, value).map_err(|e| protocol(e.into()))?;
+    let len = count.n;
+    let (mut from, to) = std::io::pipe().map_err(protocol)?;
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || {
+            let mut out = Counting {
+                inner: std::io::BufWriter::with_capacity(1 << 16, to),
+                n: 0,
+            };
+            // Fails only when the reading side stopped (the request
+            // failed, which `send` says); the pipe closes as `out` drops.
+            let _ = serde_json::to_writer(&mut out, value).map(|()| out.flush());
+        });
+        let answer = req
+            .header("Content-Length", len)
+            .send(ureq::SendBody::from_reader(&mut from));
+        // Unblocks the writer if `send` stopped reading early.
+        drop(from);
+        let _ = writer.join();
+        Ok((len, answer))
+    })
+}
+
 impl Client {
     /// A client of the referee at `base` (e.g. `http://127.0.0.1:4000`);
     /// a malformed URL is refused at once.
@@ -99,7 +165,12 @@ impl Client {
         self.sent.load(Ordering::Relaxed) + self.received.load(Ordering::Relaxed)
     }
 
-    fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<String, ClientError> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Body<'_>>,
+    ) -> Result<String, ClientError> {
         let url = format!("{}{path}", self.base);
         let start = Instant::now();
         let mut pause = Duration::from_millis(20);
@@ -123,26 +194,19 @@ impl Client {
             Ok(())
         };
         loop {
-            let result = match body {
-                Some(b) => self
-                    .agent
+            let post = || {
+                self.agent
                     .post(&url)
                     .header("Content-Type", "application/json")
-                    .send(b),
-                None if method == "GET" => self.agent.get(&url).call(),
-                None => self
-                    .agent
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .send("{}"),
+            };
+            let (sent, result) = match body {
+                Some(Body::Text(b)) => (b.len() as u64, post().send(b)),
+                Some(Body::Json(value)) => send_streamed(post(), value)?,
+                None if method == "GET" => (0, self.agent.get(&url).call()),
+                None => (2, post().send("{}")),
             };
             match result {
                 Ok(mut resp) => {
-                    let sent = match (body, method) {
-                        (Some(b), _) => b.len(),
-                        (None, "GET") => 0,
-                        (None, _) => 2,
-                    };
                     let status = resp.status().as_u16();
                     let text = resp
                         .body_mut()
@@ -151,7 +215,7 @@ impl Client {
                         .read_to_string()
                         .map_err(|e| ClientError::Protocol(e.to_string()))?;
                     if (200..300).contains(&status) {
-                        self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+                        self.sent.fetch_add(sent, Ordering::Relaxed);
                         self.received
                             .fetch_add(text.len() as u64, Ordering::Relaxed);
                         return Ok(text);
@@ -180,7 +244,7 @@ impl Client {
         body: &impl serde::Serialize,
     ) -> Result<T, ClientError> {
         let body = serde_json::to_string(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        Self::json(&self.request("POST", path, Some(&body))?)
+        Self::json(&self.request("POST", path, Some(Body::Text(&body)))?)
     }
 
     /// The long-poll every wait goes through: `GET path`, and with
@@ -202,7 +266,9 @@ impl Client {
 
     /// Opens a claim.
     pub fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
-        self.post("/games", req)
+        // The program and the input go as hex: a body twice their size,
+        // written as it is sent rather than held (see `send_streamed`).
+        Self::json(&self.request("POST", "/games", Some(Body::Json(req)))?)
     }
 
     /// Where a claim stands, waiting up to `wait_ms` for it to change past `after_seq`.

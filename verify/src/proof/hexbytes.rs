@@ -28,9 +28,27 @@ pub mod vec {
     use serde::{Deserializer, Serializer, de};
     use std::fmt;
 
-    /// Serializes as hex.
+    /// Serializes as hex, a few KB at a time where the serializer can
+    /// take a string in parts (`serde_json` writes them straight to its
+    /// writer: a program and input sent as hex are never held as one
+    /// string).
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&const_hex::encode(v))
+        s.collect_str(&Hex(v))
+    }
+
+    /// Bytes shown as lowercase hex digits.
+    struct Hex<'a>(&'a [u8]);
+
+    impl fmt::Display for Hex<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            let mut buf = [0u8; 8192];
+            for chunk in self.0.chunks(buf.len() / 2) {
+                let out = &mut buf[..2 * chunk.len()];
+                const_hex::encode_to_slice(chunk, out).map_err(|_| fmt::Error)?;
+                f.write_str(std::str::from_utf8(out).map_err(|_| fmt::Error)?)?;
+            }
+            Ok(())
+        }
     }
 
     struct HexVisitor;
