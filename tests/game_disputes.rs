@@ -307,6 +307,25 @@ fn sizes_open_claims_and_opens_per_minute_are_capped() {
     let mut big = req.clone();
     big.program.push(0);
     refused(client.create(&big).map(|_| ()), 413, "program");
+    // The client holds the sizes against the referee's policy before it
+    // sends them; the referee refuses them itself too, in the same words.
+    let raw = |g: &CreateGame| {
+        let mut resp = ureq::post(&format!("{url}/games"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(serde_json::to_string(g).unwrap())
+            .expect("answers");
+        let text = resp.body_mut().read_to_string().unwrap();
+        (resp.status().as_u16(), text)
+    };
+    let (status, text) = raw(&big);
+    assert_eq!(status, 413, "{text}");
+    let words = format!(
+        "the program is {} bytes, over this referee's",
+        elf.len() + 1
+    );
+    assert!(text.contains(&words), "{text}");
     // Two claims open at most.
     client.create(&req).expect("the second claim");
     refused(client.create(&req).map(|_| ()), 429, "claims are open");

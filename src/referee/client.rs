@@ -6,7 +6,7 @@
 use crate::players::api::{ClientError, RefereeApi};
 use crate::players::wire::{
     Batch, BatchAnswer, BatchMove, BatchResult, ClaimView, CreateGame, Created, DisputeMoves,
-    ErrorBody, Feed, Joined, MoveRequest, View,
+    ErrorBody, Feed, Joined, MoveRequest, PolicyView, View,
 };
 use crate::rules::transcript::Transcript;
 use std::io::Write;
@@ -266,6 +266,23 @@ impl Client {
 
     /// Opens a claim.
     pub fn create(&self, req: &CreateGame) -> Result<Created, ClientError> {
+        // A referee refuses a body over its limit before reading it and
+        // closes the connection: a client still writing sees a broken
+        // pipe, not the refusal, and would retry until its patience ran
+        // out. So the sizes are held against the referee's policy first,
+        // with the referee's own words.
+        let policy: PolicyView = Self::json(&self.request("GET", "/policy", None)?)?;
+        for (what, len, max) in [
+            ("program", req.program.len(), policy.max_program),
+            ("input", req.input.len(), policy.max_input),
+        ] {
+            if len as u64 > max {
+                return Err(ClientError::Refused {
+                    status: 413,
+                    reason: format!("the {what} is {len} bytes, over this referee's {max}"),
+                });
+            }
+        }
         // The program and the input go as hex: a body twice their size,
         // written as it is sent rather than held (see `send_streamed`).
         Self::json(&self.request("POST", "/games", Some(Body::Json(req)))?)
