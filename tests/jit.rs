@@ -114,8 +114,9 @@ fn short_runs_stay_in_the_interpreter_and_long_ones_leave_it() {
     // With the default settings: nothing is translated in a run shorter
     // than WARM_HOT_VISITS steps (no block can have started that often);
     // once a block has (loop.elf's inner loop, within its first million
-    // steps) the warm-up ends before its WARMUP_STEPS, hot code is
-    // translated at once and the rest of the run is mostly native.
+    // steps) the warm-up ends before its WARMUP_STEPS and hot code goes to
+    // the JIT's thread at once; once its regions are placed the rest of
+    // the run is mostly native.
     let (elf, _) = guest_elf("loop");
     // loop.elf: some 870 steps per lap.
     let s = guest_state(&elf, b"40000");
@@ -124,15 +125,20 @@ fn short_runs_stay_in_the_interpreter_and_long_ones_leave_it() {
     assert_eq!(m.run(short), short);
     let st = m.jit_stats();
     assert_eq!((st.regions, st.jit_steps), (0, 0), "{st:?}");
+    let warm = m.run(WARMUP_STEPS - short);
+    m.settle_jit();
+    let st = m.jit_stats();
+    assert!(st.regions > 0, "the warm-up ended early: {st:?}");
+    let interpreted = st.interp_steps;
     let rest = m.run(u64::MAX);
     let st = m.jit_stats();
     assert!(
-        st.regions > 0 && st.jit_steps * 10 >= rest * 8,
-        "{st:?} of {rest}"
+        st.jit_steps * 10 >= rest * 8,
+        "{st:?} of {rest} after the regions were placed"
     );
-    assert!(st.interp_steps < WARMUP_STEPS, "{st:?}");
+    assert!(st.interp_steps - interpreted < rest / 10, "{st:?}");
     let mut r = Machine::with_engine(s, Engine::Interp);
-    assert_eq!(r.run(u64::MAX), short + rest);
+    assert_eq!(r.run(u64::MAX), short + warm + rest);
     assert_eq!(root(r.state()), root(m.state()));
 }
 
@@ -293,6 +299,68 @@ fn self_modifying_code_is_seen() {
         assert_eq!(a.state().x(6), 0, "500 adds and 500 subs of 3");
         if chunk == u64::MAX {
             assert!(j.jit_stats().flushes > 0, "{:?}", j.jit_stats());
+        }
+    }
+}
+
+#[test]
+fn regions_made_on_the_jit_thread_are_used_once_placed_and_dropped_when_code_changes() {
+    if !jit_or_skip() {
+        return;
+    }
+    // A loop adds x7 to x6 40,000 times; at round 20,000 it rewrites its
+    // own `add` into a `sub`. With the default settings its region is
+    // asked of the JIT's thread once the loop is hot (past 16,384 rounds,
+    // the warm-up's early end), so the rewrite comes either after the
+    // region was placed (then the JIT drops it) or while it is still being
+    // made (then it is dropped when it arrives).
+    let sub = r(0x20, 7, 6, 0, 6, 0x33);
+    let lui = |rd: u32, hi: u32| (hi << 12) | (rd << 7) | 0x37;
+    let mut code = vec![
+        lui(5, 0xa),            // 0x1000: x5 = 0xa000
+        addi(5, 5, -960),       // 0x1004: x5 = 40,000
+        addi(7, 0, 3),          // 0x1008: x7 = 3
+        lui(18, 1),             // 0x100c: x18 = 0x1000
+        0,                      // 0x1010: (lui x19, sub >> 12, patched below)
+        0,                      // 0x1014: (addi x19, x19, sub & 0xfff)
+        lui(8, 5),              // 0x1018: x8 = 0x5000
+        addi(8, 8, -480),       // 0x101c: x8 = 20,000
+        r(0, 7, 6, 0, 6, 0x33), // 0x1020: loop: add x6, x6, x7
+        addi(5, 5, -1),         // 0x1024: x5 -= 1
+        b(8, 8, 5, 1),          // 0x1028: bne x5, x8, +8
+        s(0x20, 19, 18, 2),     // 0x102c: sw x19, 0x20(x18): the add becomes sub
+        b(-16, 0, 5, 1),        // 0x1030: bne x5, x0, loop
+        addi(17, 0, 93),        // 0x1034
+        ECALL,                  // 0x1038
+    ];
+    code[4] = lui(19, sub.wrapping_add(0x800) >> 12);
+    code[5] = i((sub & 0xfff) as i32, 19, 0, 19, 0x13);
+    let mut st = code_state(&code, &[]);
+    st.set_ctrl(ctrl::RO_SIZE, 0);
+    let mut reference = Machine::with_engine(st.clone(), Engine::Interp);
+    let total = reference.run(u64::MAX);
+    assert_eq!(
+        reference.state().x(6),
+        0,
+        "20,000 adds and 20,000 subs of 3"
+    );
+    // (steps before a pause, whether to wait for the JIT's thread there)
+    for (pause, settle) in [(70_000, true), (70_000, false), (u64::MAX, false)] {
+        let mut j = Machine::with_engine(st.clone(), Engine::Jit);
+        let mut n = j.run(pause);
+        if settle {
+            j.settle_jit();
+            assert!(j.jit_stats().regions > 0, "the loop's region is placed");
+        }
+        n += j.run(u64::MAX);
+        let what = format!("pause at {pause}, settle {settle}");
+        assert_eq!(n, total, "{what}: steps");
+        if let Some(d) = reference.state().first_difference(j.state()) {
+            panic!("{what}: {d} (interpreter vs JIT)");
+        }
+        if settle {
+            let st = j.jit_stats();
+            assert!(st.jit_steps > 0 && st.flushes > 0, "{what}: {st:?}");
         }
     }
 }

@@ -285,10 +285,19 @@ impl Machine {
     /// Sets the visits that make a pc hot (default [`jit::HOT_VISITS`]; 0
     /// translates code on its first visit, which runs even code that runs
     /// once in generated code, as tests want), with no warm-up
-    /// ([`jit::WARMUP_STEPS`]): translation starts at once. Drops every
-    /// translation.
+    /// ([`jit::WARMUP_STEPS`]): translation starts at once, and on the
+    /// machine's own thread, so that a region is used from the moment its
+    /// code turns hot (by default the JIT translates on a thread of its
+    /// own while the interpreter goes on). Drops every translation.
     pub fn set_hot_visits(&mut self, visits: u16) {
         self.jit.set_hot_visits(visits);
+    }
+
+    /// Waits until the regions the JIT's thread is translating are done
+    /// and ready to run (tests and measurements that want the generated
+    /// code in use from a known step on).
+    pub fn settle_jit(&mut self) {
+        self.jit.settle();
     }
 
     /// Measures where the JIT's time goes from now on (the times of

@@ -4,7 +4,21 @@
 //! - **Regions** ([`region`]): from an entry pc, the basic blocks reachable
 //!   by fall-through, branches and `jal`, up to a size limit; a pc becomes
 //!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
-//!   runs its block. Compressed instructions are translated as the 32-bit
+//!   runs its block.
+//! - **Translation on a thread of its own**: a hot region goes to the
+//!   machine's JIT thread, which makes its machine code with Cranelift
+//!   while the interpreter goes on running it; the machine places the code
+//!   and uses it from its next look at the dispatcher on (between two runs
+//!   of generated code, on its own thread: no code runs while it is
+//!   placed). So the translation time comes off the run's wall time where
+//!   a second core is free (`rust_json`: 0.31x qemu's speed -> 0.45x,
+//!   `rust_evm` 0.66x -> 1.0x, `cargo bench --bench jit`), for somewhat
+//!   more CPU time (the steps interpreted meanwhile; the bench's `cpu j/i`).
+//!   A store into code drops the regions being made too. Tests that set a
+//!   threshold ([`Machine::set_hot_visits`](super::Machine::set_hot_visits))
+//!   translate on the machine's thread, at the exact step the code turns
+//!   hot, and [`Machine::settle_jit`](super::Machine::settle_jit) waits for
+//!   the JIT thread. Compressed instructions are translated as the 32-bit
 //!   ones they expand to (any even pc may start a block). Registers stay
 //!   in host registers within a block (stored through to the state);
 //!   branches between a region's blocks are native jumps, loops included.
@@ -184,6 +198,9 @@ pub(super) struct Slot {
     vetted: bool,
     /// Measure where the time goes (see [`JitStats`]).
     profile: bool,
+    /// Translate on a thread of the JIT's own while the interpreter goes
+    /// on (off where [`Slot::set_hot_visits`] asked for exact tiering).
+    background: bool,
 }
 
 impl Slot {
@@ -203,17 +220,25 @@ impl Slot {
             },
             vetted: false,
             profile: false,
+            background: true,
         }
     }
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let (hot, warmup, vetted, profile) = (self.hot, self.warmup, self.vetted, self.profile);
+        let (hot, warmup, vetted, profile, background) = (
+            self.hot,
+            self.warmup,
+            self.vetted,
+            self.profile,
+            self.background,
+        );
         *self = Slot::new(self.engine);
         self.hot = hot;
         self.warmup = warmup;
         self.vetted = vetted;
         self.profile = profile;
+        self.background = background;
     }
 
     pub(super) fn engine(&self) -> Engine {
@@ -235,7 +260,7 @@ impl Slot {
 pub(super) struct Tier<'a> {
     lo: u64,
     hot: u16,
-    /// Per 2-byte slot: `UNKNOWN`, `INTERP` or a translation.
+    /// Per 2-byte slot: `UNKNOWN`, `INTERP`, `PENDING` or a translation.
     table: &'a [u32],
     heat: &'a mut [u16],
 }
@@ -254,7 +279,9 @@ impl Tier<'_> {
                 *h = h.saturating_add(1);
                 *h > self.hot
             }
-            1 => false,
+            // The interpreter runs it, or goes on while the worker
+            // translates it (`imp::PENDING`, `imp::COVERED`).
+            1 | 0xffff_fffe.. => false,
             _ => true,
         }
     }
@@ -278,8 +305,12 @@ pub struct JitStats {
     /// Seconds in the dispatcher: looking up pcs, counting heat, entering
     /// and leaving generated code (profiled runs only).
     pub dispatch_secs: f64,
-    /// Seconds spent translating.
+    /// Seconds spent translating, most of them on the JIT's own thread
+    /// while the machine ran on.
     pub translate_secs: f64,
+    /// Seconds the machine's own thread spent translating (the regions it
+    /// translates itself) or placing code the JIT's thread made.
+    pub blocked_secs: f64,
     /// Times every translation was dropped (stores into code).
     pub flushes: u64,
     /// Steps executed by generated code.
@@ -325,6 +356,16 @@ impl Slot {
         self.reset();
         self.hot = visits;
         self.warmup = 0;
+        self.background = false;
+    }
+
+    /// Waits for the translations being made on the JIT's thread and
+    /// places them (see `Machine::settle_jit`).
+    pub(super) fn settle(&mut self) {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if let Some(j) = self.jit.as_deref_mut() {
+            j.collect(true);
+        }
     }
 
     /// Measures where the JIT's time goes from now on.
@@ -434,18 +475,110 @@ pub(super) fn self_test_state() -> State {
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod imp {
     use super::native::{EXIT_BUDGET, EXIT_INTERP, EXIT_JUMP, Entry};
-    use super::region::{CodeRange, discover};
-    use super::translate::{Env, Translator};
+    use super::region::{CodeRange, Region, discover};
+    use super::translate::{Code, Compiler, Env, Translator};
     use super::{Engine, Host, JOIN_VISITS, JitStats, Slot, WARM_HOT_VISITS};
     use crate::fast::ranges::MAX_CACHED_CODE;
     use crate::layout::{MEM_SIZE, ctrl};
     use crate::state::State;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, mpsc};
     use std::time::Instant;
 
     /// Table value: not looked at yet (`Tier::visit` knows these values).
     const UNKNOWN: u32 = 0;
     /// Table value: the interpreter runs this pc.
     const INTERP: u32 = 1;
+    /// Table value: the worker is translating the region at this pc; the
+    /// interpreter runs it meanwhile (`Tier::visit` knows this value).
+    const PENDING: u32 = u32::MAX;
+    /// Table value: a block inside a region the worker is translating
+    /// (not its entry). The interpreter runs it without counting its
+    /// heat, as it would not run it at all once the region is placed: in
+    /// the meantime it turning hot would make it a region of its own, a
+    /// second copy of the same code. No other region takes it in meanwhile.
+    const COVERED: u32 = u32::MAX - 1;
+    /// While translations are pending, the interpreter runs at most this
+    /// many steps between looks for finished ones (some 0.1 ms).
+    const PENDING_CHUNK: u64 = 20_000;
+
+    /// A region for the worker to compile.
+    struct Job {
+        generation: u64,
+        slot: usize,
+        region: Region,
+        env: Env,
+    }
+
+    /// A region the worker compiled.
+    struct Done {
+        generation: u64,
+        slot: usize,
+        code: Result<Code, String>,
+        secs: f64,
+        insts: u64,
+        blocks: u64,
+    }
+
+    /// A thread that compiles one machine's regions while the machine goes
+    /// on in the interpreter (on a second core, the translation time comes
+    /// off the run's; a region's code is placed in code memory, and used,
+    /// only by the machine's own thread, between two runs of code). It
+    /// ends when the machine's JIT is dropped.
+    struct Worker {
+        jobs: mpsc::Sender<Job>,
+        done: mpsc::Receiver<Done>,
+        /// The JIT's generation (see `Jit::generation`), or `u64::MAX`
+        /// once the machine dropped it: the worker skips the jobs of
+        /// another generation rather than compile code no one will run.
+        current: Arc<AtomicU64>,
+    }
+
+    impl Drop for Worker {
+        fn drop(&mut self) {
+            self.current.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+
+    impl Worker {
+        fn start() -> Option<Worker> {
+            let mut compiler = Compiler::new().ok()?;
+            let (jobs, todo) = mpsc::channel::<Job>();
+            let (tell, done) = mpsc::channel();
+            let current = Arc::new(AtomicU64::new(0));
+            let now = current.clone();
+            std::thread::Builder::new()
+                .name("mswap-jit".into())
+                .spawn(move || {
+                    for j in todo {
+                        match now.load(Ordering::Relaxed) {
+                            u64::MAX => break,
+                            g if g != j.generation => continue,
+                            _ => {}
+                        }
+                        let t = Instant::now();
+                        let code = compiler.compile(&j.region, &j.env);
+                        let d = Done {
+                            generation: j.generation,
+                            slot: j.slot,
+                            code,
+                            secs: t.elapsed().as_secs_f64(),
+                            insts: j.region.blocks.iter().map(|b| b.insts.len() as u64).sum(),
+                            blocks: j.region.blocks.len() as u64,
+                        };
+                        if tell.send(d).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .ok()?;
+            Some(Worker {
+                jobs,
+                done,
+                current,
+            })
+        }
+    }
 
     /// The translations of one machine.
     pub(super) struct Jit {
@@ -468,6 +601,23 @@ mod imp {
         env: Env,
         /// The interpreter's count of stores into code when the table was made.
         code_writes: u64,
+        /// Translate on the worker (not where a threshold was set, where
+        /// tests want a region at once, nor for a flawed translation, nor
+        /// on the self-test's machine, which must run its loop in generated
+        /// code).
+        background: bool,
+        /// The worker, once asked for a region (`None` with `background`:
+        /// not started, or could not start: translate on this thread).
+        worker: Option<Worker>,
+        /// Translations asked of the worker and not placed yet.
+        pending: usize,
+        /// Per pending region's entry slot: the slots of its other blocks
+        /// (`COVERED` until it is placed).
+        covered: std::collections::HashMap<usize, Vec<usize>>,
+        /// Counts the flushes: the worker's regions made before the last
+        /// flush are dropped.
+        generation: u64,
+
         pub(super) stats: JitStats,
     }
 
@@ -512,6 +662,11 @@ mod imp {
                     count_chains: slot.profile,
                 },
                 code_writes,
+                background: slot.background && slot.hot > 0 && flaw.is_none() && !slot.vetted,
+                worker: None,
+                pending: 0,
+                covered: std::collections::HashMap::new(),
+                generation: 0,
                 stats: JitStats::default(),
             })
         }
@@ -541,6 +696,12 @@ mod imp {
             // The entries go before the code memory they point into.
             self.entries.clear();
             self.tr = None;
+            self.generation += 1;
+            if let Some(w) = &self.worker {
+                w.current.store(self.generation, Ordering::Relaxed);
+            }
+            self.pending = 0;
+            self.covered.clear();
             self.table.iter_mut().for_each(|t| *t = UNKNOWN);
             self.heat.iter_mut().for_each(|t| *t = 0);
             self.stats.flushes += 1;
@@ -557,7 +718,7 @@ mod imp {
             let slot = (off >> 1) as usize;
             match self.table.get(slot).copied() {
                 Some(UNKNOWN) => {}
-                Some(INTERP) | None => return Look::Interp,
+                Some(INTERP | PENDING | COVERED) | None => return Look::Interp,
                 Some(k) => {
                     return match self.entries.get((k - 2) as usize) {
                         Some(&e) => Look::Run(e),
@@ -593,41 +754,110 @@ mod imp {
                 self.vetted = true;
             }
             let t0 = Instant::now();
-            // Only blocks that ran (in the interpreter) join the region, so
-            // translation is proportional to what runs; a jump to any other
-            // block leaves the region and finds it through the entry table
-            // once it is translated itself. With a threshold of 0 (translate
-            // on first sight) nothing has run yet: every reachable block
-            // joins. A block where another region starts is never copied in:
-            // the region jumps there instead (otherwise a loop longer than a
-            // region is translated again from every place a region ended).
+            let Some(region) = self.form(m_state, pc) else {
+                self.set(slot, INTERP);
+                return Look::Interp;
+            };
+            if self.tr.is_none() {
+                self.tr = Translator::new(self.table.len()).ok();
+            }
+            if self.background && self.worker.is_none() {
+                self.worker = Worker::start();
+                self.background = self.worker.is_some();
+            }
+            if let (true, Some(w)) = (self.tr.is_some(), &self.worker) {
+                let lo = self.range.lo;
+                let inner: Vec<usize> = region.blocks[1..]
+                    .iter()
+                    .map(|b| (b.start.wrapping_sub(lo) >> 1) as usize)
+                    .filter(|&k| self.table.get(k) == Some(&UNKNOWN))
+                    .collect();
+                let job = Job {
+                    generation: self.generation,
+                    slot,
+                    region,
+                    env: self.env,
+                };
+                if w.jobs.send(job).is_ok() {
+                    self.pending += 1;
+                    self.set(slot, PENDING);
+                    for &k in &inner {
+                        self.set(k, COVERED);
+                    }
+                    self.covered.insert(slot, inner);
+                    self.blocked(t0);
+                    return Look::Interp;
+                }
+                // (The worker is gone: translate here from now on.)
+                self.worker = None;
+                self.background = false;
+                self.blocked(t0);
+                return Look::Interp;
+            }
+            let made = self
+                .tr
+                .as_mut()
+                .and_then(|tr| tr.translate(&region, &self.env).ok());
+            if made.is_some() {
+                self.count(&region);
+            }
+            self.blocked(t0);
+            self.place(slot, made)
+        }
+
+        /// The region to translate at `pc`. Only blocks that ran (in the
+        /// interpreter) join it, so translation is proportional to what
+        /// runs; a jump to any other block leaves the region and finds it
+        /// through the entry table once it is translated itself. With a
+        /// threshold of 0 (translate on first sight) nothing has run yet:
+        /// every reachable block joins. A block where another region
+        /// starts (or is being translated) is never copied in: the region
+        /// jumps there instead (otherwise a loop longer than a region is
+        /// translated again from every place a region ended).
+        fn form(&mut self, state: &State, pc: u64) -> Option<Region> {
             let (heat, hot, lo, table) = (&self.heat, self.hot, self.range.lo, &self.table);
             let ran = |at: u64, cont: bool| {
                 let k = (at.wrapping_sub(lo) >> 1) as usize;
                 table.get(k).is_some_and(|&t| t == UNKNOWN)
                     && (hot == 0 || cont || heat.get(k).is_some_and(|&h| h >= JOIN_VISITS.min(hot)))
             };
-            let made = discover(m_state, self.range, pc, &ran).and_then(|region| {
-                // The code goes on where the size limit cut the region: those
-                // blocks are translated the first time they are reached.
-                for &c in &region.cut {
-                    if let Some(h) = self.heat.get_mut((c.wrapping_sub(lo) >> 1) as usize) {
-                        *h = (*h).max(self.hot);
-                    }
+            let region = discover(state, self.range, pc, &ran)?;
+            // The code goes on where the size limit cut the region: those
+            // blocks are translated the first time they are reached.
+            for &c in &region.cut {
+                if let Some(h) = self.heat.get_mut((c.wrapping_sub(lo) >> 1) as usize) {
+                    *h = (*h).max(self.hot);
                 }
-                if self.tr.is_none() {
-                    self.tr = Translator::new(self.table.len()).ok();
-                }
-                let e = self.tr.as_mut()?.translate(&region, &self.env).ok()?;
-                self.stats.insts += region
-                    .blocks
-                    .iter()
-                    .map(|b| b.insts.len() as u64)
-                    .sum::<u64>();
-                self.stats.blocks += region.blocks.len() as u64;
-                Some(e)
-            });
-            self.stats.translate_secs += t0.elapsed().as_secs_f64();
+            }
+            Some(region)
+        }
+
+        /// Counts a translated region's instructions and blocks.
+        fn count(&mut self, region: &Region) {
+            self.stats.insts += region
+                .blocks
+                .iter()
+                .map(|b| b.insts.len() as u64)
+                .sum::<u64>();
+            self.stats.blocks += region.blocks.len() as u64;
+        }
+
+        /// Adds the time since `t0` to this thread's translation time.
+        fn blocked(&mut self, t0: Instant) {
+            let s = t0.elapsed().as_secs_f64();
+            self.stats.blocked_secs += s;
+            self.stats.translate_secs += s;
+        }
+
+        fn set(&mut self, slot: usize, v: u32) {
+            if let Some(t) = self.table.get_mut(slot) {
+                *t = v;
+            }
+        }
+
+        /// Makes `made` the region at `slot` (or leaves the slot to the
+        /// interpreter where there is none).
+        fn place(&mut self, slot: usize, made: Option<Entry>) -> Look {
             let v = match made {
                 Some(e) => {
                     if let Some(tr) = self.tr.as_mut() {
@@ -639,12 +869,53 @@ mod imp {
                 }
                 None => INTERP,
             };
-            if let Some(t) = self.table.get_mut(slot) {
-                *t = v;
-            }
+            self.set(slot, v);
             match made {
                 Some(e) => Look::Run(e),
                 None => Look::Interp,
+            }
+        }
+
+        /// Places the regions the worker finished (those asked before the
+        /// last flush are dropped); with `wait`, waits for every pending one.
+        pub(super) fn collect(&mut self, wait: bool) {
+            let Some(w) = &self.worker else {
+                return;
+            };
+            let done: Vec<Done> = if wait {
+                let mut left = self.pending;
+                let mut done = Vec::new();
+                while left > 0 {
+                    let Ok(d) = w.done.recv() else { break };
+                    left -= usize::from(d.generation == self.generation);
+                    done.push(d);
+                }
+                done
+            } else {
+                w.done.try_iter().collect()
+            };
+            for d in done {
+                if d.generation != self.generation {
+                    continue;
+                }
+                self.pending = self.pending.saturating_sub(1);
+                self.stats.translate_secs += d.secs;
+                for k in self.covered.remove(&d.slot).unwrap_or_default() {
+                    if self.table.get(k) == Some(&COVERED) {
+                        self.set(k, UNKNOWN);
+                    }
+                }
+                let t0 = Instant::now();
+                let made = match (&d.code, self.tr.as_mut()) {
+                    (Ok(code), Some(tr)) => tr.place(code).ok(),
+                    _ => None,
+                };
+                if made.is_some() {
+                    self.stats.insts += d.insts;
+                    self.stats.blocks += d.blocks;
+                }
+                self.blocked(t0);
+                self.place(d.slot, made);
             }
         }
     }
@@ -674,7 +945,7 @@ mod imp {
         let since = |t: Option<Instant>| t.map_or(0.0, |t| t.elapsed().as_secs_f64());
         let t_run = clock();
         let (mut native, mut interp_secs) = (0.0, 0.0);
-        let translated0 = slot.jit.as_ref().map_or(0.0, |j| j.stats.translate_secs);
+        let translated0 = slot.jit.as_ref().map_or(0.0, |j| j.stats.blocked_secs);
         let mut done = 0u64;
         while done < max_steps {
             let (state, slot, writes) = m.parts();
@@ -686,6 +957,9 @@ mod imp {
             };
             if jit.code_writes != writes {
                 jit.flush(writes);
+            }
+            if jit.pending > 0 {
+                jit.collect(false);
             }
             let pc = state.pc();
             // Whether the interpreter runs next (else: look up again), and
@@ -728,6 +1002,8 @@ mod imp {
                 // While warming up, up to the end of the warm-up.
                 let budget = if one {
                     1
+                } else if jit.pending > 0 {
+                    PENDING_CHUNK.min(max_steps - done)
                 } else if jit.warming() {
                     (jit.warmup - jit.stats.interp_steps).min(max_steps - done)
                 } else {
@@ -746,7 +1022,7 @@ mod imp {
             }
         }
         if profile && let Some(j) = m.parts().1.jit.as_deref_mut() {
-            let translating = j.stats.translate_secs - translated0;
+            let translating = j.stats.blocked_secs - translated0;
             j.stats.native_secs += native;
             j.stats.interp_secs += interp_secs;
             j.stats.dispatch_secs += (since(t_run) - native - interp_secs - translating).max(0.0);

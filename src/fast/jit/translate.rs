@@ -56,19 +56,26 @@ pub struct Env {
     pub count_chains: bool,
 }
 
-/// The Cranelift module and reusable contexts.
-pub struct Translator {
-    code: CodeMemory,
+/// Makes machine code from regions: Cranelift's code generator and its
+/// reusable contexts, without the module that holds the code, so that it
+/// can work on a thread of its own (see `super::imp::Worker`).
+pub struct Compiler {
+    isa: cranelift_codegen::isa::OwnedTargetIsa,
     ctx: Context,
     fctx: FunctionBuilderContext,
     /// The signature of every region (`tail` convention, the context).
     region_sig: cranelift_codegen::ir::Signature,
 }
 
-impl Translator {
-    /// A translator for the host, for an executable range of `slots`
-    /// 2-byte slots.
-    pub fn new(slots: usize) -> Result<Translator, String> {
+/// A region's machine code, ready to be placed in code memory.
+pub struct Code {
+    bytes: Vec<u8>,
+    align: u64,
+}
+
+impl Compiler {
+    /// A compiler for the host.
+    pub fn new() -> Result<Compiler, String> {
         let mut flags = settings::builder();
         for (k, v) in [
             // The IR already says what the guest code says; Cranelift's
@@ -90,19 +97,60 @@ impl Translator {
             .map_err(|e| e.to_string())?
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())?;
-        let module = JITModule::new(JITBuilder::with_isa(
-            isa,
-            cranelift_module::default_libcall_names(),
-        ));
-        let ctx = module.make_context();
-        let mut region_sig = module.make_signature();
-        region_sig.call_conv = CallConv::Tail;
+        let mut region_sig = cranelift_codegen::ir::Signature::new(CallConv::Tail);
         region_sig.params.push(AbiParam::new(I64));
-        let mut t = Translator {
-            code: CodeMemory::new(module, slots),
-            ctx,
+        Ok(Compiler {
+            isa,
+            ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             region_sig,
+        })
+    }
+
+    /// The code of `region`. Regions call nothing by name, so the code
+    /// needs no relocation (one that did would be refused here).
+    pub fn compile(&mut self, region: &Region, env: &Env) -> Result<Code, String> {
+        self.ctx.clear();
+        let sig = self.region_sig.clone();
+        self.ctx.func.signature = sig.clone();
+        {
+            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            build(b, region, env, sig);
+        }
+        let plane = &mut cranelift_codegen::control::ControlPlane::default();
+        let code = self
+            .ctx
+            .compile(&*self.isa, plane)
+            .map_err(|e| format!("{:?}", e.inner))?;
+        if !code.buffer.relocs().is_empty() {
+            return Err("the region's code needs relocations".into());
+        }
+        Ok(Code {
+            bytes: code.code_buffer().to_vec(),
+            align: code.buffer.alignment as u64,
+        })
+    }
+}
+
+/// The code memory of one machine's translations, the compiler that
+/// fills it on the machine's own thread, and the way into the code.
+pub struct Translator {
+    code: CodeMemory,
+    compiler: Compiler,
+}
+
+impl Translator {
+    /// A translator for the host, for an executable range of `slots`
+    /// 2-byte slots.
+    pub fn new(slots: usize) -> Result<Translator, String> {
+        let compiler = Compiler::new()?;
+        let module = JITModule::new(JITBuilder::with_isa(
+            compiler.isa.clone(),
+            cranelift_module::default_libcall_names(),
+        ));
+        let mut t = Translator {
+            code: CodeMemory::new(module, slots),
+            compiler,
         };
         t.make_trampoline()?;
         Ok(t)
@@ -118,21 +166,23 @@ impl Translator {
         let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| e.to_string())?;
-        self.ctx.func.signature = sig;
+        let c = &mut self.compiler;
+        c.ctx.clear();
+        c.ctx.func.signature = sig;
         {
-            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let mut b = FunctionBuilder::new(&mut c.ctx.func, &mut c.fctx);
             let entry = b.create_block();
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
             let (ctxp, f) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-            let sig = b.import_signature(self.region_sig.clone());
+            let sig = b.import_signature(c.region_sig.clone());
             b.ins().call_indirect(sig, f, &[ctxp]);
             b.ins().return_(&[]);
             b.seal_all_blocks();
             b.finalize();
         }
-        let defined = module.define_function(id, &mut self.ctx);
-        module.clear_context(&mut self.ctx);
+        let defined = module.define_function(id, &mut c.ctx);
+        module.clear_context(&mut c.ctx);
         defined.map_err(|e| format!("{e:?}"))?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let e = self.code.entry(id).ok_or("no code memory")?;
@@ -140,31 +190,35 @@ impl Translator {
         Ok(())
     }
 
-    /// Publishes a region's entry at its slot of the entry table.
+    /// Publishes `e` as the region at `slot` (see [`CodeMemory::publish`]).
     pub fn publish(&mut self, slot: usize, e: Entry) {
         self.code.publish(slot, e);
     }
 
-    /// The code memory (to run translations).
     pub fn code_mut(&mut self) -> &mut CodeMemory {
         &mut self.code
     }
 
-    /// Translates `region`; returns the entry of its function.
+    /// Translates `region` on this thread; returns the entry of its function.
     pub fn translate(&mut self, region: &Region, env: &Env) -> Result<Entry, String> {
+        let code = self.compiler.compile(region, env)?;
+        self.place(&code)
+    }
+
+    /// Places code made by a [`Compiler`] (of this host: this
+    /// translator's, or another thread's) in code memory and finalizes it;
+    /// returns its entry.
+    pub fn place(&mut self, code: &Code) -> Result<Entry, String> {
         let module = self.code.module().ok_or("no code memory")?;
-        let sig = self.region_sig.clone();
+        let mut sig = module.make_signature();
+        sig.call_conv = CallConv::Tail;
+        sig.params.push(AbiParam::new(I64));
         let id = module
             .declare_anonymous_function(&sig)
             .map_err(|e| e.to_string())?;
-        self.ctx.func.signature = sig.clone();
-        {
-            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            build(b, region, env, sig);
-        }
-        let defined = module.define_function(id, &mut self.ctx);
-        module.clear_context(&mut self.ctx);
-        defined.map_err(|e| format!("{e:?}"))?;
+        module
+            .define_function_bytes(id, code.align, &code.bytes, &[])
+            .map_err(|e| format!("{e:?}"))?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         self.code.entry(id).ok_or_else(|| "no code memory".into())
     }
