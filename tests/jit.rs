@@ -308,44 +308,48 @@ fn regions_made_on_the_jit_thread_are_used_once_placed_and_dropped_when_code_cha
     if !jit_or_skip() {
         return;
     }
-    // A loop adds x7 to x6 40,000 times; at round 20,000 it rewrites its
-    // own `add` into a `sub`. With the default settings its region is
-    // asked of the JIT's thread once the loop is hot (past 16,384 rounds,
-    // the warm-up's early end), so the rewrite comes either after the
-    // region was placed (then the JIT drops it) or while it is still being
-    // made (then it is dropped when it arrives).
+    // A loop adds x7 to x6 40,000 times; 1,000 rounds after it turned hot
+    // (WARM_HOT_VISITS rounds, the warm-up's early end) it rewrites its own
+    // `add` into a `sub`. With the default settings its region is asked of
+    // the JIT's thread once the loop is hot, so the rewrite comes either
+    // after the region was placed (then the JIT drops it) or while it is
+    // still being made (then it is dropped when it arrives).
+    let rewrite = u32::from(WARM_HOT_VISITS) + 1_000;
     let sub = r(0x20, 7, 6, 0, 6, 0x33);
-    let lui = |rd: u32, hi: u32| (hi << 12) | (rd << 7) | 0x37;
-    let mut code = vec![
-        lui(5, 0xa),            // 0x1000: x5 = 0xa000
-        addi(5, 5, -960),       // 0x1004: x5 = 40,000
-        addi(7, 0, 3),          // 0x1008: x7 = 3
-        lui(18, 1),             // 0x100c: x18 = 0x1000
-        0,                      // 0x1010: (lui x19, sub >> 12, patched below)
-        0,                      // 0x1014: (addi x19, x19, sub & 0xfff)
-        lui(8, 5),              // 0x1018: x8 = 0x5000
-        addi(8, 8, -480),       // 0x101c: x8 = 20,000
-        r(0, 7, 6, 0, 6, 0x33), // 0x1020: loop: add x6, x6, x7
-        addi(5, 5, -1),         // 0x1024: x5 -= 1
-        b(8, 8, 5, 1),          // 0x1028: bne x5, x8, +8
-        s(0x20, 19, 18, 2),     // 0x102c: sw x19, 0x20(x18): the add becomes sub
-        b(-16, 0, 5, 1),        // 0x1030: bne x5, x0, loop
-        addi(17, 0, 93),        // 0x1034
-        ECALL,                  // 0x1038
+    let lui = |rd: u32, v: u32| (v.wrapping_add(0x800) & 0xffff_f000) | (rd << 7) | 0x37;
+    // The low 12 bits of `v`, sign-extended (what `addi` adds after `lui`).
+    let low = |v: u32| ((v << 20) as i32) >> 20;
+    let code = vec![
+        lui(5, 40_000),                    // 0x1000
+        addi(5, 5, low(40_000)),           // 0x1004: x5 = 40,000
+        addi(7, 0, 3),                     // 0x1008: x7 = 3
+        lui(18, 0x1000),                   // 0x100c: x18 = 0x1000
+        lui(19, sub),                      // 0x1010
+        i(low(sub), 19, 0, 19, 0x13),      // 0x1014: x19 = the sub
+        lui(8, 40_000 - rewrite),          // 0x1018
+        addi(8, 8, low(40_000 - rewrite)), // 0x101c: x8 = the round of the rewrite, counted down
+        r(0, 7, 6, 0, 6, 0x33),            // 0x1020: loop: add x6, x6, x7
+        addi(5, 5, -1),                    // 0x1024: x5 -= 1
+        b(8, 8, 5, 1),                     // 0x1028: bne x5, x8, +8
+        s(0x20, 19, 18, 2),                // 0x102c: sw x19, 0x20(x18): the add becomes sub
+        b(-16, 0, 5, 1),                   // 0x1030: bne x5, x0, loop
+        addi(17, 0, 93),                   // 0x1034
+        ECALL,                             // 0x1038
     ];
-    code[4] = lui(19, sub.wrapping_add(0x800) >> 12);
-    code[5] = i((sub & 0xfff) as i32, 19, 0, 19, 0x13);
     let mut st = code_state(&code, &[]);
     st.set_ctrl(ctrl::RO_SIZE, 0);
     let mut reference = Machine::with_engine(st.clone(), Engine::Interp);
     let total = reference.run(u64::MAX);
+    let adds = u64::from(rewrite);
     assert_eq!(
         reference.state().x(6),
-        0,
-        "20,000 adds and 20,000 subs of 3"
+        (3 * adds).wrapping_sub(3 * (40_000 - adds)),
+        "adds, then subs, of 3"
     );
+    // Half-way between the loop turning hot and the rewrite (4 steps a round).
+    let pause = 8 + 4 * u64::from(rewrite - 500);
     // (steps before a pause, whether to wait for the JIT's thread there)
-    for (pause, settle) in [(70_000, true), (70_000, false), (u64::MAX, false)] {
+    for (pause, settle) in [(pause, true), (pause, false), (u64::MAX, false)] {
         let mut j = Machine::with_engine(st.clone(), Engine::Jit);
         let mut n = j.run(pause);
         if settle {

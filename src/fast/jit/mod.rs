@@ -178,8 +178,18 @@ pub const WARMUP_STEPS: u64 = 1_000_000;
 /// 7.7, `sha256` 23.0 -> 17.6, `keccak` 50 -> 38, `rust_evm` on one
 /// transaction 10.2 -> 10.1 and on its bench loop 82.8 -> 81.7; at 8,192
 /// the loop took 91 (regions made before their blocks had run
-/// [`JOIN_VISITS`] times).
-pub const WARM_HOT_VISITS: u16 = 16384;
+/// [`JOIN_VISITS`] times). Those figures are from when the machine waited
+/// for its translations. Since they are made on the JIT's own thread, an
+/// early translation costs the run little wall time, and 2,048 takes the
+/// short runs past twice the interpreter's speed (`cargo bench --bench
+/// jit`, wall, 16,384 / 4,096 / 2,048): `alu` (1 M steps) 1.57x / 2.13x /
+/// 2.29x, `numeric` 2.6x / 3.0x / 3.4x, the others within the noise; the
+/// CPU time (`cpu j/i`) stays above the interpreter's on every guest
+/// (`alu` 1.05x / 1.35x / 1.43x, `rust_evm` 3.0x / 2.9x / 2.7x). `rust_evm`
+/// on one transaction (0.39 M steps, `evm_add11.bin`; `perf stat -r 9`,
+/// whole process) takes 12.3 / - / 12.5 ms of wall time, 11.4 / - / 13.2
+/// ms of CPU (the interpreter: 10.6 and 10.2).
+pub const WARM_HOT_VISITS: u16 = 2048;
 
 /// The JIT part of a [`Machine`](super::Machine): its engine and, once used, its translations.
 pub(super) struct Slot {
