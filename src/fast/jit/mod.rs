@@ -524,6 +524,8 @@ mod imp {
     struct Done {
         generation: u64,
         slot: usize,
+        /// The JIT failed its self-test: no region will come.
+        unavailable: bool,
         code: Result<Code, String>,
         secs: f64,
         insts: u64,
@@ -551,7 +553,10 @@ mod imp {
     }
 
     impl Worker {
-        fn start() -> Option<Worker> {
+        /// Starts a worker; with `vet`, it asks that (the JIT's
+        /// self-test) first and, where it fails, answers every job with
+        /// `unavailable`.
+        fn start(vet: Option<fn() -> bool>) -> Option<Worker> {
             let mut compiler = Compiler::new().ok()?;
             let (jobs, todo) = mpsc::channel::<Job>();
             let (tell, done) = mpsc::channel();
@@ -560,6 +565,7 @@ mod imp {
             std::thread::Builder::new()
                 .name("mswap-jit".into())
                 .spawn(move || {
+                    let usable = vet.is_none_or(|f| f());
                     for j in todo {
                         match now.load(Ordering::Relaxed) {
                             u64::MAX => break,
@@ -567,10 +573,15 @@ mod imp {
                             _ => {}
                         }
                         let t = Instant::now();
-                        let code = compiler.compile(&j.region, &j.env);
+                        let code = if usable {
+                            compiler.compile(&j.region, &j.env)
+                        } else {
+                            Err("the JIT's self-test failed".into())
+                        };
                         let d = Done {
                             generation: j.generation,
                             slot: j.slot,
+                            unavailable: !usable,
                             code,
                             secs: t.elapsed().as_secs_f64(),
                             insts: j.region.blocks.iter().map(|b| b.insts.len() as u64).sum(),
@@ -754,7 +765,13 @@ mod imp {
                     return Look::Interp;
                 }
             }
-            if self.tr.is_none() && !self.vetted {
+            if self.background && self.worker.is_none() {
+                // The worker runs the self-test (where this machine needs
+                // it) before its first region, off this thread.
+                self.worker = Worker::start((!self.vetted).then_some(available));
+                self.background = self.worker.is_some();
+            }
+            if self.worker.is_none() && self.tr.is_none() && !self.vetted {
                 if !available() {
                     // No translations for this machine: it interprets, and
                     // the interpreter never stops for hot code again.
@@ -768,14 +785,7 @@ mod imp {
                 self.set(slot, INTERP);
                 return Look::Interp;
             };
-            if self.tr.is_none() {
-                self.tr = Translator::new(self.table.len()).ok();
-            }
-            if self.background && self.worker.is_none() {
-                self.worker = Worker::start();
-                self.background = self.worker.is_some();
-            }
-            if let (true, Some(w)) = (self.tr.is_some(), &self.worker) {
+            if let Some(w) = &self.worker {
                 let lo = self.range.lo;
                 let inner: Vec<usize> = region.blocks[1..]
                     .iter()
@@ -803,6 +813,9 @@ mod imp {
                 self.background = false;
                 self.blocked(t0);
                 return Look::Interp;
+            }
+            if self.tr.is_none() {
+                self.tr = Translator::new(self.table.len()).ok();
             }
             let made = self
                 .tr
@@ -905,6 +918,21 @@ mod imp {
                 w.done.try_iter().collect()
             };
             for d in done {
+                if d.unavailable {
+                    // Every pending region goes back to the interpreter,
+                    // and the machine asks `available` itself from now on
+                    // (it says no: no translation is tried again).
+                    self.worker = None;
+                    self.background = false;
+                    self.pending = 0;
+                    for (slot, inner) in std::mem::take(&mut self.covered) {
+                        self.set(slot, INTERP);
+                        for k in inner {
+                            self.set(k, UNKNOWN);
+                        }
+                    }
+                    return;
+                }
                 if d.generation != self.generation {
                     continue;
                 }
@@ -916,6 +944,9 @@ mod imp {
                     }
                 }
                 let t0 = Instant::now();
+                if d.code.is_ok() && self.tr.is_none() {
+                    self.tr = Translator::new(self.table.len()).ok();
+                }
                 let made = match (&d.code, self.tr.as_mut()) {
                     (Ok(code), Some(tr)) => tr.place(code).ok(),
                     _ => None,

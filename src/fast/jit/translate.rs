@@ -73,9 +73,12 @@ pub struct Code {
     align: u64,
 }
 
-impl Compiler {
-    /// A compiler for the host.
-    pub fn new() -> Result<Compiler, String> {
+/// The host's code generator with the JIT's settings, made once per
+/// process (every compiler and code memory shares it).
+fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, String> {
+    type Isa = Result<cranelift_codegen::isa::OwnedTargetIsa, String>;
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    ISA.get_or_init(|| {
         let mut flags = settings::builder();
         for (k, v) in [
             // The IR already says what the guest code says; Cranelift's
@@ -93,14 +96,21 @@ impl Compiler {
         ] {
             flags.set(k, v).map_err(|e| e.to_string())?;
         }
-        let isa = cranelift_native::builder()
+        cranelift_native::builder()
             .map_err(|e| e.to_string())?
             .finish(settings::Flags::new(flags))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+}
+
+impl Compiler {
+    /// A compiler for the host.
+    pub fn new() -> Result<Compiler, String> {
         let mut region_sig = cranelift_codegen::ir::Signature::new(CallConv::Tail);
         region_sig.params.push(AbiParam::new(I64));
         Ok(Compiler {
-            isa,
+            isa: host_isa()?,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             region_sig,
