@@ -638,7 +638,6 @@ mod imp {
         /// Counts the flushes: the worker's regions made before the last
         /// flush are dropped.
         generation: u64,
-
         pub(super) stats: JitStats,
     }
 
@@ -905,32 +904,25 @@ mod imp {
             let Some(w) = &self.worker else {
                 return;
             };
-            let done: Vec<Done> = if wait {
-                let mut left = self.pending;
-                let mut done = Vec::new();
-                while left > 0 {
-                    let Ok(d) = w.done.recv() else { break };
-                    left -= usize::from(d.generation == self.generation);
-                    done.push(d);
+            let mut done = Vec::new();
+            let mut left = if wait { self.pending } else { 0 };
+            let gone = loop {
+                let d = if left > 0 {
+                    w.done.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
+                } else {
+                    w.done.try_recv()
+                };
+                match d {
+                    Ok(d) => {
+                        left = left.saturating_sub(usize::from(d.generation == self.generation));
+                        done.push(d);
+                    }
+                    Err(e) => break e == mpsc::TryRecvError::Disconnected,
                 }
-                done
-            } else {
-                w.done.try_iter().collect()
             };
             for d in done {
                 if d.unavailable {
-                    // Every pending region goes back to the interpreter,
-                    // and the machine asks `available` itself from now on
-                    // (it says no: no translation is tried again).
-                    self.worker = None;
-                    self.background = false;
-                    self.pending = 0;
-                    for (slot, inner) in std::mem::take(&mut self.covered) {
-                        self.set(slot, INTERP);
-                        for k in inner {
-                            self.set(k, UNKNOWN);
-                        }
-                    }
+                    self.give_up();
                     return;
                 }
                 if d.generation != self.generation {
@@ -957,6 +949,27 @@ mod imp {
                 }
                 self.blocked(t0);
                 self.place(d.slot, made);
+            }
+            if gone {
+                // The worker ended (it panicked): what it had is lost.
+                self.give_up();
+            }
+        }
+
+        /// Stops translating on the worker: every pending region goes back
+        /// to the interpreter, and the machine translates on its own
+        /// thread from now on, after asking `available` itself (which says
+        /// no where the worker's self-test failed: then nothing is
+        /// translated again).
+        fn give_up(&mut self) {
+            self.worker = None;
+            self.background = false;
+            self.pending = 0;
+            for (slot, inner) in std::mem::take(&mut self.covered) {
+                self.set(slot, UNKNOWN);
+                for k in inner {
+                    self.set(k, UNKNOWN);
+                }
             }
         }
     }
