@@ -447,25 +447,25 @@ fn report_dispute(
         Some(_) => Some(client.transcript(id, n)?),
         None => None,
     };
-    let m = match &t {
-        Some(t) => mswap::players::wire::DisputeMoves {
-            dispute: t.dispute,
-            moves: t.moves.clone(),
-        },
-        None => client.moves(id, n)?,
+    let fetched;
+    let (dispute, moves) = match &t {
+        Some(t) => (t.dispute, &t.moves),
+        None => {
+            fetched = client.moves(id, n)?;
+            (fetched.dispute, &fetched.moves)
+        }
     };
     // The referee's number for the dispute (on chain, known once the
     // challenge was mined; `n` may have been a provisional one).
-    let n = if m.dispute > 0 { m.dispute } else { n };
-    let rounds = m
-        .moves
+    let n = if dispute > 0 { dispute } else { n };
+    let rounds = moves
         .iter()
         .filter(|r| matches!(r.mv, mswap::rules::Move::Dissect { .. }))
         .count() as u64;
     if !json {
         outln!(
             "game {id} dispute {n}: {} moves, {rounds} bisection rounds",
-            m.moves.len(),
+            moves.len(),
         );
     }
     let mut written = None;
@@ -481,7 +481,7 @@ fn report_dispute(
         dispute: n,
         outcome: outcome.clone(),
         winner: outcome.winner(),
-        moves: m.moves.len() as u64,
+        moves: moves.len() as u64,
         rounds,
         transcript: written,
     })

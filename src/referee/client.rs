@@ -115,10 +115,7 @@ fn send_streamed(
     let (mut from, to) = std::io::pipe().map_err(protocol)?;
     std::thread::scope(|s| {
         let writer = s.spawn(move || {
-            let mut out = Counting {
-                inner: std::io::BufWriter::with_capacity(1 << 16, to),
-                n: 0,
-            };
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, to);
             // Fails only when the reading side stopped (the request
             // failed, which `send` says); the pipe closes as `out` drops.
             let _ = serde_json::to_writer(&mut out, value).map(|()| out.flush());
@@ -272,16 +269,11 @@ impl Client {
         // out. So the sizes are held against the referee's policy first,
         // with the referee's own words.
         let policy: PolicyView = Self::json(&self.request("GET", "/policy", None)?)?;
-        for (what, len, max) in [
-            ("program", req.program.len(), policy.max_program),
-            ("input", req.input.len(), policy.max_input),
-        ] {
-            if len as u64 > max {
-                return Err(ClientError::Refused {
-                    status: 413,
-                    reason: format!("the {what} is {len} bytes, over this referee's {max}"),
-                });
-            }
+        if let Some(reason) = super::too_large(req.program.len(), req.input.len(), &policy) {
+            return Err(ClientError::Refused {
+                status: 413,
+                reason,
+            });
         }
         // The program and the input go as hex: a body twice their size,
         // written as it is sent rather than held (see `send_streamed`).

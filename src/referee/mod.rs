@@ -218,6 +218,19 @@ enum Found {
 /// What the log's replay builds.
 type Claims = BTreeMap<String, ClaimEntry>;
 
+/// Why a game with a program and an input of these sizes is refused under
+/// `policy` (413), if it is: the referee's words, which its client gives
+/// too when it checks the sizes before sending them.
+pub(crate) fn too_large(program: usize, input: usize, policy: &PolicyView) -> Option<String> {
+    [
+        ("program", program, policy.max_program),
+        ("input", input, policy.max_input),
+    ]
+    .into_iter()
+    .find(|&(_, len, max)| len as u64 > max)
+    .map(|(what, len, max)| format!("the {what} is {len} bytes, over this referee's {max}"))
+}
+
 impl Referee {
     /// The referee's settings.
     pub fn config(&self) -> &Config {
@@ -514,16 +527,8 @@ impl Referee {
                 ),
             ));
         }
-        for (what, len, max) in [
-            ("program", req.program.len(), cfg.max_program),
-            ("input", req.input.len(), cfg.max_input),
-        ] {
-            if len > max {
-                return Err(refuse(
-                    413,
-                    format!("the {what} is {len} bytes, over this referee's {max}"),
-                ));
-            }
+        if let Some(why) = too_large(req.program.len(), req.input.len(), &self.policy()) {
+            return Err(refuse(413, why));
         }
         let ask = |asked: Option<u64>, least: u64, what: &str| match asked {
             None => Ok(least),

@@ -4,7 +4,10 @@
 //! - **Regions** ([`region`]): from an entry pc, the basic blocks reachable
 //!   by fall-through, branches and `jal`, up to a size limit; a pc becomes
 //!   an entry once it is hot ([`HOT_VISITS`]), until then the interpreter
-//!   runs its block.
+//!   runs its block. Compressed instructions are translated as the 32-bit
+//!   ones they expand to (any even pc may start a block). Registers stay
+//!   in host registers within a block (stored through to the state);
+//!   branches between a region's blocks are native jumps, loops included.
 //! - **Translation on a thread of its own**: a hot region goes to the
 //!   machine's JIT thread, which makes its machine code with Cranelift
 //!   while the interpreter goes on running it; the machine places the code
@@ -18,10 +21,7 @@
 //!   threshold ([`Machine::set_hot_visits`](super::Machine::set_hot_visits))
 //!   translate on the machine's thread, at the exact step the code turns
 //!   hot, and [`Machine::settle_jit`](super::Machine::settle_jit) waits for
-//!   the JIT thread. Compressed instructions are translated as the 32-bit
-//!   ones they expand to (any even pc may start a block). Registers stay
-//!   in host registers within a block (stored through to the state);
-//!   branches between a region's blocks are native jumps, loops included.
+//!   the JIT thread.
 //! - **Exact step counts**: a region checks the remaining budget on entry
 //!   and at each loop head, for the longest way to the next check, and
 //!   every block counts its steps, so `run(t)` stops exactly at step `t`;
@@ -236,19 +236,11 @@ impl Slot {
 
     /// Forgets every translation (the state was changed from outside).
     pub(super) fn reset(&mut self) {
-        let (hot, warmup, vetted, profile, background) = (
-            self.hot,
-            self.warmup,
-            self.vetted,
-            self.profile,
-            self.background,
-        );
-        *self = Slot::new(self.engine);
-        self.hot = hot;
-        self.warmup = warmup;
-        self.vetted = vetted;
-        self.profile = profile;
-        self.background = background;
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            self.jit = None;
+        }
+        self.off = self.engine == Engine::Interp;
     }
 
     pub(super) fn engine(&self) -> Engine {
@@ -265,12 +257,27 @@ impl Slot {
     }
 }
 
+/// Table value: not looked at yet.
+const UNKNOWN: u32 = 0;
+/// Table value: the interpreter runs this pc.
+const INTERP: u32 = 1;
+/// Table value: the JIT's thread is translating the region at this pc; the
+/// interpreter runs it meanwhile.
+const PENDING: u32 = u32::MAX;
+/// Table value: a block inside a region the JIT's thread is translating
+/// (not its entry). The interpreter runs it without counting its heat, as
+/// it would not run it at all once the region is placed: in the meantime
+/// it turning hot would make it a region of its own, a second copy of the
+/// same code. No other region takes it in meanwhile.
+const COVERED: u32 = u32::MAX - 1;
+
 /// What the interpreter sees of the JIT while it runs code for it: the
 /// heat of each block start and which have translations.
 pub(super) struct Tier<'a> {
     lo: u64,
     hot: u16,
-    /// Per 2-byte slot: `UNKNOWN`, `INTERP`, `PENDING` or a translation.
+    /// Per 2-byte slot: `UNKNOWN`, `INTERP`, `PENDING`, `COVERED` or 2 +
+    /// a translation's index.
     table: &'a [u32],
     heat: &'a mut [u16],
 }
@@ -285,13 +292,11 @@ impl Tier<'_> {
             return false;
         };
         match t {
-            0 => {
+            UNKNOWN => {
                 *h = h.saturating_add(1);
                 *h > self.hot
             }
-            // The interpreter runs it, or goes on while the worker
-            // translates it (`imp::PENDING`, `imp::COVERED`).
-            1 | 0xffff_fffe.. => false,
+            INTERP | PENDING | COVERED => false,
             _ => true,
         }
     }
@@ -495,19 +500,7 @@ mod imp {
     use std::sync::{Arc, mpsc};
     use std::time::Instant;
 
-    /// Table value: not looked at yet (`Tier::visit` knows these values).
-    const UNKNOWN: u32 = 0;
-    /// Table value: the interpreter runs this pc.
-    const INTERP: u32 = 1;
-    /// Table value: the worker is translating the region at this pc; the
-    /// interpreter runs it meanwhile (`Tier::visit` knows this value).
-    const PENDING: u32 = u32::MAX;
-    /// Table value: a block inside a region the worker is translating
-    /// (not its entry). The interpreter runs it without counting its
-    /// heat, as it would not run it at all once the region is placed: in
-    /// the meantime it turning hot would make it a region of its own, a
-    /// second copy of the same code. No other region takes it in meanwhile.
-    const COVERED: u32 = u32::MAX - 1;
+    use super::{COVERED, INTERP, PENDING, UNKNOWN};
     /// While translations are pending, the interpreter runs at most this
     /// many steps between looks for finished ones (some 0.1 ms).
     const PENDING_CHUNK: u64 = 20_000;
@@ -528,8 +521,14 @@ mod imp {
         unavailable: bool,
         code: Result<Code, String>,
         secs: f64,
-        insts: u64,
-        blocks: u64,
+        /// The region's instructions and blocks.
+        size: (u64, u64),
+    }
+
+    /// A region's instructions and blocks (for the statistics).
+    fn size(region: &Region) -> (u64, u64) {
+        let insts = region.blocks.iter().map(|b| b.insts.len() as u64).sum();
+        (insts, region.blocks.len() as u64)
     }
 
     /// A thread that compiles one machine's regions while the machine goes
@@ -584,8 +583,7 @@ mod imp {
                             unavailable: !usable,
                             code,
                             secs: t.elapsed().as_secs_f64(),
-                            insts: j.region.blocks.iter().map(|b| b.insts.len() as u64).sum(),
-                            blocks: j.region.blocks.len() as u64,
+                            size: size(&j.region),
                         };
                         if tell.send(d).is_err() {
                             break;
@@ -821,7 +819,7 @@ mod imp {
                 .as_mut()
                 .and_then(|tr| tr.translate(&region, &self.env).ok());
             if made.is_some() {
-                self.count(&region);
+                self.count(size(&region));
             }
             self.blocked(t0);
             self.place(slot, made)
@@ -854,14 +852,10 @@ mod imp {
             Some(region)
         }
 
-        /// Counts a translated region's instructions and blocks.
-        fn count(&mut self, region: &Region) {
-            self.stats.insts += region
-                .blocks
-                .iter()
-                .map(|b| b.insts.len() as u64)
-                .sum::<u64>();
-            self.stats.blocks += region.blocks.len() as u64;
+        /// Counts a translated region's instructions and blocks (its `size`).
+        fn count(&mut self, (insts, blocks): (u64, u64)) {
+            self.stats.insts += insts;
+            self.stats.blocks += blocks;
         }
 
         /// Adds the time since `t0` to this thread's translation time.
@@ -944,8 +938,7 @@ mod imp {
                     _ => None,
                 };
                 if made.is_some() {
-                    self.stats.insts += d.insts;
-                    self.stats.blocks += d.blocks;
+                    self.count(d.size);
                 }
                 self.blocked(t0);
                 self.place(d.slot, made);

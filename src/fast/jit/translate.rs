@@ -205,6 +205,7 @@ impl Translator {
         self.code.publish(slot, e);
     }
 
+    /// The code memory (to run translations).
     pub fn code_mut(&mut self) -> &mut CodeMemory {
         &mut self.code
     }
@@ -220,11 +221,8 @@ impl Translator {
     /// returns its entry.
     pub fn place(&mut self, code: &Code) -> Result<Entry, String> {
         let module = self.code.module().ok_or("no code memory")?;
-        let mut sig = module.make_signature();
-        sig.call_conv = CallConv::Tail;
-        sig.params.push(AbiParam::new(I64));
         let id = module
-            .declare_anonymous_function(&sig)
+            .declare_anonymous_function(&self.compiler.region_sig)
             .map_err(|e| e.to_string())?;
         module
             .define_function_bytes(id, code.align, &code.bytes, &[])
